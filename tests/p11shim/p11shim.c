@@ -1,0 +1,296 @@
+/*
+ * Fault-injecting PKCS#11 shim (tests only).
+ *
+ * The module exports one symbol, C_GetFunctionList.  Its function list
+ * wraps every entry of the real module named by SIGNET_SHIM_TARGET
+ * (SoftHSMv2 by default), which it dlopen()s on first use.  Before each
+ * call it consults the control file (p11shim_ctl.c) and may delay the
+ * call, answer it with an injected CKR, or act as if the token had been
+ * pulled.  Optional statistics go to SIGNET_SHIM_STATS.
+ *
+ * Everything but C_GetFunctionList is hidden (-fvisibility=hidden): a
+ * global C_Sign of ours could otherwise be bound by the real module's own
+ * relocations and recurse into the shim.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "p11shim.h"
+
+#define SHIM_DEFAULT_TARGET	"/usr/lib/softhsm/libsofthsm2.so"
+
+static pthread_once_t		 shim_once = PTHREAD_ONCE_INIT;
+static CK_FUNCTION_LIST_PTR	 shim_real;	/* NULL if loading failed */
+static atomic_int		 shim_initialised;
+static atomic_ulong		 shim_calls[SHIM_FN_COUNT];
+static atomic_ulong		 shim_injected[SHIM_FN_COUNT];
+static pthread_mutex_t		 shim_stats_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static CK_FUNCTION_LIST		 shim_list;
+
+static void
+shim_load(void)
+{
+	const char *target = getenv("SIGNET_SHIM_TARGET");
+	CK_C_GetFunctionList get;
+	void *h;
+	CK_RV rv;
+
+	if (target == NULL || *target == '\0')
+		target = SHIM_DEFAULT_TARGET;
+	if ((h = dlopen(target, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		shim_complain("cannot load %s: %s", target, dlerror());
+		return;
+	}
+	get = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
+	if (get == NULL) {
+		shim_complain("%s has no C_GetFunctionList", target);
+		return;
+	}
+	/* A shim in front of itself would recurse forever. */
+	if (get == C_GetFunctionList) {
+		shim_complain("SIGNET_SHIM_TARGET %s is the shim itself", target);
+		return;
+	}
+	if ((rv = get(&shim_real)) != CKR_OK || shim_real == NULL) {
+		shim_complain("%s: C_GetFunctionList failed: 0x%lx", target, rv);
+		shim_real = NULL;
+	}
+	/* The module stays loaded: unloading SoftHSM at exit is fragile. */
+}
+
+static void
+shim_sleep_ms(unsigned long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
+/*
+ * Closes every session on every slot of the real module, so that the
+ * handles the client holds become invalid for real (SoftHSM then answers
+ * CKR_SESSION_HANDLE_INVALID on its own).
+ */
+static void
+shim_close_all(void)
+{
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG n = 0, i;
+
+	if (shim_real->C_GetSlotList(CK_FALSE, NULL, &n) != CKR_OK || n == 0)
+		return;
+	if ((slots = calloc(n, sizeof(*slots))) == NULL)
+		return;
+	if (shim_real->C_GetSlotList(CK_FALSE, slots, &n) == CKR_OK) {
+		for (i = 0; i < n; i++)
+			shim_real->C_CloseAllSessions(slots[i]);
+	}
+	free(slots);
+}
+
+/*
+ * The prologue of every wrapper.  Returns 1 if the shim answers the call
+ * itself with *rv, 0 if the wrapper should go on; *absent tells the
+ * special wrappers that token_absent is in force.
+ */
+static int
+shim_enter(enum shim_fn fn, int kind, int *absent, CK_RV *rv)
+{
+	struct shim_verdict v;
+	int can_close;
+
+	atomic_fetch_add_explicit(&shim_calls[fn], 1, memory_order_relaxed);
+	pthread_once(&shim_once, shim_load);
+	can_close = shim_real != NULL && atomic_load(&shim_initialised) &&
+	    fn != SHIM_FN_C_Initialize && fn != SHIM_FN_C_Finalize &&
+	    fn != SHIM_FN_C_GetFunctionList;
+	shim_ctl_check(fn, can_close, &v);
+	if (v.close_all)
+		shim_close_all();
+	if (v.delay_ms > 0)
+		shim_sleep_ms(v.delay_ms);
+	*absent = v.absent;
+	if (!v.inject && v.absent && kind != SHIM_K_GLOBAL) {
+		v.inject = 1;
+		v.rv = kind == SHIM_K_SLOT ? CKR_TOKEN_NOT_PRESENT :
+		    CKR_DEVICE_REMOVED;
+	}
+	if (!v.inject && shim_real == NULL) {
+		*rv = CKR_GENERAL_ERROR;
+		return 1;
+	}
+	if (v.inject) {
+		atomic_fetch_add_explicit(&shim_injected[fn], 1,
+		    memory_order_relaxed);
+		*rv = v.rv;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+shim_write_stats(void)
+{
+	const char *path = getenv("SIGNET_SHIM_STATS");
+	char tmp[4096];
+	unsigned long c, j;
+	int fd, i, n;
+
+	if (path == NULL || *path == '\0')
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return;
+	pthread_mutex_lock(&shim_stats_mtx);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		pthread_mutex_unlock(&shim_stats_mtx);
+		return;
+	}
+	for (i = 0; i < SHIM_FN_COUNT; i++) {
+		c = atomic_load(&shim_calls[i]);
+		j = atomic_load(&shim_injected[i]);
+		if (c > 0)
+			dprintf(fd, "calls %s %lu\n", shim_fn_name(i), c);
+		if (j > 0)
+			dprintf(fd, "injected %s %lu\n", shim_fn_name(i), j);
+	}
+	/* Readers see the old file or the new one, never half of one. */
+	if (close(fd) == 0)
+		rename(tmp, path);
+	else
+		unlink(tmp);
+	pthread_mutex_unlock(&shim_stats_mtx);
+}
+
+static void __attribute__((destructor))
+shim_fini(void)
+{
+	shim_write_stats();
+}
+
+/* The generated wrappers: count, consult the control file, forward. */
+#define SHIM_WRAP_special(name, kind, params, args)
+#define SHIM_WRAP_gen(name, kind, params, args)				\
+static CK_RV								\
+shim_##name params							\
+{									\
+	CK_RV rv;							\
+	int absent;							\
+									\
+	if (shim_enter(SHIM_FN_##name, kind, &absent, &rv))		\
+		return rv;						\
+	if (shim_real->name == NULL)					\
+		return CKR_FUNCTION_NOT_SUPPORTED;			\
+	return shim_real->name args;					\
+}
+#define SHIM_WRAP(name, how, kind, params, args)			\
+	SHIM_WRAP_##how(name, kind, params, args)
+SHIM_FUNCTIONS(SHIM_WRAP)
+#undef SHIM_WRAP
+
+static CK_RV
+shim_C_Initialize(CK_VOID_PTR pInitArgs)
+{
+	CK_RV rv;
+	int absent;
+
+	if (shim_enter(SHIM_FN_C_Initialize, SHIM_K_GLOBAL, &absent, &rv))
+		return rv;
+	rv = shim_real->C_Initialize(pInitArgs);
+	if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
+		atomic_store(&shim_initialised, 1);
+	return rv;
+}
+
+static CK_RV
+shim_C_Finalize(CK_VOID_PTR pReserved)
+{
+	CK_RV rv;
+	int absent;
+
+	if (shim_enter(SHIM_FN_C_Finalize, SHIM_K_GLOBAL, &absent, &rv))
+		return rv;
+	rv = shim_real->C_Finalize(pReserved);
+	if (rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED)
+		atomic_store(&shim_initialised, 0);
+	shim_write_stats();
+	return rv;
+}
+
+static CK_RV
+shim_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppList)
+{
+	return C_GetFunctionList(ppList);
+}
+
+/* With the token pulled, the slot is still there but reports no token. */
+static CK_RV
+shim_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+    CK_ULONG_PTR pulCount)
+{
+	CK_RV rv;
+	int absent;
+
+	if (shim_enter(SHIM_FN_C_GetSlotList, SHIM_K_GLOBAL, &absent, &rv))
+		return rv;
+	if (absent && tokenPresent) {
+		atomic_fetch_add_explicit(&shim_injected[SHIM_FN_C_GetSlotList],
+		    1, memory_order_relaxed);
+		if (pulCount == NULL)
+			return CKR_ARGUMENTS_BAD;
+		*pulCount = 0;
+		return CKR_OK;
+	}
+	return shim_real->C_GetSlotList(tokenPresent, pSlotList, pulCount);
+}
+
+static CK_RV
+shim_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+	CK_RV rv;
+	int absent;
+
+	if (shim_enter(SHIM_FN_C_GetSlotInfo, SHIM_K_GLOBAL, &absent, &rv))
+		return rv;
+	rv = shim_real->C_GetSlotInfo(slotID, pInfo);
+	if (rv == CKR_OK && absent && pInfo != NULL) {
+		atomic_fetch_add_explicit(&shim_injected[SHIM_FN_C_GetSlotInfo],
+		    1, memory_order_relaxed);
+		pInfo->flags &= ~(CK_FLAGS)CKF_TOKEN_PRESENT;
+	}
+	return rv;
+}
+
+#define SHIM_ENTRY(name, how, kind, params, args) .name = shim_##name,
+static CK_FUNCTION_LIST shim_list = {
+	.version = { 2, 40 },
+	SHIM_FUNCTIONS(SHIM_ENTRY)
+};
+#undef SHIM_ENTRY
+
+__attribute__((visibility("default"))) CK_RV
+C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppList)
+{
+	CK_RV rv;
+	int absent;
+
+	if (shim_enter(SHIM_FN_C_GetFunctionList, SHIM_K_GLOBAL, &absent, &rv))
+		return rv;
+	if (ppList == NULL)
+		return CKR_ARGUMENTS_BAD;
+	*ppList = &shim_list;
+	return CKR_OK;
+}
