@@ -1,0 +1,477 @@
+/*
+ * Signet engine messages: the one narrow, typed, versioned interface between
+ * the network front ends (HTTPS, CoAP) and the CA engine (STYLE.md 4-6).
+ *
+ * This library is linked by the front ends, so it links no TLS library, no
+ * hsm/ code and no PKCS#11: it only moves bounded bytes.
+ *
+ * Wire format
+ * -----------
+ * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
+ *
+ *	offset	size	field
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5301)
+ *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
+ *	4	4	request id, chosen by the sender of the request and
+ *			echoed unchanged in the reply
+ *	8	4	body length; must equal the datagram length minus 12
+ *	12	...	body
+ *
+ * All integers are unsigned and big-endian.  The body is a sequence of
+ * typed fields with no tags and no padding; the order is fixed per type
+ * (see proto_msg.c and proto_reply.c, one function per type):
+ *
+ *	u8, u16, u32, u64	fixed width
+ *	str	u16 length, then that many bytes; no NUL byte inside, a
+ *		per-field maximum (PROTO_MAX_STR unless stated otherwise)
+ *	data	u32 length, then that many bytes, a per-field maximum
+ *	list	u8 or u16 count, then that many elements
+ *
+ * A body is valid only if it is consumed exactly: a missing byte, a byte
+ * left over, an over-long field, a NUL inside a string or an out-of-range
+ * enumeration value all fail decoding (the OpenSMTPD m_get_*()/m_end() model).
+ *
+ * Every request body starts with the client evidence (struct
+ * proto_evidence), then the type's own fields.  Every reply body starts with
+ * a status (result code u8, message str); the type's payload follows only
+ * when the result is PROTO_R_OK.
+ *
+ * Trust
+ * -----
+ * The front end never claims an identity or a role: it forwards what the
+ * client presented (its certificate chain as the TLS layer saw it, or a
+ * bootstrap token secret) and the engine re-derives identity and role from
+ * it.  A message that does not decode, or that proto_permitted() refuses
+ * with PROTO_PERM_CLOSE, means the receiver closes that peer's channel; the
+ * parent then restarts the peer.  It never takes the engine down.
+ *
+ * Lifetimes
+ * ---------
+ * Decoders are pure functions over (const uint8_t *, size_t) that allocate
+ * nothing.  Strings are copied, NUL-terminated, into fixed arrays of the
+ * decoded struct; binary fields (struct proto_blob) point into the input
+ * buffer and are valid only as long as that buffer is unchanged.  Bootstrap
+ * token secrets are copied into the struct: wipe it with proto_wipe().
+ *
+ * Errors
+ * ------
+ * Functions return 0 (PROTO_OK) or a positive enum proto_err value;
+ * proto_strerror() names it.  No function here exits or logs.
+ */
+#ifndef SIGNET_PROTO_H
+#define SIGNET_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_MAGIC_VERSION	0x5301	/* 'S', version 1 */
+#define PROTO_HDR_LEN		12
+
+/* Limits, all in bytes unless stated otherwise. */
+#define PROTO_MAX_MSG		65536	/* one datagram, header included */
+#define PROTO_MAX_BODY		(PROTO_MAX_MSG - PROTO_HDR_LEN)
+#define PROTO_MAX_STR		255	/* labels, names, messages */
+#define PROTO_MAX_TOKEN		128	/* bootstrap token secret */
+#define PROTO_MAX_CSR		16384	/* PKCS#10 DER */
+#define PROTO_MAX_CERT		8192	/* one certificate DER */
+#define PROTO_MAX_CHAIN		32768	/* all certificates of one chain */
+#define PROTO_MAX_CHAIN_CERTS	8	/* certificates in one chain */
+#define PROTO_MAX_SERIAL	20	/* RFC 5280 4.1.2.2 */
+#define PROTO_MAX_NAMES		16	/* allowed names of a token */
+#define PROTO_MAX_LIST		64	/* summaries in one list reply */
+#define PROTO_MAX_OCSP_REQ	8192	/* OCSP request DER */
+#define PROTO_MAX_BLOB		61440	/* CRL, OCSP response, CSR attrs */
+
+enum proto_err {
+	PROTO_OK = 0,
+	PROTO_ERR_SHORT,	/* a field runs past the end */
+	PROTO_ERR_TRAILING,	/* bytes left after the last field */
+	PROTO_ERR_TOOLONG,	/* a field exceeds its maximum */
+	PROTO_ERR_NUL,		/* NUL byte inside a string */
+	PROTO_ERR_VALUE,	/* enumeration or count out of range */
+	PROTO_ERR_VERSION,	/* wrong magic or version */
+	PROTO_ERR_TYPE,		/* unknown or unexpected message type */
+	PROTO_ERR_LENGTH,	/* header length disagrees with datagram */
+	PROTO_ERR_SPACE,	/* encoding does not fit the buffer */
+	PROTO_ERR_TRUNC,	/* datagram larger than the receive buffer */
+	PROTO_ERR_EOF,		/* peer closed the channel */
+	PROTO_ERR_TIMEOUT,	/* no matching reply in time */
+	PROTO_ERR_IO,		/* system call failed, see errno */
+	PROTO_ERR_ARG		/* caller passed an invalid argument */
+};
+
+/* Message types.  A reply has the type of its request | PROTO_T_REPLY. */
+enum proto_type {
+	PROTO_T_ISSUE = 1,	/* enroll: EST simpleenroll, /v1 sign */
+	PROTO_T_REISSUE,	/* renew: EST simplereenroll */
+	PROTO_T_CACERTS,	/* CA chain of a tenant/profile */
+	PROTO_T_CSRATTRS,	/* EST csrattrs */
+	PROTO_T_REVOKE,
+	PROTO_T_GET_CERT,
+	PROTO_T_LIST_CERTS,
+	PROTO_T_TOKEN_CREATE,	/* one-time enrollment token */
+	PROTO_T_HEALTH,
+	PROTO_T_OCSP,
+	PROTO_T_CRL,
+	PROTO_T_MAX		/* one past the last request type */
+};
+#define PROTO_T_REPLY		0x8000
+
+/* Who sits at the other end of a channel. */
+enum proto_peer {
+	PROTO_PEER_HTTPS = 1,
+	PROTO_PEER_COAP,
+	PROTO_PEER_CONTROL	/* the parent: supervision, health */
+};
+
+/* Engine states that gate what it accepts. */
+enum proto_state {
+	PROTO_STATE_STARTING = 1,	/* no token session yet */
+	PROTO_STATE_READY,
+	PROTO_STATE_DEGRADED,		/* token or ledger down, recovering */
+	PROTO_STATE_DRAINING		/* SIGTERM: finish, take nothing new */
+};
+
+/* What proto_permitted() tells the receiver to do. */
+enum proto_perm {
+	PROTO_PERM_ALLOW = 0,
+	PROTO_PERM_UNAVAILABLE,	/* answer PROTO_R_UNAVAILABLE, keep channel */
+	PROTO_PERM_CLOSE	/* protocol violation: close the channel */
+};
+
+/* Reply result codes; the front end maps them to HTTP/CoAP status. */
+enum proto_result {
+	PROTO_R_OK = 0,
+	PROTO_R_BAD_REQUEST,
+	PROTO_R_UNAUTHORIZED,
+	PROTO_R_FORBIDDEN,
+	PROTO_R_NOT_FOUND,
+	PROTO_R_CONFLICT,
+	PROTO_R_RATE_LIMITED,
+	PROTO_R_UNAVAILABLE,
+	PROTO_R_INTERNAL,
+	PROTO_R_MAX
+};
+
+/* Client evidence kinds and where a bootstrap token came from. */
+enum proto_ev_kind {
+	PROTO_EV_NONE = 0,
+	PROTO_EV_CERTS,		/* client certificate chain, leaf first */
+	PROTO_EV_TOKEN		/* one-time bootstrap token secret */
+};
+
+enum proto_token_src {
+	PROTO_TOKSRC_NONE = 0,
+	PROTO_TOKSRC_HTTP_AUTH,	/* HTTP Authorization header */
+	PROTO_TOKSRC_PSK_ID	/* DTLS PSK identity */
+};
+
+/* RFC 5280 5.3.1 CRLReason; value 7 is unused and refused. */
+#define PROTO_REASON_MAX	10
+
+enum proto_cert_status {
+	PROTO_CS_ANY = 0,	/* list filter only */
+	PROTO_CS_VALID,
+	PROTO_CS_REVOKED,
+	PROTO_CS_EXPIRED
+};
+
+/* Binary field: points into the decoded buffer, or into caller memory. */
+struct proto_blob {
+	const uint8_t	*ptr;
+	size_t		 len;
+};
+
+/*
+ * Certificates as DER, leaf first: at most PROTO_MAX_CHAIN_CERTS, each at
+ * most PROTO_MAX_CERT and together at most PROTO_MAX_CHAIN bytes.
+ * Wire: u8 count, then count data fields.
+ */
+struct proto_chain {
+	uint8_t			 ncerts;
+	struct proto_blob	 certs[PROTO_MAX_CHAIN_CERTS];
+};
+
+/*
+ * What the client presented, exactly as the TLS/DTLS layer saw it.  The
+ * engine verifies it itself; peer must equal the channel's own peer kind.
+ * Wire: u8 peer, u8 kind, then for CERTS a chain of at least one
+ * certificate, for TOKEN u8 token_src and str token (PROTO_MAX_TOKEN).
+ */
+struct proto_evidence {
+	uint8_t			 peer;		/* enum proto_peer */
+	uint8_t			 kind;		/* enum proto_ev_kind */
+	uint8_t			 token_src;	/* enum proto_token_src */
+	char			 token[PROTO_MAX_TOKEN + 1];	/* secret */
+	struct proto_chain	 chain;
+};
+
+/* ISSUE and REISSUE; cur_cert is used by REISSUE only. */
+struct proto_issue_req {
+	char			 tenant[PROTO_MAX_STR + 1];
+	char			 profile[PROTO_MAX_STR + 1];
+	struct proto_blob	 csr;
+	uint32_t		 ttl;		/* seconds, 0: profile default */
+	struct proto_blob	 cur_cert;
+};
+
+/* CACERTS and CSRATTRS; an empty string means the default. */
+struct proto_target_req {
+	char	tenant[PROTO_MAX_STR + 1];
+	char	profile[PROTO_MAX_STR + 1];
+};
+
+struct proto_revoke_req {
+	char			 tenant[PROTO_MAX_STR + 1];
+	struct proto_blob	 serial;
+	uint8_t			 reason;
+};
+
+struct proto_get_cert_req {
+	char			 tenant[PROTO_MAX_STR + 1];
+	struct proto_blob	 serial;
+};
+
+struct proto_list_req {
+	char		tenant[PROTO_MAX_STR + 1];
+	uint8_t		status;		/* enum proto_cert_status */
+	uint32_t	expiring_within; /* seconds, 0: no filter */
+	char		substring[PROTO_MAX_STR + 1];
+	uint16_t	limit;		/* 1..PROTO_MAX_LIST */
+	uint32_t	offset;
+};
+
+struct proto_token_req {
+	char		tenant[PROTO_MAX_STR + 1];
+	char		profile[PROTO_MAX_STR + 1];
+	uint8_t		nnames;
+	char		names[PROTO_MAX_NAMES][PROTO_MAX_STR + 1];
+	uint32_t	lifetime;	/* seconds until the token expires */
+	uint16_t	uses;		/* >= 1 */
+};
+
+struct proto_ocsp_req {
+	struct proto_blob	der;
+};
+
+struct proto_crl_req {
+	char	issuer[PROTO_MAX_STR + 1];	/* empty: default issuer */
+};
+
+/* A decoded or to-be-encoded request: type selects the union member. */
+struct proto_request {
+	uint16_t		 type;
+	struct proto_evidence	 ev;
+	union {
+		struct proto_issue_req		issue;	/* ISSUE, REISSUE */
+		struct proto_target_req		target;	/* CACERTS, CSRATTRS */
+		struct proto_revoke_req		revoke;
+		struct proto_get_cert_req	get;
+		struct proto_list_req		list;
+		struct proto_token_req		token;
+		struct proto_ocsp_req		ocsp;
+		struct proto_crl_req		crl;
+	} u;					/* HEALTH has no fields */
+};
+
+struct proto_status {
+	uint8_t	result;				/* enum proto_result */
+	char	message[PROTO_MAX_STR + 1];	/* for humans, may be empty */
+};
+
+struct proto_cert_summary {
+	struct proto_blob	 serial;
+	uint8_t			 status;	/* enum proto_cert_status */
+	uint64_t		 not_before;	/* seconds since the epoch */
+	uint64_t		 not_after;
+	uint64_t		 revoked_at;	/* 0: not revoked */
+	char			 profile[PROTO_MAX_STR + 1];
+	char			 subject[PROTO_MAX_STR + 1];
+};
+
+/* ISSUE, REISSUE: the new certificate and the chain up to the root. */
+struct proto_cert_rep {
+	struct proto_blob	cert;
+	struct proto_chain	chain;
+};
+
+struct proto_get_cert_rep {
+	struct proto_cert_summary	sum;
+	struct proto_blob		cert;
+};
+
+struct proto_list_rep {
+	uint32_t			total;	/* matches before limit */
+	uint16_t			n;
+	struct proto_cert_summary	items[PROTO_MAX_LIST];
+};
+
+struct proto_token_rep {
+	char		id[PROTO_MAX_STR + 1];	/* public handle, for logs */
+	char		secret[PROTO_MAX_TOKEN + 1];
+	uint64_t	expires_at;
+};
+
+struct proto_health_rep {
+	uint8_t		state;		/* enum proto_state */
+	uint8_t		token_ok;
+	uint8_t		ledger_ok;
+	uint8_t		audit_ok;
+	uint64_t	uptime;		/* seconds */
+	uint64_t	issued;		/* certificates since start */
+	char		version[PROTO_MAX_STR + 1];
+};
+
+/*
+ * A decoded or to-be-encoded reply: type is the request type (without
+ * PROTO_T_REPLY); the union member is meaningful only if status is OK.
+ */
+struct proto_reply {
+	uint16_t		type;
+	struct proto_status	status;
+	union {
+		struct proto_cert_rep		cert;	/* ISSUE, REISSUE */
+		struct proto_chain		chain;	/* CACERTS */
+		struct proto_blob		der;	/* CSRATTRS, OCSP, CRL */
+		uint64_t			revoked_at; /* REVOKE */
+		struct proto_get_cert_rep	get;
+		struct proto_list_rep		list;
+		struct proto_token_rep		token;
+		struct proto_health_rep		health;
+	} u;
+};
+
+struct proto_hdr {
+	uint16_t	version;
+	uint16_t	type;
+	uint32_t	id;
+	uint32_t	len;
+};
+
+/*
+ * Bounded read cursor.  Errors are sticky: after the first failure every
+ * getter fails with the same code and stores zero, so a decoder may read a
+ * run of fields and check once, at proto_end().
+ */
+struct proto_cur {
+	const uint8_t	*buf;
+	size_t		 len;
+	size_t		 off;
+	int		 err;
+};
+
+/* Bounded writer into caller memory; errors are sticky as for the cursor. */
+struct proto_wbuf {
+	uint8_t		*buf;
+	size_t		 size;
+	size_t		 len;
+	int		 err;
+};
+
+/* Cursor: start reading len bytes at buf; buf is not copied. */
+void	proto_cur_init(struct proto_cur *, const uint8_t *buf, size_t len);
+/* Mark the cursor failed with err unless it already failed. */
+int	proto_cur_fail(struct proto_cur *, int err);
+int	proto_get_u8(struct proto_cur *, uint8_t *);
+int	proto_get_u16(struct proto_cur *, uint16_t *);
+int	proto_get_u32(struct proto_cur *, uint32_t *);
+int	proto_get_u64(struct proto_cur *, uint64_t *);
+/* A str field of at most max bytes; *ptr points into the cursor's buffer. */
+int	proto_get_str(struct proto_cur *, size_t max, const char **ptr,
+	    size_t *len);
+/* A str field copied NUL-terminated into dst; max is dstsize - 1. */
+int	proto_get_strbuf(struct proto_cur *, char *dst, size_t dstsize);
+/* A data field of at most max bytes; *ptr points into the cursor's buffer. */
+int	proto_get_data(struct proto_cur *, size_t max, const uint8_t **ptr,
+	    size_t *len);
+/* The sticky error, or PROTO_ERR_TRAILING unless every byte was read. */
+int	proto_end(struct proto_cur *);
+
+/* Writer: start writing into buf of size bytes. */
+void	proto_wbuf_init(struct proto_wbuf *, uint8_t *buf, size_t size);
+int	proto_put_u8(struct proto_wbuf *, uint8_t);
+int	proto_put_u16(struct proto_wbuf *, uint16_t);
+int	proto_put_u32(struct proto_wbuf *, uint32_t);
+int	proto_put_u64(struct proto_wbuf *, uint64_t);
+/* A str field; fails on len > max or a NUL inside. */
+int	proto_put_str(struct proto_wbuf *, size_t max, const char *s,
+	    size_t len);
+/* A NUL-terminated string as a str field. */
+int	proto_put_cstr(struct proto_wbuf *, size_t max, const char *s);
+int	proto_put_data(struct proto_wbuf *, size_t max, const void *p,
+	    size_t len);
+
+/*
+ * Message level.  proto_hdr_parse() checks a whole datagram (header,
+ * version, body length equal to what follows) and points *body into msg.
+ * It does not judge the type.
+ */
+int	proto_hdr_parse(const uint8_t *msg, size_t len, struct proto_hdr *,
+	    const uint8_t **body);
+/* Write the 12-byte header for a body of bodylen bytes into out. */
+int	proto_hdr_write(uint8_t out[PROTO_HDR_LEN], uint16_t type,
+	    uint32_t id, size_t bodylen);
+
+/*
+ * Encode req (req->type selects the fields) as a body into buf of size
+ * bytes; *len receives the body length.  Fails with PROTO_ERR_SPACE if it
+ * does not fit and PROTO_ERR_TOOLONG/VALUE if a field is out of bounds, so
+ * a front end cannot emit a message the engine would refuse to decode.
+ */
+int	proto_request_encode(const struct proto_request *, uint8_t *buf,
+	    size_t size, size_t *len);
+/*
+ * Decode a request body of the given type into *req, which is overwritten
+ * whether or not decoding succeeds.  Blobs point into body.
+ */
+int	proto_request_decode(uint16_t type, const uint8_t *body, size_t len,
+	    struct proto_request *req);
+/* Same as the request pair, for replies; type is the request type. */
+int	proto_reply_encode(const struct proto_reply *, uint8_t *buf,
+	    size_t size, size_t *len);
+int	proto_reply_decode(uint16_t type, const uint8_t *body, size_t len,
+	    struct proto_reply *rep);
+
+/*
+ * Whether the engine in state may accept a request of type from peer.
+ * Unknown types, replies and unknown peers are PROTO_PERM_CLOSE; a known
+ * type in a state that does not take it is PROTO_PERM_UNAVAILABLE.
+ */
+int	proto_permitted(uint16_t type, int peer, int state);
+
+/*
+ * Send one message: header and body as a single datagram.  Retries on
+ * EINTR; never raises SIGPIPE.  body may be NULL if len is 0.
+ */
+int	proto_send(int fd, uint16_t type, uint32_t id, const void *body,
+	    size_t len);
+/*
+ * Receive one datagram into buf (size should be PROTO_MAX_MSG) and check
+ * its header; *body points into buf.  Blocks unless fd is non-blocking
+ * (then PROTO_ERR_IO with errno EAGAIN).  A datagram larger than size,
+ * a wrong version or a length mismatch fail; the caller closes the channel.
+ */
+int	proto_recv(int fd, uint8_t *buf, size_t size, struct proto_hdr *,
+	    const uint8_t **body);
+/*
+ * The front end's one request/reply helper: send a request of type with a
+ * fresh id, then wait at most timeout_ms in total for the reply with that
+ * id.  Replies with another id (answers to calls that timed out earlier)
+ * are discarded.  A reply with the right id but not type | PROTO_T_REPLY
+ * is PROTO_ERR_TYPE.  On success *body (into buf) and *bodylen hold the
+ * reply body for proto_reply_decode().  On any failure but TIMEOUT the
+ * channel is unusable and must be closed.
+ */
+int	proto_call(int fd, uint16_t type, const void *req, size_t reqlen,
+	    uint8_t *buf, size_t size, int timeout_ms, const uint8_t **body,
+	    size_t *bodylen);
+
+/* Wipe a decoded request or reply (bootstrap token secrets). */
+void	proto_wipe(void *p, size_t len);
+
+const char	*proto_strerror(int err);
+/* "issue", "cacerts", ...; "unknown" for anything else. */
+const char	*proto_type_name(uint16_t type);
+const char	*proto_result_name(int result);
+
+#endif /* SIGNET_PROTO_H */

@@ -1,0 +1,21 @@
+/*
+ * Internal to api/proto: field groups shared by request and reply codecs.
+ */
+#ifndef SIGNET_PROTO_LOCAL_H
+#define SIGNET_PROTO_LOCAL_H
+
+#include "signet/proto.h"
+
+/* A chain of min..PROTO_MAX_CHAIN_CERTS certificates within PROTO_MAX_CHAIN. */
+int	proto_chain_get(struct proto_cur *, struct proto_chain *, unsigned min);
+int	proto_chain_put(struct proto_wbuf *, const struct proto_chain *,
+	    unsigned min);
+/* A certificate serial: 1..PROTO_MAX_SERIAL bytes. */
+int	proto_serial_get(struct proto_cur *, struct proto_blob *);
+int	proto_serial_put(struct proto_wbuf *, const struct proto_blob *);
+/* A data field into a blob. */
+int	proto_blob_get(struct proto_cur *, size_t max, struct proto_blob *);
+int	proto_blob_put(struct proto_wbuf *, size_t max,
+	    const struct proto_blob *);
+
+#endif /* SIGNET_PROTO_LOCAL_H */

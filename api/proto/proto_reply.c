@@ -1,0 +1,290 @@
+/*
+ * Reply codecs.  A reply is a status, then the payload of its request type
+ * only if the status is OK: an error carries nothing a front end could
+ * mistake for a result.
+ */
+#include <string.h>
+
+#include "proto_local.h"
+
+static int
+status_get(struct proto_cur *c, struct proto_status *s)
+{
+	if (proto_get_u8(c, &s->result) == PROTO_OK &&
+	    s->result >= PROTO_R_MAX)
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	return proto_get_strbuf(c, s->message, sizeof(s->message));
+}
+
+static int
+status_put(struct proto_wbuf *w, const struct proto_status *s)
+{
+	if (w->err == PROTO_OK && s->result >= PROTO_R_MAX)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, s->result);
+	return proto_put_cstr(w, PROTO_MAX_STR, s->message);
+}
+
+static int
+summary_get(struct proto_cur *c, struct proto_cert_summary *s)
+{
+	proto_serial_get(c, &s->serial);
+	if (proto_get_u8(c, &s->status) == PROTO_OK &&
+	    (s->status < PROTO_CS_VALID || s->status > PROTO_CS_EXPIRED))
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	proto_get_u64(c, &s->not_before);
+	proto_get_u64(c, &s->not_after);
+	proto_get_u64(c, &s->revoked_at);
+	proto_get_strbuf(c, s->profile, sizeof(s->profile));
+	return proto_get_strbuf(c, s->subject, sizeof(s->subject));
+}
+
+static int
+summary_put(struct proto_wbuf *w, const struct proto_cert_summary *s)
+{
+	proto_serial_put(w, &s->serial);
+	if (w->err == PROTO_OK &&
+	    (s->status < PROTO_CS_VALID || s->status > PROTO_CS_EXPIRED))
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, s->status);
+	proto_put_u64(w, s->not_before);
+	proto_put_u64(w, s->not_after);
+	proto_put_u64(w, s->revoked_at);
+	proto_put_cstr(w, PROTO_MAX_STR, s->profile);
+	return proto_put_cstr(w, PROTO_MAX_STR, s->subject);
+}
+
+/* A certificate field must hold something: an empty DER is never valid. */
+static int
+cert_get(struct proto_cur *c, struct proto_blob *b)
+{
+	if (proto_blob_get(c, PROTO_MAX_CERT, b) == PROTO_OK && b->len == 0)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
+}
+
+static int
+cert_put(struct proto_wbuf *w, const struct proto_blob *b)
+{
+	if (w->err == PROTO_OK && b->len == 0)
+		w->err = PROTO_ERR_VALUE;
+	return proto_blob_put(w, PROTO_MAX_CERT, b);
+}
+
+static int
+cert_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	cert_get(c, &r->u.cert.cert);
+	return proto_chain_get(c, &r->u.cert.chain, 0);
+}
+
+static int
+cert_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	cert_put(w, &r->u.cert.cert);
+	return proto_chain_put(w, &r->u.cert.chain, 0);
+}
+
+static int
+chain_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	return proto_chain_get(c, &r->u.chain, 1);
+}
+
+static int
+chain_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	return proto_chain_put(w, &r->u.chain, 1);
+}
+
+static int
+der_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	return proto_blob_get(c, PROTO_MAX_BLOB, &r->u.der);
+}
+
+static int
+der_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	return proto_blob_put(w, PROTO_MAX_BLOB, &r->u.der);
+}
+
+static int
+revoke_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	return proto_get_u64(c, &r->u.revoked_at);
+}
+
+static int
+revoke_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	return proto_put_u64(w, r->u.revoked_at);
+}
+
+static int
+get_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	summary_get(c, &r->u.get.sum);
+	return cert_get(c, &r->u.get.cert);
+}
+
+static int
+get_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	summary_put(w, &r->u.get.sum);
+	return cert_put(w, &r->u.get.cert);
+}
+
+static int
+list_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	struct proto_list_rep *m = &r->u.list;
+	unsigned i;
+
+	proto_get_u32(c, &m->total);
+	if (proto_get_u16(c, &m->n) != PROTO_OK)
+		return c->err;
+	if (m->n > PROTO_MAX_LIST)
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; i < m->n && c->err == PROTO_OK; i++)
+		summary_get(c, &m->items[i]);
+	return c->err;
+}
+
+static int
+list_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	const struct proto_list_rep *m = &r->u.list;
+	unsigned i;
+
+	if (w->err == PROTO_OK && m->n > PROTO_MAX_LIST)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u32(w, m->total);
+	proto_put_u16(w, m->n);
+	for (i = 0; i < m->n && w->err == PROTO_OK; i++)
+		summary_put(w, &m->items[i]);
+	return w->err;
+}
+
+static int
+token_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	struct proto_token_rep *m = &r->u.token;
+
+	proto_get_strbuf(c, m->id, sizeof(m->id));
+	proto_get_strbuf(c, m->secret, sizeof(m->secret));
+	return proto_get_u64(c, &m->expires_at);
+}
+
+static int
+token_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	const struct proto_token_rep *m = &r->u.token;
+
+	proto_put_cstr(w, PROTO_MAX_STR, m->id);
+	proto_put_cstr(w, PROTO_MAX_TOKEN, m->secret);
+	return proto_put_u64(w, m->expires_at);
+}
+
+static int
+health_ok(const struct proto_health_rep *m)
+{
+	return m->state >= PROTO_STATE_STARTING &&
+	    m->state <= PROTO_STATE_DRAINING && m->token_ok <= 1 &&
+	    m->ledger_ok <= 1 && m->audit_ok <= 1;
+}
+
+static int
+health_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	struct proto_health_rep *m = &r->u.health;
+
+	proto_get_u8(c, &m->state);
+	proto_get_u8(c, &m->token_ok);
+	proto_get_u8(c, &m->ledger_ok);
+	proto_get_u8(c, &m->audit_ok);
+	proto_get_u64(c, &m->uptime);
+	proto_get_u64(c, &m->issued);
+	if (proto_get_strbuf(c, m->version, sizeof(m->version)) ==
+	    PROTO_OK && !health_ok(m))
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
+}
+
+static int
+health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	const struct proto_health_rep *m = &r->u.health;
+
+	if (w->err == PROTO_OK && !health_ok(m))
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, m->state);
+	proto_put_u8(w, m->token_ok);
+	proto_put_u8(w, m->ledger_ok);
+	proto_put_u8(w, m->audit_ok);
+	proto_put_u64(w, m->uptime);
+	proto_put_u64(w, m->issued);
+	return proto_put_cstr(w, PROTO_MAX_STR, m->version);
+}
+
+static const struct {
+	int	(*get)(struct proto_cur *, struct proto_reply *);
+	int	(*put)(struct proto_wbuf *, const struct proto_reply *);
+} rep_codecs[PROTO_T_MAX] = {
+	[PROTO_T_ISSUE] =	 { cert_rep_get, cert_rep_put },
+	[PROTO_T_REISSUE] =	 { cert_rep_get, cert_rep_put },
+	[PROTO_T_CACERTS] =	 { chain_rep_get, chain_rep_put },
+	[PROTO_T_CSRATTRS] =	 { der_rep_get, der_rep_put },
+	[PROTO_T_REVOKE] =	 { revoke_rep_get, revoke_rep_put },
+	[PROTO_T_GET_CERT] =	 { get_rep_get, get_rep_put },
+	[PROTO_T_LIST_CERTS] =	 { list_rep_get, list_rep_put },
+	[PROTO_T_TOKEN_CREATE] = { token_rep_get, token_rep_put },
+	[PROTO_T_HEALTH] =	 { health_rep_get, health_rep_put },
+	[PROTO_T_OCSP] =	 { der_rep_get, der_rep_put },
+	[PROTO_T_CRL] =		 { der_rep_get, der_rep_put },
+};
+
+int
+proto_reply_encode(const struct proto_reply *r, uint8_t *buf, size_t size,
+    size_t *len)
+{
+	struct proto_wbuf w;
+
+	*len = 0;
+	if (r->type == 0 || r->type >= PROTO_T_MAX)
+		return PROTO_ERR_TYPE;
+	if (size > PROTO_MAX_BODY)
+		size = PROTO_MAX_BODY;
+	proto_wbuf_init(&w, buf, size);
+	status_put(&w, &r->status);
+	if (r->status.result == PROTO_R_OK)
+		rep_codecs[r->type].put(&w, r);
+	if (w.err != PROTO_OK)
+		return w.err;
+	*len = w.len;
+	return PROTO_OK;
+}
+
+int
+proto_reply_decode(uint16_t type, const uint8_t *body, size_t len,
+    struct proto_reply *r)
+{
+	struct proto_cur c;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	/* Accept the type with or without the reply bit, as it came off the wire. */
+	type &= (uint16_t)~PROTO_T_REPLY;
+	if (type == 0 || type >= PROTO_T_MAX)
+		return PROTO_ERR_TYPE;
+	r->type = type;
+	proto_cur_init(&c, body, len);
+	if (status_get(&c, &r->status) == PROTO_OK &&
+	    r->status.result == PROTO_R_OK)
+		rep_codecs[type].get(&c, r);
+	if ((rc = proto_end(&c)) != PROTO_OK) {
+		proto_wipe(r, sizeof(*r));
+		r->type = type;
+	}
+	return rc;
+}
