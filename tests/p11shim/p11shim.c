@@ -27,6 +27,10 @@
 
 #define SHIM_DEFAULT_TARGET	"/usr/lib/softhsm/libsofthsm2.so"
 
+#define SHIM_PASS	0
+#define SHIM_ANSWER	1
+#define SHIM_FAULT	2
+
 static pthread_once_t		 shim_once = PTHREAD_ONCE_INIT;
 static CK_FUNCTION_LIST_PTR	 shim_real;	/* NULL if loading failed */
 static atomic_int		 shim_initialised;
@@ -101,8 +105,9 @@ shim_close_all(void)
 }
 
 /*
- * The prologue of every wrapper.  Returns 1 if the shim answers the call
- * itself with *rv, 0 if the wrapper should go on; *absent tells the
+ * The prologue of every wrapper.  Returns SHIM_PASS if the wrapper should
+ * go on, SHIM_ANSWER if the shim answers the call itself with *rv, and
+ * SHIM_FAULT if that answer is an injected failure; *absent tells the
  * special wrappers that token_absent is in force.
  */
 static int
@@ -129,15 +134,86 @@ shim_enter(enum shim_fn fn, int kind, int *absent, CK_RV *rv)
 	}
 	if (!v.inject && shim_real == NULL) {
 		*rv = CKR_GENERAL_ERROR;
-		return 1;
+		return SHIM_ANSWER;
 	}
 	if (v.inject) {
 		atomic_fetch_add_explicit(&shim_injected[fn], 1,
 		    memory_order_relaxed);
 		*rv = v.rv;
-		return 1;
+		return v.absent ? SHIM_ANSWER : SHIM_FAULT;
 	}
-	return 0;
+	return SHIM_PASS;
+}
+
+/*
+ * A failed C_Sign (or Update, Final, ...) ends the session's operation,
+ * and callers rely on that: they start the next one with C_SignInit.  The
+ * real module never saw the faked failure, so end its operation here by
+ * finishing it into a scratch buffer; the result is thrown away.
+ */
+static void
+shim_abandon(enum shim_fn fn, CK_SESSION_HANDLE h, CK_BYTE_PTR in,
+    CK_ULONG inlen)
+{
+	CK_FUNCTION_LIST_PTR r = shim_real;
+	CK_BYTE *buf;
+	CK_ULONG size, len;
+
+	if (r == NULL || !atomic_load(&shim_initialised))
+		return;
+	/* Room for any signature, digest or padded ciphertext of the input. */
+	size = inlen + 8192;
+	if ((buf = calloc(1, size)) == NULL)
+		return;
+	len = size;
+	switch (fn) {
+	case SHIM_FN_C_Encrypt:
+		r->C_Encrypt(h, in, inlen, buf, &len);
+		break;
+	case SHIM_FN_C_Decrypt:
+		r->C_Decrypt(h, in, inlen, buf, &len);
+		break;
+	case SHIM_FN_C_Digest:
+		r->C_Digest(h, in, inlen, buf, &len);
+		break;
+	case SHIM_FN_C_Sign:
+		r->C_Sign(h, in, inlen, buf, &len);
+		break;
+	case SHIM_FN_C_SignRecover:
+		r->C_SignRecover(h, in, inlen, buf, &len);
+		break;
+	case SHIM_FN_C_Verify:
+		/* An all-zero signature fails, which ends the operation. */
+		r->C_Verify(h, in, inlen, buf, 64);
+		break;
+	case SHIM_FN_C_VerifyRecover:
+		r->C_VerifyRecover(h, in, inlen, buf, &len);
+		break;
+	case SHIM_FN_C_EncryptUpdate:
+	case SHIM_FN_C_EncryptFinal:
+		r->C_EncryptFinal(h, buf, &len);
+		break;
+	case SHIM_FN_C_DecryptUpdate:
+	case SHIM_FN_C_DecryptFinal:
+		r->C_DecryptFinal(h, buf, &len);
+		break;
+	case SHIM_FN_C_DigestUpdate:
+	case SHIM_FN_C_DigestKey:
+	case SHIM_FN_C_DigestFinal:
+		r->C_DigestFinal(h, buf, &len);
+		break;
+	case SHIM_FN_C_SignUpdate:
+	case SHIM_FN_C_SignFinal:
+		r->C_SignFinal(h, buf, &len);
+		break;
+	case SHIM_FN_C_VerifyUpdate:
+	case SHIM_FN_C_VerifyFinal:
+		r->C_VerifyFinal(h, buf, 64);
+		break;
+	default:
+		break;
+	}
+	free(buf);
 }
 
 static void
@@ -183,19 +259,33 @@ shim_fini(void)
 
 /* The generated wrappers: count, consult the control file, forward. */
 #define SHIM_WRAP_special(name, kind, params, args)
-#define SHIM_WRAP_gen(name, kind, params, args)				\
-static CK_RV								\
-shim_##name params							\
+#define SHIM_WRAP_BODY(name, kind, args, abandon)			\
 {									\
 	CK_RV rv;							\
 	int absent;							\
 									\
-	if (shim_enter(SHIM_FN_##name, kind, &absent, &rv))		\
+	switch (shim_enter(SHIM_FN_##name, kind, &absent, &rv)) {	\
+	case SHIM_FAULT:						\
+		abandon;						\
 		return rv;						\
+	case SHIM_ANSWER:						\
+		return rv;						\
+	}								\
 	if (shim_real->name == NULL)					\
 		return CKR_FUNCTION_NOT_SUPPORTED;			\
 	return shim_real->name args;					\
 }
+#define SHIM_WRAP_gen(name, kind, params, args)				\
+static CK_RV shim_##name params						\
+SHIM_WRAP_BODY(name, kind, args, (void)0)
+#define SHIM_WRAP_ends1(name, kind, params, args)			\
+static CK_RV shim_##name params						\
+SHIM_WRAP_BODY(name, kind, args,					\
+    shim_abandon(SHIM_FN_##name, hSession, pIn, ulInLen))
+#define SHIM_WRAP_endsN(name, kind, params, args)			\
+static CK_RV shim_##name params						\
+SHIM_WRAP_BODY(name, kind, args,					\
+    shim_abandon(SHIM_FN_##name, hSession, NULL, 0))
 #define SHIM_WRAP(name, how, kind, params, args)			\
 	SHIM_WRAP_##how(name, kind, params, args)
 SHIM_FUNCTIONS(SHIM_WRAP)
@@ -207,7 +297,8 @@ shim_C_Initialize(CK_VOID_PTR pInitArgs)
 	CK_RV rv;
 	int absent;
 
-	if (shim_enter(SHIM_FN_C_Initialize, SHIM_K_GLOBAL, &absent, &rv))
+	if (shim_enter(SHIM_FN_C_Initialize, SHIM_K_GLOBAL, &absent, &rv) !=
+	    SHIM_PASS)
 		return rv;
 	rv = shim_real->C_Initialize(pInitArgs);
 	if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
@@ -221,7 +312,8 @@ shim_C_Finalize(CK_VOID_PTR pReserved)
 	CK_RV rv;
 	int absent;
 
-	if (shim_enter(SHIM_FN_C_Finalize, SHIM_K_GLOBAL, &absent, &rv))
+	if (shim_enter(SHIM_FN_C_Finalize, SHIM_K_GLOBAL, &absent, &rv) !=
+	    SHIM_PASS)
 		return rv;
 	rv = shim_real->C_Finalize(pReserved);
 	if (rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED)
@@ -244,7 +336,8 @@ shim_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 	CK_RV rv;
 	int absent;
 
-	if (shim_enter(SHIM_FN_C_GetSlotList, SHIM_K_GLOBAL, &absent, &rv))
+	if (shim_enter(SHIM_FN_C_GetSlotList, SHIM_K_GLOBAL, &absent, &rv) !=
+	    SHIM_PASS)
 		return rv;
 	if (absent && tokenPresent) {
 		atomic_fetch_add_explicit(&shim_injected[SHIM_FN_C_GetSlotList],
@@ -263,7 +356,8 @@ shim_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	CK_RV rv;
 	int absent;
 
-	if (shim_enter(SHIM_FN_C_GetSlotInfo, SHIM_K_GLOBAL, &absent, &rv))
+	if (shim_enter(SHIM_FN_C_GetSlotInfo, SHIM_K_GLOBAL, &absent, &rv) !=
+	    SHIM_PASS)
 		return rv;
 	rv = shim_real->C_GetSlotInfo(slotID, pInfo);
 	if (rv == CKR_OK && absent && pInfo != NULL) {
@@ -287,7 +381,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppList)
 	CK_RV rv;
 	int absent;
 
-	if (shim_enter(SHIM_FN_C_GetFunctionList, SHIM_K_GLOBAL, &absent, &rv))
+	if (shim_enter(SHIM_FN_C_GetFunctionList, SHIM_K_GLOBAL, &absent,
+	    &rv) != SHIM_PASS)
 		return rv;
 	if (ppList == NULL)
 		return CKR_ARGUMENTS_BAD;

@@ -25,7 +25,10 @@
  * Every PKCS#11 v2.40 function, in CK_FUNCTION_LIST order:
  * X(name, generated-or-special, token_absent kind, (parameters), (arguments)).
  * "gen" wrappers are produced by a macro in p11shim.c; "special" ones are
- * written out there because they do more than forward.
+ * written out there because they do more than forward.  "ends1" (single
+ * part, input named pIn/ulInLen) and "endsN" (multi-part) mark calls whose
+ * failure ends the session's active operation (PKCS#11 v2.40 5.2): when the
+ * shim fakes such a failure it ends the real operation too.
  */
 #define SHIM_FUNCTIONS(X) \
 X(C_Initialize, special, SHIM_K_GLOBAL, (CK_VOID_PTR pInitArgs), (pInitArgs)) \
@@ -105,82 +108,82 @@ X(C_FindObjectsFinal, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession), \
 X(C_EncryptInit, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey), \
     (hSession, pMechanism, hKey)) \
-X(C_Encrypt, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
-    CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pEncryptedData, \
+X(C_Encrypt, ends1, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    CK_BYTE_PTR pIn, CK_ULONG ulInLen, CK_BYTE_PTR pEncryptedData, \
     CK_ULONG_PTR pulEncryptedDataLen), \
-    (hSession, pData, ulDataLen, pEncryptedData, pulEncryptedDataLen)) \
-X(C_EncryptUpdate, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    (hSession, pIn, ulInLen, pEncryptedData, pulEncryptedDataLen)) \
+X(C_EncryptUpdate, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pPart, CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart, \
     CK_ULONG_PTR pulEncryptedPartLen), \
     (hSession, pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen)) \
-X(C_EncryptFinal, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+X(C_EncryptFinal, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pLastEncryptedPart, CK_ULONG_PTR pulLastEncryptedPartLen), \
     (hSession, pLastEncryptedPart, pulLastEncryptedPartLen)) \
 X(C_DecryptInit, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey), \
     (hSession, pMechanism, hKey)) \
-X(C_Decrypt, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
-    CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen, \
+X(C_Decrypt, ends1, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    CK_BYTE_PTR pIn, CK_ULONG ulInLen, \
     CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen), \
-    (hSession, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen)) \
-X(C_DecryptUpdate, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    (hSession, pIn, ulInLen, pData, pulDataLen)) \
+X(C_DecryptUpdate, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pEncryptedPart, CK_ULONG ulEncryptedPartLen, \
     CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen), \
     (hSession, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen)) \
-X(C_DecryptFinal, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+X(C_DecryptFinal, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen), \
     (hSession, pLastPart, pulLastPartLen)) \
 X(C_DigestInit, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_MECHANISM_PTR pMechanism), (hSession, pMechanism)) \
-X(C_Digest, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
-    CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pDigest, \
+X(C_Digest, ends1, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    CK_BYTE_PTR pIn, CK_ULONG ulInLen, CK_BYTE_PTR pDigest, \
     CK_ULONG_PTR pulDigestLen), \
-    (hSession, pData, ulDataLen, pDigest, pulDigestLen)) \
-X(C_DigestUpdate, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    (hSession, pIn, ulInLen, pDigest, pulDigestLen)) \
+X(C_DigestUpdate, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pPart, CK_ULONG ulPartLen), (hSession, pPart, ulPartLen)) \
-X(C_DigestKey, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+X(C_DigestKey, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_OBJECT_HANDLE hKey), (hSession, hKey)) \
-X(C_DigestFinal, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+X(C_DigestFinal, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen), \
     (hSession, pDigest, pulDigestLen)) \
 X(C_SignInit, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey), \
     (hSession, pMechanism, hKey)) \
-X(C_Sign, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
-    CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, \
+X(C_Sign, ends1, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    CK_BYTE_PTR pIn, CK_ULONG ulInLen, CK_BYTE_PTR pSignature, \
     CK_ULONG_PTR pulSignatureLen), \
-    (hSession, pData, ulDataLen, pSignature, pulSignatureLen)) \
-X(C_SignUpdate, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    (hSession, pIn, ulInLen, pSignature, pulSignatureLen)) \
+X(C_SignUpdate, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pPart, CK_ULONG ulPartLen), (hSession, pPart, ulPartLen)) \
-X(C_SignFinal, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+X(C_SignFinal, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen), \
     (hSession, pSignature, pulSignatureLen)) \
 X(C_SignRecoverInit, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey), \
     (hSession, pMechanism, hKey)) \
-X(C_SignRecover, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
-    CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, \
+X(C_SignRecover, ends1, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    CK_BYTE_PTR pIn, CK_ULONG ulInLen, CK_BYTE_PTR pSignature, \
     CK_ULONG_PTR pulSignatureLen), \
-    (hSession, pData, ulDataLen, pSignature, pulSignatureLen)) \
+    (hSession, pIn, ulInLen, pSignature, pulSignatureLen)) \
 X(C_VerifyInit, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey), \
     (hSession, pMechanism, hKey)) \
-X(C_Verify, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
-    CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pSignature, \
+X(C_Verify, ends1, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    CK_BYTE_PTR pIn, CK_ULONG ulInLen, CK_BYTE_PTR pSignature, \
     CK_ULONG ulSignatureLen), \
-    (hSession, pData, ulDataLen, pSignature, ulSignatureLen)) \
-X(C_VerifyUpdate, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    (hSession, pIn, ulInLen, pSignature, ulSignatureLen)) \
+X(C_VerifyUpdate, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pPart, CK_ULONG ulPartLen), (hSession, pPart, ulPartLen)) \
-X(C_VerifyFinal, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+X(C_VerifyFinal, endsN, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen), \
     (hSession, pSignature, ulSignatureLen)) \
 X(C_VerifyRecoverInit, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey), \
     (hSession, pMechanism, hKey)) \
-X(C_VerifyRecover, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
-    CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, \
+X(C_VerifyRecover, ends1, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
+    CK_BYTE_PTR pIn, CK_ULONG ulInLen, CK_BYTE_PTR pData, \
     CK_ULONG_PTR pulDataLen), \
-    (hSession, pSignature, ulSignatureLen, pData, pulDataLen)) \
+    (hSession, pIn, ulInLen, pData, pulDataLen)) \
 X(C_DigestEncryptUpdate, gen, SHIM_K_SESSION, (CK_SESSION_HANDLE hSession, \
     CK_BYTE_PTR pPart, CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart, \
     CK_ULONG_PTR pulEncryptedPartLen), \
