@@ -1,0 +1,365 @@
+/*
+ * Request and reply codecs: every type round-trips, and every way a body
+ * can be wrong fails cleanly with the error that names it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto_samples.h"
+
+static uint8_t buf[PROTO_MAX_MSG];
+static uint8_t buf2[PROTO_MAX_MSG];
+static struct proto_request req, req2;
+static struct proto_reply rep, rep2;
+
+static size_t
+enc_req(const struct proto_request *r, uint8_t *out)
+{
+	size_t len = 0;
+
+	assert_int_equal(proto_request_encode(r, out, PROTO_MAX_BODY, &len),
+	    PROTO_OK);
+	return len;
+}
+
+static size_t
+enc_rep(const struct proto_reply *r, uint8_t *out)
+{
+	size_t len = 0;
+
+	assert_int_equal(proto_reply_encode(r, out, PROTO_MAX_BODY, &len),
+	    PROTO_OK);
+	return len;
+}
+
+static void
+assert_blob(struct proto_blob a, struct proto_blob b)
+{
+	assert_int_equal(a.len, b.len);
+	if (a.len > 0)
+		assert_memory_equal(a.ptr, b.ptr, a.len);
+}
+
+/* Spot checks of the fields re-encoding alone would not prove decoded. */
+static void
+check_request_fields(const struct proto_request *a,
+    const struct proto_request *b)
+{
+	assert_int_equal(a->ev.peer, b->ev.peer);
+	assert_int_equal(a->ev.kind, b->ev.kind);
+	assert_string_equal(a->ev.token, b->ev.token);
+	assert_int_equal(a->ev.chain.ncerts, b->ev.chain.ncerts);
+	if (a->ev.chain.ncerts > 0)
+		assert_blob(a->ev.chain.certs[0], b->ev.chain.certs[0]);
+	switch (a->type) {
+	case PROTO_T_ISSUE:
+	case PROTO_T_REISSUE:
+		assert_string_equal(a->u.issue.profile, b->u.issue.profile);
+		assert_blob(a->u.issue.csr, b->u.issue.csr);
+		assert_int_equal(a->u.issue.ttl, b->u.issue.ttl);
+		assert_blob(a->u.issue.cur_cert, b->u.issue.cur_cert);
+		break;
+	case PROTO_T_REVOKE:
+		assert_blob(a->u.revoke.serial, b->u.revoke.serial);
+		assert_int_equal(a->u.revoke.reason, b->u.revoke.reason);
+		break;
+	case PROTO_T_LIST_CERTS:
+		assert_string_equal(a->u.list.substring, b->u.list.substring);
+		assert_int_equal(a->u.list.offset, b->u.list.offset);
+		break;
+	case PROTO_T_TOKEN_CREATE:
+		assert_int_equal(a->u.token.nnames, b->u.token.nnames);
+		assert_string_equal(a->u.token.names[1], b->u.token.names[1]);
+		assert_int_equal(a->u.token.uses, b->u.token.uses);
+		break;
+	case PROTO_T_OCSP:
+		assert_blob(a->u.ocsp.der, b->u.ocsp.der);
+		break;
+	case PROTO_T_CRL:
+		assert_string_equal(a->u.crl.issuer, b->u.crl.issuer);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+test_request_roundtrip(void **state)
+{
+	uint16_t t;
+	size_t len, len2;
+	int v;
+
+	for (t = 1; t < PROTO_T_MAX; t++) {
+		for (v = 0; v < PROTO_SAMPLE_VARIANTS; v++) {
+			assert_int_equal(proto_sample_request(t, v, &req), 0);
+			len = enc_req(&req, buf);
+			assert_int_equal(proto_request_decode(t, buf, len,
+			    &req2), PROTO_OK);
+			assert_int_equal(req2.type, t);
+			check_request_fields(&req, &req2);
+			/* Canonical: decoding then encoding gives the bytes. */
+			len2 = enc_req(&req2, buf2);
+			assert_int_equal(len, len2);
+			assert_memory_equal(buf, buf2, len);
+		}
+	}
+}
+
+static void
+test_reply_roundtrip(void **state)
+{
+	uint16_t t;
+	size_t len, len2;
+	int v;
+
+	for (t = 1; t < PROTO_T_MAX; t++) {
+		for (v = 0; v < 2; v++) {
+			assert_int_equal(proto_sample_reply(t, v, &rep), 0);
+			len = enc_rep(&rep, buf);
+			assert_int_equal(proto_reply_decode(t | PROTO_T_REPLY,
+			    buf, len, &rep2), PROTO_OK);
+			assert_int_equal(rep2.type, t);
+			assert_int_equal(rep2.status.result, rep.status.result);
+			assert_string_equal(rep2.status.message,
+			    rep.status.message);
+			len2 = enc_rep(&rep2, buf2);
+			assert_int_equal(len, len2);
+			assert_memory_equal(buf, buf2, len);
+		}
+	}
+	proto_sample_reply(PROTO_T_LIST_CERTS, 0, &rep);
+	len = enc_rep(&rep, buf);
+	assert_int_equal(proto_reply_decode(PROTO_T_LIST_CERTS, buf, len,
+	    &rep2), PROTO_OK);
+	assert_int_equal(rep2.u.list.n, 3);
+	assert_string_equal(rep2.u.list.items[2].subject,
+	    "CN=web-1.acme.example");
+	assert_int_equal(rep2.u.list.items[1].status, PROTO_CS_REVOKED);
+}
+
+/* No proper prefix of a valid body decodes, and no extension does either. */
+static void
+test_truncated_and_trailing(void **state)
+{
+	uint16_t t;
+	size_t len, i;
+	int v;
+
+	for (t = 1; t < PROTO_T_MAX; t++) {
+		for (v = 0; v < PROTO_SAMPLE_VARIANTS; v++) {
+			proto_sample_request(t, v, &req);
+			len = enc_req(&req, buf);
+			for (i = 0; i < len; i++)
+				assert_int_not_equal(proto_request_decode(t,
+				    buf, i, &req2), PROTO_OK);
+			buf[len] = 0;
+			assert_int_equal(proto_request_decode(t, buf, len + 1,
+			    &req2), PROTO_ERR_TRAILING);
+		}
+		proto_sample_reply(t, 0, &rep);
+		len = enc_rep(&rep, buf);
+		for (i = 0; i < len; i++)
+			assert_int_not_equal(proto_reply_decode(t, buf, i,
+			    &rep2), PROTO_OK);
+		buf[len] = 0;
+		assert_int_equal(proto_reply_decode(t, buf, len + 1, &rep2),
+		    PROTO_ERR_TRAILING);
+	}
+}
+
+static void
+test_unknown_type(void **state)
+{
+	const uint8_t body[] = { PROTO_PEER_HTTPS, PROTO_EV_NONE };
+
+	assert_int_equal(proto_request_decode(PROTO_T_HEALTH, body,
+	    sizeof(body), &req), PROTO_OK);
+	assert_int_equal(proto_request_decode(0, body, sizeof(body), &req),
+	    PROTO_ERR_TYPE);
+	assert_int_equal(proto_request_decode(PROTO_T_MAX, body, sizeof(body),
+	    &req), PROTO_ERR_TYPE);
+	assert_int_equal(proto_request_decode(0x7fff, body, sizeof(body),
+	    &req), PROTO_ERR_TYPE);
+	/* A reply type is never a request. */
+	assert_int_equal(proto_request_decode(PROTO_T_HEALTH | PROTO_T_REPLY,
+	    body, sizeof(body), &req), PROTO_ERR_TYPE);
+	assert_int_equal(proto_reply_decode(PROTO_T_REPLY, body, sizeof(body),
+	    &rep), PROTO_ERR_TYPE);
+	req.type = 0;
+	assert_int_equal(proto_request_encode(&req, buf, sizeof(buf),
+	    &(size_t){ 0 }), PROTO_ERR_TYPE);
+}
+
+/* A CRL request with the given issuer bytes, built by hand. */
+static size_t
+crl_body(const char *issuer, size_t n)
+{
+	struct proto_wbuf w;
+
+	proto_wbuf_init(&w, buf, sizeof(buf));
+	proto_put_u8(&w, PROTO_PEER_HTTPS);
+	proto_put_u8(&w, PROTO_EV_NONE);
+	proto_put_u16(&w, (uint16_t)n);
+	memcpy(buf + w.len, issuer, n);
+	return w.len + n;
+}
+
+static void
+test_strings(void **state)
+{
+	char s[300];
+	size_t len;
+
+	memset(s, 'a', sizeof(s));
+	len = crl_body(s, PROTO_MAX_STR);
+	assert_int_equal(proto_request_decode(PROTO_T_CRL, buf, len, &req),
+	    PROTO_OK);
+	assert_int_equal(strlen(req.u.crl.issuer), PROTO_MAX_STR);
+	len = crl_body(s, PROTO_MAX_STR + 1);
+	assert_int_equal(proto_request_decode(PROTO_T_CRL, buf, len, &req),
+	    PROTO_ERR_TOOLONG);
+	len = crl_body("acme\0evil", 9);
+	assert_int_equal(proto_request_decode(PROTO_T_CRL, buf, len, &req),
+	    PROTO_ERR_NUL);
+	assert_string_equal(req.u.crl.issuer, "");
+
+	/* The encoder refuses what the decoder would refuse. */
+	proto_sample_request(PROTO_T_CRL, 2, &req);
+	memset(req.u.crl.issuer, 'b', sizeof(req.u.crl.issuer));
+	assert_int_equal(proto_request_encode(&req, buf, sizeof(buf), &len),
+	    PROTO_ERR_TOOLONG);
+	assert_int_equal(len, 0);
+}
+
+/* Encode a sample after breaking one field; expect err. */
+static void
+mutate_expect(uint16_t type, int variant, void (*mut)(struct proto_request *),
+    int err)
+{
+	size_t len;
+
+	proto_sample_request(type, variant, &req);
+	mut(&req);
+	/* The encoder refuses what test_decoder_values shows is refused. */
+	assert_int_equal(proto_request_encode(&req, buf, sizeof(buf), &len),
+	    err);
+}
+
+static void mut_peer0(struct proto_request *r) { r->ev.peer = 0; }
+static void mut_peer4(struct proto_request *r) { r->ev.peer = 4; }
+static void mut_kind(struct proto_request *r) { r->ev.kind = 3; }
+static void mut_toksrc(struct proto_request *r) { r->ev.token_src = 0; }
+static void mut_nocerts(struct proto_request *r) { r->ev.chain.ncerts = 0; }
+static void mut_reason7(struct proto_request *r) { r->u.revoke.reason = 7; }
+static void mut_reason11(struct proto_request *r) { r->u.revoke.reason = 11; }
+static void mut_serial0(struct proto_request *r) { r->u.revoke.serial.len = 0; }
+static void mut_serial21(struct proto_request *r) { r->u.revoke.serial.len = 21; }
+static void mut_limit0(struct proto_request *r) { r->u.list.limit = 0; }
+static void mut_limit65(struct proto_request *r) { r->u.list.limit = 65; }
+static void mut_status(struct proto_request *r) { r->u.list.status = 4; }
+static void mut_uses0(struct proto_request *r) { r->u.token.uses = 0; }
+static void mut_names(struct proto_request *r) { r->u.token.nnames = 17; }
+static void mut_csr(struct proto_request *r) { r->u.issue.csr.len = PROTO_MAX_CSR + 1; }
+
+static void
+test_encoder_values(void **state)
+{
+	mutate_expect(PROTO_T_HEALTH, 0, mut_peer0, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_HEALTH, 0, mut_peer4, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_HEALTH, 0, mut_kind, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_HEALTH, 1, mut_toksrc, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_HEALTH, 0, mut_nocerts, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_REVOKE, 0, mut_reason7, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_REVOKE, 0, mut_reason11, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_REVOKE, 0, mut_serial0, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_REVOKE, 0, mut_serial21, PROTO_ERR_TOOLONG);
+	mutate_expect(PROTO_T_LIST_CERTS, 0, mut_limit0, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_LIST_CERTS, 0, mut_limit65, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_LIST_CERTS, 0, mut_status, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_TOKEN_CREATE, 0, mut_uses0, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_TOKEN_CREATE, 0, mut_names, PROTO_ERR_VALUE);
+	mutate_expect(PROTO_T_ISSUE, 0, mut_csr, PROTO_ERR_TOOLONG);
+}
+
+/* Overwrite the byte at off of a sample's encoding; expect err. */
+static void
+poke_expect(uint16_t type, int variant, size_t off, uint8_t val, int err)
+{
+	size_t len;
+
+	proto_sample_request(type, variant, &req);
+	len = enc_req(&req, buf);
+	assert_true(off < len);
+	buf[off] = val;
+	assert_int_equal(proto_request_decode(type, buf, len, &req2), err);
+	/* A failed decode leaves no secret behind. */
+	assert_string_equal(req2.ev.token, "");
+}
+
+static void
+test_decoder_values(void **state)
+{
+	size_t len;
+
+	poke_expect(PROTO_T_HEALTH, 2, 0, 0, PROTO_ERR_VALUE);	/* peer */
+	poke_expect(PROTO_T_HEALTH, 2, 0, 4, PROTO_ERR_VALUE);
+	poke_expect(PROTO_T_HEALTH, 2, 1, 3, PROTO_ERR_VALUE);	/* kind */
+	poke_expect(PROTO_T_HEALTH, 1, 2, 3, PROTO_ERR_VALUE);	/* token src */
+	poke_expect(PROTO_T_HEALTH, 0, 2, 0, PROTO_ERR_VALUE);	/* ncerts */
+	poke_expect(PROTO_T_HEALTH, 0, 2, 9, PROTO_ERR_VALUE);
+	/* The reason is the last byte of a REVOKE body. */
+	proto_sample_request(PROTO_T_REVOKE, 2, &req);
+	len = enc_req(&req, buf);
+	poke_expect(PROTO_T_REVOKE, 2, len - 1, 7, PROTO_ERR_VALUE);
+	poke_expect(PROTO_T_REVOKE, 2, len - 1, 11, PROTO_ERR_VALUE);
+	poke_expect(PROTO_T_REVOKE, 2, len - 1, 10, PROTO_OK);
+	/* The token's uses are the last two bytes of TOKEN_CREATE. */
+	proto_sample_request(PROTO_T_TOKEN_CREATE, 2, &req);
+	len = enc_req(&req, buf);
+	poke_expect(PROTO_T_TOKEN_CREATE, 2, len - 1, 0, PROTO_ERR_VALUE);
+
+	/* A reply result beyond the enumeration. */
+	proto_sample_reply(PROTO_T_HEALTH, 1, &rep);
+	len = enc_rep(&rep, buf);
+	buf[0] = PROTO_R_MAX;
+	assert_int_equal(proto_reply_decode(PROTO_T_HEALTH, buf, len, &rep2),
+	    PROTO_ERR_VALUE);
+}
+
+static void
+test_encode_space(void **state)
+{
+	size_t len = 99;
+
+	proto_sample_request(PROTO_T_ISSUE, 0, &req);
+	assert_int_equal(proto_request_encode(&req, buf, 10, &len),
+	    PROTO_ERR_SPACE);
+	assert_int_equal(len, 0);
+	proto_sample_reply(PROTO_T_ISSUE, 0, &rep);
+	assert_int_equal(proto_reply_encode(&rep, buf, 10, &len),
+	    PROTO_ERR_SPACE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_roundtrip),
+		cmocka_unit_test(test_reply_roundtrip),
+		cmocka_unit_test(test_truncated_and_trailing),
+		cmocka_unit_test(test_unknown_type),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_encoder_values),
+		cmocka_unit_test(test_decoder_values),
+		cmocka_unit_test(test_encode_space),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

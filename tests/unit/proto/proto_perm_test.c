@@ -1,0 +1,119 @@
+/*
+ * The permission table: what each peer may ask the engine, in which state.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "signet/proto.h"
+
+#define ALLOW	PROTO_PERM_ALLOW
+#define UNAV	PROTO_PERM_UNAVAILABLE
+#define CLOSE	PROTO_PERM_CLOSE
+
+static void
+test_issuance(void **state)
+{
+	assert_int_equal(proto_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), ALLOW);
+	assert_int_equal(proto_permitted(PROTO_T_ISSUE, PROTO_PEER_COAP,
+	    PROTO_STATE_READY), ALLOW);
+	assert_int_equal(proto_permitted(PROTO_T_REISSUE, PROTO_PEER_COAP,
+	    PROTO_STATE_READY), ALLOW);
+	/* The parent never asks for a certificate. */
+	assert_int_equal(proto_permitted(PROTO_T_ISSUE, PROTO_PEER_CONTROL,
+	    PROTO_STATE_READY), CLOSE);
+	/* New issuance stops while draining or without a token. */
+	assert_int_equal(proto_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	    PROTO_STATE_DRAINING), UNAV);
+	assert_int_equal(proto_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	    PROTO_STATE_DEGRADED), UNAV);
+	assert_int_equal(proto_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	    PROTO_STATE_STARTING), UNAV);
+	/* Reads keep working while draining. */
+	assert_int_equal(proto_permitted(PROTO_T_CACERTS, PROTO_PEER_COAP,
+	    PROTO_STATE_DRAINING), ALLOW);
+}
+
+static void
+test_admin(void **state)
+{
+	uint16_t t;
+	const uint16_t admin[] = { PROTO_T_REVOKE, PROTO_T_GET_CERT,
+	    PROTO_T_LIST_CERTS, PROTO_T_TOKEN_CREATE, PROTO_T_OCSP };
+	size_t i;
+
+	/* CoAP devices enroll; they never administer or serve OCSP. */
+	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
+		t = admin[i];
+		assert_int_equal(proto_permitted(t, PROTO_PEER_COAP,
+		    PROTO_STATE_READY), CLOSE);
+		assert_int_equal(proto_permitted(t, PROTO_PEER_HTTPS,
+		    PROTO_STATE_READY), ALLOW);
+	}
+	assert_int_equal(proto_permitted(PROTO_T_REVOKE, PROTO_PEER_CONTROL,
+	    PROTO_STATE_READY), ALLOW);
+	assert_int_equal(proto_permitted(PROTO_T_OCSP, PROTO_PEER_CONTROL,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(PROTO_T_TOKEN_CREATE,
+	    PROTO_PEER_HTTPS, PROTO_STATE_DRAINING), UNAV);
+	assert_int_equal(proto_permitted(PROTO_T_LIST_CERTS,
+	    PROTO_PEER_HTTPS, PROTO_STATE_DEGRADED), ALLOW);
+}
+
+static void
+test_health(void **state)
+{
+	int peer, st;
+
+	for (peer = PROTO_PEER_HTTPS; peer <= PROTO_PEER_CONTROL; peer++)
+		for (st = PROTO_STATE_STARTING; st <= PROTO_STATE_DRAINING;
+		    st++)
+			assert_int_equal(proto_permitted(PROTO_T_HEALTH, peer,
+			    st), ALLOW);
+	/* Before the token is up only HEALTH is taken. */
+	for (st = 1; st < PROTO_T_MAX; st++)
+		if (st != PROTO_T_HEALTH)
+			assert_int_not_equal(proto_permitted((uint16_t)st,
+			    PROTO_PEER_HTTPS, PROTO_STATE_STARTING), ALLOW);
+}
+
+static void
+test_unknown_refused(void **state)
+{
+	assert_int_equal(proto_permitted(0, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(PROTO_T_MAX, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(0xffff, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), CLOSE);
+	/* A front end must not send replies to the engine. */
+	assert_int_equal(proto_permitted(PROTO_T_HEALTH | PROTO_T_REPLY,
+	    PROTO_PEER_HTTPS, PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(PROTO_T_HEALTH, 0,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(PROTO_T_HEALTH, 4,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(PROTO_T_HEALTH, -1,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(PROTO_T_HEALTH, PROTO_PEER_HTTPS,
+	    0), UNAV);
+	assert_int_equal(proto_permitted(PROTO_T_HEALTH, PROTO_PEER_HTTPS,
+	    99), UNAV);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_issuance),
+		cmocka_unit_test(test_admin),
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_unknown_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

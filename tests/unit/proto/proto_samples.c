@@ -1,0 +1,198 @@
+/*
+ * Sample messages.  The byte values are placeholders: the protocol layer
+ * does not parse DER, the engine does.
+ */
+#include <string.h>
+
+#include "proto_samples.h"
+
+static const uint8_t leaf[] = { 0x30, 0x82, 0x01, 0x0a, 0x01, 0x02, 0x03 };
+static const uint8_t inter[] = { 0x30, 0x82, 0x02, 0x0b, 0x04, 0x05 };
+static const uint8_t root[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+static const uint8_t csr[] = { 0x30, 0x81, 0x90, 0xca, 0xfe, 0xba, 0xbe };
+static const uint8_t serial[] = { 0x5a, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+	0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+static const uint8_t ocspreq[] = { 0x30, 0x45, 0x30, 0x43, 0xa0, 0x03 };
+static const uint8_t blob[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
+	0xce, 0x3d, 0x04, 0x03, 0x02 };
+
+#define BLOB(a)	((struct proto_blob){ (a), sizeof(a) })
+
+static void
+copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+sample_evidence(int variant, struct proto_evidence *ev)
+{
+	ev->peer = variant == 1 ? PROTO_PEER_COAP : PROTO_PEER_HTTPS;
+	switch (variant) {
+	case 0:
+		ev->kind = PROTO_EV_CERTS;
+		ev->chain.ncerts = 2;
+		ev->chain.certs[0] = BLOB(leaf);
+		ev->chain.certs[1] = BLOB(inter);
+		break;
+	case 1:
+		ev->kind = PROTO_EV_TOKEN;
+		ev->token_src = PROTO_TOKSRC_PSK_ID;
+		copy(ev->token, sizeof(ev->token), "tok_3q2+7w-Zx9Lm");
+		break;
+	default:
+		ev->kind = PROTO_EV_NONE;
+		break;
+	}
+}
+
+static void
+sample_token(struct proto_token_req *t)
+{
+	copy(t->tenant, sizeof(t->tenant), "acme");
+	copy(t->profile, sizeof(t->profile), "iot-device");
+	t->nnames = 2;
+	copy(t->names[0], sizeof(t->names[0]), "sensor-17.acme.example");
+	copy(t->names[1], sizeof(t->names[1]), "10.1.2.3");
+	t->lifetime = 86400;
+	t->uses = 1;
+}
+
+int
+proto_sample_request(uint16_t type, int variant, struct proto_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (type == 0 || type >= PROTO_T_MAX)
+		return -1;
+	r->type = type;
+	sample_evidence(variant, &r->ev);
+	switch (type) {
+	case PROTO_T_ISSUE:
+	case PROTO_T_REISSUE:
+		copy(r->u.issue.tenant, sizeof(r->u.issue.tenant), "acme");
+		copy(r->u.issue.profile, sizeof(r->u.issue.profile), "web");
+		r->u.issue.csr = BLOB(csr);
+		r->u.issue.ttl = variant == 2 ? 0 : 3600;
+		if (type == PROTO_T_REISSUE)
+			r->u.issue.cur_cert = BLOB(leaf);
+		break;
+	case PROTO_T_CACERTS:
+	case PROTO_T_CSRATTRS:
+		copy(r->u.target.tenant, sizeof(r->u.target.tenant), "acme");
+		copy(r->u.target.profile, sizeof(r->u.target.profile),
+		    variant == 2 ? "" : "web");
+		break;
+	case PROTO_T_REVOKE:
+		copy(r->u.revoke.tenant, sizeof(r->u.revoke.tenant), "acme");
+		r->u.revoke.serial = BLOB(serial);
+		r->u.revoke.reason = 1;	/* keyCompromise */
+		break;
+	case PROTO_T_GET_CERT:
+		copy(r->u.get.tenant, sizeof(r->u.get.tenant), "acme");
+		r->u.get.serial = BLOB(serial);
+		break;
+	case PROTO_T_LIST_CERTS:
+		copy(r->u.list.tenant, sizeof(r->u.list.tenant), "acme");
+		r->u.list.status = PROTO_CS_VALID;
+		r->u.list.expiring_within = 7200;
+		copy(r->u.list.substring, sizeof(r->u.list.substring), "web-");
+		r->u.list.limit = 50;
+		r->u.list.offset = 100;
+		break;
+	case PROTO_T_TOKEN_CREATE:
+		sample_token(&r->u.token);
+		break;
+	case PROTO_T_OCSP:
+		r->u.ocsp.der = BLOB(ocspreq);
+		break;
+	case PROTO_T_CRL:
+		copy(r->u.crl.issuer, sizeof(r->u.crl.issuer), "acme-int-1");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void
+sample_summary(struct proto_cert_summary *s, int i)
+{
+	s->serial = BLOB(serial);
+	s->status = i % 2 ? PROTO_CS_REVOKED : PROTO_CS_VALID;
+	s->not_before = 1700000000 + (uint64_t)i;
+	s->not_after = 1700090000 + (uint64_t)i;
+	s->revoked_at = i % 2 ? 1700050000 : 0;
+	copy(s->profile, sizeof(s->profile), "web");
+	copy(s->subject, sizeof(s->subject), "CN=web-1.acme.example");
+}
+
+static void
+sample_payload(struct proto_reply *rep)
+{
+	switch (rep->type) {
+	case PROTO_T_ISSUE:
+	case PROTO_T_REISSUE:
+		rep->u.cert.cert = BLOB(leaf);
+		rep->u.cert.chain.ncerts = 2;
+		rep->u.cert.chain.certs[0] = BLOB(inter);
+		rep->u.cert.chain.certs[1] = BLOB(root);
+		break;
+	case PROTO_T_CACERTS:
+		rep->u.chain.ncerts = 1;
+		rep->u.chain.certs[0] = BLOB(inter);
+		break;
+	case PROTO_T_REVOKE:
+		rep->u.revoked_at = 1700050000;
+		break;
+	case PROTO_T_GET_CERT:
+		sample_summary(&rep->u.get.sum, 0);
+		rep->u.get.cert = BLOB(leaf);
+		break;
+	case PROTO_T_LIST_CERTS:
+		rep->u.list.total = 3;
+		rep->u.list.n = 3;
+		sample_summary(&rep->u.list.items[0], 0);
+		sample_summary(&rep->u.list.items[1], 1);
+		sample_summary(&rep->u.list.items[2], 2);
+		break;
+	case PROTO_T_TOKEN_CREATE:
+		copy(rep->u.token.id, sizeof(rep->u.token.id), "tk-0001");
+		copy(rep->u.token.secret, sizeof(rep->u.token.secret),
+		    "tok_3q2+7w-Zx9Lm");
+		rep->u.token.expires_at = 1700086400;
+		break;
+	case PROTO_T_HEALTH:
+		rep->u.health.state = PROTO_STATE_READY;
+		rep->u.health.token_ok = 1;
+		rep->u.health.ledger_ok = 1;
+		rep->u.health.audit_ok = 1;
+		rep->u.health.uptime = 12345;
+		rep->u.health.issued = 678;
+		copy(rep->u.health.version, sizeof(rep->u.health.version),
+		    "signet 0.1.0");
+		break;
+	default:	/* CSRATTRS, OCSP, CRL */
+		rep->u.der = BLOB(blob);
+		break;
+	}
+}
+
+int
+proto_sample_reply(uint16_t type, int variant, struct proto_reply *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	if (type == 0 || type >= PROTO_T_MAX)
+		return -1;
+	rep->type = type;
+	if (variant != 0) {
+		rep->status.result = PROTO_R_FORBIDDEN;
+		copy(rep->status.message, sizeof(rep->status.message),
+		    "profile web does not allow name evil.example");
+		return 0;
+	}
+	sample_payload(rep);
+	return 0;
+}
