@@ -1,0 +1,64 @@
+/*
+ * The ops table a ledger backend implements.  Only ledger.c and the
+ * backends include this; the engine uses ledger.h.
+ *
+ * ledger.c validates every argument before calling a backend, so a
+ * backend may assume non-NULL, bounded inputs.  Write ops (reserve,
+ * transition, audit, checkpoint, next_counter) must be durable when they
+ * return LEDGER_OK and must leave no trace when they fail; the audit
+ * record passed with a write commits in the same transaction.
+ */
+#ifndef SIGNET_LEDGER_BACKEND_H
+#define SIGNET_LEDGER_BACKEND_H
+
+#include <signet/audit.h>
+#include <signet/ledger.h>
+
+/* A status change of one row, e.g. RESERVED -> ISSUED with its DER. */
+struct ledger_transition {
+	const struct ledger_serial	*serial;
+	const char			*tenant;    /* NULL: any tenant */
+	unsigned int			 from_mask; /* 1 << allowed status */
+	enum ledger_status		 to;
+	const uint8_t			*der;	    /* for ISSUED */
+	size_t				 der_len;
+	const uint8_t			*tbs_hash;  /* non-NULL: must match */
+	int64_t				 revoked_at; /* for REVOKED */
+	int				 reason;
+};
+
+struct ledger_backend {
+	const char	*name;
+	int	(*open)(const char *target, const struct ledger_config *cfg,
+		    void **state);
+	void	(*close)(void *state);
+	int	(*reserve)(void *state, const struct ledger_intent *in);
+	/*
+	 * Apply t, or fail with LEDGER_ERR_NOTFOUND (no row, or another
+	 * tenant's), LEDGER_ERR_STATE (status not in from_mask) or
+	 * LEDGER_ERR_MISMATCH (tbs_hash differs).
+	 */
+	int	(*transition)(void *state, const struct ledger_transition *t,
+		    const struct audit_record *audit);
+	int	(*audit)(void *state, const struct audit_record *audit,
+		    uint64_t *seq);
+	int	(*checkpoint)(void *state);
+	int	(*next_counter)(void *state, const char *name, uint64_t *out);
+	int	(*get)(void *state, const char *tenant,
+		    const struct ledger_serial *serial,
+		    struct ledger_cert *out);
+	int	(*list)(void *state, const struct ledger_filter *f,
+		    struct ledger_cert **certs, size_t *n);
+	int	(*count)(void *state, const char *tenant,
+		    struct ledger_counts *out);
+	int	(*list_revoked)(void *state, const char *issuer, int64_t now,
+		    ledger_revoked_cb cb, void *arg);
+	/* Every RESERVED row, oldest first. */
+	int	(*list_reserved)(void *state, struct ledger_cert **certs,
+		    size_t *n);
+	void	(*stats)(void *state, struct ledger_stats *out);
+};
+
+extern const struct ledger_backend ledger_backend_sqlite;
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * The engine-facing ledger: argument checks, the backend table, and the
+ * parts of issuance that do not depend on storage (the TBS hash check).
+ * No SQL here: storage is the backend's business.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <signet/audit.h>
+#include <signet/ledger.h>
+#include <signet/ledger_backend.h>
+
+#include "ledger_impl.h"
+
+static const struct ledger_backend *const backends[] = {
+	&ledger_backend_sqlite,
+};
+
+const char *
+ledger_strerror(int rc)
+{
+	static const char *const msg[] = {
+		"success",
+		"invalid argument",
+		"out of memory",
+		"no such certificate",
+		"serial number already in the ledger",
+		"certificate status does not allow this",
+		"certificate does not match the reserved TBS hash",
+		"ledger storage cannot be read or written",
+		"ledger storage is full",
+		"ledger database is locked",
+		"ledger database has an unknown schema",
+		"no ledger backend of that name",
+		"audit record could not be written",
+		"ledger database error",
+	};
+
+	if (rc > 0 || (size_t)-rc >= sizeof(msg) / sizeof(msg[0]))
+		return "unknown ledger error";
+	return msg[-rc];
+}
+
+const char *
+ledger_status_name(enum ledger_status status)
+{
+	static const char *const name[LEDGER_STATUS_COUNT] = {
+		"reserved", "issued", "revoked", "abandoned",
+	};
+
+	if ((int)status < 0 || status >= LEDGER_STATUS_COUNT)
+		return "unknown";
+	return name[status];
+}
+
+int64_t
+ledger_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+int
+ledger_text_ok(const char *s, int required)
+{
+	if (s == NULL)
+		return !required;
+	if (required && *s == '\0')
+		return 0;
+	return strnlen(s, LEDGER_MAX_TEXT + 1) <= LEDGER_MAX_TEXT;
+}
+
+int
+ledger_serial_ok(const struct ledger_serial *s)
+{
+	return s != NULL && s->len >= 1 && s->len <= LEDGER_SERIAL_MAX;
+}
+
+int
+ledger_serial_hex(const struct ledger_serial *s, char *buf, size_t size)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	if (!ledger_serial_ok(s) || buf == NULL || size < s->len * 2 + 1)
+		return -1;
+	for (i = 0; i < s->len; i++) {
+		buf[2 * i] = digits[s->b[i] >> 4];
+		buf[2 * i + 1] = digits[s->b[i] & 0xf];
+	}
+	buf[2 * s->len] = '\0';
+	return 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+ledger_serial_from_hex(const char *hex, struct ledger_serial *s)
+{
+	size_t i, n;
+	int hi, lo;
+
+	if (hex == NULL || s == NULL)
+		return -1;
+	n = strnlen(hex, 2 * LEDGER_SERIAL_MAX + 1);
+	if (n == 0 || n % 2 != 0 || n > 2 * LEDGER_SERIAL_MAX)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		hi = hexval(hex[2 * i]);
+		lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		s->b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	s->len = n / 2;
+	return 0;
+}
+
+void
+ledger_cert_clear(struct ledger_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->tenant);
+	free(c->issuer);
+	free(c->profile);
+	free(c->subject);
+	free(c->sans);
+	free(c->requester);
+	free(c->der);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+ledger_certs_free(struct ledger_cert *certs, size_t n)
+{
+	size_t i;
+
+	if (certs == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		ledger_cert_clear(&certs[i]);
+	free(certs);
+}
+
+int
+ledger_open(const char *backend, const char *target, struct ledger **out)
+{
+	return ledger_open_config(backend, target, NULL, out);
+}
+
+int
+ledger_open_config(const char *backend, const char *target,
+    const struct ledger_config *cfg, struct ledger **out)
+{
+	struct ledger *l = NULL;
+	size_t i;
+	int rc = LEDGER_ERR_BACKEND;
+
+	if (backend == NULL || target == NULL || out == NULL)
+		return LEDGER_ERR_ARG;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return LEDGER_ERR_NOMEM;
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->name, backend) == 0)
+			l->be = backends[i];
+	if (l->be == NULL)
+		goto out;
+	if ((rc = l->be->open(target, cfg, &l->state)) != LEDGER_OK)
+		goto out;
+	*out = l;
+	l = NULL;
+out:
+	free(l);
+	return rc;
+}
+
+void
+ledger_close(struct ledger *l)
+{
+	if (l == NULL)
+		return;
+	l->be->close(l->state);
+	free(l);
+}
+
+int
+ledger_reserve(struct ledger *l, const struct ledger_intent *in)
+{
+	if (l == NULL || in == NULL || !ledger_serial_ok(&in->serial) ||
+	    !ledger_text_ok(in->tenant, 1) || !ledger_text_ok(in->issuer, 1) ||
+	    !ledger_text_ok(in->profile, 1) ||
+	    !ledger_text_ok(in->subject, 0) || !ledger_text_ok(in->sans, 0) ||
+	    !ledger_text_ok(in->requester, 0) ||
+	    in->not_after < in->not_before)
+		return LEDGER_ERR_ARG;
+	return l->be->reserve(l->state, in);
+}
+
+/*
+ * SHA-256 over the TBSCertificate exactly as encoded inside der, after
+ * checking that der is one well-formed certificate and nothing more.
+ */
+static int
+tbs_hash(const uint8_t *der, size_t len, uint8_t out[LEDGER_HASH_LEN])
+{
+	const unsigned char *p = der, *tbs;
+	X509 *x = NULL;
+	long olen;
+	int tag, cls, r, rc = LEDGER_ERR_ARG;
+
+	if (len == 0 || len > LEDGER_MAX_DER)
+		goto out;
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len)
+		goto out;
+	p = der;
+	r = ASN1_get_object(&p, &olen, &tag, &cls, (long)len);
+	if ((r & 0x80) || tag != V_ASN1_SEQUENCE)
+		goto out;
+	tbs = p;
+	r = ASN1_get_object(&p, &olen, &tag, &cls, (long)(der + len - p));
+	if ((r & 0x80) || tag != V_ASN1_SEQUENCE)
+		goto out;
+	if (!EVP_Digest(tbs, (size_t)(p - tbs) + (size_t)olen, out, NULL,
+	    EVP_sha256(), NULL))
+		goto out;
+	rc = LEDGER_OK;
+out:
+	X509_free(x);
+	return rc;
+}
+
+int
+ledger_commit(struct ledger *l, const struct ledger_serial *serial,
+    const uint8_t *der, size_t der_len, const struct audit_record *audit)
+{
+	struct ledger_transition t;
+	uint8_t hash[LEDGER_HASH_LEN];
+	int rc;
+
+	if (l == NULL || !ledger_serial_ok(serial) || der == NULL || audit == NULL)
+		return LEDGER_ERR_ARG;
+	if ((rc = tbs_hash(der, der_len, hash)) != LEDGER_OK)
+		return rc;
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.from_mask = 1u << LEDGER_RESERVED;
+	t.to = LEDGER_ISSUED;
+	t.der = der;
+	t.der_len = der_len;
+	t.tbs_hash = hash;
+	return l->be->transition(l->state, &t, audit);
+}
+
+int
+ledger_abandon(struct ledger *l, const struct ledger_serial *serial,
+    const struct audit_record *audit)
+{
+	struct ledger_transition t;
+
+	if (l == NULL || !ledger_serial_ok(serial))
+		return LEDGER_ERR_ARG;
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.from_mask = 1u << LEDGER_RESERVED;
+	t.to = LEDGER_ABANDONED;
+	return l->be->transition(l->state, &t, audit);
+}
+
+/* RFC 5280 5.3.1: reason codes 0-10; 7 is not used. */
+int
+ledger_reason_ok(int reason)
+{
+	return reason >= 0 && reason <= 10 && reason != 7;
+}
+
+int
+ledger_revoke(struct ledger *l, const char *tenant,
+    const struct ledger_serial *serial, int reason, int64_t time,
+    const struct audit_record *audit)
+{
+	struct ledger_transition t;
+
+	if (l == NULL || !ledger_text_ok(tenant, 1) || !ledger_serial_ok(serial) ||
+	    !ledger_reason_ok(reason) || time < 0 || audit == NULL)
+		return LEDGER_ERR_ARG;
+	memset(&t, 0, sizeof(t));
+	t.serial = serial;
+	t.tenant = tenant;
+	t.from_mask = 1u << LEDGER_ISSUED;
+	t.to = LEDGER_REVOKED;
+	t.revoked_at = time != 0 ? time : ledger_now();
+	t.reason = reason;
+	return l->be->transition(l->state, &t, audit);
+}

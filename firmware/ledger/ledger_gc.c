@@ -1,0 +1,138 @@
+/*
+ * Group commit: many writers, one transaction and one fsync per batch.
+ * See ledger_gc.h.
+ */
+#include <pthread.h>
+#include <stddef.h>
+
+#include <signet/ledger.h>
+
+#include "ledger_gc.h"
+
+int
+ledger_gc_init(struct ledger_gc *g, const struct gc_hooks *hooks, void *arg,
+    int single)
+{
+	g->head = NULL;
+	g->tail = &g->head;
+	g->running = 0;
+	g->single = single;
+	g->hooks = hooks;
+	g->arg = arg;
+	g->ops = 0;
+	g->transactions = 0;
+	if (pthread_mutex_init(&g->lock, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&g->cond, NULL) != 0) {
+		pthread_mutex_destroy(&g->lock);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ledger_gc_destroy(struct ledger_gc *g)
+{
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+/* Every operation that succeeded so far in the batch now fails with rc. */
+static void
+fail_batch(struct gc_op *batch, struct gc_op *end, int rc)
+{
+	struct gc_op *op;
+
+	for (op = batch; op != end; op = op->next)
+		if (op->rc == LEDGER_OK)
+			op->rc = rc;
+}
+
+static void
+run_batch(struct ledger_gc *g, struct gc_op *batch)
+{
+	const struct gc_hooks *h = g->hooks;
+	struct gc_op *op;
+	int rc;
+
+	if ((rc = h->begin(g->arg)) != LEDGER_OK) {
+		for (op = batch; op != NULL; op = op->next)
+			op->rc = rc;
+		return;
+	}
+	for (op = batch; op != NULL; op = op->next) {
+		op->rc = h->apply(g->arg, op);
+		if (op->rc != LEDGER_OK && !h->alive(g->arg)) {
+			/* The engine rolled back the whole transaction. */
+			fail_batch(batch, NULL, op->rc);
+			return;
+		}
+	}
+	if ((rc = h->commit(g->arg)) != LEDGER_OK) {
+		h->rollback(g->arg);
+		fail_batch(batch, NULL, rc);
+	}
+}
+
+/* Take the queue (or its first op) as the next batch; lock held. */
+static struct gc_op *
+take_batch(struct ledger_gc *g)
+{
+	struct gc_op *batch = g->head;
+
+	if (g->single && batch != NULL) {
+		g->head = batch->next;
+		if (g->head == NULL)
+			g->tail = &g->head;
+		batch->next = NULL;
+	} else {
+		g->head = NULL;
+		g->tail = &g->head;
+	}
+	return batch;
+}
+
+int
+ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
+{
+	struct gc_op *batch, *o, *next;
+	int rc;
+
+	op->next = NULL;
+	op->rc = LEDGER_OK;
+	op->done = 0;
+	pthread_mutex_lock(&g->lock);
+	*g->tail = op;
+	g->tail = &op->next;
+	while (!op->done) {
+		if (g->running) {
+			pthread_cond_wait(&g->cond, &g->lock);
+			continue;
+		}
+		g->running = 1;
+		batch = take_batch(g);
+		pthread_mutex_unlock(&g->lock);
+		run_batch(g, batch);
+		pthread_mutex_lock(&g->lock);
+		for (o = batch; o != NULL; o = next) {
+			next = o->next;
+			o->done = 1;
+			g->ops++;
+		}
+		g->transactions++;
+		g->running = 0;
+		pthread_cond_broadcast(&g->cond);
+	}
+	rc = op->rc;
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
+void
+ledger_gc_stats(struct ledger_gc *g, uint64_t *ops, uint64_t *transactions)
+{
+	pthread_mutex_lock(&g->lock);
+	*ops = g->ops;
+	*transactions = g->transactions;
+	pthread_mutex_unlock(&g->lock);
+}

@@ -1,0 +1,22 @@
+/* Internal to the ledger library: shared between its files only. */
+#ifndef SIGNET_LEDGER_IMPL_H
+#define SIGNET_LEDGER_IMPL_H
+
+#include <stdint.h>
+
+#include <signet/ledger.h>
+#include <signet/ledger_backend.h>
+
+struct ledger {
+	const struct ledger_backend	*be;
+	void				*state;
+};
+
+int64_t	ledger_now(void);
+/* Non-NULL (and non-empty if required) and at most LEDGER_MAX_TEXT. */
+int	ledger_text_ok(const char *s, int required);
+int	ledger_reason_ok(int reason);
+int	ledger_serial_ok(const struct ledger_serial *s);
+int	ledger_audit_rc(int audit_rc);
+
+#endif

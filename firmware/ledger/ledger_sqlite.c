@@ -1,0 +1,591 @@
+/*
+ * The SQLite ledger backend: schema and migrations, and every write,
+ * through group commit (ledger_gc.c).  Reads are in ledger_sqlite_read.c.
+ *
+ * Durability: WAL with synchronous=FULL, so COMMIT returns after the
+ * write-ahead log is fsync'd; a batch of operations shares that fsync.
+ * Each operation runs inside its own SAVEPOINT, so a duplicate serial
+ * undoes only that operation and the rest of the batch commits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include <signet/audit_sqlite.h>
+#include <signet/ledger.h>
+#include <signet/ledger_backend.h>
+
+#include "ledger_impl.h"
+#include "ledger_sqlite.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+/* Version 1: certificates and counters. */
+static const char schema_v1[] =
+    "CREATE TABLE certs("
+    " id INTEGER PRIMARY KEY,"
+    " serial BLOB NOT NULL UNIQUE"
+    "  CHECK(length(serial) BETWEEN 1 AND 20),"
+    " tenant TEXT NOT NULL, issuer TEXT NOT NULL, profile TEXT NOT NULL,"
+    " subject TEXT NOT NULL, sans TEXT NOT NULL, requester TEXT NOT NULL,"
+    " not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " tbs_hash BLOB NOT NULL CHECK(length(tbs_hash) = 32),"
+    " status INTEGER NOT NULL CHECK(status BETWEEN 0 AND 3),"
+    " revoked_at INTEGER, reason INTEGER,"
+    " der_stored INTEGER NOT NULL, der BLOB);"
+    "CREATE INDEX certs_tenant ON certs(tenant, status, not_after);"
+    "CREATE INDEX certs_revoked ON certs(issuer, not_after)"
+    " WHERE status = 2;"
+    "CREATE INDEX certs_reserved ON certs(id) WHERE status = 0;"
+    "CREATE TABLE counters(name TEXT PRIMARY KEY,"
+    " value INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Version 2: the audit chain, so a row and its record share a commit. */
+static int
+migrate_audit(sqlite3 *db)
+{
+	return ledger_audit_rc(audit_db_install(db));
+}
+
+/* Applied in order; user_version is the number applied so far. */
+static const struct migration {
+	const char	*sql;
+	int		(*fn)(sqlite3 *db);
+} migrations[] = {
+	{ schema_v1, NULL },
+	{ NULL, migrate_audit },
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum {
+	W_BEGIN,
+	W_COMMIT,
+	W_ROLLBACK,
+	W_SAVE,
+	W_RELEASE,
+	W_UNDO,
+	W_RESERVE,
+	W_TRANSITION,
+	W_PROBE,
+	W_COUNTER,
+	W_COUNT_STMTS
+};
+
+static const char *const write_sql[W_COUNT_STMTS] = {
+	[W_BEGIN] = "BEGIN IMMEDIATE",
+	[W_COMMIT] = "COMMIT",
+	[W_ROLLBACK] = "ROLLBACK",
+	[W_SAVE] = "SAVEPOINT op",
+	[W_RELEASE] = "RELEASE op",
+	[W_UNDO] = "ROLLBACK TO op",
+	[W_RESERVE] = "INSERT INTO certs(serial, tenant, issuer, profile,"
+	    " subject, sans, requester, not_before, not_after, created,"
+	    " tbs_hash, status, der_stored)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12)",
+	[W_TRANSITION] = "UPDATE certs SET status = ?1,"
+	    " der = CASE WHEN ?2 IS NULL THEN der WHEN der_stored THEN ?2"
+	    " ELSE NULL END,"
+	    " revoked_at = coalesce(?3, revoked_at),"
+	    " reason = coalesce(?4, reason)"
+	    " WHERE serial = ?5 AND (?6 IS NULL OR tenant = ?6)"
+	    " AND ((1 << status) & ?7) != 0"
+	    " AND (?8 IS NULL OR tbs_hash = ?8)",
+	[W_PROBE] = "SELECT tenant, status FROM certs WHERE serial = ?1",
+	[W_COUNTER] = "INSERT INTO counters(name, value) VALUES(?1, 1)"
+	    " ON CONFLICT(name) DO UPDATE SET value = value + 1"
+	    " RETURNING value",
+};
+
+enum sq_kind {
+	OP_RESERVE,
+	OP_TRANSITION,
+	OP_AUDIT,
+	OP_CHECKPOINT,
+	OP_COUNTER,
+};
+
+/* One queued write; gc must stay first (ledger_gc hands it back). */
+struct sq_op {
+	struct gc_op			 gc;
+	enum sq_kind			 kind;
+	const struct ledger_intent	*in;
+	const struct ledger_transition	*t;
+	const struct audit_record	*audit;
+	const char			*name;
+	uint64_t			 out;
+};
+
+int
+sq_rc(int src)
+{
+	switch (src & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return LEDGER_OK;
+	case SQLITE_CONSTRAINT:
+		if (src == SQLITE_CONSTRAINT_UNIQUE ||
+		    src == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return LEDGER_ERR_DUPLICATE;
+		return LEDGER_ERR_ARG;
+	case SQLITE_FULL:
+		return LEDGER_ERR_FULL;
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return LEDGER_ERR_IO;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return LEDGER_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return LEDGER_ERR_NOMEM;
+	default:
+		return LEDGER_ERR_DB;
+	}
+}
+
+/* Step a statement that returns no row we need, and reset it. */
+static int
+run(sqlite3_stmt *st)
+{
+	int src = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return sq_rc(src);
+}
+
+static int
+exec(sqlite3 *db, const char *sql)
+{
+	return sq_rc(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+static int
+wal_cb(void *arg, int ncol, char **val, char **name)
+{
+	*(int *)arg = ncol == 1 && val[0] != NULL &&
+	    strcasecmp(val[0], "wal") == 0;
+	return 0;
+}
+
+static int
+open_conn(const char *path, int flags, int busy_ms, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int wal = 0, rc;
+
+	rc = sq_rc(sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX,
+	    NULL));
+	if (rc != LEDGER_OK)
+		goto out;
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, busy_ms);
+	/* A file we may not write is a ledger we must not run on. */
+	if (sqlite3_db_readonly(db, "main") != 0) {
+		rc = LEDGER_ERR_IO;
+		goto out;
+	}
+	rc = sq_rc(sqlite3_exec(db, "PRAGMA journal_mode=WAL", wal_cb, &wal,
+	    NULL));
+	if (rc == LEDGER_OK && !wal)
+		rc = LEDGER_ERR_IO;
+	if (rc != LEDGER_OK ||
+	    (rc = exec(db, "PRAGMA synchronous=FULL")) != LEDGER_OK ||
+	    (rc = exec(db, "PRAGMA foreign_keys=ON")) != LEDGER_OK)
+		goto out;
+	*out = db;
+	db = NULL;
+out:
+	sqlite3_close(db);
+	return rc;
+}
+
+static int
+user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+
+	*v = 0;
+	src = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return sq_rc(src);
+}
+
+/* Bring the schema up to date in one transaction; refuse a newer one. */
+static int
+migrate(sqlite3 *db)
+{
+	char sql[64];
+	int v, rc;
+
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) != LEDGER_OK)
+		return rc;
+	if ((rc = user_version(db, &v)) != LEDGER_OK)
+		goto out;
+	if (v > NMIGRATIONS) {
+		rc = LEDGER_ERR_SCHEMA;
+		goto out;
+	}
+	for (; v < NMIGRATIONS; v++) {
+		if (migrations[v].sql != NULL)
+			rc = exec(db, migrations[v].sql);
+		else
+			rc = migrations[v].fn(db);
+		if (rc != LEDGER_OK)
+			goto out;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NMIGRATIONS);
+	if ((rc = exec(db, sql)) != LEDGER_OK)
+		goto out;
+	rc = exec(db, "COMMIT");
+out:
+	if (rc != LEDGER_OK)
+		exec(db, "ROLLBACK");
+	return rc;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
+}
+
+static int
+do_reserve(struct sq_ledger *sq, const struct ledger_intent *in)
+{
+	sqlite3_stmt *st = sq->w[W_RESERVE];
+
+	sqlite3_bind_blob(st, 1, in->serial.b, (int)in->serial.len,
+	    SQLITE_STATIC);
+	bind_text(st, 2, in->tenant);
+	bind_text(st, 3, in->issuer);
+	bind_text(st, 4, in->profile);
+	bind_text(st, 5, in->subject);
+	bind_text(st, 6, in->sans);
+	bind_text(st, 7, in->requester);
+	sqlite3_bind_int64(st, 8, in->not_before);
+	sqlite3_bind_int64(st, 9, in->not_after);
+	sqlite3_bind_int64(st, 10, in->created != 0 ? in->created :
+	    ledger_now());
+	sqlite3_bind_blob(st, 11, in->tbs_hash, LEDGER_HASH_LEN,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 12, in->store_der != 0);
+	return run(st);
+}
+
+/* Why did the transition change nothing? */
+static int
+probe(struct sq_ledger *sq, const struct ledger_transition *t)
+{
+	sqlite3_stmt *st = sq->w[W_PROBE];
+	const char *tenant;
+	int src, rc = LEDGER_ERR_NOTFOUND;
+
+	sqlite3_bind_blob(st, 1, t->serial->b, (int)t->serial->len,
+	    SQLITE_STATIC);
+	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
+		if (src != SQLITE_DONE)
+			rc = sq_rc(src);
+		goto out;
+	}
+	tenant = (const char *)sqlite3_column_text(st, 0);
+	/* policy: another tenant's serial looks exactly like no serial. */
+	if (t->tenant != NULL && (tenant == NULL || strcmp(tenant, t->tenant)))
+		goto out;
+	if (((1u << sqlite3_column_int(st, 1)) & t->from_mask) == 0)
+		rc = LEDGER_ERR_STATE;
+	else
+		rc = LEDGER_ERR_MISMATCH;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+do_transition(struct sq_ledger *sq, const struct ledger_transition *t,
+    const struct audit_record *audit)
+{
+	sqlite3_stmt *st = sq->w[W_TRANSITION];
+	int rc;
+
+	sqlite3_bind_int(st, 1, (int)t->to);
+	if (t->der != NULL)
+		sqlite3_bind_blob(st, 2, t->der, (int)t->der_len,
+		    SQLITE_STATIC);
+	if (t->to == LEDGER_REVOKED) {
+		sqlite3_bind_int64(st, 3, t->revoked_at);
+		sqlite3_bind_int(st, 4, t->reason);
+	}
+	sqlite3_bind_blob(st, 5, t->serial->b, (int)t->serial->len,
+	    SQLITE_STATIC);
+	if (t->tenant != NULL)
+		bind_text(st, 6, t->tenant);
+	sqlite3_bind_int(st, 7, (int)t->from_mask);
+	if (t->tbs_hash != NULL)
+		sqlite3_bind_blob(st, 8, t->tbs_hash, LEDGER_HASH_LEN,
+		    SQLITE_STATIC);
+	if ((rc = run(st)) != LEDGER_OK)
+		return rc;
+	if (sqlite3_changes(sq->wdb) != 1)
+		return probe(sq, t);
+	if (audit == NULL)
+		return LEDGER_OK;
+	return ledger_audit_rc(audit_db_append(sq->adb, audit, NULL));
+}
+
+static int
+do_counter(struct sq_ledger *sq, const char *name, uint64_t *out)
+{
+	sqlite3_stmt *st = sq->w[W_COUNTER];
+	int src;
+
+	bind_text(st, 1, name);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return src == SQLITE_ROW ? LEDGER_OK : sq_rc(src);
+}
+
+static int
+do_op(struct sq_ledger *sq, struct sq_op *op)
+{
+	switch (op->kind) {
+	case OP_RESERVE:
+		return do_reserve(sq, op->in);
+	case OP_TRANSITION:
+		return do_transition(sq, op->t, op->audit);
+	case OP_AUDIT:
+		return ledger_audit_rc(audit_db_append(sq->adb, op->audit,
+		    &op->out));
+	case OP_CHECKPOINT:
+		return ledger_audit_rc(audit_db_checkpoint(sq->adb));
+	case OP_COUNTER:
+		return do_counter(sq, op->name, &op->out);
+	}
+	return LEDGER_ERR_ARG;
+}
+
+/* Group-commit hooks (ledger_gc.h). */
+static int
+gc_begin(void *arg)
+{
+	struct sq_ledger *sq = arg;
+
+	return run(sq->w[W_BEGIN]);
+}
+
+static int
+gc_apply(void *arg, struct gc_op *gop)
+{
+	struct sq_ledger *sq = arg;
+	struct sq_op *op = (struct sq_op *)gop;
+	int rc;
+
+	if ((rc = run(sq->w[W_SAVE])) != LEDGER_OK)
+		return rc;
+	if ((rc = do_op(sq, op)) != LEDGER_OK)
+		run(sq->w[W_UNDO]);
+	run(sq->w[W_RELEASE]);
+	return rc;
+}
+
+static int
+gc_alive(void *arg)
+{
+	struct sq_ledger *sq = arg;
+
+	return sqlite3_get_autocommit(sq->wdb) == 0;
+}
+
+static int
+gc_commit(void *arg)
+{
+	struct sq_ledger *sq = arg;
+
+	return run(sq->w[W_COMMIT]);
+}
+
+static void
+gc_rollback(void *arg)
+{
+	struct sq_ledger *sq = arg;
+
+	if (sqlite3_get_autocommit(sq->wdb) == 0)
+		run(sq->w[W_ROLLBACK]);
+}
+
+static const struct gc_hooks sq_hooks = {
+	gc_begin, gc_apply, gc_alive, gc_commit, gc_rollback,
+};
+
+static int
+submit(struct sq_ledger *sq, struct sq_op *op)
+{
+	return ledger_gc_submit(&sq->gc, &op->gc);
+}
+
+static int
+sq_reserve(void *state, const struct ledger_intent *in)
+{
+	struct sq_op op = { .kind = OP_RESERVE, .in = in };
+
+	return submit(state, &op);
+}
+
+static int
+sq_transition(void *state, const struct ledger_transition *t,
+    const struct audit_record *audit)
+{
+	struct sq_op op = { .kind = OP_TRANSITION, .t = t, .audit = audit };
+
+	return submit(state, &op);
+}
+
+static int
+sq_audit(void *state, const struct audit_record *audit, uint64_t *seq)
+{
+	struct sq_op op = { .kind = OP_AUDIT, .audit = audit };
+	int rc;
+
+	if ((rc = submit(state, &op)) == LEDGER_OK && seq != NULL)
+		*seq = op.out;
+	return rc;
+}
+
+static int
+sq_checkpoint(void *state)
+{
+	struct sq_op op = { .kind = OP_CHECKPOINT };
+
+	return submit(state, &op);
+}
+
+static int
+sq_next_counter(void *state, const char *name, uint64_t *out)
+{
+	struct sq_op op = { .kind = OP_COUNTER, .name = name };
+	int rc;
+
+	if ((rc = submit(state, &op)) == LEDGER_OK)
+		*out = op.out;
+	return rc;
+}
+
+static void
+sq_close(void *state)
+{
+	struct sq_ledger *sq = state;
+	int i;
+
+	if (sq == NULL)
+		return;
+	if (sq->gc_ready)
+		ledger_gc_destroy(&sq->gc);
+	audit_db_detach(sq->adb);
+	sq_finalize_reads(sq);
+	for (i = 0; sq->w != NULL && i < W_COUNT_STMTS; i++)
+		sqlite3_finalize(sq->w[i]);
+	free(sq->w);
+	sqlite3_close(sq->rdb);
+	sqlite3_close(sq->wdb);
+	pthread_mutex_destroy(&sq->rlock);
+	free(sq);
+}
+
+static int
+prepare_writes(struct sq_ledger *sq)
+{
+	int i, rc;
+
+	if ((sq->w = calloc(W_COUNT_STMTS, sizeof(*sq->w))) == NULL)
+		return LEDGER_ERR_NOMEM;
+	for (i = 0; i < W_COUNT_STMTS; i++) {
+		rc = sq_rc(sqlite3_prepare_v3(sq->wdb, write_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &sq->w[i], NULL));
+		if (rc != LEDGER_OK)
+			return rc;
+	}
+	return LEDGER_OK;
+}
+
+static int
+sq_open(const char *path, const struct ledger_config *cfg, void **state)
+{
+	struct sq_ledger *sq = NULL;
+	struct audit_config acfg;
+	int busy, rc = LEDGER_ERR_NOMEM;
+
+	memset(&acfg, 0, sizeof(acfg));
+	if (cfg != NULL)
+		acfg = cfg->audit;
+	busy = cfg != NULL && cfg->busy_timeout_ms > 0 ?
+	    cfg->busy_timeout_ms : BUSY_TIMEOUT_MS;
+	if ((sq = calloc(1, sizeof(*sq))) == NULL)
+		return LEDGER_ERR_NOMEM;
+	if (pthread_mutex_init(&sq->rlock, NULL) != 0) {
+		free(sq);
+		return LEDGER_ERR_NOMEM;
+	}
+	rc = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy,
+	    &sq->wdb);
+	if (rc != LEDGER_OK || (rc = migrate(sq->wdb)) != LEDGER_OK)
+		goto out;
+	if ((rc = open_conn(path, SQLITE_OPEN_READWRITE, busy, &sq->rdb)) !=
+	    LEDGER_OK || (rc = exec(sq->rdb, "PRAGMA query_only=ON")) !=
+	    LEDGER_OK)
+		goto out;
+	if ((rc = prepare_writes(sq)) != LEDGER_OK ||
+	    (rc = sq_prepare_reads(sq)) != LEDGER_OK)
+		goto out;
+	rc = ledger_audit_rc(audit_db_attach(sq->wdb, &acfg, &sq->adb));
+	if (rc != LEDGER_OK)
+		goto out;
+	if (ledger_gc_init(&sq->gc, &sq_hooks, sq,
+	    cfg != NULL && cfg->no_group_commit) != 0) {
+		rc = LEDGER_ERR_NOMEM;
+		goto out;
+	}
+	sq->gc_ready = 1;
+	*state = sq;
+	sq = NULL;
+out:
+	sq_close(sq);
+	return rc;
+}
+
+static void
+sq_stats(void *state, struct ledger_stats *out)
+{
+	struct sq_ledger *sq = state;
+
+	ledger_gc_stats(&sq->gc, &out->ops, &out->transactions);
+}
+
+const struct ledger_backend ledger_backend_sqlite = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.reserve = sq_reserve,
+	.transition = sq_transition,
+	.audit = sq_audit,
+	.checkpoint = sq_checkpoint,
+	.next_counter = sq_next_counter,
+	.get = sq_get,
+	.list = sq_list,
+	.count = sq_count,
+	.list_revoked = sq_list_revoked,
+	.list_reserved = sq_list_reserved,
+	.stats = sq_stats,
+};

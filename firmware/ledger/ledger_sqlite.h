@@ -1,0 +1,56 @@
+/* Internal to the SQLite backend: shared by ledger_sqlite*.c only. */
+#ifndef SIGNET_LEDGER_SQLITE_H
+#define SIGNET_LEDGER_SQLITE_H
+
+#include <pthread.h>
+
+#include <sqlite3.h>
+
+#include <signet/audit_sqlite.h>
+#include <signet/ledger.h>
+
+#include "ledger_gc.h"
+
+/* The columns of a certificate row, in the order sq_row_to_cert reads. */
+#define SQ_CERT_COLUMNS "serial, tenant, issuer, profile, subject, sans," \
+	" requester, not_before, not_after, created, tbs_hash, status," \
+	" revoked_at, reason, der_stored, der"
+
+enum sq_read_stmt {
+	R_GET,
+	R_LIST,
+	R_COUNT,
+	R_REVOKED,
+	R_RESERVED,
+	R_COUNT_STMTS
+};
+
+struct sq_ledger {
+	sqlite3			*wdb;	/* writer: group commit leader only */
+	sqlite3			*rdb;	/* reader: under rlock */
+	pthread_mutex_t		 rlock;
+	sqlite3_stmt		**w;
+	sqlite3_stmt		*r[R_COUNT_STMTS];
+	struct audit_db		*adb;
+	struct ledger_gc	 gc;
+	int			 gc_ready;
+};
+
+/* Map a SQLite result code to a ledger_rc. */
+int	sq_rc(int sqlite_rc);
+/* Prepare the reader's statements. */
+int	sq_prepare_reads(struct sq_ledger *sq);
+void	sq_finalize_reads(struct sq_ledger *sq);
+/* Fill c from the current row of st (columns SQ_CERT_COLUMNS). */
+int	sq_row_to_cert(sqlite3_stmt *st, struct ledger_cert *c);
+
+int	sq_get(void *state, const char *tenant,
+	    const struct ledger_serial *serial, struct ledger_cert *out);
+int	sq_list(void *state, const struct ledger_filter *f,
+	    struct ledger_cert **certs, size_t *n);
+int	sq_count(void *state, const char *tenant, struct ledger_counts *out);
+int	sq_list_revoked(void *state, const char *issuer, int64_t now,
+	    ledger_revoked_cb cb, void *arg);
+int	sq_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
+
+#endif
