@@ -37,8 +37,46 @@ static atomic_int		 shim_initialised;
 static atomic_ulong		 shim_calls[SHIM_FN_COUNT];
 static atomic_ulong		 shim_injected[SHIM_FN_COUNT];
 static pthread_mutex_t		 shim_stats_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t		 shim_gate;	/* see shim_gate_enter */
 
 static CK_FUNCTION_LIST		 shim_list;
+
+/*
+ * SoftHSM frees a session's state in C_CloseAllSessions even while another
+ * thread is inside C_Sign on that session, and crashes.  A real token just
+ * fails the other call, so the shim's own session closing (shim_close_all)
+ * waits until no forwarded call is in flight: forwarded calls hold the gate
+ * shared, closing holds it exclusively.  Writers are preferred, so a busy
+ * signing loop cannot starve an invalidation.
+ */
+static void
+shim_gate_init(void)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&shim_gate, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+/* C_WaitForSlotEvent may block for ever, so it stays outside the gate. */
+static int
+shim_gate_enter(enum shim_fn fn)
+{
+	if (fn == SHIM_FN_C_WaitForSlotEvent)
+		return 0;
+	pthread_rwlock_rdlock(&shim_gate);
+	return 1;
+}
+
+static void
+shim_gate_leave(int entered)
+{
+	if (entered)
+		pthread_rwlock_unlock(&shim_gate);
+}
 
 static void
 shim_load(void)
@@ -48,6 +86,7 @@ shim_load(void)
 	void *h;
 	CK_RV rv;
 
+	shim_gate_init();
 	if (target == NULL || *target == '\0')
 		target = SHIM_DEFAULT_TARGET;
 	if ((h = dlopen(target, RTLD_NOW | RTLD_LOCAL)) == NULL) {
@@ -93,14 +132,14 @@ shim_close_all(void)
 	CK_SLOT_ID *slots = NULL;
 	CK_ULONG n = 0, i;
 
-	if (shim_real->C_GetSlotList(CK_FALSE, NULL, &n) != CKR_OK || n == 0)
-		return;
-	if ((slots = calloc(n, sizeof(*slots))) == NULL)
-		return;
-	if (shim_real->C_GetSlotList(CK_FALSE, slots, &n) == CKR_OK) {
+	pthread_rwlock_wrlock(&shim_gate);
+	if (shim_real->C_GetSlotList(CK_FALSE, NULL, &n) == CKR_OK && n > 0 &&
+	    (slots = calloc(n, sizeof(*slots))) != NULL &&
+	    shim_real->C_GetSlotList(CK_FALSE, slots, &n) == CKR_OK) {
 		for (i = 0; i < n; i++)
 			shim_real->C_CloseAllSessions(slots[i]);
 	}
+	pthread_rwlock_unlock(&shim_gate);
 	free(slots);
 }
 
@@ -158,6 +197,7 @@ shim_abandon(enum shim_fn fn, CK_SESSION_HANDLE h, CK_BYTE_PTR in,
 	CK_FUNCTION_LIST_PTR r = shim_real;
 	CK_BYTE *buf;
 	CK_ULONG size, len;
+	int gate;
 
 	if (r == NULL || !atomic_load(&shim_initialised))
 		return;
@@ -166,6 +206,7 @@ shim_abandon(enum shim_fn fn, CK_SESSION_HANDLE h, CK_BYTE_PTR in,
 	if ((buf = calloc(1, size)) == NULL)
 		return;
 	len = size;
+	gate = shim_gate_enter(fn);
 	switch (fn) {
 	case SHIM_FN_C_Encrypt:
 		r->C_Encrypt(h, in, inlen, buf, &len);
@@ -213,6 +254,7 @@ shim_abandon(enum shim_fn fn, CK_SESSION_HANDLE h, CK_BYTE_PTR in,
 	default:
 		break;
 	}
+	shim_gate_leave(gate);
 	free(buf);
 }
 
@@ -262,7 +304,7 @@ shim_fini(void)
 #define SHIM_WRAP_BODY(name, kind, args, abandon)			\
 {									\
 	CK_RV rv;							\
-	int absent;							\
+	int absent, gate;						\
 									\
 	switch (shim_enter(SHIM_FN_##name, kind, &absent, &rv)) {	\
 	case SHIM_FAULT:						\
@@ -273,7 +315,10 @@ shim_fini(void)
 	}								\
 	if (shim_real->name == NULL)					\
 		return CKR_FUNCTION_NOT_SUPPORTED;			\
-	return shim_real->name args;					\
+	gate = shim_gate_enter(SHIM_FN_##name);				\
+	rv = shim_real->name args;					\
+	shim_gate_leave(gate);						\
+	return rv;							\
 }
 #define SHIM_WRAP_gen(name, kind, params, args)				\
 static CK_RV shim_##name params						\
@@ -295,12 +340,14 @@ static CK_RV
 shim_C_Initialize(CK_VOID_PTR pInitArgs)
 {
 	CK_RV rv;
-	int absent;
+	int absent, gate;
 
 	if (shim_enter(SHIM_FN_C_Initialize, SHIM_K_GLOBAL, &absent, &rv) !=
 	    SHIM_PASS)
 		return rv;
+	gate = shim_gate_enter(SHIM_FN_C_Initialize);
 	rv = shim_real->C_Initialize(pInitArgs);
+	shim_gate_leave(gate);
 	if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
 		atomic_store(&shim_initialised, 1);
 	return rv;
@@ -310,12 +357,14 @@ static CK_RV
 shim_C_Finalize(CK_VOID_PTR pReserved)
 {
 	CK_RV rv;
-	int absent;
+	int absent, gate;
 
 	if (shim_enter(SHIM_FN_C_Finalize, SHIM_K_GLOBAL, &absent, &rv) !=
 	    SHIM_PASS)
 		return rv;
+	gate = shim_gate_enter(SHIM_FN_C_Finalize);
 	rv = shim_real->C_Finalize(pReserved);
+	shim_gate_leave(gate);
 	if (rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED)
 		atomic_store(&shim_initialised, 0);
 	shim_write_stats();
@@ -334,7 +383,7 @@ shim_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
     CK_ULONG_PTR pulCount)
 {
 	CK_RV rv;
-	int absent;
+	int absent, gate;
 
 	if (shim_enter(SHIM_FN_C_GetSlotList, SHIM_K_GLOBAL, &absent, &rv) !=
 	    SHIM_PASS)
@@ -347,19 +396,24 @@ shim_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 		*pulCount = 0;
 		return CKR_OK;
 	}
-	return shim_real->C_GetSlotList(tokenPresent, pSlotList, pulCount);
+	gate = shim_gate_enter(SHIM_FN_C_GetSlotList);
+	rv = shim_real->C_GetSlotList(tokenPresent, pSlotList, pulCount);
+	shim_gate_leave(gate);
+	return rv;
 }
 
 static CK_RV
 shim_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
 	CK_RV rv;
-	int absent;
+	int absent, gate;
 
 	if (shim_enter(SHIM_FN_C_GetSlotInfo, SHIM_K_GLOBAL, &absent, &rv) !=
 	    SHIM_PASS)
 		return rv;
+	gate = shim_gate_enter(SHIM_FN_C_GetSlotInfo);
 	rv = shim_real->C_GetSlotInfo(slotID, pInfo);
+	shim_gate_leave(gate);
 	if (rv == CKR_OK && absent && pInfo != NULL) {
 		atomic_fetch_add_explicit(&shim_injected[SHIM_FN_C_GetSlotInfo],
 		    1, memory_order_relaxed);
