@@ -34,7 +34,36 @@
  * Every request body starts with the client evidence (struct
  * proto_evidence), then the type's own fields.  Every reply body starts with
  * a status (result code u8, message str); the type's payload follows only
- * when the result is PROTO_R_OK.
+ * when the result is PROTO_R_OK.  Bodies after the evidence / status:
+ *
+ *	type		request			reply payload (if OK)
+ *	ISSUE		str tenant, str profile,	data cert, chain
+ *			data csr, u32 ttl
+ *	REISSUE		as ISSUE, data cur_cert	data cert, chain
+ *	CACERTS		str tenant, str profile	chain (>= 1 cert)
+ *	CSRATTRS	str tenant, str profile	data der (CsrAttrs)
+ *	REVOKE		str tenant, data serial,	u64 revoked_at
+ *			u8 reason
+ *	GET_CERT	str tenant, data serial	summary, data cert
+ *	LIST_CERTS	str tenant, u8 status,	u32 total, u16 n,
+ *			u32 expiring_within,	n summaries
+ *			str substring, u16 limit,
+ *			u32 offset
+ *	TOKEN_CREATE	str tenant, str profile,	str id, str secret,
+ *			u8 n, n str names,	u64 expires_at
+ *			u32 lifetime, u16 uses
+ *	HEALTH		(nothing)		u8 state, u8 token_ok,
+ *						u8 ledger_ok, u8 audit_ok,
+ *						u64 uptime, u64 issued,
+ *						str version
+ *	OCSP		data der request	data der response
+ *	CRL		str issuer		data der CRL
+ *
+ *	summary = data serial, u8 status, u64 not_before, u64 not_after,
+ *	    u64 revoked_at, str profile, str subject
+ *
+ * Field limits are the PROTO_MAX_* below; the largest message of every
+ * type fits in one PROTO_MAX_MSG datagram (tests/unit/proto checks it).
  *
  * Trust
  * -----
