@@ -60,6 +60,35 @@ proto_permitted(uint16_t type, int peer, int state)
 	return PROTO_PERM_ALLOW;
 }
 
+/* Evidence a front end of this kind could actually have seen. */
+static int
+evidence_fits(const struct proto_evidence *ev, int peer)
+{
+	if (ev->peer != peer)
+		return 0;
+	if (peer == PROTO_PEER_CONTROL)
+		return ev->kind == PROTO_EV_NONE;
+	if (ev->kind != PROTO_EV_TOKEN)
+		return 1;
+	if (peer == PROTO_PEER_HTTPS)
+		return ev->token_src == PROTO_TOKSRC_HTTP_AUTH;
+	return ev->token_src == PROTO_TOKSRC_PSK_ID;
+}
+
+int
+proto_admit(const struct proto_request *req, int peer, int state)
+{
+	int perm;
+
+	if ((perm = proto_permitted(req->type, peer, state)) ==
+	    PROTO_PERM_CLOSE)
+		return perm;
+	/* A front end that lies about its channel is compromised or broken. */
+	if (!evidence_fits(&req->ev, peer))
+		return PROTO_PERM_CLOSE;
+	return perm;
+}
+
 const char *
 proto_type_name(uint16_t type)
 {

@@ -123,7 +123,7 @@ engine_main(void *arg)
 			break;
 		/* The engine's side: decode, then ask the table. */
 		if (proto_request_decode(h.type, body, h.len, &req) !=
-		    PROTO_OK || proto_permitted(h.type, req.ev.peer,
+		    PROTO_OK || proto_admit(&req, PROTO_PEER_HTTPS,
 		    PROTO_STATE_READY) != PROTO_PERM_ALLOW)
 			e->seen_bad = 1;
 		if (e->mode == M_HANGUP)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "signet/proto.h"
+#include "proto_samples.h"
 
 #define ALLOW	PROTO_PERM_ALLOW
 #define UNAV	PROTO_PERM_UNAVAILABLE
@@ -105,6 +105,44 @@ test_unknown_refused(void **state)
 	    99), UNAV);
 }
 
+static void
+test_admit_evidence(void **state)
+{
+	struct proto_request r;
+
+	/* Sample 0: client certificates over HTTPS. */
+	proto_sample_request(PROTO_T_ISSUE, 0, &r);
+	assert_int_equal(proto_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
+	    ALLOW);
+	assert_int_equal(proto_admit(&r, PROTO_PEER_HTTPS,
+	    PROTO_STATE_DRAINING), UNAV);
+	/* Evidence claiming another channel than the one it came on. */
+	assert_int_equal(proto_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	    CLOSE);
+	/* Sample 1: a token from a DTLS PSK identity, over CoAP. */
+	proto_sample_request(PROTO_T_ISSUE, 1, &r);
+	assert_int_equal(proto_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	    ALLOW);
+	r.ev.token_src = PROTO_TOKSRC_HTTP_AUTH;
+	assert_int_equal(proto_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	    CLOSE);
+	r.ev.peer = PROTO_PEER_HTTPS;
+	assert_int_equal(proto_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
+	    ALLOW);
+	r.ev.token_src = PROTO_TOKSRC_PSK_ID;
+	assert_int_equal(proto_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
+	    CLOSE);
+	/* The parent forwards no client evidence. */
+	proto_sample_request(PROTO_T_HEALTH, 2, &r);
+	r.ev.peer = PROTO_PEER_CONTROL;
+	assert_int_equal(proto_admit(&r, PROTO_PEER_CONTROL,
+	    PROTO_STATE_STARTING), ALLOW);
+	proto_sample_request(PROTO_T_REVOKE, 0, &r);
+	r.ev.peer = PROTO_PEER_CONTROL;
+	assert_int_equal(proto_admit(&r, PROTO_PEER_CONTROL,
+	    PROTO_STATE_READY), CLOSE);
+}
+
 int
 main(void)
 {
@@ -113,6 +151,7 @@ main(void)
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_unknown_refused),
+		cmocka_unit_test(test_admit_evidence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -467,6 +467,14 @@ int	proto_reply_decode(uint16_t type, const uint8_t *body, size_t len,
  * type in a state that does not take it is PROTO_PERM_UNAVAILABLE.
  */
 int	proto_permitted(uint16_t type, int peer, int state);
+/*
+ * The engine's full admission check of a decoded request that arrived on a
+ * channel of peer: proto_permitted(), plus evidence that fits the channel
+ * (its peer field equals peer; a token from the HTTP Authorization header
+ * only over HTTPS, from a PSK identity only over CoAP; the parent, which
+ * never parses network input, forwards no evidence).  Same return values.
+ */
+int	proto_admit(const struct proto_request *, int peer, int state);
 
 /*
  * Send one message: header and body as a single datagram.  Retries on
