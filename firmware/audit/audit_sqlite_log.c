@@ -101,19 +101,22 @@ static int
 in_transaction(struct audit_log *log, const struct audit_record *rec,
     uint64_t *seq)
 {
+	uint64_t n = 0;
 	int rc;
 
 	pthread_mutex_lock(&log->lock);
 	if ((rc = exec_rc(log->db, "BEGIN IMMEDIATE")) != AUDIT_OK)
 		goto out;
 	if (rec != NULL)
-		rc = audit_db_append(log->adb, rec, seq);
+		rc = audit_db_append(log->adb, rec, &n);
 	else
 		rc = audit_db_checkpoint(log->adb);
 	if (rc == AUDIT_OK)
 		rc = exec_rc(log->db, "COMMIT");
 	if (rc != AUDIT_OK)
 		exec_rc(log->db, "ROLLBACK");
+	else if (seq != NULL)
+		*seq = n;
 out:
 	pthread_mutex_unlock(&log->lock);
 	return rc;
