@@ -38,7 +38,7 @@ proto_send(int fd, uint16_t type, uint32_t id, const void *body, size_t len)
 	} while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return errno == EPIPE ? PROTO_ERR_EOF : PROTO_ERR_IO;
-	/* A seqpacket datagram goes whole or not at all; anything else is odd. */
+	/* A seqpacket datagram goes whole or not at all. */
 	if ((size_t)n != sizeof(hdr) + len)
 		return PROTO_ERR_IO;
 	return PROTO_OK;
@@ -147,7 +147,7 @@ proto_call(int fd, uint16_t type, const void *req, size_t reqlen,
 			continue;
 		if (rc != PROTO_OK)
 			goto out;
-		/* A late answer to a call that timed out: drop it, keep waiting. */
+		/* A late answer to a call that timed out: drop it. */
 		if (h.id != id)
 			continue;
 		if (h.type != (type | PROTO_T_REPLY)) {

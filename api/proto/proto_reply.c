@@ -273,7 +273,7 @@ proto_reply_decode(uint16_t type, const uint8_t *body, size_t len,
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	/* Accept the type with or without the reply bit, as it came off the wire. */
+	/* Take the type with or without the reply bit, as on the wire. */
 	type &= (uint16_t)~PROTO_T_REPLY;
 	if (type == 0 || type >= PROTO_T_MAX)
 		return PROTO_ERR_TYPE;

@@ -238,54 +238,68 @@ test_strings(void **state)
 	assert_int_equal(len, 0);
 }
 
-/* Encode a sample after breaking one field; expect err. */
+/* One broken field per case; the encoder must refuse each of them. */
+enum breakage {
+	B_PEER0, B_PEER4, B_KIND, B_TOKSRC, B_NOCERTS, B_REASON7, B_REASON11,
+	B_SERIAL0, B_SERIAL21, B_LIMIT0, B_LIMIT65, B_STATUS, B_USES0,
+	B_NAMES, B_CSR
+};
+
 static void
-mutate_expect(uint16_t type, int variant, void (*mut)(struct proto_request *),
-    int err)
+breakit(struct proto_request *r, enum breakage b)
 {
-	size_t len;
-
-	proto_sample_request(type, variant, &req);
-	mut(&req);
-	/* The encoder refuses what test_decoder_values shows is refused. */
-	assert_int_equal(proto_request_encode(&req, buf, sizeof(buf), &len),
-	    err);
+	switch (b) {
+	case B_PEER0:	r->ev.peer = 0; break;
+	case B_PEER4:	r->ev.peer = 4; break;
+	case B_KIND:	r->ev.kind = 3; break;
+	case B_TOKSRC:	r->ev.token_src = 0; break;
+	case B_NOCERTS:	r->ev.chain.ncerts = 0; break;
+	case B_REASON7:	r->u.revoke.reason = 7; break;
+	case B_REASON11: r->u.revoke.reason = 11; break;
+	case B_SERIAL0:	r->u.revoke.serial.len = 0; break;
+	case B_SERIAL21: r->u.revoke.serial.len = 21; break;
+	case B_LIMIT0:	r->u.list.limit = 0; break;
+	case B_LIMIT65:	r->u.list.limit = 65; break;
+	case B_STATUS:	r->u.list.status = 4; break;
+	case B_USES0:	r->u.token.uses = 0; break;
+	case B_NAMES:	r->u.token.nnames = 17; break;
+	case B_CSR:	r->u.issue.csr.len = PROTO_MAX_CSR + 1; break;
+	}
 }
-
-static void mut_peer0(struct proto_request *r) { r->ev.peer = 0; }
-static void mut_peer4(struct proto_request *r) { r->ev.peer = 4; }
-static void mut_kind(struct proto_request *r) { r->ev.kind = 3; }
-static void mut_toksrc(struct proto_request *r) { r->ev.token_src = 0; }
-static void mut_nocerts(struct proto_request *r) { r->ev.chain.ncerts = 0; }
-static void mut_reason7(struct proto_request *r) { r->u.revoke.reason = 7; }
-static void mut_reason11(struct proto_request *r) { r->u.revoke.reason = 11; }
-static void mut_serial0(struct proto_request *r) { r->u.revoke.serial.len = 0; }
-static void mut_serial21(struct proto_request *r) { r->u.revoke.serial.len = 21; }
-static void mut_limit0(struct proto_request *r) { r->u.list.limit = 0; }
-static void mut_limit65(struct proto_request *r) { r->u.list.limit = 65; }
-static void mut_status(struct proto_request *r) { r->u.list.status = 4; }
-static void mut_uses0(struct proto_request *r) { r->u.token.uses = 0; }
-static void mut_names(struct proto_request *r) { r->u.token.nnames = 17; }
-static void mut_csr(struct proto_request *r) { r->u.issue.csr.len = PROTO_MAX_CSR + 1; }
 
 static void
 test_encoder_values(void **state)
 {
-	mutate_expect(PROTO_T_HEALTH, 0, mut_peer0, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_HEALTH, 0, mut_peer4, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_HEALTH, 0, mut_kind, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_HEALTH, 1, mut_toksrc, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_HEALTH, 0, mut_nocerts, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_REVOKE, 0, mut_reason7, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_REVOKE, 0, mut_reason11, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_REVOKE, 0, mut_serial0, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_REVOKE, 0, mut_serial21, PROTO_ERR_TOOLONG);
-	mutate_expect(PROTO_T_LIST_CERTS, 0, mut_limit0, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_LIST_CERTS, 0, mut_limit65, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_LIST_CERTS, 0, mut_status, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_TOKEN_CREATE, 0, mut_uses0, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_TOKEN_CREATE, 0, mut_names, PROTO_ERR_VALUE);
-	mutate_expect(PROTO_T_ISSUE, 0, mut_csr, PROTO_ERR_TOOLONG);
+	static const struct {
+		uint16_t	type;
+		int		variant;
+		enum breakage	b;
+		int		err;
+	} cases[] = {
+		{ PROTO_T_HEALTH, 0, B_PEER0, PROTO_ERR_VALUE },
+		{ PROTO_T_HEALTH, 0, B_PEER4, PROTO_ERR_VALUE },
+		{ PROTO_T_HEALTH, 0, B_KIND, PROTO_ERR_VALUE },
+		{ PROTO_T_HEALTH, 1, B_TOKSRC, PROTO_ERR_VALUE },
+		{ PROTO_T_HEALTH, 0, B_NOCERTS, PROTO_ERR_VALUE },
+		{ PROTO_T_REVOKE, 0, B_REASON7, PROTO_ERR_VALUE },
+		{ PROTO_T_REVOKE, 0, B_REASON11, PROTO_ERR_VALUE },
+		{ PROTO_T_REVOKE, 0, B_SERIAL0, PROTO_ERR_VALUE },
+		{ PROTO_T_REVOKE, 0, B_SERIAL21, PROTO_ERR_TOOLONG },
+		{ PROTO_T_LIST_CERTS, 0, B_LIMIT0, PROTO_ERR_VALUE },
+		{ PROTO_T_LIST_CERTS, 0, B_LIMIT65, PROTO_ERR_VALUE },
+		{ PROTO_T_LIST_CERTS, 0, B_STATUS, PROTO_ERR_VALUE },
+		{ PROTO_T_TOKEN_CREATE, 0, B_USES0, PROTO_ERR_VALUE },
+		{ PROTO_T_TOKEN_CREATE, 0, B_NAMES, PROTO_ERR_VALUE },
+		{ PROTO_T_ISSUE, 0, B_CSR, PROTO_ERR_TOOLONG },
+	};
+	size_t i, len;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		proto_sample_request(cases[i].type, cases[i].variant, &req);
+		breakit(&req, cases[i].b);
+		assert_int_equal(proto_request_encode(&req, buf, sizeof(buf),
+		    &len), cases[i].err);
+	}
 }
 
 /* Overwrite the byte at off of a sample's encoding; expect err. */

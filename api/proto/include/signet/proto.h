@@ -240,7 +240,7 @@ struct proto_issue_req {
 	char			 tenant[PROTO_MAX_STR + 1];
 	char			 profile[PROTO_MAX_STR + 1];
 	struct proto_blob	 csr;
-	uint32_t		 ttl;		/* seconds, 0: profile default */
+	uint32_t		 ttl;	/* seconds, 0: profile default */
 	struct proto_blob	 cur_cert;
 };
 
@@ -361,7 +361,7 @@ struct proto_reply {
 	union {
 		struct proto_cert_rep		cert;	/* ISSUE, REISSUE */
 		struct proto_chain		chain;	/* CACERTS */
-		struct proto_blob		der;	/* CSRATTRS, OCSP, CRL */
+		struct proto_blob		der; /* CSRATTRS, OCSP, CRL */
 		uint64_t			revoked_at; /* REVOKE */
 		struct proto_get_cert_rep	get;
 		struct proto_list_rep		list;
@@ -455,7 +455,12 @@ int	proto_request_encode(const struct proto_request *, uint8_t *buf,
  */
 int	proto_request_decode(uint16_t type, const uint8_t *body, size_t len,
 	    struct proto_request *req);
-/* Same as the request pair, for replies; type is the request type. */
+/*
+ * Same as the request pair, for replies.  rep->type and the decoder's type
+ * are the request type; the decoder also takes it with PROTO_T_REPLY set,
+ * as it came in the header.  A decoded reply holds no secret but a token
+ * secret (TOKEN_CREATE): wipe it with proto_wipe() once it is sent on.
+ */
 int	proto_reply_encode(const struct proto_reply *, uint8_t *buf,
 	    size_t size, size_t *len);
 int	proto_reply_decode(uint16_t type, const uint8_t *body, size_t len,
