@@ -1,0 +1,54 @@
+/*
+ * The linter's view of a TBSCertificate: the elements located once by a
+ * strict parse, so that each lint is a short function over them.
+ */
+#ifndef SIGNET_CA_LINT_LOCAL_H
+#define SIGNET_CA_LINT_LOCAL_H
+
+#include "ca_local.h"
+
+#define CA_LINT_MAX_EXTS 32
+
+struct ca_lint_ext {
+	struct ca_tlv oid;
+	int critical;
+	struct ca_tlv val;	/* contents of the OCTET STRING */
+};
+
+struct ca_lint_ctx {
+	enum ca_lint_mode mode;
+	int has_version;
+	struct ca_tlv version, serial, sigalg, issuer, nb, na, subject, spki;
+	int unique_ids;
+	struct ca_lint_ext exts[CA_LINT_MAX_EXTS];
+	size_t nexts;
+	int too_many_exts;
+	enum ca_key_kind kind;
+	unsigned key_type;
+	/* Decoded extensions (NULL when absent). */
+	const struct ca_lint_ext *ku, *eku, *bc, *san, *ski, *aki;
+	unsigned ku_bits;
+	int bc_ca;
+};
+
+typedef int (*ca_lint_fn)(const struct ca_lint_ctx *, struct ca_err *);
+
+#define CA_LINT_FOR_LEAF 0x1
+#define CA_LINT_FOR_CA 0x2
+#define CA_LINT_FOR_ALL 0x3
+
+struct ca_lint {
+	const char *name;
+	unsigned applies;
+	ca_lint_fn fn;
+};
+
+extern const struct ca_lint ca_lints[];
+extern const size_t ca_nlints;
+
+int ca_lint_parse(const uint8_t *tbs, size_t len, struct ca_lint_ctx *c);
+int ca_san_each(const struct ca_lint_ctx *c, unsigned tag, void *arg,
+    struct ca_err *err,
+    int (*fn)(const struct ca_tlv *, void *, struct ca_err *));
+
+#endif
