@@ -1,0 +1,640 @@
+/*
+ * The ledger through its public API on real SQLite files: issuance,
+ * lookups, revocation, tenant isolation, counters, reconciliation, the
+ * audit records that go with each change, and failing closed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include <signet/audit.h>
+#include <signet/ledger.h>
+
+#include "certgen.h"
+#include "faultvfs.h"
+#include "testutil.h"
+
+#define T0 1700000000LL
+
+struct fx {
+	char		 dir[256];
+	char		 db[300];
+	EVP_PKEY	*key;
+	struct ledger	*l;
+};
+
+static void
+reopen(struct fx *fx)
+{
+	struct ledger_config cfg;
+
+	ledger_close(fx->l);
+	fx->l = NULL;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.audit.key = fx->key;
+	cfg.audit.every_n = 4;
+	assert_int_equal(ledger_open_config("sqlite", fx->db, &cfg, &fx->l),
+	    LEDGER_OK);
+}
+
+static int
+setup(void **state)
+{
+	static struct fx fx;
+
+	memset(&fx, 0, sizeof(fx));
+	tu_tmpdir(fx.dir, sizeof(fx.dir));
+	snprintf(fx.db, sizeof(fx.db), "%s/ledger.db", fx.dir);
+	fx.key = tu_p256();
+	reopen(&fx);
+	*state = &fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	faultvfs_fail(0);
+	ledger_close(fx->l);
+	tu_rmtree(fx->dir);
+	EVP_PKEY_free(fx->key);
+	return 0;
+}
+
+/* Reserve and commit c; returns the commit's result. */
+static int
+issue(struct fx *fx, struct test_cert *c)
+{
+	struct audit_record rec;
+	int rc;
+
+	if ((rc = ledger_reserve(fx->l, &c->in)) != LEDGER_OK)
+		return rc;
+	certgen_audit(c, &rec);
+	return ledger_commit(fx->l, &c->in.serial, c->der, c->der_len, &rec);
+}
+
+static void
+assert_chain_ok(struct fx *fx, uint64_t records)
+{
+	struct audit_verify_result res;
+
+	assert_int_equal(audit_verify(fx->db, fx->key, &res), AUDIT_OK);
+	if (res.status != AUDIT_VERIFY_OK)
+		fail_msg("audit chain: %s", res.message);
+	assert_int_equal(res.records, records);
+}
+
+static void
+test_reserve_commit_get(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c;
+	struct ledger_cert row;
+	struct ledger_counts n;
+	struct audit_record rec;
+
+	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 3600, &c);
+	assert_int_equal(ledger_reserve(fx->l, &c.in), LEDGER_OK);
+	assert_int_equal(ledger_get(fx->l, "acme", &c.in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_RESERVED);
+	assert_null(row.der);
+	ledger_cert_clear(&row);
+
+	certgen_audit(&c, &rec);
+	assert_int_equal(ledger_commit(fx->l, &c.in.serial, c.der, c.der_len,
+	    &rec), LEDGER_OK);
+	assert_int_equal(ledger_get(fx->l, "acme", &c.in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_ISSUED);
+	assert_int_equal(row.der_len, c.der_len);
+	assert_memory_equal(row.der, c.der, c.der_len);
+	assert_memory_equal(row.tbs_hash, c.in.tbs_hash, LEDGER_HASH_LEN);
+	assert_string_equal(row.subject, "a.example");
+	assert_string_equal(row.sans, "a.example,www.a.example");
+	assert_string_equal(row.issuer, "ica-1");
+	assert_string_equal(row.profile, "service");
+	assert_string_equal(row.requester, "CN=enroller");
+	assert_int_equal(row.not_after, T0 + 3600);
+	assert_int_equal(row.reason, -1);
+	assert_true(row.created > T0);
+	ledger_cert_clear(&row);
+
+	/* Committing twice is refused; the row is unchanged. */
+	assert_int_equal(ledger_commit(fx->l, &c.in.serial, c.der, c.der_len,
+	    &rec), LEDGER_ERR_STATE);
+	assert_int_equal(ledger_get_any(fx->l, &c.in.serial, &row), LEDGER_OK);
+	assert_string_equal(row.tenant, "acme");
+	ledger_cert_clear(&row);
+	assert_int_equal(ledger_count(fx->l, "acme", &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 1);
+	assert_int_equal(n.n[LEDGER_RESERVED], 0);
+	assert_chain_ok(fx, 1);
+	certgen_free(&c);
+}
+
+static void
+test_duplicate_serial(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert a, b;
+	struct ledger_counts n;
+
+	certgen(fx->key, 7, "acme", "a.example", T0, T0 + 60, &a);
+	certgen(fx->key, 7, "globex", "b.example", T0, T0 + 60, &b);
+	assert_int_equal(issue(fx, &a), LEDGER_OK);
+	assert_int_equal(ledger_reserve(fx->l, &a.in), LEDGER_ERR_DUPLICATE);
+	/* The serial is unique across tenants too. */
+	assert_int_equal(ledger_reserve(fx->l, &b.in), LEDGER_ERR_DUPLICATE);
+	assert_int_equal(ledger_count(fx->l, NULL, &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 1);
+	assert_int_equal(n.n[LEDGER_RESERVED], 0);
+	certgen_free(&a);
+	certgen_free(&b);
+}
+
+static void
+test_commit_checks_tbs(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert a, other;
+	struct audit_record rec;
+	struct ledger_cert row;
+	uint8_t junk[3] = { 0x30, 0x01, 0x00 };
+
+	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 60, &a);
+	certgen(fx->key, 2, "acme", "a.example", T0, T0 + 60, &other);
+	assert_int_equal(ledger_reserve(fx->l, &a.in), LEDGER_OK);
+	certgen_audit(&a, &rec);
+	assert_int_equal(ledger_commit(fx->l, &a.in.serial, other.der,
+	    other.der_len, &rec), LEDGER_ERR_MISMATCH);
+	assert_int_equal(ledger_commit(fx->l, &a.in.serial, junk,
+	    sizeof(junk), &rec), LEDGER_ERR_ARG);
+	assert_int_equal(ledger_commit(fx->l, &a.in.serial, a.der, a.der_len,
+	    NULL), LEDGER_ERR_ARG);
+	assert_int_equal(ledger_commit(fx->l, &other.in.serial, other.der,
+	    other.der_len, &rec), LEDGER_ERR_NOTFOUND);
+	assert_int_equal(ledger_get(fx->l, "acme", &a.in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_RESERVED);
+	ledger_cert_clear(&row);
+	assert_chain_ok(fx, 0);	/* failed commits left no audit record */
+	certgen_free(&a);
+	certgen_free(&other);
+}
+
+static void
+test_tenant_isolation(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert a;
+	struct audit_record rec;
+	struct ledger_cert row, *v = NULL;
+	struct ledger_filter f = { .tenant = "globex", .status = -1 };
+	size_t n = 1;
+
+	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 60, &a);
+	assert_int_equal(issue(fx, &a), LEDGER_OK);
+	assert_int_equal(ledger_get(fx->l, "globex", &a.in.serial, &row),
+	    LEDGER_ERR_NOTFOUND);
+	certgen_audit(&a, &rec);
+	rec.action = AUDIT_REVOKE;
+	assert_int_equal(ledger_revoke(fx->l, "globex", &a.in.serial, 1, 0,
+	    &rec), LEDGER_ERR_NOTFOUND);
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(ledger_get(fx->l, "acme", &a.in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_ISSUED);
+	ledger_cert_clear(&row);
+	certgen_free(&a);
+}
+
+static int
+collect_revoked(const struct ledger_revoked *r, void *arg)
+{
+	struct ledger_revoked *out = arg;
+	size_t i;
+
+	for (i = 0; out[i].serial.len != 0; i++)
+		;
+	out[i] = *r;
+	return 0;
+}
+
+static void
+test_revoke_and_crl_list(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c[3];
+	struct audit_record rec;
+	struct ledger_cert row;
+	struct ledger_revoked seen[4];
+	int i;
+
+	/* c[2] expired long ago: revoked but off the CRL. */
+	for (i = 0; i < 3; i++) {
+		certgen(fx->key, 10 + i, "acme", "r.example", T0,
+		    i == 2 ? T0 + 10 : T0 + 86400 * 365 * 50, &c[i]);
+		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+	}
+	certgen_audit(&c[0], &rec);
+	rec.action = AUDIT_REVOKE;
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[0].in.serial, 1,
+	    T0 + 100, &rec), LEDGER_OK);
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[2].in.serial, 4,
+	    T0 + 5, &rec), LEDGER_OK);
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[0].in.serial, 1, 0,
+	    &rec), LEDGER_ERR_STATE);
+	/* RFC 5280 5.3.1: reason 7 is unused, 11 does not exist. */
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[1].in.serial, 7, 0,
+	    &rec), LEDGER_ERR_ARG);
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[1].in.serial, 11, 0,
+	    &rec), LEDGER_ERR_ARG);
+
+	assert_int_equal(ledger_get(fx->l, "acme", &c[0].in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_REVOKED);
+	assert_int_equal(row.revoked_at, T0 + 100);
+	assert_int_equal(row.reason, 1);
+	assert_memory_equal(row.der, c[0].der, c[0].der_len); /* kept */
+	ledger_cert_clear(&row);
+
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(ledger_list_revoked(fx->l, "ica-1", 0,
+	    collect_revoked, seen), LEDGER_OK);
+	assert_int_equal(seen[0].serial.len, c[0].in.serial.len);
+	assert_memory_equal(seen[0].serial.b, c[0].in.serial.b, 9);
+	assert_int_equal(seen[0].reason, 1);
+	assert_int_equal(seen[0].revoked_at, T0 + 100);
+	assert_int_equal(seen[1].serial.len, 0);
+	/* At a time before c[2] expired, it is listed too. */
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(ledger_list_revoked(fx->l, "ica-1", T0 + 1,
+	    collect_revoked, seen), LEDGER_OK);
+	assert_memory_equal(seen[0].serial.b, c[2].in.serial.b, 9);
+	assert_int_equal(seen[0].reason, 4);
+	assert_memory_equal(seen[1].serial.b, c[0].in.serial.b, 9);
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(ledger_list_revoked(fx->l, "ica-2", 0,
+	    collect_revoked, seen), LEDGER_OK);
+	assert_int_equal(seen[0].serial.len, 0);
+	assert_chain_ok(fx, 5);
+	for (i = 0; i < 3; i++)
+		certgen_free(&c[i]);
+}
+
+static void
+test_list_filters(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c[6];
+	struct audit_record rec;
+	struct ledger_cert *v = NULL;
+	struct ledger_filter f;
+	size_t n;
+	int i;
+	static const char *const cn[6] = { "db1.acme.example",
+	    "db2.acme.example", "web.acme.example", "mail.acme.example",
+	    "db3.acme.example", "other.example" };
+
+	for (i = 0; i < 6; i++) {
+		/* c[i] expires i hours after T0. */
+		certgen(fx->key, 100 + i, i == 5 ? "globex" : "acme", cn[i],
+		    T0, T0 + 3600 * (i + 1), &c[i]);
+		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+	}
+	certgen_audit(&c[1], &rec);
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[1].in.serial, 0, 0,
+	    &rec), LEDGER_OK);
+
+	memset(&f, 0, sizeof(f));
+	f.tenant = "acme";
+	f.status = -1;
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0].subject, "db1.acme.example");
+	assert_string_equal(v[4].subject, "db3.acme.example");
+	ledger_certs_free(v, n);
+
+	f.match = "www.db";	/* a SAN substring */
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 3);
+	ledger_certs_free(v, n);
+
+	f.status = LEDGER_ISSUED;
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].subject, "db1.acme.example");
+	assert_string_equal(v[1].subject, "db3.acme.example");
+	ledger_certs_free(v, n);
+
+	/* Issued, expiring within 3.5 hours of T0 + 1h (c[1] is revoked). */
+	f.match = NULL;
+	f.now = T0 + 3600;
+	f.expiring_within = 12600;
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].subject, "web.acme.example");
+	assert_string_equal(v[1].subject, "mail.acme.example");
+	ledger_certs_free(v, n);
+
+	/* Pages. */
+	memset(&f, 0, sizeof(f));
+	f.tenant = "acme";
+	f.status = -1;
+	f.limit = 2;
+	f.offset = 3;
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].subject, "mail.acme.example");
+	ledger_certs_free(v, n);
+	f.limit = LEDGER_LIST_MAX + 1;
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_ERR_ARG);
+	for (i = 0; i < 6; i++)
+		certgen_free(&c[i]);
+}
+
+/* A profile that keeps no copies still gets its row and audit record. */
+static void
+test_store_der_off(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c;
+	struct ledger_cert row;
+
+	certgen(fx->key, 1, "acme", "iot-1.example", T0, T0 + 60, &c);
+	c.in.store_der = 0;
+	assert_int_equal(issue(fx, &c), LEDGER_OK);
+	assert_int_equal(ledger_get(fx->l, "acme", &c.in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_ISSUED);
+	assert_int_equal(row.der_stored, 0);
+	assert_null(row.der);
+	assert_string_equal(row.subject, "iot-1.example");
+	ledger_cert_clear(&row);
+	assert_int_equal(tu_sql_int(fx->db, "SELECT count(*) FROM audit_log"
+	    " WHERE action = 'issue' AND detail LIKE 'iot-1.example%'"), 1);
+	certgen_free(&c);
+}
+
+static void
+test_counters(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t v, last = 0;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(ledger_next_counter(fx->l, "crl:ica-1", &v),
+		    LEDGER_OK);
+		assert_true(v > last);
+		last = v;
+	}
+	assert_int_equal(last, 5);
+	assert_int_equal(ledger_next_counter(fx->l, "crl:ica-2", &v),
+	    LEDGER_OK);
+	assert_int_equal(v, 1);
+	for (i = 0; i < 3; i++) {
+		reopen(fx);
+		assert_int_equal(ledger_next_counter(fx->l, "crl:ica-1", &v),
+		    LEDGER_OK);
+		assert_int_equal(v, last + 1);
+		last = v;
+	}
+}
+
+struct decide {
+	struct ledger_serial	abandon;
+	struct ledger_serial	revoke;
+	int			calls;
+};
+
+static enum ledger_decision
+decide(const struct ledger_cert *row, int *reason, void *arg)
+{
+	struct decide *d = arg;
+
+	d->calls++;
+	if (row->serial.len == d->abandon.len &&
+	    memcmp(row->serial.b, d->abandon.b, d->abandon.len) == 0)
+		return LEDGER_ABANDON;
+	if (row->serial.len == d->revoke.len &&
+	    memcmp(row->serial.b, d->revoke.b, d->revoke.len) == 0) {
+		*reason = 5;	/* cessationOfOperation */
+		return LEDGER_REVOKE;
+	}
+	return LEDGER_KEEP;
+}
+
+static void
+test_reconcile_after_crash(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c[4];
+	struct ledger_reconcile_report rep;
+	struct ledger_cert row;
+	struct decide d;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		certgen(fx->key, 40 + i, "acme", "c.example", T0, T0 + 60,
+		    &c[i]);
+	assert_int_equal(issue(fx, &c[0]), LEDGER_OK);
+	for (i = 1; i < 4; i++)	/* the crash: reserved, never committed */
+		assert_int_equal(ledger_reserve(fx->l, &c[i].in), LEDGER_OK);
+	reopen(fx);
+
+	memset(&d, 0, sizeof(d));
+	d.abandon = c[1].in.serial;
+	d.revoke = c[2].in.serial;
+	assert_int_equal(ledger_reconcile(fx->l, decide, &d, "signetd",
+	    &rep), LEDGER_OK);
+	assert_int_equal(d.calls, 3);
+	assert_int_equal(rep.found, 3);
+	assert_int_equal(rep.abandoned, 1);
+	assert_int_equal(rep.revoked, 1);
+	assert_int_equal(rep.kept, 1);
+	assert_int_equal(ledger_get(fx->l, "acme", &c[1].in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_ABANDONED);
+	ledger_cert_clear(&row);
+	assert_int_equal(ledger_get(fx->l, "acme", &c[2].in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_REVOKED);
+	assert_int_equal(row.reason, 5);
+	assert_null(row.der);
+	ledger_cert_clear(&row);
+
+	/* Only the kept row is left; the log says what start-up did. */
+	assert_int_equal(ledger_reconcile(fx->l, NULL, NULL, NULL, &rep),
+	    LEDGER_OK);
+	assert_int_equal(rep.found, 1);
+	assert_int_equal(rep.kept, 1);
+	assert_int_equal(tu_sql_int(fx->db, "SELECT count(*) FROM audit_log"
+	    " WHERE detail LIKE 'reconcile:%' AND actor = 'signetd'"), 2);
+	assert_chain_ok(fx, 3);
+	for (i = 0; i < 4; i++)
+		certgen_free(&c[i]);
+}
+
+static void
+test_audit_only_and_checkpoints(void **state)
+{
+	struct fx *fx = *state;
+	struct audit_record rec;
+	struct audit_verify_result res;
+	uint64_t seq;
+	int i;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = "CN=mallory";
+	rec.action = AUDIT_AUTH_FAIL;
+	rec.result = "denied";
+	for (i = 1; i <= 9; i++) {
+		assert_int_equal(ledger_audit(fx->l, &rec, &seq), LEDGER_OK);
+		assert_int_equal(seq, i);
+	}
+	assert_int_equal(ledger_audit_checkpoint(fx->l), LEDGER_OK);
+	assert_int_equal(audit_verify(fx->db, fx->key, &res), AUDIT_OK);
+	assert_int_equal(res.status, AUDIT_VERIFY_OK);
+	assert_int_equal(res.records, 9);
+	assert_int_equal(res.checkpoints, 3);	/* at 4, 8 and 9 */
+	assert_int_equal(res.last_checkpoint, 9);
+}
+
+static int
+is_storage_error(int rc)
+{
+	return rc == LEDGER_ERR_FULL || rc == LEDGER_ERR_IO;
+}
+
+/*
+ * DESIGN.md rule 4: when the disk fails, every write fails with a storage
+ * error, nothing is half-written, and everything works once space is
+ * back, on the same open ledger.
+ */
+static void
+test_fail_closed(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c[3];
+	struct audit_record rec;
+	struct ledger_cert row;
+	struct ledger *l = NULL;
+	char path[400];
+	uint64_t v;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/ledger.db/sub.db", fx->dir);
+	assert_int_equal(ledger_open("sqlite", path, &l), LEDGER_ERR_IO);
+	assert_null(l);
+	assert_int_equal(ledger_open("nosuch", fx->db, &l),
+	    LEDGER_ERR_BACKEND);
+	for (i = 0; i < 3; i++)
+		certgen(fx->key, 70 + i, "acme", "f.example", T0, T0 + 60,
+		    &c[i]);
+	assert_int_equal(issue(fx, &c[0]), LEDGER_OK);
+	assert_int_equal(ledger_reserve(fx->l, &c[2].in), LEDGER_OK);
+
+	faultvfs_fail(1);
+	assert_true(is_storage_error(ledger_reserve(fx->l, &c[1].in)));
+	certgen_audit(&c[2], &rec);
+	assert_true(is_storage_error(ledger_commit(fx->l, &c[2].in.serial,
+	    c[2].der, c[2].der_len, &rec)));
+	assert_true(is_storage_error(ledger_audit(fx->l, &rec, NULL)));
+	assert_true(is_storage_error(ledger_next_counter(fx->l, "crl:x",
+	    &v)));
+	faultvfs_fail(0);
+
+	assert_int_equal(ledger_get(fx->l, "acme", &c[1].in.serial, &row),
+	    LEDGER_ERR_NOTFOUND);
+	assert_int_equal(ledger_get(fx->l, "acme", &c[2].in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_RESERVED);
+	ledger_cert_clear(&row);
+	assert_chain_ok(fx, 1);
+
+	assert_int_equal(issue(fx, &c[1]), LEDGER_OK);
+	assert_int_equal(ledger_commit(fx->l, &c[2].in.serial, c[2].der,
+	    c[2].der_len, &rec), LEDGER_OK);
+	assert_int_equal(ledger_next_counter(fx->l, "crl:x", &v), LEDGER_OK);
+	assert_int_equal(v, 1);
+	reopen(fx);
+	assert_chain_ok(fx, 3);
+	for (i = 0; i < 3; i++)
+		certgen_free(&c[i]);
+}
+
+static void
+test_schema_versioning(void **state)
+{
+	struct fx *fx = *state;
+	struct ledger *l = NULL;
+
+	ledger_close(fx->l);
+	fx->l = NULL;
+	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 2);
+	/* A database from a newer release is refused, not mangled. */
+	assert_int_equal(tu_sql(fx->db, "PRAGMA user_version = 99"), 0);
+	assert_int_equal(ledger_open("sqlite", fx->db, &l), LEDGER_ERR_SCHEMA);
+	assert_int_equal(tu_sql(fx->db, "PRAGMA user_version = 2"), 0);
+	reopen(fx);
+}
+
+static void
+test_serial_hex(void **state)
+{
+	struct ledger_serial s;
+	char buf[41];
+
+	assert_int_equal(ledger_serial_from_hex("01aB", &s), 0);
+	assert_int_equal(s.len, 2);
+	assert_int_equal(ledger_serial_hex(&s, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "01ab");
+	assert_int_equal(ledger_serial_hex(&s, buf, 4), -1);
+	assert_int_equal(ledger_serial_from_hex("abc", &s), -1);
+	assert_int_equal(ledger_serial_from_hex("zz", &s), -1);
+	assert_int_equal(ledger_serial_from_hex(
+	    "000102030405060708090a0b0c0d0e0f1011121314", &s), -1);
+	assert_string_equal(ledger_strerror(LEDGER_ERR_DUPLICATE),
+	    "serial number already in the ledger");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_reserve_commit_get),
+		T(test_duplicate_serial),
+		T(test_commit_checks_tbs),
+		T(test_tenant_isolation),
+		T(test_revoke_and_crl_list),
+		T(test_list_filters),
+		T(test_store_der_off),
+		T(test_counters),
+		T(test_reconcile_after_crash),
+		T(test_audit_only_and_checkpoints),
+		T(test_fail_closed),
+		T(test_schema_versioning),
+		cmocka_unit_test(test_serial_hex),
+	};
+
+	if (faultvfs_install() != 0)
+		return 2;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
