@@ -30,6 +30,7 @@ struct worker {
 	struct ledger		*l;
 	struct test_cert	*certs;
 	const struct test_cert	*contested;
+	int			 count;
 	int			 failures;
 	int			 contested_rc;
 };
@@ -42,8 +43,8 @@ work(void *arg)
 	struct test_cert *c;
 	int i;
 
-	for (i = 0; i < PER_THREAD; i++) {
-		if (i == PER_THREAD / 2)
+	for (i = 0; i < w->count; i++) {
+		if (i == w->count / 2)
 			w->contested_rc = ledger_reserve(w->l,
 			    &w->contested->in);
 		c = &w->certs[i];
@@ -91,6 +92,7 @@ run(int no_group_commit, int nthreads, int per_thread)
 		w[i].l = l;
 		w[i].certs = &certs[i * per_thread];
 		w[i].contested = &contested;
+		w[i].count = per_thread;
 		assert_int_equal(pthread_create(&tid[i], NULL, work, &w[i]),
 		    0);
 	}
