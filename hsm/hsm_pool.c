@@ -25,13 +25,15 @@ hsm_now_sec(void)
 }
 
 /* The return values after which the session or the token cannot be
- * trusted until it has been brought up again. */
+ * trusted until it has been brought up again.  CKR_GENERAL_ERROR is
+ * PKCS#11's "unrecoverable error": re-initialising is the safe answer. */
 int
 hsm_ckr_is_fault(CK_RV rv)
 {
 	switch (rv) {
 	case CKR_SESSION_HANDLE_INVALID:
 	case CKR_SESSION_CLOSED:
+	case CKR_GENERAL_ERROR:
 	case CKR_DEVICE_ERROR:
 	case CKR_DEVICE_REMOVED:
 	case CKR_TOKEN_NOT_PRESENT:

@@ -85,7 +85,7 @@ test_token_destroy(struct test_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int
+static int __attribute__((format(printf, 3, 0)))
 run_v(char *out, size_t size, const char *fmt, va_list ap)
 {
 	char cmd[8192];
