@@ -29,7 +29,7 @@ struct walk {
 	EVP_PKEY			*pub;
 	struct ckpt			*ck;
 	size_t				 nck;
-	size_t				 ci;	/* next checkpoint to match */
+	size_t				 ci;	/* next checkpoint */
 	uint64_t			 expect;
 	uint8_t				 prev[AUDIT_HASH_LEN];
 	struct audit_verify_result	*res;
@@ -78,7 +78,8 @@ load_checkpoints(sqlite3 *db, struct walk *w)
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			if ((grown = reallocarray(ck, cap, sizeof(*ck))) == NULL) {
+			grown = reallocarray(ck, cap, sizeof(*ck));
+			if (grown == NULL) {
 				rc = AUDIT_ERR_NOMEM;
 				goto out;
 			}

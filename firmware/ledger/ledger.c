@@ -255,7 +255,8 @@ ledger_commit(struct ledger *l, const struct ledger_serial *serial,
 	uint8_t hash[LEDGER_HASH_LEN];
 	int rc;
 
-	if (l == NULL || !ledger_serial_ok(serial) || der == NULL || audit == NULL)
+	if (l == NULL || !ledger_serial_ok(serial) || der == NULL ||
+	    audit == NULL)
 		return LEDGER_ERR_ARG;
 	if ((rc = tbs_hash(der, der_len, hash)) != LEDGER_OK)
 		return rc;
@@ -298,8 +299,9 @@ ledger_revoke(struct ledger *l, const char *tenant,
 {
 	struct ledger_transition t;
 
-	if (l == NULL || !ledger_text_ok(tenant, 1) || !ledger_serial_ok(serial) ||
-	    !ledger_reason_ok(reason) || time < 0 || audit == NULL)
+	if (l == NULL || !ledger_text_ok(tenant, 1) ||
+	    !ledger_serial_ok(serial) || !ledger_reason_ok(reason) ||
+	    time < 0 || audit == NULL)
 		return LEDGER_ERR_ARG;
 	memset(&t, 0, sizeof(t));
 	t.serial = serial;

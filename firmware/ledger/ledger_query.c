@@ -62,8 +62,8 @@ int
 ledger_get(struct ledger *l, const char *tenant,
     const struct ledger_serial *serial, struct ledger_cert *out)
 {
-	if (l == NULL || !ledger_text_ok(tenant, 1) || !ledger_serial_ok(serial) ||
-	    out == NULL)
+	if (l == NULL || !ledger_text_ok(tenant, 1) ||
+	    !ledger_serial_ok(serial) || out == NULL)
 		return LEDGER_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	return l->be->get(l->state, tenant, serial, out);

@@ -26,7 +26,7 @@ enum sq_read_stmt {
 };
 
 struct sq_ledger {
-	sqlite3			*wdb;	/* writer: group commit leader only */
+	sqlite3			*wdb;	/* writer: group-commit leader */
 	sqlite3			*rdb;	/* reader: under rlock */
 	pthread_mutex_t		 rlock;
 	sqlite3_stmt		**w;

@@ -163,7 +163,8 @@ collect(sqlite3_stmt *st, struct ledger_cert **certs, size_t *n)
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (i == cap) {
 			cap = cap ? cap * 2 : 16;
-			if ((grown = reallocarray(v, cap, sizeof(*v))) == NULL) {
+			grown = reallocarray(v, cap, sizeof(*v));
+			if (grown == NULL) {
 				rc = LEDGER_ERR_NOMEM;
 				goto out;
 			}

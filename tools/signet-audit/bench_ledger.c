@@ -140,7 +140,8 @@ bench(const char *dir, struct cert *certs, size_t n, int threads, int group)
 	}
 	t0 = now();
 	for (i = 0; i < threads; i++) {
-		r[i] = (struct run){ l, certs, n / threads * i, n / threads, 0 };
+		r[i] = (struct run){ l, certs, n / threads * i, n / threads,
+		    0 };
 		pthread_create(&tid[i], NULL, worker, &r[i]);
 	}
 	for (i = 0; i < threads; i++) {

@@ -22,8 +22,9 @@ struct test_cert {
  * not_before to not_after, signed by key; in.tenant is tenant and the
  * rest of the intent has fixed test values.  Aborts on failure.
  */
-void	certgen(EVP_PKEY *key, uint64_t id, const char *tenant, const char *cn,
-	    int64_t not_before, int64_t not_after, struct test_cert *c);
+void	certgen(EVP_PKEY *key, uint64_t id, const char *tenant,
+	    const char *cn, int64_t not_before, int64_t not_after,
+	    struct test_cert *c);
 void	certgen_free(struct test_cert *c);
 /* An audit record for issuing c. */
 void	certgen_audit(const struct test_cert *c, struct audit_record *rec);

@@ -453,7 +453,8 @@ test_reconcile_after_crash(void **state)
 		certgen(fx->key, 40 + i, "acme", "c.example", T0, T0 + 60,
 		    &c[i]);
 	assert_int_equal(issue(fx, &c[0]), LEDGER_OK);
-	for (i = 1; i < 4; i++)	/* the crash: reserved, never committed */
+	/* The crash: reserved, never committed. */
+	for (i = 1; i < 4; i++)
 		assert_int_equal(ledger_reserve(fx->l, &c[i].in), LEDGER_OK);
 	reopen(fx);
 

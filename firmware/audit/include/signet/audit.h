@@ -94,8 +94,8 @@ const char *audit_action_name(enum audit_action action);
  */
 struct audit_record {
 	int64_t			 time;
-	const char		*actor;	 /* client identity, e.g. cert subject */
-	const char		*role;	 /* "service", "device", "admin", ... */
+	const char		*actor;	 /* client identity (subject) */
+	const char		*role;	 /* "service", "device", ... */
 	const char		*tenant;
 	enum audit_action	 action;
 	const char		*object; /* e.g. the serial in hex */
@@ -160,18 +160,18 @@ int	audit_checkpoint(struct audit_log *log);
  */
 enum audit_verify_status {
 	AUDIT_VERIFY_OK = 0,
-	AUDIT_VERIFY_HASH,	  /* record seq: stored hash is not its hash */
-	AUDIT_VERIFY_CHAIN,	  /* record seq: prev_hash is not hash[seq-1] */
+	AUDIT_VERIFY_HASH,	  /* record seq: hash is wrong */
+	AUDIT_VERIFY_CHAIN,	  /* record seq: prev_hash wrong */
 	AUDIT_VERIFY_GAP,	  /* record seq is missing (deleted) */
 	AUDIT_VERIFY_CHECKPOINT,  /* checkpoint seq: head differs from chain */
 	AUDIT_VERIFY_SIGNATURE,	  /* checkpoint seq: signature is bad */
 	AUDIT_VERIFY_TRUNCATED,	  /* log ends before checkpoint seq */
-	AUDIT_VERIFY_MALFORMED,	  /* record seq: a column has a bad type */
+	AUDIT_VERIFY_MALFORMED,	  /* record seq: bad column type */
 };
 
 struct audit_verify_result {
 	enum audit_verify_status status;
-	uint64_t	 seq;		/* the first bad record (if not OK) */
+	uint64_t	 seq;		/* the first bad record */
 	uint64_t	 records;	/* records checked */
 	uint64_t	 checkpoints;	/* checkpoints checked */
 	uint64_t	 last_checkpoint; /* seq of the last good checkpoint */

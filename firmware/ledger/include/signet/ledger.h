@@ -6,9 +6,9 @@
  *	ledger_reserve()	serial, TBS hash and metadata are durable
  *				before the token signs (status RESERVED);
  *	(the token signs)
- *	ledger_commit()		the certificate and its audit record are
- *				durable, in one transaction, before the
- *				certificate is returned (status ISSUED).
+ *	ledger_commit()		the certificate and its audit record
+ *				are durable, in one transaction, before
+ *				the certificate is returned (ISSUED).
  *
  * A row goes RESERVED -> ISSUED -> REVOKED, or RESERVED -> ABANDONED.
  * After a crash, ledger_reconcile() reports rows left RESERVED so the
@@ -46,7 +46,7 @@
 #define LEDGER_HASH_LEN 32	/* SHA-256 of the DER TBSCertificate */
 #define LEDGER_MAX_TEXT 4096	/* bytes of any text field */
 #define LEDGER_MAX_DER 65536	/* bytes of a certificate */
-#define LEDGER_LIST_DEFAULT 100	/* rows per ledger_list page by default */
+#define LEDGER_LIST_DEFAULT 100	/* rows per ledger_list page, default */
 #define LEDGER_LIST_MAX 1000	/* rows per ledger_list page at most */
 
 enum ledger_rc {
@@ -62,7 +62,7 @@ enum ledger_rc {
 	LEDGER_ERR_BUSY = -9,	   /* database locked for too long */
 	LEDGER_ERR_SCHEMA = -10,   /* unknown or newer schema */
 	LEDGER_ERR_BACKEND = -11,  /* no backend of that name */
-	LEDGER_ERR_AUDIT = -12,	   /* the audit record could not be made */
+	LEDGER_ERR_AUDIT = -12,	   /* audit record could not be made */
 	LEDGER_ERR_DB = -13,	   /* other database failure */
 };
 
@@ -96,7 +96,7 @@ int	ledger_serial_from_hex(const char *hex, struct ledger_serial *s);
 struct ledger_intent {
 	struct ledger_serial	serial;
 	const char		*tenant;
-	const char		*issuer;    /* issuer id: whose CRL lists it */
+	const char		*issuer;    /* issuer id: whose CRL */
 	const char		*profile;
 	const char		*subject;   /* RFC 4514 string */
 	const char		*sans;	    /* comma-separated names */
@@ -123,9 +123,9 @@ struct ledger_cert {
 	uint8_t			 tbs_hash[LEDGER_HASH_LEN];
 	enum ledger_status	 status;
 	int64_t			 revoked_at; /* 0 unless revoked */
-	int			 reason;     /* CRLReason, -1 unless revoked */
+	int			 reason;     /* CRLReason or -1 */
 	int			 der_stored;
-	uint8_t			*der;	     /* NULL unless stored and issued */
+	uint8_t			*der;	     /* NULL unless stored */
 	size_t			 der_len;
 };
 
@@ -133,7 +133,7 @@ void	ledger_cert_clear(struct ledger_cert *c);
 void	ledger_certs_free(struct ledger_cert *certs, size_t n);
 
 struct ledger_config {
-	struct audit_config	audit;	/* checkpoint key and interval */
+	struct audit_config	audit;	/* checkpoint key, interval */
 	int			no_group_commit; /* one txn per op (bench) */
 	int			busy_timeout_ms; /* 0: 10 seconds */
 };
@@ -195,7 +195,8 @@ int	ledger_audit_checkpoint(struct ledger *l);
  * Next value of a named counter (e.g. "crl:<issuer>"), starting at 1,
  * durable and strictly increasing across restarts.
  */
-int	ledger_next_counter(struct ledger *l, const char *name, uint64_t *out);
+int	ledger_next_counter(struct ledger *l, const char *name,
+	    uint64_t *out);
 
 /* The row of tenant's serial; another tenant's is LEDGER_ERR_NOTFOUND. */
 int	ledger_get(struct ledger *l, const char *tenant,
@@ -207,10 +208,10 @@ int	ledger_get_any(struct ledger *l, const struct ledger_serial *serial,
 struct ledger_filter {
 	const char	*tenant;	  /* required */
 	int		 status;	  /* enum ledger_status, -1: any */
-	int64_t		 expiring_within; /* >0: now < not_after <= now+N */
+	int64_t		 expiring_within; /* >0: not_after in (now, now+N] */
 	int64_t		 now;		  /* 0: current time */
-	const char	*match;		  /* substring of subject or SANs */
-	size_t		 limit;		  /* 0: LEDGER_LIST_DEFAULT */
+	const char	*match;		  /* in subject or SANs */
+	size_t		 limit;		  /* 0: the default */
 	size_t		 offset;
 };
 
@@ -242,8 +243,8 @@ typedef int (*ledger_revoked_cb)(const struct ledger_revoked *r, void *arg);
  * current time), in revocation order, for building a CRL (RFC 5280 3.3:
  * expired entries may drop off).
  */
-int	ledger_list_revoked(struct ledger *l, const char *issuer, int64_t now,
-	    ledger_revoked_cb cb, void *arg);
+int	ledger_list_revoked(struct ledger *l, const char *issuer,
+	    int64_t now, ledger_revoked_cb cb, void *arg);
 
 enum ledger_decision {
 	LEDGER_KEEP = 0,	/* leave RESERVED, decide later */

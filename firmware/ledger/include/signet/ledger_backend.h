@@ -18,11 +18,11 @@
 struct ledger_transition {
 	const struct ledger_serial	*serial;
 	const char			*tenant;    /* NULL: any tenant */
-	unsigned int			 from_mask; /* 1 << allowed status */
+	unsigned int			 from_mask; /* 1 << status */
 	enum ledger_status		 to;
 	const uint8_t			*der;	    /* for ISSUED */
 	size_t				 der_len;
-	const uint8_t			*tbs_hash;  /* non-NULL: must match */
+	const uint8_t			*tbs_hash;  /* must match */
 	int64_t				 revoked_at; /* for REVOKED */
 	int				 reason;
 };
@@ -43,7 +43,8 @@ struct ledger_backend {
 	int	(*audit)(void *state, const struct audit_record *audit,
 		    uint64_t *seq);
 	int	(*checkpoint)(void *state);
-	int	(*next_counter)(void *state, const char *name, uint64_t *out);
+	int	(*next_counter)(void *state, const char *name,
+		    uint64_t *out);
 	int	(*get)(void *state, const char *tenant,
 		    const struct ledger_serial *serial,
 		    struct ledger_cert *out);
