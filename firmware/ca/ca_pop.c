@@ -5,12 +5,22 @@
  * The key is imported from the parts ca_csr_parse already checked, not
  * through OpenSSL's generic SubjectPublicKeyInfo decoder: in OpenSSL 3.0
  * that decoder fetches and tries every key decoder on each call, which
- * costs more than the verification itself.
+ * costs more than the verification itself.  EC requests, the common
+ * case, go further: OpenSSL 3.0 has no provider-side way to import a
+ * public point without a key-management fetch and parameter parsing
+ * (about 16 us on the reference machine, a third of an ECDSA verify),
+ * so they use the EC_KEY API with curve groups built once per process.
+ * That API is deprecated in 3.0 but fully supported; the file opts in.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -118,6 +128,68 @@ ca_csr_pkey(const struct ca_csr *csr, struct ca_err *err)
 	return pk;
 }
 
+static pthread_once_t ca_group_once = PTHREAD_ONCE_INIT;
+static EC_GROUP *ca_groups[3];
+
+static void
+ca_group_init(void)
+{
+	ca_groups[0] = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	ca_groups[1] = EC_GROUP_new_by_curve_name(NID_secp384r1);
+	ca_groups[2] = EC_GROUP_new_by_curve_name(NID_secp521r1);
+}
+
+/*
+ * ECDSA proof of possession.  EC_POINT_oct2point refuses points off the
+ * curve (SEC 1 3.2.2.1; cofactor 1, so no order check is needed), and
+ * ECDSA_verify refuses signatures that are not strict DER.
+ */
+static int
+ca_verify_ec(const struct ca_csr *csr, struct ca_err *err)
+{
+	const EC_GROUP *g;
+	EC_KEY *ek = NULL;
+	EC_POINT *pt = NULL;
+	uint8_t dg[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	const EVP_MD *md;
+	int rc;
+
+	pthread_once(&ca_group_once, ca_group_init);
+	g = ca_groups[csr->key_type == CA_KEY_P256 ? 0 :
+	    csr->key_type == CA_KEY_P384 ? 1 : 2];
+	if (g == NULL || (ek = EC_KEY_new()) == NULL ||
+	    EC_KEY_set_group(ek, g) != 1 || (pt = EC_POINT_new(g)) == NULL) {
+		rc = ca_fail(err, CA_ERR_CRYPTO, "cannot set up EC verify");
+		goto out;
+	}
+	if (EC_POINT_oct2point(g, pt, csr->key_bits, csr->key_bits_len,
+	    NULL) != 1 || EC_POINT_is_at_infinity(g, pt) ||
+	    EC_KEY_set_public_key(ek, pt) != 1) {
+		rc = ca_fail(err, CA_ERR_KEY, "CSR public key is invalid (EC "
+		    "point not on the curve)");
+		goto out;
+	}
+	if ((md = ca_md_by_nid(csr->sig_md)) == NULL ||
+	    EVP_Digest(csr->cri, csr->cri_len, dg, &dlen, md, NULL) != 1) {
+		rc = ca_fail(err, CA_ERR_ALG, "CSR digest is not supported");
+		goto out;
+	}
+	/* Only exactly 1 is success: 0 and -1 are failures. */
+	if (ECDSA_verify(0, dg, (int)dlen, csr->sig, (int)csr->sig_len,
+	    ek) != 1) {
+		rc = ca_fail(err, CA_ERR_POP, "CSR signature does not verify "
+		    "(no proof of possession)");
+		goto out;
+	}
+	rc = CA_OK;
+out:
+	ERR_clear_error();
+	EC_POINT_free(pt);
+	EC_KEY_free(ek);
+	return rc;
+}
+
 int
 ca_csr_verify(const struct ca_csr *csr, struct ca_err *err)
 {
@@ -128,6 +200,8 @@ ca_csr_verify(const struct ca_csr *csr, struct ca_err *err)
 
 	if (csr == NULL || csr->cri == NULL)
 		return ca_fail(err, CA_ERR_ARG, "no parsed CSR");
+	if (csr->kind == CA_KEY_KIND_EC)
+		return ca_verify_ec(csr, err);
 	if ((pk = ca_csr_pkey(csr, err)) == NULL) {
 		rc = CA_ERR_KEY;
 		goto out;
