@@ -39,11 +39,11 @@ ledger_gc_destroy(struct ledger_gc *g)
 
 /* Every operation that succeeded so far in the batch now fails with rc. */
 static void
-fail_batch(struct gc_op *batch, struct gc_op *end, int rc)
+fail_batch(struct gc_op *batch, int rc)
 {
 	struct gc_op *op;
 
-	for (op = batch; op != end; op = op->next)
+	for (op = batch; op != NULL; op = op->next)
 		if (op->rc == LEDGER_OK)
 			op->rc = rc;
 }
@@ -64,13 +64,13 @@ run_batch(struct ledger_gc *g, struct gc_op *batch)
 		op->rc = h->apply(g->arg, op);
 		if (op->rc != LEDGER_OK && !h->alive(g->arg)) {
 			/* The engine rolled back the whole transaction. */
-			fail_batch(batch, NULL, op->rc);
+			fail_batch(batch, op->rc);
 			return;
 		}
 	}
 	if ((rc = h->commit(g->arg)) != LEDGER_OK) {
 		h->rollback(g->arg);
-		fail_batch(batch, NULL, rc);
+		fail_batch(batch, rc);
 	}
 }
 
