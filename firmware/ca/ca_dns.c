@@ -69,7 +69,8 @@ ca_puny_ok(const uint8_t *s, size_t len)
 			return -1;
 		n += i / out;
 		i %= out;
-		if (n < 0x80 || (n >= 0xd800 && n <= 0xdfff))
+		/* RFC 5892: no C1 controls or surrogates in a U-label. */
+		if (n < 0xa0 || (n >= 0xd800 && n <= 0xdfff))
 			return -1;
 		nonascii = 1;
 		i++;

@@ -1,0 +1,236 @@
+/*
+ * Validity (TTL cap, truncate or refuse at the issuer's notAfter), the
+ * ledger hooks failing closed, the linter refusing with a lint name, and
+ * the DNS and CIDR checks.
+ */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ca_test.h"
+
+static int
+issue(struct ca_test_env *e, const char *profile, int64_t ttl, time_t now,
+    const struct ca_hooks *hooks, struct ca_result *res, struct ca_err *err)
+{
+	struct ca_evidence ev = { "service", NULL };
+	struct ca_request req;
+	size_t len;
+	uint8_t *csr = ca_test_read("good_p256.der", &len);
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.csr = csr;
+	req.csr_len = len;
+	req.tenant = &e->a;
+	req.profile = profile;
+	req.ttl = ttl;
+	req.now = now;
+	req.evidence = &ev;
+	rc = ca_issue(&req, hooks, res, NULL, err);
+	free(csr);
+	return rc;
+}
+
+static void
+test_ttl(void **state)
+{
+	struct ca_test_env *e = *state;
+	struct ca_result res;
+	struct ca_err err;
+	time_t now = e->issuer.not_before + 86400;
+
+	/* Default 25 h, backdated one minute. */
+	assert_int_equal(issue(e, "web", 0, now, NULL, &res, &err), CA_OK);
+	assert_int_equal(res.not_before, now - 60);
+	assert_int_equal(res.not_after, now + 25 * 3600);
+	ca_result_free(&res);
+	/* A longer request is capped at the profile maximum. */
+	assert_int_equal(issue(e, "web", 100 * 3600, now, NULL, &res, &err),
+	    CA_OK);
+	assert_int_equal(res.not_after, now + 25 * 3600);
+	ca_result_free(&res);
+	assert_int_equal(issue(e, "web", 3600, now, NULL, &res, &err), CA_OK);
+	assert_int_equal(res.not_after, now + 3600);
+	assert_int_equal(res.truncated, 0);
+	ca_result_free(&res);
+	/* Near the issuer's end: truncated, or refused. */
+	now = e->issuer.not_after - 3600;
+	assert_int_equal(issue(e, "web", 0, now, NULL, &res, &err), CA_OK);
+	assert_int_equal(res.not_after, e->issuer.not_after);
+	assert_int_equal(res.truncated, 1);
+	assert_int_equal(ca_lint_cert(res.cert, res.cert_len, CA_LINT_LEAF,
+	    &err), CA_OK);
+	ca_result_free(&res);
+	assert_int_equal(issue(e, "refuse", 0, now, NULL, &res, &err),
+	    CA_ERR_VALIDITY);
+	assert_non_null(strstr(err.msg, "refuses to truncate"));
+	assert_null(res.cert);
+	/* An expired issuer signs nothing. */
+	assert_int_equal(issue(e, "web", 0, e->issuer.not_after, NULL, &res,
+	    &err), CA_ERR_VALIDITY);
+	assert_int_equal(issue(e, "web", -5, 0, NULL, &res, &err),
+	    CA_ERR_VALIDITY);
+}
+
+static int calls;
+
+static int
+hook_fail(void *arg, const struct ca_issued *c)
+{
+	calls++;
+	return *(int *)arg;
+}
+
+static void
+test_hooks(void **state)
+{
+	struct ca_test_env *e = *state;
+	struct ca_result res;
+	struct ca_err err;
+	int fail = -1, ok = 0;
+	struct ca_hooks h = { hook_fail, NULL, &fail };
+
+	calls = 0;
+	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
+	assert_null(res.cert);
+	h.reserve = NULL;
+	h.commit = hook_fail;
+	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
+	assert_null(res.cert);
+	assert_non_null(strstr(err.msg, "withheld"));
+	h.reserve = hook_fail;
+	h.arg = &ok;
+	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_OK);
+	assert_int_equal(calls, 4);
+	ca_result_free(&res);
+}
+
+static void
+test_lint_modes(void **state)
+{
+	struct ca_test_env *e = *state;
+	struct ca_result res;
+	struct ca_err err;
+	size_t i;
+
+	assert_int_equal(issue(e, "web", 0, 0, NULL, &res, &err), CA_OK);
+	/* A leaf linted as a CA fails, naming the lint. */
+	assert_int_equal(ca_lint_cert(res.cert, res.cert_len, CA_LINT_CA,
+	    &err), CA_ERR_LINT);
+	assert_string_equal(err.lint, "e_ca_basic_constraints_missing");
+	/* A byte changed in the serial's sign bit: not positive. */
+	for (i = 0; i + 2 < res.cert_len; i++)
+		if (res.cert[i] == 0x02 && res.cert[i + 1] == 16)
+			break;
+	res.cert[i + 2] |= 0x80;
+	assert_int_equal(ca_lint_cert(res.cert, res.cert_len, CA_LINT_LEAF,
+	    &err), CA_ERR_LINT);
+	assert_string_equal(err.lint, "e_serial_number_not_positive");
+	/* Trailing bytes are never a certificate. */
+	assert_int_equal(ca_lint_cert(res.cert, res.cert_len - 1,
+	    CA_LINT_LEAF, &err), CA_ERR_LINT);
+	assert_string_equal(err.lint, "e_tbs_not_strict_der");
+	ca_result_free(&res);
+	assert_true(ca_lint_count() >= 40);
+	for (i = 0; i < ca_lint_count(); i++)
+		assert_true(strncmp(ca_lint_name(i), "e_", 2) == 0);
+}
+
+static void
+test_dns(void **state)
+{
+	static const struct { const char *n; unsigned fl; int ok; } c[] = {
+		{ "www.example.com", CA_P_ENFORCE_HOSTNAMES, 1 },
+		{ "xn--bcher-kva.example.com", CA_P_ENFORCE_HOSTNAMES, 1 },
+		{ "xn--.example.com", CA_P_ENFORCE_HOSTNAMES, 0 },
+		{ "xn--abc-9.example.com", CA_P_ENFORCE_HOSTNAMES, 0 },
+		{ "xn--abc.example.com", CA_P_ENFORCE_HOSTNAMES, 0 },
+		{ "ab--cd.example.com", CA_P_ENFORCE_HOSTNAMES, 0 },
+		{ "a_b.example.com", CA_P_ENFORCE_HOSTNAMES, 0 },
+		{ "a_b.example.com", 0, 1 },
+		{ "*.example.com", CA_P_WILDCARDS, 1 },
+		{ "*.example.com", 0, 0 },
+		{ "*.com", CA_P_WILDCARDS, 0 },
+		{ "a.*.example.com", CA_P_WILDCARDS, 0 },
+		{ "f*.example.com", CA_P_WILDCARDS, 0 },
+		{ "-a.example.com", 0, 0 },
+		{ "a..example.com", 0, 0 },
+		{ "example.com.", 0, 0 },
+		{ "Example.com", 0, 0 },
+		{ "", 0, 0 },
+		{ "a234567890123456789012345678901234567890123456789012345678901234"
+		  ".com", 0, 0 },
+	};
+	struct ca_err err;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		rc = ca_dns_check((const uint8_t *)c[i].n, strlen(c[i].n),
+		    c[i].fl, &err);
+		if ((rc == CA_OK) != c[i].ok)
+			fail_msg("%s: got %d (%s)", c[i].n, rc,
+			    rc ? err.msg : "ok");
+	}
+	assert_int_not_equal(ca_dns_check((const uint8_t *)"a\0b.com", 7, 0,
+	    &err), CA_OK);
+	assert_non_null(strstr(err.msg, "NUL"));
+}
+
+static void
+test_setters(void **state)
+{
+	struct ca_profile p;
+
+	assert_int_equal(ca_profile_init(&p, "x", NULL), CA_OK);
+	assert_int_equal(ca_profile_add_cidr(&p, "10.0.0.0/8"), CA_OK);
+	assert_int_equal(ca_profile_add_cidr(&p, "2001:db8::/32"), CA_OK);
+	assert_int_equal(ca_profile_add_cidr(&p, "10.0.0.1/8"), CA_ERR_ARG);
+	assert_int_equal(ca_profile_add_cidr(&p, "10.0.0.0/33"), CA_ERR_ARG);
+	assert_int_equal(ca_profile_add_cidr(&p, "10.0.0.0"), CA_ERR_ARG);
+	assert_int_equal(ca_profile_add_domain(&p, "Bad..domain"), CA_ERR_ARG);
+	assert_int_equal(ca_profile_add_domain(&p, "web-*.example.com"),
+	    CA_OK);
+	assert_int_equal(ca_profile_set_subject(&p, CA_ATTR_C, "Germany"),
+	    CA_ERR_ARG);
+	assert_int_equal(ca_profile_set_ttl(&p, 3600, 60), CA_ERR_ARG);
+	assert_int_equal(p.default_ttl, CA_DEFAULT_TTL);
+}
+
+static int
+setup(void **state)
+{
+	struct ca_test_env *e = calloc(1, sizeof(*e));
+
+	ca_test_env_init(e, NULL, NULL);
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	ca_test_env_free(*state);
+	free(*state);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ttl),
+		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_lint_modes),
+		cmocka_unit_test(test_dns),
+		cmocka_unit_test(test_setters),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
