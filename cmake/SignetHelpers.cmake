@@ -41,5 +41,7 @@ function(signet_fuzz_target name)
 		target_compile_options(${name}_fuzz PRIVATE -fsanitize=fuzzer)
 		target_link_options(${name}_fuzz PRIVATE -fsanitize=fuzzer)
 		target_link_libraries(${name}_fuzz PRIVATE ${F_LIBS})
+		# tools/test.sh seeds each fuzzing run from the target's corpus.
+		file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${name}_fuzz.corpus "${F_CORPUS}")
 	endif()
 endfunction()

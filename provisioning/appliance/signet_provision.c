@@ -1,0 +1,209 @@
+/*
+ * signet-provision: gives the appliance its token and keys.
+ *
+ *   signet-provision init-token -m module -t label -S so-pin-file -p pin-file
+ *   signet-provision keygen     -m module -t label -p pin-file -l key-label
+ *                               [-k p256|p384|rsa2048|rsa3072|rsa4096|ed25519]
+ *   signet-provision show       -m module -t label -p pin-file
+ *
+ * One verb per run.  PINs come from files that only their owner can read
+ * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
+ * error.  Later issues add the intermediate CSR and its installation.
+ */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <signet/hsm.h>
+
+struct opts {
+	const char *module, *token, *pin_file, *so_pin_file, *label, *type;
+};
+
+static void __attribute__((noreturn))
+usage(const char *missing)
+{
+	if (missing != NULL)
+		fprintf(stderr, "signet-provision: missing %s\n", missing);
+	fprintf(stderr,
+	    "usage: signet-provision init-token -m module -t token-label "
+	    "-S so-pin-file -p pin-file\n"
+	    "       signet-provision keygen -m module -t token-label "
+	    "-p pin-file -l key-label [-k type]\n"
+	    "       signet-provision show -m module -t token-label "
+	    "-p pin-file\n");
+	exit(2);
+}
+
+static void
+read_pin(const char *path, char *buf, size_t size, size_t *len)
+{
+	int rc = hsm_pin_from_file(path, buf, size, len);
+
+	if (rc != HSM_OK)
+		errx(2, "%s: %s", path, hsm_strerror(rc));
+}
+
+static struct hsm *
+open_token(const struct opts *o)
+{
+	struct hsm_config cfg = { .module = o->module, .token_label = o->token,
+		.pool_size = 1 };
+	char pin[HSM_MAX_PIN];
+	size_t len;
+	struct hsm *h = NULL;
+	int rc;
+
+	read_pin(o->pin_file, pin, sizeof(pin), &len);
+	if ((rc = hsm_open(&cfg, pin, len, &h)) != HSM_OK)
+		errx(2, "token \"%s\" in %s: %s", o->token, o->module,
+		    hsm_strerror(rc));
+	return h;
+}
+
+static int
+cmd_init_token(const struct opts *o)
+{
+	char so[HSM_MAX_PIN + 1], user[HSM_MAX_PIN + 1];
+	size_t sl, ul;
+	int rc;
+
+	if (o->so_pin_file == NULL)
+		usage("-S so-pin-file");
+	read_pin(o->so_pin_file, so, sizeof(so) - 1, &sl);
+	read_pin(o->pin_file, user, sizeof(user) - 1, &ul);
+	so[sl] = '\0';
+	user[ul] = '\0';
+	rc = hsm_token_init(o->module, o->token, so, user);
+	OPENSSL_cleanse(so, sizeof(so));
+	OPENSSL_cleanse(user, sizeof(user));
+	if (rc != HSM_OK)
+		errx(2, "initialising token \"%s\": %s", o->token,
+		    hsm_strerror(rc));
+	printf("token \"%s\" initialised\n", o->token);
+	return 0;
+}
+
+static int
+cmd_keygen(const struct opts *o)
+{
+	struct hsm_keygen req = { 0 };
+	struct hsm_key *k = NULL;
+	struct hsm *h;
+	int rc;
+
+	if (o->label == NULL)
+		usage("-l key-label");
+	req.label = o->label;
+	req.type = hsm_key_type_from_name(o->type ? o->type : "p256");
+	if (req.type == HSM_KEY_NONE || req.type == HSM_KEY_AES_256)
+		errx(2, "unknown key type \"%s\"", o->type);
+	h = open_token(o);
+	rc = hsm_key_generate(h, &req, &k);
+	if (rc == HSM_ERR_EXISTS) {
+		hsm_close(h);
+		errx(1, "key \"%s\" already exists in token \"%s\"", o->label,
+		    o->token);
+	}
+	if (rc != HSM_OK) {
+		hsm_close(h);
+		errx(2, "generating %s key \"%s\": %s",
+		    hsm_key_type_name(req.type), o->label, hsm_strerror(rc));
+	}
+	printf("generated %s key \"%s\" in token \"%s\"\n",
+	    hsm_key_type_name(req.type), o->label, o->token);
+	PEM_write_PUBKEY(stdout, hsm_key_public(k));
+	hsm_key_free(k);
+	hsm_close(h);
+	return 0;
+}
+
+static void
+print_id(const uint8_t *id, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		printf("%02x", id[i]);
+}
+
+static int
+cmd_show(const struct opts *o)
+{
+	struct hsm_token_info ti;
+	struct hsm_key_info *v = NULL;
+	struct hsm_status st;
+	struct hsm *h = open_token(o);
+	size_t n, i;
+	int rc;
+
+	if ((rc = hsm_token_info(h, &ti)) != HSM_OK ||
+	    (rc = hsm_key_list(h, &v, &n)) != HSM_OK) {
+		hsm_close(h);
+		errx(2, "reading token \"%s\": %s", o->token, hsm_strerror(rc));
+	}
+	hsm_status(h, &st);
+	printf("token: label=\"%s\" serial=%s manufacturer=\"%s\" model=\"%s\" "
+	    "state=%s\n", ti.label, ti.serial, ti.manufacturer, ti.model,
+	    hsm_state_name(st.state));
+	printf("module: %s\n", o->module);
+	printf("keys: %zu\n", n);
+	for (i = 0; i < n; i++) {
+		printf("  key label=\"%s\" type=%s id=", v[i].label,
+		    hsm_key_type_name(v[i].type));
+		print_id(v[i].id, v[i].id_len);
+		printf(" sensitive=%s extractable=%s never_extractable=%s\n",
+		    v[i].sensitive ? "yes" : "no",
+		    v[i].extractable ? "yes" : "no",
+		    v[i].never_extractable ? "yes" : "no");
+	}
+	free(v);
+	hsm_close(h);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	const char *verb;
+	int c;
+
+	if (argc < 2)
+		usage(NULL);
+	verb = argv[1];
+	optind = 2;
+	while ((c = getopt(argc, argv, "m:t:p:S:l:k:")) != -1) {
+		switch (c) {
+		case 'm': o.module = optarg; break;
+		case 't': o.token = optarg; break;
+		case 'p': o.pin_file = optarg; break;
+		case 'S': o.so_pin_file = optarg; break;
+		case 'l': o.label = optarg; break;
+		case 'k': o.type = optarg; break;
+		default: usage(NULL);
+		}
+	}
+	if (optind != argc)
+		usage(NULL);
+	if (o.module == NULL)
+		usage("-m module");
+	if (o.token == NULL)
+		usage("-t token-label");
+	if (o.pin_file == NULL)
+		usage("-p pin-file");
+	if (strcmp(verb, "init-token") == 0)
+		return cmd_init_token(&o);
+	if (strcmp(verb, "keygen") == 0)
+		return cmd_keygen(&o);
+	if (strcmp(verb, "show") == 0)
+		return cmd_show(&o);
+	fprintf(stderr, "signet-provision: unknown verb \"%s\"\n", verb);
+	usage(NULL);
+}
