@@ -21,7 +21,7 @@ function(signet_unit_test name)
 		set(T_TIMEOUT 300)
 	endif()
 	set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
-		ENVIRONMENT "SIGNET_SOFTHSM_MODULE=${SOFTHSM2_MODULE};SIGNET_BUILD_DIR=${CMAKE_BINARY_DIR};SIGNET_SOURCE_DIR=${CMAKE_SOURCE_DIR};SIGNET_SHIM_MODULE=$<TARGET_FILE_DIR:signet_p11shim>/libsignet_p11shim.so"
+		ENVIRONMENT "ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1:abort_on_error=1;LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0;SIGNET_SOFTHSM_MODULE=${SOFTHSM2_MODULE};SIGNET_BUILD_DIR=${CMAKE_BINARY_DIR};SIGNET_SOURCE_DIR=${CMAKE_SOURCE_DIR};SIGNET_SHIM_MODULE=$<TARGET_FILE_DIR:signet_p11shim>/libsignet_p11shim.so"
 		LABELS "unit;${T_LABELS}")
 endfunction()
 

@@ -16,8 +16,10 @@ hsm_module_load(const char *path, void **dl, CK_FUNCTION_LIST_PTR *p11)
 	CK_RV (*getlist)(CK_FUNCTION_LIST_PTR_PTR);
 	void *h;
 
-	/* RTLD_LOCAL keeps the module's symbols from clashing with ours. */
-	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL)
+	/* RTLD_LOCAL keeps the module's symbols from clashing with ours;
+	 * RTLD_NODELETE keeps it mapped after dlclose, because modules leave
+	 * atexit handlers and threads behind that must not outlive it. */
+	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) == NULL)
 		return HSM_ERR_MODULE;
 	*(void **)(&getlist) = dlsym(h, "C_GetFunctionList");
 	if (getlist == NULL || getlist(p11) != CKR_OK || *p11 == NULL) {

@@ -22,6 +22,8 @@
 #include "testtoken.h"
 
 #define RECOVER_LIMIT_MS 5000
+
+static char ctl_path[512];
 #define FAST_LIMIT_MS 100
 
 struct fx {
@@ -65,9 +67,9 @@ setup_common(void **state, int session_keys)
 	char pin[] = TEST_USER_PIN;
 
 	test_token_create(&f->tok, "faults");
-	snprintf(f->ctl, sizeof(f->ctl), "%s/shim.ctl", f->tok.dir);
-	setenv("SIGNET_SHIM_TARGET", f->tok.module, 1);
-	setenv("SIGNET_SHIM_CONTROL", f->ctl, 1);
+	/* One control file for the whole process: the shim stays loaded
+	 * (RTLD_NODELETE) and reads its environment once. */
+	snprintf(f->ctl, sizeof(f->ctl), "%s", ctl_path);
 	control(f, "");
 	cfg.module = test_shim_module();
 	cfg.token_label = "faults";
@@ -309,5 +311,14 @@ main(void)
 		    teardown),
 	};
 
-	return cmocka_run_group_tests_name("hsm_faults", tests, NULL, NULL);
+	const char *tmp = getenv("TMPDIR");
+	int rc;
+
+	snprintf(ctl_path, sizeof(ctl_path), "%s/signet-shim-%ld.ctl",
+	    tmp ? tmp : "/tmp", (long)getpid());
+	setenv("SIGNET_SHIM_TARGET", test_softhsm_module(), 1);
+	setenv("SIGNET_SHIM_CONTROL", ctl_path, 1);
+	rc = cmocka_run_group_tests_name("hsm_faults", tests, NULL, NULL);
+	unlink(ctl_path);
+	return rc;
 }
