@@ -15,7 +15,7 @@ BASE_PKGS=(
 	openssl libssl-dev
 	softhsm2 opensc libcmocka-dev libp11-kit-dev
 	libsqlite3-dev sqlite3 libpq-dev
-	libevent-dev libseccomp-dev
+	libevent-dev libseccomp-dev libconfuse-dev
 	libcoap3-dev libcoap3-bin libmbedtls-dev
 	libgfshare-dev libgfshare-bin libqrencode-dev
 	curl ca-certificates procps psmisc

@@ -516,4 +516,13 @@ const char	*proto_strerror(int err);
 const char	*proto_type_name(uint16_t type);
 const char	*proto_result_name(int result);
 
+/*
+ * Control channel, parent to engine: send one descriptor with the peer kind
+ * (enum proto_peer) of the front end at its other end.  proto_recv_fd
+ * returns 1 with *kind and *fd set, 0 when the parent closed the channel,
+ * -1 on a malformed datagram (anything attached is closed).
+ */
+int proto_send_fd(int sock, uint8_t kind, int fd);
+int proto_recv_fd(int sock, uint8_t *kind, int *fd);
+
 #endif /* SIGNET_PROTO_H */

@@ -1,0 +1,153 @@
+/*
+ * signetd's configuration: one file, parsed with libconfuse, which refuses
+ * unknown keys and malformed values with "file:line: message".  Semantic
+ * checks (references between sections, ranges, listeners) follow parsing
+ * and name the section they are about.
+ *
+ * The parsed form is plain data: strings and arrays of strings, numbers in
+ * seconds.  Each process reads the slice it needs (the engine turns
+ * tenants/profiles into struct ca_profile; front ends take listeners, TLS
+ * files and limits).  sconf_load allocates; sconf_free frees everything.
+ * Nothing here exits or prints.
+ */
+#ifndef SIGNET_SCONF_H
+#define SIGNET_SCONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCONF_MAX_ERR 512
+
+/* A list of strings (NULL-free array of n pointers). */
+struct sconf_list {
+	char **v;
+	size_t n;
+};
+
+struct sconf_issuer {
+	char *name;
+	char *key_label;  /* private key label in the token */
+	char *cert_file;  /* PEM: the issuer's certificate */
+	char *chain_file; /* PEM: certificates above it, up to the root */
+	char *ocsp_cert_file; /* optional delegated OCSP signer certificate */
+	char *ocsp_key_label; /* its key in the token */
+};
+
+struct sconf_profile {
+	char *name;
+	char *issuer;		   /* name of an issuer of the same tenant */
+	char *est_label;	   /* optional /.well-known/est/<label>/ */
+	struct sconf_list domains;
+	int allow_bare, allow_subdomains, allow_glob, allow_wildcard;
+	int allow_localhost, allow_ip, enforce_hostnames;
+	struct sconf_list cidrs;
+	struct sconf_list uri_patterns;
+	struct sconf_list key_types;	   /* "p256", "rsa2048", ... */
+	int64_t ttl, max_ttl;		   /* seconds */
+	int truncate_at_issuer_expiry;	   /* else refuse */
+	struct sconf_list key_usage;	   /* "digitalSignature", ... */
+	struct sconf_list ext_key_usage;   /* "serverAuth", ... */
+	char *subject_o, *subject_ou, *subject_c, *subject_st, *subject_l;
+	int store;
+	struct sconf_list roles;	   /* roles allowed to use it */
+};
+
+struct sconf_tenant {
+	char *name;
+	struct sconf_issuer *issuers;
+	size_t nissuers;
+	struct sconf_profile *profiles;
+	size_t nprofiles;
+};
+
+/* A client identity: certificates matching it get a role in tenants. */
+struct sconf_client {
+	char *name;
+	char *match_cn;		  /* exact subject CN, or "*" */
+	char *match_o;		  /* exact subject O, optional */
+	char *match_ou;		  /* exact subject OU, optional */
+	char *role;		  /* operator, agent, requester, auditor */
+	struct sconf_list tenants; /* tenant names, or "*" for all */
+};
+
+struct sconf_limits {
+	int64_t max_header;	/* bytes */
+	int64_t max_body;	/* bytes */
+	int64_t read_timeout;	/* seconds */
+	int64_t idle_timeout;	/* seconds */
+	int64_t max_connections;
+	int64_t rate_identity;	/* requests per second per client identity */
+	int64_t burst_identity;
+	int64_t rate_tenant;	/* requests per second per tenant */
+	int64_t burst_tenant;
+	int64_t max_coap_sessions;
+	int64_t max_coap_handshakes;
+};
+
+struct sconf {
+	char *path;		/* the file read */
+	char *data_dir;
+	char *log;		/* "stderr" or "syslog" */
+	char *log_level;	/* "info" or "debug" */
+	char *user;		/* unprivileged user for front ends, optional */
+	int sandbox;		/* 1: privsep + seccomp (appliance) */
+	int https_workers;	/* HTTPS front-end processes, 0 = one per core */
+
+	char *listen_https;	/* "host:port" or NULL (off) */
+	char *listen_http;
+	char *listen_coap;
+
+	char *token_module;
+	char *token_label;
+	char *token_pin_file;
+	int token_session_keys;
+	int token_pool;
+
+	char *storage_backend;	/* "sqlite" (later "pgsql") */
+	char *storage_path;	/* SQLite file, or a libpq conninfo */
+	char *audit_key_label;	/* token key signing audit checkpoints */
+	int64_t audit_checkpoint_every;	/* records */
+	int64_t audit_checkpoint_secs;
+
+	char *tls_cert;		/* HTTPS server certificate (PEM) */
+	char *tls_key;		/* its key (PEM file; not a CA key) */
+	struct sconf_list tls_client_ca; /* PEM files trusted for clients */
+
+	char *url_ocsp;		/* AIA OCSP URL */
+	char *url_ca_issuers;	/* AIA caIssuers URL; "%s" = issuer name */
+	char *url_crl;		/* CRL DP URL; "%s" = issuer name */
+	int64_t crl_next_update; /* seconds */
+	int64_t ocsp_validity;	/* seconds a pre-signed response is valid */
+
+	char *est_default;	/* "tenant/profile" for /.well-known/est/ */
+	int64_t token_max_ttl;	/* longest enrollment-token lifetime */
+
+	struct sconf_limits limits;
+	struct sconf_client *clients;
+	size_t nclients;
+	struct sconf_tenant *tenants;
+	size_t ntenants;
+};
+
+/*
+ * Reads and checks the file.  On failure returns -1 and writes a message
+ * naming the file and line (or the section) into err.
+ */
+int sconf_load(const char *path, struct sconf **out, char *err, size_t errlen);
+void sconf_free(struct sconf *c);
+
+/* Lookups; NULL when absent. */
+const struct sconf_tenant *sconf_tenant(const struct sconf *c,
+    const char *name);
+const struct sconf_profile *sconf_profile(const struct sconf_tenant *t,
+    const char *name);
+const struct sconf_issuer *sconf_issuer(const struct sconf_tenant *t,
+    const char *name);
+/* The tenant and profile an EST label names ("" = est_default). */
+int sconf_est_label(const struct sconf *c, const char *label,
+    const struct sconf_tenant **t, const struct sconf_profile **p);
+
+/* "25h", "90m", "3600", "7d" to seconds; -1 if malformed. */
+int64_t sconf_duration(const char *s);
+
+#endif
