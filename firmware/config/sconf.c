@@ -1,0 +1,422 @@
+/*
+ * Parsing signetd's configuration with libconfuse.  libconfuse refuses
+ * unknown keys and malformed values itself, naming file and line; the
+ * checks below cover values and references between sections.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <confuse.h>
+
+#include "signet/sconf.h"
+
+/* The error of the load in progress; libconfuse reports through a hook. */
+struct load_ctx {
+	char *err;
+	size_t errlen;
+	int have;
+	const char *path;
+};
+static __thread struct load_ctx *load_ctx;
+
+static void
+on_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[SCONF_MAX_ERR];
+	struct load_ctx *lc = load_ctx;
+
+	if (lc == NULL || lc->have)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg != NULL)
+		snprintf(lc->err, lc->errlen, "%s:%d: %s", lc->path, cfg->line,
+		    msg);
+	else
+		snprintf(lc->err, lc->errlen, "%s", msg);
+	lc->have = 1;
+}
+
+int64_t
+sconf_duration(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s)
+		return -1;
+	if (*end != '\0') {
+		switch (*end) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		default: return -1;
+		}
+		if (end[1] != '\0')
+			return -1;
+	}
+	if (v < 0 || v > INT64_MAX / mul)
+		return -1;
+	return (int64_t)v * mul;
+}
+
+static int
+check_duration(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v != NULL && sconf_duration(v) < 0) {
+		cfg_error(cfg, "%s: \"%s\" is not a duration (e.g. 25h, 90m, "
+		    "3600)", opt->name, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_oneof(cfg_t *cfg, cfg_opt_t *opt, const char *const *ok)
+{
+	unsigned i, j;
+
+	for (i = 0; i < cfg_opt_size(opt); i++) {
+		const char *v = cfg_opt_getnstr(opt, i);
+
+		for (j = 0; ok[j] != NULL; j++)
+			if (strcmp(v, ok[j]) == 0)
+				break;
+		if (ok[j] == NULL) {
+			cfg_error(cfg, "%s: unknown value \"%s\"", opt->name, v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *const key_types[] = { "p256", "p384", "p521", "rsa2048",
+	"rsa3072", "rsa4096", "ed25519", NULL };
+static const char *const key_usages[] = { "digitalSignature",
+	"nonRepudiation", "keyEncipherment", "dataEncipherment",
+	"keyAgreement", NULL };
+static const char *const ekus[] = { "serverAuth", "clientAuth",
+	"codeSigning", "emailProtection", "timeStamping", "OCSPSigning", NULL };
+static const char *const roles[] = { "operator", "agent", "requester",
+	"auditor", NULL };
+static const char *const expiry[] = { "truncate", "refuse", NULL };
+static const char *const logs[] = { "stderr", "syslog", NULL };
+static const char *const levels[] = { "info", "debug", NULL };
+static const char *const backends[] = { "sqlite", "pgsql", NULL };
+
+#define ONEOF(fn, tab) \
+	static int fn(cfg_t *cfg, cfg_opt_t *opt) \
+	{ \
+		return check_oneof(cfg, opt, tab); \
+	}
+ONEOF(check_key_types, key_types)
+ONEOF(check_ku, key_usages)
+ONEOF(check_eku, ekus)
+ONEOF(check_role, roles)
+ONEOF(check_roles, roles)
+ONEOF(check_expiry, expiry)
+ONEOF(check_log, logs)
+ONEOF(check_level, levels)
+ONEOF(check_backend, backends)
+#undef ONEOF
+
+static cfg_opt_t issuer_opts[] = {
+	CFG_STR("key", NULL, CFGF_NODEFAULT),
+	CFG_STR("cert", NULL, CFGF_NODEFAULT),
+	CFG_STR("chain", NULL, CFGF_NODEFAULT),
+	CFG_STR("ocsp_cert", NULL, CFGF_NODEFAULT),
+	CFG_STR("ocsp_key", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t subject_opts[] = {
+	CFG_STR("O", NULL, CFGF_NODEFAULT),
+	CFG_STR("OU", NULL, CFGF_NODEFAULT),
+	CFG_STR("C", NULL, CFGF_NODEFAULT),
+	CFG_STR("ST", NULL, CFGF_NODEFAULT),
+	CFG_STR("L", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t profile_opts[] = {
+	CFG_STR("issuer", NULL, CFGF_NODEFAULT),
+	CFG_STR("est_label", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("domains", "{}", CFGF_NONE),
+	CFG_BOOL("allow_bare", cfg_true, CFGF_NONE),
+	CFG_BOOL("allow_subdomains", cfg_true, CFGF_NONE),
+	CFG_BOOL("allow_glob", cfg_false, CFGF_NONE),
+	CFG_BOOL("allow_wildcard", cfg_false, CFGF_NONE),
+	CFG_BOOL("allow_localhost", cfg_false, CFGF_NONE),
+	CFG_BOOL("allow_ip", cfg_false, CFGF_NONE),
+	CFG_BOOL("enforce_hostnames", cfg_true, CFGF_NONE),
+	CFG_STR_LIST("cidrs", "{}", CFGF_NONE),
+	CFG_STR_LIST("uri_patterns", "{}", CFGF_NONE),
+	CFG_STR_LIST("key_types", "{p256,p384,ed25519,rsa2048,rsa3072,rsa4096}",
+	    CFGF_NONE),
+	CFG_STR("ttl", "25h", CFGF_NONE),
+	CFG_STR("max_ttl", "25h", CFGF_NONE),
+	CFG_STR("on_issuer_expiry", "truncate", CFGF_NONE),
+	CFG_STR_LIST("key_usage", "{digitalSignature}", CFGF_NONE),
+	CFG_STR_LIST("ext_key_usage", "{serverAuth,clientAuth}", CFGF_NONE),
+	CFG_SEC("subject", subject_opts, CFGF_NONE),
+	CFG_BOOL("store", cfg_true, CFGF_NONE),
+	CFG_STR_LIST("roles", "{requester,agent,operator}", CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t tenant_opts[] = {
+	CFG_SEC("issuer", issuer_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_SEC("profile", profile_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
+static cfg_opt_t client_opts[] = {
+	CFG_STR("cn", NULL, CFGF_NODEFAULT),
+	CFG_STR("o", NULL, CFGF_NODEFAULT),
+	CFG_STR("ou", NULL, CFGF_NODEFAULT),
+	CFG_STR("role", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("tenants", "{}", CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t listen_opts[] = {
+	CFG_STR("https", NULL, CFGF_NODEFAULT),
+	CFG_STR("http", NULL, CFGF_NODEFAULT),
+	CFG_STR("coap", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t token_opts[] = {
+	CFG_STR("module", "/usr/lib/softhsm/libsofthsm2.so", CFGF_NONE),
+	CFG_STR("label", NULL, CFGF_NODEFAULT),
+	CFG_STR("pin_file", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("session_keys", cfg_false, CFGF_NONE),
+	CFG_INT("pool", 4, CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t storage_opts[] = {
+	CFG_STR("backend", "sqlite", CFGF_NONE),
+	CFG_STR("path", NULL, CFGF_NODEFAULT),
+	CFG_STR("audit_key", NULL, CFGF_NODEFAULT),
+	CFG_INT("audit_checkpoint_every", 1000, CFGF_NONE),
+	CFG_STR("audit_checkpoint_interval", "5m", CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t tls_opts[] = {
+	CFG_STR("cert", NULL, CFGF_NODEFAULT),
+	CFG_STR("key", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("client_ca", "{}", CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t urls_opts[] = {
+	CFG_STR("ocsp", NULL, CFGF_NODEFAULT),
+	CFG_STR("ca_issuers", NULL, CFGF_NODEFAULT),
+	CFG_STR("crl", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t revocation_opts[] = {
+	CFG_STR("crl_next_update", "1d", CFGF_NONE),
+	CFG_STR("ocsp_validity", "4h", CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t limits_opts[] = {
+	CFG_INT("max_header", 8192, CFGF_NONE),
+	CFG_INT("max_body", 65536, CFGF_NONE),
+	CFG_STR("read_timeout", "10s", CFGF_NONE),
+	CFG_STR("idle_timeout", "60s", CFGF_NONE),
+	CFG_INT("max_connections", 1024, CFGF_NONE),
+	CFG_INT("rate_identity", 50, CFGF_NONE),
+	CFG_INT("burst_identity", 100, CFGF_NONE),
+	CFG_INT("rate_tenant", 1000, CFGF_NONE),
+	CFG_INT("burst_tenant", 2000, CFGF_NONE),
+	CFG_INT("max_coap_sessions", 4096, CFGF_NONE),
+	CFG_INT("max_coap_handshakes", 256, CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t top_opts[] = {
+	CFG_STR("data_dir", "/var/lib/signet", CFGF_NONE),
+	CFG_STR("log", "stderr", CFGF_NONE),
+	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_STR("user", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("sandbox", cfg_true, CFGF_NONE),
+	CFG_INT("https_workers", 0, CFGF_NONE),
+	CFG_STR("est_default", NULL, CFGF_NODEFAULT),
+	CFG_STR("token_max_ttl", "7d", CFGF_NONE),
+	CFG_SEC("listen", listen_opts, CFGF_NONE),
+	CFG_SEC("token", token_opts, CFGF_NONE),
+	CFG_SEC("storage", storage_opts, CFGF_NONE),
+	CFG_SEC("tls", tls_opts, CFGF_NONE),
+	CFG_SEC("urls", urls_opts, CFGF_NONE),
+	CFG_SEC("revocation", revocation_opts, CFGF_NONE),
+	CFG_SEC("limits", limits_opts, CFGF_NONE),
+	CFG_SEC("client", client_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_SEC("tenant", tenant_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
+static const struct {
+	const char *path;
+	cfg_validate_callback_t fn;
+} validators[] = {
+	{ "log", check_log },
+	{ "log_level", check_level },
+	{ "token_max_ttl", check_duration },
+	{ "storage|backend", check_backend },
+	{ "storage|audit_checkpoint_interval", check_duration },
+	{ "revocation|crl_next_update", check_duration },
+	{ "revocation|ocsp_validity", check_duration },
+	{ "limits|read_timeout", check_duration },
+	{ "limits|idle_timeout", check_duration },
+	{ "client|role", check_role },
+	{ "tenant|profile|key_types", check_key_types },
+	{ "tenant|profile|key_usage", check_ku },
+	{ "tenant|profile|ext_key_usage", check_eku },
+	{ "tenant|profile|roles", check_roles },
+	{ "tenant|profile|on_issuer_expiry", check_expiry },
+	{ "tenant|profile|ttl", check_duration },
+	{ "tenant|profile|max_ttl", check_duration },
+};
+
+int sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen);
+int sconf_check(const struct sconf *c, char *err, size_t errlen);
+
+#define SCONF_MAX_FILE (1024 * 1024)
+
+/*
+ * Blanks out comments (#, // and C-style), keeping every newline and
+ * leaving quoted strings alone.  libconfuse 3.3 miscounts lines after a
+ * comment, so it is handed text without any and its line numbers stay
+ * those of the file.
+ */
+static void
+blank_comments(char *s)
+{
+	char quote = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quote) {
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			else if (*s == quote)
+				quote = 0;
+		} else if (*s == '"' || *s == '\'') {
+			quote = *s;
+		} else if (*s == '#' || (*s == '/' && s[1] == '/')) {
+			while (*s != '\0' && *s != '\n')
+				*s++ = ' ';
+			if (*s == '\0')
+				break;
+		} else if (*s == '/' && s[1] == '*') {
+			*s++ = ' ';
+			*s = ' ';
+			while (s[1] != '\0' && !(s[1] == '*' && s[2] == '/')) {
+				s++;
+				if (*s != '\n')
+					*s = ' ';
+			}
+			if (s[1] != '\0') {
+				s[1] = ' ';
+				s[2] = ' ';
+				s += 2;
+			}
+		}
+	}
+}
+
+/* Reads the whole file, NUL-terminated; NULL with errno on failure. */
+static char *
+read_file(const char *path)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if ((buf = malloc(SCONF_MAX_FILE + 1)) != NULL) {
+		n = fread(buf, 1, SCONF_MAX_FILE + 1, f);
+		if (ferror(f) || n > SCONF_MAX_FILE) {
+			free(buf);
+			buf = NULL;
+			errno = EFBIG;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+int
+sconf_load(const char *path, struct sconf **out, char *err, size_t errlen)
+{
+	struct load_ctx lc = { err, errlen, 0, path };
+	struct sconf *c = NULL;
+	cfg_t *cfg = NULL;
+	char *text = NULL;
+	size_t i;
+	int rc = -1, prc;
+
+	if (path == NULL || out == NULL || err == NULL || errlen == 0)
+		return -1;
+	err[0] = '\0';
+	load_ctx = &lc;
+	if ((cfg = cfg_init(top_opts, CFGF_NONE)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	cfg_set_error_function(cfg, on_error);
+	for (i = 0; i < sizeof(validators) / sizeof(validators[0]); i++)
+		cfg_set_validate_func(cfg, validators[i].path, validators[i].fn);
+	if ((text = read_file(path)) == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	blank_comments(text);
+	prc = cfg_parse_buf(cfg, text);
+	if (prc != CFG_SUCCESS) {
+		if (!lc.have)
+			snprintf(err, errlen, "%s: parse error", path);
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (sconf_convert(cfg, c, err, errlen) != 0 ||
+	    sconf_check(c, err, errlen) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	rc = 0;
+out:
+	load_ctx = NULL;
+	free(text);
+	sconf_free(c);
+	if (cfg != NULL)
+		cfg_free(cfg);
+	return rc;
+}

@@ -1,0 +1,165 @@
+/*
+ * Lookups in, and freeing of, a parsed configuration.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "signet/sconf.h"
+
+static void
+list_free(struct sconf_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static void
+profile_free(struct sconf_profile *p)
+{
+	free(p->name);
+	free(p->issuer);
+	free(p->est_label);
+	list_free(&p->domains);
+	list_free(&p->cidrs);
+	list_free(&p->uri_patterns);
+	list_free(&p->key_types);
+	list_free(&p->key_usage);
+	list_free(&p->ext_key_usage);
+	free(p->subject_o);
+	free(p->subject_ou);
+	free(p->subject_c);
+	free(p->subject_st);
+	free(p->subject_l);
+	list_free(&p->roles);
+}
+
+static void
+tenant_free(struct sconf_tenant *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nissuers; i++) {
+		free(t->issuers[i].name);
+		free(t->issuers[i].key_label);
+		free(t->issuers[i].cert_file);
+		free(t->issuers[i].chain_file);
+		free(t->issuers[i].ocsp_cert_file);
+		free(t->issuers[i].ocsp_key_label);
+	}
+	for (i = 0; i < t->nprofiles; i++)
+		profile_free(&t->profiles[i]);
+	free(t->issuers);
+	free(t->profiles);
+	free(t->name);
+}
+
+void
+sconf_free(struct sconf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->ntenants; i++)
+		tenant_free(&c->tenants[i]);
+	free(c->tenants);
+	for (i = 0; i < c->nclients; i++) {
+		free(c->clients[i].name);
+		free(c->clients[i].match_cn);
+		free(c->clients[i].match_o);
+		free(c->clients[i].match_ou);
+		free(c->clients[i].role);
+		list_free(&c->clients[i].tenants);
+	}
+	free(c->clients);
+	free(c->path);
+	free(c->data_dir);
+	free(c->log);
+	free(c->log_level);
+	free(c->user);
+	free(c->listen_https);
+	free(c->listen_http);
+	free(c->listen_coap);
+	free(c->token_module);
+	free(c->token_label);
+	free(c->token_pin_file);
+	free(c->storage_backend);
+	free(c->storage_path);
+	free(c->audit_key_label);
+	free(c->tls_cert);
+	free(c->tls_key);
+	list_free(&c->tls_client_ca);
+	free(c->url_ocsp);
+	free(c->url_ca_issuers);
+	free(c->url_crl);
+	free(c->est_default);
+	free(c);
+}
+
+const struct sconf_tenant *
+sconf_tenant(const struct sconf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < c->ntenants; i++)
+		if (strcmp(c->tenants[i].name, name) == 0)
+			return &c->tenants[i];
+	return NULL;
+}
+
+const struct sconf_profile *
+sconf_profile(const struct sconf_tenant *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; t != NULL && name != NULL && i < t->nprofiles; i++)
+		if (strcmp(t->profiles[i].name, name) == 0)
+			return &t->profiles[i];
+	return NULL;
+}
+
+const struct sconf_issuer *
+sconf_issuer(const struct sconf_tenant *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; t != NULL && name != NULL && i < t->nissuers; i++)
+		if (strcmp(t->issuers[i].name, name) == 0)
+			return &t->issuers[i];
+	return NULL;
+}
+
+int
+sconf_est_label(const struct sconf *c, const char *label,
+    const struct sconf_tenant **tp, const struct sconf_profile **pp)
+{
+	char tname[128];
+	const char *slash;
+	size_t i, j;
+
+	if (label == NULL || *label == '\0') {
+		if (c->est_default == NULL ||
+		    (slash = strchr(c->est_default, '/')) == NULL ||
+		    (size_t)(slash - c->est_default) >= sizeof(tname))
+			return -1;
+		memcpy(tname, c->est_default, (size_t)(slash - c->est_default));
+		tname[slash - c->est_default] = '\0';
+		*tp = sconf_tenant(c, tname);
+		*pp = sconf_profile(*tp, slash + 1);
+		return *tp && *pp ? 0 : -1;
+	}
+	for (i = 0; i < c->ntenants; i++)
+		for (j = 0; j < c->tenants[i].nprofiles; j++) {
+			const struct sconf_profile *p = &c->tenants[i].profiles[j];
+
+			if (p->est_label && strcmp(p->est_label, label) == 0) {
+				*tp = &c->tenants[i];
+				*pp = p;
+				return 0;
+			}
+		}
+	return -1;
+}

@@ -1,0 +1,177 @@
+/*
+ * The configuration file: the dev-host example loads, and every kind of
+ * mistake is refused with a message that names the file and line (or the
+ * section).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <signet/sconf.h>
+
+static char dir[] = "/tmp/signet-sconf-XXXXXX";
+
+static const char *
+example(void)
+{
+	static char path[1024];
+	const char *src = getenv("SIGNET_SOURCE_DIR");
+
+	snprintf(path, sizeof(path), "%s/board/dev-host/signetd.conf",
+	    src ? src : ".");
+	return path;
+}
+
+static void
+test_example_loads(void **state)
+{
+	struct sconf *c = NULL;
+	const struct sconf_tenant *t;
+	const struct sconf_profile *p;
+	char err[SCONF_MAX_ERR];
+
+	assert_int_equal(sconf_load(example(), &c, err, sizeof(err)), 0);
+	assert_string_equal(c->token_label, "signet-dev");
+	assert_string_equal(c->listen_https, "127.0.0.1:8443");
+	assert_int_equal(c->ntenants, 1);
+	t = sconf_tenant(c, "dev");
+	assert_non_null(t);
+	p = sconf_profile(t, "service");
+	assert_non_null(p);
+	assert_int_equal(p->ttl, 25 * 3600);
+	assert_int_equal(p->max_ttl, 72 * 3600);
+	assert_true(p->allow_ip);
+	assert_string_equal(p->subject_o, "Signet Dev");
+	assert_int_equal(sconf_est_label(c, "dev-device", &t, &p), 0);
+	assert_string_equal(p->name, "device");
+	assert_int_equal(sconf_est_label(c, "", &t, &p), 0);
+	assert_string_equal(p->name, "service");
+	assert_int_not_equal(sconf_est_label(c, "nope", &t, &p), 0);
+	assert_null(sconf_tenant(c, "other"));
+	assert_int_equal(c->limits.read_timeout, 10);
+	sconf_free(c);
+}
+
+/* Writes the example with one substitution and expects err to contain
+ * each of the needles. */
+static void
+expect_error(const char *from, const char *to, const char *needle)
+{
+	char src[65536], path[1200], err[SCONF_MAX_ERR];
+	struct sconf *c = NULL;
+	FILE *f;
+	size_t n;
+	char *at;
+
+	f = fopen(example(), "r");
+	assert_non_null(f);
+	n = fread(src, 1, sizeof(src) - 1, f);
+	fclose(f);
+	src[n] = '\0';
+	at = strstr(src, from);
+	assert_non_null(at);
+	snprintf(path, sizeof(path), "%s/bad.conf", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(src, 1, (size_t)(at - src), f);
+	fputs(to, f);
+	fputs(at + strlen(from), f);
+	fclose(f);
+	assert_int_equal(sconf_load(path, &c, err, sizeof(err)), -1);
+	assert_null(c);
+	print_message("    %s\n", err);
+	assert_non_null(strstr(err, needle));
+}
+
+static void
+test_errors(void **state)
+{
+	/* libconfuse names file and line for syntax and unknown keys. */
+	expect_error("sandbox = false", "sandbox = false\nsandbx = true",
+	    "bad.conf:12: no such option 'sandbx'");
+	expect_error("pool = 4", "pool = four", "bad.conf:");
+	expect_error("ttl = \"25h\"", "ttl = \"25 hours\"",
+	    "is not a duration");
+	expect_error("role = \"operator\"", "role = \"admin\"",
+	    "unknown value \"admin\"");
+	expect_error("\"serverAuth\", \"clientAuth\" }",
+	    "\"serverAuth\", \"smtpAuth\" }", "unknown value \"smtpAuth\"");
+	expect_error("key_types = { \"p256\", \"ed25519\" }",
+	    "key_types = { \"p256\", \"dsa1024\" }",
+	    "unknown value \"dsa1024\"");
+	/* Semantic checks name the section. */
+	expect_error("issuer = \"intermediate\"\n\t\test_label = \"dev-device\"",
+	    "issuer = \"other\"\n\t\test_label = \"dev-device\"",
+	    "profile \"device\": no issuer \"other\" in this tenant");
+	expect_error("est_label = \"dev-device\"", "est_label = \"dev-service\"",
+	    "EST label \"dev-service\" is used twice");
+	expect_error("https = \"127.0.0.1:8443\"", "https = \"127.0.0.1:99999\"",
+	    "listen https: bad port");
+	expect_error("tenants = { \"*\" }", "tenants = { \"acme\" }",
+	    "client \"operator\": no tenant \"acme\"");
+	expect_error("est_default = \"dev/service\"",
+	    "est_default = \"dev/nothing\"", "est_default \"dev/nothing\"");
+	expect_error("max_ttl = \"72h\"", "max_ttl = \"1h\"",
+	    "ttl must be positive and at most max_ttl");
+	expect_error("\tlabel = \"signet-dev\"\n", "\n", "token: label and "
+	    "pin_file are required");
+	expect_error("profile \"device\"", "profile \"service\"",
+	    "bad.conf:");
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct sconf *c = NULL;
+	char err[SCONF_MAX_ERR];
+
+	assert_int_equal(sconf_load("/nonexistent/signetd.conf", &c, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/signetd.conf: cannot read"));
+}
+
+static void
+test_duration(void **state)
+{
+	assert_int_equal(sconf_duration("25h"), 90000);
+	assert_int_equal(sconf_duration("90m"), 5400);
+	assert_int_equal(sconf_duration("3600"), 3600);
+	assert_int_equal(sconf_duration("7d"), 604800);
+	assert_int_equal(sconf_duration("0"), 0);
+	assert_int_equal(sconf_duration("-1h"), -1);
+	assert_int_equal(sconf_duration("1hh"), -1);
+	assert_int_equal(sconf_duration("h"), -1);
+	assert_int_equal(sconf_duration(""), -1);
+	assert_int_equal(sconf_duration("99999999999999999999d"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_duration),
+	};
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests_name("sconf", tests, NULL, NULL);
+	{
+		char p[1200];
+
+		snprintf(p, sizeof(p), "%s/bad.conf", dir);
+		unlink(p);
+		rmdir(dir);
+	}
+	return rc;
+}
