@@ -1,0 +1,70 @@
+/*
+ * signetd, the parent process: reads the configuration, opens the
+ * listening sockets, starts the engine and the front ends with fork+exec,
+ * wires them together and restarts them.  It never parses network input
+ * and holds no key and no PIN.
+ */
+#ifndef SIGNET_PARENT_H
+#define SIGNET_PARENT_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#include <signet/sconf.h>
+
+#define PARENT_MAX_WORKERS 16
+#define PARENT_BACKOFF_MIN_MS 100
+#define PARENT_BACKOFF_MAX_MS 5000
+#define PARENT_STABLE_SECS 10	/* a child up this long resets its backoff */
+#define PARENT_DRAIN_SECS 10	/* grace before SIGKILL on shutdown */
+
+enum parent_role { ROLE_ENGINE, ROLE_HTTPS, ROLE_COAP };
+
+struct parent_child {
+	enum parent_role role;
+	int index;		/* worker number */
+	pid_t pid;		/* 0 when not running */
+	int engine_fd;		/* our copy of the channel end for the child */
+	int64_t started_ms;
+	int64_t restart_at_ms;	/* when to start again, 0 = not scheduled */
+	unsigned backoff_ms;
+	unsigned restarts;
+};
+
+struct parent {
+	const char *conf_path;
+	struct sconf *conf;
+	char engine_bin[4096], https_bin[4096], coap_bin[4096];
+	int ctl_fd;		/* our end of the engine's control channel */
+	int https_fd, http_fd, coap_fd;
+	struct parent_child engine;
+	struct parent_child https[PARENT_MAX_WORKERS];
+	int nhttps;
+	struct parent_child coap;
+	int have_coap;
+	int stopping;
+};
+
+/* parent_log.c: key=value lines to stderr or syslog. */
+void log_init(const char *ident, int to_syslog, int debug);
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* parent_sock.c */
+int parent_listen_tcp(const char *hostport);
+int parent_listen_udp(const char *hostport);
+
+/* parent_proc.c */
+int64_t parent_now_ms(void);
+void parent_start_all(struct parent *p);
+void parent_reap(struct parent *p);
+void parent_tick(struct parent *p);
+void parent_stop_all(struct parent *p);
+void parent_signal_all(struct parent *p, int sig);
+
+#endif

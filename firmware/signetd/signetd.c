@@ -1,0 +1,186 @@
+/*
+ * signetd: the Signet appliance daemon (the parent process).
+ *
+ *   signetd -f signetd.conf [-n] [-d] [-x libexec-dir]
+ *
+ * -n checks the configuration and exits (0 ok, 1 not); -d logs debug
+ * lines; -x names the directory of signet-engine and the front ends
+ * (default: next to signetd, else the build tree).  SIGTERM drains and
+ * exits, SIGHUP re-reads the configuration.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parent.h"
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: signetd -f config [-n] [-d] [-x libexec-dir]\n");
+	exit(2);
+}
+
+/* Finds a child binary: -x dir, then next to signetd, then the build. */
+static void
+find_bin(char *out, size_t size, const char *dir, const char *name,
+    const char *built)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (dir != NULL) {
+		snprintf(out, size, "%s/%s", dir, name);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			int len;
+
+			*slash = '\0';
+			len = snprintf(out, size, "%s/%s", self, name);
+			if (len > 0 && (size_t)len < size &&
+			    access(out, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, size, "%s", built);
+}
+
+static void
+open_listeners(struct parent *p)
+{
+	const struct sconf *c = p->conf;
+
+	p->https_fd = p->http_fd = p->coap_fd = -1;
+	if (c->listen_https &&
+	    (p->https_fd = parent_listen_tcp(c->listen_https)) == -1)
+		fatalx("msg=\"cannot listen\" listener=https addr=%s",
+		    c->listen_https);
+	if (c->listen_http &&
+	    (p->http_fd = parent_listen_tcp(c->listen_http)) == -1)
+		fatalx("msg=\"cannot listen\" listener=http addr=%s",
+		    c->listen_http);
+	if (p->have_coap &&
+	    (p->coap_fd = parent_listen_udp(c->listen_coap)) == -1)
+		fatalx("msg=\"cannot listen\" listener=coap addr=%s",
+		    c->listen_coap);
+}
+
+static void
+reload(struct parent *p)
+{
+	struct sconf *nc = NULL;
+	char err[SCONF_MAX_ERR];
+
+	if (sconf_load(p->conf_path, &nc, err, sizeof(err)) != 0) {
+		log_warnx("msg=\"reload refused; keeping the running "
+		    "configuration\" error=\"%s\"", err);
+		return;
+	}
+	sconf_free(p->conf);
+	p->conf = nc;
+	log_info("msg=\"configuration reloaded\" path=%s", p->conf_path);
+	/* The engine re-reads it itself; front ends restart with it. */
+	parent_signal_all(p, SIGHUP);
+}
+
+static int
+serve(struct parent *p)
+{
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	parent_start_all(p);
+	log_info("msg=\"signetd ready\" https=%s http=%s coap=%s workers=%d",
+	    p->conf->listen_https ? p->conf->listen_https : "off",
+	    p->conf->listen_http ? p->conf->listen_http : "off",
+	    p->have_coap ? p->conf->listen_coap : "off", p->nhttps);
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("msg=\"stopping\" signal=%d", sig);
+			parent_stop_all(p);
+			log_info("msg=\"stopped\"");
+			return 0;
+		}
+		if (sig == SIGHUP)
+			reload(p);
+		parent_reap(p);
+		parent_tick(p);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct parent p;
+	char err[SCONF_MAX_ERR];
+	const char *dir = NULL;
+	int c, check = 0, debug = 0;
+	long ncpu;
+
+	memset(&p, 0, sizeof(p));
+	p.ctl_fd = -1;
+	while ((c = getopt(argc, argv, "f:ndx:")) != -1) {
+		switch (c) {
+		case 'f': p.conf_path = optarg; break;
+		case 'n': check = 1; break;
+		case 'd': debug = 1; break;
+		case 'x': dir = optarg; break;
+		default: usage();
+		}
+	}
+	if (p.conf_path == NULL || optind != argc)
+		usage();
+	if (sconf_load(p.conf_path, &p.conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "signetd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration ok\n", p.conf_path);
+		sconf_free(p.conf);
+		return 0;
+	}
+	log_init("signetd", strcmp(p.conf->log, "syslog") == 0,
+	    debug || strcmp(p.conf->log_level, "debug") == 0);
+	if (p.conf->sandbox)
+		fatalx("msg=\"sandbox = true needs the hardened appliance build, "
+		    "which is not in this build; set sandbox = false to run "
+		    "unconfined on a workstation\"");
+	log_warnx("msg=\"running WITHOUT privilege separation sandbox "
+	    "(sandbox = false): a workstation build, not an appliance\"");
+	find_bin(p.engine_bin, sizeof(p.engine_bin), dir, "signet-engine",
+	    SIGNET_ENGINE_BUILT);
+	find_bin(p.https_bin, sizeof(p.https_bin), dir, "signet-https",
+	    SIGNET_HTTPS_BUILT);
+	find_bin(p.coap_bin, sizeof(p.coap_bin), dir, "signet-coap",
+	    SIGNET_COAP_BUILT);
+	p.have_coap = p.conf->listen_coap != NULL &&
+	    access(p.coap_bin, X_OK) == 0;
+	if (p.conf->listen_coap != NULL && !p.have_coap)
+		log_warnx("msg=\"no CoAP front end in this build; CoAP off\"");
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	p.nhttps = p.conf->https_workers > 0 ? p.conf->https_workers :
+	    (int)(ncpu > 0 ? ncpu : 1);
+	if (p.nhttps > PARENT_MAX_WORKERS)
+		p.nhttps = PARENT_MAX_WORKERS;
+	if (p.conf->listen_https == NULL && p.conf->listen_http == NULL)
+		p.nhttps = 0;
+	open_listeners(&p);
+	return serve(&p);
+}
