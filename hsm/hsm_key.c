@@ -414,7 +414,10 @@ keygen_tmpl(const struct hsm_keygen *req, const uint8_t *id, size_t id_len,
 			ADD(t->pub, t->npub, CKA_EC_PARAMS, oid_ed25519,
 			    sizeof(oid_ed25519));
 		ADD(t->priv, t->npriv, CKA_SIGN, &ck_true, 1);
+		/* A CA key signs and does nothing else. */
 		ADD(t->priv, t->npriv, CKA_DERIVE, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_DECRYPT, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_UNWRAP, &ck_false, 1);
 		return HSM_OK;
 	case HSM_KEY_RSA_2048:
 	case HSM_KEY_RSA_3072:
@@ -429,6 +432,7 @@ keygen_tmpl(const struct hsm_keygen *req, const uint8_t *id, size_t id_len,
 		ADD(t->pub, t->npub, CKA_PUBLIC_EXPONENT, t->exp, 3);
 		ADD(t->priv, t->npriv, CKA_SIGN, &ck_true, 1);
 		ADD(t->priv, t->npriv, CKA_DECRYPT, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_UNWRAP, &ck_false, 1);
 		return HSM_OK;
 	case HSM_KEY_AES_256:
 		t->mech.mechanism = CKM_AES_KEY_GEN;

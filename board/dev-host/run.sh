@@ -32,9 +32,11 @@ fi
 if ! "$prov" show "${common[@]}" | grep -q "label=\"$SIGNET_CA_KEY_LABEL\""; then
 	"$prov" keygen "${common[@]}" -l "$SIGNET_CA_KEY_LABEL" -k "$SIGNET_CA_KEY_TYPE"
 fi
+# The development PKI: every CA key in the token (see prov_devca.c).
+"$prov" dev-ca "${common[@]}" -d "$DATA"
 echo
 "$prov" show "${common[@]}"
 echo
-echo "The same token as pkcs11-tool (OpenSC) sees it:"
+echo "The same token as pkcs11-tool (OpenSC) sees it (public objects; no PIN on a command line):"
 pkcs11-tool --module "$SIGNET_PKCS11_MODULE" --token-label "$SIGNET_TOKEN_LABEL" \
-	--login --pin "$(cat "$DATA/user.pin")" --list-objects --type privkey 2>/dev/null
+	--list-objects --type pubkey 2>/dev/null

@@ -5,6 +5,7 @@
  *   signet-provision keygen     -m module -t label -p pin-file -l key-label
  *                               [-k p256|p384|rsa2048|rsa3072|rsa4096|ed25519]
  *   signet-provision show       -m module -t label -p pin-file
+ *   signet-provision dev-ca     -m module -t label -p pin-file -d data-dir
  *
  * One verb per run.  PINs come from files that only their owner can read
  * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
@@ -22,8 +23,11 @@
 
 #include <signet/hsm.h>
 
+#include "prov.h"
+
 struct opts {
 	const char *module, *token, *pin_file, *so_pin_file, *label, *type;
+	const char *data;
 };
 
 static void __attribute__((noreturn))
@@ -37,7 +41,9 @@ usage(const char *missing)
 	    "       signet-provision keygen -m module -t token-label "
 	    "-p pin-file -l key-label [-k type]\n"
 	    "       signet-provision show -m module -t token-label "
-	    "-p pin-file\n");
+	    "-p pin-file\n"
+	    "       signet-provision dev-ca -m module -t token-label "
+	    "-p pin-file -d data-dir\n");
 	exit(2);
 }
 
@@ -168,6 +174,20 @@ cmd_show(const struct opts *o)
 	return 0;
 }
 
+static int
+cmd_dev_ca(const struct opts *o)
+{
+	struct hsm *h;
+
+	if (o->data == NULL)
+		usage("-d data-dir");
+	h = open_token(o);
+	/* Already provisioned is fine: dev-run calls this every time. */
+	(void)prov_dev_ca(h, o->data);
+	hsm_close(h);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -179,7 +199,7 @@ main(int argc, char **argv)
 		usage(NULL);
 	verb = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "m:t:p:S:l:k:")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:")) != -1) {
 		switch (c) {
 		case 'm': o.module = optarg; break;
 		case 't': o.token = optarg; break;
@@ -187,6 +207,7 @@ main(int argc, char **argv)
 		case 'S': o.so_pin_file = optarg; break;
 		case 'l': o.label = optarg; break;
 		case 'k': o.type = optarg; break;
+		case 'd': o.data = optarg; break;
 		default: usage(NULL);
 		}
 	}
@@ -204,6 +225,8 @@ main(int argc, char **argv)
 		return cmd_keygen(&o);
 	if (strcmp(verb, "show") == 0)
 		return cmd_show(&o);
+	if (strcmp(verb, "dev-ca") == 0)
+		return cmd_dev_ca(&o);
 	fprintf(stderr, "signet-provision: unknown verb \"%s\"\n", verb);
 	usage(NULL);
 }

@@ -129,6 +129,15 @@ check_attrs_with_pkcs11_tool(struct fx *f, const char *label)
 	assert_non_null(p);
 	/* "Access: sensitive, always sensitive, never extractable, local"
 	 * follows the label in pkcs11-tool's listing. */
+	/* Usage: sign, and nothing else. */
+	{
+		char *use = strstr(p, "Usage:"), *e2;
+
+		assert_non_null(use);
+		e2 = strchr(use, '\n');
+		assert_non_null(e2);
+		assert_int_equal(strncmp(use, "Usage:      sign\n", 17), 0);
+	}
 	acc = strstr(p, "Access:");
 	assert_non_null(acc);
 	if ((eol = strchr(acc, '\n')) != NULL)
