@@ -107,6 +107,8 @@ enum sq_kind {
 	OP_AUDIT,
 	OP_CHECKPOINT,
 	OP_COUNTER,
+	OP_TOKEN_CREATE,
+	OP_RESERVE_TOKEN,
 };
 
 /* One queued write; gc must stay first (ledger_gc hands it back). */
@@ -118,6 +120,9 @@ struct sq_op {
 	const struct audit_record	*audit;
 	const char			*name;
 	uint64_t			 out;
+	const struct ledger_token	*tok;	/* OP_TOKEN_CREATE */
+	const uint8_t			*hash;	/* OP_RESERVE_TOKEN */
+	int64_t				 now;
 };
 
 int
@@ -361,6 +366,8 @@ do_counter(struct sq_ledger *sq, const char *name, uint64_t *out)
 static int
 do_op(struct sq_ledger *sq, struct sq_op *op)
 {
+	int rc;
+
 	switch (op->kind) {
 	case OP_RESERVE:
 		return do_reserve(sq, op->in);
@@ -373,6 +380,17 @@ do_op(struct sq_ledger *sq, struct sq_op *op)
 		return ledger_audit_rc(audit_db_checkpoint(sq->adb));
 	case OP_COUNTER:
 		return do_counter(sq, op->name, &op->out);
+	case OP_TOKEN_CREATE:
+		if ((rc = sq_token_insert(sq->wdb, op->tok)) != LEDGER_OK)
+			return rc;
+		return ledger_audit_rc(audit_db_append(sq->adb, op->audit,
+		    NULL));
+	case OP_RESERVE_TOKEN:
+		/* One SAVEPOINT: the use and the reservation, or neither. */
+		if ((rc = sq_token_consume(sq->wdb, op->in, op->hash,
+		    op->now)) != LEDGER_OK)
+			return rc;
+		return do_reserve(sq, op->in);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -465,6 +483,26 @@ sq_audit(void *state, const struct audit_record *audit, uint64_t *seq)
 }
 
 static int
+sq_token_create(void *state, const struct ledger_token *t,
+    const struct audit_record *audit)
+{
+	struct sq_op op = { .kind = OP_TOKEN_CREATE, .tok = t,
+	    .audit = audit };
+
+	return submit(state, &op);
+}
+
+static int
+sq_reserve_token(void *state, const struct ledger_intent *in,
+    const uint8_t *hash, int64_t now)
+{
+	struct sq_op op = { .kind = OP_RESERVE_TOKEN, .in = in, .hash = hash,
+	    .now = now };
+
+	return submit(state, &op);
+}
+
+static int
 sq_checkpoint(void *state)
 {
 	struct sq_op op = { .kind = OP_CHECKPOINT };
@@ -540,7 +578,8 @@ sq_open(const char *path, const struct ledger_config *cfg, void **state)
 	}
 	rc = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy,
 	    &sq->wdb);
-	if (rc != LEDGER_OK || (rc = migrate(sq->wdb)) != LEDGER_OK)
+	if (rc != LEDGER_OK || (rc = migrate(sq->wdb)) != LEDGER_OK ||
+	    (rc = sq_tokens_install(sq->wdb)) != LEDGER_OK)
 		goto out;
 	if ((rc = open_conn(path, SQLITE_OPEN_READWRITE, busy, &sq->rdb)) !=
 	    LEDGER_OK || (rc = exec(sq->rdb, "PRAGMA query_only=ON")) !=
@@ -588,4 +627,7 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.list_revoked = sq_list_revoked,
 	.list_reserved = sq_list_reserved,
 	.stats = sq_stats,
+	.token_create = sq_token_create,
+	.token_get = sq_token_get,
+	.reserve_token = sq_reserve_token,
 };

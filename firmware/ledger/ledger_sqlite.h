@@ -53,4 +53,12 @@ int	sq_list_revoked(void *state, const char *issuer, int64_t now,
 	    ledger_revoked_cb cb, void *arg);
 int	sq_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
 
+/* Enrollment tokens (ledger_sqlite_tokens.c); writes on the writer. */
+int	sq_tokens_install(sqlite3 *db);
+int	sq_token_insert(sqlite3 *db, const struct ledger_token *t);
+int	sq_token_consume(sqlite3 *db, const struct ledger_intent *in,
+	    const uint8_t *hash, int64_t now);
+int	sq_token_get(void *state, const uint8_t *hash,
+	    struct ledger_token *out);
+
 #endif

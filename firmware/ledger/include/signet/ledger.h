@@ -283,4 +283,48 @@ struct ledger_stats {
 
 void	ledger_stats(struct ledger *l, struct ledger_stats *out);
 
+
+/*
+ * Enrollment tokens (issue 5): one-time bootstrap secrets an operator
+ * creates for a tenant and profile.  The ledger stores only the SHA-256
+ * of the secret, never the secret.  A use is consumed in the same
+ * transaction as the reservation of the certificate it pays for
+ * (ledger_reserve_token), so two requests racing with the last use
+ * cannot both reserve.  A use is spent even if signing fails after the
+ * reservation: the engine prefers a burnt token to a doubly used one.
+ */
+#define LEDGER_TOKEN_ID_MAX	32	/* public handle, for logs */
+#define LEDGER_TOKEN_NAME_MAX	255	/* tenant and profile names */
+
+struct ledger_token {
+	char		id[LEDGER_TOKEN_ID_MAX + 1];
+	uint8_t		hash[LEDGER_HASH_LEN];	/* SHA-256 of the secret */
+	char		tenant[LEDGER_TOKEN_NAME_MAX + 1];
+	char		profile[LEDGER_TOKEN_NAME_MAX + 1];
+	char		names[LEDGER_MAX_TEXT + 1]; /* comma-separated, or "" */
+	int64_t		created;
+	int64_t		expires;
+	uint32_t	uses_left;
+};
+
+/*
+ * Store a new token (uses_left >= 1, expires > created); audit is
+ * required and commits with it.  An id or hash already stored is
+ * LEDGER_ERR_DUPLICATE.
+ */
+int	ledger_token_create(struct ledger *l, const struct ledger_token *t,
+	    const struct audit_record *audit);
+/* The token whose secret hashes to hash, or LEDGER_ERR_NOTFOUND. */
+int	ledger_token_get(struct ledger *l, const uint8_t hash[LEDGER_HASH_LEN],
+	    struct ledger_token *out);
+/*
+ * ledger_reserve, after consuming one use of the token with that hash
+ * in the same transaction.  The token must belong to in->tenant and
+ * in->profile and be unexpired at now (0: current time) with a use
+ * left, else LEDGER_ERR_STATE (LEDGER_ERR_NOTFOUND if there is none);
+ * then neither the use nor the reservation happens.
+ */
+int	ledger_reserve_token(struct ledger *l, const struct ledger_intent *in,
+	    const uint8_t hash[LEDGER_HASH_LEN], int64_t now);
+
 #endif

@@ -58,6 +58,13 @@ struct ledger_backend {
 	int	(*list_reserved)(void *state, struct ledger_cert **certs,
 		    size_t *n);
 	void	(*stats)(void *state, struct ledger_stats *out);
+	/* Enrollment tokens (ledger_tokens.c checks the arguments). */
+	int	(*token_create)(void *state, const struct ledger_token *t,
+		    const struct audit_record *audit);
+	int	(*token_get)(void *state, const uint8_t *hash,
+		    struct ledger_token *out);
+	int	(*reserve_token)(void *state, const struct ledger_intent *in,
+		    const uint8_t *hash, int64_t now);
 };
 
 extern const struct ledger_backend ledger_backend_sqlite;
