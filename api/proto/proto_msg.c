@@ -386,6 +386,25 @@ crl_put(struct proto_wbuf *w, const struct proto_request *r)
 	return proto_put_cstr(w, PROTO_MAX_STR, r->u.crl.issuer);
 }
 
+/* An empty identity can name no token; refuse it in the codec. */
+static int
+psk_get(struct proto_cur *c, struct proto_request *r)
+{
+	if (proto_get_strbuf(c, r->u.psk.identity,
+	    sizeof(r->u.psk.identity)) == PROTO_OK &&
+	    r->u.psk.identity[0] == '\0')
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
+}
+
+static int
+psk_put(struct proto_wbuf *w, const struct proto_request *r)
+{
+	if (w->err == PROTO_OK && r->u.psk.identity[0] == '\0')
+		w->err = PROTO_ERR_VALUE;
+	return proto_put_cstr(w, PROTO_MAX_PSK_ID, r->u.psk.identity);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_request *);
 	int	(*put)(struct proto_wbuf *, const struct proto_request *);
@@ -401,6 +420,7 @@ static const struct {
 	[PROTO_T_HEALTH] =	 { health_get, health_put },
 	[PROTO_T_OCSP] =	 { ocsp_get, ocsp_put },
 	[PROTO_T_CRL] =		 { crl_get, crl_put },
+	[PROTO_T_PSK_LOOKUP] =	 { psk_get, psk_put },
 };
 
 int

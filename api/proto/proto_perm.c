@@ -42,6 +42,11 @@ static const struct {
 	/* OCSP and CRL are published on the plain-HTTP listener. */
 	[PROTO_T_OCSP] =	 { "ocsp", HTTPS, SERVING },
 	[PROTO_T_CRL] =		 { "crl", HTTPS | CTL, SERVING },
+	/*
+	 * Only the DTLS server needs bootstrap PSKs, mid-handshake; a token
+	 * lookup needs the ledger but no token session.
+	 */
+	[PROTO_T_PSK_LOOKUP] =	 { "psk_lookup", COAP, SERVING },
 };
 
 int
@@ -62,11 +67,14 @@ proto_permitted(uint16_t type, int peer, int state)
 
 /* Evidence a front end of this kind could actually have seen. */
 static int
-evidence_fits(const struct proto_evidence *ev, int peer)
+evidence_fits(const struct proto_evidence *ev, uint16_t type, int peer)
 {
 	if (ev->peer != peer)
 		return 0;
 	if (peer == PROTO_PEER_CONTROL)
+		return ev->kind == PROTO_EV_NONE;
+	/* Mid-handshake there is no evidence yet to present. */
+	if (type == PROTO_T_PSK_LOOKUP)
 		return ev->kind == PROTO_EV_NONE;
 	if (ev->kind != PROTO_EV_TOKEN)
 		return 1;
@@ -84,7 +92,7 @@ proto_admit(const struct proto_request *req, int peer, int state)
 	    PROTO_PERM_CLOSE)
 		return perm;
 	/* A front end that lies about its channel is compromised or broken. */
-	if (!evidence_fits(&req->ev, peer))
+	if (!evidence_fits(&req->ev, req->type, peer))
 		return PROTO_PERM_CLOSE;
 	return perm;
 }

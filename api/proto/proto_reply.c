@@ -227,6 +227,31 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	return proto_put_cstr(w, PROTO_MAX_STR, m->version);
 }
 
+/* The key is copied out so the caller can wipe it with the reply. */
+static int
+psk_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (proto_get_data(c, PROTO_MAX_PSK, &p, &len) != PROTO_OK)
+		return c->err;
+	if (len == 0)
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	memcpy(r->u.psk.key, p, len);
+	r->u.psk.len = (uint8_t)len;
+	return c->err;
+}
+
+static int
+psk_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	if (w->err == PROTO_OK && (r->u.psk.len == 0 ||
+	    r->u.psk.len > PROTO_MAX_PSK))
+		w->err = PROTO_ERR_VALUE;
+	return proto_put_data(w, PROTO_MAX_PSK, r->u.psk.key, r->u.psk.len);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_reply *);
 	int	(*put)(struct proto_wbuf *, const struct proto_reply *);
@@ -242,6 +267,7 @@ static const struct {
 	[PROTO_T_HEALTH] =	 { health_rep_get, health_rep_put },
 	[PROTO_T_OCSP] =	 { der_rep_get, der_rep_put },
 	[PROTO_T_CRL] =		 { der_rep_get, der_rep_put },
+	[PROTO_T_PSK_LOOKUP] =	 { psk_rep_get, psk_rep_put },
 };
 
 int

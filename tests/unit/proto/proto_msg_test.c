@@ -84,6 +84,9 @@ check_request_fields(const struct proto_request *a,
 	case PROTO_T_CRL:
 		assert_string_equal(a->u.crl.issuer, b->u.crl.issuer);
 		break;
+	case PROTO_T_PSK_LOOKUP:
+		assert_string_equal(a->u.psk.identity, b->u.psk.identity);
+		break;
 	default:
 		break;
 	}
@@ -347,6 +350,44 @@ test_decoder_values(void **state)
 	    PROTO_ERR_VALUE);
 }
 
+/* PSK_LOOKUP: identity bounds, and a key copied out whole, NULs included. */
+static void
+test_psk_lookup(void **state)
+{
+	size_t len;
+
+	proto_sample_request(PROTO_T_PSK_LOOKUP, 2, &req);
+	req.ev.peer = PROTO_PEER_COAP;
+	memset(req.u.psk.identity, 'i', PROTO_MAX_PSK_ID);
+	req.u.psk.identity[PROTO_MAX_PSK_ID] = '\0';
+	len = enc_req(&req, buf);
+	assert_int_equal(proto_request_decode(PROTO_T_PSK_LOOKUP, buf, len,
+	    &req2), PROTO_OK);
+	assert_int_equal(strlen(req2.u.psk.identity), PROTO_MAX_PSK_ID);
+	/* One byte more in the identity: both sides refuse it. */
+	buf[3]++;
+	buf[len] = 'i';
+	assert_int_equal(proto_request_decode(PROTO_T_PSK_LOOKUP, buf,
+	    len + 1, &req2), PROTO_ERR_TOOLONG);
+	req.u.psk.identity[0] = '\0';
+	assert_int_equal(proto_request_encode(&req, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+
+	proto_sample_reply(PROTO_T_PSK_LOOKUP, 0, &rep);
+	len = enc_rep(&rep, buf);
+	assert_int_equal(proto_reply_decode(PROTO_T_PSK_LOOKUP, buf, len,
+	    &rep2), PROTO_OK);
+	assert_int_equal(rep2.u.psk.len, 32);
+	assert_memory_equal(rep2.u.psk.key, rep.u.psk.key, 32);
+	rep.u.psk.len = 0;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+	rep.u.psk.len = PROTO_MAX_PSK + 1;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+	proto_wipe(&rep2, sizeof(rep2));
+}
+
 static void
 test_encode_space(void **state)
 {
@@ -373,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_encoder_values),
 		cmocka_unit_test(test_decoder_values),
 		cmocka_unit_test(test_encode_space),
+		cmocka_unit_test(test_psk_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

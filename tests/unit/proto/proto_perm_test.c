@@ -143,6 +143,32 @@ test_admit_evidence(void **state)
 	    PROTO_STATE_READY), CLOSE);
 }
 
+/* PSK_LOOKUP: the DTLS front end only, with no evidence. */
+static void
+test_psk_lookup(void **state)
+{
+	struct proto_request r;
+
+	assert_int_equal(proto_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_COAP,
+	    PROTO_STATE_READY), ALLOW);
+	assert_int_equal(proto_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_COAP,
+	    PROTO_STATE_STARTING), UNAV);
+	assert_int_equal(proto_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(proto_permitted(PROTO_T_PSK_LOOKUP,
+	    PROTO_PEER_CONTROL, PROTO_STATE_READY), CLOSE);
+	proto_sample_request(PROTO_T_PSK_LOOKUP, 2, &r);
+	r.ev.peer = PROTO_PEER_COAP;
+	assert_int_equal(proto_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	    ALLOW);
+	/* A front end vouching for a token mid-handshake is lying. */
+	proto_sample_request(PROTO_T_PSK_LOOKUP, 1, &r);
+	assert_int_equal(proto_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	    CLOSE);
+	assert_string_equal(proto_type_name(PROTO_T_PSK_LOOKUP |
+	    PROTO_T_REPLY), "psk_lookup");
+}
+
 int
 main(void)
 {
@@ -152,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_unknown_refused),
 		cmocka_unit_test(test_admit_evidence),
+		cmocka_unit_test(test_psk_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,6 +111,9 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 	case PROTO_T_CRL:
 		copy(r->u.crl.issuer, sizeof(r->u.crl.issuer), "acme-int-1");
 		break;
+	case PROTO_T_PSK_LOOKUP:
+		copy(r->u.psk.identity, sizeof(r->u.psk.identity), "tk-0001");
+		break;
 	default:
 		break;
 	}
@@ -173,6 +176,11 @@ sample_payload(struct proto_reply *rep)
 		rep->u.health.issued = 678;
 		copy(rep->u.health.version, sizeof(rep->u.health.version),
 		    "signet 0.1.0");
+		break;
+	case PROTO_T_PSK_LOOKUP:
+		rep->u.psk.len = 32;
+		memset(rep->u.psk.key, 0xa5, 32);
+		rep->u.psk.key[7] = 0;	/* keys are binary, NUL included */
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

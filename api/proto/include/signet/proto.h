@@ -58,6 +58,8 @@
  *						str version
  *	OCSP		data der request	data der response
  *	CRL		str issuer		data der CRL
+ *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK)
+ *			(PROTO_MAX_PSK_ID)
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject
@@ -110,6 +112,8 @@
 #define PROTO_MAX_LIST		64	/* summaries in one list reply */
 #define PROTO_MAX_OCSP_REQ	8192	/* OCSP request DER */
 #define PROTO_MAX_BLOB		61440	/* CRL, OCSP response, CSR attrs */
+#define PROTO_MAX_PSK_ID	64	/* DTLS PSK identity (a token id) */
+#define PROTO_MAX_PSK		64	/* DTLS PSK key */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -142,6 +146,7 @@ enum proto_type {
 	PROTO_T_HEALTH,
 	PROTO_T_OCSP,
 	PROTO_T_CRL,
+	PROTO_T_PSK_LOOKUP,	/* DTLS PSK key of a bootstrap token id */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -287,6 +292,21 @@ struct proto_crl_req {
 	char	issuer[PROTO_MAX_STR + 1];	/* empty: default issuer */
 };
 
+/*
+ * PSK_LOOKUP: the CoAP front end asks, during a DTLS handshake, for the PSK
+ * key of the identity the client sent.  The identity is the id part of an
+ * enrollment token "<id>.<secret>"; the key is HMAC-SHA256(key = the whole
+ * token string, msg = "signet dtls psk"), derived by the engine when it
+ * creates the token and by the device from the token it was given.  Only
+ * PROTO_PEER_COAP may ask, with evidence kind NONE (the handshake has not
+ * finished, so there is nothing to present yet).  NOT_FOUND answers an
+ * unknown, expired or used-up token, FORBIDDEN a token whose profile may not
+ * enroll over CoAP; neither reveals which.
+ */
+struct proto_psk_req {
+	char	identity[PROTO_MAX_PSK_ID + 1];
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -300,6 +320,7 @@ struct proto_request {
 		struct proto_token_req		token;
 		struct proto_ocsp_req		ocsp;
 		struct proto_crl_req		crl;
+		struct proto_psk_req		psk;
 	} u;					/* HEALTH has no fields */
 };
 
@@ -341,6 +362,12 @@ struct proto_token_rep {
 	uint64_t	expires_at;
 };
 
+/* PSK_LOOKUP: a secret; wipe the reply and its buffer after use. */
+struct proto_psk_rep {
+	uint8_t		len;
+	uint8_t		key[PROTO_MAX_PSK];
+};
+
 struct proto_health_rep {
 	uint8_t		state;		/* enum proto_state */
 	uint8_t		token_ok;
@@ -367,6 +394,7 @@ struct proto_reply {
 		struct proto_list_rep		list;
 		struct proto_token_rep		token;
 		struct proto_health_rep		health;
+		struct proto_psk_rep		psk;	/* PSK_LOOKUP */
 	} u;
 };
 
@@ -459,7 +487,8 @@ int	proto_request_decode(uint16_t type, const uint8_t *body, size_t len,
  * Same as the request pair, for replies.  rep->type and the decoder's type
  * are the request type; the decoder also takes it with PROTO_T_REPLY set,
  * as it came in the header.  A decoded reply holds no secret but a token
- * secret (TOKEN_CREATE): wipe it with proto_wipe() once it is sent on.
+ * secret (TOKEN_CREATE) and a PSK key (PSK_LOOKUP): wipe it with
+ * proto_wipe() once it is used, and the receive buffer with it.
  */
 int	proto_reply_encode(const struct proto_reply *, uint8_t *buf,
 	    size_t size, size_t *len);
