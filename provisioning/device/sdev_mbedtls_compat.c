@@ -1,0 +1,176 @@
+/*
+ * mbedTLS 2.28 bindings of the calls that change in 3.x (see the header).
+ * A 3.x port replaces this file: pk_parse_key and x509write_csr_set_extension
+ * gain arguments, the version setters are renamed, and certificate fields
+ * move behind MBEDTLS_PRIVATE().
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/version.h>
+
+#include "sdev_mbedtls_compat.h"
+
+#if MBEDTLS_VERSION_MAJOR != 2
+#error "sdev_mbedtls_compat.c is written for mbedTLS 2.28"
+#endif
+
+int
+sdev_compat_parse_key(mbedtls_pk_context *pk, const uint8_t *buf, size_t len,
+    sdev_rng_fn f_rng, void *p_rng)
+{
+	(void)f_rng;
+	(void)p_rng;
+	return mbedtls_pk_parse_key(pk, buf, len, NULL, 0);
+}
+
+int
+sdev_compat_csr_set_ext(mbedtls_x509write_csr *csr, const char *oid,
+    size_t oidlen, const uint8_t *val, size_t len)
+{
+	return mbedtls_x509write_csr_set_extension(csr, oid, oidlen, val, len);
+}
+
+void
+sdev_compat_conf_tls12(mbedtls_ssl_config *conf)
+{
+	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	    MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	    MBEDTLS_SSL_MINOR_VERSION_3);
+}
+
+int64_t
+sdev_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	/* H. Hinnant's algorithm: years start in March so leap days end one. */
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+x509_time_epoch(const mbedtls_x509_time *t, int64_t *out)
+{
+	if (t->mon < 1 || t->mon > 12 || t->day < 1 || t->day > 31 ||
+	    t->hour < 0 || t->hour > 23 || t->min < 0 || t->min > 59 ||
+	    t->sec < 0 || t->sec > 60)
+		return -1;
+	*out = sdev_days_from_civil(t->year, (unsigned)t->mon,
+	    (unsigned)t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
+	return 0;
+}
+
+int
+sdev_compat_crt_validity(const mbedtls_x509_crt *crt, int64_t *nb,
+    int64_t *na)
+{
+	if (x509_time_epoch(&crt->valid_from, nb) != 0 ||
+	    x509_time_epoch(&crt->valid_to, na) != 0)
+		return -1;
+	return 0;
+}
+
+mbedtls_pk_context *
+sdev_compat_crt_pk(mbedtls_x509_crt *crt)
+{
+	return &crt->pk;
+}
+
+const mbedtls_x509_crt *
+sdev_compat_crt_next(const mbedtls_x509_crt *crt)
+{
+	return crt->next != NULL && crt->next->raw.p != NULL ?
+	    crt->next : NULL;
+}
+
+void
+sdev_compat_crt_raw(const mbedtls_x509_crt *crt, const uint8_t **p,
+    size_t *len)
+{
+	*p = crt->raw.p;
+	*len = crt->raw.len;
+}
+
+int
+sdev_compat_crt_self_issued(const mbedtls_x509_crt *crt)
+{
+	return crt->subject_raw.len == crt->issuer_raw.len &&
+	    memcmp(crt->subject_raw.p, crt->issuer_raw.p,
+	    crt->issuer_raw.len) == 0;
+}
+
+int
+sdev_compat_crt_names(const mbedtls_x509_crt *crt, char *subject,
+    size_t ssize, char *issuer, size_t isize, char *serial, size_t sersize)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	if (mbedtls_x509_dn_gets(subject, ssize, &crt->subject) < 0 ||
+	    mbedtls_x509_dn_gets(issuer, isize, &crt->issuer) < 0)
+		return -1;
+	for (i = 0; i < crt->serial.len && o + 2 < sersize; i++) {
+		serial[o++] = hex[crt->serial.p[i] >> 4];
+		serial[o++] = hex[crt->serial.p[i] & 0x0f];
+	}
+	serial[o] = '\0';
+	return 0;
+}
+
+int
+sdev_compat_crt_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip,
+    size_t iplen)
+{
+	const mbedtls_x509_sequence *s;
+
+	/* mbedTLS 2.28 keeps every SAN entry with its tag; [7] is iPAddress. */
+	for (s = &crt->subject_alt_names; s != NULL && s->buf.p != NULL;
+	    s = s->next) {
+		if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) &&
+		    s->buf.len == iplen && memcmp(s->buf.p, ip, iplen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+sdev_compat_crt_has_dns(const mbedtls_x509_crt *crt, const char *name)
+{
+	const mbedtls_x509_sequence *s;
+	size_t n = strlen(name);
+
+	for (s = &crt->subject_alt_names; s != NULL && s->buf.p != NULL;
+	    s = s->next) {
+		if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2) &&
+		    s->buf.len == n &&
+		    strncasecmp((const char *)s->buf.p, name, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+sdev_compat_crt_cn(const mbedtls_x509_crt *crt, char *cn, size_t size)
+{
+	const mbedtls_x509_name *n;
+
+	for (n = &crt->subject; n != NULL; n = n->next) {
+		if (n->oid.p == NULL || MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN,
+		    &n->oid) != 0)
+			continue;
+		if (n->val.len + 1 > size)
+			return -1;
+		memcpy(cn, n->val.p, n->val.len);
+		cn[n->val.len] = '\0';
+		return 0;
+	}
+	return -1;
+}
