@@ -1,0 +1,220 @@
+/*
+ * Administration on the mTLS JSON API and the control channel: revoke,
+ * look up, list.  Every call is scoped to one tenant the identity may act
+ * in (DESIGN.md rule 7); another tenant's serial is answered exactly
+ * like a serial that does not exist.
+ *
+ * Roles: operator and agent may revoke; operator, agent and auditor may
+ * read; requesters (services, devices, enrollment tokens) may do none of
+ * these.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca_engine_local.h"
+
+static int
+ca_role_is(const struct ca_ident *id, const char *const *roles)
+{
+	for (; *roles != NULL; roles++)
+		if (strcmp(id->role, *roles) == 0)
+			return 1;
+	return 0;
+}
+
+/* Role and tenant gate; PROTO_R_OK or a refusal already in r. */
+static int
+ca_admin_gate(struct ca_engine *e, const struct ca_rt *rt,
+    const struct ca_ident *id, const char *tenant, const char *what,
+    const char *const *roles, struct ca_reply *r)
+{
+	char msg[PROTO_MAX_STR + 1];
+	int result = PROTO_R_FORBIDDEN;
+
+	if (!ca_role_is(id, roles))
+		ca_fmt(msg, sizeof(msg), "role %s may not %s", id->role,
+		    what);
+	else if (!ca_ident_in_tenant(id, tenant) ||
+	    ca_rt_tenant(rt, tenant) == NULL)
+		ca_fmt(msg, sizeof(msg), "%s may not %s in tenant %s",
+		    id->actor, what, tenant);
+	else
+		return PROTO_R_OK;
+	ca_audit(e, id->actor, id->role, tenant, AUDIT_REFUSE, NULL,
+	    "denied", msg);
+	return ca_reply_fail(r, result, "%s", msg);
+}
+
+static const char *const ca_writers[] = { "operator", "agent", NULL };
+static const char *const ca_readers[] = { "operator", "agent", "auditor",
+	NULL };
+
+static int
+ca_serial(const struct proto_blob *b, struct ledger_serial *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (b->len < 1 || b->len > LEDGER_SERIAL_MAX)
+		return -1;
+	s->len = b->len;
+	memcpy(s->b, b->ptr, b->len);
+	return 0;
+}
+
+static int
+ca_ledger_result(int rc)
+{
+	switch (rc) {
+	case LEDGER_ERR_NOTFOUND:
+		return PROTO_R_NOT_FOUND;
+	case LEDGER_ERR_STATE:
+	case LEDGER_ERR_DUPLICATE:
+		return PROTO_R_CONFLICT;
+	case LEDGER_ERR_ARG:
+		return PROTO_R_BAD_REQUEST;
+	default:
+		return PROTO_R_UNAVAILABLE;
+	}
+}
+
+int
+ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
+    const struct proto_request *req, struct ca_reply *r)
+{
+	const struct proto_revoke_req *q = &req->u.revoke;
+	struct ledger_serial serial;
+	struct audit_record rec;
+	char hex[2 * LEDGER_SERIAL_MAX + 1], detail[64];
+	int64_t when = ca_engine_now(e);
+	int rc;
+
+	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "revoke", ca_writers,
+	    r)) != PROTO_R_OK)
+		return rc;
+	if (ca_serial(&q->serial, &serial) != 0)
+		return ca_reply_fail(r, PROTO_R_BAD_REQUEST, "bad serial");
+	ledger_serial_hex(&serial, hex, sizeof(hex));
+	snprintf(detail, sizeof(detail), "reason=%u", q->reason);
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = id->actor;
+	rec.role = id->role;
+	rec.tenant = q->tenant;
+	rec.action = AUDIT_REVOKE;
+	rec.object = hex;
+	rec.result = "ok";
+	rec.detail = detail;
+	rc = ledger_revoke(e->ledger, q->tenant, &serial, q->reason, when,
+	    &rec);
+	if (rc != LEDGER_OK) {
+		ca_audit(e, id->actor, id->role, q->tenant, AUDIT_REFUSE, hex,
+		    "denied", ledger_strerror(rc));
+		if (rc == LEDGER_ERR_NOTFOUND)
+			return ca_reply_fail(r, PROTO_R_NOT_FOUND, "no "
+			    "certificate %s in tenant %s", hex, q->tenant);
+		return ca_reply_fail(r, ca_ledger_result(rc), "ledger: %s",
+		    ledger_strerror(rc));
+	}
+	ca_log_info("msg=revoked tenant=%s serial=%s reason=%u actor=\"%s\"",
+	    q->tenant, hex, q->reason, id->actor);
+	r->rep.u.revoked_at = (uint64_t)when;
+	return PROTO_R_OK;
+}
+
+static void
+ca_summary(struct ca_engine *e, const struct ledger_cert *c,
+    struct proto_cert_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->serial.ptr = c->serial.b;
+	s->serial.len = c->serial.len;
+	if (c->status == LEDGER_REVOKED)
+		s->status = PROTO_CS_REVOKED;
+	else if (c->not_after <= ca_engine_now(e))
+		s->status = PROTO_CS_EXPIRED;
+	else
+		s->status = PROTO_CS_VALID;
+	s->not_before = (uint64_t)c->not_before;
+	s->not_after = (uint64_t)c->not_after;
+	s->revoked_at = c->status == LEDGER_REVOKED ?
+	    (uint64_t)c->revoked_at : 0;
+	ca_fmt(s->profile, sizeof(s->profile), "%s", c->profile);
+	ca_fmt(s->subject, sizeof(s->subject), "%s", c->subject);
+}
+
+int
+ca_h_get(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
+    const struct proto_request *req, struct ca_reply *r)
+{
+	const struct proto_get_cert_req *q = &req->u.get;
+	struct ledger_serial serial;
+	int rc;
+
+	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "read certificates",
+	    ca_readers, r)) != PROTO_R_OK)
+		return rc;
+	if (ca_serial(&q->serial, &serial) != 0)
+		return ca_reply_fail(r, PROTO_R_BAD_REQUEST, "bad serial");
+	if ((rc = ledger_get(e->ledger, q->tenant, &serial, &r->row)) !=
+	    LEDGER_OK)
+		return ca_reply_fail(r, ca_ledger_result(rc), "%s",
+		    rc == LEDGER_ERR_NOTFOUND ? "no such certificate in "
+		    "this tenant" : ledger_strerror(rc));
+	r->have_row = 1;
+	/* Rows that never became certificates are not certificates. */
+	if (r->row.status == LEDGER_RESERVED ||
+	    r->row.status == LEDGER_ABANDONED)
+		return ca_reply_fail(r, PROTO_R_NOT_FOUND, "no such "
+		    "certificate in this tenant");
+	ca_summary(e, &r->row, &r->rep.u.get.sum);
+	r->rep.u.get.cert.ptr = r->row.der;
+	r->rep.u.get.cert.len = r->row.der_len;
+	return PROTO_R_OK;
+}
+
+int
+ca_h_list(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
+    const struct proto_request *req, struct ca_reply *r)
+{
+	const struct proto_list_req *q = &req->u.list;
+	struct proto_list_rep *lr = &r->rep.u.list;
+	struct ledger_filter f;
+	struct proto_cert_summary s;
+	size_t i;
+	int rc;
+
+	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "list certificates",
+	    ca_readers, r)) != PROTO_R_OK)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	f.tenant = q->tenant;
+	f.status = q->status == PROTO_CS_REVOKED ? LEDGER_REVOKED :
+	    q->status == PROTO_CS_ANY ? -1 : LEDGER_ISSUED;
+	f.expiring_within = q->expiring_within;
+	f.now = ca_engine_now(e);
+	f.match = q->substring[0] ? q->substring : NULL;
+	/* Up to a full page past offset, so total is exact below that. */
+	f.limit = LEDGER_LIST_MAX;
+	f.offset = q->offset;
+	if ((rc = ledger_list(e->ledger, &f, &r->rows, &r->nrows)) !=
+	    LEDGER_OK)
+		return ca_reply_fail(r, ca_ledger_result(rc), "ledger: %s",
+		    ledger_strerror(rc));
+	lr->total = 0;
+	lr->n = 0;
+	for (i = 0; i < r->nrows; i++) {
+		if (r->rows[i].status != LEDGER_ISSUED &&
+		    r->rows[i].status != LEDGER_REVOKED)
+			continue;
+		ca_summary(e, &r->rows[i], &s);
+		if ((q->status == PROTO_CS_VALID &&
+		    s.status != PROTO_CS_VALID) ||
+		    (q->status == PROTO_CS_EXPIRED &&
+		    s.status != PROTO_CS_EXPIRED))
+			continue;
+		lr->total++;
+		if (lr->n < q->limit && lr->n < PROTO_MAX_LIST)
+			lr->items[lr->n++] = s;
+	}
+	lr->total += q->offset;
+	return PROTO_R_OK;
+}

@@ -1,0 +1,322 @@
+/*
+ * The engine proper: one request datagram in, one reply datagram out.
+ * Decoding and admission come first (STYLE.md 4 and 6): a message that
+ * does not decode, or that the permission table refuses, makes the
+ * caller close that peer's channel.  Everything after that is an answer,
+ * never a crash (STYLE.md 9).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <signet/hsm.h>
+
+#include "ca_engine_local.h"
+
+int
+ca_engine_new(const struct ca_engine_config *cfg, struct ca_rt *rt,
+    struct ca_engine **out)
+{
+	struct ca_engine *e;
+
+	if (cfg == NULL || cfg->hsm == NULL || cfg->ledger == NULL ||
+	    rt == NULL || (e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	if (pthread_mutex_init(&e->lock, NULL) != 0) {
+		free(e);
+		return -1;
+	}
+	e->hsm = cfg->hsm;
+	e->ledger = cfg->ledger;
+	e->fixed_now = cfg->now;
+	e->rt = rt;
+	atomic_init(&e->draining, 0);
+	atomic_init(&e->ledger_ok, 1);
+	atomic_init(&e->issued, 0);
+	e->started = time(NULL);
+	*out = e;
+	return 0;
+}
+
+void
+ca_engine_free(struct ca_engine *e)
+{
+	if (e == NULL)
+		return;
+	ca_rt_unref(e->rt);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+void
+ca_engine_swap(struct ca_engine *e, struct ca_rt *rt)
+{
+	struct ca_rt *old;
+
+	pthread_mutex_lock(&e->lock);
+	old = e->rt;
+	e->rt = rt;
+	pthread_mutex_unlock(&e->lock);
+	/* Requests still running keep their own reference to the old one. */
+	ca_rt_unref(old);
+}
+
+struct ca_rt *
+ca_engine_rt(struct ca_engine *e)
+{
+	struct ca_rt *rt;
+
+	pthread_mutex_lock(&e->lock);
+	rt = ca_rt_ref(e->rt);
+	pthread_mutex_unlock(&e->lock);
+	return rt;
+}
+
+time_t
+ca_engine_now(const struct ca_engine *e)
+{
+	return e->fixed_now != 0 ? e->fixed_now : time(NULL);
+}
+
+void
+ca_engine_drain(struct ca_engine *e)
+{
+	atomic_store(&e->draining, 1);
+}
+
+int
+ca_engine_state(struct ca_engine *e)
+{
+	struct hsm_status st;
+
+	if (atomic_load(&e->draining))
+		return PROTO_STATE_DRAINING;
+	hsm_status(e->hsm, &st);
+	if (st.state != HSM_STATE_UP || !atomic_load(&e->ledger_ok))
+		return PROTO_STATE_DEGRADED;
+	return PROTO_STATE_READY;
+}
+
+void
+ca_token_reason(struct ca_engine *e, char *buf, size_t size)
+{
+	struct hsm_status st;
+
+	buf[0] = '\0';
+	hsm_status(e->hsm, &st);
+	if (st.state == HSM_STATE_UP)
+		return;
+	snprintf(buf, size, "token %s: %s", st.state == HSM_STATE_FAILED ?
+	    "failed" : "down", st.last_ckr != 0 ? hsm_ckr_name(st.last_ckr) :
+	    hsm_strerror(st.last_rc));
+}
+
+int
+ca_audit(struct ca_engine *e, const char *actor, const char *role,
+    const char *tenant, enum audit_action action, const char *object,
+    const char *result, const char *detail)
+{
+	struct audit_record rec;
+	int rc;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = actor;
+	rec.role = role;
+	rec.tenant = tenant;
+	rec.action = action;
+	rec.object = object;
+	rec.result = result;
+	rec.detail = detail;
+	if ((rc = ledger_audit(e->ledger, &rec, NULL)) != LEDGER_OK)
+		ca_log_warnx("msg=\"audit record lost\" action=%s actor=\"%s\" "
+		    "error=\"%s\"", audit_action_name(action),
+		    actor ? actor : "", ledger_strerror(rc));
+	return rc;
+}
+
+void
+ca_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+int
+ca_reply_fail(struct ca_reply *r, int result, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->rep.status.result = (uint8_t)result;
+	va_start(ap, fmt);
+	vsnprintf(r->rep.status.message, sizeof(r->rep.status.message), fmt,
+	    ap);
+	va_end(ap);
+	return result;
+}
+
+void
+ca_reply_clear(struct ca_reply *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(r->mem) / sizeof(r->mem[0]); i++)
+		free(r->mem[i]);
+	ledger_certs_free(r->rows, r->nrows);
+	if (r->have_row)
+		ledger_cert_clear(&r->row);
+	/* A TOKEN_CREATE reply holds the only copy of a secret. */
+	explicit_bzero(r, sizeof(*r));
+}
+
+int
+ca_h_health(struct ca_engine *e, struct ca_reply *r)
+{
+	struct proto_health_rep *h = &r->rep.u.health;
+	struct ledger_counts c;
+	struct hsm_status st;
+
+	hsm_status(e->hsm, &st);
+	h->state = (uint8_t)ca_engine_state(e);
+	h->token_ok = st.state == HSM_STATE_UP;
+	h->ledger_ok = ledger_count(e->ledger, NULL, &c) == LEDGER_OK;
+	h->audit_ok = h->ledger_ok && atomic_load(&e->ledger_ok);
+	h->uptime = (uint64_t)(time(NULL) - e->started);
+	h->issued = atomic_load(&e->issued);
+	snprintf(h->version, sizeof(h->version), "signet-engine %s",
+	    SIGNET_VERSION);
+	return PROTO_R_OK;
+}
+
+/* Which requests need an identity: all but the public ones. */
+static int
+ca_needs_ident(uint16_t type)
+{
+	return type != PROTO_T_CACERTS && type != PROTO_T_CSRATTRS &&
+	    type != PROTO_T_HEALTH && type != PROTO_T_OCSP &&
+	    type != PROTO_T_CRL;
+}
+
+static int
+ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
+    const struct proto_request *req, struct ca_reply *r)
+{
+	struct ca_ident id;
+	char msg[PROTO_MAX_STR + 1];
+	int rc;
+
+	memset(&id, 0, sizeof(id));
+	if (ca_needs_ident(req->type) && (rc = ca_ident_derive(e, rt, peer,
+	    &req->ev, &id, msg, sizeof(msg))) != PROTO_R_OK) {
+		ca_ident_audit_fail(e, peer, &req->ev, id.actor, msg);
+		ca_ident_clear(&id);
+		return ca_reply_fail(r, rc, "%s", msg);
+	}
+	switch (req->type) {
+	case PROTO_T_ISSUE:
+	case PROTO_T_REISSUE:
+		rc = ca_h_issue(e, rt, &id, req, r);
+		break;
+	case PROTO_T_CACERTS:
+		rc = ca_h_cacerts(e, rt, req, r);
+		break;
+	case PROTO_T_CSRATTRS:
+		rc = ca_h_csrattrs(e, rt, req, r);
+		break;
+	case PROTO_T_REVOKE:
+		rc = ca_h_revoke(e, rt, &id, req, r);
+		break;
+	case PROTO_T_GET_CERT:
+		rc = ca_h_get(e, rt, &id, req, r);
+		break;
+	case PROTO_T_LIST_CERTS:
+		rc = ca_h_list(e, rt, &id, req, r);
+		break;
+	case PROTO_T_TOKEN_CREATE:
+		rc = ca_h_token(e, rt, &id, req, r);
+		break;
+	case PROTO_T_HEALTH:
+		rc = ca_h_health(e, r);
+		break;
+	default:
+		rc = ca_h_revocation(e, rt, req, r);
+		break;
+	}
+	ca_ident_clear(&id);
+	return rc;
+}
+
+/* Encode r; if the payload does not fit, answer INTERNAL instead. */
+static int
+ca_encode(struct ca_reply *r, uint16_t type, uint8_t *out, size_t size,
+    size_t *outlen)
+{
+	struct proto_reply fail;
+	int perr;
+
+	r->rep.type = type;
+	if ((perr = proto_reply_encode(&r->rep, out, size, outlen)) ==
+	    PROTO_OK)
+		return 0;
+	ca_log_warnx("msg=\"reply does not encode\" type=%s error=\"%s\"",
+	    proto_type_name(type), proto_strerror(perr));
+	memset(&fail, 0, sizeof(fail));
+	fail.type = type;
+	fail.status.result = PROTO_R_INTERNAL;
+	snprintf(fail.status.message, sizeof(fail.status.message),
+	    "reply does not fit the engine protocol");
+	return proto_reply_encode(&fail, out, size, outlen) == PROTO_OK ? 0 :
+	    -1;
+}
+
+int
+ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
+    const uint8_t *body, size_t len, uint8_t *out, size_t size,
+    size_t *outlen)
+{
+	struct proto_request req;
+	struct ca_reply r;
+	struct ca_rt *rt = NULL;
+	char why[PROTO_MAX_STR + 1];
+	int perm, perr, rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	if ((perr = proto_request_decode(type, body, len, &req)) != PROTO_OK) {
+		ca_log_warnx("msg=\"malformed message, closing channel\" "
+		    "peer=%d type=%u error=\"%s\"", peer, type,
+		    proto_strerror(perr));
+		goto out;
+	}
+	perm = proto_admit(&req, peer, ca_engine_state(e));
+	if (perm == PROTO_PERM_CLOSE) {
+		ca_log_warnx("msg=\"message not permitted, closing channel\" "
+		    "peer=%d type=%s", peer, proto_type_name(type));
+		ca_audit(e, "front end", NULL, NULL, AUDIT_AUTH_FAIL,
+		    proto_type_name(type), "denied",
+		    "message not permitted on this channel");
+		goto out;
+	}
+	if (perm == PROTO_PERM_UNAVAILABLE) {
+		ca_token_reason(e, why, sizeof(why));
+		ca_reply_fail(&r, PROTO_R_UNAVAILABLE, "%s", why[0] ? why :
+		    atomic_load(&e->draining) ? "engine is shutting down" :
+		    "ledger unavailable");
+	} else {
+		rt = ca_engine_rt(e);
+		ca_dispatch(e, rt, peer, &req, &r);
+	}
+	if (r.rep.status.result != PROTO_R_OK)
+		ca_log_info("msg=refused type=%s result=\"%s\" reason=\"%s\"",
+		    proto_type_name(type),
+		    proto_result_name(r.rep.status.result),
+		    r.rep.status.message);
+	rc = ca_encode(&r, type, out, size, outlen);
+out:
+	ca_reply_clear(&r);
+	ca_rt_unref(rt);
+	proto_wipe(&req, sizeof(req));
+	return rc;
+}

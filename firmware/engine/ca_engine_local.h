@@ -1,0 +1,158 @@
+/* Internal to signet-engine: shared between its files only. */
+#ifndef SIGNET_CA_ENGINE_LOCAL_H
+#define SIGNET_CA_ENGINE_LOCAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include <signet/ca.h>
+#include <signet/engine.h>
+#include <signet/ledger.h>
+#include <signet/proto.h>
+#include <signet/sconf.h>
+
+/* An issuer: token key, signer, certificate and chain as DER. */
+struct ca_rt_issuer {
+	struct ca_issuer	 iss;
+	struct hsm_key		*key;
+	struct ca_signer	*signer;
+	int			 ready;		/* iss initialised */
+	uint8_t			*der[1 + CA_MAX_CHAIN];	/* cert, chain */
+	size_t			 der_len[1 + CA_MAX_CHAIN];
+	size_t			 nder;
+};
+
+struct ca_rt_tenant {
+	struct ca_tenant		 t;
+	const struct sconf_tenant	*conf;
+	struct ca_rt_issuer		*issuers;
+	size_t				 nissuers;
+	struct ca_profile		*profiles;
+	size_t				 nprofiles;
+};
+
+struct ca_rt {
+	atomic_int		 refs;
+	const struct sconf	*conf;
+	void			(*release)(struct sconf *);
+	struct ca_rt_tenant	*tenants;
+	size_t			 ntenants;
+	X509_STORE		*clients;	/* tls_client_ca: mapped roles */
+	X509_STORE		*issued;	/* our issuers: requesters */
+};
+
+/* Lookups in a runtime; NULL when absent. */
+struct ca_rt_tenant *ca_rt_tenant(const struct ca_rt *rt, const char *name);
+const struct ca_rt_issuer *ca_rt_issuer_of(const struct ca_rt_tenant *t,
+    const struct ca_issuer *iss);
+/* The issuer whose certificate is x, and its tenant; NULL if none. */
+const struct ca_rt_issuer *ca_rt_issuer_by_cert(const struct ca_rt *rt,
+    X509 *x, const struct ca_rt_tenant **tenant);
+
+struct ca_engine {
+	struct hsm		*hsm;
+	struct ledger		*ledger;
+	time_t			 fixed_now;
+	pthread_mutex_t		 lock;		/* rt swaps */
+	struct ca_rt		*rt;
+	atomic_int		 draining;
+	atomic_int		 ledger_ok;	/* last ledger write worked */
+	atomic_uint_fast64_t	 issued;
+	time_t			 started;
+};
+
+time_t	ca_engine_now(const struct ca_engine *e);
+struct ca_rt *ca_engine_rt(struct ca_engine *e);	/* a new reference */
+
+/* Who asks, as the engine derived it from the evidence (ca_ident.c). */
+enum ca_id_kind {
+	CA_ID_PARENT = 1,	/* the control channel: local operator */
+	CA_ID_CLIENT,		/* certificate from a configured client CA */
+	CA_ID_ISSUED,		/* certificate this CA issued */
+	CA_ID_TOKEN,		/* one-time enrollment token */
+};
+
+#define CA_ID_ACTOR_MAX 256
+
+struct ca_ident {
+	enum ca_id_kind		 kind;
+	char			 actor[CA_ID_ACTOR_MAX];
+	char			 role[CA_MAX_ID + 1];
+	const struct sconf_client *client;	/* CLIENT: its mapping */
+	char			 tenant[CA_MAX_ID + 1]; /* ISSUED, TOKEN */
+	char			 profile[CA_MAX_ID + 1]; /* ISSUED, TOKEN */
+	X509			*leaf;		/* ISSUED: owned */
+	struct ledger_token	 tok;		/* TOKEN */
+};
+
+/*
+ * Re-derive identity from the request's evidence.  Returns PROTO_R_OK
+ * or the result to answer (UNAUTHORIZED with msg saying why).
+ */
+int	ca_ident_derive(struct ca_engine *e, const struct ca_rt *rt, int peer,
+	    const struct proto_evidence *ev, struct ca_ident *id, char *msg,
+	    size_t msglen);
+void	ca_ident_clear(struct ca_ident *id);
+/* Whether id may act in tenant (its mapping, its cert, its token). */
+int	ca_ident_in_tenant(const struct ca_ident *id, const char *tenant);
+/* Audit an authentication failure (best effort: logged if it fails). */
+void	ca_ident_audit_fail(struct ca_engine *e, int peer,
+	    const struct proto_evidence *ev, const char *actor,
+	    const char *why);
+void	ca_sha256(const void *p, size_t len, uint8_t out[32]);
+
+/* snprintf that may truncate on purpose (messages, names in logs). */
+void	ca_fmt(char *buf, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* A reply under construction: status and payload, encoded by the caller. */
+struct ca_reply {
+	struct proto_reply	 rep;
+	/* memory the payload points into, freed after encoding */
+	void			*mem[4];
+	struct ledger_cert	*rows;
+	size_t			 nrows;
+	struct ledger_cert	 row;
+	int			 have_row;
+};
+
+int	ca_reply_fail(struct ca_reply *r, int result, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	ca_reply_clear(struct ca_reply *r);
+
+/* Handlers (ca_issue.c, ca_admin.c); each fills r and returns result. */
+int	ca_h_issue(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+int	ca_h_cacerts(struct ca_engine *e, const struct ca_rt *rt,
+	    const struct proto_request *req, struct ca_reply *r);
+int	ca_h_csrattrs(struct ca_engine *e, const struct ca_rt *rt,
+	    const struct proto_request *req, struct ca_reply *r);
+int	ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+int	ca_h_get(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+int	ca_h_list(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+int	ca_h_token(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+int	ca_h_health(struct ca_engine *e, struct ca_reply *r);
+/* OCSP and CRL (ca_revocation.c). */
+int	ca_h_revocation(struct ca_engine *e, const struct ca_rt *rt,
+	    const struct proto_request *req, struct ca_reply *r);
+
+/* Audit one outcome (ok or refusal); logs if the ledger refuses. */
+int	ca_audit(struct ca_engine *e, const char *actor, const char *role,
+	    const char *tenant, enum audit_action action, const char *object,
+	    const char *result, const char *detail);
+/* The message for a token failure, e.g. "token down: CKR_DEVICE_REMOVED". */
+void	ca_token_reason(struct ca_engine *e, char *buf, size_t size);
+
+#endif

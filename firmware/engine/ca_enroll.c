@@ -1,0 +1,406 @@
+/*
+ * ISSUE and REISSUE: evidence has become an identity (ca_ident.c); here
+ * the tenant and profile are resolved for that identity, the request is
+ * checked against what the identity may ask for (a token's names, the
+ * names of the certificate being renewed), and firmware/ca issues with
+ * the ledger as its reserve and commit hooks.  DESIGN.md rule 4: the
+ * certificate is returned only after ledger_commit has made it and its
+ * audit record durable; any ledger failure withholds it.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include <signet/hsm.h>
+
+#include "ca_engine_local.h"
+
+#define CA_SANS_MAX 2048
+
+/* What the hooks need and what they learnt. */
+struct ca_enroll {
+	struct ca_engine	*e;
+	const struct ca_ident	*id;
+	const char		*tenant;
+	const char		*issuer;
+	char			 subject[512];
+	char			 sans[CA_SANS_MAX];
+	int			 reserved;
+	struct ledger_serial	 serial;
+	int			 ledger_rc;
+	char			 hex[2 * LEDGER_SERIAL_MAX + 1];
+};
+
+/* Names of a CSR, comma-separated, as the ledger and audit show them. */
+static void
+ca_enroll_names(const struct ca_csr *csr, char *out, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	size_t i, n = 0;
+	int w;
+
+	out[0] = '\0';
+	for (i = 0; i < csr->nnames && n < size; i++) {
+		const struct ca_name *nm = &csr->names[i];
+
+		if (nm->type == CA_NAME_IP) {
+			inet_ntop(nm->len == 4 ? AF_INET : AF_INET6, nm->val,
+			    ip, sizeof(ip));
+			w = snprintf(out + n, size - n, "%s%s", n ? "," : "",
+			    ip);
+		} else
+			w = snprintf(out + n, size - n, "%s%.*s",
+			    n ? "," : "", (int)nm->len, (const char *)nm->val);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
+/* Whether name (len bytes) is one of a comma-separated list. */
+static int
+ca_enroll_listed(const char *list, const uint8_t *name, size_t len)
+{
+	const char *p = list, *c;
+	size_t n;
+
+	while (*p != '\0') {
+		c = strchr(p, ',');
+		n = c != NULL ? (size_t)(c - p) : strlen(p);
+		if (n == len && memcmp(p, name, len) == 0)
+			return 1;
+		if (c == NULL)
+			break;
+		p = c + 1;
+	}
+	return 0;
+}
+
+/* RFC 7030 4.2.2: a renewal asks for no name the old certificate lacks. */
+static int
+ca_enroll_in_cert(X509 *x, const struct ca_name *nm)
+{
+	GENERAL_NAMES *gens;
+	GENERAL_NAME *g;
+	const ASN1_STRING *s;
+	int i, type, found = 0;
+
+	if ((gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL)) ==
+	    NULL)
+		return 0;
+	type = nm->type == CA_NAME_DNS ? GEN_DNS : nm->type == CA_NAME_IP ?
+	    GEN_IPADD : GEN_URI;
+	for (i = 0; !found && i < sk_GENERAL_NAME_num(gens); i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != type)
+			continue;
+		s = type == GEN_DNS ? g->d.dNSName : type == GEN_IPADD ?
+		    g->d.iPAddress : g->d.uniformResourceIdentifier;
+		found = (size_t)ASN1_STRING_length(s) == nm->len &&
+		    memcmp(ASN1_STRING_get0_data(s), nm->val, nm->len) == 0;
+	}
+	GENERAL_NAMES_free(gens);
+	return found;
+}
+
+/* The identity's own limits on names: a token's list, a renewed cert. */
+static int
+ca_enroll_names_ok(const struct ca_ident *id, int reissue,
+    const struct ca_csr *csr, char *msg, size_t msglen)
+{
+	size_t i;
+
+	for (i = 0; i < csr->nnames; i++) {
+		const struct ca_name *nm = &csr->names[i];
+
+		if (id->kind == CA_ID_TOKEN && id->tok.names[0] != '\0' &&
+		    (nm->type == CA_NAME_IP || !ca_enroll_listed(
+		    id->tok.names, nm->val, nm->len))) {
+			ca_fmt(msg, msglen, "CSR name %.*s is not allowed "
+			    "by the enrollment token", (int)nm->len,
+			    nm->type == CA_NAME_IP ? "(IP)" :
+			    (const char *)nm->val);
+			return 0;
+		}
+		if (reissue && !ca_enroll_in_cert(id->leaf, nm)) {
+			ca_fmt(msg, msglen, "CSR name %.*s is not in the "
+			    "certificate being renewed", (int)nm->len,
+			    nm->type == CA_NAME_IP ? "(IP)" :
+			    (const char *)nm->val);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+ca_enroll_subject(const struct ca_csr *csr, const struct ca_profile *p,
+    char *out, size_t size)
+{
+	static const char *const key[CA_ATTR_MAX] = { "C", "ST", "L", "O",
+	    "OU" };
+	size_t n = 0;
+	int i, w;
+
+	out[0] = '\0';
+	if (csr->cn != NULL && (w = snprintf(out, size, "CN=%.*s",
+	    (int)csr->cn_len, (const char *)csr->cn)) > 0)
+		n = (size_t)w;
+	for (i = CA_ATTR_MAX - 1; i >= 0 && n < size; i--) {
+		if (p->subject[i][0] == '\0')
+			continue;
+		w = snprintf(out + n, size - n, "%s%s=%s", n ? "," : "",
+		    key[i], p->subject[i]);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
+static int
+ca_enroll_reserve(void *arg, const struct ca_issued *c)
+{
+	struct ca_enroll *en = arg;
+	struct ledger_intent in;
+
+	memset(&in, 0, sizeof(in));
+	in.serial.len = CA_SERIAL_LEN;
+	memcpy(in.serial.b, c->serial, CA_SERIAL_LEN);
+	in.tenant = en->tenant;
+	in.issuer = c->profile->issuer->name;
+	in.profile = c->profile->name;
+	in.subject = en->subject;
+	in.sans = en->sans;
+	in.requester = en->id->actor;
+	in.not_before = c->not_before;
+	in.not_after = c->not_after;
+	ca_sha256(c->tbs, c->tbs_len, in.tbs_hash);
+	in.store_der = (c->profile->flags & CA_P_STORE) != 0;
+	in.created = ca_engine_now(en->e);
+	en->serial = in.serial;
+	ledger_serial_hex(&in.serial, en->hex, sizeof(en->hex));
+	if (en->id->kind == CA_ID_TOKEN)
+		en->ledger_rc = ledger_reserve_token(en->e->ledger, &in,
+		    en->id->tok.hash, ca_engine_now(en->e));
+	else
+		en->ledger_rc = ledger_reserve(en->e->ledger, &in);
+	en->reserved = en->ledger_rc == LEDGER_OK;
+	atomic_store(&en->e->ledger_ok, en->ledger_rc != LEDGER_ERR_IO &&
+	    en->ledger_rc != LEDGER_ERR_FULL);
+	return en->ledger_rc;
+}
+
+static int
+ca_enroll_commit(void *arg, const struct ca_issued *c)
+{
+	struct ca_enroll *en = arg;
+	struct audit_record rec;
+	char detail[CA_SANS_MAX + 256];
+
+	snprintf(detail, sizeof(detail), "profile=%s names=%s not_after=%lld"
+	    "%s%s", c->profile->name, en->sans, (long long)c->not_after,
+	    c->truncated ? " truncated=issuer" : "",
+	    en->id->kind == CA_ID_TOKEN ? " via=enrollment-token" : "");
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = en->id->actor;
+	rec.role = en->id->role;
+	rec.tenant = en->tenant;
+	rec.action = AUDIT_ISSUE;
+	rec.object = en->hex;
+	rec.result = "ok";
+	rec.detail = detail;
+	en->ledger_rc = ledger_commit(en->e->ledger, &en->serial, c->cert,
+	    c->cert_len, &rec);
+	atomic_store(&en->e->ledger_ok, en->ledger_rc == LEDGER_OK);
+	return en->ledger_rc;
+}
+
+/* A result code and message for a refused or failed issuance. */
+static int
+ca_enroll_fail(struct ca_engine *e, struct ca_enroll *en, int rc,
+    const struct ca_err *cerr, char *msg, size_t msglen)
+{
+	switch (rc) {
+	case CA_ERR_HOOK:
+		if (en->ledger_rc == LEDGER_ERR_STATE &&
+		    en->id->kind == CA_ID_TOKEN) {
+			ca_fmt(msg, msglen, "enrollment token already used");
+			return PROTO_R_UNAUTHORIZED;
+		}
+		ca_fmt(msg, msglen, "ledger: %s: certificate withheld",
+		    ledger_strerror(en->ledger_rc));
+		return PROTO_R_UNAVAILABLE;
+	case CA_ERR_SIGN:
+	case CA_ERR_CRYPTO:
+		ca_token_reason(e, msg, msglen);
+		if (msg[0] != '\0')
+			return PROTO_R_UNAVAILABLE;
+		ca_fmt(msg, msglen, "%s", cerr->msg);
+		return PROTO_R_INTERNAL;
+	case CA_ERR_POLICY:
+		ca_fmt(msg, msglen, "%s", cerr->msg);
+		return PROTO_R_FORBIDDEN;
+	case CA_ERR_NOMEM:
+	case CA_ERR_ARG:
+		ca_fmt(msg, msglen, "%s", cerr->msg);
+		return PROTO_R_INTERNAL;
+	default:
+		ca_fmt(msg, msglen, "%s", cerr->msg);
+		return PROTO_R_BAD_REQUEST;
+	}
+}
+
+/* A reserved serial that was never returned is abandoned at once. */
+static void
+ca_enroll_abandon(struct ca_enroll *en, const char *why)
+{
+	struct audit_record rec;
+
+	if (!en->reserved)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = en->id->actor;
+	rec.role = en->id->role;
+	rec.tenant = en->tenant;
+	rec.action = AUDIT_ABANDON;
+	rec.object = en->hex;
+	rec.result = "ok";
+	rec.detail = why;
+	if (ledger_abandon(en->e->ledger, &en->serial, &rec) != LEDGER_OK)
+		ca_log_warnx("msg=\"cannot abandon reserved serial; "
+		    "reconciliation will\" serial=%s", en->hex);
+}
+
+/* Tenant and profile for this identity; 0, or a result with msg. */
+static int
+ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
+    const struct proto_issue_req *q, int reissue,
+    const struct ca_rt_tenant **t, char *msg, size_t msglen)
+{
+	const char *tenant = q->tenant[0] ? q->tenant : id->tenant;
+	const char *profile = q->profile[0] ? q->profile : id->profile;
+
+	if (tenant[0] == '\0' || profile[0] == '\0') {
+		ca_fmt(msg, msglen, "no tenant or profile named");
+		return PROTO_R_BAD_REQUEST;
+	}
+	/* DESIGN rule 7: a tenant the identity may not use does not exist. */
+	if (!ca_ident_in_tenant(id, tenant) ||
+	    (*t = ca_rt_tenant(rt, tenant)) == NULL) {
+		ca_fmt(msg, msglen, "%s may not issue in tenant %s",
+		    id->actor, tenant);
+		return PROTO_R_FORBIDDEN;
+	}
+	if (id->kind == CA_ID_TOKEN && strcmp(profile, id->tok.profile)) {
+		ca_fmt(msg, msglen, "enrollment token is for profile %s",
+		    id->tok.profile);
+		return PROTO_R_FORBIDDEN;
+	}
+	if (reissue && id->kind != CA_ID_ISSUED) {
+		ca_fmt(msg, msglen, "re-enrollment needs a current "
+		    "certificate issued by this CA");
+		return PROTO_R_FORBIDDEN;
+	}
+	if (reissue && strcmp(profile, id->profile) != 0) {
+		ca_fmt(msg, msglen, "re-enrollment must keep profile %s",
+		    id->profile);
+		return PROTO_R_FORBIDDEN;
+	}
+	if (ca_tenant_profile(&(*t)->t, profile) == NULL) {
+		ca_fmt(msg, msglen, "tenant %s has no profile %s", tenant,
+		    profile);
+		return PROTO_R_NOT_FOUND;
+	}
+	return PROTO_R_OK;
+}
+
+static int
+ca_enroll_reply(const struct ca_rt_tenant *t, struct ca_result *res,
+    struct ca_reply *r)
+{
+	const struct ca_rt_issuer *ri = ca_rt_issuer_of(t, res->issuer);
+	struct proto_cert_rep *cr = &r->rep.u.cert;
+	size_t i;
+
+	if (ri == NULL)
+		return ca_reply_fail(r, PROTO_R_INTERNAL, "issuer lost");
+	cr->cert.ptr = res->cert;
+	cr->cert.len = res->cert_len;
+	r->mem[0] = res->cert;
+	res->cert = NULL;
+	for (i = 0; i < ri->nder && i < PROTO_MAX_CHAIN_CERTS; i++) {
+		cr->chain.certs[i].ptr = ri->der[i];
+		cr->chain.certs[i].len = ri->der_len[i];
+	}
+	cr->chain.ncerts = (uint8_t)i;
+	return PROTO_R_OK;
+}
+
+int
+ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
+    const struct proto_request *req, struct ca_reply *r)
+{
+	const struct proto_issue_req *q = &req->u.issue;
+	const struct ca_rt_tenant *t = NULL;
+	int reissue = req->type == PROTO_T_REISSUE;
+	struct ca_hooks hooks = { ca_enroll_reserve, ca_enroll_commit, NULL };
+	struct ca_evidence ev = { id->role, id->actor };
+	struct ca_request creq;
+	struct ca_result res;
+	struct ca_enroll en;
+	struct ca_csr csr;
+	struct ca_err cerr;
+	char msg[PROTO_MAX_STR + 1];
+	int rc, result;
+
+	memset(&en, 0, sizeof(en));
+	memset(&csr, 0, sizeof(csr));
+	memset(&res, 0, sizeof(res));
+	en.e = e;
+	en.id = id;
+	hooks.arg = &en;
+	if ((result = ca_enroll_target(rt, id, q, reissue, &t, msg,
+	    sizeof(msg))) != PROTO_R_OK)
+		goto out;
+	en.tenant = t->t.name;
+	if (ca_csr_parse(q->csr.ptr, q->csr.len, &csr, &cerr) != CA_OK) {
+		result = PROTO_R_BAD_REQUEST;
+		ca_fmt(msg, sizeof(msg), "%s", cerr.msg);
+		goto out;
+	}
+	if (!ca_enroll_names_ok(id, reissue, &csr, msg, sizeof(msg))) {
+		result = PROTO_R_FORBIDDEN;
+		goto out;
+	}
+	ca_enroll_names(&csr, en.sans, sizeof(en.sans));
+	ca_enroll_subject(&csr, ca_tenant_profile(&t->t, q->profile[0] ?
+	    q->profile : id->profile), en.subject, sizeof(en.subject));
+	memset(&creq, 0, sizeof(creq));
+	creq.csr = q->csr.ptr;
+	creq.csr_len = q->csr.len;
+	creq.tenant = &t->t;
+	creq.profile = q->profile[0] ? q->profile : id->profile;
+	creq.ttl = q->ttl;
+	creq.evidence = &ev;
+	creq.now = ca_engine_now(e);
+	if ((rc = ca_issue(&creq, &hooks, &res, NULL, &cerr)) != CA_OK) {
+		result = ca_enroll_fail(e, &en, rc, &cerr, msg, sizeof(msg));
+		ca_enroll_abandon(&en, msg);
+		goto out;
+	}
+	atomic_fetch_add(&e->issued, 1);
+	result = ca_enroll_reply(t, &res, r);
+	ca_log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
+	    "names=\"%s\"", en.tenant, creq.profile, en.hex, id->actor,
+	    en.sans);
+	ca_csr_free(&csr);
+	return result;
+out:
+	ca_csr_free(&csr);
+	ca_result_free(&res);
+	ca_audit(e, id->actor, id->role, t != NULL ? t->t.name : q->tenant,
+	    AUDIT_REFUSE, en.hex[0] ? en.hex : NULL, "denied", msg);
+	return ca_reply_fail(r, result, "%s", msg);
+}

@@ -1,0 +1,346 @@
+/*
+ * Identity from evidence (STYLE.md 5: the engine acts on intent, not on
+ * bytes).  The front end forwards what the client presented; the engine
+ * verifies it again here and derives the role itself:
+ *
+ *	a certificate issued by one of our issuers	requester in the
+ *		tenant it was issued in, if the ledger says it is issued
+ *		(not revoked, not abandoned) and it is unexpired;
+ *	a certificate from a configured client CA	the role and
+ *		tenants of the first sconf client whose CN/O/OU match;
+ *	a one-time enrollment token			requester in the
+ *		token's tenant, for the token's profile only;
+ *	nothing, on the parent's control channel	the local operator.
+ *
+ * Configured client mappings apply only to certificates from the client
+ * CAs: a requester can obtain a certificate with any CN its profile
+ * allows, so a CN in a certificate we issued must never grant a role.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "ca_engine_local.h"
+
+void
+ca_sha256(const void *p, size_t len, uint8_t out[32])
+{
+	unsigned int n = 32;
+
+	if (EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) != 1)
+		memset(out, 0, 32);
+}
+
+void
+ca_ident_clear(struct ca_ident *id)
+{
+	X509_free(id->leaf);
+	explicit_bzero(id, sizeof(*id));
+}
+
+/* RFC 4514 form of a certificate's subject, for logs and audit. */
+static void
+ca_ident_subject(X509 *x, char *buf, size_t size)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	snprintf(buf, size, "unknown");
+	if (b == NULL)
+		return;
+	if (X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+	    XN_FLAG_RFC2253) >= 0 && (n = BIO_read(b, buf, (int)size - 1)) > 0)
+		buf[n] = '\0';
+	BIO_free(b);
+}
+
+static int
+ca_ident_attr(X509 *x, int nid, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	return X509_NAME_get_text_by_NID(X509_get_subject_name(x), nid, buf,
+	    (int)size) >= 0;
+}
+
+/* The client certificate chain, leaf first, each exactly one DER. */
+static int
+ca_ident_parse(const struct proto_chain *ch, X509 **leaf,
+    STACK_OF(X509) **rest)
+{
+	const unsigned char *p;
+	X509 *x;
+	size_t i;
+
+	if ((*rest = sk_X509_new_null()) == NULL)
+		return -1;
+	for (i = 0; i < ch->ncerts; i++) {
+		p = ch->certs[i].ptr;
+		x = d2i_X509(NULL, &p, (long)ch->certs[i].len);
+		if (x == NULL || p != ch->certs[i].ptr + ch->certs[i].len) {
+			X509_free(x);
+			return -1;
+		}
+		if (i == 0)
+			*leaf = x;
+		else if (sk_X509_push(*rest, x) <= 0) {
+			X509_free(x);
+			return -1;
+		}
+	}
+	return *leaf != NULL ? 0 : -1;
+}
+
+static int
+ca_ident_verify(struct ca_engine *e, X509_STORE *store, X509 *leaf,
+    STACK_OF(X509) *rest, int partial, char *msg, size_t msglen)
+{
+	X509_STORE_CTX *ctx = NULL;
+	X509_VERIFY_PARAM *vp;
+	int err, rc = -1;
+
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, leaf, rest) != 1) {
+		ca_fmt(msg, msglen, "cannot check client certificate");
+		goto out;
+	}
+	vp = X509_STORE_CTX_get0_param(ctx);
+	if (partial)
+		X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
+	if (e->fixed_now != 0)
+		X509_VERIFY_PARAM_set_time(vp, e->fixed_now);
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	if (X509_verify_cert(ctx) == 1) {
+		rc = 0;
+		goto out;
+	}
+	err = X509_STORE_CTX_get_error(ctx);
+	if (err == X509_V_ERR_CERT_HAS_EXPIRED)
+		ca_fmt(msg, msglen, "client certificate expired");
+	else if (err == X509_V_ERR_CERT_NOT_YET_VALID)
+		ca_fmt(msg, msglen, "client certificate not yet valid");
+	else
+		ca_fmt(msg, msglen, "client certificate does not verify: "
+		    "%s", X509_verify_cert_error_string(err));
+out:
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+/* A certificate we issued: the ledger must say it is ours and live. */
+static int
+ca_ident_issued(struct ca_engine *e, const struct ca_rt_tenant *t,
+    const struct ca_rt_issuer *ri, X509 *leaf, struct ca_ident *id,
+    char *msg, size_t msglen)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(leaf);
+	struct ledger_serial serial;
+	struct ledger_cert row;
+	int rc;
+
+	memset(&serial, 0, sizeof(serial));
+	if (sn->length < 1 || sn->length > LEDGER_SERIAL_MAX) {
+		ca_fmt(msg, msglen, "client certificate serial malformed");
+		return PROTO_R_UNAUTHORIZED;
+	}
+	serial.len = (size_t)sn->length;
+	memcpy(serial.b, sn->data, serial.len);
+	if ((rc = ledger_get(e->ledger, t->t.name, &serial, &row)) != 0) {
+		ca_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
+		    "client certificate is not in the ledger" :
+		    "ledger: %s", ledger_strerror(rc));
+		return rc == LEDGER_ERR_NOTFOUND ? PROTO_R_UNAUTHORIZED :
+		    PROTO_R_UNAVAILABLE;
+	}
+	rc = PROTO_R_UNAUTHORIZED;
+	if (row.status == LEDGER_REVOKED)
+		ca_fmt(msg, msglen, "client certificate revoked");
+	else if (row.status != LEDGER_ISSUED ||
+	    strcmp(row.issuer, ri->iss.name) != 0)
+		ca_fmt(msg, msglen, "client certificate is not an issued "
+		    "certificate of this CA");
+	else {
+		id->kind = CA_ID_ISSUED;
+		ca_fmt(id->role, sizeof(id->role), "requester");
+		ca_fmt(id->tenant, sizeof(id->tenant), "%s", t->t.name);
+		ca_fmt(id->profile, sizeof(id->profile), "%s", row.profile);
+		rc = PROTO_R_OK;
+	}
+	ledger_cert_clear(&row);
+	return rc;
+}
+
+static int
+ca_ident_match(const char *want, const char *have)
+{
+	return want == NULL || strcmp(want, "*") == 0 ||
+	    strcmp(want, have) == 0;
+}
+
+/* A certificate from a client CA: the first matching client mapping. */
+static int
+ca_ident_client(const struct ca_rt *rt, X509 *leaf, struct ca_ident *id,
+    char *msg, size_t msglen)
+{
+	const struct sconf_client *c;
+	char cn[CA_MAX_ATTR + 1], o[CA_MAX_ATTR + 1], ou[CA_MAX_ATTR + 1];
+	size_t i;
+
+	ca_ident_attr(leaf, NID_commonName, cn, sizeof(cn));
+	ca_ident_attr(leaf, NID_organizationName, o, sizeof(o));
+	ca_ident_attr(leaf, NID_organizationalUnitName, ou, sizeof(ou));
+	for (i = 0; i < rt->conf->nclients; i++) {
+		c = &rt->conf->clients[i];
+		if (c->match_cn == NULL || !ca_ident_match(c->match_cn, cn) ||
+		    !ca_ident_match(c->match_o, o) ||
+		    !ca_ident_match(c->match_ou, ou))
+			continue;
+		id->kind = CA_ID_CLIENT;
+		id->client = c;
+		ca_fmt(id->role, sizeof(id->role), "%s", c->role);
+		return PROTO_R_OK;
+	}
+	ca_fmt(msg, msglen, "client certificate maps to no configured "
+	    "client");
+	return PROTO_R_FORBIDDEN;
+}
+
+static int
+ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
+    const struct proto_evidence *ev, struct ca_ident *id, char *msg,
+    size_t msglen)
+{
+	const struct ca_rt_tenant *t = NULL;
+	const struct ca_rt_issuer *ri = NULL;
+	STACK_OF(X509) *rest = NULL;
+	X509 *leaf = NULL;
+	size_t i, k;
+	int rc = PROTO_R_UNAUTHORIZED;
+
+	if (ca_ident_parse(&ev->chain, &leaf, &rest) != 0) {
+		ca_fmt(msg, msglen, "client certificate is not DER");
+		goto out;
+	}
+	ca_ident_subject(leaf, id->actor, sizeof(id->actor));
+	for (i = 0; ri == NULL && i < rt->ntenants; i++)
+		for (k = 0; ri == NULL && k < rt->tenants[i].nissuers; k++)
+			if (X509_check_issued(rt->tenants[i].issuers[k].iss.cert,
+			    leaf) == X509_V_OK) {
+				t = &rt->tenants[i];
+				ri = &t->issuers[k];
+			}
+	ERR_clear_error();
+	if (ri != NULL) {
+		if (ca_ident_verify(e, rt->issued, leaf, rest, 1, msg,
+		    msglen) != 0)
+			goto out;
+		rc = ca_ident_issued(e, t, ri, leaf, id, msg, msglen);
+	} else {
+		if (ca_ident_verify(e, rt->clients, leaf, rest, 0, msg,
+		    msglen) != 0)
+			goto out;
+		rc = ca_ident_client(rt, leaf, id, msg, msglen);
+	}
+	if (rc == PROTO_R_OK) {
+		id->leaf = leaf;
+		leaf = NULL;
+	}
+out:
+	X509_free(leaf);
+	sk_X509_pop_free(rest, X509_free);
+	return rc;
+}
+
+static int
+ca_ident_token(struct ca_engine *e, const struct proto_evidence *ev,
+    struct ca_ident *id, char *msg, size_t msglen)
+{
+	uint8_t hash[LEDGER_HASH_LEN];
+	int rc;
+
+	ca_sha256(ev->token, strlen(ev->token), hash);
+	rc = ledger_token_get(e->ledger, hash, &id->tok);
+	explicit_bzero(hash, sizeof(hash));
+	if (rc != LEDGER_OK) {
+		ca_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
+		    "unknown enrollment token" : "ledger: %s",
+		    ledger_strerror(rc));
+		return rc == LEDGER_ERR_NOTFOUND ? PROTO_R_UNAUTHORIZED :
+		    PROTO_R_UNAVAILABLE;
+	}
+	ca_fmt(id->actor, sizeof(id->actor), "token:%s", id->tok.id);
+	if (id->tok.expires <= ca_engine_now(e)) {
+		ca_fmt(msg, msglen, "enrollment token expired");
+		return PROTO_R_UNAUTHORIZED;
+	}
+	if (id->tok.uses_left == 0) {
+		ca_fmt(msg, msglen, "enrollment token already used");
+		return PROTO_R_UNAUTHORIZED;
+	}
+	id->kind = CA_ID_TOKEN;
+	ca_fmt(id->role, sizeof(id->role), "requester");
+	ca_fmt(id->tenant, sizeof(id->tenant), "%s", id->tok.tenant);
+	ca_fmt(id->profile, sizeof(id->profile), "%s", id->tok.profile);
+	return PROTO_R_OK;
+}
+
+int
+ca_ident_derive(struct ca_engine *e, const struct ca_rt *rt, int peer,
+    const struct proto_evidence *ev, struct ca_ident *id, char *msg,
+    size_t msglen)
+{
+	memset(id, 0, sizeof(*id));
+	msg[0] = '\0';
+	/* The parent never parses network input: it is the local operator. */
+	if (peer == PROTO_PEER_CONTROL) {
+		id->kind = CA_ID_PARENT;
+		ca_fmt(id->role, sizeof(id->role), "operator");
+		ca_fmt(id->actor, sizeof(id->actor), "signetd");
+		return PROTO_R_OK;
+	}
+	if (ev->kind == PROTO_EV_CERTS)
+		return ca_ident_certs(e, rt, ev, id, msg, msglen);
+	if (ev->kind == PROTO_EV_TOKEN)
+		return ca_ident_token(e, ev, id, msg, msglen);
+	ca_fmt(msg, msglen, "no client certificate or enrollment token");
+	return PROTO_R_UNAUTHORIZED;
+}
+
+int
+ca_ident_in_tenant(const struct ca_ident *id, const char *tenant)
+{
+	const struct sconf_list *l;
+	size_t i;
+
+	switch (id->kind) {
+	case CA_ID_PARENT:
+		return 1;
+	case CA_ID_CLIENT:
+		l = &id->client->tenants;
+		for (i = 0; i < l->n; i++)
+			if (strcmp(l->v[i], "*") == 0 ||
+			    strcmp(l->v[i], tenant) == 0)
+				return 1;
+		return 0;
+	case CA_ID_ISSUED:
+	case CA_ID_TOKEN:
+		return strcmp(id->tenant, tenant) == 0;
+	}
+	return 0;
+}
+
+void
+ca_ident_audit_fail(struct ca_engine *e, int peer,
+    const struct proto_evidence *ev, const char *actor, const char *why)
+{
+	const char *who = actor != NULL && actor[0] != '\0' ? actor :
+	    ev->kind == PROTO_EV_TOKEN ? "token" : "unknown";
+
+	ca_log_warnx("msg=\"authentication failed\" peer=%d actor=\"%s\" "
+	    "reason=\"%s\"", peer, who, why);
+	ca_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", why);
+}

@@ -1,0 +1,210 @@
+/*
+ * signet-engine -f CONFIG -C CTLFD [-d]
+ *
+ * Started by signetd with the configuration path and the descriptor of
+ * its control channel.  The engine reads the PIN file itself (the PIN
+ * goes nowhere else and is wiped by hsm_open), opens the token and the
+ * ledger, builds its runtime from the configuration, reconciles the
+ * ledger, and serves front-end channels until told to stop.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <signet/hsm.h>
+
+#include "ca_engine_local.h"
+
+struct ca_main_ctx {
+	const char	*path;
+	struct hsm	*hsm;
+	const struct sconf *first;
+};
+
+static void
+ca_usage(void)
+{
+	fprintf(stderr, "usage: signet-engine -f config -C ctlfd [-d]\n");
+	exit(2);
+}
+
+static int
+ca_parse_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < 0 || v > INT_MAX)
+		ca_usage();
+	return (int)v;
+}
+
+static int
+ca_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* SIGHUP: the token and storage are fixed for the process's life. */
+static int
+ca_main_reload(void *arg, struct ca_rt **out)
+{
+	struct ca_main_ctx *ctx = arg;
+	struct sconf *c = NULL;
+	char err[SCONF_MAX_ERR];
+
+	if (sconf_load(ctx->path, &c, err, sizeof(err)) != 0) {
+		ca_log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
+		return -1;
+	}
+	if (!ca_same(c->token_module, ctx->first->token_module) ||
+	    !ca_same(c->token_label, ctx->first->token_label) ||
+	    !ca_same(c->storage_path, ctx->first->storage_path))
+		ca_log_warnx("msg=\"token and storage changes take effect at"
+		    " the next restart\"");
+	if (ca_rt_build(c, ctx->hsm, sconf_free, out, err, sizeof(err)) !=
+	    0) {
+		ca_log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
+		sconf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static struct hsm *
+ca_open_token(const struct sconf *c)
+{
+	struct hsm_config hc;
+	struct hsm *hsm = NULL;
+	char pin[HSM_MAX_PIN];
+	size_t pinlen = 0;
+	int rc;
+
+	memset(&hc, 0, sizeof(hc));
+	hc.module = c->token_module;
+	hc.token_label = c->token_label;
+	hc.pool_size = c->token_pool > 0 ? (unsigned)c->token_pool : 0;
+	hc.session_keys = c->token_session_keys;
+	if ((rc = hsm_pin_from_file(c->token_pin_file, pin, sizeof(pin),
+	    &pinlen)) != HSM_OK) {
+		explicit_bzero(pin, sizeof(pin));
+		ca_fatalx("msg=\"cannot read PIN file\" file=%s error=\"%s\"",
+		    c->token_pin_file, hsm_strerror(rc));
+	}
+	rc = hsm_open(&hc, pin, pinlen, &hsm);
+	explicit_bzero(pin, sizeof(pin));
+	if (rc != HSM_OK)
+		ca_fatalx("msg=\"cannot open token\" label=%s error=\"%s\"",
+		    c->token_label ? c->token_label : "(first)",
+		    hsm_strerror(rc));
+	ca_log_info("msg=\"token open\" label=%s", c->token_label ?
+	    c->token_label : "(first)");
+	return hsm;
+}
+
+static struct ledger *
+ca_open_ledger(const struct sconf *c, struct hsm *hsm,
+    struct hsm_key **audit_key)
+{
+	struct ledger_config lc;
+	struct ledger *l = NULL;
+	int rc;
+
+	memset(&lc, 0, sizeof(lc));
+	if (c->audit_key_label != NULL) {
+		if ((rc = hsm_key_find(hsm, c->audit_key_label, NULL, 0,
+		    audit_key)) != HSM_OK)
+			ca_fatalx("msg=\"audit key\" key=%s error=\"%s\"",
+			    c->audit_key_label, hsm_strerror(rc));
+		lc.audit.key = hsm_key_evp(*audit_key);
+		lc.audit.every_n = c->audit_checkpoint_every > 0 ?
+		    (uint64_t)c->audit_checkpoint_every : 0;
+		lc.audit.every_secs = c->audit_checkpoint_secs > 0 ?
+		    c->audit_checkpoint_secs : 0;
+	}
+	if ((rc = ledger_open_config(c->storage_backend ? c->storage_backend :
+	    "sqlite", c->storage_path, &lc, &l)) != LEDGER_OK)
+		ca_fatalx("msg=\"cannot open ledger\" path=%s error=\"%s\"",
+		    c->storage_path, ledger_strerror(rc));
+	return l;
+}
+
+int
+ca_main(int argc, char *argv[])
+{
+	struct ca_main_ctx ctx;
+	struct ca_engine_config ec;
+	struct ca_serve_opts so;
+	struct ca_engine *e = NULL;
+	struct ca_rt *rt = NULL;
+	struct hsm_key *audit_key = NULL;
+	struct ledger *l;
+	struct sconf *c = NULL;
+	char err[SCONF_MAX_ERR];
+	sigset_t set;
+	int ch, ctl = -1, debug = 0, rc;
+
+	/* Before any thread exists, so every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&ctx, 0, sizeof(ctx));
+	while ((ch = getopt(argc, argv, "C:df:")) != -1) {
+		switch (ch) {
+		case 'C':
+			ctl = ca_parse_fd(optarg);
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			ctx.path = optarg;
+			break;
+		default:
+			ca_usage();
+		}
+	}
+	if (ctx.path == NULL || ctl == -1 || optind != argc)
+		ca_usage();
+	ca_log_init("signet-engine", debug);
+	if (sconf_load(ctx.path, &c, err, sizeof(err)) != 0)
+		ca_fatalx("msg=\"configuration refused\" error=\"%s\"", err);
+	if (c->log_level != NULL && strcmp(c->log_level, "debug") == 0)
+		ca_log_init("signet-engine", 1);
+	ctx.hsm = ca_open_token(c);
+	ctx.first = c;
+	l = ca_open_ledger(c, ctx.hsm, &audit_key);
+	if (ca_rt_build(c, ctx.hsm, sconf_free, &rt, err, sizeof(err)) != 0)
+		ca_fatalx("msg=\"configuration refused\" error=\"%s\"", err);
+	memset(&ec, 0, sizeof(ec));
+	ec.hsm = ctx.hsm;
+	ec.ledger = l;
+	if (ca_engine_new(&ec, rt, &e) != 0)
+		ca_fatalx("msg=\"out of memory\"");
+	if (ca_engine_reconcile(e) != 0)
+		ca_fatalx("msg=\"reconciliation failed; not serving\"");
+	memset(&so, 0, sizeof(so));
+	so.ctl_fd = ctl;
+	so.reload = ca_main_reload;
+	so.arg = &ctx;
+	/* The first sconf stays alive: it is the reference for reloads. */
+	ca_rt_ref(rt);
+	rc = ca_serve(e, &so);
+	ca_engine_free(e);
+	ledger_close(l);
+	ca_rt_unref(rt);
+	hsm_key_free(audit_key);
+	hsm_close(ctx.hsm);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,310 @@
+/*
+ * The engine's event loop.  One thread polls the control channel, the
+ * signal descriptor and every front end's channel; it reads whole
+ * datagrams and queues them.  A few worker threads take requests off
+ * the queue, run them through ca_engine_request and send the replies,
+ * so concurrent issuances share the ledger's group commit and the
+ * token's session pool.
+ *
+ * A peer that sends something malformed or unpermitted has its channel
+ * shut down by the worker that found out; the loop then closes it.  The
+ * descriptor itself is closed only when the last job holding the peer
+ * is done, so a worker never writes to a reused descriptor.
+ *
+ * SIGTERM or EOF on the control channel: stop reading, finish every
+ * queued and running request, return.  SIGHUP: reload the configuration
+ * through the caller's callback; on failure the old one stays.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ca_engine_local.h"
+
+struct ca_peer {
+	int		 fd;
+	int		 kind;
+	int		 refs;		/* under srv->mu */
+	atomic_int	 dead;
+};
+
+struct ca_job {
+	struct ca_job	*next;
+	struct ca_peer	*peer;
+	struct proto_hdr hdr;
+	const uint8_t	*body;
+	uint8_t		 msg[];
+};
+
+struct ca_srv {
+	struct ca_engine	*e;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work, idle;
+	struct ca_job		*head, *tail;
+	size_t			 queued;
+	int			 busy;
+	int			 stop;
+	struct ca_peer		*peers[CA_ENGINE_MAX_PEERS];
+	size_t			 npeers;
+};
+
+static void
+ca_peer_unref(struct ca_srv *s, struct ca_peer *p)
+{
+	int last;
+
+	pthread_mutex_lock(&s->mu);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&s->mu);
+	if (last) {
+		close(p->fd);
+		free(p);
+	}
+}
+
+static void
+ca_peer_drop(struct ca_srv *s, size_t i, const char *why)
+{
+	struct ca_peer *p = s->peers[i];
+
+	ca_log_info("msg=\"closing front-end channel\" peer=%d reason=\"%s\"",
+	    p->kind, why);
+	s->peers[i] = s->peers[--s->npeers];
+	shutdown(p->fd, SHUT_RDWR);
+	ca_peer_unref(s, p);
+}
+
+static void *
+ca_worker(void *arg)
+{
+	struct ca_srv *s = arg;
+	struct ca_job *j;
+	uint8_t *out;
+	size_t outlen;
+
+	if ((out = malloc(PROTO_MAX_BODY)) == NULL)
+		ca_fatalx("msg=\"out of memory\"");
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->head == NULL && !s->stop)
+			pthread_cond_wait(&s->work, &s->mu);
+		if (s->head == NULL)
+			break;
+		j = s->head;
+		if ((s->head = j->next) == NULL)
+			s->tail = NULL;
+		s->queued--;
+		s->busy++;
+		pthread_mutex_unlock(&s->mu);
+		if (ca_engine_request(s->e, j->peer->kind, j->hdr.type,
+		    j->body, j->hdr.len, out, PROTO_MAX_BODY, &outlen) != 0 ||
+		    proto_send(j->peer->fd, j->hdr.type | PROTO_T_REPLY,
+		    j->hdr.id, out, outlen) != PROTO_OK) {
+			/* The loop sees the hang-up and closes the channel. */
+			j->peer->dead = 1;
+			shutdown(j->peer->fd, SHUT_RDWR);
+		}
+		ca_peer_unref(s, j->peer);
+		explicit_bzero(j->msg, PROTO_MAX_MSG);
+		free(j);
+		pthread_mutex_lock(&s->mu);
+		s->busy--;
+		if (s->head == NULL && s->busy == 0)
+			pthread_cond_broadcast(&s->idle);
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(out);
+	return NULL;
+}
+
+/* Read one datagram from peer i and queue it; -1 closes the peer. */
+static int
+ca_read_peer(struct ca_srv *s, size_t i)
+{
+	struct ca_peer *p = s->peers[i];
+	struct ca_job *j;
+	int perr;
+
+	if ((j = malloc(sizeof(*j) + PROTO_MAX_MSG)) == NULL)
+		return 0;
+	perr = proto_recv(p->fd, j->msg, PROTO_MAX_MSG, &j->hdr, &j->body);
+	if (perr != PROTO_OK) {
+		free(j);
+		if (perr == PROTO_ERR_IO && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (perr != PROTO_ERR_EOF)
+			ca_log_warnx("msg=\"bad datagram\" peer=%d error=\"%s\"",
+			    p->kind, proto_strerror(perr));
+		return -1;
+	}
+	j->peer = p;
+	j->next = NULL;
+	pthread_mutex_lock(&s->mu);
+	p->refs++;
+	if (s->tail != NULL)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	s->queued++;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+static void
+ca_add_peer(struct ca_srv *s, int fd, uint8_t kind)
+{
+	struct ca_peer *p;
+
+	if (kind < PROTO_PEER_HTTPS || kind > PROTO_PEER_CONTROL ||
+	    s->npeers >= CA_ENGINE_MAX_PEERS ||
+	    (p = calloc(1, sizeof(*p))) == NULL) {
+		ca_log_warnx("msg=\"refusing front-end channel\" kind=%u",
+		    kind);
+		close(fd);
+		return;
+	}
+	p->fd = fd;
+	p->kind = kind;
+	p->refs = 1;
+	s->peers[s->npeers++] = p;
+	ca_log_info("msg=\"front-end channel\" peer=%u", kind);
+}
+
+static void
+ca_signal(struct ca_srv *s, int sfd, const struct ca_serve_opts *o,
+    int *draining)
+{
+	struct signalfd_siginfo si;
+	struct ca_rt *rt;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		if (o->reload != NULL && o->reload(o->arg, &rt) == 0) {
+			ca_engine_swap(s->e, rt);
+			ca_log_info("msg=\"configuration reloaded\"");
+		} else
+			ca_log_warnx("msg=\"reload failed, keeping the running"
+			    " configuration\"");
+		return;
+	}
+	ca_log_info("msg=\"draining\" signal=%u", si.ssi_signo);
+	*draining = 1;
+}
+
+/* One round of poll; returns 1 once draining has begun. */
+static int
+ca_poll(struct ca_srv *s, int sfd, int *ctl, const struct ca_serve_opts *o,
+    int draining)
+{
+	struct pollfd pfd[2 + CA_ENGINE_MAX_PEERS];
+	size_t i, n = 2, np;
+	uint8_t kind;
+	int fd, r, full;
+
+	pthread_mutex_lock(&s->mu);
+	full = s->queued >= CA_ENGINE_QUEUE;
+	pthread_mutex_unlock(&s->mu);
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = draining ? -1 : *ctl;
+	pfd[1].events = POLLIN;
+	np = draining ? 0 : s->npeers;
+	for (i = 0; i < np; i++) {
+		pfd[n].fd = s->peers[i]->fd;
+		/* Backpressure: a full queue stops reading, not answering. */
+		pfd[n++].events = full ? 0 : POLLIN;
+	}
+	if (poll(pfd, n, draining ? 100 : 1000) <= 0)
+		return draining;
+	if (pfd[0].revents & POLLIN)
+		ca_signal(s, sfd, o, &draining);
+	if (!draining && pfd[1].revents != 0) {
+		if ((r = proto_recv_fd(*ctl, &kind, &fd)) == 1)
+			ca_add_peer(s, fd, kind);
+		else if (r == 0 || (pfd[1].revents & (POLLHUP | POLLERR))) {
+			ca_log_info("msg=\"control channel closed, draining\"");
+			draining = 1;
+		} else
+			ca_log_warnx("msg=\"malformed control datagram\"");
+	}
+	/* Walk backwards: dropping a peer moves the last one into i. */
+	for (i = np; i-- > 0;) {
+		if (pfd[2 + i].revents == 0)
+			continue;
+		if (s->peers[i]->dead)
+			ca_peer_drop(s, i, "protocol violation");
+		else if (pfd[2 + i].revents & POLLIN) {
+			if (ca_read_peer(s, i) != 0)
+				ca_peer_drop(s, i, "closed or malformed");
+		} else
+			ca_peer_drop(s, i, "hang-up");
+	}
+	return draining;
+}
+
+static int
+ca_drained(struct ca_srv *s)
+{
+	int done;
+
+	pthread_mutex_lock(&s->mu);
+	done = s->head == NULL && s->busy == 0;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+int
+ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
+{
+	struct ca_srv s;
+	pthread_t th[16];
+	sigset_t set;
+	int sfd, ctl = o->ctl_fd, draining = 0, n, i;
+
+	memset(&s, 0, sizeof(s));
+	s.e = e;
+	n = o->workers > 0 ? o->workers : CA_ENGINE_WORKERS;
+	if (n > 16)
+		n = 16;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
+		return -1;
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.work, NULL);
+	pthread_cond_init(&s.idle, NULL);
+	for (i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, ca_worker, &s) != 0)
+			ca_fatalx("msg=\"cannot start worker\"");
+	ca_log_info("msg=serving workers=%d", n);
+	while (!draining)
+		draining = ca_poll(&s, sfd, &ctl, o, 0);
+	ca_engine_drain(e);
+	while (!ca_drained(&s))
+		ca_poll(&s, sfd, &ctl, o, 1);
+	pthread_mutex_lock(&s.mu);
+	s.stop = 1;
+	pthread_cond_broadcast(&s.work);
+	pthread_mutex_unlock(&s.mu);
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	while (s.npeers > 0)
+		ca_peer_drop(&s, s.npeers - 1, "shutdown");
+	close(sfd);
+	pthread_cond_destroy(&s.idle);
+	pthread_cond_destroy(&s.work);
+	pthread_mutex_destroy(&s.mu);
+	ca_log_info("msg=drained");
+	return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * firmware/engine: signet-engine, the only process with a token session
+ * and the ledger (DESIGN.md "Processes").  Front ends reach it over engine
+ * messages (signet/proto.h); it re-derives every client's identity from
+ * the evidence itself, checks role and tenant, issues through
+ * firmware/ca with the ledger as reserve/commit hooks, and answers.
+ *
+ * The pieces, each usable on its own so tests can run them in-process:
+ *
+ *	ca_rt		the configuration in the engine's terms: tenants,
+ *			profiles, issuers (token keys found, certificates
+ *			loaded), client mappings and trust stores.  Built
+ *			from a struct sconf; reference counted so a reload
+ *			can swap it while requests still use the old one.
+ *	ca_engine	the token, the ledger and the current ca_rt; turns
+ *			one request datagram into one reply datagram.
+ *	ca_serve	the poll loop and worker threads around an engine.
+ *	ca_main		the process: arguments, start-up, reconciliation.
+ *
+ * Ownership: ca_rt_build borrows the sconf (and the hsm) until the last
+ * reference is dropped; if release is not NULL it is called then with
+ * the sconf.  ca_engine_new borrows hsm and ledger (they must outlive
+ * the engine) and takes over the caller's reference on rt.  Nothing in
+ * the library exits; only ca_main does, through ca_fatalx, at start-up.
+ */
+#ifndef SIGNET_ENGINE_H
+#define SIGNET_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <signet/proto.h>
+
+struct sconf;
+struct hsm;
+struct ledger;
+
+#define CA_ENGINE_WORKERS	3	/* threads issuing at once */
+#define CA_ENGINE_MAX_PEERS	64	/* front-end channels */
+#define CA_ENGINE_QUEUE		256	/* requests waiting for a worker */
+#define CA_TOKEN_SECRET_BYTES	24	/* random bytes of a token secret */
+#define CA_TOKEN_MAX_LIFETIME	(30 * 86400) /* without token_max_ttl */
+
+/* ca_log.c: key=value lines on stderr. */
+void	ca_log_init(const char *ident, int debug);
+void	ca_log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	ca_log_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	ca_log_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	ca_fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* ca_rt.c */
+struct ca_rt;
+/*
+ * Translate conf into issuers, profiles and tenants: find every issuer
+ * key in hsm, load its certificate and chain, translate key types,
+ * usages, flags and TTLs, load the client CA files.  Unknown values are
+ * refused with a message in err naming the tenant and profile.
+ */
+int	ca_rt_build(const struct sconf *conf, struct hsm *hsm,
+	    void (*release)(struct sconf *), struct ca_rt **out, char *err,
+	    size_t errlen);
+struct ca_rt *ca_rt_ref(struct ca_rt *rt);
+void	ca_rt_unref(struct ca_rt *rt);
+
+/* ca_engine.c */
+struct ca_engine;
+struct ca_engine_config {
+	struct hsm	*hsm;		/* borrowed */
+	struct ledger	*ledger;	/* borrowed */
+	time_t		 now;		/* fixed clock for tests; 0: real */
+};
+int	ca_engine_new(const struct ca_engine_config *cfg, struct ca_rt *rt,
+	    struct ca_engine **out);
+void	ca_engine_free(struct ca_engine *e);
+/* Use rt from the next request on (takes the reference; SIGHUP). */
+void	ca_engine_swap(struct ca_engine *e, struct ca_rt *rt);
+/* PROTO_STATE_READY, DEGRADED (token or ledger down) or DRAINING. */
+int	ca_engine_state(struct ca_engine *e);
+void	ca_engine_drain(struct ca_engine *e);
+/*
+ * Start-up reconciliation: every row left RESERVED is abandoned (the
+ * engine returns a certificate only after its commit, so a reserved one
+ * never left) and the result is logged and audited.
+ */
+int	ca_engine_reconcile(struct ca_engine *e);
+
+/*
+ * One request datagram body of type from a channel of peer: decode,
+ * admit, handle, and encode the reply body into out (PROTO_MAX_BODY
+ * bytes).  Returns 0 with *outlen set, or -1 when the message is
+ * malformed or not permitted: the caller closes that peer's channel.
+ */
+int	ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
+	    const uint8_t *body, size_t len, uint8_t *out, size_t size,
+	    size_t *outlen);
+
+/* ca_serve.c */
+struct ca_serve_opts {
+	int	 ctl_fd;	/* channels from the parent (proto_recv_fd) */
+	int	 workers;	/* 0: CA_ENGINE_WORKERS */
+	/* SIGHUP: build a new ca_rt, or return -1 and keep the old one. */
+	int	(*reload)(void *arg, struct ca_rt **out);
+	void	*arg;
+};
+/* Serve until EOF on ctl_fd or SIGTERM, then drain; 0 on a clean end. */
+int	ca_serve(struct ca_engine *e, const struct ca_serve_opts *opts);
+
+/* ca_main.c: signet-engine -f CONFIG -C CTLFD [-d] */
+int	ca_main(int argc, char *argv[]);
+
+#endif /* SIGNET_ENGINE_H */
