@@ -1,0 +1,200 @@
+/*
+ * signet-https runtime: the event loop, the engine channel, TLS, routes,
+ * limits and metrics.  Everything runs on one libevent loop per process;
+ * engine calls are asynchronous (request ids matched on the channel), so a
+ * slow issuance never stalls other connections.
+ *
+ * Ownership: struct https_srv owns everything it points to and is freed
+ * by https_srv_free().  A struct https_ctx is one request in flight; it is
+ * freed by https_reply()/https_error(), which every path ends with exactly
+ * once.
+ */
+#ifndef SIGNET_HTTPS_LOCAL_H
+#define SIGNET_HTTPS_LOCAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "signet/sconf.h"
+#include "https.h"
+
+#define HTTPS_ENGINE_TIMEOUT_MS	5000
+#define HTTPS_MAX_PENDING	4096	/* engine calls in flight */
+
+/* Routes, for metrics and for the error body style. */
+enum https_rid {
+	HTTPS_R_EST_CACERTS,
+	HTTPS_R_EST_ENROLL,
+	HTTPS_R_EST_REENROLL,
+	HTTPS_R_EST_CSRATTRS,
+	HTTPS_R_V1_SIGN,
+	HTTPS_R_V1_REVOKE,
+	HTTPS_R_V1_CERT,
+	HTTPS_R_V1_CERTS,
+	HTTPS_R_V1_TOKENS,
+	HTTPS_R_V1_HEALTH,
+	HTTPS_R_CA,
+	HTTPS_R_CRL,
+	HTTPS_R_OCSP,
+	HTTPS_R_METRICS,
+	HTTPS_R_OTHER,
+	HTTPS_R_MAX
+};
+
+#define HTTPS_M_CODES		14	/* distinct status codes counted */
+#define HTTPS_M_BUCKETS		12	/* latency histogram buckets */
+
+struct https_metrics {
+	uint64_t	count[HTTPS_R_MAX][HTTPS_M_CODES];
+	uint64_t	hist[HTTPS_R_MAX][HTTPS_M_BUCKETS];
+	double		sum[HTTPS_R_MAX];
+	uint64_t	engine_err[4];	/* timeout, unavailable, send, decode */
+	uint64_t	conns_refused;
+};
+
+struct https_engine;
+struct https_ctx;
+
+/* Called once per call with the decoded reply, or rep NULL and err set. */
+typedef void	(*https_engine_cb)(struct https_ctx *, int err,
+		    const struct proto_reply *rep);
+
+/* An issuer's certificate, published at /ca/<name>.der. */
+struct https_cafile {
+	char		*name;
+	uint8_t		*der;
+	size_t		 len;
+};
+
+struct https_srv {
+	struct event_base	*base;
+	struct sconf		*conf;
+	struct https_engine	*engine;
+	SSL_CTX			*ssl;
+	X509_STORE		*store;	/* client CAs, owned by ssl */
+	struct evhttp		*https;
+	struct evhttp		*http;
+	struct evconnlistener	*lis_https;
+	struct evconnlistener	*lis_http;
+	int			 nconns;	/* TLS connections open */
+	int			 paused;	/* accept paused at the cap */
+	int			 draining;	/* SIGTERM seen */
+	struct https_rate	*rate_id;
+	struct https_rate	*rate_tenant;
+	struct https_metrics	 m;
+	struct event		*ca_timer;	/* CACERTS refresh */
+	struct https_cafile	*cas;
+	size_t			 ncas;
+	uint8_t			 evbuf[PROTO_MAX_CHAIN];	/* evidence */
+};
+
+struct https_ctx {
+	struct https_srv	*srv;
+	struct evhttp_request	*req;
+	int			 rid;		/* enum https_rid */
+	int			 json;		/* answer errors as JSON */
+	uint64_t		 start_us;
+	int			 full;		/* health: caller authenticated */
+	char			 tenant[PROTO_MAX_STR + 1];
+};
+
+/*
+ * signet-https -f CONFIG -E ENGINEFD [-S HTTPSFD] [-P HTTPFD] [-d]: serve
+ * the listening sockets the parent opened until SIGTERM or until the
+ * engine channel closes.  Exit 0 after SIGTERM, 1 otherwise.
+ */
+int	https_main(int argc, char **argv);
+
+/* https_log.c: key=value lines on stderr (the parent collects them). */
+void	https_log_init(int debug);
+void	https_log_info(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	https_log_warnx(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	https_log_debug(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+uint64_t https_now_us(void);
+
+/* https_engine.c */
+struct https_engine *https_engine_new(struct event_base *, int fd,
+	    int timeout_ms);
+void	https_engine_free(struct https_engine *);
+/*
+ * Send req; cb runs later from the event loop with the reply, a timeout
+ * (PROTO_ERR_TIMEOUT) or a dead channel (PROTO_ERR_EOF).  Returns
+ * PROTO_OK, or an error if the request could not be sent (cb not called).
+ * req is wiped after encoding (it may hold a bootstrap token).
+ */
+int	https_engine_call(struct https_engine *, struct proto_request *req,
+	    https_engine_cb, struct https_ctx *);
+int	https_engine_dead(const struct https_engine *);
+
+/* https_tls.c */
+int	https_tls_init(struct https_srv *, char *err, size_t errlen);
+void	https_tls_add_ca(struct https_srv *, const struct proto_chain *);
+struct bufferevent *https_tls_bev(struct event_base *, void *srv);
+/*
+ * The client's certificate evidence.  Returns 0 if no certificate was
+ * presented, 1 with ev filled (blobs into srv->evbuf) and the leaf's
+ * SHA-256 in fp (hex), -1 if it was presented but did not verify (why
+ * says why).
+ */
+int	https_tls_evidence(struct https_ctx *, struct proto_evidence *ev,
+	    char fp[65], char *why, size_t whylen);
+
+/* https_server.c: replies, errors and shared request checks. */
+struct https_ctx *https_ctx_new(struct https_srv *, struct evhttp_request *,
+	    int rid, int json);
+void	https_reply(struct https_ctx *, int code, const char *ctype,
+	    struct evbuffer *body);
+void	https_error(struct https_ctx *, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	https_error_retry(struct https_ctx *, int code, unsigned retry_s,
+	    const char *msg);
+/* Maps a failed engine call or a non-OK reply to an HTTP answer. */
+void	https_engine_error(struct https_ctx *, int err,
+	    const struct proto_reply *);
+/* Rate limits for an identity key and a tenant; answers 429 if over. */
+int	https_rate_check(struct https_ctx *, const char *idkey,
+	    const char *tenant);
+/* The request body if it fits max and has media type; else answers. */
+int	https_body(struct https_ctx *, const char *media, size_t max,
+	    uint8_t **out, size_t *len);
+int	https_call(struct https_ctx *, struct proto_request *,
+	    https_engine_cb);
+int	https_srv_listen(struct https_srv *, int httpsfd, int httpfd,
+	    char *err, size_t errlen);
+void	https_srv_free(struct https_srv *);
+
+/* Route handlers. */
+void	https_est(struct https_ctx *, const struct https_est_route *);
+void	https_api(struct https_ctx *, const char *path, const char *query);
+void	https_pub(struct evhttp_request *, void *srv);
+/* Issuer certificates from the configuration, for /ca/<name>.der. */
+int	https_pub_load(struct https_srv *, char *err, size_t errlen);
+/* Ask the engine for each tenant's CA chain, to trust for clients. */
+void	https_preload_cas(struct https_srv *);
+
+/* https_metrics.c */
+void	https_metrics_record(struct https_metrics *, int rid, int code,
+	    uint64_t us);
+void	https_metrics_render(const struct https_metrics *, struct evbuffer *);
+
+/* https_fmt.c: JSON and PEM output. */
+void	https_json_string(struct evbuffer *, const char *s);
+void	https_pem(struct evbuffer *, const char *label, const uint8_t *der,
+	    size_t len);
+void	https_json_pem(struct evbuffer *, const char *label,
+	    const uint8_t *der, size_t len);
+void	https_json_time(struct evbuffer *, uint64_t t);
+void	https_hex(struct evbuffer *, const uint8_t *p, size_t len);
+int	https_cert_serial(const uint8_t *der, size_t len, uint8_t *out,
+	    size_t outsize, size_t *outlen);
+
+#endif /* SIGNET_HTTPS_LOCAL_H */

@@ -1,0 +1,137 @@
+/*
+ * signet-https: started by signetd with the listening sockets already
+ * open and one engine channel; it never opens a socket or a key itself.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "https_local.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: signet-https -f config -E engine-fd "
+	    "[-S https-fd] [-P http-fd] [-d]\n");
+	exit(1);
+}
+
+static int
+fd_arg(const char *s)
+{
+	uint64_t v;
+
+	if (https_uint_parse(s, 65535, &v) != HTTPS_OK)
+		usage();
+	return (int)v;
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct https_srv *srv = arg;
+	struct timeval tv = { 2, 0 };
+
+	/* Take no new connections; let answers in flight go out. */
+	https_log_info("msg=\"draining on SIGTERM\"");
+	if (srv->lis_https != NULL)
+		evconnlistener_disable(srv->lis_https);
+	if (srv->lis_http != NULL)
+		evconnlistener_disable(srv->lis_http);
+	srv->draining = 1;
+	event_base_loopexit(srv->base, &tv);
+}
+
+static int
+srv_setup(struct https_srv *srv, int efd, int sfd, int pfd, char *err,
+    size_t errlen)
+{
+	const struct sconf_limits *l = &srv->conf->limits;
+
+	if ((srv->rate_id = malloc(sizeof(*srv->rate_id))) == NULL ||
+	    (srv->rate_tenant = malloc(sizeof(*srv->rate_tenant))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	https_rate_init(srv->rate_id, (double)l->rate_identity,
+	    (double)l->burst_identity);
+	https_rate_init(srv->rate_tenant, (double)l->rate_tenant,
+	    (double)l->burst_tenant);
+	if ((srv->engine = https_engine_new(srv->base, efd,
+	    HTTPS_ENGINE_TIMEOUT_MS)) == NULL) {
+		snprintf(err, errlen, "engine channel fd %d unusable", efd);
+		return -1;
+	}
+	if (sfd >= 0 && https_tls_init(srv, err, errlen) != 0)
+		return -1;
+	if (https_pub_load(srv, err, errlen) != 0 ||
+	    https_srv_listen(srv, sfd, pfd, err, errlen) != 0)
+		return -1;
+	https_preload_cas(srv);
+	return 0;
+}
+
+int
+https_main(int argc, char **argv)
+{
+	struct https_srv *srv = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	const char *conf = NULL;
+	char err[SCONF_MAX_ERR];
+	int c, efd = -1, sfd = -1, pfd = -1, debug = 0, rc = 1;
+
+	while ((c = getopt(argc, argv, "dE:f:P:S:")) != -1) {
+		switch (c) {
+		case 'd': debug = 1; break;
+		case 'E': efd = fd_arg(optarg); break;
+		case 'f': conf = optarg; break;
+		case 'P': pfd = fd_arg(optarg); break;
+		case 'S': sfd = fd_arg(optarg); break;
+		default: usage();
+		}
+	}
+	if (conf == NULL || efd < 0 || (sfd < 0 && pfd < 0) || optind != argc)
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
+	    (srv->base = event_base_new()) == NULL) {
+		fprintf(stderr, "signet-https: out of memory\n");
+		goto out;
+	}
+	if (sconf_load(conf, &srv->conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "signet-https: %s\n", err);
+		goto out;
+	}
+	https_log_init(debug || (srv->conf->log_level != NULL &&
+	    strcmp(srv->conf->log_level, "debug") == 0));
+	if (srv_setup(srv, efd, sfd, pfd, err, sizeof(err)) != 0) {
+		https_log_warnx("msg=\"cannot start\" error=\"%s\"", err);
+		goto out;
+	}
+	if ((sigterm = evsignal_new(srv->base, SIGTERM, on_term, srv)) ==
+	    NULL || (sigint = evsignal_new(srv->base, SIGINT, on_term,
+	    srv)) == NULL || evsignal_add(sigterm, NULL) != 0 ||
+	    evsignal_add(sigint, NULL) != 0)
+		goto out;
+	https_log_info("msg=\"serving\" https_fd=%d http_fd=%d", sfd, pfd);
+	event_base_dispatch(srv->base);
+	rc = srv->draining && !https_engine_dead(srv->engine) ? 0 : 1;
+out:
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (sigint != NULL)
+		event_free(sigint);
+	if (srv != NULL) {
+		struct event_base *base = srv->base;
+		struct sconf *cf = srv->conf;
+
+		https_srv_free(srv);
+		if (cf != NULL)
+			sconf_free(cf);
+		if (base != NULL)
+			event_base_free(base);
+	}
+	return rc;
+}

@@ -1,0 +1,110 @@
+/*
+ * Prometheus metrics (text format 0.0.4): requests by route and status,
+ * a latency histogram per route, engine-call failures.  Counters are per
+ * process; each series carries the worker's pid so that scrapes landing on
+ * different workers are not read as counter resets.
+ */
+#include <unistd.h>
+
+#include "https_local.h"
+
+static const char *const rid_names[HTTPS_R_MAX] = {
+	"est_cacerts", "est_simpleenroll", "est_simplereenroll",
+	"est_csrattrs", "v1_sign", "v1_revoke", "v1_cert", "v1_certs",
+	"v1_tokens", "v1_health", "ca", "crl", "ocsp", "metrics", "other"
+};
+
+static const int codes[HTTPS_M_CODES] = {
+	200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 501, 503
+};
+
+/* Upper bounds of the latency buckets, in microseconds. */
+static const uint64_t bounds_us[HTTPS_M_BUCKETS - 1] = {
+	500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 1000000,
+	5000000
+};
+
+static const char *const err_names[4] = {
+	"timeout", "unavailable", "send", "decode"
+};
+
+void
+https_metrics_record(struct https_metrics *m, int rid, int code,
+    uint64_t us)
+{
+	size_t i;
+
+	if (rid < 0 || rid >= HTTPS_R_MAX)
+		rid = HTTPS_R_OTHER;
+	for (i = 0; i < HTTPS_M_CODES; i++)
+		if (codes[i] == code)
+			break;
+	/* An unlisted code is counted as 500; there are none today. */
+	m->count[rid][i < HTTPS_M_CODES ? i : 11]++;
+	for (i = 0; i < HTTPS_M_BUCKETS - 1; i++)
+		if (us <= bounds_us[i])
+			break;
+	m->hist[rid][i]++;
+	m->sum[rid] += (double)us / 1e6;
+}
+
+static void
+render_hist(const struct https_metrics *m, struct evbuffer *b, long pid)
+{
+	uint64_t cum;
+	size_t r, i;
+
+	evbuffer_add_printf(b, "# HELP signet_https_request_seconds Time "
+	    "from request to answer.\n"
+	    "# TYPE signet_https_request_seconds histogram\n");
+	for (r = 0; r < HTTPS_R_MAX; r++) {
+		cum = 0;
+		for (i = 0; i < HTTPS_M_BUCKETS; i++) {
+			cum += m->hist[r][i];
+			if (i < HTTPS_M_BUCKETS - 1)
+				evbuffer_add_printf(b, "signet_https_request_"
+				    "seconds_bucket{route=\"%s\",pid=\"%ld\","
+				    "le=\"%g\"} %llu\n", rid_names[r], pid,
+				    (double)bounds_us[i] / 1e6,
+				    (unsigned long long)cum);
+		}
+		evbuffer_add_printf(b, "signet_https_request_seconds_bucket{"
+		    "route=\"%s\",pid=\"%ld\",le=\"+Inf\"} %llu\n"
+		    "signet_https_request_seconds_sum{route=\"%s\",pid=\"%ld\"}"
+		    " %.6f\nsignet_https_request_seconds_count{route=\"%s\","
+		    "pid=\"%ld\"} %llu\n", rid_names[r], pid,
+		    (unsigned long long)cum, rid_names[r], pid, m->sum[r],
+		    rid_names[r], pid, (unsigned long long)cum);
+	}
+}
+
+void
+https_metrics_render(const struct https_metrics *m, struct evbuffer *b)
+{
+	long pid = (long)getpid();
+	size_t r, i;
+
+	evbuffer_add_printf(b, "# HELP signet_https_requests_total Requests "
+	    "answered, by route and status.\n"
+	    "# TYPE signet_https_requests_total counter\n");
+	for (r = 0; r < HTTPS_R_MAX; r++)
+		for (i = 0; i < HTTPS_M_CODES; i++)
+			if (m->count[r][i] != 0)
+				evbuffer_add_printf(b, "signet_https_requests_"
+				    "total{route=\"%s\",code=\"%d\",pid=\"%ld\""
+				    "} %llu\n", rid_names[r], codes[i], pid,
+				    (unsigned long long)m->count[r][i]);
+	render_hist(m, b, pid);
+	evbuffer_add_printf(b, "# HELP signet_https_engine_errors_total "
+	    "Engine calls that failed in transport.\n"
+	    "# TYPE signet_https_engine_errors_total counter\n");
+	for (i = 0; i < 4; i++)
+		evbuffer_add_printf(b, "signet_https_engine_errors_total{"
+		    "error=\"%s\",pid=\"%ld\"} %llu\n", err_names[i], pid,
+		    (unsigned long long)m->engine_err[i]);
+	evbuffer_add_printf(b, "# HELP signet_https_connection_cap_total "
+	    "Times the connection cap paused accepting.\n"
+	    "# TYPE signet_https_connection_cap_total counter\n"
+	    "signet_https_connection_cap_total{pid=\"%ld\"} %llu\n", pid,
+	    (unsigned long long)m->conns_refused);
+}

@@ -1,0 +1,330 @@
+/*
+ * The two listeners, request dispatch, and the helpers every route uses
+ * to answer: each request ends in exactly one https_reply(), which also
+ * records its metrics and frees the request's context.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "https_local.h"
+
+struct https_ctx *
+https_ctx_new(struct https_srv *srv, struct evhttp_request *req, int rid,
+    int json)
+{
+	struct https_ctx *ctx;
+
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return NULL;
+	}
+	ctx->srv = srv;
+	ctx->req = req;
+	ctx->rid = rid;
+	ctx->json = json;
+	ctx->start_us = https_now_us();
+	return ctx;
+}
+
+static const char *
+https_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+void
+https_reply(struct https_ctx *ctx, int code, const char *ctype,
+    struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(ctx->req);
+
+	if (ctype != NULL)
+		evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (ctx->rid != HTTPS_R_CA && ctx->rid != HTTPS_R_CRL &&
+	    ctx->rid != HTTPS_R_OCSP)
+		evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(ctx->req, code, https_reason(code), body);
+	https_metrics_record(&ctx->srv->m, ctx->rid, code,
+	    https_now_us() - ctx->start_us);
+	free(ctx);
+}
+
+static void
+https_verror(struct https_ctx *ctx, int code, const char *fmt, va_list ap)
+{
+	struct evbuffer *b;
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if ((b = evbuffer_new()) == NULL) {
+		https_reply(ctx, 500, NULL, NULL);
+		return;
+	}
+	https_log_debug("msg=\"request refused\" code=%d reason=\"%s\"", code,
+	    msg);
+	if (ctx->json) {
+		evbuffer_add_printf(b, "{\"error\":");
+		https_json_string(b, msg);
+		evbuffer_add_printf(b, "}\n");
+		https_reply(ctx, code, "application/json", b);
+	} else {
+		evbuffer_add_printf(b, "%s\n", msg);
+		https_reply(ctx, code, "text/plain; charset=utf-8", b);
+	}
+	evbuffer_free(b);
+}
+
+void
+https_error(struct https_ctx *ctx, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	https_verror(ctx, code, fmt, ap);
+	va_end(ap);
+}
+
+void
+https_error_retry(struct https_ctx *ctx, int code, unsigned retry_s,
+    const char *msg)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", retry_s);
+	evhttp_add_header(evhttp_request_get_output_headers(ctx->req),
+	    "Retry-After", v);
+	https_error(ctx, code, "%s", msg);
+}
+
+void
+https_engine_error(struct https_ctx *ctx, int err,
+    const struct proto_reply *rep)
+{
+	static const int codes[PROTO_R_MAX] = {
+		200, 400, 401, 403, 404, 409, 429, 503, 500
+	};
+	const char *msg;
+	int code;
+
+	if (rep == NULL) {
+		ctx->srv->m.engine_err[err == PROTO_ERR_TIMEOUT ? 0 :
+		    err == PROTO_ERR_EOF ? 1 : err == PROTO_ERR_IO ? 2 : 3]++;
+		https_error_retry(ctx, 503, 5, err == PROTO_ERR_TIMEOUT ?
+		    "the CA engine did not answer in time" :
+		    "the CA engine is unavailable");
+		return;
+	}
+	code = rep->status.result < PROTO_R_MAX ?
+	    codes[rep->status.result] : 500;
+	msg = rep->status.message[0] != '\0' ? rep->status.message :
+	    proto_result_name(rep->status.result);
+	if (code == 429 || code == 503)
+		https_error_retry(ctx, code, code == 429 ? 1 : 5, msg);
+	else
+		https_error(ctx, code, "%s", msg);
+}
+
+int
+https_rate_check(struct https_ctx *ctx, const char *idkey,
+    const char *tenant)
+{
+	uint64_t now_ms = https_now_us() / 1000;
+	char key[HTTPS_RATE_KEY];
+	unsigned retry;
+
+	if (idkey != NULL && !https_rate_take(ctx->srv->rate_id, idkey,
+	    now_ms, &retry)) {
+		https_error_retry(ctx, 429, retry,
+		    "rate limit exceeded for this client");
+		return -1;
+	}
+	snprintf(key, sizeof(key), "%s", tenant != NULL ? tenant : "");
+	if (key[0] != '\0' && !https_rate_take(ctx->srv->rate_tenant, key,
+	    now_ms, &retry)) {
+		https_error_retry(ctx, 429, retry,
+		    "rate limit exceeded for this tenant");
+		return -1;
+	}
+	return 0;
+}
+
+int
+https_body(struct https_ctx *ctx, const char *media, size_t max,
+    uint8_t **out, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(ctx->req);
+	const char *ct;
+
+	*out = NULL;
+	*len = 0;
+	ct = evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
+	    "Content-Type");
+	if (!https_media_is(ct, media)) {
+		https_error(ctx, 415, "expected Content-Type: %s", media);
+		return -1;
+	}
+	if ((*len = evbuffer_get_length(in)) > max) {
+		https_error(ctx, 413, "request body larger than %zu bytes",
+		    max);
+		return -1;
+	}
+	if (*len == 0) {
+		https_error(ctx, 400, "empty request body");
+		return -1;
+	}
+	*out = evbuffer_pullup(in, -1);
+	return 0;
+}
+
+int
+https_call(struct https_ctx *ctx, struct proto_request *req,
+    https_engine_cb cb)
+{
+	int rc;
+
+	if ((rc = https_engine_call(ctx->srv->engine, req, cb, ctx)) !=
+	    PROTO_OK) {
+		https_engine_error(ctx, rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static const int est_rids[] = {
+	HTTPS_R_OTHER, HTTPS_R_EST_CACERTS, HTTPS_R_EST_ENROLL,
+	HTTPS_R_EST_REENROLL, HTTPS_R_EST_CSRATTRS, HTTPS_R_OTHER
+};
+
+static void
+https_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct https_srv *srv = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct https_est_route r;
+	struct https_ctx *ctx;
+	const char *path;
+	int rc;
+
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL) {
+		evhttp_send_error(req, 400, "malformed request target");
+		return;
+	}
+	rc = https_est_route((const uint8_t *)path, strlen(path), &r);
+	if (rc == HTTPS_OK || rc == HTTPS_E_SYNTAX) {
+		if ((ctx = https_ctx_new(srv, req, est_rids[r.op], 0)) == NULL)
+			return;
+		if (rc != HTTPS_OK)
+			https_error(ctx, 404, "malformed EST label");
+		else
+			https_est(ctx, &r);
+		return;
+	}
+	if (strncmp(path, "/v1/", 4) == 0) {
+		if ((ctx = https_ctx_new(srv, req, HTTPS_R_OTHER, 1)) != NULL)
+			https_api(ctx, path, evhttp_uri_get_query(uri));
+		return;
+	}
+	if ((ctx = https_ctx_new(srv, req, HTTPS_R_OTHER, 0)) != NULL)
+		https_error(ctx, 404, "no such resource");
+}
+
+static struct evhttp *
+srv_http(struct https_srv *srv, int fd, struct evconnlistener **lis,
+    void (*cb)(struct evhttp_request *, void *))
+{
+	const struct sconf_limits *l = &srv->conf->limits;
+	struct evhttp *h;
+
+	if ((h = evhttp_new(srv->base)) == NULL)
+		return NULL;
+	if (l->max_header > 0)
+		evhttp_set_max_headers_size(h, l->max_header);
+	if (l->max_body > 0)
+		evhttp_set_max_body_size(h, l->max_body);
+	/* libevent 2.1 has one timeout for reads and keep-alive idling. */
+	evhttp_set_timeout(h, l->read_timeout > 0 ? (int)l->read_timeout :
+	    10);
+	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(h, cb, srv);
+	if ((*lis = evconnlistener_new(srv->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd)) == NULL ||
+	    evhttp_bind_listener(h, *lis) == NULL) {
+		if (*lis != NULL)
+			evconnlistener_free(*lis);
+		*lis = NULL;
+		evhttp_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+https_srv_listen(struct https_srv *srv, int httpsfd, int httpfd, char *err,
+    size_t errlen)
+{
+	if (httpsfd >= 0) {
+		if ((srv->https = srv_http(srv, httpsfd, &srv->lis_https,
+		    https_dispatch)) == NULL) {
+			snprintf(err, errlen, "cannot serve HTTPS on fd %d",
+			    httpsfd);
+			return -1;
+		}
+		evhttp_set_bevcb(srv->https, https_tls_bev, srv);
+	}
+	if (httpfd >= 0 && (srv->http = srv_http(srv, httpfd, &srv->lis_http,
+	    https_pub)) == NULL) {
+		snprintf(err, errlen, "cannot serve HTTP on fd %d", httpfd);
+		return -1;
+	}
+	return 0;
+}
+
+void
+https_srv_free(struct https_srv *srv)
+{
+	size_t i;
+
+	if (srv == NULL)
+		return;
+	/*
+	 * evhttp_free frees the bound listeners, then every connection,
+	 * whose SSL free hook must no longer touch the listener.
+	 */
+	srv->lis_https = srv->lis_http = NULL;
+	if (srv->https != NULL)
+		evhttp_free(srv->https);
+	if (srv->http != NULL)
+		evhttp_free(srv->http);
+	if (srv->ca_timer != NULL)
+		event_free(srv->ca_timer);
+	https_engine_free(srv->engine);
+	SSL_CTX_free(srv->ssl);
+	for (i = 0; i < srv->ncas; i++) {
+		free(srv->cas[i].name);
+		OPENSSL_free(srv->cas[i].der);
+	}
+	free(srv->cas);
+	free(srv->rate_id);
+	free(srv->rate_tenant);
+	free(srv);
+}

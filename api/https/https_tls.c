@@ -1,0 +1,242 @@
+/*
+ * TLS for the HTTPS listener: TLS 1.2 and 1.3, the server's own
+ * certificate, and client certificates requested but not required (EST
+ * bootstrap, cacerts and health are public).  A client certificate that
+ * does not verify does not fail the handshake: the route that needs it
+ * answers 403 with the reason, which a client can act on, where a TLS
+ * alert would only say "handshake failure".  The engine verifies the
+ * chain again and checks revocation; this is a first filter, not the
+ * authority.
+ *
+ * The connection cap is counted here: every TLS connection owns one SSL
+ * object, and an ex_data free hook on it sees the connection go, however
+ * libevent ends it.
+ */
+#include <string.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "https_local.h"
+
+static int https_tls_exidx = -1;
+
+static int
+tls_verify_cb(int ok, X509_STORE_CTX *x)
+{
+	/* The verify result stays on the SSL; routes judge it (see top). */
+	return 1;
+}
+
+/* An SSL object is freed: its connection is gone. */
+static void
+tls_conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	struct https_srv *srv = ptr;
+
+	if (srv == NULL)
+		return;
+	srv->nconns--;
+	if (srv->paused && !srv->draining && srv->lis_https != NULL &&
+	    srv->nconns < srv->conf->limits.max_connections) {
+		srv->paused = 0;
+		evconnlistener_enable(srv->lis_https);
+	}
+}
+
+static int
+tls_load_cas(struct https_srv *srv, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < srv->conf->tls_client_ca.n; i++) {
+		if (X509_STORE_load_file(srv->store,
+		    srv->conf->tls_client_ca.v[i]) != 1) {
+			snprintf(err, errlen, "%s: cannot load client CA "
+			    "certificates", srv->conf->tls_client_ca.v[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+https_tls_init(struct https_srv *srv, char *err, size_t errlen)
+{
+	const struct sconf *c = srv->conf;
+	SSL_CTX *ctx = NULL;
+	int rc = -1;
+
+	if (https_tls_exidx == -1 && (https_tls_exidx = SSL_get_ex_new_index(
+	    0, NULL, NULL, NULL, tls_conn_gone)) == -1) {
+		snprintf(err, errlen, "SSL_get_ex_new_index failed");
+		goto out;
+	}
+	if (c->tls_cert == NULL || c->tls_key == NULL) {
+		snprintf(err, errlen, "tls: cert and key are required");
+		goto out;
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		goto ssl;
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
+		snprintf(err, errlen, "%s: cannot load the TLS certificate",
+		    c->tls_cert);
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "%s: cannot load the TLS key, or it does "
+		    "not match %s", c->tls_key, c->tls_cert);
+		goto out;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
+	    tls_verify_cb);
+	SSL_CTX_set_verify_depth(ctx, PROTO_MAX_CHAIN_CERTS);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"signet",
+	    6);
+	srv->store = SSL_CTX_get_cert_store(ctx);
+	X509_STORE_set_flags(srv->store, X509_V_FLAG_X509_STRICT);
+	srv->ssl = ctx;
+	ctx = NULL;
+	rc = tls_load_cas(srv, err, errlen);
+	goto out;
+ssl:
+	snprintf(err, errlen, "TLS setup failed: %s",
+	    ERR_reason_error_string(ERR_peek_last_error()));
+out:
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* Certificates the engine returned for CACERTS also authenticate clients. */
+void
+https_tls_add_ca(struct https_srv *srv, const struct proto_chain *ch)
+{
+	const unsigned char *p;
+	X509 *x;
+	size_t i;
+
+	for (i = 0; i < ch->ncerts; i++) {
+		p = ch->certs[i].ptr;
+		if ((x = d2i_X509(NULL, &p, (long)ch->certs[i].len)) == NULL)
+			continue;
+		/* A certificate already there is not an error. */
+		X509_STORE_add_cert(srv->store, x);
+		X509_free(x);
+	}
+	ERR_clear_error();
+}
+
+struct bufferevent *
+https_tls_bev(struct event_base *base, void *arg)
+{
+	struct https_srv *srv = arg;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if ((ssl = SSL_new(srv->ssl)) == NULL)
+		return NULL;
+	SSL_set_ex_data(ssl, https_tls_exidx, srv);
+	srv->nconns++;
+	if (srv->conf->limits.max_connections > 0 &&
+	    srv->nconns >= srv->conf->limits.max_connections && !srv->paused) {
+		/* Leave further clients in the kernel's backlog for now. */
+		srv->paused = 1;
+		evconnlistener_disable(srv->lis_https);
+		srv->m.conns_refused++;
+		https_log_warnx("msg=\"connection cap reached\" conns=%d",
+		    srv->nconns);
+	}
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static int
+der_append(struct https_srv *srv, size_t *used, X509 *x,
+    struct proto_blob *b)
+{
+	unsigned char *p;
+	int n;
+
+	if ((n = i2d_X509(x, NULL)) <= 0 || (size_t)n > PROTO_MAX_CERT ||
+	    (size_t)n > sizeof(srv->evbuf) - *used)
+		return -1;
+	p = srv->evbuf + *used;
+	b->ptr = p;
+	b->len = (size_t)i2d_X509(x, &p);
+	*used += b->len;
+	return 0;
+}
+
+static SSL *
+ctx_ssl(struct https_ctx *ctx)
+{
+	struct evhttp_connection *evcon;
+	struct bufferevent *bev;
+
+	if ((evcon = evhttp_request_get_connection(ctx->req)) == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
+		return NULL;
+	return bufferevent_openssl_get_ssl(bev);
+}
+
+int
+https_tls_evidence(struct https_ctx *ctx, struct proto_evidence *ev,
+    char fp[65], char *why, size_t whylen)
+{
+	struct https_srv *srv = ctx->srv;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	STACK_OF(X509) *sk;
+	X509 *leaf;
+	SSL *ssl;
+	size_t used = 0, i;
+	long vr;
+	int rc = 0, n;
+
+	fp[0] = '\0';
+	if ((ssl = ctx_ssl(ctx)) == NULL ||
+	    (leaf = SSL_get0_peer_certificate(ssl)) == NULL)
+		goto out;
+	rc = -1;
+	if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		snprintf(why, whylen, "client certificate not trusted: %s",
+		    X509_verify_cert_error_string(vr));
+		goto out;
+	}
+	memset(ev, 0, sizeof(*ev));
+	ev->peer = PROTO_PEER_HTTPS;
+	ev->kind = PROTO_EV_CERTS;
+	if (der_append(srv, &used, leaf, &ev->chain.certs[0]) != 0) {
+		snprintf(why, whylen, "client certificate too large");
+		goto out;
+	}
+	ev->chain.ncerts = 1;
+	/* The server side's peer chain excludes the leaf. */
+	sk = SSL_get_peer_cert_chain(ssl);
+	n = sk != NULL ? sk_X509_num(sk) : 0;
+	for (i = 0; i < (size_t)n && ev->chain.ncerts < PROTO_MAX_CHAIN_CERTS;
+	    i++) {
+		if (der_append(srv, &used, sk_X509_value(sk, (int)i),
+		    &ev->chain.certs[ev->chain.ncerts]) != 0)
+			break;
+		ev->chain.ncerts++;
+	}
+	X509_digest(leaf, EVP_sha256(), md, &mdlen);
+	for (i = 0; i < mdlen && i < 32; i++)
+		snprintf(fp + 2 * i, 3, "%02x", md[i]);
+	rc = 1;
+out:
+	return rc;
+}
