@@ -14,6 +14,7 @@
  *   -s  copy the key into a session object (SoftHSM re-reads a token
  *       object's file on every signature)
  */
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,15 @@ bench_ocsp(struct bench *b, uint64_t n, uint64_t q, int threads)
 	ca_ocsp_free(b->ocsp);
 }
 
+static int
+bench_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -326,14 +336,27 @@ main(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	b.w = 20000;
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((ch = getopt(argc, argv, "n:r:w:q:t:s")) != -1) {
 		switch (ch) {
-		case 'n': n = strtoull(optarg, NULL, 10); break;
-		case 'r': nrev = strtoull(optarg, NULL, 10); break;
-		case 'w': b.w = strtoull(optarg, NULL, 10); break;
-		case 'q': q = strtoull(optarg, NULL, 10); break;
-		case 't': threads = (int)strtol(optarg, NULL, 10); break;
-		case 's': session_keys = 1; break;
+		case 'n':
+			n = strtoull(optarg, NULL, 10);
+			break;
+		case 'r':
+			nrev = strtoull(optarg, NULL, 10);
+			break;
+		case 'w':
+			b.w = strtoull(optarg, NULL, 10);
+			break;
+		case 'q':
+			q = strtoull(optarg, NULL, 10);
+			break;
+		case 't':
+			threads = (int)strtol(optarg, NULL, 10);
+			break;
+		case 's':
+			session_keys = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: signet-bench-revoke [-n certs] "
 			    "[-r revoked] [-w working set] [-q requests] "
@@ -363,6 +386,8 @@ main(int argc, char **argv)
 	ca_signer_free(b.signer);
 	hsm_key_free(b.key);
 	hsm_close(b.hsm);
-	printf("(token and ledger left in %s)\n", dir);
+	/* A million rows are a few hundred megabytes: do not leave them. */
+	if (nftw(dir, bench_rm, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "signet-bench-revoke: cannot remove %s\n", dir);
 	return 0;
 }

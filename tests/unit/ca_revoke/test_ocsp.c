@@ -86,8 +86,9 @@ static void
 check(struct ofx *x, const char *what)
 {
 	test_capture(x->out, sizeof(x->out), "openssl ocsp -no_nonce "
-	    "-respin %s -CAfile %s -issuer %s %s 2>&1", rv_path(&x->f, "resp.der"),
-	    rv_path(&x->f, "chain.pem"), rv_path(&x->f, "inter.pem"), what);
+	    "-respin %s -CAfile %s -issuer %s %s 2>&1",
+	    rv_path(&x->f, "resp.der"), rv_path(&x->f, "chain.pem"),
+	    rv_path(&x->f, "inter.pem"), what);
 }
 
 static void
