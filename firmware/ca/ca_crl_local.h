@@ -79,11 +79,11 @@ int ca_ocsp_cache_new(size_t max, struct ca_ocsp_cache **out);
 void ca_ocsp_cache_free(struct ca_ocsp_cache *c);
 /*
  * 1 and a malloc'd copy of the answer if one younger than fresh_secs at
- * now is cached, 0 if not, -1 if out of memory.
+ * now is cached for exactly this CertID, 0 if not, -1 if out of memory.
  */
 int ca_ocsp_cache_get(struct ca_ocsp_cache *c, const struct ca_ocsp_ckey *k,
-    time_t now, int64_t fresh_secs, uint8_t **der, size_t *len,
-    int *cstatus);
+    const uint8_t *certid, size_t certid_len, time_t now, int64_t fresh_secs,
+    uint8_t **der, size_t *len, int *cstatus);
 /* Invalidation epoch: an answer built under an older epoch is not put. */
 uint64_t ca_ocsp_cache_epoch(struct ca_ocsp_cache *c);
 int ca_ocsp_cache_put(struct ca_ocsp_cache *c, const struct ca_ocsp_ckey *k,

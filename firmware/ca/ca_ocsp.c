@@ -252,8 +252,9 @@ ca_ocsp_respond(struct ca_ocsp *o, const uint8_t *req, size_t len,
 	cacheable = r.nids == 1 && (!r.has_nonce || o->ignore_nonce);
 	if (cacheable) {
 		ca_ocsp_key(&k, ii, &r.ids[0]);
-		rc = ca_ocsp_cache_get(o->cache, &k, now, o->refresh,
-		    &ans->der, &ans->len, &cs);
+		rc = ca_ocsp_cache_get(o->cache, &k, r.ids[0].der,
+		    r.ids[0].der_len, now, o->refresh, &ans->der, &ans->len,
+		    &cs);
 		if (rc == 1) {
 			ans->status = CA_OCSP_SUCCESSFUL;
 			ans->cert_status = (enum ca_ocsp_cstatus)cs;

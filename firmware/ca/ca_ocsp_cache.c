@@ -152,8 +152,8 @@ ca_ocsp_remove(struct ca_ocsp_cache *c, struct ca_ocsp_entry **pp)
 
 int
 ca_ocsp_cache_get(struct ca_ocsp_cache *c, const struct ca_ocsp_ckey *k,
-    time_t now, int64_t fresh_secs, uint8_t **der, size_t *len,
-    int *cstatus)
+    const uint8_t *certid, size_t certid_len, time_t now, int64_t fresh_secs,
+    uint8_t **der, size_t *len, int *cstatus)
 {
 	struct ca_ocsp_entry *e;
 	uint64_t h = ca_ocsp_hash(c, k);
@@ -161,8 +161,11 @@ ca_ocsp_cache_get(struct ca_ocsp_cache *c, const struct ca_ocsp_ckey *k,
 
 	pthread_mutex_lock(&c->lock);
 	e = *ca_ocsp_slot(c, k, h);
+	/* RFC 6960 4.2.1: the answer echoes the CertID byte for byte. */
 	if (e == NULL || now < e->this_update ||
-	    now - e->this_update >= fresh_secs) {
+	    now - e->this_update >= fresh_secs ||
+	    e->certid_len != certid_len ||
+	    memcmp(e->certid, certid, certid_len) != 0) {
 		c->misses++;
 		goto out;
 	}
