@@ -266,7 +266,13 @@ srv_http(struct https_srv *srv, int fd, struct evconnlistener **lis,
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(h, cb, srv);
-	if ((*lis = evconnlistener_new(srv->base, NULL, NULL,
+	/*
+	 * evconnlistener needs a non-blocking socket; the parent's is
+	 * blocking, and the flag is shared with the other workers, which
+	 * set it too.
+	 */
+	if (evutil_make_socket_nonblocking(fd) != 0 ||
+	    (*lis = evconnlistener_new(srv->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd)) == NULL ||
 	    evhttp_bind_listener(h, *lis) == NULL) {
 		if (*lis != NULL)

@@ -100,7 +100,6 @@ https_tls_init(struct https_srv *srv, char *err, size_t errlen)
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"signet",
 	    6);
 	srv->store = SSL_CTX_get_cert_store(ctx);
-	X509_STORE_set_flags(srv->store, X509_V_FLAG_X509_STRICT);
 	srv->ssl = ctx;
 	ctx = NULL;
 	rc = tls_load_cas(srv, err, errlen);
