@@ -1,0 +1,149 @@
+/*
+ * What a DTLS session tells the engine about its client, and how the
+ * engine's answers become CoAP: result codes and certs-only PKCS#7.
+ */
+#include <string.h>
+
+#include <openssl/pkcs7.h>
+#include <openssl/ssl.h>
+
+#include "ec_local.h"
+
+/* DER of x appended to buf at *used; the blob points at it. */
+static int
+put_cert(X509 *x, uint8_t *buf, size_t size, size_t *used,
+    struct proto_blob *b)
+{
+	unsigned char *p;
+	int len;
+
+	if ((len = i2d_X509(x, NULL)) <= 0 || (size_t)len > PROTO_MAX_CERT ||
+	    (size_t)len > size - *used)
+		return -1;
+	p = buf + *used;
+	if (i2d_X509(x, &p) != len)
+		return -1;
+	b->ptr = buf + *used;
+	b->len = (size_t)len;
+	*used += (size_t)len;
+	return 0;
+}
+
+/*
+ * The client's evidence, exactly as DTLS saw it: a PSK identity (a token
+ * id the engine re-checks and consumes) or the certificate chain it sent,
+ * leaf first.  Certificates are written into buf.  Returns -1 if the
+ * session has neither, which libcoap's handshake checks should prevent.
+ */
+int
+ec_evidence(coap_session_t *session, struct proto_evidence *ev,
+    uint8_t *buf, size_t size, struct proto_blob *leaf)
+{
+	const coap_bin_const_t *id;
+	coap_tls_library_t lib;
+	STACK_OF(X509) *sk;
+	SSL *ssl;
+	X509 *x;
+	size_t used = 0;
+	int i, n;
+
+	memset(ev, 0, sizeof(*ev));
+	memset(leaf, 0, sizeof(*leaf));
+	ev->peer = PROTO_PEER_COAP;
+	if ((id = coap_session_get_psk_identity(session)) != NULL &&
+	    id->length > 0 && id->length <= PROTO_MAX_PSK_ID) {
+		ev->kind = PROTO_EV_TOKEN;
+		ev->token_src = PROTO_TOKSRC_PSK_ID;
+		memcpy(ev->token, id->s, id->length);
+		ev->token[id->length] = '\0';
+		return 0;
+	}
+	ssl = coap_session_get_tls(session, &lib);
+	if (ssl == NULL || lib != COAP_TLS_LIBRARY_OPENSSL ||
+	    (x = SSL_get0_peer_certificate(ssl)) == NULL)
+		return -1;
+	ev->kind = PROTO_EV_CERTS;
+	if (put_cert(x, buf, size, &used, &ev->chain.certs[0]) != 0)
+		return -1;
+	ev->chain.ncerts = 1;
+	*leaf = ev->chain.certs[0];
+	/* On the server side the peer chain does not include the leaf. */
+	sk = SSL_get_peer_cert_chain(ssl);
+	n = sk == NULL ? 0 : sk_X509_num(sk);
+	for (i = 0; i < n && ev->chain.ncerts < PROTO_MAX_CHAIN_CERTS; i++) {
+		x = sk_X509_value(sk, i);
+		if (X509_cmp(x, SSL_get0_peer_certificate(ssl)) == 0)
+			continue;
+		if (used + (size_t)i2d_X509(x, NULL) > PROTO_MAX_CHAIN)
+			break;
+		if (put_cert(x, buf, size, &used,
+		    &ev->chain.certs[ev->chain.ncerts]) != 0)
+			return -1;
+		ev->chain.ncerts++;
+	}
+	return 0;
+}
+
+/* Engine results to CoAP codes (RFC 7252 5.9, RFC 9148 5). */
+int
+ec_result_code(int result)
+{
+	switch (result) {
+	case PROTO_R_OK:
+		return 205;
+	case PROTO_R_BAD_REQUEST:
+		return 400;
+	case PROTO_R_UNAUTHORIZED:
+		return 401;
+	case PROTO_R_FORBIDDEN:
+		return 403;
+	case PROTO_R_NOT_FOUND:
+		return 404;
+	case PROTO_R_CONFLICT:
+		return 403;	/* CoAP has no 4.09 */
+	case PROTO_R_RATE_LIMITED:
+	case PROTO_R_UNAVAILABLE:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+int
+ec_pkcs7(const struct proto_blob *certs, size_t n, uint8_t **out,
+    size_t *outlen)
+{
+	PKCS7 *p7 = NULL;
+	X509 *x = NULL;
+	const uint8_t *p;
+	unsigned char *der = NULL;
+	size_t i;
+	int len, rc = -1;
+
+	*out = NULL;
+	*outlen = 0;
+	/* RFC 5751 3.2.2 certs-only: SignedData, no signers, no content. */
+	if ((p7 = PKCS7_new()) == NULL ||
+	    !PKCS7_set_type(p7, NID_pkcs7_signed) ||
+	    !PKCS7_content_new(p7, NID_pkcs7_data))
+		goto out;
+	for (i = 0; i < n; i++) {
+		p = certs[i].ptr;
+		if ((x = d2i_X509(NULL, &p, (long)certs[i].len)) == NULL ||
+		    !PKCS7_add_certificate(p7, x))
+			goto out;
+		X509_free(x);
+		x = NULL;
+	}
+	if ((len = i2d_PKCS7(p7, &der)) <= 0)
+		goto out;
+	*out = der;
+	*outlen = (size_t)len;
+	der = NULL;
+	rc = 0;
+out:
+	X509_free(x);
+	PKCS7_free(p7);
+	OPENSSL_free(der);
+	return rc;
+}

@@ -1,0 +1,158 @@
+/*
+ * The engine side of signet-coap: one synchronous request/reply helper
+ * over the engine channel, the mapping of EST labels to tenant/profile
+ * names, and the trust store for client certificates.
+ */
+#include <string.h>
+#include <syslog.h>
+
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "ec_local.h"
+
+int
+ec_engine_call(struct ec_ctx *ctx, const struct proto_request *req,
+    struct proto_reply *rep, int timeout_ms)
+{
+	const uint8_t *body;
+	size_t len, blen;
+	int rc;
+
+	if ((rc = proto_request_encode(req, ctx->tx, sizeof(ctx->tx),
+	    &len)) != PROTO_OK) {
+		ec_log(LOG_WARNING, "msg=\"cannot encode engine request\" "
+		    "type=%s err=\"%s\"", proto_type_name(req->type),
+		    proto_strerror(rc));
+		return -1;
+	}
+	rc = proto_call(ctx->efd, req->type, ctx->tx, len, ctx->rx,
+	    sizeof(ctx->rx), timeout_ms, &body, &blen);
+	proto_wipe(ctx->tx, len);
+	if (rc == PROTO_ERR_TIMEOUT) {
+		ec_log(LOG_WARNING, "msg=\"engine timed out\" type=%s",
+		    proto_type_name(req->type));
+		return -1;
+	}
+	/* The channel is out of step: the parent restarts us clean. */
+	if (rc != PROTO_OK)
+		ec_fatalx("msg=\"engine channel failed\" err=\"%s\"",
+		    proto_strerror(rc));
+	if ((rc = proto_reply_decode(req->type, body, blen, rep)) !=
+	    PROTO_OK)
+		ec_fatalx("msg=\"malformed engine reply\" type=%s err=\"%s\"",
+		    proto_type_name(req->type), proto_strerror(rc));
+	return 0;
+}
+
+static void
+copy_name(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int
+ec_target(struct ec_ctx *ctx, const char *label, char *tenant,
+    char *profile)
+{
+	const struct sconf_tenant *t = NULL;
+	const struct sconf_profile *p = NULL;
+
+	if (sconf_est_label(ctx->conf, label, &t, &p) != 0 || t == NULL ||
+	    p == NULL)
+		return -1;
+	copy_name(tenant, PROTO_MAX_STR + 1, t->name);
+	copy_name(profile, PROTO_MAX_STR + 1, p->name);
+	return 0;
+}
+
+/* The CA certificates the engine serves for one target, into the store. */
+static int
+store_add_target(struct ec_ctx *ctx, const char *tenant,
+    const char *profile)
+{
+	struct proto_request req;
+	struct proto_reply rep;
+	const uint8_t *p;
+	X509 *x;
+	unsigned i;
+
+	memset(&req, 0, sizeof(req));
+	req.type = PROTO_T_CACERTS;
+	req.ev.peer = PROTO_PEER_COAP;
+	req.ev.kind = PROTO_EV_NONE;
+	copy_name(req.u.target.tenant, sizeof(req.u.target.tenant), tenant);
+	copy_name(req.u.target.profile, sizeof(req.u.target.profile),
+	    profile);
+	if (ec_engine_call(ctx, &req, &rep, EC_ENGINE_TIMEOUT_MS) != 0 ||
+	    rep.status.result != PROTO_R_OK)
+		return -1;
+	for (i = 0; i < rep.u.chain.ncerts; i++) {
+		p = rep.u.chain.certs[i].ptr;
+		if ((x = d2i_X509(NULL, &p,
+		    (long)rep.u.chain.certs[i].len)) == NULL)
+			return -1;
+		/* OpenSSL 3 returns success for a certificate already in. */
+		if (X509_STORE_add_cert(ctx->store, x) != 1) {
+			X509_free(x);
+			return -1;
+		}
+		X509_free(x);
+	}
+	return 0;
+}
+
+/*
+ * Every tenant/profile reachable over EST: the default and each profile
+ * with an EST label.  Issued device certificates chain to these.
+ */
+void
+ec_store_refresh(struct ec_ctx *ctx)
+{
+	const struct sconf *c = ctx->conf;
+	char tenant[PROTO_MAX_STR + 1], profile[PROTO_MAX_STR + 1];
+	size_t i, j;
+	int ok = 1;
+
+	ctx->store_try_ms = ec_now_ms();
+	if (ec_target(ctx, "", tenant, profile) == 0 &&
+	    store_add_target(ctx, tenant, profile) != 0)
+		ok = 0;
+	for (i = 0; i < c->ntenants; i++)
+		for (j = 0; j < c->tenants[i].nprofiles; j++)
+			if (c->tenants[i].profiles[j].est_label != NULL &&
+			    store_add_target(ctx, c->tenants[i].name,
+			    c->tenants[i].profiles[j].name) != 0)
+				ok = 0;
+	if (ok && !ctx->store_engine)
+		ec_log(LOG_INFO, "msg=\"client trust store has the engine's "
+		    "CA certificates\"");
+	ctx->store_engine = ok;
+}
+
+int
+ec_store_init(struct ec_ctx *ctx)
+{
+	size_t i;
+
+	if ((ctx->store = X509_STORE_new()) == NULL)
+		return -1;
+	/*
+	 * Strict: RFC 5280 conformance, a client (TLS web client) purpose,
+	 * no partial chains; time is checked by default.
+	 */
+	X509_STORE_set_flags(ctx->store, X509_V_FLAG_X509_STRICT);
+	X509_STORE_set_purpose(ctx->store, X509_PURPOSE_SSL_CLIENT);
+	for (i = 0; i < ctx->conf->tls_client_ca.n; i++)
+		if (X509_STORE_load_file(ctx->store,
+		    ctx->conf->tls_client_ca.v[i]) != 1) {
+			ec_log(LOG_ERR, "msg=\"cannot load client CA\" "
+			    "file=%s", ctx->conf->tls_client_ca.v[i]);
+			return -1;
+		}
+	ec_store_refresh(ctx);
+	return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * Internal to the CoAP front end (signet-coap): one process, one
+ * coap_context_t, one engine channel.  Requests are served one at a time:
+ * the engine call is synchronous with a deadline, so a slow engine delays
+ * CoAP traffic but never lets it pile up in memory.
+ */
+#ifndef SIGNET_EC_LOCAL_H
+#define SIGNET_EC_LOCAL_H
+
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <coap3/coap.h>
+#include <openssl/x509.h>
+
+#include "signet/ec.h"
+#include "signet/proto.h"
+#include "signet/sconf.h"
+
+/* Defaults when the config does not set a limit. */
+#define EC_DEF_SESSIONS		256	/* DTLS sessions at once */
+#define EC_DEF_HANDSHAKES	64	/* half-open DTLS handshakes */
+#define EC_SESSION_IDLE_SECS	60	/* idle session reaped after */
+#define EC_BODY_IDLE_MS		30000	/* unfinished Block1 reaped after */
+#define EC_MAX_PENDING		64	/* unfinished Block1 transfers */
+#define EC_ENGINE_TIMEOUT_MS	10000	/* one engine round trip */
+#define EC_PSK_TIMEOUT_MS	2000	/* a PSK lookup, mid-handshake */
+#define EC_STORE_RETRY_MS	2000	/* refetching CA certs for the store */
+
+/* An unfinished Block1 body of one session. */
+struct ec_body {
+	TAILQ_ENTRY(ec_body)	 entry;
+	coap_session_t		*session;
+	char			 path[EC_MAX_PATH + 1];
+	uint8_t			*buf;
+	size_t			 len;
+	int64_t			 last_ms;
+};
+TAILQ_HEAD(ec_bodies, ec_body);
+
+struct ec_stats {
+	uint64_t	requests, enrolled, errors, psk_ok, psk_refused;
+	uint64_t	blocks_reaped, too_large;
+};
+
+struct ec_ctx {
+	struct sconf		*conf;
+	coap_context_t		*coap;
+	int			 efd;		/* engine channel */
+	size_t			 max_body;
+	/* DTLS server identity, DER, handed to libcoap from memory. */
+	uint8_t			*cert_der, *key_der;
+	size_t			 cert_len, key_len;
+	int			 key_type;	/* coap_asn1_privatekey_type_t */
+	STACK_OF(X509)		*srv_chain;	/* sent after the leaf */
+	/* Trust anchors for client certificates. */
+	X509_STORE		*store;
+	int			 store_engine;	/* CA certs from engine in */
+	int64_t			 store_try_ms;
+	uint8_t			 nopsk[32];	/* see ec_dtls.c */
+	coap_bin_const_t	 psk_out;	/* last PSK handed to libcoap */
+	uint8_t			 psk_key[PROTO_MAX_PSK];
+	struct ec_bodies	 bodies;
+	unsigned		 nbodies;
+	struct ec_stats		 st;
+	uint8_t			 rx[PROTO_MAX_MSG];	/* engine replies */
+	uint8_t			 tx[PROTO_MAX_BODY];	/* engine requests */
+};
+
+/* ec_log.c */
+void	ec_log_init(int debug);
+void	ec_log(int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	ec_fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+int64_t	ec_now_ms(void);
+
+/* ec_engine.c: one request/reply with the engine; rep blobs point to rx. */
+int	ec_engine_call(struct ec_ctx *, const struct proto_request *,
+	    struct proto_reply *, int timeout_ms);
+/* Target names for a label ("" = est_default); -1 if unknown. */
+int	ec_target(struct ec_ctx *, const char *label, char *tenant,
+	    char *profile);
+/* Load tls_client_ca files and the engine's CA certs into ctx->store. */
+int	ec_store_init(struct ec_ctx *);
+void	ec_store_refresh(struct ec_ctx *);
+
+/* ec_dtls.c */
+int	ec_dtls_setup(struct ec_ctx *);
+void	ec_dtls_free(struct ec_ctx *);
+
+/* ec_res.c */
+int	ec_res_setup(struct ec_ctx *);
+/* Drop unfinished Block1 bodies idle for too long, or of a session. */
+void	ec_body_reap(struct ec_ctx *, int64_t now);
+void	ec_body_drop_session(struct ec_ctx *, coap_session_t *);
+
+/* ec_answer.c: evidence and replies. */
+int	ec_evidence(coap_session_t *, struct proto_evidence *,
+	    uint8_t *buf, size_t size, struct proto_blob *leaf);
+int	ec_result_code(int result);
+/* DER certs-only SignedData of n certs; *out is malloc'd. */
+int	ec_pkcs7(const struct proto_blob *certs, size_t n, uint8_t **out,
+	    size_t *outlen);
+
+#endif /* SIGNET_EC_LOCAL_H */

@@ -1,0 +1,226 @@
+/*
+ * signet-coap: the EST-coaps front end (DESIGN.md "Processes").  signetd
+ * starts it as
+ *
+ *	signet-coap -f CONFIG -E ENGINEFD [-U UDPFD] [-d]
+ *
+ * ENGINEFD is its SOCK_SEQPACKET channel to the engine.  UDPFD is the
+ * socket signetd bound for listen { coap }.  libcoap 4.3.1 cannot adopt a
+ * socket (coap_new_endpoint always creates and binds its own), so we read
+ * the bound address from UDPFD, close our copy and let libcoap bind the
+ * same address; both sockets have SO_REUSEADDR and Linux delivers unicast
+ * datagrams to the newest, ours.  Without -U the address comes from the
+ * config (tests and benchmarks run it that way).
+ */
+#include <sys/socket.h>
+
+#include <err.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "ec_local.h"
+
+static volatile sig_atomic_t quit;
+static struct ec_ctx *main_ctx;
+
+static void
+on_signal(int sig)
+{
+	quit = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: signet-coap -f config -E enginefd "
+	    "[-U udpfd] [-d]\n");
+	exit(2);
+}
+
+static int
+parse_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > 65535)
+		usage();
+	return (int)v;
+}
+
+/* "host:port" or "[v6]:port", numeric hosts only, as signetd takes it. */
+static int
+conf_addr(const char *hp, coap_address_t *a)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256];
+	const char *colon = strrchr(hp, ':');
+	size_t hlen;
+	int rc = -1;
+
+	if (colon == NULL || (hlen = (size_t)(colon - hp)) >= sizeof(host))
+		return -1;
+	if (hp[0] == '[' && hlen >= 2 && hp[hlen - 1] == ']') {
+		memcpy(host, hp + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	} else {
+		memcpy(host, hp, hlen);
+		host[hlen] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return -1;
+	if (res->ai_addrlen <= sizeof(a->addr)) {
+		coap_address_init(a);
+		memcpy(&a->addr, res->ai_addr, res->ai_addrlen);
+		a->size = res->ai_addrlen;
+		rc = 0;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+static int
+fd_addr(int fd, coap_address_t *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    len > sizeof(a->addr))
+		return -1;
+	coap_address_init(a);
+	memcpy(&a->addr, &ss, len);
+	a->size = len;
+	close(fd);
+	return 0;
+}
+
+static int
+on_event(coap_session_t *s, const coap_event_t ev)
+{
+	if (ev == COAP_EVENT_SERVER_SESSION_DEL && main_ctx != NULL)
+		ec_body_drop_session(main_ctx, s);
+	return 0;
+}
+
+static void
+limits(struct ec_ctx *ctx)
+{
+	const struct sconf_limits *l = &ctx->conf->limits;
+	int64_t sess = l->max_coap_sessions > 0 ? l->max_coap_sessions :
+	    EC_DEF_SESSIONS;
+	int64_t hs = l->max_coap_handshakes > 0 ? l->max_coap_handshakes :
+	    EC_DEF_HANDSHAKES;
+
+	ctx->max_body = l->max_body > 0 && l->max_body < EC_MAX_BODY ?
+	    (size_t)l->max_body : EC_MAX_BODY;
+	/* Block2 answers come from libcoap; Block1 we reassemble (ec_res.c). */
+	coap_context_set_block_mode(ctx->coap, COAP_BLOCK_USE_LIBCOAP);
+	coap_context_set_max_idle_sessions(ctx->coap, (unsigned)sess);
+	coap_context_set_max_handshake_sessions(ctx->coap, (unsigned)hs);
+	coap_context_set_session_timeout(ctx->coap, EC_SESSION_IDLE_SECS);
+}
+
+static void
+setup(struct ec_ctx *ctx, const char *path, int udpfd)
+{
+	char errbuf[SCONF_MAX_ERR];
+	coap_address_t addr;
+
+	if (sconf_load(path, &ctx->conf, errbuf, sizeof(errbuf)) != 0)
+		ec_fatalx("msg=\"bad config\" err=\"%s\"", errbuf);
+	if (ctx->conf->sandbox)
+		ec_fatalx("msg=\"sandbox requested but signet-coap has none "
+		    "in this build; refusing to run unconfined\"");
+	if (udpfd >= 0 ? fd_addr(udpfd, &addr) != 0 :
+	    ctx->conf->listen_coap == NULL ||
+	    conf_addr(ctx->conf->listen_coap, &addr) != 0)
+		ec_fatalx("msg=\"no usable listen address\"");
+	coap_startup();
+	if (!coap_dtls_is_supported())
+		ec_fatalx("msg=\"libcoap has no DTLS\"");
+	if ((ctx->coap = coap_new_context(NULL)) == NULL)
+		ec_fatalx("msg=\"coap_new_context failed\"");
+	limits(ctx);
+	if (ec_dtls_setup(ctx) != 0)
+		ec_fatalx("msg=\"DTLS setup failed\"");
+	if (ec_store_init(ctx) != 0)
+		ec_fatalx("msg=\"client trust store setup failed\"");
+	if (ec_res_setup(ctx) != 0)
+		ec_fatalx("msg=\"resource setup failed\"");
+	main_ctx = ctx;
+	coap_register_event_handler(ctx->coap, on_event);
+	if (coap_new_endpoint(ctx->coap, &addr, COAP_PROTO_DTLS) == NULL)
+		ec_fatalx("msg=\"cannot bind DTLS endpoint\"");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct ec_ctx ctx;
+	const char *conf = NULL;
+	int ch, debug = 0, udpfd = -1;
+
+	ctx.efd = -1;
+	while ((ch = getopt(argc, argv, "dE:f:U:")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'E':
+			ctx.efd = parse_fd(optarg);
+			break;
+		case 'f':
+			conf = optarg;
+			break;
+		case 'U':
+			udpfd = parse_fd(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (conf == NULL || ctx.efd < 0 || optind != argc)
+		usage();
+	ec_log_init(debug);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	setup(&ctx, conf, udpfd);
+	ec_log(LOG_INFO, "msg=\"ready\" listen=%s max_body=%zu",
+	    ctx.conf->listen_coap ? ctx.conf->listen_coap : "-",
+	    ctx.max_body);
+	while (!quit) {
+		coap_io_process(ctx.coap, 1000);
+		OPENSSL_cleanse(ctx.psk_key, sizeof(ctx.psk_key));
+		ec_body_reap(&ctx, ec_now_ms());
+	}
+	ec_log(LOG_INFO, "msg=\"stopping\" requests=%llu enrolled=%llu "
+	    "errors=%llu psk_ok=%llu psk_refused=%llu too_large=%llu "
+	    "reaped=%llu", (unsigned long long)ctx.st.requests,
+	    (unsigned long long)ctx.st.enrolled,
+	    (unsigned long long)ctx.st.errors,
+	    (unsigned long long)ctx.st.psk_ok,
+	    (unsigned long long)ctx.st.psk_refused,
+	    (unsigned long long)ctx.st.too_large,
+	    (unsigned long long)ctx.st.blocks_reaped);
+	coap_free_context(ctx.coap);
+	coap_cleanup();
+	ec_dtls_free(&ctx);
+	sconf_free(ctx.conf);
+	return 0;
+}
