@@ -93,7 +93,13 @@ ca_engine_state(struct ca_engine *e)
 	if (atomic_load(&e->draining))
 		return PROTO_STATE_DRAINING;
 	hsm_status(e->hsm, &st);
-	if (st.state != HSM_STATE_UP || !atomic_load(&e->ledger_ok))
+	/*
+	 * Only the token gates admission: it recovers by itself and fails
+	 * fast.  A ledger failure fails each issuance closed on its own,
+	 * and the next one tries again, so a disk that comes back needs no
+	 * restart.
+	 */
+	if (st.state != HSM_STATE_UP)
 		return PROTO_STATE_DEGRADED;
 	return PROTO_STATE_READY;
 }
@@ -303,7 +309,7 @@ ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 		ca_token_reason(e, why, sizeof(why));
 		ca_reply_fail(&r, PROTO_R_UNAVAILABLE, "%s", why[0] ? why :
 		    atomic_load(&e->draining) ? "engine is shutting down" :
-		    "ledger unavailable");
+		    "engine unavailable");
 	} else {
 		rt = ca_engine_rt(e);
 		ca_dispatch(e, rt, peer, &req, &r);

@@ -131,15 +131,21 @@ out:
 	return rc;
 }
 
-/* A certificate we issued: the ledger must say it is ours and live. */
+/*
+ * A certificate one of our issuers signed: the ledger must hold it as
+ * issued (not revoked, not abandoned), in a tenant that still has the
+ * issuer that signed it.  The row names the tenant: an issuer key shared
+ * by two tenants cannot move a requester across.
+ */
 static int
-ca_ident_issued(struct ca_engine *e, const struct ca_rt_tenant *t,
-    const struct ca_rt_issuer *ri, X509 *leaf, struct ca_ident *id,
-    char *msg, size_t msglen)
+ca_ident_issued(struct ca_engine *e, const struct ca_rt *rt, X509 *leaf,
+    struct ca_ident *id, char *msg, size_t msglen)
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(leaf);
+	const struct ca_rt_tenant *t;
 	struct ledger_serial serial;
 	struct ledger_cert row;
+	size_t i;
 	int rc;
 
 	memset(&serial, 0, sizeof(serial));
@@ -149,7 +155,7 @@ ca_ident_issued(struct ca_engine *e, const struct ca_rt_tenant *t,
 	}
 	serial.len = (size_t)sn->length;
 	memcpy(serial.b, sn->data, serial.len);
-	if ((rc = ledger_get(e->ledger, t->t.name, &serial, &row)) != 0) {
+	if ((rc = ledger_get_any(e->ledger, &serial, &row)) != LEDGER_OK) {
 		ca_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
 		    "client certificate is not in the ledger" :
 		    "ledger: %s", ledger_strerror(rc));
@@ -157,19 +163,27 @@ ca_ident_issued(struct ca_engine *e, const struct ca_rt_tenant *t,
 		    PROTO_R_UNAVAILABLE;
 	}
 	rc = PROTO_R_UNAUTHORIZED;
+	ca_fmt(msg, msglen, "client certificate is not an issued "
+	    "certificate of this CA");
 	if (row.status == LEDGER_REVOKED)
 		ca_fmt(msg, msglen, "client certificate revoked");
-	else if (row.status != LEDGER_ISSUED ||
-	    strcmp(row.issuer, ri->iss.name) != 0)
-		ca_fmt(msg, msglen, "client certificate is not an issued "
-		    "certificate of this CA");
-	else {
-		id->kind = CA_ID_ISSUED;
-		ca_fmt(id->role, sizeof(id->role), "requester");
-		ca_fmt(id->tenant, sizeof(id->tenant), "%s", t->t.name);
-		ca_fmt(id->profile, sizeof(id->profile), "%s", row.profile);
-		rc = PROTO_R_OK;
+	else if (row.status == LEDGER_ISSUED &&
+	    (t = ca_rt_tenant(rt, row.tenant)) != NULL) {
+		for (i = 0; i < t->nissuers; i++)
+			if (strcmp(t->issuers[i].iss.name, row.issuer) == 0 &&
+			    X509_check_issued(t->issuers[i].iss.cert, leaf) ==
+			    X509_V_OK)
+				break;
+		if (i < t->nissuers) {
+			id->kind = CA_ID_ISSUED;
+			ca_fmt(id->role, sizeof(id->role), "requester");
+			ca_fmt(id->tenant, sizeof(id->tenant), "%s", row.tenant);
+			ca_fmt(id->profile, sizeof(id->profile), "%s",
+			    row.profile);
+			rc = PROTO_R_OK;
+		}
 	}
+	ERR_clear_error();
 	ledger_cert_clear(&row);
 	return rc;
 }
@@ -214,7 +228,6 @@ ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
     const struct proto_evidence *ev, struct ca_ident *id, char *msg,
     size_t msglen)
 {
-	const struct ca_rt_tenant *t = NULL;
 	const struct ca_rt_issuer *ri = NULL;
 	STACK_OF(X509) *rest = NULL;
 	X509 *leaf = NULL;
@@ -229,16 +242,14 @@ ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
 	for (i = 0; ri == NULL && i < rt->ntenants; i++)
 		for (k = 0; ri == NULL && k < rt->tenants[i].nissuers; k++)
 			if (X509_check_issued(rt->tenants[i].issuers[k].iss.cert,
-			    leaf) == X509_V_OK) {
-				t = &rt->tenants[i];
-				ri = &t->issuers[k];
-			}
+			    leaf) == X509_V_OK)
+				ri = &rt->tenants[i].issuers[k];
 	ERR_clear_error();
 	if (ri != NULL) {
 		if (ca_ident_verify(e, rt->issued, leaf, rest, 1, msg,
 		    msglen) != 0)
 			goto out;
-		rc = ca_ident_issued(e, t, ri, leaf, id, msg, msglen);
+		rc = ca_ident_issued(e, rt, leaf, id, msg, msglen);
 	} else {
 		if (ca_ident_verify(e, rt->clients, leaf, rest, 0, msg,
 		    msglen) != 0)
