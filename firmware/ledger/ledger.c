@@ -19,6 +19,7 @@
 
 static const struct ledger_backend *const backends[] = {
 	&ledger_backend_sqlite,
+	&ledger_backend_pgsql,
 };
 
 const char *
@@ -39,6 +40,7 @@ ledger_strerror(int rc)
 		"no ledger backend of that name",
 		"audit record could not be written",
 		"ledger database error",
+		"ledger database is unreachable",
 	};
 
 	if (rc > 0 || (size_t)-rc >= sizeof(msg) / sizeof(msg[0]))

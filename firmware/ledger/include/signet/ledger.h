@@ -64,6 +64,7 @@ enum ledger_rc {
 	LEDGER_ERR_BACKEND = -11,  /* no backend of that name */
 	LEDGER_ERR_AUDIT = -12,	   /* audit record could not be made */
 	LEDGER_ERR_DB = -13,	   /* other database failure */
+	LEDGER_ERR_DOWN = -14,	   /* database unreachable: retry later */
 };
 
 /* A sentence for a ledger_rc; never NULL. */

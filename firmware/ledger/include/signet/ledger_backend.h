@@ -68,5 +68,6 @@ struct ledger_backend {
 };
 
 extern const struct ledger_backend ledger_backend_sqlite;
+extern const struct ledger_backend ledger_backend_pgsql;
 
 #endif
