@@ -203,7 +203,7 @@ ca_needs_ident(uint16_t type)
 {
 	return type != PROTO_T_CACERTS && type != PROTO_T_CSRATTRS &&
 	    type != PROTO_T_HEALTH && type != PROTO_T_OCSP &&
-	    type != PROTO_T_CRL;
+	    type != PROTO_T_CRL && type != PROTO_T_PSK_LOOKUP;
 }
 
 static int

@@ -1,8 +1,9 @@
 /*
  * TOKEN_CREATE: an operator makes a one-time enrollment token for a
- * tenant and profile.  The secret is 24 bytes from the CSPRNG, shown
- * once in the reply and never stored: the ledger keeps its SHA-256
- * (STYLE.md 12).  The token lets a device enroll as a requester of that
+ * tenant and profile.  The token is "<id>.<secret>": a public id (so a
+ * DTLS PSK identity can name it, see PSK_LOOKUP in proto.h) and 24 bytes
+ * from the CSPRNG, shown once in the reply and never stored: the ledger
+ * keeps the SHA-256 of the whole string (STYLE.md 12).  The token lets a device enroll as a requester of that
  * tenant, in that profile only, for the listed names only (if any).
  */
 #include <stdio.h>
@@ -126,7 +127,9 @@ ca_h_token(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	    RAND_bytes(idb, sizeof(idb)) != 1)
 		return ca_reply_fail(r, PROTO_R_INTERNAL, "no randomness");
 	ca_hex(idb, sizeof(idb), tok.id);
-	ca_hex(secret, sizeof(secret), tr->secret);
+	memcpy(tr->secret, tok.id, 2 * sizeof(idb));
+	tr->secret[2 * sizeof(idb)] = '.';
+	ca_hex(secret, sizeof(secret), tr->secret + 2 * sizeof(idb) + 1);
 	explicit_bzero(secret, sizeof(secret));
 	ca_sha256(tr->secret, strlen(tr->secret), tok.hash);
 	ca_fmt(tok.tenant, sizeof(tok.tenant), "%s", q->tenant);

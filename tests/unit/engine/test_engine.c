@@ -350,7 +350,8 @@ test_tokens(void **state)
 	make_token(f, op, "d1.devices.example.com", 1, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
 	snprintf(secret, sizeof(secret), "%s", rep.u.token.secret);
-	assert_int_equal(strlen(secret), 2 * CA_TOKEN_SECRET_BYTES);
+	assert_int_equal(strlen(secret), 16 + 1 + 2 * CA_TOKEN_SECRET_BYTES);
+	assert_int_equal(strncmp(secret, rep.u.token.id, 16), 0);
 	/* Only the hash is stored. */
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM enroll_tokens"
 	    " WHERE length(hash) = 32"), 1);
