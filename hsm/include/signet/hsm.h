@@ -271,4 +271,36 @@ struct hsm_uri {
 #define HSM_URI_MAX 1024
 int hsm_uri_parse(const uint8_t *in, size_t len, struct hsm_uri *out);
 
+/*
+ * ---- Security Officer operations (hsm_so.c, for tools/ceremony) ----
+ *
+ * SoftHSMv2 (like most tokens) lets only the SO mark a key CKA_TRUSTED,
+ * and the SO cannot log in while a user session is open.  These calls
+ * therefore load the module, log in as the SO in their own session, do
+ * one thing, log out and finalise.  They must not run while a struct hsm
+ * for the same module is open in the process (C_Finalize is process
+ * wide): they refuse with HSM_ERR_BUSY if the module is already
+ * initialised.  The SO PIN (so_pin[0..so_pin_len)) is not wiped here.
+ *
+ * The keys they make are token objects with CKA_PRIVATE false, so that a
+ * user session can find and use them (hsm_key_find), CKA_SENSITIVE true,
+ * CKA_EXTRACTABLE false, CKA_WRAP and CKA_UNWRAP true, CKA_ENCRYPT and
+ * CKA_DECRYPT false, and CKA_TRUSTED true: the only keys that may wrap a
+ * key generated with HSM_KEYGEN_BACKUP.
+ */
+
+/* Generates such an AES-256 key-encryption key inside the token. */
+int hsm_so_kek_generate(const char *module, const char *token_label,
+    const char *so_pin, size_t so_pin_len, const char *label);
+/* Imports kek[0..32) as such a key (the caller wipes its copy). */
+int hsm_so_kek_import(const char *module, const char *token_label,
+    const char *so_pin, size_t so_pin_len, const char *label,
+    const uint8_t *kek, size_t kek_len);
+/* Destroys the public secret key with that label; HSM_ERR_NO_KEY if none. */
+int hsm_so_kek_destroy(const char *module, const char *token_label,
+    const char *so_pin, size_t so_pin_len, const char *label);
+/* HSM_OK if an initialised token has the label, else HSM_ERR_NO_TOKEN. */
+int hsm_so_token_present(const char *module, const char *token_label);
+/* ---- end of Security Officer operations ---- */
+
 #endif /* SIGNET_HSM_H */
