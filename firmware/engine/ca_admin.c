@@ -116,6 +116,7 @@ ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	}
 	ca_log_info("msg=revoked tenant=%s serial=%s reason=%u actor=\"%s\"",
 	    q->tenant, hex, q->reason, id->actor);
+	ca_rev_revoked(rt, serial.b, serial.len, ca_engine_now(e));
 	r->rep.u.revoked_at = (uint64_t)when;
 	return PROTO_R_OK;
 }

@@ -42,7 +42,16 @@ struct ca_rt {
 	size_t			 ntenants;
 	X509_STORE		*clients;	/* tls_client_ca: mapped roles */
 	X509_STORE		*issued;	/* our issuers: requesters */
+	struct ca_rev		*rev;		/* OCSP and CRLs (ca_revocation.c) */
 };
+
+/* OCSP responder and CRL caches of one runtime (ca_revocation.c). */
+struct ca_rev;
+struct ca_rev *ca_rev_new(void);
+void	ca_rev_free(struct ca_rev *rev);
+/* A certificate was revoked: drop cached answers, schedule CRLs. */
+void	ca_rev_revoked(const struct ca_rt *rt, const uint8_t *serial,
+	    size_t len, time_t now);
 
 /* Lookups in a runtime; NULL when absent. */
 struct ca_rt_tenant *ca_rt_tenant(const struct ca_rt *rt, const char *name);

@@ -235,6 +235,7 @@ ca_rt_free(struct ca_rt *rt)
 	free(rt->tenants);
 	X509_STORE_free(rt->clients);
 	X509_STORE_free(rt->issued);
+	ca_rev_free(rt->rev);
 	if (rt->release != NULL && rt->conf != NULL)
 		rt->release((struct sconf *)rt->conf);
 	free(rt);
@@ -264,6 +265,8 @@ ca_rt_build(const struct sconf *conf, struct hsm *hsm,
 			goto out;
 	}
 	if (ca_rt_stores(rt, err, errlen) != 0)
+		goto out;
+	if ((rt->rev = ca_rev_new()) == NULL)
 		goto out;
 	rt->release = release;
 	*out = rt;
