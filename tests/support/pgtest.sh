@@ -48,13 +48,19 @@ as_owner() {
 	fi
 }
 
+# Tests run in parallel (ctest -j): a second useradd may find the user
+# just made, or the password file locked, so try a few times.
 ensure_user() {
+	local i
 	[ "$(id -u)" = 0 ] || return 0
-	id -u "$PGUSER_OS" >/dev/null 2>&1 && return 0
-	useradd --system --no-create-home --home-dir /nonexistent \
-	    --shell /usr/sbin/nologin "$PGUSER_OS" ||
-	    id -u "$PGUSER_OS" >/dev/null 2>&1 ||
-	    die "cannot create user $PGUSER_OS"
+	for i in 1 2 3 4 5; do
+		id -u "$PGUSER_OS" >/dev/null 2>&1 && return 0
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin "$PGUSER_OS" 2>/dev/null &&
+		    return 0
+		sleep 1
+	done
+	id -u "$PGUSER_OS" >/dev/null 2>&1 || die "cannot create user $PGUSER_OS"
 }
 
 port_busy() {
@@ -114,6 +120,8 @@ cmd_up() {
 
 cmd_clean() {
 	local dir=$1 bin
+	# Also runs from the EXIT trap: clean up whatever fails.
+	set +e
 	[ -d "$dir" ] || return 0
 	bin=$(bindir)
 	if [ -f "$dir/data/postmaster.pid" ]; then
@@ -134,6 +142,7 @@ cmd_run() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/signet-pg.XXXXXX")
 	RUN_DIR=$dir
 	trap 'cmd_clean "$RUN_DIR"' EXIT
+	trap 'exit 143' INT TERM
 	cmd_start "$dir" >/dev/null
 	SIGNET_PG_CONNINFO=$(cat "$dir/conninfo") SIGNET_PGTEST_DIR=$dir \
 	    SIGNET_PGTEST=$0 "$@" || rc=$?
@@ -141,7 +150,9 @@ cmd_run() {
 		echo "pgtest: server log tail:" >&2
 		tail -20 "$dir/server.log" >&2
 	fi
-	return "$rc"
+	cmd_clean "$dir"
+	trap - EXIT
+	exit "$rc"
 }
 
 case "${1:-}" in
