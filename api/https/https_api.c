@@ -4,7 +4,7 @@
  * engine as evidence; the engine maps it to a role and tenants.  Request
  * bodies are parsed by https_json_parse() (strict, flat objects); answers
  * are written with https_json_string(), so nothing from a certificate can
- * break the JSON.  Reply shapes are in docs/https.md.
+ * break the JSON.  Reply shapes are written out in each *_done function.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -12,6 +12,11 @@
  * object, and an ex_data free hook on it sees the connection go, however
  * libevent ends it.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <string.h>
 
 #include <event2/bufferevent_ssl.h>
@@ -27,6 +32,19 @@ tls_verify_cb(int ok, X509_STORE_CTX *x)
 {
 	/* The verify result stays on the SSL; routes judge it (see top). */
 	return 1;
+}
+
+/*
+ * Answers are small and written in several TLS records; with Nagle's
+ * algorithm the last one waits for the client's delayed ACK (~40 ms).
+ */
+static void
+tls_info_cb(const SSL *ssl, int where, int ret)
+{
+	int fd, one = 1;
+
+	if ((where & SSL_CB_HANDSHAKE_START) && (fd = SSL_get_fd(ssl)) >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 /* An SSL object is freed: its connection is gone. */
@@ -97,6 +115,7 @@ https_tls_init(struct https_srv *srv, char *err, size_t errlen)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
 	    tls_verify_cb);
 	SSL_CTX_set_verify_depth(ctx, PROTO_MAX_CHAIN_CERTS);
+	SSL_CTX_set_info_callback(ctx, tls_info_cb);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"signet",
 	    6);
 	srv->store = SSL_CTX_get_cert_store(ctx);
