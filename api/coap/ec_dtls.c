@@ -99,9 +99,13 @@ tls_setup(void *tls, coap_dtls_pki_t *setup)
 	SSL *ssl = tls;
 	int i;
 
+	/* Until the engine has served its CA certificates, retry, backing off. */
 	if (!ctx->store_engine &&
-	    ec_now_ms() - ctx->store_try_ms > EC_STORE_RETRY_MS)
+	    ec_now_ms() - ctx->store_try_ms > ctx->store_retry_ms) {
 		ec_store_refresh(ctx);
+		if (!ctx->store_engine && ctx->store_retry_ms < 60000)
+			ctx->store_retry_ms *= 2;
+	}
 	if (!SSL_set1_verify_cert_store(ssl, ctx->store))
 		return 0;
 	X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl),

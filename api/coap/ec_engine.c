@@ -87,7 +87,7 @@ store_add_target(struct ec_ctx *ctx, const char *tenant,
 	copy_name(req.u.target.tenant, sizeof(req.u.target.tenant), tenant);
 	copy_name(req.u.target.profile, sizeof(req.u.target.profile),
 	    profile);
-	if (ec_engine_call(ctx, &req, &rep, EC_ENGINE_TIMEOUT_MS) != 0 ||
+	if (ec_engine_call(ctx, &req, &rep, EC_PSK_TIMEOUT_MS) != 0 ||
 	    rep.status.result != PROTO_R_OK)
 		return -1;
 	for (i = 0; i < rep.u.chain.ncerts; i++) {
@@ -118,12 +118,13 @@ ec_store_refresh(struct ec_ctx *ctx)
 	int ok = 1;
 
 	ctx->store_try_ms = ec_now_ms();
+	/* One failure means the engine is not serving yet: retry later. */
 	if (ec_target(ctx, "", tenant, profile) == 0 &&
 	    store_add_target(ctx, tenant, profile) != 0)
 		ok = 0;
-	for (i = 0; i < c->ntenants; i++)
+	for (i = 0; ok && i < c->ntenants; i++)
 		for (j = 0; j < c->tenants[i].nprofiles; j++)
-			if (c->tenants[i].profiles[j].est_label != NULL &&
+			if (ok && c->tenants[i].profiles[j].est_label != NULL &&
 			    store_add_target(ctx, c->tenants[i].name,
 			    c->tenants[i].profiles[j].name) != 0)
 				ok = 0;
@@ -138,6 +139,7 @@ ec_store_init(struct ec_ctx *ctx)
 {
 	size_t i;
 
+	ctx->store_retry_ms = EC_STORE_RETRY_MS;
 	if ((ctx->store = X509_STORE_new()) == NULL)
 		return -1;
 	/*

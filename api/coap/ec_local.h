@@ -23,7 +23,6 @@
 #define EC_DEF_SESSIONS		256	/* DTLS sessions at once */
 #define EC_DEF_HANDSHAKES	64	/* half-open DTLS handshakes */
 #define EC_SESSION_IDLE_SECS	60	/* idle session reaped after */
-#define EC_BODY_IDLE_MS		30000	/* unfinished Block1 reaped after */
 #define EC_MAX_PENDING		64	/* unfinished Block1 transfers */
 #define EC_ENGINE_TIMEOUT_MS	10000	/* one engine round trip */
 #define EC_PSK_TIMEOUT_MS	2000	/* a PSK lookup, mid-handshake */
@@ -50,6 +49,7 @@ struct ec_ctx {
 	coap_context_t		*coap;
 	int			 efd;		/* engine channel */
 	size_t			 max_body;
+	int64_t			 body_idle_ms;	/* Block1 reaped after */
 	/* DTLS server identity, DER, handed to libcoap from memory. */
 	uint8_t			*cert_der, *key_der;
 	size_t			 cert_len, key_len;
@@ -59,6 +59,7 @@ struct ec_ctx {
 	X509_STORE		*store;
 	int			 store_engine;	/* CA certs from engine in */
 	int64_t			 store_try_ms;
+	int64_t			 store_retry_ms;
 	uint8_t			 nopsk[32];	/* see ec_dtls.c */
 	coap_bin_const_t	 psk_out;	/* last PSK handed to libcoap */
 	uint8_t			 psk_key[PROTO_MAX_PSK];

@@ -125,6 +125,9 @@ limits(struct ec_ctx *ctx)
 	int64_t hs = l->max_coap_handshakes > 0 ? l->max_coap_handshakes :
 	    EC_DEF_HANDSHAKES;
 
+	/* An unfinished Block1 body is a read that is taking too long. */
+	ctx->body_idle_ms = (l->read_timeout > 0 ? l->read_timeout : 30) *
+	    1000;
 	ctx->max_body = l->max_body > 0 && l->max_body < EC_MAX_BODY ?
 	    (size_t)l->max_body : EC_MAX_BODY;
 	/* Block2 answers come from libcoap; Block1 we reassemble (ec_res.c). */

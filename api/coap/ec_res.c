@@ -69,7 +69,7 @@ ec_body_reap(struct ec_ctx *ctx, int64_t now)
 
 	for (b = TAILQ_FIRST(&ctx->bodies); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);
-		if (now - b->last_ms > EC_BODY_IDLE_MS) {
+		if (now - b->last_ms > ctx->body_idle_ms) {
 			ctx->st.blocks_reaped++;
 			body_free(ctx, b);
 		}
