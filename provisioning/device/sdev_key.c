@@ -129,6 +129,8 @@ sdev_csr_write(struct sdev *c, mbedtls_pk_context *pk, const char *name,
 		goto fail;
 	memmove(der, der + size - (size_t)ret, (size_t)ret);
 	*len = (size_t)ret;
+	if ((ret = sdev_compat_csr_fixup(der, size, len)) != 0)
+		goto fail;
 	rc = SDEV_OK;
 	goto out;
 fail:

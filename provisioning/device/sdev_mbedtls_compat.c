@@ -33,6 +33,63 @@ sdev_compat_csr_set_ext(mbedtls_x509write_csr *csr, const char *oid,
 	return mbedtls_x509write_csr_set_extension(csr, oid, oidlen, val, len);
 }
 
+/* ecdsa-with-SHA224..512 share this prefix (RFC 5758 3.2). */
+static const uint8_t oid_ecdsa_sha[] = {
+	0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03
+};
+
+int
+sdev_compat_csr_fixup(uint8_t *der, size_t size, size_t *len)
+{
+	unsigned char *p = der, *end = der + *len, *cri, *oid, *algend;
+	uint8_t tmp[2048];
+	size_t l, crilen, oidlen, restlen, body, o = 0;
+
+	if (mbedtls_asn1_get_tag(&p, end, &l, 0x30) != 0 || p + l != end)
+		return -1;
+	cri = p;
+	if (mbedtls_asn1_get_tag(&p, end, &l, 0x30) != 0)
+		return -1;
+	p += l;
+	crilen = (size_t)(p - cri);
+	if (mbedtls_asn1_get_tag(&p, end, &l, 0x30) != 0)
+		return -1;
+	algend = p + l;
+	if (mbedtls_asn1_get_tag(&p, algend, &oidlen, 0x06) != 0)
+		return -1;
+	oid = p;
+	/* Only ECDSA followed by exactly NULL is rewritten. */
+	if (oidlen != sizeof(oid_ecdsa_sha) + 1 ||
+	    memcmp(oid, oid_ecdsa_sha, sizeof(oid_ecdsa_sha)) != 0 ||
+	    algend - (oid + oidlen) != 2 || oid[oidlen] != 0x05 ||
+	    oid[oidlen + 1] != 0x00)
+		return 0;
+	restlen = (size_t)(end - algend);
+	body = crilen + 2 + 2 + oidlen + restlen;
+	if (body + 4 > sizeof(tmp) || body + 4 > size || body > 0xffff)
+		return -1;
+	tmp[o++] = 0x30;
+	if (body >= 0x100) {
+		tmp[o++] = 0x82;
+		tmp[o++] = (uint8_t)(body >> 8);
+	} else if (body >= 0x80)
+		tmp[o++] = 0x81;
+	tmp[o++] = (uint8_t)body;
+	memcpy(tmp + o, cri, crilen);
+	o += crilen;
+	tmp[o++] = 0x30;
+	tmp[o++] = (uint8_t)(2 + oidlen);
+	tmp[o++] = 0x06;
+	tmp[o++] = (uint8_t)oidlen;
+	memcpy(tmp + o, oid, oidlen);
+	o += oidlen;
+	memcpy(tmp + o, algend, restlen);
+	o += restlen;
+	memcpy(der, tmp, o);
+	*len = o;
+	return 0;
+}
+
 void
 sdev_compat_conf_tls12(mbedtls_ssl_config *conf)
 {

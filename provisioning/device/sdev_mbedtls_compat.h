@@ -24,6 +24,14 @@ int	sdev_compat_parse_key(mbedtls_pk_context *pk, const uint8_t *buf,
 int	sdev_compat_csr_set_ext(mbedtls_x509write_csr *csr, const char *oid,
 	    size_t oidlen, const uint8_t *val, size_t len);
 
+/*
+ * Makes a CSR written by mbedtls_x509write_csr_der DER as RFC 5758 3.2
+ * wants it: 2.28 writes NULL parameters into ecdsa-with-SHA*.  The
+ * signature covers only the CertificationRequestInfo, so the outer frame
+ * may be rewritten.  der holds *len bytes and room for size.
+ */
+int	sdev_compat_csr_fixup(uint8_t *der, size_t size, size_t *len);
+
 /* DTLS/TLS 1.2 only. */
 void	sdev_compat_conf_tls12(mbedtls_ssl_config *conf);
 

@@ -22,8 +22,15 @@ load_identity(struct sdev *c, mbedtls_pk_context *key, mbedtls_x509_crt *crt,
 	if ((rc = sdev_load_crt(c, SDEV_ITEM_CA, ta)) != SDEV_OK)
 		return sdev_fail(c, rc, "no pinned appliance CA (%s)",
 		    sdev_strerror(rc));
-	/* The chain travels with the certificate in the handshake. */
+	/*
+	 * The chain travels with the certificate in the handshake, and its
+	 * CA certificates (verified up to the pinned root when they were
+	 * stored) are trusted too: constrained servers often send only their
+	 * own certificate to keep DTLS flights small.
+	 */
 	rc = sdev_load_crt(c, SDEV_ITEM_CHAIN, crt);
+	if (rc == SDEV_OK)
+		rc = sdev_load_crt(c, SDEV_ITEM_CHAIN, ta);
 	if (rc != SDEV_OK && rc != SDEV_E_NOTFOUND)
 		return sdev_fail(c, rc, "cannot load the stored chain (%s)",
 		    sdev_strerror(rc));

@@ -127,10 +127,9 @@ show(struct sdev *c, const char *what)
 	fmt_time(info.not_before, nb, sizeof(nb));
 	fmt_time(info.not_after, na, sizeof(na));
 	fmt_time(info.renew_at, ra, sizeof(ra));
-	printf("%s%s\nsubject: %s\nissuer: %s\nserial: %s\n"
+	printf("%ssubject: %s\nissuer: %s\nserial: %s\n"
 	    "valid: %s to %s\nrenew after: %s\nkey matches: %s\n"
-	    "chain to pinned CA: %s\n", what, what[0] != '\0' ? "" : "",
-	    info.subject, info.issuer, info.serial, nb, na, ra,
+	    "chain to pinned CA: %s\n", what, info.subject, info.issuer, info.serial, nb, na, ra,
 	    info.key_matches ? "yes" : "NO", info.chain_ok ? "yes" : "NO");
 	return info.key_matches && info.chain_ok ? 0 : EXIT_REFUSED;
 }

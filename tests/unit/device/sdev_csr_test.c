@@ -49,6 +49,12 @@ test_csr_openssl(void **state)
 	assert_non_null(strstr(out, "DNS:d1.dev.devices.internal"));
 	assert_non_null(strstr(out, "prime256v1"));
 	assert_non_null(strstr(out, "ecdsa-with-SHA256"));
+	/* RFC 5758 3.2: no NULL parameters after ecdsa-with-SHA256. */
+	(void)snprintf(cmd, sizeof(cmd), "openssl asn1parse -inform DER "
+	    "-in '%s' 2>&1", path);
+	assert_int_equal(tu_run(cmd, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, ":ecdsa-with-SHA256"));
+	assert_null(strstr(out, "NULL"));
 	/* A name that is not a DNS name never reaches a CSR. */
 	assert_int_equal(sdev_csr_write(c, &pk, "d1,O=evil", der, sizeof(der),
 	    &len), SDEV_E_ARG);
