@@ -6,7 +6,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-bash tools/install-deps.sh
+# --cluster: PostgreSQL for the pgsql ledger tests (they never skip).
+bash tools/install-deps.sh --cluster
 jobs=$(nproc)
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DSIGNET_SANITIZE=ON \

@@ -6,6 +6,7 @@
  *                               [-k p256|p384|rsa2048|rsa3072|rsa4096|ed25519]
  *   signet-provision show       -m module -t label -p pin-file
  *   signet-provision dev-ca     -m module -t label -p pin-file -d data-dir
+ *   signet-provision pubkey     -m module -t label -p pin-file -l key-label
  *
  * One verb per run.  PINs come from files that only their owner can read
  * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
@@ -43,7 +44,9 @@ usage(const char *missing)
 	    "       signet-provision show -m module -t token-label "
 	    "-p pin-file\n"
 	    "       signet-provision dev-ca -m module -t token-label "
-	    "-p pin-file -d data-dir\n");
+	    "-p pin-file -d data-dir\n"
+	    "       signet-provision pubkey -m module -t token-label "
+	    "-p pin-file -l key-label\n");
 	exit(2);
 }
 
@@ -174,6 +177,29 @@ cmd_show(const struct opts *o)
 	return 0;
 }
 
+/* Prints a token key's public half as PEM (e.g. the audit key for
+ * signet-audit verify --pubkey). */
+static int
+cmd_pubkey(const struct opts *o)
+{
+	struct hsm_key *k = NULL;
+	struct hsm *h;
+	int rc;
+
+	if (o->label == NULL)
+		usage("-l key-label");
+	h = open_token(o);
+	if ((rc = hsm_key_find(h, o->label, NULL, 0, &k)) != HSM_OK) {
+		hsm_close(h);
+		errx(rc == HSM_ERR_NO_KEY ? 1 : 2, "key \"%s\": %s", o->label,
+		    hsm_strerror(rc));
+	}
+	PEM_write_PUBKEY(stdout, hsm_key_public(k));
+	hsm_key_free(k);
+	hsm_close(h);
+	return 0;
+}
+
 static int
 cmd_dev_ca(const struct opts *o)
 {
@@ -227,6 +253,8 @@ main(int argc, char **argv)
 		return cmd_show(&o);
 	if (strcmp(verb, "dev-ca") == 0)
 		return cmd_dev_ca(&o);
+	if (strcmp(verb, "pubkey") == 0)
+		return cmd_pubkey(&o);
 	fprintf(stderr, "signet-provision: unknown verb \"%s\"\n", verb);
 	usage(NULL);
 }
