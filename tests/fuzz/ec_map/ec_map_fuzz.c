@@ -40,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.ct = (unsigned)data[2] << 8 | data[3];
 	in.accept = (unsigned)data[4] << 8 | data[5];
 	plen = data[6];
+	in.max_body = (data[1] & 4) ? 64 : EC_MAX_BODY;
 	data += 7;
 	size -= 7;
 	if (plen > size)
@@ -48,7 +49,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.pathlen = plen;
 	in.body = data + plen;
 	in.bodylen = size - plen;
-	in.max_body = (data[1] & 4) ? 64 : EC_MAX_BODY;
 	rc = ec_map(&in, &out);
 	/* Invariants: an operation xor an error with a reason. */
 	if ((rc == 0) != (out.op != EC_OP_NONE) || (rc != 0 &&
