@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define NCSR		64
 #define MAX_SAMPLES	(1 << 20)
@@ -51,6 +52,21 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Signet requires every name in the subjectAltName (CN too). */
+static void
+add_san(X509_REQ *r, const char *dns)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_EXTENSION *e;
+	char v[96];
+
+	snprintf(v, sizeof(v), "DNS:%s", dns);
+	e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, v);
+	sk_X509_EXTENSION_push(exts, e);
+	X509_REQ_add_extensions(r, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
 static void
 make_csrs(void)
 {
@@ -67,6 +83,7 @@ make_csrs(void)
 		X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN",
 		    MBSTRING_ASC, (unsigned char *)cn, -1, -1, 0);
 		X509_REQ_set_pubkey(r, k);
+		add_san(r, cn);
 		X509_REQ_sign(r, k, EVP_sha256());
 		der = NULL;
 		n = i2d_X509_REQ(r, &der);

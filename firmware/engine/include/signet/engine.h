@@ -36,7 +36,7 @@ struct sconf;
 struct hsm;
 struct ledger;
 
-#define CA_ENGINE_WORKERS	3	/* threads issuing at once */
+#define CA_ENGINE_WORKERS	16	/* threads issuing at once: enough to fill a group commit */
 #define CA_ENGINE_MAX_PEERS	64	/* front-end channels */
 #define CA_ENGINE_QUEUE		256	/* requests waiting for a worker */
 #define CA_TOKEN_SECRET_BYTES	24	/* random bytes of a token secret */
