@@ -2,10 +2,13 @@
 # Builds the Signet appliance image for one board from Debian packages and
 # the binaries of a build tree:
 #
-#   firmware/image/build-image.sh [-b build-dir] [-v prod|debug] BOARD OUTDIR
+#   firmware/image/build-image.sh [-b build-dir] [-v prod|debug] [-e site.env]
+#       BOARD OUTDIR
 #
 # BOARD is a folder under board/ with board.env and signetd.conf
-# (qemu-x86_64, rack-x86_64).  OUTDIR receives
+# (qemu-x86_64, rack-x86_64).  -e adds a site's KEY=value lines after the
+# board's (later lines win), so an operator fills in a board without
+# editing the repository.  OUTDIR receives
 #
 #   vmlinuz       Debian's kernel (package linux-image-amd64), unchanged
 #   initrd.img    the whole root file system: a gzip'd newc cpio, unpacked
@@ -24,16 +27,18 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/firmware/image
 
 usage() {
-	echo "usage: build-image.sh [-b build-dir] [-v prod|debug] BOARD OUTDIR" >&2
+	echo "usage: build-image.sh [-b build-dir] [-v prod|debug] [-e site.env] BOARD OUTDIR" >&2
 	exit 2
 }
 fail() { echo "build-image: $*" >&2; exit 1; }
 
 build=$top/build
 variant=prod
-while getopts b:v: opt; do
+site=
+while getopts b:v:e: opt; do
 	case $opt in
 	b) build=$OPTARG ;;
+	e) site=$OPTARG ;;
 	v) variant=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -47,6 +52,7 @@ bdir=$top/board/$board
 [ -f "$bdir/board.env" ] || fail "no board $board ($bdir/board.env missing)"
 [ -f "$bdir/signetd.conf" ] || fail "board $board has no signetd.conf"
 build=$(cd "$build" && pwd) || fail "no build directory $build"
+[ -z "$site" ] || [ -f "$site" ] || fail "no site file $site"
 for t in busybox cpio gzip ldd modprobe mke2fs e2fsck dpkg-query; do
 	command -v "$t" >/dev/null ||
 		fail "$t not found (run tools/install-deps.sh --image)"
@@ -57,9 +63,15 @@ if ldd "$busybox" >/dev/null 2>&1; then
 	fail "$busybox is dynamically linked: install busybox-static"
 fi
 
-# The board's build-time settings (plain KEY=value lines, like /init).
+# The board's settings, then the site's (plain KEY=value lines, like /init).
+envfile=$(mktemp)
+cat "$bdir/board.env" > "$envfile"
+if [ -n "$site" ]; then
+	printf '\n# --- site settings from %s\n' "$(basename "$site")" >> "$envfile"
+	cat "$site" >> "$envfile"
+fi
 board_get() {
-	sed -n "s/^$1=//p" "$bdir/board.env" | tail -n1 | sed 's/^"\(.*\)"$/\1/'
+	sed -n "s/^$1=//p" "$envfile" | tail -n1 | sed 's/^"\(.*\)"$/\1/'
 }
 modules=$(board_get SIGNET_MODULES)
 module_path=$(board_get SIGNET_PKCS11_MODULE)
@@ -80,7 +92,7 @@ kver=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
 [ -d "/lib/modules/$kver" ] || fail "/lib/modules/$kver missing"
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/signet-image.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage" "$envfile"' EXIT
 root=$stage/root
 mkdir -p "$root"
 
@@ -212,7 +224,7 @@ done
 while read -r ko; do copy_path "$ko"; done < "$root/etc/signet/modules.load"
 
 # 5. Configuration, users, init.
-install -m 0644 "$bdir/board.env" "$root/etc/signet/board.env"
+install -m 0644 "$envfile" "$root/etc/signet/board.env"
 install -m 0644 "$bdir/signetd.conf" "$root/etc/signet/signetd.conf.in"
 install -m 0755 "$here/init" "$root/init"
 install -m 0644 "$here/acpid.conf" "$root/etc/acpid.conf"
@@ -226,7 +238,8 @@ if [ "$variant" = debug ]; then
 	echo "this is a debug image: /init starts a root shell on the console" \
 		> "$root/etc/signet/debug-console"
 fi
-gitrev=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
+# SIGNET_IMAGE_VERSION names the image; default: git describe of the tree.
+gitrev=${SIGNET_IMAGE_VERSION:-$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)}
 echo "signet $gitrev $board $variant $SOURCE_DATE_EPOCH kernel $kver" \
 	> "$root/etc/signet/version"
 

@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# The appliance image under QEMU (software emulation, no KVM):
+#
+#   test-image.sh -b build-dir -w work-dir [-m boot|serve]
+#
+# Builds the board/qemu-x86_64 image twice from build-dir (a build without
+# sanitizers) and checks the two are byte-identical and under 64 MiB; boots
+# it with a blank data disk and a seed disk carrying a test operator CA;
+# waits for signetd; checks first-boot provisioning on the console; powers
+# it off through ACPI (QEMU monitor system_powerdown) and checks the data
+# disk was unmounted cleanly; boots again and checks the same token came
+# back without provisioning anew.
+#
+# -m serve (the full stack: signet-engine and signet-https are built) also
+# checks, from the host through QEMU's port forwarding: the intermediate
+# over plain HTTP (/ca/intermediate.der), an EST simpleenroll over mutual
+# TLS with the seed's operator certificate, OCSP "good" for the issued
+# certificate with openssl ocsp; and after the reboot, OCSP still "good"
+# for that certificate and the ledger on the data disk.
+#
+# Boot-to-ready time and image size are printed.  Every wait is bounded.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+
+usage() { echo "usage: test-image.sh -b build-dir -w work-dir [-m boot|serve]" >&2; exit 2; }
+build= work= mode=boot
+while getopts b:w:m: opt; do
+	case $opt in
+	b) build=$OPTARG ;;
+	w) work=$OPTARG ;;
+	m) mode=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+[ -n "$build" ] && [ -n "$work" ] || usage
+case $mode in boot | serve) ;; *) usage ;; esac
+
+failures=0
+step() { echo "== $*"; }
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; failures=$((failures + 1)); }
+die() { echo "FAIL $*"; echo "--- console (last 60 lines):"; tail -n 60 "$con" 2>/dev/null || true; exit 1; }
+
+rm -rf "$work"
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+con=$work/console.log
+qpid=
+cleanup() {
+	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+		kill "$qpid" 2>/dev/null || true
+		sleep 1
+		kill -9 "$qpid" 2>/dev/null || true
+	fi
+	jobs -p | xargs -r kill 2>/dev/null || true
+}
+trap cleanup EXIT
+
+for t in qemu-system-x86_64 openssl curl debugfs; do
+	command -v "$t" >/dev/null || die "$t not found (tools/install-deps.sh --image)"
+done
+
+# 1. The image, twice: reproducible and small.
+step "build the image (board qemu-x86_64)"
+# Fixed inputs for both builds, even if the tree gets new commits meanwhile.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || echo 1700000000)}
+export SIGNET_IMAGE_VERSION=${SIGNET_IMAGE_VERSION:-test-$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)}
+timeout 600 bash "$top/firmware/image/build-image.sh" -b "$build" qemu-x86_64 "$work/img" ||
+	die "build-image.sh failed"
+timeout 600 bash "$top/firmware/image/build-image.sh" -b "$build" qemu-x86_64 "$work/img2" >/dev/null 2>&1 ||
+	die "second build-image.sh failed"
+if cmp -s "$work/img/initrd.img" "$work/img2/initrd.img" &&
+	cmp -s "$work/img/vmlinuz" "$work/img2/vmlinuz"; then
+	ok "two builds from the same inputs are byte-identical"
+else
+	bad "two builds differ (not reproducible)"
+fi
+size=$(($(stat -c %s "$work/img/vmlinuz") + $(stat -c %s "$work/img/initrd.img")))
+size_mib=$(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }')
+if [ "$size" -lt $((64 * 1048576)) ]; then
+	ok "image size $size_mib MiB (< 64 MiB)"
+else
+	bad "image size $size_mib MiB is not under 64 MiB"
+fi
+
+# 2. A test operator CA (the seed disk) and the disks.
+step "seed disk with a test operator CA, blank data disk"
+mkdir -p "$work/seed" "$work/pki"
+(
+	cd "$work/pki"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout opca.key -out opca.pem -days 2 -subj "/CN=Image Test Operators" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout op.key -out op.csr -subj "/CN=signet-operator" >/dev/null 2>&1
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > op.ext
+	openssl x509 -req -in op.csr -CA opca.pem -CAkey opca.key -CAcreateserial \
+		-days 1 -extfile op.ext -out op.pem >/dev/null 2>&1
+) || die "openssl could not make the test operator CA"
+cp "$work/pki/opca.pem" "$work/seed/operators.pem"
+tar -C "$work/seed" --owner=0 --group=0 -cf "$work/seed.tar" operators.pem ||
+	die "cannot write the seed tar"
+truncate -s 256M "$work/data.img" || die "cannot create the data disk"
+
+# 3. Booting and stopping.
+ports() {
+	local base=$((20000 + (RANDOM % 4000) * 10))
+	http_port=$base https_port=$((base + 1)) coap_port=$((base + 2))
+}
+boot() {
+	local n=$1 tries=0
+	con=$work/console$n.log
+	while :; do
+		ports
+		rm -f "$work/mon.in" "$work/mon.out" "$con"
+		mkfifo "$work/mon.in" "$work/mon.out"
+		cat "$work/mon.out" > "$work/monitor$n.log" &
+		boot_start=$(date +%s)
+		qemu-system-x86_64 -machine q35 -accel tcg -m 512 -smp 1 \
+			-nographic -no-reboot \
+			-kernel "$work/img/vmlinuz" -initrd "$work/img/initrd.img" \
+			-append "$(cat "$work/img/cmdline")" \
+			-drive "file=$work/data.img,if=none,id=data,format=raw" \
+			-device virtio-blk-pci,drive=data,serial=signet-data \
+			-drive "file=$work/seed.tar,if=none,id=seed,format=raw,readonly=on" \
+			-device virtio-blk-pci,drive=seed,serial=signet-seed \
+			-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$http_port-:8080,hostfwd=tcp:127.0.0.1:$https_port-:8443,hostfwd=udp:127.0.0.1:$coap_port-:5684" \
+			-device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
+			-serial "file:$con" -monitor "pipe:$work/mon" \
+			> "$work/qemu$n.log" 2>&1 &
+		qpid=$!
+		sleep 2
+		if kill -0 "$qpid" 2>/dev/null; then
+			break
+		fi
+		tries=$((tries + 1))
+		grep -q 'host forwarding' "$work/qemu$n.log" && [ $tries -lt 5 ] && continue
+		cat "$work/qemu$n.log"
+		die "boot $n: qemu did not start"
+	done
+	echo "boot $n: qemu pid $qpid, http $http_port https $https_port coap/udp $coap_port"
+}
+# wait_for PATTERN SECONDS: a console line, bounded; fails on a FATAL line.
+wait_for() {
+	local i=0
+	while [ $i -lt "$2" ]; do
+		grep -q "$1" "$con" 2>/dev/null && return 0
+		grep -q 'signet-init: FATAL' "$con" 2>/dev/null && return 1
+		kill -0 "$qpid" 2>/dev/null || return 1
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+powerdown() {
+	local i=0
+	timeout 10 sh -c "echo system_powerdown > '$work/mon.in'" ||
+		die "cannot talk to the QEMU monitor"
+	while kill -0 "$qpid" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 120 ]; then
+			bad "VM did not power off within 120 s of the ACPI power button"
+			kill -9 "$qpid"
+			break
+		fi
+		sleep 1
+	done
+	wait "$qpid" 2>/dev/null || true
+	qpid=
+	if grep -q 'signet-init: data disk unmounted cleanly' "$con"; then
+		ok "ACPI power button: signetd stopped, data disk unmounted, powered off"
+	else
+		bad "no clean shutdown on the console"
+	fi
+}
+http() { curl -sS --max-time 20 "$@"; }
+# The engine and the HTTPS front end are up: /v1/health answers 200 over
+# mutual TLS (polled for up to 180 s after signetd is ready).
+wait_health() {
+	local i=0
+	until [ "$(http -o "$work/health.json" -w '%{http_code}' \
+		--cacert "$work/root.pem" --cert "$work/pki/op.pem" --key "$work/pki/op.key" \
+		"https://127.0.0.1:$https_port/v1/health" 2>"$work/curl.err")" = 200 ]; do
+		i=$((i + 1))
+		if [ $i -ge 180 ]; then
+			echo "last answer: $(cat "$work/curl.err" "$work/health.json" 2>/dev/null | head -c 300)"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+# The first boot.
+step "first boot (TCG, blank data disk)"
+boot 1
+wait_for 'signetd ready' 400 || die "first boot: signetd never became ready"
+ready_s=$(($(date +%s) - boot_start))
+grep -q 'first boot: formatting blank data disk' "$con" &&
+	ok "blank data disk formatted on first boot" || bad "data disk not formatted"
+grep -q 'first boot: initialising token signet' "$con" &&
+	ok "token initialised on first boot" || bad "token not initialised"
+grep -q 'key label="signet-intermediate" type=p256 .*sensitive=yes extractable=no' "$con" &&
+	ok "intermediate key in the token, not extractable" || bad "no intermediate key shown"
+grep -q 'signet-init: root file system read-only' "$con" &&
+	ok "root file system read-only" || bad "root file system not read-only"
+grep -q 'signetd started (pid [0-9]*, user signet)' "$con" &&
+	ok "signetd runs as user signet" || bad "signetd user not shown"
+if grep -q 'sh: can.t access tty\|login:' "$con"; then
+	bad "a shell or login prompt on the production console"
+fi
+serial1=$(sed -n 's/.*token: label="signet" serial=\([0-9a-f]*\).*/\1/p' "$con" | head -n1)
+[ -n "$serial1" ] || die "no token serial on the console"
+sed -n '/signet-init: root certificate:/,/END CERTIFICATE/p' "$con" |
+	sed -n 's/^signet-init:   //p' > "$work/root.pem"
+openssl x509 -in "$work/root.pem" -noout 2>/dev/null ||
+	die "the console did not show a root certificate"
+ok "root certificate read from the console"
+
+if [ "$mode" = serve ]; then
+	step "serving: plain HTTP, EST over mutual TLS, OCSP"
+	wait_health || die "GET /v1/health over mutual TLS never answered 200"
+	ready_s=$(($(date +%s) - boot_start))
+	ok "GET /v1/health (mutual TLS, the seed's operator certificate): 200"
+	code=$(http -o "$work/inter.der" -w '%{http_code}' \
+		"http://127.0.0.1:$http_port/ca/intermediate.der" 2>"$work/curl.err" || true)
+	[ "$code" = 200 ] || bad "GET /ca/intermediate.der: HTTP $code $(cat "$work/curl.err")"
+	openssl x509 -inform DER -in "$work/inter.der" -out "$work/inter.pem" 2>/dev/null &&
+		openssl verify -CAfile "$work/root.pem" "$work/inter.pem" >/dev/null 2>&1 &&
+		ok "GET /ca/intermediate.der: the intermediate, signed by the console's root" ||
+		bad "/ca/intermediate.der is not an intermediate under the root"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$work/leaf.key" -subj "/CN=web.svc.dev.internal" \
+		-addext "subjectAltName=DNS:web.svc.dev.internal" -outform DER \
+		-out "$work/leaf.csr" >/dev/null 2>&1 || die "openssl req failed"
+	base64 "$work/leaf.csr" > "$work/leaf.b64"
+	code=$(http -o "$work/enroll.b64" -w '%{http_code}' \
+		--cacert "$work/root.pem" --cert "$work/pki/op.pem" --key "$work/pki/op.key" \
+		-H 'Content-Type: application/pkcs10' --data-binary @"$work/leaf.b64" \
+		"https://127.0.0.1:$https_port/.well-known/est/simpleenroll" 2>"$work/curl.err" || true)
+	if [ "$code" = 200 ] && base64 -d "$work/enroll.b64" > "$work/enroll.p7" 2>/dev/null &&
+		openssl pkcs7 -inform DER -in "$work/enroll.p7" -print_certs \
+			-out "$work/leaf.pem" >/dev/null 2>&1 &&
+		openssl verify -CAfile "$work/root.pem" -untrusted "$work/inter.pem" \
+			"$work/leaf.pem" >/dev/null 2>&1; then
+		ok "EST simpleenroll (curl, mutual TLS as the seed's operator): certificate verifies"
+	else
+		bad "EST simpleenroll: HTTP $code $(cat "$work/curl.err"; head -c 200 "$work/enroll.b64" 2>/dev/null)"
+	fi
+	ocsp_good() {
+		openssl ocsp -issuer "$work/inter.pem" -cert "$work/leaf.pem" \
+			-url "http://127.0.0.1:$http_port/ocsp" -CAfile "$work/root.pem" \
+			-timeout 20 > "$work/ocsp.txt" 2>&1 &&
+			grep -q "leaf.pem: good" "$work/ocsp.txt" &&
+			grep -q 'Response verify OK' "$work/ocsp.txt"
+	}
+	if [ -s "$work/leaf.pem" ] && ocsp_good; then
+		ok "openssl ocsp: good, response verified"
+	else
+		bad "openssl ocsp: $(cat "$work/ocsp.txt" 2>/dev/null | head -5)"
+	fi
+fi
+echo "boot-to-ready (first boot, with provisioning): ${ready_s}s"
+powerdown
+
+step "the data disk after shutdown"
+debugfs -R 'ls -l /' "$work/data.img" > "$work/ls.txt" 2>/dev/null || die "debugfs cannot read the data disk"
+for f in tokens user.pin ca tls; do
+	grep -qw "$f" "$work/ls.txt" && ok "data disk holds $f" || bad "data disk lacks $f"
+done
+if [ "$mode" = serve ]; then
+	grep -qw ledger.db "$work/ls.txt" && ok "data disk holds ledger.db" || bad "no ledger.db on the data disk"
+fi
+debugfs -R 'stat /user.pin' "$work/data.img" 2>/dev/null | grep -q 'Mode:  0600' &&
+	ok "user.pin is mode 0600" || bad "user.pin is not mode 0600"
+
+# The second boot: the same token, nothing provisioned again.
+step "second boot"
+boot 2
+wait_for 'signetd ready' 400 || die "second boot: signetd never became ready"
+ready2_s=$(($(date +%s) - boot_start))
+if grep -q 'first boot' "$con"; then
+	bad "second boot provisioned again: $(grep 'first boot' "$con" | head -n1)"
+else
+	ok "second boot did not format or provision"
+fi
+serial2=$(sed -n 's/.*token: label="signet" serial=\([0-9a-f]*\).*/\1/p' "$con" | head -n1)
+[ "$serial1" = "$serial2" ] && ok "same token after reboot (serial $serial2)" ||
+	bad "token serial changed: $serial1 -> $serial2"
+sed -n '/signet-init: root certificate:/,/END CERTIFICATE/p' "$con" |
+	sed -n 's/^signet-init:   //p' > "$work/root2.pem"
+cmp -s "$work/root.pem" "$work/root2.pem" && ok "same root certificate after reboot" ||
+	bad "root certificate changed after reboot"
+if [ "$mode" = serve ]; then
+	wait_health || die "second boot: GET /v1/health never answered 200"
+	ready2_s=$(($(date +%s) - boot_start))
+	if [ -s "$work/leaf.pem" ] && ocsp_good; then
+		ok "after reboot: OCSP still good for the certificate issued before (ledger kept)"
+	else
+		bad "after reboot: OCSP $(head -3 "$work/ocsp.txt" 2>/dev/null)"
+	fi
+	serial=$(openssl x509 -in "$work/leaf.pem" -noout -serial 2>/dev/null | sed 's/^serial=//')
+	code=$(http -o "$work/cert.json" -w '%{http_code}' --cacert "$work/root.pem" \
+		--cert "$work/pki/op.pem" --key "$work/pki/op.key" \
+		"https://127.0.0.1:$https_port/v1/certs/$serial?tenant=dev" 2>"$work/curl.err" || true)
+	if [ -n "$serial" ] && [ "$code" = 200 ] && grep -qi "$serial" "$work/cert.json"; then
+		ok "after reboot: GET /v1/certs/$serial finds the certificate in the ledger"
+	else
+		bad "after reboot: /v1/certs/$serial: HTTP $code $(cat "$work/curl.err"; head -c 300 "$work/cert.json" 2>/dev/null)"
+	fi
+fi
+echo "boot-to-ready (second boot): ${ready2_s}s"
+powerdown
+
+echo "image: $size_mib MiB; boot-to-ready ${ready_s}s first, ${ready2_s}s second (TCG)"
+if [ "$failures" -ne 0 ]; then
+	echo "$failures check(s) failed"
+	exit 1
+fi
+echo "all image checks passed"

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Checks every Signet executable in a build tree for the hardening STYLE.md
+# item 15 asks for, and the trust boundaries of item 2:
+#
+#   tools/check-hardening.sh BUILD_DIR
+#
+#   PIE        ELF type DYN with a program interpreter
+#   RELRO      a GNU_RELRO segment and BIND_NOW (full RELRO)
+#   SSP        imports __stack_chk_fail (-fstack-protector-strong)
+#   FORTIFY    imports at least one __*_chk function (_FORTIFY_SOURCE)
+#   boundary   signetd, signet-https and signet-coap need no libp11,
+#              libsqlite3 or libpq, import no C_*, PKCS11_*, sqlite3_* or
+#              PQ* symbols and contain no hsm_*, ledger_* or audit_*
+#              function: the parent and the front ends hold no key and no
+#              ledger (the engine does)
+#
+# A sanitizer build cannot be checked (ASan replaces FORTIFY by design):
+# point it at a Release build (tests/integration/image/release-build.sh).
+# Exit 0 all good, 1 a check failed, 2 cannot check.
+set -euo pipefail
+
+[ $# -eq 1 ] || { echo "usage: check-hardening.sh BUILD_DIR" >&2; exit 2; }
+build=$1
+[ -d "$build" ] || { echo "check-hardening: no directory $build" >&2; exit 2; }
+for t in readelf nm; do
+	command -v "$t" >/dev/null ||
+		{ echo "check-hardening: $t not found (binutils)" >&2; exit 2; }
+done
+
+# Project executables: ELF files with the execute bit outside CMake's own
+# scratch folders (compiler probes).
+# Test programs (tests/) are not shipped and are not checked.
+mapfile -t bins < <(find "$build" -type f -perm -u+x -not -path '*/CMakeFiles/*' \
+	-not -path "$build/tests/*" -not -path "$build/image-release/*" \
+	-exec sh -c 'head -c 4 "$1" | grep -q "^.ELF"' _ {} \; -print | sort)
+[ ${#bins[@]} -gt 0 ] || { echo "check-hardening: no executables in $build" >&2; exit 2; }
+
+fail=0
+checked=0
+bad() { echo "FAIL $1: $2"; fail=1; }
+
+for b in "${bins[@]}"; do
+	name=${b#"$build"/}
+	hdr=$(readelf -h "$b" 2>/dev/null) || { bad "$name" "not readable by readelf"; continue; }
+	# Shared libraries (plugins such as the PKCS#11 shim) are not executables.
+	prog=$(readelf -lW "$b" 2>/dev/null)
+	if ! grep -q 'INTERP' <<<"$prog"; then
+		grep -q 'Type:[[:space:]]*DYN' <<<"$hdr" && continue
+		bad "$name" "statically linked or no interpreter (not PIE)"
+		continue
+	fi
+	checked=$((checked + 1))
+	dyn=$(readelf -dW "$b" 2>/dev/null)
+	undef=$(nm -D --undefined-only "$b" 2>/dev/null | awk '{ print $NF }' | sed 's/@.*//')
+	if grep -qx '__asan_init\|__asan_init_v[0-9]*' <<<"$undef" ||
+	    grep -q '__asan_' <<<"$(nm "$b" 2>/dev/null | head -n 2000)"; then
+		echo "check-hardening: $name is an AddressSanitizer build; FORTIFY is" \
+			"off there by design. Check a Release build instead." >&2
+		exit 2
+	fi
+	r=""
+	grep -q 'Type:[[:space:]]*DYN' <<<"$hdr" && r="$r PIE" || bad "$name" "not PIE (ELF type is not DYN)"
+	grep -q 'GNU_RELRO' <<<"$prog" && r="$r RELRO" || bad "$name" "no GNU_RELRO segment"
+	if grep -Eq '\(BIND_NOW\)|\(FLAGS\).*BIND_NOW|\(FLAGS_1\).*NOW' <<<"$dyn"; then
+		r="$r NOW"
+	else
+		bad "$name" "no BIND_NOW (partial RELRO only)"
+	fi
+	grep -qx '__stack_chk_fail' <<<"$undef" && r="$r SSP" ||
+		bad "$name" "does not import __stack_chk_fail (no stack protector)"
+	if grep -Eqx '__[a-z0-9_]+_chk' <<<"$undef"; then
+		r="$r FORTIFY($(grep -Ecx '__[a-z0-9_]+_chk' <<<"$undef"))"
+	else
+		bad "$name" "imports no __*_chk function (no _FORTIFY_SOURCE)"
+	fi
+	case $(basename "$b") in
+	signetd | signet-https | signet-coap)
+		needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
+		if grep -Eq '^(libp11|libsqlite3|libpq)\.' <<<"$needed"; then
+			bad "$name" "links $(grep -E '^(libp11|libsqlite3|libpq)\.' <<<"$needed" | tr '\n' ' ')"
+		fi
+		forbidden=$(grep -E '^(C_[A-Z]|PKCS11_|sqlite3_|PQ[a-z])' <<<"$undef" || true)
+		[ -z "$forbidden" ] ||
+			bad "$name" "imports $(head -n 5 <<<"$forbidden" | tr '\n' ' ')"
+		own=$(nm "$b" 2>/dev/null | awk '$2 ~ /^[Tt]$/ { print $3 }' |
+			grep -E '^(hsm_|ledger_|audit_)' || true)
+		[ -z "$own" ] ||
+			bad "$name" "contains key or ledger code: $(head -n 5 <<<"$own" | tr '\n' ' ')"
+		r="$r boundary"
+		;;
+	esac
+	printf '%-55s%s\n' "$name" "$r"
+done
+
+echo "checked $checked executables in $build"
+[ "$checked" -gt 0 ] || { echo "check-hardening: nothing checked" >&2; exit 2; }
+exit "$fail"
