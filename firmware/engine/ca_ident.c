@@ -273,9 +273,19 @@ ca_ident_token(struct ca_engine *e, const struct proto_evidence *ev,
 	uint8_t hash[LEDGER_HASH_LEN];
 	int rc;
 
-	ca_sha256(ev->token, strlen(ev->token), hash);
-	rc = ledger_token_get(e->ledger, hash, &id->tok);
-	explicit_bzero(hash, sizeof(hash));
+	/*
+	 * Over HTTP the whole secret is presented.  Over DTLS the front end
+	 * completed a PSK handshake whose key only the token's holder could
+	 * derive (ca_revocation.c) and names the token by its public id;
+	 * proto_admit lets only the CoAP channel say so.
+	 */
+	if (ev->token_src == PROTO_TOKSRC_PSK_ID) {
+		rc = ledger_token_get_id(e->ledger, ev->token, &id->tok);
+	} else {
+		ca_sha256(ev->token, strlen(ev->token), hash);
+		rc = ledger_token_get(e->ledger, hash, &id->tok);
+		explicit_bzero(hash, sizeof(hash));
+	}
 	if (rc != LEDGER_OK) {
 		ca_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
 		    "unknown enrollment token" : "ledger: %s",

@@ -324,5 +324,6 @@ const struct ledger_backend ledger_backend_pgsql = {
 	.stats = pg_stats,
 	.token_create = pg_token_create,
 	.token_get = pg_token_get,
+	.token_hash = pg_token_hash,
 	.reserve_token = pg_reserve_token,
 };

@@ -123,6 +123,7 @@ int	pg_count(void *state, const char *tenant, struct ledger_counts *out);
 int	pg_list_revoked(void *state, const char *issuer, int64_t now,
 	    ledger_revoked_cb cb, void *arg);
 int	pg_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
+int	pg_token_hash(void *state, const char *id, uint8_t *hash);
 int	pg_token_get(void *state, const uint8_t *hash,
 	    struct ledger_token *out);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 
 #include <signet/ledger.h>
 
@@ -32,6 +33,8 @@ const struct pg_stmt pg_read_stmts[] = {
 	/* Only this node's: another node's reservation may be in flight. */
 	{ "r_reserved", "SELECT " PG_CERT_COLUMNS " FROM certs"
 	    " WHERE status = 0 AND node = $1 ORDER BY id", "t" },
+	{ "r_token_hash", "SELECT encode(hash, 'hex') FROM enroll_tokens"
+	    " WHERE id = $1", "t" },
 	{ "r_token", "SELECT id, tenant, profile, names, created, expires,"
 	    " uses_left FROM enroll_tokens WHERE hash = $1", "b" },
 };
@@ -308,6 +311,34 @@ copy_col(const PGresult *r, int col, char *dst, size_t size)
 		n = size - 1;
 	memcpy(dst, PQgetvalue(r, 0, col), n);
 	dst[n] = '\0';
+}
+
+int
+pg_token_hash(void *state, const char *id, uint8_t *hash)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	const char *hex;
+	size_t n;
+	int rc;
+
+	pgp_init(&p);
+	pgp_text(&p, id);
+	if ((rc = query(state, "r_token_hash", &p, &res)) != LEDGER_OK)
+		return rc;
+	rc = LEDGER_ERR_NOTFOUND;
+	if (PQntuples(res) != 1)
+		goto out;
+	rc = LEDGER_ERR_DB;
+	hex = PQgetvalue(res, 0, 0);
+	if (PQgetlength(res, 0, 0) != 2 * LEDGER_HASH_LEN ||
+	    OPENSSL_hexstr2buf_ex(hash, LEDGER_HASH_LEN, &n, hex, '\0') != 1 ||
+	    n != LEDGER_HASH_LEN)
+		goto out;
+	rc = LEDGER_OK;
+out:
+	PQclear(res);
+	return rc;
 }
 
 int

@@ -629,5 +629,6 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.stats = sq_stats,
 	.token_create = sq_token_create,
 	.token_get = sq_token_get,
+	.token_hash = sq_token_hash,
 	.reserve_token = sq_reserve_token,
 };

@@ -130,6 +130,36 @@ copy_col(sqlite3_stmt *st, int col, char *dst, size_t size)
 }
 
 int
+sq_token_hash(void *state, const char *id, uint8_t *hash)
+{
+	static const char q[] = "SELECT hash FROM enroll_tokens WHERE id = ?1";
+	struct sq_ledger *sq = state;
+	sqlite3_stmt *st = NULL;
+	int src, rc;
+
+	pthread_mutex_lock(&sq->rlock);
+	if ((src = sqlite3_prepare_v2(sq->rdb, q, -1, &st, NULL)) !=
+	    SQLITE_OK) {
+		rc = sq_rc(src);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = src == SQLITE_DONE ? LEDGER_ERR_NOTFOUND : sq_rc(src);
+		goto out;
+	}
+	rc = LEDGER_ERR_DB;
+	if (sqlite3_column_bytes(st, 0) != LEDGER_HASH_LEN)
+		goto out;
+	memcpy(hash, sqlite3_column_blob(st, 0), LEDGER_HASH_LEN);
+	rc = LEDGER_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&sq->rlock);
+	return rc;
+}
+
+int
 sq_token_get(void *state, const uint8_t *hash, struct ledger_token *out)
 {
 	struct sq_ledger *sq = state;

@@ -42,6 +42,21 @@ ledger_token_get(struct ledger *l, const uint8_t hash[LEDGER_HASH_LEN],
 }
 
 int
+ledger_token_get_id(struct ledger *l, const char *id,
+    struct ledger_token *out)
+{
+	uint8_t hash[LEDGER_HASH_LEN];
+	int rc;
+
+	if (l == NULL || id == NULL || out == NULL || *id == '\0' ||
+	    strlen(id) > LEDGER_TOKEN_ID_MAX)
+		return LEDGER_ERR_ARG;
+	if ((rc = l->be->token_hash(l->state, id, hash)) != LEDGER_OK)
+		return rc;
+	return l->be->token_get(l->state, hash, out);
+}
+
+int
 ledger_reserve_token(struct ledger *l, const struct ledger_intent *in,
     const uint8_t hash[LEDGER_HASH_LEN], int64_t now)
 {

@@ -319,6 +319,12 @@ int	ledger_token_create(struct ledger *l, const struct ledger_token *t,
 int	ledger_token_get(struct ledger *l, const uint8_t hash[LEDGER_HASH_LEN],
 	    struct ledger_token *out);
 /*
+ * The token with that public id (the DTLS PSK identity), hash included,
+ * or LEDGER_ERR_NOTFOUND.
+ */
+int	ledger_token_get_id(struct ledger *l, const char *id,
+	    struct ledger_token *out);
+/*
  * ledger_reserve, after consuming one use of the token with that hash
  * in the same transaction.  The token must belong to in->tenant and
  * in->profile and be unexpired at now (0: current time) with a use

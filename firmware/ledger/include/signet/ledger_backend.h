@@ -63,6 +63,8 @@ struct ledger_backend {
 		    const struct audit_record *audit);
 	int	(*token_get)(void *state, const uint8_t *hash,
 		    struct ledger_token *out);
+	/* The hash of the token with that public id (DTLS PSK identity). */
+	int	(*token_hash)(void *state, const char *id, uint8_t *hash);
 	int	(*reserve_token)(void *state, const struct ledger_intent *in,
 		    const uint8_t *hash, int64_t now);
 };
