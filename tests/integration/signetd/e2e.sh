@@ -26,6 +26,9 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 HTTPS=$(free_port); HTTP=$(free_port)
+COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+have_coap=0
+[ -x "$build/api/coap/signet-coap" ] && command -v coap-client-gnutls >/dev/null && have_coap=1
 cd "$work"
 
 # Provision exactly as README command one does (token, keys, dev PKI).
@@ -33,7 +36,7 @@ DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh
 	{ cat provision.log; fail "provisioning"; }
 export SOFTHSM2_CONF=$work/data/softhsm2.conf
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e '/coap = /d' "$src/board/dev-host/signetd.conf" > signetd.conf
+	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" "$src/board/dev-host/signetd.conf" > signetd.conf
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
 pass "configuration checks"
 
@@ -122,6 +125,46 @@ code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/v1/certs/$SER?
 [ "$code" = 200 ] && grep -q "$SER" out || grep -qi "$SER" out || fail "get cert answered $code: $(head -c 200 out)"
 pass "operator looks the certificate up by serial"
 
+# IoT enrollment over CoAP/DTLS (EST-coaps, RFC 9148) with libcoap's
+# GnuTLS client: PSK from a one-time token, then the issued certificate.
+if [ "$have_coap" = 1 ]; then
+	CB="coaps://127.0.0.1:$COAP"
+	DT=$(token '{"tenant":"dev","profile":"device","names":["d1.dev.devices.internal"],"ttl":3600,"uses":1}')
+	[ -n "$DT" ] || fail "device token"
+	psk=$(printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
+		-macopt hexkey:"$(printf '%s' "$DT" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print $2}')
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout d1.key \
+		-subj /CN=d1.dev.devices.internal -addext subjectAltName=DNS:d1.dev.devices.internal \
+		-outform DER -out d1.csr 2>/dev/null
+	timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 281 -f d1.csr -o d1.der \
+		"$CB/est/dev-device/sen" >coap.out 2>&1 || fail "coap PSK enroll: $(cat coap.out)"
+	openssl x509 -inform der -in d1.der -out d1.pem 2>/dev/null || fail "coap enroll answer: $(cat coap.out)"
+	openssl verify -CAfile data/ca/root.pem -untrusted data/ca/intermediate.pem d1.pem >/dev/null ||
+		fail "device certificate does not verify"
+	pass "coap-client-gnutls enrolls over DTLS-PSK from a one-time token (/est/<label>/sen), chain verifies"
+	timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 281 -f d1.csr -o d1b.der \
+		"$CB/est/dev-device/sen" >coap.out 2>&1 || true
+	[ ! -s d1b.der ] || fail "a used token's PSK still enrolled"
+	pass "the used token's PSK identity is refused at the handshake"
+	timeout 30 coap-client-gnutls -B 20 -m get -A 287 -c d1.pem -j d1.key -o crts.p7 "$CB/est/crts" \
+		>coap.out 2>&1 || fail "coap crts: $(cat coap.out)"
+	openssl pkcs7 -inform der -in crts.p7 -print_certs > crts.pem || fail "crts is not PKCS#7"
+	grep -c BEGIN crts.pem | grep -q '^2$' || fail "crts chain"
+	pass "/est/crts over DTLS with the device certificate returns the chain"
+	openssl req -new -key d1.key -subj /CN=d1.dev.devices.internal \
+		-addext subjectAltName=DNS:d1.dev.devices.internal -outform DER -out d1r.csr 2>/dev/null
+	timeout 30 coap-client-gnutls -B 20 -m post -c d1.pem -j d1.key -t 286 -A 281 -f d1r.csr -o d1r.der \
+		"$CB/est/dev-device/sren" >coap.out 2>&1 || fail "coap sren: $(cat coap.out)"
+	openssl x509 -inform der -in d1r.der -out d1r.pem 2>/dev/null || fail "sren answer: $(cat coap.out)"
+	[ "$(openssl x509 -in d1r.pem -noout -serial)" != "$(openssl x509 -in d1.pem -noout -serial)" ] ||
+		fail "sren returned the same certificate"
+	openssl verify -CAfile data/ca/root.pem -untrusted data/ca/intermediate.pem d1r.pem >/dev/null ||
+		fail "re-enrolled device certificate"
+	pass "re-enrollment over DTLS with the device certificate (/est/<label>/sren)"
+else
+	fail "signet-coap or coap-client-gnutls missing: the CoAP path must be tested"
+fi
+
 # Bad input: each a specific status with a message.
 head -c 200000 /dev/urandom | base64 -w0 > big.csr
 code=$(enroll "$T" big.csr out); [ "$code" = 413 ] || fail "oversized body answered $code"
@@ -140,6 +183,31 @@ pass "wrong media type: 415"
 csr evil.example.com evil.key > evil.csr
 code=$(enroll "$T2" evil.csr out); case "$code" in 400|403) ;; *) fail "name outside the profile answered $code" ;; esac
 pass "a name outside the profile is refused ($code: $(head -c 100 out))"
+
+big_hdr=$(head -c 20000 /dev/zero | tr '\0' a)
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" -H "X-Big: $big_hdr" "$B/.well-known/est/cacerts")
+case "$code" in 400|413|431) ;; *) fail "oversized header answered $code" ;; esac
+pass "oversized header refused ($code)"
+code=$(curl -s -o out -w '%{http_code}' "http://127.0.0.1:$HTTP/ocsp/%%%")
+[ "$code" = 400 ] || fail "malformed OCSP GET answered $code"
+pass "malformed OCSP GET path: 400"
+
+# Slowloris: half-open connections must not starve a real client.
+slow=()
+for _ in $(seq 20); do
+	exec {fd}<>/dev/tcp/127.0.0.1/"$HTTPS"
+	slow+=("$fd")
+	printf '\x16\x03\x01' >&"$fd"
+done
+code=$(curl -s -o out -w '%{http_code}' --max-time 10 "${CA[@]}" "$B/.well-known/est/cacerts")
+for fd in "${slow[@]}"; do exec {fd}>&-; done
+[ "$code" = 200 ] || fail "a real client was not served while 20 slow connections hung ($code)"
+pass "a real client is served while 20 slowloris connections hang"
+
+curl -s "http://127.0.0.1:$HTTP/metrics" > metrics
+grep -q 'signet_https_requests_total{route="est_simpleenroll",code="200"' metrics &&
+	grep -q 'signet_https_request_seconds_bucket' metrics || fail "metrics"
+pass "Prometheus metrics count requests by route and status"
 
 # OCSP and revocation.
 openssl ocsp -issuer data/ca/intermediate.pem -cert web.pem -url "http://127.0.0.1:$HTTP/ocsp" \
