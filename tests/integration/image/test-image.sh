@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The appliance image under QEMU (software emulation, no KVM):
 #
-#   test-image.sh -b build-dir -w work-dir [-m boot|serve]
+#   test-image.sh -b build-dir -w work-dir [-m boot|serve] [-c]
 #
 # Builds the board/qemu-x86_64 image twice from build-dir (a build without
 # sanitizers) and checks the two are byte-identical and under 64 MiB; boots
@@ -16,16 +16,19 @@
 # over plain HTTP (/ca/intermediate.der), an EST simpleenroll over mutual
 # TLS with the seed's operator certificate, OCSP "good" for the issued
 # certificate with openssl ocsp; and after the reboot, OCSP still "good"
-# for that certificate and the ledger on the data disk.
+# for that certificate and the ledger on the data disk.  -c (signet-coap
+# is built) adds EST-coaps over DTLS with coap-client-gnutls: discovery and
+# /est/sen, authenticated with the certificate EST issued.
 #
 # Boot-to-ready time and image size are printed.  Every wait is bounded.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 
-usage() { echo "usage: test-image.sh -b build-dir -w work-dir [-m boot|serve]" >&2; exit 2; }
-build= work= mode=boot
-while getopts b:w:m: opt; do
+usage() { echo "usage: test-image.sh -b build-dir -w work-dir [-m boot|serve] [-c]" >&2; exit 2; }
+build= work= mode=boot coap=0
+while getopts b:w:m:c opt; do
 	case $opt in
+	c) coap=1 ;;
 	b) build=$OPTARG ;;
 	w) work=$OPTARG ;;
 	m) mode=$OPTARG ;;
@@ -56,7 +59,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for t in qemu-system-x86_64 openssl curl debugfs; do
+tools="qemu-system-x86_64 openssl curl debugfs"
+[ "$coap" = 0 ] || tools="$tools coap-client-gnutls"
+for t in $tools; do
 	command -v "$t" >/dev/null || die "$t not found (tools/install-deps.sh --image)"
 done
 
@@ -191,6 +196,37 @@ wait_health() {
 	done
 }
 
+# EST-coaps (RFC 9148) over DTLS with the certificate EST just issued:
+# discovery, then /est/sen; the server is checked against root and
+# intermediate.
+coap_enroll() {
+	local u="coaps://127.0.0.1:$coap_port" c=(-B 60 -c "$work/leaf.pem" -j "$work/leaf.key" -R "$work/chain.pem")
+	cat "$work/root.pem" "$work/inter.pem" > "$work/chain.pem"
+	if timeout 120 coap-client-gnutls "${c[@]}" -m get "$u/.well-known/core" \
+		> "$work/core.txt" 2>&1 && grep -q 'rt="ace.est.sen"' "$work/core.txt"; then
+		ok "EST-coaps discovery over DTLS (coap-client-gnutls): /est/sen listed"
+	else
+		bad "EST-coaps discovery: $(head -c 300 "$work/core.txt")"
+	fi
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$work/dev.key" -subj "/CN=coap.svc.dev.internal" \
+		-addext "subjectAltName=DNS:coap.svc.dev.internal" -outform DER \
+		-out "$work/dev.csr" >/dev/null 2>&1 || die "openssl req failed"
+	rm -f "$work/dev.out"
+	timeout 120 coap-client-gnutls "${c[@]}" -m post -t 286 -f "$work/dev.csr" \
+		-o "$work/dev.out" "$u/est/sen" > "$work/coap.txt" 2>&1 || true
+	# 281 (PKCS#7 certs-only) or 287 (a bare DER certificate).
+	openssl pkcs7 -inform DER -in "$work/dev.out" -print_certs -out "$work/dev.pem" >/dev/null 2>&1 ||
+		openssl x509 -inform DER -in "$work/dev.out" -out "$work/dev.pem" >/dev/null 2>&1 || true
+	if [ -s "$work/dev.pem" ] &&
+		openssl verify -CAfile "$work/root.pem" -untrusted "$work/inter.pem" "$work/dev.pem" >/dev/null 2>&1 &&
+		openssl x509 -in "$work/dev.pem" -noout -ext subjectAltName | grep -q 'DNS:coap.svc.dev.internal'; then
+		ok "EST-coaps /est/sen (coap-client-gnutls, DTLS client certificate): certificate verifies"
+	else
+		bad "EST-coaps /est/sen: $(head -c 300 "$work/coap.txt")"
+	fi
+}
+
 # The first boot.
 step "first boot (TCG, blank data disk)"
 boot 1
@@ -259,6 +295,7 @@ if [ "$mode" = serve ]; then
 	else
 		bad "openssl ocsp: $(cat "$work/ocsp.txt" 2>/dev/null | head -5)"
 	fi
+	[ "$coap" = 1 ] && coap_enroll
 fi
 echo "boot-to-ready (first boot, with provisioning): ${ready_s}s"
 powerdown
