@@ -24,7 +24,7 @@ BP_PKGS=(libp11-3 libp11-dev libengine-pkcs11-openssl)
 EXTRA_PKGS=()
 for arg in "$@"; do
 	case "$arg" in
-	--bench) EXTRA_PKGS+=(golang-cfssl) ;;
+	--bench) EXTRA_PKGS+=(golang-cfssl sqlite3) ;;
 	--cluster) EXTRA_PKGS+=(postgresql haproxy) ;;
 	--image) EXTRA_PKGS+=(qemu-system-x86 linux-image-amd64 busybox-static cpio) ;;
 	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;

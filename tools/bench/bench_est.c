@@ -6,6 +6,11 @@
  *
  * usage: signet-bench-est -p port -c ca.pem -C client.pem -K client.key
  *     [-H host] [-l label] [-d seconds] [-n conns[,conns...]]
+ *        signet-bench-est -m cfssl -p port [-H host] [-d s] [-n ...]
+ *
+ * -m cfssl drives CFSSL's sign endpoint (POST /api/v1/cfssl/sign, plain
+ * HTTP keep-alive, JSON) with the same kind of CSRs, for the comparison
+ * the benchmark script makes in the same run.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +26,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -30,6 +36,15 @@
 
 static char *csr_b64[NCSR];
 static size_t csr_len[NCSR];
+static char *csr_json[NCSR];	/* CFSSL sign request bodies */
+static size_t csr_json_len[NCSR];
+static int cfssl;
+
+/* A connection: TLS for the appliance, plain TCP for CFSSL. */
+struct conn {
+	SSL	*ssl;
+	int	 fd;
+};
 static const char *host = "127.0.0.1", *label = "";
 static int port, seconds = 10;
 static SSL_CTX *ctx;
@@ -50,6 +65,34 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* {"certificate_request": "<PEM, newlines escaped>"} for CFSSL. */
+static void
+csr_to_json(X509_REQ *r, int i)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem, *out;
+	long n;
+	size_t k, o = 0;
+
+	PEM_write_bio_X509_REQ(b, r);
+	n = BIO_get_mem_data(b, &pem);
+	out = malloc((size_t)n * 2 + 64);
+	o = (size_t)snprintf(out, 64, "{\"certificate_request\":\"");
+	for (k = 0; k < (size_t)n; k++) {
+		if (pem[k] == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = pem[k];
+		}
+	}
+	out[o++] = '"';
+	out[o++] = '}';
+	csr_json[i] = out;
+	csr_json_len[i] = o;
+	BIO_free(b);
 }
 
 /* Signet requires every name in the subjectAltName (CN too). */
@@ -85,6 +128,7 @@ make_csrs(void)
 		X509_REQ_set_pubkey(r, k);
 		add_san(r, cn);
 		X509_REQ_sign(r, k, EVP_sha256());
+		csr_to_json(r, i);
 		der = NULL;
 		n = i2d_X509_REQ(r, &der);
 		csr_b64[i] = malloc((size_t)n * 2);
@@ -96,10 +140,11 @@ make_csrs(void)
 	}
 }
 
-static SSL *
+static struct conn *
 dial(void)
 {
 	struct sockaddr_in sa;
+	struct conn *c;
 	SSL *ssl;
 	int fd, one = 1;
 
@@ -114,45 +159,71 @@ dial(void)
 		close(fd);
 		return NULL;
 	}
+	c = calloc(1, sizeof(*c));
+	c->fd = fd;
+	if (cfssl)
+		return c;
 	ssl = SSL_new(ctx);
 	SSL_set_fd(ssl, fd);
 	if (SSL_connect(ssl) != 1) {
 		SSL_free(ssl);
 		close(fd);
+		free(c);
 		return NULL;
 	}
-	return ssl;
+	c->ssl = ssl;
+	return c;
+}
+
+static int
+cwrite(struct conn *c, const void *b, int n)
+{
+	return c->ssl ? SSL_write(c->ssl, b, n) : (int)write(c->fd, b,
+	    (size_t)n);
+}
+
+static int
+cread(struct conn *c, void *b, int n)
+{
+	return c->ssl ? SSL_read(c->ssl, b, n) : (int)read(c->fd, b,
+	    (size_t)n);
 }
 
 static void
-hangup(SSL *ssl)
+hangup(struct conn *c)
 {
-	int fd = SSL_get_fd(ssl);
-
-	SSL_free(ssl);
-	close(fd);
+	SSL_free(c->ssl);
+	close(c->fd);
+	free(c);
 }
 
 /* One request and its whole answer; returns the HTTP status or -1. */
 static int
-roundtrip(SSL *ssl, int i)
+roundtrip(struct conn *c, int i)
 {
-	char hdr[4096], buf[16384], *body, *cl;
+	char hdr[8192], buf[16384], *body, *cl;
+	const char *payload = cfssl ? csr_json[i] : csr_b64[i];
+	size_t plen = cfssl ? csr_json_len[i] : csr_len[i];
 	int n, got = 0, status, want;
 
 	/* One write, one TLS record: no Nagle/delayed-ACK stall. */
-	n = snprintf(hdr, sizeof(hdr), "POST /.well-known/est/%s%s"
-	    "simpleenroll HTTP/1.1\r\nHost: %s\r\nContent-Type: "
-	    "application/pkcs10\r\nContent-Length: %zu\r\n\r\n", label,
-	    label[0] ? "/" : "", host, csr_len[i]);
-	if (n < 0 || (size_t)n + csr_len[i] > sizeof(hdr))
+	if (cfssl)
+		n = snprintf(hdr, sizeof(hdr), "POST /api/v1/cfssl/sign "
+		    "HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json"
+		    "\r\nContent-Length: %zu\r\n\r\n", host, plen);
+	else
+		n = snprintf(hdr, sizeof(hdr), "POST /.well-known/est/%s%s"
+		    "simpleenroll HTTP/1.1\r\nHost: %s\r\nContent-Type: "
+		    "application/pkcs10\r\nContent-Length: %zu\r\n\r\n",
+		    label, label[0] ? "/" : "", host, plen);
+	if (n < 0 || (size_t)n + plen > sizeof(hdr))
 		return -1;
-	memcpy(hdr + n, csr_b64[i], csr_len[i]);
-	n += (int)csr_len[i];
-	if (SSL_write(ssl, hdr, n) != n)
+	memcpy(hdr + n, payload, plen);
+	n += (int)plen;
+	if (cwrite(c, hdr, n) != n)
 		return -1;
 	for (;;) {
-		if ((n = SSL_read(ssl, buf + got, (int)sizeof(buf) - got - 1))
+		if ((n = cread(c, buf + got, (int)sizeof(buf) - got - 1))
 		    <= 0)
 			return -1;
 		got += n;
@@ -174,7 +245,7 @@ static void *
 work(void *arg)
 {
 	struct worker *w = arg;
-	SSL *ssl = NULL;
+	struct conn *ssl = NULL;
 	double t0;
 	int i = w->id, st;
 
@@ -246,7 +317,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: signet-bench-est -p port -c ca.pem -C cert "
-	    "-K key [-H host] [-l label] [-d seconds] [-n 16,64]\n");
+	    "-K key [-H host] [-l label] [-d seconds] [-n 16,64]\n"
+	    "       signet-bench-est -m cfssl -p port [-H host] [-d seconds] "
+	    "[-n 16,64]\n");
 	exit(2);
 }
 
@@ -257,8 +330,9 @@ main(int argc, char **argv)
 	char *copy, *tok, *save = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:C:d:H:K:l:n:p:")) != -1) {
+	while ((c = getopt(argc, argv, "c:C:d:H:K:l:m:n:p:")) != -1) {
 		switch (c) {
+		case 'm': cfssl = strcmp(optarg, "cfssl") == 0; break;
 		case 'c': ca = optarg; break;
 		case 'C': cert = optarg; break;
 		case 'd': seconds = (int)strtol(optarg, NULL, 10); break;
@@ -270,9 +344,15 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (ca == NULL || cert == NULL || key == NULL || port <= 0 ||
-	    seconds <= 0)
+	if (port <= 0 || seconds <= 0 ||
+	    (!cfssl && (ca == NULL || cert == NULL || key == NULL)))
 		usage();
+	if (cfssl) {
+		make_csrs();
+		printf("CFSSL /api/v1/cfssl/sign, plain HTTP keep-alive, "
+		    "%d s per run\n", seconds);
+		goto runs;
+	}
 	ctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 ||
@@ -284,11 +364,13 @@ main(int argc, char **argv)
 	make_csrs();
 	printf("EST simpleenroll, mutual TLS keep-alive, %d s per run\n",
 	    seconds);
+runs:
 	copy = strdup(list);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save))
 		run((int)strtol(tok, NULL, 10));
 	free(copy);
-	SSL_CTX_free(ctx);
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
 	return 0;
 }
