@@ -88,6 +88,18 @@ else
 	bad "image size $size_mib MiB is not under 64 MiB"
 fi
 
+# The production image starts no shell: no getty/login applets, no debug
+# console marker (only --variant debug has them).
+listing=$(gzip -dc "$work/img/initrd.img" | cpio -t --quiet 2>/dev/null) ||
+	die "cannot list initrd.img"
+if grep -Eqx 'usr/bin/(getty|login|telnetd)|etc/signet/debug-console' <<<"$listing"; then
+	bad "production image has a login path: $(grep -Ex 'usr/bin/(getty|login|telnetd)|etc/signet/debug-console' <<<"$listing" | tr '\n' ' ')"
+else
+	ok "production image: no getty, login or debug console"
+fi
+grep -qx 'usr/libexec/signet/signet-provision' <<<"$listing" && grep -qx 'init' <<<"$listing" ||
+	bad "initrd.img lacks /init or signet-provision"
+
 # 2. A test operator CA (the seed disk) and the disks.
 step "seed disk with a test operator CA, blank data disk"
 mkdir -p "$work/seed" "$work/pki"
