@@ -7,7 +7,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 # --cluster: PostgreSQL for the pgsql ledger tests (they never skip).
-bash tools/install-deps.sh --cluster
+# --image: kernel, busybox and QEMU for the image test.
+bash tools/install-deps.sh --cluster --image
 jobs=$(nproc)
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DSIGNET_SANITIZE=ON \
