@@ -20,8 +20,8 @@ cleanup() {
 trap cleanup EXIT
 fail() {
 	echo "FAIL: $*" >&2
-	echo "--- signetd log (tail):" >&2
-	tail -25 "$W/signetd.log" >&2 || true
+	echo "--- signetd log (head):" >&2
+	head -40 "$W/signetd.log" >&2 || true
 	exit 1
 }
 # expect_exit CODE OUTFILE CMD...: runs CMD, checks its exit status.
@@ -71,11 +71,11 @@ SPID=$!
 i=0
 until { [ -z "${WAIT_COAP:-}" ] ||
     grep -q 'signet-coap: msg="ready"' signetd.log 2>/dev/null; } &&
-    curl -s -o /dev/null --max-time 2 --cacert "$ROOT" \
+    curl -s -o /dev/null --max-time 1 --cacert "$ROOT" \
     --cert data/operator/operator.pem --key data/operator/operator.key \
     "https://127.0.0.1:$HP/v1/health"; do
 	i=$((i + 1))
-	[ "$i" -lt 60 ] || fail "signetd did not come up in 30 s"
+	[ "$i" -lt 40 ] || fail "signetd did not come up within a minute"
 	kill -0 "$SPID" 2>/dev/null || fail "signetd exited"
 	sleep 0.5
 done
