@@ -137,7 +137,7 @@ ca_h_token(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	tok.created = ca_engine_now(e);
 	tok.expires = tok.created + q->lifetime;
 	tok.uses_left = q->uses;
-	snprintf(detail, sizeof(detail), "enrollment token profile=%s uses=%u"
+	ca_fmt(detail, sizeof(detail), "enrollment token profile=%s uses=%u"
 	    " expires=%lld names=%s", q->profile, q->uses,
 	    (long long)tok.expires, tok.names[0] ? tok.names : "(profile)");
 	memset(&rec, 0, sizeof(rec));
