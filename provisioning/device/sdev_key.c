@@ -158,12 +158,33 @@ sdev_token_psk(const char *token, char *id, size_t idsize,
 		return SDEV_E_TOOBIG;
 	memcpy(id, token, idlen);
 	id[idlen] = '\0';
-	/* Appliance decision: PSK = HMAC-SHA256(token, "signet dtls psk"). */
-	if (mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
-	    (const unsigned char *)token, n, (const unsigned char *)label,
-	    sizeof(label) - 1, psk) != 0) {
-		mbedtls_platform_zeroize(psk, SDEV_PSK_LEN);
-		return SDEV_E_CRYPTO;
+	/*
+	 * The appliance's scheme (README, "Enroll a device"): PSK = lowercase
+	 * hex of HMAC-SHA256(key = SHA-256(token), "signet dtls psk").  The
+	 * appliance stores only SHA-256(token), and hex keeps the key usable
+	 * by clients that take it on a command line.
+	 */
+	{
+		static const char hex[] = "0123456789abcdef";
+		const mbedtls_md_info_t *md =
+		    mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+		uint8_t h[32], mac[32];
+		size_t i;
+		int ok;
+
+		ok = mbedtls_md(md, (const unsigned char *)token, n, h) == 0 &&
+		    mbedtls_md_hmac(md, h, sizeof(h),
+		    (const unsigned char *)label, sizeof(label) - 1, mac) == 0;
+		for (i = 0; ok && i < sizeof(mac); i++) {
+			psk[2 * i] = (uint8_t)hex[mac[i] >> 4];
+			psk[2 * i + 1] = (uint8_t)hex[mac[i] & 15];
+		}
+		mbedtls_platform_zeroize(h, sizeof(h));
+		mbedtls_platform_zeroize(mac, sizeof(mac));
+		if (!ok) {
+			mbedtls_platform_zeroize(psk, SDEV_PSK_LEN);
+			return SDEV_E_CRYPTO;
+		}
 	}
 	return SDEV_OK;
 }
