@@ -127,6 +127,11 @@ ec_pkcs7(const struct proto_blob *certs, size_t n, uint8_t **out,
 	    !PKCS7_set_type(p7, NID_pkcs7_signed) ||
 	    !PKCS7_content_new(p7, NID_pkcs7_data))
 		goto out;
+	/* eContent absent, as RFC 7030 4.1.3 and `openssl crl2pkcs7` have
+	 * it: PKCS7_content_new leaves an empty OCTET STRING, which strict
+	 * device parsers rightly refuse. */
+	ASN1_OCTET_STRING_free(p7->d.sign->contents->d.data);
+	p7->d.sign->contents->d.data = NULL;
 	for (i = 0; i < n; i++) {
 		p = certs[i].ptr;
 		if ((x = d2i_X509(NULL, &p, (long)certs[i].len)) == NULL ||

@@ -65,8 +65,9 @@ split_path(const uint8_t *p, size_t len, struct ec_out *out)
 }
 
 /*
- * RFC 9148 4.1: /crts answers 287 (the whole chain) unless 281 is asked
- * for; /sen and /sren answer 281 unless 287 is; /att only has 285.
+ * RFC 9148 4.1 and 8.4: /crts answers 281 (certs-only PKCS#7: the whole
+ * chain) unless 287 (one pkix-cert) is asked for; /sen and /sren answer
+ * 287 unless 281 is; /att only has 285.
  */
 static int
 pick_format(const struct ec_in *in, struct ec_out *out)

@@ -277,11 +277,28 @@ ca_enroll_abandon(struct ca_enroll *en, const char *why)
 static int
 ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
     const struct proto_issue_req *q, int reissue,
-    const struct ca_rt_tenant **t, char *msg, size_t msglen)
+    const struct ca_rt_tenant **t, const char **pname, char *msg,
+    size_t msglen)
 {
 	const char *tenant = q->tenant[0] ? q->tenant : id->tenant;
 	const char *profile = q->profile[0] ? q->profile : id->profile;
+	const struct sconf_tenant *dt;
+	const struct sconf_profile *dp;
 
+	/*
+	 * Front ends fill the unlabelled EST path (/.well-known/est/,
+	 * /est/sen) with est_default.  A token, and a certificate this CA
+	 * issued, are bound to exactly one profile, so on that path they
+	 * enroll into their own, as their holder expects; an explicit label
+	 * naming another profile is still refused.
+	 */
+	if ((id->kind == CA_ID_TOKEN || id->kind == CA_ID_ISSUED) &&
+	    sconf_est_label(rt->conf, "", &dt,
+	    &dp) == 0 && strcmp(dt->name, tenant) == 0 &&
+	    strcmp(dp->name, profile) == 0) {
+		tenant = id->tenant;
+		profile = id->profile;
+	}
 	if (tenant[0] == '\0' || profile[0] == '\0') {
 		ca_fmt(msg, msglen, "no tenant or profile named");
 		return PROTO_R_BAD_REQUEST;
@@ -313,6 +330,7 @@ ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
 		    profile);
 		return PROTO_R_NOT_FOUND;
 	}
+	*pname = profile;
 	return PROTO_R_OK;
 }
 
@@ -344,6 +362,7 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 {
 	const struct proto_issue_req *q = &req->u.issue;
 	const struct ca_rt_tenant *t = NULL;
+	const char *pname = NULL;
 	int reissue = req->type == PROTO_T_REISSUE;
 	struct ca_hooks hooks = { ca_enroll_reserve, ca_enroll_commit, NULL };
 	struct ca_evidence ev = { id->role, id->actor };
@@ -361,7 +380,7 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	en.e = e;
 	en.id = id;
 	hooks.arg = &en;
-	if ((result = ca_enroll_target(rt, id, q, reissue, &t, msg,
+	if ((result = ca_enroll_target(rt, id, q, reissue, &t, &pname, msg,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
 	en.tenant = t->t.name;
@@ -375,13 +394,13 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 		goto out;
 	}
 	ca_enroll_names(&csr, en.sans, sizeof(en.sans));
-	ca_enroll_subject(&csr, ca_tenant_profile(&t->t, q->profile[0] ?
-	    q->profile : id->profile), en.subject, sizeof(en.subject));
+	ca_enroll_subject(&csr, ca_tenant_profile(&t->t, pname), en.subject,
+	    sizeof(en.subject));
 	memset(&creq, 0, sizeof(creq));
 	creq.csr = q->csr.ptr;
 	creq.csr_len = q->csr.len;
 	creq.tenant = &t->t;
-	creq.profile = q->profile[0] ? q->profile : id->profile;
+	creq.profile = pname;
 	creq.ttl = q->ttl;
 	creq.evidence = &ev;
 	creq.now = ca_engine_now(e);

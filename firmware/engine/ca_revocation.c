@@ -14,9 +14,10 @@
  * empty name means the issuer of est_default's profile.
  *
  * PSK_LOOKUP (DTLS bootstrap): the PSK identity is the token's public id
- * and the key is the lowercase hex of HMAC-SHA256(key = SHA-256(token),
- * msg = "signet dtls psk"), 64 ASCII bytes (hex so that clients taking the
- * key on a command line, like coap-client, can use it).  The device
+ * and the key is the first 32 lowercase hex characters (128 bits) of
+ * HMAC-SHA256(key = SHA-256(token), msg = "signet dtls psk"): hex so that
+ * clients taking the key on a command line (coap-client) can use it, 32
+ * bytes because that is mbedTLS's default MBEDTLS_PSK_MAX_LEN.  The device
  * computes it from the token it holds; the engine from the hash the
  * ledger stores, so no secret is stored for it.  Unknown, expired and
  * used-up tokens get the same NOT_FOUND.
@@ -33,6 +34,7 @@
 #include "ca_engine_local.h"
 
 #define CA_REV_DEBOUNCE 30
+#define CA_PSK_LEN 32	/* hex characters of the DTLS PSK */
 
 struct ca_rev_crl {
 	const struct ca_rt_issuer *ri;
@@ -287,11 +289,11 @@ h_psk(struct ca_engine *e, const struct proto_request *req,
 		explicit_bzero(&t, sizeof(t));
 		return ca_reply_fail(r, PROTO_R_INTERNAL, "HMAC failed");
 	}
-	for (i = 0; i < sizeof(mac); i++) {
+	for (i = 0; i < CA_PSK_LEN / 2; i++) {
 		r->rep.u.psk.key[2 * i] = (uint8_t)hex[mac[i] >> 4];
 		r->rep.u.psk.key[2 * i + 1] = (uint8_t)hex[mac[i] & 15];
 	}
-	r->rep.u.psk.len = 2 * sizeof(mac);
+	r->rep.u.psk.len = CA_PSK_LEN;
 	OPENSSL_cleanse(mac, sizeof(mac));
 	explicit_bzero(&t, sizeof(t));
 	return PROTO_R_OK;

@@ -159,10 +159,11 @@ sdev_token_psk(const char *token, char *id, size_t idsize,
 	memcpy(id, token, idlen);
 	id[idlen] = '\0';
 	/*
-	 * The appliance's scheme (README, "Enroll a device"): PSK = lowercase
-	 * hex of HMAC-SHA256(key = SHA-256(token), "signet dtls psk").  The
-	 * appliance stores only SHA-256(token), and hex keeps the key usable
-	 * by clients that take it on a command line.
+	 * The appliance's scheme (README, "Enroll a device"): PSK = the first
+	 * 32 lowercase hex characters of HMAC-SHA256(key = SHA-256(token),
+	 * "signet dtls psk").  The appliance stores only SHA-256(token); hex
+	 * suits clients that take the key on a command line, and 32 bytes is
+	 * mbedTLS's default MBEDTLS_PSK_MAX_LEN.
 	 */
 	{
 		static const char hex[] = "0123456789abcdef";
@@ -175,7 +176,7 @@ sdev_token_psk(const char *token, char *id, size_t idsize,
 		ok = mbedtls_md(md, (const unsigned char *)token, n, h) == 0 &&
 		    mbedtls_md_hmac(md, h, sizeof(h),
 		    (const unsigned char *)label, sizeof(label) - 1, mac) == 0;
-		for (i = 0; ok && i < sizeof(mac); i++) {
+		for (i = 0; ok && i < SDEV_PSK_LEN / 2; i++) {
 			psk[2 * i] = (uint8_t)hex[mac[i] >> 4];
 			psk[2 * i + 1] = (uint8_t)hex[mac[i] & 15];
 		}

@@ -116,7 +116,7 @@ int	sdev_b64_decode(const uint8_t *in, size_t len, uint8_t *out,
 	    size_t size, size_t *outlen);
 
 /* The PSK of an enrollment token "<id>.<secret>" (DESIGN decision). */
-#define SDEV_PSK_LEN	64	/* DTLS PSK: 64 lowercase hex characters */
+#define SDEV_PSK_LEN	32	/* DTLS PSK: 32 lowercase hex characters */
 int	sdev_token_psk(const char *token, char *id, size_t idsize,
 	    uint8_t psk[SDEV_PSK_LEN]);
 

@@ -4,10 +4,6 @@
 # refused the second time, an unknown PSK identity refused, renewal over a
 # certificate-authenticated DTLS session.
 #
-# Not yet registered with ctest: on this stack the engine does not answer
-# PSK_LOOKUP yet ("no PSK for this identity"), and signet-coap labels a bare
-# certificate as content format 281 on /est/crts.
-#
 # Usage: device_coaps.sh TOP SIGNET_PROVISION SIGNETD SIGNET_ENROLL
 TOP=$1 PROV=$2 SIGNETD=$3 ENROLL=$4
 WAIT_COAP=1

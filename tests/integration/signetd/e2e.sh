@@ -132,28 +132,28 @@ if [ "$have_coap" = 1 ]; then
 	DT=$(token '{"tenant":"dev","profile":"device","names":["d1.dev.devices.internal"],"ttl":3600,"uses":1}')
 	[ -n "$DT" ] || fail "device token"
 	psk=$(printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
-		-macopt hexkey:"$(printf '%s' "$DT" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print $2}')
+		-macopt hexkey:"$(printf '%s' "$DT" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print substr($2,1,32)}')
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout d1.key \
 		-subj /CN=d1.dev.devices.internal -addext subjectAltName=DNS:d1.dev.devices.internal \
 		-outform DER -out d1.csr 2>/dev/null
-	timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 281 -f d1.csr -o d1.der \
+	timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 287 -f d1.csr -o d1.der \
 		"$CB/est/dev-device/sen" >coap.out 2>&1 || fail "coap PSK enroll: $(cat coap.out)"
 	openssl x509 -inform der -in d1.der -out d1.pem 2>/dev/null || fail "coap enroll answer: $(cat coap.out)"
 	openssl verify -CAfile data/ca/root.pem -untrusted data/ca/intermediate.pem d1.pem >/dev/null ||
 		fail "device certificate does not verify"
 	pass "coap-client-gnutls enrolls over DTLS-PSK from a one-time token (/est/<label>/sen), chain verifies"
-	timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 281 -f d1.csr -o d1b.der \
+	timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 287 -f d1.csr -o d1b.der \
 		"$CB/est/dev-device/sen" >coap.out 2>&1 || true
 	[ ! -s d1b.der ] || fail "a used token's PSK still enrolled"
 	pass "the used token's PSK identity is refused at the handshake"
-	timeout 30 coap-client-gnutls -B 20 -m get -A 287 -c d1.pem -j d1.key -o crts.p7 "$CB/est/crts" \
+	timeout 30 coap-client-gnutls -B 20 -m get -A 281 -c d1.pem -j d1.key -o crts.p7 "$CB/est/crts" \
 		>coap.out 2>&1 || fail "coap crts: $(cat coap.out)"
 	openssl pkcs7 -inform der -in crts.p7 -print_certs > crts.pem || fail "crts is not PKCS#7"
 	grep -c BEGIN crts.pem | grep -q '^2$' || fail "crts chain"
 	pass "/est/crts over DTLS with the device certificate returns the chain"
 	openssl req -new -key d1.key -subj /CN=d1.dev.devices.internal \
 		-addext subjectAltName=DNS:d1.dev.devices.internal -outform DER -out d1r.csr 2>/dev/null
-	timeout 30 coap-client-gnutls -B 20 -m post -c d1.pem -j d1.key -t 286 -A 281 -f d1r.csr -o d1r.der \
+	timeout 30 coap-client-gnutls -B 20 -m post -c d1.pem -j d1.key -t 286 -A 287 -f d1r.csr -o d1r.der \
 		"$CB/est/dev-device/sren" >coap.out 2>&1 || fail "coap sren: $(cat coap.out)"
 	openssl x509 -inform der -in d1r.der -out d1r.pem 2>/dev/null || fail "sren answer: $(cat coap.out)"
 	[ "$(openssl x509 -in d1r.pem -noout -serial)" != "$(openssl x509 -in d1.pem -noout -serial)" ] ||

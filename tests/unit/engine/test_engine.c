@@ -356,10 +356,11 @@ test_tokens(void **state)
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM enroll_tokens"
 	    " WHERE length(hash) = 32"), 1);
 
-	/* Wrong profile, then a name the token does not allow. */
+	/* The unlabelled EST path (est_default, acme/web) enrolls a token
+	 * into its own profile (device), where this name is not allowed. */
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "acme", "web",
 	    (const char *const []){ "d1.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "enrollment token is for profile");
+	expect(&rep, PROTO_R_FORBIDDEN, "not allowed by the enrollment token");
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "", "",
 	    (const char *const []){ "d2.devices.example.com" }, 1, &rep);
 	expect(&rep, PROTO_R_FORBIDDEN, "not allowed by the enrollment token");

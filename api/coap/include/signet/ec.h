@@ -19,10 +19,10 @@
 
 /* Content-Formats, RFC 9148 section 8.3 and RFC 7252 12.3. */
 #define EC_CT_LINK_FORMAT	40	/* application/link-format */
-#define EC_CT_PKIX_CERT		281	/* application/pkix-cert */
+#define EC_CT_PKCS7_CERTS	281	/* pkcs7-mime; smime-type=certs-only */
 #define EC_CT_CSRATTRS		285	/* application/csrattrs */
 #define EC_CT_PKCS10		286	/* application/pkcs10 */
-#define EC_CT_PKCS7_CERTS	287	/* pkcs7-mime; smime-type=certs-only */
+#define EC_CT_PKIX_CERT		287	/* application/pkix-cert (RFC 9148 8.4) */
 
 /* Limits on what a client can make us hold. */
 #define EC_MAX_PATH		255	/* Uri-Path, segments joined by '/' */
