@@ -34,6 +34,12 @@
 #include "ca_engine_local.h"
 
 #define CA_REV_DEBOUNCE 30
+/*
+ * With a shared ledger (pgsql: several appliances) another node may
+ * revoke: cached OCSP answers and CRLs older than this are rebuilt from
+ * the ledger, so every node reports a revocation within a minute.
+ */
+#define CA_REV_SHARED_FRESH 45
 #define CA_PSK_LEN 32	/* hex characters of the DTLS PSK */
 
 struct ca_rev_crl {
@@ -76,6 +82,13 @@ ca_rev_free(struct ca_rev *rev)
 	free(rev);
 }
 
+static int
+shared_ledger(const struct ca_rt *rt)
+{
+	return rt->conf->storage_backend != NULL &&
+	    strcmp(rt->conf->storage_backend, "sqlite") != 0;
+}
+
 /* Makes the responder with every ready issuer; rev->lock held. */
 static int
 ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
@@ -86,6 +99,9 @@ ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ledger = e->ledger;
 	cfg.validity = rt->conf->ocsp_validity;
+	if (shared_ledger(rt) && (cfg.validity == 0 ||
+	    cfg.validity > 2 * CA_REV_SHARED_FRESH))
+		cfg.refresh = CA_REV_SHARED_FRESH;
 	if (ca_ocsp_new(&cfg, &rt->rev->ocsp) != CA_OK)
 		return -1;
 	for (i = 0; i < rt->ntenants; i++)
@@ -204,7 +220,9 @@ h_crl(struct ca_engine *e, const struct ca_rt *rt,
 		    req->u.crl.issuer);
 		goto out;
 	}
-	if (c->crl.len == 0 || ca_crl_sched_should_build(&c->sched, now)) {
+	if (c->crl.len == 0 || ca_crl_sched_should_build(&c->sched, now) ||
+	    (shared_ledger(rt) &&
+	    now - c->crl.this_update >= CA_REV_SHARED_FRESH)) {
 		gen = ca_crl_sched_begin(&c->sched);
 		if (ca_crl_build(&c->ri->iss, e->ledger, now,
 		    rt->conf->crl_next_update, &fresh, &err) != CA_OK) {

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Three appliances, one PostgreSQL ledger, HAProxy in front (issue 9).
+# Run under tests/support/pgtest.sh (a throwaway PostgreSQL server):
+#
+#   pgtest.sh run -- cluster.sh SOURCE_DIR BUILD_DIR
+#
+# Each node is a full signetd (engine + HTTPS front end) with its own
+# SoftHSMv2 token holding a copy of the same intermediate key (the token
+# files of node a1, copied: SoftHSM's equivalent of a backup restored into
+# each node's HSM) and its own audit chain in the shared ledger.  Under EST
+# load through HAProxy one node is killed with SIGKILL and PostgreSQL is
+# restarted; afterwards every certificate a client received is ISSUED in
+# the ledger, serials are unique, and a certificate revoked through one
+# node is reported revoked by the OCSP of every node.
+set -euo pipefail
+src=$1
+build=$2
+: "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
+pgtest=$(cd "$(dirname "$SIGNET_PGTEST")" && pwd)/$(basename "$SIGNET_PGTEST")
+work=$(mktemp -d /tmp/signet-cluster-XXXXXX)
+declare -A pid
+hap=
+cleanup() {
+	for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}" 2>/dev/null || true; done
+	[ -n "$hap" ] && kill -TERM "$hap" 2>/dev/null || true
+	sleep 1
+	for n in "${!pid[@]}"; do kill -KILL "${pid[$n]}" 2>/dev/null || true; done
+	pkill -KILL -f "$work/" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+npass=0
+fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -15 "$f" >&2; done; exit 1; }
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+psql_q() {
+	psql "${SIGNET_PG_CONNINFO}" -Atqc "$1"
+}
+cd "$work"
+
+# Node a1 provisions the token and the PKI; a2 and a3 get copies.
+DATA=$work/a1/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >a1-prov.log 2>&1 ||
+	fail "provisioning"
+for n in a2 a3; do
+	mkdir -p "$work/$n"
+	cp -a "$work/a1/data" "$work/$n/data"
+	sed -i "s|$work/a1/data|$work/$n/data|" "$work/$n/data/softhsm2.conf"
+done
+declare -A HTTPS HTTP
+for n in a1 a2 a3; do
+	HTTPS[$n]=$(free_port); HTTP[$n]=$(free_port)
+	sed -e "s/127.0.0.1:8443/127.0.0.1:${HTTPS[$n]}/; s/127.0.0.1:8080/127.0.0.1:${HTTP[$n]}/g" \
+		-e '/coap = /d' -e 's/backend = "sqlite"/backend = "pgsql"/' \
+		-e "s|path = \"data/ledger.db\"|path = \"$SIGNET_PG_CONNINFO node=$n\"|" \
+		"$src/board/dev-host/signetd.conf" > "$work/$n/signetd.conf"
+	"$build/firmware/signetd/signetd" -n -f "$work/$n/signetd.conf" >/dev/null || fail "config $n"
+done
+start_node() {
+	( cd "$work/$1" && SOFTHSM2_CONF=$work/$1/data/softhsm2.conf exec \
+		"$build/firmware/signetd/signetd" -f signetd.conf ) >>"$work/$1.log" 2>&1 &
+	pid[$1]=$!
+}
+wait_node() {
+	for _ in $(seq 1 150); do
+		curl -sf -o /dev/null "http://127.0.0.1:${HTTP[$1]}/ca/intermediate.der" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+for n in a1 a2 a3; do start_node $n; done
+for n in a1 a2 a3; do wait_node $n || fail "node $n did not come up"; done
+pass "three signetd nodes up on one PostgreSQL ledger"
+
+# HAProxy: TCP passthrough, so mutual TLS ends at the nodes.
+HP=$(free_port)
+cat > haproxy.cfg <<CFG
+global
+	maxconn 2000
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 30s
+	timeout server 30s
+	retries 2
+	option redispatch
+frontend est
+	bind 127.0.0.1:$HP
+	default_backend nodes
+backend nodes
+	balance roundrobin
+	server a1 127.0.0.1:${HTTPS[a1]} check inter 300 fall 1 rise 2
+	server a2 127.0.0.1:${HTTPS[a2]} check inter 300 fall 1 rise 2
+	server a3 127.0.0.1:${HTTPS[a3]} check inter 300 fall 1 rise 2
+CFG
+haproxy -f haproxy.cfg -db >haproxy.log 2>&1 &
+hap=$!
+sleep 1
+D=$work/a1/data
+CA=(--cacert "$D/ca/root.pem")
+OP=(--cert "$D/operator/operator.pem" --key "$D/operator/operator.key")
+B="https://127.0.0.1:$HP"
+T=$(curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
+	-d '{"tenant":"dev","profile":"service","names":["load.svc.dev.internal"],"ttl":3600,"uses":1000}' \
+	"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+[ -n "$T" ] || fail "token through HAProxy"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout load.key \
+	-subj /CN=load.svc.dev.internal -addext subjectAltName=DNS:load.svc.dev.internal \
+	-outform DER 2>/dev/null | base64 -w0 > load.csr
+mkdir -p got
+k=0
+load() { # count: enrollments through HAProxy; failures are allowed, lies are not
+	local i
+	for i in $(seq 1 "$1"); do
+		k=$((k + 1))
+		curl -s -o "got/$k.p7" -w '%{http_code}' --max-time 15 "${CA[@]}" \
+			-H "Authorization: Bearer $T" -H 'Content-Type: application/pkcs10' \
+			--data-binary @load.csr "$B/.well-known/est/simpleenroll" >"got/$k.code" || true
+	done
+}
+load 30
+ok1=$(grep -l '^200$' got/*.code | wc -l)
+[ "$ok1" -ge 25 ] || fail "only $ok1 of 30 enrollments through HAProxy succeeded"
+pass "EST through HAProxy: $ok1/30 enrollments"
+nodes_used=$(psql_q "select count(distinct node) from certs" 2>/dev/null || echo "?")
+echo "# certificates reserved by $nodes_used distinct nodes"
+
+# Kill -9 node a2 (parent and children) while load continues.
+( load 30 ) &
+loader=$!
+sleep 0.5
+kids=$(pgrep -P "${pid[a2]}" || true)
+kill -KILL "${pid[a2]}" $kids 2>/dev/null || true
+wait "$loader" || true
+k=60
+pass "node a2 killed with SIGKILL under load"
+
+# Restart PostgreSQL under load.
+( load 30 ) &
+loader=$!
+sleep 0.5
+"$pgtest" stop "$SIGNET_PGTEST_DIR" >/dev/null
+sleep 1
+"$pgtest" up "$SIGNET_PGTEST_DIR" >/dev/null
+wait "$loader" || true
+k=90
+load 10
+pass "PostgreSQL restarted under load"
+
+# Every certificate a client received is ISSUED in the ledger.
+ok=0
+for f in got/*.code; do
+	[ "$(cat "$f")" = 200 ] || continue
+	n=${f%.code}
+	s=$(base64 -d "$n.p7" | openssl pkcs7 -inform der -print_certs | openssl x509 -noout -serial | cut -d= -f2)
+	st=$(psql_q "select status from certs where serial = '\\x$s'::bytea")
+	[ "$st" = 1 ] || fail "certificate $s was returned but the ledger says '$st'"
+	ok=$((ok + 1))
+done
+[ "$ok" -ge 40 ] || fail "only $ok enrollments succeeded in all"
+dups=$(psql_q "select count(*) - count(distinct serial) from certs")
+[ "$dups" = 0 ] || fail "duplicate serials"
+pass "all $ok certificates clients received are ISSUED; serials unique"
+
+# Node a2 comes back; revocation through a1 is seen by every node's OCSP.
+start_node a2
+wait_node a2 || fail "a2 did not come back"
+f=$(grep -l '^200$' got/*.code | head -1)
+base64 -d "${f%.code}.p7" | openssl pkcs7 -inform der -print_certs > victim.pem
+cat "$D/ca/intermediate.pem" "$D/ca/root.pem" > chain.pem
+# -no_nonce: the nodes answer from their caches, the path a revocation
+# made elsewhere must get through.  Each node's CRL is fetched too.
+for n in a1 a2 a3; do
+	openssl ocsp -no_nonce -issuer "$D/ca/intermediate.pem" -cert victim.pem \
+		-url "http://127.0.0.1:${HTTP[$n]}/ocsp" -CAfile chain.pem 2>&1 |
+		grep -q 'victim.pem: good' || fail "OCSP of $n before revocation"
+	curl -sf -o /dev/null "http://127.0.0.1:${HTTP[$n]}/crl/intermediate.crl" || fail "CRL of $n"
+done
+SER=$(openssl x509 -in victim.pem -noout -serial | cut -d= -f2)
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
+	-d "{\"tenant\":\"dev\",\"serial\":\"$SER\",\"reason\":\"keyCompromise\"}" \
+	"https://127.0.0.1:${HTTPS[a1]}/v1/revoke")
+[ "$code" = 200 ] || fail "revoke through a1: $code $(cat out)"
+t0=$(date +%s)
+for n in a1 a2 a3; do
+	until openssl ocsp -no_nonce -issuer "$D/ca/intermediate.pem" -cert victim.pem \
+		-url "http://127.0.0.1:${HTTP[$n]}/ocsp" -CAfile chain.pem 2>&1 | grep -q 'victim.pem: revoked'; do
+		[ $(($(date +%s) - t0)) -le 60 ] || fail "OCSP of $n still not revoked after 60 s"
+		sleep 2
+	done
+done
+pass "revoked through a1, reported revoked by the (cached) OCSP of a1, a2 and a3 within $(($(date +%s) - t0)) s"
+for n in a1 a2 a3; do
+	until curl -sf "http://127.0.0.1:${HTTP[$n]}/crl/intermediate.crl" |
+		openssl crl -inform der -noout -text 2>/dev/null | grep -qi "$SER"; do
+		[ $(($(date +%s) - t0)) -le 60 ] || fail "CRL of $n does not list $SER after 60 s"
+		sleep 2
+	done
+done
+pass "every node's CRL lists the revoked serial within $(($(date +%s) - t0)) s"
+echo "$npass passed, 0 failed"
