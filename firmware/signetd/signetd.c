@@ -131,7 +131,7 @@ main(int argc, char **argv)
 	struct parent p;
 	char err[SCONF_MAX_ERR];
 	const char *dir = NULL;
-	int c, check = 0, debug = 0;
+	int c, check = 0, debug = 0, rc;
 	long ncpu;
 
 	memset(&p, 0, sizeof(p));
@@ -182,5 +182,7 @@ main(int argc, char **argv)
 	if (p.conf->listen_https == NULL && p.conf->listen_http == NULL)
 		p.nhttps = 0;
 	open_listeners(&p);
-	return serve(&p);
+	rc = serve(&p);
+	sconf_free(p.conf);
+	return rc;
 }

@@ -63,8 +63,10 @@ start_node() {
 	pid[$1]=$!
 }
 wait_node() {
-	for _ in $(seq 1 150); do
-		curl -sf -o /dev/null "http://127.0.0.1:${HTTP[$1]}/ca/intermediate.der" && return 0
+	# Ready means the engine answers: cacerts needs it, /ca/*.der does not.
+	for _ in $(seq 1 300); do
+		curl -sf -o /dev/null --cacert "$work/a1/data/ca/root.pem" \
+			"https://127.0.0.1:${HTTPS[$1]}/.well-known/est/cacerts" && return 0
 		sleep 0.2
 	done
 	return 1

@@ -42,8 +42,10 @@ pass "configuration checks"
 
 "$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
 pid=$!
-for _ in $(seq 1 150); do
-	curl -sf -o /dev/null "http://127.0.0.1:$HTTP/ca/intermediate.der" && break
+# Ready means the engine answers (cacerts needs it; /ca/*.der does not).
+for _ in $(seq 1 300); do
+	curl -sf -o /dev/null --cacert data/ca/root.pem \
+		"https://127.0.0.1:$HTTPS/.well-known/est/cacerts" && break
 	sleep 0.2
 done
 curl -sf -o inter.der "http://127.0.0.1:$HTTP/ca/intermediate.der" || fail "appliance did not come up"
