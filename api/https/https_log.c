@@ -18,7 +18,7 @@ https_log_init(int debug)
 	https_log_verbose = debug;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 https_vlog(const char *level, const char *fmt, va_list ap)
 {
 	char line[1024];

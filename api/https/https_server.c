@@ -67,7 +67,7 @@ https_reply(struct https_ctx *ctx, int code, const char *ctype,
 	free(ctx);
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 https_verror(struct https_ctx *ctx, int code, const char *fmt, va_list ap)
 {
 	struct evbuffer *b;

@@ -23,7 +23,7 @@ struct load_ctx {
 };
 static __thread struct load_ctx *load_ctx;
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 on_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[SCONF_MAX_ERR];

@@ -24,7 +24,7 @@ ca_log_init(const char *ident, int debug)
 	ca_log_debug_on = debug;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 ca_vlog(const char *level, const char *fmt, va_list ap)
 {
 	char msg[1024], ts[32];

@@ -26,7 +26,7 @@ log_init(const char *ident, int to_syslog, int debug)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(int pri, const char *level, const char *fmt, va_list ap, int with_errno)
 {
 	char msg[1024], ts[32];

@@ -27,7 +27,7 @@ struct cer_load {
 };
 static struct cer_load *cer_load_ctx;
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 cer_conf_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	struct cer_load *lc = cer_load_ctx;
