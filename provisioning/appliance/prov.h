@@ -7,4 +7,10 @@
  * 1 already there. */
 int prov_dev_ca(struct hsm *h, const char *data);
 
+/* prov_install.c: the appliance side of the root ceremony. */
+int prov_csr(struct hsm *h, const char *label, const char *subject,
+    const char *out);
+int prov_install(struct hsm *h, const char *label, const char *cert_path,
+    const char *root_path, const char *data);
+
 #endif

@@ -7,6 +7,10 @@
  *   signet-provision show       -m module -t label -p pin-file
  *   signet-provision dev-ca     -m module -t label -p pin-file -d data-dir
  *   signet-provision pubkey     -m module -t label -p pin-file -l key-label
+ *   signet-provision csr        -m module -t label -p pin-file -l key-label
+ *                               -s /O=Org/CN=Name -o intermediate.csr
+ *   signet-provision install    -m module -t label -p pin-file -l key-label
+ *                               -c intermediate.pem -r root.pem -d data-dir
  *
  * One verb per run.  PINs come from files that only their owner can read
  * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
@@ -28,7 +32,7 @@
 
 struct opts {
 	const char *module, *token, *pin_file, *so_pin_file, *label, *type;
-	const char *data;
+	const char *data, *subject, *out, *cert, *root;
 };
 
 static void __attribute__((noreturn))
@@ -46,7 +50,11 @@ usage(const char *missing)
 	    "       signet-provision dev-ca -m module -t token-label "
 	    "-p pin-file -d data-dir\n"
 	    "       signet-provision pubkey -m module -t token-label "
-	    "-p pin-file -l key-label\n");
+	    "-p pin-file -l key-label\n"
+	    "       signet-provision csr -m module -t token-label -p pin-file "
+	    "-l key-label -s subject -o csr-file\n"
+	    "       signet-provision install -m module -t token-label "
+	    "-p pin-file -l key-label -c cert -r root -d data-dir\n");
 	exit(2);
 }
 
@@ -200,6 +208,29 @@ cmd_pubkey(const struct opts *o)
 	return 0;
 }
 
+/* csr and install: the appliance side of the offline root ceremony. */
+static int
+cmd_ceremony(const char *verb, const struct opts *o)
+{
+	struct hsm *h;
+	int rc;
+
+	if (o->label == NULL)
+		usage("-l key-label");
+	if (strcmp(verb, "csr") == 0 && (o->subject == NULL || o->out == NULL))
+		usage(o->subject == NULL ? "-s subject" : "-o csr-file");
+	if (strcmp(verb, "install") == 0 &&
+	    (o->cert == NULL || o->root == NULL || o->data == NULL))
+		usage(o->cert == NULL ? "-c cert" : o->root == NULL ?
+		    "-r root" : "-d data-dir");
+	h = open_token(o);
+	rc = strcmp(verb, "csr") == 0 ?
+	    prov_csr(h, o->label, o->subject, o->out) :
+	    prov_install(h, o->label, o->cert, o->root, o->data);
+	hsm_close(h);
+	return rc;
+}
+
 static int
 cmd_dev_ca(const struct opts *o)
 {
@@ -225,7 +256,7 @@ main(int argc, char **argv)
 		usage(NULL);
 	verb = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:")) != -1) {
 		switch (c) {
 		case 'm': o.module = optarg; break;
 		case 't': o.token = optarg; break;
@@ -234,6 +265,10 @@ main(int argc, char **argv)
 		case 'l': o.label = optarg; break;
 		case 'k': o.type = optarg; break;
 		case 'd': o.data = optarg; break;
+		case 's': o.subject = optarg; break;
+		case 'o': o.out = optarg; break;
+		case 'c': o.cert = optarg; break;
+		case 'r': o.root = optarg; break;
 		default: usage(NULL);
 		}
 	}
@@ -255,6 +290,8 @@ main(int argc, char **argv)
 		return cmd_dev_ca(&o);
 	if (strcmp(verb, "pubkey") == 0)
 		return cmd_pubkey(&o);
+	if (strcmp(verb, "csr") == 0 || strcmp(verb, "install") == 0)
+		return cmd_ceremony(verb, &o);
 	fprintf(stderr, "signet-provision: unknown verb \"%s\"\n", verb);
 	usage(NULL);
 }

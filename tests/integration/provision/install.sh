@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The appliance side of the root ceremony with signet-provision: the
+# intermediate key is generated in a fresh SoftHSMv2 token, its CSR is
+# signed through the token and verifies, and install accepts only a CA
+# certificate for that very key that chains to the given root.
+# usage: install.sh SIGNET_PROVISION
+set -euo pipefail
+prov=$1
+work=$(mktemp -d /tmp/signet-install-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+npass=0
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+mkdir -p tokens data/ca
+umask 077
+printf 'directories.tokendir = %s/tokens\n' "$work" > softhsm2.conf
+export SOFTHSM2_CONF=$work/softhsm2.conf
+openssl rand -hex 16 > user.pin
+openssl rand -hex 16 > so.pin
+M=/usr/lib/softhsm/libsofthsm2.so
+T=(-m "$M" -t appliance -p user.pin)
+"$prov" init-token "${T[@]}" -S so.pin >/dev/null
+"$prov" keygen "${T[@]}" -l intermediate -k p256 >/dev/null
+"$prov" csr "${T[@]}" -l intermediate -s "/O=Example/CN=Example Issuing CA" -o inter.csr >/dev/null
+openssl req -in inter.csr -verify -noout 2>&1 | grep -q 'verify OK' || fail "CSR signature"
+openssl req -in inter.csr -noout -subject | grep -q 'CN = Example Issuing CA' || fail "CSR subject"
+"$prov" csr "${T[@]}" -l intermediate -s "/O=X/CN=Y" -o inter.csr >/dev/null 2>&1 && fail "csr overwrote a file"
+pass "CSR signed in the token verifies; an existing file is not overwritten"
+
+# The ceremony's part, played here by openssl with a software root.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key \
+	-subj "/CN=Test Root" -days 30 -out root.pem 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' > ca.ext
+openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -CAcreateserial -days 20 \
+	-extfile ca.ext -out inter.pem 2>/dev/null
+# Wrong key: a CA certificate for some other key.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key \
+	-subj "/CN=Other" -out other.csr 2>/dev/null
+openssl x509 -req -in other.csr -CA root.pem -CAkey root.key -CAcreateserial -days 20 \
+	-extfile ca.ext -out other.pem 2>/dev/null
+set +e
+"$prov" install "${T[@]}" -l intermediate -c other.pem -r root.pem -d data > out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q 'does not certify token key' out || fail "wrong key: $st $(cat out)"
+[ ! -e data/ca/intermediate.pem ] || fail "wrong key left a file"
+pass "a certificate for another key is refused (exit 1), nothing written"
+# Right key, wrong root.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout evil.key \
+	-subj "/CN=Evil Root" -days 30 -out evil.pem 2>/dev/null
+set +e
+"$prov" install "${T[@]}" -l intermediate -c inter.pem -r evil.pem -d data > out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q 'does not chain' out || fail "wrong root: $st $(cat out)"
+pass "a certificate that does not chain to the root is refused (exit 1)"
+# Not a CA.
+printf 'basicConstraints=critical,CA:FALSE\n' > leaf.ext
+openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -CAcreateserial -days 20 \
+	-extfile leaf.ext -out leaf.pem 2>/dev/null
+set +e
+"$prov" install "${T[@]}" -l intermediate -c leaf.pem -r root.pem -d data > out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q 'not a CA' out || fail "not a CA: $st $(cat out)"
+pass "a non-CA certificate is refused (exit 1)"
+"$prov" install "${T[@]}" -l intermediate -c inter.pem -r root.pem -d data >/dev/null || fail "install"
+cmp <(openssl x509 -in inter.pem -outform der) <(openssl x509 -in data/ca/intermediate.pem -outform der) ||
+	fail "installed certificate differs"
+openssl verify -CAfile data/ca/root.pem data/ca/intermediate.pem >/dev/null || fail "installed chain"
+pass "the ceremony-signed intermediate is installed with its root"
+echo "$npass passed, 0 failed"
