@@ -103,7 +103,8 @@ test_token_psk(void **state)
 	assert_int_equal(sdev_token_psk(token, id, sizeof(id), psk), SDEV_OK);
 	assert_string_equal(id, "tok123");
 	/* The appliance's scheme, computed by someone else's HMAC:
-	 * hex(HMAC-SHA256(key = SHA-256(token), "signet dtls psk")). */
+	 * the first 32 hex characters of HMAC-SHA256(key = SHA-256(token),
+	 * "signet dtls psk"). */
 	assert_int_equal(tu_run("printf 'signet dtls psk' | openssl dgst "
 	    "-sha256 -mac HMAC -macopt hexkey:$(printf '%s' "
 	    "'tok123.s3cr3t-value' | openssl dgst -sha256 -r | cut -c1-64) "
