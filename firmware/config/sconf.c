@@ -309,8 +309,8 @@ int sconf_check(const struct sconf *c, char *err, size_t errlen);
  * comment, so it is handed text without any and its line numbers stay
  * those of the file.
  */
-static void
-blank_comments(char *s)
+void
+sconf_blank_comments(char *s)
 {
 	char quote = 0;
 
@@ -394,7 +394,7 @@ sconf_load(const char *path, struct sconf **out, char *err, size_t errlen)
 		    strerror(errno));
 		goto out;
 	}
-	blank_comments(text);
+	sconf_blank_comments(text);
 	prc = cfg_parse_buf(cfg, text);
 	if (prc != CFG_SUCCESS) {
 		if (!lc.have)

@@ -16,6 +16,7 @@
 #include <confuse.h>
 
 #include <signet/hsm.h>
+#include <signet/sconf.h>
 
 #include "cer.h"
 
@@ -182,29 +183,6 @@ static cfg_opt_t top_opts[] = {
 	CFG_END()
 };
 
-/* libconfuse 3.3 miscounts lines after comments: blank them, keep '\n'. */
-static void
-blank_comments(char *s)
-{
-	char quote = 0;
-
-	for (; *s != '\0'; s++) {
-		if (quote) {
-			if (*s == '\\' && s[1] != '\0')
-				s++;
-			else if (*s == quote)
-				quote = 0;
-		} else if (*s == '"') {
-			quote = *s;
-		} else if (*s == '#') {
-			while (*s != '\0' && *s != '\n')
-				*s++ = ' ';
-			if (*s == '\0')
-				break;
-		}
-	}
-}
-
 /* A path from the file, made relative to the file's directory. */
 static char *
 conf_path(const char *dir, const char *v)
@@ -360,7 +338,7 @@ cer_conf_load(const char *path, struct cer_conf **out, char *err,
 	cfg_set_error_function(cfg, cer_conf_error);
 	for (i = 0; i < sizeof(validators) / sizeof(validators[0]); i++)
 		cfg_set_validate_func(cfg, validators[i].path, validators[i].fn);
-	blank_comments((char *)text);
+	sconf_blank_comments((char *)text);
 	rc = CER_FAIL;
 	if (cfg_parse_buf(cfg, (char *)text) != CFG_SUCCESS) {
 		if (!lc.have)

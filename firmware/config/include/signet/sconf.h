@@ -147,6 +147,14 @@ const struct sconf_issuer *sconf_issuer(const struct sconf_tenant *t,
 int sconf_est_label(const struct sconf *c, const char *label,
     const struct sconf_tenant **t, const struct sconf_profile **p);
 
+/*
+ * Blanks out comments (#, // and C-style) in a NUL-terminated libconfuse
+ * text, keeping every newline and quoted strings: libconfuse 3.3 miscounts
+ * line numbers after comments, so every libconfuse user parses the
+ * blanked text to keep its file:line messages right.
+ */
+void sconf_blank_comments(char *s);
+
 /* "25h", "90m", "3600", "7d" to seconds; -1 if malformed. */
 int64_t sconf_duration(const char *s);
 
