@@ -26,6 +26,8 @@
 
 #include <openssl/crypto.h>
 
+#include <signet/sandbox.h>
+
 #include "ec_local.h"
 
 static volatile sig_atomic_t quit;
@@ -145,9 +147,6 @@ setup(struct ec_ctx *ctx, const char *path, int udpfd)
 
 	if (sconf_load(path, &ctx->conf, errbuf, sizeof(errbuf)) != 0)
 		ec_fatalx("msg=\"bad config\" err=\"%s\"", errbuf);
-	if (ctx->conf->sandbox)
-		ec_fatalx("msg=\"sandbox requested but signet-coap has none "
-		    "in this build; refusing to run unconfined\"");
 	if (udpfd >= 0 ? fd_addr(udpfd, &addr) != 0 :
 	    ctx->conf->listen_coap == NULL ||
 	    conf_addr(ctx->conf->listen_coap, &addr) != 0)
@@ -204,6 +203,17 @@ main(int argc, char *argv[])
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	setup(&ctx, conf, udpfd);
+	if (ctx.conf->sandbox) {
+		struct sandbox_conf sc = { SANDBOX_COAP, ctx.conf->coap_user,
+			ctx.conf->sandbox_dir, 256 };
+		char err[SANDBOX_MAX_ERR];
+
+		/* The one call site: everything is open, nothing served yet. */
+		if (sandbox_enter(&sc, err, sizeof(err)) != 0)
+			ec_fatalx("msg=\"sandbox refused\" error=\"%s\"", err);
+		ec_log(LOG_INFO, "msg=\"sandboxed\" user=%s root=%s",
+		    sc.user, sc.root_dir);
+	}
 	ec_log(LOG_INFO, "msg=\"ready\" listen=%s max_body=%zu",
 	    ctx.conf->listen_coap ? ctx.conf->listen_coap : "-",
 	    ctx.max_body);

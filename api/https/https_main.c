@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signet/sandbox.h>
+
 #include "https_local.h"
 
 static void
@@ -115,6 +117,23 @@ https_main(int argc, char **argv)
 	    srv)) == NULL || evsignal_add(sigterm, NULL) != 0 ||
 	    evsignal_add(sigint, NULL) != 0)
 		goto out;
+	if (srv->conf->sandbox) {
+		struct sandbox_conf sc = { SANDBOX_HTTPS, srv->conf->https_user,
+			srv->conf->sandbox_dir, 0 };
+		char serr[SANDBOX_MAX_ERR];
+
+		/* Connections, the engine channel and a few spare. */
+		sc.max_files = srv->conf->limits.max_connections > 0 ?
+		    (size_t)srv->conf->limits.max_connections + 64 : 1088;
+		/* The one call site: everything is open, nothing served yet. */
+		if (sandbox_enter(&sc, serr, sizeof(serr)) != 0) {
+			https_log_warnx("msg=\"sandbox refused\" error=\"%s\"",
+			    serr);
+			goto out;
+		}
+		https_log_info("msg=\"sandboxed\" user=%s root=%s", sc.user,
+		    sc.root_dir);
+	}
 	https_log_info("msg=\"serving\" https_fd=%d http_fd=%d", sfd, pfd);
 	event_base_dispatch(srv->base);
 	rc = srv->draining && !https_engine_dead(srv->engine) ? 0 : 1;

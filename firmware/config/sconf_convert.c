@@ -169,6 +169,9 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->log = dup_opt(cfg, "log", &ok);
 	c->log_level = dup_opt(cfg, "log_level", &ok);
 	c->user = dup_opt(cfg, "user", &ok);
+	c->https_user = dup_opt(cfg, "https_user", &ok);
+	c->coap_user = dup_opt(cfg, "coap_user", &ok);
+	c->sandbox_dir = dup_opt(cfg, "sandbox_dir", &ok);
 	c->sandbox = cfg_getbool(cfg, "sandbox");
 	c->https_workers = (int)cfg_getint(cfg, "https_workers");
 	c->est_default = dup_opt(cfg, "est_default", &ok);

@@ -80,6 +80,9 @@ sconf_free(struct sconf *c)
 	free(c->log);
 	free(c->log_level);
 	free(c->user);
+	free(c->https_user);
+	free(c->coap_user);
+	free(c->sandbox_dir);
 	free(c->listen_https);
 	free(c->listen_http);
 	free(c->listen_coap);

@@ -17,6 +17,8 @@
 
 #include <signet/hsm.h>
 
+#include <signet/sandbox.h>
+
 #include "ca_engine_local.h"
 
 struct ca_main_ctx {
@@ -194,6 +196,15 @@ ca_main(int argc, char *argv[])
 		ca_fatalx("msg=\"out of memory\"");
 	if (ca_engine_reconcile(e) != 0)
 		ca_fatalx("msg=\"reconciliation failed; not serving\"");
+	if (c->sandbox) {
+		struct sandbox_conf sc = { SANDBOX_ENGINE, c->user, NULL, 0 };
+		char serr[SANDBOX_MAX_ERR];
+
+		/* The one call site: token, ledger and policy are open. */
+		if (sandbox_enter(&sc, serr, sizeof(serr)) != 0)
+			ca_fatalx("msg=\"sandbox refused\" error=\"%s\"", serr);
+		ca_log_info("msg=\"sandboxed\" user=%s", sc.user);
+	}
 	memset(&so, 0, sizeof(so));
 	so.ctl_fd = ctl;
 	so.reload = ca_main_reload;

@@ -43,6 +43,9 @@ struct parent {
 	struct parent_child coap;
 	int have_coap;
 	int stopping;
+	int sandbox;		/* children drop to their users (root only) */
+	uid_t engine_uid;
+	gid_t engine_gid;
 };
 
 /* parent_log.c: key=value lines to stderr or syslog. */

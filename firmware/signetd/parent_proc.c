@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <signet/proto.h>
+#include <signet/sandbox.h>
 
 #include "parent.h"
 
@@ -49,8 +50,14 @@ keep_fd(int fd)
 		fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
 }
 
+/*
+ * uid != (uid_t)-1: the child becomes that user before exec (the engine
+ * under the sandbox).  Front ends start as root and drop after reading
+ * their keys (sandbox_enter).
+ */
 static pid_t
-spawn(const char *bin, char *const argv[], const int *keep, int nkeep)
+spawn(const char *bin, char *const argv[], const int *keep, int nkeep,
+    uid_t uid, gid_t gid)
 {
 	sigset_t none;
 	pid_t pid;
@@ -64,6 +71,11 @@ spawn(const char *bin, char *const argv[], const int *keep, int nkeep)
 	signal(SIGPIPE, SIG_DFL);
 	for (i = 0; i < nkeep; i++)
 		keep_fd(keep[i]);
+	if (uid != (uid_t)-1 && sandbox_become(uid, gid) != 0) {
+		fprintf(stderr, "signetd: cannot become uid %ld for %s: %s\n",
+		    (long)uid, bin, strerror(errno));
+		_exit(127);
+	}
 	execv(bin, argv);
 	fprintf(stderr, "signetd: cannot exec %s: %s\n", bin, strerror(errno));
 	_exit(127);
@@ -83,7 +95,9 @@ start_engine(struct parent *p)
 		return -1;
 	}
 	snprintf(fdbuf, sizeof(fdbuf), "%d", sp[1]);
-	c->pid = spawn(p->engine_bin, argv, &sp[1], 1);
+	c->pid = spawn(p->engine_bin, argv, &sp[1], 1,
+	    p->sandbox ? p->engine_uid : (uid_t)-1,
+	    p->sandbox ? p->engine_gid : (gid_t)-1);
 	close(sp[1]);
 	if (c->pid == -1) {
 		log_warn("msg=\"fork failed\" child=engine");
@@ -144,7 +158,7 @@ start_front(struct parent *p, struct parent_child *c)
 	}
 	argv[n] = NULL;
 	c->pid = spawn(c->role == ROLE_HTTPS ? p->https_bin : p->coap_bin,
-	    argv, keep, k);
+	    argv, keep, k, (uid_t)-1, (gid_t)-1);
 	close(sp[1]);
 	if (c->pid == -1) {
 		c->pid = 0;
@@ -239,7 +253,12 @@ exited(struct parent *p, struct parent_child *c, int status)
 {
 	int64_t now = parent_now_ms();
 
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_warnx("msg=\"child killed by the sandbox: it made a "
+		    "forbidden system call\" child=%s worker=%d pid=%ld "
+		    "signal=%d", role_name(c->role), c->index, (long)c->pid,
+		    WTERMSIG(status));
+	else if (WIFSIGNALED(status))
 		log_warnx("msg=\"child died\" child=%s worker=%d pid=%ld "
 		    "signal=%d", role_name(c->role), c->index, (long)c->pid,
 		    WTERMSIG(status));

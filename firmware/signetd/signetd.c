@@ -2,8 +2,10 @@
  * signetd: the Signet appliance daemon (the parent process).
  *
  *   signetd -f signetd.conf [-n] [-d] [-x libexec-dir]
+ *   signetd -V
  *
- * -n checks the configuration and exits (0 ok, 1 not); -d logs debug
+ * -n checks the configuration and exits (0 ok, 1 not); -V prints what
+ * this build is (sandbox, test hooks) and exits; -d logs debug
  * lines; -x names the directory of signet-engine and the front ends
  * (default: next to signetd, else the build tree).  SIGTERM drains and
  * exits, SIGHUP re-reads the configuration.
@@ -16,12 +18,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <signet/sandbox.h>
+
 #include "parent.h"
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: signetd -f config [-n] [-d] [-x libexec-dir]\n");
+	fprintf(stderr, "usage: signetd -f config [-n] [-d] [-x libexec-dir]\n"
+	    "       signetd -V\n");
 	exit(2);
 }
 
@@ -71,6 +78,45 @@ open_listeners(struct parent *p)
 	    (p->coap_fd = parent_listen_udp(c->listen_coap)) == -1)
 		fatalx("msg=\"cannot listen\" listener=coap addr=%s",
 		    c->listen_coap);
+}
+
+/*
+ * sandbox = true: the children's users must exist, be unprivileged and
+ * distinct, the front ends' root must be empty and root's; then signetd
+ * itself keeps only the capabilities it needs to start them.
+ */
+static void
+sandbox_setup(struct parent *p)
+{
+	const struct sconf *c = p->conf;
+	char err[SANDBOX_MAX_ERR];
+	uid_t hu, cu;
+	gid_t hg, cg;
+	struct stat st;
+
+	if (!sandbox_built())
+		fatalx("msg=\"sandbox = true refused: this is a debug build "
+		    "without the sandbox (SIGNET_SANDBOX=OFF); it cannot run as "
+		    "the appliance\"");
+	if (geteuid() != 0)
+		fatalx("msg=\"sandbox = true: start signetd as root; it starts "
+		    "the engine and each front end as its own user\"");
+	if (sandbox_user(c->user, &p->engine_uid, &p->engine_gid, err,
+	    sizeof(err)) != 0 ||
+	    sandbox_user(c->https_user, &hu, &hg, err, sizeof(err)) != 0 ||
+	    (p->have_coap &&
+	    sandbox_user(c->coap_user, &cu, &cg, err, sizeof(err)) != 0) ||
+	    sandbox_check_root(c->sandbox_dir, err, sizeof(err)) != 0)
+		fatalx("msg=\"sandbox refused\" error=\"%s\"", err);
+	if (hu == p->engine_uid || (p->have_coap &&
+	    (cu == p->engine_uid || cu == hu)))
+		fatalx("msg=\"sandbox refused\" error=\"user, https_user and "
+		    "coap_user must be three different users\"");
+	if (stat(c->data_dir, &st) == 0 && st.st_uid != p->engine_uid)
+		log_warnx("msg=\"data_dir is not owned by the engine's user; "
+		    "the engine may not be able to open its token or ledger\" "
+		    "data_dir=%s user=%s", c->data_dir, c->user);
+	p->sandbox = 1;
 }
 
 static void
@@ -136,8 +182,13 @@ main(int argc, char **argv)
 
 	memset(&p, 0, sizeof(p));
 	p.ctl_fd = -1;
-	while ((c = getopt(argc, argv, "f:ndx:")) != -1) {
+	while ((c = getopt(argc, argv, "f:ndVx:")) != -1) {
 		switch (c) {
+		case 'V':
+			printf("signetd sandbox=%s test_hooks=%s\n",
+			    sandbox_built() ? "seccomp" : "none",
+			    sandbox_test_hooks() ? "yes" : "no");
+			return 0;
 		case 'f': p.conf_path = optarg; break;
 		case 'n': check = 1; break;
 		case 'd': debug = 1; break;
@@ -158,12 +209,6 @@ main(int argc, char **argv)
 	}
 	log_init("signetd", strcmp(p.conf->log, "syslog") == 0,
 	    debug || strcmp(p.conf->log_level, "debug") == 0);
-	if (p.conf->sandbox)
-		fatalx("msg=\"sandbox = true needs the hardened appliance build, "
-		    "which is not in this build; set sandbox = false to run "
-		    "unconfined on a workstation\"");
-	log_warnx("msg=\"running WITHOUT privilege separation sandbox "
-	    "(sandbox = false): a workstation build, not an appliance\"");
 	find_bin(p.engine_bin, sizeof(p.engine_bin), dir, "signet-engine",
 	    SIGNET_ENGINE_BUILT);
 	find_bin(p.https_bin, sizeof(p.https_bin), dir, "signet-https",
@@ -181,7 +226,24 @@ main(int argc, char **argv)
 		p.nhttps = PARENT_MAX_WORKERS;
 	if (p.conf->listen_https == NULL && p.conf->listen_http == NULL)
 		p.nhttps = 0;
+	if (p.conf->sandbox)
+		sandbox_setup(&p);
+	else
+		log_warnx("msg=\"!!! running WITHOUT the sandbox (sandbox = "
+		    "false): no per-process users, no chroot, no seccomp; a "
+		    "workstation, not an appliance !!!\"");
+	if (sandbox_test_hooks())
+		log_warnx("msg=\"!!! a TEST build (SIGNET_TEST_HOOKS): never "
+		    "run it as the appliance !!!\"");
 	open_listeners(&p);
+	if (p.sandbox) {
+		if (sandbox_parent(err, sizeof(err)) != 0)
+			fatalx("msg=\"sandbox refused\" error=\"%s\"", err);
+		log_info("msg=\"sandbox on\" engine_user=%s https_user=%s "
+		    "coap_user=%s root=%s", p.conf->user, p.conf->https_user,
+		    p.have_coap ? p.conf->coap_user : "-",
+		    p.conf->sandbox_dir);
+	}
 	rc = serve(&p);
 	sconf_free(p.conf);
 	return rc;

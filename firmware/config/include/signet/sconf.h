@@ -89,8 +89,11 @@ struct sconf {
 	char *data_dir;
 	char *log;		/* "stderr" or "syslog" */
 	char *log_level;	/* "info" or "debug" */
-	char *user;		/* unprivileged user for front ends, optional */
-	int sandbox;		/* 1: privsep + seccomp (appliance) */
+	int sandbox;		/* 1: own users, chroot, seccomp (appliance) */
+	char *user;		/* the engine's user; owns data_dir */
+	char *https_user;	/* the HTTPS front ends' user */
+	char *coap_user;	/* the CoAP front end's user */
+	char *sandbox_dir;	/* empty root-owned chroot of the front ends */
 	int https_workers;	/* HTTPS front-end processes, 0 = one per core */
 
 	char *listen_https;	/* "host:port" or NULL (off) */
