@@ -261,12 +261,6 @@ process_rules(scmp_filter_ctx ctx, enum sandbox_role role)
 	return rc;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-/* What AddressSanitizer's runtime itself calls in a test build. */
-static const int sanitizer_calls[] = {
-	SCMP_SYS(readlink), SCMP_SYS(prctl), SCMP_SYS(getppid),
-};
-#endif
 
 int
 sandbox_built(void)
@@ -293,13 +287,6 @@ sandbox_filter_load(enum sandbox_role role, char *err, size_t errlen)
 	for (i = 0; i < sizeof(allow) / sizeof(allow[0]) && rc == 0; i++)
 		if (allow[i].roles & bit)
 			rc = add(ctx, SCMP_ACT_ALLOW, allow[i].nr, 0, NULL);
-#if defined(__SANITIZE_ADDRESS__)
-	for (i = 0; i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]) &&
-	    rc == 0; i++)
-		if (!(bit == R_ENG && sanitizer_calls[i] == SCMP_SYS(readlink)))
-			rc = add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0,
-			    NULL);
-#endif
 	if (rc == 0)
 		rc = memory_rules(ctx, role);
 	if (rc == 0)

@@ -17,3 +17,17 @@ ensure_signet_users() {
 		id -u "$u" >/dev/null 2>&1 || { echo "cannot create user $u" >&2; return 1; }
 	done
 }
+
+# sandbox_prepare WORK DIR...: as the appliance has it, the data
+# directories belong to the engine's user and WORK/empty is the front
+# ends' empty root; prints the sed expression that turns a dev-host
+# configuration into a sandboxed one.
+sandbox_prepare() {
+	local work=$1
+	shift
+	ensure_signet_users || return 1
+	chmod 755 "$work"
+	chown -R signet:signet "$@"
+	mkdir -p -m 755 "$work/empty"
+	printf 's|^sandbox = false|sandbox = true\\nsandbox_dir = "%s/empty"|' "$work"
+}

@@ -181,6 +181,8 @@ coap_enroll d1.dev.devices.internal || fail "EST-coaps enrollment through the sa
 ocsp_good a.svc.dev.internal || fail "OCSP through the sandbox"
 pass "EST (curl), EST-coaps (coap-client-gnutls) and OCSP (openssl) all served under the sandbox"
 
+! grep -q 'child killed by the sandbox' signetd.log || fail "killed before the test: $(grep 'killed by' signetd.log)"
+
 # --- a forbidden system call kills the process; signetd restarts it ---
 killed() { # role old-pid -> waits for the log line and a new child
 	local i np

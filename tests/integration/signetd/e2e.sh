@@ -35,10 +35,23 @@ cd "$work"
 DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
 	{ cat provision.log; fail "provisioning"; }
 export SOFTHSM2_CONF=$work/data/softhsm2.conf
+# As root (CI) the whole run is sandboxed as the appliance is: the engine
+# as `signet`, front ends as their own users in an empty chroot, seccomp.
+sbx='s/^$//'
+as_engine() { "$@"; }
+if [ "$(id -u)" = 0 ]; then
+	# shellcheck source=../../support/users.sh
+	. "$src/tests/support/users.sh"
+	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
+	as_engine() { runuser -u signet -- "$@"; }
+else
+	echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
+fi
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" "$src/board/dev-host/signetd.conf" > signetd.conf
+	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+chmod 644 signetd.conf
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
-pass "configuration checks"
+pass "configuration checks ($(grep -c '^sandbox = true' signetd.conf | sed 's/1/sandboxed/; s/0/unsandboxed/'))"
 
 "$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
 pid=$!
@@ -257,7 +270,7 @@ for f in got/*.code; do
 	n=${f%.code}
 	[ "$(cat "$f")" = 200 ] || continue
 	s=$(base64 -d "$n.p7" | openssl pkcs7 -inform der -print_certs | openssl x509 -noout -serial | cut -d= -f2)
-	row=$(sqlite3 data/ledger.db "select status from certs where hex(serial)='$s'")
+	row=$(as_engine sqlite3 data/ledger.db "select status from certs where hex(serial)='$s'")
 	[ "$row" = 1 ] || fail "certificate $s was returned but the ledger says '$row'"
 	ok=$((ok + 1))
 done
@@ -267,7 +280,7 @@ for _ in $(seq 1 100); do
 	curl -sf -o /dev/null "${CA[@]}" "$B/.well-known/est/cacerts" && break
 	sleep 0.1
 done
-[ "$(sqlite3 data/ledger.db 'select count(*) from certs where status=0')" = 0 ] || fail "RESERVED rows left"
+[ "$(as_engine sqlite3 data/ledger.db 'select count(*) from certs where status=0')" = 0 ] || fail "RESERVED rows left"
 pass "after the restart no row is left half-finished"
 
 # CRL: rebuilt after the debounce window, the revoked certificate fails.
@@ -289,10 +302,14 @@ wait "$pid" && st=0 || st=$?
 pid=
 [ "$st" = 0 ] || fail "signetd exited $st on SIGTERM"
 pass "SIGTERM drains and exits 0"
+# Everything above, under the filters: no child died of a forbidden call.
+! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
+grep -c 'msg="sandboxed"' signetd.log | grep -qv '^0$' || [ "$(id -u)" != 0 ] || fail "children did not enter the sandbox"
+pass "no child made a forbidden system call during the run"
 
-"$build/provisioning/appliance/signet-provision" pubkey -m /usr/lib/softhsm/libsofthsm2.so \
+as_engine "$build/provisioning/appliance/signet-provision" pubkey -m /usr/lib/softhsm/libsofthsm2.so \
 	-t signet-dev -p data/user.pin -l signet-audit > audit.pub || fail "audit public key"
-"$build/tools/signet-audit/signet-audit" verify --db data/ledger.db --pubkey audit.pub >audit.out 2>&1 ||
+as_engine "$build/tools/signet-audit/signet-audit" verify --db data/ledger.db --pubkey audit.pub >audit.out 2>&1 ||
 	fail "audit verify: $(cat audit.out)"
 pass "audit chain and its signed checkpoints verify ($(head -c 120 audit.out))"
 
