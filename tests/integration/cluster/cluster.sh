@@ -48,13 +48,23 @@ for n in a2 a3; do
 	cp -a "$work/a1/data" "$work/$n/data"
 	sed -i "s|$work/a1/data|$work/$n/data|" "$work/$n/data/softhsm2.conf"
 done
+# As root (CI) every node runs sandboxed: the engine (libpq included)
+# under its seccomp filter as `signet`.
+sbx='s/^$//'
+if [ "$(id -u)" = 0 ]; then
+	# shellcheck source=../../support/users.sh
+	. "$src/tests/support/users.sh"
+	sbx=$(sandbox_prepare "$work" "$work"/a1/data "$work"/a2/data "$work"/a3/data) || fail "sandbox users"
+	chmod 755 "$work"/a1 "$work"/a2 "$work"/a3
+fi
 declare -A HTTPS HTTP
 for n in a1 a2 a3; do
 	HTTPS[$n]=$(free_port); HTTP[$n]=$(free_port)
 	sed -e "s/127.0.0.1:8443/127.0.0.1:${HTTPS[$n]}/; s/127.0.0.1:8080/127.0.0.1:${HTTP[$n]}/g" \
 		-e '/coap = /d' -e 's/backend = "sqlite"/backend = "pgsql"/' \
-		-e "s|path = \"data/ledger.db\"|path = \"$SIGNET_PG_CONNINFO node=$n\"|" \
+		-e "s|path = \"data/ledger.db\"|path = \"$SIGNET_PG_CONNINFO node=$n\"|" -e "$sbx" \
 		"$src/board/dev-host/signetd.conf" > "$work/$n/signetd.conf"
+	chmod 644 "$work/$n/signetd.conf"
 	"$build/firmware/signetd/signetd" -n -f "$work/$n/signetd.conf" >/dev/null || fail "config $n"
 done
 start_node() {
@@ -201,4 +211,10 @@ for n in a1 a2 a3; do
 	done
 done
 pass "every node's CRL lists the revoked serial within $(($(date +%s) - t0)) s"
+if [ "$(id -u)" = 0 ]; then
+	! grep -q 'child killed by the sandbox' "$work"/a?.log || fail "$(grep -h 'killed by the sandbox' "$work"/a?.log)"
+	[ "$(cat "$work"/a?.log | grep -c 'msg="sandboxed" user=signet$')" -ge 3 ] ||
+		fail "engines did not enter the sandbox"
+	pass "all nodes sandboxed (engines with libpq under seccomp); no child made a forbidden system call"
+fi
 echo "$npass passed, 0 failed"
