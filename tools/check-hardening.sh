@@ -13,6 +13,10 @@
 #              PQ* symbols and contain no hsm_*, ledger_* or audit_*
 #              function: the parent and the front ends hold no key and no
 #              ledger (the engine does)
+#   sandbox    signet-engine, signet-https and signet-coap contain
+#              sandbox_enter and need libseccomp; `signetd -V` says
+#              sandbox=seccomp test_hooks=no (no debug build without the
+#              sandbox, no test build, is ever shipped)
 #
 # A sanitizer build cannot be checked (ASan replaces FORTIFY by design):
 # point it at a Release build (tests/integration/image/release-build.sh).
@@ -87,6 +91,25 @@ for b in "${bins[@]}"; do
 		[ -z "$own" ] ||
 			bad "$name" "contains key or ledger code: $(head -n 5 <<<"$own" | tr '\n' ' ')"
 		r="$r boundary"
+		;;
+	esac
+	case $(basename "$b") in
+	signet-engine | signet-https | signet-coap)
+		needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
+		if nm "$b" 2>/dev/null | awk '$2 == "T" { print $3 }' | grep -qx sandbox_enter &&
+		    grep -q '^libseccomp\.' <<<"$needed"; then
+			r="$r sandbox"
+		else
+			bad "$name" "no seccomp sandbox (sandbox_enter, libseccomp)"
+		fi
+		;;
+	signetd)
+		v=$("$b" -V 2>&1 || true)
+		if [ "$v" = "signetd sandbox=seccomp test_hooks=no" ]; then
+			r="$r sandbox"
+		else
+			bad "$name" "not an appliance build: '$v'"
+		fi
 		;;
 	esac
 	printf '%-55s%s\n' "$name" "$r"

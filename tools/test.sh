@@ -11,7 +11,7 @@ cd "$top"
 bash tools/install-deps.sh --cluster --image
 jobs=$(nproc)
 
-cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DSIGNET_SANITIZE=ON \
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DSIGNET_SANITIZE=ON -DSIGNET_TEST_HOOKS=ON \
 	-DSIGNET_WERROR=ON
 cmake --build build-test -j"$jobs"
 # Unit tests set their own ASAN_OPTIONS (cmake/SignetHelpers.cmake); these
