@@ -18,6 +18,11 @@
 #                 it came from and its version, and the sha256 of both
 #                 outputs
 #
+# The build tree must be a release build with the sandbox: its signetd -V
+# must say "signetd sandbox=seccomp test_hooks=no", or nothing is built
+# (the image runs signetd with sandbox = true, as root; signetd starts each
+# child as its own user: signet, signet-https, signet-coap).
+#
 # The result depends only on its inputs: the same build tree, the same
 # installed Debian packages and the same SOURCE_DATE_EPOCH (default: the
 # last commit's time) give byte-identical vmlinuz and initrd.img (fixed
@@ -104,6 +109,9 @@ for d in bin sbin lib lib64; do
 done
 mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/libexec/signet,etc/signet,etc/acpi} \
 	"$root"/{proc,sys,dev,run,tmp,var/lib/signet}
+# The front ends' chroot (sandbox_dir): empty, root's (cpio --owner=0:0),
+# 0755, on the read-only root.  Nothing may ever be put in it.
+mkdir -m 0755 "$root/var/empty"
 mkdir -p "$root/bin" "$root/sbin" 2>/dev/null || true
 ln -s ../run "$root/var/run"
 
@@ -157,6 +165,15 @@ find_built() {
 }
 sd=$(find_built signetd)
 [ -n "$sd" ] || fail "no signetd in $build (build it first: cmake --build $build)"
+# The appliance runs with sandbox = true: only a build with the seccomp
+# sandbox and without the test hooks (SIGNET_TEST_HOOKS: a signal makes a
+# sandboxed process call execve) may become an image.
+want="signetd sandbox=seccomp test_hooks=no"
+says=$("$sd" -V 2>&1 | head -n1) || true
+[ "$says" = "$want" ] ||
+	fail "refusing $sd: 'signetd -V' says '${says:-nothing}', not '$want';" \
+		"build the image from a build with -DSIGNET_SANDBOX=ON and" \
+		"-DSIGNET_TEST_HOOKS=OFF (tests/integration/image/release-build.sh)"
 install_bin "$sd" /usr/sbin/signetd
 for b in signet-engine signet-https signet-coap signet-provision; do
 	p=$(find_built "$b")
@@ -168,6 +185,10 @@ for b in signet-engine signet-https signet-coap signet-provision; do
 done
 [ -x "$root/usr/libexec/signet/signet-provision" ] ||
 	fail "no signet-provision in $build; first boot cannot provision"
+# The sandbox's library comes in through ldd; make sure it did.
+ls "$root"/usr/lib/*/libseccomp.so.* >/dev/null 2>&1 ||
+	ls "$root"/lib/*/libseccomp.so.* >/dev/null 2>&1 ||
+	fail "libseccomp is not in the image although $sd has the sandbox"
 if ldd "$sd" | grep -q libasan; then
 	echo "build-image: WARNING: $sd is an AddressSanitizer build;" \
 		"the image will be large and slow" >&2
@@ -197,7 +218,7 @@ install -m 0755 "$busybox" "$root/usr/bin/busybox"
 echo "$busybox" >> "$stage/files"
 applets="sh ash mount umount mkdir cat echo grep basename tr insmod sleep findfs
 dd wc hexdump tar ls hostname ip head chown chmod install sed cut kill poweroff
-setpriv start-stop-daemon acpid sync cp rm true false test [ printf"
+setpriv start-stop-daemon acpid sync cp rm true false test [ printf readlink"
 if [ "$variant" = debug ]; then
 	applets=$("$busybox" --list)
 fi
@@ -229,9 +250,18 @@ install -m 0644 "$bdir/signetd.conf" "$root/etc/signet/signetd.conf.in"
 install -m 0755 "$here/init" "$root/init"
 install -m 0644 "$here/acpid.conf" "$root/etc/acpid.conf"
 install -m 0755 "$here/acpi-power" "$root/etc/acpi/power"
-printf 'root:x:0:0:root:/:/usr/sbin/nologin\nsignet:x:100:100:Signet:/var/lib/signet:/usr/sbin/nologin\n' \
-	> "$root/etc/passwd"
-printf 'root:x:0:\nsignet:x:100:\n' > "$root/etc/group"
+# The system users, with fixed ids (the image is reproducible, and the data
+# volume's files belong to uid 100): the engine's (it owns the data
+# volume), and one per front end, which signetd drops to inside the empty
+# chroot.  No account has a shell (nologin) or a password (no /etc/shadow).
+{
+	echo 'root:x:0:0:root:/:/usr/sbin/nologin'
+	echo 'signet:x:100:100:Signet CA engine:/var/lib/signet:/usr/sbin/nologin'
+	echo 'signet-https:x:101:101:Signet HTTPS front end:/var/empty:/usr/sbin/nologin'
+	echo 'signet-coap:x:102:102:Signet CoAP front end:/var/empty:/usr/sbin/nologin'
+} > "$root/etc/passwd"
+printf 'root:x:0:\nsignet:x:100:\nsignet-https:x:101:\nsignet-coap:x:102:\n' \
+	> "$root/etc/group"
 printf 'passwd: files\ngroup: files\nhosts: files\n' > "$root/etc/nsswitch.conf"
 printf '127.0.0.1 localhost\n::1 localhost\n' > "$root/etc/hosts"
 if [ "$variant" = debug ]; then

@@ -4,9 +4,15 @@
 #   test-image.sh -b build-dir -w work-dir [-m boot|serve] [-c]
 #
 # Builds the board/qemu-x86_64 image twice from build-dir (a build without
-# sanitizers) and checks the two are byte-identical and under 64 MiB; boots
+# sanitizers) and checks the two are byte-identical and under 64 MiB, that
+# the recipe refuses a build with test hooks, and that the image has the
+# sandbox's users, its empty chroot and libseccomp; boots
 # it with a blank data disk and a seed disk carrying a test operator CA;
-# waits for signetd; checks first-boot provisioning on the console; powers
+# waits for signetd; checks first-boot provisioning on the console, and
+# that signetd runs as root with a reduced capability bounding set while
+# the engine runs as signet and each front end as its own user chrooted
+# in /var/empty, all under seccomp with no_new_privs and no capabilities
+# (the "signet-init: sandbox:" lines /init prints from /proc); powers
 # it off through ACPI (QEMU monitor system_powerdown) and checks the data
 # disk was unmounted cleanly; boots again and checks the same token came
 # back without provisioning anew.
@@ -99,6 +105,51 @@ else
 fi
 grep -qx 'usr/libexec/signet/signet-provision' <<<"$listing" && grep -qx 'init' <<<"$listing" ||
 	bad "initrd.img lacks /init or signet-provision"
+
+# The sandbox's parts: libseccomp, the front ends' empty root-owned
+# chroot, the three system users without a shell.
+if grep -Eq '^usr/lib/.*/libseccomp\.so\.[0-9.]+$' <<<"$listing"; then
+	ok "libseccomp is in the image"
+else
+	bad "no libseccomp in the image"
+fi
+empty=$(gzip -dc "$work/img/initrd.img" | cpio -tv --quiet 2>/dev/null | awk '$NF == "var/empty" { print $1, $2, $3, $4 }')
+if [ "$empty" = "drwxr-xr-x 2 root root" ] && ! grep -q '^var/empty/' <<<"$listing"; then
+	ok "/var/empty: an empty directory, root's, 0755"
+else
+	bad "/var/empty is not an empty root-owned 0755 directory: '$empty' $(grep '^var/empty/' <<<"$listing" | head -3 | tr '\n' ' ')"
+fi
+mkdir -p "$work/etc"
+(cd "$work/etc" && gzip -dc "$work/img/initrd.img" |
+	cpio -i -d --quiet --no-absolute-filenames etc/passwd etc/group) ||
+	die "cannot read /etc/passwd from the image"
+for u in signet:100 signet-https:101 signet-coap:102; do
+	n=${u%:*} id=${u#*:}
+	if grep -qx "$n:x:$id:$id:[^:]*:[^:]*:/usr/sbin/nologin" "$work/etc/etc/passwd" &&
+		grep -qx "$n:x:$id:" "$work/etc/etc/group"; then
+		ok "user and group $n ($id), no shell"
+	else
+		bad "user $n: $(grep "^$n:" "$work/etc/etc/passwd" "$work/etc/etc/group" | tr '\n' ' ')"
+	fi
+done
+[ ! -e "$work/etc/etc/shadow" ] && ! grep -q '^etc/shadow$' <<<"$listing" ||
+	bad "the image has an /etc/shadow"
+
+# Only a release build with the sandbox may become an image: a signetd
+# that says it has test hooks (or no sandbox) is refused, with the reason.
+mkdir -p "$work/fake/firmware/signetd"
+for v in 'sandbox=seccomp test_hooks=yes' 'sandbox=none test_hooks=no'; do
+	printf '#!/bin/sh\necho "signetd %s"\n' "$v" > "$work/fake/firmware/signetd/signetd"
+	chmod 755 "$work/fake/firmware/signetd/signetd"
+	if bash "$top/firmware/image/build-image.sh" -b "$work/fake" qemu-x86_64 \
+		"$work/img-fake" > "$work/fake.log" 2>&1; then
+		bad "build-image.sh built an image from a signetd with $v"
+	elif grep -q "refusing .*signetd -V' says 'signetd $v'" "$work/fake.log"; then
+		ok "build-image.sh refuses a signetd with $v"
+	else
+		bad "build-image.sh failed without saying why for $v: $(head -c 300 "$work/fake.log")"
+	fi
+done
 
 # 2. A test operator CA (the seed disk) and the disks.
 step "seed disk with a test operator CA, blank data disk"
@@ -239,6 +290,46 @@ coap_enroll() {
 	fi
 }
 
+# The sandbox as /init reads it from /proc once signetd's children run:
+# signetd is root with no_new_privs and only its eight capabilities in
+# the bounding set (DAC_OVERRIDE, DAC_READ_SEARCH, KILL, SETGID, SETUID,
+# SETPCAP, NET_BIND_SERVICE, SYS_CHROOT = 0x405e6); each child runs as its
+# own user, no_new_privs, seccomp mode 2 (filter), no capabilities; the
+# front ends' root is /var/empty.
+check_sandbox() {
+	local n=$1 roles=signetd i=0 r line
+	grep -q 'signetd started (pid [0-9]*, as root' "$con" &&
+		ok "boot $n: /init starts signetd as root" || bad "boot $n: signetd not started as root"
+	[ "$mode" = serve ] && roles="$roles engine https"
+	[ "$coap" = 1 ] && roles="$roles coap"
+	for r in $roles; do
+		until grep -q "signet-init: sandbox: $r " "$con"; do
+			i=$((i + 1))
+			if [ $i -ge 150 ]; then
+				bad "boot $n: no 'sandbox: $r' line on the console"
+				continue 2
+			fi
+			sleep 1
+		done
+	done
+	grep -q 'msg="sandbox on"' "$con" || bad "boot $n: signetd did not log 'sandbox on'"
+	for r in $roles; do
+		line=$(grep "signet-init: sandbox: $r " "$con" | tail -n1 | tr -d '\r')
+		[ -n "$line" ] || continue
+		case $r in
+		signetd) want='user=root uid=0 gid=0 nnp=1 seccomp=[0-9] capeff=00000000000405e6 capbnd=00000000000405e6 root=/$' ;;
+		engine) want='user=signet uid=100 gid=100 nnp=1 seccomp=2 capeff=0000000000000000 capbnd=[0-9a-f]* root=/$' ;;
+		https) want='user=signet-https uid=101 gid=101 nnp=1 seccomp=2 capeff=0000000000000000 capbnd=[0-9a-f]* root=/var/empty$' ;;
+		coap) want='user=signet-coap uid=102 gid=102 nnp=1 seccomp=2 capeff=0000000000000000 capbnd=[0-9a-f]* root=/var/empty$' ;;
+		esac
+		if grep -q "sandbox: $r pid=[0-9]* $want" <<<"$line"; then
+			ok "boot $n: ${line#*sandbox: }"
+		else
+			bad "boot $n: $r: ${line#*sandbox: }"
+		fi
+	done
+}
+
 # The first boot.
 step "first boot (TCG, blank data disk)"
 boot 1
@@ -252,8 +343,7 @@ grep -q 'key label="signet-intermediate" type=p256 .*sensitive=yes extractable=n
 	ok "intermediate key in the token, not extractable" || bad "no intermediate key shown"
 grep -q 'signet-init: root file system read-only' "$con" &&
 	ok "root file system read-only" || bad "root file system not read-only"
-grep -q 'signetd started (pid [0-9]*, user signet)' "$con" &&
-	ok "signetd runs as user signet" || bad "signetd user not shown"
+check_sandbox 1
 if grep -q 'sh: can.t access tty\|login:' "$con"; then
 	bad "a shell or login prompt on the production console"
 fi
@@ -333,6 +423,7 @@ if grep -q 'first boot' "$con"; then
 else
 	ok "second boot did not format or provision"
 fi
+check_sandbox 2
 serial2=$(sed -n 's/.*token: label="signet" serial=\([0-9a-f]*\).*/\1/p' "$con" | head -n1)
 [ "$serial1" = "$serial2" ] && ok "same token after reboot (serial $serial2)" ||
 	bad "token serial changed: $serial1 -> $serial2"
