@@ -54,8 +54,16 @@ conf() { # extra sed expressions -> signetd.conf on stdout
 		-e "s|^sandbox = false|sandbox = true\nsandbox_dir = \"$work/empty\"|" \
 		"$@" "$src/board/dev-host/signetd.conf"
 }
-conf > signetd.conf
+# The token is reached through the fault-injecting PKCS#11 shim (in front
+# of SoftHSMv2), so a token fault can be injected into the sandboxed engine.
+shim=$build/tests/p11shim/libsignet_p11shim.so
+[ -f "$shim" ] || fail "no PKCS#11 shim at $shim"
+export SIGNET_SHIM_TARGET=/usr/lib/softhsm/libsofthsm2.so SIGNET_SHIM_CONTROL=$work/shim.ctl
+: > shim.ctl
+chmod 644 shim.ctl
+conf -e "s|module = \"/usr/lib/softhsm/libsofthsm2.so\"|module = \"$shim\"|" > signetd.conf
 chmod 644 signetd.conf
+grep -q "module = \"$shim\"" signetd.conf || fail "module line not replaced"
 grep -q '^sandbox = true' signetd.conf || fail "config template changed"
 
 # --- refusals: each a clear message, nothing started ---
@@ -181,6 +189,20 @@ coap_enroll d1.dev.devices.internal || fail "EST-coaps enrollment through the sa
 ocsp_good a.svc.dev.internal || fail "OCSP through the sandbox"
 pass "EST (curl), EST-coaps (coap-client-gnutls) and OCSP (openssl) all served under the sandbox"
 
+# A token fault under the sandbox: the engine's recovery thread finalizes
+# and re-initializes the module (SoftHSM re-reads its configuration and
+# token directory) inside the filter, and recovers in place.
+ep=$(child signet-engine)
+echo token_absent > shim.ctl
+t0=$(date +%s%N)
+est_enroll down.svc.dev.internal && fail "enrolled while the token was absent"
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 10000 ] || fail "refusal while the token is absent took too long"
+sleep 1
+: > shim.ctl
+for _ in $(seq 1 50); do est_enroll up.svc.dev.internal && break; sleep 0.2; done
+[ -s up.svc.dev.internal.pem ] || fail "no enrollment after the token came back"
+[ "$(child signet-engine)" = "$ep" ] || fail "the engine was restarted instead of recovering in place"
+pass "token unplugged and back under the sandbox: refused while down, the engine recovers in place (pid $ep)"
 ! grep -q 'child killed by the sandbox' signetd.log || fail "killed before the test: $(grep 'killed by' signetd.log)"
 
 # --- a forbidden system call kills the process; signetd restarts it ---
