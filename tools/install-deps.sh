@@ -26,7 +26,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--bench) EXTRA_PKGS+=(golang-cfssl sqlite3) ;;
 	--cluster) EXTRA_PKGS+=(postgresql haproxy) ;;
-	--image) EXTRA_PKGS+=(qemu-system-x86 linux-image-amd64 busybox-static cpio) ;;
+	--image) EXTRA_PKGS+=(qemu-system-x86 linux-image-amd64 busybox-static cpio systemd) ;;
 	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
 	esac
 done
