@@ -34,7 +34,13 @@ ncpu=$(nproc)
 run() { # sandbox(0|1) -> prints enrollments/s at 16 connections
 	local https http extra='s/^$//'
 	https=$(free_port); http=$(free_port)
-	[ "$1" = 1 ] && extra=$sbx
+	# Unsandboxed, signetd (root) owns the data; sandboxed, the engine's user.
+	if [ "$1" = 1 ]; then
+		extra=$sbx
+		chown -R signet:signet data
+	else
+		chown -R root:root data
+	fi
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$https/; s/127.0.0.1:8080/127.0.0.1:$http/g" -e '/coap = /d' \
 		-e "s/https_workers = 1/https_workers = $ncpu/" \
 		-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
@@ -48,7 +54,10 @@ run() { # sandbox(0|1) -> prints enrollments/s at 16 connections
 			"https://127.0.0.1:$https/.well-known/est/cacerts" && break
 		sleep 0.1
 	done
-	"$build/tools/bench/signet-bench-est" -p "$https" -c data/ca/root.pem \
+	curl -sf -o /dev/null --cacert data/ca/root.pem \
+		"https://127.0.0.1:$https/.well-known/est/cacerts" ||
+		{ tail -5 signetd.log >&2; echo "bench-sandbox: signetd did not come up" >&2; exit 1; }
+	timeout $((secs * 3 + 30)) "$build/tools/bench/signet-bench-est" -p "$https" -c data/ca/root.pem \
 		-C data/operator/operator.pem -K data/operator/operator.key -d "$secs" -n 16 |
 		awk '$2 == "conns" && $1 == 16 { print $3 }'
 	kill -TERM "$sd"
