@@ -199,7 +199,9 @@ main(int argc, char *argv[])
 		usage();
 	ec_log_init(debug);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	/* SIGHUP (a reload): leave cleanly; signetd starts us again with
+	 * the new configuration (and the sandbox entered afresh). */
+	signal(SIGHUP, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	setup(&ctx, conf, udpfd);

@@ -37,7 +37,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv = { 2, 0 };
 
 	/* Take no new connections; let answers in flight go out. */
-	https_log_info("msg=\"draining on SIGTERM\"");
+	https_log_info("msg=\"draining\" signal=%d", (int)sig);
 	if (srv->lis_https != NULL)
 		evconnlistener_disable(srv->lis_https);
 	if (srv->lis_http != NULL)
@@ -79,7 +79,7 @@ int
 https_main(int argc, char **argv)
 {
 	struct https_srv *srv = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	const char *conf = NULL;
 	char err[SCONF_MAX_ERR];
 	int c, efd = -1, sfd = -1, pfd = -1, debug = 0, rc = 1;
@@ -117,6 +117,11 @@ https_main(int argc, char **argv)
 	    srv)) == NULL || evsignal_add(sigterm, NULL) != 0 ||
 	    evsignal_add(sigint, NULL) != 0)
 		goto out;
+	/* SIGHUP (a reload): drain like SIGTERM; signetd starts us again
+	 * with the new configuration. */
+	if ((sighup = evsignal_new(srv->base, SIGHUP, on_term, srv)) == NULL ||
+	    evsignal_add(sighup, NULL) != 0)
+		goto out;
 	if (srv->conf->sandbox) {
 		struct sandbox_conf sc = { SANDBOX_HTTPS, srv->conf->https_user,
 			srv->conf->sandbox_dir, 0 };
@@ -142,6 +147,8 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
+	if (sighup != NULL)
+		event_free(sighup);
 	if (srv != NULL) {
 		struct event_base *base = srv->base;
 		struct sconf *cf = srv->conf;

@@ -203,9 +203,23 @@ for _ in $(seq 1 50); do est_enroll up.svc.dev.internal && break; sleep 0.2; don
 [ -s up.svc.dev.internal.pem ] || fail "no enrollment after the token came back"
 [ "$(child signet-engine)" = "$ep" ] || fail "the engine was restarted instead of recovering in place"
 pass "token unplugged and back under the sandbox: refused while down, the engine recovers in place (pid $ep)"
+# SIGHUP: the engine re-reads the configuration inside its filter; the
+# front ends restart (and sandbox themselves again) with it.
+nlines=$(grep -c 'msg="sandboxed"' signetd.log)
+kill -HUP "$pid"
+for _ in $(seq 1 50); do
+	[ "$(grep -c 'msg="sandboxed"' signetd.log)" -ge $((nlines + 2)) ] && break
+	sleep 0.2
+done
+[ "$(grep -c 'msg="sandboxed"' signetd.log)" -ge $((nlines + 2)) ] || fail "front ends did not come back sandboxed after SIGHUP"
+[ "$(child signet-engine)" = "$ep" ] || fail "the engine restarted on SIGHUP"
+for _ in $(seq 1 50); do est_enroll hup.svc.dev.internal && break; sleep 0.2; done
+[ -s hup.svc.dev.internal.pem ] || fail "no enrollment after SIGHUP"
+pass "SIGHUP under the sandbox: engine reloads in place, front ends restart sandboxed, EST serves"
 ! grep -q 'child killed by the sandbox' signetd.log || fail "killed before the test: $(grep 'killed by' signetd.log)"
 
 # --- a forbidden system call kills the process; signetd restarts it ---
+ep=$(child signet-engine); hp=$(child signet-https); cp=$(child signet-coap)
 killed() { # role old-pid -> waits for the log line and a new child
 	local i np
 	for i in $(seq 1 100); do
