@@ -236,6 +236,14 @@ drop(const struct sandbox_conf *sc, char *err, size_t errlen)
 
 	if (sandbox_user(sc->user, &uid, &gid, err, errlen) != 0)
 		return -1;
+	if (sc->role == SANDBOX_ENGINE && (geteuid() == 0 || getuid() == 0)) {
+		/* Dropping now would leave root's files (WAL, token objects)
+		 * behind that the engine's user could not open later. */
+		sandbox_err(err, errlen, "the engine runs as root; signetd "
+		    "starts it as its user %s (or set sandbox = false to run "
+		    "it by hand)", sc->user);
+		return -1;
+	}
 	if (geteuid() != 0) {
 		/* Started as its user (the engine), or misconfigured. */
 		if (getuid() != uid || geteuid() != uid || getgid() != gid) {

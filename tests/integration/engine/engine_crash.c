@@ -204,6 +204,7 @@ write_config(void)
 
 	snprintf(conf, sizeof(conf),
 	    "data_dir = \"%1$s\"\n"
+	    "sandbox = false\n"	/* the engine is run by hand here */
 	    "token {\n module = \"%2$s\"\n label = \"%3$s\"\n"
 	    " pin_file = \"%1$s/user.pin\"\n pool = 4\n}\n"
 	    "storage {\n backend = \"sqlite\"\n path = \"%1$s/ledger.db\"\n"

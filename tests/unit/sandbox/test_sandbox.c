@@ -353,6 +353,18 @@ static const struct scase cases[] = {
 	    SANDBOX_ENGINE, do_thread_execve, KILLED },
 };
 
+/* The engine is started as its user by signetd: do the same. */
+static int
+become_user(void)
+{
+	char err[SANDBOX_MAX_ERR];
+	uid_t u;
+	gid_t g;
+
+	return sandbox_user(USER, &u, &g, err, sizeof(err)) != 0 ? -1 :
+	    sandbox_become(u, g);
+}
+
 /* Runs one case in a child; returns its wait status. */
 static int
 run_case(const struct scase *c)
@@ -367,6 +379,8 @@ run_case(const struct scase *c)
 		if (c->run == do_thread_execve &&
 		    pthread_create(&early, NULL, late_thread, NULL) != 0)
 			_exit(120);
+		if (c->role == SANDBOX_ENGINE && become_user() != 0)
+			_exit(123);
 		memset(&sc, 0, sizeof(sc));
 		sc.role = c->role;
 		sc.user = USER;
@@ -439,6 +453,8 @@ test_properties(void **state)
 			char err[SANDBOX_MAX_ERR], b;
 
 			close(go[1]);
+			if (roles[r] == SANDBOX_ENGINE && become_user() != 0)
+				_exit(2);
 			if (sandbox_enter(&sc, err, sizeof(err)) != 0)
 				_exit(1);
 			(void)read(go[0], &b, 1);	/* until the parent looked */
@@ -521,6 +537,18 @@ test_refusals(void **state)
 		_exit(sandbox_enter(&sc, err, sizeof(err)) == -1 &&
 		    strstr(err, "without root") != NULL && !sandbox_active() ?
 		    0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The engine running as root is refused (it would leave root's
+	 * files behind), and nothing is applied. */
+	if ((pid = fork()) == 0) {
+		memset(&sc, 0, sizeof(sc));
+		sc.role = SANDBOX_ENGINE;
+		sc.user = USER;
+		_exit(sandbox_enter(&sc, err, sizeof(err)) == -1 &&
+		    strstr(err, "runs as root") != NULL && getuid() == 0 &&
+		    !sandbox_active() ? 0 : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -6,7 +6,7 @@
  *   - chroots a front end into an empty, root-owned directory,
  *   - drops to the role's own unprivileged user (front ends start as root
  *     to read their TLS key; the engine is started as its user by signetd
- *     and is only checked),
+ *     and is only checked: an engine running as root is refused),
  *   - sets PR_SET_NO_NEW_PRIVS, rlimits (no core files; a front end
  *     cannot fork; its stderr may be a log file, so no RLIMIT_FSIZE: the
  *     chroot and the filter keep it from opening any file) and
