@@ -47,9 +47,24 @@ openssl req -x509 -new -key self.key -subj /CN=self -days 2 \
     -out self.pem 2>/dev/null
 head -c 5000 /dev/urandom > big.bin
 
+# As root (CI) signet-coap runs in its sandbox as the appliance runs it:
+# chrooted into an empty directory as signet-coap, under its seccomp
+# filter, so every abuse below also probes the filter.
+SANDBOX=false
+if [ "$(id -u)" = 0 ]; then
+	for i in 1 2 3 4 5; do
+		id -u signet-coap >/dev/null 2>&1 && break
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin signet-coap 2>/dev/null && break
+		sleep 1
+	done
+	mkdir -m 755 "$T/empty"
+	SANDBOX=true
+fi
 cat > test.conf <<EOC
 data_dir = "$T"
-sandbox = false
+sandbox = $SANDBOX
+sandbox_dir = "$T/empty"
 est_default = "t/device"
 listen {
 	coap = "127.0.0.1:$PORT"
@@ -199,4 +214,8 @@ PID=
 grep 'msg="stopping"' coap.log
 grep -q 'reaped=[1-9]' coap.log || fail "abandoned transfers not reaped"
 grep -q 'too_large=[1-9]' coap.log || fail "no 4.13 counted"
+if [ "$SANDBOX" = true ]; then
+	grep -q 'msg="sandboxed" user=signet-coap' coap.log || fail "not sandboxed"
+	echo "ok: all of the above under the sandbox (signet-coap, chroot, seccomp)"
+fi
 echo "PASS"
