@@ -154,6 +154,20 @@ static const struct sc_allow allow[] = {
 	{ SCMP_SYS(bind), R_ENG },
 };
 
+/* Argument n equals v (spelled out: libseccomp's SCMP_An macros leave
+ * datum_b to the compiler, which clang's -Wextra refuses). */
+static struct scmp_arg_cmp
+eq(unsigned n, scmp_datum_t v)
+{
+	struct scmp_arg_cmp c;
+
+	memset(&c, 0, sizeof(c));
+	c.arg = n;
+	c.op = SCMP_CMP_EQ;
+	c.datum_a = v;
+	return c;
+}
+
 static int
 add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
     const struct scmp_arg_cmp *cmp)
@@ -195,7 +209,7 @@ ioctl_rules(scmp_filter_ctx ctx)
 	int rc = 0;
 
 	for (i = 0; i < sizeof(req) / sizeof(req[0]) && rc == 0; i++) {
-		struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, req[i]);
+		struct scmp_arg_cmp c = eq(1, req[i]);
 
 		rc = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &c);
 	}
@@ -206,7 +220,7 @@ ioctl_rules(scmp_filter_ctx ctx)
 static int
 signal_rules(scmp_filter_ctx ctx)
 {
-	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+	struct scmp_arg_cmp self = eq(0, (scmp_datum_t)getpid());
 	int rc;
 
 	rc = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &self);
@@ -239,11 +253,11 @@ process_rules(scmp_filter_ctx ctx, enum sandbox_role role)
 	{
 		struct scmp_arg_cmp th = SCMP_A0(SCMP_CMP_MASKED_EQ,
 		    CLONE_THREAD, CLONE_THREAD);
-		struct scmp_arg_cmp un = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
-		struct scmp_arg_cmp in4 = SCMP_A0(SCMP_CMP_EQ, AF_INET);
-		struct scmp_arg_cmp in6 = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
-		struct scmp_arg_cmp nl[2] = { SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-			SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE) };
+		struct scmp_arg_cmp un = eq(0, AF_UNIX);
+		struct scmp_arg_cmp in4 = eq(0, AF_INET);
+		struct scmp_arg_cmp in6 = eq(0, AF_INET6);
+		struct scmp_arg_cmp nl[2] = { eq(0, AF_NETLINK),
+			eq(2, NETLINK_ROUTE) };
 
 		rc = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &th);
 		if (rc == 0)
