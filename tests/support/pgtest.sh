@@ -48,19 +48,11 @@ as_owner() {
 	fi
 }
 
-# Tests run in parallel (ctest -j): a second useradd may find the user
-# just made, or the password file locked, so try a few times.
+# shellcheck source=users.sh
+. "$(dirname "$0")/users.sh"
 ensure_user() {
-	local i
 	[ "$(id -u)" = 0 ] || return 0
-	for i in 1 2 3 4 5; do
-		id -u "$PGUSER_OS" >/dev/null 2>&1 && return 0
-		useradd --system --no-create-home --home-dir /nonexistent \
-		    --shell /usr/sbin/nologin "$PGUSER_OS" 2>/dev/null &&
-		    return 0
-		sleep 1
-	done
-	id -u "$PGUSER_OS" >/dev/null 2>&1 || die "cannot create user $PGUSER_OS"
+	ensure_system_user "$PGUSER_OS" || die "cannot create user $PGUSER_OS"
 }
 
 port_busy() {

@@ -1,20 +1,25 @@
-# shellcheck shell=bash
-# The appliance's system users, as a package install (or the image) makes
-# them: the engine's, the HTTPS front ends', the CoAP front end's.  Tests
-# that run signetd with sandbox = true source this (as root).
-signet_users=(signet signet-https signet-coap)
+# shellcheck shell=sh
+# System users for tests, made as a package install (or the image) makes
+# them: no home, no login shell.  POSIX sh, so sh and bash tests source it.
 
-# ctest -j: another test may be adding the same user right now.
+# ensure_system_user NAME: 0 once NAME exists.  Under ctest -j another
+# test may be adding a user right now (the password file is locked), so
+# it tries a few times.
+ensure_system_user() {
+	for _try in 1 2 3 4 5; do
+		id -u "$1" >/dev/null 2>&1 && return 0
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin "$1" 2>/dev/null && return 0
+		sleep 1
+	done
+	id -u "$1" >/dev/null 2>&1 || { echo "cannot create user $1" >&2; return 1; }
+}
+
+# The appliance's users: the engine's, the HTTPS front ends', the CoAP
+# front end's.  Tests that run signetd with sandbox = true (as root).
 ensure_signet_users() {
-	local u i
-	for u in "${signet_users[@]}"; do
-		for i in 1 2 3 4 5; do
-			id -u "$u" >/dev/null 2>&1 && break
-			useradd --system --no-create-home --home-dir /nonexistent \
-			    --shell /usr/sbin/nologin "$u" 2>/dev/null && break
-			sleep 1
-		done
-		id -u "$u" >/dev/null 2>&1 || { echo "cannot create user $u" >&2; return 1; }
+	for _u in signet signet-https signet-coap; do
+		ensure_system_user "$_u" || return 1
 	done
 }
 
@@ -23,11 +28,11 @@ ensure_signet_users() {
 # ends' empty root; prints the sed expression that turns a dev-host
 # configuration into a sandboxed one.
 sandbox_prepare() {
-	local work=$1
+	_work=$1
 	shift
 	ensure_signet_users || return 1
-	chmod 755 "$work"
+	chmod 755 "$_work"
 	chown -R signet:signet "$@"
-	mkdir -p -m 755 "$work/empty"
-	printf 's|^sandbox = false|sandbox = true\\nsandbox_dir = "%s/empty"|' "$work"
+	mkdir -p -m 755 "$_work/empty"
+	printf 's|^sandbox = false|sandbox = true\\nsandbox_dir = "%s/empty"|' "$_work"
 }

@@ -52,12 +52,8 @@ head -c 5000 /dev/urandom > big.bin
 # filter, so every abuse below also probes the filter.
 SANDBOX=false
 if [ "$(id -u)" = 0 ]; then
-	for i in 1 2 3 4 5; do
-		id -u signet-coap >/dev/null 2>&1 && break
-		useradd --system --no-create-home --home-dir /nonexistent \
-		    --shell /usr/sbin/nologin signet-coap 2>/dev/null && break
-		sleep 1
-	done
+	. "$(dirname "$0")/../../support/users.sh"
+	ensure_system_user signet-coap || fail "user signet-coap"
 	mkdir -m 755 "$T/empty"
 	SANDBOX=true
 fi

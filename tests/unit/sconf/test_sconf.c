@@ -59,6 +59,19 @@ test_example_loads(void **state)
 	sconf_free(c);
 }
 
+/* The example configuration, NUL-terminated, into buf. */
+static void
+read_example(char *buf, size_t size)
+{
+	FILE *f = fopen(example(), "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+}
+
 /* Writes the example with one substitution and expects err to contain
  * each of the needles. */
 static void
@@ -67,14 +80,9 @@ expect_error(const char *from, const char *to, const char *needle)
 	char src[65536], path[1200], err[SCONF_MAX_ERR];
 	struct sconf *c = NULL;
 	FILE *f;
-	size_t n;
 	char *at;
 
-	f = fopen(example(), "r");
-	assert_non_null(f);
-	n = fread(src, 1, sizeof(src) - 1, f);
-	fclose(f);
-	src[n] = '\0';
+	read_example(src, sizeof(src));
 	at = strstr(src, from);
 	assert_non_null(at);
 	snprintf(path, sizeof(path), "%s/bad.conf", dir);
@@ -96,15 +104,9 @@ line_of(const char *s)
 {
 	static char src[65536];
 	const char *at, *p;
-	size_t n;
-	FILE *f;
 	int line = 1;
 
-	f = fopen(example(), "r");
-	assert_non_null(f);
-	n = fread(src, 1, sizeof(src) - 1, f);
-	fclose(f);
-	src[n] = '\0';
+	read_example(src, sizeof(src));
 	at = strstr(src, s);
 	assert_non_null(at);
 	for (p = src; p < at; p++)
