@@ -82,8 +82,9 @@ open_listeners(struct parent *p)
 
 /*
  * sandbox = true: the children's users must exist, be unprivileged and
- * distinct, the front ends' root must be empty and root's; then signetd
- * itself keeps only the capabilities it needs to start them.
+ * distinct, the front ends' root must be empty and root's.  signetd
+ * itself first keeps only the capabilities it needs to start them
+ * (NET_BIND_SERVICE among them, for the listeners opened next).
  */
 static void
 sandbox_setup(struct parent *p)
@@ -94,13 +95,9 @@ sandbox_setup(struct parent *p)
 	gid_t hg, cg;
 	struct stat st;
 
-	if (!sandbox_built())
-		fatalx("msg=\"sandbox = true refused: this is a debug build "
-		    "without the sandbox (SIGNET_SANDBOX=OFF); it cannot run as "
-		    "the appliance\"");
-	if (geteuid() != 0)
-		fatalx("msg=\"sandbox = true: start signetd as root; it starts "
-		    "the engine and each front end as its own user\"");
+	/* Refuses a debug build and a start without root, with reasons. */
+	if (sandbox_parent(err, sizeof(err)) != 0)
+		fatalx("msg=\"sandbox = true refused\" error=\"%s\"", err);
 	if (sandbox_user(c->user, &p->engine_uid, &p->engine_gid, err,
 	    sizeof(err)) != 0 ||
 	    sandbox_user(c->https_user, &hu, &hg, err, sizeof(err)) != 0 ||
@@ -237,8 +234,6 @@ main(int argc, char **argv)
 		    "run it as the appliance !!!\"");
 	open_listeners(&p);
 	if (p.sandbox) {
-		if (sandbox_parent(err, sizeof(err)) != 0)
-			fatalx("msg=\"sandbox refused\" error=\"%s\"", err);
 		log_info("msg=\"sandbox on\" engine_user=%s https_user=%s "
 		    "coap_user=%s root=%s", p.conf->user, p.conf->https_user,
 		    p.have_coap ? p.conf->coap_user : "-",
