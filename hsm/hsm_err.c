@@ -42,6 +42,8 @@ hsm_strerror(int rc)
 		return "OpenSSL operation failed";
 	case HSM_ERR_FAILED:
 		return "the token failed permanently (PIN refused on re-login)";
+	case HSM_ERR_TOKEN_FILES:
+		return "a SoftHSM token file is damaged and has no good copy";
 	default:
 		return "unknown hsm error";
 	}

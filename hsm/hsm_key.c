@@ -524,5 +524,8 @@ hsm_key_generate(struct hsm *h, const struct hsm_keygen *req,
 	pthread_mutex_lock(&h->keys_mu);
 	rc = generate_locked(h, req, id, id_len, out);
 	pthread_mutex_unlock(&h->keys_mu);
+	/* The token wrote a new file without fsync: keep a durable copy. */
+	if (rc == HSM_OK)
+		(void)hsm_token_guard(NULL, NULL);
 	return rc;
 }

@@ -279,5 +279,6 @@ out:
 	pthread_mutex_unlock(&h->keys_mu);
 	if (rc != HSM_OK)
 		return rc;
+	(void)hsm_token_guard(NULL, NULL); /* durable copy of the new key */
 	return hsm_key_find(h, req->label, id, id_len, out);
 }

@@ -36,6 +36,8 @@ hsm_p11_initialize(CK_FUNCTION_LIST_PTR p11)
 	CK_C_INITIALIZE_ARGS args;
 	CK_RV rv;
 
+	/* SoftHSM reads its token files now: put damaged ones right first. */
+	(void)hsm_token_guard(NULL, NULL);
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = p11->C_Initialize(&args);
@@ -376,5 +378,8 @@ out:
 	if (inited)
 		(void)p11->C_Finalize(NULL);
 	dlclose(dl);
+	/* The new token's files were written without fsync: copy them. */
+	if (rc == HSM_OK)
+		(void)hsm_token_guard(NULL, NULL);
 	return rc;
 }

@@ -53,6 +53,9 @@ so_close(struct so_session *ss)
 		(void)ss->p11->C_Finalize(NULL);
 	if (ss->dl != NULL)
 		dlclose(ss->dl);
+	/* Copies of what the SO made (or put right) are durable now. */
+	if (ss->inited)
+		(void)hsm_token_guard(NULL, NULL);
 	memset(ss, 0, sizeof(*ss));
 }
 
@@ -72,6 +75,7 @@ so_open(struct so_session *ss, const char *module, const char *token_label,
 		return HSM_ERR_ARG;
 	if ((rc = hsm_module_load(module, &ss->dl, &ss->p11)) != HSM_OK)
 		return rc;
+	(void)hsm_token_guard(NULL, NULL);
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = ss->p11->C_Initialize(&args);
@@ -248,6 +252,7 @@ hsm_so_token_present(const char *module, const char *token_label)
 		return HSM_ERR_ARG;
 	if ((rc = hsm_module_load(module, &dl, &p11)) != HSM_OK)
 		return rc;
+	(void)hsm_token_guard(NULL, NULL);
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = p11->C_Initialize(&args);

@@ -81,6 +81,32 @@ ca_main_reload(void *arg, struct ca_rt **out)
 	return 0;
 }
 
+/*
+ * SoftHSM rewrites its token files in place at every login; a kill at the
+ * wrong instant empties them (docs/decisions.md, "The token survives any
+ * kill").  hsm_open puts damaged files right from their copies by itself;
+ * calling the guard first lets us say what it found.
+ */
+static void
+ca_guard_token_files(void)
+{
+	struct hsm_guard_report r;
+	int rc;
+
+	rc = hsm_token_guard(NULL, &r);
+	if (r.restored > 0 || r.quarantined > 0)
+		ca_log_warnx("msg=\"damaged token files put right\" "
+		    "restored=%u moved_aside=%u last=\"%s\"", r.restored,
+		    r.quarantined, r.last_path);
+	if (rc != HSM_OK)
+		ca_log_warnx("msg=\"token file damaged beyond repair\" "
+		    "file=\"%s\" error=\"%s\"", r.last_path,
+		    hsm_strerror(rc));
+	if (r.errors > 0)
+		ca_log_warnx("msg=\"token file copies incomplete\" "
+		    "errors=%u", r.errors);
+}
+
 static struct hsm *
 ca_open_token(const struct sconf *c)
 {
@@ -101,6 +127,7 @@ ca_open_token(const struct sconf *c)
 		ca_fatalx("msg=\"cannot read PIN file\" file=%s error=\"%s\"",
 		    c->token_pin_file, hsm_strerror(rc));
 	}
+	ca_guard_token_files();
 	rc = hsm_open(&hc, pin, pinlen, &hsm);
 	explicit_bzero(pin, sizeof(pin));
 	if (rc != HSM_OK)

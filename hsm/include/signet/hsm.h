@@ -55,6 +55,7 @@ enum hsm_rc {
 	HSM_ERR_URI = -13,	  /* malformed pkcs11: URI */
 	HSM_ERR_CRYPTO = -14,	  /* OpenSSL failure */
 	HSM_ERR_FAILED = -15,	  /* token failed permanently (PIN) */
+	HSM_ERR_TOKEN_FILES = -16, /* a SoftHSM token file is damaged */
 };
 
 /* A sentence for an hsm_rc; never NULL. */
@@ -302,5 +303,36 @@ int hsm_so_kek_destroy(const char *module, const char *token_label,
 /* HSM_OK if an initialised token has the label, else HSM_ERR_NO_TOKEN. */
 int hsm_so_token_present(const char *module, const char *token_label);
 /* ---- end of Security Officer operations ---- */
+
+/*
+ * ---- The SoftHSMv2 file guard (hsm_guard.c) ----
+ *
+ * SoftHSMv2 rewrites a token's files in place (truncate, then write), so
+ * a kill or power cut at the wrong instant leaves an empty token.object
+ * and the token is lost.  hsm_token_guard keeps a verified copy of every
+ * object file of every token in SoftHSM's token directory (written
+ * atomically, beside the file, "<name>.signet-good"), and before SoftHSM
+ * reads them puts a copy back in place of a file that does not parse
+ * whole.  hsm_open, recovery, key generation and the SO operations call it
+ * themselves; a caller may call it first to log what it did.
+ *
+ * conf is softhsm2.conf (NULL: $SOFTHSM2_CONF, else the default path);
+ * without that file, or with the "db" object store, it does nothing.
+ * Returns HSM_OK, or HSM_ERR_TOKEN_FILES if a token.object is damaged
+ * and has no good copy (that token cannot be opened).  r may be NULL.
+ */
+struct hsm_guard_report {
+	unsigned checked;      /* object files read */
+	unsigned saved;	       /* good copies written (new or changed) */
+	unsigned restored;     /* damaged files replaced by their copy */
+	unsigned quarantined;  /* damaged files with no copy, moved aside */
+	unsigned unrepairable; /* damaged token.object with no copy */
+	unsigned dropped;      /* copies of objects the token deleted */
+	unsigned errors;       /* files that could not be read or written */
+	char last_path[512];   /* the last damaged file */
+};
+int hsm_token_guard(const char *conf, struct hsm_guard_report *r);
+/* Is buf[0..len) a whole SoftHSM object file?  (Pure; fuzzed.) */
+int hsm_guard_object_valid(const uint8_t *buf, size_t len);
 
 #endif /* SIGNET_HSM_H */

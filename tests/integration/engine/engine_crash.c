@@ -9,7 +9,13 @@
  * RESERVED, the engine drains and exits 0 on EOF of its control channel,
  * and `signet-audit verify` accepts the audit chain.
  *
- * usage: engine_crash ENGINE AUDIT-CLI [ROUNDS]
+ * With STARTUP-KILLS it also SIGKILLs the engine that many times at a
+ * random instant of its first 200 ms (configuration, token open, C_Login,
+ * which makes SoftHSM rewrite token.object in place, ledger open): the
+ * token must survive every one, with the same serial, and the engine must
+ * serve afterwards (docs/decisions.md, "The token survives any kill").
+ *
+ * usage: engine_crash ENGINE AUDIT-CLI [ROUNDS [STARTUP-KILLS]]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -373,6 +379,40 @@ round_kill(uint32_t *id, int replies)
 	close(en.ctl);
 }
 
+/* Kill the engine at a random instant of its first 200 ms of life. */
+static void
+round_startup_kill(uint32_t *id)
+{
+	struct engine en;
+	int status;
+
+	start(&en);
+	send_issue(en.fe, (*id)++);
+	usleep((useconds_t)(rand() % 200000));
+	kill(en.pid, SIGKILL);
+	while (read_reply(en.fe, 0) >= 0)
+		;
+	waitpid(en.pid, &status, 0);
+	close(en.fe);
+	close(en.ctl);
+}
+
+/* The token's serial as pkcs11-tool (not our code) reports it. */
+static void
+token_serial(char *out, size_t size)
+{
+	char buf[4096], *p, *e;
+
+	if (test_capture(buf, sizeof(buf), "pkcs11-tool --module '%s' -L "
+	    "2>/dev/null", tok.module) != 0 ||
+	    (p = strstr(buf, "serial num")) == NULL ||
+	    (p = strchr(p, ':')) == NULL)
+		die("pkcs11-tool -L lists no token: %s", buf);
+	p += 1 + strspn(p + 1, " ");
+	e = p + strcspn(p, "\r\n ");
+	snprintf(out, size, "%.*s", (int)(e - p), p);
+}
+
 /* A last clean run: HEALTH, then EOF on the control channel. */
 static void
 round_drain(uint32_t *id)
@@ -446,9 +486,9 @@ check_ledger(void)
 int
 main(int argc, char *argv[])
 {
-	char cmd[2048], db[700], pub[700];
+	char cmd[2048], db[700], pub[700], serial[64], serial2[64];
 	uint32_t id = 1;
-	int rounds, i;
+	int rounds, startup_kills, i;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc < 3)
@@ -456,6 +496,7 @@ main(int argc, char *argv[])
 	engine_bin = argv[1];
 	audit_bin = argv[2];
 	rounds = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 60;
+	startup_kills = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 0;
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)time(NULL));
 	test_token_create(&tok, "crash");
@@ -463,9 +504,15 @@ main(int argc, char *argv[])
 	make_token();
 	write_config();
 	make_client();
+	token_serial(serial, sizeof(serial));
+	for (i = 0; i < startup_kills; i++)
+		round_startup_kill(&id);
 	for (i = 0; i < rounds; i++)
 		round_kill(&id, rand() % (2 * INFLIGHT));
 	round_drain(&id);
+	token_serial(serial2, sizeof(serial2));
+	if (strcmp(serial, serial2) != 0)
+		die("token serial changed: %s, now %s", serial, serial2);
 	check_ledger();
 	path(db, sizeof(db), "ledger.db");
 	path(pub, sizeof(pub), "audit.pub");
@@ -473,8 +520,9 @@ main(int argc, char *argv[])
 	    audit_bin, db, pub);
 	if (system(cmd) != 0)
 		die("signet-audit verify failed");
-	printf("engine_crash: %d kills, %zu certificates, all in the "
-	    "ledger\n", rounds, ncerts);
+	printf("engine_crash: %d start-up kills, %d kills, %zu certificates, "
+	    "all in the ledger, token %s intact\n", startup_kills, rounds,
+	    ncerts, serial);
 	test_token_destroy(&tok);
 	return 0;
 }
