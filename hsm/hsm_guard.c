@@ -278,7 +278,8 @@ has_suffix(const char *s, const char *suf)
 static void
 note_path(struct hsm_guard_report *r, const char *dir, const char *name)
 {
-	snprintf(r->last_path, sizeof(r->last_path), "%s/%s", dir, name);
+	snprintf(r->last_path, sizeof(r->last_path), "%.250s/%.255s", dir,
+	    name);
 }
 
 /*

@@ -439,7 +439,7 @@ test_properties(void **state)
 	(void)state;
 	for (r = 0; r < 3; r++) {
 		char path[64], line[256], root[256];
-		int go[2], status, nnp = -1, sec = -1;
+		int go[2], ready[2], status, nnp = -1, sec = -1;
 		unsigned long long capeff = 1;
 		long uid = -1;
 		ssize_t n;
@@ -447,21 +447,32 @@ test_properties(void **state)
 		pid_t pid;
 
 		assert_int_equal(pipe(go), 0);
+		assert_int_equal(pipe(ready), 0);
 		if ((pid = fork()) == 0) {
 			struct sandbox_conf sc = { roles[r], USER,
 				roles[r] == SANDBOX_ENGINE ? NULL : empty_dir, 64 };
-			char err[SANDBOX_MAX_ERR], b;
+			char err[SANDBOX_MAX_ERR], b = 'r';
 
 			close(go[1]);
+			close(ready[0]);
 			if (roles[r] == SANDBOX_ENGINE && become_user() != 0)
 				_exit(2);
 			if (sandbox_enter(&sc, err, sizeof(err)) != 0)
 				_exit(1);
+			(void)write(ready[1], &b, 1);	/* in the sandbox */
 			(void)read(go[0], &b, 1);	/* until the parent looked */
 			_exit(0);
 		}
 		close(go[0]);
-		usleep(200 * 1000);
+		close(ready[1]);
+		/* Look once the child says it is in (a fixed sleep raced a
+		 * loaded machine); EOF means it failed and exited. */
+		{
+			char b;
+
+			(void)read(ready[0], &b, 1);
+			close(ready[0]);
+		}
 		snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
 		assert_non_null(f = fopen(path, "r"));
 		while (fgets(line, sizeof(line), f) != NULL) {
