@@ -138,6 +138,7 @@ static const struct {
 	{ HSM_KEY_RSA_4096, "rsa4096" },
 	{ HSM_KEY_ED25519, "ed25519" },
 	{ HSM_KEY_AES_256, "aes256" },
+	{ HSM_KEY_HMAC_SHA256, "hmac-sha256" },
 };
 
 const char *

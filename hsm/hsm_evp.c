@@ -142,7 +142,8 @@ hsm_evp_bind(struct hsm_key *k)
 	RSA *rsa = NULL;
 	int rc = HSM_ERR_CRYPTO;
 
-	if (k->type == HSM_KEY_ED25519 || k->type == HSM_KEY_AES_256)
+	if (k->type == HSM_KEY_ED25519 || k->type == HSM_KEY_AES_256 ||
+	    k->type == HSM_KEY_HMAC_SHA256)
 		return HSM_OK;
 	pthread_once(&methods_once, methods_init);
 	if (ec_method == NULL || rsa_method == NULL || ec_idx < 0 ||

@@ -157,6 +157,8 @@ key_ck_type(enum hsm_key_type t)
 		return CKK_EC_EDWARDS;
 	case HSM_KEY_AES_256:
 		return CKK_AES;
+	case HSM_KEY_HMAC_SHA256:
+		return CKK_GENERIC_SECRET;
 	default:
 		return CKK_RSA;
 	}
@@ -194,7 +196,9 @@ key_load(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj,
 	    len <= HSM_MAX_ID)
 		k->id_len = len;
 	if (cls == CKO_SECRET_KEY) {
-		k->type = kt == CKK_AES ? HSM_KEY_AES_256 : HSM_KEY_NONE;
+		k->type = kt == CKK_AES ? HSM_KEY_AES_256 :
+		    kt == CKK_GENERIC_SECRET ? HSM_KEY_HMAC_SHA256 :
+		    HSM_KEY_NONE;
 	} else {
 		rv = find_one(h, s, CKO_PUBLIC_KEY, NULL, k->id, k->id_len, 0,
 		    &pub);
@@ -362,7 +366,7 @@ hsm_key_evp(struct hsm_key *k)
 /* Generation. */
 
 struct keygen_tmpl {
-	CK_ATTRIBUTE pub[10], priv[14];
+	CK_ATTRIBUTE pub[10], priv[16];
 	CK_ULONG npub, npriv;
 	CK_MECHANISM mech;
 	CK_ULONG bits, aes_len;
@@ -454,6 +458,31 @@ keygen_tmpl(const struct hsm_keygen *req, const uint8_t *id, size_t id_len,
 		ADD(t->priv, t->npriv, CKA_LABEL, req->label, ll);
 		ADD(t->priv, t->npriv, CKA_ID, id, id_len);
 		return HSM_OK;
+	case HSM_KEY_HMAC_SHA256:
+		/* A MAC key signs (CKM_SHA256_HMAC) and never leaves. */
+		if (backup)
+			return HSM_ERR_ARG;
+		t->mech.mechanism = CKM_GENERIC_SECRET_KEY_GEN;
+		t->aes_len = HSM_HMAC_LEN;
+		t->npriv = 0;
+		ADD(t->priv, t->npriv, CKA_CLASS, &t->scls, sizeof(t->scls));
+		ADD(t->priv, t->npriv, CKA_KEY_TYPE, &t->kt, sizeof(t->kt));
+		ADD(t->priv, t->npriv, CKA_TOKEN, &ck_true, 1);
+		ADD(t->priv, t->npriv, CKA_PRIVATE, &ck_true, 1);
+		ADD(t->priv, t->npriv, CKA_SENSITIVE, &ck_true, 1);
+		ADD(t->priv, t->npriv, CKA_EXTRACTABLE, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_SIGN, &ck_true, 1);
+		ADD(t->priv, t->npriv, CKA_VERIFY, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_ENCRYPT, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_DECRYPT, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_WRAP, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_UNWRAP, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_DERIVE, &ck_false, 1);
+		ADD(t->priv, t->npriv, CKA_VALUE_LEN, &t->aes_len,
+		    sizeof(t->aes_len));
+		ADD(t->priv, t->npriv, CKA_LABEL, req->label, ll);
+		ADD(t->priv, t->npriv, CKA_ID, id, id_len);
+		return HSM_OK;
 	default:
 		return HSM_ERR_ARG;
 	}
@@ -467,7 +496,8 @@ generate_locked(struct hsm *h, const struct hsm_keygen *req,
 	struct hsm_op op;
 	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
 	CK_RV rv = CKR_OK;
-	int rc;
+	int rc, secret = req->type == HSM_KEY_AES_256 ||
+	    req->type == HSM_KEY_HMAC_SHA256;
 
 	if ((rc = keygen_tmpl(req, id, id_len, &t)) != HSM_OK)
 		return rc;
@@ -483,19 +513,19 @@ generate_locked(struct hsm *h, const struct hsm_keygen *req,
 		hsm_op_end(h, &op, CKR_OK, "C_FindObjects");
 		return HSM_ERR_EXISTS;
 	}
-	if (req->type == HSM_KEY_AES_256)
+	if (secret)
 		rv = CALL(h, C_GenerateKey, op.s, &t.mech, t.priv, t.npriv,
 		    &priv);
 	else
 		rv = CALL(h, C_GenerateKeyPair, op.s, &t.mech, t.pub, t.npub,
 		    t.priv, t.npriv, &pub, &priv);
 	if (rv == CKR_OK)
-		rc = key_load(h, op.s, priv, req->type == HSM_KEY_AES_256 ?
-		    CKO_SECRET_KEY : CKO_PRIVATE_KEY, out);
+		rc = key_load(h, op.s, priv, secret ? CKO_SECRET_KEY :
+		    CKO_PRIVATE_KEY, out);
 	if (rv == CKR_OK && rc == HSM_OK)
 		key_register(h, *out);
-	if (hsm_op_end(h, &op, rv, req->type == HSM_KEY_AES_256 ?
-	    "C_GenerateKey" : "C_GenerateKeyPair") != HSM_OK)
+	if (hsm_op_end(h, &op, rv, secret ? "C_GenerateKey" :
+	    "C_GenerateKeyPair") != HSM_OK)
 		return hsm_ckr_to_rc(rv);
 	return rc;
 }

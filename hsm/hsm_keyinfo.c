@@ -62,6 +62,8 @@ read_info(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
 		ki->type = HSM_KEY_ED25519;
 	} else if (kt == CKK_AES) {
 		ki->type = HSM_KEY_AES_256;
+	} else if (kt == CKK_GENERIC_SECRET) {
+		ki->type = HSM_KEY_HMAC_SHA256;
 	} else if (kt == CKK_RSA &&
 	    CALL(h, C_GetAttributeValue, s, o, &m, 1) == CKR_OK) {
 		bits = m.ulValueLen * 8;

@@ -20,6 +20,8 @@ sign_mech(enum hsm_key_type t)
 		return CKM_ECDSA;
 	case HSM_KEY_ED25519:
 		return CKM_EDDSA;
+	case HSM_KEY_HMAC_SHA256:
+		return CKM_SHA256_HMAC;
 	default:
 		return CKM_RSA_PKCS;
 	}
@@ -144,7 +146,9 @@ hsm_key_sign(struct hsm_key *k, const EVP_MD *md, const uint8_t *msg,
 	size_t plen, rawlen = sizeof(raw);
 	int rc;
 
-	if (k == NULL || msg == NULL || sig == NULL || siglen == NULL)
+	/* An X.509 signature needs a key pair; a MAC key is not one. */
+	if (k == NULL || msg == NULL || sig == NULL || siglen == NULL ||
+	    k->type == HSM_KEY_HMAC_SHA256 || k->type == HSM_KEY_AES_256)
 		return HSM_ERR_ARG;
 	if (k->type == HSM_KEY_ED25519)
 		return hsm_key_sign_raw(k, msg, msglen, sig, siglen);
@@ -164,6 +168,24 @@ hsm_key_sign(struct hsm_key *k, const EVP_MD *md, const uint8_t *msg,
 	if (!EVP_Digest(msg, msglen, buf + plen, &dlen, md, NULL))
 		return HSM_ERR_CRYPTO;
 	return hsm_key_sign_raw(k, buf, plen + dlen, sig, siglen);
+}
+
+int
+hsm_key_hmac(struct hsm_key *k, const uint8_t *msg, size_t msglen,
+    uint8_t mac[HSM_HMAC_LEN])
+{
+	size_t len = HSM_HMAC_LEN;
+	int rc;
+
+	if (k == NULL || msg == NULL || mac == NULL ||
+	    k->type != HSM_KEY_HMAC_SHA256)
+		return HSM_ERR_ARG;
+	rc = hsm_key_sign_mech(k, CKM_SHA256_HMAC, msg, msglen, mac, &len);
+	if (rc == HSM_OK && len != HSM_HMAC_LEN)
+		rc = HSM_ERR_DEVICE;
+	if (rc != HSM_OK)
+		OPENSSL_cleanse(mac, HSM_HMAC_LEN);
+	return rc;
 }
 
 int

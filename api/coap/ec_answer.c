@@ -31,7 +31,8 @@ put_cert(X509 *x, uint8_t *buf, size_t size, size_t *used,
 
 /*
  * The client's evidence, exactly as DTLS saw it: a PSK identity (a token
- * id the engine re-checks and consumes) or the certificate chain it sent,
+ * id the engine re-checks and consumes, with the one-time handle of the
+ * session's PSK lookup) or the certificate chain it sent,
  * leaf first.  Certificates are written into buf.  Returns -1 if the
  * session has neither, which libcoap's handshake checks should prevent.
  */
@@ -56,6 +57,8 @@ ec_evidence(coap_session_t *session, struct proto_evidence *ev,
 		ev->token_src = PROTO_TOKSRC_PSK_ID;
 		memcpy(ev->token, id->s, id->length);
 		ev->token[id->length] = '\0';
+		/* None (or spent): the engine refuses an enrollment. */
+		(void)ec_psk_get(session, ev->psk_handle);
 		return 0;
 	}
 	ssl = coap_session_get_tls(session, &lib);

@@ -161,6 +161,8 @@ psk_lookup(coap_bin_const_t *identity, coap_session_t *session, void *arg)
 		    proto_result_name(rep.status.result));
 		goto out;
 	}
+	/* The session's enrollment must show this handle (ec_psk.c). */
+	ec_psk_put(session, rep.u.psk.handle);
 	memcpy(ctx->psk_key, rep.u.psk.key, rep.u.psk.len);
 	ctx->psk_out.s = ctx->psk_key;
 	ctx->psk_out.length = rep.u.psk.len;

@@ -98,6 +98,13 @@ int	ec_res_setup(struct ec_ctx *);
 void	ec_body_reap(struct ec_ctx *, int64_t now);
 void	ec_body_drop_session(struct ec_ctx *, coap_session_t *);
 
+/* ec_psk.c: the one-time PSK handle of a session's handshake. */
+void	ec_psk_put(const coap_session_t *,
+	    const uint8_t handle[PROTO_PSK_HANDLE_LEN]);
+int	ec_psk_get(const coap_session_t *,
+	    uint8_t handle[PROTO_PSK_HANDLE_LEN]);
+void	ec_psk_drop(const coap_session_t *);
+
 /* ec_answer.c: evidence and replies. */
 int	ec_evidence(coap_session_t *, struct proto_evidence *,
 	    uint8_t *buf, size_t size, struct proto_blob *leaf);

@@ -113,6 +113,8 @@ fd_addr(int fd, coap_address_t *a)
 static int
 on_event(coap_session_t *s, const coap_event_t ev)
 {
+	if (ev == COAP_EVENT_SERVER_SESSION_DEL)
+		ec_psk_drop(s);
 	if (ev == COAP_EVENT_SERVER_SESSION_DEL && main_ctx != NULL)
 		ec_body_drop_session(main_ctx, s);
 	return 0;

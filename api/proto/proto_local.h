@@ -17,5 +17,8 @@ int	proto_serial_put(struct proto_wbuf *, const struct proto_blob *);
 int	proto_blob_get(struct proto_cur *, size_t max, struct proto_blob *);
 int	proto_blob_put(struct proto_wbuf *, size_t max,
 	    const struct proto_blob *);
+/* A one-time PSK handle: exactly PROTO_PSK_HANDLE_LEN bytes, copied. */
+int	proto_psk_handle_get(struct proto_cur *,
+	    uint8_t out[PROTO_PSK_HANDLE_LEN]);
 
 #endif /* SIGNET_PROTO_LOCAL_H */

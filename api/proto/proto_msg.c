@@ -126,6 +126,20 @@ proto_chain_put(struct proto_wbuf *w, const struct proto_chain *ch,
 	return w->err;
 }
 
+int
+proto_psk_handle_get(struct proto_cur *c, uint8_t out[PROTO_PSK_HANDLE_LEN])
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (proto_get_data(c, PROTO_PSK_HANDLE_LEN, &p, &len) != PROTO_OK)
+		return c->err;
+	if (len != PROTO_PSK_HANDLE_LEN)
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	memcpy(out, p, len);
+	return PROTO_OK;
+}
+
 static int
 evidence_get(struct proto_cur *c, struct proto_evidence *ev)
 {
@@ -147,6 +161,8 @@ evidence_get(struct proto_cur *c, struct proto_evidence *ev)
 		    ev->token_src != PROTO_TOKSRC_PSK_ID)
 			return proto_cur_fail(c, PROTO_ERR_VALUE);
 		proto_get_strbuf(c, ev->token, sizeof(ev->token));
+		if (ev->token_src == PROTO_TOKSRC_PSK_ID)
+			proto_psk_handle_get(c, ev->psk_handle);
 		break;
 	default:
 		proto_cur_fail(c, PROTO_ERR_VALUE);
@@ -176,6 +192,9 @@ evidence_put(struct proto_wbuf *w, const struct proto_evidence *ev)
 			w->err = PROTO_ERR_VALUE;
 		proto_put_u8(w, ev->token_src);
 		proto_put_cstr(w, PROTO_MAX_TOKEN, ev->token);
+		if (ev->token_src == PROTO_TOKSRC_PSK_ID)
+			proto_put_data(w, PROTO_PSK_HANDLE_LEN, ev->psk_handle,
+			    PROTO_PSK_HANDLE_LEN);
 		break;
 	default:
 		if (w->err == PROTO_OK)

@@ -240,7 +240,7 @@ psk_rep_get(struct proto_cur *c, struct proto_reply *r)
 		return proto_cur_fail(c, PROTO_ERR_VALUE);
 	memcpy(r->u.psk.key, p, len);
 	r->u.psk.len = (uint8_t)len;
-	return c->err;
+	return proto_psk_handle_get(c, r->u.psk.handle);
 }
 
 static int
@@ -249,7 +249,9 @@ psk_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	if (w->err == PROTO_OK && (r->u.psk.len == 0 ||
 	    r->u.psk.len > PROTO_MAX_PSK))
 		w->err = PROTO_ERR_VALUE;
-	return proto_put_data(w, PROTO_MAX_PSK, r->u.psk.key, r->u.psk.len);
+	proto_put_data(w, PROTO_MAX_PSK, r->u.psk.key, r->u.psk.len);
+	return proto_put_data(w, PROTO_PSK_HANDLE_LEN, r->u.psk.handle,
+	    PROTO_PSK_HANDLE_LEN);
 }
 
 static const struct {

@@ -27,6 +27,11 @@ ca_engine_new(const struct ca_engine_config *cfg, struct ca_rt *rt,
 		free(e);
 		return -1;
 	}
+	if (ca_psk_new(cfg->hsm, &e->psk) != 0) {
+		pthread_mutex_destroy(&e->lock);
+		free(e);
+		return -1;
+	}
 	e->hsm = cfg->hsm;
 	e->ledger = cfg->ledger;
 	e->fixed_now = cfg->now;
@@ -45,6 +50,7 @@ ca_engine_free(struct ca_engine *e)
 	if (e == NULL)
 		return;
 	ca_rt_unref(e->rt);
+	ca_psk_free(e->psk);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -246,6 +252,9 @@ ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
 		break;
 	case PROTO_T_HEALTH:
 		rc = ca_h_health(e, r);
+		break;
+	case PROTO_T_PSK_LOOKUP:
+		rc = ca_h_psk(e, req, r);
 		break;
 	default:
 		rc = ca_h_revocation(e, rt, req, r);

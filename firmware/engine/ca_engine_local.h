@@ -61,9 +61,27 @@ const struct ca_rt_issuer *ca_rt_issuer_of(const struct ca_rt_tenant *t,
 const struct ca_rt_issuer *ca_rt_issuer_by_cert(const struct ca_rt *rt,
     X509 *x, const struct ca_rt_tenant **tenant);
 
+/* Token secrets, verifiers, PSKs and one-time PSK handles (ca_psk.c). */
+struct ca_psk;
+#define CA_TOKEN_KEY_LABEL	"signet-token-key"	/* HMAC key in the HSM */
+#define CA_TOKEN_CURRENT	2	/* verifier of this format */
+#define CA_TOKEN_LEGACY		1	/* SHA-256(token): HTTPS only */
+/* Finds the token key, or creates it if absent (logged); -1 on failure. */
+int	ca_psk_new(struct hsm *hsm, struct ca_psk **out);
+void	ca_psk_free(struct ca_psk *p);
+int	ca_psk_have_key(const struct ca_psk *p);
+/* "<id>.<secret>" of id, the secret derived in the HSM; an hsm_rc. */
+int	ca_token_derive(struct ca_psk *p, const char *id, char *out,
+	    size_t size);
+/* What the ledger stores for a token (not the PSK's key). */
+void	ca_token_verifier(const char *token, uint8_t out[32]);
+/* CA_TOKEN_CURRENT, CA_TOKEN_LEGACY or 0; constant-time compares. */
+int	ca_token_matches(const char *token, const uint8_t stored[32]);
+
 struct ca_engine {
 	struct hsm		*hsm;
 	struct ledger		*ledger;
+	struct ca_psk		*psk;
 	time_t			 fixed_now;
 	pthread_mutex_t		 lock;		/* rt swaps */
 	struct ca_rt		*rt;
@@ -153,6 +171,12 @@ int	ca_h_token(struct ca_engine *e, const struct ca_rt *rt,
 	    struct ca_ident *id, const struct proto_request *req,
 	    struct ca_reply *r);
 int	ca_h_health(struct ca_engine *e, struct ca_reply *r);
+/* PSK_LOOKUP: the PSK and a one-time handle for it (ca_psk.c). */
+int	ca_h_psk(struct ca_engine *e, const struct proto_request *req,
+	    struct ca_reply *r);
+/* Consume the handle a PSK_LOOKUP of token id gave; 0 if it was live. */
+int	ca_psk_claim(struct ca_engine *e, const char *id,
+	    const uint8_t handle[PROTO_PSK_HANDLE_LEN]);
 /* OCSP and CRL (ca_revocation.c). */
 int	ca_h_revocation(struct ca_engine *e, const struct ca_rt *rt,
 	    const struct proto_request *req, struct ca_reply *r);

@@ -266,25 +266,62 @@ out:
 	return rc;
 }
 
+/*
+ * The ledger row of a bearer token "<id>.<secret>": found by its id, then
+ * the presented string checked against the stored verifier in constant
+ * time (ca_token_matches; rows of the old format too).
+ */
+static int
+ca_ident_bearer(struct ca_engine *e, const char *token,
+    struct ledger_token *tok)
+{
+	char idbuf[LEDGER_TOKEN_ID_MAX + 1];
+	const char *dot = strchr(token, '.');
+	size_t n;
+	int rc;
+
+	if (dot == NULL || (n = (size_t)(dot - token)) == 0 ||
+	    n > LEDGER_TOKEN_ID_MAX)
+		return LEDGER_ERR_NOTFOUND;
+	memcpy(idbuf, token, n);
+	idbuf[n] = '\0';
+	rc = ledger_token_get_id(e->ledger, idbuf, tok);
+	if (rc == LEDGER_ERR_ARG)
+		rc = LEDGER_ERR_NOTFOUND;
+	if (rc == LEDGER_OK && ca_token_matches(token, tok->hash) == 0)
+		rc = LEDGER_ERR_NOTFOUND;
+	if (rc != LEDGER_OK)
+		explicit_bzero(tok, sizeof(*tok));
+	return rc;
+}
+
 static int
 ca_ident_token(struct ca_engine *e, const struct proto_evidence *ev,
     struct ca_ident *id, char *msg, size_t msglen)
 {
-	uint8_t hash[LEDGER_HASH_LEN];
 	int rc;
 
 	/*
 	 * Over HTTP the whole secret is presented.  Over DTLS the front end
-	 * completed a PSK handshake whose key only the token's holder could
-	 * derive (ca_revocation.c) and names the token by its public id;
-	 * proto_admit lets only the CoAP channel say so.
+	 * completed a PSK handshake whose key only the token's holder (and
+	 * the engine, through the HSM) could compute, and names the token
+	 * by its public id; proto_admit lets only the CoAP channel say so.
+	 * It must also present the one-time handle the engine gave with
+	 * that handshake's PSK, so it cannot spend a token id it merely saw
+	 * (ca_psk.c; docs/decisions.md says what remains).
 	 */
 	if (ev->token_src == PROTO_TOKSRC_PSK_ID) {
+		if (ca_psk_claim(e, ev->token, ev->psk_handle) != 0) {
+			ca_fmt(id->actor, sizeof(id->actor), "token:%s",
+			    ev->token);
+			ca_fmt(msg, msglen, "no PSK handshake of this session "
+			    "left to enroll with (handle unknown, used or "
+			    "expired): handshake again");
+			return PROTO_R_UNAUTHORIZED;
+		}
 		rc = ledger_token_get_id(e->ledger, ev->token, &id->tok);
 	} else {
-		ca_sha256(ev->token, strlen(ev->token), hash);
-		rc = ledger_token_get(e->ledger, hash, &id->tok);
-		explicit_bzero(hash, sizeof(hash));
+		rc = ca_ident_bearer(e, ev->token, &id->tok);
 	}
 	if (rc != LEDGER_OK) {
 		ca_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?

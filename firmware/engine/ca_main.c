@@ -219,8 +219,9 @@ ca_main(int argc, char *argv[])
 	memset(&ec, 0, sizeof(ec));
 	ec.hsm = ctx.hsm;
 	ec.ledger = l;
+	/* The reason (memory, or the token key: ca_psk.c) is logged. */
 	if (ca_engine_new(&ec, rt, &e) != 0)
-		ca_fatalx("msg=\"out of memory\"");
+		ca_fatalx("msg=\"cannot start the engine\"");
 	if (ca_engine_reconcile(e) != 0)
 		ca_fatalx("msg=\"reconciliation failed; not serving\"");
 	if (c->sandbox) {

@@ -12,22 +12,12 @@
  * Issuer names are per tenant; a CRL request names an issuer and the
  * first tenant (in configuration order) with that issuer answers.  The
  * empty name means the issuer of est_default's profile.
- *
- * PSK_LOOKUP (DTLS bootstrap): the PSK identity is the token's public id
- * and the key is the first 32 lowercase hex characters (128 bits) of
- * HMAC-SHA256(key = SHA-256(token), msg = "signet dtls psk"): hex so that
- * clients taking the key on a command line (coap-client) can use it, 32
- * bytes because that is mbedTLS's default MBEDTLS_PSK_MAX_LEN.  The device
- * computes it from the token it holds; the engine from the hash the
- * ledger stores, so no secret is stored for it.  Unknown, expired and
- * used-up tokens get the same NOT_FOUND.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <signet/ca_revoke.h>
 
@@ -40,7 +30,6 @@
  * the ledger, so every node reports a revocation within a minute.
  */
 #define CA_REV_SHARED_FRESH 45
-#define CA_PSK_LEN 32	/* hex characters of the DTLS PSK */
 
 struct ca_rev_crl {
 	const struct ca_rt_issuer *ri;
@@ -277,52 +266,10 @@ ca_rev_revoked(const struct ca_rt *rt, const uint8_t *serial, size_t len,
 	pthread_mutex_unlock(&rev->lock);
 }
 
-static int
-h_psk(struct ca_engine *e, const struct proto_request *req,
-    struct ca_reply *r)
-{
-	static const char label[] = "signet dtls psk";
-	static const char hex[] = "0123456789abcdef";
-	struct ledger_token t;
-	uint8_t mac[32];
-	unsigned int maclen = sizeof(mac);
-	size_t i;
-	int rc;
-
-	rc = ledger_token_get_id(e->ledger, req->u.psk.identity, &t);
-	if (rc != LEDGER_OK && rc != LEDGER_ERR_NOTFOUND &&
-	    rc != LEDGER_ERR_ARG)
-		return ca_reply_fail(r, PROTO_R_UNAVAILABLE, "ledger: %s",
-		    ledger_strerror(rc));
-	/* proto.h: NOT_FOUND never says whether the token exists. */
-	if (rc != LEDGER_OK || t.expires <= ca_engine_now(e) ||
-	    t.uses_left == 0) {
-		explicit_bzero(&t, sizeof(t));
-		return ca_reply_fail(r, PROTO_R_NOT_FOUND, "no PSK for this "
-		    "identity");
-	}
-	if (HMAC(EVP_sha256(), t.hash, sizeof(t.hash),
-	    (const unsigned char *)label, sizeof(label) - 1, mac,
-	    &maclen) == NULL || maclen != sizeof(mac)) {
-		explicit_bzero(&t, sizeof(t));
-		return ca_reply_fail(r, PROTO_R_INTERNAL, "HMAC failed");
-	}
-	for (i = 0; i < CA_PSK_LEN / 2; i++) {
-		r->rep.u.psk.key[2 * i] = (uint8_t)hex[mac[i] >> 4];
-		r->rep.u.psk.key[2 * i + 1] = (uint8_t)hex[mac[i] & 15];
-	}
-	r->rep.u.psk.len = CA_PSK_LEN;
-	OPENSSL_cleanse(mac, sizeof(mac));
-	explicit_bzero(&t, sizeof(t));
-	return PROTO_R_OK;
-}
-
 int
 ca_h_revocation(struct ca_engine *e, const struct ca_rt *rt,
     const struct proto_request *req, struct ca_reply *r)
 {
-	if (req->type == PROTO_T_PSK_LOOKUP)
-		return h_psk(e, req, r);
 	if (req->type == PROTO_T_OCSP)
 		return h_ocsp(e, rt, req, r);
 	return h_crl(e, rt, req, r);

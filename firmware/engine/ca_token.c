@@ -1,15 +1,21 @@
 /*
  * TOKEN_CREATE: an operator makes a one-time enrollment token for a
- * tenant and profile.  The token is "<id>.<secret>": a public id (so a
- * DTLS PSK identity can name it, see PSK_LOOKUP in proto.h) and 24 bytes
- * from the CSPRNG, shown once in the reply and never stored: the ledger
- * keeps the SHA-256 of the whole string (STYLE.md 12).  The token lets a device enroll as a requester of that
- * tenant, in that profile only, for the listed names only (if any).
+ * tenant and profile.  The token is "<id>.<secret>": a random public id
+ * (so a DTLS PSK identity can name it, see PSK_LOOKUP in proto.h) and 24
+ * bytes derived from the id by the token key inside the HSM (ca_psk.c),
+ * or from the CSPRNG where the HSM has no token key (the token then works
+ * over HTTPS only).  It is shown once in the reply and never stored: the
+ * ledger keeps a verifier of the whole string, from which neither the
+ * token nor its PSK can be computed (STYLE.md 13).  The token lets a
+ * device enroll as a requester of that tenant, in that profile only, for
+ * the listed names only (if any).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/rand.h>
+
+#include <signet/hsm.h>
 
 #include "ca_engine_local.h"
 
@@ -127,11 +133,23 @@ ca_h_token(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	    RAND_bytes(idb, sizeof(idb)) != 1)
 		return ca_reply_fail(r, PROTO_R_INTERNAL, "no randomness");
 	ca_hex(idb, sizeof(idb), tok.id);
-	memcpy(tr->secret, tok.id, 2 * sizeof(idb));
-	tr->secret[2 * sizeof(idb)] = '.';
-	ca_hex(secret, sizeof(secret), tr->secret + 2 * sizeof(idb) + 1);
+	if (ca_psk_have_key(e->psk)) {
+		rc = ca_token_derive(e->psk, tok.id, tr->secret,
+		    sizeof(tr->secret));
+		if (rc != HSM_OK) {
+			explicit_bzero(secret, sizeof(secret));
+			explicit_bzero(tr->secret, sizeof(tr->secret));
+			return ca_reply_fail(r, PROTO_R_UNAVAILABLE,
+			    "token key: %s", hsm_strerror(rc));
+		}
+	} else {
+		memcpy(tr->secret, tok.id, 2 * sizeof(idb));
+		tr->secret[2 * sizeof(idb)] = '.';
+		ca_hex(secret, sizeof(secret),
+		    tr->secret + 2 * sizeof(idb) + 1);
+	}
 	explicit_bzero(secret, sizeof(secret));
-	ca_sha256(tr->secret, strlen(tr->secret), tok.hash);
+	ca_token_verifier(tr->secret, tok.hash);
 	ca_fmt(tok.tenant, sizeof(tok.tenant), "%s", q->tenant);
 	ca_fmt(tok.profile, sizeof(tok.profile), "%s", q->profile);
 	tok.created = ca_engine_now(e);

@@ -3,6 +3,12 @@
 
 #include <signet/hsm.h>
 
+/*
+ * The engine's enrollment-token key (CA_TOKEN_KEY_LABEL in
+ * firmware/engine): an HMAC-SHA256 secret that never leaves the token.
+ */
+#define PROV_TOKEN_KEY_LABEL "signet-token-key"
+
 /* Creates the development PKI under data (see prov_devca.c); 0 made,
  * 1 already there. */
 int prov_dev_ca(struct hsm *h, const char *data);

@@ -6,6 +6,8 @@
  *   signet-intermediate   intermediate (5 years, pathlen 0) -> ca/intermediate.pem
  *   signet-dev-operators  CA for operator client certs -> ca/operators.pem
  *   signet-audit          signs audit checkpoints (no certificate)
+ *   signet-token-key      HMAC-SHA256 secret that derives enrollment-token
+ *                         secrets and so their DTLS PSKs (docs/decisions.md)
  *
  * plus the HTTPS server's TLS identity (tls/server.{key,pem}, for
  * localhost and 127.0.0.1) and one operator client identity
@@ -165,7 +167,7 @@ int
 prov_dev_ca(struct hsm *h, const char *data)
 {
 	char ca[512], tls[512], op[512];
-	struct hsm_key *root, *inter, *opca, *audit;
+	struct hsm_key *root, *inter, *opca, *audit, *tokkey;
 	X509 *rootc, *interc, *opc, *leaf;
 	EVP_PKEY *k;
 
@@ -181,6 +183,7 @@ prov_dev_ca(struct hsm *h, const char *data)
 	inter = key_get(h, "signet-intermediate", HSM_KEY_EC_P256);
 	opca = key_get(h, "signet-dev-operators", HSM_KEY_EC_P256);
 	audit = key_get(h, "signet-audit", HSM_KEY_EC_P256);
+	tokkey = key_get(h, PROV_TOKEN_KEY_LABEL, HSM_KEY_HMAC_SHA256);
 	rootc = make_cert("Signet Dev Root", hsm_key_public(root), NULL,
 	    hsm_key_evp(root), 3650, "critical,CA:TRUE",
 	    "critical,keyCertSign,cRLSign", NULL, NULL);
@@ -214,5 +217,6 @@ prov_dev_ca(struct hsm *h, const char *data)
 	hsm_key_free(inter);
 	hsm_key_free(opca);
 	hsm_key_free(audit);
+	hsm_key_free(tokkey);
 	return 0;
 }

@@ -3,7 +3,8 @@
  *
  *   signet-provision init-token -m module -t label -S so-pin-file -p pin-file
  *   signet-provision keygen     -m module -t label -p pin-file -l key-label
- *                               [-k p256|p384|rsa2048|rsa3072|rsa4096|ed25519]
+ *                               [-k p256|p384|rsa2048|rsa3072|rsa4096|ed25519|
+ *                                   hmac-sha256]
  *   signet-provision show       -m module -t label -p pin-file
  *   signet-provision dev-ca     -m module -t label -p pin-file -d data-dir
  *   signet-provision pubkey     -m module -t label -p pin-file -l key-label
@@ -135,7 +136,9 @@ cmd_keygen(const struct opts *o)
 	}
 	printf("generated %s key \"%s\" in token \"%s\"\n",
 	    hsm_key_type_name(req.type), o->label, o->token);
-	PEM_write_PUBKEY(stdout, hsm_key_public(k));
+	/* A secret (HMAC) key has no public half to show. */
+	if (hsm_key_public(k) != NULL)
+		PEM_write_PUBKEY(stdout, hsm_key_public(k));
 	hsm_key_free(k);
 	hsm_close(h);
 	return 0;

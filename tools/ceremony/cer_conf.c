@@ -92,7 +92,8 @@ check_key(cfg_t *cfg, cfg_opt_t *opt)
 	enum hsm_key_type t = hsm_key_type_from_name(v);
 
 	/* Ed25519 cannot sign through OpenSSL 3's X509_sign from a token. */
-	if (t == HSM_KEY_NONE || t == HSM_KEY_AES_256 || t == HSM_KEY_ED25519) {
+	if (t == HSM_KEY_NONE || t == HSM_KEY_AES_256 || t == HSM_KEY_ED25519 ||
+	    t == HSM_KEY_HMAC_SHA256) {
 		cfg_error(cfg, "%s: \"%s\" is not one of p256, p384, rsa2048, "
 		    "rsa3072, rsa4096", opt->name, v);
 		return -1;

@@ -70,9 +70,15 @@ enum hsm_key_type {
 	HSM_KEY_RSA_4096,
 	HSM_KEY_ED25519,
 	HSM_KEY_AES_256, /* key-encryption key for wrap/unwrap */
+	HSM_KEY_HMAC_SHA256, /* 256-bit generic secret, CKM_SHA256_HMAC */
 };
 
-/* "p256", "p384", "rsa2048", "rsa3072", "rsa4096", "ed25519", "aes256". */
+#define HSM_HMAC_LEN 32	  /* bytes of an HMAC-SHA256 */
+
+/*
+ * "p256", "p384", "rsa2048", "rsa3072", "rsa4096", "ed25519", "aes256",
+ * "hmac-sha256".
+ */
 const char *hsm_key_type_name(enum hsm_key_type type);
 enum hsm_key_type hsm_key_type_from_name(const char *name);
 
@@ -143,9 +149,11 @@ struct hsm_keygen {
 };
 
 /*
- * Generates a key pair (or an AES-256 key) in the token: CKA_TOKEN,
- * CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false (unless
- * HSM_KEYGEN_BACKUP), CKA_SIGN.  Refuses a label or id already in use.
+ * Generates a key pair (or an AES-256 or HMAC key) in the token:
+ * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false
+ * (unless HSM_KEYGEN_BACKUP, refused for HMAC keys), CKA_SIGN.  An HMAC
+ * key is a CKK_GENERIC_SECRET of 32 bytes that signs (CKM_SHA256_HMAC) and
+ * does nothing else.  Refuses a label or id already in use.
  */
 int hsm_key_generate(struct hsm *hsm, const struct hsm_keygen *req,
     struct hsm_key **out);
@@ -204,6 +212,14 @@ int hsm_key_sign(struct hsm_key *key, const EVP_MD *md, const uint8_t *msg,
  */
 int hsm_key_sign_raw(struct hsm_key *key, const uint8_t *in, size_t inlen,
     uint8_t *sig, size_t *siglen);
+
+/*
+ * HMAC-SHA256 of msg inside the token (CKM_SHA256_HMAC) with an
+ * HSM_KEY_HMAC_SHA256 key; mac receives HSM_HMAC_LEN bytes.  The key's
+ * value never leaves the token; the caller wipes mac when it is a secret.
+ */
+int hsm_key_hmac(struct hsm_key *key, const uint8_t *msg, size_t msglen,
+    uint8_t mac[HSM_HMAC_LEN]);
 
 /*
  * Wrap key under the AES-256 key kek with CKM_AES_KEY_WRAP_PAD into

@@ -54,6 +54,8 @@ check_request_fields(const struct proto_request *a,
 	assert_int_equal(a->ev.peer, b->ev.peer);
 	assert_int_equal(a->ev.kind, b->ev.kind);
 	assert_string_equal(a->ev.token, b->ev.token);
+	assert_memory_equal(a->ev.psk_handle, b->ev.psk_handle,
+	    PROTO_PSK_HANDLE_LEN);
 	assert_int_equal(a->ev.chain.ncerts, b->ev.chain.ncerts);
 	if (a->ev.chain.ncerts > 0)
 		assert_blob(a->ev.chain.certs[0], b->ev.chain.certs[0]);
@@ -379,6 +381,15 @@ test_psk_lookup(void **state)
 	    &rep2), PROTO_OK);
 	assert_int_equal(rep2.u.psk.len, 32);
 	assert_memory_equal(rep2.u.psk.key, rep.u.psk.key, 32);
+	assert_memory_equal(rep2.u.psk.handle, rep.u.psk.handle,
+	    PROTO_PSK_HANDLE_LEN);
+	/* The handle is exactly PROTO_PSK_HANDLE_LEN bytes: one short, or
+	 * missing, is refused. */
+	buf[len - PROTO_PSK_HANDLE_LEN - 1]--;
+	assert_int_equal(proto_reply_decode(PROTO_T_PSK_LOOKUP, buf, len - 1,
+	    &rep2), PROTO_ERR_VALUE);
+	assert_int_equal(proto_reply_decode(PROTO_T_PSK_LOOKUP, buf,
+	    len - PROTO_PSK_HANDLE_LEN - 2, &rep2), PROTO_ERR_SHORT);
 	rep.u.psk.len = 0;
 	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
 	    PROTO_ERR_VALUE);
@@ -386,6 +397,19 @@ test_psk_lookup(void **state)
 	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
 	    PROTO_ERR_VALUE);
 	proto_wipe(&rep2, sizeof(rep2));
+
+	/* A PSK identity's evidence carries the handle, exactly 16 bytes;
+	 * an HTTP token's carries none. */
+	proto_sample_request(PROTO_T_ISSUE, 1, &req);
+	assert_int_equal(req.ev.token_src, PROTO_TOKSRC_PSK_ID);
+	len = enc_req(&req, buf);
+	assert_int_equal(proto_request_decode(PROTO_T_ISSUE, buf, len, &req2),
+	    PROTO_OK);
+	assert_memory_equal(req2.ev.psk_handle, req.ev.psk_handle,
+	    PROTO_PSK_HANDLE_LEN);
+	req.ev.token_src = PROTO_TOKSRC_HTTP_AUTH;
+	assert_int_equal(enc_req(&req, buf), len - 4 - PROTO_PSK_HANDLE_LEN);
+	proto_wipe(&req2, sizeof(req2));
 }
 
 static void

@@ -42,6 +42,8 @@ sample_evidence(int variant, struct proto_evidence *ev)
 		ev->kind = PROTO_EV_TOKEN;
 		ev->token_src = PROTO_TOKSRC_PSK_ID;
 		copy(ev->token, sizeof(ev->token), "tok_3q2+7w-Zx9Lm");
+		memset(ev->psk_handle, 0x5c, sizeof(ev->psk_handle));
+		ev->psk_handle[3] = 0;	/* handles are binary */
 		break;
 	default:
 		ev->kind = PROTO_EV_NONE;
@@ -181,6 +183,7 @@ sample_payload(struct proto_reply *rep)
 		rep->u.psk.len = 32;
 		memset(rep->u.psk.key, 0xa5, 32);
 		rep->u.psk.key[7] = 0;	/* keys are binary, NUL included */
+		memset(rep->u.psk.handle, 0x3c, sizeof(rep->u.psk.handle));
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

@@ -10,7 +10,7 @@
  * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
  *
  *	offset	size	field
- *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5301)
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5302)
  *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
  *	4	4	request id, chosen by the sender of the request and
  *			echoed unchanged in the reply
@@ -58,8 +58,9 @@
  *						str version
  *	OCSP		data der request	data der response
  *	CRL		str issuer		data der CRL
- *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK)
- *			(PROTO_MAX_PSK_ID)
+ *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
+ *			(PROTO_MAX_PSK_ID)	data handle
+ *						(PROTO_PSK_HANDLE_LEN)
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject
@@ -95,7 +96,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5301	/* 'S', version 1 */
+#define PROTO_MAGIC_VERSION	0x5302	/* 'S', version 2: PSK handles */
 #define PROTO_HDR_LEN		12
 
 /* Limits, all in bytes unless stated otherwise. */
@@ -114,6 +115,7 @@
 #define PROTO_MAX_BLOB		61440	/* CRL, OCSP response, CSR attrs */
 #define PROTO_MAX_PSK_ID	64	/* DTLS PSK identity (a token id) */
 #define PROTO_MAX_PSK		64	/* DTLS PSK key */
+#define PROTO_PSK_HANDLE_LEN	16	/* one-time PSK handle, exactly */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -230,13 +232,17 @@ struct proto_chain {
  * What the client presented, exactly as the TLS/DTLS layer saw it.  The
  * engine verifies it itself; peer must equal the channel's own peer kind.
  * Wire: u8 peer, u8 kind, then for CERTS a chain of at least one
- * certificate, for TOKEN u8 token_src and str token (PROTO_MAX_TOKEN).
+ * certificate, for TOKEN u8 token_src and str token (PROTO_MAX_TOKEN),
+ * and for a PSK_ID token also data psk_handle (PROTO_PSK_HANDLE_LEN
+ * bytes exactly): the handle the engine gave with the PSK of that
+ * session's handshake (PSK_LOOKUP).
  */
 struct proto_evidence {
 	uint8_t			 peer;		/* enum proto_peer */
 	uint8_t			 kind;		/* enum proto_ev_kind */
 	uint8_t			 token_src;	/* enum proto_token_src */
 	char			 token[PROTO_MAX_TOKEN + 1];	/* secret */
+	uint8_t			 psk_handle[PROTO_PSK_HANDLE_LEN];
 	struct proto_chain	 chain;
 };
 
@@ -295,13 +301,17 @@ struct proto_crl_req {
 /*
  * PSK_LOOKUP: the CoAP front end asks, during a DTLS handshake, for the PSK
  * key of the identity the client sent.  The identity is the id part of an
- * enrollment token "<id>.<secret>"; the key is HMAC-SHA256(key = the whole
- * token string, msg = "signet dtls psk"), derived by the engine when it
- * creates the token and by the device from the token it was given.  Only
- * PROTO_PEER_COAP may ask, with evidence kind NONE (the handshake has not
- * finished, so there is nothing to present yet).  NOT_FOUND answers an
- * unknown, expired or used-up token, FORBIDDEN a token whose profile may not
- * enroll over CoAP; neither reveals which.
+ * enrollment token "<id>.<secret>"; the key is the first 32 lowercase hex
+ * characters of HMAC-SHA256(key = SHA-256(the whole token string),
+ * msg = "signet dtls psk"), computed by the device from the token it was
+ * given and by the engine from the token it re-derives through the token
+ * key in the HSM (docs/decisions.md; the ledger alone does not suffice).
+ * Only PROTO_PEER_COAP may ask, with evidence kind NONE (the handshake has
+ * not finished, so there is nothing to present yet).  The reply carries a
+ * random one-time handle: an enrollment over that session must present it
+ * (proto_evidence.psk_handle), once, within a minute.  NOT_FOUND answers
+ * an unknown, expired or used-up token (or one the engine cannot derive);
+ * it never reveals which.
  */
 struct proto_psk_req {
 	char	identity[PROTO_MAX_PSK_ID + 1];
@@ -366,6 +376,7 @@ struct proto_token_rep {
 struct proto_psk_rep {
 	uint8_t		len;
 	uint8_t		key[PROTO_MAX_PSK];
+	uint8_t		handle[PROTO_PSK_HANDLE_LEN];	/* one-time */
 };
 
 struct proto_health_rep {
