@@ -325,6 +325,54 @@ test_list(void **state)
 	hsm_key_free(c);
 }
 
+/* An HMAC key: MACs inside the token, found again by label, never read. */
+static void
+test_hmac_key(void **state)
+{
+	struct fx *f = *state;
+	struct hsm_keygen bk = { .type = HSM_KEY_HMAC_SHA256, .label = "mac2",
+		.flags = HSM_KEYGEN_BACKUP };
+	struct hsm_key *k = gen(f->hsm, HSM_KEY_HMAC_SHA256, "mac");
+	struct hsm_key *k2 = NULL, *other = NULL;
+	struct hsm_key_info info;
+	uint8_t a[HSM_HMAC_LEN], b[HSM_HMAC_LEN], c[HSM_HMAC_LEN];
+	uint8_t sig[HSM_MAX_SIG];
+	size_t siglen = sizeof(sig);
+
+	assert_null(hsm_key_public(k));
+	assert_null(hsm_key_evp(k));
+	assert_string_equal(hsm_key_type_name(HSM_KEY_HMAC_SHA256),
+	    "hmac-sha256");
+	assert_int_equal(hsm_key_type_from_name("hmac-sha256"),
+	    HSM_KEY_HMAC_SHA256);
+	assert_int_equal(hsm_key_hmac(k, (const uint8_t *)"id-1", 4, a),
+	    HSM_OK);
+	assert_int_equal(hsm_key_find(f->hsm, "mac", NULL, 0, &k2), HSM_OK);
+	assert_int_equal(hsm_key_type(k2), HSM_KEY_HMAC_SHA256);
+	assert_int_equal(hsm_key_hmac(k2, (const uint8_t *)"id-1", 4, b),
+	    HSM_OK);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_int_equal(hsm_key_hmac(k2, (const uint8_t *)"id-2", 4, c),
+	    HSM_OK);
+	assert_memory_not_equal(a, c, sizeof(a));
+	/* Another key, another MAC. */
+	other = gen(f->hsm, HSM_KEY_HMAC_SHA256, "mac-other");
+	assert_int_equal(hsm_key_hmac(other, (const uint8_t *)"id-1", 4, c),
+	    HSM_OK);
+	assert_memory_not_equal(a, c, sizeof(a));
+	assert_int_equal(hsm_key_get_info(k, &info), HSM_OK);
+	assert_int_equal(info.type, HSM_KEY_HMAC_SHA256);
+	assert_true(info.sensitive);
+	assert_false(info.extractable);
+	/* A MAC key is no certificate signer, and is never backed up. */
+	assert_int_equal(hsm_key_sign(k, NULL, a, sizeof(a), sig, &siglen),
+	    HSM_ERR_ARG);
+	assert_int_equal(hsm_key_generate(f->hsm, &bk, &k2), HSM_ERR_ARG);
+	hsm_key_free(other);
+	hsm_key_free(k2);
+	hsm_key_free(k);
+}
+
 static void
 test_wrap_refused_without_trusted_kek(void **state)
 {
@@ -456,6 +504,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_find_label_id_uri, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hmac_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_wrap_refused_without_trusted_kek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_pin, setup, teardown),

@@ -287,8 +287,8 @@ void	ledger_stats(struct ledger *l, struct ledger_stats *out);
 
 /*
  * Enrollment tokens (issue 5): one-time bootstrap secrets an operator
- * creates for a tenant and profile.  The ledger stores only the SHA-256
- * of the secret, never the secret.  A use is consumed in the same
+ * creates for a tenant and profile.  The ledger stores only a verifier
+ * of the secret the engine computes (docs/decisions.md), never the secret.  A use is consumed in the same
  * transaction as the reservation of the certificate it pays for
  * (ledger_reserve_token), so two requests racing with the last use
  * cannot both reserve.  A use is spent even if signing fails after the
@@ -299,7 +299,7 @@ void	ledger_stats(struct ledger *l, struct ledger_stats *out);
 
 struct ledger_token {
 	char		id[LEDGER_TOKEN_ID_MAX + 1];
-	uint8_t		hash[LEDGER_HASH_LEN];	/* SHA-256 of the secret */
+	uint8_t		hash[LEDGER_HASH_LEN];	/* verifier of the secret */
 	char		tenant[LEDGER_TOKEN_NAME_MAX + 1];
 	char		profile[LEDGER_TOKEN_NAME_MAX + 1];
 	char		names[LEDGER_MAX_TEXT + 1]; /* comma-separated, or "" */
@@ -315,7 +315,7 @@ struct ledger_token {
  */
 int	ledger_token_create(struct ledger *l, const struct ledger_token *t,
 	    const struct audit_record *audit);
-/* The token whose secret hashes to hash, or LEDGER_ERR_NOTFOUND. */
+/* The token whose verifier is hash, or LEDGER_ERR_NOTFOUND. */
 int	ledger_token_get(struct ledger *l, const uint8_t hash[LEDGER_HASH_LEN],
 	    struct ledger_token *out);
 /*
