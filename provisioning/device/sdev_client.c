@@ -40,6 +40,10 @@ sdev_new(const struct sdev_port *port, struct sdev **out)
 		goto out;
 	c->port = *port;
 	mbedtls_ctr_drbg_init(&c->drbg);
+	if (sdev_compat_crypto_init() != 0) {
+		rc = SDEV_E_CRYPTO;
+		goto out;
+	}
 	if (mbedtls_ctr_drbg_seed(&c->drbg, entropy_cb, c,
 	    (const unsigned char *)pers, sizeof(pers) - 1) != 0) {
 		rc = SDEV_E_CRYPTO;

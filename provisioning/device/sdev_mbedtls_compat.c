@@ -1,8 +1,14 @@
 /*
- * mbedTLS 2.28 bindings of the calls that change in 3.x (see the header).
- * A 3.x port replaces this file: pk_parse_key and x509write_csr_set_extension
- * gain arguments, the version setters are renamed, and certificate fields
- * move behind MBEDTLS_PRIVATE().
+ * The mbedTLS calls that differ between 2.28 (Debian 12) and 3.6 (Debian
+ * 13), and the certificate fields the client reads.  This is the one place
+ * that knows the version: the block below has the 3.x bindings, its #else
+ * the 2.28 ones; everything after it is written to the API both share
+ * (the certificate, name, time and SAN fields used here stay public in 3.x).
+ *
+ * 3.x: pk_parse_key takes an RNG (blinding), x509write_csr_set_extension
+ * a critical flag, the version setters take one mbedtls_ssl_protocol_version,
+ * and PSA crypto must be initialised before any TLS or X.509 use (the TLS
+ * 1.3 code and, with MBEDTLS_USE_PSA_CRYPTO, PK and X.509 run through it).
  */
 #include <string.h>
 #include <strings.h>
@@ -13,9 +19,45 @@
 
 #include "sdev_mbedtls_compat.h"
 
-#if MBEDTLS_VERSION_MAJOR != 2
-#error "sdev_mbedtls_compat.c is written for mbedTLS 2.28"
-#endif
+#if MBEDTLS_VERSION_MAJOR == 3
+#include <psa/crypto.h>
+
+int
+sdev_compat_crypto_init(void)
+{
+	/* Idempotent; the PSA core keeps its own DRBG on the platform's
+	 * entropy (getrandom), which the TLS 1.3 and PSA paths use. */
+	return psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+}
+
+int
+sdev_compat_parse_key(mbedtls_pk_context *pk, const uint8_t *buf, size_t len,
+    sdev_rng_fn f_rng, void *p_rng)
+{
+	return mbedtls_pk_parse_key(pk, buf, len, NULL, 0, f_rng, p_rng);
+}
+
+int
+sdev_compat_csr_set_ext(mbedtls_x509write_csr *csr, const char *oid,
+    size_t oidlen, const uint8_t *val, size_t len)
+{
+	return mbedtls_x509write_csr_set_extension(csr, oid, oidlen, 0, val,
+	    len);
+}
+
+void
+sdev_compat_conf_tls12(mbedtls_ssl_config *conf)
+{
+	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+	mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+}
+#elif MBEDTLS_VERSION_MAJOR == 2 && MBEDTLS_VERSION_MINOR >= 28
+int
+sdev_compat_crypto_init(void)
+{
+	/* 2.28's TLS, PK and X.509 use the legacy crypto directly. */
+	return 0;
+}
 
 int
 sdev_compat_parse_key(mbedtls_pk_context *pk, const uint8_t *buf, size_t len,
@@ -32,6 +74,18 @@ sdev_compat_csr_set_ext(mbedtls_x509write_csr *csr, const char *oid,
 {
 	return mbedtls_x509write_csr_set_extension(csr, oid, oidlen, val, len);
 }
+
+void
+sdev_compat_conf_tls12(mbedtls_ssl_config *conf)
+{
+	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	    MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	    MBEDTLS_SSL_MINOR_VERSION_3);
+}
+#else
+#error "the device client supports mbedTLS 2.28 and 3.x"
+#endif
 
 /* ecdsa-with-SHA224..512 share this prefix (RFC 5758 3.2). */
 static const uint8_t oid_ecdsa_sha[] = {
@@ -88,15 +142,6 @@ sdev_compat_csr_fixup(uint8_t *der, size_t size, size_t *len)
 	memcpy(der, tmp, o);
 	*len = o;
 	return 0;
-}
-
-void
-sdev_compat_conf_tls12(mbedtls_ssl_config *conf)
-{
-	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-	    MBEDTLS_SSL_MINOR_VERSION_3);
-	mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-	    MBEDTLS_SSL_MINOR_VERSION_3);
 }
 
 int64_t

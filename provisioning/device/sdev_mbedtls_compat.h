@@ -1,7 +1,8 @@
 /*
  * The only calls whose signature or whose structure access differs between
- * mbedTLS 2.28 and 3.x.  Everything else in the client uses API that both
- * share; porting to 3.x means rewriting sdev_mbedtls_compat.c.
+ * mbedTLS 2.28 (Debian 12) and 3.6 (Debian 13).  Everything else in the
+ * client uses API that both share; sdev_mbedtls_compat.c is the one file
+ * that tells the versions apart.
  */
 #ifndef SDEV_MBEDTLS_COMPAT_H
 #define SDEV_MBEDTLS_COMPAT_H
@@ -15,6 +16,9 @@
 #include <mbedtls/x509_csr.h>
 
 typedef int (*sdev_rng_fn)(void *, unsigned char *, size_t);
+
+/* Before any other mbedTLS call: psa_crypto_init on 3.x (0 on success). */
+int	sdev_compat_crypto_init(void);
 
 /* mbedtls_pk_parse_key (3.x takes an RNG for blinding). */
 int	sdev_compat_parse_key(mbedtls_pk_context *pk, const uint8_t *buf,
