@@ -418,7 +418,9 @@ keygen_tmpl(const struct hsm_keygen *req, const uint8_t *id, size_t id_len,
 			ADD(t->pub, t->npub, CKA_EC_PARAMS, oid_ed25519,
 			    sizeof(oid_ed25519));
 		ADD(t->priv, t->npriv, CKA_SIGN, &ck_true, 1);
-		/* A CA key signs and does nothing else. */
+		/* A CA key signs and does nothing else (SoftHSM defaults
+		 * CKA_SIGN_RECOVER to true; pkcs11-tool 0.26 shows it). */
+		ADD(t->priv, t->npriv, CKA_SIGN_RECOVER, &ck_false, 1);
 		ADD(t->priv, t->npriv, CKA_DERIVE, &ck_false, 1);
 		ADD(t->priv, t->npriv, CKA_DECRYPT, &ck_false, 1);
 		ADD(t->priv, t->npriv, CKA_UNWRAP, &ck_false, 1);
@@ -435,6 +437,7 @@ keygen_tmpl(const struct hsm_keygen *req, const uint8_t *id, size_t id_len,
 		ADD(t->pub, t->npub, CKA_MODULUS_BITS, &t->bits, sizeof(t->bits));
 		ADD(t->pub, t->npub, CKA_PUBLIC_EXPONENT, t->exp, 3);
 		ADD(t->priv, t->npriv, CKA_SIGN, &ck_true, 1);
+		ADD(t->priv, t->npriv, CKA_SIGN_RECOVER, &ck_false, 1);
 		ADD(t->priv, t->npriv, CKA_DECRYPT, &ck_false, 1);
 		ADD(t->priv, t->npriv, CKA_UNWRAP, &ck_false, 1);
 		return HSM_OK;

@@ -4,7 +4,9 @@
 #
 # libp11 0.4.13 (and its OpenSSL engine) come from bookworm-backports; the
 # backports suite is added next to the machine's own Debian archive, whose
-# address is read from the existing APT sources (no host name lives here).
+# address is read from the existing APT sources (no host name lives here;
+# tools/debian-archive.sh).  debootstrap makes the Debian 13 build root
+# (tools/trixie-root.sh) from that same archive.
 set -euo pipefail
 
 SUDO=""
@@ -19,6 +21,7 @@ BASE_PKGS=(
 	libcoap3-dev libcoap3-bin libmbedtls-dev
 	libgfshare-dev libgfshare-bin libqrencode-dev
 	curl ca-certificates procps psmisc
+	debootstrap
 )
 BP_PKGS=(libp11-3 libp11-dev libengine-pkcs11-openssl)
 EXTRA_PKGS=()
@@ -31,25 +34,12 @@ for arg in "$@"; do
 	esac
 done
 
-# Find the Debian archive the machine already uses for "bookworm".
-debian_uri() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk 'BEGIN{RS="";FS="\n"}
-		/Suites:[^\n]*bookworm( |$|\n)/ || /Suites:[^\n]*bookworm[ \t]/ {
-			for(i=1;i<=NF;i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/,"",$i); split($i,u," "); print u[1]; exit }
-		}' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk '$1=="deb" && $3=="bookworm" {print $2; exit}' "$f"
-	done
-}
+# The Debian archive the machine already uses (debian_main_uri).
+. "$(dirname "$0")/debian-archive.sh"
 
 BP_FILE=/etc/apt/sources.list.d/signet-backports.sources
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	uri=$(debian_uri | head -n1)
+	uri=$(debian_uri bookworm | head -n1)
 	if [ -z "$uri" ]; then
 		echo "install-deps: no Debian bookworm archive found in the APT sources" >&2
 		exit 2

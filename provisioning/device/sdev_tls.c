@@ -214,9 +214,15 @@ sdev_sess_open(struct sdev *c, struct sdev_sess *s,
 		goto tlsfail;
 	if ((ret = mbedtls_ssl_setup(&s->ssl, &s->conf)) != 0)
 		goto tlsfail;
-	/* Address literals are checked in verify_cb, names by mbedTLS. */
-	if (s->iplen == 0 && (ret = mbedtls_ssl_set_hostname(&s->ssl,
-	    srv->host)) != 0)
+	/*
+	 * Address literals are checked in verify_cb (iPAddress SAN), names
+	 * by mbedTLS.  For a literal the hostname is set to NULL on purpose:
+	 * mbedTLS 3.6.3 and later refuse to verify a peer when no hostname
+	 * was set at all, and NULL is how both 2.28 and 3.x are told that
+	 * the caller checks the identity itself.
+	 */
+	if ((ret = mbedtls_ssl_set_hostname(&s->ssl,
+	    s->iplen == 0 ? srv->host : NULL)) != 0)
 		goto tlsfail;
 	if (dgram) {
 		mbedtls_ssl_set_timer_cb(&s->ssl, s, timer_set, timer_get);
