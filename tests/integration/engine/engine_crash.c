@@ -10,13 +10,15 @@
  * and `signet-audit verify` accepts the audit chain.
  *
  * With STARTUP-KILLS it also SIGKILLs the engine that many times at a
- * random instant of its first 200 ms (configuration, token open, C_Login,
- * which makes SoftHSM rewrite token.object in place, ledger open): the
+ * random instant of its start-up (at least 200 ms, or as long as it takes
+ * from exec to its first answer: configuration, token open, C_Login, which
+ * makes SoftHSM rewrite token.object in place, ledger open): the
  * token must survive every one, with the same serial, and the engine must
  * serve afterwards (docs/decisions.md, "The token survives any kill").
  *
  * usage: engine_crash ENGINE AUDIT-CLI [ROUNDS [STARTUP-KILLS]]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -379,16 +382,104 @@ round_kill(uint32_t *id, int replies)
 	close(en.ctl);
 }
 
-/* Kill the engine at a random instant of its first 200 ms of life. */
-static void
-round_startup_kill(uint32_t *id)
+/*
+ * How long the engine takes from exec to its first answer (configuration,
+ * token open, C_Login, ledger open, one issuance), in microseconds: the
+ * start-up kills fall anywhere in it, however loaded the machine is.
+ */
+static long
+startup_window(uint32_t *id)
 {
 	struct engine en;
+	struct timespec a, b;
 	int status;
+	long us;
 
+	clock_gettime(CLOCK_MONOTONIC, &a);
 	start(&en);
 	send_issue(en.fe, (*id)++);
-	usleep((useconds_t)(rand() % 200000));
+	if (read_reply(en.fe, 60000) < 0)
+		die("engine never answered its first request");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	kill(en.pid, SIGKILL);
+	waitpid(en.pid, &status, 0);
+	close(en.fe);
+	close(en.ctl);
+	us = (b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000;
+	return us < 200000 ? 200000 : us;
+}
+
+/*
+ * An inotify watch on the token's directory: SoftHSM's in-place rewrite
+ * of token.object at C_Login (ftruncate, then write) shows as IN_MODIFY.
+ */
+static int
+watch_token(void)
+{
+	struct dirent *de;
+	char dir[1200];
+	DIR *d;
+	int fd;
+
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
+	    (d = opendir(tok.tokendir)) == NULL)
+		die("inotify on %s", tok.tokendir);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%.600s/%.255s", tok.tokendir,
+		    de->d_name);
+		if (inotify_add_watch(fd, dir, IN_MODIFY) < 0)
+			die("inotify_add_watch %s", dir);
+	}
+	closedir(d);
+	return fd;
+}
+
+/* Waits up to ms for SoftHSM to write token.object; 1 if it did. */
+static int
+token_write_seen(int ifd, int ms)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	struct pollfd pfd = { ifd, POLLIN, 0 };
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	while (poll(&pfd, 1, ms) > 0) {
+		if ((n = read(ifd, buf, sizeof(buf))) <= 0)
+			return 0;
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(void *)p;
+			if (ev->len > 0 && strcmp(ev->name, "token.object") == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Kill the engine at a random instant of its start-up, or (every other
+ * round) the moment SoftHSM starts rewriting token.object during C_Login:
+ * the instant that emptied the token before the guard.
+ */
+static int token_hits;
+
+static void
+round_startup_kill(uint32_t *id, long window_us, int at_write)
+{
+	struct engine en;
+	int status, ifd = -1;
+
+	if (at_write)
+		ifd = watch_token();
+	start(&en);
+	send_issue(en.fe, (*id)++);
+	if (at_write) {
+		token_hits += token_write_seen(ifd, (int)(window_us / 1000));
+		close(ifd);
+	} else
+		usleep((useconds_t)(rand() % window_us));
 	kill(en.pid, SIGKILL);
 	while (read_reply(en.fe, 0) >= 0)
 		;
@@ -489,6 +580,7 @@ main(int argc, char *argv[])
 	char cmd[2048], db[700], pub[700], serial[64], serial2[64];
 	uint32_t id = 1;
 	int rounds, startup_kills, i;
+	long window = 200000;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc < 3)
@@ -505,8 +597,16 @@ main(int argc, char *argv[])
 	write_config();
 	make_client();
 	token_serial(serial, sizeof(serial));
+	if (startup_kills > 0) {
+		window = startup_window(&id);
+		printf("engine_crash: start-up (exec to first answer) takes "
+		    "%ld ms: kills fall in it\n", window / 1000);
+	}
 	for (i = 0; i < startup_kills; i++)
-		round_startup_kill(&id);
+		round_startup_kill(&id, window, i % 2);
+	if (startup_kills > 1)
+		printf("engine_crash: %d kill(s) the instant SoftHSM wrote "
+		    "token.object\n", token_hits);
 	for (i = 0; i < rounds; i++)
 		round_kill(&id, rand() % (2 * INFLIGHT));
 	round_drain(&id);
@@ -520,9 +620,15 @@ main(int argc, char *argv[])
 	    audit_bin, db, pub);
 	if (system(cmd) != 0)
 		die("signet-audit verify failed");
+	/* How often a kill had damaged the token (the guard's log line). */
+	path(db, sizeof(db), "engine.log");
+	if (test_capture(cmd, sizeof(cmd), "grep -c 'damaged token files put "
+	    "right' '%s'", db) < 0)
+		cmd[0] = '\0';
 	printf("engine_crash: %d start-up kills, %d kills, %zu certificates, "
-	    "all in the ledger, token %s intact\n", startup_kills, rounds,
-	    ncerts, serial);
+	    "all in the ledger, token %s intact; token files put right "
+	    "after %d kill(s)\n", startup_kills, rounds, ncerts, serial,
+	    (int)strtol(cmd, NULL, 10));
 	test_token_destroy(&tok);
 	return 0;
 }
