@@ -149,7 +149,7 @@ create_public(struct hsm *h, CK_SESSION_HANDLE s, EVP_PKEY *pub,
 {
 	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
 	CK_KEY_TYPE kt;
-	CK_ATTRIBUTE t[10];
+	CK_ATTRIBUTE t[11];
 	CK_ULONG nt = 0;
 	CK_OBJECT_HANDLE o;
 	uint8_t a[600], b[600], pt[200];
@@ -162,6 +162,8 @@ create_public(struct hsm *h, CK_SESSION_HANDLE s, EVP_PKEY *pub,
 	t[nt++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
 	t[nt++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
 	t[nt++] = (CK_ATTRIBUTE){ CKA_TOKEN, (void *)&ck_true, 1 };
+	/* As hsm_keygen makes it (a token defaults CKA_PRIVATE to true). */
+	t[nt++] = (CK_ATTRIBUTE){ CKA_PRIVATE, (void *)&ck_false, 1 };
 	t[nt++] = (CK_ATTRIBUTE){ CKA_VERIFY, (void *)&ck_true, 1 };
 	t[nt++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)req->label,
 	    strlen(req->label) };
@@ -236,7 +238,8 @@ hsm_key_unwrap(struct hsm_key *kek, const uint8_t *blob, size_t bloblen,
 	uint8_t rid[16];
 	const uint8_t *id;
 	size_t id_len;
-	CK_ATTRIBUTE t[10];
+	CK_ATTRIBUTE t[13];
+	CK_ULONG nt = 0;
 	CK_OBJECT_HANDLE priv;
 	struct hsm *h;
 	struct hsm_op op;
@@ -257,23 +260,34 @@ hsm_key_unwrap(struct hsm_key *kek, const uint8_t *blob, size_t bloblen,
 		id = rid;
 		id_len = sizeof(rid);
 	}
-	t[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
-	t[1] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
-	t[2] = (CK_ATTRIBUTE){ CKA_TOKEN, (void *)&ck_true, 1 };
-	t[3] = (CK_ATTRIBUTE){ CKA_PRIVATE, (void *)&ck_true, 1 };
-	t[4] = (CK_ATTRIBUTE){ CKA_SENSITIVE, (void *)&ck_true, 1 };
-	t[5] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE,
+	t[nt++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_TOKEN, (void *)&ck_true, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_PRIVATE, (void *)&ck_true, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, (void *)&ck_true, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE,
 	    (void *)(backup ? &ck_true : &ck_false), 1 };
-	t[6] = (CK_ATTRIBUTE){ CKA_SIGN, (void *)&ck_true, 1 };
-	t[7] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)req->label,
+	/*
+	 * Exactly the usage hsm_keygen gives a CA key: it signs and does
+	 * nothing else.  Left out, a token's defaults (true) would make a
+	 * restored key able to decrypt and unwrap, which the generated
+	 * one cannot.
+	 */
+	t[nt++] = (CK_ATTRIBUTE){ CKA_SIGN, (void *)&ck_true, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_DECRYPT, (void *)&ck_false, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_UNWRAP, (void *)&ck_false, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_DERIVE, (void *)&ck_false, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)req->label,
 	    strlen(req->label) };
-	t[8] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, id_len };
-	t[9] = (CK_ATTRIBUTE){ CKA_WRAP_WITH_TRUSTED, (void *)&ck_true, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, id_len };
+	if (backup)
+		t[nt++] = (CK_ATTRIBUTE){ CKA_WRAP_WITH_TRUSTED,
+		    (void *)&ck_true, 1 };
 	pthread_mutex_lock(&h->keys_mu);
 	if ((rc = hsm_op_begin(h, NULL, &op)) != HSM_OK)
 		goto out;
 	rv = CALL(h, C_UnwrapKey, op.s, &mech, kek->priv, (CK_BYTE_PTR)blob,
-	    bloblen, t, backup ? 10 : 9, &priv);
+	    bloblen, t, nt, &priv);
 	if (rv == CKR_OK)
 		rv = create_public(h, op.s, pub, req, id, id_len);
 	rc = hsm_op_end(h, &op, rv, "C_UnwrapKey");

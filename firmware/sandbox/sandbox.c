@@ -233,6 +233,7 @@ drop(const struct sandbox_conf *sc, char *err, size_t errlen)
 {
 	uid_t uid;
 	gid_t gid;
+	pid_t parent = getppid();
 
 	if (sandbox_user(sc->user, &uid, &gid, err, errlen) != 0)
 		return -1;
@@ -272,6 +273,18 @@ drop(const struct sandbox_conf *sc, char *err, size_t errlen)
 	if (sandbox_become(uid, gid) != 0) {
 		sandbox_err(err, errlen, "cannot become %s: %s", sc->user,
 		    strerror(errno));
+		return -1;
+	}
+	/* The change of user cleared the parent-death signal signetd set
+	 * (prctl(2)); without it this front end would outlive signetd. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1) {
+		sandbox_err(err, errlen, "prctl(PR_SET_PDEATHSIG): %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (getppid() != parent) {
+		sandbox_err(err, errlen, "signetd exited while %s started",
+		    sandbox_role_name(sc->role));
 		return -1;
 	}
 	return 0;

@@ -17,6 +17,8 @@
 #define PARENT_BACKOFF_MAX_MS 5000
 #define PARENT_STABLE_SECS 10	/* a child up this long resets its backoff */
 #define PARENT_DRAIN_SECS 10	/* grace before SIGKILL on shutdown */
+#define PARENT_MAX_START_FAILS 5 /* same start-up error: stop restarting */
+#define PARENT_MAX_WHY 512
 
 enum parent_role { ROLE_ENGINE, ROLE_HTTPS, ROLE_COAP };
 
@@ -29,6 +31,14 @@ struct parent_child {
 	int64_t restart_at_ms;	/* when to start again, 0 = not scheduled */
 	unsigned backoff_ms;
 	unsigned restarts;
+	/* Start-up failures in a row with the same error (status + why);
+	 * at PARENT_MAX_START_FAILS the child is failed until SIGHUP. */
+	unsigned fails;
+	int failed;
+	int stopped;		/* we signalled it: its exit is no failure */
+	int last_status;
+	char why[PARENT_MAX_WHY];	/* what spawn saw, or "" */
+	char last_why[PARENT_MAX_WHY];
 };
 
 struct parent {
@@ -69,5 +79,6 @@ void parent_reap(struct parent *p);
 void parent_tick(struct parent *p);
 void parent_stop_all(struct parent *p);
 void parent_signal_all(struct parent *p, int sig);
+void parent_retry_failed(struct parent *p);
 
 #endif

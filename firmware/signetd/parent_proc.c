@@ -12,10 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,35 +53,162 @@ keep_fd(int fd)
 		fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
 }
 
+/* The files a child must read after it changed user, checked before exec. */
+#define SPAWN_MAX_FILES 64
+struct spawn_files {
+	const char *path[SPAWN_MAX_FILES];
+	size_t n;
+	const char *user;	/* the name the child runs as */
+};
+
+/* In the child: says why it cannot start, to the parent, and exits. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+child_fail(int fd, const char *fmt, ...)
+{
+	char buf[PARENT_MAX_WHY];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (write(fd, buf, (size_t)n) != n)
+		fprintf(stderr, "signetd: %s\n", buf);
+	_exit(127);
+}
+
+/*
+ * In the child, after the change of user: every configured file opens
+ * for reading, else the error names the file, the user and the mode
+ * (stat'ed as root before, as the user may not even see it).
+ */
+static void
+child_check_files(int fd, const struct spawn_files *sf,
+    const struct stat *st, const int *st_ok)
+{
+	size_t i;
+	int f, e;
+
+	for (i = 0; sf != NULL && i < sf->n; i++) {
+		if ((f = open(sf->path[i], O_RDONLY | O_CLOEXEC)) != -1) {
+			close(f);
+			continue;
+		}
+		e = errno;
+		if (e != EACCES && e != EPERM)
+			continue;	/* missing etc.: the child says it */
+		if (st_ok[i])
+			child_fail(fd, "permission denied: user %s (uid %ld "
+			    "gid %ld) cannot read %s (mode %04o, owner uid %ld "
+			    "gid %ld)", sf->user, (long)getuid(),
+			    (long)getgid(), sf->path[i],
+			    (unsigned)(st[i].st_mode & 07777),
+			    (long)st[i].st_uid, (long)st[i].st_gid);
+		child_fail(fd, "permission denied: user %s (uid %ld) cannot "
+		    "read %s", sf->user, (long)getuid(), sf->path[i]);
+	}
+}
+
 /*
  * uid != (uid_t)-1: the child becomes that user before exec (the engine
- * under the sandbox).  Front ends start as root and drop after reading
- * their keys (sandbox_enter).
+ * under the sandbox) and checks it can read sf's files.  Front ends
+ * start as root and drop after reading their keys (sandbox_enter).
+ * A pipe closed by exec tells us whether the child got that far; if
+ * not, why holds its reason (the child then exits 127).
  */
 static pid_t
 spawn(const char *bin, char *const argv[], const int *keep, int nkeep,
-    uid_t uid, gid_t gid)
+    uid_t uid, gid_t gid, const struct spawn_files *sf, char *why,
+    size_t whylen)
 {
+	struct stat st[SPAWN_MAX_FILES];
+	int st_ok[SPAWN_MAX_FILES];
 	sigset_t none;
-	pid_t pid;
-	int i;
+	pid_t pid, self = getpid();
+	ssize_t n;
+	size_t got = 0;
+	int i, ep[2];
 
-	if ((pid = fork()) != 0)
+	why[0] = '\0';
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) != 0) {
+		close(ep[1]);
+		/* Until exec or the child's failure: microseconds. */
+		while (pid > 0 && got + 1 < whylen) {
+			n = read(ep[0], why + got, whylen - 1 - got);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		why[got] = '\0';
+		close(ep[0]);
+		if (pid == -1)
+			snprintf(why, whylen, "fork: %s", strerror(errno));
 		return pid;
+	}
 	/* Child: default signals, only the descriptors it needs. */
+	close(ep[0]);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	for (i = 0; i < nkeep; i++)
 		keep_fd(keep[i]);
-	if (uid != (uid_t)-1 && sandbox_become(uid, gid) != 0) {
-		fprintf(stderr, "signetd: cannot become uid %ld for %s: %s\n",
+	for (i = 0; sf != NULL && (size_t)i < sf->n; i++)
+		st_ok[i] = stat(sf->path[i], &st[i]) == 0;
+	if (uid != (uid_t)-1 && sandbox_become(uid, gid) != 0)
+		child_fail(ep[1], "cannot become uid %ld for %s: %s",
 		    (long)uid, bin, strerror(errno));
+	child_check_files(ep[1], sf, st, st_ok);
+	/*
+	 * A child must not outlive us: a front end left behind holds its
+	 * port and a new signetd cannot bind it.  Set after the change of
+	 * user (which clears it, prctl(2)) and kept across exec; a front
+	 * end's own drop clears it again, so sandbox_enter sets it anew.
+	 * If we died before this line, nobody will signal the child.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		child_fail(ep[1], "prctl(PR_SET_PDEATHSIG): %s",
+		    strerror(errno));
+	if (getppid() != self)
 		_exit(127);
-	}
 	execv(bin, argv);
-	fprintf(stderr, "signetd: cannot exec %s: %s\n", bin, strerror(errno));
-	_exit(127);
+	child_fail(ep[1], "cannot exec %s: %s", bin, strerror(errno));
+}
+
+static void
+add_file(struct spawn_files *sf, const char *path)
+{
+	if (path != NULL && sf->n < SPAWN_MAX_FILES)
+		sf->path[sf->n++] = path;
+}
+
+/* What the engine reads after signetd made it its user. */
+static void
+engine_files(const struct sconf *c, struct spawn_files *sf)
+{
+	size_t i, k;
+
+	memset(sf, 0, sizeof(*sf));
+	sf->user = c->user != NULL ? c->user : "?";
+	add_file(sf, c->path);
+	add_file(sf, c->token_pin_file);
+	for (i = 0; i < c->tls_client_ca.n; i++)
+		add_file(sf, c->tls_client_ca.v[i]);
+	for (i = 0; i < c->ntenants; i++)
+		for (k = 0; k < c->tenants[i].nissuers; k++) {
+			add_file(sf, c->tenants[i].issuers[k].cert_file);
+			add_file(sf, c->tenants[i].issuers[k].chain_file);
+			add_file(sf, c->tenants[i].issuers[k].ocsp_cert_file);
+		}
 }
 
 static int
@@ -88,6 +218,7 @@ start_engine(struct parent *p)
 	char fdbuf[16];
 	char *argv[] = { "signet-engine", "-f", (char *)p->conf_path, "-C",
 		fdbuf, NULL };
+	struct spawn_files sf;
 	int sp[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
@@ -95,12 +226,16 @@ start_engine(struct parent *p)
 		return -1;
 	}
 	snprintf(fdbuf, sizeof(fdbuf), "%d", sp[1]);
+	if (p->sandbox)
+		engine_files(p->conf, &sf);
 	c->pid = spawn(p->engine_bin, argv, &sp[1], 1,
 	    p->sandbox ? p->engine_uid : (uid_t)-1,
-	    p->sandbox ? p->engine_gid : (gid_t)-1);
+	    p->sandbox ? p->engine_gid : (gid_t)-1, p->sandbox ? &sf : NULL,
+	    c->why, sizeof(c->why));
 	close(sp[1]);
 	if (c->pid == -1) {
-		log_warn("msg=\"fork failed\" child=engine");
+		log_warnx("msg=\"fork failed\" child=engine error=\"%s\"",
+		    c->why);
 		close(sp[0]);
 		c->pid = 0;
 		return -1;
@@ -158,7 +293,7 @@ start_front(struct parent *p, struct parent_child *c)
 	}
 	argv[n] = NULL;
 	c->pid = spawn(c->role == ROLE_HTTPS ? p->https_bin : p->coap_bin,
-	    argv, keep, k, (uid_t)-1, (gid_t)-1);
+	    argv, keep, k, (uid_t)-1, (gid_t)-1, NULL, c->why, sizeof(c->why));
 	close(sp[1]);
 	if (c->pid == -1) {
 		c->pid = 0;
@@ -172,7 +307,10 @@ started(struct parent_child *c, int ok)
 {
 	c->started_ms = parent_now_ms();
 	c->restart_at_ms = ok ? 0 : c->started_ms + c->backoff_ms;
-	if (ok)
+	if (c->why[0] != '\0')
+		log_warnx("msg=\"child cannot start\" child=%s worker=%d "
+		    "error=\"%s\"", role_name(c->role), c->index, c->why);
+	else if (ok)
 		log_info("msg=\"child started\" child=%s worker=%d pid=%ld "
 		    "restarts=%u", role_name(c->role), c->index, (long)c->pid,
 		    c->restarts);
@@ -181,7 +319,11 @@ started(struct parent_child *c, int ok)
 static int
 start(struct parent *p, struct parent_child *c)
 {
-	int rc = c->role == ROLE_ENGINE ? start_engine(p) : start_front(p, c);
+	int rc;
+
+	c->why[0] = '\0';
+	c->stopped = 0;
+	rc = c->role == ROLE_ENGINE ? start_engine(p) : start_front(p, c);
 
 	started(c, rc == 0);
 	return rc;
@@ -221,6 +363,63 @@ schedule(struct parent_child *c, int64_t now)
 	c->restarts++;
 }
 
+/*
+ * A child that dies before it was up PARENT_STABLE_SECS, with the same
+ * status and reason as the time before, counts one more failure; at
+ * PARENT_MAX_START_FAILS it is failed and no longer restarted (a wrong
+ * file mode would otherwise restart the engine forever).  1 if failed.
+ */
+static int
+start_failure(struct parent_child *c, int status, int64_t now)
+{
+	int early = now - c->started_ms < PARENT_STABLE_SECS * 1000;
+
+	/* Stopped by us, or a front end whose engine went away. */
+	if (!early || c->stopped || (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0)) {
+		c->fails = 0;
+		return 0;
+	}
+	if (c->fails > 0 && c->last_status == status &&
+	    strcmp(c->last_why, c->why) == 0)
+		c->fails++;
+	else
+		c->fails = 1;
+	c->last_status = status;
+	snprintf(c->last_why, sizeof(c->last_why), "%s", c->why);
+	if (c->fails < PARENT_MAX_START_FAILS)
+		return 0;
+	c->failed = 1;
+	c->restart_at_ms = 0;
+	return 1;
+}
+
+static void
+retry(struct parent_child *c, int64_t now)
+{
+	if (!c->failed)
+		return;
+	log_info("msg=\"restarting a failed child after SIGHUP\" child=%s "
+	    "worker=%d", role_name(c->role), c->index);
+	c->failed = 0;
+	c->fails = 0;
+	c->backoff_ms = PARENT_BACKOFF_MIN_MS;
+	c->restart_at_ms = now;
+}
+
+void
+parent_retry_failed(struct parent *p)
+{
+	int64_t now = parent_now_ms();
+	int i;
+
+	retry(&p->engine, now);
+	for (i = 0; i < p->nhttps; i++)
+		retry(&p->https[i], now);
+	if (p->have_coap)
+		retry(&p->coap, now);
+}
+
 static struct parent_child *
 find(struct parent *p, pid_t pid)
 {
@@ -242,10 +441,14 @@ fronts_signal(struct parent *p, int sig)
 	int i;
 
 	for (i = 0; i < p->nhttps; i++)
-		if (p->https[i].pid > 0)
+		if (p->https[i].pid > 0) {
+			p->https[i].stopped = 1;
 			kill(p->https[i].pid, sig);
-	if (p->have_coap && p->coap.pid > 0)
+		}
+	if (p->have_coap && p->coap.pid > 0) {
+		p->coap.stopped = 1;
 		kill(p->coap.pid, sig);
+	}
 }
 
 static void
@@ -269,7 +472,16 @@ exited(struct parent *p, struct parent_child *c, int status)
 	c->pid = 0;
 	if (p->stopping)
 		return;
-	schedule(c, now);
+	if (c->role != ROLE_ENGINE && p->ctl_fd == -1)
+		c->stopped = 1;
+	if (start_failure(c, status, now))
+		log_warnx("msg=\"child failed at start-up %u times in a row "
+		    "with the same error; not restarting it until SIGHUP\" "
+		    "child=%s worker=%d status=%d error=\"%s\"", c->fails,
+		    role_name(c->role), c->index, status, c->why[0] != '\0' ?
+		    c->why : "see the child's last log line");
+	else
+		schedule(c, now);
 	if (c->role == ROLE_ENGINE) {
 		/* Every front end's channel died with the engine. */
 		if (p->ctl_fd != -1)
@@ -300,7 +512,7 @@ parent_tick(struct parent *p)
 	if (p->stopping)
 		return;
 	if (p->engine.pid == 0) {
-		if (p->engine.restart_at_ms > now)
+		if (p->engine.failed || p->engine.restart_at_ms > now)
 			return;
 		/* Front ends start only once their old channels are gone. */
 		for (i = 0; i < p->nhttps; i++)
@@ -312,9 +524,11 @@ parent_tick(struct parent *p)
 		return;
 	}
 	for (i = 0; i < p->nhttps; i++)
-		if (p->https[i].pid == 0 && p->https[i].restart_at_ms <= now)
+		if (p->https[i].pid == 0 && !p->https[i].failed &&
+		    p->https[i].restart_at_ms <= now)
 			start(p, &p->https[i]);
-	if (p->have_coap && p->coap.pid == 0 && p->coap.restart_at_ms <= now)
+	if (p->have_coap && p->coap.pid == 0 && !p->coap.failed &&
+	    p->coap.restart_at_ms <= now)
 		start(p, &p->coap);
 }
 

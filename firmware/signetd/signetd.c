@@ -161,8 +161,12 @@ serve(struct parent *p)
 			log_info("msg=\"stopped\"");
 			return 0;
 		}
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
 			reload(p);
+			/* The operator may have fixed a file, not the
+			 * configuration: failed children get a new try. */
+			parent_retry_failed(p);
+		}
 		parent_reap(p);
 		parent_tick(p);
 	}

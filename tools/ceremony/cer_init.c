@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include <signet/hsm.h>
 
@@ -98,6 +100,48 @@ out:
 	return rc;
 }
 
+/*
+ * Makes the directory that will hold path (one level: "out" of
+ * "out/root.pem"; deeper trees are the operator's) and proves it
+ * writable with a probe file, so that a missing or read-only directory
+ * is named before the token is touched.
+ */
+static int
+init_dir_for(const char *path, mode_t mode)
+{
+	char dir[1024], probe[1100];
+	const char *slash = strrchr(path, '/');
+	int fd, n;
+
+	if (slash == NULL)
+		n = snprintf(dir, sizeof(dir), ".");
+	else
+		n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+		    path);
+	if (n < 0 || (size_t)n >= sizeof(dir) || dir[0] == '\0') {
+		warnx("%s: path too long", path);
+		return CER_ERR;
+	}
+	if (mkdir(dir, mode) == 0)
+		printf("created directory %s\n", dir);
+	else if (errno != EEXIST) {
+		warn("%s: cannot create the directory for %s", dir, path);
+		return CER_ERR;
+	}
+	n = snprintf(probe, sizeof(probe), "%s/.signet-probe.XXXXXX", dir);
+	if (n < 0 || (size_t)n >= sizeof(probe)) {
+		warnx("%s: path too long", dir);
+		return CER_ERR;
+	}
+	if ((fd = mkstemp(probe)) == -1) {
+		warn("%s: cannot write in the directory for %s", dir, path);
+		return CER_ERR;
+	}
+	close(fd);
+	(void)unlink(probe);
+	return CER_OK;
+}
+
 static int
 init_check(struct cer_run *r)
 {
@@ -117,6 +161,26 @@ init_check(struct cer_run *r)
 		warn("%s", c->shares_dir);
 		return CER_ERR;
 	}
+	/* Every file init writes, or a later verb does, before the token:
+	 * a failed init must not leave a token nobody has the PINs of. */
+	if ((rc = init_dir_for(c->state, 0700)) != CER_OK ||
+	    (rc = init_dir_for(c->transcript, 0700)) != CER_OK ||
+	    (rc = init_dir_for(c->root_cert, 0755)) != CER_OK ||
+	    (c->crl_file != NULL &&
+	    (rc = init_dir_for(c->crl_file, 0755)) != CER_OK) ||
+	    (c->int_cert != NULL &&
+	    (rc = init_dir_for(c->int_cert, 0755)) != CER_OK) ||
+	    (c->blob != NULL && (rc = init_dir_for(c->blob, 0755)) != CER_OK))
+		return rc;
+	/* Where the operator will put the appliance's CSR (read later). */
+	if (c->csr != NULL && strrchr(c->csr, '/') != NULL &&
+	    (size_t)snprintf(path, sizeof(path), "%.*s",
+	    (int)(strrchr(c->csr, '/') - c->csr), c->csr) < sizeof(path) &&
+	    path[0] != '\0' && mkdir(path, 0755) == 0)
+		printf("created directory %s (put the CSR there)\n", path);
+	if (cer_share_path(c, 0, CER_SECRET_USER_PIN, path, sizeof(path)) !=
+	    CER_OK || init_dir_for(path, 0700) != CER_OK)
+		return CER_ERR;
 	for (i = 0; i < CER_CUSTODIANS; i++) {
 		if (cer_share_path(c, i, CER_SECRET_USER_PIN, path,
 		    sizeof(path)) != CER_OK || (rc = cer_out_absent(path)) != 0)
@@ -131,6 +195,41 @@ init_check(struct cer_run *r)
 		return CER_FAIL;
 	}
 	return CER_OK;
+}
+
+/*
+ * The root certificate the file describes, built and linted on a
+ * throwaway software key of the same type before the token exists: a
+ * subject or validity the linter refuses fails here, not after the
+ * token was initialised.
+ */
+static int
+init_dry_run(const struct cer_conf *c)
+{
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+	int rc = CER_ERR;
+
+	if (strcmp(c->key_type, "p256") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (strcmp(c->key_type, "p384") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	else if (strncmp(c->key_type, "rsa", 3) == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+		    (size_t)strtoul(c->key_type + 3, NULL, 10));
+	if (k == NULL) {
+		warnx("%s: cannot check a %s root before the token", c->path,
+		    c->key_type);
+		goto out;
+	}
+	if ((rc = cer_root_build(c, k, time(NULL), &x)) != CER_OK ||
+	    (rc = cer_cert_lint_tbs(x, k, c->root_cert)) != CER_OK)
+		goto out;
+	rc = CER_OK;
+out:
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return rc;
 }
 
 static int
@@ -216,10 +315,12 @@ cer_init(const struct cer_opts *o)
 	struct cer_run r;
 	uint8_t user[CER_PIN_SECRET], so[CER_PIN_SECRET];
 	char upin[2 * CER_PIN_SECRET + 1], spin[2 * CER_PIN_SECRET + 1];
-	int rc;
+	int rc, token = 0;
 
 	if ((rc = cer_run_begin(&r, o, "init", 0)) != CER_OK ||
-	    (rc = init_check(&r)) != CER_OK || (rc = init_plan(&r)) != CER_OK)
+	    (rc = init_check(&r)) != CER_OK ||
+	    (rc = init_dry_run(r.c)) != CER_OK ||
+	    (rc = init_plan(&r)) != CER_OK)
 		goto out;
 	rc = CER_ERR;
 	if (cer_tx_step(&r.tx, "ceremony file=%s", o->conf) != CER_OK)
@@ -239,6 +340,7 @@ cer_init(const struct cer_opts *o)
 		goto out;
 	}
 	OPENSSL_cleanse(spin, sizeof(spin));
+	token = 1;
 	if (cer_tx_step(&r.tx, "token initialised label=%s module=%s "
 	    "user_pin=%s so_pin=%s", r.c->token_label, r.c->module,
 	    r.st.user_id, r.st.so_id) != CER_OK ||
@@ -248,6 +350,17 @@ cer_init(const struct cer_opts *o)
 	snprintf(r.who, sizeof(r.who), "none (new secrets)");
 	rc = cer_run_finish(&r);
 out:
+	/*
+	 * Everything the file decides was checked before the token (paths,
+	 * directories, the linted root); what fails after it is the token
+	 * or the disk.  PKCS#11 cannot delete a token: say which to remove,
+	 * as its PINs were never shown to anyone.
+	 */
+	if (token && rc != CER_OK)
+		warnx("token \"%s\" was initialised but init failed; nobody "
+		    "holds its PINs: delete it (SoftHSMv2: softhsm2-util "
+		    "--delete-token --token %s) before running init again",
+		    r.c->token_label, r.c->token_label);
 	OPENSSL_cleanse(user, sizeof(user));
 	OPENSSL_cleanse(so, sizeof(so));
 	OPENSSL_cleanse(upin, sizeof(upin));

@@ -249,6 +249,22 @@ lint(const uint8_t *der, int len, int tbs, const char *what)
 }
 
 int
+cer_cert_lint_tbs(X509 *x, EVP_PKEY *issuer_pub, const char *what)
+{
+	X509_ALGOR *alg = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
+	uint8_t *tbs = NULL;
+	int nid, tlen, rc;
+
+	(void)cer_md(issuer_pub, &nid);
+	X509_ALGOR_set0(alg, OBJ_nid2obj(nid), nid ==
+	    NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF, NULL);
+	tlen = i2d_re_X509_tbs(x, &tbs);
+	rc = lint(tbs, tlen, 1, what);
+	OPENSSL_free(tbs);
+	return rc;
+}
+
+int
 cer_cert_sign(X509 *x, struct hsm_key *key, EVP_PKEY *issuer_pub,
     const char *what)
 {

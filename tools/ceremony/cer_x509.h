@@ -23,6 +23,8 @@ int cer_root_build(const struct cer_conf *c, EVP_PKEY *pub, time_t now,
 int cer_int_build(const struct cer_conf *c, X509 *root, EVP_PKEY *pub,
     time_t now, X509 **out);
 /* Lints the TBS, signs with key in the token, lints and verifies. */
+/* Lints x's TBS as cer_cert_sign would, without signing (a dry run). */
+int cer_cert_lint_tbs(X509 *x, EVP_PKEY *issuer_pub, const char *what);
 int cer_cert_sign(X509 *x, struct hsm_key *key, EVP_PKEY *issuer_pub,
     const char *what);
 /* The root CRL with st's revoked entries and st->crl_number. */

@@ -97,6 +97,34 @@ EOF
 write_conf c.conf 1825d in/int.csr out/int.pem
 S=shares
 
+# -- init as docs/ceremony.md has it, in a directory with nothing in it --
+token_absent() {	# token_absent LABEL: 0 if no token has that label
+	! pkcs11-tool --module "$MODULE" -L 2>/dev/null | grep -q "token label *: *$1\$"
+}
+mkdir fresh
+write_conf fresh/c.conf 1825d in/int.csr out/int.pem
+sed -i 's/label = "signet-root"/label = "fresh-root"/' fresh/c.conf
+: > fresh/out	# the output directory cannot be made
+expect 2 "fresh/out" "init names an output directory it cannot make" -- \
+    "$CER" init -f fresh/c.conf -y
+token_absent fresh-root && ok "a failed init leaves no token" ||
+    bad "a failed init left token fresh-root behind"
+ls fresh/shares/*.share >/dev/null 2>&1 && bad "a failed init left shares"
+rm fresh/out
+if [ "$(id -u)" != 0 ]; then	# root writes anywhere: only as a user
+	mkdir fresh/out && chmod 555 fresh/out
+	expect 2 "cannot write" "init names a read-only output directory" -- \
+	    "$CER" init -f fresh/c.conf -y
+	token_absent fresh-root || bad "init into a read-only out/ left a token"
+	chmod 755 fresh/out && rmdir fresh/out
+fi
+expect 0 "" "init in a fresh directory creates out/, state/, in/" -- \
+    "$CER" init -f fresh/c.conf -y
+[ -d fresh/out ] && [ -d fresh/state ] && [ -d fresh/in ] &&
+    [ -f fresh/out/root.pem ] && [ "$(stat -c %a fresh/state)" = 700 ] &&
+    ok "directories made (state/ 0700), root certificate written" ||
+    bad "directories after init: $(ls -l fresh)"
+
 # -- init -------------------------------------------------------------
 expect 2 "missing -f" "usage names what is missing" -- "$CER" init
 expect 0 "" "init" -- "$CER" init -f c.conf -y
@@ -117,6 +145,8 @@ if grep -q "sensitive" p11.txt && ! grep -q "never extractable" p11.txt &&
 else
 	bad "root key attributes"; cat p11.txt
 fi
+pkcs11-tool --module "$MODULE" --token-label signet-root --login \
+    --pin "$PIN" -O --type pubkey > pub.generated.txt 2>&1
 
 # -- every pair of shares works; one alone, bad ones named -------------
 n=0
@@ -247,7 +277,28 @@ openssl crl -in out/root.crl -CAfile out/root.pem -noout 2>&1 |
     grep -q "verify OK" && ok "CRL from the restored key verifies" ||
     bad "CRL from the restored key"
 no_partial
-
+# The restored key carries exactly the generated one's attributes (usage,
+# access), private and public, as pkcs11-tool shows them.  Only what
+# PKCS#11 defines by the key's history differs: "local" (generated in
+# this token) and "always sensitive"; they are left out of the compare.
+PIN=$("$PINTOOL" $S/alice.user.share $S/bob.user.share)
+p11norm() {
+	grep -E '^ *(Private Key|Public Key|Usage|Access)' | sed -e 's/^ *//' -e 's/  */ /g' \
+	    -e 's/always sensitive, //; s/, local$//; s/^Access: *local$/Access: none/' \
+	    -e 's/^\(Private\|Public\) Key Object.*/\1/'
+}
+pkcs11-tool --module "$MODULE" --token-label signet-root --login \
+    --pin "$PIN" -O --type privkey 2>&1 | p11norm > restored.txt
+pkcs11-tool --module "$MODULE" --token-label signet-root --login \
+    --pin "$PIN" -O --type pubkey 2>&1 | p11norm >> restored.txt
+{ p11norm < p11.txt; p11norm < pub.generated.txt; } > generated.txt
+if grep -q "^Usage: *sign$" restored.txt && [ "$(wc -l < restored.txt)" = 6 ] &&
+    diff generated.txt restored.txt >/dev/null; then
+	ok "restored root key: same usage and access as the generated one (pkcs11-tool)"
+else
+	bad "restored root key attributes differ from the generated key's"
+	diff generated.txt restored.txt
+fi
 # -- the transcript ------------------------------------------------------
 expect 0 "" "verify-transcript" -- "$CER" verify-transcript -f c.conf
 expect 0 "" "verify-transcript -t -r" -- "$CER" verify-transcript \

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Supervision as an operator sees it (issue 18): signetd's children die
+# with it (kill -9 of signetd leaves no front end holding a port, and a
+# new signetd binds the same ports at once); a configured file the
+# engine's user cannot read is reported naming the file, the user and
+# the mode, and a child failing at start-up with the same error is no
+# longer restarted until SIGHUP.  Sandboxed, so as root.
+#
+# usage: supervise.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+build=$2
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root: signetd starts the engine as its own user" >&2; exit 1; }
+work=$(mktemp -d /tmp/signet-sup-XXXXXX)
+pid=
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		sleep 2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+HTTPS=$(free_port); HTTP=$(free_port)
+COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+[ -x "$build/api/coap/signet-coap" ] || fail "signet-coap missing: the CoAP front end must be supervised too"
+cd "$work"
+DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
+	{ cat provision.log; fail "provisioning"; }
+export SOFTHSM2_CONF=$work/data/softhsm2.conf
+# shellcheck source=../../support/users.sh
+. "$src/tests/support/users.sh"
+sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
+sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
+	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+chmod 644 signetd.conf
+
+start() { # log file
+	"$build/firmware/signetd/signetd" -f signetd.conf >"$1" 2>&1 &
+	pid=$!
+}
+up() { # seconds: 0 once the engine answers through the HTTPS front end
+	local i
+	for i in $(seq 1 $(($1 * 5))); do
+		curl -sf -o /dev/null --max-time 2 --cacert data/ca/root.pem \
+			"https://127.0.0.1:$HTTPS/.well-known/est/cacerts" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+# A process is gone when it no longer exists or is a zombie (a container's
+# init may be slow to reap what it inherited).
+alive() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$st" != Z ]
+}
+
+start signetd.log
+up 60 || fail "appliance did not come up"
+kids=$(pgrep -P "$pid" | tr '\n' ' ')
+names=$(for k in $kids; do cat "/proc/$k/comm"; done | sort | tr '\n' ' ')
+[ "$names" = "signet-coap signet-engine signet-https " ] || fail "children: $names"
+kill -KILL "$pid"
+t0=$(date +%s%N)
+gone=0
+for _ in $(seq 1 40); do
+	left=0
+	for k in $kids; do alive "$k" && left=$((left + 1)); done
+	[ "$left" = 0 ] && { gone=1; break; }
+	sleep 0.05
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$gone" = 1 ] || fail "children still alive 2 s after kill -9 of signetd: $(for k in $kids; do alive "$k" && cat "/proc/$k/comm"; done | tr '\n' ' ')"
+pass "kill -9 of signetd: engine, https and coap gone after $ms ms"
+start signetd2.log
+up 30 || { cp signetd2.log signetd.log; fail "restarted signetd did not come up"; }
+grep -q 'Address already in use\|cannot listen' signetd2.log && fail "restart: $(grep -m1 listen signetd2.log)"
+pass "a new signetd binds the same HTTPS, HTTP and CoAP ports at once"
+kill -TERM "$pid"; wait "$pid" || true; pid=
+
+# The seed operators.pem of the issue: mode 0600, root's; the engine runs
+# as `signet` and cannot read it.
+chown root:root data/ca/operators.pem
+chmod 600 data/ca/operators.pem
+start signetd.log
+n=0
+for _ in $(seq 1 100); do
+	grep -q 'not restarting it until SIGHUP' signetd.log && break
+	sleep 0.2
+done
+grep 'not restarting it until SIGHUP' signetd.log | grep -q 'child=engine' ||
+	fail "the engine was not marked failed"
+line=$(grep -m1 'child cannot start' signetd.log)
+for w in 'permission denied' 'user signet' "$work/data/ca/operators.pem\|data/ca/operators.pem" 'mode 0600' 'owner uid 0'; do
+	echo "$line" | grep -q -- "$w" || fail "error lacks \"$w\": $line"
+done
+n=$(grep -c 'child cannot start' signetd.log)
+[ "$n" = 5 ] || fail "$n start attempts before giving up, not 5"
+pass "unreadable operators.pem: reported ($line), engine failed after $n tries"
+sleep 3
+[ "$(grep -c 'child cannot start' signetd.log)" = 5 ] || fail "a failed engine was restarted without SIGHUP"
+pgrep -P "$pid" >/dev/null && fail "children running while the engine is failed"
+pass "no restart of a failed engine in 3 s"
+chmod 644 data/ca/operators.pem
+kill -HUP "$pid"
+up 30 || fail "the engine did not come back after SIGHUP"
+grep -q 'restarting a failed child after SIGHUP' signetd.log || fail "no log line for the retry"
+pass "file fixed, SIGHUP: the appliance serves"
+kill -TERM "$pid"; wait "$pid" || true; pid=
