@@ -238,7 +238,7 @@ hsm_key_unwrap(struct hsm_key *kek, const uint8_t *blob, size_t bloblen,
 	uint8_t rid[16];
 	const uint8_t *id;
 	size_t id_len;
-	CK_ATTRIBUTE t[13];
+	CK_ATTRIBUTE t[14];
 	CK_ULONG nt = 0;
 	CK_OBJECT_HANDLE priv;
 	struct hsm *h;
@@ -274,6 +274,7 @@ hsm_key_unwrap(struct hsm_key *kek, const uint8_t *blob, size_t bloblen,
 	 * one cannot.
 	 */
 	t[nt++] = (CK_ATTRIBUTE){ CKA_SIGN, (void *)&ck_true, 1 };
+	t[nt++] = (CK_ATTRIBUTE){ CKA_SIGN_RECOVER, (void *)&ck_false, 1 };
 	t[nt++] = (CK_ATTRIBUTE){ CKA_DECRYPT, (void *)&ck_false, 1 };
 	t[nt++] = (CK_ATTRIBUTE){ CKA_UNWRAP, (void *)&ck_false, 1 };
 	t[nt++] = (CK_ATTRIBUTE){ CKA_DERIVE, (void *)&ck_false, 1 };
