@@ -17,6 +17,9 @@ int prov_dev_ca(struct hsm *h, const char *data);
 int prov_csr(struct hsm *h, const char *label, const char *subject,
     const char *out);
 int prov_install(struct hsm *h, const char *label, const char *cert_path,
-    const char *root_path, const char *data);
+    const char *root_path, const char *data, const char *tenant,
+    const char *name);
+/* 1 if s may name a tenant or issuer (a path component). */
+int prov_name_ok(const char *s);
 
 #endif

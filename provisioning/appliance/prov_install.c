@@ -6,7 +6,10 @@
  * checks that it holds the token key's public half, is a CA, and chains to
  * the root, and only then writes it where signetd.conf expects it.
  */
+#include <sys/stat.h>
+
 #include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,30 +100,102 @@ read_pem(const char *path)
 	return x;
 }
 
+/* mkdir -p for the few levels install writes (data/ca/tenant). */
 static void
-write_pem(const char *dir, const char *name, X509 *x)
+make_dir(const char *dir)
 {
-	char path[1024], tmp[1100];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	if ((f = fopen(tmp, "w")) == NULL || !PEM_write_X509(f, x))
-		err(2, "%s", tmp);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		err(2, "%s", path);
-	printf("installed %s\n", path);
+	if (mkdir(dir, 0755) == 0)
+		printf("created directory %s\n", dir);
+	else if (errno != EEXIST)
+		err(2, "%s: cannot create the directory", dir);
 }
 
+static int
+same_file(const char *path, const uint8_t *buf, size_t len)
+{
+	uint8_t cur[65536];
+	size_t n;
+	FILE *f;
+	int same;
+
+	if ((f = fopen(path, "r")) == NULL)
+		err(2, "%s", path);
+	n = fread(cur, 1, sizeof(cur), f);
+	same = !ferror(f) && n == len && memcmp(cur, buf, len) == 0;
+	fclose(f);
+	return same;
+}
+
+/*
+ * Writes x as PEM to path, never over another file: an identical file is
+ * already installed (0, so install can run again), a different one is
+ * refused (1).  The file appears whole (a temporary file linked in).
+ */
+static int
+write_pem(const char *path, X509 *x)
+{
+	char tmp[1100];
+	uint8_t *buf = NULL;
+	BIO *b = BIO_new(BIO_s_mem());
+	long blen;
+	FILE *f;
+	int fd, rc = 2;
+
+	if (b == NULL || !PEM_write_bio_X509(b, x) ||
+	    (blen = BIO_get_mem_data(b, (char **)&buf)) <= 0)
+		errx(2, "out of memory");
+	if (access(path, F_OK) == 0) {
+		if (same_file(path, buf, (size_t)blen)) {
+			printf("%s: already installed\n", path);
+			rc = 0;
+		} else {
+			warnx("%s exists and differs; refusing to overwrite "
+			    "it (install under another issuer name)", path);
+			rc = 1;
+		}
+		BIO_free(b);
+		return rc;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
+		errx(2, "%s: path too long", path);
+	if ((fd = mkstemp(tmp)) == -1 || fchmod(fd, 0644) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL)
+		err(2, "%s", tmp);
+	if (fwrite(buf, 1, (size_t)blen, f) != (size_t)blen ||
+	    fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
+		(void)unlink(tmp);
+		err(2, "%s", tmp);
+	}
+	if (link(tmp, path) == -1) {
+		warn("%s", path);
+		(void)unlink(tmp);
+		BIO_free(b);
+		return errno == EEXIST ? 1 : 2;
+	}
+	(void)unlink(tmp);
+	BIO_free(b);
+	printf("installed %s\n", path);
+	return 0;
+}
+
+/*
+ * tenant and name NULL: <data>/ca/intermediate.pem and root.pem (one
+ * issuer, the development layout).  Else <data>/ca/<tenant>/<name>.pem
+ * and <name>.chain.pem (its root), so a data directory holds any number
+ * of issuers per tenant.
+ */
 int
 prov_install(struct hsm *h, const char *label, const char *cert_path,
-    const char *root_path, const char *data)
+    const char *root_path, const char *data, const char *tenant,
+    const char *name)
 {
 	struct hsm_key *k = token_key(h, label);
 	X509 *cert = read_pem(cert_path), *root = read_pem(root_path);
 	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	char dir[1024];
+	char dir[1024], cpath[1200], rpath[1200];
+	int rc;
 
 	/* The certificate must hold the key in this token, nothing else. */
 	if (EVP_PKEY_eq(X509_get0_pubkey(cert), hsm_key_public(k)) != 1)
@@ -134,15 +209,51 @@ prov_install(struct hsm *h, const char *label, const char *cert_path,
 	if (X509_verify_cert(ctx) != 1)
 		errx(1, "%s does not chain to %s: %s", cert_path, root_path,
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	if ((tenant == NULL) != (name == NULL))
+		errx(2, "give both -T tenant and -n issuer-name, or neither");
+	if (tenant != NULL && (!prov_name_ok(tenant) || !prov_name_ok(name)))
+		errx(2, "tenant and issuer names: letters, digits, '-', '_', "
+		    "'.' (not first), at most 64");
+	make_dir(data);
 	snprintf(dir, sizeof(dir), "%s/ca", data);
-	if (access(dir, W_OK) != 0)
-		err(2, "%s", dir);
-	write_pem(dir, "intermediate.pem", cert);
-	write_pem(dir, "root.pem", root);
+	make_dir(dir);
+	if (tenant != NULL) {
+		snprintf(dir, sizeof(dir), "%s/ca/%s", data, tenant);
+		make_dir(dir);
+		snprintf(cpath, sizeof(cpath), "%s/%s.pem", dir, name);
+		snprintf(rpath, sizeof(rpath), "%s/%s.chain.pem", dir, name);
+	} else {
+		snprintf(cpath, sizeof(cpath), "%s/intermediate.pem", dir);
+		snprintf(rpath, sizeof(rpath), "%s/root.pem", dir);
+	}
+	/* The chain first: a certificate never sits without its chain. */
+	if ((rc = write_pem(rpath, root)) != 0 ||
+	    (rc = write_pem(cpath, cert)) != 0)
+		exit(rc);
+	if (tenant != NULL)
+		printf("\nin signetd.conf (signet-provision config writes it):\n"
+		    "tenant \"%s\" {\n\tissuer \"%s\" {\n\t\tkey = \"%s\"\n"
+		    "\t\tcert = \"%s\"\n\t\tchain = \"%s\"\n\t}\n}\n",
+		    tenant, name, label, cpath, rpath);
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(st);
 	X509_free(cert);
 	X509_free(root);
 	hsm_key_free(k);
 	return 0;
+}
+
+int
+prov_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return 0;
+	return 1;
 }

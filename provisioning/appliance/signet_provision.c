@@ -12,6 +12,7 @@
  *                               -s /O=Org/CN=Name -o intermediate.csr
  *   signet-provision install    -m module -t label -p pin-file -l key-label
  *                               -c intermediate.pem -r root.pem -d data-dir
+ *                               [-T tenant -n issuer-name]
  *
  * One verb per run.  PINs come from files that only their owner can read
  * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
@@ -33,7 +34,7 @@
 
 struct opts {
 	const char *module, *token, *pin_file, *so_pin_file, *label, *type;
-	const char *data, *subject, *out, *cert, *root;
+	const char *data, *subject, *out, *cert, *root, *tenant, *name;
 };
 
 static void __attribute__((noreturn))
@@ -55,7 +56,8 @@ usage(const char *missing)
 	    "       signet-provision csr -m module -t token-label -p pin-file "
 	    "-l key-label -s subject -o csr-file\n"
 	    "       signet-provision install -m module -t token-label "
-	    "-p pin-file -l key-label -c cert -r root -d data-dir\n");
+	    "-p pin-file -l key-label -c cert -r root -d data-dir\n"
+	    "                                [-T tenant -n issuer-name]\n");
 	exit(2);
 }
 
@@ -229,7 +231,8 @@ cmd_ceremony(const char *verb, const struct opts *o)
 	h = open_token(o);
 	rc = strcmp(verb, "csr") == 0 ?
 	    prov_csr(h, o->label, o->subject, o->out) :
-	    prov_install(h, o->label, o->cert, o->root, o->data);
+	    prov_install(h, o->label, o->cert, o->root, o->data, o->tenant,
+	    o->name);
 	hsm_close(h);
 	return rc;
 }
@@ -259,7 +262,7 @@ main(int argc, char **argv)
 		usage(NULL);
 	verb = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:T:n:")) != -1) {
 		switch (c) {
 		case 'm': o.module = optarg; break;
 		case 't': o.token = optarg; break;
@@ -272,6 +275,8 @@ main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'c': o.cert = optarg; break;
 		case 'r': o.root = optarg; break;
+		case 'T': o.tenant = optarg; break;
+		case 'n': o.name = optarg; break;
 		default: usage(NULL);
 		}
 	}

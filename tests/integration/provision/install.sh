@@ -12,7 +12,7 @@ cd "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 npass=0
 pass() { echo "ok - $*"; npass=$((npass + 1)); }
-mkdir -p tokens data/ca
+mkdir -p tokens
 umask 077
 printf 'directories.tokendir = %s/tokens\n' "$work" > softhsm2.conf
 export SOFTHSM2_CONF=$work/softhsm2.conf
@@ -66,5 +66,38 @@ pass "a non-CA certificate is refused (exit 1)"
 cmp <(openssl x509 -in inter.pem -outform der) <(openssl x509 -in data/ca/intermediate.pem -outform der) ||
 	fail "installed certificate differs"
 openssl verify -CAfile data/ca/root.pem data/ca/intermediate.pem >/dev/null || fail "installed chain"
-pass "the ceremony-signed intermediate is installed with its root"
+pass "the ceremony-signed intermediate is installed with its root (data/ca made by install)"
+"$prov" install "${T[@]}" -l intermediate -c inter.pem -r root.pem -d data >out 2>&1 ||
+	fail "install again: $(cat out)"
+grep -q 'already installed' out || fail "install again: $(cat out)"
+pass "install again with the same certificate: already installed, exit 0"
+# Named issuers per tenant, in a data directory that does not exist yet.
+"$prov" keygen "${T[@]}" -l beta-issuing -k p256 >/dev/null
+"$prov" csr "${T[@]}" -l beta-issuing -s "/CN=Beta Issuing CA" -o beta.csr >/dev/null
+openssl x509 -req -in beta.csr -CA root.pem -CAkey root.key -CAcreateserial -days 20 \
+	-extfile ca.ext -out beta.pem 2>/dev/null
+"$prov" install "${T[@]}" -l intermediate -c inter.pem -r root.pem -d fresh -T acme -n issuing-1 >out 2>&1 ||
+	fail "named install: $(cat out)"
+"$prov" install "${T[@]}" -l beta-issuing -c beta.pem -r root.pem -d fresh -T beta -n issuing-1 >out2 2>&1 ||
+	fail "second tenant: $(cat out2)"
+for f in fresh/ca/acme/issuing-1.pem fresh/ca/acme/issuing-1.chain.pem fresh/ca/beta/issuing-1.pem; do
+	[ -f "$f" ] || fail "$f not written"
+done
+openssl verify -CAfile fresh/ca/beta/issuing-1.chain.pem fresh/ca/beta/issuing-1.pem >/dev/null ||
+	fail "beta chain"
+grep -q 'tenant "acme"' out && grep -q 'cert = "fresh/ca/acme/issuing-1.pem"' out ||
+	fail "no configuration snippet: $(cat out)"
+pass "two tenants' issuers under one new data directory, each with its chain"
+cp fresh/ca/acme/issuing-1.pem before.pem
+set +e
+"$prov" install "${T[@]}" -l beta-issuing -c beta.pem -r root.pem -d fresh -T acme -n issuing-1 >out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q 'refusing to overwrite' out || fail "overwrite: $st $(cat out)"
+cmp before.pem fresh/ca/acme/issuing-1.pem || fail "an installed issuer was overwritten"
+[ -z "$(ls fresh/ca/acme | grep -v "\.pem$")" ] || fail "temporary file left: $(ls fresh/ca/acme)"
+set +e
+"$prov" install "${T[@]}" -l intermediate -c inter.pem -r root.pem -d fresh -T ../x -n a >out 2>&1; st=$?
+set -e
+[ "$st" = 2 ] || fail "a tenant name with a slash: $st"
+pass "another certificate under an installed name is refused (exit 1), file unchanged; bad names refused"
 echo "$npass passed, 0 failed"
