@@ -104,7 +104,14 @@ for b in "${bins[@]}"; do
 		fi
 		;;
 	signetd)
-		v=$("$b" -V 2>&1 || true)
+		# A build made in a Debian build root (SIGNET_IMAGE_ROOT,
+		# release-build.sh) runs only against that root's libc.
+		if [ -n "${SIGNET_IMAGE_ROOT:-}" ]; then
+			v=$("$(dirname "$0")/in-root.sh" -r "$SIGNET_IMAGE_ROOT" \
+			    "$(cd "$(dirname "$b")" && pwd)/$(basename "$b")" -V 2>&1 || true)
+		else
+			v=$("$b" -V 2>&1 || true)
+		fi
 		if [ "$v" = "signetd sandbox=seccomp test_hooks=no" ]; then
 			r="$r sandbox"
 		else

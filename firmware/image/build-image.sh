@@ -3,7 +3,7 @@
 # the binaries of a build tree:
 #
 #   firmware/image/build-image.sh [-b build-dir] [-v prod|debug] [-e site.env]
-#       BOARD OUTDIR
+#       [-r root] BOARD OUTDIR
 #
 # BOARD is a folder under board/ with board.env and signetd.conf
 # (qemu-x86_64, rack-x86_64).  -e adds a site's KEY=value lines after the
@@ -23,6 +23,13 @@
 # (the image runs signetd with sandbox = true, as root; signetd starts each
 # child as its own user: signet, signet-https, signet-coap).
 #
+# -r (or SIGNET_IMAGE_ROOT in the environment) names a Debian build root
+# (tools/trixie-root.sh: Debian 13) from which the kernel, busybox, the
+# libraries and the manifest's package versions come instead of this
+# machine's: the recipe runs itself inside that root (tools/in-root.sh),
+# so build-dir and OUTDIR must lie inside this source tree, and build-dir
+# must have been built in the same root (release-build.sh does that).
+#
 # The result depends only on its inputs: the same build tree, the same
 # installed Debian packages and the same SOURCE_DATE_EPOCH (default: the
 # last commit's time) give byte-identical vmlinuz and initrd.img (fixed
@@ -32,7 +39,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/firmware/image
 
 usage() {
-	echo "usage: build-image.sh [-b build-dir] [-v prod|debug] [-e site.env] BOARD OUTDIR" >&2
+	echo "usage: build-image.sh [-b build-dir] [-v prod|debug] [-e site.env] [-r root] BOARD OUTDIR" >&2
 	exit 2
 }
 fail() { echo "build-image: $*" >&2; exit 1; }
@@ -40,9 +47,12 @@ fail() { echo "build-image: $*" >&2; exit 1; }
 build=$top/build
 variant=prod
 site=
-while getopts b:v:e: opt; do
+broot=${SIGNET_IMAGE_ROOT:-}
+args=("$@")
+while getopts b:v:e:r: opt; do
 	case $opt in
 	b) build=$OPTARG ;;
+	r) broot=$OPTARG ;;
 	e) site=$OPTARG ;;
 	v) variant=$OPTARG ;;
 	*) usage ;;
@@ -58,6 +68,20 @@ bdir=$top/board/$board
 [ -f "$bdir/signetd.conf" ] || fail "board $board has no signetd.conf"
 build=$(cd "$build" && pwd) || fail "no build directory $build"
 [ -z "$site" ] || [ -f "$site" ] || fail "no site file $site"
+
+# In a build root: run this same script there, with the inputs that come
+# from git (not in the root) fixed here.
+if [ -n "$broot" ] && [ -z "${SIGNET_IN_ROOT:-}" ]; then
+	mkdir -p "$out"
+	for d in "$build" "$(cd "$out" && pwd)" ${site:+"$(cd "$(dirname "$site")" && pwd)"}; do
+		case $d/ in "$top"/*) ;; *) fail "with a build root, $d must be inside $top" ;; esac
+	done
+	SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || echo 0)}
+	SIGNET_IMAGE_VERSION=${SIGNET_IMAGE_VERSION:-$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)}
+	export SOURCE_DATE_EPOCH SIGNET_IMAGE_VERSION
+	exec "$top/tools/in-root.sh" -r "$broot" env SIGNET_IN_ROOT=1 \
+		bash "$here/build-image.sh" "${args[@]}"
+fi
 for t in busybox cpio gzip ldd modprobe mke2fs e2fsck dpkg-query; do
 	command -v "$t" >/dev/null ||
 		fail "$t not found (run tools/install-deps.sh --image)"

@@ -26,6 +26,10 @@
 # is built) adds EST-coaps over DTLS with coap-client-gnutls: discovery and
 # /est/sen, authenticated with the certificate EST issued.
 #
+# With SIGNET_IMAGE_ROOT set (tools/trixie-root.sh: Debian 13), the image
+# is assembled from that root's packages (build-image.sh -r); build-dir
+# must then come from the same root (release-build.sh).
+#
 # Boot-to-ready time and image size are printed.  Every wait is bounded.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
