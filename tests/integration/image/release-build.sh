@@ -22,7 +22,8 @@ if [ -n "${SIGNET_IMAGE_ROOT:-}" ]; then
 	run=("$top/tools/in-root.sh" -r "$SIGNET_IMAGE_ROOT")
 	made_in=$(cd "$SIGNET_IMAGE_ROOT" && pwd)
 fi
-if [ -f "$out/CMakeCache.txt" ] && [ "$(cat "$out/.made-in" 2>/dev/null)" != "$made_in" ]; then
+if [ -f "$out/CMakeCache.txt" ] &&
+	[ "$(cat "$out/.made-in" 2>/dev/null || echo host)" != "$made_in" ]; then
 	rm -rf "$out"
 fi
 mkdir -p "$out"
