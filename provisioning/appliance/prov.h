@@ -19,6 +19,11 @@ int prov_csr(struct hsm *h, const char *label, const char *subject,
 int prov_install(struct hsm *h, const char *label, const char *cert_path,
     const char *root_path, const char *data, const char *tenant,
     const char *name);
+/* prov_tls.c: the server identity and the first operator credential. */
+int prov_tls(struct hsm *h, const char *label, const char *issuer_path,
+    const char *chain_path, const char *names, const char *data);
+int prov_operator(struct hsm *h, const char *label, const char *name,
+    const char *data);
 /* 1 if s may name a tenant or issuer (a path component). */
 int prov_name_ok(const char *s);
 

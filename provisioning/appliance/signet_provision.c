@@ -13,6 +13,11 @@
  *   signet-provision install    -m module -t label -p pin-file -l key-label
  *                               -c intermediate.pem -r root.pem -d data-dir
  *                               [-T tenant -n issuer-name]
+ *   signet-provision tls        -m module -t label -p pin-file -l key-label
+ *                               -c issuer.pem -r chain.pem -N name[,name]
+ *                               -d data-dir
+ *   signet-provision operator   -m module -t label -p pin-file
+ *                               -l operator-ca-key-label -N name -d data-dir
  *
  * One verb per run.  PINs come from files that only their owner can read
  * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
@@ -35,6 +40,7 @@
 struct opts {
 	const char *module, *token, *pin_file, *so_pin_file, *label, *type;
 	const char *data, *subject, *out, *cert, *root, *tenant, *name;
+	const char *names;
 };
 
 static void __attribute__((noreturn))
@@ -57,7 +63,11 @@ usage(const char *missing)
 	    "-l key-label -s subject -o csr-file\n"
 	    "       signet-provision install -m module -t token-label "
 	    "-p pin-file -l key-label -c cert -r root -d data-dir\n"
-	    "                                [-T tenant -n issuer-name]\n");
+	    "                                [-T tenant -n issuer-name]\n"
+	    "       signet-provision tls -m module -t token-label -p pin-file "
+	    "-l key-label -c issuer -r chain -N names -d data-dir\n"
+	    "       signet-provision operator -m module -t token-label "
+	    "-p pin-file -l ca-key-label -N name -d data-dir\n");
 	exit(2);
 }
 
@@ -237,6 +247,26 @@ cmd_ceremony(const char *verb, const struct opts *o)
 	return rc;
 }
 
+/* tls and operator: the server identity, the first operator. */
+static int
+cmd_identity(const char *verb, const struct opts *o)
+{
+	struct hsm *h;
+	int rc, tls = strcmp(verb, "tls") == 0;
+
+	if (o->label == NULL)
+		usage("-l key-label");
+	if (o->names == NULL || o->data == NULL)
+		usage(o->names == NULL ? "-N names" : "-d data-dir");
+	if (tls && (o->cert == NULL || o->root == NULL))
+		usage(o->cert == NULL ? "-c issuer" : "-r chain");
+	h = open_token(o);
+	rc = tls ? prov_tls(h, o->label, o->cert, o->root, o->names, o->data) :
+	    prov_operator(h, o->label, o->names, o->data);
+	hsm_close(h);
+	return rc;
+}
+
 static int
 cmd_dev_ca(const struct opts *o)
 {
@@ -262,7 +292,7 @@ main(int argc, char **argv)
 		usage(NULL);
 	verb = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:T:n:")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:T:n:N:")) != -1) {
 		switch (c) {
 		case 'm': o.module = optarg; break;
 		case 't': o.token = optarg; break;
@@ -277,6 +307,7 @@ main(int argc, char **argv)
 		case 'r': o.root = optarg; break;
 		case 'T': o.tenant = optarg; break;
 		case 'n': o.name = optarg; break;
+		case 'N': o.names = optarg; break;
 		default: usage(NULL);
 		}
 	}
@@ -300,6 +331,8 @@ main(int argc, char **argv)
 		return cmd_pubkey(&o);
 	if (strcmp(verb, "csr") == 0 || strcmp(verb, "install") == 0)
 		return cmd_ceremony(verb, &o);
+	if (strcmp(verb, "tls") == 0 || strcmp(verb, "operator") == 0)
+		return cmd_identity(verb, &o);
 	fprintf(stderr, "signet-provision: unknown verb \"%s\"\n", verb);
 	usage(NULL);
 }

@@ -100,4 +100,49 @@ set +e
 set -e
 [ "$st" = 2 ] || fail "a tenant name with a slash: $st"
 pass "another certificate under an installed name is refused (exit 1), file unchanged; bad names refused"
+
+# tls: the server identity from an installed, name-constrained issuer.
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nnameConstraints=critical,permitted;DNS:example.com\n' > nc.ext
+openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -CAcreateserial -days 20 \
+	-extfile nc.ext -out nc.pem 2>/dev/null
+"$prov" install "${T[@]}" -l intermediate -c nc.pem -r root.pem -d fresh -T acme -n nc-1 >/dev/null
+I=(-c fresh/ca/acme/nc-1.pem -r fresh/ca/acme/nc-1.chain.pem)
+set +e
+"$prov" tls "${T[@]}" -l intermediate "${I[@]}" -N ca.example.com,www.evil.org -d fresh >out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q "outside the intermediate's name constraints" out || fail "constraints: $st $(cat out)"
+[ ! -e fresh/tls/server.pem ] && [ ! -e fresh/tls/server.key ] || fail "a refused name left files"
+pass "tls: a name outside the intermediate's constraints is refused (exit 1), nothing written"
+"$prov" tls "${T[@]}" -l intermediate "${I[@]}" -N ca.example.com,127.0.0.1 -d fresh >out 2>&1 ||
+	fail "tls: $(cat out)"
+[ "$(stat -c %a fresh/tls/server.key)" = 600 ] || fail "server key mode"
+openssl verify -purpose sslserver -CAfile root.pem -untrusted fresh/ca/acme/nc-1.pem fresh/tls/server.pem >/dev/null ||
+	fail "server certificate does not verify"
+openssl x509 -in fresh/tls/server.pem -noout -ext subjectAltName | grep -q 'DNS:ca.example.com, IP Address:127.0.0.1' ||
+	fail "server names"
+[ "$(openssl x509 -in fresh/tls/server.pem -noout -pubkey)" = "$(openssl pkey -in fresh/tls/server.key -pubout)" ] ||
+	fail "server key and certificate differ"
+"$prov" tls "${T[@]}" -l intermediate "${I[@]}" -N ca.example.com,127.0.0.1 -d fresh >out 2>&1 ||
+	fail "tls again: $(cat out)"
+cp fresh/tls/server.pem srv.before
+set +e
+"$prov" tls "${T[@]}" -l intermediate "${I[@]}" -N other.example.com -d fresh >out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q 'refusing to overwrite' out || fail "tls overwrite: $st $(cat out)"
+cmp srv.before fresh/tls/server.pem || fail "server certificate overwritten"
+pass "tls: server identity issued in the token, verifies, 0600 key; re-run exit 0; other names refused"
+
+# operator: an operator CA in the token and the first operator.
+"$prov" operator "${T[@]}" -l operator-ca -N alice -d fresh >out 2>&1 || fail "operator: $(cat out)"
+openssl verify -purpose sslclient -CAfile fresh/ca/operators.pem fresh/operator/alice.pem >/dev/null ||
+	fail "operator certificate does not verify to the operator CA"
+openssl x509 -in fresh/operator/alice.pem -noout -subject | grep -q 'CN *= *alice' || fail "operator CN"
+"$prov" show "${T[@]}" | grep -q 'label="operator-ca"' || fail "operator CA key not in the token"
+grep -q 'cn = "alice"' out || fail "no client block printed: $(cat out)"
+"$prov" operator "${T[@]}" -l operator-ca -N alice -d fresh >out 2>&1 || fail "operator again: $(cat out)"
+set +e
+"$prov" operator "${T[@]}" -l intermediate -N bob -d fresh >out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q 'refusing to overwrite' out || fail "operator CA overwrite: $st $(cat out)"
+pass "operator: CA key in the token, client certificate for alice verifies; re-run exit 0; another CA key refused"
 echo "$npass passed, 0 failed"
