@@ -40,7 +40,8 @@ enum https_err {
 	HTTPS_E_NOTFOUND,	/* path is not one of ours */
 	HTTPS_E_TYPE,		/* JSON member of the wrong type */
 	HTTPS_E_MISSING,	/* JSON member absent */
-	HTTPS_E_ARG
+	HTTPS_E_ARG,
+	HTTPS_E_MORE		/* more input needed */
 };
 
 const char	*https_strerror(int err);
@@ -197,5 +198,31 @@ void	https_rate_init(struct https_rate *, double rate, double burst);
  */
 int	https_rate_take(struct https_rate *, const char *key, uint64_t now_ms,
 	    unsigned *retry_s);
+
+/*
+ * Where a request head (request line and header fields, RFC 9112 2.1)
+ * ends in a byte stream fed in pieces.  Empty lines before the request
+ * line are skipped (RFC 9112 2.2) but counted; a bare LF ends a line as
+ * CRLF does.  https_head_scan returns HTTPS_OK when the head ended (*used
+ * bytes of p belong to it), HTTPS_E_MORE when all of p was head and it
+ * goes on, HTTPS_E_TOOLONG once the head exceeds max bytes.
+ */
+struct https_head {
+	size_t	len;		/* head bytes seen */
+	int	state;		/* private */
+};
+
+void	https_head_init(struct https_head *);
+int	https_head_scan(struct https_head *, const uint8_t *p, size_t n,
+	    size_t max, size_t *used);
+
+/*
+ * The body length from the values of every Content-Length field of a
+ * request: each 1*DIGIT (no sign, no list, at most 18 digits, optional
+ * whitespace around), all equal.  HTTPS_E_MISSING if n is 0,
+ * HTTPS_E_SYNTAX for anything else a proxy might read differently.
+ */
+int	https_content_length(const char *const *vals, size_t n,
+	    uint64_t *len);
 
 #endif /* SIGNET_HTTPS_H */

@@ -12,6 +12,8 @@
 #ifndef SIGNET_HTTPS_LOCAL_H
 #define SIGNET_HTTPS_LOCAL_H
 
+#include <sys/socket.h>
+
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -47,7 +49,28 @@ enum https_rid {
 	HTTPS_R_MAX
 };
 
-#define HTTPS_M_CODES		14	/* distinct status codes counted */
+#define HTTPS_LINGER_S		2	/* lingering close (RFC 9112 9.6) */
+#define HTTPS_SWEEP_MS		250	/* deadline checks */
+#define HTTPS_ACCEPT_PAUSE_MS	250	/* after accept() ran out of fds */
+#define HTTPS_SPARE_FDS		64	/* engine channel, lingering, libs */
+
+/* Why a connection or request was refused: signet_https_refused_total. */
+enum https_refusal {
+	HTTPS_REF_BUDGET,	/* connection budget of this worker full */
+	HTTPS_REF_SOURCE,	/* per-source connection limit */
+	HTTPS_REF_RESERVE,	/* reserve connection not an operator */
+	HTTPS_REF_HANDSHAKE,	/* TLS handshake deadline */
+	HTTPS_REF_REQUEST,	/* whole-request deadline */
+	HTTPS_REF_READ,		/* no byte for read_timeout mid-request */
+	HTTPS_REF_IDLE,		/* idle_timeout between requests */
+	HTTPS_REF_HEADER,	/* head over max_header: 431 */
+	HTTPS_REF_FRAMING,	/* Content-Length conflicts: 400 */
+	HTTPS_REF_FDS,		/* accept() failed: out of descriptors */
+	HTTPS_REF_METRICS,	/* /metrics without an auditor certificate */
+	HTTPS_REF_MAX
+};
+
+#define HTTPS_M_CODES		15	/* distinct status codes counted */
 #define HTTPS_M_BUCKETS		12	/* latency histogram buckets */
 
 struct https_metrics {
@@ -56,6 +79,35 @@ struct https_metrics {
 	double		sum[HTTPS_R_MAX];
 	uint64_t	engine_err[4];	/* timeout, unavailable, send, decode */
 	uint64_t	conns_refused;
+	uint64_t	refused[HTTPS_REF_MAX];
+	uint64_t	libevent_logs_dropped;
+};
+
+/*
+ * One accepted connection, indexed by its descriptor.  Slots are never
+ * freed, only reused, so a (fd, gen) token stays safe to look up from any
+ * callback after the connection is gone.
+ */
+struct https_conn {
+	struct bufferevent	*bev;	/* compared, dereferenced only live */
+	SSL			*ssl;	/* likewise; NULL on plain HTTP */
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	uint32_t		 gen;
+	uint8_t			 used;
+	uint8_t			 tls;
+	uint8_t			 reserve;	/* admitted into the reserve */
+	uint8_t			 hs_done;	/* TLS handshake finished */
+	uint8_t			 busy;		/* request being answered */
+	uint8_t			 in_head;	/* scanning a request head */
+	uint8_t			 killed;	/* shut down by a deadline */
+	uint8_t			 lingering;	/* answered 431, discarding */
+	uint64_t		 t_accept;	/* ms, monotonic */
+	uint64_t		 t_first;	/* first byte of this request */
+	uint64_t		 t_byte;	/* last byte received */
+	uint64_t		 t_idle;	/* waiting for a request since */
+	uint64_t		 t_linger;
+	struct https_head	 head;
 };
 
 struct https_engine;
@@ -85,6 +137,28 @@ struct https_srv {
 	int			 nconns;	/* TLS connections open */
 	int			 paused;	/* accept paused at the cap */
 	int			 draining;	/* SIGTERM seen */
+	int			 workers;	/* HTTPS front ends in all */
+	/* Connection budget of this worker (https_conn.c). */
+	struct https_conn	*conns;
+	size_t			 nslots;	/* descriptors we can index */
+	int			 budget;	/* ordinary connections */
+	int			 per_source;
+	int			 reserve;
+	int			 nopen;		/* ordinary connections open */
+	int			 nreserve;	/* reserve connections open */
+	int			 fd_paused;	/* accept() hit EMFILE */
+	int			 plain_paused, tls_paused;
+	struct bufferevent	**pending;	/* accepted, not admitted */
+	uint8_t			*pending_tls;
+	int			 max_head;	/* bytes, request head */
+	uint64_t		 handshake_ms, request_ms, idle_ms;
+	size_t			 npending;
+	size_t			 maxpending;
+	struct event		*admit_ev;
+	struct event		*sweep_ev;
+	struct event		*resume_ev;
+	uint64_t		 last_check_ms;
+	X509_STORE		*client_store;	/* client_ca only */
 	struct https_rate	*rate_id;
 	struct https_rate	*rate_tenant;
 	struct https_metrics	 m;
@@ -176,15 +250,47 @@ void	https_srv_free(struct https_srv *);
 void	https_est(struct https_ctx *, const struct https_est_route *);
 void	https_api(struct https_ctx *, const char *path, const char *query);
 void	https_pub(struct evhttp_request *, void *srv);
+void	https_metrics_tls(struct https_srv *, struct evhttp_request *);
+/* 400 and close for conflicting Content-Length; 0 if the framing is ok. */
+int	https_framing_check(struct https_srv *, struct evhttp_request *);
 /* Issuer certificates from the configuration, for /ca/<name>.der. */
 int	https_pub_load(struct https_srv *, char *err, size_t errlen);
 /* Ask the engine for each tenant's CA chain, to trust for clients. */
 void	https_preload_cas(struct https_srv *);
 
+/* https_conn.c: the connection budget, deadlines and lingering 431. */
+int	https_conn_init(struct https_srv *, char *err, size_t errlen);
+void	https_conn_free(struct https_srv *);
+/* The plain listener's bufferevent callback: a connection arrives. */
+struct bufferevent *https_conn_bev(struct event_base *, void *srv);
+/* Queue a new connection's bufferevent for admission; -1 if full. */
+int	https_conn_pending(struct https_srv *, struct bufferevent *, int tls);
+void	https_conn_accept_error(struct evconnlistener *, void *srv);
+/* A request was read in full / answered. */
+void	https_conn_busy(struct https_srv *, struct evhttp_request *);
+void	https_conn_done(struct https_srv *, struct evhttp_request *);
+/* A TLS connection's handshake finished (fd as SSL_get_fd gives it). */
+void	https_conn_handshake(struct https_srv *, int fd, SSL *);
+/* A TLS connection is gone (its SSL object is freed). */
+void	https_conn_gone(struct https_srv *, int fd, SSL *);
+void	https_conn_stop(struct https_srv *);
+/* libevent's own log, through ours and rate-limited. */
+void	https_conn_libevent_log(void);
+uint64_t https_conn_log_dropped(void);
+const char *https_refusal_name(int why);
+
+/* https_tls.c: whether ssl's verified client certificate, checked
+ * against tls.client_ca only, maps to a configured client with one of
+ * roles (the engine decides again; this gates front-end resources). */
+int	https_tls_role(struct https_srv *, SSL *ssl,
+	    const char *const *roles);
+SSL	*https_req_ssl(struct evhttp_request *);
+
 /* https_metrics.c */
 void	https_metrics_record(struct https_metrics *, int rid, int code,
 	    uint64_t us);
 void	https_metrics_render(const struct https_metrics *, struct evbuffer *);
+void	https_metrics_conns(const struct https_srv *, struct evbuffer *);
 
 /* https_fmt.c: JSON and PEM output. */
 void	https_json_string(struct evbuffer *, const char *s);

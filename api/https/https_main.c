@@ -16,7 +16,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: signet-https -f config -E engine-fd "
-	    "[-S https-fd] [-P http-fd] [-d]\n");
+	    "[-S https-fd] [-P http-fd] [-W workers] [-d]\n");
 	exit(1);
 }
 
@@ -43,6 +43,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	if (srv->lis_http != NULL)
 		evconnlistener_disable(srv->lis_http);
 	srv->draining = 1;
+	https_conn_stop(srv);
 	event_base_loopexit(srv->base, &tv);
 }
 
@@ -61,6 +62,8 @@ srv_setup(struct https_srv *srv, int efd, int sfd, int pfd, char *err,
 	    (double)l->burst_identity);
 	https_rate_init(srv->rate_tenant, (double)l->rate_tenant,
 	    (double)l->burst_tenant);
+	if (https_conn_init(srv, err, errlen) != 0)
+		return -1;
 	if ((srv->engine = https_engine_new(srv->base, efd,
 	    HTTPS_ENGINE_TIMEOUT_MS)) == NULL) {
 		snprintf(err, errlen, "engine channel fd %d unusable", efd);
@@ -82,15 +85,16 @@ https_main(int argc, char **argv)
 	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	const char *conf = NULL;
 	char err[SCONF_MAX_ERR];
-	int c, efd = -1, sfd = -1, pfd = -1, debug = 0, rc = 1;
+	int c, efd = -1, sfd = -1, pfd = -1, debug = 0, rc = 1, workers = 1;
 
-	while ((c = getopt(argc, argv, "dE:f:P:S:")) != -1) {
+	while ((c = getopt(argc, argv, "dE:f:P:S:W:")) != -1) {
 		switch (c) {
 		case 'd': debug = 1; break;
 		case 'E': efd = fd_arg(optarg); break;
 		case 'f': conf = optarg; break;
 		case 'P': pfd = fd_arg(optarg); break;
 		case 'S': sfd = fd_arg(optarg); break;
+		case 'W': workers = fd_arg(optarg); break;
 		default: usage();
 		}
 	}
@@ -102,12 +106,14 @@ https_main(int argc, char **argv)
 		fprintf(stderr, "signet-https: out of memory\n");
 		goto out;
 	}
+	srv->workers = workers > 0 ? workers : 1;
 	if (sconf_load(conf, &srv->conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "signet-https: %s\n", err);
 		goto out;
 	}
 	https_log_init(debug || (srv->conf->log_level != NULL &&
 	    strcmp(srv->conf->log_level, "debug") == 0));
+	https_conn_libevent_log();
 	if (srv_setup(srv, efd, sfd, pfd, err, sizeof(err)) != 0) {
 		https_log_warnx("msg=\"cannot start\" error=\"%s\"", err);
 		goto out;
@@ -127,9 +133,9 @@ https_main(int argc, char **argv)
 			srv->conf->sandbox_dir, 0 };
 		char serr[SANDBOX_MAX_ERR];
 
-		/* Connections, the engine channel and a few spare. */
-		sc.max_files = srv->conf->limits.max_connections > 0 ?
-		    (size_t)srv->conf->limits.max_connections + 64 : 1088;
+		/* This worker's budget and reserve, and a few spare (the
+		 * connection table indexes exactly these descriptors). */
+		sc.max_files = srv->nslots;
 		/* The one call site: everything is open, nothing served yet. */
 		if (sandbox_enter(&sc, serr, sizeof(serr)) != 0) {
 			https_log_warnx("msg=\"sandbox refused\" error=\"%s\"",

@@ -15,7 +15,8 @@ static const char *const rid_names[HTTPS_R_MAX] = {
 };
 
 static const int codes[HTTPS_M_CODES] = {
-	200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 501, 503
+	200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 429, 431, 500, 501,
+	503
 };
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -40,7 +41,7 @@ https_metrics_record(struct https_metrics *m, int rid, int code,
 		if (codes[i] == code)
 			break;
 	/* An unlisted code is counted as 500; there are none today. */
-	m->count[rid][i < HTTPS_M_CODES ? i : 11]++;
+	m->count[rid][i < HTTPS_M_CODES ? i : 12]++;
 	for (i = 0; i < HTTPS_M_BUCKETS - 1; i++)
 		if (us <= bounds_us[i])
 			break;
@@ -107,4 +108,33 @@ https_metrics_render(const struct https_metrics *m, struct evbuffer *b)
 	    "# TYPE signet_https_connection_cap_total counter\n"
 	    "signet_https_connection_cap_total{pid=\"%ld\"} %llu\n", pid,
 	    (unsigned long long)m->conns_refused);
+	evbuffer_add_printf(b, "# HELP signet_https_refused_total "
+	    "Connections and requests refused by a limit, by limit.\n"
+	    "# TYPE signet_https_refused_total counter\n");
+	for (i = 0; i < HTTPS_REF_MAX; i++)
+		evbuffer_add_printf(b, "signet_https_refused_total{reason="
+		    "\"%s\",pid=\"%ld\"} %llu\n", https_refusal_name((int)i),
+		    pid, (unsigned long long)m->refused[i]);
+	evbuffer_add_printf(b, "# HELP signet_https_library_log_dropped_total "
+	    "libevent log lines dropped by the rate limit.\n"
+	    "# TYPE signet_https_library_log_dropped_total counter\n"
+	    "signet_https_library_log_dropped_total{pid=\"%ld\"} %llu\n",
+	    pid, (unsigned long long)https_conn_log_dropped());
+}
+
+void
+https_metrics_conns(const struct https_srv *srv, struct evbuffer *b)
+{
+	long pid = (long)getpid();
+
+	evbuffer_add_printf(b, "# HELP signet_https_connections Connections "
+	    "open, by share of the budget.\n"
+	    "# TYPE signet_https_connections gauge\n"
+	    "signet_https_connections{share=\"ordinary\",pid=\"%ld\"} %d\n"
+	    "signet_https_connections{share=\"reserve\",pid=\"%ld\"} %d\n"
+	    "# HELP signet_https_connection_budget Connections this worker "
+	    "takes (max_connections shared out).\n"
+	    "# TYPE signet_https_connection_budget gauge\n"
+	    "signet_https_connection_budget{pid=\"%ld\"} %d\n", pid,
+	    srv->nopen, pid, srv->nreserve, pid, srv->budget);
 }

@@ -1,7 +1,9 @@
 /*
  * The plain-HTTP listener: relying parties fetch CA certificates, CRLs and
  * OCSP answers (RFC 5280, RFC 6960 A.1), all signed data, with no
- * authentication; Prometheus scrapes /metrics.  CRLs and OCSP responses
+ * authentication.  Prometheus scrapes /metrics: by default over HTTPS
+ * with an auditor's or operator's client certificate (tls.client_ca and a
+ * client section), or here, public, with metrics = "public".  CRLs and OCSP responses
  * come from the engine, which signs them; issuer certificates are read
  * from the configuration at startup.
  */
@@ -106,8 +108,31 @@ pub_metrics(struct https_ctx *ctx)
 		return;
 	}
 	https_metrics_render(&ctx->srv->m, b);
+	https_metrics_conns(ctx->srv, b);
 	https_reply(ctx, 200, "text/plain; version=0.0.4", b);
 	evbuffer_free(b);
+}
+
+static const char *const pub_metrics_roles[] = { "auditor", "operator",
+	NULL };
+
+/* /metrics on the HTTPS listener (metrics = "auditor", the default). */
+void
+https_metrics_tls(struct https_srv *srv, struct evhttp_request *req)
+{
+	struct https_ctx *ctx;
+
+	if ((ctx = https_ctx_new(srv, req, HTTPS_R_METRICS, 0)) == NULL)
+		return;
+	if (srv->conf->metrics == NULL ||
+	    strcmp(srv->conf->metrics, "auditor") != 0)
+		https_error(ctx, 404, "no such resource");
+	else if (!https_tls_role(srv, https_req_ssl(req), pub_metrics_roles)) {
+		srv->m.refused[HTTPS_REF_METRICS]++;
+		https_error(ctx, 403, "/metrics needs the client certificate "
+		    "of an auditor or operator (tls.client_ca, client role)");
+	} else
+		pub_metrics(ctx);
 }
 
 static int
@@ -134,8 +159,12 @@ https_pub(struct evhttp_request *r, void *arg)
 	char name[PROTO_MAX_STR + 1];
 	int post;
 
+	https_conn_busy(arg, r);
+	if (https_framing_check(arg, r) != 0)
+		return;
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (path == NULL) {
+		https_conn_done(arg, r);
 		evhttp_send_error(r, 400, "malformed request target");
 		return;
 	}
@@ -146,8 +175,16 @@ https_pub(struct evhttp_request *r, void *arg)
 	req.ev.peer = PROTO_PEER_HTTPS;
 	if (post && ctx->rid != HTTPS_R_OCSP)
 		https_error(ctx, 405, "only OCSP takes POST");
-	else if (ctx->rid == HTTPS_R_METRICS)
-		pub_metrics(ctx);
+	else if (ctx->rid == HTTPS_R_METRICS) {
+		if (ctx->srv->conf->metrics != NULL &&
+		    strcmp(ctx->srv->conf->metrics, "public") == 0)
+			pub_metrics(ctx);
+		else
+			https_error(ctx, 404, "/metrics is served over HTTPS "
+			    "to auditor certificates (metrics = \"%s\")",
+			    ctx->srv->conf->metrics != NULL ?
+			    ctx->srv->conf->metrics : "off");
+	}
 	else if (ctx->rid == HTTPS_R_OCSP)
 		pub_ocsp(ctx, &req, path, post);
 	else if (ctx->rid == HTTPS_R_CA) {

@@ -42,6 +42,8 @@ https_strerror(int err)
 		return "wrong type";
 	case HTTPS_E_MISSING:
 		return "missing";
+	case HTTPS_E_MORE:
+		return "incomplete";
 	default:
 		return "invalid argument";
 	}

@@ -7,7 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+
 #include "https_local.h"
+
+#define SRV_MAX_CL_FIELDS	8
 
 struct https_ctx *
 https_ctx_new(struct https_srv *srv, struct evhttp_request *req, int rid,
@@ -43,6 +49,7 @@ https_reason(int code)
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
@@ -61,6 +68,7 @@ https_reply(struct https_ctx *ctx, int code, const char *ctype,
 	if (ctx->rid != HTTPS_R_CA && ctx->rid != HTTPS_R_CRL &&
 	    ctx->rid != HTTPS_R_OCSP)
 		evhttp_add_header(h, "Cache-Control", "no-store");
+	https_conn_done(ctx->srv, ctx->req);
 	evhttp_send_reply(ctx->req, code, https_reason(code), body);
 	https_metrics_record(&ctx->srv->m, ctx->rid, code,
 	    https_now_us() - ctx->start_us);
@@ -208,6 +216,48 @@ https_call(struct https_ctx *ctx, struct proto_request *req,
 	return 0;
 }
 
+/*
+ * RFC 9112 6.3: Content-Length fields that disagree, or are not plain
+ * digits, or come with Transfer-Encoding, may frame the message
+ * differently for a proxy in front of us than for libevent (which takes
+ * the first).  Refused, and the connection closed.  Returns 0 if fine.
+ */
+int
+https_framing_check(struct https_srv *srv, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *v[SRV_MAX_CL_FIELDS];
+	struct evkeyval *kv;
+	struct https_ctx *ctx;
+	uint64_t len;
+	size_t n = 0;
+	int te = 0, bad = 0;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0)
+			te = 1;
+		else if (evutil_ascii_strcasecmp(kv->key,
+		    "Content-Length") == 0) {
+			if (n == SRV_MAX_CL_FIELDS)
+				bad = 1;
+			else
+				v[n++] = kv->value;
+		}
+	}
+	if (!bad && (n == 0 || (!te && https_content_length(v, n, &len) ==
+	    HTTPS_OK)))
+		return 0;
+	if ((ctx = https_ctx_new(srv, req, HTTPS_R_OTHER, 0)) == NULL)
+		return -1;
+	srv->m.refused[HTTPS_REF_FRAMING]++;
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Connection", "close");
+	https_error(ctx, 400, "%s", te ? "Content-Length together with "
+	    "Transfer-Encoding" : "Content-Length fields disagree or are "
+	    "not plain digits");
+	return -1;
+}
+
 static const int est_rids[] = {
 	HTTPS_R_OTHER, HTTPS_R_EST_CACERTS, HTTPS_R_EST_ENROLL,
 	HTTPS_R_EST_REENROLL, HTTPS_R_EST_CSRATTRS, HTTPS_R_OTHER
@@ -223,9 +273,17 @@ https_dispatch(struct evhttp_request *req, void *arg)
 	const char *path;
 	int rc;
 
+	https_conn_busy(srv, req);
+	if (https_framing_check(srv, req) != 0)
+		return;
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (path == NULL) {
+		https_conn_done(srv, req);
 		evhttp_send_error(req, 400, "malformed request target");
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		https_metrics_tls(srv, req);
 		return;
 	}
 	rc = https_est_route((const uint8_t *)path, strlen(path), &r);
@@ -252,17 +310,29 @@ srv_http(struct https_srv *srv, int fd, struct evconnlistener **lis,
     void (*cb)(struct evhttp_request *, void *))
 {
 	const struct sconf_limits *l = &srv->conf->limits;
+	uint64_t backstop;
 	struct evhttp *h;
 
 	if ((h = evhttp_new(srv->base)) == NULL)
 		return NULL;
-	if (l->max_header > 0)
-		evhttp_set_max_headers_size(h, l->max_header);
+	/*
+	 * Our own scan answers a head over max_header with 431
+	 * (https_conn.c); libevent's limit, above it, is for what that scan
+	 * does not see (a pipelined second request).
+	 */
+	evhttp_set_max_headers_size(h, (size_t)srv->max_head + 4096);
 	if (l->max_body > 0)
 		evhttp_set_max_body_size(h, l->max_body);
-	/* libevent 2.1 has one timeout for reads and keep-alive idling. */
-	evhttp_set_timeout(h, l->read_timeout > 0 ? (int)l->read_timeout :
-	    10);
+	/* A body over max_body is read and dropped before 413 and close. */
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
+	/*
+	 * libevent 2.1 has one inactivity timeout for everything; our sweep
+	 * enforces read, idle, request and handshake deadlines, and this is
+	 * only the backstop behind them.
+	 */
+	backstop = srv->idle_ms > srv->request_ms ? srv->idle_ms :
+	    srv->request_ms;
+	evhttp_set_timeout(h, (int)(backstop / 1000) + 5);
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(h, cb, srv);
@@ -281,6 +351,7 @@ srv_http(struct https_srv *srv, int fd, struct evconnlistener **lis,
 		evhttp_free(h);
 		return NULL;
 	}
+	evconnlistener_set_error_cb(*lis, https_conn_accept_error);
 	return h;
 }
 
@@ -297,10 +368,14 @@ https_srv_listen(struct https_srv *srv, int httpsfd, int httpfd, char *err,
 		}
 		evhttp_set_bevcb(srv->https, https_tls_bev, srv);
 	}
-	if (httpfd >= 0 && (srv->http = srv_http(srv, httpfd, &srv->lis_http,
-	    https_pub)) == NULL) {
-		snprintf(err, errlen, "cannot serve HTTP on fd %d", httpfd);
-		return -1;
+	if (httpfd >= 0) {
+		if ((srv->http = srv_http(srv, httpfd, &srv->lis_http,
+		    https_pub)) == NULL) {
+			snprintf(err, errlen, "cannot serve HTTP on fd %d",
+			    httpfd);
+			return -1;
+		}
+		evhttp_set_bevcb(srv->http, https_conn_bev, srv);
 	}
 	return 0;
 }
@@ -323,6 +398,8 @@ https_srv_free(struct https_srv *srv)
 		evhttp_free(srv->http);
 	if (srv->ca_timer != NULL)
 		event_free(srv->ca_timer);
+	https_conn_free(srv);
+	X509_STORE_free(srv->client_store);
 	https_engine_free(srv->engine);
 	SSL_CTX_free(srv->ssl);
 	for (i = 0; i < srv->ncas; i++) {

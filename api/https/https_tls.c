@@ -8,9 +8,10 @@
  * chain again and checks revocation; this is a first filter, not the
  * authority.
  *
- * The connection cap is counted here: every TLS connection owns one SSL
- * object, and an ex_data free hook on it sees the connection go, however
- * libevent ends it.
+ * Every TLS connection owns one SSL object; an ex_data free hook on it
+ * tells the connection budget (https_conn.c) that the connection went,
+ * however libevent ended it, and the info callback that its handshake
+ * finished.
  */
 #include <sys/socket.h>
 
@@ -22,6 +23,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "https_local.h"
 
@@ -41,27 +43,27 @@ tls_verify_cb(int ok, X509_STORE_CTX *x)
 static void
 tls_info_cb(const SSL *ssl, int where, int ret)
 {
+	struct https_srv *srv;
 	int fd, one = 1;
 
 	if ((where & SSL_CB_HANDSHAKE_START) && (fd = SSL_get_fd(ssl)) >= 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((where & SSL_CB_HANDSHAKE_DONE) && (fd = SSL_get_fd(ssl)) >= 0 &&
+	    (srv = SSL_get_ex_data(ssl, https_tls_exidx)) != NULL)
+		https_conn_handshake(srv, fd, (SSL *)ssl);
 }
 
-/* An SSL object is freed: its connection is gone. */
+/* An SSL object is freed: its connection is gone.  Its descriptor is
+ * closed already but not yet handed out again (same call). */
 static void
 tls_conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
     long argl, void *argp)
 {
 	struct https_srv *srv = ptr;
 
-	if (srv == NULL)
+	if (srv == NULL || parent == NULL)
 		return;
-	srv->nconns--;
-	if (srv->paused && !srv->draining && srv->lis_https != NULL &&
-	    srv->nconns < srv->conf->limits.max_connections) {
-		srv->paused = 0;
-		evconnlistener_enable(srv->lis_https);
-	}
+	https_conn_gone(srv, SSL_get_fd(parent), parent);
 }
 
 static int
@@ -69,8 +71,14 @@ tls_load_cas(struct https_srv *srv, char *err, size_t errlen)
 {
 	size_t i;
 
+	if ((srv->client_store = X509_STORE_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < srv->conf->tls_client_ca.n; i++) {
 		if (X509_STORE_load_file(srv->store,
+		    srv->conf->tls_client_ca.v[i]) != 1 ||
+		    X509_STORE_load_file(srv->client_store,
 		    srv->conf->tls_client_ca.v[i]) != 1) {
 			snprintf(err, errlen, "%s: cannot load client CA "
 			    "certificates", srv->conf->tls_client_ca.v[i]);
@@ -160,16 +168,6 @@ https_tls_bev(struct event_base *base, void *arg)
 	if ((ssl = SSL_new(srv->ssl)) == NULL)
 		return NULL;
 	SSL_set_ex_data(ssl, https_tls_exidx, srv);
-	srv->nconns++;
-	if (srv->conf->limits.max_connections > 0 &&
-	    srv->nconns >= srv->conf->limits.max_connections && !srv->paused) {
-		/* Leave further clients in the kernel's backlog for now. */
-		srv->paused = 1;
-		evconnlistener_disable(srv->lis_https);
-		srv->m.conns_refused++;
-		https_log_warnx("msg=\"connection cap reached\" conns=%d",
-		    srv->nconns);
-	}
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -177,6 +175,7 @@ https_tls_bev(struct event_base *base, void *arg)
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	https_conn_pending(srv, bev, 1);
 	return bev;
 }
 
@@ -197,16 +196,75 @@ der_append(struct https_srv *srv, size_t *used, X509 *x,
 	return 0;
 }
 
-static SSL *
-ctx_ssl(struct https_ctx *ctx)
+SSL *
+https_req_ssl(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
 
-	if ((evcon = evhttp_request_get_connection(ctx->req)) == NULL ||
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
 	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
 		return NULL;
 	return bufferevent_openssl_get_ssl(bev);
+}
+
+static void
+tls_attr(X509 *x, int nid, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), nid, buf,
+	    (int)len) < 0)
+		buf[0] = '\0';
+}
+
+static int
+tls_match(const char *want, const char *have)
+{
+	return want == NULL || strcmp(want, "*") == 0 ||
+	    strcmp(want, have) == 0;
+}
+
+/*
+ * The engine's client mapping (ca_ident.c: the first client whose cn, o
+ * and ou match), on a certificate that chains to tls.client_ca alone:
+ * certificates Signet issued never map to a configured client.
+ */
+int
+https_tls_role(struct https_srv *srv, SSL *ssl, const char *const *roles)
+{
+	const struct sconf_client *c;
+	X509_STORE_CTX *xs = NULL;
+	char cn[256], o[256], ou[256];
+	X509 *leaf;
+	size_t i;
+	int ok = 0;
+
+	if (ssl == NULL || srv->client_store == NULL ||
+	    (leaf = SSL_get0_peer_certificate(ssl)) == NULL)
+		return 0;
+	if ((xs = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(xs, srv->client_store, leaf,
+	    SSL_get_peer_cert_chain(ssl)) != 1 ||
+	    X509_STORE_CTX_set_purpose(xs, X509_PURPOSE_SSL_CLIENT) != 1 ||
+	    X509_verify_cert(xs) != 1)
+		goto out;
+	tls_attr(leaf, NID_commonName, cn, sizeof(cn));
+	tls_attr(leaf, NID_organizationName, o, sizeof(o));
+	tls_attr(leaf, NID_organizationalUnitName, ou, sizeof(ou));
+	for (i = 0; i < srv->conf->nclients; i++) {
+		c = &srv->conf->clients[i];
+		if (c->match_cn == NULL || !tls_match(c->match_cn, cn) ||
+		    !tls_match(c->match_o, o) || !tls_match(c->match_ou, ou))
+			continue;
+		for (; *roles != NULL; roles++)
+			if (c->role != NULL && strcmp(c->role, *roles) == 0)
+				ok = 1;
+		break;
+	}
+out:
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	return ok;
 }
 
 int
@@ -224,7 +282,7 @@ https_tls_evidence(struct https_ctx *ctx, struct proto_evidence *ev,
 	int rc = 0, n;
 
 	fp[0] = '\0';
-	if ((ssl = ctx_ssl(ctx)) == NULL ||
+	if ((ssl = https_req_ssl(ctx->req)) == NULL ||
 	    (leaf = SSL_get0_peer_certificate(ssl)) == NULL)
 		goto out;
 	rc = -1;

@@ -114,6 +114,8 @@ static const char *const expiry[] = { "truncate", "refuse", NULL };
 static const char *const logs[] = { "stderr", "syslog", NULL };
 static const char *const levels[] = { "info", "debug", NULL };
 static const char *const backends[] = { "sqlite", "pgsql", NULL };
+static const char *const metrics_access[] = { "auditor", "public", "off",
+	NULL };
 
 #define ONEOF(fn, tab) \
 	static int fn(cfg_t *cfg, cfg_opt_t *opt) \
@@ -129,6 +131,7 @@ ONEOF(check_expiry, expiry)
 ONEOF(check_log, logs)
 ONEOF(check_level, levels)
 ONEOF(check_backend, backends)
+ONEOF(check_metrics, metrics_access)
 #undef ONEOF
 
 static cfg_opt_t issuer_opts[] = {
@@ -243,6 +246,10 @@ static cfg_opt_t limits_opts[] = {
 	CFG_STR("read_timeout", "10s", CFGF_NONE),
 	CFG_STR("idle_timeout", "60s", CFGF_NONE),
 	CFG_INT("max_connections", 1024, CFGF_NONE),
+	CFG_INT("max_connections_per_source", 64, CFGF_NONE),
+	CFG_INT("operator_reserve", 8, CFGF_NONE),
+	CFG_STR("handshake_timeout", "5s", CFGF_NONE),
+	CFG_STR("request_timeout", "20s", CFGF_NONE),
 	CFG_INT("rate_identity", 50, CFGF_NONE),
 	CFG_INT("burst_identity", 100, CFGF_NONE),
 	CFG_INT("rate_tenant", 1000, CFGF_NONE),
@@ -256,6 +263,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_STR("data_dir", "/var/lib/signet", CFGF_NONE),
 	CFG_STR("log", "stderr", CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_STR("metrics", "auditor", CFGF_NONE),
 	CFG_STR("user", "signet", CFGF_NONE),
 	CFG_STR("https_user", "signet-https", CFGF_NONE),
 	CFG_STR("coap_user", "signet-coap", CFGF_NONE),
@@ -284,6 +292,7 @@ static const struct {
 } validators[] = {
 	{ "log", check_log },
 	{ "log_level", check_level },
+	{ "metrics", check_metrics },
 	{ "token_max_ttl", check_duration },
 	{ "storage|backend", check_backend },
 	{ "storage|audit_checkpoint_interval", check_duration },
@@ -291,6 +300,8 @@ static const struct {
 	{ "revocation|ocsp_validity", check_duration },
 	{ "limits|read_timeout", check_duration },
 	{ "limits|idle_timeout", check_duration },
+	{ "limits|handshake_timeout", check_duration },
+	{ "limits|request_timeout", check_duration },
 	{ "client|role", check_role },
 	{ "tenant|profile|key_types", check_key_types },
 	{ "tenant|profile|key_usage", check_ku },

@@ -148,6 +148,11 @@ conv_limits(cfg_t *s, struct sconf_limits *l)
 	l->read_timeout = sconf_duration(cfg_getstr(s, "read_timeout"));
 	l->idle_timeout = sconf_duration(cfg_getstr(s, "idle_timeout"));
 	l->max_connections = cfg_getint(s, "max_connections");
+	l->max_per_source = cfg_getint(s, "max_connections_per_source");
+	l->operator_reserve = cfg_getint(s, "operator_reserve");
+	l->handshake_timeout = sconf_duration(cfg_getstr(s,
+	    "handshake_timeout"));
+	l->request_timeout = sconf_duration(cfg_getstr(s, "request_timeout"));
 	l->rate_identity = cfg_getint(s, "rate_identity");
 	l->burst_identity = cfg_getint(s, "burst_identity");
 	l->rate_tenant = cfg_getint(s, "rate_tenant");
@@ -168,6 +173,7 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->data_dir = dup_opt(cfg, "data_dir", &ok);
 	c->log = dup_opt(cfg, "log", &ok);
 	c->log_level = dup_opt(cfg, "log_level", &ok);
+	c->metrics = dup_opt(cfg, "metrics", &ok);
 	c->user = dup_opt(cfg, "user", &ok);
 	c->https_user = dup_opt(cfg, "https_user", &ok);
 	c->coap_user = dup_opt(cfg, "coap_user", &ok);

@@ -79,6 +79,7 @@ sconf_free(struct sconf *c)
 	free(c->data_dir);
 	free(c->log);
 	free(c->log_level);
+	free(c->metrics);
 	free(c->user);
 	free(c->https_user);
 	free(c->coap_user);

@@ -247,8 +247,8 @@ start_engine(struct parent *p)
 static int
 start_front(struct parent *p, struct parent_child *c)
 {
-	char efd[16], lfd[16], hfd[16];
-	char *argv[10];
+	char efd[16], lfd[16], hfd[16], wn[16];
+	char *argv[12];
 	int sp[2], keep[3], n = 0, k = 0;
 	uint8_t kind = c->role == ROLE_HTTPS ? PROTO_PEER_HTTPS :
 	    PROTO_PEER_COAP;
@@ -285,6 +285,10 @@ start_front(struct parent *p, struct parent_child *c)
 			argv[n++] = hfd;
 			keep[k++] = p->http_fd;
 		}
+		/* Connection limits are shared out among the workers. */
+		snprintf(wn, sizeof(wn), "%d", p->nhttps);
+		argv[n++] = "-W";
+		argv[n++] = wn;
 	} else {
 		snprintf(lfd, sizeof(lfd), "%d", p->coap_fd);
 		argv[n++] = "-U";

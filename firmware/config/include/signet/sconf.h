@@ -75,7 +75,11 @@ struct sconf_limits {
 	int64_t max_body;	/* bytes */
 	int64_t read_timeout;	/* seconds */
 	int64_t idle_timeout;	/* seconds */
-	int64_t max_connections;
+	int64_t max_connections;	/* per HTTPS front end, all workers */
+	int64_t max_per_source;		/* connections per source address */
+	int64_t operator_reserve;	/* more, for operators (per worker) */
+	int64_t handshake_timeout;	/* seconds, TLS handshake */
+	int64_t request_timeout;	/* seconds, first byte to whole request */
 	int64_t rate_identity;	/* requests per second per client identity */
 	int64_t burst_identity;
 	int64_t rate_tenant;	/* requests per second per tenant */
@@ -89,6 +93,7 @@ struct sconf {
 	char *data_dir;
 	char *log;		/* "stderr" or "syslog" */
 	char *log_level;	/* "info" or "debug" */
+	char *metrics;		/* /metrics: "auditor", "public" or "off" */
 	int sandbox;		/* 1: own users, chroot, seccomp (appliance) */
 	char *user;		/* the engine's user; owns data_dir */
 	char *https_user;	/* the HTTPS front ends' user */
