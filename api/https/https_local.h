@@ -134,8 +134,6 @@ struct https_srv {
 	struct evhttp		*http;
 	struct evconnlistener	*lis_https;
 	struct evconnlistener	*lis_http;
-	int			 nconns;	/* TLS connections open */
-	int			 paused;	/* accept paused at the cap */
 	int			 draining;	/* SIGTERM seen */
 	int			 workers;	/* HTTPS front ends in all */
 	/* Connection budget of this worker (https_conn.c). */

@@ -219,10 +219,16 @@ for fd in "${slow[@]}"; do exec {fd}>&-; done
 [ "$code" = 200 ] || fail "a real client was not served while 20 slow connections hung ($code)"
 pass "a real client is served while 20 slowloris connections hang"
 
-curl -s "http://127.0.0.1:$HTTP/metrics" > metrics
+# /metrics is for auditors and operators over mutual TLS (metrics = "auditor").
+curl -s "${CA[@]}" "${OP[@]}" "$B/metrics" > metrics
 grep -q 'signet_https_requests_total{route="est_simpleenroll",code="200"' metrics &&
 	grep -q 'signet_https_request_seconds_bucket' metrics || fail "metrics"
 pass "Prometheus metrics count requests by route and status"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "$B/metrics")
+[ "$code" = 403 ] || fail "/metrics without a client certificate answered $code"
+code=$(curl -s -o out -w '%{http_code}' "http://127.0.0.1:$HTTP/metrics")
+[ "$code" = 404 ] || fail "/metrics on the public listener answered $code"
+pass "/metrics refused without an auditor certificate (403) and on plain HTTP (404)"
 
 # OCSP and revocation.
 openssl ocsp -issuer data/ca/intermediate.pem -cert web.pem -url "http://127.0.0.1:$HTTP/ocsp" \

@@ -252,6 +252,53 @@ test_pem(void **state)
 	    "-----END Y-----"), "X", out, sizeof(out), &n), HTTPS_E_SYNTAX);
 }
 
+static void
+test_head(void **state)
+{
+	struct https_head h;
+	size_t used;
+
+	https_head_init(&h);
+	assert_int_equal(https_head_scan(&h, S("GET / HTTP/1.1\r\nHost: x"),
+	    8192, &used), HTTPS_E_MORE);
+	assert_int_equal(https_head_scan(&h, S("\r\n\r\nbody"), 8192, &used),
+	    HTTPS_OK);
+	assert_int_equal(used, 4);
+	/* Empty lines before the request line do not end it (RFC 9112 2.2);
+	 * bare LF ends lines. */
+	https_head_init(&h);
+	assert_int_equal(https_head_scan(&h, S("\r\n\nGET / HTTP/1.1\n\n"),
+	    8192, &used), HTTPS_OK);
+	/* One byte over max, whether in one piece or many. */
+	https_head_init(&h);
+	assert_int_equal(https_head_scan(&h, S("GET /aaaa HTTP/1.1\r\n"), 10,
+	    &used), HTTPS_E_TOOLONG);
+	https_head_init(&h);
+	assert_int_equal(https_head_scan(&h, S("GET /a"), 6, &used),
+	    HTTPS_E_MORE);
+	assert_int_equal(https_head_scan(&h, S("a"), 6, &used),
+	    HTTPS_E_TOOLONG);
+}
+
+static void
+test_content_length(void **state)
+{
+	const char *same[] = { "5", " 5 " }, *differ[] = { "5", "6" };
+	const char *plus[] = { "+5" }, *list[] = { "5, 5" }, *neg[] = { "-1" };
+	const char *big[] = { "1234567890123456789" }, *empty[] = { "" };
+	uint64_t n;
+
+	assert_int_equal(https_content_length(same, 2, &n), HTTPS_OK);
+	assert_int_equal(n, 5);
+	assert_int_equal(https_content_length(differ, 2, &n), HTTPS_E_SYNTAX);
+	assert_int_equal(https_content_length(plus, 1, &n), HTTPS_E_SYNTAX);
+	assert_int_equal(https_content_length(list, 1, &n), HTTPS_E_SYNTAX);
+	assert_int_equal(https_content_length(neg, 1, &n), HTTPS_E_SYNTAX);
+	assert_int_equal(https_content_length(big, 1, &n), HTTPS_E_SYNTAX);
+	assert_int_equal(https_content_length(empty, 1, &n), HTTPS_E_SYNTAX);
+	assert_int_equal(https_content_length(NULL, 0, &n), HTTPS_E_MISSING);
+}
+
 int
 main(void)
 {
@@ -265,6 +312,8 @@ main(void)
 		cmocka_unit_test(test_media),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_pem),
+		cmocka_unit_test(test_head),
+		cmocka_unit_test(test_content_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
