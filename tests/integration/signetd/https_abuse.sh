@@ -52,7 +52,11 @@ sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" 
 	-e '/coap = /d' -e 's/^https_workers = 1/https_workers = 2/' \
 	-e 's/read_timeout = .*/read_timeout = "10s"/' \
 	-e 's/idle_timeout = .*/idle_timeout = "4s"/' \
-	-e 's/max_connections = .*/max_connections = 200\n\tmax_connections_per_source = 40\n\toperator_reserve = 4\n\thandshake_timeout = "2s"\n\trequest_timeout = "3s"/' \
+	-e 's/max_connections = .*/max_connections = 200/' \
+	-e 's/max_connections_per_source = .*/max_connections_per_source = 40/' \
+	-e 's/operator_reserve = .*/operator_reserve = 4/' \
+	-e 's/handshake_timeout = .*/handshake_timeout = "2s"/' \
+	-e 's/request_timeout = .*/request_timeout = "3s"/' \
 	-e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
 chmod 644 signetd.conf
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
