@@ -642,7 +642,7 @@ https_conn_init(struct https_srv *srv, char *err, size_t errlen)
 	srv->max_head = l->max_header > 0 && l->max_header < INT32_MAX ?
 	    (int)l->max_header : 8192;
 	srv->handshake_ms = (uint64_t)(l->handshake_timeout > 0 ?
-	    l->handshake_timeout : 5) * 1000;
+	    l->handshake_timeout : 10) * 1000;
 	srv->request_ms = (uint64_t)(l->request_timeout > 0 ?
 	    l->request_timeout : 20) * 1000;
 	srv->idle_ms = (uint64_t)(l->idle_timeout > 0 ? l->idle_timeout :

@@ -248,7 +248,7 @@ static cfg_opt_t limits_opts[] = {
 	CFG_INT("max_connections", 1024, CFGF_NONE),
 	CFG_INT("max_connections_per_source", 64, CFGF_NONE),
 	CFG_INT("operator_reserve", 8, CFGF_NONE),
-	CFG_STR("handshake_timeout", "5s", CFGF_NONE),
+	CFG_STR("handshake_timeout", "10s", CFGF_NONE),
 	CFG_STR("request_timeout", "20s", CFGF_NONE),
 	CFG_INT("rate_identity", 50, CFGF_NONE),
 	CFG_INT("burst_identity", 100, CFGF_NONE),
