@@ -6,6 +6,8 @@
  *
  *   signet-ceremony init    -f ceremony.conf [-y]
  *   signet-ceremony sign    -f ceremony.conf [-y] [-s user-share]...
+ *   signet-ceremony cross-sign -f ceremony.conf -x ca.pem -o cross.pem [-y]
+ *                           [-s user-share]...
  *   signet-ceremony revoke  -f ceremony.conf -x cert.pem [-R reason] [-y]
  *                           [-s user-share]...
  *   signet-ceremony crl     -f ceremony.conf [-y] [-s user-share]...
@@ -36,6 +38,8 @@ usage(const char *missing)
 	    "usage: signet-ceremony init -f ceremony.conf [-y]\n"
 	    "       signet-ceremony sign -f ceremony.conf [-y] "
 	    "[-s user-share]...\n"
+	    "       signet-ceremony cross-sign -f ceremony.conf -x ca.pem "
+	    "-o cross.pem [-y] [-s user-share]...\n"
 	    "       signet-ceremony revoke -f ceremony.conf -x cert.pem "
 	    "[-R reason] [-y] [-s user-share]...\n"
 	    "       signet-ceremony crl -f ceremony.conf [-y] "
@@ -130,10 +134,11 @@ main(int argc, char **argv)
 		usage(NULL);
 	verb = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "f:k:R:r:S:s:t:x:y")) != -1) {
+	while ((ch = getopt(argc, argv, "f:k:o:R:r:S:s:t:x:y")) != -1) {
 		switch (ch) {
 		case 'f': o.conf = optarg; break;
 		case 'k': add_share(o.kek, &o.nkek, optarg); break;
+		case 'o': o.out = optarg; break;
 		case 'R': o.reason = parse_reason(optarg); break;
 		case 'r': o.cert = optarg; break;
 		case 'S': add_share(o.so, &o.nso, optarg); break;
@@ -159,6 +164,12 @@ main(int argc, char **argv)
 		return cer_init(&o);
 	if (strcmp(verb, "sign") == 0)
 		return cer_sign(&o);
+	if (strcmp(verb, "cross-sign") == 0) {
+		if (o.cert == NULL || o.out == NULL)
+			usage(o.cert == NULL ? "-x ca.pem (the CA to cross-sign)" :
+			    "-o cross.pem");
+		return cer_cross_sign(&o);
+	}
 	if (strcmp(verb, "revoke") == 0) {
 		if (o.cert == NULL)
 			usage("-x cert.pem (the certificate to revoke)");

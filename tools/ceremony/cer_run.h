@@ -21,6 +21,7 @@ struct cer_opts {
 	size_t nkek;
 	const char *cert;	/* revoke: the certificate; verify: root */
 	const char *transcript;	/* verify-transcript without -f */
+	const char *out;	/* cross-sign: the certificate to write */
 	int reason;		/* revoke: RFC 5280 5.3.1 CRLReason */
 };
 
@@ -73,6 +74,7 @@ int cer_share_stage(struct cer_run *r, const struct cer_share *s, size_t i);
 
 int cer_init(const struct cer_opts *o);
 int cer_sign(const struct cer_opts *o);
+int cer_cross_sign(const struct cer_opts *o);
 int cer_revoke(const struct cer_opts *o);
 int cer_crl(const struct cer_opts *o);
 int cer_backup(const struct cer_opts *o);

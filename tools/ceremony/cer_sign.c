@@ -44,24 +44,6 @@ sign_check(const struct cer_conf *c)
 	return cer_out_absent(c->int_cert);
 }
 
-/* CABF BR 6.1.5 as the engine applies it: P-256, P-384, RSA >= 2048. */
-static int
-key_ok(EVP_PKEY *k)
-{
-	if (EVP_PKEY_is_a(k, "EC")) {
-		char curve[32];
-		size_t n;
-
-		if (!EVP_PKEY_get_utf8_string_param(k, "group", curve,
-		    sizeof(curve), &n))
-			return 0;
-		return strcmp(curve, "prime256v1") == 0 ||
-		    strcmp(curve, "secp384r1") == 0;
-	}
-	return EVP_PKEY_is_a(k, "RSA") && EVP_PKEY_get_bits(k) >= 2048 &&
-	    EVP_PKEY_get_bits(k) <= CA_MAX_RSA_BITS;
-}
-
 /*
  * Reads the CSR (PEM or DER) and verifies its signature (proof of
  * possession); *pub is its public key.  The engine's CSR parser is for
@@ -95,7 +77,7 @@ sign_csr(const struct cer_conf *c, EVP_PKEY **pub, char *sum)
 		warnx("%s: CSR signature does not verify", c->csr);
 		goto out;
 	}
-	if (!key_ok(*pub)) {
+	if (!cer_key_ok(*pub)) {
 		warnx("%s: key type or size refused (P-256, P-384 or RSA >= "
 		    "2048)", c->csr);
 		goto out;

@@ -229,6 +229,86 @@ out:
 	return rc;
 }
 
+/*
+ * A cross-certificate: the root vouches for another CA's key (our own next
+ * root, or another organisation's root).  Subject, public key and subject
+ * key identifier are the other CA's, so chains through either certificate
+ * link the same way; everything else comes from the ceremony file: the
+ * intermediate block's name constraints, and a path length one more than
+ * the intermediates' (the other CA signs intermediates of its own).  The
+ * validity ends at the earliest of: int_validity from now, the root's
+ * notAfter, the other certificate's notAfter.
+ */
+int
+cer_cross_build(const struct cer_conf *c, X509 *root, X509 *other,
+    time_t now, X509 **out)
+{
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(other);
+	X509 *x = NULL;
+	char bc[64], *hex = NULL, kid[160];
+	time_t na = now + (time_t)c->int_validity;
+	time_t nb = now - BACKDATE;
+	int rc = CER_ERR;
+
+	if ((x = cert_new(X509_get_subject_name(other),
+	    X509_get_subject_name(root), X509_get0_pubkey(other), nb, na)) ==
+	    NULL)
+		goto out;
+	if (X509_cmp_time(X509_get0_notAfter(root), &na) < 0 &&
+	    !X509_set1_notAfter(x, X509_get0_notAfter(root)))
+		goto out;
+	if (ASN1_TIME_compare(X509_get0_notAfter(other),
+	    X509_get0_notAfter(x)) < 0 &&
+	    !X509_set1_notAfter(x, X509_get0_notAfter(other)))
+		goto out;
+	if (ASN1_TIME_compare(X509_get0_notAfter(x),
+	    X509_get0_notBefore(x)) <= 0) {
+		warnx("the certificate to cross-sign has expired");
+		rc = CER_FAIL;
+		goto out;
+	}
+	snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%ld",
+	    c->path_length + 1);
+	if (ski != NULL) {
+		if ((hex = OPENSSL_buf2hexstr(ski->data, ski->length)) == NULL ||
+		    strlen(hex) >= sizeof(kid))
+			goto out;
+		snprintf(kid, sizeof(kid), "%s", hex);
+	} else
+		snprintf(kid, sizeof(kid), "hash");
+	if (!add_ext(x, root, NID_basic_constraints, bc) ||
+	    !add_ext(x, root, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+	    !add_ext(x, root, NID_subject_key_identifier, kid) ||
+	    !add_ext(x, root, NID_authority_key_identifier, "keyid:always") ||
+	    !name_constraints(x, c))
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = CER_OK;
+out:
+	OPENSSL_free(hex);
+	X509_free(x);
+	return rc;
+}
+
+/* CABF BR 6.1.5 as the engine applies it: P-256, P-384, RSA >= 2048. */
+int
+cer_key_ok(EVP_PKEY *k)
+{
+	if (EVP_PKEY_is_a(k, "EC")) {
+		char curve[32];
+		size_t n;
+
+		if (!EVP_PKEY_get_utf8_string_param(k, "group", curve,
+		    sizeof(curve), &n))
+			return 0;
+		return strcmp(curve, "prime256v1") == 0 ||
+		    strcmp(curve, "secp384r1") == 0;
+	}
+	return EVP_PKEY_is_a(k, "RSA") && EVP_PKEY_get_bits(k) >= 2048 &&
+	    EVP_PKEY_get_bits(k) <= CA_MAX_RSA_BITS;
+}
+
 static int
 lint(const uint8_t *der, int len, int tbs, const char *what)
 {

@@ -22,6 +22,11 @@ int cer_root_build(const struct cer_conf *c, EVP_PKEY *pub, time_t now,
 /* CER_FAIL if the intermediate would outlive the root. */
 int cer_int_build(const struct cer_conf *c, X509 *root, EVP_PKEY *pub,
     time_t now, X509 **out);
+/* A cross-certificate for other, a self-signed CA (cer_cross.c). */
+int cer_cross_build(const struct cer_conf *c, X509 *root, X509 *other,
+    time_t now, X509 **out);
+/* CABF BR 6.1.5 as the engine applies it: P-256, P-384, RSA >= 2048. */
+int cer_key_ok(EVP_PKEY *k);
 /* Lints the TBS, signs with key in the token, lints and verifies. */
 /* Lints x's TBS as cer_cert_sign would, without signing (a dry run). */
 int cer_cert_lint_tbs(X509 *x, EVP_PKEY *issuer_pub, const char *what);

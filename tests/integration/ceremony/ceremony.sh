@@ -240,6 +240,83 @@ for l in outside excluded; do
 	fi
 done
 
+# -- cross-signing: a new root, or another organisation's CA -----------
+# A second root (as a rollover or a partner would bring it), its own
+# intermediate and leaves; the old root cross-signs it under c.conf's
+# constraints (permitted example.com, excluded bad.example.com).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout in/root2.key -out in/root2.pem -days 30 \
+    -subj "/O=Partner/CN=Partner Root" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout in/int2.key -subj "/O=Partner/CN=Partner Issuing" \
+    -out in/int2.csr 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n' > in/int2.ext
+openssl x509 -req -in in/int2.csr -CA in/root2.pem -CAkey in/root2.key \
+    -CAcreateserial -days 10 -extfile in/int2.ext -out in/int2.pem 2>/dev/null
+leaf2() {	# leaf2 NAME DNS: a leaf of the partner's intermediate
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout in/$1.key -subj "/CN=$2" -out in/$1.csr 2>/dev/null
+	printf 'subjectAltName=DNS:%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
+	    "$2" > in/$1.ext
+	openssl x509 -req -in in/$1.csr -CA in/int2.pem -CAkey in/int2.key \
+	    -CAcreateserial -days 1 -extfile in/$1.ext -out out/$1.pem \
+	    2>/dev/null
+}
+leaf2 pgood api.example.com
+leaf2 poutside api.example.org
+leaf2 pexcluded db.bad.example.com
+expect 1 "own root key" "cross-signing the ceremony's own root is refused" -- \
+    "$CER" cross-sign -f c.conf -x out/root.pem -o out/self.pem -y \
+    -s $S/alice.user.share -s $S/bob.user.share
+expect 1 "not a CA certificate" "cross-signing a leaf is refused" -- \
+    "$CER" cross-sign -f c.conf -x out/good.pem -o out/leaf.pem -y \
+    -s $S/alice.user.share -s $S/bob.user.share
+expect 1 "not self-signed" "cross-signing a CA that is not self-signed is refused" -- \
+    "$CER" cross-sign -f c.conf -x in/int2.pem -o out/int2x.pem -y \
+    -s $S/alice.user.share -s $S/bob.user.share
+for f in self leaf int2x; do
+	[ -e out/$f.pem ] && bad "a refused cross-sign left out/$f.pem"
+done
+expect 0 "" "cross-sign the partner root" -- \
+    "$CER" cross-sign -f c.conf -x in/root2.pem -o out/cross2.pem -y \
+    -s $S/alice.user.share -s $S/bob.user.share
+no_partial
+expect 1 "exists" "cross-sign refuses to overwrite its output" -- \
+    "$CER" cross-sign -f c.conf -x in/root2.pem -o out/cross2.pem -y \
+    -s $S/alice.user.share -s $S/bob.user.share
+openssl x509 -in out/cross2.pem -noout -text > cross2.txt
+if grep -q "CA:TRUE, pathlen:1" cross2.txt && grep -q "DNS:example.com" cross2.txt &&
+    [ "$(openssl x509 -in out/cross2.pem -noout -subject)" = \
+      "$(openssl x509 -in in/root2.pem -noout -subject)" ] &&
+    [ "$(openssl x509 -in out/cross2.pem -noout -issuer | sed 's/^issuer/x/')" = \
+      "$(openssl x509 -in out/root.pem -noout -subject | sed 's/^subject/x/')" ]; then
+	ok "cross certificate: partner's subject, our root as issuer, pathlen 1, constraints"
+else
+	bad "cross certificate fields"; cat cross2.txt
+fi
+cat out/cross2.pem in/int2.pem > in/chain2.pem
+openssl verify -CAfile out/root.pem -untrusted in/chain2.pem out/pgood.pem \
+    >/dev/null 2>&1 && ok "partner leaf verifies to our root through the cross certificate" ||
+    bad "partner leaf does not verify through the cross certificate"
+openssl verify -CAfile in/root2.pem -untrusted in/int2.pem out/pgood.pem \
+    >/dev/null 2>&1 && ok "the same leaf still verifies to the partner root" ||
+    bad "partner leaf no longer verifies to its own root"
+for l in poutside pexcluded; do
+	if openssl verify -CAfile out/root.pem -untrusted in/chain2.pem \
+	    out/$l.pem > v.txt 2>&1; then
+		bad "partner leaf $l verified through the cross certificate despite constraints"
+	elif grep -qi "subtree" v.txt; then
+		ok "partner leaf $l refused through the cross certificate (name constraints)"
+	else
+		bad "partner leaf $l refused for another reason"; cat v.txt
+	fi
+done
+grep -q "cross certificate file=out/cross2.pem" state/transcript &&
+    ok "the transcript records the cross certificate" ||
+    bad "no cross certificate in the transcript"
+
 # -- revoke and CRL ------------------------------------------------------
 expect 0 "" "revoke the intermediate" -- "$CER" revoke -f c.conf -x \
     out/int.pem -R 1 -y -s $S/alice.user.share -s $S/carol.user.share
