@@ -174,6 +174,7 @@ static cfg_opt_t profile_opts[] = {
 	CFG_STR_LIST("ext_key_usage", "{serverAuth,clientAuth}", CFGF_NONE),
 	CFG_SEC("subject", subject_opts, CFGF_NONE),
 	CFG_BOOL("store", cfg_true, CFGF_NONE),
+	CFG_BOOL("self_service", cfg_false, CFGF_NONE),
 	CFG_STR_LIST("roles", "{requester,agent,operator}", CFGF_NONE),
 	CFG_END()
 };

@@ -82,6 +82,7 @@ conv_profile(cfg_t *s, struct sconf_profile *p, int *ok)
 	p->subject_st = dup_opt(subj, "ST", ok);
 	p->subject_l = dup_opt(subj, "L", ok);
 	p->store = cfg_getbool(s, "store");
+	p->self_service = cfg_getbool(s, "self_service");
 	get_list(s, "roles", &p->roles, ok);
 }
 

@@ -105,11 +105,32 @@ ca_enroll_in_cert(X509 *x, const struct ca_name *nm)
 	return found;
 }
 
-/* The identity's own limits on names: a token's list, a renewed cert. */
+/* A name for a message: DNS and URI as they are, IP addresses printed. */
+static void
+ca_enroll_name_text(const struct ca_name *nm, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (nm->type == CA_NAME_IP) {
+		if (inet_ntop(nm->len == 4 ? AF_INET : AF_INET6, nm->val, ip,
+		    sizeof(ip)) == NULL)
+			ca_fmt(ip, sizeof(ip), "(IP)");
+		ca_fmt(buf, size, "%s", ip);
+	} else
+		ca_fmt(buf, size, "%.*s", (int)nm->len, (const char *)nm->val);
+}
+
+/*
+ * The identity's own limits on names: a token's list; for a certificate
+ * this CA issued, the names of that certificate (own != 0), since it buys
+ * its own renewal and nothing more (DESIGN.md rule 9).  The CSR's CN is
+ * one of its SANs (ca_csr.c), so checking the SANs checks the CN too.
+ */
 static int
-ca_enroll_names_ok(const struct ca_ident *id, int reissue,
+ca_enroll_names_ok(const struct ca_ident *id, int own,
     const struct ca_csr *csr, char *msg, size_t msglen)
 {
+	char name[CA_MAX_URI + 1];
 	size_t i;
 
 	for (i = 0; i < csr->nnames; i++) {
@@ -118,21 +139,39 @@ ca_enroll_names_ok(const struct ca_ident *id, int reissue,
 		if (id->kind == CA_ID_TOKEN && id->tok.names[0] != '\0' &&
 		    (nm->type == CA_NAME_IP || !ca_enroll_listed(
 		    id->tok.names, nm->val, nm->len))) {
-			ca_fmt(msg, msglen, "CSR name %.*s is not allowed "
-			    "by the enrollment token", (int)nm->len,
-			    nm->type == CA_NAME_IP ? "(IP)" :
-			    (const char *)nm->val);
+			ca_enroll_name_text(nm, name, sizeof(name));
+			ca_fmt(msg, msglen, "CSR name %s is not allowed "
+			    "by the enrollment token", name);
 			return 0;
 		}
-		if (reissue && !ca_enroll_in_cert(id->leaf, nm)) {
-			ca_fmt(msg, msglen, "CSR name %.*s is not in the "
-			    "certificate being renewed", (int)nm->len,
-			    nm->type == CA_NAME_IP ? "(IP)" :
-			    (const char *)nm->val);
+		if (own && !ca_enroll_in_cert(id->leaf, nm)) {
+			ca_enroll_name_text(nm, name, sizeof(name));
+			ca_fmt(msg, msglen, "an issued certificate may only "
+			    "renew itself: name %s is not in the certificate",
+			    name);
 			return 0;
 		}
 	}
 	return 1;
+}
+
+/*
+ * Whether a certificate this CA issued must keep to its own names: always
+ * for a re-enrollment (RFC 7030 4.2.2), and for an enrollment unless the
+ * profile opts in to self-service (`self_service = true`).
+ */
+static int
+ca_enroll_own_names(const struct ca_rt_tenant *t, const char *pname,
+    const struct ca_ident *id, int reissue)
+{
+	const struct sconf_profile *sp;
+
+	if (id->kind != CA_ID_ISSUED)
+		return 0;
+	if (reissue)
+		return 1;
+	sp = t->conf != NULL ? sconf_profile(t->conf, pname) : NULL;
+	return sp == NULL || !sp->self_service;
 }
 
 static void
@@ -320,9 +359,16 @@ ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
 		    "certificate issued by this CA");
 		return PROTO_R_FORBIDDEN;
 	}
-	if (reissue && strcmp(profile, id->profile) != 0) {
-		ca_fmt(msg, msglen, "re-enrollment must keep profile %s",
-		    id->profile);
+	/*
+	 * DESIGN.md rule 9: a certificate this CA issued buys its own
+	 * renewal, in the tenant (ca_ident_in_tenant) and profile its ledger
+	 * row recorded at issuance; an explicit label naming another
+	 * profile does not make it an enrollment credential there.
+	 */
+	if (id->kind == CA_ID_ISSUED && strcmp(profile, id->profile) != 0) {
+		ca_fmt(msg, msglen, "an issued certificate may only renew "
+		    "itself: it is of profile %s, not %s", id->profile,
+		    profile);
 		return PROTO_R_FORBIDDEN;
 	}
 	if (ca_tenant_profile(&(*t)->t, profile) == NULL) {
@@ -389,7 +435,8 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 		ca_fmt(msg, sizeof(msg), "%s", cerr.msg);
 		goto out;
 	}
-	if (!ca_enroll_names_ok(id, reissue, &csr, msg, sizeof(msg))) {
+	if (!ca_enroll_names_ok(id, ca_enroll_own_names(t, pname, id,
+	    reissue), &csr, msg, sizeof(msg))) {
 		result = PROTO_R_FORBIDDEN;
 		goto out;
 	}

@@ -4,8 +4,9 @@
  * verifies it again here and derives the role itself:
  *
  *	a certificate issued by one of our issuers	requester in the
- *		tenant it was issued in, if the ledger says it is issued
- *		(not revoked, not abandoned) and it is unexpired;
+ *		tenant and profile it was issued in, if the ledger says it
+ *		is issued (not revoked, not abandoned) and it is unexpired;
+ *		it may only renew itself (ca_enroll.c, DESIGN.md rule 9);
  *	a certificate from a configured client CA	the role and
  *		tenants of the first sconf client whose CN/O/OU match;
  *	a one-time enrollment token			requester in the

@@ -213,10 +213,11 @@ test_reissue(void **state)
 	/* A name the old certificate lacks, another profile, a stranger. */
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "t.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "not in the certificate being renewed");
+	expect(&rep, PROTO_R_FORBIDDEN, "an issued certificate may only renew "
+	    "itself: name t.example.com is not in the certificate");
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "device",
 	    (const char *const []){ "r.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "must keep profile web");
+	expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
 	issue_as(f, PROTO_T_REISSUE, svc, NULL, "acme", "web", names, 1, &rep);
 	expect(&rep, PROTO_R_FORBIDDEN, "needs a current certificate");
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "beta", "web",
@@ -238,6 +239,93 @@ test_reissue(void **state)
 	X509_free(svc);
 	X509_free(mine);
 	X509_free(op);
+}
+
+/* issue_as with a requested TTL. */
+static void
+issue_ttl(struct efx *f, X509 *x, const char *const *names, size_t n,
+    uint64_t ttl, struct proto_reply *rep)
+{
+	static uint8_t der[PROTO_MAX_CERT];
+	struct proto_request req;
+	uint8_t *csr;
+	size_t len;
+
+	memset(&req, 0, sizeof(req));
+	req.type = PROTO_T_ISSUE;
+	efx_ev_cert(&req, PROTO_PEER_HTTPS, x, der, sizeof(der));
+	csr = efx_csr(f, names, n, &len);
+	snprintf(req.u.issue.tenant, sizeof(req.u.issue.tenant), "acme");
+	snprintf(req.u.issue.profile, sizeof(req.u.issue.profile), "web");
+	req.u.issue.csr.ptr = csr;
+	req.u.issue.csr.len = len;
+	req.u.issue.ttl = ttl;
+	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, rep), 0);
+	free(csr);
+}
+
+/*
+ * DESIGN.md rule 9 (issue 13): a certificate this CA issued is a renewal
+ * credential and nothing more, on ISSUE (EST simpleenroll, /v1/sign,
+ * EST-coaps sen) as on REISSUE, unless its profile says self_service.
+ */
+static void
+test_issued_renews_only_itself(void **state)
+{
+	struct efx *f = *state;
+	static const char *const names[] = { "r.example.com",
+	    "s.example.com" };
+	struct proto_reply rep;
+	X509 *svc = efx_client(f, "svc-1", -60, 3600), *mine, *x;
+	const ASN1_TIME *na;
+	int days, secs;
+
+	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 2, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	mine = cert_of(&rep);
+	/* New names: refused, and nothing is recorded for them. */
+	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
+	    (const char *const []){ "t.example.com" }, 1, &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "an issued certificate may only renew "
+	    "itself: name t.example.com is not in the certificate");
+	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
+	    (const char *const []){ "r.example.com", "t.example.com" }, 2,
+	    &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "name t.example.com");
+	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM certs WHERE"
+	    " sans LIKE '%t.example.com%'"), 0);
+	/* Another profile of its tenant, by an explicit label: refused. */
+	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "device",
+	    (const char *const []){ "r.devices.example.com" }, 1, &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
+	/* Its own names (a subset) through simpleenroll: a renewal. */
+	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web", names, 1, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	/* The TTL stays within the profile (max_ttl 86400). */
+	issue_ttl(f, mine, names, 2, 30 * 86400, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	x = cert_of(&rep);
+	na = X509_get0_notAfter(x);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, NULL, na), 1);
+	assert_true(days * 86400 + secs <= 86400 + 60);
+	X509_free(x);
+	/* A profile that opts in: new names through simpleenroll only. */
+	f->conf->tenants[0].profiles[0].self_service = 1;
+	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
+	    (const char *const []){ "t.example.com" }, 1, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "web",
+	    (const char *const []){ "u.example.com" }, 1, &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "name u.example.com");
+	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "device",
+	    (const char *const []){ "r.devices.example.com" }, 1, &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
+	/* A mapped client certificate of role requester is not limited. */
+	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web",
+	    (const char *const []){ "v.example.com" }, 1, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	X509_free(mine);
+	X509_free(svc);
 }
 
 static void
@@ -465,6 +553,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_evidence, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reissue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_issued_renews_only_itself,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_roles, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),

@@ -49,6 +49,8 @@ test_example_loads(void **state)
 	assert_int_equal(p->max_ttl, 72 * 3600);
 	assert_true(p->allow_ip);
 	assert_string_equal(p->subject_o, "Signet Dev");
+	/* Issued certificates renew themselves only unless a profile says. */
+	assert_false(p->self_service);
 	assert_int_equal(sconf_est_label(c, "dev-device", &t, &p), 0);
 	assert_string_equal(p->name, "device");
 	assert_int_equal(sconf_est_label(c, "", &t, &p), 0);

@@ -50,6 +50,7 @@ struct sconf_profile {
 	char *subject_o, *subject_ou, *subject_c, *subject_st, *subject_l;
 	int store;
 	struct sconf_list roles;	   /* roles allowed to use it */
+	int self_service;	/* issued certificates may enroll new names */
 };
 
 struct sconf_tenant {

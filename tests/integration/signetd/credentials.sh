@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# A credential buys exactly what it names (DESIGN.md rule 9, issue 13),
+# against the running appliance (signetd + engine + HTTPS + CoAP front
+# ends, SoftHSMv2 token, SQLite ledger) with curl, openssl and
+# coap-client-gnutls:
+#   - a certificate Signet issued renews itself and nothing more: another
+#     name (EST simpleenroll, /v1/sign, EST-coaps sen) or another profile
+#     (an explicit EST label) is 403, its own names are served;
+#   - a profile with self_service = true lets it enroll new names.
+#
+# usage: credentials.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+build=$2
+work=$(mktemp -d /tmp/signet-cred-XXXXXX)
+pid=
+stop() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	pid=
+}
+cleanup() { stop; rm -rf "$work"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -40 "$work/signetd.log" >&2; exit 1; }
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+npass=0
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+HTTPS=$(free_port); HTTP=$(free_port)
+COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+[ -x "$build/api/coap/signet-coap" ] && command -v coap-client-gnutls >/dev/null ||
+	fail "signet-coap or coap-client-gnutls missing: the CoAP path must be tested"
+cd "$work"
+
+DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
+	{ cat provision.log; fail "provisioning"; }
+export SOFTHSM2_CONF=$work/data/softhsm2.conf
+sbx='s/^$//'
+as_engine() { "$@"; }
+if [ "$(id -u)" = 0 ]; then
+	# shellcheck source=../../support/users.sh
+	. "$src/tests/support/users.sh"
+	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
+	as_engine() { runuser -u signet -- "$@"; }
+fi
+# conf [sed expression]: the dev-host configuration on our ports.
+conf() {
+	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
+		-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" -e "${1:-s/^$//}" \
+		"$src/board/dev-host/signetd.conf" > signetd.conf
+	chmod 644 signetd.conf
+}
+B="https://127.0.0.1:$HTTPS"
+CA=(--cacert data/ca/root.pem)
+OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
+JSON=(-H 'Content-Type: application/json')
+start() {
+	"$build/firmware/signetd/signetd" -f signetd.conf >>signetd.log 2>&1 &
+	pid=$!
+	for _ in $(seq 1 300); do
+		curl -sf -o /dev/null "${CA[@]}" "$B/.well-known/est/cacerts" && return 0
+		kill -0 "$pid" 2>/dev/null || fail "signetd exited"
+		sleep 0.2
+	done
+	fail "appliance did not come up"
+}
+token() {
+	curl -s "${CA[@]}" "${OP[@]}" "${JSON[@]}" -d "$1" "$B/v1/tokens" |
+		sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+csr() { # name keyfile [form] -> CSR (base64 DER, or PEM) on stdout
+	if [ -f "$2" ]; then k=(-key "$2"); else k=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2"); fi
+	if [ "${3:-}" = pem ]; then
+		openssl req -new "${k[@]}" -subj "/CN=$1" -addext "subjectAltName=DNS:$1" 2>/dev/null
+	else
+		openssl req -new "${k[@]}" -subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER 2>/dev/null | base64 -w0
+	fi
+}
+# est PATH OUT CURL-AUTH... < CSR: the HTTP status of an EST POST.
+est() {
+	p=$1 o=$2
+	shift 2
+	curl -s -o "$o" -w '%{http_code}' "${CA[@]}" "$@" -H 'Content-Type: application/pkcs10' \
+		--data-binary @- "$B/.well-known/est/$p"
+}
+p7pem() { base64 -d "$1" | openssl pkcs7 -inform der -print_certs; }
+WEB=(--cert web.pem --key web.key)
+
+conf
+start
+pass "appliance up (dev-host configuration)"
+
+T=$(token '{"tenant":"dev","profile":"service","names":["web.svc.dev.internal"],"ttl":3600,"uses":1}')
+[ -n "$T" ] || fail "operator could not create a token"
+code=$(csr web.svc.dev.internal web.key | est simpleenroll web.p7 -H "Authorization: Bearer $T")
+[ "$code" = 200 ] || fail "token enrollment answered $code: $(cat web.p7)"
+p7pem web.p7 > web.pem
+pass "a service enrolls web.svc.dev.internal with a one-time token"
+
+# Another name with the issued certificate: EST simpleenroll, /v1/sign.
+code=$(csr other.svc.dev.internal other.key | est simpleenroll out "${WEB[@]}")
+[ "$code" = 403 ] || fail "simpleenroll of another name with an issued certificate answered $code: $(cat out)"
+grep -q 'an issued certificate may only renew itself: name other.svc.dev.internal is not in the certificate' out ||
+	fail "simpleenroll refusal says: $(cat out)"
+pass "EST simpleenroll of another name with the issued certificate: 403 ($(cat out))"
+pem=$(csr other.svc.dev.internal other.key pem | awk '{printf "%s\\n", $0}')
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${WEB[@]}" "${JSON[@]}" \
+	-d "{\"tenant\":\"dev\",\"profile\":\"service\",\"csr\":\"$pem\",\"ttl\":3600}" "$B/v1/sign")
+[ "$code" = 403 ] && grep -q 'may only renew itself' out || fail "/v1/sign of another name answered $code: $(cat out)"
+pass "/v1/sign of another name with the issued certificate: 403"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${WEB[@]}" "${JSON[@]}" \
+	-d "{\"tenant\":\"dev\",\"profile\":\"service\",\"csr\":\"$(csr web.svc.dev.internal web.key pem |
+	awk '{printf "%s\\n", $0}')\",\"ttl\":600}" "$B/v1/sign")
+[ "$code" = 200 ] || fail "/v1/sign of its own name answered $code: $(cat out)"
+pass "/v1/sign of its own name with the issued certificate: 200"
+
+# Another profile through an explicit label.
+code=$(csr x.dev.devices.internal dev.key | est dev-device/simpleenroll out "${WEB[@]}")
+[ "$code" = 403 ] && grep -q 'may only renew itself: it is of profile service, not device' out ||
+	fail "enrollment into profile device by label answered $code: $(cat out)"
+pass "an explicit label naming another profile: 403 ($(cat out))"
+
+# Its own name: simplereenroll and simpleenroll both renew.
+code=$(csr web.svc.dev.internal web.key | est simplereenroll re.p7 "${WEB[@]}")
+[ "$code" = 200 ] || fail "simplereenroll answered $code: $(cat re.p7)"
+code=$(csr web.svc.dev.internal web.key | est dev-service/simpleenroll re2.p7 "${WEB[@]}")
+[ "$code" = 200 ] || fail "simpleenroll of its own name answered $code: $(cat re2.p7)"
+p7pem re2.p7 | openssl x509 -noout -ext subjectAltName | grep -q 'DNS:web.svc.dev.internal' || fail "renewed SAN"
+pass "the issued certificate renews itself (simplereenroll, simpleenroll with its own name)"
+
+# EST-coaps sen with a device certificate, for another device's name.
+DT=$(token '{"tenant":"dev","profile":"device","names":["d1.dev.devices.internal"],"ttl":3600,"uses":1}')
+psk=$(printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
+	-macopt hexkey:"$(printf '%s' "$DT" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print substr($2,1,32)}')
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout d1.key \
+	-subj /CN=d1.dev.devices.internal -addext subjectAltName=DNS:d1.dev.devices.internal \
+	-outform DER -out d1.csr 2>/dev/null
+CB="coaps://127.0.0.1:$COAP"
+timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 287 -f d1.csr -o d1.der \
+	"$CB/est/dev-device/sen" >coap.out 2>&1 || fail "coap PSK enroll: $(cat coap.out)"
+openssl x509 -inform der -in d1.der -out d1.pem 2>/dev/null || fail "coap enroll answer: $(cat coap.out)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout d2.key \
+	-subj /CN=d2.dev.devices.internal -addext subjectAltName=DNS:d2.dev.devices.internal \
+	-outform DER -out d2.csr 2>/dev/null
+rm -f d2.der
+timeout 30 coap-client-gnutls -B 20 -m post -c d1.pem -j d1.key -t 286 -A 287 -f d2.csr -o d2.der \
+	"$CB/est/dev-device/sen" >coap.out 2>&1 || true
+if [ -s d2.der ] && openssl x509 -inform der -in d2.der -noout 2>/dev/null; then
+	fail "EST-coaps sen with a device certificate enrolled another device's name"
+fi
+grep -q '4\.03' coap.out || fail "EST-coaps sen of another name: $(cat coap.out; cat d2.der 2>/dev/null)"
+pass "EST-coaps sen with a device certificate for another device's name: 4.03"
+openssl req -new -key d1.key -subj /CN=d1.dev.devices.internal \
+	-addext subjectAltName=DNS:d1.dev.devices.internal -outform DER -out d1r.csr 2>/dev/null
+timeout 30 coap-client-gnutls -B 20 -m post -c d1.pem -j d1.key -t 286 -A 287 -f d1r.csr -o d1r.der \
+	"$CB/est/dev-device/sen" >coap.out 2>&1 || fail "coap sen of its own name: $(cat coap.out)"
+openssl x509 -inform der -in d1r.der -noout 2>/dev/null || fail "sen of its own name: $(cat coap.out)"
+pass "EST-coaps sen with the device certificate for its own name is served"
+
+# self_service = true on the profile: new names are the old behaviour.
+stop
+conf '0,/self_service = false/s//self_service = true/'
+grep -q 'self_service = true' signetd.conf || fail "could not enable self_service"
+start
+code=$(csr other.svc.dev.internal other.key | est simpleenroll out "${WEB[@]}")
+[ "$code" = 200 ] || fail "self_service profile: simpleenroll of another name answered $code: $(cat out)"
+code=$(csr x.dev.devices.internal dev.key | est dev-device/simpleenroll out "${WEB[@]}")
+[ "$code" = 403 ] || fail "self_service profile: another profile answered $code: $(cat out)"
+pass "with self_service = true the issued certificate enrolls new names of its own profile, no other profile"
+stop
+
+! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
+echo "$npass passed, 0 failed"
