@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# signetctl against the running appliance (issue 19): every verb, tables
+# and --json, exit codes 0 / 1 (refused, not found, revoked) / 2 (bad
+# flag, unreachable), revoke then `ocsp check` says revoked.  The
+# appliance is the real one (signetd + engine + front ends on a SoftHSMv2
+# token and a SQLite ledger, tests/support/appliance.sh).
+#
+# usage: signetctl.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+build=$2
+work=$(mktemp -d /tmp/signet-ctl-XXXXXX)
+npass=0
+cleanup() {
+	appliance_stop >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$work/out" ] && { echo "--- stdout"; cat "$work/out"; } >&2
+	[ -f "$work/err" ] && { echo "--- stderr"; cat "$work/err"; } >&2
+	[ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2
+	exit 1
+}
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+# shellcheck source=../../support/appliance.sh
+. "$src/tests/support/appliance.sh"
+
+appliance_start "$src" "$build" "$work"
+ctl_bin=$build/tools/signetctl/signetctl
+# The operator's settings file, as README "Operating it" writes it; paths
+# are relative to the file.
+cat > signetctl.conf <<EOF
+# signetctl settings for this appliance
+server = https://127.0.0.1:$HTTPS
+http = "http://127.0.0.1:$HTTP"
+cacert = data/ca/root.pem
+cert = data/operator/operator.pem
+key = data/operator/operator.key   # a file name, never the key
+tenant = dev
+EOF
+export SIGNETCTL_CONFIG=$work/signetctl.conf
+# ctl EXPECTED ARGS...: runs signetctl, stdout in out, stderr in err, and
+# fails unless it exits EXPECTED.
+ctl() {
+	local want=$1 st=0
+	shift
+	"$ctl_bin" "$@" >out 2>err || st=$?
+	[ "$st" = "$want" ] || fail "signetctl $* exited $st, not $want"
+}
+json() { python3 -c "import json,sys; d=json.load(open('out')); print($1)"; }
+
+# health
+ctl 0 health
+grep -q '^status: *ready$' out && grep -q '^token: *ok$' out && grep -q '^audit: *ok$' out ||
+	fail "health table"
+ctl 0 health --json
+[ "$(json 'd["status"], d["ledger"], d["token"]')" = "ready True True" ] || fail "health json"
+pass "health: a table and JSON (status ready, token, ledger, audit)"
+"$ctl_bin" -c /dev/null --cacert data/ca/root.pem -s "https://127.0.0.1:$HTTPS" health >out 2>err ||
+	fail "health without a client certificate"
+[ "$(wc -l < out)" = 1 ] && grep -q '^status: *ready$' out || fail "anonymous health told more than its status"
+pass "health without a client certificate tells only the status"
+
+# tokens create, then an enrollment with it (curl, EST) gives a certificate.
+ctl 0 tokens create -P service -n web.svc.dev.internal --ttl 1h --json
+T=$(json 'd["token"]')
+[ -n "$T" ] || fail "no token"
+ctl 0 tokens create -P service -n api.svc.dev.internal --ttl 10m --uses 2
+grep -q '^token: ' out && grep -q '^expires: ' out || fail "tokens create table"
+pass "tokens create (JSON and table)"
+csr() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2" \
+		-subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER 2>/dev/null | base64 -w0
+}
+csr web.svc.dev.internal web.key > web.csr
+code=$(curl -s -o web.p7 -w '%{http_code}' --cacert data/ca/root.pem -H "Authorization: Bearer $T" \
+	-H 'Content-Type: application/pkcs10' --data-binary @web.csr \
+	"https://127.0.0.1:$HTTPS/.well-known/est/simpleenroll")
+[ "$code" = 200 ] || fail "enroll with the token signetctl made: $code"
+base64 -d web.p7 | openssl pkcs7 -inform der -print_certs > web.pem
+SER=$(openssl x509 -in web.pem -noout -serial | cut -d= -f2)
+ser=$(printf '%s' "$SER" | tr 'A-F' 'a-f')
+
+# certs list and show
+ctl 0 certs list
+head -1 out | grep -q '^SERIAL  *STATUS  *NOT_AFTER' || fail "certs list head"
+grep -q "^$ser  *valid " out || fail "certs list row for $ser"
+grep -q '^1 of 1 certificate$' out || fail "certs list footer"
+ctl 0 certs list --json --status valid
+[ "$(json 'd["total"], d["items"][0]["serial"]')" = "1 $ser" ] || fail "certs list json"
+ctl 0 certs list --status revoked --json
+[ "$(json 'd["total"]')" = 0 ] || fail "no certificate is revoked yet"
+ctl 0 certs list -q web.svc --expiring-within 2d --limit 5
+grep -q "^$ser " out || fail "filters q + expiring_within"
+pass "certs list: a table, JSON, --status, -q, --expiring-within, --limit"
+ctl 0 certs show "$SER"
+grep -q "^serial: *$ser$" out && grep -q '^status: *valid$' out &&
+	grep -q '^names: *web.svc.dev.internal$' out && grep -q '^profile: *service$' out ||
+	fail "certs show table"
+ctl 0 certs show --pem "$(openssl x509 -in web.pem -noout -serial | cut -d= -f2 | sed 's/../&:/g; s/:$//')"
+cmp <(openssl x509 -in out) <(openssl x509 -in web.pem) || fail "certs show --pem is not the certificate"
+ctl 0 certs show --json "$SER"
+[ "$(json 'd["serial"], d["status"]')" = "$ser valid" ] || fail "certs show json"
+pass "certs show: fields, names from the certificate, --pem (colon serial), JSON"
+
+# Exit 1: not found, refused.
+ctl 1 certs show 0102030405
+grep -q '404' err || fail "missing serial: $(cat err)"
+ctl 1 certs list -T nosuchtenant
+grep -q '403' err || fail "unknown tenant: $(cat err)"
+ctl 1 --cert web.pem --key web.key certs revoke "$SER"
+grep -q '403' err || fail "a requester revoking: $(cat err)"
+ctl 1 -c /dev/null --cacert data/ca/root.pem -s "https://127.0.0.1:$HTTPS" certs list -T dev
+grep -q '401' err || fail "no client certificate: $(cat err)"
+pass "exit 1: missing serial (404), unknown tenant (403), requester revoking (403), no certificate (401)"
+
+# Exit 2: bad flags, unreachable server, untrusted server.
+ctl 2 certs list --status bogus
+grep -q 'any, valid, revoked or expired' err || fail "bad --status message"
+ctl 2 certs list --nosuchflag
+grep -q 'unknown option' err && grep -q '^usage: signetctl certs list' err || fail "bad flag message"
+ctl 2 certs show not-hex
+ctl 2 frobnicate
+ctl 2 --key "$(cat data/operator/operator.key)" health
+grep -q 'never its contents' err || fail "a key on the command line was taken"
+dead=$(free_port)
+ctl 2 -s "https://127.0.0.1:$dead" health
+grep -q 'cannot connect' err || fail "unreachable: $(cat err)"
+ctl 2 --cacert web.pem health
+grep -q 'did not verify' err || fail "untrusted server: $(cat err)"
+ctl 0 certs list --help
+grep -q '^usage: signetctl certs list' out || fail "--help"
+pass "exit 2: bad flag, bad value, unknown verb, a key's contents as --key, unreachable, untrusted server; --help exits 0"
+
+echo "$npass passed, 0 failed"

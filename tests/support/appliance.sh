@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# A running appliance for integration tests, set up as e2e.sh sets it up:
+# board/dev-host provisioning (SoftHSMv2 token, dev PKI, operator
+# certificate) in WORK/data, the dev-host signetd.conf on free ports,
+# sandboxed as the appliance is when run as root, signetd started and
+# waited for.  Bash; source it, then:
+#
+#   appliance_start SRC BUILD WORK   sets HTTPS HTTP COAP (ports), APP_PID,
+#                                    APP_LOG; cwd becomes WORK
+#   appliance_stop                   SIGTERM, waits; 0 if it exited 0
+#   as_engine CMD...                 runs CMD as the engine's user
+#
+# Failures call fail(), which the test defines.
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+as_engine() { "$@"; }
+
+appliance_start() {
+	local src=$1 build=$2 work=$3 sbx='s/^$//'
+	HTTPS=$(free_port)
+	HTTP=$(free_port)
+	COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	APP_LOG=$work/signetd.log
+	cd "$work" || return 1
+	DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
+		{ cat provision.log; fail "provisioning"; }
+	export SOFTHSM2_CONF=$work/data/softhsm2.conf
+	if [ "$(id -u)" = 0 ]; then
+		# shellcheck source=users.sh
+		. "$src/tests/support/users.sh"
+		sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
+		as_engine() { runuser -u signet -- "$@"; }
+	fi
+	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
+		-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+	chmod 644 signetd.conf
+	"$build/firmware/signetd/signetd" -f signetd.conf >"$APP_LOG" 2>&1 &
+	APP_PID=$!
+	# Ready means the engine answers (cacerts needs it).
+	local code=
+	for _ in $(seq 1 300); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --cacert data/ca/root.pem \
+			"https://127.0.0.1:$HTTPS/.well-known/est/cacerts" 2>&1) || true
+		[ "$code" = 200 ] && return 0
+		kill -0 "$APP_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -0 "$APP_PID" 2>/dev/null && code="$code, signetd running" || code="$code, signetd exited"
+	fail "the appliance did not come up (cacerts answered ${code})"
+}
+
+appliance_stop() {
+	local st=0
+	[ -n "${APP_PID:-}" ] || return 0
+	kill -TERM "$APP_PID" 2>/dev/null || true
+	for _ in $(seq 1 150); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$APP_PID" 2>/dev/null || true
+	wait "$APP_PID" || st=$?
+	APP_PID=
+	return "$st"
+}
