@@ -84,7 +84,10 @@ ca_check(const struct ca_request *req, const struct ca_profile *p,
 	if ((rc = ca_csr_verify(csr, err)) != CA_OK)
 		return rc;
 	ca_stage(tm, CA_STAGE_POP, t0);
+	/* Issue 13: the chain's constraints hold before anything is built. */
 	if ((rc = ca_csr_check_policy(csr, p, err)) != CA_OK ||
+	    (rc = ca_chain_check_profile(p, err)) != CA_OK ||
+	    (rc = ca_chain_check_names(p->issuer, csr, err)) != CA_OK ||
 	    (rc = ca_validity(p, p->issuer, req->ttl, now, &in->not_before,
 	    &in->not_after, &iss->truncated, err)) != CA_OK)
 		return rc;
@@ -174,7 +177,8 @@ ca_issue(const struct ca_request *req, const struct ca_hooks *hooks,
 		goto out;
 	ca_stage(tm, CA_STAGE_BUILD, &t0);
 	/* Lint before sign: these bytes, and only these, get signed. */
-	if ((rc = ca_lint_tbs(tbs.p, tbs.len, CA_LINT_LEAF, err)) != CA_OK)
+	if ((rc = ca_lint_tbs_issued(tbs.p, tbs.len, p->issuer, err)) !=
+	    CA_OK)
 		goto out;
 	ca_stage(tm, CA_STAGE_LINT, &t0);
 	memcpy(iss.serial, in.serial, CA_SERIAL_LEN);

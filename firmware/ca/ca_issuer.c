@@ -81,7 +81,8 @@ ca_issuer_init(struct ca_issuer *iss, const char *name,
 	    &p);
 	if (ca_issuer_ski(iss) != 0 ||
 	    ca_asn1_time(X509_get0_notBefore(cert), &iss->not_before) != 0 ||
-	    ca_asn1_time(X509_get0_notAfter(cert), &iss->not_after) != 0)
+	    ca_asn1_time(X509_get0_notAfter(cert), &iss->not_after) != 0 ||
+	    ca_chain_load(iss) != 0)
 		goto fail;
 	return CA_OK;
 fail:
@@ -123,6 +124,7 @@ ca_issuer_clear(struct ca_issuer *iss)
 	for (i = 0; i < iss->nchain; i++)
 		X509_free(iss->chain[i]);
 	OPENSSL_free(iss->subject_der);
+	ca_chain_free(iss->rules);
 	memset(iss, 0, sizeof(*iss));
 }
 

@@ -165,17 +165,23 @@ ca_lint_parse(const uint8_t *tbs, size_t len, struct ca_lint_ctx *c)
 	return ca_lint_key(c);
 }
 
-int
-ca_lint_tbs(const uint8_t *tbs, size_t len, enum ca_lint_mode mode,
-    struct ca_err *err)
+static int
+ca_lint_run(const uint8_t *tbs, size_t len, enum ca_lint_mode mode,
+    const struct ca_issuer *iss, struct ca_err *err)
 {
 	struct ca_lint_ctx c;
 	char msg[CA_MAX_ERRMSG * 2];
 	unsigned want = mode == CA_LINT_CA ? CA_LINT_FOR_CA : CA_LINT_FOR_LEAF;
 	size_t i;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
 	c.mode = mode;
+	c.issued_by = iss;
+	c.tbs = tbs;
+	c.tbs_len = len;
+	if (iss != NULL)
+		want |= CA_LINT_FOR_ISSUED;
 	if (tbs == NULL || len == 0 || len > CA_MAX_CERT ||
 	    ca_lint_parse(tbs, len, &c) != 0) {
 		ca_fail(err, CA_ERR_LINT, "lint e_tbs_not_strict_der: "
@@ -187,19 +193,35 @@ ca_lint_tbs(const uint8_t *tbs, size_t len, enum ca_lint_mode mode,
 	for (i = 0; i < ca_nlints; i++) {
 		if (!(ca_lints[i].applies & want))
 			continue;
-		if (ca_lints[i].fn(&c, err) == CA_OK)
+		if ((rc = ca_lints[i].fn(&c, err)) == CA_OK)
 			continue;
+		/* A chain lint refuses what was asked, not what we built. */
+		rc = rc == CA_ERR_POLICY ? CA_ERR_POLICY : CA_ERR_LINT;
 		if (err != NULL) {
 			snprintf(msg, sizeof(msg), "lint %s: %s",
 			    ca_lints[i].name, err->msg);
 			memcpy(err->msg, msg, sizeof(err->msg) - 1);
 			err->msg[sizeof(err->msg) - 1] = '\0';
 			err->lint = ca_lints[i].name;
-			err->code = CA_ERR_LINT;
+			err->code = rc;
 		}
-		return CA_ERR_LINT;
+		return rc;
 	}
 	return CA_OK;
+}
+
+int
+ca_lint_tbs(const uint8_t *tbs, size_t len, enum ca_lint_mode mode,
+    struct ca_err *err)
+{
+	return ca_lint_run(tbs, len, mode, NULL, err);
+}
+
+int
+ca_lint_tbs_issued(const uint8_t *tbs, size_t len,
+    const struct ca_issuer *iss, struct ca_err *err)
+{
+	return ca_lint_run(tbs, len, CA_LINT_LEAF, iss, err);
 }
 
 /* A whole certificate: its TBS, and the outer algorithm must match. */

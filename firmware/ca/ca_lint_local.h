@@ -17,6 +17,9 @@ struct ca_lint_ext {
 
 struct ca_lint_ctx {
 	enum ca_lint_mode mode;
+	const struct ca_issuer *issued_by; /* NULL: lints without the chain */
+	const uint8_t *tbs;		/* the whole TBSCertificate */
+	size_t tbs_len;
 	int has_version;
 	struct ca_tlv version, serial, sigalg, issuer, nb, na, subject, spki;
 	int unique_ids;
@@ -36,6 +39,7 @@ typedef int (*ca_lint_fn)(const struct ca_lint_ctx *, struct ca_err *);
 #define CA_LINT_FOR_LEAF 0x1
 #define CA_LINT_FOR_CA 0x2
 #define CA_LINT_FOR_ALL 0x3
+#define CA_LINT_FOR_ISSUED 0x4	/* a leaf, with its issuer's chain */
 
 struct ca_lint {
 	const char *name;

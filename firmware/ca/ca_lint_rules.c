@@ -33,6 +33,7 @@ int ca_lint_dns_wildcard_left(const struct ca_lint_ctx *, struct ca_err *);
 int ca_lint_dns_wildcard_tld(const struct ca_lint_ctx *, struct ca_err *);
 int ca_lint_dns_lowercase(const struct ca_lint_ctx *, struct ca_err *);
 int ca_lint_san_ip_length(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_issuer_nc(const struct ca_lint_ctx *, struct ca_err *);
 
 /* RFC 5280 4.1.2.1: extensions require v3. */
 LINT(ca_l_version)
@@ -374,5 +375,7 @@ const struct ca_lint ca_lints[] = {
 	  ca_lint_dns_wildcard_tld },
 	{ "e_signet_dnsname_not_lowercase", CA_LINT_FOR_ALL,
 	  ca_lint_dns_lowercase },
+	{ "e_signet_issuer_name_constraints", CA_LINT_FOR_ISSUED,
+	  ca_lint_issuer_nc },
 };
 const size_t ca_nlints = sizeof(ca_lints) / sizeof(ca_lints[0]);

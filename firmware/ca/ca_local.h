@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "signet/ca.h"
 
@@ -115,5 +116,22 @@ int ca_serial_new(uint8_t serial[CA_SERIAL_LEN], struct ca_err *err);
 int ca_ip_in_cidr(const uint8_t *ip, size_t len, const struct ca_cidr *c);
 int ca_glob(const char *pat, size_t plen, const uint8_t *s, size_t slen,
     char sep);
+
+/* What the chain above a leaf imposes (ca_chain.c). */
+struct ca_chain_cert {
+	NAME_CONSTRAINTS *nc;	/* NULL: none */
+	int has_eku;
+	unsigned eku;		/* CA_EKU_* it lists (anyEKU is not one) */
+	char who[CA_MAX_ATTR + 32];	/* "the issuer's", "chain CA "x"'s" */
+};
+struct ca_chain {
+	struct ca_chain_cert c[1 + CA_MAX_CHAIN];
+	size_t n, nnc;		/* certificates, those with constraints */
+	char broken[CA_MAX_ERRMSG];	/* why no verifier accepts the chain */
+};
+int ca_chain_load(struct ca_issuer *iss);
+void ca_chain_free(struct ca_chain *ch);
+int ca_chain_check_names(const struct ca_issuer *iss,
+    const struct ca_csr *csr, struct ca_err *err);
 
 #endif

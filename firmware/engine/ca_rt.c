@@ -171,6 +171,7 @@ ca_rt_tenant_build(const struct sconf *conf, const struct sconf_tenant *st,
 		if (ca_rt_profile(st, &st->profiles[i], iss,
 		    &rt->profiles[i], err, errlen) != 0)
 			return -1;
+		ca_rt_profile_warn(st, &rt->profiles[i]);
 		rt->nprofiles++;
 		ca_tenant_add_profile(&rt->t, &rt->profiles[i]);
 	}

@@ -11,5 +11,7 @@
 int	ca_rt_profile(const struct sconf_tenant *st,
 	    const struct sconf_profile *sp, const struct ca_issuer *iss,
 	    struct ca_profile *p, char *err, size_t errlen);
+void	ca_rt_profile_warn(const struct sconf_tenant *st,
+	    const struct ca_profile *p);
 
 #endif

@@ -194,3 +194,26 @@ ca_rt_profile(const struct sconf_tenant *st, const struct sconf_profile *sp,
 	    CA_EXPIRY_TRUNCATE : CA_EXPIRY_REFUSE;
 	return 0;
 }
+
+/*
+ * Issue 13: a profile whose certificates the issuer's chain forbids (an
+ * extKeyUsage the intermediate does not list, a chain no verifier
+ * accepts, a domain wholly outside its name constraints) is logged at
+ * load; its requests are refused with 403 naming the constraint.
+ */
+void
+ca_rt_profile_warn(const struct sconf_tenant *st, const struct ca_profile *p)
+{
+	struct ca_err cerr;
+	size_t i;
+
+	if (ca_chain_check_profile(p, &cerr) != CA_OK)
+		ca_log_warnx("msg=\"profile cannot issue under its issuer's "
+		    "constraints\" tenant=%s profile=%s error=\"%s\"",
+		    st->name, p->name, cerr.msg);
+	for (i = 0; i < p->ndomains; i++)
+		if (ca_chain_check_domain(p, i, &cerr) != CA_OK)
+			ca_log_warnx("msg=\"profile domain is outside its "
+			    "issuer's name constraints\" tenant=%s profile=%s "
+			    "error=\"%s\"", st->name, p->name, cerr.msg);
+}

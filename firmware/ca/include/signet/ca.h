@@ -129,6 +129,7 @@ struct ca_issuer {
 	char ca_issuers_url[CA_MAX_URL + 1];	/* AIA caIssuers, optional */
 	char ocsp_url[CA_MAX_URL + 1];		/* AIA OCSP, optional */
 	char crl_url[CA_MAX_URL + 1];		/* CRL DP, optional */
+	struct ca_chain *rules;	/* what the chain imposes (ca_chain.c) */
 };
 int ca_issuer_init(struct ca_issuer *iss, const char *name,
     struct ca_signer *signer, X509 *cert, X509 *const *chain, size_t nchain,
@@ -136,6 +137,19 @@ int ca_issuer_init(struct ca_issuer *iss, const char *name,
 int ca_issuer_set_urls(struct ca_issuer *iss, const char *ca_issuers,
     const char *ocsp, const char *crl);
 void ca_issuer_clear(struct ca_issuer *iss);
+
+/*
+ * Issuer constraints (RFC 5280 4.2.1.10), matched as OpenSSL's verifier
+ * matches them.  ca_nc_within: 1 if name is within base, 0 if not, -1 if
+ * the name cannot be checked (a verifier then refuses the certificate).
+ * DNS, URI and email bases are IA5 text; an IP base is address and mask
+ * (8 or 32 octets).  ca_cn_is_dnsid: whether a verifier reads a
+ * commonName as a DNS name (when the certificate has no DNS SAN).
+ */
+enum ca_nc_type { CA_NC_DNS, CA_NC_EMAIL, CA_NC_URI, CA_NC_IP };
+int ca_nc_within(enum ca_nc_type t, const uint8_t *name, size_t len,
+    const uint8_t *base, size_t blen);
+int ca_cn_is_dnsid(const uint8_t *cn, size_t len);
 
 /* Key types a profile allows (bit mask). */
 #define CA_KEY_RSA	0x01
@@ -295,6 +309,19 @@ int ca_csr_check_policy(const struct ca_csr *csr, const struct ca_profile *p,
     struct ca_err *err);
 
 /*
+ * The issuer's chain against a profile (CA_OK or CA_ERR_POLICY with the
+ * constraint named).  ca_chain_check_profile: what every certificate of
+ * the profile needs (a chain a verifier accepts: CA, keyCertSign, path
+ * lengths; the profile's extKeyUsage within every CA's that has one);
+ * ca_issue runs it before signing.  ca_chain_check_domain, for warnings
+ * at load: whether any name the profile's domain i allows is within the
+ * chain's name constraints.
+ */
+int ca_chain_check_profile(const struct ca_profile *p, struct ca_err *err);
+int ca_chain_check_domain(const struct ca_profile *p, size_t i,
+    struct ca_err *err);
+
+/*
  * Lint.  ca_lint_tbs runs every applicable lint over TBSCertificate DER;
  * ca_lint_cert over a whole certificate (for the ceremony).  mode says
  * whether the certificate is a leaf or a CA.  The first failing lint
@@ -305,6 +332,13 @@ int ca_lint_tbs(const uint8_t *tbs, size_t len, enum ca_lint_mode mode,
     struct ca_err *err);
 int ca_lint_cert(const uint8_t *der, size_t len, enum ca_lint_mode mode,
     struct ca_err *err);
+/*
+ * A leaf's TBS with its issuer: also the lints that need the chain
+ * (e_signet_issuer_name_constraints: OpenSSL's own name-constraint check
+ * over these bytes).  Such a lint refuses with CA_ERR_POLICY.
+ */
+int ca_lint_tbs_issued(const uint8_t *tbs, size_t len,
+    const struct ca_issuer *iss, struct ca_err *err);
 /* The lint table, for documentation and tests: names in order. */
 size_t ca_lint_count(void);
 const char *ca_lint_name(size_t i);
