@@ -7,6 +7,8 @@
  * ledger, builds its runtime from the configuration, reconciles the
  * ledger, and serves front-end channels until told to stop.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -181,6 +183,12 @@ ca_main(int argc, char *argv[])
 	sigset_t set;
 	int ch, ctl = -1, debug = 0, rc;
 
+	/*
+	 * Issue 13: whatever the engine creates (ledger and its WAL, token
+	 * files and their guarded copies, CRLs) is its own user's alone,
+	 * whatever umask it was started with.
+	 */
+	umask(077);
 	/* Before any thread exists, so every thread inherits the mask. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -181,6 +181,10 @@ main(int argc, char **argv)
 	int c, check = 0, debug = 0, rc;
 	long ncpu;
 
+	/* Issue 13: files under the data directory are never world- or
+	 * group-readable, whatever umask signetd was started with; every
+	 * child inherits the mask. */
+	umask(077);
 	memset(&p, 0, sizeof(p));
 	p.ctl_fd = -1;
 	while ((c = getopt(argc, argv, "f:ndVx:")) != -1) {

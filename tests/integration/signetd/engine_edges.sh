@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The engine at the edges (issue 13), on the dev-host appliance with curl
+# and openssl: the files it creates are its own alone whatever the umask.
+#
+# usage: engine_edges.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+build=$2
+work=$(mktemp -d /tmp/signet-edges-XXXXXX)
+pid=
+stop() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	pid=
+}
+cleanup() {
+	stop
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -40 "$work/signetd.log" >&2; exit 1; }
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+npass=0
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+HTTPS=$(free_port); HTTP=$(free_port)
+cd "$work"
+
+DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
+	{ cat provision.log; fail "provisioning"; }
+export SOFTHSM2_CONF=$work/data/softhsm2.conf
+python3 - "$src/board/dev-host/signetd.conf" "$HTTPS" "$HTTP" > signetd.conf <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+s = s.replace("127.0.0.1:8443", "127.0.0.1:" + sys.argv[2]).replace("127.0.0.1:8080", "127.0.0.1:" + sys.argv[3])
+s = s.replace('coap = "127.0.0.1:5684"', '')
+print(s, end="")
+PY
+B="https://127.0.0.1:$HTTPS"
+CA=(--cacert data/ca/root.pem)
+OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
+start() {
+	"$build/firmware/signetd/signetd" -f signetd.conf >>signetd.log 2>&1 &
+	pid=$!
+	for _ in $(seq 1 150); do
+		curl -sf -o /dev/null "${CA[@]}" "$B/.well-known/est/cacerts" && return 0
+		kill -0 "$pid" 2>/dev/null || fail "signetd exited"
+		sleep 0.2
+	done
+	fail "appliance did not come up"
+}
+
+# umask 077 for everything under the data directory, whatever signetd's.
+touch marker
+sleep 1
+umask 022
+start
+[ -f data/ledger.db ] || fail "no ledger after start"
+for f in data/ledger.db data/ledger.db-wal data/ledger.db-shm; do
+	[ -e "$f" ] || continue
+	m=$(stat -c %a "$f")
+	[ "$m" = 600 ] || fail "$f has mode $m under umask 022 (want 600)"
+done
+loose=$(find data -newer marker \( -type f -o -type d \) -perm /077 -print)
+[ -z "$loose" ] || fail "created group/other-accessible under umask 022: $loose"
+pass "under umask 022 the ledger is 0600 and nothing the engine created is group/other-accessible"
+
+echo "$npass passed, 0 failed"
