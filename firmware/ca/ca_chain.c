@@ -329,8 +329,10 @@ ca_nc_below_ok(const struct ca_chain_cert *cc, const char *d, char *why,
 			continue;
 		ca_nc_text(GEN_DNS, st->base->d.dNSName->data,
 		    (size_t)st->base->d.dNSName->length, base, sizeof(base));
-		snprintf(why, size, "names below %s are in %s excluded subtree"
-		    " %s", d, cc->who, base);
+		/* A long name shortens the message, never overflows it. */
+		if (snprintf(why, size, "names below %s are in %s excluded "
+		    "subtree %s", d, cc->who, base) < 0)
+			why[0] = '\0';
 		return 0;
 	}
 	for (i = 0; i < sk_GENERAL_SUBTREE_num(cc->nc->permittedSubtrees);

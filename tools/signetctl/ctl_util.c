@@ -164,13 +164,14 @@ ctl_url_parse(const char *s, struct ctl_url *u)
 			return CTL_E_SYNTAX;
 	} else
 		snprintf(u->port, sizeof(u->port), "%s", u->tls ? "443" : "80");
-	if (*end == '#' || strlen(end) >= sizeof(u->path))
+	/* Room for the path, a leading '/' and the NUL. */
+	if (*end == '#' || strlen(end) + 2 > sizeof(u->path))
 		return CTL_E_SYNTAX;
 	for (i = 0; end[i] != '\0'; i++)
 		if ((unsigned char)end[i] <= 0x20 || end[i] == 0x7f)
 			return CTL_E_SYNTAX;
-	snprintf(u->path, sizeof(u->path), "%s%s", *end == '/' ? "" : "/",
-	    end);
+	u->path[0] = '/';
+	memcpy(u->path + (*end == '/' ? 0 : 1), end, strlen(end) + 1);
 	return CTL_OK;
 }
 
