@@ -37,7 +37,7 @@ ca_profile_init(struct ca_profile *p, const char *name,
 	p->flags = CA_P_BARE_DOMAINS | CA_P_SUBDOMAINS |
 	    CA_P_ENFORCE_HOSTNAMES | CA_P_STORE;
 	p->key_types = CA_KEY_RSA | CA_KEY_P256 | CA_KEY_P384 | CA_KEY_ED25519;
-	p->rsa_min_bits = 2048;
+	p->rsa_sizes = CA_RSA_ALL;
 	p->default_ttl = CA_DEFAULT_TTL;
 	p->max_ttl = CA_DEFAULT_TTL;
 	p->on_issuer_expiry = CA_EXPIRY_TRUNCATE;

@@ -127,6 +127,23 @@ ca_policy_uri(const struct ca_profile *p, const struct ca_name *n,
 	    "profile %s", (int)n->len, (const char *)n->val, p->name);
 }
 
+static unsigned
+ca_rsa_size(unsigned bits)
+{
+	return bits == 2048 ? CA_RSA_2048 : bits == 3072 ? CA_RSA_3072 :
+	    bits == 4096 ? CA_RSA_4096 : 0;
+}
+
+static const char *
+ca_rsa_sizes_txt(unsigned m)
+{
+	static const char *const txt[8] = { "no", "2048", "3072",
+	    "2048 or 3072", "4096", "2048 or 4096", "3072 or 4096",
+	    "2048, 3072 or 4096" };
+
+	return txt[m & CA_RSA_ALL];
+}
+
 static int
 ca_policy_key(const struct ca_csr *csr, const struct ca_profile *p,
     struct ca_err *err)
@@ -140,9 +157,12 @@ ca_policy_key(const struct ca_csr *csr, const struct ca_profile *p,
 	if (i == 5 || !(p->key_types & csr->key_type))
 		return ca_fail(err, CA_ERR_KEY, "key type %s is not allowed by "
 		    "profile %s", i < 5 ? names[i] : "?", p->name);
-	if (csr->kind == CA_KEY_KIND_RSA && csr->key_bits_n < p->rsa_min_bits)
+	/* policy: "rsa2048" means 2048 bits, not "2048 or more" (issue 13). */
+	if (csr->kind == CA_KEY_KIND_RSA && !(p->rsa_sizes &
+	    ca_rsa_size(csr->key_bits_n)))
 		return ca_fail(err, CA_ERR_KEY, "RSA key of %u bits: profile %s "
-		    "requires %u", csr->key_bits_n, p->name, p->rsa_min_bits);
+		    "allows RSA of exactly %s bits", csr->key_bits_n, p->name,
+		    ca_rsa_sizes_txt(p->rsa_sizes));
 	return CA_OK;
 }
 

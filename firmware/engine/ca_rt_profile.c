@@ -14,15 +14,15 @@
 static const struct {
 	const char	*name;
 	unsigned	 bit;
-	unsigned	 rsa_bits;
+	unsigned	 rsa;		/* CA_RSA_*: one exact size */
 } ca_key_names[] = {
 	{ "p256", CA_KEY_P256, 0 },
 	{ "p384", CA_KEY_P384, 0 },
 	{ "p521", CA_KEY_P521, 0 },
 	{ "ed25519", CA_KEY_ED25519, 0 },
-	{ "rsa2048", CA_KEY_RSA, 2048 },
-	{ "rsa3072", CA_KEY_RSA, 3072 },
-	{ "rsa4096", CA_KEY_RSA, 4096 },
+	{ "rsa2048", CA_KEY_RSA, CA_RSA_2048 },
+	{ "rsa3072", CA_KEY_RSA, CA_RSA_3072 },
+	{ "rsa4096", CA_KEY_RSA, CA_RSA_4096 },
 };
 
 static const struct {
@@ -50,9 +50,9 @@ ca_rt_keys(const struct sconf_profile *sp, struct ca_profile *p,
     const char *where, char *err, size_t errlen)
 {
 	size_t i, k;
-	unsigned rsa_min = 0;
 
 	p->key_types = 0;
+	p->rsa_sizes = 0;
 	for (i = 0; i < sp->key_types.n; i++) {
 		for (k = 0; k < NELEM(ca_key_names); k++)
 			if (strcmp(sp->key_types.v[i], ca_key_names[k].name) ==
@@ -64,15 +64,12 @@ ca_rt_keys(const struct sconf_profile *sp, struct ca_profile *p,
 			return -1;
 		}
 		p->key_types |= ca_key_names[k].bit;
-		if (ca_key_names[k].rsa_bits != 0 && (rsa_min == 0 ||
-		    ca_key_names[k].rsa_bits < rsa_min))
-			rsa_min = ca_key_names[k].rsa_bits;
+		p->rsa_sizes |= ca_key_names[k].rsa;
 	}
 	if (p->key_types == 0) {
 		ca_fmt(err, errlen, "%s: no key types", where);
 		return -1;
 	}
-	p->rsa_min_bits = rsa_min != 0 ? rsa_min : 2048;
 	return 0;
 }
 

@@ -69,4 +69,25 @@ loose=$(find data -newer marker \( -type f -o -type d \) -perm /077 -print)
 [ -z "$loose" ] || fail "created group/other-accessible under umask 022: $loose"
 pass "under umask 022 the ledger is 0600 and nothing the engine created is group/other-accessible"
 
+sign() { # profile csr-pem-file out -> http code (/v1/sign as the operator)
+	python3 -c 'import json,sys; print(json.dumps({"tenant":"dev","profile":sys.argv[1],"csr":open(sys.argv[2]).read()}))' \
+		"$1" "$2" > sign.json
+	curl -s -o "$3" -w '%{http_code}' "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
+		--data-binary @sign.json "$B/v1/sign"
+}
+rsa_csr() { # bits name -> PEM CSR file name.csr
+	openssl req -new -newkey "rsa:$1" -nodes -keyout "$2.key" -subj "/CN=$2.svc.dev.internal" \
+		-addext "subjectAltName=DNS:$2.svc.dev.internal" -out "$2.csr" 2>/dev/null
+}
+
+# key_types are exact: the dev service profile lists rsa2048 and rsa3072.
+rsa_csr 4096 r4096
+code=$(sign service r4096.csr out)
+[ "$code" = 400 ] && grep -q "RSA key of 4096 bits: profile service allows RSA of exactly 2048 or 3072 bits" out ||
+	fail "an RSA-4096 CSR for a profile of rsa2048 and rsa3072 answered $code: $(cat out)"
+rsa_csr 2048 r2048
+code=$(sign service r2048.csr out)
+[ "$code" = 200 ] || fail "an RSA-2048 CSR answered $code: $(cat out)"
+pass "key_types are exact: RSA-4096 refused (400) where rsa2048 and rsa3072 are listed; RSA-2048 issued"
+
 echo "$npass passed, 0 failed"

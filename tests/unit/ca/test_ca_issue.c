@@ -12,6 +12,10 @@
 
 #include <cmocka.h>
 
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "ca_test.h"
 
 static int
@@ -203,6 +207,72 @@ test_setters(void **state)
 	assert_int_equal(p.default_ttl, CA_DEFAULT_TTL);
 }
 
+/* A DER CSR for a fresh RSA key of that many bits, SAN a.example.com. */
+static uint8_t *
+rsa_csr(unsigned bits, size_t *len)
+{
+	EVP_PKEY *k = EVP_RSA_gen(bits);
+	X509_REQ *r = X509_REQ_new();
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509V3_CTX ctx;
+	uint8_t *der = NULL;
+	int l;
+
+	assert_non_null(k);
+	X509_REQ_set_pubkey(r, k);
+	X509V3_set_ctx(&ctx, NULL, NULL, r, NULL, 0);
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, &ctx,
+	    NID_subject_alt_name, "DNS:a.example.com"));
+	X509_REQ_add_extensions(r, exts);
+	assert_true(X509_REQ_sign(r, k, EVP_sha256()) > 0);
+	assert_true((l = i2d_X509_REQ(r, &der)) > 0);
+	*len = (size_t)l;
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	return der;
+}
+
+static int
+rsa_policy(const uint8_t *der, size_t len, unsigned sizes, struct ca_err *err)
+{
+	struct ca_profile p;
+	struct ca_csr csr;
+	int rc;
+
+	assert_int_equal(ca_profile_init(&p, "rsa", NULL), CA_OK);
+	assert_int_equal(ca_profile_add_domain(&p, "example.com"), CA_OK);
+	p.rsa_sizes = sizes;
+	memset(&csr, 0, sizeof(csr));
+	assert_int_equal(ca_csr_parse(der, len, &csr, err), CA_OK);
+	rc = ca_csr_check_policy(&csr, &p, err);
+	ca_csr_free(&csr);
+	return rc;
+}
+
+/* Issue 13: "rsa2048" is 2048 bits exactly, not "2048 or more". */
+static void
+test_rsa_exact(void **state)
+{
+	struct ca_err err;
+	size_t len;
+	uint8_t *der = ca_test_read("good_rsa2048.der", &len);
+
+	(void)state;
+	assert_int_equal(rsa_policy(der, len, CA_RSA_2048, &err), CA_OK);
+	assert_int_equal(rsa_policy(der, len, CA_RSA_ALL, &err), CA_OK);
+	assert_int_equal(rsa_policy(der, len, CA_RSA_3072 | CA_RSA_4096,
+	    &err), CA_ERR_KEY);
+	assert_non_null(strstr(err.msg, "RSA key of 2048 bits: profile rsa "
+	    "allows RSA of exactly 3072 or 4096 bits"));
+	free(der);
+	/* Sizes between and above the listed ones are refused. */
+	der = rsa_csr(2560, &len);
+	assert_int_equal(rsa_policy(der, len, CA_RSA_ALL, &err), CA_ERR_KEY);
+	assert_non_null(strstr(err.msg, "RSA key of 2560 bits"));
+	OPENSSL_free(der);
+}
+
 static int
 setup(void **state)
 {
@@ -230,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_lint_modes),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_setters),
+		cmocka_unit_test(test_rsa_exact),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

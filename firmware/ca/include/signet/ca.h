@@ -159,6 +159,12 @@ int ca_cn_is_dnsid(const uint8_t *cn, size_t len);
 #define CA_KEY_ED25519	0x10
 #define CA_KEY_ALL	0x1f
 
+/* RSA modulus sizes a profile allows, exactly (bit mask; issue 13). */
+#define CA_RSA_2048	0x1
+#define CA_RSA_3072	0x2
+#define CA_RSA_4096	0x4
+#define CA_RSA_ALL	0x7
+
 /* RFC 5280 4.2.1.3 keyUsage bits, as in the BIT STRING (bit 0 first). */
 #define CA_KU_DIGITAL_SIGNATURE	0x001
 #define CA_KU_NON_REPUDIATION	0x002
@@ -203,7 +209,7 @@ struct ca_cidr {
 /*
  * A profile: the policy of one kind of certificate.  ca_profile_init sets
  * the safe defaults (25 h TTL and max, truncate at issuer expiry, P-256,
- * P-384, Ed25519 and RSA >= 2048, digitalSignature, serverAuth and
+ * P-384, Ed25519 and RSA of exactly 2048, 3072 or 4096 bits, digitalSignature, serverAuth and
  * clientAuth, hostnames enforced, bare and subdomains allowed, no
  * wildcards, no localhost, no IPs, store on); setters add to lists and
  * refuse malformed or oversize values.
@@ -219,7 +225,7 @@ struct ca_profile {
 	char uri_patterns[CA_MAX_URI_PATTERNS][CA_MAX_URI + 1];
 	size_t nuri_patterns;
 	unsigned key_types;		/* CA_KEY_* */
-	unsigned rsa_min_bits;		/* never below 2048 */
+	unsigned rsa_sizes;		/* CA_RSA_*: exact modulus sizes */
 	int64_t default_ttl, max_ttl;	/* seconds */
 	enum ca_expiry on_issuer_expiry;
 	unsigned key_usage;		/* CA_KU_* */
