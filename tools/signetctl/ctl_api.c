@@ -326,7 +326,7 @@ show_print(const struct ctl_json *j)
 	}
 	if (x != NULL) {
 		cert_names(x, sans, sizeof(sans));
-		X509_NAME_oneline(X509_get_issuer_name(x), issuer,
+		ctl_x509_name(X509_get_issuer_name(x), issuer,
 		    sizeof(issuer));
 		X509_free(x);
 	}

@@ -61,6 +61,11 @@ int	ctl_status_exit(const struct ctl_reply *rep, const char *what);
 /* The body as printable text (for --json passthrough). */
 void	ctl_print_body(const struct ctl_reply *rep, FILE *f);
 
+/* A distinguished name as the API writes subjects (RFC 2253 order). */
+struct X509_name_st;
+void	ctl_x509_name(const struct X509_name_st *name, char *buf,
+	    size_t size);
+
 void	ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*

@@ -45,6 +45,22 @@ ctl_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void
+ctl_x509_name(const X509_NAME *name, char *buf, size_t size)
+{
+	BIO *b;
+	int n;
+
+	snprintf(buf, size, "-");
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 &
+	    ~ASN1_STRFLGS_ESC_MSB) >= 0 && (n = BIO_read(b, buf,
+	    (int)size - 1)) > 0)
+		buf[n] = '\0';
+	BIO_free(b);
+}
+
 /* Milliseconds left before the deadline; 0 when it has passed. */
 static int
 left_ms(const struct conn *k)

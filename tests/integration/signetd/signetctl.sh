@@ -134,4 +134,109 @@ ctl 0 certs list --help
 grep -q '^usage: signetctl certs list' out || fail "--help"
 pass "exit 2: bad flag, bad value, unknown verb, a key's contents as --key, unreachable, untrusted server; --help exits 0"
 
+
+# OCSP and CRL as relying parties see them, before and after a revocation.
+ctl 0 ocsp check "$SER"
+grep -q "^serial: *$ser$" out && grep -q '^status: *good$' out && grep -q "^responder: *http://127.0.0.1:$HTTP/ocsp$" out ||
+	fail "ocsp check good"
+ctl 0 ocsp check --cert-file web.pem --json
+[ "$(json 'd["status"], d["revoked_at"]')" = "good None" ] || fail "ocsp check json"
+pass "ocsp check: good, by serial through the API and by file (URLs from the certificate)"
+ctl 0 crl show
+grep -q '^signature: *verified$' out && grep -q '^entries: *0$' out || fail "crl show before"
+ctl 0 crl show --json
+[ "$(json 'd["verified"], len(d["entries"])')" = "True 0" ] || fail "crl show json"
+pass "crl show: fetched, signature verified against the issuer and --cacert"
+
+ctl 0 certs revoke -r keyCompromise "$SER"
+grep -q "^$ser revoked at 20" out || fail "certs revoke output"
+ctl 1 ocsp check "$SER"
+grep -q '^status: *revoked$' out && grep -q '^reason: *keyCompromise$' out || fail "ocsp check after revoke"
+ctl 1 ocsp check --json "$SER"
+[ "$(json 'd["status"], d["reason"]')" = "revoked keyCompromise" ] || fail "ocsp revoked json"
+ctl 0 certs show "$SER"
+grep -q '^status: *revoked$' out && grep -q '^revoked_at: *20' out || fail "certs show after revoke"
+ctl 0 certs list --status revoked --json
+[ "$(json 'd["total"], d["items"][0]["serial"]')" = "1 $ser" ] || fail "revoked list"
+ctl 1 certs revoke "$SER"
+pass "certs revoke, then ocsp check says revoked (keyCompromise, exit 1); revoking again is refused (exit 1: $(head -c 80 err))"
+
+# A serial this CA never issued: the responder says unknown (exit 1).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout stray.key \
+	-subj /CN=stray -set_serial 0x0102030405 -days 1 -out stray.pem 2>/dev/null
+ctl 1 ocsp check --cert-file stray.pem --issuer-cert data/ca/intermediate.pem --url "http://127.0.0.1:$HTTP/ocsp"
+grep -q '^status: *unknown$' out || fail "ocsp unknown"
+ctl 2 ocsp check --cert-file stray.pem --url "http://127.0.0.1:$HTTP/ocsp"
+grep -q 'caIssuers' err || fail "no issuer: $(cat err)"
+pass "ocsp check: a serial never issued is unknown (exit 1); no issuer to ask about is an error (exit 2)"
+
+# The CRL lists the revocation once it is rebuilt (debounced, ~30 s).
+for _ in $(seq 1 60); do
+	"$ctl_bin" crl show --json >out 2>err || true
+	grep -q "\"$ser\"" out && break
+	sleep 1
+done
+[ "$(json '[e["reason"] for e in d["entries"] if e["serial"] == "'"$ser"'"][0]')" = keyCompromise ] ||
+	fail "the CRL never listed $ser"
+ctl 0 crl show
+grep -q "^$ser  *20.*  *keyCompromise$" out || fail "crl table row"
+ctl 1 crl show --issuer-cert web.pem
+grep -q 'issuer' err || fail "crl with the wrong issuer: $(cat err)"
+ctl 1 crl show -i nosuchissuer
+pass "crl show lists the revoked serial with its reason; a wrong issuer fails verification (1), an unknown issuer is not found (1)"
+
+# Off line: config check (signetd's loader), audit verify / show and
+# tokens list on the ledger file (read as the engine's user, whose it is).
+ctl 0 config check -f signetd.conf
+grep -q 'signetd.conf: configuration ok (1 tenant, 2 profiles' out || fail "config check"
+ctl 0 config check -f signetd.conf --json
+[ "$(json 'd["ok"], d["tenants"][0]["name"], d["tenants"][0]["profiles"]')" = "True dev ['service', 'device']" ] ||
+	fail "config check json"
+sed 's/^https_workers = 1/https_workers = "one"/' signetd.conf > bad.conf
+ctl 1 config check -f bad.conf
+grep -q 'bad.conf:[0-9]' err || fail "config check names the line: $(cat err)"
+ctl 2 config check -f nosuch.conf
+pass "config check: ok with a summary, JSON; a bad value is 1 with file:line; a missing file is 2"
+
+as_engine "$build/provisioning/appliance/signet-provision" pubkey -m /usr/lib/softhsm/libsofthsm2.so \
+	-t signet-dev -p data/user.pin -l signet-audit > audit.pub || fail "audit public key"
+actl() {
+	local want=$1 st=0
+	shift
+	as_engine "$ctl_bin" "$@" >out 2>err || st=$?
+	[ "$st" = "$want" ] || fail "signetctl $* (as the engine's user) exited $st, not $want"
+}
+actl 0 audit verify --db data/ledger.db --pubkey audit.pub
+grep -q '^data/ledger.db: OK: ' out || fail "audit verify"
+actl 0 audit verify --db data/ledger.db --pubkey audit.pub --json
+[ "$(json 'd["ok"], d["first_bad"]')" = "True None" ] || fail "audit verify json"
+actl 0 audit show --db data/ledger.db --action revoke
+grep -q "revoke  *ok  *dev  *$ser " out && grep -q '^1 record$' out || fail "audit show revoke"
+actl 0 audit show --db data/ledger.db --since 1h --json
+python3 -c "
+import json; d=json.load(open('out')); a=[r['action'] for r in d['records']]
+assert 'issue' in a and 'revoke' in a, a
+assert [r['seq'] for r in d['records']] == sorted(r['seq'] for r in d['records'])
+" || fail "audit show json: $(head -c 300 out)"
+mkdir -p tamper
+[ "$(id -u)" != 0 ] || chown signet:signet tamper
+as_engine sqlite3 data/ledger.db ".backup tamper/ledger.db"
+as_engine sqlite3 tamper/ledger.db "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET detail='edited' WHERE seq=2;"
+actl 1 audit verify --db tamper/ledger.db --pubkey audit.pub
+grep -q 'FAILED' err && grep -q '2' err || fail "a tampered log verified: $(cat err)"
+actl 2 audit verify --db nosuch.db --pubkey audit.pub
+actl 2 audit verify --db data/ledger.db
+pass "audit verify (0 ok, 1 for an edited record, 2 without a file or key) and audit show (filters, JSON) on the ledger"
+
+actl 0 tokens list --db data/ledger.db -T dev
+grep -q '^ID  *PROFILE  *USES_LEFT' out && grep -q ' used  *web.svc.dev.internal$' out &&
+	grep -q ' 2  *20[^ ]*  *usable  *api.svc.dev.internal$' out && grep -q '^2 tokens$' out || fail "tokens list"
+actl 0 tokens list --db data/ledger.db -T dev --json
+[ "$(json 'sorted(t["state"] for t in d["tokens"])')" = "['usable', 'used']" ] || fail "tokens list json"
+ctl 2 tokens list
+grep -q -- '--db' err || fail "tokens list without --db: $(cat err)"
+ctl 2 tokens revoke "${T%%.*}"
+grep -q 'cannot revoke' err || fail "tokens revoke: $(cat err)"
+pass "tokens list on the ledger (no secrets there): used and usable tokens, JSON; tokens revoke says the API cannot yet (2)"
+
 echo "$npass passed, 0 failed"

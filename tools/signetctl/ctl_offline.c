@@ -1,0 +1,528 @@
+/*
+ * The verbs that need no running appliance: `audit verify` (the audit
+ * library's own verifier, as signet-audit runs it, over a SQLite ledger
+ * or one node's chain in a PostgreSQL ledger), `audit show` and
+ * `tokens list` (read-only queries of a SQLite ledger file), and
+ * `config check` (signetd's own configuration loader, as signetd -n).
+ * The ledger is opened read-only: these verbs never write it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <openssl/pem.h>
+
+#include <signet/audit.h>
+#include <signet/audit_pgsql.h>
+#include <signet/sconf.h>
+
+#include "ctl_cmd.h"
+
+#define CTL_DEFAULT_SIGNETD_CONF "/etc/signet/signetd.conf"
+
+static const struct ctl_verb *
+verb(const char *group, const char *name)
+{
+	const struct ctl_verb *v;
+
+	for (v = ctl_verbs; v->name != NULL; v++)
+		if (v->group != NULL && strcmp(v->group, group) == 0 &&
+		    strcmp(v->name, name) == 0)
+			return v;
+	abort();
+}
+
+static int
+usage_err(const struct ctl_verb *v, const char *why)
+{
+	ctl_err("%s", why);
+	ctl_verb_usage(v, stderr);
+	return CTL_EXIT_ERR;
+}
+
+static void
+unix_time(int64_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "-");
+}
+
+static EVP_PKEY *
+load_pubkey(const char *path)
+{
+	EVP_PKEY *key = NULL;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		ctl_err("%s: cannot open it: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((key = PEM_read_PUBKEY(f, NULL, NULL, NULL)) == NULL)
+		ctl_err("%s: not a PEM public key", path);
+	fclose(f);
+	return key;
+}
+
+static int
+pg_verify(const char *conninfo, const char *node, EVP_PKEY *key,
+    struct audit_verify_result *res)
+{
+	PGconn *conn;
+	int rc;
+
+	conn = PQconnectdb(conninfo);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		ctl_err("PostgreSQL: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		return AUDIT_ERR_IO;
+	}
+	rc = audit_pg_verify(conn, node, key, res);
+	PQfinish(conn);
+	return rc;
+}
+
+int
+ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
+{
+	enum { O_PUB = 1, O_DB, O_PG, O_NODE };
+	static const struct option lo[] = {
+		{ "pubkey", required_argument, NULL, O_PUB },
+		{ "db", required_argument, NULL, O_DB },
+		{ "pgsql", required_argument, NULL, O_PG },
+		{ "node", required_argument, NULL, O_NODE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct ctl_verb *v = verb("audit", "verify");
+	const char *pub = NULL, *db = NULL, *pg = NULL, *node = NULL, *what;
+	struct audit_verify_result res;
+	EVP_PKEY *key = NULL;
+	int ch, rc;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
+		if (ch == -3)
+			return CTL_EXIT_OK;
+		if (ch == -2)
+			return CTL_EXIT_ERR;
+		*(ch == O_PUB ? &pub : ch == O_DB ? &db : ch == O_PG ? &pg :
+		    &node) = optarg;
+	}
+	if (optind != argc)
+		return usage_err(v, "audit verify takes no arguments");
+	if (pub == NULL)
+		return usage_err(v, "--pubkey is missing (signet-provision "
+		    "pubkey -l signet-audit prints it)");
+	if ((db == NULL) == (pg == NULL) || (pg != NULL && node == NULL))
+		return usage_err(v, "give --db FILE, or --pgsql CONNINFO with "
+		    "--node ID");
+	if ((key = load_pubkey(pub)) == NULL)
+		return CTL_EXIT_ERR;
+	memset(&res, 0, sizeof(res));
+	what = db != NULL ? db : node;
+	rc = db != NULL ? audit_verify(db, key, &res) :
+	    pg_verify(pg, node, key, &res);
+	EVP_PKEY_free(key);
+	if (rc != AUDIT_OK) {
+		ctl_err("%s: %s", what, audit_strerror(rc));
+		return CTL_EXIT_ERR;
+	}
+	if (c->json) {
+		printf("{\"ok\":%s,\"records\":%llu,\"checkpoints\":%llu,"
+		    "\"last_checkpoint\":%llu,\"first_bad\":",
+		    res.status == AUDIT_VERIFY_OK ? "true" : "false",
+		    (unsigned long long)res.records,
+		    (unsigned long long)res.checkpoints,
+		    (unsigned long long)res.last_checkpoint);
+		if (res.status == AUDIT_VERIFY_OK)
+			fputs("null", stdout);
+		else
+			printf("%llu", (unsigned long long)res.seq);
+		fputs(",\"message\":", stdout);
+		ctl_json_write_str(stdout, res.message);
+		puts("}");
+	} else if (res.status == AUDIT_VERIFY_OK)
+		printf("%s: OK: %s (last checkpoint at seq %llu)\n", what,
+		    res.message, (unsigned long long)res.last_checkpoint);
+	if (res.status != AUDIT_VERIFY_OK) {
+		ctl_err("%s: FAILED: %s", what, res.message);
+		return CTL_EXIT_NO;
+	}
+	return CTL_EXIT_OK;
+}
+
+static int
+open_ro(const char *path, sqlite3 **db)
+{
+	char uri[PATH_MAX + 32];
+
+	*db = NULL;
+	if (access(path, R_OK) != 0) {
+		ctl_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(uri, sizeof(uri), "%s", path);
+	if (sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		ctl_err("%s: %s", path, *db ? sqlite3_errmsg(*db) :
+		    "cannot open it");
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(*db, 5000);
+	return 0;
+}
+
+static const char *
+col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s != NULL ? (const char *)s : "";
+}
+
+/* --since: RFC 3339 UTC ("2026-12-05T08:00:00Z") or a duration ago. */
+static int64_t
+since_arg(const char *s)
+{
+	struct tm tm;
+	const char *end;
+	int64_t d;
+
+	if ((d = ctl_duration(s)) >= 0)
+		return (int64_t)time(NULL) - d;
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+static const char audit_sql[] =
+    "SELECT seq, time, actor, role, tenant, action, object, result, detail"
+    " FROM (SELECT * FROM audit_log WHERE time >= ?1"
+    " AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR tenant = ?3)"
+    " ORDER BY seq DESC LIMIT ?4) ORDER BY seq";
+
+static void
+audit_row_json(sqlite3_stmt *st, int first)
+{
+	static const char *const names[] = {
+		"actor", "role", "tenant", "action", "object", "result",
+		"detail"
+	};
+	char t[32];
+	int i;
+
+	unix_time(sqlite3_column_int64(st, 1), t, sizeof(t));
+	printf("%s{\"seq\":%lld,\"time\":\"%s\"", first ? "" : ",",
+	    (long long)sqlite3_column_int64(st, 0), t);
+	for (i = 0; i < 7; i++) {
+		printf(",\"%s\":", names[i]);
+		ctl_json_write_str(stdout, col(st, i + 2));
+	}
+	putchar('}');
+}
+
+int
+ctl_cmd_audit_show(struct ctl *c, int argc, char **argv)
+{
+	enum { O_DB = 1, O_SINCE, O_ACTION, O_LIMIT };
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "action", required_argument, NULL, O_ACTION },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const heads[] = {
+		"SEQ", "TIME", "ACTION", "RESULT", "TENANT", "OBJECT", "ACTOR",
+		"DETAIL"
+	};
+	const struct ctl_verb *v = verb("audit", "show");
+	const char *path = NULL, *action = NULL, *cells[8];
+	char seq[24], t[32];
+	struct ctl_table *tab = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t since = 0;
+	long limit = 50, n = 0;
+	char *end;
+	int ch, src, rc = CTL_EXIT_ERR;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
+		if (ch == -3)
+			return CTL_EXIT_OK;
+		if (ch == -2)
+			return CTL_EXIT_ERR;
+		if (ch == O_DB)
+			path = optarg;
+		else if (ch == O_ACTION)
+			action = optarg;
+		else if (ch == O_SINCE) {
+			if ((since = since_arg(optarg)) < 0)
+				return usage_err(v, "--since: RFC 3339 UTC "
+				    "(2026-12-05T08:00:00Z) or a duration ago "
+				    "(1h, 7d)");
+		} else {
+			limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || limit < 1 ||
+			    limit > 100000)
+				return usage_err(v, "--limit: 1 to 100000");
+		}
+	}
+	if (optind != argc)
+		return usage_err(v, "audit show takes no arguments");
+	if (path == NULL)
+		return usage_err(v, "--db is missing: audit show reads a "
+		    "ledger file (the /v1 API has no audit route yet)");
+	if (open_ro(path, &db) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, audit_sql, -1, &st, NULL) != SQLITE_OK) {
+		ctl_err("%s: no audit log in it (%s)", path,
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, since);
+	if (action != NULL)
+		sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+	if (c->tenant[0] != '\0')
+		sqlite3_bind_text(st, 3, c->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, limit);
+	if (c->json)
+		fputs("{\"records\":[", stdout);
+	else if ((tab = ctl_table_new(8, heads)) == NULL)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (c->json) {
+			audit_row_json(st, n++ == 0);
+			continue;
+		}
+		snprintf(seq, sizeof(seq), "%lld",
+		    (long long)sqlite3_column_int64(st, 0));
+		unix_time(sqlite3_column_int64(st, 1), t, sizeof(t));
+		cells[0] = seq;
+		cells[1] = t;
+		cells[2] = col(st, 5);
+		cells[3] = col(st, 7);
+		cells[4] = col(st, 4);
+		cells[5] = col(st, 6);
+		cells[6] = col(st, 2);
+		cells[7] = col(st, 8);
+		if (ctl_table_add(tab, cells) != CTL_OK)
+			goto out;
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		ctl_err("%s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (c->json)
+		puts("]}");
+	else {
+		if (n > 0)
+			ctl_table_print(tab, stdout);
+		printf("%ld record%s\n", n, n == 1 ? "" : "s");
+	}
+	rc = CTL_EXIT_OK;
+out:
+	ctl_table_free(tab);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+static const char tokens_sql[] =
+    "SELECT id, tenant, profile, names, created, expires, uses_left"
+    " FROM enroll_tokens WHERE tenant = ?1 ORDER BY created, id";
+
+int
+ctl_cmd_tokens_list(struct ctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const heads[] = {
+		"ID", "PROFILE", "USES_LEFT", "EXPIRES", "STATE", "NAMES"
+	};
+	const struct ctl_verb *v = verb("tokens", "list");
+	const char *path = NULL, *cells[6], *state;
+	char uses[16], exp[32];
+	struct ctl_table *tab = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL), e;
+	long n = 0;
+	int ch, src, rc = CTL_EXIT_ERR;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
+		if (ch == -3)
+			return CTL_EXIT_OK;
+		if (ch == -2)
+			return CTL_EXIT_ERR;
+		path = optarg;
+	}
+	if (optind != argc)
+		return usage_err(v, "tokens list takes no arguments");
+	if (path == NULL)
+		return usage_err(v, "--db is missing: tokens list reads a "
+		    "ledger file (the /v1 API has no token listing yet)");
+	if (ctl_need_tenant(c, v) != 0)
+		return CTL_EXIT_ERR;
+	if (open_ro(path, &db) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, tokens_sql, -1, &st, NULL) != SQLITE_OK) {
+		ctl_err("%s: no token table in it (%s)", path,
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
+	if (c->json)
+		fputs("{\"tokens\":[", stdout);
+	else if ((tab = ctl_table_new(6, heads)) == NULL)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		e = sqlite3_column_int64(st, 5);
+		state = sqlite3_column_int64(st, 6) == 0 ? "used" :
+		    e <= now ? "expired" : "usable";
+		unix_time(e, exp, sizeof(exp));
+		snprintf(uses, sizeof(uses), "%lld",
+		    (long long)sqlite3_column_int64(st, 6));
+		if (c->json) {
+			fputs(n++ ? ",{\"id\":" : "{\"id\":", stdout);
+			ctl_json_write_str(stdout, col(st, 0));
+			fputs(",\"profile\":", stdout);
+			ctl_json_write_str(stdout, col(st, 2));
+			fputs(",\"names\":", stdout);
+			ctl_json_write_str(stdout, col(st, 3));
+			printf(",\"uses_left\":%s,\"expires\":\"%s\","
+			    "\"state\":\"%s\"}", uses, exp, state);
+			continue;
+		}
+		cells[0] = col(st, 0);
+		cells[1] = col(st, 2);
+		cells[2] = uses;
+		cells[3] = exp;
+		cells[4] = state;
+		cells[5] = col(st, 3)[0] != '\0' ? col(st, 3) : "-";
+		if (ctl_table_add(tab, cells) != CTL_OK)
+			goto out;
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		ctl_err("%s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (c->json)
+		puts("]}");
+	else {
+		if (n > 0)
+			ctl_table_print(tab, stdout);
+		printf("%ld token%s\n", n, n == 1 ? "" : "s");
+	}
+	rc = CTL_EXIT_OK;
+out:
+	ctl_table_free(tab);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+int
+ctl_cmd_tokens_revoke(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = verb("tokens", "revoke");
+	int ch;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "", NULL)) != -1) {
+		if (ch == -3)
+			return CTL_EXIT_OK;
+		if (ch == -2)
+			return CTL_EXIT_ERR;
+	}
+	/*
+	 * Only the engine writes the ledger, each change with its audit
+	 * record; until the API has a route for it, say so.
+	 */
+	ctl_err("tokens revoke: the appliance's /v1 API cannot revoke an "
+	    "enrollment token yet; a token expires at its ttl");
+	return CTL_EXIT_ERR;
+}
+
+int
+ctl_cmd_config_check(struct ctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct ctl_verb *v = verb("config", "check");
+	const char *path = CTL_DEFAULT_SIGNETD_CONF;
+	char err[SCONF_MAX_ERR];
+	struct sconf *conf = NULL;
+	size_t i, k, np = 0;
+	int ch;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "f:", lo)) != -1) {
+		if (ch == -3)
+			return CTL_EXIT_OK;
+		if (ch == -2)
+			return CTL_EXIT_ERR;
+		path = optarg;
+	}
+	if (optind != argc)
+		return usage_err(v, "config check takes no arguments");
+	if (access(path, R_OK) != 0) {
+		ctl_err("%s: %s", path, strerror(errno));
+		return CTL_EXIT_ERR;
+	}
+	/* The loader signetd itself runs (signetd -n). */
+	if (sconf_load(path, &conf, err, sizeof(err)) != 0) {
+		if (c->json) {
+			fputs("{\"ok\":false,\"error\":", stdout);
+			ctl_json_write_str(stdout, err);
+			puts("}");
+		}
+		ctl_err("%s", err);
+		return CTL_EXIT_NO;
+	}
+	for (i = 0; i < conf->ntenants; i++)
+		np += conf->tenants[i].nprofiles;
+	if (c->json) {
+		fputs("{\"ok\":true,\"path\":", stdout);
+		ctl_json_write_str(stdout, path);
+		fputs(",\"tenants\":[", stdout);
+		for (i = 0; i < conf->ntenants; i++) {
+			fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+			ctl_json_write_str(stdout, conf->tenants[i].name);
+			fputs(",\"profiles\":[", stdout);
+			for (k = 0; k < conf->tenants[i].nprofiles; k++) {
+				if (k > 0)
+					putchar(',');
+				ctl_json_write_str(stdout,
+				    conf->tenants[i].profiles[k].name);
+			}
+			fputs("]}", stdout);
+		}
+		printf("],\"clients\":%zu,\"sandbox\":%s}\n", conf->nclients,
+		    conf->sandbox ? "true" : "false");
+	} else
+		printf("%s: configuration ok (%zu tenant%s, %zu profile%s, "
+		    "%zu client mapping%s, sandbox %s)\n", path,
+		    conf->ntenants, conf->ntenants == 1 ? "" : "s", np,
+		    np == 1 ? "" : "s", conf->nclients,
+		    conf->nclients == 1 ? "" : "s", conf->sandbox ? "on" :
+		    "OFF");
+	sconf_free(conf);
+	return CTL_EXIT_OK;
+}
