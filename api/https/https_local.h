@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 
 #include "signet/sconf.h"
+#include "signet/sconf_client.h"
 #include "https.h"
 
 #define HTTPS_ENGINE_TIMEOUT_MS	5000
@@ -157,6 +158,7 @@ struct https_srv {
 	struct event		*resume_ev;
 	uint64_t		 last_check_ms;
 	X509_STORE		*client_store;	/* client_ca only */
+	struct sconf_trust	*trust;		/* each mapping's client CA */
 	struct https_rate	*rate_id;
 	struct https_rate	*rate_tenant;
 	struct https_metrics	 m;

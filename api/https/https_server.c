@@ -400,6 +400,7 @@ https_srv_free(struct https_srv *srv)
 		event_free(srv->ca_timer);
 	https_conn_free(srv);
 	X509_STORE_free(srv->client_store);
+	sconf_trust_free(srv->trust);
 	https_engine_free(srv->engine);
 	SSL_CTX_free(srv->ssl);
 	for (i = 0; i < srv->ncas; i++) {

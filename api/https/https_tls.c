@@ -85,7 +85,7 @@ tls_load_cas(struct https_srv *srv, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return 0;
+	return sconf_trust_load(srv->conf, &srv->trust, err, errlen);
 }
 
 int
@@ -208,35 +208,18 @@ https_req_ssl(struct evhttp_request *req)
 	return bufferevent_openssl_get_ssl(bev);
 }
 
-static void
-tls_attr(X509 *x, int nid, char *buf, size_t len)
-{
-	buf[0] = '\0';
-	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), nid, buf,
-	    (int)len) < 0)
-		buf[0] = '\0';
-}
-
-static int
-tls_match(const char *want, const char *have)
-{
-	return want == NULL || strcmp(want, "*") == 0 ||
-	    strcmp(want, have) == 0;
-}
-
 /*
  * The engine's client mapping (ca_ident.c: the first client whose cn, o
- * and ou match), on a certificate that chains to tls.client_ca alone:
- * certificates Signet issued never map to a configured client.
+ * and ou match and whose client CA is in the chain, sconf_trust_map), on
+ * a certificate that chains to tls.client_ca alone: certificates Signet
+ * issued never map to a configured client.
  */
 int
 https_tls_role(struct https_srv *srv, SSL *ssl, const char *const *roles)
 {
 	const struct sconf_client *c;
 	X509_STORE_CTX *xs = NULL;
-	char cn[256], o[256], ou[256];
 	X509 *leaf;
-	size_t i;
 	int ok = 0;
 
 	if (ssl == NULL || srv->client_store == NULL ||
@@ -248,19 +231,11 @@ https_tls_role(struct https_srv *srv, SSL *ssl, const char *const *roles)
 	    X509_STORE_CTX_set_purpose(xs, X509_PURPOSE_SSL_CLIENT) != 1 ||
 	    X509_verify_cert(xs) != 1)
 		goto out;
-	tls_attr(leaf, NID_commonName, cn, sizeof(cn));
-	tls_attr(leaf, NID_organizationName, o, sizeof(o));
-	tls_attr(leaf, NID_organizationalUnitName, ou, sizeof(ou));
-	for (i = 0; i < srv->conf->nclients; i++) {
-		c = &srv->conf->clients[i];
-		if (c->match_cn == NULL || !tls_match(c->match_cn, cn) ||
-		    !tls_match(c->match_o, o) || !tls_match(c->match_ou, ou))
-			continue;
+	if ((c = sconf_trust_map(srv->trust, X509_STORE_CTX_get0_chain(xs))) !=
+	    NULL)
 		for (; *roles != NULL; roles++)
 			if (c->role != NULL && strcmp(c->role, *roles) == 0)
 				ok = 1;
-		break;
-	}
 out:
 	X509_STORE_CTX_free(xs);
 	ERR_clear_error();

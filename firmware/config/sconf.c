@@ -191,6 +191,9 @@ static cfg_opt_t client_opts[] = {
 	CFG_STR("cn", NULL, CFGF_NODEFAULT),
 	CFG_STR("o", NULL, CFGF_NODEFAULT),
 	CFG_STR("ou", NULL, CFGF_NODEFAULT),
+	CFG_STR("issuer", NULL, CFGF_NODEFAULT),
+	CFG_STR("issuer_key_id", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("issuer_cert", "{}", CFGF_NONE),
 	CFG_STR("role", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("tenants", "{}", CFGF_NONE),
 	CFG_END()

@@ -136,6 +136,9 @@ conv_clients(cfg_t *cfg, struct sconf *c, int *ok)
 		x->match_cn = dup_opt(s, "cn", ok);
 		x->match_o = dup_opt(s, "o", ok);
 		x->match_ou = dup_opt(s, "ou", ok);
+		x->issuer = dup_opt(s, "issuer", ok);
+		x->issuer_key_id = dup_opt(s, "issuer_key_id", ok);
+		get_list(s, "issuer_cert", &x->issuer_cert, ok);
 		x->role = dup_opt(s, "role", ok);
 		get_list(s, "tenants", &x->tenants, ok);
 	}
@@ -312,9 +315,25 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 	for (i = 0; i < c->nclients; i++) {
 		const struct sconf_client *x = &c->clients[i];
 
+		uint8_t kid[64];
+		size_t kidlen;
+
 		if (x->role == NULL || x->match_cn == NULL)
 			FAIL("%s: client \"%s\": cn and role are required",
 			    c->path, x->name);
+		/* DESIGN.md rule 9: a mapping names the CA it trusts. */
+		if (x->issuer == NULL && x->issuer_key_id == NULL &&
+		    x->issuer_cert.n == 0)
+			FAIL("%s: client \"%s\": name the client CA it trusts "
+			    "(issuer = \"<subject DN, RFC 2253>\", issuer_key_id "
+			    "= \"<hex>\" or issuer_cert = { \"<PEM file>\" }): "
+			    "without it any CA in tls.client_ca could grant role "
+			    "%s", c->path, x->name, x->role);
+		if (x->issuer_key_id != NULL && sconf_hex(x->issuer_key_id,
+		    kid, sizeof(kid), &kidlen) != 0)
+			FAIL("%s: client \"%s\": issuer_key_id \"%s\" is not "
+			    "hex (e.g. \"a1:b2:...\")", c->path, x->name,
+			    x->issuer_key_id);
 		for (j = 0; j < x->tenants.n; j++)
 			if (strcmp(x->tenants.v[j], "*") != 0 &&
 			    sconf_tenant(c, x->tenants.v[j]) == NULL)

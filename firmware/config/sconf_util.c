@@ -70,6 +70,9 @@ sconf_free(struct sconf *c)
 		free(c->clients[i].name);
 		free(c->clients[i].match_cn);
 		free(c->clients[i].match_o);
+		free(c->clients[i].issuer);
+		free(c->clients[i].issuer_key_id);
+		list_free(&c->clients[i].issuer_cert);
 		free(c->clients[i].match_ou);
 		free(c->clients[i].role);
 		list_free(&c->clients[i].tenants);
@@ -166,4 +169,33 @@ sconf_est_label(const struct sconf *c, const char *label,
 			}
 		}
 	return -1;
+}
+
+int
+sconf_hex(const char *s, uint8_t *out, size_t size, size_t *len)
+{
+	int hi = -1, v;
+
+	*len = 0;
+	for (; *s != '\0'; s++) {
+		if (*s == ':' && hi < 0 && *len > 0)
+			continue;
+		if (*s >= '0' && *s <= '9')
+			v = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			v = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			v = *s - 'A' + 10;
+		else
+			return -1;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (*len == size)
+			return -1;
+		out[(*len)++] = (uint8_t)(hi << 4 | v);
+		hi = -1;
+	}
+	return hi < 0 && *len > 0 ? 0 : -1;
 }

@@ -34,6 +34,8 @@ struct ca_rt_tenant {
 	size_t				 nprofiles;
 };
 
+struct sconf_trust;	/* signet/sconf_client.h */
+
 struct ca_rt {
 	atomic_int		 refs;
 	const struct sconf	*conf;
@@ -41,6 +43,7 @@ struct ca_rt {
 	struct ca_rt_tenant	*tenants;
 	size_t			 ntenants;
 	X509_STORE		*clients;	/* tls_client_ca: mapped roles */
+	struct sconf_trust	*trust;		/* each mapping's client CA */
 	X509_STORE		*issued;	/* our issuers: requesters */
 	struct ca_rev		*rev;		/* OCSP and CRLs (ca_revocation.c) */
 };

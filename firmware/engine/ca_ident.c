@@ -8,7 +8,9 @@
  *		is issued (not revoked, not abandoned) and it is unexpired;
  *		it may only renew itself (ca_enroll.c, DESIGN.md rule 9);
  *	a certificate from a configured client CA	the role and
- *		tenants of the first sconf client whose CN/O/OU match;
+ *		tenants of the first sconf client whose CN/O/OU match and
+ *		whose client CA (issuer, issuer_key_id, issuer_cert) is in
+ *		the verified chain (signet/sconf_client.h);
  *	a one-time enrollment token			requester in the
  *		token's tenant, for the token's profile only;
  *	nothing, on the parent's control channel	the local operator.
@@ -24,6 +26,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
+
+#include <signet/sconf_client.h>
 
 #include "ca_engine_local.h"
 
@@ -59,14 +63,6 @@ ca_ident_subject(X509 *x, char *buf, size_t size)
 	BIO_free(b);
 }
 
-static int
-ca_ident_attr(X509 *x, int nid, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	return X509_NAME_get_text_by_NID(X509_get_subject_name(x), nid, buf,
-	    (int)size) >= 0;
-}
-
 /* The client certificate chain, leaf first, each exactly one DER. */
 static int
 ca_ident_parse(const struct proto_chain *ch, X509 **leaf,
@@ -95,9 +91,11 @@ ca_ident_parse(const struct proto_chain *ch, X509 **leaf,
 	return *leaf != NULL ? 0 : -1;
 }
 
+/* Verifies leaf; *chain (if not NULL) gets the verified chain. */
 static int
 ca_ident_verify(struct ca_engine *e, X509_STORE *store, X509 *leaf,
-    STACK_OF(X509) *rest, int partial, char *msg, size_t msglen)
+    STACK_OF(X509) *rest, int partial, STACK_OF(X509) **chain, char *msg,
+    size_t msglen)
 {
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *vp;
@@ -115,6 +113,11 @@ ca_ident_verify(struct ca_engine *e, X509_STORE *store, X509 *leaf,
 		X509_VERIFY_PARAM_set_time(vp, e->fixed_now);
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	if (X509_verify_cert(ctx) == 1) {
+		if (chain != NULL &&
+		    (*chain = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+			ca_fmt(msg, msglen, "cannot check client certificate");
+			goto out;
+		}
 		rc = 0;
 		goto out;
 	}
@@ -189,38 +192,28 @@ ca_ident_issued(struct ca_engine *e, const struct ca_rt *rt, X509 *leaf,
 	return rc;
 }
 
+/*
+ * A certificate from a client CA: the first mapping whose cn/o/ou match
+ * and whose client CA is in the verified chain (DESIGN.md rule 9).
+ */
 static int
-ca_ident_match(const char *want, const char *have)
-{
-	return want == NULL || strcmp(want, "*") == 0 ||
-	    strcmp(want, have) == 0;
-}
-
-/* A certificate from a client CA: the first matching client mapping. */
-static int
-ca_ident_client(const struct ca_rt *rt, X509 *leaf, struct ca_ident *id,
-    char *msg, size_t msglen)
+ca_ident_client(const struct ca_rt *rt, STACK_OF(X509) *chain,
+    struct ca_ident *id, char *msg, size_t msglen)
 {
 	const struct sconf_client *c;
-	char cn[CA_MAX_ATTR + 1], o[CA_MAX_ATTR + 1], ou[CA_MAX_ATTR + 1];
-	size_t i;
+	char dn[512];
 
-	ca_ident_attr(leaf, NID_commonName, cn, sizeof(cn));
-	ca_ident_attr(leaf, NID_organizationName, o, sizeof(o));
-	ca_ident_attr(leaf, NID_organizationalUnitName, ou, sizeof(ou));
-	for (i = 0; i < rt->conf->nclients; i++) {
-		c = &rt->conf->clients[i];
-		if (c->match_cn == NULL || !ca_ident_match(c->match_cn, cn) ||
-		    !ca_ident_match(c->match_o, o) ||
-		    !ca_ident_match(c->match_ou, ou))
-			continue;
+	if ((c = sconf_trust_map(rt->trust, chain)) != NULL) {
 		id->kind = CA_ID_CLIENT;
 		id->client = c;
 		ca_fmt(id->role, sizeof(id->role), "%s", c->role);
 		return PROTO_R_OK;
 	}
+	if (sk_X509_num(chain) < 2 || sconf_client_dn(sk_X509_value(chain, 1),
+	    dn, sizeof(dn)) != 0)
+		ca_fmt(dn, sizeof(dn), "unknown");
 	ca_fmt(msg, msglen, "client certificate maps to no configured "
-	    "client");
+	    "client (none names its CA %s)", dn);
 	return PROTO_R_FORBIDDEN;
 }
 
@@ -230,7 +223,7 @@ ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
     size_t msglen)
 {
 	const struct ca_rt_issuer *ri = NULL;
-	STACK_OF(X509) *rest = NULL;
+	STACK_OF(X509) *rest = NULL, *chain = NULL;
 	X509 *leaf = NULL;
 	size_t i, k;
 	int rc = PROTO_R_UNAUTHORIZED;
@@ -247,15 +240,15 @@ ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
 				ri = &rt->tenants[i].issuers[k];
 	ERR_clear_error();
 	if (ri != NULL) {
-		if (ca_ident_verify(e, rt->issued, leaf, rest, 1, msg,
+		if (ca_ident_verify(e, rt->issued, leaf, rest, 1, NULL, msg,
 		    msglen) != 0)
 			goto out;
 		rc = ca_ident_issued(e, rt, leaf, id, msg, msglen);
 	} else {
-		if (ca_ident_verify(e, rt->clients, leaf, rest, 0, msg,
-		    msglen) != 0)
+		if (ca_ident_verify(e, rt->clients, leaf, rest, 0, &chain,
+		    msg, msglen) != 0)
 			goto out;
-		rc = ca_ident_client(rt, leaf, id, msg, msglen);
+		rc = ca_ident_client(rt, chain, id, msg, msglen);
 	}
 	if (rc == PROTO_R_OK) {
 		id->leaf = leaf;
@@ -264,6 +257,7 @@ ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
 out:
 	X509_free(leaf);
 	sk_X509_pop_free(rest, X509_free);
+	sk_X509_pop_free(chain, X509_free);
 	return rc;
 }
 

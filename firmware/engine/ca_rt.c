@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include <signet/hsm.h>
+#include <signet/sconf_client.h>
 
 #include "ca_engine_local.h"
 #include "ca_rt_local.h"
@@ -197,6 +198,8 @@ ca_rt_stores(struct ca_rt *rt, char *err, size_t errlen)
 			    "certificates", c->tls_client_ca.v[i]);
 			return -1;
 		}
+	if (sconf_trust_load(c, &rt->trust, err, errlen) != 0)
+		return -1;
 	for (i = 0; i < rt->ntenants; i++)
 		for (k = 0; k < rt->tenants[i].nissuers; k++) {
 			ri = &rt->tenants[i].issuers[k];
@@ -236,6 +239,7 @@ ca_rt_free(struct ca_rt *rt)
 	free(rt->tenants);
 	X509_STORE_free(rt->clients);
 	X509_STORE_free(rt->issued);
+	sconf_trust_free(rt->trust);
 	ca_rev_free(rt->rev);
 	if (rt->release != NULL && rt->conf != NULL)
 		rt->release((struct sconf *)rt->conf);

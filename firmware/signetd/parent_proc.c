@@ -203,6 +203,9 @@ engine_files(const struct sconf *c, struct spawn_files *sf)
 	add_file(sf, c->token_pin_file);
 	for (i = 0; i < c->tls_client_ca.n; i++)
 		add_file(sf, c->tls_client_ca.v[i]);
+	for (i = 0; i < c->nclients; i++)
+		for (k = 0; k < c->clients[i].issuer_cert.n; k++)
+			add_file(sf, c->clients[i].issuer_cert.v[k]);
 	for (i = 0; i < c->ntenants; i++)
 		for (k = 0; k < c->tenants[i].nissuers; k++) {
 			add_file(sf, c->tenants[i].issuers[k].cert_file);

@@ -410,8 +410,9 @@ prov_operator(struct hsm *h, const char *label, const char *name,
 	else
 		write_identity(kpath, cpath, key, x, NULL);
 	printf("\nin signetd.conf: tls { client_ca = { \"%s\" } } and\n"
-	    "client \"%s\" {\n\tcn = \"%s\"\n\trole = \"operator\"\n"
-	    "\ttenants = { \"*\" }\n}\n", capath, name, name);
+	    "client \"%s\" {\n\tcn = \"%s\"\n\tissuer_cert = { \"%s\" }\n"
+	    "\trole = \"operator\"\n\ttenants = { \"*\" }\n}\n", capath, name,
+	    name, capath);
 	EVP_PKEY_free(key);
 	X509_free(x);
 	X509_free(ca);

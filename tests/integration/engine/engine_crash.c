@@ -209,7 +209,7 @@ make_token(void)
 static void
 write_config(void)
 {
-	char conf[4096];
+	char conf[8192];
 
 	snprintf(conf, sizeof(conf),
 	    "data_dir = \"%1$s\"\n"
@@ -220,6 +220,7 @@ write_config(void)
 	    " audit_key = \"audit\"\n audit_checkpoint_every = 50\n}\n"
 	    "tls {\n client_ca = { \"%1$s/root.pem\" }\n}\n"
 	    "client \"svc\" {\n cn = \"svc-1\"\n role = \"requester\"\n"
+	    " issuer_cert = { \"%1$s/root.pem\" }\n"
 	    " tenants = { \"acme\" }\n}\n"
 	    "tenant \"acme\" {\n issuer \"inter\" {\n  key = \"inter\"\n"
 	    "  cert = \"%1$s/inter.pem\"\n  chain = \"%1$s/root.pem\"\n }\n"

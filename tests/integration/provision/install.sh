@@ -139,6 +139,7 @@ openssl verify -purpose sslclient -CAfile fresh/ca/operators.pem fresh/operator/
 openssl x509 -in fresh/operator/alice.pem -noout -subject | grep -q 'CN *= *alice' || fail "operator CN"
 "$prov" show "${T[@]}" | grep -q 'label="operator-ca"' || fail "operator CA key not in the token"
 grep -q 'cn = "alice"' out || fail "no client block printed: $(cat out)"
+grep -q 'issuer_cert = { ".*/ca/operators.pem" }' out || fail "client block names no client CA: $(cat out)"
 "$prov" operator "${T[@]}" -l operator-ca -N alice -d fresh >out 2>&1 || fail "operator again: $(cat out)"
 set +e
 "$prov" operator "${T[@]}" -l intermediate -N bob -d fresh >out 2>&1; st=$?

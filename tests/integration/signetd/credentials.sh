@@ -6,7 +6,10 @@
 #   - a certificate Signet issued renews itself and nothing more: another
 #     name (EST simpleenroll, /v1/sign, EST-coaps sen) or another profile
 #     (an explicit EST label) is 403, its own names are served;
-#   - a profile with self_service = true lets it enroll new names.
+#   - a profile with self_service = true lets it enroll new names;
+#   - a client mapping applies only to certificates from the client CA it
+#     names: CN=signet-operator from another CA in tls.client_ca is 403,
+#     and a mapping naming no client CA is refused at load.
 #
 # usage: credentials.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -174,6 +177,57 @@ code=$(csr x.dev.devices.internal dev.key | est dev-device/simpleenroll out "${W
 [ "$code" = 403 ] || fail "self_service profile: another profile answered $code: $(cat out)"
 pass "with self_service = true the issued certificate enrolls new names of its own profile, no other profile"
 stop
+
+# Client mappings name their client CA: a second CA in tls.client_ca (a
+# partner's) issuing CN=signet-operator gets no role.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout partner.key \
+	-subj "/O=Partner/CN=Partner Client CA" -days 2 -out partner.pem \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fake-op.key \
+	-subj "/O=Signet Dev/CN=signet-operator" -out fake-op.csr 2>/dev/null
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > op.ext
+openssl x509 -req -in fake-op.csr -CA partner.pem -CAkey partner.key -CAcreateserial -days 1 \
+	-extfile op.ext -out fake-op.pem 2>/dev/null
+chmod 644 partner.pem
+conf "s|client_ca = { \"data/ca/operators.pem\" }|client_ca = { \"data/ca/operators.pem\", \"$work/partner.pem\" }|"
+grep -q partner.pem signetd.conf || fail "could not add the partner CA"
+start
+FAKE=(--cert fake-op.pem --key fake-op.key)
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${FAKE[@]}" "$B/v1/certs?tenant=dev")
+[ "$code" = 403 ] && grep -q 'maps to no configured client' out ||
+	fail "CN=signet-operator from a partner CA in tls.client_ca answered $code: $(cat out)"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${FAKE[@]}" "${JSON[@]}" \
+	-d '{"tenant":"dev","profile":"service","names":["x.svc.dev.internal"],"ttl":3600,"uses":1}' "$B/v1/tokens")
+[ "$code" = 403 ] || fail "the look-alike operator created a token ($code): $(cat out)"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${FAKE[@]}" "$B/metrics")
+[ "$code" = 403 ] || fail "the look-alike operator read /metrics ($code)"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/v1/certs?tenant=dev")
+[ "$code" = 200 ] || fail "the operator from the operator CA answered $code: $(cat out)"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/metrics")
+[ "$code" = 200 ] || fail "the operator's /metrics answered $code"
+pass "CN=signet-operator from another CA in tls.client_ca: 403 on /v1 and /metrics; the operator CA's operator: 200"
+stop
+# A mapping by issuer_key_id (the operator CA's subjectKeyIdentifier).
+kid=$(openssl x509 -in data/ca/operators.pem -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' ')
+[ -n "$kid" ] || fail "operator CA has no subjectKeyIdentifier"
+conf "s|client_ca = { \"data/ca/operators.pem\" }|client_ca = { \"data/ca/operators.pem\", \"$work/partner.pem\" }|;
+	s|issuer_cert = { \"data/ca/operators.pem\" }|issuer_key_id = \"$kid\"|"
+grep -q "issuer_key_id = \"$kid\"" signetd.conf || fail "could not set issuer_key_id"
+start
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${FAKE[@]}" "$B/v1/certs?tenant=dev")
+[ "$code" = 403 ] || fail "issuer_key_id: the look-alike answered $code"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/v1/certs?tenant=dev")
+[ "$code" = 200 ] || fail "issuer_key_id: the operator answered $code: $(cat out)"
+pass "a mapping by issuer_key_id maps the operator CA's certificates only"
+stop
+# A mapping that names no client CA is refused at load, with a reason.
+conf '/issuer_cert = { "data\/ca\/operators.pem" }/d'
+! grep -q 'issuer_cert = {' signetd.conf || fail "could not drop issuer_cert"
+if "$build/firmware/signetd/signetd" -n -f signetd.conf >out 2>&1; then
+	fail "a client mapping without its client CA was accepted"
+fi
+grep -q 'client "operator": name the client CA it trusts' out || fail "signetd -n said: $(cat out)"
+pass "a client mapping that names no client CA is refused at load ($(head -c 160 out))"
 
 ! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
 echo "$npass passed, 0 failed"

@@ -172,13 +172,19 @@ mk_tenant(struct efx *f, struct sconf_tenant *t, const char *name,
 	mk_profile(&t->profiles[1], "device", "inter", sub, req, 1);
 }
 
+/* A mapping trusting the test root (the client CA) by its file. */
 static void
 mk_client(struct sconf_client *c, const char *cn, const char *role,
     const char *tenant)
 {
+	char path[800];
+	const char *p = path;
+
 	memset(c, 0, sizeof(*c));
 	c->name = xs(cn);
 	c->match_cn = xs(cn);
+	data_path(path, sizeof(path), "root.pem");
+	list(&c->issuer_cert, &p, 1);
 	c->role = xs(role);
 	list(&c->tenants, &tenant, 1);
 }

@@ -15,6 +15,8 @@
 #include <cmocka.h>
 #include <openssl/x509.h>
 
+#include <signet/sconf_client.h>
+
 #include "engine_fx.h"
 #include "faultvfs.h"
 #include "testutil.h"
@@ -328,6 +330,37 @@ test_issued_renews_only_itself(void **state)
 	X509_free(svc);
 }
 
+/*
+ * A client mapping applies only to certificates from the client CA it
+ * names (issue 13): with a mapping naming another CA's DN, the same
+ * certificate maps to nothing; naming the right DN, it maps.
+ */
+static void
+test_client_ca_mapping(void **state)
+{
+	struct efx *f = *state;
+	static const char *const names[] = { "m.example.com" };
+	struct sconf_client *c = &f->conf->clients[3];	/* svc-1 */
+	struct proto_reply rep;
+	X509 *svc = efx_client(f, "svc-1", -60, 3600);
+	char dn[512];
+
+	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	/* issuer_cert (the root's file) and an issuer DN of another CA. */
+	c->issuer = strdup("CN=Look-alike Operators,O=Elsewhere");
+	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "maps to no configured client (none "
+	    "names its CA");
+	/* The DN of the test root, as openssl -nameopt RFC2253 prints it. */
+	free(c->issuer);
+	assert_int_equal(sconf_client_dn(f->root, dn, sizeof(dn)), 0);
+	c->issuer = strdup(dn);
+	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	X509_free(svc);
+}
+
 static void
 test_admin_roles(void **state)
 {
@@ -555,6 +588,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reissue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issued_renews_only_itself,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_ca_mapping, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_admin_roles, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),

@@ -51,6 +51,10 @@ test_example_loads(void **state)
 	assert_string_equal(p->subject_o, "Signet Dev");
 	/* Issued certificates renew themselves only unless a profile says. */
 	assert_false(p->self_service);
+	assert_int_equal(c->nclients, 1);
+	assert_int_equal(c->clients[0].issuer_cert.n, 1);
+	assert_string_equal(c->clients[0].issuer_cert.v[0],
+	    "data/ca/operators.pem");
 	assert_int_equal(sconf_est_label(c, "dev-device", &t, &p), 0);
 	assert_string_equal(p->name, "device");
 	assert_int_equal(sconf_est_label(c, "", &t, &p), 0);
@@ -147,6 +151,11 @@ test_errors(void **state)
 	    "listen https: bad port");
 	expect_error("tenants = { \"*\" }", "tenants = { \"acme\" }",
 	    "client \"operator\": no tenant \"acme\"");
+	/* issue 13: a client mapping names the client CA it trusts. */
+	expect_error("\tissuer_cert = { \"data/ca/operators.pem\" }\n", "",
+	    "client \"operator\": name the client CA it trusts");
+	expect_error("issuer_cert = { \"data/ca/operators.pem\" }",
+	    "issuer_key_id = \"a1:zz\"", "issuer_key_id \"a1:zz\" is not hex");
 	expect_error("est_default = \"dev/service\"",
 	    "est_default = \"dev/nothing\"", "est_default \"dev/nothing\"");
 	expect_error("max_ttl = \"72h\"", "max_ttl = \"1h\"",

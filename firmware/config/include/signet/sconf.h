@@ -61,12 +61,19 @@ struct sconf_tenant {
 	size_t nprofiles;
 };
 
-/* A client identity: certificates matching it get a role in tenants. */
+/*
+ * A client identity: certificates matching it get a role in tenants.
+ * At least one of issuer, issuer_key_id and issuer_cert names the client
+ * CA the mapping trusts (signet/sconf_client.h applies it).
+ */
 struct sconf_client {
 	char *name;
 	char *match_cn;		  /* exact subject CN, or "*" */
 	char *match_o;		  /* exact subject O, optional */
 	char *match_ou;		  /* exact subject OU, optional */
+	char *issuer;		  /* the client CA's subject, RFC 2253 */
+	char *issuer_key_id;	  /* its key identifier, hex */
+	struct sconf_list issuer_cert; /* PEM files of the client CA(s) */
 	char *role;		  /* operator, agent, requester, auditor */
 	struct sconf_list tenants; /* tenant names, or "*" for all */
 };
@@ -163,6 +170,9 @@ int sconf_est_label(const struct sconf *c, const char *label,
  * blanked text to keep its file:line messages right.
  */
 void sconf_blank_comments(char *s);
+
+/* Hex, colons between octets allowed, to bytes; 0, or -1 if malformed. */
+int sconf_hex(const char *s, uint8_t *out, size_t size, size_t *len);
 
 /* "25h", "90m", "3600", "7d" to seconds; -1 if malformed. */
 int64_t sconf_duration(const char *s);
