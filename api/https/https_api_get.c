@@ -189,9 +189,14 @@ api_get_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	}
 	if (ctx->rid == HTTPS_R_V1_CERT) {
 		api_summary(b, &r->u.get.sum);
-		evbuffer_add_printf(b, ",\"certificate\":");
-		https_json_pem(b, "CERTIFICATE", r->u.get.cert.ptr,
-		    r->u.get.cert.len);
+		/* store = false: the ledger knows the row, not the DER. */
+		evbuffer_add_printf(b, ",\"stored\":%s,\"certificate\":",
+		    r->u.get.cert.len > 0 ? "true" : "false");
+		if (r->u.get.cert.len > 0)
+			https_json_pem(b, "CERTIFICATE", r->u.get.cert.ptr,
+			    r->u.get.cert.len);
+		else
+			evbuffer_add_printf(b, "null");
 		evbuffer_add_printf(b, "}\n");
 	} else {
 		evbuffer_add_printf(b, "{\"total\":%u,\"items\":[",

@@ -121,18 +121,23 @@ revoke_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	return proto_put_u64(w, r->u.revoked_at);
 }
 
+/*
+ * A lookup answers what the ledger has: a certificate from a profile
+ * with store = false has its row but no DER, so the blob may be empty
+ * (issue 13; it was refused and the lookup answered 500).
+ */
 static int
 get_rep_get(struct proto_cur *c, struct proto_reply *r)
 {
 	summary_get(c, &r->u.get.sum);
-	return cert_get(c, &r->u.get.cert);
+	return proto_blob_get(c, PROTO_MAX_CERT, &r->u.get.cert);
 }
 
 static int
 get_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 {
 	summary_put(w, &r->u.get.sum);
-	return cert_put(w, &r->u.get.cert);
+	return proto_blob_put(w, PROTO_MAX_CERT, &r->u.get.cert);
 }
 
 static int

@@ -352,6 +352,23 @@ test_decoder_values(void **state)
 	    PROTO_ERR_VALUE);
 }
 
+/* GET_CERT of a store = false certificate: a row without DER (issue 13). */
+static void
+test_get_unstored(void **state)
+{
+	size_t len;
+
+	(void)state;
+	proto_sample_reply(PROTO_T_GET_CERT, 0, &rep);
+	rep.u.get.cert.ptr = NULL;
+	rep.u.get.cert.len = 0;
+	len = enc_rep(&rep, buf);
+	assert_int_equal(proto_reply_decode(PROTO_T_GET_CERT, buf, len,
+	    &rep2), PROTO_OK);
+	assert_int_equal(rep2.u.get.cert.len, 0);
+	assert_int_equal(rep2.u.get.sum.serial.len, rep.u.get.sum.serial.len);
+}
+
 /* PSK_LOOKUP: identity bounds, and a key copied out whole, NULs included. */
 static void
 test_psk_lookup(void **state)
@@ -439,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_decoder_values),
 		cmocka_unit_test(test_encode_space),
 		cmocka_unit_test(test_psk_lookup),
+		cmocka_unit_test(test_get_unstored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
