@@ -217,4 +217,26 @@ if [ "$(id -u)" = 0 ]; then
 		fail "engines did not enter the sandbox"
 	pass "all nodes sandboxed (engines with libpq under seccomp); no child made a forbidden system call"
 fi
+# Each node's audit chain in the shared ledger verifies alone, node by
+# node, after the kill and the PostgreSQL restart (signetctl audit verify
+# --pgsql); an edited record fails its own node's chain only.  The nodes'
+# tokens are copies of a1's, so one audit key serves all three.
+as_signet() { if [ "$(id -u)" = 0 ]; then runuser -u signet -- "$@"; else "$@"; fi; }
+SOFTHSM2_CONF=$D/softhsm2.conf as_signet "$build/provisioning/appliance/signet-provision" pubkey \
+	-m /usr/lib/softhsm/libsofthsm2.so -t signet-dev -p "$D/user.pin" -l signet-audit > audit.pub ||
+	fail "audit public key"
+ctl=$build/tools/signetctl/signetctl
+for n in a1 a2 a3; do
+	"$ctl" -c /dev/null audit verify --pgsql "$SIGNET_PG_CONNINFO" --node "$n" --pubkey audit.pub \
+		>verify.out 2>&1 || fail "audit chain of $n: $(cat verify.out)"
+	grep -q "^$n: OK: " verify.out || fail "audit verify $n said: $(cat verify.out)"
+done
+psql_q "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+	UPDATE audit_log SET detail = 'edited' WHERE node = 'a2' AND seq = 2;" >/dev/null
+st=0
+"$ctl" -c /dev/null audit verify --pgsql "$SIGNET_PG_CONNINFO" --node a2 --pubkey audit.pub >verify.out 2>&1 || st=$?
+[ "$st" = 1 ] && grep -q 'FAILED' verify.out || fail "an edited record in a2's chain: exit $st, $(cat verify.out)"
+"$ctl" -c /dev/null audit verify --pgsql "$SIGNET_PG_CONNINFO" --node a1 --pubkey audit.pub >verify.out 2>&1 ||
+	fail "a1's chain failed after a2's was edited: $(cat verify.out)"
+pass "signetctl audit verify --pgsql: each node's chain verifies alone; an edit in a2's fails a2 only (exit 1)"
 echo "$npass passed, 0 failed"

@@ -239,4 +239,77 @@ ctl 2 tokens revoke "${T%%.*}"
 grep -q 'cannot revoke' err || fail "tokens revoke: $(cat err)"
 pass "tokens list on the ledger (no secrets there): used and usable tokens, JSON; tokens revoke says the API cannot yet (2)"
 
+# Every read is bounded in time and size: a server that accepts and never
+# answers, one that sends a head without end, one that sends a body over
+# the limit, one that answers with malformed JSON.  Each is exit 2, named.
+cat > rogue.py <<'PY'
+import socket, sys, threading, time
+mode, port_file = sys.argv[1], sys.argv[2]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(4)
+open(port_file, "w").write(str(s.getsockname()[1]))
+def serve(c):
+    try:
+        c.recv(65536)
+        if mode == "silent":
+            time.sleep(30)
+        elif mode == "head":
+            c.sendall(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(4096):
+                c.sendall(b"X-Pad: " + b"a" * 64 + b"\r\n")
+        elif mode == "body":
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+            chunk = b" " * 65536
+            for _ in range(400):
+                c.sendall(chunk)
+        elif mode == "json":
+            body = b'{"status":"ready",}'
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    except OSError:
+        pass
+    c.close()
+deadline = time.time() + 60
+s.settimeout(1)
+while time.time() < deadline:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+rogue() { # mode -> port in rport; server pid in rpid
+	rm -f rport
+	python3 rogue.py "$1" rport & rpid=$!
+	for _ in $(seq 1 50); do [ -s rport ] && break; sleep 0.1; done
+	[ -s rport ] || fail "rogue server $1"
+}
+rogue silent
+ctl 2 -c /dev/null -t 2 -s "http://127.0.0.1:$(cat rport)" health
+grep -q 'timed out while waiting for the answer' err || fail "silent server: $(cat err)"
+kill "$rpid" 2>/dev/null || true
+rogue head
+ctl 2 -c /dev/null -s "http://127.0.0.1:$(cat rport)" health
+grep -q 'too large' err || fail "endless head: $(cat err)"
+kill "$rpid" 2>/dev/null || true
+rogue body
+ctl 2 -c /dev/null -s "http://127.0.0.1:$(cat rport)" health
+grep -q 'over [0-9]* bytes' err || fail "endless body: $(cat err)"
+kill "$rpid" 2>/dev/null || true
+rogue json
+ctl 2 -c /dev/null -s "http://127.0.0.1:$(cat rport)" health
+grep -q 'not JSON' err || fail "malformed JSON: $(cat err)"
+kill "$rpid" 2>/dev/null || true
+pass "bounded: a silent server times out (-t 2), an endless head or body is refused at its limit, bad JSON is named (all exit 2)"
+
+# Every verb has --help (exit 0) and a place in the man page.
+"$ctl_bin" --help | sed -n '/^verbs:$/,/^signetctl VERB/s/^  \([a-z]\{1,\}\)\( [a-z]\{1,\}\)\{0,1\}\( .*\)\{0,1\}$/\1\2/p' > verbs
+[ "$(wc -l < verbs)" = 12 ] || fail "signetctl --help lists $(wc -l < verbs) verbs: $(cat verbs)"
+while read -r verb; do
+	# shellcheck disable=SC2086
+	ctl 0 $verb --help
+	grep -q "^usage: signetctl $verb" out || fail "$verb --help"
+	grep -q "^\.It Cm $verb" "$src/tools/signetctl/signetctl.1" || fail "$verb is not in signetctl.1"
+done < verbs
+pass "every verb ($(wc -l < verbs)) answers --help and is in the man page"
+
 echo "$npass passed, 0 failed"
