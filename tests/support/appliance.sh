@@ -6,7 +6,9 @@
 # waited for.  Bash; source it, then:
 #
 #   appliance_start SRC BUILD WORK   sets HTTPS HTTP COAP (ports), APP_PID,
-#                                    APP_LOG; cwd becomes WORK
+#                                    APP_LOG; cwd becomes WORK; a function
+#                                    app_conf_extra, if defined, filters
+#                                    signetd.conf (stdin to stdout)
 #   appliance_stop                   SIGTERM, waits; 0 if it exited 0
 #   as_engine CMD...                 runs CMD as the engine's user
 #
@@ -35,7 +37,8 @@ appliance_start() {
 		as_engine() { runuser -u signet -- "$@"; }
 	fi
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-		-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+		-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" |
+		if declare -F app_conf_extra >/dev/null; then app_conf_extra; else cat; fi > signetd.conf
 	chmod 644 signetd.conf
 	"$build/firmware/signetd/signetd" -f signetd.conf >"$APP_LOG" 2>&1 &
 	APP_PID=$!

@@ -312,9 +312,9 @@ show_print(const struct ctl_json *j)
 {
 	static const char *const names[] = {
 		"serial", "status", "subject", "names", "issuer", "profile",
-		"not_before", "not_after", "revoked_at"
+		"not_before", "not_after", "revoked_at", "stored"
 	};
-	const char *values[9], *pem;
+	const char *values[10], *pem;
 	char sans[1024] = "-", issuer[512] = "-";
 	X509 *x = NULL;
 	BIO *b;
@@ -339,7 +339,10 @@ show_print(const struct ctl_json *j)
 	values[6] = jstr(j, 0, "not_before");
 	values[7] = jstr(j, 0, "not_after");
 	values[8] = jstr(j, 0, "revoked_at");
-	ctl_kv_print(stdout, names, values, 9);
+	/* A profile with store = false keeps the row, not the DER. */
+	values[9] = pem != NULL ? "yes" : "no (the profile does not keep "
+	    "certificates)";
+	ctl_kv_print(stdout, names, values, 10);
 	return CTL_EXIT_OK;
 }
 
@@ -386,12 +389,17 @@ ctl_cmd_certs_show(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_status_exit(&rep, what)) == CTL_EXIT_OK) {
 		pem = rep.have_json ? ctl_json_gets(&rep.j, 0,
 		    "certificate") : NULL;
-		if (pem == NULL) {
-			ctl_err("%s: the answer has no certificate", what);
+		if (!rep.have_json || ctl_json_gets(&rep.j, 0, "serial") ==
+		    NULL) {
+			ctl_err("%s: the answer has no serial", what);
 			rc = CTL_EXIT_ERR;
 		} else if (c->json)
 			ctl_print_body(&rep, stdout);
-		else if (pemonly)
+		else if (pemonly && pem == NULL) {
+			ctl_err("%s: not kept by the appliance (its profile "
+			    "has store = false)", what);
+			rc = CTL_EXIT_NO;
+		} else if (pemonly)
 			fputs(pem, stdout);
 		else
 			rc = show_print(&rep.j);

@@ -445,7 +445,12 @@ ocsp_subject(struct ctl *c, const struct ctl_verb *v, const char *file,
 			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 			BIO_free(b);
 		}
-		if (x == NULL)
+		if (x == NULL && pem == NULL && rep.have_json &&
+		    ctl_json_get(&rep.j, 0, "stored") >= 0)
+			ctl_err("%s: the appliance does not keep this "
+			    "certificate (store = false); give --cert-file",
+			    what);
+		else if (x == NULL)
 			ctl_err("%s: the answer has no certificate", what);
 	}
 	ctl_reply_free(&rep);

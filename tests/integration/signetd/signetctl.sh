@@ -27,6 +27,22 @@ pass() { echo "ok - $*"; npass=$((npass + 1)); }
 # shellcheck source=../../support/appliance.sh
 . "$src/tests/support/appliance.sh"
 
+# A profile that keeps no certificates (store = false), besides dev-host's.
+app_conf_extra() {
+	python3 -c '
+import sys
+s = sys.stdin.read()
+i = s.rindex("}")
+print(s[:i] + """	profile "nostore" {
+		issuer = "intermediate"
+		domains = { "svc.dev.internal" }
+		allow_subdomains = true
+		key_types = { "p256" }
+		store = false
+		roles = { "operator" }
+	}
+}""")'
+}
 appliance_start "$src" "$build" "$work"
 ctl_bin=$build/tools/signetctl/signetctl
 # The operator's settings file, as README "Operating it" writes it; paths
@@ -104,6 +120,27 @@ cmp <(openssl x509 -in out) <(openssl x509 -in web.pem) || fail "certs show --pe
 ctl 0 certs show --json "$SER"
 [ "$(json 'd["serial"], d["status"]')" = "$ser valid" ] || fail "certs show json"
 pass "certs show: fields, names from the certificate, --pem (colon serial), JSON"
+
+# A certificate of a store = false profile: the row is shown, the DER is not kept.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ns.key \
+	-subj /CN=ns.svc.dev.internal -addext subjectAltName=DNS:ns.svc.dev.internal -out ns.csr 2>/dev/null
+python3 -c 'import json; print(json.dumps({"tenant":"dev","profile":"nostore","csr":open("ns.csr").read()}))' > sign.json
+code=$(curl -s -o ns.json -w '%{http_code}' --cacert data/ca/root.pem --cert data/operator/operator.pem \
+	--key data/operator/operator.key -H 'Content-Type: application/json' --data-binary @sign.json \
+	"https://127.0.0.1:$HTTPS/v1/sign")
+[ "$code" = 200 ] || fail "/v1/sign nostore: $code $(cat ns.json)"
+nser=$(python3 -c 'import json; print(json.load(open("ns.json"))["serial"])')
+ctl 0 certs show "$nser"
+grep -q '^profile: *nostore$' out && grep -q '^stored: *no ' out && grep -q '^status: *valid$' out ||
+	fail "certs show of an unstored certificate"
+ctl 1 certs show --pem "$nser"
+grep -q 'store = false' err || fail "--pem of an unstored certificate: $(cat err)"
+ctl 2 ocsp check "$nser"
+grep -q 'give --cert-file' err || fail "ocsp check of an unstored certificate: $(cat err)"
+python3 -c 'import json; print(json.load(open("ns.json"))["certificate"], end="")' > ns.pem
+ctl 0 ocsp check --cert-file ns.pem
+grep -q '^status: *good$' out || fail "ocsp check --cert-file of an unstored certificate"
+pass "a store = false certificate: certs show tells the row (stored: no), --pem is 1, ocsp check needs --cert-file"
 
 # Exit 1: not found, refused.
 ctl 1 certs show 0102030405
@@ -188,9 +225,9 @@ pass "crl show lists the revoked serial with its reason; a wrong issuer fails ve
 # Off line: config check (signetd's loader), audit verify / show and
 # tokens list on the ledger file (read as the engine's user, whose it is).
 ctl 0 config check -f signetd.conf
-grep -q 'signetd.conf: configuration ok (1 tenant, 2 profiles' out || fail "config check"
+grep -q 'signetd.conf: configuration ok (1 tenant, 3 profiles' out || fail "config check"
 ctl 0 config check -f signetd.conf --json
-[ "$(json 'd["ok"], d["tenants"][0]["name"], d["tenants"][0]["profiles"]')" = "True dev ['service', 'device']" ] ||
+[ "$(json 'd["ok"], d["tenants"][0]["name"], d["tenants"][0]["profiles"]')" = "True dev ['service', 'device', 'nostore']" ] ||
 	fail "config check json"
 sed 's/^https_workers = 1/https_workers = "one"/' signetd.conf > bad.conf
 ctl 1 config check -f bad.conf
