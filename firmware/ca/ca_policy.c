@@ -181,6 +181,33 @@ ca_policy_usage(const struct ca_csr *csr, const struct ca_profile *p,
 	return CA_OK;
 }
 
+/*
+ * policy (issue 13): every name is recorded (ledger, audit, search), so
+ * the names as text must fit the record; more is refused, never cut.
+ */
+static int
+ca_policy_names_text(const struct ca_csr *csr, struct ca_err *err)
+{
+	char ip[INET6_ADDRSTRLEN];
+	size_t i, n = 0;
+
+	for (i = 0; i < csr->nnames; i++) {
+		if (csr->names[i].type == CA_NAME_IP) {
+			inet_ntop(csr->names[i].len == 4 ? AF_INET : AF_INET6,
+			    csr->names[i].val, ip, sizeof(ip));
+			n += strlen(ip);
+		} else
+			n += csr->names[i].len;
+		n += i > 0;
+	}
+	if (n > CA_MAX_NAMES_TEXT)
+		return ca_fail(err, CA_ERR_NAME, "the %zu names take %zu bytes "
+		    "as text and at most %d are recorded (ledger, audit, "
+		    "search): request fewer or shorter names", csr->nnames, n,
+		    CA_MAX_NAMES_TEXT);
+	return CA_OK;
+}
+
 int
 ca_csr_check_policy(const struct ca_csr *csr, const struct ca_profile *p,
     struct ca_err *err)
@@ -191,7 +218,8 @@ ca_csr_check_policy(const struct ca_csr *csr, const struct ca_profile *p,
 	if (csr == NULL || p == NULL)
 		return ca_fail(err, CA_ERR_ARG, "no CSR or profile");
 	if ((rc = ca_policy_key(csr, p, err)) != CA_OK ||
-	    (rc = ca_policy_usage(csr, p, err)) != CA_OK)
+	    (rc = ca_policy_usage(csr, p, err)) != CA_OK ||
+	    (rc = ca_policy_names_text(csr, err)) != CA_OK)
 		return rc;
 	if ((p->flags & CA_P_REQUIRE_CN) && csr->cn == NULL)
 		return ca_fail(err, CA_ERR_NAME, "profile %s requires a "

@@ -17,7 +17,11 @@
 
 #include "ca_engine_local.h"
 
-#define CA_SANS_MAX 2048
+/* Policy refuses names longer than this as text: nothing is cut. */
+#define CA_SANS_MAX (CA_MAX_NAMES_TEXT + 1)
+_Static_assert(CA_MAX_NAMES_TEXT <= LEDGER_MAX_TEXT &&
+    CA_MAX_NAMES_TEXT + 256 <= AUDIT_MAX_FIELD,
+    "the names recorded must fit the ledger and the audit detail");
 
 /* What the hooks need and what they learnt. */
 struct ca_enroll {

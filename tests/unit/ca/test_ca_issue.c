@@ -207,11 +207,11 @@ test_setters(void **state)
 	assert_int_equal(p.default_ttl, CA_DEFAULT_TTL);
 }
 
-/* A DER CSR for a fresh RSA key of that many bits, SAN a.example.com. */
+/* A DER CSR for a fresh key (RSA of bits, or P-256 if 0) with san. */
 static uint8_t *
-rsa_csr(unsigned bits, size_t *len)
+san_csr(unsigned bits, const char *san, size_t *len)
 {
-	EVP_PKEY *k = EVP_RSA_gen(bits);
+	EVP_PKEY *k = bits ? EVP_RSA_gen(bits) : EVP_EC_gen("P-256");
 	X509_REQ *r = X509_REQ_new();
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 	X509V3_CTX ctx;
@@ -222,7 +222,7 @@ rsa_csr(unsigned bits, size_t *len)
 	X509_REQ_set_pubkey(r, k);
 	X509V3_set_ctx(&ctx, NULL, NULL, r, NULL, 0);
 	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, &ctx,
-	    NID_subject_alt_name, "DNS:a.example.com"));
+	    NID_subject_alt_name, san));
 	X509_REQ_add_extensions(r, exts);
 	assert_true(X509_REQ_sign(r, k, EVP_sha256()) > 0);
 	assert_true((l = i2d_X509_REQ(r, &der)) > 0);
@@ -267,9 +267,41 @@ test_rsa_exact(void **state)
 	    "allows RSA of exactly 3072 or 4096 bits"));
 	free(der);
 	/* Sizes between and above the listed ones are refused. */
-	der = rsa_csr(2560, &len);
+	der = san_csr(2560, "DNS:a.example.com", &len);
 	assert_int_equal(rsa_policy(der, len, CA_RSA_ALL, &err), CA_ERR_KEY);
 	assert_non_null(strstr(err.msg, "RSA key of 2560 bits"));
+	OPENSSL_free(der);
+}
+
+/* Issue 13: every name is recorded, so what cannot be is refused. */
+static void
+test_names_text(void **state)
+{
+	char san[16384], label[64];
+	struct ca_err err;
+	size_t len, n = 0;
+	uint8_t *der;
+	int i;
+
+	(void)state;
+	memset(label, 'a', 59);
+	label[59] = '\0';
+	/* 40 names of 73 bytes: 2,959 bytes as text, over the old 2,048. */
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(san + n, sizeof(san) - n, "%sDNS:%02d%s."
+		    "example.com", i ? "," : "", i, label);
+	der = san_csr(0, san, &len);
+	if (rsa_policy(der, len, CA_RSA_ALL, &err) != CA_OK)
+		fail_msg("%s", err.msg);
+	OPENSSL_free(der);
+	/* 50 of them: 3,699 bytes, over CA_MAX_NAMES_TEXT. */
+	for (; i < 50; i++)
+		n += (size_t)snprintf(san + n, sizeof(san) - n, ",DNS:%02d%s."
+		    "example.com", i, label);
+	der = san_csr(0, san, &len);
+	assert_int_equal(rsa_policy(der, len, CA_RSA_ALL, &err), CA_ERR_NAME);
+	assert_non_null(strstr(err.msg, "the 50 names take 3699 bytes as text "
+	    "and at most 3584 are recorded"));
 	OPENSSL_free(der);
 }
 
@@ -301,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_setters),
 		cmocka_unit_test(test_rsa_exact),
+		cmocka_unit_test(test_names_text),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

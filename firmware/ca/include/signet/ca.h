@@ -28,6 +28,8 @@
 #define CA_MAX_CSR 16384	/* bytes of a DER (or PEM) CSR */
 #define CA_MAX_DER_DEPTH 16	/* nesting of constructed DER elements */
 #define CA_MAX_NAMES 64		/* SAN entries in one request */
+#define CA_MAX_NAMES_TEXT 3584	/* their text, comma-separated, as the
+				   ledger, audit and search record it */
 #define CA_MAX_DNS 253		/* RFC 1035 2.3.4: octets of a DNS name */
 #define CA_MAX_LABEL 63		/* RFC 1035 2.3.4: octets of a label */
 #define CA_MAX_URI 512		/* octets of a URI SAN */
