@@ -242,7 +242,8 @@ install -m 0755 "$busybox" "$root/usr/bin/busybox"
 echo "$busybox" >> "$stage/files"
 applets="sh ash mount umount mkdir cat echo grep basename tr insmod sleep findfs
 dd wc hexdump tar ls hostname ip head chown chmod install sed cut kill poweroff
-setpriv start-stop-daemon acpid sync cp mv rm true false test [ printf readlink"
+setpriv start-stop-daemon acpid sync cp mv rm true false test [ printf readlink
+sha256sum"
 if [ "$variant" = debug ]; then
 	applets=$("$busybox" --list)
 fi

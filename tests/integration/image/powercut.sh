@@ -5,10 +5,17 @@
 #
 #   powercut.sh -b build-dir -w work-dir
 #
-# 1. Two cuts during first-boot provisioning (token initialisation, key
-#    generation, development PKI): the next boot starts provisioning again
-#    from a clean slate and the appliance becomes ready.  Its token serial
-#    and root certificate are recorded.
+# 0. Disks made on the host: one holding someone else's data (neither
+#    blank nor ext4): the appliance halts and says so, the data untouched;
+#    one as a cut during mke2fs leaves it (the format stamp in the last MiB,
+#    block group data but no superblock yet, since mke2fs writes the
+#    superblock last): the next boot formats it again.
+# 1. Cuts during first boot on that disk: within 1.5 s of formatting
+#    starting, then at random instants of provisioning (token
+#    initialisation, key generation, development PKI): the next boot
+#    formats again or starts provisioning again from a clean slate, and the
+#    appliance becomes ready.  Its token serial and root certificate are
+#    recorded.
 # 2. A cut while it serves, then three cuts at random instants after
 #    signetd starts (engine start, C_Login, which makes SoftHSM rewrite
 #    token.object in place).
@@ -29,21 +36,13 @@ while getopts b:w: opt; do
 done
 [ -n "$build" ] && [ -n "$work" ] || usage
 
-failures=0
-step() { echo "== $*"; }
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-die() { echo "FAIL $*"; echo "--- console (last 40 lines):"; tail -n 40 "$con" 2>/dev/null || true; exit 1; }
+. "$(dirname "$0")/qemu.sh"
 
 rm -rf "$work"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 con=$work/console.log
-qpid=
-cleanup() {
-	[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap qemu_cleanup EXIT
 for t in qemu-system-x86_64 curl openssl; do
 	command -v "$t" >/dev/null || die "$t not found (tools/install-deps.sh --image)"
 done
@@ -52,56 +51,63 @@ step "build the image (board qemu-x86_64)"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || echo 1700000000)}
 timeout 600 bash "$top/firmware/image/build-image.sh" -b "$build" qemu-x86_64 "$work/img" \
 	> "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; die "build-image.sh failed"; }
-truncate -s 256M "$work/data.img" || die "cannot create the data disk"
 
-boot() {
-	local n=$1
-	con=$work/console$n.log
-	http_port=$((20000 + (RANDOM % 4000) * 10))
-	rm -f "$con"
-	qemu-system-x86_64 -machine q35 -accel tcg -m 512 -smp 1 \
-		-nographic -no-reboot \
-		-kernel "$work/img/vmlinuz" -initrd "$work/img/initrd.img" \
-		-append "$(cat "$work/img/cmdline")" \
-		-drive "file=$work/data.img,if=none,id=data,format=raw" \
-		-device virtio-blk-pci,drive=data,serial=signet-data \
-		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$http_port-:8080" \
-		-device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
-		-serial "file:$con" -monitor none \
-		> "$work/qemu$n.log" 2>&1 &
-	qpid=$!
-}
-# wait_for PATTERN SECONDS: a console line, bounded; fails on a FATAL line.
-wait_for() {
-	local i=0
-	while [ $i -lt $(($2 * 5)) ]; do
-		grep -q "$1" "$con" 2>/dev/null && return 0
-		grep -q 'signet-init: FATAL' "$con" 2>/dev/null && return 1
-		kill -0 "$qpid" 2>/dev/null || return 1
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
-# The power cut: no shutdown, no sync, no unmount.
-cut() {
-	kill -9 "$qpid" 2>/dev/null || true
-	wait "$qpid" 2>/dev/null || true
-	qpid=
-}
+boot() { qemu_boot "$1"; }
+cut() { qemu_cut; }
 # A random delay of 0 to $1 seconds, in tenths.
 pause() { sleep "$((RANDOM % ($1 * 10 + 1) / 10)).$((RANDOM % 10))"; }
 serial_of() { sed -n 's/.*token: label="signet" serial=\([0-9a-f]*\).*/\1/p' "$1" | head -n1; }
 root_of() { sed -n '/signet-init: root certificate:/,/END CERTIFICATE/p' "$1" | sed -n 's/^signet-init:   //p'; }
 
-step "power cuts during first-boot provisioning"
-for n in 1 2; do
+# The stamp /init writes before mke2fs (firmware/image/init).
+stamp="signet: formatting in progress"
+disk_size=$((256 * 1024 * 1024))
+
+step "a data disk holding someone else's data is never formatted"
+truncate -s "$disk_size" "$work/data.img" || die "cannot create the data disk"
+head -c 65536 /dev/urandom > "$work/foreign.bin"
+dd if="$work/foreign.bin" of="$work/data.img" bs=4096 seek=1 conv=notrunc status=none
+boot foreign
+wait_for 'neither ext4 nor blank' 400 || true
+if grep -q 'neither ext4 nor blank; not touching it' "$con"; then
+	ok "the appliance refuses a disk that is neither blank nor ext4"
+else
+	bad "a foreign disk was not refused: $(grep 'signet-init' "$con" | tail -n 2)"
+fi
+cut
+cmp -s <(dd if="$work/data.img" bs=4096 skip=1 count=16 status=none) "$work/foreign.bin" &&
+	ok "its data is untouched" || bad "the foreign disk was written to"
+
+step "a disk whose formatting a power cut interrupted is formatted again"
+# What a cut during mke2fs leaves: the stamp, block group data, no superblock.
+rm -f "$work/data.img"
+truncate -s "$disk_size" "$work/data.img"
+dd if="$work/foreign.bin" of="$work/data.img" bs=4096 seek=1 conv=notrunc status=none
+printf '%s' "$stamp" | dd of="$work/data.img" bs=512 seek=$((disk_size / 512 - 2048)) \
+	conv=notrunc status=none
+
+step "power cuts during first boot (formatting, provisioning)"
+for n in 1 2 3; do
 	boot "c$n"
-	wait_for 'first boot: initialising token\|first boot did not finish' 400 ||
-		die "cut $n: first-boot provisioning never started"
-	pause 4
-	if grep -q 'signetd ready' "$con"; then
-		echo "cut $n: provisioning had already finished"
+	wait_for 'signet-init: first boot\|signetd started' 400 ||
+		die "cut $n: the boot after a cut during first boot failed"
+	if grep -q 'signetd started' "$con" && ! grep -q 'first boot' "$con"; then
+		# The previous boot had finished provisioning before its cut.
+		cut
+		echo "cut $n: provisioning had finished in boot c$((n - 1)); no more first-boot cuts"
+		break
+	fi
+	if grep -q 'formatting of .* was interrupted' "$con"; then
+		ok "cut $n: a data disk whose formatting was cut is formatted again"
+	elif [ "$n" = 1 ]; then
+		bad "cut 1: the interrupted format was not recognised: $(grep 'signet-init' "$con" | tail -n 2)"
+	fi
+	# The first cut falls into formatting (mke2fs), the others anywhere
+	# in provisioning.
+	if [ "$n" = 1 ]; then
+		sleep "$((RANDOM % 16 / 10)).$((RANDOM % 10))"
+	else
+		pause 3
 	fi
 	cut
 	ok "cut $n: power cut $(grep -c . "$con") console lines into first boot"
@@ -173,8 +179,4 @@ wait_served && ok "serves the CA certificate over plain HTTP after the cuts" ||
 	bad "the CA certificate is not served after the cuts"
 cut
 
-if [ "$failures" -gt 0 ]; then
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "power cuts: all checks passed"
+finish "power cuts"

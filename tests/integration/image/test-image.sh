@@ -48,26 +48,13 @@ done
 [ -n "$build" ] && [ -n "$work" ] || usage
 case $mode in boot | serve) ;; *) usage ;; esac
 
-failures=0
-step() { echo "== $*"; }
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-die() { echo "FAIL $*"; echo "--- console (last 60 lines):"; tail -n 60 "$con" 2>/dev/null || true; exit 1; }
+. "$(dirname "$0")/qemu.sh"
 
 rm -rf "$work"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 con=$work/console.log
-qpid=
-cleanup() {
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
-		kill "$qpid" 2>/dev/null || true
-		sleep 1
-		kill -9 "$qpid" 2>/dev/null || true
-	fi
-	jobs -p | xargs -r kill 2>/dev/null || true
-}
-trap cleanup EXIT
+trap qemu_cleanup EXIT
 
 tools="qemu-system-x86_64 openssl curl debugfs"
 [ "$coap" = 0 ] || tools="$tools coap-client-gnutls"
@@ -176,54 +163,10 @@ tar -C "$work/seed" --owner=0 --group=0 -cf "$work/seed.tar" operators.pem ||
 truncate -s 256M "$work/data.img" || die "cannot create the data disk"
 
 # 3. Booting and stopping.
-ports() {
-	local base=$((20000 + (RANDOM % 4000) * 10))
-	http_port=$base https_port=$((base + 1)) coap_port=$((base + 2))
-}
 boot() {
-	local n=$1 tries=0
-	con=$work/console$n.log
-	while :; do
-		ports
-		rm -f "$work/mon.in" "$work/mon.out" "$con"
-		mkfifo "$work/mon.in" "$work/mon.out"
-		cat "$work/mon.out" > "$work/monitor$n.log" &
-		boot_start=$(date +%s)
-		qemu-system-x86_64 -machine q35 -accel tcg -m 512 -smp 1 \
-			-nographic -no-reboot \
-			-kernel "$work/img/vmlinuz" -initrd "$work/img/initrd.img" \
-			-append "$(cat "$work/img/cmdline")" \
-			-drive "file=$work/data.img,if=none,id=data,format=raw" \
-			-device virtio-blk-pci,drive=data,serial=signet-data \
-			-drive "file=$work/seed.tar,if=none,id=seed,format=raw,readonly=on" \
-			-device virtio-blk-pci,drive=seed,serial=signet-seed \
-			-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$http_port-:8080,hostfwd=tcp:127.0.0.1:$https_port-:8443,hostfwd=udp:127.0.0.1:$coap_port-:5684" \
-			-device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
-			-serial "file:$con" -monitor "pipe:$work/mon" \
-			> "$work/qemu$n.log" 2>&1 &
-		qpid=$!
-		sleep 2
-		if kill -0 "$qpid" 2>/dev/null; then
-			break
-		fi
-		tries=$((tries + 1))
-		grep -q 'host forwarding' "$work/qemu$n.log" && [ $tries -lt 5 ] && continue
-		cat "$work/qemu$n.log"
-		die "boot $n: qemu did not start"
-	done
-	echo "boot $n: qemu pid $qpid, http $http_port https $https_port coap/udp $coap_port"
-}
-# wait_for PATTERN SECONDS: a console line, bounded; fails on a FATAL line.
-wait_for() {
-	local i=0
-	while [ $i -lt "$2" ]; do
-		grep -q "$1" "$con" 2>/dev/null && return 0
-		grep -q 'signet-init: FATAL' "$con" 2>/dev/null && return 1
-		kill -0 "$qpid" 2>/dev/null || return 1
-		sleep 1
-		i=$((i + 1))
-	done
-	return 1
+	qemu_boot "$1" \
+		-drive "file=$work/seed.tar,if=none,id=seed,format=raw,readonly=on" \
+		-device virtio-blk-pci,drive=seed,serial=signet-seed
 }
 powerdown() {
 	local i=0
@@ -264,8 +207,9 @@ wait_health() {
 }
 
 # EST-coaps (RFC 9148) over DTLS with the certificate EST just issued:
-# discovery, then /est/sen; the server is checked against root and
-# intermediate.
+# discovery, then /est/sen renewing that certificate's own name (an issued
+# certificate may only renew itself); the server is checked against root
+# and intermediate.
 coap_enroll() {
 	local u="coaps://127.0.0.1:$coap_port" c=(-B 60 -c "$work/leaf.pem" -j "$work/leaf.key" -R "$work/chain.pem")
 	cat "$work/root.pem" "$work/inter.pem" > "$work/chain.pem"
@@ -276,8 +220,8 @@ coap_enroll() {
 		bad "EST-coaps discovery: $(head -c 300 "$work/core.txt")"
 	fi
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$work/dev.key" -subj "/CN=coap.svc.dev.internal" \
-		-addext "subjectAltName=DNS:coap.svc.dev.internal" -outform DER \
+		-keyout "$work/dev.key" -subj "/CN=web.svc.dev.internal" \
+		-addext "subjectAltName=DNS:web.svc.dev.internal" -outform DER \
 		-out "$work/dev.csr" >/dev/null 2>&1 || die "openssl req failed"
 	rm -f "$work/dev.out"
 	timeout 120 coap-client-gnutls "${c[@]}" -m post -t 286 -f "$work/dev.csr" \
@@ -287,7 +231,7 @@ coap_enroll() {
 		openssl x509 -inform DER -in "$work/dev.out" -out "$work/dev.pem" >/dev/null 2>&1 || true
 	if [ -s "$work/dev.pem" ] &&
 		openssl verify -CAfile "$work/root.pem" -untrusted "$work/inter.pem" "$work/dev.pem" >/dev/null 2>&1 &&
-		openssl x509 -in "$work/dev.pem" -noout -ext subjectAltName | grep -q 'DNS:coap.svc.dev.internal'; then
+		openssl x509 -in "$work/dev.pem" -noout -ext subjectAltName | grep -q 'DNS:web.svc.dev.internal'; then
 		ok "EST-coaps /est/sen (coap-client-gnutls, DTLS client certificate): certificate verifies"
 	else
 		bad "EST-coaps /est/sen: $(head -c 300 "$work/coap.txt")"
