@@ -24,6 +24,10 @@ int prov_tls(struct hsm *h, const char *label, const char *issuer_path,
     const char *chain_path, const char *names, const char *data);
 int prov_operator(struct hsm *h, const char *label, const char *name,
     const char *data);
+/* prov_config.c: a signetd.conf for what is installed under data. */
+int prov_config(struct hsm *h, const char *module, const char *token,
+    const char *pin_file, const char *data, const char *base,
+    const char *out);
 /* 1 if s may name a tenant or issuer (a path component). */
 int prov_name_ok(const char *s);
 

@@ -18,6 +18,8 @@
  *                               -d data-dir
  *   signet-provision operator   -m module -t label -p pin-file
  *                               -l operator-ca-key-label -N name -d data-dir
+ *   signet-provision config     -m module -t label -p pin-file -d data-dir
+ *                               -o signetd.conf [-u public-http-url]
  *
  * One verb per run.  PINs come from files that only their owner can read
  * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
@@ -40,7 +42,7 @@
 struct opts {
 	const char *module, *token, *pin_file, *so_pin_file, *label, *type;
 	const char *data, *subject, *out, *cert, *root, *tenant, *name;
-	const char *names;
+	const char *names, *url;
 };
 
 static void __attribute__((noreturn))
@@ -67,7 +69,10 @@ usage(const char *missing)
 	    "       signet-provision tls -m module -t token-label -p pin-file "
 	    "-l key-label -c issuer -r chain -N names -d data-dir\n"
 	    "       signet-provision operator -m module -t token-label "
-	    "-p pin-file -l ca-key-label -N name -d data-dir\n");
+	    "-p pin-file -l ca-key-label -N name -d data-dir\n"
+	    "       signet-provision config -m module -t token-label "
+	    "-p pin-file -d data-dir -o signetd.conf\n"
+	    "                               [-u public-http-url]\n");
 	exit(2);
 }
 
@@ -267,6 +272,38 @@ cmd_identity(const char *verb, const struct opts *o)
 	return rc;
 }
 
+/* config: a signetd.conf for the installed issuers (prov_config.c). */
+static int
+cmd_config(const struct opts *o)
+{
+	char host[256], base[300];
+	struct hsm *h;
+	int rc;
+
+	if (o->data == NULL || o->out == NULL)
+		usage(o->data == NULL ? "-d data-dir" : "-o signetd.conf");
+	if (o->url == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(base, sizeof(base), "http://%s:8080", host);
+	} else {
+		if (strncmp(o->url, "http://", 7) != 0 ||
+		    strlen(o->url) >= sizeof(base) ||
+		    strpbrk(o->url, "\"\\ \t\n,") != NULL)
+			errx(2, "-u %s: an http:// URL (relying parties fetch "
+			    "CRLs and OCSP over plain HTTP)", o->url);
+		snprintf(base, sizeof(base), "%s", o->url);
+		if (base[strlen(base) - 1] == '/')
+			base[strlen(base) - 1] = '\0';
+	}
+	h = open_token(o);
+	rc = prov_config(h, o->module, o->token, o->pin_file, o->data, base,
+	    o->out);
+	hsm_close(h);
+	return rc;
+}
+
 static int
 cmd_dev_ca(const struct opts *o)
 {
@@ -292,7 +329,7 @@ main(int argc, char **argv)
 		usage(NULL);
 	verb = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:T:n:N:")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:T:n:N:u:")) != -1) {
 		switch (c) {
 		case 'm': o.module = optarg; break;
 		case 't': o.token = optarg; break;
@@ -308,6 +345,7 @@ main(int argc, char **argv)
 		case 'T': o.tenant = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'N': o.names = optarg; break;
+		case 'u': o.url = optarg; break;
 		default: usage(NULL);
 		}
 	}
@@ -333,6 +371,8 @@ main(int argc, char **argv)
 		return cmd_ceremony(verb, &o);
 	if (strcmp(verb, "tls") == 0 || strcmp(verb, "operator") == 0)
 		return cmd_identity(verb, &o);
+	if (strcmp(verb, "config") == 0)
+		return cmd_config(&o);
 	fprintf(stderr, "signet-provision: unknown verb \"%s\"\n", verb);
 	usage(NULL);
 }
