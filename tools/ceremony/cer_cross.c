@@ -79,7 +79,7 @@ cross_plan(struct cer_run *r, X509 *x)
 	char plan[4096], *subj, na[64];
 	const ASN1_TIME *t = X509_get0_notAfter(x);
 	struct tm tm;
-	size_t n, i;
+	size_t n;
 
 	if (!ASN1_TIME_to_tm(t, &tm) ||
 	    strftime(na, sizeof(na), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
@@ -95,12 +95,7 @@ cross_plan(struct cer_run *r, X509 *x)
 	    c->key_label, c->token_label, r->o->cert,
 	    subj != NULL ? subj : "?", na, c->path_length + 1);
 	OPENSSL_free(subj);
-	for (i = 0; i < c->npermitted && n < sizeof(plan); i++)
-		n += (size_t)snprintf(plan + n, sizeof(plan) - n,
-		    "  permitted  DNS:%s\n", c->permitted[i]);
-	for (i = 0; i < c->nexcluded && n < sizeof(plan); i++)
-		n += (size_t)snprintf(plan + n, sizeof(plan) - n,
-		    "  excluded   DNS:%s\n", c->excluded[i]);
+	n = cer_plan_constraints(c, plan, n, sizeof(plan));
 	if (n < sizeof(plan))
 		snprintf(plan + n, sizeof(plan) - n, "  output     %s\n",
 		    r->o->out);

@@ -99,7 +99,7 @@ sign_plan(struct cer_run *r, X509 *x)
 {
 	const struct cer_conf *c = r->c;
 	char plan[4096], na[32];
-	size_t n, i;
+	size_t n;
 
 	snprintf(na, sizeof(na), "%lld days",
 	    (long long)(c->int_validity / 86400));
@@ -113,12 +113,7 @@ sign_plan(struct cer_run *r, X509 *x)
 	    c->key_label, c->token_label, c->csr, c->int_subject.cn,
 	    c->int_subject.o ? ", O=" : "",
 	    c->int_subject.o ? c->int_subject.o : "", na, c->path_length);
-	for (i = 0; i < c->npermitted && n < sizeof(plan); i++)
-		n += (size_t)snprintf(plan + n, sizeof(plan) - n,
-		    "  permitted  DNS:%s\n", c->permitted[i]);
-	for (i = 0; i < c->nexcluded && n < sizeof(plan); i++)
-		n += (size_t)snprintf(plan + n, sizeof(plan) - n,
-		    "  excluded   DNS:%s\n", c->excluded[i]);
+	n = cer_plan_constraints(c, plan, n, sizeof(plan));
 	if (n < sizeof(plan))
 		snprintf(plan + n, sizeof(plan) - n, "  output     %s\n",
 		    c->int_cert);

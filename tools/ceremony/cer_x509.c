@@ -239,6 +239,22 @@ out:
  * validity ends at the earliest of: int_validity from now, the root's
  * notAfter, the other certificate's notAfter.
  */
+/* The name constraints of a plan (sign, cross-sign): one line each. */
+size_t
+cer_plan_constraints(const struct cer_conf *c, char *plan, size_t n,
+    size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < c->npermitted && n < size; i++)
+		n += (size_t)snprintf(plan + n, size - n,
+		    "  permitted  DNS:%s\n", c->permitted[i]);
+	for (i = 0; i < c->nexcluded && n < size; i++)
+		n += (size_t)snprintf(plan + n, size - n,
+		    "  excluded   DNS:%s\n", c->excluded[i]);
+	return n;
+}
+
 int
 cer_cross_build(const struct cer_conf *c, X509 *root, X509 *other,
     time_t now, X509 **out)

@@ -25,6 +25,9 @@ int cer_int_build(const struct cer_conf *c, X509 *root, EVP_PKEY *pub,
 /* A cross-certificate for other, a self-signed CA (cer_cross.c). */
 int cer_cross_build(const struct cer_conf *c, X509 *root, X509 *other,
     time_t now, X509 **out);
+/* Appends the name constraints of c to a plan at offset n; new offset. */
+size_t cer_plan_constraints(const struct cer_conf *c, char *plan, size_t n,
+    size_t size);
 /* CABF BR 6.1.5 as the engine applies it: P-256, P-384, RSA >= 2048. */
 int cer_key_ok(EVP_PKEY *k);
 /* Lints the TBS, signs with key in the token, lints and verifies. */

@@ -214,14 +214,14 @@ grep -q "CA:TRUE, pathlen:0" int.txt && grep -q "DNS:example.com" int.txt &&
     ok "intermediate: CA, pathlen 0, name constraints" ||
     bad "intermediate extensions"
 
-leaf() {	# leaf NAME DNS
+leaf() {	# leaf NAME DNS [CA-CERT CA-KEY]: a server certificate
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	    -keyout in/$1.key -subj "/CN=$2" -out in/$1.csr 2>/dev/null
 	printf 'subjectAltName=DNS:%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
 	    "$2" > in/$1.ext
-	openssl x509 -req -in in/$1.csr -CA out/int.pem -CAkey in/int.key \
-	    -CAcreateserial -days 1 -extfile in/$1.ext -out out/$1.pem \
-	    2>/dev/null
+	openssl x509 -req -in in/$1.csr -CA "${3:-out/int.pem}" \
+	    -CAkey "${4:-in/int.key}" -CAcreateserial -days 1 \
+	    -extfile in/$1.ext -out out/$1.pem 2>/dev/null
 }
 leaf good www.example.com
 leaf outside www.example.org
@@ -255,18 +255,9 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n' > in/int2.ext
 openssl x509 -req -in in/int2.csr -CA in/root2.pem -CAkey in/root2.key \
     -CAcreateserial -days 10 -extfile in/int2.ext -out in/int2.pem 2>/dev/null
-leaf2() {	# leaf2 NAME DNS: a leaf of the partner's intermediate
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout in/$1.key -subj "/CN=$2" -out in/$1.csr 2>/dev/null
-	printf 'subjectAltName=DNS:%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
-	    "$2" > in/$1.ext
-	openssl x509 -req -in in/$1.csr -CA in/int2.pem -CAkey in/int2.key \
-	    -CAcreateserial -days 1 -extfile in/$1.ext -out out/$1.pem \
-	    2>/dev/null
-}
-leaf2 pgood api.example.com
-leaf2 poutside api.example.org
-leaf2 pexcluded db.bad.example.com
+leaf pgood api.example.com in/int2.pem in/int2.key
+leaf poutside api.example.org in/int2.pem in/int2.key
+leaf pexcluded db.bad.example.com in/int2.pem in/int2.key
 expect 1 "own root key" "cross-signing the ceremony's own root is refused" -- \
     "$CER" cross-sign -f c.conf -x out/root.pem -o out/self.pem -y \
     -s $S/alice.user.share -s $S/bob.user.share

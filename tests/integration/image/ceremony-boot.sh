@@ -111,19 +111,7 @@ truncate -s 256M "$work/data.img" || die "cannot create the data disk"
 
 # The test operator CA and its operator (CN signet-operator), as a site
 # would bring them on the seed disk.
-mkdir -p "$work/pki"
-(
-	cd "$work/pki"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout opca.key -out opca.pem -days 2 -subj "/CN=Image Test Operators" \
-		-addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout op.key -out op.csr -subj "/CN=signet-operator" >/dev/null 2>&1
-	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > op.ext
-	openssl x509 -req -in op.csr -CA opca.pem -CAkey opca.key -CAcreateserial \
-		-days 1 -extfile op.ext -out op.pem >/dev/null 2>&1
-) || die "openssl could not make the test operator CA"
+operator_ca "$work/pki"
 
 # seed NAME FILE...: a seed tar holding FILE... (renamed to their base names).
 seed() {

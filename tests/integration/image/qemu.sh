@@ -98,3 +98,22 @@ qemu_cut() {
 	wait "$qpid" 2>/dev/null || true
 	qpid=
 }
+
+# operator_ca DIR: a test operator CA (opca.pem, opca.key) and its operator
+# (op.pem, op.key, CN signet-operator) in DIR, as a site brings them on the
+# seed disk.
+operator_ca() {
+	mkdir -p "$1"
+	(
+		cd "$1"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout opca.key -out opca.pem -days 2 -subj "/CN=Image Test Operators" \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout op.key -out op.csr -subj "/CN=signet-operator" >/dev/null 2>&1
+		printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > op.ext
+		openssl x509 -req -in op.csr -CA opca.pem -CAkey opca.key -CAcreateserial \
+			-days 1 -extfile op.ext -out op.pem >/dev/null 2>&1
+	) || die "openssl could not make the test operator CA"
+}

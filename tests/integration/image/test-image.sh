@@ -144,19 +144,8 @@ done
 
 # 2. A test operator CA (the seed disk) and the disks.
 step "seed disk with a test operator CA, blank data disk"
-mkdir -p "$work/seed" "$work/pki"
-(
-	cd "$work/pki"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout opca.key -out opca.pem -days 2 -subj "/CN=Image Test Operators" \
-		-addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout op.key -out op.csr -subj "/CN=signet-operator" >/dev/null 2>&1
-	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > op.ext
-	openssl x509 -req -in op.csr -CA opca.pem -CAkey opca.key -CAcreateserial \
-		-days 1 -extfile op.ext -out op.pem >/dev/null 2>&1
-) || die "openssl could not make the test operator CA"
+mkdir -p "$work/seed"
+operator_ca "$work/pki"
 cp "$work/pki/opca.pem" "$work/seed/operators.pem"
 tar -C "$work/seed" --owner=0 --group=0 -cf "$work/seed.tar" operators.pem ||
 	die "cannot write the seed tar"
