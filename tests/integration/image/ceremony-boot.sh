@@ -139,14 +139,15 @@ wait_off() {
 	wait "$qpid" 2>/dev/null || true
 	qpid=
 }
-csr_of() { sed -n '/intermediate CSR (sign it/,/END CERTIFICATE REQUEST/p' "$1" | sed -n 's/^signet-init:   //p'; }
+# The serial console ends lines with CR LF.
+csr_of() { tr -d '\r' < "$1" | sed -n '/intermediate CSR (sign it/,/END CERTIFICATE REQUEST/p' | sed -n 's/^signet-init:   //p'; }
 
 step "first boot: the intermediate CSR on the console, then power off"
 qemu_boot 1
 wait_for 'powering off until then' 400 || die "first boot: no CSR and power-off"
 wait_off || die "first boot: the appliance did not power off"
 csr_of "$con" > "$C/in/int.csr"
-sum=$(sed -n 's/.*intermediate CSR sha256: \([0-9a-f]*\).*/\1/p' "$con" | head -n1)
+sum=$(tr -d '\r' < "$con" | sed -n 's/.*intermediate CSR sha256: \([0-9a-f]*\).*/\1/p' | head -n1)
 [ "$(sha256sum "$C/in/int.csr" | cut -d' ' -f1)" = "$sum" ] &&
 	ok "CSR read from the console matches its printed SHA-256" ||
 	bad "the console's CSR does not match its SHA-256 ($sum)"
