@@ -292,6 +292,39 @@ check_tenant(const struct sconf *c, const struct sconf_tenant *t, char *err,
 	return 0;
 }
 
+/*
+ * Issue 13: the CRL and CA certificate URLs (/crl/<issuer>.crl,
+ * /ca/<issuer>.der, and the AIA and CRL DP built from them) name the
+ * issuer alone, so an issuer name is one issuer across all tenants;
+ * otherwise one tenant's revocations would be published by the other's.
+ */
+static int
+check_issuer_names(const struct sconf *c, char *err, size_t errlen)
+{
+	const struct sconf_tenant *t, *u;
+	size_t i, j, k, l;
+
+	for (i = 0; i < c->ntenants; i++)
+		for (k = 0; k < c->tenants[i].nissuers; k++)
+			for (j = i; j < c->ntenants; j++)
+				for (l = j == i ? k + 1 : 0;
+				    l < c->tenants[j].nissuers; l++) {
+					t = &c->tenants[i];
+					u = &c->tenants[j];
+					if (strcmp(t->issuers[k].name,
+					    u->issuers[l].name) != 0)
+						continue;
+					FAIL("%s: issuer \"%s\" is in tenant "
+					    "\"%s\" and tenant \"%s\": CRL and "
+					    "CA certificate URLs name the issuer "
+					    "alone, so each issuer needs a name "
+					    "of its own", c->path,
+					    t->issuers[k].name, t->name,
+					    u->name);
+				}
+	return 0;
+}
+
 int
 sconf_check(const struct sconf *c, char *err, size_t errlen)
 {
@@ -343,6 +376,8 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 	for (i = 0; i < c->ntenants; i++)
 		if (check_tenant(c, &c->tenants[i], err, errlen) != 0)
 			return -1;
+	if (check_issuer_names(c, err, errlen) != 0)
+		return -1;
 	if (c->est_default && sconf_est_label(c, "", &t, &p) != 0)
 		FAIL("%s: est_default \"%s\" names no tenant/profile", c->path,
 		    c->est_default);

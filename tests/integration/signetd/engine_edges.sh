@@ -155,4 +155,32 @@ code=$(sign service m47.csr out)
 	fail "47 long names answered $code: $(cat out)"
 pass "every name is recorded: the 40th of 40 names (3,102 bytes) is found by search; 47 (over the record) get 400"
 
+# Issuer names are one issuer across tenants: /crl/<name>.crl and
+# /ca/<name>.der name the issuer alone.  A second tenant reusing the name
+# is refused at load (it got the first tenant's CRL and CA certificate).
+python3 - > twotenants.conf <<'PY'
+s = open("signetd.conf").read()
+s += """
+tenant "second" {
+	issuer "intermediate" {
+		key = "signet-intermediate"
+		cert = "data/ca/intermediate.pem"
+	}
+	profile "web" {
+		domains = { "second.internal" }
+		roles = { "operator" }
+	}
+}
+"""
+print(s, end="")
+PY
+set +e
+"$build/firmware/signetd/signetd" -n -f twotenants.conf > out 2>&1; st=$?
+set -e
+[ "$st" = 1 ] && grep -q 'issuer "intermediate" is in tenant "dev" and tenant "second"' out ||
+	fail "two tenants with one issuer name: exit $st: $(cat out)"
+python3 -c 'import sys; s=open("twotenants.conf").read(); i=s.index("tenant \"second\""); print(s[:i] + s[i:].replace("issuer \"intermediate\"", "issuer \"second-ca\""), end="")' > renamed.conf
+"$build/firmware/signetd/signetd" -n -f renamed.conf > out 2>&1 || fail "renamed issuer refused: $(cat out)"
+pass "an issuer name used by two tenants is refused at load (signetd -n exit 1 naming both tenants); renamed, it loads"
+
 echo "$npass passed, 0 failed"

@@ -164,6 +164,12 @@ test_errors(void **state)
 	    "pin_file are required");
 	expect_error("profile \"device\"", "profile \"service\"",
 	    "bad.conf:");
+	/* issue 13: CRL and CA URLs name the issuer, so names are unique. */
+	expect_error("tenant \"dev\" {", "tenant \"other\" {\n"
+	    "\tissuer \"intermediate\" {\n\t\tkey = \"k\"\n"
+	    "\t\tcert = \"c.pem\"\n\t}\n}\ntenant \"dev\" {",
+	    "issuer \"intermediate\" is in tenant \"other\" and tenant "
+	    "\"dev\": CRL and CA certificate URLs name the issuer alone");
 }
 
 static void
