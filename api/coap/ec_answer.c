@@ -4,6 +4,8 @@
  */
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include <openssl/pkcs7.h>
 #include <openssl/ssl.h>
 
@@ -87,6 +89,23 @@ ec_evidence(coap_session_t *session, struct proto_evidence *ev,
 	return 0;
 }
 
+void
+ec_source(const coap_session_t *session, struct proto_evidence *ev)
+{
+	const coap_address_t *a = coap_session_get_addr_remote(session);
+
+	ev->src_len = 0;
+	if (a == NULL)
+		return;
+	if (a->addr.sa.sa_family == AF_INET) {
+		memcpy(ev->src, &a->addr.sin.sin_addr, 4);
+		ev->src_len = 4;
+	} else if (a->addr.sa.sa_family == AF_INET6) {
+		memcpy(ev->src, &a->addr.sin6.sin6_addr, 16);
+		ev->src_len = 16;
+	}
+}
+
 /* Engine results to CoAP codes (RFC 7252 5.9, RFC 9148 5). */
 int
 ec_result_code(int result)
@@ -105,6 +124,7 @@ ec_result_code(int result)
 	case PROTO_R_CONFLICT:
 		return 403;	/* CoAP has no 4.09 */
 	case PROTO_R_RATE_LIMITED:
+		return 429;	/* RFC 8516: 4.29 Too Many Requests */
 	case PROTO_R_UNAVAILABLE:
 		return 503;
 	default:

@@ -152,6 +152,7 @@ psk_lookup(coap_bin_const_t *identity, coap_session_t *session, void *arg)
 	req.type = PROTO_T_PSK_LOOKUP;
 	req.ev.peer = PROTO_PEER_COAP;
 	req.ev.kind = PROTO_EV_NONE;
+	ec_source(session, &req.ev);
 	memcpy(req.u.psk.identity, identity->s, identity->length);
 	if (ec_engine_call(ctx, &req, &rep, EC_PSK_TIMEOUT_MS) != 0)
 		goto out;

@@ -41,6 +41,7 @@ TAILQ_HEAD(ec_bodies, ec_body);
 
 struct ec_stats {
 	uint64_t	requests, enrolled, errors, psk_ok, psk_refused;
+	uint64_t	rate_limited;
 	uint64_t	blocks_reaped, too_large;
 };
 
@@ -109,6 +110,8 @@ void	ec_psk_drop(const coap_session_t *);
 int	ec_evidence(coap_session_t *, struct proto_evidence *,
 	    uint8_t *buf, size_t size, struct proto_blob *leaf);
 int	ec_result_code(int result);
+/* The session's remote address into ev->src (the engine's budgets). */
+void	ec_source(const coap_session_t *, struct proto_evidence *ev);
 /* DER certs-only SignedData of n certs; *out is malloc'd. */
 int	ec_pkcs7(const struct proto_blob *certs, size_t n, uint8_t **out,
 	    size_t *outlen);

@@ -228,13 +228,15 @@ main(int argc, char *argv[])
 	}
 	ec_log(LOG_INFO, "msg=\"stopping\" requests=%llu enrolled=%llu "
 	    "errors=%llu psk_ok=%llu psk_refused=%llu too_large=%llu "
-	    "reaped=%llu", (unsigned long long)ctx.st.requests,
+	    "reaped=%llu rate_limited=%llu",
+	    (unsigned long long)ctx.st.requests,
 	    (unsigned long long)ctx.st.enrolled,
 	    (unsigned long long)ctx.st.errors,
 	    (unsigned long long)ctx.st.psk_ok,
 	    (unsigned long long)ctx.st.psk_refused,
 	    (unsigned long long)ctx.st.too_large,
-	    (unsigned long long)ctx.st.blocks_reaped);
+	    (unsigned long long)ctx.st.blocks_reaped,
+	    (unsigned long long)ctx.st.rate_limited);
 	coap_free_context(ctx.coap);
 	coap_cleanup();
 	ec_dtls_free(&ctx);

@@ -27,10 +27,16 @@ release(coap_session_t *s, void *p)
 	OPENSSL_free(p);
 }
 
+/* RFC 8516 4: 4.29 says in Max-Age when to try again. */
 static void
-fail(coap_pdu_t *rsp, int code, const char *diag)
+fail(coap_pdu_t *rsp, int code, const char *diag, uint32_t retry)
 {
+	uint8_t buf[4];
+
 	coap_pdu_set_code(rsp, COAP_RESPONSE_CODE(code));
+	if (code == 429 && retry > 0)
+		coap_add_option(rsp, COAP_OPTION_MAXAGE,
+		    coap_encode_var_safe(buf, sizeof(buf), retry), buf);
 	coap_add_data(rsp, strnlen(diag, EC_MAX_DIAG), (const uint8_t *)diag);
 }
 
@@ -53,12 +59,14 @@ build(struct ec_ctx *ctx, coap_session_t *s, const struct ec_out *out,
 	if (out->op == EC_OP_CRTS) {
 		req->ev.peer = PROTO_PEER_COAP;
 		req->ev.kind = PROTO_EV_NONE;
+		ec_source(s, &req->ev);
 		return 0;
 	}
 	if (ec_evidence(s, &req->ev, evbuf, evsize, &leaf) != 0) {
 		*why = "no client credential on this session";
 		return 401;
 	}
+	ec_source(s, &req->ev);
 	if (out->op == EC_OP_SREN && req->ev.kind != PROTO_EV_CERTS) {
 		*why = "re-enrollment needs a certificate session";
 		return 401;
@@ -111,6 +119,7 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
 	struct proto_request req;
 	struct proto_reply rep;
 	const char *why = NULL;
+	uint32_t retry = 0;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	int code;
@@ -125,11 +134,16 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
 	}
 	if (rep.status.result != PROTO_R_OK) {
 		code = ec_result_code(rep.status.result);
+		retry = rep.status.retry_after;
 		why = rep.status.message[0] != '\0' ? rep.status.message :
 		    proto_result_name(rep.status.result);
-		ec_log(LOG_INFO, "msg=\"refused\" op=%s result=\"%s\" "
-		    "why=\"%s\"", proto_type_name(req.type),
-		    proto_result_name(rep.status.result), why);
+		/* A budget's refusals are the engine's to count, not lines. */
+		if (code == 429)
+			ctx->st.rate_limited++;
+		else
+			ec_log(LOG_INFO, "msg=\"refused\" op=%s result=\"%s\" "
+			    "why=\"%s\"", proto_type_name(req.type),
+			    proto_result_name(rep.status.result), why);
 		goto fail;
 	}
 	if (body(out, &rep, &data, &len) != 0) {
@@ -157,6 +171,6 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
 fail:
 	ctx->st.errors++;
 	proto_wipe(&req.ev, sizeof(req.ev));
-	fail(rsp, code, why);
+	fail(rsp, code, why, retry);
 	return -1;
 }

@@ -170,34 +170,6 @@ const struct https_jmember *https_json_get(const struct https_json *,
 int	https_pkcs7_certs(const struct proto_blob *certs, size_t n,
 	    uint8_t *out, size_t outsize, size_t *outlen);
 
-/*
- * Token buckets keyed by a string (client identity or tenant), in a fixed
- * table: when it is full the least recently used bucket is reused, so
- * memory stays bounded whatever clients do.
- */
-#define HTTPS_RATE_SLOTS	4096
-#define HTTPS_RATE_KEY		72
-
-struct https_bucket {
-	char		key[HTTPS_RATE_KEY];
-	double		tokens;
-	uint64_t	last_ms;
-};
-
-struct https_rate {
-	double			rate;	/* tokens per second, 0: no limit */
-	double			burst;
-	size_t			used;
-	struct https_bucket	slots[HTTPS_RATE_SLOTS];
-};
-
-void	https_rate_init(struct https_rate *, double rate, double burst);
-/*
- * Take one token for key at now_ms.  Returns 1 if allowed, 0 if not; then
- * *retry_s is how many whole seconds until a token is available (>= 1).
- */
-int	https_rate_take(struct https_rate *, const char *key, uint64_t now_ms,
-	    unsigned *retry_s);
 
 /*
  * Where a request head (request line and header fields, RFC 9112 2.1)

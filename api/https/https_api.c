@@ -85,8 +85,7 @@ api_sign(struct https_ctx *ctx, struct proto_request *req,
 	req->u.issue.csr.ptr = csr;
 	req->u.issue.csr.len = len;
 	req->u.issue.ttl = (uint32_t)ttl;
-	if (https_rate_check(ctx, NULL, ctx->tenant) == 0)
-		https_call(ctx, req, api_cert_done);
+	https_call(ctx, req, api_cert_done);
 }
 
 static void
@@ -138,8 +137,7 @@ api_revoke(struct https_ctx *ctx, struct proto_request *req,
 	req->u.revoke.serial.ptr = serial;
 	req->u.revoke.serial.len = len;
 	req->u.revoke.reason = (uint8_t)reason;
-	if (https_rate_check(ctx, NULL, ctx->tenant) == 0)
-		https_call(ctx, req, api_revoke_done);
+	https_call(ctx, req, api_revoke_done);
 }
 
 static void
@@ -209,8 +207,7 @@ api_tokens(struct https_ctx *ctx, struct proto_request *req,
 	req->type = PROTO_T_TOKEN_CREATE;
 	t->lifetime = (uint32_t)ttl;
 	t->uses = (uint16_t)uses;
-	if (https_rate_check(ctx, NULL, ctx->tenant) == 0)
-		https_call(ctx, req, api_token_done);
+	https_call(ctx, req, api_token_done);
 }
 
 /* The POST routes: a JSON body, then the route's own checks. */
@@ -249,7 +246,7 @@ void
 https_api(struct https_ctx *ctx, const char *path, const char *query)
 {
 	struct proto_request req;
-	char fp[65], why[256], idkey[HTTPS_RATE_KEY];
+	char fp[65], why[256];
 	int post, rc;
 
 	post = evhttp_request_get_command(ctx->req) == EVHTTP_REQ_POST;
@@ -274,9 +271,6 @@ https_api(struct https_ctx *ctx, const char *path, const char *query)
 		https_error(ctx, 403, "%s", why);
 		goto out;
 	}
-	snprintf(idkey, sizeof(idkey), "c:%s", fp);
-	if (https_rate_check(ctx, idkey, NULL) != 0)
-		goto out;
 	switch (ctx->rid) {
 	case HTTPS_R_V1_SIGN:
 		api_post(ctx, &req, api_sign);

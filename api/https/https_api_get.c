@@ -294,8 +294,7 @@ api_get(struct https_ctx *ctx, struct proto_request *req, const char *path,
 		if (api_list_args(ctx, &q, &req->u.list) != 0)
 			goto out;
 	}
-	if (https_rate_check(ctx, NULL, ctx->tenant) == 0)
-		https_call(ctx, req, api_get_done);
+	https_call(ctx, req, api_get_done);
 out:
 	evhttp_clear_headers(&q);
 }

@@ -108,17 +108,16 @@ est_csrattrs_done(struct https_ctx *ctx, int err,
 
 /*
  * The credential of an enrollment: a token from the Authorization header
- * if there is one, else the client certificate.  Fills idkey for the rate
- * limit.  Returns 0, or -1 after answering.
+ * if there is one, else the client certificate.  Budgets are the
+ * engine's, charged after it has checked the credential (ca_gate.c).
+ * Returns 0, or -1 after answering.
  */
 static int
 est_credentials(struct https_ctx *ctx, struct proto_evidence *ev,
-    int need_cert, char idkey[HTTPS_RATE_KEY])
+    int need_cert)
 {
 	const char *auth;
-	unsigned char md[32];
 	char fp[65], why[256];
-	size_t i;
 	int rc;
 
 	auth = evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
@@ -135,18 +134,10 @@ est_credentials(struct https_ctx *ctx, struct proto_evidence *ev,
 		ev->peer = PROTO_PEER_HTTPS;
 		ev->kind = PROTO_EV_TOKEN;
 		ev->token_src = PROTO_TOKSRC_HTTP_AUTH;
-		/* Rate-limit by a hash, so the secret is not kept around. */
-		EVP_Digest(ev->token, strlen(ev->token), md, NULL,
-		    EVP_sha256(), NULL);
-		memcpy(idkey, "t:", 2);
-		for (i = 0; i < 16; i++)
-			snprintf(idkey + 2 + 2 * i, 3, "%02x", md[i]);
 		return 0;
 	}
-	if ((rc = https_tls_evidence(ctx, ev, fp, why, sizeof(why))) == 1) {
-		snprintf(idkey, HTTPS_RATE_KEY, "c:%s", fp);
+	if ((rc = https_tls_evidence(ctx, ev, fp, why, sizeof(why))) == 1)
 		return 0;
-	}
 	if (rc == -1) {
 		https_error(ctx, 403, "%s", why);
 		return -1;
@@ -166,7 +157,6 @@ est_enroll(struct https_ctx *ctx, struct proto_request *req,
 {
 	/* One process, one loop: the request is encoded before we return. */
 	static uint8_t csr[PROTO_MAX_CSR];
-	char idkey[HTTPS_RATE_KEY];
 	uint8_t *body;
 	size_t len, csrlen;
 
@@ -174,9 +164,7 @@ est_enroll(struct https_ctx *ctx, struct proto_request *req,
 		https_error(ctx, 405, "use POST");
 		return;
 	}
-	if (est_credentials(ctx, &req->ev, reenroll, idkey) != 0)
-		return;
-	if (https_rate_check(ctx, idkey, ctx->tenant) != 0)
+	if (est_credentials(ctx, &req->ev, reenroll) != 0)
 		return;
 	if (https_body(ctx, "application/pkcs10", HTTPS_MAX_B64_BODY, &body,
 	    &len) != 0)
@@ -237,8 +225,6 @@ https_est(struct https_ctx *ctx, const struct https_est_route *r)
 		snprintf(req.u.target.profile, sizeof(req.u.target.profile),
 		    "%s", p->name);
 		req.ev.peer = PROTO_PEER_HTTPS;
-		if (https_rate_check(ctx, NULL, t->name) != 0)
-			break;
 		https_call(ctx, &req, r->op == HTTPS_EST_CACERTS ?
 		    est_cacerts_done : est_csrattrs_done);
 		break;

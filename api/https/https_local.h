@@ -159,8 +159,6 @@ struct https_srv {
 	uint64_t		 last_check_ms;
 	X509_STORE		*client_store;	/* client_ca only */
 	struct sconf_trust	*trust;		/* each mapping's client CA */
-	struct https_rate	*rate_id;
-	struct https_rate	*rate_tenant;
 	struct https_metrics	 m;
 	struct event		*ca_timer;	/* CACERTS refresh */
 	struct https_cafile	*cas;
@@ -234,9 +232,6 @@ void	https_error_retry(struct https_ctx *, int code, unsigned retry_s,
 /* Maps a failed engine call or a non-OK reply to an HTTP answer. */
 void	https_engine_error(struct https_ctx *, int err,
 	    const struct proto_reply *);
-/* Rate limits for an identity key and a tenant; answers 429 if over. */
-int	https_rate_check(struct https_ctx *, const char *idkey,
-	    const char *tenant);
 /* The request body if it fits max and has media type; else answers. */
 int	https_body(struct https_ctx *, const char *media, size_t max,
 	    uint8_t **out, size_t *len);
@@ -291,6 +286,9 @@ void	https_metrics_record(struct https_metrics *, int rid, int code,
 	    uint64_t us);
 void	https_metrics_render(const struct https_metrics *, struct evbuffer *);
 void	https_metrics_conns(const struct https_srv *, struct evbuffer *);
+/* The engine's budget counters from a HEALTH reply (one engine). */
+void	https_metrics_engine(const struct proto_health_rep *,
+	    struct evbuffer *);
 
 /* https_fmt.c: JSON and PEM output. */
 void	https_json_string(struct evbuffer *, const char *s);

@@ -51,17 +51,6 @@ static int
 srv_setup(struct https_srv *srv, int efd, int sfd, int pfd, char *err,
     size_t errlen)
 {
-	const struct sconf_limits *l = &srv->conf->limits;
-
-	if ((srv->rate_id = malloc(sizeof(*srv->rate_id))) == NULL ||
-	    (srv->rate_tenant = malloc(sizeof(*srv->rate_tenant))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	https_rate_init(srv->rate_id, (double)l->rate_identity,
-	    (double)l->burst_identity);
-	https_rate_init(srv->rate_tenant, (double)l->rate_tenant,
-	    (double)l->burst_tenant);
 	if (https_conn_init(srv, err, errlen) != 0)
 		return -1;
 	if ((srv->engine = https_engine_new(srv->base, efd,

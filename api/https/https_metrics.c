@@ -138,3 +138,20 @@ https_metrics_conns(const struct https_srv *srv, struct evbuffer *b)
 	    "signet_https_connection_budget{pid=\"%ld\"} %d\n", pid,
 	    srv->nopen, pid, srv->nreserve, pid, srv->budget);
 }
+
+void
+https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
+{
+	int i;
+
+	evbuffer_add_printf(b, "# HELP signet_engine_limit_total Events of "
+	    "the engine's budgets, for every front end: refusals by rate "
+	    "(identity, tenant, failing source), authentication failures, "
+	    "failures folded into audit counts, log lines held back, OCSP "
+	    "nonces signed and not echoed.\n"
+	    "# TYPE signet_engine_limit_total counter\n");
+	for (i = 0; i < PROTO_C_MAX; i++)
+		evbuffer_add_printf(b, "signet_engine_limit_total{event=\"%s\"}"
+		    " %llu\n", proto_counter_name(i),
+		    (unsigned long long)h->counters[i]);
+}

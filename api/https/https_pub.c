@@ -98,8 +98,9 @@ pub_ocsp(struct https_ctx *ctx, struct proto_request *req, const char *path,
 	https_call(ctx, req, pub_der_done);
 }
 
+/* Ours, then the engine's counters if it answers (its budgets). */
 static void
-pub_metrics(struct https_ctx *ctx)
+pub_metrics_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 {
 	struct evbuffer *b;
 
@@ -109,8 +110,23 @@ pub_metrics(struct https_ctx *ctx)
 	}
 	https_metrics_render(&ctx->srv->m, b);
 	https_metrics_conns(ctx->srv, b);
+	if (err == PROTO_OK && r->status.result == PROTO_R_OK)
+		https_metrics_engine(&r->u.health, b);
 	https_reply(ctx, 200, "text/plain; version=0.0.4", b);
 	evbuffer_free(b);
+}
+
+static void
+pub_metrics(struct https_ctx *ctx)
+{
+	struct proto_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.type = PROTO_T_HEALTH;
+	req.ev.peer = PROTO_PEER_HTTPS;
+	if (https_engine_call(ctx->srv->engine, &req, pub_metrics_done,
+	    ctx) != PROTO_OK)
+		pub_metrics_done(ctx, PROTO_ERR_EOF, NULL);
 }
 
 static const char *const pub_metrics_roles[] = { "auditor", "operator",

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <sys/queue.h>
+#include <netinet/in.h>
 
 #include <event2/keyvalq_struct.h>
 
@@ -144,34 +145,12 @@ https_engine_error(struct https_ctx *ctx, int err,
 	    codes[rep->status.result] : 500;
 	msg = rep->status.message[0] != '\0' ? rep->status.message :
 	    proto_result_name(rep->status.result);
+	/* The engine says how long a budget needs (ca_gate.c). */
 	if (code == 429 || code == 503)
-		https_error_retry(ctx, code, code == 429 ? 1 : 5, msg);
+		https_error_retry(ctx, code, rep->status.retry_after != 0 ?
+		    rep->status.retry_after : code == 429 ? 1 : 5, msg);
 	else
 		https_error(ctx, code, "%s", msg);
-}
-
-int
-https_rate_check(struct https_ctx *ctx, const char *idkey,
-    const char *tenant)
-{
-	uint64_t now_ms = https_now_us() / 1000;
-	char key[HTTPS_RATE_KEY];
-	unsigned retry;
-
-	if (idkey != NULL && !https_rate_take(ctx->srv->rate_id, idkey,
-	    now_ms, &retry)) {
-		https_error_retry(ctx, 429, retry,
-		    "rate limit exceeded for this client");
-		return -1;
-	}
-	snprintf(key, sizeof(key), "%s", tenant != NULL ? tenant : "");
-	if (key[0] != '\0' && !https_rate_take(ctx->srv->rate_tenant, key,
-	    now_ms, &retry)) {
-		https_error_retry(ctx, 429, retry,
-		    "rate limit exceeded for this tenant");
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -202,12 +181,33 @@ https_body(struct https_ctx *ctx, const char *media, size_t max,
 	return 0;
 }
 
+/* The client's address as our socket saw it, for the engine's budgets. */
+static void
+srv_source(struct https_ctx *ctx, struct proto_evidence *ev)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(ctx->req);
+	const struct sockaddr *sa = c != NULL ?
+	    evhttp_connection_get_addr(c) : NULL;
+
+	ev->src_len = 0;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		memcpy(ev->src, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, 4);
+		ev->src_len = 4;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		memcpy(ev->src, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, 16);
+		ev->src_len = 16;
+	}
+}
+
 int
 https_call(struct https_ctx *ctx, struct proto_request *req,
     https_engine_cb cb)
 {
 	int rc;
 
+	srv_source(ctx, &req->ev);
 	if ((rc = https_engine_call(ctx->srv->engine, req, cb, ctx)) !=
 	    PROTO_OK) {
 		https_engine_error(ctx, rc, NULL);
@@ -408,7 +408,5 @@ https_srv_free(struct https_srv *srv)
 		OPENSSL_free(srv->cas[i].der);
 	}
 	free(srv->cas);
-	free(srv->rate_id);
-	free(srv->rate_tenant);
 	free(srv);
 }

@@ -140,6 +140,22 @@ proto_psk_handle_get(struct proto_cur *c, uint8_t out[PROTO_PSK_HANDLE_LEN])
 	return PROTO_OK;
 }
 
+/* The client's address: none, IPv4 or IPv6, nothing else. */
+static int
+src_get(struct proto_cur *c, struct proto_evidence *ev)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (proto_get_data(c, PROTO_MAX_SRC, &p, &len) != PROTO_OK)
+		return c->err;
+	if (len != 0 && len != 4 && len != 16)
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	memcpy(ev->src, p, len);
+	ev->src_len = (uint8_t)len;
+	return PROTO_OK;
+}
+
 static int
 evidence_get(struct proto_cur *c, struct proto_evidence *ev)
 {
@@ -148,6 +164,8 @@ evidence_get(struct proto_cur *c, struct proto_evidence *ev)
 		return c->err;
 	if (ev->peer < PROTO_PEER_HTTPS || ev->peer > PROTO_PEER_CONTROL)
 		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	if (src_get(c, ev) != PROTO_OK)
+		return c->err;
 	switch (ev->kind) {
 	case PROTO_EV_NONE:
 		break;
@@ -177,8 +195,10 @@ evidence_put(struct proto_wbuf *w, const struct proto_evidence *ev)
 	proto_put_u8(w, ev->peer);
 	proto_put_u8(w, ev->kind);
 	if (w->err == PROTO_OK && (ev->peer < PROTO_PEER_HTTPS ||
-	    ev->peer > PROTO_PEER_CONTROL))
+	    ev->peer > PROTO_PEER_CONTROL || (ev->src_len != 0 &&
+	    ev->src_len != 4 && ev->src_len != 16)))
 		w->err = PROTO_ERR_VALUE;
+	proto_put_data(w, PROTO_MAX_SRC, ev->src, ev->src_len);
 	switch (ev->kind) {
 	case PROTO_EV_NONE:
 		break;

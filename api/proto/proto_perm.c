@@ -72,7 +72,7 @@ evidence_fits(const struct proto_evidence *ev, uint16_t type, int peer)
 	if (ev->peer != peer)
 		return 0;
 	if (peer == PROTO_PEER_CONTROL)
-		return ev->kind == PROTO_EV_NONE;
+		return ev->kind == PROTO_EV_NONE && ev->src_len == 0;
 	/* Mid-handshake there is no evidence yet to present. */
 	if (type == PROTO_T_PSK_LOOKUP)
 		return ev->kind == PROTO_EV_NONE;
@@ -125,6 +125,25 @@ proto_result_name(int result)
 	if (result < 0 || result >= PROTO_R_MAX)
 		return "unknown";
 	return names[result];
+}
+
+const char *
+proto_counter_name(int counter)
+{
+	static const char *const names[PROTO_C_MAX] = {
+		[PROTO_C_RATE_IDENTITY] = "rate_identity",
+		[PROTO_C_RATE_TENANT] = "rate_tenant",
+		[PROTO_C_AUTH_SOURCE] = "auth_fail_source",
+		[PROTO_C_AUTH_FAIL] = "auth_fail",
+		[PROTO_C_AUDIT_AGGREGATED] = "auth_fail_aggregated",
+		[PROTO_C_LOG_DROPPED] = "auth_fail_log_dropped",
+		[PROTO_C_OCSP_NONCE_SIGNED] = "ocsp_nonce_signed",
+		[PROTO_C_OCSP_NONCE_DROPPED] = "ocsp_nonce_dropped",
+	};
+
+	if (counter < 0 || counter >= PROTO_C_MAX)
+		return "unknown";
+	return names[counter];
 }
 
 const char *

@@ -13,7 +13,8 @@ status_get(struct proto_cur *c, struct proto_status *s)
 	if (proto_get_u8(c, &s->result) == PROTO_OK &&
 	    s->result >= PROTO_R_MAX)
 		return proto_cur_fail(c, PROTO_ERR_VALUE);
-	return proto_get_strbuf(c, s->message, sizeof(s->message));
+	proto_get_strbuf(c, s->message, sizeof(s->message));
+	return proto_get_u32(c, &s->retry_after);
 }
 
 static int
@@ -22,7 +23,8 @@ status_put(struct proto_wbuf *w, const struct proto_status *s)
 	if (w->err == PROTO_OK && s->result >= PROTO_R_MAX)
 		w->err = PROTO_ERR_VALUE;
 	proto_put_u8(w, s->result);
-	return proto_put_cstr(w, PROTO_MAX_STR, s->message);
+	proto_put_cstr(w, PROTO_MAX_STR, s->message);
+	return proto_put_u32(w, s->retry_after);
 }
 
 static int
@@ -203,6 +205,8 @@ static int
 health_rep_get(struct proto_cur *c, struct proto_reply *r)
 {
 	struct proto_health_rep *m = &r->u.health;
+	uint8_t n;
+	size_t i;
 
 	proto_get_u8(c, &m->state);
 	proto_get_u8(c, &m->token_ok);
@@ -213,6 +217,11 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 	if (proto_get_strbuf(c, m->version, sizeof(m->version)) ==
 	    PROTO_OK && !health_ok(m))
 		proto_cur_fail(c, PROTO_ERR_VALUE);
+	/* Exactly the counters this version knows, in enum order. */
+	if (proto_get_u8(c, &n) == PROTO_OK && n != PROTO_C_MAX)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < PROTO_C_MAX; i++)
+		proto_get_u64(c, &m->counters[i]);
 	return c->err;
 }
 
@@ -220,6 +229,7 @@ static int
 health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 {
 	const struct proto_health_rep *m = &r->u.health;
+	size_t i;
 
 	if (w->err == PROTO_OK && !health_ok(m))
 		w->err = PROTO_ERR_VALUE;
@@ -229,7 +239,11 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	proto_put_u8(w, m->audit_ok);
 	proto_put_u64(w, m->uptime);
 	proto_put_u64(w, m->issued);
-	return proto_put_cstr(w, PROTO_MAX_STR, m->version);
+	proto_put_cstr(w, PROTO_MAX_STR, m->version);
+	proto_put_u8(w, PROTO_C_MAX);
+	for (i = 0; i < PROTO_C_MAX; i++)
+		proto_put_u64(w, m->counters[i]);
+	return w->err;
 }
 
 /* The key is copied out so the caller can wipe it with the reply. */

@@ -241,6 +241,7 @@ static cfg_opt_t urls_opts[] = {
 static cfg_opt_t revocation_opts[] = {
 	CFG_STR("crl_next_update", "1d", CFGF_NONE),
 	CFG_STR("ocsp_validity", "4h", CFGF_NONE),
+	CFG_BOOL("ignore_nonce", cfg_false, CFGF_NONE),
 	CFG_END()
 };
 
@@ -258,6 +259,11 @@ static cfg_opt_t limits_opts[] = {
 	CFG_INT("burst_identity", 100, CFGF_NONE),
 	CFG_INT("rate_tenant", 1000, CFGF_NONE),
 	CFG_INT("burst_tenant", 2000, CFGF_NONE),
+	CFG_INT("rate_auth_fail", 2, CFGF_NONE),
+	CFG_INT("burst_auth_fail", 20, CFGF_NONE),
+	CFG_STR("auth_fail_window", "60s", CFGF_NONE),
+	CFG_INT("rate_ocsp_nonce", 20, CFGF_NONE),
+	CFG_INT("burst_ocsp_nonce", 100, CFGF_NONE),
 	CFG_INT("max_coap_sessions", 4096, CFGF_NONE),
 	CFG_INT("max_coap_handshakes", 256, CFGF_NONE),
 	CFG_END()
@@ -302,6 +308,7 @@ static const struct {
 	{ "storage|audit_checkpoint_interval", check_duration },
 	{ "revocation|crl_next_update", check_duration },
 	{ "revocation|ocsp_validity", check_duration },
+	{ "limits|auth_fail_window", check_duration },
 	{ "limits|read_timeout", check_duration },
 	{ "limits|idle_timeout", check_duration },
 	{ "limits|handshake_timeout", check_duration },

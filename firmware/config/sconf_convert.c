@@ -161,6 +161,12 @@ conv_limits(cfg_t *s, struct sconf_limits *l)
 	l->burst_identity = cfg_getint(s, "burst_identity");
 	l->rate_tenant = cfg_getint(s, "rate_tenant");
 	l->burst_tenant = cfg_getint(s, "burst_tenant");
+	l->rate_auth_fail = cfg_getint(s, "rate_auth_fail");
+	l->burst_auth_fail = cfg_getint(s, "burst_auth_fail");
+	l->auth_fail_window = sconf_duration(cfg_getstr(s,
+	    "auth_fail_window"));
+	l->rate_ocsp_nonce = cfg_getint(s, "rate_ocsp_nonce");
+	l->burst_ocsp_nonce = cfg_getint(s, "burst_ocsp_nonce");
 	l->max_coap_sessions = cfg_getint(s, "max_coap_sessions");
 	l->max_coap_handshakes = cfg_getint(s, "max_coap_handshakes");
 }
@@ -208,6 +214,7 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->url_crl = dup_opt(u, "crl", &ok);
 	c->crl_next_update = sconf_duration(cfg_getstr(rv, "crl_next_update"));
 	c->ocsp_validity = sconf_duration(cfg_getstr(rv, "ocsp_validity"));
+	c->ocsp_ignore_nonce = cfg_getbool(rv, "ignore_nonce");
 	conv_limits(cfg_getsec(cfg, "limits"), &c->limits);
 	conv_clients(cfg, c, &ok);
 	if (ok && nt > 0 &&

@@ -27,7 +27,9 @@ ca_engine_new(const struct ca_engine_config *cfg, struct ca_rt *rt,
 		free(e);
 		return -1;
 	}
-	if (ca_psk_new(cfg->hsm, &e->psk) != 0) {
+	if ((e->limit = ca_limit_new()) == NULL ||
+	    ca_psk_new(cfg->hsm, &e->psk) != 0) {
+		ca_limit_free(e->limit);
 		pthread_mutex_destroy(&e->lock);
 		free(e);
 		return -1;
@@ -51,6 +53,7 @@ ca_engine_free(struct ca_engine *e)
 		return;
 	ca_rt_unref(e->rt);
 	ca_psk_free(e->psk);
+	ca_limit_free(e->limit);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -200,6 +203,7 @@ ca_h_health(struct ca_engine *e, struct ca_reply *r)
 	h->issued = atomic_load(&e->issued);
 	snprintf(h->version, sizeof(h->version), "signet-engine %s",
 	    SIGNET_VERSION);
+	ca_limit_counters(e->limit, h->counters);
 	return PROTO_R_OK;
 }
 
@@ -221,11 +225,31 @@ ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
 	int rc;
 
 	memset(&id, 0, sizeof(id));
-	if (ca_needs_ident(req->type) && (rc = ca_ident_derive(e, rt, peer,
-	    &req->ev, &id, msg, sizeof(msg))) != PROTO_R_OK) {
-		ca_ident_audit_fail(e, peer, &req->ev, id.actor, msg);
-		ca_ident_clear(&id);
-		return ca_reply_fail(r, rc, "%s", msg);
+	/* A source that keeps failing is not even heard (ca_gate.c). */
+	if ((ca_needs_ident(req->type) || req->type == PROTO_T_PSK_LOOKUP) &&
+	    peer != PROTO_PEER_CONTROL && (rc = ca_gate_source(e, rt,
+	    &req->ev, r)) != PROTO_R_OK) {
+		r->quiet = 1;
+		return rc;
+	}
+	if (ca_needs_ident(req->type)) {
+		rc = ca_ident_derive(e, rt, peer, &req->ev, &id, msg,
+		    sizeof(msg));
+		/* Only the client's own failure spends its source's budget. */
+		if (rc == PROTO_R_UNAUTHORIZED || rc == PROTO_R_FORBIDDEN) {
+			ca_gate_auth_failed(e, peer, &req->ev, id.actor, msg);
+			r->quiet = 1;
+		} else if (peer != PROTO_PEER_CONTROL)
+			ca_gate_auth_ok(e, rt, &req->ev);
+		if (rc != PROTO_R_OK)
+			ca_reply_fail(r, rc, "%s", msg);
+		else if ((rc = ca_gate_rate(e, rt, req, &id, r)) !=
+		    PROTO_R_OK)
+			r->quiet = 1;
+		if (rc != PROTO_R_OK) {
+			ca_ident_clear(&id);
+			return rc;
+		}
 	}
 	switch (req->type) {
 	case PROTO_T_ISSUE:
@@ -254,7 +278,12 @@ ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
 		rc = ca_h_health(e, r);
 		break;
 	case PROTO_T_PSK_LOOKUP:
-		rc = ca_h_psk(e, req, r);
+		/* An identity nobody can use is a failed authentication. */
+		if ((rc = ca_h_psk(e, req, r)) == PROTO_R_NOT_FOUND) {
+			ca_gate_auth_failed(e, peer, &req->ev, NULL, NULL);
+			r->quiet = 1;
+		} else
+			ca_gate_auth_ok(e, rt, &req->ev);
 		break;
 	default:
 		rc = ca_h_revocation(e, rt, req, r);
@@ -323,7 +352,11 @@ ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 		rt = ca_engine_rt(e);
 		ca_dispatch(e, rt, peer, &req, &r);
 	}
-	if (r.rep.status.result != PROTO_R_OK)
+	/*
+	 * Refusals by a budget are counted, and failed authentications
+	 * logged by the gate: a flood of either writes no line each.
+	 */
+	if (r.rep.status.result != PROTO_R_OK && !r.quiet)
 		ca_log_info("msg=refused type=%s result=\"%s\" reason=\"%s\"",
 		    proto_type_name(type),
 		    proto_result_name(r.rep.status.result),

@@ -14,6 +14,8 @@
 #include <signet/proto.h>
 #include <signet/sconf.h>
 
+#include "ca_limit.h"
+
 /* An issuer: token key, signer, certificate and chain as DER. */
 struct ca_rt_issuer {
 	struct ca_issuer	 iss;
@@ -85,6 +87,7 @@ struct ca_engine {
 	struct hsm		*hsm;
 	struct ledger		*ledger;
 	struct ca_psk		*psk;
+	struct ca_limit		*limit;		/* budgets (ca_gate.c) */
 	time_t			 fixed_now;
 	pthread_mutex_t		 lock;		/* rt swaps */
 	struct ca_rt		*rt;
@@ -134,6 +137,26 @@ void	ca_ident_audit_fail(struct ca_engine *e, int peer,
 	    const char *why);
 void	ca_sha256(const void *p, size_t len, uint8_t out[32]);
 
+struct ca_reply;
+/*
+ * Budgets (ca_gate.c).  ca_gate_source: take a token from the source's
+ * authentication-failure budget; RATE_LIMITED (r filled) if there was
+ * none, else OK.  ca_gate_auth_ok: the attempt succeeded, give the
+ * token back.  ca_gate_auth_failed: count and audit the failure.
+ * ca_gate_rate: after authentication, charge id's and the request's
+ * tenant's buckets; RATE_LIMITED (r filled) or OK.
+ */
+int	ca_gate_source(struct ca_engine *e, const struct ca_rt *rt,
+	    const struct proto_evidence *ev, struct ca_reply *r);
+void	ca_gate_auth_ok(struct ca_engine *e, const struct ca_rt *rt,
+	    const struct proto_evidence *ev);
+void	ca_gate_auth_failed(struct ca_engine *e, int peer,
+	    const struct proto_evidence *ev, const char *actor,
+	    const char *why);
+int	ca_gate_rate(struct ca_engine *e, const struct ca_rt *rt,
+	    const struct proto_request *req, const struct ca_ident *id,
+	    struct ca_reply *r);
+
 /* snprintf that may truncate on purpose (messages, names in logs). */
 void	ca_fmt(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -147,6 +170,7 @@ struct ca_reply {
 	size_t			 nrows;
 	struct ledger_cert	 row;
 	int			 have_row;
+	int			 quiet;	/* refusal counted/logged already */
 };
 
 int	ca_reply_fail(struct ca_reply *r, int result, const char *fmt, ...)

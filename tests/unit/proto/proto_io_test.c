@@ -272,13 +272,13 @@ test_64k_edge(void **state)
 	size_t blen;
 
 	start(&p, M_MAX_BODY, 1);
-	assert_int_equal(proto_call(p.fd, PROTO_T_HEALTH, "\1\0", 2, buf,
+	assert_int_equal(proto_call(p.fd, PROTO_T_HEALTH, "\1\0\0\0\0\0", 6, buf,
 	    sizeof(buf), 2000, &rb, &blen), PROTO_OK);
 	assert_int_equal(blen, PROTO_MAX_BODY);
 	stop(&p);
 	/* One byte more does not fit the buffer: refused, never parsed. */
 	start(&p, M_OVERSIZE, 1);
-	assert_int_equal(proto_call(p.fd, PROTO_T_HEALTH, "\1\0", 2, buf,
+	assert_int_equal(proto_call(p.fd, PROTO_T_HEALTH, "\1\0\0\0\0\0", 6, buf,
 	    sizeof(buf), 2000, &rb, &blen), PROTO_ERR_TRUNC);
 	stop(&p);
 	/* And proto_send never produces it. */

@@ -56,6 +56,8 @@ check_request_fields(const struct proto_request *a,
 	assert_string_equal(a->ev.token, b->ev.token);
 	assert_memory_equal(a->ev.psk_handle, b->ev.psk_handle,
 	    PROTO_PSK_HANDLE_LEN);
+	assert_int_equal(a->ev.src_len, b->ev.src_len);
+	assert_memory_equal(a->ev.src, b->ev.src, PROTO_MAX_SRC);
 	assert_int_equal(a->ev.chain.ncerts, b->ev.chain.ncerts);
 	if (a->ev.chain.ncerts > 0)
 		assert_blob(a->ev.chain.certs[0], b->ev.chain.certs[0]);
@@ -125,7 +127,7 @@ test_reply_roundtrip(void **state)
 	int v;
 
 	for (t = 1; t < PROTO_T_MAX; t++) {
-		for (v = 0; v < 2; v++) {
+		for (v = 0; v < 3; v++) {
 			assert_int_equal(proto_sample_reply(t, v, &rep), 0);
 			len = enc_rep(&rep, buf);
 			assert_int_equal(proto_reply_decode(t | PROTO_T_REPLY,
@@ -134,6 +136,8 @@ test_reply_roundtrip(void **state)
 			assert_int_equal(rep2.status.result, rep.status.result);
 			assert_string_equal(rep2.status.message,
 			    rep.status.message);
+			assert_int_equal(rep2.status.retry_after,
+			    rep.status.retry_after);
 			len2 = enc_rep(&rep2, buf2);
 			assert_int_equal(len, len2);
 			assert_memory_equal(buf, buf2, len);
@@ -182,7 +186,7 @@ test_truncated_and_trailing(void **state)
 static void
 test_unknown_type(void **state)
 {
-	const uint8_t body[] = { PROTO_PEER_HTTPS, PROTO_EV_NONE };
+	const uint8_t body[] = { PROTO_PEER_HTTPS, PROTO_EV_NONE, 0, 0, 0, 0 };
 
 	assert_int_equal(proto_request_decode(PROTO_T_HEALTH, body,
 	    sizeof(body), &req), PROTO_OK);
@@ -211,6 +215,7 @@ crl_body(const char *issuer, size_t n)
 	proto_wbuf_init(&w, buf, sizeof(buf));
 	proto_put_u8(&w, PROTO_PEER_HTTPS);
 	proto_put_u8(&w, PROTO_EV_NONE);
+	proto_put_u32(&w, 0);	/* no source address */
 	proto_put_u16(&w, (uint16_t)n);
 	memcpy(buf + w.len, issuer, n);
 	return w.len + n;
@@ -330,9 +335,12 @@ test_decoder_values(void **state)
 	poke_expect(PROTO_T_HEALTH, 2, 0, 0, PROTO_ERR_VALUE);	/* peer */
 	poke_expect(PROTO_T_HEALTH, 2, 0, 4, PROTO_ERR_VALUE);
 	poke_expect(PROTO_T_HEALTH, 2, 1, 3, PROTO_ERR_VALUE);	/* kind */
-	poke_expect(PROTO_T_HEALTH, 1, 2, 3, PROTO_ERR_VALUE);	/* token src */
-	poke_expect(PROTO_T_HEALTH, 0, 2, 0, PROTO_ERR_VALUE);	/* ncerts */
-	poke_expect(PROTO_T_HEALTH, 0, 2, 9, PROTO_ERR_VALUE);
+	/* src: u32 length at 2, then 0, 4 or 16 bytes of address. */
+	poke_expect(PROTO_T_HEALTH, 0, 5, 5, PROTO_ERR_VALUE);
+	poke_expect(PROTO_T_HEALTH, 0, 5, 17, PROTO_ERR_TOOLONG);
+	poke_expect(PROTO_T_HEALTH, 1, 22, 3, PROTO_ERR_VALUE);	/* token src */
+	poke_expect(PROTO_T_HEALTH, 0, 10, 0, PROTO_ERR_VALUE);	/* ncerts */
+	poke_expect(PROTO_T_HEALTH, 0, 10, 9, PROTO_ERR_VALUE);
 	/* The reason is the last byte of a REVOKE body. */
 	proto_sample_request(PROTO_T_REVOKE, 2, &req);
 	len = enc_req(&req, buf);

@@ -37,6 +37,8 @@ sample_evidence(int variant, struct proto_evidence *ev)
 		ev->chain.ncerts = 2;
 		ev->chain.certs[0] = BLOB(leaf);
 		ev->chain.certs[1] = BLOB(inter);
+		ev->src_len = 4;
+		memcpy(ev->src, "\x7f\x00\x00\x01", 4);
 		break;
 	case 1:
 		ev->kind = PROTO_EV_TOKEN;
@@ -44,6 +46,10 @@ sample_evidence(int variant, struct proto_evidence *ev)
 		copy(ev->token, sizeof(ev->token), "tok_3q2+7w-Zx9Lm");
 		memset(ev->psk_handle, 0x5c, sizeof(ev->psk_handle));
 		ev->psk_handle[3] = 0;	/* handles are binary */
+		ev->src_len = 16;
+		memset(ev->src, 0, 16);
+		ev->src[0] = 0xfd;
+		ev->src[15] = 1;
 		break;
 	default:
 		ev->kind = PROTO_EV_NONE;
@@ -178,6 +184,8 @@ sample_payload(struct proto_reply *rep)
 		rep->u.health.issued = 678;
 		copy(rep->u.health.version, sizeof(rep->u.health.version),
 		    "signet 0.1.0");
+		rep->u.health.counters[PROTO_C_AUTH_FAIL] = 13000;
+		rep->u.health.counters[PROTO_C_OCSP_NONCE_DROPPED] = 7;
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		rep->u.psk.len = 32;
@@ -202,6 +210,10 @@ proto_sample_reply(uint16_t type, int variant, struct proto_reply *rep)
 		rep->status.result = PROTO_R_FORBIDDEN;
 		copy(rep->status.message, sizeof(rep->status.message),
 		    "profile web does not allow name evil.example");
+		if (variant == 2) {
+			rep->status.result = PROTO_R_RATE_LIMITED;
+			rep->status.retry_after = 3;
+		}
 		return 0;
 	}
 	sample_payload(rep);

@@ -10,7 +10,7 @@
  * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
  *
  *	offset	size	field
- *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5302)
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5303)
  *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
  *	4	4	request id, chosen by the sender of the request and
  *			echoed unchanged in the reply
@@ -33,8 +33,9 @@
  *
  * Every request body starts with the client evidence (struct
  * proto_evidence), then the type's own fields.  Every reply body starts with
- * a status (result code u8, message str); the type's payload follows only
- * when the result is PROTO_R_OK.  Bodies after the evidence / status:
+ * a status (result code u8, message str, u32 retry_after: seconds a
+ * RATE_LIMITED or UNAVAILABLE client should wait, else 0); the type's
+ * payload follows only when the result is PROTO_R_OK.  Bodies after the evidence / status:
  *
  *	type		request			reply payload (if OK)
  *	ISSUE		str tenant, str profile,	data cert, chain
@@ -55,7 +56,9 @@
  *	HEALTH		(nothing)		u8 state, u8 token_ok,
  *						u8 ledger_ok, u8 audit_ok,
  *						u64 uptime, u64 issued,
- *						str version
+ *						str version, u8 n
+ *						(PROTO_C_MAX), n u64
+ *						counters (PROTO_C_*)
  *	OCSP		data der request	data der response
  *	CRL		str issuer		data der CRL
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
@@ -96,7 +99,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5302	/* 'S', version 2: PSK handles */
+#define PROTO_MAGIC_VERSION	0x5303	/* 'S', version 3: source address,
+					   retry-after, engine counters */
 #define PROTO_HDR_LEN		12
 
 /* Limits, all in bytes unless stated otherwise. */
@@ -116,6 +120,7 @@
 #define PROTO_MAX_PSK_ID	64	/* DTLS PSK identity (a token id) */
 #define PROTO_MAX_PSK		64	/* DTLS PSK key */
 #define PROTO_PSK_HANDLE_LEN	16	/* one-time PSK handle, exactly */
+#define PROTO_MAX_SRC		16	/* client address: 4 (IPv4) or 16 */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -231,7 +236,10 @@ struct proto_chain {
 /*
  * What the client presented, exactly as the TLS/DTLS layer saw it.  The
  * engine verifies it itself; peer must equal the channel's own peer kind.
- * Wire: u8 peer, u8 kind, then for CERTS a chain of at least one
+ * src is the client's network address as the front end's socket saw it
+ * (0 bytes: none, the parent; 4: IPv4; 16: IPv6), which the engine keys
+ * per-source budgets on (authentication failures, OCSP nonces).
+ * Wire: u8 peer, u8 kind, data src (0, 4 or 16 bytes), then for CERTS a chain of at least one
  * certificate, for TOKEN u8 token_src and str token (PROTO_MAX_TOKEN),
  * and for a PSK_ID token also data psk_handle (PROTO_PSK_HANDLE_LEN
  * bytes exactly): the handle the engine gave with the PSK of that
@@ -244,6 +252,8 @@ struct proto_evidence {
 	char			 token[PROTO_MAX_TOKEN + 1];	/* secret */
 	uint8_t			 psk_handle[PROTO_PSK_HANDLE_LEN];
 	struct proto_chain	 chain;
+	uint8_t			 src_len;	/* 0, 4 or 16 */
+	uint8_t			 src[PROTO_MAX_SRC];
 };
 
 /* ISSUE and REISSUE; cur_cert is used by REISSUE only. */
@@ -335,8 +345,9 @@ struct proto_request {
 };
 
 struct proto_status {
-	uint8_t	result;				/* enum proto_result */
-	char	message[PROTO_MAX_STR + 1];	/* for humans, may be empty */
+	uint8_t		result;				/* enum proto_result */
+	char		message[PROTO_MAX_STR + 1];	/* for humans */
+	uint32_t	retry_after;	/* seconds; 0: say nothing */
 };
 
 struct proto_cert_summary {
@@ -379,6 +390,22 @@ struct proto_psk_rep {
 	uint8_t		handle[PROTO_PSK_HANDLE_LEN];	/* one-time */
 };
 
+/*
+ * Engine counters carried by HEALTH, for /metrics: refusals by the
+ * engine's limits, which apply to every front end alike.
+ */
+enum proto_counter {
+	PROTO_C_RATE_IDENTITY = 0,	/* identity over its rate */
+	PROTO_C_RATE_TENANT,		/* tenant over its rate */
+	PROTO_C_AUTH_SOURCE,		/* source over its failure budget */
+	PROTO_C_AUTH_FAIL,		/* authentication failures */
+	PROTO_C_AUDIT_AGGREGATED,	/* failures folded into a count row */
+	PROTO_C_LOG_DROPPED,		/* failure log lines not written */
+	PROTO_C_OCSP_NONCE_SIGNED,	/* OCSP answers signed for a nonce */
+	PROTO_C_OCSP_NONCE_DROPPED,	/* nonce not echoed: over budget */
+	PROTO_C_MAX
+};
+
 struct proto_health_rep {
 	uint8_t		state;		/* enum proto_state */
 	uint8_t		token_ok;
@@ -387,6 +414,7 @@ struct proto_health_rep {
 	uint64_t	uptime;		/* seconds */
 	uint64_t	issued;		/* certificates since start */
 	char		version[PROTO_MAX_STR + 1];
+	uint64_t	counters[PROTO_C_MAX];	/* enum proto_counter */
 };
 
 /*
@@ -555,6 +583,8 @@ const char	*proto_strerror(int err);
 /* "issue", "cacerts", ...; "unknown" for anything else. */
 const char	*proto_type_name(uint16_t type);
 const char	*proto_result_name(int result);
+/* "rate_identity", ... for metrics; "unknown" for anything else. */
+const char	*proto_counter_name(int counter);
 
 /*
  * Control channel, parent to engine: send one descriptor with the peer kind

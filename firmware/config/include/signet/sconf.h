@@ -92,6 +92,12 @@ struct sconf_limits {
 	int64_t burst_identity;
 	int64_t rate_tenant;	/* requests per second per tenant */
 	int64_t burst_tenant;
+	/* Engine, per source address (IPv6: per /64), every front end: */
+	int64_t rate_auth_fail;	/* authentication failures per second */
+	int64_t burst_auth_fail;
+	int64_t auth_fail_window; /* seconds: one audit row per source */
+	int64_t rate_ocsp_nonce; /* OCSP answers signed for a nonce, /s */
+	int64_t burst_ocsp_nonce;
 	int64_t max_coap_sessions;
 	int64_t max_coap_handshakes;
 };
@@ -134,6 +140,7 @@ struct sconf {
 	char *url_crl;		/* CRL DP URL; "%s" = issuer name */
 	int64_t crl_next_update; /* seconds */
 	int64_t ocsp_validity;	/* seconds a pre-signed response is valid */
+	int ocsp_ignore_nonce;	/* RFC 5019: never echo a nonce, serve cache */
 
 	char *est_default;	/* "tenant/profile" for /.well-known/est/ */
 	int64_t token_max_ttl;	/* longest enrollment-token lifetime */

@@ -1,0 +1,148 @@
+/*
+ * The engine's budgets applied to requests (ca_limit.h has the rules):
+ * a source over its authentication-failure budget is refused before its
+ * evidence is looked at.  Every attempt takes a token from its source's
+ * failure bucket before authentication and a success gives it back, so
+ * concurrent attempts cannot all slip past a bucket with one token left; identity and tenant buckets are charged only
+ * after authentication, the tenant's only for a client that may act in
+ * that tenant, so nobody can spend another's budget.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ca_engine_local.h"
+
+static double
+lim(int64_t v)
+{
+	return v > 0 ? (double)v : 0;
+}
+
+/* The tenant a request acts in, "" for none. */
+static const char *
+req_tenant(const struct proto_request *req)
+{
+	switch (req->type) {
+	case PROTO_T_ISSUE:
+	case PROTO_T_REISSUE:
+		return req->u.issue.tenant;
+	case PROTO_T_REVOKE:
+		return req->u.revoke.tenant;
+	case PROTO_T_GET_CERT:
+		return req->u.get.tenant;
+	case PROTO_T_LIST_CERTS:
+		return req->u.list.tenant;
+	case PROTO_T_TOKEN_CREATE:
+		return req->u.token.tenant;
+	default:
+		return "";
+	}
+}
+
+/* "c:<hash of the certificate>" or "t:<token id>"; "" is unlimited. */
+static void
+ident_key(const struct proto_request *req, const struct ca_ident *id,
+    char key[CA_LIMIT_KEY])
+{
+	const struct proto_blob *leaf = &req->ev.chain.certs[0];
+	uint8_t md[32];
+	size_t i;
+
+	key[0] = '\0';
+	if (id->kind == CA_ID_TOKEN)
+		snprintf(key, CA_LIMIT_KEY, "t:%s", id->tok.id);
+	else if ((id->kind == CA_ID_CLIENT || id->kind == CA_ID_ISSUED) &&
+	    req->ev.chain.ncerts > 0) {
+		ca_sha256(leaf->ptr, leaf->len, md);
+		memcpy(key, "c:", 2);
+		for (i = 0; i < 16; i++)
+			snprintf(key + 2 + 2 * i, 3, "%02x", md[i]);
+	}
+}
+
+static int
+gate_refuse(struct ca_reply *r, unsigned retry, const char *what)
+{
+	r->rep.status.retry_after = retry;
+	return ca_reply_fail(r, PROTO_R_RATE_LIMITED, "%s: retry in %u s",
+	    what, retry);
+}
+
+int
+ca_gate_source(struct ca_engine *e, const struct ca_rt *rt,
+    const struct proto_evidence *ev, struct ca_reply *r)
+{
+	const struct sconf_limits *c = &rt->conf->limits;
+	struct ca_limit *l = e->limit;
+	char key[CA_LIMIT_KEY];
+	unsigned retry;
+	int ok;
+
+	ca_limit_source_key(ev->src, ev->src_len, key);
+	pthread_mutex_lock(&l->mu);
+	ok = ca_bucket_take(&l->authfail, key, ca_limit_now_ms(),
+	    lim(c->rate_auth_fail), lim(c->burst_auth_fail), &retry);
+	pthread_mutex_unlock(&l->mu);
+	if (ok)
+		return PROTO_R_OK;
+	ca_limit_count(l, PROTO_C_AUTH_SOURCE);
+	return gate_refuse(r, retry, "too many failed authentications from "
+	    "this address");
+}
+
+void
+ca_gate_auth_ok(struct ca_engine *e, const struct ca_rt *rt,
+    const struct proto_evidence *ev)
+{
+	const struct sconf_limits *c = &rt->conf->limits;
+	struct ca_limit *l = e->limit;
+	char key[CA_LIMIT_KEY];
+
+	ca_limit_source_key(ev->src, ev->src_len, key);
+	pthread_mutex_lock(&l->mu);
+	ca_bucket_give(&l->authfail, key, ca_limit_now_ms(),
+	    lim(c->rate_auth_fail), lim(c->burst_auth_fail));
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
+ca_gate_auth_failed(struct ca_engine *e, int peer,
+    const struct proto_evidence *ev, const char *actor, const char *why)
+{
+	ca_limit_count(e->limit, PROTO_C_AUTH_FAIL);
+	if (why != NULL)
+		ca_ident_audit_fail(e, peer, ev, actor, why);
+}
+
+int
+ca_gate_rate(struct ca_engine *e, const struct ca_rt *rt,
+    const struct proto_request *req, const struct ca_ident *id,
+    struct ca_reply *r)
+{
+	const struct sconf_limits *c = &rt->conf->limits;
+	struct ca_limit *l = e->limit;
+	const char *tenant = req_tenant(req);
+	char key[CA_LIMIT_KEY];
+	uint64_t now = ca_limit_now_ms();
+	unsigned retry = 0;
+	int which = -1;
+
+	if (id->kind == CA_ID_PARENT)
+		return PROTO_R_OK;
+	ident_key(req, id, key);
+	pthread_mutex_lock(&l->mu);
+	if (!ca_bucket_take(&l->identity, key, now, lim(c->rate_identity),
+	    lim(c->burst_identity), &retry))
+		which = PROTO_C_RATE_IDENTITY;
+	else if (tenant[0] != '\0' && ca_ident_in_tenant(id, tenant) &&
+	    !ca_bucket_take(&l->tenant, tenant, now, lim(c->rate_tenant),
+	    lim(c->burst_tenant), &retry))
+		which = PROTO_C_RATE_TENANT;
+	pthread_mutex_unlock(&l->mu);
+	if (which < 0)
+		return PROTO_R_OK;
+	ca_limit_count(l, which);
+	return gate_refuse(r, retry, which == PROTO_C_RATE_IDENTITY ?
+	    "rate limit exceeded for this client" :
+	    "rate limit exceeded for this tenant");
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# The engine's budgets under abuse (issue 14), against the real appliance
+# (signetd, engine, two HTTPS workers, the CoAP front end) on a SoftHSMv2
+# token, with real clients (curl, coap-client-gnutls) that must still be
+# served while each abuse runs:
+#   1. an unauthenticated EST flood (bogus tokens, one source) leaves the
+#      tenant's legitimate client served and writes a bounded number of
+#      audit rows and log lines;
+#   2. an authenticated client over its rate gets 429 with Retry-After,
+#      the configured rate holding for the whole appliance (two workers);
+#   3. one device certificate re-enrolling over EST-coaps in a loop gets
+#      4.29 with Max-Age, while another device is served;
+# and /metrics counts each refusal.  Loopback only (sources 127.0.0.x);
+# every loop is bounded.  As root (CI) it runs sandboxed.
+#
+# usage: rate_abuse.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+build=$2
+work=$(mktemp -d /tmp/signet-rate-XXXXXX)
+pid=
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		sleep 2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2; exit 1; }
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+npass=0
+command -v coap-client-gnutls >/dev/null || fail "coap-client-gnutls missing (libcoap3-bin)"
+command -v sqlite3 >/dev/null || fail "sqlite3 missing"
+
+read -r HTTPS HTTP COAP < <(python3 -c '
+import socket
+ps = []
+for t in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, t)
+    s.bind(("127.0.0.1", 0))
+    ps.append(s.getsockname()[1])
+    s.close()
+print(*ps)')
+cd "$work"
+DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
+	{ cat provision.log; fail "provisioning"; }
+export SOFTHSM2_CONF=$work/data/softhsm2.conf
+sbx='s/^$//'
+as_engine() { "$@"; }
+if [ "$(id -u)" = 0 ]; then
+	# shellcheck source=../../support/users.sh
+	. "$src/tests/support/users.sh"
+	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
+	as_engine() { runuser -u signet -- "$@"; }
+else
+	echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
+fi
+# Small budgets, so that each abuse meets its limit in seconds.
+sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
+	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e 's/^https_workers = 1/https_workers = 2/' \
+	-e 's/rate_identity = .*/rate_identity = 1/; s/burst_identity = .*/burst_identity = 5/' \
+	-e 's/rate_tenant = .*/rate_tenant = 10/; s/burst_tenant = .*/burst_tenant = 30/' \
+	-e 's/rate_auth_fail = .*/rate_auth_fail = 1/; s/burst_auth_fail = .*/burst_auth_fail = 10/' \
+	-e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+chmod 644 signetd.conf
+grep -q 'rate_auth_fail = 1' signetd.conf || fail "the board configuration has no rate_auth_fail"
+"$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
+"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
+pid=$!
+B="https://127.0.0.1:$HTTPS"
+U="coaps://127.0.0.1:$COAP"
+CA=(--cacert data/ca/root.pem)
+OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
+for _ in $(seq 1 300); do
+	grep -q 'signet-coap: msg="ready"' signetd.log 2>/dev/null &&
+		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
+	sleep 0.2
+done
+curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" || fail "appliance did not come up"
+pass "appliance up: two HTTPS workers and the CoAP front end"
+
+# engine name -> the engine's counter (one engine: any worker's scrape)
+engine() {
+	curl -s "${CA[@]}" "${OP[@]}" "$B/metrics" |
+		sed -n "s/^signet_engine_limit_total{event=\"$1\"} //p"
+}
+token() { # profile name -> a one-use enrollment token
+	curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
+		-d "{\"tenant\":\"dev\",\"profile\":\"$1\",\"names\":[\"$2\"],\"ttl\":3600,\"uses\":1}" \
+		"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+csr() { # name outfile: a P-256 key (outfile.key) and DER CSR (outfile)
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2.key" \
+		-subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER -out "$2" 2>/dev/null
+}
+auth_rows() { as_engine sqlite3 data/ledger.db "SELECT count(*) FROM audit_log WHERE action = 'auth_fail'"; }
+
+T1=$(token service legit.svc.dev.internal)
+T2=$(token device d1.dev.devices.internal)
+T3=$(token device d2.dev.devices.internal)
+[ -n "$T1" ] && [ -n "$T2" ] && [ -n "$T3" ] || fail "no enrollment tokens"
+csr legit.svc.dev.internal legit.csr
+base64 -w0 legit.csr > legit.b64
+csr flood.svc.dev.internal flood.csr
+base64 -w0 flood.csr > flood.b64
+rows0=$(auth_rows)
+fails0=$(grep -c 'authentication failed' signetd.log || true)
+
+# 1. Unauthenticated flood: enrollments with made-up tokens from
+#    127.0.0.2, 8 at a time, in batches of 100 until the legitimate
+#    client has been answered (at most 20 batches).
+{
+	for i in $(seq 1 100); do
+		printf 'url = "%s/.well-known/est/simpleenroll"\n' "$B"
+		printf 'header = "Authorization: Bearer bogus%04d.%s"\n' "$i" "$(printf '%048d' "$i")"
+		printf 'header = "Content-Type: application/pkcs10"\n'
+		printf 'data-binary = "@flood.b64"\ncacert = "data/ca/root.pem"\n'
+		printf 'interface = "127.0.0.2"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+		[ "$i" -lt 100 ] && printf 'next\n'
+	done
+} > flood.cfg
+t0=$(date +%s.%N)
+(
+	for _ in $(seq 1 20); do
+		[ -f flood.stop ] && break
+		timeout 60 curl -s -Z --parallel-max 8 -K flood.cfg 2>/dev/null || true
+	done > flood.codes
+) &
+fpid=$!
+until [ "$(wc -l < flood.codes 2>/dev/null || echo 0)" -ge 150 ]; do
+	kill -0 "$fpid" 2>/dev/null || fail "the flood stopped early"
+	sleep 0.1
+done
+r1=$(curl -s -o legit.p7 -w '%{http_code} %{time_total}' --max-time 15 "${CA[@]}" \
+	-H "Authorization: Bearer $T1" -H 'Content-Type: application/pkcs10' \
+	--data-binary @legit.b64 "$B/.well-known/est/simpleenroll" || true)
+touch flood.stop
+kill -0 "$fpid" 2>/dev/null && during=yes || during=no
+wait "$fpid" || true
+t1=$(date +%s.%N)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a + 1 }')
+codes=$(sort flood.codes | uniq -c | awk '{ printf "%s x %s, ", $1, $2 }')
+rows=$(( $(auth_rows) - rows0 ))
+lines=$(( $(grep -c 'authentication failed' signetd.log || true) - fails0 ))
+echo "  flood ($secs s): $codes legitimate enrollment: $r1 (flood still running: $during)"
+echo "  audit rows auth_fail: $rows; log lines: $lines"
+nflood=$(wc -l < flood.codes)
+[ "$during" = yes ] || fail "the flood ended before the legitimate client was answered"
+[ "${r1%% *}" = 200 ] || fail "the tenant's legitimate client was not served during the flood: $r1"
+base64 -d legit.p7 2>/dev/null | openssl pkcs7 -inform der -print_certs 2>/dev/null |
+	grep -q 'subject=.*legit.svc.dev.internal' || fail "no certificate for the legitimate client"
+! grep -q '^200$' flood.codes || fail "a made-up token enrolled"
+grep -q '^429$' flood.codes || fail "the flooding source was never refused by its failure budget"
+# The failure budget: burst 10, then 1 a second.
+max=$((10 + secs + 2))
+[ "$rows" -le "$max" ] || fail "$rows auth_fail audit rows for the flood (at most $max)"
+[ "$lines" -le "$max" ] || fail "$lines 'authentication failed' log lines for the flood (at most $max)"
+[ "$(engine auth_fail_source)" -gt 0 ] || fail "refusals by the failure budget not counted in /metrics"
+[ "$(engine rate_tenant)" = 0 ] || fail "the flood spent the tenant's budget"
+pass "unauthenticated flood of $nflood from one source: legitimate enrollment ${r1%% *} in ${r1##* } s during it," \
+	"$rows audit rows and $lines log lines (budget $max), tenant budget untouched, counted in /metrics"
+
+# 2. An authenticated client over its rate (burst 5, 1/s), over two
+#    workers: the appliance-wide number holds and 429 says Retry-After.
+sleep 6	# the operator's bucket refills after making tokens
+{
+	for i in $(seq 1 20); do
+		printf 'url = "%s/v1/certs?tenant=dev"\ncacert = "data/ca/root.pem"\n' "$B"
+		printf 'cert = "data/operator/operator.pem"\nkey = "data/operator/operator.key"\n'
+		printf 'output = "/dev/null"\nwrite-out = "%%{http_code} %%header{retry-after}\\n"\n'
+		[ "$i" -lt 20 ] && printf 'next\n'
+	done
+} > op.cfg
+t0=$(date +%s.%N)
+timeout 60 curl -s -Z --parallel-max 20 -K op.cfg 2>/dev/null | awk '{ print $1, ($2 == "" ? "-" : $2) }' > op.codes || true
+t1=$(date +%s.%N)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a + 1 }')
+ok=$(grep -c '^200 ' op.codes || true)
+echo "  20 requests at once, $secs s: $(sort op.codes | uniq -c | awk '{ printf "%s x %s %s, ", $1, $2, $3 }')"
+[ "$ok" -le $((5 + secs)) ] || fail "$ok of 20 served in $secs s (burst 5, 1/s, appliance-wide)"
+grep -q '^429 [1-9]' op.codes || fail "no 429 with Retry-After: $(cat op.codes)"
+! grep -q '^429 -' op.codes || fail "a 429 without Retry-After"
+[ "$(engine rate_identity)" -gt 0 ] || fail "identity refusals not counted in /metrics"
+pass "authenticated client over its rate: $ok of 20 served in $secs s over two workers, the rest 429 with Retry-After"
+
+# 3. EST-coaps: one device certificate re-enrolls in a loop.
+enroll_device() { # token name dir
+	mkdir -p "$3"
+	csr "$2" "$3/csr"
+	base64 -w0 "$3/csr" > "$3/csr.b64"
+	curl -s "${CA[@]}" -H "Authorization: Bearer $1" -H 'Content-Type: application/pkcs10' \
+		--data-binary @"$3/csr.b64" "$B/.well-known/est/dev-device/simpleenroll" |
+		base64 -d | openssl pkcs7 -inform der -print_certs > "$3/cert.pem" 2>/dev/null || true
+	grep -q 'BEGIN CERTIFICATE' "$3/cert.pem" || fail "device $2 did not enroll over HTTPS"
+}
+enroll_device "$T2" d1.dev.devices.internal d1
+enroll_device "$T3" d2.dev.devices.internal d2
+sleep 6	# both devices' and the tenant's buckets refill
+sren() { # dir source -> the CoAP code (and Max-Age) of one re-enrollment
+	timeout 20 coap-client-gnutls -v 7 -B 10 -a "$2" -c "$1/cert.pem" -j "$1/csr.key" \
+		-m post -t 286 -A 287 -f "$1/csr" -o "$1/new.der" "$U/est/sren" > "$1/coap.out" 2>&1 || true
+	local code age
+	code=$(awk '/c:[245]\.[0-9][0-9]/ && / i:/ { c = $0 } END { print c }' "$1/coap.out" |
+		sed -n 's/.* c:\([0-9.]*\) .*/\1/p')
+	age=$({ grep -o 'Max-Age:[0-9]*' "$1/coap.out" || true; } | tail -1)
+	echo "${code:-none} $age"
+}
+# Batches of 12 at once until one is refused (at most 4 batches): a
+# loaded machine may be slower than the refill, never 12 times slower.
+: > d1.codes
+t0=$(date +%s.%N)
+for b in 1 2 3 4; do
+	jobs=()
+	for i in $(seq 1 12); do
+		mkdir -p "d1/$b.$i"
+		( cd "d1/$b.$i" && ln -sf ../cert.pem ../csr.key ../csr . && sren . 127.0.0.3 > code ) &
+		jobs+=($!)
+	done
+	wait "${jobs[@]}"	# not signetd, also our child
+	cat d1/"$b".*/code >> d1.codes
+	grep -q '^4\.29' d1.codes && break
+done
+t1=$(date +%s.%N)
+other=$(sren d2 127.0.0.4)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a + 1 }')
+ok=$(grep -c '^2\.04' d1.codes || true)
+echo "  one device, $(wc -l < d1.codes) re-enrollments (12 at a time) in $secs s: $(sort d1.codes | uniq -c | awk '{ printf "%s x %s %s, ", $1, $2, $3 }')another device: $other"
+[ "$ok" -ge 1 ] || fail "the device never re-enrolled over EST-coaps: $(tail -5 d1/1.1/coap.out)"
+[ "$ok" -le $((5 + secs)) ] || fail "one device certificate got $ok certificates in $secs s (burst 5, 1/s)"
+grep -q '^4\.29 Max-Age:[1-9]' d1.codes || fail "no 4.29 with Max-Age: $(cat d1.codes)"
+[ "${other%% *}" = 2.04 ] || fail "another device was not served during the loop: $other"
+pass "EST-coaps loop of one device: $ok of $(wc -l < d1.codes) served in $secs s, the rest 4.29 with Max-Age; another device served"
+
+kill -TERM "$pid"
+for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+wait "$pid" && st=0 || st=$?
+pid=
+[ "$st" = 0 ] || fail "signetd exited $st on SIGTERM"
+! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
+! grep -q 'ERROR: AddressSanitizer\|runtime error' signetd.log || fail "sanitizer report in the log"
+as_engine "$build/provisioning/appliance/signet-provision" pubkey -m /usr/lib/softhsm/libsofthsm2.so \
+	-t signet-dev -p data/user.pin -l signet-audit > audit.pub || fail "audit public key"
+as_engine "$build/tools/signet-audit/signet-audit" verify --db data/ledger.db --pubkey audit.pub >audit.out 2>&1 ||
+	fail "audit verify: $(cat audit.out)"
+pass "clean shutdown; the audit chain verifies ($(head -c 100 audit.out))"
+echo "$npass passed, 0 failed"
