@@ -237,7 +237,8 @@ ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
 		    sizeof(msg));
 		/* Only the client's own failure spends its source's budget. */
 		if (rc == PROTO_R_UNAUTHORIZED || rc == PROTO_R_FORBIDDEN) {
-			ca_gate_auth_failed(e, peer, &req->ev, id.actor, msg);
+			ca_gate_auth_failed(e, rt, peer, &req->ev, id.actor,
+			    msg);
 			r->quiet = 1;
 		} else if (peer != PROTO_PEER_CONTROL)
 			ca_gate_auth_ok(e, rt, &req->ev);
@@ -280,7 +281,7 @@ ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
 	case PROTO_T_PSK_LOOKUP:
 		/* An identity nobody can use is a failed authentication. */
 		if ((rc = ca_h_psk(e, req, r)) == PROTO_R_NOT_FOUND) {
-			ca_gate_auth_failed(e, peer, &req->ev, NULL, NULL);
+			ca_gate_auth_failed(e, rt, peer, &req->ev, NULL, NULL);
 			r->quiet = 1;
 		} else
 			ca_gate_auth_ok(e, rt, &req->ev);

@@ -142,7 +142,8 @@ struct ca_reply;
  * Budgets (ca_gate.c).  ca_gate_source: take a token from the source's
  * authentication-failure budget; RATE_LIMITED (r filled) if there was
  * none, else OK.  ca_gate_auth_ok: the attempt succeeded, give the
- * token back.  ca_gate_auth_failed: count and audit the failure.
+ * token back.  ca_gate_auth_failed: count the failure and audit it, one
+ * row per source and window (ca_authfail.h).
  * ca_gate_rate: after authentication, charge id's and the request's
  * tenant's buckets; RATE_LIMITED (r filled) or OK.
  */
@@ -150,8 +151,8 @@ int	ca_gate_source(struct ca_engine *e, const struct ca_rt *rt,
 	    const struct proto_evidence *ev, struct ca_reply *r);
 void	ca_gate_auth_ok(struct ca_engine *e, const struct ca_rt *rt,
 	    const struct proto_evidence *ev);
-void	ca_gate_auth_failed(struct ca_engine *e, int peer,
-	    const struct proto_evidence *ev, const char *actor,
+void	ca_gate_auth_failed(struct ca_engine *e, const struct ca_rt *rt,
+	    int peer, const struct proto_evidence *ev, const char *actor,
 	    const char *why);
 int	ca_gate_rate(struct ca_engine *e, const struct ca_rt *rt,
 	    const struct proto_request *req, const struct ca_ident *id,

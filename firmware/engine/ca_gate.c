@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca_authfail.h"
 #include "ca_engine_local.h"
+
+#define GATE_DUE_BATCH	32
 
 static double
 lim(int64_t v)
@@ -105,13 +108,91 @@ ca_gate_auth_ok(struct ca_engine *e, const struct ca_rt *rt,
 	pthread_mutex_unlock(&l->mu);
 }
 
+static uint64_t
+gate_window(const struct ca_rt *rt)
+{
+	int64_t w = rt->conf->limits.auth_fail_window;
+
+	return w > 0 ? (uint64_t)w : 0;
+}
+
+/* One row (and one line) for the failures a window counted. */
+static void
+gate_summary(struct ca_engine *e, const struct ca_af_summary *s)
+{
+	char actor[CA_AF_TEXT + 8], detail[CA_AF_REASON + 192];
+
+	ca_fmt(actor, sizeof(actor), "source:%s", s->text);
+	ca_fmt(detail, sizeof(detail), "count=%llu window=%llus: %llu more "
+	    "failed authentications from %s, the last: %s",
+	    (unsigned long long)s->count, (unsigned long long)s->window_s,
+	    (unsigned long long)s->count, s->text, s->reason);
+	ca_log_warnx("msg=\"authentication failures\" source=%s count=%llu "
+	    "window=%llus last=\"%s\"", s->text,
+	    (unsigned long long)s->count, (unsigned long long)s->window_s,
+	    s->reason);
+	ca_audit(e, actor, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied",
+	    detail);
+}
+
 void
-ca_gate_auth_failed(struct ca_engine *e, int peer,
+ca_gate_auth_failed(struct ca_engine *e, const struct ca_rt *rt, int peer,
     const struct proto_evidence *ev, const char *actor, const char *why)
 {
-	ca_limit_count(e->limit, PROTO_C_AUTH_FAIL);
-	if (why != NULL)
-		ca_ident_audit_fail(e, peer, ev, actor, why);
+	struct ca_limit *l = e->limit;
+	struct ca_af_summary sum;
+	char key[CA_LIMIT_KEY], text[CA_AF_TEXT], detail[PROTO_MAX_STR + 96];
+	const char *who;
+	int first, have;
+
+	ca_limit_count(l, PROTO_C_AUTH_FAIL);
+	if (why == NULL)
+		return;
+	ca_limit_source_key(ev->src, ev->src_len, key);
+	ca_limit_source_text(ev->src, ev->src_len, text, sizeof(text));
+	pthread_mutex_lock(&l->mu);
+	first = ca_af_note(l->af, key, text, why, ca_limit_now_ms() / 1000,
+	    gate_window(rt), &sum, &have);
+	pthread_mutex_unlock(&l->mu);
+	if (have)
+		gate_summary(e, &sum);
+	if (!first) {
+		ca_limit_count(l, PROTO_C_AUDIT_AGGREGATED);
+		ca_limit_count(l, PROTO_C_LOG_DROPPED);
+		return;
+	}
+	who = actor != NULL && actor[0] != '\0' ? actor :
+	    ev->kind == PROTO_EV_TOKEN ? "token" : "unknown";
+	ca_log_warnx("msg=\"authentication failed\" peer=%d source=%s "
+	    "actor=\"%s\" reason=\"%s\"", peer, text, who, why);
+	ca_fmt(detail, sizeof(detail), "%s (from %s; more from there in "
+	    "this window are counted in one row)", why, text);
+	ca_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", detail);
+}
+
+void
+ca_engine_tick(struct ca_engine *e, int force)
+{
+	struct ca_af_summary due[GATE_DUE_BATCH];
+	struct ca_limit *l = e->limit;
+	uint64_t w, now_s = ca_limit_now_ms() / 1000;
+	struct ca_rt *rt;
+	size_t i, n;
+
+	/* The loop may turn many times a second; the table is looked at once. */
+	if (!force && now_s == l->af_tick_s)
+		return;
+	l->af_tick_s = now_s;
+	rt = ca_engine_rt(e);
+	w = gate_window(rt);
+	ca_rt_unref(rt);
+	do {
+		pthread_mutex_lock(&l->mu);
+		n = ca_af_due(l->af, now_s, w, force, due, GATE_DUE_BATCH);
+		pthread_mutex_unlock(&l->mu);
+		for (i = 0; i < n; i++)
+			gate_summary(e, &due[i]);
+	} while (n == GATE_DUE_BATCH);
 }
 
 int

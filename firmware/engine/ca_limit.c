@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ca_authfail.h"
 #include "ca_limit.h"
 
 static uint32_t
@@ -167,7 +168,9 @@ ca_limit_new(void)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	if (pthread_mutex_init(&l->mu, NULL) != 0) {
+	if ((l->af = calloc(1, sizeof(*l->af))) == NULL ||
+	    pthread_mutex_init(&l->mu, NULL) != 0) {
+		free(l->af);
 		free(l);
 		return NULL;
 	}
@@ -182,6 +185,7 @@ ca_limit_free(struct ca_limit *l)
 	if (l == NULL)
 		return;
 	pthread_mutex_destroy(&l->mu);
+	free(l->af);
 	free(l);
 }
 

@@ -66,8 +66,12 @@ void	ca_limit_source_key(const uint8_t *src, size_t len,
 void	ca_limit_source_text(const uint8_t *src, size_t len, char *out,
 	    size_t size);
 
+struct ca_af_table;
+
 struct ca_limit {
 	pthread_mutex_t		mu;
+	struct ca_af_table	*af;	/* failures per source (ca_authfail.h) */
+	uint64_t		af_tick_s;	/* last ca_engine_tick, loop only */
 	struct ca_buckets	identity;
 	struct ca_buckets	tenant;
 	struct ca_buckets	authfail;

@@ -288,11 +288,15 @@ ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 		if (pthread_create(&th[i], NULL, ca_worker, &s) != 0)
 			ca_fatalx("msg=\"cannot start worker\"");
 	ca_log_info("msg=serving workers=%d", n);
-	while (!draining)
+	while (!draining) {
 		draining = ca_poll(&s, sfd, &ctl, o, 0);
+		ca_engine_tick(e, 0);
+	}
 	ca_engine_drain(e);
 	while (!ca_drained(&s))
 		ca_poll(&s, sfd, &ctl, o, 1);
+	/* Counted failures are written before we go. */
+	ca_engine_tick(e, 1);
 	pthread_mutex_lock(&s.mu);
 	s.stop = 1;
 	pthread_cond_broadcast(&s.work);

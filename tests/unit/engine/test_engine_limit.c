@@ -1,8 +1,9 @@
 /*
  * The engine's token buckets (ca_limit.c): burst, refill, Retry-After,
  * independence of keys, give back after success, bounded memory under a
- * flood of identities; and source keys (IPv4, IPv4-mapped, one /64 per
- * IPv6 subscriber).
+ * flood of identities; source keys (IPv4, IPv4-mapped, one /64 per
+ * IPv6 subscriber); and failed authentications aggregated per source and
+ * window (ca_authfail.c), bounded whatever the number of sources.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "ca_authfail.h"
 #include "ca_limit.h"
 
 static void
@@ -134,6 +136,92 @@ test_source_keys(void **state)
 	assert_string_equal(txt, "-");
 }
 
+/*
+ * Failures of one source: the first of a window is written, the rest
+ * counted; the count comes out once the window has passed (or when the
+ * next window opens), and a window of 0 writes every failure.
+ */
+static void
+test_authfail_window(void **state)
+{
+	struct ca_af_table *t = calloc(1, sizeof(*t));
+	struct ca_af_summary sum, due[4];
+	int have, i;
+
+	assert_non_null(t);
+	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r0", 100,
+	    60, &sum, &have), 1);
+	assert_int_equal(have, 0);
+	for (i = 1; i <= 1000; i++)
+		assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2",
+		    i == 1000 ? "the last" : "r", 100 + (uint64_t)i % 60, 60,
+		    &sum, &have), 0);
+	/* Another source is written on its own. */
+	assert_int_equal(ca_af_note(t, "4:7f000003", "127.0.0.3", "x", 120,
+	    60, &sum, &have), 1);
+	assert_int_equal(ca_af_due(t, 159, 60, 0, due, 4), 0);
+	assert_int_equal(ca_af_due(t, 160, 60, 0, due, 4), 1);
+	assert_string_equal(due[0].text, "127.0.0.2");
+	assert_int_equal(due[0].count, 1000);
+	assert_int_equal(due[0].window_s, 60);
+	assert_string_equal(due[0].reason, "the last");
+	/* Written once: the next failure opens a new window. */
+	assert_int_equal(ca_af_due(t, 161, 60, 0, due, 4), 0);
+	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 161,
+	    60, &sum, &have), 1);
+	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 162,
+	    60, &sum, &have), 0);
+	/* A late failure brings the old count with it. */
+	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 500,
+	    60, &sum, &have), 1);
+	assert_int_equal(have, 1);
+	assert_int_equal(sum.count, 1);
+	/* Shutdown writes what is counted, window over or not. */
+	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 501,
+	    60, &sum, &have), 0);
+	assert_int_equal(ca_af_due(t, 502, 60, 1, due, 4), 1);
+	assert_int_equal(due[0].count, 1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r",
+		    600, 0, &sum, &have), 1);
+	free(t);
+}
+
+/* Many sources: the table stays bounded, the rest share one entry. */
+static void
+test_authfail_sources(void **state)
+{
+	struct ca_af_table *t = calloc(1, sizeof(*t));
+	struct ca_af_summary sum, *due = calloc(CA_AF_SOURCES + 1,
+	    sizeof(*due));
+	char key[CA_LIMIT_KEY];
+	size_t n, i;
+	uint64_t written = 0, counted = 0;
+	int have, k;
+
+	assert_non_null(t);
+	assert_non_null(due);
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < 4 * CA_AF_SOURCES; i++) {
+			snprintf(key, sizeof(key), "4:%08zx", i);
+			if (ca_af_note(t, key, key + 2, "r", 10, 60, &sum,
+			    &have))
+				written++;
+			else
+				counted++;
+		}
+	/* At most one row per tracked source and one for the others. */
+	assert_true(written <= CA_AF_SOURCES + 1);
+	/* And every counted failure comes out in one summary row or another. */
+	n = ca_af_due(t, 70, 60, 0, due, CA_AF_SOURCES + 1);
+	assert_true(n <= CA_AF_SOURCES + 1);
+	for (i = 0; i < n; i++)
+		counted -= due[i].count;
+	assert_int_equal(counted, 0);
+	free(due);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -143,6 +231,8 @@ main(void)
 		cmocka_unit_test(test_take_give),
 		cmocka_unit_test(test_unlimited_and_flood),
 		cmocka_unit_test(test_source_keys),
+		cmocka_unit_test(test_authfail_window),
+		cmocka_unit_test(test_authfail_sources),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,12 @@ int	ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 	    const uint8_t *body, size_t len, uint8_t *out, size_t size,
 	    size_t *outlen);
 
+/*
+ * Once a second from the serving loop (force at shutdown): write the
+ * audit rows of failed-authentication windows that have passed.
+ */
+void	ca_engine_tick(struct ca_engine *e, int force);
+
 /* ca_serve.c */
 struct ca_serve_opts {
 	int	 ctl_fd;	/* channels from the parent (proto_recv_fd) */
