@@ -20,9 +20,6 @@
 
 #include "hsm_local.h"
 
-#define CALL(h, fn, ...) ((h)->p11->fn(__VA_ARGS__))
-
-
 static pthread_once_t methods_once = PTHREAD_ONCE_INIT;
 static EC_KEY_METHOD *ec_method;
 static RSA_METHOD *rsa_method;

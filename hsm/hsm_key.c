@@ -14,10 +14,6 @@
 
 #include "hsm_local.h"
 
-#define CALL(h, fn, ...) ((h)->p11->fn(__VA_ARGS__))
-
-static const CK_BBOOL ck_true = CK_TRUE, ck_false = CK_FALSE;
-
 /* DER OIDs used as CKA_EC_PARAMS. */
 static const uint8_t oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
 	0x03, 0x01, 0x07 };

@@ -14,10 +14,7 @@
 
 #include "hsm_local.h"
 
-#define CALL(h, fn, ...) ((h)->p11->fn(__VA_ARGS__))
 #define LIST_MAX 1024
-
-static const CK_BBOOL ck_true = CK_TRUE, ck_false = CK_FALSE;
 
 static void
 read_info(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,

@@ -11,6 +11,12 @@
 
 #include "signet/hsm.h"
 
+/* A call through the module's function list. */
+#define CALL(h, fn, ...) ((h)->p11->fn(__VA_ARGS__))
+
+/* Attribute values for CK_BBOOL templates (pointed at, never written). */
+static const CK_BBOOL ck_true = CK_TRUE, ck_false = CK_FALSE;
+
 struct hsm_key {
 	struct hsm *hsm;
 	enum hsm_key_type type;

@@ -9,8 +9,6 @@
 
 #include "hsm_local.h"
 
-#define CALL(h, fn, ...) ((h)->p11->fn(__VA_ARGS__))
-
 static CK_MECHANISM_TYPE
 sign_mech(enum hsm_key_type t)
 {

@@ -10,8 +10,6 @@
 
 #include "hsm_local.h"
 
-static const CK_BBOOL ck_true = CK_TRUE, ck_false = CK_FALSE;
-
 struct so_session {
 	void *dl;
 	CK_FUNCTION_LIST_PTR p11;
