@@ -7,19 +7,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "hsm_local.h"
+#include <openssl/crypto.h>
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hsm_local.h"
 
 /* Percent-decodes in[0..len) into out (size bytes); text forbids NUL. */
 static int
@@ -36,8 +26,8 @@ pct_decode(const uint8_t *in, size_t len, uint8_t *out, size_t size,
 
 			if (len - i < 3)
 				return HSM_ERR_URI;
-			hi = hexval(in[i + 1]);
-			lo = hexval(in[i + 2]);
+			hi = OPENSSL_hexchar2int(in[i + 1]);
+			lo = OPENSSL_hexchar2int(in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return HSM_ERR_URI;
 			c = (uint8_t)(hi << 4 | lo);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "https.h"
 
 static const char b64_std[] =
@@ -156,18 +158,6 @@ https_b64_encode(const uint8_t *in, size_t inlen, char *out, size_t outsize,
 	return HTTPS_OK;
 }
 
-static int
-hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 https_pct_decode(const uint8_t *in, size_t inlen, uint8_t *out,
     size_t outsize, size_t *outlen)
@@ -187,8 +177,8 @@ https_pct_decode(const uint8_t *in, size_t inlen, uint8_t *out,
 		}
 		if (inlen - i < 3)
 			return HTTPS_E_SYNTAX;
-		if ((hi = hex_value(in[i + 1])) < 0 ||
-		    (lo = hex_value(in[i + 2])) < 0)
+		if ((hi = OPENSSL_hexchar2int(in[i + 1])) < 0 ||
+		    (lo = OPENSSL_hexchar2int(in[i + 2])) < 0)
 			return HTTPS_E_SYNTAX;
 		/* A NUL byte has no business in anything we decode. */
 		if (hi == 0 && lo == 0)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <openssl/asn1.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -101,18 +102,6 @@ ledger_serial_hex(const struct ledger_serial *s, char *buf, size_t size)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 ledger_serial_from_hex(const char *hex, struct ledger_serial *s)
 {
@@ -125,8 +114,8 @@ ledger_serial_from_hex(const char *hex, struct ledger_serial *s)
 	if (n == 0 || n % 2 != 0 || n > 2 * LEDGER_SERIAL_MAX)
 		return -1;
 	for (i = 0; i < n / 2; i++) {
-		hi = hexval(hex[2 * i]);
-		lo = hexval(hex[2 * i + 1]);
+		hi = OPENSSL_hexchar2int(hex[2 * i]);
+		lo = OPENSSL_hexchar2int(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		s->b[i] = (uint8_t)(hi << 4 | lo);

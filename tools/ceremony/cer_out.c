@@ -33,18 +33,6 @@ cer_hex(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 cer_unhex(const char *in, uint8_t *out, size_t max, size_t *len)
 {
@@ -54,8 +42,8 @@ cer_unhex(const char *in, uint8_t *out, size_t max, size_t *len)
 	if (n % 2 != 0 || n / 2 > max)
 		return CER_FAIL;
 	for (i = 0; i < n / 2; i++) {
-		if ((hi = hexval(in[2 * i])) < 0 ||
-		    (lo = hexval(in[2 * i + 1])) < 0)
+		if ((hi = OPENSSL_hexchar2int(in[2 * i])) < 0 ||
+		    (lo = OPENSSL_hexchar2int(in[2 * i + 1])) < 0)
 			return CER_FAIL;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
