@@ -171,6 +171,12 @@ api_summary(struct evbuffer *b, const struct proto_cert_summary *s)
 	https_json_string(b, s->profile);
 	evbuffer_add_printf(b, ",\"subject\":");
 	https_json_string(b, s->subject);
+	/* Issue 13: the credential that authorised it; null: not recorded. */
+	evbuffer_add_printf(b, ",\"authorized_by\":");
+	if (s->authorized_by[0] != '\0')
+		https_json_string(b, s->authorized_by);
+	else
+		evbuffer_add_printf(b, "null");
 }
 
 static void
@@ -240,6 +246,10 @@ api_list_args(struct https_ctx *ctx, struct evkeyvalq *q,
 	    snprintf(l->substring, sizeof(l->substring), "%s", v) >=
 	    (int)sizeof(l->substring))
 		goto bad;
+	if ((v = evhttp_find_header(q, "authorized_by")) != NULL &&
+	    (v[0] == '\0' || snprintf(l->authorized_by,
+	    sizeof(l->authorized_by), "%s", v) >= (int)sizeof(l->authorized_by)))
+		goto bad;
 	if ((v = evhttp_find_header(q, "limit")) != NULL) {
 		if (https_uint_parse(v, PROTO_MAX_LIST, &n) != HTTPS_OK ||
 		    n == 0)
@@ -254,8 +264,8 @@ api_list_args(struct https_ctx *ctx, struct evkeyvalq *q,
 	return 0;
 bad:
 	https_error(ctx, 400, "bad filter: status=any|valid|revoked|expired, "
-	    "expiring_within=<duration>, q=<text>, limit=1..%d, offset=<n>",
-	    PROTO_MAX_LIST);
+	    "expiring_within=<duration>, q=<text>, authorized_by=<credential>, "
+	    "limit=1..%d, offset=<n>", PROTO_MAX_LIST);
 	return -1;
 }
 

@@ -330,7 +330,9 @@ list_get(struct proto_cur *c, struct proto_request *r)
 	proto_get_u32(c, &m->expiring_within);
 	proto_get_strbuf(c, m->substring, sizeof(m->substring));
 	proto_get_u16(c, &m->limit);
-	if (proto_get_u32(c, &m->offset) == PROTO_OK && !list_ok(m))
+	proto_get_u32(c, &m->offset);
+	if (proto_get_strbuf(c, m->authorized_by, sizeof(m->authorized_by)) ==
+	    PROTO_OK && !list_ok(m))
 		proto_cur_fail(c, PROTO_ERR_VALUE);
 	return c->err;
 }
@@ -347,7 +349,8 @@ list_put(struct proto_wbuf *w, const struct proto_request *r)
 	proto_put_u32(w, m->expiring_within);
 	proto_put_cstr(w, PROTO_MAX_STR, m->substring);
 	proto_put_u16(w, m->limit);
-	return proto_put_u32(w, m->offset);
+	proto_put_u32(w, m->offset);
+	return proto_put_cstr(w, PROTO_MAX_AUTHBY, m->authorized_by);
 }
 
 static int

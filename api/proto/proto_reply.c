@@ -38,7 +38,9 @@ summary_get(struct proto_cur *c, struct proto_cert_summary *s)
 	proto_get_u64(c, &s->not_after);
 	proto_get_u64(c, &s->revoked_at);
 	proto_get_strbuf(c, s->profile, sizeof(s->profile));
-	return proto_get_strbuf(c, s->subject, sizeof(s->subject));
+	proto_get_strbuf(c, s->subject, sizeof(s->subject));
+	return proto_get_strbuf(c, s->authorized_by,
+	    sizeof(s->authorized_by));
 }
 
 static int
@@ -53,7 +55,8 @@ summary_put(struct proto_wbuf *w, const struct proto_cert_summary *s)
 	proto_put_u64(w, s->not_after);
 	proto_put_u64(w, s->revoked_at);
 	proto_put_cstr(w, PROTO_MAX_STR, s->profile);
-	return proto_put_cstr(w, PROTO_MAX_STR, s->subject);
+	proto_put_cstr(w, PROTO_MAX_STR, s->subject);
+	return proto_put_cstr(w, PROTO_MAX_AUTHBY, s->authorized_by);
 }
 
 /* A certificate field must hold something: an empty DER is never valid. */

@@ -121,6 +121,9 @@ ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	return PROTO_R_OK;
 }
 
+_Static_assert(LEDGER_AUTH_MAX <= PROTO_MAX_AUTHBY,
+    "a recorded authoriser must fit the engine protocol");
+
 static void
 ca_summary(struct ca_engine *e, const struct ledger_cert *c,
     struct proto_cert_summary *s)
@@ -140,6 +143,8 @@ ca_summary(struct ca_engine *e, const struct ledger_cert *c,
 	    (uint64_t)c->revoked_at : 0;
 	ca_fmt(s->profile, sizeof(s->profile), "%s", c->profile);
 	ca_fmt(s->subject, sizeof(s->subject), "%s", c->subject);
+	ca_fmt(s->authorized_by, sizeof(s->authorized_by), "%s",
+	    c->authorized_by != NULL ? c->authorized_by : "");
 }
 
 int
@@ -193,6 +198,7 @@ ca_h_list(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	f.expiring_within = q->expiring_within;
 	f.now = ca_engine_now(e);
 	f.match = q->substring[0] ? q->substring : NULL;
+	f.authorized_by = q->authorized_by[0] ? q->authorized_by : NULL;
 	/* Up to a full page past offset, so total is exact below that. */
 	f.limit = LEDGER_LIST_MAX;
 	f.offset = q->offset;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #include <signet/hsm.h>
@@ -19,8 +20,10 @@
 
 /* Policy refuses names longer than this as text: nothing is cut. */
 #define CA_SANS_MAX (CA_MAX_NAMES_TEXT + 1)
+/* The issue record's detail: names, authoriser and a few short fields. */
+#define CA_DETAIL_MAX (CA_SANS_MAX + LEDGER_AUTH_MAX + 256)
 _Static_assert(CA_MAX_NAMES_TEXT <= LEDGER_MAX_TEXT &&
-    CA_MAX_NAMES_TEXT + 256 <= AUDIT_MAX_FIELD,
+    CA_DETAIL_MAX <= AUDIT_MAX_FIELD,
     "the names recorded must fit the ledger and the audit detail");
 
 /* What the hooks need and what they learnt. */
@@ -31,6 +34,7 @@ struct ca_enroll {
 	const char		*issuer;
 	char			 subject[512];
 	char			 sans[CA_SANS_MAX];
+	char			 authorized_by[LEDGER_AUTH_MAX + 1];
 	int			 reserved;
 	struct ledger_serial	 serial;
 	int			 ledger_rc;
@@ -178,6 +182,59 @@ ca_enroll_own_names(const struct ca_rt_tenant *t, const char *pname,
 	return sp == NULL || !sp->self_service;
 }
 
+/*
+ * Which credential authorised this issuance, as the ledger and audit
+ * record it (issue 13; the forms are in signet/ledger.h), so an operator
+ * can find and revoke everything one credential minted.  A certificate
+ * this CA issued is named by its serial: "renewal" when every name asked
+ * for is already in it, "self-service" when its profile let it enroll
+ * new names.  A client-CA certificate is named by its SHA-256
+ * fingerprint, since subjects are not unique across client CAs.
+ */
+static void
+ca_enroll_authorizer(const struct ca_ident *id, const struct ca_csr *csr,
+    char *out, size_t size)
+{
+	const ASN1_INTEGER *sn;
+	struct ledger_serial s;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned int i, mdlen = 0;
+	int renewal = 1;
+
+	hex[0] = '\0';
+	switch (id->kind) {
+	case CA_ID_TOKEN:
+		ca_fmt(out, size, "token:%s", id->tok.id);
+		return;
+	case CA_ID_PARENT:
+		ca_fmt(out, size, "operator:%s", id->actor);
+		return;
+	case CA_ID_ISSUED:
+		memset(&s, 0, sizeof(s));
+		sn = X509_get0_serialNumber(id->leaf);
+		if (sn->length >= 1 && sn->length <= LEDGER_SERIAL_MAX) {
+			s.len = (size_t)sn->length;
+			memcpy(s.b, sn->data, s.len);
+			ledger_serial_hex(&s, hex, sizeof(hex));
+		}
+		for (i = 0; renewal && i < csr->nnames; i++)
+			renewal = ca_enroll_in_cert(id->leaf, &csr->names[i]);
+		ca_fmt(out, size, "%s:%s", renewal ? "renewal" :
+		    "self-service", hex);
+		return;
+	case CA_ID_CLIENT:
+		if (id->leaf != NULL &&
+		    X509_digest(id->leaf, EVP_sha256(), md, &mdlen) == 1)
+			for (i = 0; i < mdlen; i++)
+				snprintf(hex + 2 * i, sizeof(hex) - 2 * i,
+				    "%02x", md[i]);
+		ca_fmt(out, size, "cert:sha256:%s", hex);
+		return;
+	}
+	ca_fmt(out, size, "unknown");
+}
+
 static void
 ca_enroll_subject(const struct ca_csr *csr, const struct ca_profile *p,
     char *out, size_t size)
@@ -217,6 +274,7 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 	in.subject = en->subject;
 	in.sans = en->sans;
 	in.requester = en->id->actor;
+	in.authorized_by = en->authorized_by;
 	in.not_before = c->not_before;
 	in.not_after = c->not_after;
 	ca_sha256(c->tbs, c->tbs_len, in.tbs_hash);
@@ -240,12 +298,13 @@ ca_enroll_commit(void *arg, const struct ca_issued *c)
 {
 	struct ca_enroll *en = arg;
 	struct audit_record rec;
-	char detail[CA_SANS_MAX + 256];
+	char detail[CA_DETAIL_MAX];
 
 	snprintf(detail, sizeof(detail), "profile=%s names=%s not_after=%lld"
-	    "%s%s", c->profile->name, en->sans, (long long)c->not_after,
-	    c->truncated ? " truncated=issuer" : "",
-	    en->id->kind == CA_ID_TOKEN ? " via=enrollment-token" : "");
+	    "%s%s authorized_by=%s", c->profile->name, en->sans,
+	    (long long)c->not_after, c->truncated ? " truncated=issuer" : "",
+	    en->id->kind == CA_ID_TOKEN ? " via=enrollment-token" : "",
+	    en->authorized_by);
 	memset(&rec, 0, sizeof(rec));
 	rec.actor = en->id->actor;
 	rec.role = en->id->role;
@@ -445,6 +504,8 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 		goto out;
 	}
 	ca_enroll_names(&csr, en.sans, sizeof(en.sans));
+	ca_enroll_authorizer(id, &csr, en.authorized_by,
+	    sizeof(en.authorized_by));
 	ca_enroll_subject(&csr, ca_tenant_profile(&t->t, pname), en.subject,
 	    sizeof(en.subject));
 	memset(&creq, 0, sizeof(creq));
@@ -463,8 +524,8 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	atomic_fetch_add(&e->issued, 1);
 	result = ca_enroll_reply(t, &res, r);
 	ca_log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
-	    "names=\"%s\"", en.tenant, creq.profile, en.hex, id->actor,
-	    en.sans);
+	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, creq.profile,
+	    en.hex, id->actor, en.authorized_by, en.sans);
 	ca_csr_free(&csr);
 	return result;
 out:

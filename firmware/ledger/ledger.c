@@ -81,6 +81,12 @@ ledger_text_ok(const char *s, int required)
 }
 
 int
+ledger_auth_ok(const char *s)
+{
+	return s == NULL || strnlen(s, LEDGER_AUTH_MAX + 1) <= LEDGER_AUTH_MAX;
+}
+
+int
 ledger_serial_ok(const struct ledger_serial *s)
 {
 	return s != NULL && s->len >= 1 && s->len <= LEDGER_SERIAL_MAX;
@@ -135,6 +141,7 @@ ledger_cert_clear(struct ledger_cert *c)
 	free(c->subject);
 	free(c->sans);
 	free(c->requester);
+	free(c->authorized_by);
 	free(c->der);
 	memset(c, 0, sizeof(*c));
 }
@@ -200,6 +207,7 @@ ledger_reserve(struct ledger *l, const struct ledger_intent *in)
 	    !ledger_text_ok(in->profile, 1) ||
 	    !ledger_text_ok(in->subject, 0) || !ledger_text_ok(in->sans, 0) ||
 	    !ledger_text_ok(in->requester, 0) ||
+	    !ledger_auth_ok(in->authorized_by) ||
 	    in->not_after < in->not_before)
 		return LEDGER_ERR_ARG;
 	return l->be->reserve(l->state, in);

@@ -15,6 +15,8 @@ struct ledger {
 int64_t	ledger_now(void);
 /* Non-NULL (and non-empty if required) and at most LEDGER_MAX_TEXT. */
 int	ledger_text_ok(const char *s, int required);
+/* authorized_by: NULL or at most LEDGER_AUTH_MAX bytes. */
+int	ledger_auth_ok(const char *s);
 int	ledger_reason_ok(int reason);
 int	ledger_serial_ok(const struct ledger_serial *s);
 int	ledger_audit_rc(int audit_rc);

@@ -20,7 +20,7 @@
 /* The columns of a certificate row, in the order pg_row_to_cert reads. */
 #define PG_CERT_COLUMNS "serial, tenant, issuer, profile, subject, sans," \
 	" requester, not_before, not_after, created, tbs_hash, status," \
-	" revoked_at, reason, der_stored, der"
+	" revoked_at, reason, der_stored, der, authorized_by"
 
 /*
  * A prepared statement: its name, its SQL and one letter per parameter

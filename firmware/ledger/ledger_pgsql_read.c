@@ -24,7 +24,8 @@ const struct pg_stmt pg_read_stmts[] = {
 	    " AND ($3 <= 0 OR (not_after > $4 AND not_after <= $4 + $3))"
 	    " AND ($5 IS NULL OR strpos(subject, $5) > 0"
 	    "  OR strpos(sans, $5) > 0)"
-	    " ORDER BY id LIMIT $6 OFFSET $7", "t488t88" },
+	    " AND ($8 IS NULL OR authorized_by = $8)"
+	    " ORDER BY id LIMIT $6 OFFSET $7", "t488t88t" },
 	{ "r_count", "SELECT status, count(*) FROM certs"
 	    " WHERE $1 IS NULL OR tenant = $1 GROUP BY status", "t" },
 	{ "r_revoked", "SELECT serial, revoked_at, reason, not_after"
@@ -146,6 +147,7 @@ row_to_cert(const PGresult *r, int row, struct ledger_cert *c)
 	    (c->subject = pgr_strdup(r, row, 4)) == NULL ||
 	    (c->sans = pgr_strdup(r, row, 5)) == NULL ||
 	    (c->requester = pgr_strdup(r, row, 6)) == NULL ||
+	    (c->authorized_by = pgr_strdup(r, row, 16)) == NULL ||
 	    !copy_der(r, row, 15, c))
 		goto out;
 	rc = LEDGER_OK;
@@ -217,6 +219,7 @@ pg_list(void *state, const struct ledger_filter *f,
 	pgp_text(&p, f->match);
 	pgp_int8(&p, (int64_t)f->limit);
 	pgp_int8(&p, (int64_t)f->offset);
+	pgp_text(&p, f->authorized_by);
 	if ((rc = query(state, "r_list", &p, &res)) != LEDGER_OK)
 		return rc;
 	rc = collect(res, certs, n);

@@ -52,6 +52,14 @@ static const char schema_v3[] =
     " created bigint NOT NULL, expires bigint NOT NULL,"
     " uses_left bigint NOT NULL CHECK(uses_left >= 0));";
 
+/*
+ * Version 4: which credential authorised each issuance (issue 13).  Rows
+ * issued before it keep their data and read as "" (not recorded).
+ */
+static const char schema_v4[] =
+    "ALTER TABLE certs ADD COLUMN authorized_by text NOT NULL DEFAULT '';"
+    "CREATE INDEX certs_authorized_by ON certs(tenant, authorized_by);";
+
 /* Version 2: the audit chains, so a row and its record share a commit. */
 static int
 migrate_audit(struct pg_conn *c)
@@ -69,6 +77,7 @@ static const struct migration {
 	{ schema_v1, NULL },
 	{ NULL, migrate_audit },
 	{ schema_v3, NULL },
+	{ schema_v4, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

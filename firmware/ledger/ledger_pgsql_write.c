@@ -19,9 +19,9 @@
 const struct pg_stmt pg_write_stmts[] = {
 	{ "w_reserve", "INSERT INTO certs(serial, tenant, issuer, profile,"
 	    " subject, sans, requester, not_before, not_after, created,"
-	    " tbs_hash, status, der_stored, node)"
+	    " tbs_hash, status, der_stored, node, authorized_by)"
 	    " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0,"
-	    " $12 <> 0, $13)", "btttttt888b4t" },
+	    " $12 <> 0, $13, $14)", "btttttt888b4tt" },
 	{ "w_transition", "UPDATE certs SET status = $1,"
 	    " der = CASE WHEN $2 IS NULL THEN der WHEN der_stored THEN $2"
 	    " ELSE NULL END,"
@@ -94,6 +94,7 @@ pg_do_reserve(struct pg_ledger *pg, const struct ledger_intent *in)
 	pgp_bytea(&p, in->tbs_hash, LEDGER_HASH_LEN);
 	pgp_int4(&p, in->store_der != 0);
 	pgp_text(&p, pg->target.node);
+	pgp_text(&p, in->authorized_by != NULL ? in->authorized_by : "");
 	return pg_run(&pg->w, "w_reserve", &p, NULL);
 }
 

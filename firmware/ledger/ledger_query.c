@@ -87,6 +87,7 @@ ledger_list(struct ledger *l, const struct ledger_filter *f,
 
 	if (l == NULL || f == NULL || certs == NULL || n == NULL ||
 	    !ledger_text_ok(f->tenant, 1) || !ledger_text_ok(f->match, 0) ||
+	    !ledger_auth_ok(f->authorized_by) ||
 	    f->status < -1 || f->status >= LEDGER_STATUS_COUNT ||
 	    f->expiring_within < 0 || f->limit > LEDGER_LIST_MAX)
 		return LEDGER_ERR_ARG;
@@ -99,6 +100,8 @@ ledger_list(struct ledger *l, const struct ledger_filter *f,
 		g.now = ledger_now();
 	if (g.match != NULL && *g.match == '\0')
 		g.match = NULL;
+	if (g.authorized_by != NULL && *g.authorized_by == '\0')
+		g.authorized_by = NULL;
 	return l->be->list(l->state, &g, certs, n);
 }
 

@@ -51,6 +51,14 @@ migrate_audit(sqlite3 *db)
 	return ledger_audit_rc(audit_db_install(db));
 }
 
+/*
+ * Version 3: which credential authorised each issuance (issue 13).  Rows
+ * issued before it keep their data and read as "" (not recorded).
+ */
+static const char schema_v3[] =
+    "ALTER TABLE certs ADD COLUMN authorized_by TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX certs_authorized_by ON certs(tenant, authorized_by);";
+
 /* Applied in order; user_version is the number applied so far. */
 static const struct migration {
 	const char	*sql;
@@ -58,6 +66,7 @@ static const struct migration {
 } migrations[] = {
 	{ schema_v1, NULL },
 	{ NULL, migrate_audit },
+	{ schema_v3, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -85,8 +94,9 @@ static const char *const write_sql[W_COUNT_STMTS] = {
 	[W_UNDO] = "ROLLBACK TO op",
 	[W_RESERVE] = "INSERT INTO certs(serial, tenant, issuer, profile,"
 	    " subject, sans, requester, not_before, not_after, created,"
-	    " tbs_hash, status, der_stored)"
-	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12)",
+	    " tbs_hash, status, der_stored, authorized_by)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12,"
+	    " ?13)",
 	[W_TRANSITION] = "UPDATE certs SET status = ?1,"
 	    " der = CASE WHEN ?2 IS NULL THEN der WHEN der_stored THEN ?2"
 	    " ELSE NULL END,"
@@ -285,6 +295,7 @@ do_reserve(struct sq_ledger *sq, const struct ledger_intent *in)
 	sqlite3_bind_blob(st, 11, in->tbs_hash, LEDGER_HASH_LEN,
 	    SQLITE_STATIC);
 	sqlite3_bind_int(st, 12, in->store_der != 0);
+	bind_text(st, 13, in->authorized_by);
 	return run(st);
 }
 

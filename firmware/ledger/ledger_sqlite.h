@@ -14,7 +14,7 @@
 /* The columns of a certificate row, in the order sq_row_to_cert reads. */
 #define SQ_CERT_COLUMNS "serial, tenant, issuer, profile, subject, sans," \
 	" requester, not_before, not_after, created, tbs_hash, status," \
-	" revoked_at, reason, der_stored, der"
+	" revoked_at, reason, der_stored, der, authorized_by"
 
 enum sq_read_stmt {
 	R_GET,

@@ -21,6 +21,7 @@ static const char *const read_sql[R_COUNT_STMTS] = {
 	    " AND (?3 <= 0 OR (not_after > ?4 AND not_after <= ?4 + ?3))"
 	    " AND (?5 IS NULL OR instr(subject, ?5) > 0"
 	    "  OR instr(sans, ?5) > 0)"
+	    " AND (?8 IS NULL OR authorized_by = ?8)"
 	    " ORDER BY id LIMIT ?6 OFFSET ?7",
 	[R_COUNT] = "SELECT status, count(*) FROM certs"
 	    " WHERE ?1 IS NULL OR tenant = ?1 GROUP BY status",
@@ -104,7 +105,7 @@ sq_row_to_cert(sqlite3_stmt *st, struct ledger_cert *c)
 	if (!dup_text(st, 1, &c->tenant) || !dup_text(st, 2, &c->issuer) ||
 	    !dup_text(st, 3, &c->profile) || !dup_text(st, 4, &c->subject) ||
 	    !dup_text(st, 5, &c->sans) || !dup_text(st, 6, &c->requester) ||
-	    !copy_der(st, 15, c))
+	    !dup_text(st, 16, &c->authorized_by) || !copy_der(st, 15, c))
 		goto out;
 	c->not_before = sqlite3_column_int64(st, 7);
 	c->not_after = sqlite3_column_int64(st, 8);
@@ -203,6 +204,8 @@ sq_list(void *state, const struct ledger_filter *f,
 		sqlite3_bind_text(st, 5, f->match, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)f->limit);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)f->offset);
+	if (f->authorized_by != NULL)
+		sqlite3_bind_text(st, 8, f->authorized_by, -1, SQLITE_STATIC);
 	rc = collect(st, certs, n);
 	done(sq, st);
 	return rc;

@@ -66,6 +66,7 @@ ledger_reserve_token(struct ledger *l, const struct ledger_intent *in,
 	    !ledger_text_ok(in->profile, 1) ||
 	    !ledger_text_ok(in->subject, 0) || !ledger_text_ok(in->sans, 0) ||
 	    !ledger_text_ok(in->requester, 0) ||
+	    !ledger_auth_ok(in->authorized_by) ||
 	    in->not_after < in->not_before)
 		return LEDGER_ERR_ARG;
 	return l->be->reserve_token(l->state, in, hash,

@@ -142,10 +142,10 @@ list_print(const struct ctl_json *j)
 {
 	static const char *const heads[] = {
 		"SERIAL", "STATUS", "NOT_AFTER", "REVOKED_AT", "PROFILE",
-		"SUBJECT"
+		"SUBJECT", "AUTHORIZED_BY"
 	};
 	struct ctl_table *t;
-	const char *cells[6];
+	const char *cells[7];
 	long items, i, total;
 	size_t n = 0;
 
@@ -156,7 +156,7 @@ list_print(const struct ctl_json *j)
 		ctl_err("certs list: the answer has no items and total");
 		return CTL_EXIT_ERR;
 	}
-	if ((t = ctl_table_new(6, heads)) == NULL)
+	if ((t = ctl_table_new(7, heads)) == NULL)
 		return CTL_EXIT_ERR;
 	for (i = ctl_json_first(j, items); i >= 0;
 	    i = ctl_json_next(j, items, i), n++) {
@@ -166,6 +166,7 @@ list_print(const struct ctl_json *j)
 		cells[3] = jstr(j, i, "revoked_at");
 		cells[4] = jstr(j, i, "profile");
 		cells[5] = jstr(j, i, "subject");
+		cells[6] = jstr(j, i, "authorized_by");
 		if (ctl_table_add(t, cells) != CTL_OK) {
 			ctl_table_free(t);
 			return CTL_EXIT_ERR;
@@ -182,18 +183,19 @@ list_print(const struct ctl_json *j)
 int
 ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 {
-	enum { O_STATUS = 1, O_EXP, O_LIMIT, O_OFFSET };
+	enum { O_STATUS = 1, O_EXP, O_LIMIT, O_OFFSET, O_AUTH };
 	static const struct option lo[] = {
 		{ "status", required_argument, NULL, O_STATUS },
 		{ "expiring-within", required_argument, NULL, O_EXP },
 		{ "query", required_argument, NULL, 'q' },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "offset", required_argument, NULL, O_OFFSET },
+		{ "authorized-by", required_argument, NULL, O_AUTH },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct ctl_verb *v = verb("certs", "list");
 	const char *status = NULL, *exp = NULL, *q = NULL, *limit = NULL,
-	    *offset = NULL;
+	    *offset = NULL, *auth = NULL;
 	char path[CTL_MAX_URL] = "";
 	struct ctl_reply rep;
 	size_t i;
@@ -223,6 +225,13 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 		case 'q':
 			q = optarg;
 			break;
+		case O_AUTH:
+			if (*optarg == '\0' || strlen(optarg) > 128)
+				return usage_err(v, "--authorized-by: a "
+				    "credential as certs show prints it, "
+				    "e.g. token:ID or renewal:SERIAL");
+			auth = optarg;
+			break;
 		case O_LIMIT:
 		case O_OFFSET:
 			n = strtol(optarg, &end, 10);
@@ -246,6 +255,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 	    add_query(path, sizeof(path), "status", status) != 0 ||
 	    add_query(path, sizeof(path), "expiring_within", exp) != 0 ||
 	    add_query(path, sizeof(path), "q", q) != 0 ||
+	    add_query(path, sizeof(path), "authorized_by", auth) != 0 ||
 	    add_query(path, sizeof(path), "limit", limit) != 0 ||
 	    add_query(path, sizeof(path), "offset", offset) != 0)
 		return usage_err(v, "the filters are too long");
@@ -312,9 +322,10 @@ show_print(const struct ctl_json *j)
 {
 	static const char *const names[] = {
 		"serial", "status", "subject", "names", "issuer", "profile",
-		"not_before", "not_after", "revoked_at", "stored"
+		"not_before", "not_after", "revoked_at", "authorized_by",
+		"stored"
 	};
-	const char *values[10], *pem;
+	const char *values[11], *pem;
 	char sans[1024] = "-", issuer[512] = "-";
 	X509 *x = NULL;
 	BIO *b;
@@ -339,10 +350,13 @@ show_print(const struct ctl_json *j)
 	values[6] = jstr(j, 0, "not_before");
 	values[7] = jstr(j, 0, "not_after");
 	values[8] = jstr(j, 0, "revoked_at");
+	/* Issue 13: the credential behind it; older rows have none. */
+	if ((values[9] = ctl_json_gets(j, 0, "authorized_by")) == NULL)
+		values[9] = "- (not recorded)";
 	/* A profile with store = false keeps the row, not the DER. */
-	values[9] = pem != NULL ? "yes" : "no (the profile does not keep "
+	values[10] = pem != NULL ? "yes" : "no (the profile does not keep "
 	    "certificates)";
-	ctl_kv_print(stdout, names, values, 10);
+	ctl_kv_print(stdout, names, values, 11);
 	return CTL_EXIT_OK;
 }
 

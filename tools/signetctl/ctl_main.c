@@ -73,11 +73,14 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "tokens", "revoke", ctl_cmd_tokens_revoke, "-T tenant ID", "" },
 	{ "certs", "list", ctl_cmd_certs_list,
 	    "-T tenant [--status S] [--expiring-within D] [-q TEXT] "
-	    "[--limit N] [--offset N]",
+	    "[--authorized-by CRED] [--limit N] [--offset N]",
 	    "      --status S        any, valid, revoked or expired\n"
 	    "      --expiring-within DURATION\n"
 	    "                        valid and expiring within it (e.g. 7d)\n"
 	    "  -q, --query TEXT      subject or names contain TEXT\n"
+	    "      --authorized-by CRED\n"
+	    "                        issued on this credential (token:ID,\n"
+	    "                        renewal:SERIAL, cert:sha256:HEX, ...)\n"
 	    "      --limit N         at most N (1..1000, default 50)\n"
 	    "      --offset N        skip the first N\n" },
 	{ "certs", "show", ctl_cmd_certs_show, "-T tenant [--pem] SERIAL",

@@ -166,14 +166,14 @@ for f in got/*.code; do
 	[ "$(cat "$f")" = 200 ] || continue
 	n=${f%.code}
 	s=$(base64 -d "$n.p7" | openssl pkcs7 -inform der -print_certs | openssl x509 -noout -serial | cut -d= -f2)
-	st=$(psql_q "select status from certs where serial = '\\x$s'::bytea")
-	[ "$st" = 1 ] || fail "certificate $s was returned but the ledger says '$st'"
+	st=$(psql_q "select status, authorized_by from certs where serial = '\\x$s'::bytea")
+	[ "$st" = "1|token:${T%%.*}" ] || fail "certificate $s was returned but the ledger says '$st' (status|authorized_by)"
 	ok=$((ok + 1))
 done
 [ "$ok" -ge 40 ] || fail "only $ok enrollments succeeded in all"
 dups=$(psql_q "select count(*) - count(distinct serial) from certs")
 [ "$dups" = 0 ] || fail "duplicate serials"
-pass "all $ok certificates clients received are ISSUED; serials unique"
+pass "all $ok certificates clients received are ISSUED, authorized_by the token; serials unique"
 
 # Node a2 comes back; revocation through a1 is seen by every node's OCSP.
 start_node a2

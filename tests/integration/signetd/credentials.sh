@@ -9,7 +9,11 @@
 #   - a profile with self_service = true lets it enroll new names;
 #   - a client mapping applies only to certificates from the client CA it
 #     names: CN=signet-operator from another CA in tls.client_ca is 403,
-#     and a mapping naming no client CA is refused at load.
+#     and a mapping naming no client CA is refused at load;
+#   - the ledger records which credential authorised each issuance
+#     (token:<id>, renewal:<serial>, self-service:<serial>), GET
+#     /v1/certs/<serial> shows it and /v1/certs?authorized_by= finds
+#     everything one credential minted.
 #
 # usage: credentials.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -93,6 +97,14 @@ est() {
 		--data-binary @- "$B/.well-known/est/$p"
 }
 p7pem() { base64 -d "$1" | openssl pkcs7 -inform der -print_certs; }
+# ser FILE [der]: a certificate's serial as the API writes it.
+ser() { openssl x509 -inform "${2:-pem}" -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+p7ser() { p7pem "$1" | openssl x509 -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+# authby SERIAL: authorized_by of the tenant dev's certificate, as the operator reads it.
+authby() {
+	curl -s "${CA[@]}" "${OP[@]}" "$B/v1/certs/$1?tenant=dev" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["authorized_by"])'
+}
 WEB=(--cert web.pem --key web.key)
 
 conf
@@ -105,6 +117,10 @@ code=$(csr web.svc.dev.internal web.key | est simpleenroll web.p7 -H "Authorizat
 [ "$code" = 200 ] || fail "token enrollment answered $code: $(cat web.p7)"
 p7pem web.p7 > web.pem
 pass "a service enrolls web.svc.dev.internal with a one-time token"
+WSER=$(ser web.pem)
+got=$(authby "$WSER")
+[ "$got" = "token:${T%%.*}" ] || fail "authorized_by of the token enrollment is '$got', not token:${T%%.*}"
+pass "the ledger records the token that authorised it (authorized_by $got)"
 
 # Another name with the issued certificate: EST simpleenroll, /v1/sign.
 code=$(csr other.svc.dev.internal other.key | est simpleenroll out "${WEB[@]}")
@@ -121,6 +137,7 @@ code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${WEB[@]}" "${JSON[@]}" \
 	-d "{\"tenant\":\"dev\",\"profile\":\"service\",\"csr\":\"$(csr web.svc.dev.internal web.key pem |
 	awk '{printf "%s\\n", $0}')\",\"ttl\":600}" "$B/v1/sign")
 [ "$code" = 200 ] || fail "/v1/sign of its own name answered $code: $(cat out)"
+S1=$(python3 -c 'import json; print(json.load(open("out"))["serial"])')
 pass "/v1/sign of its own name with the issued certificate: 200"
 
 # Another profile through an explicit label.
@@ -136,6 +153,25 @@ code=$(csr web.svc.dev.internal web.key | est dev-service/simpleenroll re2.p7 "$
 [ "$code" = 200 ] || fail "simpleenroll of its own name answered $code: $(cat re2.p7)"
 p7pem re2.p7 | openssl x509 -noout -ext subjectAltName | grep -q 'DNS:web.svc.dev.internal' || fail "renewed SAN"
 pass "the issued certificate renews itself (simplereenroll, simpleenroll with its own name)"
+R1=$(p7ser re.p7) R2=$(p7ser re2.p7)
+for s in "$S1" "$R1" "$R2"; do
+	got=$(authby "$s")
+	[ "$got" = "renewal:$WSER" ] || fail "authorized_by of renewal $s is '$got', not renewal:$WSER"
+done
+pass "each renewal records renewal:<the serial renewed> (/v1/sign, simplereenroll, simpleenroll)"
+# Everything one credential minted, as an operator looking for it sees it.
+code=$(curl -s -o list.json -w '%{http_code}' "${CA[@]}" "${OP[@]}" \
+	"$B/v1/certs?tenant=dev&status=any&authorized_by=renewal:$WSER")
+[ "$code" = 200 ] || fail "list by authorized_by answered $code: $(cat list.json)"
+got=$(python3 -c 'import json; d=json.load(open("list.json")); print(d["total"], " ".join(sorted(i["serial"] for i in d["items"])), set(i["authorized_by"] for i in d["items"]))')
+want="3 $(printf '%s\n' "$S1" "$R1" "$R2" | sort | tr '\n' ' ' | sed 's/ $//') {'renewal:$WSER'}"
+[ "$got" = "$want" ] || fail "list by authorized_by=renewal:$WSER: '$got', not '$want'"
+got=$(curl -s "${CA[@]}" "${OP[@]}" "$B/v1/certs?tenant=dev&status=any&authorized_by=token:${T%%.*}" |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["total"], d["items"][0]["serial"])')
+[ "$got" = "1 $WSER" ] || fail "list by authorized_by=token: '$got'"
+code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/v1/certs?tenant=dev&authorized_by=")
+[ "$code" = 400 ] && grep -q 'authorized_by=<credential>' out || fail "an empty authorized_by filter answered $code: $(cat out)"
+pass "/v1/certs?authorized_by= lists exactly what one credential minted (3 renewals; 1 by the token; empty filter 400)"
 
 # EST-coaps sen with a device certificate, for another device's name.
 DT=$(token '{"tenant":"dev","profile":"device","names":["d1.dev.devices.internal"],"ttl":3600,"uses":1}')
@@ -148,6 +184,9 @@ CB="coaps://127.0.0.1:$COAP"
 timeout 30 coap-client-gnutls -B 20 -m post -u "${DT%%.*}" -k "$psk" -t 286 -A 287 -f d1.csr -o d1.der \
 	"$CB/est/dev-device/sen" >coap.out 2>&1 || fail "coap PSK enroll: $(cat coap.out)"
 openssl x509 -inform der -in d1.der -out d1.pem 2>/dev/null || fail "coap enroll answer: $(cat coap.out)"
+D1SER=$(ser d1.pem)
+got=$(authby "$D1SER")
+[ "$got" = "token:${DT%%.*}" ] || fail "authorized_by of the PSK enrollment is '$got', not token:${DT%%.*}"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout d2.key \
 	-subj /CN=d2.dev.devices.internal -addext subjectAltName=DNS:d2.dev.devices.internal \
 	-outform DER -out d2.csr 2>/dev/null
@@ -164,7 +203,9 @@ openssl req -new -key d1.key -subj /CN=d1.dev.devices.internal \
 timeout 30 coap-client-gnutls -B 20 -m post -c d1.pem -j d1.key -t 286 -A 287 -f d1r.csr -o d1r.der \
 	"$CB/est/dev-device/sen" >coap.out 2>&1 || fail "coap sen of its own name: $(cat coap.out)"
 openssl x509 -inform der -in d1r.der -noout 2>/dev/null || fail "sen of its own name: $(cat coap.out)"
-pass "EST-coaps sen with the device certificate for its own name is served"
+got=$(authby "$(ser d1r.der der)")
+[ "$got" = "renewal:$D1SER" ] || fail "authorized_by of the EST-coaps renewal is '$got', not renewal:$D1SER"
+pass "EST-coaps sen with the device certificate for its own name is served; PSK enrollment and renewal recorded (token:, renewal:)"
 
 # self_service = true on the profile: new names are the old behaviour.
 stop
@@ -173,6 +214,8 @@ grep -q 'self_service = true' signetd.conf || fail "could not enable self_servic
 start
 code=$(csr other.svc.dev.internal other.key | est simpleenroll out "${WEB[@]}")
 [ "$code" = 200 ] || fail "self_service profile: simpleenroll of another name answered $code: $(cat out)"
+got=$(authby "$(p7ser out)")
+[ "$got" = "self-service:$WSER" ] || fail "authorized_by of a self-service enrollment is '$got', not self-service:$WSER"
 code=$(csr x.dev.devices.internal dev.key | est dev-device/simpleenroll out "${WEB[@]}")
 [ "$code" = 403 ] || fail "self_service profile: another profile answered $code: $(cat out)"
 pass "with self_service = true the issued certificate enrolls new names of its own profile, no other profile"

@@ -120,6 +120,16 @@ cmp <(openssl x509 -in out) <(openssl x509 -in web.pem) || fail "certs show --pe
 ctl 0 certs show --json "$SER"
 [ "$(json 'd["serial"], d["status"]')" = "$ser valid" ] || fail "certs show json"
 pass "certs show: fields, names from the certificate, --pem (colon serial), JSON"
+# Issue 13: which credential authorised it, and all it minted.
+ctl 0 certs show "$SER"
+grep -q "^authorized_by: *token:${T%%.*}$" out || fail "certs show authorized_by"
+ctl 0 certs list --authorized-by "token:${T%%.*}" --status any --json
+[ "$(json 'd["total"], d["items"][0]["serial"], d["items"][0]["authorized_by"]')" = "1 $ser token:${T%%.*}" ] ||
+	fail "certs list --authorized-by token"
+ctl 0 certs list --authorized-by "token:nosuch"
+grep -q '^0 of 0 certificates$' out || fail "certs list --authorized-by of an unused credential"
+ctl 2 certs list --authorized-by ""
+pass "certs show prints authorized_by; certs list --authorized-by finds what one token minted"
 
 # A certificate of a store = false profile: the row is shown, the DER is not kept.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ns.key \
@@ -133,6 +143,8 @@ nser=$(python3 -c 'import json; print(json.load(open("ns.json"))["serial"])')
 ctl 0 certs show "$nser"
 grep -q '^profile: *nostore$' out && grep -q '^stored: *no ' out && grep -q '^status: *valid$' out ||
 	fail "certs show of an unstored certificate"
+opfp=$(openssl x509 -in data/operator/operator.pem -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
+grep -q "^authorized_by: *cert:sha256:$opfp$" out || fail "the operator's /v1/sign is not recorded as cert:sha256:$opfp"
 ctl 1 certs show --pem "$nser"
 grep -q 'store = false' err || fail "--pem of an unstored certificate: $(cat err)"
 ctl 2 ocsp check "$nser"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <signet/sconf_client.h>
@@ -98,6 +99,45 @@ serial_of(X509 *x, struct ledger_serial *s)
 
 	s->len = (size_t)sn->length;
 	memcpy(s->b, sn->data, s->len);
+}
+
+/* The ledger's authorized_by of certificate x (issue 13). */
+static void
+assert_authby(struct efx *f, X509 *x, const char *want)
+{
+	struct ledger_serial s;
+	struct ledger_cert row;
+
+	serial_of(x, &s);
+	assert_int_equal(ledger_get_any(f->ledger, &s, &row), LEDGER_OK);
+	assert_string_equal(row.authorized_by, want);
+	ledger_cert_clear(&row);
+}
+
+/* "<prefix>:<lower-case hex serial of x>" */
+static void
+serial_cred(const char *prefix, X509 *x, char *buf, size_t size)
+{
+	struct ledger_serial s;
+	char hex[2 * LEDGER_SERIAL_MAX + 1];
+
+	serial_of(x, &s);
+	assert_int_equal(ledger_serial_hex(&s, hex, sizeof(hex)), 0);
+	snprintf(buf, size, "%s:%s", prefix, hex);
+}
+
+/* "cert:sha256:<fingerprint of x>" */
+static void
+fp_cred(X509 *x, char *buf, size_t size)
+{
+	unsigned char md[32];
+	unsigned int i, n = 0;
+	size_t k;
+
+	assert_int_equal(X509_digest(x, EVP_sha256(), md, &n), 1);
+	k = (size_t)snprintf(buf, size, "cert:sha256:");
+	for (i = 0; i < n; i++)
+		k += (size_t)snprintf(buf + k, size - k, "%02x", md[i]);
 }
 
 static void
@@ -280,11 +320,15 @@ test_issued_renews_only_itself(void **state)
 	struct proto_reply rep;
 	X509 *svc = efx_client(f, "svc-1", -60, 3600), *mine, *x;
 	const ASN1_TIME *na;
+	char cred[160];
 	int days, secs;
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 2, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
 	mine = cert_of(&rep);
+	/* Issue 13: a client-CA certificate is recorded by fingerprint. */
+	fp_cred(svc, cred, sizeof(cred));
+	assert_authby(f, mine, cred);
 	/* New names: refused, and nothing is recorded for them. */
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "t.example.com" }, 1, &rep);
@@ -303,6 +347,10 @@ test_issued_renews_only_itself(void **state)
 	/* Its own names (a subset) through simpleenroll: a renewal. */
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web", names, 1, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
+	x = cert_of(&rep);
+	serial_cred("renewal", mine, cred, sizeof(cred));
+	assert_authby(f, x, cred);
+	X509_free(x);
 	/* The TTL stays within the profile (max_ttl 86400). */
 	issue_ttl(f, mine, names, 2, 30 * 86400, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
@@ -316,6 +364,13 @@ test_issued_renews_only_itself(void **state)
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "t.example.com" }, 1, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
+	x = cert_of(&rep);
+	serial_cred("self-service", mine, cred, sizeof(cred));
+	assert_authby(f, x, cred);
+	X509_free(x);
+	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM audit_log"
+	    " WHERE action = 'issue' AND detail LIKE '%authorized_by=self-"
+	    "service:%'"), 1);
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "u.example.com" }, 1, &rep);
 	expect(&rep, PROTO_R_FORBIDDEN, "name u.example.com");
@@ -389,6 +444,8 @@ test_admin_roles(void **state)
 	expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.get.sum.status, PROTO_CS_VALID);
 	assert_string_equal(rep.u.get.sum.profile, "web");
+	assert_int_equal(strncmp(rep.u.get.sum.authorized_by, "cert:sha256:",
+	    12), 0);
 	/* Another tenant: the auditor is not in beta. */
 	snprintf(req.u.get.tenant, sizeof(req.u.get.tenant), "beta");
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
@@ -408,6 +465,16 @@ test_admin_roles(void **state)
 	expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.list.n, 1);
 	assert_int_equal(rep.u.list.total, 1);
+	/* The filter on the credential: the svc certificate's, another. */
+	fp_cred(svc, req.u.list.authorized_by, sizeof(req.u.list.authorized_by));
+	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
+	expect(&rep, PROTO_R_OK, NULL);
+	assert_int_equal(rep.u.list.total, 1);
+	snprintf(req.u.list.authorized_by, sizeof(req.u.list.authorized_by),
+	    "token:nosuch");
+	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
+	expect(&rep, PROTO_R_OK, NULL);
+	assert_int_equal(rep.u.list.total, 0);
 
 	/* The auditor may not revoke; the agent may; CoAP may not ask. */
 	revoke(f, aud, "acme", &s, &rep);
@@ -462,8 +529,8 @@ test_tokens(void **state)
 	struct efx *f = *state;
 	static const char *const dev[] = { "d1.devices.example.com" };
 	struct proto_reply rep;
-	char secret[PROTO_MAX_TOKEN + 1];
-	X509 *op = efx_client(f, "operator-1", -60, 3600);
+	char secret[PROTO_MAX_TOKEN + 1], cred[64];
+	X509 *op = efx_client(f, "operator-1", -60, 3600), *x;
 	X509 *agent = efx_client(f, "agent-1", -60, 3600);
 
 	make_token(f, agent, NULL, 1, &rep);
@@ -488,6 +555,10 @@ test_tokens(void **state)
 	/* Empty tenant and profile: the token's own. */
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "", "", dev, 1, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
+	x = cert_of(&rep);
+	snprintf(cred, sizeof(cred), "token:%.16s", secret);
+	assert_authby(f, x, cred);
+	X509_free(x);
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "", "", dev, 1, &rep);
 	expect(&rep, PROTO_R_UNAUTHORIZED, "already used");
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM audit_log"

@@ -126,6 +126,7 @@ test_reserve_commit_get(void **state)
 	assert_string_equal(row.issuer, "ica-1");
 	assert_string_equal(row.profile, "service");
 	assert_string_equal(row.requester, "CN=enroller");
+	assert_string_equal(row.authorized_by, "");	/* none given */
 	assert_int_equal(row.not_after, T0 + 3600);
 	assert_int_equal(row.reason, -1);
 	assert_true(row.created > T0);
@@ -587,12 +588,143 @@ test_schema_versioning(void **state)
 
 	ledger_close(fx->l);
 	fx->l = NULL;
-	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 2);
+	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 3);
 	/* A database from a newer release is refused, not mangled. */
 	assert_int_equal(tu_sql(fx->db, "PRAGMA user_version = 99"), 0);
 	assert_int_equal(ledger_open("sqlite", fx->db, &l), LEDGER_ERR_SCHEMA);
-	assert_int_equal(tu_sql(fx->db, "PRAGMA user_version = 2"), 0);
+	assert_int_equal(tu_sql(fx->db, "PRAGMA user_version = 3"), 0);
 	reopen(fx);
+}
+
+/* Rows record, show and filter on the credential behind them (issue 13). */
+static void
+test_authorized_by(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const by[3] = { "token:tk-1", "renewal:0100",
+	    "token:tk-1" };
+	char longer[LEDGER_AUTH_MAX + 2];
+	struct test_cert c[4];
+	struct ledger_cert row, *v = NULL;
+	struct ledger_filter f;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		certgen(fx->key, 10 + i, "acme", "a.example", T0, T0 + 3600,
+		    &c[i]);
+		c[i].in.authorized_by = i < 3 ? by[i] : NULL;
+		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+	}
+	assert_int_equal(ledger_get(fx->l, "acme", &c[1].in.serial, &row),
+	    LEDGER_OK);
+	assert_string_equal(row.authorized_by, "renewal:0100");
+	ledger_cert_clear(&row);
+	memset(&f, 0, sizeof(f));
+	f.tenant = "acme";
+	f.status = -1;
+	f.authorized_by = "token:tk-1";
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 2);
+	assert_memory_equal(v[0].serial.b, c[0].in.serial.b, 9);
+	assert_memory_equal(v[1].serial.b, c[2].in.serial.b, 9);
+	assert_string_equal(v[1].authorized_by, "token:tk-1");
+	ledger_certs_free(v, n);
+	/* Exact match, not a substring; another tenant's rows never show. */
+	f.authorized_by = "token:tk";
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 0);
+	f.tenant = "globex";
+	f.authorized_by = "token:tk-1";
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 0);
+	/* "" is no filter. */
+	f.tenant = "acme";
+	f.authorized_by = "";
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 4);
+	ledger_certs_free(v, n);
+	/* Longer than LEDGER_AUTH_MAX: refused, in a filter and a row. */
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	f.authorized_by = longer;
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_ERR_ARG);
+	c[3].in.serial.b[8] ^= 0xff;
+	c[3].in.authorized_by = longer;
+	assert_int_equal(ledger_reserve(fx->l, &c[3].in), LEDGER_ERR_ARG);
+	for (i = 0; i < 4; i++)
+		certgen_free(&c[i]);
+}
+
+/*
+ * A ledger file of schema 2 (before authorized_by) is migrated on open:
+ * its rows, their status and DER and the audit chain are kept, old rows
+ * read as not recorded (""), and new rows record their credential.  The
+ * old file is made from a current one by dropping what schema 3 added,
+ * which leaves exactly the schema 2 table in sqlite_master.
+ */
+static void
+test_migrate_from_v2(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c[3];
+	struct ledger_cert row, *v = NULL;
+	struct ledger_filter f;
+	struct audit_record rec;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		certgen(fx->key, 20 + i, "acme", i ? "b.example" : "a.example",
+		    T0, T0 + 3600, &c[i]);
+		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+	}
+	certgen_audit(&c[1], &rec);
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[1].in.serial, 1, 0,
+	    &rec), LEDGER_OK);
+	ledger_close(fx->l);
+	fx->l = NULL;
+	assert_int_equal(tu_sql(fx->db, "DROP INDEX certs_authorized_by;"
+	    "ALTER TABLE certs DROP COLUMN authorized_by;"
+	    "PRAGMA user_version = 2"), 0);
+	assert_int_equal(tu_sql_int(fx->db, "SELECT count(*) FROM"
+	    " pragma_table_info('certs') WHERE name = 'authorized_by'"), 0);
+	assert_int_equal(tu_sql_int(fx->db, "SELECT count(*) FROM certs"), 2);
+
+	reopen(fx);
+	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 3);
+	assert_int_equal(ledger_get(fx->l, "acme", &c[0].in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_ISSUED);
+	assert_string_equal(row.subject, "a.example");
+	assert_string_equal(row.authorized_by, "");
+	assert_int_equal(row.der_len, c[0].der_len);
+	assert_memory_equal(row.der, c[0].der, c[0].der_len);
+	ledger_cert_clear(&row);
+	assert_int_equal(ledger_get(fx->l, "acme", &c[1].in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_REVOKED);
+	assert_int_equal(row.reason, 1);
+	ledger_cert_clear(&row);
+
+	certgen(fx->key, 22, "acme", "c.example", T0, T0 + 3600, &c[2]);
+	c[2].in.authorized_by = "renewal:010000000000000014";
+	assert_int_equal(issue(fx, &c[2]), LEDGER_OK);
+	memset(&f, 0, sizeof(f));
+	f.tenant = "acme";
+	f.status = -1;
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 3);
+	ledger_certs_free(v, n);
+	f.authorized_by = "renewal:010000000000000014";
+	assert_int_equal(ledger_list(fx->l, &f, &v, &n), LEDGER_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].subject, "c.example");
+	ledger_certs_free(v, n);
+	/* Two issues and a revocation before, one issue after. */
+	assert_chain_ok(fx, 4);
+	for (i = 0; i < 3; i++)
+		certgen_free(&c[i]);
 }
 
 static void
@@ -632,6 +764,8 @@ main(void)
 		T(test_audit_only_and_checkpoints),
 		T(test_fail_closed),
 		T(test_schema_versioning),
+		T(test_authorized_by),
+		T(test_migrate_from_v2),
 		cmocka_unit_test(test_serial_hex),
 	};
 

@@ -70,6 +70,7 @@ test_reserve_commit_get(void **state)
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 3600, &c);
 	certgen(fx->key, 2, "acme", "a.example", T0, T0 + 3600, &other);
+	c.in.authorized_by = "token:tk-1";
 	assert_int_equal(ledger_reserve(l, &c.in), LEDGER_OK);
 	assert_int_equal(ledger_get(l, "acme", &c.in.serial, &row), LEDGER_OK);
 	assert_int_equal(row.status, LEDGER_RESERVED);
@@ -95,6 +96,7 @@ test_reserve_commit_get(void **state)
 	assert_string_equal(row.sans, "a.example,www.a.example");
 	assert_string_equal(row.issuer, "ica-1");
 	assert_string_equal(row.requester, "CN=enroller");
+	assert_string_equal(row.authorized_by, "token:tk-1");
 	assert_int_equal(row.not_after, T0 + 3600);
 	assert_true(row.der_stored);
 	ledger_cert_clear(&row);
@@ -444,15 +446,70 @@ test_schema_versions(void **state)
 	a = pgfx_open(fx, "a1", 0);	/* a second open migrates nothing */
 	ledger_close(a);
 	assert_int_equal(pgfx_int(fx, "SELECT max(version) FROM"
-	    " schema_version"), 3);
+	    " schema_version"), 4);
 	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM schema_version"),
-	    3);
+	    4);
 	/* A database from a newer build is refused, not written to. */
 	assert_int_equal(pgfx_sql(fx, "INSERT INTO schema_version"
 	    " VALUES(99, 0)"), 0);
 	pgfx_target(fx, "a1", target, sizeof(target));
 	assert_int_equal(ledger_open("pgsql", target, &l), LEDGER_ERR_SCHEMA);
 	assert_null(l);
+}
+
+/*
+ * A database of schema 3 (before authorized_by) is migrated when a node
+ * opens it: rows are kept and read as not recorded, new rows record
+ * their credential and the filter finds them (issue 13).  The old
+ * database is made by undoing what version 4 added.
+ */
+static void
+test_migrate_from_v3(void **state)
+{
+	struct pgfx *fx = *state;
+	struct ledger *l = pgfx_open(fx, "a1", 0);
+	struct test_cert c[2];
+	struct ledger_cert row, *rows = NULL;
+	struct ledger_filter f;
+	size_t n;
+
+	certgen(fx->key, 30, "acme", "a.example", T0, T0 + 3600, &c[0]);
+	assert_int_equal(issue(l, &c[0]), LEDGER_OK);
+	ledger_close(l);
+	assert_int_equal(pgfx_sql(fx, "DROP INDEX certs_authorized_by;"
+	    "ALTER TABLE certs DROP COLUMN authorized_by;"
+	    "DELETE FROM schema_version WHERE version = 4"), 0);
+	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM"
+	    " information_schema.columns WHERE table_name = 'certs'"
+	    " AND column_name = 'authorized_by'"), 0);
+
+	l = pgfx_open(fx, "a1", 0);
+	assert_int_equal(pgfx_int(fx, "SELECT max(version) FROM"
+	    " schema_version"), 4);
+	assert_int_equal(ledger_get(l, "acme", &c[0].in.serial, &row),
+	    LEDGER_OK);
+	assert_int_equal(row.status, LEDGER_ISSUED);
+	assert_string_equal(row.authorized_by, "");
+	assert_int_equal(row.der_len, c[0].der_len);
+	ledger_cert_clear(&row);
+	certgen(fx->key, 31, "acme", "b.example", T0, T0 + 3600, &c[1]);
+	c[1].in.authorized_by = "renewal:01000000000000001e";
+	assert_int_equal(issue(l, &c[1]), LEDGER_OK);
+	memset(&f, 0, sizeof(f));
+	f.tenant = "acme";
+	f.status = -1;
+	f.authorized_by = "renewal:01000000000000001e";
+	assert_int_equal(ledger_list(l, &f, &rows, &n), LEDGER_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].subject, "b.example");
+	ledger_certs_free(rows, n);
+	f.authorized_by = NULL;
+	assert_int_equal(ledger_list(l, &f, &rows, &n), LEDGER_OK);
+	assert_int_equal(n, 2);
+	ledger_certs_free(rows, n);
+	ledger_close(l);
+	certgen_free(&c[0]);
+	certgen_free(&c[1]);
 }
 
 static void
@@ -506,6 +563,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_audit_chain_per_node_and_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_versions,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_v3,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_targets,
 		    setup, teardown),

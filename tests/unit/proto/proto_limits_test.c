@@ -107,6 +107,8 @@ test_worst_replies_fit(void **state)
 		    sizeof(rep.u.list.items[i].profile));
 		fill(rep.u.list.items[i].subject,
 		    sizeof(rep.u.list.items[i].subject));
+		fill(rep.u.list.items[i].authorized_by,
+		    sizeof(rep.u.list.items[i].authorized_by));
 	}
 	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
 	    PROTO_OK);

@@ -76,6 +76,8 @@ check_request_fields(const struct proto_request *a,
 	case PROTO_T_LIST_CERTS:
 		assert_string_equal(a->u.list.substring, b->u.list.substring);
 		assert_int_equal(a->u.list.offset, b->u.list.offset);
+		assert_string_equal(a->u.list.authorized_by,
+		    b->u.list.authorized_by);
 		break;
 	case PROTO_T_TOKEN_CREATE:
 		assert_int_equal(a->u.token.nnames, b->u.token.nnames);
@@ -151,6 +153,9 @@ test_reply_roundtrip(void **state)
 	assert_string_equal(rep2.u.list.items[2].subject,
 	    "CN=web-1.acme.example");
 	assert_int_equal(rep2.u.list.items[1].status, PROTO_CS_REVOKED);
+	assert_string_equal(rep2.u.list.items[1].authorized_by,
+	    "token:tk-0001");
+	assert_string_equal(rep2.u.list.items[2].authorized_by, "");
 }
 
 /* No proper prefix of a valid body decodes, and no extension does either. */

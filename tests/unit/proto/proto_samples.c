@@ -109,6 +109,10 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 		copy(r->u.list.substring, sizeof(r->u.list.substring), "web-");
 		r->u.list.limit = 50;
 		r->u.list.offset = 100;
+		if (variant % 2)
+			copy(r->u.list.authorized_by,
+			    sizeof(r->u.list.authorized_by),
+			    "renewal:0102030405060708");
 		break;
 	case PROTO_T_TOKEN_CREATE:
 		sample_token(&r->u.token);
@@ -138,6 +142,8 @@ sample_summary(struct proto_cert_summary *s, int i)
 	s->revoked_at = i % 2 ? 1700050000 : 0;
 	copy(s->profile, sizeof(s->profile), "web");
 	copy(s->subject, sizeof(s->subject), "CN=web-1.acme.example");
+	copy(s->authorized_by, sizeof(s->authorized_by), i % 2 ?
+	    "token:tk-0001" : "");
 }
 
 static void

@@ -10,7 +10,7 @@
  * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
  *
  *	offset	size	field
- *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5303)
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5304)
  *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
  *	4	4	request id, chosen by the sender of the request and
  *			echoed unchanged in the reply
@@ -49,7 +49,9 @@
  *	LIST_CERTS	str tenant, u8 status,	u32 total, u16 n,
  *			u32 expiring_within,	n summaries
  *			str substring, u16 limit,
- *			u32 offset
+ *			u32 offset,
+ *			str authorized_by
+ *			(PROTO_MAX_AUTHBY)
  *	TOKEN_CREATE	str tenant, str profile,	str id, str secret,
  *			u8 n, n str names,	u64 expires_at
  *			u32 lifetime, u16 uses
@@ -66,7 +68,8 @@
  *						(PROTO_PSK_HANDLE_LEN)
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
- *	    u64 revoked_at, str profile, str subject
+ *	    u64 revoked_at, str profile, str subject,
+ *	    str authorized_by (PROTO_MAX_AUTHBY; "" if not recorded)
  *
  * Field limits are the PROTO_MAX_* below; the largest message of every
  * type fits in one PROTO_MAX_MSG datagram (tests/unit/proto checks it).
@@ -99,7 +102,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5303	/* 'S', version 3: source address,
+#define PROTO_MAGIC_VERSION	0x5304	/* 'S', version 4: authorized_by;
+					   version 3: source address,
 					   retry-after, engine counters */
 #define PROTO_HDR_LEN		12
 
@@ -121,6 +125,7 @@
 #define PROTO_MAX_PSK		64	/* DTLS PSK key */
 #define PROTO_PSK_HANDLE_LEN	16	/* one-time PSK handle, exactly */
 #define PROTO_MAX_SRC		16	/* client address: 4 (IPv4) or 16 */
+#define PROTO_MAX_AUTHBY	128	/* credential behind an issuance */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -289,6 +294,7 @@ struct proto_list_req {
 	char		substring[PROTO_MAX_STR + 1];
 	uint16_t	limit;		/* 1..PROTO_MAX_LIST */
 	uint32_t	offset;
+	char		authorized_by[PROTO_MAX_AUTHBY + 1]; /* "": any */
 };
 
 struct proto_token_req {
@@ -358,6 +364,7 @@ struct proto_cert_summary {
 	uint64_t		 revoked_at;	/* 0: not revoked */
 	char			 profile[PROTO_MAX_STR + 1];
 	char			 subject[PROTO_MAX_STR + 1];
+	char			 authorized_by[PROTO_MAX_AUTHBY + 1];
 };
 
 /* ISSUE, REISSUE: the new certificate and the chain up to the root. */

@@ -48,6 +48,22 @@
 #define LEDGER_MAX_DER 65536	/* bytes of a certificate */
 #define LEDGER_LIST_DEFAULT 100	/* rows per ledger_list page, default */
 #define LEDGER_LIST_MAX 1000	/* rows per ledger_list page at most */
+#define LEDGER_AUTH_MAX 128	/* bytes of authorized_by */
+
+/*
+ * authorized_by names the credential that authorised an issuance, so an
+ * operator can find everything one credential minted (issue 13):
+ *	"token:<token id>"		a one-time enrollment token
+ *	"renewal:<serial hex>"		a certificate this CA issued,
+ *					renewing itself
+ *	"self-service:<serial hex>"	a certificate this CA issued,
+ *					enrolling new names under a
+ *					profile with self_service = true
+ *	"cert:sha256:<64 hex>"		a client-CA certificate (service,
+ *					agent or operator), by fingerprint
+ *	"operator:signetd"		the parent's control channel
+ * Rows written before schema 3 (SQLite) / 4 (PostgreSQL) hold "".
+ */
 
 enum ledger_rc {
 	LEDGER_OK = 0,
@@ -102,6 +118,7 @@ struct ledger_intent {
 	const char		*subject;   /* RFC 4514 string */
 	const char		*sans;	    /* comma-separated names */
 	const char		*requester; /* client identity */
+	const char		*authorized_by; /* credential: see below */
 	int64_t			 not_before;
 	int64_t			 not_after;
 	uint8_t			 tbs_hash[LEDGER_HASH_LEN];
@@ -118,6 +135,7 @@ struct ledger_cert {
 	char			*subject;
 	char			*sans;
 	char			*requester;
+	char			*authorized_by; /* "" if not recorded */
 	int64_t			 not_before;
 	int64_t			 not_after;
 	int64_t			 created;
@@ -212,6 +230,7 @@ struct ledger_filter {
 	int64_t		 expiring_within; /* >0: not_after in (now, now+N] */
 	int64_t		 now;		  /* 0: current time */
 	const char	*match;		  /* in subject or SANs */
+	const char	*authorized_by;	  /* exactly this credential */
 	size_t		 limit;		  /* 0: the default */
 	size_t		 offset;
 };
