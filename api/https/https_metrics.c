@@ -139,6 +139,14 @@ https_metrics_conns(const struct https_srv *srv, struct evbuffer *b)
 	    srv->nopen, pid, srv->nreserve, pid, srv->budget);
 }
 
+/* Issue 19: the revocation refresh counters have a family of their own. */
+static int
+revocation_counter(int i)
+{
+	return i == PROTO_C_CRL_TIMER || i == PROTO_C_CRL_FETCH ||
+	    i == PROTO_C_OCSP_REFRESHED;
+}
+
 void
 https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 {
@@ -151,7 +159,17 @@ https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 	    "nonces signed and not echoed.\n"
 	    "# TYPE signet_engine_limit_total counter\n");
 	for (i = 0; i < PROTO_C_MAX; i++)
-		evbuffer_add_printf(b, "signet_engine_limit_total{event=\"%s\"}"
-		    " %llu\n", proto_counter_name(i),
-		    (unsigned long long)h->counters[i]);
+		if (!revocation_counter(i))
+			evbuffer_add_printf(b, "signet_engine_limit_total{"
+			    "event=\"%s\"} %llu\n", proto_counter_name(i),
+			    (unsigned long long)h->counters[i]);
+	evbuffer_add_printf(b, "# HELP signet_revocation_refresh_total CRLs "
+	    "built by the background timer and by fetches that found theirs "
+	    "due, cached OCSP answers re-signed by the timer.\n"
+	    "# TYPE signet_revocation_refresh_total counter\n");
+	for (i = 0; i < PROTO_C_MAX; i++)
+		if (revocation_counter(i))
+			evbuffer_add_printf(b, "signet_revocation_refresh_total{"
+			    "event=\"%s\"} %llu\n", proto_counter_name(i),
+			    (unsigned long long)h->counters[i]);
 }

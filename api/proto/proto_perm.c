@@ -139,6 +139,9 @@ proto_counter_name(int counter)
 		[PROTO_C_LOG_DROPPED] = "auth_fail_log_dropped",
 		[PROTO_C_OCSP_NONCE_SIGNED] = "ocsp_nonce_signed",
 		[PROTO_C_OCSP_NONCE_DROPPED] = "ocsp_nonce_dropped",
+		[PROTO_C_CRL_TIMER] = "crl_built_timer",
+		[PROTO_C_CRL_FETCH] = "crl_built_fetch",
+		[PROTO_C_OCSP_REFRESHED] = "ocsp_refreshed",
 	};
 
 	if (counter < 0 || counter >= PROTO_C_MAX)

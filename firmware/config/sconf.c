@@ -242,6 +242,8 @@ static cfg_opt_t revocation_opts[] = {
 	CFG_STR("crl_next_update", "1d", CFGF_NONE),
 	CFG_STR("ocsp_validity", "4h", CFGF_NONE),
 	CFG_BOOL("ignore_nonce", cfg_false, CFGF_NONE),
+	CFG_STR("freshness", "60s", CFGF_NONE),
+	CFG_INT("refresh_signatures", 64, CFGF_NONE),
 	CFG_END()
 };
 
@@ -308,6 +310,7 @@ static const struct {
 	{ "storage|audit_checkpoint_interval", check_duration },
 	{ "revocation|crl_next_update", check_duration },
 	{ "revocation|ocsp_validity", check_duration },
+	{ "revocation|freshness", check_duration },
 	{ "limits|auth_fail_window", check_duration },
 	{ "limits|read_timeout", check_duration },
 	{ "limits|idle_timeout", check_duration },

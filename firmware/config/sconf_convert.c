@@ -215,6 +215,8 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->crl_next_update = sconf_duration(cfg_getstr(rv, "crl_next_update"));
 	c->ocsp_validity = sconf_duration(cfg_getstr(rv, "ocsp_validity"));
 	c->ocsp_ignore_nonce = cfg_getbool(rv, "ignore_nonce");
+	c->rev_freshness = sconf_duration(cfg_getstr(rv, "freshness"));
+	c->rev_refresh_sigs = cfg_getint(rv, "refresh_signatures");
 	conv_limits(cfg_getsec(cfg, "limits"), &c->limits);
 	conv_clients(cfg, c, &ok);
 	if (ok && nt > 0 &&
@@ -349,6 +351,14 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 		FAIL("%s: token: pool must be 1..64", c->path);
 	if (c->storage_path == NULL)
 		FAIL("%s: storage: path is required", c->path);
+	/* Issue 19: the timer ticks once a second; CA_CRL_MAX_DELAY caps. */
+	if (c->rev_freshness < 2 || c->rev_freshness > 60)
+		FAIL("%s: revocation: freshness must be 2s..60s (a revocation "
+		    "is in the CRL and OCSP within it)", c->path);
+	if (c->rev_refresh_sigs < 1 || c->rev_refresh_sigs > 10000)
+		FAIL("%s: revocation: refresh_signatures must be 1..10000 "
+		    "(token signatures per second for background refresh)",
+		    c->path);
 	if (c->listen_https && (c->tls_cert == NULL || c->tls_key == NULL))
 		FAIL("%s: tls: cert and key are required with listen https",
 		    c->path);

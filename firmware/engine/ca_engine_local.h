@@ -54,6 +54,11 @@ struct ca_rt {
 struct ca_rev;
 struct ca_rev *ca_rev_new(void);
 void	ca_rev_free(struct ca_rev *rev);
+/*
+ * Once a second from ca_serve's refresh thread: rebuild the CRLs that
+ * are due and re-sign OCSP answers about to go stale (issue 19).
+ */
+void	ca_rev_tick(struct ca_engine *e, const struct ca_rt *rt);
 /* A certificate was revoked: drop cached answers, schedule CRLs. */
 void	ca_rev_revoked(const struct ca_rt *rt, const uint8_t *serial,
 	    size_t len, time_t now);

@@ -3,11 +3,20 @@
  *
  * Each runtime (one configuration) has one OCSP responder over all its
  * issuers, made on the first OCSP request, and one cached CRL per issuer.
- * A CRL is rebuilt when a request finds it due: never built, past 2/3 of
- * its lifetime, or revocations older than the debounce window not yet in
- * it (ca_crl_sched), so a revocation reaches the CRL within a minute of
- * the first fetch after it.  Revoking drops the serial's cached OCSP
- * answers at once.
+ * Issue 19: a timer (ca_rev_tick, once a second from its own thread in
+ * ca_serve.c) rebuilds every CRL that is due: never built, past 2/3 of
+ * its lifetime, or revocations older than half the configured freshness
+ * not yet in it (ca_crl_sched), so a revocation is in the CRL within
+ * revocation.freshness seconds whether or not anyone fetches it.  A fetch
+ * that finds its CRL due (the timer fell behind) builds it itself.
+ * Revoking drops the serial's cached OCSP answers at once; the timer
+ * re-signs cached answers about to go stale, at most
+ * revocation.refresh_signatures token signatures a second counting the
+ * CRLs it signed.
+ *
+ * Locks: rev->lock guards the slots, schedules and current CRLs and is
+ * only held for bookkeeping; rev->build serialises CRL builds, which run
+ * outside rev->lock so revocations and OCSP never wait for one.
  *
  * Issuer names are per tenant; a CRL request names an issuer and the
  * first tenant (in configuration order) with that issuer answers.  The
@@ -15,6 +24,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -23,13 +33,8 @@
 
 #include "ca_engine_local.h"
 
-#define CA_REV_DEBOUNCE 30
-/*
- * With a shared ledger (pgsql: several appliances) another node may
- * revoke: cached OCSP answers and CRLs older than this are rebuilt from
- * the ledger, so every node reports a revocation within a minute.
- */
-#define CA_REV_SHARED_FRESH 45
+#define CA_REV_FRESHNESS	60	/* revocation.freshness default */
+#define CA_REV_REFRESH_SIGS	64	/* revocation.refresh_signatures */
 
 struct ca_rev_crl {
 	const struct ca_rt_issuer *ri;
@@ -39,6 +44,7 @@ struct ca_rev_crl {
 
 struct ca_rev {
 	pthread_mutex_t lock;
+	pthread_mutex_t build;	/* one CRL build at a time */
 	struct ca_ocsp *ocsp;
 	int ocsp_failed;
 	struct ca_rev_crl *crls;
@@ -51,8 +57,10 @@ ca_rev_new(void)
 {
 	struct ca_rev *rev = calloc(1, sizeof(*rev));
 
-	if (rev != NULL)
+	if (rev != NULL) {
 		pthread_mutex_init(&rev->lock, NULL);
+		pthread_mutex_init(&rev->build, NULL);
+	}
 	return rev;
 }
 
@@ -67,6 +75,7 @@ ca_rev_free(struct ca_rev *rev)
 	for (i = 0; i < rev->ncrls; i++)
 		ca_crl_free(&rev->crls[i].crl);
 	free(rev->crls);
+	pthread_mutex_destroy(&rev->build);
 	pthread_mutex_destroy(&rev->lock);
 	free(rev);
 }
@@ -76,6 +85,24 @@ shared_ledger(const struct ca_rt *rt)
 {
 	return rt->conf->storage_backend != NULL &&
 	    strcmp(rt->conf->storage_backend, "sqlite") != 0;
+}
+
+static int64_t
+freshness(const struct ca_rt *rt)
+{
+	return rt->conf->rev_freshness > 0 ? rt->conf->rev_freshness :
+	    CA_REV_FRESHNESS;
+}
+
+/*
+ * With a shared ledger (pgsql: several appliances) another node may
+ * revoke: CRLs and cached OCSP answers older than this are rebuilt from
+ * the ledger, so every node reports it within the freshness bound.
+ */
+static int64_t
+shared_fresh(const struct ca_rt *rt)
+{
+	return freshness(rt) * 3 / 4;
 }
 
 /* Makes the responder with every ready issuer; rev->lock held. */
@@ -89,8 +116,8 @@ ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
 	cfg.ledger = e->ledger;
 	cfg.validity = rt->conf->ocsp_validity;
 	if (shared_ledger(rt) && (cfg.validity == 0 ||
-	    cfg.validity > 2 * CA_REV_SHARED_FRESH))
-		cfg.refresh = CA_REV_SHARED_FRESH;
+	    cfg.validity > 2 * shared_fresh(rt)))
+		cfg.refresh = shared_fresh(rt);
 	if (ca_ocsp_new(&cfg, &rt->rev->ocsp) != CA_OK)
 		return -1;
 	for (i = 0; i < rt->ntenants; i++)
@@ -159,7 +186,8 @@ crls_make(const struct ca_rt *rt)
 			if (!rt->tenants[i].issuers[j].ready)
 				continue;
 			c->ri = &rt->tenants[i].issuers[j];
-			ca_crl_sched_init(&c->sched, CA_REV_DEBOUNCE);
+			/* Half the bound: the rest is for the tick and build. */
+			ca_crl_sched_init(&c->sched, freshness(rt) / 2);
 			rev->ncrls++;
 		}
 	rev->crls_ready = 1;
@@ -184,69 +212,146 @@ crl_find(const struct ca_rt *rt, const char *name)
 	return NULL;
 }
 
+/* Whether c is to be rebuilt at now; rev->lock held. */
+static int
+crl_due(const struct ca_rt *rt, const struct ca_rev_crl *c, time_t now)
+{
+	return c->crl.len == 0 || ca_crl_sched_should_build(&c->sched, now) ||
+	    (shared_ledger(rt) && now - c->crl.this_update >= shared_fresh(rt));
+}
+
+/*
+ * Rebuilds c if it is due at now; by names who asked (for the log and
+ * the counters).  1: built, 0: not due, -1: the build failed (logged;
+ * the previous CRL, if any, stays).  Neither lock held on entry.
+ */
+static int
+crl_refresh(struct ca_engine *e, const struct ca_rt *rt, struct ca_rev_crl *c,
+    time_t now, int by_timer)
+{
+	struct ca_rev *rev = rt->rev;
+	struct ca_crl fresh;
+	struct ca_err err;
+	struct timespec t0, t1;
+	uint64_t gen = 0, number = 0;
+	size_t entries = 0, bytes = 0;
+	int rc, due;
+
+	memset(&err, 0, sizeof(err));
+	memset(&fresh, 0, sizeof(fresh));
+	pthread_mutex_lock(&rev->build);
+	pthread_mutex_lock(&rev->lock);
+	if ((due = crl_due(rt, c, now)))
+		gen = ca_crl_sched_begin(&c->sched);
+	pthread_mutex_unlock(&rev->lock);
+	if (!due) {
+		pthread_mutex_unlock(&rev->build);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = ca_crl_build(&c->ri->iss, e->ledger, now,
+	    rt->conf->crl_next_update, &fresh, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_mutex_lock(&rev->lock);
+	if (rc != CA_OK)
+		ca_crl_sched_built(&c->sched, gen, 0, 0);
+	else {
+		ca_crl_sched_built(&c->sched, gen, fresh.this_update,
+		    fresh.next_update);
+		ca_crl_free(&c->crl);
+		c->crl = fresh;
+		memset(&fresh, 0, sizeof(fresh));
+		number = c->crl.number;
+		entries = c->crl.nrevoked;
+		bytes = c->crl.len;
+	}
+	pthread_mutex_unlock(&rev->lock);
+	pthread_mutex_unlock(&rev->build);
+	if (rc != CA_OK) {
+		ca_log_warnx("msg=\"CRL rebuild failed\" issuer=%s by=%s "
+		    "error=\"%s\"", c->ri->iss.name, by_timer ? "timer" :
+		    "fetch", err.msg);
+		return -1;
+	}
+	ca_limit_count(e->limit, by_timer ? PROTO_C_CRL_TIMER :
+	    PROTO_C_CRL_FETCH);
+	ca_log_info("msg=\"CRL built\" issuer=%s by=%s number=%llu "
+	    "entries=%zu bytes=%zu ms=%lld", c->ri->iss.name,
+	    by_timer ? "timer" : "fetch", (unsigned long long)number,
+	    entries, bytes, (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	return 1;
+}
+
 static int
 h_crl(struct ca_engine *e, const struct ca_rt *rt,
     const struct proto_request *req, struct ca_reply *r)
 {
 	struct ca_rev *rev = rt->rev;
 	struct ca_rev_crl *c;
-	struct ca_crl fresh;
-	struct ca_err err;
 	time_t now = ca_engine_now(e);
-	uint64_t gen;
 	int rc = PROTO_R_OK;
 
-	memset(&err, 0, sizeof(err));
-	memset(&fresh, 0, sizeof(fresh));
-	/* Builds are rare; one lock keeps two requests from building twice. */
 	pthread_mutex_lock(&rev->lock);
 	if (!rev->crls_ready && crls_make(rt) != 0) {
-		rc = ca_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
-		goto out;
+		pthread_mutex_unlock(&rev->lock);
+		return ca_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
 	}
-	if ((c = crl_find(rt, req->u.crl.issuer)) == NULL) {
-		rc = ca_reply_fail(r, PROTO_R_NOT_FOUND, "no issuer \"%s\"",
-		    req->u.crl.issuer);
-		goto out;
-	}
-	if (c->crl.len == 0 || ca_crl_sched_should_build(&c->sched, now) ||
-	    (shared_ledger(rt) &&
-	    now - c->crl.this_update >= CA_REV_SHARED_FRESH)) {
-		gen = ca_crl_sched_begin(&c->sched);
-		if (ca_crl_build(&c->ri->iss, e->ledger, now,
-		    rt->conf->crl_next_update, &fresh, &err) != CA_OK) {
-			ca_crl_sched_built(&c->sched, gen, 0, 0);
-			/* A stale CRL still valid beats none. */
-			if (c->crl.len == 0 || c->crl.next_update <= now) {
-				rc = ca_reply_fail(r, PROTO_R_UNAVAILABLE,
-				    "CRL: %s", err.msg);
-				goto out;
-			}
-			ca_log_warnx("msg=\"CRL rebuild failed; serving the "
-			    "previous one\" issuer=%s error=\"%s\"",
-			    c->ri->iss.name, err.msg);
-		} else {
-			ca_crl_sched_built(&c->sched, gen, fresh.this_update,
-			    fresh.next_update);
-			ca_crl_free(&c->crl);
-			c->crl = fresh;
-			memset(&fresh, 0, sizeof(fresh));
-			ca_log_info("msg=\"CRL built\" issuer=%s number=%llu "
-			    "entries=%zu", c->ri->iss.name,
-			    (unsigned long long)c->crl.number, c->crl.nrevoked);
-		}
-	}
-	if ((r->mem[0] = malloc(c->crl.len)) == NULL) {
-		rc = ca_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
-		goto out;
-	}
-	memcpy(r->mem[0], c->crl.der, c->crl.len);
-	r->rep.u.der.ptr = r->mem[0];
-	r->rep.u.der.len = c->crl.len;
-out:
+	c = crl_find(rt, req->u.crl.issuer);
 	pthread_mutex_unlock(&rev->lock);
-	ca_crl_free(&fresh);
+	if (c == NULL)
+		return ca_reply_fail(r, PROTO_R_NOT_FOUND, "no issuer \"%s\"",
+		    req->u.crl.issuer);
+	/* Normally the timer got there first and this does nothing. */
+	(void)crl_refresh(e, rt, c, now, 0);
+	pthread_mutex_lock(&rev->lock);
+	/* A stale CRL still valid beats none. */
+	if (c->crl.len == 0 || c->crl.next_update <= now)
+		rc = ca_reply_fail(r, PROTO_R_UNAVAILABLE, "CRL for \"%s\" "
+		    "unavailable", c->ri->iss.name);
+	else if ((r->mem[0] = malloc(c->crl.len)) == NULL)
+		rc = ca_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
+	else {
+		memcpy(r->mem[0], c->crl.der, c->crl.len);
+		r->rep.u.der.ptr = r->mem[0];
+		r->rep.u.der.len = c->crl.len;
+	}
+	pthread_mutex_unlock(&rev->lock);
 	return rc;
+}
+
+/*
+ * The timer: CRLs due, then cached OCSP answers about to go stale, at
+ * most the configured number of token signatures for the whole round.
+ */
+void
+ca_rev_tick(struct ca_engine *e, const struct ca_rt *rt)
+{
+	struct ca_rev *rev = rt->rev;
+	struct ca_ocsp *ocsp;
+	time_t now = ca_engine_now(e);
+	int64_t budget = rt->conf->rev_refresh_sigs > 0 ?
+	    rt->conf->rev_refresh_sigs : CA_REV_REFRESH_SIGS;
+	size_t i, n;
+
+	if (rev == NULL)
+		return;
+	pthread_mutex_lock(&rev->lock);
+	if (!rev->crls_ready && crls_make(rt) != 0) {
+		pthread_mutex_unlock(&rev->lock);
+		return;
+	}
+	ocsp = rev->ocsp;
+	pthread_mutex_unlock(&rev->lock);
+	/* Slots are fixed once made; each build takes the locks it needs. */
+	for (i = 0; i < rev->ncrls && budget > 0; i++)
+		if (crl_refresh(e, rt, &rev->crls[i], now, 1) != 0)
+			budget--;
+	if (ocsp == NULL || budget <= 0)
+		return;
+	n = ca_ocsp_refresh(ocsp, now, (size_t)budget);
+	while (n-- > 0)
+		ca_limit_count(e->limit, PROTO_C_OCSP_REFRESHED);
 }
 
 void

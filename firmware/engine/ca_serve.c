@@ -11,6 +11,11 @@
  * descriptor itself is closed only when the last job holding the peer
  * is done, so a worker never writes to a reused descriptor.
  *
+ * One more thread is the revocation timer (issue 19): once a second it
+ * rebuilds the CRLs that are due and re-signs OCSP answers about to go
+ * stale (ca_rev_tick), so neither waits for a relying party to ask and
+ * neither holds up the poll loop or a worker.
+ *
  * SIGTERM or EOF on the control channel: stop reading, finish every
  * queued and running request, return.  SIGHUP: reload the configuration
  * through the caller's callback; on failure the old one stays.
@@ -22,6 +27,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ca_engine_local.h"
@@ -44,7 +50,7 @@ struct ca_job {
 struct ca_srv {
 	struct ca_engine	*e;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 work, idle;
+	pthread_cond_t		 work, idle, tick;
 	struct ca_job		*head, *tail;
 	size_t			 queued;
 	int			 busy;
@@ -119,6 +125,31 @@ ca_worker(void *arg)
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(out);
+	return NULL;
+}
+
+/* The revocation timer: one round a second until stop. */
+static void *
+ca_refresher(void *arg)
+{
+	struct ca_srv *s = arg;
+	struct ca_rt *rt;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		if ((rt = ca_engine_rt(s->e)) != NULL) {
+			ca_rev_tick(s->e, rt);
+			ca_rt_unref(rt);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec++;
+		pthread_mutex_lock(&s->mu);
+		if (!s->stop)
+			pthread_cond_timedwait(&s->tick, &s->mu, &ts);
+	}
+	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
@@ -265,7 +296,7 @@ int
 ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 {
 	struct ca_srv s;
-	pthread_t th[16];
+	pthread_t th[16], timer;
 	sigset_t set;
 	int sfd, ctl = o->ctl_fd, draining = 0, n, i;
 
@@ -284,9 +315,12 @@ ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_cond_init(&s.work, NULL);
 	pthread_cond_init(&s.idle, NULL);
+	pthread_cond_init(&s.tick, NULL);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, ca_worker, &s) != 0)
 			ca_fatalx("msg=\"cannot start worker\"");
+	if (pthread_create(&timer, NULL, ca_refresher, &s) != 0)
+		ca_fatalx("msg=\"cannot start the revocation timer\"");
 	ca_log_info("msg=serving workers=%d", n);
 	while (!draining) {
 		draining = ca_poll(&s, sfd, &ctl, o, 0);
@@ -300,12 +334,15 @@ ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 	pthread_mutex_lock(&s.mu);
 	s.stop = 1;
 	pthread_cond_broadcast(&s.work);
+	pthread_cond_broadcast(&s.tick);
 	pthread_mutex_unlock(&s.mu);
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
+	pthread_join(timer, NULL);
 	while (s.npeers > 0)
 		ca_peer_drop(&s, s.npeers - 1, "shutdown");
 	close(sfd);
+	pthread_cond_destroy(&s.tick);
 	pthread_cond_destroy(&s.idle);
 	pthread_cond_destroy(&s.work);
 	pthread_mutex_destroy(&s.mu);

@@ -399,7 +399,8 @@ struct proto_psk_rep {
 
 /*
  * Engine counters carried by HEALTH, for /metrics: refusals by the
- * engine's limits, which apply to every front end alike.
+ * engine's limits, which apply to every front end alike, and from
+ * PROTO_C_CRL_TIMER on the background revocation refresh (issue 19).
  */
 enum proto_counter {
 	PROTO_C_RATE_IDENTITY = 0,	/* identity over its rate */
@@ -410,6 +411,9 @@ enum proto_counter {
 	PROTO_C_LOG_DROPPED,		/* failure log lines not written */
 	PROTO_C_OCSP_NONCE_SIGNED,	/* OCSP answers signed for a nonce */
 	PROTO_C_OCSP_NONCE_DROPPED,	/* nonce not echoed: over budget */
+	PROTO_C_CRL_TIMER,		/* CRLs built by the refresh timer */
+	PROTO_C_CRL_FETCH,		/* CRLs built because a fetch found one due */
+	PROTO_C_OCSP_REFRESHED,		/* cached OCSP answers re-signed by the timer */
 	PROTO_C_MAX
 };
 

@@ -141,6 +141,8 @@ struct sconf {
 	int64_t crl_next_update; /* seconds */
 	int64_t ocsp_validity;	/* seconds a pre-signed response is valid */
 	int ocsp_ignore_nonce;	/* RFC 5019: never echo a nonce, serve cache */
+	int64_t rev_freshness;	/* a revocation is in CRL/OCSP by then (s) */
+	int64_t rev_refresh_sigs; /* background signatures per second, max */
 
 	char *est_default;	/* "tenant/profile" for /.well-known/est/ */
 	int64_t token_max_ttl;	/* longest enrollment-token lifetime */
