@@ -39,6 +39,21 @@ struct ec_body {
 };
 TAILQ_HEAD(ec_bodies, ec_body);
 
+/* A labelled resource's target, for discovery (ec_disc.c). */
+struct ec_target {
+	const char	*tenant, *profile;	/* borrowed from conf */
+	X509		*issuer;	/* its issuer's certificate, or NULL */
+};
+
+/* One resource discovery may list. */
+#define EC_LINK_DEFAULT	(-1)	/* no label: listed to every session */
+#define EC_LINK_HIDDEN	(-2)	/* no est_default: listed to nobody */
+struct ec_link {
+	coap_resource_t	*r;
+	int		 target;	/* index in targets, or EC_LINK_* */
+	const char	*rt;		/* quoted, as registered */
+};
+
 struct ec_stats {
 	uint64_t	requests, enrolled, errors, psk_ok, psk_refused;
 	uint64_t	rate_limited;
@@ -64,6 +79,10 @@ struct ec_ctx {
 	uint8_t			 nopsk[32];	/* see ec_dtls.c */
 	coap_bin_const_t	 psk_out;	/* last PSK handed to libcoap */
 	uint8_t			 psk_key[PROTO_MAX_PSK];
+	struct ec_target	*targets;	/* discovery */
+	size_t			 ntargets;
+	struct ec_link		*links;
+	size_t			 nlinks;
 	struct ec_bodies	 bodies;
 	unsigned		 nbodies;
 	struct ec_stats		 st;
@@ -99,9 +118,25 @@ int	ec_res_setup(struct ec_ctx *);
 void	ec_body_reap(struct ec_ctx *, int64_t now);
 void	ec_body_drop_session(struct ec_ctx *, coap_session_t *);
 
+/* ec_disc.c: /.well-known/core listing what the session may use. */
+int	ec_disc_setup(struct ec_ctx *);
+/* A labelled profile's target; its index, or -1 on failure. */
+int	ec_disc_target(struct ec_ctx *, const struct sconf_tenant *,
+	    const struct sconf_profile *);
+int	ec_disc_link(struct ec_ctx *, coap_resource_t *, int target,
+	    const char *rt);
+/* x (the engine's CA certificate for a target) as its issuer, if none. */
+void	ec_disc_issuer(struct ec_ctx *, const char *tenant,
+	    const char *profile, X509 *x);
+void	ec_disc_free(struct ec_ctx *);
+
 /* ec_psk.c: the one-time PSK handle of a session's handshake. */
 void	ec_psk_put(const coap_session_t *,
-	    const uint8_t handle[PROTO_PSK_HANDLE_LEN]);
+	    const uint8_t handle[PROTO_PSK_HANDLE_LEN], const char *tenant,
+	    const char *profile);
+/* The tenant and profile of the session's token; -1 if none. */
+int	ec_psk_target(const coap_session_t *, const char **tenant,
+	    const char **profile);
 int	ec_psk_get(const coap_session_t *,
 	    uint8_t handle[PROTO_PSK_HANDLE_LEN]);
 void	ec_psk_drop(const coap_session_t *);

@@ -161,10 +161,11 @@ setup(struct ec_ctx *ctx, const char *path, int udpfd)
 	limits(ctx);
 	if (ec_dtls_setup(ctx) != 0)
 		ec_fatalx("msg=\"DTLS setup failed\"");
-	if (ec_store_init(ctx) != 0)
-		ec_fatalx("msg=\"client trust store setup failed\"");
+	/* Resources first: the store's refresh fills discovery's issuers. */
 	if (ec_res_setup(ctx) != 0)
 		ec_fatalx("msg=\"resource setup failed\"");
+	if (ec_store_init(ctx) != 0)
+		ec_fatalx("msg=\"client trust store setup failed\"");
 	main_ctx = ctx;
 	coap_register_event_handler(ctx->coap, on_event);
 	if (coap_new_endpoint(ctx->coap, &addr, COAP_PROTO_DTLS) == NULL)
@@ -240,6 +241,7 @@ main(int argc, char *argv[])
 	coap_free_context(ctx.coap);
 	coap_cleanup();
 	ec_dtls_free(&ctx);
+	ec_disc_free(&ctx);
 	sconf_free(ctx.conf);
 	return 0;
 }

@@ -245,7 +245,7 @@ handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
 }
 
 static int
-add_resource(struct ec_ctx *ctx, const char *label, size_t i)
+add_resource(struct ec_ctx *ctx, const char *label, size_t i, int target)
 {
 	coap_resource_t *r;
 	coap_str_const_t *p;
@@ -272,30 +272,39 @@ add_resource(struct ec_ctx *ctx, const char *label, size_t i)
 	coap_add_attr(r, coap_make_str_const("ct"),
 	    coap_make_str_const(est_res[i].ct), 0);
 	coap_add_resource(ctx->coap, r);
-	return 0;
+	return ec_disc_link(ctx, r, target, est_res[i].rt);
 }
 
 int
 ec_res_setup(struct ec_ctx *ctx)
 {
 	const struct sconf *c = ctx->conf;
-	const char *label;
+	const struct sconf_tenant *t, *dt;
+	const struct sconf_profile *p, *dp;
 	size_t i, j, k;
+	int def, target;
 
 	res_ctx = ctx;
 	TAILQ_INIT(&ctx->bodies);
+	def = sconf_est_label(c, "", &dt, &dp) == 0 && dt != NULL &&
+	    dp != NULL ? EC_LINK_DEFAULT : EC_LINK_HIDDEN;
 	for (k = 0; k < sizeof(est_res) / sizeof(est_res[0]); k++)
-		if (add_resource(ctx, "", k) != 0)
+		if (add_resource(ctx, "", k, def) != 0)
 			return -1;
 	for (i = 0; i < c->ntenants; i++)
 		for (j = 0; j < c->tenants[i].nprofiles; j++) {
-			label = c->tenants[i].profiles[j].est_label;
-			if (label == NULL || strlen(label) > EC_MAX_LABEL)
+			t = &c->tenants[i];
+			p = &t->profiles[j];
+			if (p->est_label == NULL ||
+			    strlen(p->est_label) > EC_MAX_LABEL)
 				continue;
+			if ((target = ec_disc_target(ctx, t, p)) < 0)
+				return -1;
 			for (k = 0; k < sizeof(est_res) / sizeof(est_res[0]);
 			    k++)
-				if (add_resource(ctx, label, k) != 0)
+				if (add_resource(ctx, p->est_label, k,
+				    target) != 0)
 					return -1;
 		}
-	return 0;
+	return ec_disc_setup(ctx);
 }
