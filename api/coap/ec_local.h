@@ -24,6 +24,8 @@
 #define EC_DEF_HANDSHAKES	64	/* half-open DTLS handshakes */
 #define EC_SESSION_IDLE_SECS	60	/* idle session reaped after */
 #define EC_MAX_PENDING		64	/* unfinished Block1 transfers */
+#define EC_PENDING_SESSION	2	/* ... of one DTLS session */
+#define EC_PENDING_IDENTITY	4	/* ... of one PSK identity or cert */
 #define EC_ENGINE_TIMEOUT_MS	10000	/* one engine round trip */
 #define EC_PSK_TIMEOUT_MS	2000	/* a PSK lookup, mid-handshake */
 #define EC_STORE_RETRY_MS	2000	/* refetching CA certs for the store */
@@ -35,7 +37,9 @@ struct ec_body {
 	char			 path[EC_MAX_PATH + 1];
 	uint8_t			*buf;
 	size_t			 len;
-	int64_t			 last_ms;
+	int64_t			 last_ms;	/* last new data */
+	int64_t			 first_ms;	/* first block */
+	uint8_t			 ident[32];	/* SHA-256 of the credential */
 };
 TAILQ_HEAD(ec_bodies, ec_body);
 
@@ -57,7 +61,7 @@ struct ec_link {
 struct ec_stats {
 	uint64_t	requests, enrolled, errors, psk_ok, psk_refused;
 	uint64_t	rate_limited;
-	uint64_t	blocks_reaped, too_large;
+	uint64_t	blocks_reaped, too_large, bodies_refused;
 };
 
 struct ec_ctx {
@@ -66,6 +70,7 @@ struct ec_ctx {
 	int			 efd;		/* engine channel */
 	size_t			 max_body;
 	int64_t			 body_idle_ms;	/* Block1 reaped after */
+	int64_t			 body_max_ms;	/* whole Block1 body within */
 	/* DTLS server identity, DER, handed to libcoap from memory. */
 	uint8_t			*cert_der, *key_der;
 	size_t			 cert_len, key_len;

@@ -6,6 +6,9 @@
 #      session its token's profile, a device certificate its issuer's
 #      profiles, a certificate no tenant issued nothing tenant-specific;
 #      an unknown PSK identity gets no handshake;
+#   2. one device certificate opens 20 Block1 bodies and never finishes
+#      them: at most 4 (per identity) are held, the rest get 5.03, and
+#      another device's Block1 enrollment is served meanwhile;
 # and what each refusal is counted in.  Loopback only; every loop is
 # bounded.  As root (CI) it runs sandboxed.
 #
@@ -119,10 +122,32 @@ echo "  device certificate: $(echo "$out" | labels)"
 echo "$out" | grep -q '</est/dev-device/sren>' || fail "a device certificate does not see its profile: $out"
 pass "discovery: each token's session its own profile, a device certificate its issuer's profiles, an operator certificate none, unknown PSK no handshake"
 
+# 2. Block1 bodies of one identity: 20 sessions with d1's certificate
+#    each start a 16-byte-block transfer and lose every datagram after
+#    the 12th (coap-client -l), so no body ever completes.
+holds=()
+for i in $(seq 1 20); do
+	timeout 20 coap-client-gnutls -B 15 -c d1.pem -j d1.csr.key -m post -t 286 -b 16 \
+		-l 12-1000 -f d1.csr "$U/est/dev-device/sren" > "hold.$i" 2>&1 &
+	holds+=($!)
+done
+sleep 4
+TD2=$(token device d2.dev.devices.internal)
+csr d2.dev.devices.internal d2.csr
+timeout 30 coap-client-gnutls -B 20 -m post -u "${TD2%%.*}" -k "$(psk "$TD2")" -t 286 -A 287 -b 16 \
+	-f d2.csr -o d2.der "$U/est/dev-device/sen" > d2.out 2>&1 || true
+wait "${holds[@]}" || true	# not signetd, also our child
+openssl x509 -inform der -in d2.der -noout 2>/dev/null || fail "another device not served during the hold: $(cat d2.out)"
+pass "20 unfinished Block1 bodies of one certificate: another device enrolled with Block1 meanwhile"
+
 kill -TERM "$pid"
 for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 wait "$pid" && st=0 || st=$?
 pid=
 [ "$st" = 0 ] || fail "signetd exited $st on SIGTERM"
 ! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
+grep 'signet-coap: msg="stopping"' signetd.log
+refused=$(sed -n 's/.*signet-coap: msg="stopping".* bodies_refused=\([0-9]*\).*/\1/p' signetd.log | tail -1)
+[ "${refused:-0}" -ge 16 ] || fail "the identity held more than 4 bodies (refused ${refused:-none} of 20)"
+pass "Block1: $refused of 20 bodies of one identity refused (4 per identity)"
 echo "PASS ($npass checks)"
