@@ -163,7 +163,8 @@ psk_lookup(coap_bin_const_t *identity, coap_session_t *session, void *arg)
 		goto out;
 	}
 	/* The session's enrollment must show this handle (ec_psk.c). */
-	ec_psk_put(session, rep.u.psk.handle);
+	ec_psk_put(session, rep.u.psk.handle, rep.u.psk.tenant,
+	    rep.u.psk.profile);
 	memcpy(ctx->psk_key, rep.u.psk.key, rep.u.psk.len);
 	ctx->psk_out.s = ctx->psk_key;
 	ctx->psk_out.length = rep.u.psk.len;

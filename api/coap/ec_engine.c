@@ -95,6 +95,9 @@ store_add_target(struct ec_ctx *ctx, const char *tenant,
 		if ((x = d2i_X509(NULL, &p,
 		    (long)rep.u.chain.certs[i].len)) == NULL)
 			return -1;
+		/* The first is the target's issuer: discovery (ec_disc.c). */
+		if (i == 0)
+			ec_disc_issuer(ctx, tenant, profile, x);
 		/* OpenSSL 3 returns success for a certificate already in. */
 		if (X509_STORE_add_cert(ctx->store, x) != 1) {
 			X509_free(x);

@@ -24,6 +24,8 @@
 #define EC_DEF_HANDSHAKES	64	/* half-open DTLS handshakes */
 #define EC_SESSION_IDLE_SECS	60	/* idle session reaped after */
 #define EC_MAX_PENDING		64	/* unfinished Block1 transfers */
+#define EC_PENDING_SESSION	2	/* ... of one DTLS session */
+#define EC_PENDING_IDENTITY	4	/* ... of one PSK identity or cert */
 #define EC_ENGINE_TIMEOUT_MS	10000	/* one engine round trip */
 #define EC_PSK_TIMEOUT_MS	2000	/* a PSK lookup, mid-handshake */
 #define EC_STORE_RETRY_MS	2000	/* refetching CA certs for the store */
@@ -35,14 +37,31 @@ struct ec_body {
 	char			 path[EC_MAX_PATH + 1];
 	uint8_t			*buf;
 	size_t			 len;
-	int64_t			 last_ms;
+	int64_t			 last_ms;	/* last new data */
+	int64_t			 first_ms;	/* first block */
+	uint8_t			 ident[32];	/* SHA-256 of the credential */
 };
 TAILQ_HEAD(ec_bodies, ec_body);
+
+/* A labelled resource's target, for discovery (ec_disc.c). */
+struct ec_target {
+	const char	*tenant, *profile;	/* borrowed from conf */
+	X509		*issuer;	/* its issuer's certificate, or NULL */
+};
+
+/* One resource discovery may list. */
+#define EC_LINK_DEFAULT	(-1)	/* no label: listed to every session */
+#define EC_LINK_HIDDEN	(-2)	/* no est_default: listed to nobody */
+struct ec_link {
+	coap_resource_t	*r;
+	int		 target;	/* index in targets, or EC_LINK_* */
+	const char	*rt;		/* quoted, as registered */
+};
 
 struct ec_stats {
 	uint64_t	requests, enrolled, errors, psk_ok, psk_refused;
 	uint64_t	rate_limited;
-	uint64_t	blocks_reaped, too_large;
+	uint64_t	blocks_reaped, too_large, bodies_refused;
 };
 
 struct ec_ctx {
@@ -51,6 +70,7 @@ struct ec_ctx {
 	int			 efd;		/* engine channel */
 	size_t			 max_body;
 	int64_t			 body_idle_ms;	/* Block1 reaped after */
+	int64_t			 body_max_ms;	/* whole Block1 body within */
 	/* DTLS server identity, DER, handed to libcoap from memory. */
 	uint8_t			*cert_der, *key_der;
 	size_t			 cert_len, key_len;
@@ -64,6 +84,10 @@ struct ec_ctx {
 	uint8_t			 nopsk[32];	/* see ec_dtls.c */
 	coap_bin_const_t	 psk_out;	/* last PSK handed to libcoap */
 	uint8_t			 psk_key[PROTO_MAX_PSK];
+	struct ec_target	*targets;	/* discovery */
+	size_t			 ntargets;
+	struct ec_link		*links;
+	size_t			 nlinks;
 	struct ec_bodies	 bodies;
 	unsigned		 nbodies;
 	struct ec_stats		 st;
@@ -99,9 +123,25 @@ int	ec_res_setup(struct ec_ctx *);
 void	ec_body_reap(struct ec_ctx *, int64_t now);
 void	ec_body_drop_session(struct ec_ctx *, coap_session_t *);
 
+/* ec_disc.c: /.well-known/core listing what the session may use. */
+int	ec_disc_setup(struct ec_ctx *);
+/* A labelled profile's target; its index, or -1 on failure. */
+int	ec_disc_target(struct ec_ctx *, const struct sconf_tenant *,
+	    const struct sconf_profile *);
+int	ec_disc_link(struct ec_ctx *, coap_resource_t *, int target,
+	    const char *rt);
+/* x (the engine's CA certificate for a target) as its issuer, if none. */
+void	ec_disc_issuer(struct ec_ctx *, const char *tenant,
+	    const char *profile, X509 *x);
+void	ec_disc_free(struct ec_ctx *);
+
 /* ec_psk.c: the one-time PSK handle of a session's handshake. */
 void	ec_psk_put(const coap_session_t *,
-	    const uint8_t handle[PROTO_PSK_HANDLE_LEN]);
+	    const uint8_t handle[PROTO_PSK_HANDLE_LEN], const char *tenant,
+	    const char *profile);
+/* The tenant and profile of the session's token; -1 if none. */
+int	ec_psk_target(const coap_session_t *, const char **tenant,
+	    const char **profile);
 int	ec_psk_get(const coap_session_t *,
 	    uint8_t handle[PROTO_PSK_HANDLE_LEN]);
 void	ec_psk_drop(const coap_session_t *);

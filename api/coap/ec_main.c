@@ -132,6 +132,9 @@ limits(struct ec_ctx *ctx)
 	/* An unfinished Block1 body is a read that is taking too long. */
 	ctx->body_idle_ms = (l->read_timeout > 0 ? l->read_timeout : 30) *
 	    1000;
+	/* An absolute deadline from the first block, as request_timeout. */
+	ctx->body_max_ms = (l->request_timeout > 0 ? l->request_timeout :
+	    20) * 1000;
 	ctx->max_body = l->max_body > 0 && l->max_body < EC_MAX_BODY ?
 	    (size_t)l->max_body : EC_MAX_BODY;
 	/* Block2 answers come from libcoap; Block1 we reassemble (ec_res.c). */
@@ -161,10 +164,11 @@ setup(struct ec_ctx *ctx, const char *path, int udpfd)
 	limits(ctx);
 	if (ec_dtls_setup(ctx) != 0)
 		ec_fatalx("msg=\"DTLS setup failed\"");
-	if (ec_store_init(ctx) != 0)
-		ec_fatalx("msg=\"client trust store setup failed\"");
+	/* Resources first: the store's refresh fills discovery's issuers. */
 	if (ec_res_setup(ctx) != 0)
 		ec_fatalx("msg=\"resource setup failed\"");
+	if (ec_store_init(ctx) != 0)
+		ec_fatalx("msg=\"client trust store setup failed\"");
 	main_ctx = ctx;
 	coap_register_event_handler(ctx->coap, on_event);
 	if (coap_new_endpoint(ctx->coap, &addr, COAP_PROTO_DTLS) == NULL)
@@ -228,7 +232,7 @@ main(int argc, char *argv[])
 	}
 	ec_log(LOG_INFO, "msg=\"stopping\" requests=%llu enrolled=%llu "
 	    "errors=%llu psk_ok=%llu psk_refused=%llu too_large=%llu "
-	    "reaped=%llu rate_limited=%llu",
+	    "reaped=%llu rate_limited=%llu bodies_refused=%llu",
 	    (unsigned long long)ctx.st.requests,
 	    (unsigned long long)ctx.st.enrolled,
 	    (unsigned long long)ctx.st.errors,
@@ -236,10 +240,12 @@ main(int argc, char *argv[])
 	    (unsigned long long)ctx.st.psk_refused,
 	    (unsigned long long)ctx.st.too_large,
 	    (unsigned long long)ctx.st.blocks_reaped,
-	    (unsigned long long)ctx.st.rate_limited);
+	    (unsigned long long)ctx.st.rate_limited,
+	    (unsigned long long)ctx.st.bodies_refused);
 	coap_free_context(ctx.coap);
 	coap_cleanup();
 	ec_dtls_free(&ctx);
+	ec_disc_free(&ctx);
 	sconf_free(ctx.conf);
 	return 0;
 }

@@ -9,6 +9,7 @@
  * slots in turn (that session's enrollment is then refused by the engine
  * and its client handshakes again).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -20,6 +21,8 @@
 struct ec_psk_slot {
 	const coap_session_t	*session;	/* NULL: free */
 	uint8_t			 handle[PROTO_PSK_HANDLE_LEN];
+	char			 tenant[PROTO_MAX_STR + 1];	/* token's */
+	char			 profile[PROTO_MAX_STR + 1];
 };
 
 static struct ec_psk_slot slots[EC_PSK_SLOTS];
@@ -37,7 +40,8 @@ find(const coap_session_t *s)
 }
 
 void
-ec_psk_put(const coap_session_t *s, const uint8_t h[PROTO_PSK_HANDLE_LEN])
+ec_psk_put(const coap_session_t *s, const uint8_t h[PROTO_PSK_HANDLE_LEN],
+    const char *tenant, const char *profile)
 {
 	struct ec_psk_slot *p;
 
@@ -47,6 +51,8 @@ ec_psk_put(const coap_session_t *s, const uint8_t h[PROTO_PSK_HANDLE_LEN])
 	}
 	p->session = s;
 	memcpy(p->handle, h, PROTO_PSK_HANDLE_LEN);
+	snprintf(p->tenant, sizeof(p->tenant), "%s", tenant);
+	snprintf(p->profile, sizeof(p->profile), "%s", profile);
 }
 
 int
@@ -58,6 +64,19 @@ ec_psk_get(const coap_session_t *s, uint8_t h[PROTO_PSK_HANDLE_LEN])
 	if (s == NULL || (p = find(s)) == NULL)
 		return -1;
 	memcpy(h, p->handle, PROTO_PSK_HANDLE_LEN);
+	return 0;
+}
+
+int
+ec_psk_target(const coap_session_t *s, const char **tenant,
+    const char **profile)
+{
+	struct ec_psk_slot *p;
+
+	if (s == NULL || (p = find(s)) == NULL || p->tenant[0] == '\0')
+		return -1;
+	*tenant = p->tenant;
+	*profile = p->profile;
 	return 0;
 }
 

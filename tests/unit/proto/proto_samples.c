@@ -198,6 +198,8 @@ sample_payload(struct proto_reply *rep)
 		memset(rep->u.psk.key, 0xa5, 32);
 		rep->u.psk.key[7] = 0;	/* keys are binary, NUL included */
 		memset(rep->u.psk.handle, 0x3c, sizeof(rep->u.psk.handle));
+		copy(rep->u.psk.tenant, sizeof(rep->u.psk.tenant), "t1");
+		copy(rep->u.psk.profile, sizeof(rep->u.psk.profile), "dev");
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

@@ -390,11 +390,17 @@ struct proto_token_rep {
 	uint64_t	expires_at;
 };
 
-/* PSK_LOOKUP: a secret; wipe the reply and its buffer after use. */
+/*
+ * PSK_LOOKUP: a secret; wipe the reply and its buffer after use.  tenant
+ * and profile are the token's, so the front end lists in discovery only
+ * what the session may use.
+ */
 struct proto_psk_rep {
 	uint8_t		len;
 	uint8_t		key[PROTO_MAX_PSK];
 	uint8_t		handle[PROTO_PSK_HANDLE_LEN];	/* one-time */
+	char		tenant[PROTO_MAX_STR + 1];
+	char		profile[PROTO_MAX_STR + 1];
 };
 
 /*

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The CoAP front end and the OCSP responder under abuse (issue 14), against
+# the real appliance (signetd, engine, HTTPS front end, signet-coap) on a
+# SoftHSMv2 token, with coap-client-gnutls and curl/openssl:
+#   1. /.well-known/core lists only what the session may use: a PSK
+#      session its token's profile, a device certificate its issuer's
+#      profiles, a certificate no tenant issued nothing tenant-specific;
+#      an unknown PSK identity gets no handshake;
+#   2. one device certificate opens 20 Block1 bodies and never finishes
+#      them: at most 4 (per identity) are held, the rest get 5.03, and
+#      another device's Block1 enrollment is served meanwhile;
+# and what each refusal is counted in.  Loopback only; every loop is
+# bounded.  As root (CI) it runs sandboxed.
+#
+# usage: coap_abuse.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+build=$2
+work=$(mktemp -d /tmp/signet-coapab-XXXXXX)
+pid=
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		sleep 2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2; exit 1; }
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+npass=0
+command -v coap-client-gnutls >/dev/null || fail "coap-client-gnutls missing (libcoap3-bin)"
+
+read -r HTTPS HTTP COAP < <(python3 -c '
+import socket
+ps = []
+for t in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, t)
+    s.bind(("127.0.0.1", 0))
+    ps.append(s.getsockname()[1])
+    s.close()
+print(*ps)')
+cd "$work"
+DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
+	{ cat provision.log; fail "provisioning"; }
+export SOFTHSM2_CONF=$work/data/softhsm2.conf
+sbx='s/^$//'
+if [ "$(id -u)" = 0 ]; then
+	# shellcheck source=../../support/users.sh
+	. "$src/tests/support/users.sh"
+	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
+else
+	echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
+fi
+# Small budgets, so that each abuse meets its limit in seconds.
+sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
+	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" \
+	-e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+chmod 644 signetd.conf
+"$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
+"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
+pid=$!
+B="https://127.0.0.1:$HTTPS"
+U="coaps://127.0.0.1:$COAP"
+CA=(--cacert data/ca/root.pem)
+OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
+for _ in $(seq 1 300); do
+	grep -q 'signet-coap: msg="ready"' signetd.log 2>/dev/null &&
+		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
+	sleep 0.2
+done
+curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" || fail "appliance did not come up"
+pass "appliance up"
+
+token() { # profile name -> a one-use enrollment token
+	curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
+		-d "{\"tenant\":\"dev\",\"profile\":\"$1\",\"names\":[\"$2\"],\"ttl\":3600,\"uses\":1}" \
+		"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+psk() { # token -> its DTLS PSK (README, docs/decisions.md)
+	printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
+		-macopt hexkey:"$(printf '%s' "$1" | openssl dgst -sha256 -hex | awk '{print $2}')" |
+		awk '{print substr($2,1,32)}'
+}
+csr() { # name outfile: a P-256 key (outfile.key) and DER CSR (outfile)
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2.key" \
+		-subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER -out "$2" 2>/dev/null
+}
+labels() { # the labelled EST resources in a discovery answer, sorted
+	grep -o '</est/[^/>]*/[a-z]*>' | sed 's,</est/\([^/]*\)/.*,\1,' | sort -u | tr '\n' ' '
+}
+
+# 1. Discovery per session.
+TD=$(token device d1.dev.devices.internal)
+TS=$(token service s1.svc.dev.internal)
+[ -n "$TD" ] && [ -n "$TS" ] || fail "no enrollment tokens"
+disc() { timeout 30 coap-client-gnutls -B 10 "$@" "$U/.well-known/core" 2>&1 || true; }
+out=$(disc -u "${TD%%.*}" -k "$(psk "$TD")")
+echo "  device token: $(echo "$out" | labels)"
+echo "$out" | grep -q '</est/sen>;ct=[^;]*;rt="ace.est.sen"' || fail "default resources not listed to a PSK session: $out"
+[ "$(echo "$out" | labels)" = "dev-device " ] || fail "a device token's session sees: $out"
+out=$(disc -u "${TS%%.*}" -k "$(psk "$TS")")
+echo "  service token: $(echo "$out" | labels)"
+[ "$(echo "$out" | labels)" = "dev-service " ] || fail "a service token's session sees: $out"
+out=$(disc -u "${TS%%.*}" -k "$(psk "$TS")" -m get "$U/.well-known/core?rt=ace.est.crts")
+echo "$out" | grep -q '</est/dev-service/crts>' || fail "rt filter: $out"
+! echo "$out" | grep -q 'ace.est.sen' || fail "rt filter lists sen: $out"
+out=$(disc -u "no-such-id" -k "00112233445566778899aabbccddeeff")
+! echo "$out" | grep -q 'ace.est' || fail "an unknown PSK identity was served: $out"
+out=$(disc -c data/operator/operator.pem -j data/operator/operator.key)
+echo "  operator certificate: $(echo "$out" | labels)"
+echo "$out" | grep -q '</est/crts>' || fail "no discovery for a certificate session: $out"
+[ -z "$(echo "$out" | labels)" ] || fail "a certificate no tenant issued sees: $out"
+# A device enrolls with its token, then discovers with its certificate.
+csr d1.dev.devices.internal d1.csr
+timeout 30 coap-client-gnutls -B 20 -m post -u "${TD%%.*}" -k "$(psk "$TD")" -t 286 -A 287 \
+	-f d1.csr -o d1.der "$U/est/dev-device/sen" > d1.out 2>&1 || fail "PSK enrollment: $(cat d1.out)"
+openssl x509 -inform der -in d1.der -out d1.pem 2>/dev/null || fail "PSK enrollment answer: $(cat d1.out)"
+out=$(disc -c d1.pem -j d1.csr.key)
+echo "  device certificate: $(echo "$out" | labels)"
+echo "$out" | grep -q '</est/dev-device/sren>' || fail "a device certificate does not see its profile: $out"
+pass "discovery: each token's session its own profile, a device certificate its issuer's profiles, an operator certificate none, unknown PSK no handshake"
+
+# 2. Block1 bodies of one identity: 20 sessions with d1's certificate
+#    each start a 16-byte-block transfer and lose every datagram after
+#    the 12th (coap-client -l), so no body ever completes.
+holds=()
+for i in $(seq 1 20); do
+	timeout 20 coap-client-gnutls -B 15 -c d1.pem -j d1.csr.key -m post -t 286 -b 16 \
+		-l 12-1000 -f d1.csr "$U/est/dev-device/sren" > "hold.$i" 2>&1 &
+	holds+=($!)
+done
+sleep 4
+TD2=$(token device d2.dev.devices.internal)
+csr d2.dev.devices.internal d2.csr
+timeout 30 coap-client-gnutls -B 20 -m post -u "${TD2%%.*}" -k "$(psk "$TD2")" -t 286 -A 287 -b 16 \
+	-f d2.csr -o d2.der "$U/est/dev-device/sen" > d2.out 2>&1 || true
+wait "${holds[@]}" || true	# not signetd, also our child
+openssl x509 -inform der -in d2.der -noout 2>/dev/null || fail "another device not served during the hold: $(cat d2.out)"
+pass "20 unfinished Block1 bodies of one certificate: another device enrolled with Block1 meanwhile"
+
+kill -TERM "$pid"
+for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+wait "$pid" && st=0 || st=$?
+pid=
+[ "$st" = 0 ] || fail "signetd exited $st on SIGTERM"
+! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
+grep 'signet-coap: msg="stopping"' signetd.log
+refused=$(sed -n 's/.*signet-coap: msg="stopping".* bodies_refused=\([0-9]*\).*/\1/p' signetd.log | tail -1)
+[ "${refused:-0}" -ge 16 ] || fail "the identity held more than 4 bodies (refused ${refused:-none} of 20)"
+pass "Block1: $refused of 20 bodies of one identity refused (4 per identity)"
+echo "PASS ($npass checks)"
