@@ -115,6 +115,7 @@ ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ledger = e->ledger;
 	cfg.validity = rt->conf->ocsp_validity;
+	cfg.ignore_nonce = rt->conf->ocsp_ignore_nonce;
 	if (shared_ledger(rt) && (cfg.validity == 0 ||
 	    cfg.validity > 2 * shared_fresh(rt)))
 		cfg.refresh = shared_fresh(rt);

@@ -45,7 +45,7 @@ appliance_start() {
 	# Ready means the engine answers (cacerts needs it).
 	local code=
 	for _ in $(seq 1 300); do
-		code=$(curl -s -o /dev/null -w '%{http_code}' --cacert data/ca/root.pem \
+		code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' --cacert data/ca/root.pem \
 			"https://127.0.0.1:$HTTPS/.well-known/est/cacerts" 2>&1) || true
 		[ "$code" = 200 ] && return 0
 		kill -0 "$APP_PID" 2>/dev/null || break
