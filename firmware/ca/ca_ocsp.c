@@ -217,6 +217,7 @@ ca_ocsp_answer_fresh(struct ca_ocsp *o, size_t ii,
 		return ca_fail(err, CA_ERR_SIGN, "OCSP: signing failed");
 	ans->status = CA_OCSP_SUCCESSFUL;
 	ans->cert_status = s[0].st.cstatus;
+	ans->nonce_signed = use_nonce;
 	if (cacheable && s[0].st.cstatus != CA_OCSP_UNKNOWN) {
 		ca_ocsp_key(&k, ii, &r->ids[0]);
 		(void)ca_ocsp_cache_put(o->cache, &k, s[0].certid,
@@ -226,14 +227,32 @@ ca_ocsp_answer_fresh(struct ca_ocsp *o, size_t ii,
 	return CA_OK;
 }
 
+/* The cached answer for r's first CertID; 1 if there was one. */
+static int
+ca_ocsp_cached(struct ca_ocsp *o, size_t ii, const struct ca_ocsp_req *r,
+    time_t now, struct ca_ocsp_answer *ans)
+{
+	struct ca_ocsp_ckey k;
+	int cs;
+
+	ca_ocsp_key(&k, ii, &r->ids[0]);
+	if (ca_ocsp_cache_get(o->cache, &k, r->ids[0].der, r->ids[0].der_len,
+	    now, o->refresh, &ans->der, &ans->len, &cs) != 1)
+		return 0;
+	ans->status = CA_OCSP_SUCCESSFUL;
+	ans->cert_status = (enum ca_ocsp_cstatus)cs;
+	ans->from_cache = 1;
+	return 1;
+}
+
 int
 ca_ocsp_respond(struct ca_ocsp *o, const uint8_t *req, size_t len,
-    time_t now, struct ca_ocsp_answer *ans, struct ca_err *err)
+    time_t now, int (*may_sign)(void *), void *arg,
+    struct ca_ocsp_answer *ans, struct ca_err *err)
 {
 	struct ca_ocsp_req r;
-	struct ca_ocsp_ckey k;
 	size_t ii;
-	int rc, cacheable, cs;
+	int rc, cacheable;
 
 	if (ans == NULL)
 		return ca_fail(err, CA_ERR_ARG, "OCSP: no answer");
@@ -250,17 +269,17 @@ ca_ocsp_respond(struct ca_ocsp *o, const uint8_t *req, size_t len,
 		return ca_ocsp_bare(CA_OCSP_UNAUTHORIZED, ans);
 	}
 	cacheable = r.nids == 1 && (!r.has_nonce || o->ignore_nonce);
-	if (cacheable) {
-		ca_ocsp_key(&k, ii, &r.ids[0]);
-		rc = ca_ocsp_cache_get(o->cache, &k, r.ids[0].der,
-		    r.ids[0].der_len, now, o->refresh, &ans->der, &ans->len,
-		    &cs);
-		if (rc == 1) {
-			ans->status = CA_OCSP_SUCCESSFUL;
-			ans->cert_status = (enum ca_ocsp_cstatus)cs;
-			ans->from_cache = 1;
+	if (cacheable && ca_ocsp_cached(o, ii, &r, now, ans))
+		return CA_OK;
+	if (may_sign != NULL && !may_sign(arg)) {
+		if (r.nids == 1 && r.has_nonce && !o->ignore_nonce &&
+		    ca_ocsp_cached(o, ii, &r, now, ans)) {
+			ans->nonce_dropped = 1;
 			return CA_OK;
 		}
+		ca_fail(err, CA_ERR_POLICY, "OCSP: over the signing budget");
+		ans->limited = 1;
+		return ca_ocsp_bare(CA_OCSP_TRY_LATER, ans);
 	}
 	if ((rc = ca_ocsp_answer_fresh(o, ii, &r, cacheable, now, ans,
 	    err)) != CA_OK) {

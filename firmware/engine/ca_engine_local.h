@@ -156,6 +156,20 @@ int	ca_gate_source(struct ca_engine *e, const struct ca_rt *rt,
 	    const struct proto_evidence *ev, struct ca_reply *r);
 void	ca_gate_auth_ok(struct ca_engine *e, const struct ca_rt *rt,
 	    const struct proto_evidence *ev);
+/*
+ * ca_gate_ocsp: may the OCSP answer for ev's source be signed now (its
+ * rate_ocsp_nonce bucket)?  Takes a token and says 1, or says 0.
+ * ca_gate_ocsp_done: the answer was made; counts a nonce signed or
+ * dropped.
+ */
+struct ca_ocsp_gate {
+	struct ca_engine		*e;
+	const struct ca_rt		*rt;
+	const struct proto_evidence	*ev;
+};
+int	ca_gate_ocsp(void *gate);
+void	ca_gate_ocsp_done(const struct ca_ocsp_gate *g, int signed_nonce,
+	    int dropped_nonce);
 void	ca_gate_auth_failed(struct ca_engine *e, const struct ca_rt *rt,
 	    int peer, const struct proto_evidence *ev, const char *actor,
 	    const char *why);

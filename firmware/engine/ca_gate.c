@@ -108,6 +108,37 @@ ca_gate_auth_ok(struct ca_engine *e, const struct ca_rt *rt,
 	pthread_mutex_unlock(&l->mu);
 }
 
+int
+ca_gate_ocsp(void *gate)
+{
+	const struct ca_ocsp_gate *g = gate;
+	const struct sconf_limits *c = &g->rt->conf->limits;
+	struct ca_limit *l = g->e->limit;
+	char key[CA_LIMIT_KEY];
+	unsigned retry;
+	int ok;
+
+	/* The parent (local operator) has no address and no limit. */
+	if (g->ev->src_len == 0)
+		return 1;
+	ca_limit_source_key(g->ev->src, g->ev->src_len, key);
+	pthread_mutex_lock(&l->mu);
+	ok = ca_bucket_take(&l->nonce, key, ca_limit_now_ms(),
+	    lim(c->rate_ocsp_nonce), lim(c->burst_ocsp_nonce), &retry);
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+void
+ca_gate_ocsp_done(const struct ca_ocsp_gate *g, int signed_nonce,
+    int dropped_nonce)
+{
+	if (signed_nonce)
+		ca_limit_count(g->e->limit, PROTO_C_OCSP_NONCE_SIGNED);
+	if (dropped_nonce)
+		ca_limit_count(g->e->limit, PROTO_C_OCSP_NONCE_DROPPED);
+}
+
 static uint64_t
 gate_window(const struct ca_rt *rt)
 {

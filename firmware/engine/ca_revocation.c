@@ -138,6 +138,7 @@ h_ocsp(struct ca_engine *e, const struct ca_rt *rt,
     const struct proto_request *req, struct ca_reply *r)
 {
 	struct ca_rev *rev = rt->rev;
+	struct ca_ocsp_gate g = { e, rt, &req->ev };
 	struct ca_ocsp_answer ans;
 	struct ca_err err;
 	int ok;
@@ -159,10 +160,12 @@ h_ocsp(struct ca_engine *e, const struct ca_rt *rt,
 		    "unavailable");
 	memset(&ans, 0, sizeof(ans));
 	/* Every request gets an OCSPResponse, malformed ones included. */
+	/* A fresh signature is charged to the source (rate_ocsp_nonce). */
 	if (ca_ocsp_respond(rev->ocsp, req->u.ocsp.der.ptr,
-	    req->u.ocsp.der.len, ca_engine_now(e), &ans, &err) != CA_OK ||
-	    ans.der == NULL)
+	    req->u.ocsp.der.len, ca_engine_now(e), ca_gate_ocsp, &g, &ans,
+	    &err) != CA_OK || ans.der == NULL)
 		return ca_reply_fail(r, PROTO_R_INTERNAL, "OCSP: %s", err.msg);
+	ca_gate_ocsp_done(&g, ans.nonce_signed, ans.nonce_dropped);
 	r->mem[0] = ans.der;
 	r->rep.u.der.ptr = ans.der;
 	r->rep.u.der.len = ans.len;

@@ -236,7 +236,7 @@ bench_worker(void *arg)
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 		k = w->b->nreq ? (x >> 33) % w->b->w : i % w->b->w;
 		if (ca_ocsp_respond(w->b->ocsp, w->b->req[k],
-		    w->b->req_len[k], 0, &ans, &err) != CA_OK ||
+		    w->b->req_len[k], 0, NULL, NULL, &ans, &err) != CA_OK ||
 		    ans.status != CA_OCSP_SUCCESSFUL ||
 		    ans.cert_status == CA_OCSP_UNKNOWN)
 			die("an OCSP answer failed");

@@ -2,7 +2,11 @@
 # revocation.ignore_nonce (RFC 5019 deployments): with it set, an OCSP
 # request carrying a nonce is answered from the pre-signed cache without
 # echoing the nonce (no token signature per request); without it the nonce
-# is echoed.  Driven by `openssl ocsp` against the real appliance.
+# is echoed.  limits.rate_ocsp_nonce: answers signed on demand (a nonce,
+# a serial not cached) are budgeted per source address; over it a nonce
+# is dropped and the cached answer served, with nothing cached the answer
+# is tryLater, while another address is still served.  Driven by
+# `openssl ocsp` and curl against the real appliance.
 #
 # usage: ocsp_nonce.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -50,5 +54,96 @@ ask b2.out
 grep -q 'WARNING: no nonce in response' b1.out || fail "ignore_nonce: the nonce was echoed: $(cat b1.out)"
 grep -q 'WARNING: no nonce in response' b2.out || fail "ignore_nonce: the nonce was echoed: $(cat b2.out)"
 pass "revocation.ignore_nonce = true: answered without the nonce"
+appliance_stop || fail "signetd did not stop cleanly"
+
+# 3. A budget of 2 signatures (1/s) per source.
+mkdir -p "$work/c"
+app_conf_extra() {
+	sed -e '/^[[:space:]]*\(rate\|burst\)_ocsp_nonce/d' \
+		-e 's/^limits {$/limits {\n\trate_ocsp_nonce = 1\n\tburst_ocsp_nonce = 2/'
+}
+appliance_start "$src" "$build" "$work/c"
+[ "$(grep -c '_ocsp_nonce' signetd.conf)" = 2 ] && grep -q 'burst_ocsp_nonce = 2' signetd.conf ||
+	fail "the config filter did not apply"
+cat data/ca/intermediate.pem data/ca/root.pem > chain.pem
+# A certificate in the ledger (the operator signs through /v1/sign).
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key \
+	-subj /CN=ocsp.svc.dev.internal -addext subjectAltName=DNS:ocsp.svc.dev.internal \
+	-out leaf.csr 2>/dev/null
+python3 -c 'import json; print(json.dumps({"tenant":"dev","profile":"service","csr":open("leaf.csr").read()}))' > sign.json
+code=$(curl -s -m 20 -o leaf.json -w '%{http_code}' --cacert data/ca/root.pem \
+	--cert data/operator/operator.pem --key data/operator/operator.key \
+	-H 'Content-Type: application/json' --data-binary @sign.json \
+	"https://127.0.0.1:$HTTPS/v1/sign")
+[ "$code" = 200 ] || fail "/v1/sign: $code $(cat leaf.json)"
+python3 -c 'import json; print(json.load(open("leaf.json"))["certificate"], end="")' > leaf.pem
+ocsp() {	# $1 output; the rest: openssl ocsp options
+	local out=$1
+	shift
+	openssl ocsp -issuer data/ca/intermediate.pem "$@" \
+		-url "http://127.0.0.1:$HTTP/ocsp" -CAfile chain.pem > "$out" 2>&1 || true
+}
+# The cache is filled by a request without a nonce (one signature).
+ocsp c0.out -cert leaf.pem -no_nonce
+grep -q 'leaf.pem: good' c0.out || fail "no good answer: $(cat c0.out)"
+# flood REQ N OUTPREFIX: N POSTs of REQ on one connection from 127.0.0.1;
+# prints "seconds trylater_count nonce_echoed_count first_without_nonce".  Bounds below allow a token per
+# elapsed second (rate 1/s) plus the burst, so load cannot fail them.
+flood() {
+	python3 - "$HTTP" "$@" <<'PY'
+import http.client, math, sys, time
+port, req, n, pre = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), sys.argv[4]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+oid = bytes.fromhex("06092b0601050507300102")	# id-pkix-ocsp-nonce
+t0, later, echoed, plain = time.monotonic(), 0, 0, -1
+for i in range(n):
+    c.request("POST", "/ocsp", req, {"Content-Type": "application/ocsp-request"})
+    r = c.getresponse(); body = r.read()
+    if r.status != 200: sys.exit("HTTP %d" % r.status)
+    later += body == b"\x30\x03\x0a\x01\x03"
+    if oid in body: echoed += 1
+    elif plain < 0 and len(body) > 5: plain = i
+    open("%s%d.der" % (pre, i), "wb").write(body)
+print(math.ceil(time.monotonic() - t0), later, echoed, plain)
+PY
+}
+# A flood of 20 nonces from 127.0.0.1: the burst has one signature left.
+openssl ocsp -issuer data/ca/intermediate.pem -cert leaf.pem -reqout n.req >/dev/null 2>&1
+read -r secs later echoed plain < <(flood n.req 20 n) || fail "the nonce flood failed"
+[ "$echoed" -le $((2 + secs)) ] && [ "$plain" -ge 0 ] ||
+	fail "$echoed of 20 nonces echoed in ${secs} s (budget: 1 left, 1/s)"
+openssl ocsp -reqin n.req -respin "n$plain.der" -resp_text -CAfile chain.pem \
+	-verify_other data/ca/intermediate.pem > np.out 2>&1 || true
+grep -q 'Response verify OK' np.out && grep -q 'Cert Status: good' np.out &&
+	grep -q 'WARNING: no nonce in response' np.out ||
+	fail "a nonce over the budget was not answered from the cache: $(cat np.out)"
+pass "over rate_ocsp_nonce the nonce is dropped and the cached answer served ($echoed of 20 echoed in ${secs} s)"
+# Nothing cached (an unknown serial is never cached): tryLater.
+openssl ocsp -issuer data/ca/intermediate.pem -serial 0x0102030405 -reqout u.req >/dev/null 2>&1
+read -r usecs ulater _ _ < <(flood u.req 20 u) || fail "the unknown-serial flood failed"
+[ "$ulater" -ge $((20 - 2 - usecs)) ] && [ "$ulater" -ge 1 ] ||
+	fail "only $ulater of 20 unknown-serial requests got tryLater in ${usecs} s"
+openssl ocsp -respin u19.der -resp_text > u19.out 2>&1 || true
+pass "over the budget with nothing cached: tryLater ($ulater of 20, $(grep -o 'trylater' u19.out | head -1))"
+# Another address is served meanwhile, nonce echoed (curl from 127.0.0.2).
+openssl ocsp -issuer data/ca/intermediate.pem -cert leaf.pem -reqout other.req >/dev/null 2>&1
+code=$(curl -s -m 10 --interface 127.0.0.2 -o other.resp -w '%{http_code}' \
+	-H 'Content-Type: application/ocsp-request' --data-binary @other.req \
+	"http://127.0.0.1:$HTTP/ocsp")
+[ "$code" = 200 ] || fail "127.0.0.2 got HTTP $code"
+openssl ocsp -reqin other.req -respin other.resp -resp_text -CAfile chain.pem \
+	-verify_other data/ca/intermediate.pem \
+	> other.out 2>&1 || true
+grep -q 'Response verify OK' other.out && grep -q 'Cert Status: good' other.out &&
+	! grep -q 'WARNING: no nonce' other.out || fail "127.0.0.2 was not served: $(cat other.out)"
+pass "another source is served with its nonce during the flood"
+curl -s -m 10 --cacert data/ca/root.pem --cert data/operator/operator.pem \
+	--key data/operator/operator.key "https://127.0.0.1:$HTTPS/metrics" > metrics.txt
+dropped=$(sed -n 's/^signet_engine_limit_total{event="ocsp_nonce_dropped"} //p' metrics.txt)
+[ -n "$dropped" ] && [ "$dropped" -ge $((20 - 2 - secs)) ] ||
+	fail "ocsp_nonce_dropped is '$dropped' after 20 nonces in ${secs} s: $(grep ocsp_nonce metrics.txt)"
+grep -Eq '^signet_engine_limit_total\{event="ocsp_nonce_signed"\} [1-9]' metrics.txt ||
+	fail "ocsp_nonce_signed not counted: $(grep ocsp_nonce metrics.txt)"
+pass "/metrics counts nonces signed and dropped"
 appliance_stop || fail "signetd did not stop cleanly"
 echo "PASS ($npass checks)"

@@ -57,19 +57,35 @@ teardown(void **state)
 	return 0;
 }
 
-/* Answers req.der into resp.der. */
+/* may_sign for test_budget: says yes while *arg > 0, counts down. */
+static int
+budget(void *arg)
+{
+	int *left = arg;
+
+	return (*left)-- > 0;
+}
+
+/* Answers req.der into resp.der, asking may_sign if set. */
 static void
-answer(struct ofx *x, struct ca_ocsp_answer *ans)
+answer_gated(struct ofx *x, int (*may_sign)(void *), void *arg,
+    struct ca_ocsp_answer *ans)
 {
 	struct ca_err err;
 	uint8_t *req;
 	size_t len;
 
 	req = rv_read_file(rv_path(&x->f, "req.der"), &len);
-	assert_int_equal(ca_ocsp_respond(x->o, req, len, 0, ans, &err),
-	    CA_OK);
+	assert_int_equal(ca_ocsp_respond(x->o, req, len, 0, may_sign, arg,
+	    ans, &err), CA_OK);
 	rv_write_file(rv_path(&x->f, "resp.der"), ans->der, ans->len);
 	free(req);
+}
+
+static void
+answer(struct ofx *x, struct ca_ocsp_answer *ans)
+{
+	answer_gated(x, NULL, NULL, ans);
 }
 
 /* Writes req.der for the given `openssl ocsp` selection. */
@@ -225,15 +241,15 @@ test_malformed(void **state)
 	request(x, "inter.pem", "-serial 0x01");
 	req = rv_read_file(rv_path(&x->f, "req.der"), &len);
 	for (cut = 0; cut < len; cut += 7) {
-		assert_int_equal(ca_ocsp_respond(x->o, req, cut, 0, &ans,
-		    &err), CA_OK);
+		assert_int_equal(ca_ocsp_respond(x->o, req, cut, 0, NULL,
+		    NULL, &ans, &err), CA_OK);
 		assert_int_equal(ans.len, sizeof(want));
 		assert_memory_equal(ans.der, want, sizeof(want));
 		ca_ocsp_answer_free(&ans);
 	}
 	memset(junk, 0x30, sizeof(junk));
-	assert_int_equal(ca_ocsp_respond(x->o, junk, sizeof(junk), 0, &ans,
-	    &err), CA_OK);
+	assert_int_equal(ca_ocsp_respond(x->o, junk, sizeof(junk), 0, NULL,
+	    NULL, &ans, &err), CA_OK);
 	assert_int_equal(ans.status, CA_OCSP_MALFORMED);
 	rv_write_file(rv_path(&x->f, "resp.der"), ans.der, ans.len);
 	ca_ocsp_answer_free(&ans);
@@ -325,6 +341,67 @@ test_ignore_nonce(void **state)
 	assert_int_equal(ans.from_cache, 1);
 	ca_ocsp_answer_free(&ans);
 	assert_int_equal(nonce_check(x), -1);
+}
+
+/*
+ * The signing budget (the engine's per-source bucket): over it, a nonce
+ * is dropped and the cached answer served; with nothing cached, and for
+ * several CertIDs, tryLater.  A cached answer never asks.
+ */
+static void
+test_budget(void **state)
+{
+	struct ofx *x = *state;
+	struct ca_ocsp_answer ans;
+	struct ca_ocsp_stats st;
+	char c[1000], sel[1200];
+	int left = 1;
+
+	snprintf(c, sizeof(c), "%s", leaf(x, "leaf.pem", NULL));
+	/* Nothing cached, nonce, no budget: tryLater, nothing signed. */
+	left = 0;
+	request(x, "inter.pem", c);
+	answer_gated(x, budget, &left, &ans);
+	assert_int_equal(ans.status, CA_OCSP_TRY_LATER);
+	assert_int_equal(ans.limited, 1);
+	ca_ocsp_answer_free(&ans);
+	ca_ocsp_stats(x->o, &st);
+	assert_int_equal(st.signatures, 0);
+	/* One signature allowed: the answer without a nonce is cached. */
+	left = 1;
+	snprintf(sel, sizeof(sel), "-no_nonce %s", c);
+	request(x, "inter.pem", sel);
+	answer_gated(x, budget, &left, &ans);
+	assert_int_equal(ans.status, CA_OCSP_SUCCESSFUL);
+	assert_int_equal(ans.from_cache, 0);
+	ca_ocsp_answer_free(&ans);
+	/* Cached: answered with no budget left, and never asked. */
+	left = 0;
+	answer_gated(x, budget, &left, &ans);
+	assert_int_equal(ans.from_cache, 1);
+	assert_int_equal(left, 0);
+	ca_ocsp_answer_free(&ans);
+	/* A nonce over budget: the cached answer, nonce dropped. */
+	request(x, "inter.pem", c);
+	answer_gated(x, budget, &left, &ans);
+	assert_int_equal(ans.status, CA_OCSP_SUCCESSFUL);
+	assert_int_equal(ans.from_cache, 1);
+	assert_int_equal(ans.nonce_dropped, 1);
+	assert_int_equal(ans.nonce_signed, 0);
+	ca_ocsp_answer_free(&ans);
+	assert_int_equal(nonce_check(x), -1);
+	check(x, c);
+	expect(x, "Response verify OK");
+	expect(x, "leaf.pem: good");
+	/* Within budget the nonce is signed and echoed. */
+	left = 1;
+	answer_gated(x, budget, &left, &ans);
+	assert_int_equal(ans.nonce_signed, 1);
+	assert_int_equal(ans.from_cache, 0);
+	ca_ocsp_answer_free(&ans);
+	assert_int_equal(nonce_check(x), 1);
+	ca_ocsp_stats(x->o, &st);
+	assert_int_equal(st.signatures, 2);
 }
 
 /* The hot path signs nothing; a revocation invalidates; refresh re-signs. */
@@ -463,6 +540,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ignore_nonce, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delegated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_several, setup, teardown),

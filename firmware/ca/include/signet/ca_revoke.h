@@ -207,6 +207,9 @@ struct ca_ocsp_answer {
 	enum ca_ocsp_rstatus status;
 	enum ca_ocsp_cstatus cert_status;	/* of the first CertID */
 	int from_cache;		/* no token operation was made */
+	int nonce_signed;	/* the request's nonce was echoed */
+	int nonce_dropped;	/* ...was not: may_sign said no */
+	int limited;		/* tryLater: may_sign said no, no cache */
 };
 
 /*
@@ -214,9 +217,16 @@ struct ca_ocsp_answer {
  * gets an OCSPResponse: malformed ones get malformedRequest, ledger or
  * token failures internalError (err says why); CA_OK is returned
  * whenever ans->der is set.  Safe to call from many threads at once.
+ *
+ * may_sign (NULL: always yes) is asked once, before an answer that is
+ * not in the cache is signed (a nonce to echo, several CertIDs, a
+ * serial not cached).  If it says no, a single-CertID request is
+ * answered from the cache without its nonce (nonce_dropped) when the
+ * cache holds it, and anything else gets tryLater (limited).
  */
 int ca_ocsp_respond(struct ca_ocsp *o, const uint8_t *req, size_t len,
-    time_t now, struct ca_ocsp_answer *ans, struct ca_err *err);
+    time_t now, int (*may_sign)(void *), void *arg,
+    struct ca_ocsp_answer *ans, struct ca_err *err);
 void ca_ocsp_answer_free(struct ca_ocsp_answer *a);
 
 /* Drops every cached answer about serial (INTEGER contents). */
