@@ -201,6 +201,10 @@ engine_files(const struct sconf *c, struct spawn_files *sf)
 	sf->user = c->user != NULL ? c->user : "?";
 	add_file(sf, c->path);
 	add_file(sf, c->token_pin_file);
+	/* The module and SoftHSM's configuration: a permission error there
+	 * is otherwise "module cannot be loaded or initialised". */
+	add_file(sf, c->token_module);
+	add_file(sf, getenv("SOFTHSM2_CONF"));
 	for (i = 0; i < c->tls_client_ca.n; i++)
 		add_file(sf, c->tls_client_ca.v[i]);
 	for (i = 0; i < c->nclients; i++)

@@ -116,3 +116,20 @@ up 30 || fail "the engine did not come back after SIGHUP"
 grep -q 'restarting a failed child after SIGHUP' signetd.log || fail "no log line for the retry"
 pass "file fixed, SIGHUP: the appliance serves"
 kill -TERM "$pid"; wait "$pid" || true; pid=
+
+# SoftHSM's configuration ($SOFTHSM2_CONF) unreadable by the engine's
+# user: named as such, not "module cannot be loaded or initialised".
+chmod 600 "$SOFTHSM2_CONF"
+chown root:root "$SOFTHSM2_CONF"
+start signetd3.log
+for _ in $(seq 1 100); do
+	grep -q 'not restarting it until SIGHUP' signetd3.log && break
+	sleep 0.2
+done
+line=$(grep -m1 'child cannot start' signetd3.log) || { cp signetd3.log signetd.log; fail "no 'child cannot start' for an unreadable softhsm2.conf"; }
+for w in 'permission denied' 'user signet' "$SOFTHSM2_CONF" 'mode 0600'; do
+	echo "$line" | grep -q -- "$w" || fail "error lacks \"$w\": $line"
+done
+pass "unreadable softhsm2.conf: reported ($line)"
+chmod 644 "$SOFTHSM2_CONF"
+kill -TERM "$pid"; wait "$pid" || true; pid=
