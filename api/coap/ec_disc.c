@@ -140,44 +140,22 @@ visible(struct ec_ctx *ctx, coap_session_t *s, const struct ec_link *l)
 	return X509_check_issued(t->issuer, leaf) == X509_V_OK;
 }
 
-/* value matches pat (len plen), a trailing '*' matching any rest. */
-static int
-glob_eq(const char *value, const char *pat, size_t plen)
-{
-	if (plen > 0 && pat[plen - 1] == '*')
-		return strncmp(value, pat, plen - 1) == 0;
-	return strlen(value) == plen && strncmp(value, pat, plen) == 0;
-}
-
 /* RFC 6690 4.1: each rt= and href= parameter must match; others pass. */
 static int
 filter_ok(const coap_string_t *q, const struct ec_link *l)
 {
 	coap_str_const_t *up = coap_resource_get_uri_path(l->r);
 	char rt[64], href[EC_MAX_PATH + 2];
-	const char *p, *end, *amp;
-	size_t n;
+	size_t rlen = strlen(l->rt);
 
 	if (q == NULL || up == NULL || up->length > EC_MAX_PATH)
 		return 1;
 	/* rt is stored quoted for coap_print_link: compare without. */
-	snprintf(rt, sizeof(rt), "%.*s", (int)(strlen(l->rt) - 2), l->rt + 1);
+	snprintf(rt, sizeof(rt), "%.*s", rlen >= 2 ? (int)(rlen - 2) : 0,
+	    l->rt + (rlen >= 2));
 	snprintf(href, sizeof(href), "/%.*s", (int)up->length,
 	    (const char *)up->s);
-	p = (const char *)q->s;
-	end = p + q->length;
-	while (p < end) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		n = amp == NULL ? (size_t)(end - p) : (size_t)(amp - p);
-		if (n >= 3 && strncmp(p, "rt=", 3) == 0 &&
-		    !glob_eq(rt, p + 3, n - 3))
-			return 0;
-		if (n >= 5 && strncmp(p, "href=", 5) == 0 &&
-		    !glob_eq(href, p + 5, n - 5))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
+	return ec_link_filter(q->s, q->length, rt, href);
 }
 
 static void

@@ -162,3 +162,39 @@ ec_block1_check(uint64_t offset, size_t len, uint64_t size1, size_t have,
 		return 408;
 	return EC_BLK_APPEND;
 }
+
+/* value matches pat (plen bytes), a trailing '*' matching any rest. */
+static int
+glob_eq(const char *value, const uint8_t *pat, size_t plen)
+{
+	size_t vlen = strlen(value);
+
+	if (plen > 0 && pat[plen - 1] == '*')
+		return vlen >= plen - 1 && memcmp(value, pat, plen - 1) == 0;
+	return vlen == plen && memcmp(value, pat, plen) == 0;
+}
+
+int
+ec_link_filter(const uint8_t *q, size_t qlen, const char *rt,
+    const char *href)
+{
+	const uint8_t *p = q, *end = q + qlen, *amp;
+	size_t n;
+
+	if (q == NULL)
+		return 1;
+	while (p < end) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		n = amp == NULL ? (size_t)(end - p) : (size_t)(amp - p);
+		if (n >= 3 && memcmp(p, "rt=", 3) == 0 &&
+		    !glob_eq(rt, p + 3, n - 3))
+			return 0;
+		if (n >= 5 && memcmp(p, "href=", 5) == 0 &&
+		    !glob_eq(href, p + 5, n - 5))
+			return 0;
+		if (amp == NULL)
+			break;
+		p = amp + 1;
+	}
+	return 1;
+}

@@ -1,8 +1,9 @@
 /*
- * Fuzz target: the EST-coaps request mapping and the Block1 admission.
+ * Fuzz target: the EST-coaps request mapping, the Block1 admission and
+ * the /.well-known/core query filter.
  * Input: u8 method, u8 flags (bit 0 has_ct, bit 1 has_accept), u16 ct,
  * u16 accept, u8 path length, path, then the body; the first 24 body
- * bytes double as Block1 numbers.
+ * bytes double as Block1 numbers, the whole body as a query.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -64,5 +65,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    0xffff) > 4096)
 			__builtin_trap();
 	}
+	/* The query filter: any bytes; a match of the link's own rt. */
+	rc = ec_link_filter(in.body, in.bodylen, "ace.est.sen", "/est/sen");
+	if (in.bodylen == 0 && rc != 1)
+		__builtin_trap();
+	if (ec_link_filter((const uint8_t *)"rt=ace.est.sen", 14,
+	    "ace.est.sen", "/est/sen") != 1)
+		__builtin_trap();
 	return 0;
 }

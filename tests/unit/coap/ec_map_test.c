@@ -226,6 +226,41 @@ test_block1(void **state)
 	assert_int_equal(ec_block1_check(UINT64_MAX, 1, 0, 0, max), 413);
 }
 
+/* RFC 6690 4.1 filters of /.well-known/core, on bytes from the network. */
+static int
+filt(const char *q)
+{
+	return ec_link_filter((const uint8_t *)q, strlen(q), "ace.est.sen",
+	    "/est/dev/sen");
+}
+
+static void
+test_link_filter(void **state)
+{
+	(void)state;
+	assert_int_equal(ec_link_filter(NULL, 0, "ace.est.sen", "/est/sen"),
+	    1);
+	assert_int_equal(filt(""), 1);
+	assert_int_equal(filt("rt=ace.est.sen"), 1);
+	assert_int_equal(filt("rt=ace.est.*"), 1);
+	assert_int_equal(filt("rt=*"), 1);
+	assert_int_equal(filt("rt=ace.est.sren"), 0);
+	assert_int_equal(filt("rt=ace.est.sen.longer"), 0);
+	assert_int_equal(filt("rt=ace.est.senx*"), 0);
+	assert_int_equal(filt("href=/est/dev/sen"), 1);
+	assert_int_equal(filt("href=/est/dev/*"), 1);
+	assert_int_equal(filt("href=/est/other/*"), 0);
+	assert_int_equal(filt("rt=ace.est.sen&href=/est/x"), 0);
+	assert_int_equal(filt("ct=62&rt=ace.est.sen&"), 1);
+	assert_int_equal(filt("rt="), 0);
+	assert_int_equal(filt("&&&"), 1);
+	/* A NUL in the pattern matches nothing (strncmp used to stop there). */
+	assert_int_equal(ec_link_filter((const uint8_t *)"rt=ace.est.sen\0zz*",
+	    18, "ace.est.sen", "/est/dev/sen"), 0);
+	assert_int_equal(ec_link_filter((const uint8_t *)"rt=ace.est.sen", 6,
+	    "ace.est.sen", "/est/dev/sen"), 0);
+}
+
 int
 main(void)
 {
@@ -237,6 +272,7 @@ main(void)
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_der),
 		cmocka_unit_test(test_block1),
+		cmocka_unit_test(test_link_filter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,4 +101,14 @@ int	ec_der_seq_ok(const uint8_t *p, size_t len);
 int	ec_block1_check(uint64_t offset, size_t len, uint64_t size1,
 	    size_t have, size_t max);
 
+/*
+ * RFC 6690 4.1 query filter of /.well-known/core for one link: every
+ * rt= and href= parameter of q (qlen bytes, '&'-separated, from the
+ * network) must match the link's rt (unquoted) and href ("/est/..."),
+ * a trailing '*' matching any rest; other parameters pass.  Returns 1
+ * if the link is listed.
+ */
+int	ec_link_filter(const uint8_t *q, size_t qlen, const char *rt,
+	    const char *href);
+
 #endif /* SIGNET_EC_H */
