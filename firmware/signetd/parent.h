@@ -53,6 +53,7 @@ struct parent {
 	struct parent_child coap;
 	int have_coap;
 	int stopping;
+	int paused;		/* TCP listeners shut: nobody would serve */
 	int sandbox;		/* children drop to their users (root only) */
 	uid_t engine_uid;
 	gid_t engine_gid;
@@ -71,6 +72,8 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 /* parent_sock.c */
 int parent_listen_tcp(const char *hostport);
 int parent_listen_udp(const char *hostport);
+void parent_listen_pause(int fd);
+int parent_listen_resume(int fd);
 
 /* parent_proc.c */
 int64_t parent_now_ms(void);

@@ -418,6 +418,33 @@ retry(struct parent_child *c, int64_t now)
 	c->restart_at_ms = now;
 }
 
+/* The TCP listeners refuse connections while nobody would serve them. */
+static void
+listeners_check(struct parent *p)
+{
+	int i, down = p->engine.failed;
+
+	if (!down && p->nhttps > 0) {
+		down = 1;
+		for (i = 0; i < p->nhttps; i++)
+			down &= p->https[i].failed;
+	}
+	if (down && !p->paused) {
+		parent_listen_pause(p->https_fd);
+		parent_listen_pause(p->http_fd);
+		p->paused = 1;
+		log_warnx("msg=\"HTTPS and HTTP listeners closed: connections "
+		    "are refused until SIGHUP\" engine_failed=%d",
+		    p->engine.failed);
+	} else if (!down && p->paused) {
+		if (parent_listen_resume(p->https_fd) == 0 &&
+		    parent_listen_resume(p->http_fd) == 0) {
+			p->paused = 0;
+			log_info("msg=\"HTTPS and HTTP listeners open again\"");
+		}
+	}
+}
+
 void
 parent_retry_failed(struct parent *p)
 {
@@ -429,6 +456,7 @@ parent_retry_failed(struct parent *p)
 		retry(&p->https[i], now);
 	if (p->have_coap)
 		retry(&p->coap, now);
+	listeners_check(p);
 }
 
 static struct parent_child *
@@ -522,6 +550,7 @@ parent_tick(struct parent *p)
 
 	if (p->stopping)
 		return;
+	listeners_check(p);
 	if (p->engine.pid == 0) {
 		if (p->engine.failed || p->engine.restart_at_ms > now)
 			return;

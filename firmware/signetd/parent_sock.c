@@ -82,3 +82,27 @@ parent_listen_udp(const char *hostport)
 {
 	return listen_on(hostport, SOCK_DGRAM);
 }
+
+/*
+ * While no front end will serve a TCP listener (the engine or every
+ * HTTPS worker failed), connections would complete into the kernel's
+ * backlog and hang there.  shutdown() on a listening socket resets the
+ * queued ones and refuses new ones (Linux); listen() again reopens it
+ * on the same bound address.
+ */
+void
+parent_listen_pause(int fd)
+{
+	if (fd != -1 && shutdown(fd, SHUT_RDWR) == -1)
+		log_warn("msg=\"cannot close a listener\" fd=%d", fd);
+}
+
+int
+parent_listen_resume(int fd)
+{
+	if (fd != -1 && listen(fd, 512) == -1) {
+		log_warn("msg=\"cannot listen again\" fd=%d", fd);
+		return -1;
+	}
+	return 0;
+}

@@ -110,10 +110,22 @@ sleep 3
 [ "$(grep -c 'child cannot start' signetd.log)" = 5 ] || fail "a failed engine was restarted without SIGHUP"
 pgrep -P "$pid" >/dev/null && fail "children running while the engine is failed"
 pass "no restart of a failed engine in 3 s"
+# Nobody serves while the engine is failed: connections are refused at
+# once, not left hanging in the listen backlog.
+t0=$(date +%s%N)
+rc=0; curl -s -o /dev/null --max-time 10 --cacert data/ca/root.pem \
+	"https://127.0.0.1:$HTTPS/.well-known/est/cacerts" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$rc" = 7 ] || fail "HTTPS while the engine is failed: curl exit $rc after $ms ms (want 7, refused)"
+rc=0; curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$HTTP/crl/intermediate.crl" || rc=$?
+[ "$rc" = 7 ] || fail "HTTP while the engine is failed: curl exit $rc (want 7, refused)"
+grep -q 'listeners closed' signetd.log || fail "no log line for the closed listeners"
+pass "engine failed: HTTPS and HTTP refuse connections (${ms} ms), not hang"
 chmod 644 data/ca/operators.pem
 kill -HUP "$pid"
 up 30 || fail "the engine did not come back after SIGHUP"
 grep -q 'restarting a failed child after SIGHUP' signetd.log || fail "no log line for the retry"
+grep -q 'listeners open again' signetd.log || fail "no log line for the reopened listeners"
 pass "file fixed, SIGHUP: the appliance serves"
 kill -TERM "$pid"; wait "$pid" || true; pid=
 
