@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Spoofed DTLS ClientHello floods against the CoAP front end (issue 14):
+# for each count N, N ClientHellos from N different source addresses
+# (127.1.0.0/16 on loopback: as an attacker who forges source addresses
+# would send them; no handshake is ever finished), then a legitimate
+# device handshakes with coap-client-gnutls (PSK of a fresh enrollment
+# token) and asks /.well-known/core.  Prints, per N, whether the device
+# was served and how long it took.  libcoap keeps a session per
+# ClientHello source until it times out, capped by
+# limits.max_coap_handshakes (64 by default).
+#
+# usage: tools/bench/coap-hello-flood.sh [BUILD_DIR] [COUNTS...]
+#        (BUILD_DIR default build-test; COUNTS default 0 32 64 128 512 2048)
+# Loopback only; each round starts the appliance afresh (board/dev-host).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$src/build-test}" && pwd)
+shift || true
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(0 32 64 128 512 2048)
+command -v coap-client-gnutls >/dev/null || { echo "coap-client-gnutls missing (libcoap3-bin)" >&2; exit 1; }
+work=$(mktemp -d /tmp/signet-helloflood-XXXXXX)
+chmod 755 "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cleanup() { appliance_stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+# shellcheck source=../../tests/support/appliance.sh
+. "$src/tests/support/appliance.sh"
+
+psk() { # token -> its DTLS PSK (README)
+	printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
+		-macopt hexkey:"$(printf '%s' "$1" | openssl dgst -sha256 -hex | awk '{print $2}')" |
+		awk '{print substr($2,1,32)}'
+}
+
+# One ClientHello as coap-client-gnutls sends it, caught on a UDP port.
+capture() {
+	python3 - "$1" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+open(sys.argv[1] + ".port", "w").write(str(s.getsockname()[1]))
+s.settimeout(20)
+d, _ = s.recvfrom(65536)
+open(sys.argv[1], "wb").write(d)
+PY
+	local py=$! port=
+	for _ in $(seq 1 50); do [ -s "$1.port" ] && break; sleep 0.1; done
+	port=$(cat "$1.port")
+	timeout 3 coap-client-gnutls -u x -k 00112233445566778899aabbccddeeff \
+		"coaps://127.0.0.1:$port/.well-known/core" >/dev/null 2>&1 || true
+	wait "$py" || fail "no ClientHello captured"
+}
+
+flood() { # hello port n: n sources, one datagram each
+	python3 - "$@" <<'PY'
+import socket, sys
+hello, port, n = open(sys.argv[1], "rb").read(), int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.1.%d.%d" % (i // 250, 1 + i % 250), 0))
+    s.sendto(hello, ("127.0.0.1", port))
+    s.close()
+PY
+}
+
+printf '%-8s %-8s %s\n' sources served seconds
+for n in "${counts[@]}"; do
+	mkdir -p "$work/r$n"
+	appliance_start "$src" "$build" "$work/r$n" >/dev/null
+	for _ in $(seq 1 100); do
+		grep -q 'signet-coap: msg="ready"' "$APP_LOG" && break
+		sleep 0.2
+	done
+	[ -s "$work/hello" ] || capture "$work/hello"
+	tok=$(curl -s -m 20 --cacert data/ca/root.pem --cert data/operator/operator.pem \
+		--key data/operator/operator.key -H 'Content-Type: application/json' \
+		-d '{"tenant":"dev","profile":"device","names":["d1.dev.devices.internal"],"ttl":3600,"uses":1}' \
+		"https://127.0.0.1:$HTTPS/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+	[ -n "$tok" ] || fail "no enrollment token"
+	t0=$(date +%s%N)
+	flood "$work/hello" "$COAP" "$n"
+	fms=$((($(date +%s%N) - t0) / 1000000))
+	for after in 0 ${AGAIN:-}; do
+		sleep "$after"
+		t0=$(date +%s%N)
+		out=$(timeout 60 coap-client-gnutls -B 30 -u "${tok%%.*}" -k "$(psk "$tok")" \
+			"coaps://127.0.0.1:$COAP/.well-known/core" 2>&1 || true)
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		served=no
+		echo "$out" | grep -q 'ace.est' && served=yes
+		printf '%-8s %-8s %d.%03d  (flood sent in %d ms; device %s s after it)\n' "$n" "$served" \
+			$((ms / 1000)) $((ms % 1000)) "$fms" "$after"
+	done
+	[ -z "${VERBOSE:-}" ] || { echo "$out" | tail -3; grep -i 'coap' "$APP_LOG" | tail -5; } >&2
+	appliance_stop >/dev/null 2>&1 || true
+	cd "$work"
+done
