@@ -8,11 +8,12 @@
 #   RELRO      a GNU_RELRO segment and BIND_NOW (full RELRO)
 #   SSP        imports __stack_chk_fail (-fstack-protector-strong)
 #   FORTIFY    imports at least one __*_chk function (_FORTIFY_SOURCE)
-#   boundary   signetd, signet-https and signet-coap need no libp11,
-#              libsqlite3 or libpq, import no C_*, PKCS11_*, sqlite3_* or
-#              PQ* symbols and contain no hsm_*, ledger_* or audit_*
-#              function: the parent and the front ends hold no key and no
-#              ledger (the engine does)
+#   boundary   signetd, signet-engine, signet-https and signet-coap link
+#              none of the libraries their process's list forbids (the
+#              parent and the front ends hold no key and no ledger, the
+#              engine never links libcoap): tools/check-links.sh with the
+#              rules of cmake/SignetHelpers.cmake, which this script
+#              writes with cmake -P
 #   sandbox    signet-engine, signet-https and signet-coap contain
 #              sandbox_enter and need libseccomp; `signetd -V` says
 #              sandbox=seccomp test_hooks=no (no debug build without the
@@ -25,11 +26,19 @@ set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: check-hardening.sh BUILD_DIR" >&2; exit 2; }
 build=$1
+top=$(cd "$(dirname "$0")/.." && pwd)
 [ -d "$build" ] || { echo "check-hardening: no directory $build" >&2; exit 2; }
-for t in readelf nm; do
+for t in readelf nm cmake; do
 	command -v "$t" >/dev/null ||
-		{ echo "check-hardening: $t not found (binutils)" >&2; exit 2; }
+		{ echo "check-hardening: $t not found" >&2; exit 2; }
 done
+# The link boundaries, from the one place that lists them.
+rules=$(mktemp)
+trap 'rm -f "$rules"' EXIT
+cmake -DSIGNET_LINK_RULES_OUT="$rules" -P "$top/cmake/SignetHelpers.cmake" ||
+	{ echo "check-hardening: cannot write the link rules" >&2; exit 2; }
+# shellcheck source=/dev/null
+. "$rules"
 
 # Project executables: ELF files with the execute bit outside CMake's own
 # scratch folders (compiler probes).
@@ -77,22 +86,21 @@ for b in "${bins[@]}"; do
 	else
 		bad "$name" "imports no __*_chk function (no _FORTIFY_SOURCE)"
 	fi
-	case $(basename "$b") in
-	signetd | signet-https | signet-coap)
-		needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
-		if grep -Eq '^(libp11|libsqlite3|libpq)\.' <<<"$needed"; then
-			bad "$name" "links $(grep -E '^(libp11|libsqlite3|libpq)\.' <<<"$needed" | tr '\n' ' ')"
+	base=$(basename "$b")
+	v=link_forbid_${base//[^A-Za-z0-9_]/_}
+	if [ -n "${!v:-}" ]; then
+		if out=$(bash "$top/tools/check-links.sh" "$rules" "$b" \
+		    2>&1); then
+			r="$r boundary"
+		else
+			while IFS= read -r line; do
+				case $line in
+				ok*) ;;
+				*) bad "$name" "${line#"FAIL $base: "}" ;;
+				esac
+			done <<<"$out"
 		fi
-		forbidden=$(grep -E '^(C_[A-Z]|PKCS11_|sqlite3_|PQ[a-z])' <<<"$undef" || true)
-		[ -z "$forbidden" ] ||
-			bad "$name" "imports $(head -n 5 <<<"$forbidden" | tr '\n' ' ')"
-		own=$(nm "$b" 2>/dev/null | awk '$2 ~ /^[Tt]$/ { print $3 }' |
-			grep -E '^(hsm_|ledger_|audit_)' || true)
-		[ -z "$own" ] ||
-			bad "$name" "contains key or ledger code: $(head -n 5 <<<"$own" | tr '\n' ' ')"
-		r="$r boundary"
-		;;
-	esac
+	fi
 	case $(basename "$b") in
 	signet-engine | signet-https | signet-coap)
 		needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")

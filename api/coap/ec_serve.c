@@ -3,6 +3,7 @@
  * CoAP response.  Large answers go out with Block2 through libcoap, which
  * holds the body until the transfer ends and then releases it.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -115,17 +116,23 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
     const coap_pdu_t *pdu, const coap_string_t *query, coap_pdu_t *rsp,
     const struct ec_out *out)
 {
-	static uint8_t evbuf[PROTO_MAX_CHAIN];
 	struct proto_request req;
 	struct proto_reply rep;
 	const char *why = NULL;
 	uint32_t retry = 0;
-	uint8_t *data = NULL;
+	uint8_t *evbuf = NULL, *data = NULL;
 	size_t len = 0;
-	int code;
+	int code, rc = -1;
 
-	if ((code = build(ctx, s, out, &req, evbuf, sizeof(evbuf), &why)) !=
-	    0)
+	memset(&req, 0, sizeof(req));
+	/* This request's certificates (32 KiB): its own, on the heap. */
+	if ((evbuf = malloc(PROTO_MAX_CHAIN)) == NULL) {
+		code = 500;
+		why = "out of memory";
+		goto fail;
+	}
+	if ((code = build(ctx, s, out, &req, evbuf, PROTO_MAX_CHAIN,
+	    &why)) != 0)
 		goto fail;
 	if (ec_engine_call(ctx, &req, &rep, EC_ENGINE_TIMEOUT_MS) != 0) {
 		code = 503;
@@ -160,17 +167,19 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
 	/* RFC 9148 4.4: 2.04 Changed for (re-)enrollment, else Content. */
 	coap_pdu_set_code(rsp, COAP_RESPONSE_CODE(out->op == EC_OP_SEN ||
 	    out->op == EC_OP_SREN ? 204 : 205));
-	proto_wipe(&req.ev, sizeof(req.ev));
 	if (!coap_add_data_large_response(r, s, pdu, rsp, query,
 	    (uint16_t)out->rsp_ct, -1, 0, len, data, release, data)) {
 		/* libcoap has already released data on failure. */
 		coap_pdu_set_code(rsp, COAP_RESPONSE_CODE(500));
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+	goto out;
 fail:
 	ctx->st.errors++;
-	proto_wipe(&req.ev, sizeof(req.ev));
 	fail(rsp, code, why, retry);
-	return -1;
+out:
+	proto_wipe(&req.ev, sizeof(req.ev));
+	free(evbuf);
+	return rc;
 }

@@ -53,7 +53,7 @@ static void
 api_sign(struct https_ctx *ctx, struct proto_request *req,
     const struct https_json *j)
 {
-	static uint8_t csr[PROTO_MAX_CSR];
+	uint8_t csr[PROTO_MAX_CSR];
 	const char *pem;
 	uint64_t ttl = 0;
 	size_t len;
@@ -114,7 +114,7 @@ static void
 api_revoke(struct https_ctx *ctx, struct proto_request *req,
     const struct https_json *j)
 {
-	static uint8_t serial[PROTO_MAX_SERIAL];
+	uint8_t serial[PROTO_MAX_SERIAL];
 	const char *s;
 	size_t len;
 	int reason;

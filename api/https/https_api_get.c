@@ -273,7 +273,7 @@ void
 api_get(struct https_ctx *ctx, struct proto_request *req, const char *path,
     const char *query)
 {
-	static uint8_t serial[PROTO_MAX_SERIAL];
+	uint8_t serial[PROTO_MAX_SERIAL];
 	struct evkeyvalq q;
 	const char *s;
 	size_t len;

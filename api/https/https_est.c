@@ -155,8 +155,8 @@ static void
 est_enroll(struct https_ctx *ctx, struct proto_request *req,
     const char *profile, int reenroll)
 {
-	/* One process, one loop: the request is encoded before we return. */
-	static uint8_t csr[PROTO_MAX_CSR];
+	/* https_call encodes the request before it returns. */
+	uint8_t csr[PROTO_MAX_CSR];
 	uint8_t *body;
 	size_t len, csrlen;
 

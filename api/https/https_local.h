@@ -163,7 +163,6 @@ struct https_srv {
 	struct event		*ca_timer;	/* CACERTS refresh */
 	struct https_cafile	*cas;
 	size_t			 ncas;
-	uint8_t			 evbuf[PROTO_MAX_CHAIN];	/* evidence */
 };
 
 struct https_ctx {
@@ -174,6 +173,8 @@ struct https_ctx {
 	uint64_t		 start_us;
 	int			 full;		/* health: caller authenticated */
 	char			 tenant[PROTO_MAX_STR + 1];
+	/* The client's certificates (PROTO_MAX_CHAIN), freed with ctx. */
+	uint8_t			*evbuf;
 };
 
 /*
@@ -213,9 +214,9 @@ void	https_tls_add_ca(struct https_srv *, const struct proto_chain *);
 struct bufferevent *https_tls_bev(struct event_base *, void *srv);
 /*
  * The client's certificate evidence.  Returns 0 if no certificate was
- * presented, 1 with ev filled (blobs into srv->evbuf) and the leaf's
- * SHA-256 in fp (hex), -1 if it was presented but did not verify (why
- * says why).
+ * presented, 1 with ev filled (blobs into ctx->evbuf) and the leaf's
+ * SHA-256 in fp (hex), -1 if it was presented but did not verify or
+ * cannot be held (why says why).  ctx->evbuf is allocated on first use.
  */
 int	https_tls_evidence(struct https_ctx *, struct proto_evidence *ev,
 	    char fp[65], char *why, size_t whylen);

@@ -77,7 +77,7 @@ static void
 pub_ocsp(struct https_ctx *ctx, struct proto_request *req, const char *path,
     int post)
 {
-	static uint8_t der[PROTO_MAX_OCSP_REQ];
+	uint8_t der[PROTO_MAX_OCSP_REQ];
 	uint8_t *body;
 	size_t len;
 

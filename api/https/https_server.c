@@ -73,6 +73,7 @@ https_reply(struct https_ctx *ctx, int code, const char *ctype,
 	evhttp_send_reply(ctx->req, code, https_reason(code), body);
 	https_metrics_record(&ctx->srv->m, ctx->rid, code,
 	    https_now_us() - ctx->start_us);
+	free(ctx->evbuf);
 	free(ctx);
 }
 

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/bufferevent_ssl.h>
@@ -179,17 +180,17 @@ https_tls_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
+/* x's DER after the used bytes of buf (PROTO_MAX_CHAIN long). */
 static int
-der_append(struct https_srv *srv, size_t *used, X509 *x,
-    struct proto_blob *b)
+der_append(uint8_t *buf, size_t *used, X509 *x, struct proto_blob *b)
 {
 	unsigned char *p;
 	int n;
 
 	if ((n = i2d_X509(x, NULL)) <= 0 || (size_t)n > PROTO_MAX_CERT ||
-	    (size_t)n > sizeof(srv->evbuf) - *used)
+	    (size_t)n > PROTO_MAX_CHAIN - *used)
 		return -1;
-	p = srv->evbuf + *used;
+	p = buf + *used;
 	b->ptr = p;
 	b->len = (size_t)i2d_X509(x, &p);
 	*used += b->len;
@@ -246,7 +247,6 @@ int
 https_tls_evidence(struct https_ctx *ctx, struct proto_evidence *ev,
     char fp[65], char *why, size_t whylen)
 {
-	struct https_srv *srv = ctx->srv;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	STACK_OF(X509) *sk;
@@ -266,10 +266,16 @@ https_tls_evidence(struct https_ctx *ctx, struct proto_evidence *ev,
 		    X509_verify_cert_error_string(vr));
 		goto out;
 	}
+	/* The request's own, freed with ctx when it is answered. */
+	if (ctx->evbuf == NULL &&
+	    (ctx->evbuf = malloc(PROTO_MAX_CHAIN)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
 	memset(ev, 0, sizeof(*ev));
 	ev->peer = PROTO_PEER_HTTPS;
 	ev->kind = PROTO_EV_CERTS;
-	if (der_append(srv, &used, leaf, &ev->chain.certs[0]) != 0) {
+	if (der_append(ctx->evbuf, &used, leaf, &ev->chain.certs[0]) != 0) {
 		snprintf(why, whylen, "client certificate too large");
 		goto out;
 	}
@@ -279,7 +285,7 @@ https_tls_evidence(struct https_ctx *ctx, struct proto_evidence *ev,
 	n = sk != NULL ? sk_X509_num(sk) : 0;
 	for (i = 0; i < (size_t)n && ev->chain.ncerts < PROTO_MAX_CHAIN_CERTS;
 	    i++) {
-		if (der_append(srv, &used, sk_X509_value(sk, (int)i),
+		if (der_append(ctx->evbuf, &used, sk_X509_value(sk, (int)i),
 		    &ev->chain.certs[ev->chain.ncerts]) != 0)
 			break;
 		ev->chain.ncerts++;

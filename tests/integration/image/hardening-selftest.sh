@@ -27,6 +27,10 @@ cat > "$w/db.c" <<'C'
 #include <sqlite3.h>
 int main(void) { return sqlite3_libversion_number() == 0; }
 C
+cat > "$w/coap.c" <<'C'
+#include <coap3/coap.h>
+int main(void) { coap_startup(); return 0; }
+C
 # expect NAME EXIT PATTERN SOURCE CFLAGS...: build one binary, check it.
 expect() {
 	local name=$1 want=$2 pat=$3 src=$w/$4 out rc=0
@@ -54,5 +58,13 @@ expect no-fortify 1 'no _FORTIFY_SOURCE' t.c $good -U_FORTIFY_SOURCE -D_FORTIFY_
 # binary has no __*_chk import either; the pattern names the boundary).
 # shellcheck disable=SC2086
 expect signet-https 1 'links libsqlite3' db.c $good -lsqlite3
+# The engine never links libcoap (the rules of cmake/SignetHelpers.cmake);
+# libcoap is optional (no signet-coap without it).
+if coap=$(pkg-config --cflags --libs libcoap-3-openssl 2>/dev/null); then
+	# shellcheck disable=SC2086
+	expect signet-engine 1 'links libcoap' coap.c $good $coap
+else
+	echo "skip signet-engine: no libcoap-3-openssl"
+fi
 [ "$fails" -eq 0 ] || { echo "$fails self-test(s) failed"; exit 1; }
 echo "check-hardening self-test passed"
