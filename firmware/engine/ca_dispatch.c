@@ -26,8 +26,8 @@
 /* Who the client must be before the handler runs. */
 enum ca_auth {
 	CA_AUTH_NONE,		/* public: anyone may ask */
-	CA_AUTH_IDENT,		/* an identity derived from the evidence */
-	CA_AUTH_HANDLER		/* the handler authenticates (PSK lookup) */
+	CA_AUTH_IDENT,		/* an identity derived from evidence */
+	CA_AUTH_HANDLER		/* the handler authenticates (PSK) */
 };
 
 typedef int ca_handler(struct ca_engine *, const struct ca_rt *,
@@ -65,9 +65,9 @@ static const struct {
 				  CA_AUTH_NONE, ca_h_health }, /* ca_engine.c */
 	/* OCSP and CRL are published on the plain-HTTP listener. */
 	[PROTO_T_OCSP] =	{ HTTPS, SERVING, CA_AUTH_NONE,
-				  ca_h_ocsp },		/* ca_revocation.c */
+				  ca_h_ocsp },	/* ca_revocation.c */
 	[PROTO_T_CRL] =		{ HTTPS | CTL, SERVING, CA_AUTH_NONE,
-				  ca_h_crl },		/* ca_revocation.c */
+				  ca_h_crl },	/* ca_revocation.c */
 	/*
 	 * Only the DTLS server needs bootstrap PSKs, mid-handshake; a token
 	 * lookup needs the ledger but no token session.  The identity asked
