@@ -44,7 +44,7 @@ ca_target(const struct ca_rt *rt, const struct proto_target_req *q,
 
 int
 ca_h_cacerts(struct ca_engine *e, const struct ca_rt *rt,
-    const struct proto_request *req, struct ca_reply *r)
+    struct ca_ident *id, const struct proto_request *req, struct ca_reply *r)
 {
 	const struct ca_rt_tenant *t;
 	const struct ca_rt_issuer *ri;
@@ -152,7 +152,7 @@ ca_csrattrs_der(const struct ca_profile *p, uint8_t *out, size_t size,
 
 int
 ca_h_csrattrs(struct ca_engine *e, const struct ca_rt *rt,
-    const struct proto_request *req, struct ca_reply *r)
+    struct ca_ident *id, const struct proto_request *req, struct ca_reply *r)
 {
 	const struct ca_rt_tenant *t;
 	const struct ca_profile *p;

@@ -1,9 +1,9 @@
 /*
  * The engine proper: one request datagram in, one reply datagram out.
  * Decoding and admission come first (STYLE.md 4 and 6): a message that
- * does not decode, or that the permission table refuses, makes the
- * caller close that peer's channel.  Everything after that is an answer,
- * never a crash (STYLE.md 9).
+ * does not decode, or that the dispatch table (ca_dispatch.c) refuses,
+ * makes the caller close that peer's channel.  Everything after that is
+ * an answer, never a crash (STYLE.md 9).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -188,7 +188,8 @@ ca_reply_clear(struct ca_reply *r)
 }
 
 int
-ca_h_health(struct ca_engine *e, struct ca_reply *r)
+ca_h_health(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
+    const struct proto_request *req, struct ca_reply *r)
 {
 	struct proto_health_rep *h = &r->rep.u.health;
 	struct ledger_counts c;
@@ -205,93 +206,6 @@ ca_h_health(struct ca_engine *e, struct ca_reply *r)
 	    SIGNET_VERSION);
 	ca_limit_counters(e->limit, h->counters);
 	return PROTO_R_OK;
-}
-
-/* Which requests need an identity: all but the public ones. */
-static int
-ca_needs_ident(uint16_t type)
-{
-	return type != PROTO_T_CACERTS && type != PROTO_T_CSRATTRS &&
-	    type != PROTO_T_HEALTH && type != PROTO_T_OCSP &&
-	    type != PROTO_T_CRL && type != PROTO_T_PSK_LOOKUP;
-}
-
-static int
-ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
-    const struct proto_request *req, struct ca_reply *r)
-{
-	struct ca_ident id;
-	char msg[PROTO_MAX_STR + 1];
-	int rc;
-
-	memset(&id, 0, sizeof(id));
-	/* A source that keeps failing is not even heard (ca_gate.c). */
-	if ((ca_needs_ident(req->type) || req->type == PROTO_T_PSK_LOOKUP) &&
-	    peer != PROTO_PEER_CONTROL && (rc = ca_gate_source(e, rt,
-	    &req->ev, r)) != PROTO_R_OK) {
-		r->quiet = 1;
-		return rc;
-	}
-	if (ca_needs_ident(req->type)) {
-		rc = ca_ident_derive(e, rt, peer, &req->ev, &id, msg,
-		    sizeof(msg));
-		/* Only the client's own failure spends its source's budget. */
-		if (rc == PROTO_R_UNAUTHORIZED || rc == PROTO_R_FORBIDDEN) {
-			ca_gate_auth_failed(e, rt, peer, &req->ev, id.actor,
-			    msg);
-			r->quiet = 1;
-		} else if (peer != PROTO_PEER_CONTROL)
-			ca_gate_auth_ok(e, rt, &req->ev);
-		if (rc != PROTO_R_OK)
-			ca_reply_fail(r, rc, "%s", msg);
-		else if ((rc = ca_gate_rate(e, rt, req, &id, r)) !=
-		    PROTO_R_OK)
-			r->quiet = 1;
-		if (rc != PROTO_R_OK) {
-			ca_ident_clear(&id);
-			return rc;
-		}
-	}
-	switch (req->type) {
-	case PROTO_T_ISSUE:
-	case PROTO_T_REISSUE:
-		rc = ca_h_issue(e, rt, &id, req, r);
-		break;
-	case PROTO_T_CACERTS:
-		rc = ca_h_cacerts(e, rt, req, r);
-		break;
-	case PROTO_T_CSRATTRS:
-		rc = ca_h_csrattrs(e, rt, req, r);
-		break;
-	case PROTO_T_REVOKE:
-		rc = ca_h_revoke(e, rt, &id, req, r);
-		break;
-	case PROTO_T_GET_CERT:
-		rc = ca_h_get(e, rt, &id, req, r);
-		break;
-	case PROTO_T_LIST_CERTS:
-		rc = ca_h_list(e, rt, &id, req, r);
-		break;
-	case PROTO_T_TOKEN_CREATE:
-		rc = ca_h_token(e, rt, &id, req, r);
-		break;
-	case PROTO_T_HEALTH:
-		rc = ca_h_health(e, r);
-		break;
-	case PROTO_T_PSK_LOOKUP:
-		/* An identity nobody can use is a failed authentication. */
-		if ((rc = ca_h_psk(e, req, r)) == PROTO_R_NOT_FOUND) {
-			ca_gate_auth_failed(e, rt, peer, &req->ev, NULL, NULL);
-			r->quiet = 1;
-		} else
-			ca_gate_auth_ok(e, rt, &req->ev);
-		break;
-	default:
-		rc = ca_h_revocation(e, rt, req, r);
-		break;
-	}
-	ca_ident_clear(&id);
-	return rc;
 }
 
 /* Encode r; if the payload does not fit, answer INTERNAL instead. */
@@ -335,7 +249,7 @@ ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 		    proto_strerror(perr));
 		goto out;
 	}
-	perm = proto_admit(&req, peer, ca_engine_state(e));
+	perm = ca_admit(&req, peer, ca_engine_state(e));
 	if (perm == PROTO_PERM_CLOSE) {
 		ca_log_warnx("msg=\"message not permitted, closing channel\" "
 		    "peer=%d type=%s", peer, proto_type_name(type));

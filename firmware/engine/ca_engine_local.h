@@ -197,14 +197,34 @@ int	ca_reply_fail(struct ca_reply *r, int result, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	ca_reply_clear(struct ca_reply *r);
 
-/* Handlers (ca_issue.c, ca_admin.c); each fills r and returns result. */
+/*
+ * Admission and dispatch (ca_dispatch.c): one table row per message type.
+ * ca_permitted: may peer send type in state; ca_admit: that, and evidence
+ * that fits the channel.  Both return an enum proto_perm (CLOSE for a
+ * type without a row).  ca_dispatch: authenticate as the row says, run
+ * its handler; fills r, returns the result.
+ */
+int	ca_permitted(uint16_t type, int peer, int state);
+int	ca_admit(const struct proto_request *req, int peer, int state);
+int	ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
+	    const struct proto_request *req, struct ca_reply *r);
+
+/*
+ * Handlers, one per dispatch row; each fills r and returns the result.
+ * id is the identity derived for rows that need one, else zeroed.
+ */
+/* ISSUE and REISSUE (ca_enroll.c). */
 int	ca_h_issue(struct ca_engine *e, const struct ca_rt *rt,
 	    struct ca_ident *id, const struct proto_request *req,
 	    struct ca_reply *r);
+/* CACERTS and CSRATTRS: public data about a profile (ca_csrattrs.c). */
 int	ca_h_cacerts(struct ca_engine *e, const struct ca_rt *rt,
-	    const struct proto_request *req, struct ca_reply *r);
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
 int	ca_h_csrattrs(struct ca_engine *e, const struct ca_rt *rt,
-	    const struct proto_request *req, struct ca_reply *r);
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+/* REVOKE, GET_CERT, LIST_CERTS (ca_admin.c). */
 int	ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt,
 	    struct ca_ident *id, const struct proto_request *req,
 	    struct ca_reply *r);
@@ -214,19 +234,31 @@ int	ca_h_get(struct ca_engine *e, const struct ca_rt *rt,
 int	ca_h_list(struct ca_engine *e, const struct ca_rt *rt,
 	    struct ca_ident *id, const struct proto_request *req,
 	    struct ca_reply *r);
+/* TOKEN_CREATE (ca_token.c). */
 int	ca_h_token(struct ca_engine *e, const struct ca_rt *rt,
 	    struct ca_ident *id, const struct proto_request *req,
 	    struct ca_reply *r);
-int	ca_h_health(struct ca_engine *e, struct ca_reply *r);
-/* PSK_LOOKUP: the PSK and a one-time handle for it (ca_psk.c). */
-int	ca_h_psk(struct ca_engine *e, const struct proto_request *req,
+/* HEALTH (ca_engine.c). */
+int	ca_h_health(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+/*
+ * PSK_LOOKUP: the PSK and a one-time handle for it; an identity nobody
+ * can use counts as a failed authentication of its source (ca_psk.c).
+ */
+int	ca_h_psk(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
 	    struct ca_reply *r);
 /* Consume the handle a PSK_LOOKUP of token id gave; 0 if it was live. */
 int	ca_psk_claim(struct ca_engine *e, const char *id,
 	    const uint8_t handle[PROTO_PSK_HANDLE_LEN]);
 /* OCSP and CRL (ca_revocation.c). */
-int	ca_h_revocation(struct ca_engine *e, const struct ca_rt *rt,
-	    const struct proto_request *req, struct ca_reply *r);
+int	ca_h_ocsp(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
+int	ca_h_crl(struct ca_engine *e, const struct ca_rt *rt,
+	    struct ca_ident *id, const struct proto_request *req,
+	    struct ca_reply *r);
 
 /* Audit one outcome (ok or refusal); logs if the ledger refuses. */
 int	ca_audit(struct ca_engine *e, const char *actor, const char *role,

@@ -300,7 +300,7 @@ ca_ident_token(struct ca_engine *e, const struct proto_evidence *ev,
 	 * Over HTTP the whole secret is presented.  Over DTLS the front end
 	 * completed a PSK handshake whose key only the token's holder (and
 	 * the engine, through the HSM) could compute, and names the token
-	 * by its public id; proto_admit lets only the CoAP channel say so.
+	 * by its public id; ca_admit lets only the CoAP channel say so.
 	 * It must also present the one-time handle the engine gave with
 	 * that handshake's PSK, so it cannot spend a token id it merely saw
 	 * (ca_psk.c; docs/decisions.md says what remains).

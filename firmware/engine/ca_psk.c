@@ -285,8 +285,8 @@ psk_of(const char *token, uint8_t key[CA_PSK_LEN])
 	return rc;
 }
 
-int
-ca_h_psk(struct ca_engine *e, const struct proto_request *req,
+static int
+psk_lookup(struct ca_engine *e, const struct proto_request *req,
     struct ca_reply *r)
 {
 	const char *idn = req->u.psk.identity;
@@ -339,4 +339,22 @@ wipe:
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(&t, sizeof(t));
 	return result;
+}
+
+int
+ca_h_psk(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
+    const struct proto_request *req, struct ca_reply *r)
+{
+	int rc;
+
+	/*
+	 * The identity is the credential: one nobody can use is a failed
+	 * authentication.  Admission made ev.peer this channel's peer.
+	 */
+	if ((rc = psk_lookup(e, req, r)) == PROTO_R_NOT_FOUND) {
+		ca_gate_auth_failed(e, rt, req->ev.peer, &req->ev, NULL, NULL);
+		r->quiet = 1;
+	} else
+		ca_gate_auth_ok(e, rt, &req->ev);
+	return rc;
 }

@@ -133,8 +133,8 @@ ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
 	return 0;
 }
 
-static int
-h_ocsp(struct ca_engine *e, const struct ca_rt *rt,
+int
+ca_h_ocsp(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
     const struct proto_request *req, struct ca_reply *r)
 {
 	struct ca_rev *rev = rt->rev;
@@ -287,8 +287,8 @@ crl_refresh(struct ca_engine *e, const struct ca_rt *rt, struct ca_rev_crl *c,
 	return 1;
 }
 
-static int
-h_crl(struct ca_engine *e, const struct ca_rt *rt,
+int
+ca_h_crl(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
     const struct proto_request *req, struct ca_reply *r)
 {
 	struct ca_rev *rev = rt->rev;
@@ -373,13 +373,4 @@ ca_rev_revoked(const struct ca_rt *rt, const uint8_t *serial, size_t len,
 	for (i = 0; i < rev->ncrls; i++)
 		ca_crl_sched_revoked(&rev->crls[i].sched, now);
 	pthread_mutex_unlock(&rev->lock);
-}
-
-int
-ca_h_revocation(struct ca_engine *e, const struct ca_rt *rt,
-    const struct proto_request *req, struct ca_reply *r)
-{
-	if (req->type == PROTO_T_OCSP)
-		return h_ocsp(e, rt, req, r);
-	return h_crl(e, rt, req, r);
 }

@@ -79,9 +79,10 @@
  * The front end never claims an identity or a role: it forwards what the
  * client presented (its certificate chain as the TLS layer saw it, or a
  * bootstrap token secret) and the engine re-derives identity and role from
- * it.  A message that does not decode, or that proto_permitted() refuses
- * with PROTO_PERM_CLOSE, means the receiver closes that peer's channel; the
- * parent then restarts the peer.  It never takes the engine down.
+ * it.  A message that does not decode, or that the engine's dispatch table
+ * (firmware/engine/ca_dispatch.c) refuses with PROTO_PERM_CLOSE, means the
+ * receiver closes that peer's channel; the parent then restarts the peer.
+ * It never takes the engine down.
  *
  * Lifetimes
  * ---------
@@ -178,7 +179,7 @@ enum proto_state {
 	PROTO_STATE_DRAINING		/* SIGTERM: finish, take nothing new */
 };
 
-/* What proto_permitted() tells the receiver to do. */
+/* What the engine's admission check tells the receiver to do. */
 enum proto_perm {
 	PROTO_PERM_ALLOW = 0,
 	PROTO_PERM_UNAVAILABLE,	/* answer PROTO_R_UNAVAILABLE, keep channel */
@@ -550,21 +551,6 @@ int	proto_reply_encode(const struct proto_reply *, uint8_t *buf,
 	    size_t size, size_t *len);
 int	proto_reply_decode(uint16_t type, const uint8_t *body, size_t len,
 	    struct proto_reply *rep);
-
-/*
- * Whether the engine in state may accept a request of type from peer.
- * Unknown types, replies and unknown peers are PROTO_PERM_CLOSE; a known
- * type in a state that does not take it is PROTO_PERM_UNAVAILABLE.
- */
-int	proto_permitted(uint16_t type, int peer, int state);
-/*
- * The engine's full admission check of a decoded request that arrived on a
- * channel of peer: proto_permitted(), plus evidence that fits the channel
- * (its peer field equals peer; a token from the HTTP Authorization header
- * only over HTTPS, from a PSK identity only over CoAP; the parent, which
- * never parses network input, forwards no evidence).  Same return values.
- */
-int	proto_admit(const struct proto_request *, int peer, int state);
 
 /*
  * Send one message: header and body as a single datagram.  Retries on
