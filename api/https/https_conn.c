@@ -500,8 +500,6 @@ https_conn_done(struct https_srv *srv, struct evhttp_request *req)
 	https_head_init(&c->head);
 }
 
-static const char *const conn_operator[] = { "operator", NULL };
-
 void
 https_conn_handshake(struct https_srv *srv, int fd, SSL *ssl)
 {
@@ -515,7 +513,8 @@ https_conn_handshake(struct https_srv *srv, int fd, SSL *ssl)
 	c->hs_done = 1;
 	c->t_idle = now_ms();
 	/* The reserve is for operators (decisions.md): anyone else goes. */
-	if (c->reserve && !https_tls_role(srv, ssl, conn_operator))
+	if (c->reserve && !https_tls_role(srv, ssl,
+	    SCONF_ROLE_BIT(SCONF_ROLE_OPERATOR)))
 		conn_kill(srv, c, fd, HTTPS_REF_RESERVE);
 }
 
