@@ -43,9 +43,17 @@
 #define LOG_BURST		20
 
 static const char *const refusal_names[HTTPS_REF_MAX] = {
-	"budget", "per_source", "reserve", "handshake_timeout",
-	"request_timeout", "read_timeout", "idle_timeout", "header_too_large",
-	"content_length", "out_of_descriptors", "metrics_forbidden"
+	[HTTPS_REF_BUDGET] = "budget",
+	[HTTPS_REF_SOURCE] = "per_source",
+	[HTTPS_REF_RESERVE] = "reserve",
+	[HTTPS_REF_HANDSHAKE] = "handshake_timeout",
+	[HTTPS_REF_REQUEST] = "request_timeout",
+	[HTTPS_REF_READ] = "read_timeout",
+	[HTTPS_REF_IDLE] = "idle_timeout",
+	[HTTPS_REF_HEADER] = "header_too_large",
+	[HTTPS_REF_FRAMING] = "content_length",
+	[HTTPS_REF_FDS] = "out_of_descriptors",
+	[HTTPS_REF_METRICS] = "metrics_forbidden",
 };
 
 static uint64_t conn_log_dropped;
@@ -500,8 +508,6 @@ https_conn_done(struct https_srv *srv, struct evhttp_request *req)
 	https_head_init(&c->head);
 }
 
-static const char *const conn_operator[] = { "operator", NULL };
-
 void
 https_conn_handshake(struct https_srv *srv, int fd, SSL *ssl)
 {
@@ -515,7 +521,8 @@ https_conn_handshake(struct https_srv *srv, int fd, SSL *ssl)
 	c->hs_done = 1;
 	c->t_idle = now_ms();
 	/* The reserve is for operators (decisions.md): anyone else goes. */
-	if (c->reserve && !https_tls_role(srv, ssl, conn_operator))
+	if (c->reserve && !https_tls_role(srv, ssl,
+	    SCONF_ROLE_BIT(SCONF_ROLE_OPERATOR)))
 		conn_kill(srv, c, fd, HTTPS_REF_RESERVE);
 }
 

@@ -277,9 +277,9 @@ const char *https_refusal_name(int why);
 
 /* https_tls.c: whether ssl's verified client certificate, checked
  * against tls.client_ca only, maps to a configured client with one of
- * roles (the engine decides again; this gates front-end resources). */
-int	https_tls_role(struct https_srv *, SSL *ssl,
-	    const char *const *roles);
+ * roles, a mask of SCONF_ROLE_BIT (the engine decides again; this gates
+ * front-end resources). */
+int	https_tls_role(struct https_srv *, SSL *ssl, unsigned int roles);
 SSL	*https_req_ssl(struct evhttp_request *);
 
 /* https_metrics.c */

@@ -9,9 +9,21 @@
 #include "https_local.h"
 
 static const char *const rid_names[HTTPS_R_MAX] = {
-	"est_cacerts", "est_simpleenroll", "est_simplereenroll",
-	"est_csrattrs", "v1_sign", "v1_revoke", "v1_cert", "v1_certs",
-	"v1_tokens", "v1_health", "ca", "crl", "ocsp", "metrics", "other"
+	[HTTPS_R_EST_CACERTS] = "est_cacerts",
+	[HTTPS_R_EST_ENROLL] = "est_simpleenroll",
+	[HTTPS_R_EST_REENROLL] = "est_simplereenroll",
+	[HTTPS_R_EST_CSRATTRS] = "est_csrattrs",
+	[HTTPS_R_V1_SIGN] = "v1_sign",
+	[HTTPS_R_V1_REVOKE] = "v1_revoke",
+	[HTTPS_R_V1_CERT] = "v1_cert",
+	[HTTPS_R_V1_CERTS] = "v1_certs",
+	[HTTPS_R_V1_TOKENS] = "v1_tokens",
+	[HTTPS_R_V1_HEALTH] = "v1_health",
+	[HTTPS_R_CA] = "ca",
+	[HTTPS_R_CRL] = "crl",
+	[HTTPS_R_OCSP] = "ocsp",
+	[HTTPS_R_METRICS] = "metrics",
+	[HTTPS_R_OTHER] = "other",
 };
 
 static const int codes[HTTPS_M_CODES] = {

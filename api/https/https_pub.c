@@ -129,8 +129,8 @@ pub_metrics(struct https_ctx *ctx)
 		pub_metrics_done(ctx, PROTO_ERR_EOF, NULL);
 }
 
-static const char *const pub_metrics_roles[] = { "auditor", "operator",
-	NULL };
+static const unsigned int pub_metrics_roles =
+    SCONF_ROLE_BIT(SCONF_ROLE_AUDITOR) | SCONF_ROLE_BIT(SCONF_ROLE_OPERATOR);
 
 /* /metrics on the HTTPS listener (metrics = "auditor", the default). */
 void

@@ -129,7 +129,15 @@ https_engine_error(struct https_ctx *ctx, int err,
     const struct proto_reply *rep)
 {
 	static const int codes[PROTO_R_MAX] = {
-		200, 400, 401, 403, 404, 409, 429, 503, 500
+		[PROTO_R_OK] = 200,
+		[PROTO_R_BAD_REQUEST] = 400,
+		[PROTO_R_UNAUTHORIZED] = 401,
+		[PROTO_R_FORBIDDEN] = 403,
+		[PROTO_R_NOT_FOUND] = 404,
+		[PROTO_R_CONFLICT] = 409,
+		[PROTO_R_RATE_LIMITED] = 429,
+		[PROTO_R_UNAVAILABLE] = 503,
+		[PROTO_R_INTERNAL] = 500,
 	};
 	const char *msg;
 	int code;
@@ -259,9 +267,14 @@ https_framing_check(struct https_srv *srv, struct evhttp_request *req)
 	return -1;
 }
 
+/* Indexed by enum https_est_op; 0 is no operation (a malformed route). */
 static const int est_rids[] = {
-	HTTPS_R_OTHER, HTTPS_R_EST_CACERTS, HTTPS_R_EST_ENROLL,
-	HTTPS_R_EST_REENROLL, HTTPS_R_EST_CSRATTRS, HTTPS_R_OTHER
+	[0] = HTTPS_R_OTHER,
+	[HTTPS_EST_CACERTS] = HTTPS_R_EST_CACERTS,
+	[HTTPS_EST_SIMPLEENROLL] = HTTPS_R_EST_ENROLL,
+	[HTTPS_EST_SIMPLEREENROLL] = HTTPS_R_EST_REENROLL,
+	[HTTPS_EST_CSRATTRS] = HTTPS_R_EST_CSRATTRS,
+	[HTTPS_EST_SERVERKEYGEN] = HTTPS_R_OTHER,
 };
 
 static void

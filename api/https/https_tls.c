@@ -216,7 +216,7 @@ https_req_ssl(struct evhttp_request *req)
  * issued never map to a configured client.
  */
 int
-https_tls_role(struct https_srv *srv, SSL *ssl, const char *const *roles)
+https_tls_role(struct https_srv *srv, SSL *ssl, unsigned int roles)
 {
 	const struct sconf_client *c;
 	X509_STORE_CTX *xs = NULL;
@@ -234,9 +234,7 @@ https_tls_role(struct https_srv *srv, SSL *ssl, const char *const *roles)
 		goto out;
 	if ((c = sconf_trust_map(srv->trust, X509_STORE_CTX_get0_chain(xs))) !=
 	    NULL)
-		for (; *roles != NULL; roles++)
-			if (c->role != NULL && strcmp(c->role, *roles) == 0)
-				ok = 1;
+		ok = sconf_role_in(c->role, roles);
 out:
 	X509_STORE_CTX_free(xs);
 	ERR_clear_error();

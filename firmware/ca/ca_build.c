@@ -61,8 +61,13 @@ ca_put_rdn(struct ca_buf *b, const uint8_t *oid, unsigned tag,
 static int
 ca_put_subject(struct ca_buf *b, const struct ca_tbs_in *in)
 {
-	static const uint8_t *const oids[CA_ATTR_MAX] = { ca_oid_c, ca_oid_st,
-		ca_oid_l, ca_oid_o, ca_oid_ou };
+	static const uint8_t *const oids[CA_ATTR_MAX] = {
+		[CA_ATTR_C] = ca_oid_c,
+		[CA_ATTR_ST] = ca_oid_st,
+		[CA_ATTR_L] = ca_oid_l,
+		[CA_ATTR_O] = ca_oid_o,
+		[CA_ATTR_OU] = ca_oid_ou,
+	};
 	const struct ca_profile *p = in->profile;
 	int i, n = 0;
 

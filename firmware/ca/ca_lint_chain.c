@@ -14,8 +14,6 @@
 
 #include "ca_lint_local.h"
 
-int ca_lint_issuer_nc(const struct ca_lint_ctx *, struct ca_err *);
-
 /* Certificate ::= SEQUENCE { tbs, algorithm, empty signature }. */
 static X509 *
 ca_lint_x509(const struct ca_lint_ctx *c)

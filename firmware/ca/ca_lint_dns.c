@@ -9,17 +9,6 @@
 
 #define FAIL(...) ca_fail(err, CA_ERR_LINT, __VA_ARGS__)
 
-int ca_lint_dns_null(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_too_long(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_empty_label(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_label_long(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_bad_char(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_underscore(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_hyphen(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_wildcard_left(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_wildcard_tld(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_lowercase(const struct ca_lint_ctx *, struct ca_err *);
-
 typedef int (*ca_label_fn)(const uint8_t *, size_t, size_t, struct ca_err *);
 
 /* Calls fn(label, len, index) for each label of a dNSName. */

@@ -50,6 +50,32 @@ struct ca_lint {
 extern const struct ca_lint ca_lints[];
 extern const size_t ca_nlints;
 
+/* Lints over the subject and the SAN, in ca_lint_names.c. */
+int ca_lint_subject_printable(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_subject_cn_length(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_subject_cn_in_san(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_printable_badalpha(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_ca_subject_empty(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_san_empty(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_san_crit(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_san_ia5(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_san_ip_length(const struct ca_lint_ctx *, struct ca_err *);
+
+/* Lints over DNS names, in ca_lint_dns.c. */
+int ca_lint_dns_null(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_too_long(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_empty_label(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_label_long(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_bad_char(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_underscore(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_hyphen(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_wildcard_left(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_wildcard_tld(const struct ca_lint_ctx *, struct ca_err *);
+int ca_lint_dns_lowercase(const struct ca_lint_ctx *, struct ca_err *);
+
+/* Lints over the issuer's chain, in ca_lint_chain.c. */
+int ca_lint_issuer_nc(const struct ca_lint_ctx *, struct ca_err *);
+
 int ca_lint_parse(const uint8_t *tbs, size_t len, struct ca_lint_ctx *c);
 int ca_san_each(const struct ca_lint_ctx *c, unsigned tag, void *arg,
     struct ca_err *err,

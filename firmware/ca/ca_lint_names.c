@@ -10,16 +10,6 @@
 
 #define FAIL(...) ca_fail(err, CA_ERR_LINT, __VA_ARGS__)
 
-int ca_lint_subject_printable(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_subject_cn_length(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_subject_cn_in_san(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_printable_badalpha(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_ca_subject_empty(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_empty(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_crit(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_ia5(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_ip_length(const struct ca_lint_ctx *, struct ca_err *);
-
 /* Calls fn on every attribute value of the subject; stops on failure. */
 static int
 ca_subject_each(const struct ca_lint_ctx *c, struct ca_err *err,

@@ -13,28 +13,6 @@
 
 #define FAIL(...) ca_fail(err, CA_ERR_LINT, __VA_ARGS__)
 
-/* Lints over names and the subject, in ca_lint_names.c. */
-int ca_lint_subject_printable(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_subject_cn_length(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_subject_cn_in_san(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_printable_badalpha(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_ca_subject_empty(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_empty(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_crit(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_ia5(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_null(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_too_long(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_empty_label(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_label_long(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_bad_char(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_underscore(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_hyphen(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_wildcard_left(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_wildcard_tld(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_dns_lowercase(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_san_ip_length(const struct ca_lint_ctx *, struct ca_err *);
-int ca_lint_issuer_nc(const struct ca_lint_ctx *, struct ca_err *);
-
 /* RFC 5280 4.1.2.1: extensions require v3. */
 LINT(ca_l_version)
 {

@@ -98,7 +98,13 @@ ca_fail(struct ca_err *err, int code, const char *fmt, ...)
 }
 
 static const char *const ca_stages[CA_STAGE_MAX] = {
-	"parse", "pop-verify", "policy", "build", "lint", "sign", "der-out",
+	[CA_STAGE_PARSE] = "parse",
+	[CA_STAGE_POP] = "pop-verify",
+	[CA_STAGE_POLICY] = "policy",
+	[CA_STAGE_BUILD] = "build",
+	[CA_STAGE_LINT] = "lint",
+	[CA_STAGE_SIGN] = "sign",
+	[CA_STAGE_OUT] = "der-out",
 };
 
 const char *

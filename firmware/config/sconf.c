@@ -108,14 +108,49 @@ static const char *const key_usages[] = { "digitalSignature",
 	"keyAgreement", NULL };
 static const char *const ekus[] = { "serverAuth", "clientAuth",
 	"codeSigning", "emailProtection", "timeStamping", "OCSPSigning", NULL };
-static const char *const roles[] = { "operator", "agent", "requester",
-	"auditor", NULL };
+/* Indexed by enum sconf_role; NULL-terminated for check_oneof. */
+static const char *const roles[SCONF_ROLE_COUNT + 1] = {
+	[SCONF_ROLE_OPERATOR] = "operator",
+	[SCONF_ROLE_AGENT] = "agent",
+	[SCONF_ROLE_REQUESTER] = "requester",
+	[SCONF_ROLE_AUDITOR] = "auditor",
+	[SCONF_ROLE_COUNT] = NULL,
+};
 static const char *const expiry[] = { "truncate", "refuse", NULL };
 static const char *const logs[] = { "stderr", "syslog", NULL };
 static const char *const levels[] = { "info", "debug", NULL };
 static const char *const backends[] = { "sqlite", "pgsql", NULL };
 static const char *const metrics_access[] = { "auditor", "public", "off",
 	NULL };
+
+const char *
+sconf_role_name(enum sconf_role r)
+{
+	if (r < 0 || r >= SCONF_ROLE_COUNT)
+		return NULL;
+	return roles[r];
+}
+
+enum sconf_role
+sconf_role_parse(const char *name)
+{
+	int r;
+
+	if (name == NULL)
+		return SCONF_ROLE_NONE;
+	for (r = 0; r < SCONF_ROLE_COUNT; r++)
+		if (strcmp(name, roles[r]) == 0)
+			return (enum sconf_role)r;
+	return SCONF_ROLE_NONE;
+}
+
+int
+sconf_role_in(const char *name, unsigned int mask)
+{
+	enum sconf_role r = sconf_role_parse(name);
+
+	return r != SCONF_ROLE_NONE && (mask & SCONF_ROLE_BIT(r)) != 0;
+}
 
 #define ONEOF(fn, tab) \
 	static int fn(cfg_t *cfg, cfg_opt_t *opt) \

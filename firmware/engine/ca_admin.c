@@ -14,25 +14,16 @@
 
 #include "ca_engine_local.h"
 
-static int
-ca_role_is(const struct ca_ident *id, const char *const *roles)
-{
-	for (; *roles != NULL; roles++)
-		if (strcmp(id->role, *roles) == 0)
-			return 1;
-	return 0;
-}
-
 /* Role and tenant gate; PROTO_R_OK or a refusal already in r. */
 static int
 ca_admin_gate(struct ca_engine *e, const struct ca_rt *rt,
     const struct ca_ident *id, const char *tenant, const char *what,
-    const char *const *roles, struct ca_reply *r)
+    unsigned int roles, struct ca_reply *r)
 {
 	char msg[PROTO_MAX_STR + 1];
 	int result = PROTO_R_FORBIDDEN;
 
-	if (!ca_role_is(id, roles))
+	if (!sconf_role_in(id->role, roles))
 		ca_fmt(msg, sizeof(msg), "role %s may not %s", id->role,
 		    what);
 	else if (!ca_ident_in_tenant(id, tenant) ||
@@ -46,9 +37,9 @@ ca_admin_gate(struct ca_engine *e, const struct ca_rt *rt,
 	return ca_reply_fail(r, result, "%s", msg);
 }
 
-static const char *const ca_writers[] = { "operator", "agent", NULL };
-static const char *const ca_readers[] = { "operator", "agent", "auditor",
-	NULL };
+#define CA_WRITERS	(SCONF_ROLE_BIT(SCONF_ROLE_OPERATOR) | \
+	SCONF_ROLE_BIT(SCONF_ROLE_AGENT))
+#define CA_READERS	(CA_WRITERS | SCONF_ROLE_BIT(SCONF_ROLE_AUDITOR))
 
 static int
 ca_serial(const struct proto_blob *b, struct ledger_serial *s)
@@ -88,7 +79,7 @@ ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	int64_t when = ca_engine_now(e);
 	int rc;
 
-	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "revoke", ca_writers,
+	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "revoke", CA_WRITERS,
 	    r)) != PROTO_R_OK)
 		return rc;
 	if (ca_serial(&q->serial, &serial) != 0)
@@ -156,7 +147,7 @@ ca_h_get(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	int rc;
 
 	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "read certificates",
-	    ca_readers, r)) != PROTO_R_OK)
+	    CA_READERS, r)) != PROTO_R_OK)
 		return rc;
 	if (ca_serial(&q->serial, &serial) != 0)
 		return ca_reply_fail(r, PROTO_R_BAD_REQUEST, "bad serial");
@@ -189,7 +180,7 @@ ca_h_list(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	int rc;
 
 	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "list certificates",
-	    ca_readers, r)) != PROTO_R_OK)
+	    CA_READERS, r)) != PROTO_R_OK)
 		return rc;
 	memset(&f, 0, sizeof(f));
 	f.tenant = q->tenant;

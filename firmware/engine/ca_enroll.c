@@ -239,8 +239,13 @@ static void
 ca_enroll_subject(const struct ca_csr *csr, const struct ca_profile *p,
     char *out, size_t size)
 {
-	static const char *const key[CA_ATTR_MAX] = { "C", "ST", "L", "O",
-	    "OU" };
+	static const char *const key[CA_ATTR_MAX] = {
+		[CA_ATTR_C] = "C",
+		[CA_ATTR_ST] = "ST",
+		[CA_ATTR_L] = "L",
+		[CA_ATTR_O] = "O",
+		[CA_ATTR_OU] = "OU",
+	};
 	size_t n = 0;
 	int i, w;
 

@@ -180,7 +180,8 @@ ca_ident_issued(struct ca_engine *e, const struct ca_rt *rt, X509 *leaf,
 				break;
 		if (i < t->nissuers) {
 			id->kind = CA_ID_ISSUED;
-			ca_fmt(id->role, sizeof(id->role), "requester");
+			ca_fmt(id->role, sizeof(id->role), "%s",
+			    sconf_role_name(SCONF_ROLE_REQUESTER));
 			ca_fmt(id->tenant, sizeof(id->tenant), "%s", row.tenant);
 			ca_fmt(id->profile, sizeof(id->profile), "%s",
 			    row.profile);
@@ -335,7 +336,8 @@ ca_ident_token(struct ca_engine *e, const struct proto_evidence *ev,
 		return PROTO_R_UNAUTHORIZED;
 	}
 	id->kind = CA_ID_TOKEN;
-	ca_fmt(id->role, sizeof(id->role), "requester");
+	ca_fmt(id->role, sizeof(id->role), "%s",
+	    sconf_role_name(SCONF_ROLE_REQUESTER));
 	ca_fmt(id->tenant, sizeof(id->tenant), "%s", id->tok.tenant);
 	ca_fmt(id->profile, sizeof(id->profile), "%s", id->tok.profile);
 	return PROTO_R_OK;
@@ -351,7 +353,8 @@ ca_ident_derive(struct ca_engine *e, const struct ca_rt *rt, int peer,
 	/* The parent never parses network input: it is the local operator. */
 	if (peer == PROTO_PEER_CONTROL) {
 		id->kind = CA_ID_PARENT;
-		ca_fmt(id->role, sizeof(id->role), "operator");
+		ca_fmt(id->role, sizeof(id->role), "%s",
+		    sconf_role_name(SCONF_ROLE_OPERATOR));
 		ca_fmt(id->actor, sizeof(id->actor), "signetd");
 		return PROTO_R_OK;
 	}

@@ -134,8 +134,13 @@ static int
 ca_rt_lists(const struct sconf_profile *sp, struct ca_profile *p,
     const char *where, char *err, size_t errlen)
 {
-	const char *subj[CA_ATTR_MAX] = { sp->subject_c, sp->subject_st,
-	    sp->subject_l, sp->subject_o, sp->subject_ou };
+	const char *subj[CA_ATTR_MAX] = {
+		[CA_ATTR_C] = sp->subject_c,
+		[CA_ATTR_ST] = sp->subject_st,
+		[CA_ATTR_L] = sp->subject_l,
+		[CA_ATTR_O] = sp->subject_o,
+		[CA_ATTR_OU] = sp->subject_ou,
+	};
 	const char *what = NULL, *val = NULL;
 	size_t i;
 

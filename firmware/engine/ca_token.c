@@ -70,7 +70,7 @@ ca_token_check(const struct ca_rt *rt, const struct ca_ident *id,
 	    CA_TOKEN_MAX_LIFETIME;
 	size_t i;
 
-	if (strcmp(id->role, "operator") != 0) {
+	if (sconf_role_parse(id->role) != SCONF_ROLE_OPERATOR) {
 		ca_fmt(msg, msglen, "role %s may not create enrollment "
 		    "tokens", id->role);
 		return PROTO_R_FORBIDDEN;
@@ -88,7 +88,7 @@ ca_token_check(const struct ca_rt *rt, const struct ca_ident *id,
 	}
 	/* A token enrolls as a requester: the profile must admit one. */
 	for (i = 0; i < p->nroles; i++)
-		if (strcmp(p->roles[i], "requester") == 0)
+		if (sconf_role_parse(p->roles[i]) == SCONF_ROLE_REQUESTER)
 			break;
 	if (i == p->nroles) {
 		ca_fmt(msg, msglen, "profile %s does not admit role "

@@ -53,7 +53,10 @@ const char *
 ledger_status_name(enum ledger_status status)
 {
 	static const char *const name[LEDGER_STATUS_COUNT] = {
-		"reserved", "issued", "revoked", "abandoned",
+		[LEDGER_RESERVED] = "reserved",
+		[LEDGER_ISSUED] = "issued",
+		[LEDGER_REVOKED] = "revoked",
+		[LEDGER_ABANDONED] = "abandoned",
 	};
 
 	if ((int)status < 0 || status >= LEDGER_STATUS_COUNT)

@@ -198,6 +198,34 @@ test_duration(void **state)
 	assert_int_equal(sconf_duration("99999999999999999999d"), -1);
 }
 
+/* The role names are the config syntax and the wire form: fixed. */
+static void
+test_roles(void **state)
+{
+	static const char *const names[] = { "operator", "agent",
+		"requester", "auditor" };
+	int r;
+
+	(void)state;
+	assert_int_equal(SCONF_ROLE_COUNT, 4);
+	for (r = 0; r < SCONF_ROLE_COUNT; r++) {
+		assert_string_equal(sconf_role_name(r), names[r]);
+		assert_int_equal(sconf_role_parse(names[r]), r);
+	}
+	assert_null(sconf_role_name(SCONF_ROLE_NONE));
+	assert_null(sconf_role_name(SCONF_ROLE_COUNT));
+	assert_int_equal(sconf_role_parse("Operator"), SCONF_ROLE_NONE);
+	assert_int_equal(sconf_role_parse("operator "), SCONF_ROLE_NONE);
+	assert_int_equal(sconf_role_parse(""), SCONF_ROLE_NONE);
+	assert_int_equal(sconf_role_parse(NULL), SCONF_ROLE_NONE);
+	assert_true(sconf_role_in("agent", SCONF_ROLE_BIT(SCONF_ROLE_AGENT) |
+	    SCONF_ROLE_BIT(SCONF_ROLE_OPERATOR)));
+	assert_false(sconf_role_in("auditor",
+	    SCONF_ROLE_BIT(SCONF_ROLE_AGENT)));
+	assert_false(sconf_role_in("system", ~0u));
+	assert_false(sconf_role_in(NULL, ~0u));
+}
+
 int
 main(void)
 {
@@ -206,6 +234,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_roles),
 	};
 	int rc;
 

@@ -321,8 +321,11 @@ struct proto_crl_req {
  * enrollment token "<id>.<secret>"; the key is the first 32 lowercase hex
  * characters of HMAC-SHA256(key = SHA-256(the whole token string),
  * msg = "signet dtls psk"), computed by the device from the token it was
- * given and by the engine from the token it re-derives through the token
- * key in the HSM (docs/decisions.md; the ledger alone does not suffice).
+ * given and by the engine from the token it re-derives from the id with
+ * the HMAC token key in the HSM and checks against the verifier the
+ * ledger stores (docs/decisions.md, "Enrollment tokens and the DTLS PSK"):
+ * the ledger holds no PSK key and alone does not suffice.  Rows stored
+ * before the token key (SHA-256(token)) get no PSK: HTTPS only.
  * Only PROTO_PEER_COAP may ask, with evidence kind NONE (the handshake has
  * not finished, so there is nothing to present yet).  The reply carries a
  * random one-time handle: an enrollment over that session must present it

@@ -267,7 +267,7 @@ const struct ca_profile *ca_tenant_profile(const struct ca_tenant *t,
  * "CERTIFICATE REQUEST" block), checks the key and the signature
  * algorithm, records the requested names and refuses dangerous
  * extension requests; it does not check the signature (ca_csr_verify
- * does: proof of possession) nor the profile (ca_csr_check_names).
+ * does: proof of possession) nor the profile (ca_csr_check_policy).
  * Pointers into the input stay valid only while the input does.
  */
 enum ca_key_kind { CA_KEY_KIND_NONE, CA_KEY_KIND_RSA, CA_KEY_KIND_EC,

@@ -18,6 +18,30 @@
 
 #define SCONF_MAX_ERR 512
 
+/*
+ * The roles a client identity (client.role) or a profile (profile.roles)
+ * names.  Roles travel as their names in engine messages, ledger rows and
+ * audit records; code compares them through this enum.
+ */
+enum sconf_role {
+	SCONF_ROLE_NONE = -1,	/* not a role name */
+	SCONF_ROLE_OPERATOR,
+	SCONF_ROLE_AGENT,
+	SCONF_ROLE_REQUESTER,
+	SCONF_ROLE_AUDITOR,
+	SCONF_ROLE_COUNT
+};
+
+/* A set of roles, for sconf_role_in. */
+#define SCONF_ROLE_BIT(r)	(1u << (r))
+
+/* The configuration name of a role ("operator", ...); NULL if none. */
+const char *sconf_role_name(enum sconf_role r);
+/* The role a name spells, exactly; SCONF_ROLE_NONE if none (or NULL). */
+enum sconf_role sconf_role_parse(const char *name);
+/* Whether name spells one of the roles in mask (SCONF_ROLE_BIT each). */
+int sconf_role_in(const char *name, unsigned int mask);
+
 /* A list of strings (NULL-free array of n pointers). */
 struct sconf_list {
 	char **v;
