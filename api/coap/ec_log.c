@@ -30,6 +30,20 @@ ec_log_init(int debug)
 	coap_dtls_set_log_level(debug ? LOG_INFO : LOG_ERR);
 }
 
+/*
+ * One fprintf per line: stderr is unbuffered, so each call is a write(2)
+ * of its own, and the other children write to the same file; a line
+ * written in pieces came out interleaved with theirs.
+ */
+static void __attribute__((format(printf, 2, 0)))
+ec_vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[2048];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "signet-coap: %s%s\n", prefix, line);
+}
+
 void
 ec_log(int prio, const char *fmt, ...)
 {
@@ -38,9 +52,7 @@ ec_log(int prio, const char *fmt, ...)
 	if (prio == LOG_DEBUG && !ec_debug)
 		return;
 	va_start(ap, fmt);
-	fprintf(stderr, "signet-coap: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	ec_vlog("", fmt, ap);
 	va_end(ap);
 }
 
@@ -50,9 +62,7 @@ ec_fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fprintf(stderr, "signet-coap: fatal: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	ec_vlog("fatal: ", fmt, ap);
 	va_end(ap);
 	exit(1);
 }
