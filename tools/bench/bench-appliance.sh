@@ -1,59 +1,114 @@
 #!/usr/bin/env bash
-# The appliance benchmark (issue 5): in one run on this machine,
+# The appliance benchmark (issues 5 and 16): in one run on this machine,
 #  1. Signet end to end: EST simpleenroll over keep-alive mutual TLS into
 #     signetd (engine with the CA key in SoftHSMv2, durable SQLite ledger
-#     and audit), 16 and 64 connections, plus the RSS of all its processes;
-#  2. the raw hsm/ signing rate on the same kind of token (baseline);
+#     and audit), 16 and 64 connections, plus the RSS of all its processes,
+#     on each platform: "host" (this machine's Debian, BUILD_DIR) and
+#     "trixie" (Debian 13, what the image ships: a Release build made in
+#     the build root, tools/trixie-root.sh, and signetd run inside it);
+#     ROUNDS rounds alternate the platforms and the median is reported;
+#  2. the raw hsm/ signing rate on the same kind of token, per platform;
 #  3. CFSSL (Debian's golang-cfssl, `cfssl serve`, software P-256 CA key,
 #     no storage) driven with the same kind of CSRs over plain HTTP.
+# One load generator for all: this machine's signet-bench-est.
 #
 # usage: tools/bench/bench-appliance.sh [BUILD_DIR] [SECONDS]
-# Needs: tools/install-deps.sh --bench (golang-cfssl).
+#   PLATFORMS="host trixie" (default: trixie only if the root exists),
+#   ROUNDS=3, TRIXIE_ROOT=build-trixie/root
+# Needs: tools/install-deps.sh --bench (golang-cfssl); root for trixie.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$top/build}
+build=$(cd "${1:-$top/build}" && pwd)
 secs=${2:-10}
+rounds=${ROUNDS:-3}
+troot=${TRIXIE_ROOT:-$top/build-trixie/root}
+if [ -z "${PLATFORMS:-}" ]; then
+	PLATFORMS=host
+	[ -f "$troot/.signet-root" ] && [ "$(id -u)" = 0 ] && PLATFORMS="host trixie"
+fi
 work=$(mktemp -d /tmp/signet-bench-XXXXXX)
+# The trixie runs live inside the tree (in-root.sh binds it, not /tmp).
+twork=$top/build-trixie/bench-run.$$
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	sleep 1
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	rm -rf "$work"
+	rm -rf "$work" "$twork"
 }
 trap cleanup EXIT
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 command -v cfssl >/dev/null || { echo "cfssl missing: tools/install-deps.sh --bench" >&2; exit 2; }
-cd "$work"
-
-# 1. Signet.
-DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$top/board/dev-host/run.sh" >provision.log 2>&1
-export SOFTHSM2_CONF=$work/data/softhsm2.conf
-HTTPS=$(free_port); HTTP=$(free_port)
 ncpu=$(nproc)
-sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" -e '/coap = /d' \
-	-e "s/https_workers = 1/https_workers = $ncpu/" \
-	-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
-	-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
-	"$top/board/dev-host/signetd.conf" > signetd.conf
-"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
-sd=$!
-pids+=("$sd")
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$HTTP/ca/intermediate.der" && break; sleep 0.1; done
-( sleep $((secs / 2)); ps --ppid "$sd" -o rss= | awk -v p="$(ps -o rss= -p "$sd")" '{s+=$1} END {print s+p}' > rss.kb ) &
-"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
-	-K data/operator/operator.key -d "$secs" -n 16,64 | tee signet.out
-ps --ppid "$sd" -o rss= | awk -v p="$(ps -o rss= -p "$sd")" '{s+=$1} END {print s+p}' > rss-end.kb
-kill -TERM "$sd"; wait "$sd" || true
-issued=$(sqlite3 data/ledger.db 'select count(*) from certs where status=1')
 
-# 2. Raw hsm/ signing rate, same machine, same run.
-"$build/tools/bench/signet-bench-hsm" -s 1 > hsm.out
-raw2=$(awk -F'|' '/raw C_SignInit\+C_Sign, token key/ && $3+0==2 {gsub(/ /,"",$4); print $4}' hsm.out)
+# The Debian 13 Release build, inside the root, of this tree.
+tbuild=$top/build-trixie/bench
+if [[ " $PLATFORMS " == *" trixie "* ]]; then
+	echo "== Release build in the Debian 13 root ($tbuild)"
+	"$top/tools/in-root.sh" -r "$troot" cmake -S "$top" -B "$tbuild" -DCMAKE_BUILD_TYPE=Release \
+		-DSIGNET_TESTS=OFF >/dev/null
+	"$top/tools/in-root.sh" -r "$troot" cmake --build "$tbuild" -j"$ncpu" >"$work/tbuild.log" 2>&1 ||
+		{ tail -30 "$work/tbuild.log"; exit 1; }
+fi
 
-# 3. CFSSL with a software key.
+# run PLATFORM DIR: runs what follows in the platform (host: as is).
+run() {
+	local plat=$1
+	shift
+	if [ "$plat" = trixie ]; then
+		"$top/tools/in-root.sh" -r "$troot" "$@"
+	else
+		"$@"
+	fi
+}
+
+# signet PLATFORM ROUND: provision, start signetd, drive it, stop it.
+signet() {
+	local plat=$1 r=$2 dir bin sd rp
+	if [ "$plat" = trixie ]; then dir=$twork/$r; bin=$tbuild; else dir=$work/$plat-$r; bin=$build; fi
+	mkdir -p "$dir"
+	cd "$dir"
+	run "$plat" env DATA="$dir/data" BUILD="$bin" SIGNET_NO_DAEMON=1 \
+		bash "$top/board/dev-host/run.sh" >provision.log 2>&1 ||
+		{ tail -20 provision.log; exit 1; }
+	HTTPS=$(free_port); HTTP=$(free_port)
+	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" -e '/coap = /d' \
+		-e "s/https_workers = 1/https_workers = $ncpu/" \
+		-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
+		-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
+		"$top/board/dev-host/signetd.conf" > signetd.conf
+	# in-root.sh execs down to signetd: $! is signetd itself.
+	run "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" \
+		"$bin/firmware/signetd/signetd" -f "$dir/signetd.conf" >signetd.log 2>&1 &
+	sd=$!
+	pids+=("$sd")
+	for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$HTTP/ca/intermediate.der" && break; sleep 0.1; done
+	curl -sf -o /dev/null "http://127.0.0.1:$HTTP/ca/intermediate.der" ||
+		{ tail -20 signetd.log; echo "$plat: signetd did not come up" >&2; exit 1; }
+	( sleep $((secs / 2)); ps --ppid "$sd" -o rss= | awk -v p="$(ps -o rss= -p "$sd")" '{s+=$1} END {print s+p}' > rss.kb ) &
+	rp=$!
+	"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
+		-K data/operator/operator.key -d "$secs" -n 16,64 > "$work/signet-$plat-$r.out"
+	wait "$rp" || true
+	kill -TERM "$sd"; wait "$sd" || true
+	cp rss.kb "$work/rss-$plat-$r.kb" 2>/dev/null || true
+	# Raw signing on the same platform and token type.
+	run "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" "$bin/tools/bench/signet-bench-hsm" -s 1 \
+		> "$work/hsm-$plat-$r.out" 2>&1 || true
+	cd "$work"
+}
+
+for r in $(seq 1 "$rounds"); do
+	for plat in $PLATFORMS; do
+		echo "== round $r: Signet on $plat"
+		signet "$plat" "$r"
+	done
+done
+
+# CFSSL with a software key (this machine's Debian package).
+cd "$work"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca-key.pem \
 	-subj "/CN=CFSSL Bench CA" -days 30 -out ca.pem 2>/dev/null
 cat > cfssl.json <<'JSON'
@@ -63,24 +118,41 @@ CP=$(free_port)
 cfssl serve -address 127.0.0.1 -port "$CP" -ca ca.pem -ca-key ca-key.pem -config cfssl.json >cfssl.log 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$CP/api/v1/cfssl/scaninfo" && break; sleep 0.1; done
-"$build/tools/bench/signet-bench-est" -m cfssl -p "$CP" -d "$secs" -n 16,64 | tee cfssl.out
+"$build/tools/bench/signet-bench-est" -m cfssl -p "$CP" -d "$secs" -n 16,64 > cfssl.out
 
-rss=$(cat rss.kb 2>/dev/null || cat rss-end.kb)
-row() { awk -v c="$2" '$1==c {print $3" "$6" "$9" "$12}' "$1"; }
+# median FIELD CONNS PLATFORM over the rounds (signet-bench-est's columns).
+median() {
+	local f=$1 c=$2 plat=$3
+	for r in $(seq 1 "$rounds"); do
+		awk -v c="$c" -v f="$f" '$1==c {print $f}' "signet-$plat-$r.out"
+	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
+}
+rawmed() {
+	for r in $(seq 1 "$rounds"); do
+		awk -F'|' '/raw C_SignInit\+C_Sign, token key/ && $3+0==2 {gsub(/ /,"",$4); print $4}' "hsm-$1-$r.out"
+	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
+}
 echo
-echo "| system | conns | issuances/s | p50 ms | p99 ms | errors |"
-echo "|---|---|---|---|---|---|"
-for c in 16 64; do
-	read -r r p50 p99 e <<<"$(row signet.out $c)"
-	echo "| Signet EST, mTLS, key in SoftHSMv2, durable ledger+audit | $c | $r | $p50 | $p99 | $e |"
+echo "median of $rounds rounds, platforms alternating; $ncpu cores, load generator on the same cores"
+echo
+echo "| system | platform | conns | issuances/s | p50 ms | p99 ms | errors |"
+echo "|---|---|---|---|---|---|---|"
+for plat in $PLATFORMS; do
+	for c in 16 64; do
+		echo "| Signet EST, mTLS, key in SoftHSMv2, durable ledger+audit | $plat | $c |" \
+			"$(median 3 "$c" "$plat") | $(median 6 "$c" "$plat") | $(median 9 "$c" "$plat") |" \
+			"$(median 12 "$c" "$plat") |"
+	done
 done
 for c in 16 64; do
-	read -r r p50 p99 e <<<"$(row cfssl.out $c)"
-	echo "| CFSSL sign, plain HTTP, software key, no storage | $c | $r | $p50 | $p99 | $e |"
+	awk -v c="$c" '$1==c {printf "| CFSSL sign, plain HTTP, software key, no storage | host | %s | %s | %s | %s | %s |\n", c, $3, $6, $9, $12}' cfssl.out
 done
 echo
-echo "raw hsm/ signing, 2 threads, same token type: ${raw2:-?}/s"
-s64=$(row signet.out 64 | awk '{print $1}')
-[ -n "${raw2:-}" ] && awk -v s="$s64" -v r="$raw2" 'BEGIN {printf "Signet at 64 conns = %.0f%% of the raw 2-thread signing rate\n", 100*s/r}'
-echo "RSS of signetd and all its children under load: $((rss / 1024)) MiB"
-echo "certificates in the ledger after the run: $issued"
+for plat in $PLATFORMS; do
+	raw=$(rawmed "$plat")
+	s64=$(median 3 64 "$plat")
+	rss=$(for r in $(seq 1 "$rounds"); do cat "rss-$plat-$r.kb" 2>/dev/null; done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
+	echo "$plat: raw hsm/ signing, 2 threads: ${raw:-?}/s;" \
+		"$(awk -v s="$s64" -v r="${raw:-0}" 'BEGIN {if (r > 0) printf "Signet at 64 conns = %.0f%% of it", 100*s/r}');" \
+		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB"
+done
