@@ -37,7 +37,7 @@ appliance_start() {
 		as_engine() { runuser -u signet -- "$@"; }
 	fi
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-		-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" |
+		-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" "$src/board/dev-host/signetd.conf" |
 		if declare -F app_conf_extra >/dev/null; then app_conf_extra; else cat; fi > signetd.conf
 	chmod 644 signetd.conf
 	"$build/firmware/signetd/signetd" -f signetd.conf >"$APP_LOG" 2>&1 &

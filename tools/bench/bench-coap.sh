@@ -30,7 +30,7 @@ cd "$work"
 DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$top/board/dev-host/run.sh" >provision.log 2>&1
 export SOFTHSM2_CONF=$work/data/softhsm2.conf
 HTTPS=$(free_port STREAM); HTTP=$(free_port STREAM); COAP=$(free_port DGRAM)
-sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g; s/127.0.0.1:5684/127.0.0.1:$COAP/" \
+sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g; s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" \
 	-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
 	-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
 	"$top/board/dev-host/signetd.conf" > signetd.conf

@@ -64,7 +64,7 @@ for t in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
 print(*ps)')
 HP=$1 WP=$2 CP=$3
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HP/" -e "s/127.0.0.1:8080/127.0.0.1:$WP/g" \
-	-e "s/127.0.0.1:5684/127.0.0.1:$CP/" \
+	-e "s/127.0.0.1:5684\"/127.0.0.1:$CP\"/" \
 	"$TOP/board/dev-host/signetd.conf" > signetd.conf
 "$SIGNETD" -f signetd.conf > signetd.log 2>&1 &
 SPID=$!

@@ -50,7 +50,7 @@ chown -R signet:signet data
 mkdir -m 755 empty
 conf() { # extra sed expressions -> signetd.conf on stdout
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-		-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" \
+		-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" \
 		-e "s|^sandbox = false|sandbox = true\nsandbox_dir = \"$work/empty\"|" \
 		"$@" "$src/board/dev-host/signetd.conf"
 }

@@ -56,7 +56,7 @@ else
 fi
 # Small budgets, so that each abuse meets its limit in seconds.
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" \
+	-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" \
 	-e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
 chmod 644 signetd.conf
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"

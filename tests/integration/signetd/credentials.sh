@@ -59,7 +59,7 @@ fi
 # conf [sed expression]: the dev-host configuration on our ports.
 conf() {
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-		-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" -e "${1:-s/^$//}" \
+		-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" -e "${1:-s/^$//}" \
 		"$src/board/dev-host/signetd.conf" > signetd.conf
 	chmod 644 signetd.conf
 }

@@ -48,7 +48,7 @@ else
 	echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
 fi
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+	-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
 chmod 644 signetd.conf
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
 pass "configuration checks ($(grep -c '^sandbox = true' signetd.conf | sed 's/1/sandboxed/; s/0/unsandboxed/'))"

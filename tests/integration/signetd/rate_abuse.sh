@@ -59,7 +59,7 @@ else
 fi
 # Small budgets, so that each abuse meets its limit in seconds.
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e 's/^https_workers = 1/https_workers = 2/' \
+	-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e 's/^https_workers = 1/https_workers = 2/' \
 	-e 's/rate_identity = .*/rate_identity = 1/; s/burst_identity = .*/burst_identity = 5/' \
 	-e 's/rate_tenant = .*/rate_tenant = 10/; s/burst_tenant = .*/burst_tenant = 30/' \
 	-e 's/rate_auth_fail = .*/rate_auth_fail = 1/; s/burst_auth_fail = .*/burst_auth_fail = 10/' \

@@ -39,7 +39,7 @@ export SOFTHSM2_CONF=$work/data/softhsm2.conf
 . "$src/tests/support/users.sh"
 sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684/127.0.0.1:$COAP/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+	-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
 chmod 644 signetd.conf
 
 start() { # log file
