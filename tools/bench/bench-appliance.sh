@@ -64,6 +64,17 @@ run() {
 	fi
 }
 
+# The same in the background: exec, so that $! is the command itself.
+run_bg() {
+	local plat=$1
+	shift
+	if [ "$plat" = trixie ]; then
+		exec "$top/tools/in-root.sh" -r "$troot" "$@"
+	else
+		exec "$@"
+	fi
+}
+
 # signet PLATFORM ROUND: provision, start signetd, drive it, stop it.
 signet() {
 	local plat=$1 r=$2 dir bin sd rp
@@ -79,8 +90,8 @@ signet() {
 		-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
 		-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
 		"$top/board/dev-host/signetd.conf" > signetd.conf
-	# in-root.sh execs down to signetd: $! is signetd itself.
-	run "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" \
+	# run_bg and in-root.sh exec down to signetd: $! is signetd itself.
+	run_bg "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" \
 		"$bin/firmware/signetd/signetd" -f "$dir/signetd.conf" >signetd.log 2>&1 &
 	sd=$!
 	pids+=("$sd")
@@ -92,6 +103,8 @@ signet() {
 	"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
 		-K data/operator/operator.key -d "$secs" -n 16,64 > "$work/signet-$plat-$r.out"
 	wait "$rp" || true
+	[ "$(cat "/proc/$sd/comm" 2>/dev/null)" = signetd ] ||
+		echo "warning: pid $sd is not signetd; RSS figures are wrong" >&2
 	kill -TERM "$sd"; wait "$sd" || true
 	cp rss.kb "$work/rss-$plat-$r.kb" 2>/dev/null || true
 	# Raw signing on the same platform and token type.
