@@ -12,33 +12,17 @@
 #   appliance_stop                   SIGTERM, waits; 0 if it exited 0
 #   as_engine CMD...                 runs CMD as the engine's user
 #
-# Failures call fail(), which the test defines.
+# It sources testlib.sh (fail, pass, free_port, dev_provision, dev_conf).
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-as_engine() { "$@"; }
+# shellcheck source=testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 appliance_start() {
-	local src=$1 build=$2 work=$3 sbx='s/^$//'
-	HTTPS=$(free_port)
-	HTTP=$(free_port)
-	COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	local src=$1 build=$2 work=$3
+	test_ports coap
 	APP_LOG=$work/signetd.log
-	cd "$work" || return 1
-	DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
-		{ cat provision.log; fail "provisioning"; }
-	export SOFTHSM2_CONF=$work/data/softhsm2.conf
-	if [ "$(id -u)" = 0 ]; then
-		# shellcheck source=users.sh
-		. "$src/tests/support/users.sh"
-		sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
-		as_engine() { runuser -u signet -- "$@"; }
-	fi
-	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-		-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" "$src/board/dev-host/signetd.conf" |
-		if declare -F app_conf_extra >/dev/null; then app_conf_extra; else cat; fi > signetd.conf
+	dev_provision
+	dev_conf | if declare -F app_conf_extra >/dev/null; then app_conf_extra; else cat; fi > signetd.conf
 	chmod 644 signetd.conf
 	"$build/firmware/signetd/signetd" -f signetd.conf >"$APP_LOG" 2>&1 &
 	APP_PID=$!

@@ -20,26 +20,12 @@ signetd=$build/firmware/signetd/signetd
 . "$src/tests/support/users.sh"
 ensure_signet_users
 
-work=$(mktemp -d /tmp/signet-sandbox-XXXXXX)
+# shellcheck source=../../support/testlib.sh
+. "$src/tests/support/testlib.sh"
+FAIL_TAIL=30
+test_begin sandbox
 chmod 755 "$work"
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	if [ -n "${SIGNET_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-npass=0
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTPS=$(free_port); HTTP=$(free_port)
-COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+test_ports coap
 cd "$work"
 
 DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
@@ -48,12 +34,7 @@ export SOFTHSM2_CONF=$work/data/softhsm2.conf
 # The data volume belongs to the engine's user, as on the appliance.
 chown -R signet:signet data
 mkdir -m 755 empty
-conf() { # extra sed expressions -> signetd.conf on stdout
-	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-		-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" \
-		-e "s|^sandbox = false|sandbox = true\nsandbox_dir = \"$work/empty\"|" \
-		"$@" "$src/board/dev-host/signetd.conf"
-}
+sbx="s|^sandbox = false|sandbox = true\nsandbox_dir = \"$work/empty\"|"
 # The token is reached through the fault-injecting PKCS#11 shim (in front
 # of SoftHSMv2), so a token fault can be injected into the sandboxed engine.
 shim=$build/tests/p11shim/libsignet_p11shim.so
@@ -61,7 +42,7 @@ shim=$build/tests/p11shim/libsignet_p11shim.so
 export SIGNET_SHIM_TARGET=/usr/lib/softhsm/libsofthsm2.so SIGNET_SHIM_CONTROL=$work/shim.ctl
 : > shim.ctl
 chmod 644 shim.ctl
-conf -e "s|module = \"/usr/lib/softhsm/libsofthsm2.so\"|module = \"$shim\"|" > signetd.conf
+dev_conf "s|module = \"/usr/lib/softhsm/libsofthsm2.so\"|module = \"$shim\"|" > signetd.conf
 chmod 644 signetd.conf
 grep -q "module = \"$shim\"" signetd.conf || fail "module line not replaced"
 grep -q '^sandbox = true' signetd.conf || fail "config template changed"
@@ -78,11 +59,11 @@ refused() { # name config-file expected-message [runuser-user]
 	pass "refused: $1 ($(grep -o "$3[^\"]*" <<<"$out" | head -1))"
 }
 refused "not started as root" signetd.conf "start signetd as root" signet
-conf -e 's/^https_workers = 1/https_workers = 1\nhttps_user = "signet"/' > same.conf
+dev_conf 's/^https_workers = 1/https_workers = 1\nhttps_user = "signet"/' > same.conf
 refused "front end sharing the engine's user" same.conf "three different users"
-conf -e 's/^https_workers = 1/https_workers = 1\nuser = "no-such-user-xyz"/' > nouser.conf
+dev_conf 's/^https_workers = 1/https_workers = 1\nuser = "no-such-user-xyz"/' > nouser.conf
 refused "unknown user" nouser.conf "user no-such-user-xyz does not exist"
-conf -e 's/^https_workers = 1/https_workers = 1\nuser = "root"/' > root.conf
+dev_conf 's/^https_workers = 1/https_workers = 1\nuser = "root"/' > root.conf
 refused "root as the engine's user" root.conf "unprivileged user"
 mkdir -m 755 full && touch full/x
 sed "s|^sandbox_dir = .*|sandbox_dir = \"$work/full\"|" signetd.conf > full.conf

@@ -19,48 +19,16 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-cred-XXXXXX)
-pid=
-stop() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	pid=
-}
-cleanup() { stop; rm -rf "$work"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -40 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-npass=0
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTPS=$(free_port); HTTP=$(free_port)
-COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck source=../../support/testlib.sh
+. "$src/tests/support/testlib.sh"
+test_begin cred
+test_ports coap
 [ -x "$build/api/coap/signet-coap" ] && command -v coap-client-gnutls >/dev/null ||
 	fail "signet-coap or coap-client-gnutls missing: the CoAP path must be tested"
-cd "$work"
-
-DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
-	{ cat provision.log; fail "provisioning"; }
-export SOFTHSM2_CONF=$work/data/softhsm2.conf
-sbx='s/^$//'
-as_engine() { "$@"; }
-if [ "$(id -u)" = 0 ]; then
-	# shellcheck source=../../support/users.sh
-	. "$src/tests/support/users.sh"
-	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
-	as_engine() { runuser -u signet -- "$@"; }
-fi
+dev_provision
 # conf [sed expression]: the dev-host configuration on our ports.
 conf() {
-	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-		-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" -e "${1:-s/^$//}" \
-		"$src/board/dev-host/signetd.conf" > signetd.conf
+	dev_conf "${1:-s/^$//}" > signetd.conf
 	chmod 644 signetd.conf
 }
 B="https://127.0.0.1:$HTTPS"
@@ -208,7 +176,7 @@ got=$(authby "$(ser d1r.der der)")
 pass "EST-coaps sen with the device certificate for its own name is served; PSK enrollment and renewal recorded (token:, renewal:)"
 
 # self_service = true on the profile: new names are the old behaviour.
-stop
+daemon_stop
 conf '0,/self_service = false/s//self_service = true/'
 grep -q 'self_service = true' signetd.conf || fail "could not enable self_service"
 start
@@ -219,7 +187,7 @@ got=$(authby "$(p7ser out)")
 code=$(csr x.dev.devices.internal dev.key | est dev-device/simpleenroll out "${WEB[@]}")
 [ "$code" = 403 ] || fail "self_service profile: another profile answered $code: $(cat out)"
 pass "with self_service = true the issued certificate enrolls new names of its own profile, no other profile"
-stop
+daemon_stop
 
 # Client mappings name their client CA: a second CA in tls.client_ca (a
 # partner's) issuing CN=signet-operator gets no role.
@@ -249,7 +217,7 @@ code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/v1/certs?tenan
 code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/metrics")
 [ "$code" = 200 ] || fail "the operator's /metrics answered $code"
 pass "CN=signet-operator from another CA in tls.client_ca: 403 on /v1 and /metrics; the operator CA's operator: 200"
-stop
+daemon_stop
 # A mapping by issuer_key_id (the operator CA's subjectKeyIdentifier).
 kid=$(openssl x509 -in data/ca/operators.pem -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' ')
 [ -n "$kid" ] || fail "operator CA has no subjectKeyIdentifier"
@@ -262,7 +230,7 @@ code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${FAKE[@]}" "$B/v1/certs?ten
 code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "$B/v1/certs?tenant=dev")
 [ "$code" = 200 ] || fail "issuer_key_id: the operator answered $code: $(cat out)"
 pass "a mapping by issuer_key_id maps the operator CA's certificates only"
-stop
+daemon_stop
 # A mapping that names no client CA is refused at load, with a reason.
 conf '/issuer_cert = { "data\/ca\/operators.pem" }/d'
 ! grep -q 'issuer_cert = {' signetd.conf || fail "could not drop issuer_cert"

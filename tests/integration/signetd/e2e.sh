@@ -7,48 +7,15 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-e2e-XXXXXX)
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -40 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-npass=0
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTPS=$(free_port); HTTP=$(free_port)
-COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck source=../../support/testlib.sh
+. "$src/tests/support/testlib.sh"
+test_begin e2e
+test_ports coap
 have_coap=0
 [ -x "$build/api/coap/signet-coap" ] && command -v coap-client-gnutls >/dev/null && have_coap=1
-cd "$work"
-
 # Provision exactly as README command one does (token, keys, dev PKI).
-DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
-	{ cat provision.log; fail "provisioning"; }
-export SOFTHSM2_CONF=$work/data/softhsm2.conf
-# As root (CI) the whole run is sandboxed as the appliance is: the engine
-# as `signet`, front ends as their own users in an empty chroot, seccomp.
-sbx='s/^$//'
-as_engine() { "$@"; }
-if [ "$(id -u)" = 0 ]; then
-	# shellcheck source=../../support/users.sh
-	. "$src/tests/support/users.sh"
-	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
-	as_engine() { runuser -u signet -- "$@"; }
-else
-	echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
-fi
-sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+dev_provision
+dev_conf > signetd.conf
 chmod 644 signetd.conf
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
 pass "configuration checks ($(grep -c '^sandbox = true' signetd.conf | sed 's/1/sandboxed/; s/0/unsandboxed/'))"

@@ -6,28 +6,10 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-edges-XXXXXX)
-pid=
-stop() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	pid=
-}
-cleanup() {
-	stop
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -40 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-npass=0
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTPS=$(free_port); HTTP=$(free_port)
+# shellcheck source=../../support/testlib.sh
+. "$src/tests/support/testlib.sh"
+test_begin edges
+test_ports
 cd "$work"
 
 DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||

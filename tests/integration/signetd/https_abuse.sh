@@ -12,52 +12,23 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-abuse-XXXXXX)
-pid=
+# shellcheck source=../../support/testlib.sh
+. "$src/tests/support/testlib.sh"
+FAIL_TAIL=30
+test_begin abuse
 bg=()
-cleanup() {
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null || true; done
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-npass=0
+test_cleanup() { local p; for p in "${bg[@]}"; do kill "$p" 2>/dev/null || true; done; }
 abuse() { timeout 60 python3 "$src/tests/integration/signetd/https_abuse.py" "$@"; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTPS=$(free_port); HTTP=$(free_port)
-cd "$work"
-DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
-	{ cat provision.log; fail "provisioning"; }
-export SOFTHSM2_CONF=$work/data/softhsm2.conf
-sbx='s/^$//'
-if [ "$(id -u)" = 0 ]; then
-	# shellcheck source=../../support/users.sh
-	. "$src/tests/support/users.sh"
-	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
-else
-	echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
-fi
-# Small limits so that each abuse meets its limit in seconds.  Appliance-
-# wide: 200 connections and 40 per source over 2 workers (100 and 20 each).
-sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e '/coap = /d' -e 's/^https_workers = 1/https_workers = 2/' \
-	-e 's/read_timeout = .*/read_timeout = "10s"/' \
-	-e 's/idle_timeout = .*/idle_timeout = "4s"/' \
-	-e 's/max_connections = .*/max_connections = 200/' \
-	-e 's/max_connections_per_source = .*/max_connections_per_source = 40/' \
-	-e 's/operator_reserve = .*/operator_reserve = 4/' \
-	-e 's/handshake_timeout = .*/handshake_timeout = "2s"/' \
-	-e 's/request_timeout = .*/request_timeout = "3s"/' \
-	-e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+test_ports
+dev_provision
+dev_conf 's/^https_workers = 1/https_workers = 2/' \
+	's/read_timeout = .*/read_timeout = "10s"/' \
+	's/idle_timeout = .*/idle_timeout = "4s"/' \
+	's/max_connections = .*/max_connections = 200/' \
+	's/max_connections_per_source = .*/max_connections_per_source = 40/' \
+	's/operator_reserve = .*/operator_reserve = 4/' \
+	's/handshake_timeout = .*/handshake_timeout = "2s"/' \
+	's/request_timeout = .*/request_timeout = "3s"/' > signetd.conf
 chmod 644 signetd.conf
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
 "$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &

@@ -12,22 +12,11 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-ocspnonce-XXXXXX)
-chmod 755 "$work"	# the sandboxed engine reaches $work/a and $work/b
-cleanup() {
-	appliance_stop >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2
-	exit 1
-}
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-npass=0
 # shellcheck source=../../support/appliance.sh
 . "$src/tests/support/appliance.sh"
+test_begin ocspnonce
+chmod 755 "$work"	# the sandboxed engine reaches $work/a and $work/b
+test_cleanup() { appliance_stop >/dev/null 2>&1; }
 
 ask() {	# $1: output file; an unknown serial is answered and signed too
 	openssl ocsp -issuer data/ca/intermediate.pem -serial 0x0102030405 \

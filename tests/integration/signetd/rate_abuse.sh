@@ -17,54 +17,19 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-rate-XXXXXX)
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-npass=0
+# shellcheck source=../../support/testlib.sh
+. "$src/tests/support/testlib.sh"
+FAIL_TAIL=30
+test_begin rate
 command -v coap-client-gnutls >/dev/null || fail "coap-client-gnutls missing (libcoap3-bin)"
 command -v sqlite3 >/dev/null || fail "sqlite3 missing"
-
-read -r HTTPS HTTP COAP < <(python3 -c '
-import socket
-ps = []
-for t in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, t)
-    s.bind(("127.0.0.1", 0))
-    ps.append(s.getsockname()[1])
-    s.close()
-print(*ps)')
-cd "$work"
-DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
-	{ cat provision.log; fail "provisioning"; }
-export SOFTHSM2_CONF=$work/data/softhsm2.conf
-sbx='s/^$//'
-as_engine() { "$@"; }
-if [ "$(id -u)" = 0 ]; then
-	# shellcheck source=../../support/users.sh
-	. "$src/tests/support/users.sh"
-	sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
-	as_engine() { runuser -u signet -- "$@"; }
-else
-	echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
-fi
-# Small budgets, so that each abuse meets its limit in seconds.
-sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e 's/^https_workers = 1/https_workers = 2/' \
-	-e 's/rate_identity = .*/rate_identity = 1/; s/burst_identity = .*/burst_identity = 5/' \
-	-e 's/rate_tenant = .*/rate_tenant = 10/; s/burst_tenant = .*/burst_tenant = 30/' \
-	-e 's/rate_auth_fail = .*/rate_auth_fail = 1/; s/burst_auth_fail = .*/burst_auth_fail = 10/' \
-	-e 's/auth_fail_window = .*/auth_fail_window = "4s"/' \
-	-e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+test_ports coap
+dev_provision
+dev_conf 's/^https_workers = 1/https_workers = 2/' \
+	's/rate_identity = .*/rate_identity = 1/; s/burst_identity = .*/burst_identity = 5/' \
+	's/rate_tenant = .*/rate_tenant = 10/; s/burst_tenant = .*/burst_tenant = 30/' \
+	's/rate_auth_fail = .*/rate_auth_fail = 1/; s/burst_auth_fail = .*/burst_auth_fail = 10/' \
+	's/auth_fail_window = .*/auth_fail_window = "4s"/' > signetd.conf
 chmod 644 signetd.conf
 grep -q 'rate_auth_fail = 1' signetd.conf || fail "the board configuration has no rate_auth_fail"
 "$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"

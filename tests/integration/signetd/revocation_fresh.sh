@@ -11,16 +11,10 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-revfresh-XXXXXX)
-cleanup() {
-	appliance_stop || true
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -40 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; }
 # shellcheck source=../../support/appliance.sh
 . "$src/tests/support/appliance.sh"
+test_begin revfresh
+test_cleanup() { appliance_stop; }
 
 FRESH=4
 # A short bound and a short OCSP validity (refresh at half of it), so the

@@ -9,13 +9,11 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-ctl-XXXXXX)
-npass=0
-cleanup() {
-	appliance_stop >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../../support/appliance.sh
+. "$src/tests/support/appliance.sh"
+test_begin ctl
+test_cleanup() { appliance_stop >/dev/null 2>&1; }
+# signetctl's own output first, then the appliance's log.
 fail() {
 	echo "FAIL: $*" >&2
 	[ -f "$work/out" ] && { echo "--- stdout"; cat "$work/out"; } >&2
@@ -23,9 +21,6 @@ fail() {
 	[ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2
 	exit 1
 }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-# shellcheck source=../../support/appliance.sh
-. "$src/tests/support/appliance.sh"
 
 # A profile that keeps no certificates (store = false), besides dev-host's.
 app_conf_extra() {

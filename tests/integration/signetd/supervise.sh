@@ -11,35 +11,14 @@ set -euo pipefail
 src=$1
 build=$2
 [ "$(id -u)" = 0 ] || { echo "FAIL: needs root: signetd starts the engine as its own user" >&2; exit 1; }
-work=$(mktemp -d /tmp/signet-sup-XXXXXX)
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -30 "$work/signetd.log" >&2; exit 1; }
-pass() { echo "ok - $*"; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-HTTPS=$(free_port); HTTP=$(free_port)
-COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck source=../../support/testlib.sh
+. "$src/tests/support/testlib.sh"
+FAIL_TAIL=30
+test_begin sup
+test_ports coap
 [ -x "$build/api/coap/signet-coap" ] || fail "signet-coap missing: the CoAP front end must be supervised too"
-cd "$work"
-DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
-	{ cat provision.log; fail "provisioning"; }
-export SOFTHSM2_CONF=$work/data/softhsm2.conf
-# shellcheck source=../../support/users.sh
-. "$src/tests/support/users.sh"
-sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
-sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" \
-	-e "s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" -e "$sbx" "$src/board/dev-host/signetd.conf" > signetd.conf
+dev_provision
+dev_conf > signetd.conf
 chmod 644 signetd.conf
 
 start() { # log file

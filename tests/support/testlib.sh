@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# The preamble every integration script had written out for itself: a work
+# directory removed on exit, fail/pass, free loopback ports, provisioning
+# the dev-host board, and the dev-host signetd.conf on those ports.  Bash;
+# `set -euo pipefail`, set src and build, source it, then:
+#
+#   test_begin NAME       work=/tmp/signet-NAME-XXXXXX; npass=0; on exit
+#                         test_cleanup (if the script defines it), the
+#                         daemon in $pid stopped, $work removed (kept
+#                         when KEEP is set)
+#   fail MSG              "FAIL: MSG" and the last FAIL_TAIL (40) lines of
+#                         $work/signetd.log on stderr; exit 1
+#   pass MSG              "ok - MSG"; counts in npass
+#   free_port, free_udp_port
+#   test_ports [coap]     HTTPS HTTP (and COAP) from free_port
+#   dev_provision         in $work: the dev-host board as README command
+#                         one provisions it (token, keys, dev PKI); exports
+#                         SOFTHSM2_CONF; as root, the sandbox users and the
+#                         sed expression in sbx that turns the sandbox on;
+#                         as_engine CMD runs CMD as the engine's user
+#   dev_conf [SED...]     the dev-host signetd.conf on HTTPS HTTP (and COAP,
+#                         or without the CoAP listener when COAP is empty),
+#                         sandboxed as above, each SED applied after, on
+#                         stdout
+#   daemon_stop           SIGTERM $pid, up to 10 s, then SIGKILL; pid=
+
+npass=0
+pid=
+sbx='s/^$//'
+FAIL_TAIL=${FAIL_TAIL:-40}
+
+as_engine() { "$@"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "${work:-}" ] && [ -f "$work/signetd.log" ]; then
+		tail -n "$FAIL_TAIL" "$work/signetd.log" >&2
+	fi
+	exit 1
+}
+
+pass() { echo "ok - $*"; npass=$((npass + 1)); }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+free_udp_port() {
+	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# All held open at once, so that the three are distinct.
+test_ports() {
+	read -r HTTPS HTTP COAP < <(python3 -c '
+import socket, sys
+ps, ss = [], []
+for t in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, t)
+    s.bind(("127.0.0.1", 0))
+    ss.append(s)
+    ps.append(s.getsockname()[1])
+print(*ps)')
+	[ "${1:-}" = coap ] || COAP=
+}
+
+daemon_stop() {
+	if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	pid=
+}
+
+test_exit() {
+	local st=$?
+	if declare -F test_cleanup >/dev/null; then test_cleanup || true; fi
+	daemon_stop
+	if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work" >&2; fi
+	return "$st"
+}
+
+test_begin() {
+	work=$(mktemp -d "/tmp/signet-$1-XXXXXX")
+	trap test_exit EXIT
+}
+
+dev_provision() {
+	cd "$work" || fail "cd $work"
+	DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
+		{ cat provision.log; fail "provisioning"; }
+	export SOFTHSM2_CONF=$work/data/softhsm2.conf
+	# As root (CI) the run is sandboxed as the appliance is: the engine as
+	# `signet`, front ends as their own users in an empty chroot, seccomp.
+	if [ "$(id -u)" = 0 ]; then
+		# shellcheck source=users.sh
+		. "$src/tests/support/users.sh"
+		sbx=$(sandbox_prepare "$work" data) || fail "sandbox users"
+		as_engine() { runuser -u signet -- "$@"; }
+	else
+		echo "NOTE: not root, so sandbox = false here; CI runs this as root, sandboxed"
+	fi
+}
+
+# Each address is matched up to the character after its port, so that a
+# port substituted first (say 56840) can never be rewritten by a later
+# expression; the plain-HTTP port is also in the AIA/CRL URLs.
+dev_conf() {
+	local coap="s/127.0.0.1:5684\"/127.0.0.1:$COAP\"/" e args=()
+	[ -n "${COAP:-}" ] || coap='/coap = "127.0.0.1:5684"/d'
+	for e in "$@"; do args+=(-e "$e"); done
+	sed -e "s/127\.0\.0\.1:8443\([^0-9]\)/127.0.0.1:$HTTPS\1/" \
+		-e "s/127\.0\.0\.1:8080\([^0-9]\)/127.0.0.1:$HTTP\1/g" \
+		-e "$coap" -e "$sbx" "${args[@]}" "$src/board/dev-host/signetd.conf"
+}
