@@ -1,14 +1,15 @@
 /*
  * What a DTLS session tells the engine about its client, and how the
- * engine's answers become CoAP: result codes and certs-only PKCS#7.
+ * engine's answers become CoAP: result codes and certs-only PKCS#7
+ * (written by api/est, as signet-https writes it).
  */
 #include <string.h>
 
 #include <netinet/in.h>
 
-#include <openssl/pkcs7.h>
 #include <openssl/ssl.h>
 
+#include "signet/est.h"
 #include "ec_local.h"
 
 /* DER of x appended to buf at *used; the blob points at it. */
@@ -132,46 +133,24 @@ ec_result_code(int result)
 	}
 }
 
+/* The certs-only PKCS#7 (RFC 9148 4.1, api/est), OPENSSL_malloc'd. */
 int
 ec_pkcs7(const struct proto_blob *certs, size_t n, uint8_t **out,
     size_t *outlen)
 {
-	PKCS7 *p7 = NULL;
-	X509 *x = NULL;
-	const uint8_t *p;
-	unsigned char *der = NULL;
-	size_t i;
-	int len, rc = -1;
+	uint8_t *der;
+	size_t size;
 
 	*out = NULL;
 	*outlen = 0;
-	/* RFC 5751 3.2.2 certs-only: SignedData, no signers, no content. */
-	if ((p7 = PKCS7_new()) == NULL ||
-	    !PKCS7_set_type(p7, NID_pkcs7_signed) ||
-	    !PKCS7_content_new(p7, NID_pkcs7_data))
-		goto out;
-	/* eContent absent, as RFC 7030 4.1.3 and `openssl crl2pkcs7` have
-	 * it: PKCS7_content_new leaves an empty OCTET STRING, which strict
-	 * device parsers rightly refuse. */
-	ASN1_OCTET_STRING_free(p7->d.sign->contents->d.data);
-	p7->d.sign->contents->d.data = NULL;
-	for (i = 0; i < n; i++) {
-		p = certs[i].ptr;
-		if ((x = d2i_X509(NULL, &p, (long)certs[i].len)) == NULL ||
-		    !PKCS7_add_certificate(p7, x))
-			goto out;
-		X509_free(x);
-		x = NULL;
+	if ((size = est_pkcs7_size(certs, n)) == 0 ||
+	    (der = OPENSSL_malloc(size)) == NULL)
+		return -1;
+	if (est_pkcs7_certs(certs, n, der, size, outlen) != EST_OK) {
+		OPENSSL_free(der);
+		*outlen = 0;
+		return -1;
 	}
-	if ((len = i2d_PKCS7(p7, &der)) <= 0)
-		goto out;
 	*out = der;
-	*outlen = (size_t)len;
-	der = NULL;
-	rc = 0;
-out:
-	X509_free(x);
-	PKCS7_free(p7);
-	OPENSSL_free(der);
-	return rc;
+	return 0;
 }

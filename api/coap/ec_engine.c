@@ -9,6 +9,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "signet/est.h"
 #include "ec_local.h"
 
 int
@@ -78,7 +79,6 @@ store_add_target(struct ec_ctx *ctx, const char *tenant,
 	struct proto_reply rep;
 	const uint8_t *p;
 	X509 *x;
-	unsigned i;
 
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_CACERTS;
@@ -90,21 +90,16 @@ store_add_target(struct ec_ctx *ctx, const char *tenant,
 	if (ec_engine_call(ctx, &req, &rep, EC_PSK_TIMEOUT_MS) != 0 ||
 	    rep.status.result != PROTO_R_OK)
 		return -1;
-	for (i = 0; i < rep.u.chain.ncerts; i++) {
-		p = rep.u.chain.certs[i].ptr;
-		if ((x = d2i_X509(NULL, &p,
-		    (long)rep.u.chain.certs[i].len)) == NULL)
-			return -1;
-		/* The first is the target's issuer: discovery (ec_disc.c). */
-		if (i == 0)
-			ec_disc_issuer(ctx, tenant, profile, x);
-		/* OpenSSL 3 returns success for a certificate already in. */
-		if (X509_STORE_add_cert(ctx->store, x) != 1) {
-			X509_free(x);
-			return -1;
-		}
-		X509_free(x);
-	}
+	/* The first is the target's issuer: discovery (ec_disc.c). */
+	p = rep.u.chain.certs[0].ptr;
+	if ((x = d2i_X509(NULL, &p, (long)rep.u.chain.certs[0].len)) ==
+	    NULL)
+		return -1;
+	ec_disc_issuer(ctx, tenant, profile, x);
+	X509_free(x);
+	if (est_store_add(ctx->store, rep.u.chain.certs,
+	    rep.u.chain.ncerts) != EST_OK)
+		return -1;
 	return 0;
 }
 

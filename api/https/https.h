@@ -163,13 +163,6 @@ int	https_json_u64(const struct https_json *, const char *name,
 const struct https_jmember *https_json_get(const struct https_json *,
 	    const char *name);
 
-/*
- * RFC 7030 4.1.3 / RFC 8551: a certs-only CMS SignedData (degenerate, no
- * signers) holding certs[0..n-1] in that order, as DER.
- */
-int	https_pkcs7_certs(const struct proto_blob *certs, size_t n,
-	    uint8_t *out, size_t outsize, size_t *outlen);
-
 
 /*
  * Where a request head (request line and header fields, RFC 9112 2.1)

@@ -13,11 +13,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "signet/est.h"
 #include "https_local.h"
 
 #define EST_P7_TYPE	"application/pkcs7-mime; smime-type=certs-only"
-#define EST_P7_OUT	(PROTO_MAX_CHAIN + 64)
-
 /* A certs-only PKCS#7 of certs, base64 (RFC 7030 4.1.3, 4.2.3). */
 static void
 est_reply_certs(struct https_ctx *ctx, const struct proto_blob *certs,
@@ -26,10 +25,11 @@ est_reply_certs(struct https_ctx *ctx, const struct proto_blob *certs,
 	uint8_t *p7 = NULL;
 	char *b64 = NULL;
 	struct evbuffer *b = NULL;
-	size_t p7len, b64size, b64len;
+	size_t p7size, p7len, b64size, b64len;
 
-	if ((p7 = malloc(EST_P7_OUT)) == NULL ||
-	    https_pkcs7_certs(certs, n, p7, EST_P7_OUT, &p7len) != HTTPS_OK) {
+	if ((p7size = est_pkcs7_size(certs, n)) == 0 ||
+	    (p7 = malloc(p7size)) == NULL ||
+	    est_pkcs7_certs(certs, n, p7, p7size, &p7len) != EST_OK) {
 		https_error(ctx, 500, "cannot encode the certificates");
 		goto out;
 	}

@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "signet/est.h"
 #include "https_local.h"
 
 static int https_tls_exidx = -1;
@@ -144,18 +145,8 @@ out:
 void
 https_tls_add_ca(struct https_srv *srv, const struct proto_chain *ch)
 {
-	const unsigned char *p;
-	X509 *x;
-	size_t i;
-
-	for (i = 0; i < ch->ncerts; i++) {
-		p = ch->certs[i].ptr;
-		if ((x = d2i_X509(NULL, &p, (long)ch->certs[i].len)) == NULL)
-			continue;
-		/* A certificate already there is not an error. */
-		X509_STORE_add_cert(srv->store, x);
-		X509_free(x);
-	}
+	/* One that does not parse is skipped: the others still help. */
+	(void)est_store_add(srv->store, ch->certs, ch->ncerts);
 	ERR_clear_error();
 }
 
