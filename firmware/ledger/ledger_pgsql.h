@@ -67,14 +67,15 @@ struct pg_params {
 	uint8_t		 num[PG_MAXP][8];
 };
 
+/* gc must stay first: the shared write ops take the state as it. */
 struct pg_ledger {
+	struct ledger_gc	 gc;
 	struct pg_target	 target;
 	struct pg_conn		 w;	/* writer: group-commit leader only */
 	struct pg_conn		 r[PG_READERS];
 	unsigned int		 next_reader;
 	pthread_mutex_t		 rlock;	/* guards next_reader */
 	struct audit_pg		*audit;
-	struct ledger_gc	 gc;
 	int			 gc_ready;
 };
 
