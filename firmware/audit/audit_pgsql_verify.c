@@ -62,21 +62,13 @@ fail(struct walk *w, enum audit_verify_status status, uint64_t seq,
 static int
 query(struct walk *w, const char *sql, const int64_t *arg, PGresult **out)
 {
-	struct apg_params p;
-	PGresult *res;
-	int rc;
+	struct pgu_params p;
 
-	apg_init(&p);
-	apg_text(&p, w->node, strlen(w->node));
+	pgu_init(&p);
+	pgu_bytes(&p, w->node, strlen(w->node));
 	if (arg != NULL)
-		apg_int8(&p, *arg);
-	res = PQexecParams(w->conn, sql, p.n, NULL, p.val, p.len, p.fmt, 1);
-	if ((rc = apg_check(w->conn, res, PGRES_TUPLES_OK)) != AUDIT_OK) {
-		PQclear(res);
-		return rc;
-	}
-	*out = res;
-	return AUDIT_OK;
+		pgu_int8(&p, *arg);
+	return apg_rc(pgu_query(w->conn, sql, &p, out));
 }
 
 static int
@@ -98,8 +90,8 @@ load_checkpoints(struct walk *w)
 	}
 	for (i = 0; i < n; i++) {
 		c = &w->ck[i];
-		if (!apg_int8_col(res, i, 0, &seq) ||
-		    !apg_int8_col(res, i, 1, &c->time))
+		if (!pgu_get_int8(res, i, 0, &seq) ||
+		    !pgu_get_int8(res, i, 1, &c->time))
 			seq = 0;
 		c->seq = (uint64_t)seq;
 		/* A malformed head or signature simply fails to verify. */
@@ -160,7 +152,7 @@ check_row(struct walk *w, const PGresult *r, int i)
 	int64_t seq, time;
 	int f;
 
-	if (!apg_int8_col(r, i, 0, &seq) || !apg_int8_col(r, i, 1, &time) ||
+	if (!pgu_get_int8(r, i, 0, &seq) || !pgu_get_int8(r, i, 1, &time) ||
 	    PQgetlength(r, i, 9) != AUDIT_HASH_LEN ||
 	    PQgetlength(r, i, 10) != AUDIT_HASH_LEN) {
 		fail(w, AUDIT_VERIFY_MALFORMED, w->expect, "node %s: record %"
@@ -247,7 +239,7 @@ check_tail(struct walk *w)
 	    &res);
 	if (rc != AUDIT_OK)
 		return rc;
-	if (PQntuples(res) == 1 && apg_int8_col(res, 0, 0, &head) &&
+	if (PQntuples(res) == 1 && pgu_get_int8(res, 0, 0, &head) &&
 	    (uint64_t)head > w->expect - 1)
 		fail(w, AUDIT_VERIFY_TRUNCATED, w->expect, "node %s: log ends"
 		    " at seq %" PRIu64 " but its head is seq %" PRId64,
@@ -261,7 +253,6 @@ audit_pg_verify(PGconn *conn, const char *node, EVP_PKEY *pub,
     struct audit_verify_result *res)
 {
 	struct walk w;
-	PGresult *r;
 	int rc;
 
 	if (conn == NULL || node == NULL || res == NULL)
@@ -273,9 +264,8 @@ audit_pg_verify(PGconn *conn, const char *node, EVP_PKEY *pub,
 	w.pub = pub;
 	w.expect = 1;
 	w.res = res;
-	r = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	rc = apg_check(conn, r, PGRES_COMMAND_OK);
-	PQclear(r);
+	rc = apg_rc(pgu_exec(conn,
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
 	if (rc != AUDIT_OK)
 		return rc;
 	if ((rc = load_checkpoints(&w)) != AUDIT_OK ||
