@@ -64,10 +64,13 @@ endfunction()
 #   - tools/check-hardening.sh, which writes the same rules with
 #     cmake -DSIGNET_LINK_RULES_OUT=FILE -P cmake/SignetHelpers.cmake.
 set(SIGNET_LINK_PROCESSES signetd signet-engine signet-https signet-coap)
-set(SIGNET_LINK_FORBID_signetd hsm ledger audit ca engine p11 sqlite3 pq coap)
+set(SIGNET_LINK_FORBID_signetd hsm ledger audit ca engine p11 sqlite3 pq pgutil
+	coap)
 set(SIGNET_LINK_FORBID_signet-engine coap)
-set(SIGNET_LINK_FORBID_signet-https hsm ledger audit ca engine p11 sqlite3 pq)
-set(SIGNET_LINK_FORBID_signet-coap hsm ledger audit ca engine p11 sqlite3 pq)
+set(SIGNET_LINK_FORBID_signet-https hsm ledger audit ca engine p11 sqlite3 pq
+	pgutil)
+set(SIGNET_LINK_FORBID_signet-coap hsm ledger audit ca engine p11 sqlite3 pq
+	pgutil)
 
 # Each forbidden library: _TARGET matches its name in a link closure (a
 # CMake regex over target names and library paths), _NEEDED its DT_NEEDED
@@ -92,6 +95,8 @@ set(SIGNET_LINK_sqlite3_SYMBOL [[sqlite3_]])
 set(SIGNET_LINK_pq_TARGET [[LIBPQ|libpq\.]])
 set(SIGNET_LINK_pq_NEEDED [[libpq\.]])
 set(SIGNET_LINK_pq_SYMBOL [=[PQ[a-z]]=])
+set(SIGNET_LINK_pgutil_TARGET [[^signet_pgutil$]])
+set(SIGNET_LINK_pgutil_SYMBOL [[pgu_]])
 set(SIGNET_LINK_coap_TARGET [[^signet_coap$|LIBCOAP|libcoap]])
 set(SIGNET_LINK_coap_NEEDED [[libcoap-]])
 set(SIGNET_LINK_coap_SYMBOL [[coap_]])

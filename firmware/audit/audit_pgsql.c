@@ -48,32 +48,22 @@ static const char schema[] =
     " ON audit_checkpoint FOR EACH STATEMENT"
     " EXECUTE FUNCTION signet_audit_append_only();";
 
-static const struct {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
-	Oid		 types[12];
-} stmts[] = {
-#define T 25	/* text */
-#define B 17	/* bytea */
-#define I 20	/* bigint */
+/* Parameter types: 't' text, 'b' bytea, '8' bigint (pgutil.h). */
+static const struct pgu_stmt stmts[] = {
 	{ "a_head", "SELECT seq, hash FROM audit_head WHERE node = $1"
-	    " FOR UPDATE", 1, { T } },
+	    " FOR UPDATE", "t" },
 	{ "a_head_new", "INSERT INTO audit_head(node, seq, hash)"
-	    " VALUES($1, 0, $2) ON CONFLICT (node) DO NOTHING", 2, { T, B } },
+	    " VALUES($1, 0, $2) ON CONFLICT (node) DO NOTHING", "tb" },
 	{ "a_head_set", "UPDATE audit_head SET seq = $2, hash = $3"
-	    " WHERE node = $1", 3, { T, I, B } },
+	    " WHERE node = $1", "t8b" },
 	{ "a_insert", "INSERT INTO audit_log(node, seq, time, actor, role,"
 	    " tenant, action, object, result, detail, prev_hash, hash)"
-	    " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", 12,
-	    { T, I, I, T, T, T, T, T, T, T, B, B } },
+	    " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+	    "t88tttttttbb" },
 	{ "a_last_ckpt", "SELECT seq, time FROM audit_checkpoint"
-	    " WHERE node = $1 ORDER BY seq DESC LIMIT 1", 1, { T } },
+	    " WHERE node = $1 ORDER BY seq DESC LIMIT 1", "t" },
 	{ "a_insert_ckpt", "INSERT INTO audit_checkpoint(node, seq, time,"
-	    " head, sig) VALUES($1, $2, $3, $4, $5)", 5, { T, I, I, B, B } },
-#undef T
-#undef B
-#undef I
+	    " head, sig) VALUES($1, $2, $3, $4, $5)", "t88bb" },
 };
 
 struct audit_pg {
@@ -86,126 +76,56 @@ struct chain_head {
 	uint8_t		hash[AUDIT_HASH_LEN];
 };
 
-void
-apg_init(struct apg_params *p)
-{
-	memset(p, 0, sizeof(*p));
-}
-
-void
-apg_text(struct apg_params *p, const char *s, size_t len)
-{
-	p->val[p->n] = s;
-	p->len[p->n] = (int)len;
-	p->fmt[p->n++] = 1;	/* binary text: the bytes as they are */
-}
-
-void
-apg_bytea(struct apg_params *p, const void *b, size_t n)
-{
-	apg_text(p, b, n);
-}
-
-void
-apg_int8(struct apg_params *p, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	int i;
-
-	for (i = 7; i >= 0; i--, u >>= 8)
-		p->num[p->n][i] = (uint8_t)u;
-	apg_bytea(p, p->num[p->n], 8);
-}
-
 int
-apg_int8_col(const PGresult *r, int row, int col, int64_t *v)
+apg_rc(enum pgu_fault f)
 {
-	const uint8_t *b;
-	uint64_t u = 0;
-	int i;
+	static const int rc[PGU_NFAULTS] = {
+		[PGU_OK] = AUDIT_OK,
+		[PGU_LINK] = AUDIT_ERR_IO,
+		[PGU_NOMEM] = AUDIT_ERR_NOMEM,
+		[PGU_ARG] = AUDIT_ERR_ARG,
+		[PGU_SHUTDOWN] = AUDIT_ERR_DB,
+		[PGU_TOO_MANY] = AUDIT_ERR_DB,
+		[PGU_UNIQUE] = AUDIT_ERR_DB,
+		[PGU_CONSTRAINT] = AUDIT_ERR_DB,
+		[PGU_DATA] = AUDIT_ERR_DB,
+		[PGU_DISK_FULL] = AUDIT_ERR_FULL,
+		[PGU_RESOURCES] = AUDIT_ERR_DB,
+		[PGU_BUSY] = AUDIT_ERR_BUSY,
+		[PGU_UNDEFINED] = AUDIT_ERR_SCHEMA,
+		[PGU_SQL] = AUDIT_ERR_SCHEMA,
+		[PGU_SYSTEM] = AUDIT_ERR_IO,
+		[PGU_OTHER] = AUDIT_ERR_DB,
+	};
 
-	if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
-		return 0;
-	b = (const uint8_t *)PQgetvalue(r, row, col);
-	for (i = 0; i < 8; i++)
-		u = u << 8 | b[i];
-	*v = (int64_t)u;
-	return 1;
-}
-
-int
-apg_check(PGconn *conn, const PGresult *res, ExecStatusType want)
-{
-	const char *st;
-
-	if (res != NULL && PQresultStatus(res) == want)
-		return AUDIT_OK;
-	if (PQstatus(conn) == CONNECTION_BAD)
-		return AUDIT_ERR_IO;
-	if (res == NULL)
-		return AUDIT_ERR_NOMEM;
-	if ((st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL ||
-	    strncmp(st, "08", 2) == 0 || strncmp(st, "58", 2) == 0)
-		return AUDIT_ERR_IO;
-	if (strcmp(st, "53100") == 0)
-		return AUDIT_ERR_FULL;
-	if (strcmp(st, "53200") == 0)
-		return AUDIT_ERR_NOMEM;
-	if (strncmp(st, "40", 2) == 0 || strcmp(st, "55P03") == 0 ||
-	    strcmp(st, "57014") == 0)
-		return AUDIT_ERR_BUSY;
-	if (strncmp(st, "42", 2) == 0)
-		return AUDIT_ERR_SCHEMA;
-	return AUDIT_ERR_DB;
+	return rc[f];
 }
 
 /* Run a prepared statement of ours; *out (if not NULL) gets the rows. */
 static int
-run(PGconn *conn, const char *name, const struct apg_params *p,
+run(PGconn *conn, const char *name, const struct pgu_params *p,
     PGresult **out)
 {
-	PGresult *res;
-	int rc;
-
-	res = PQexecPrepared(conn, name, p->n, p->val, p->len, p->fmt, 1);
-	rc = apg_check(conn, res, out != NULL ? PGRES_TUPLES_OK :
-	    PGRES_COMMAND_OK);
-	if (rc == AUDIT_OK && out != NULL) {
-		*out = res;
-		res = NULL;
-	}
-	PQclear(res);
-	return rc;
+	return apg_rc(pgu_run(conn, name, p, out));
 }
 
 int
 audit_pg_install(PGconn *conn)
 {
-	PGresult *res;
-	int rc;
-
 	if (conn == NULL)
 		return AUDIT_ERR_ARG;
-	res = PQexec(conn, schema);
-	rc = apg_check(conn, res, PGRES_COMMAND_OK);
-	PQclear(res);
-	return rc;
+	return apg_rc(pgu_exec(conn, schema));
 }
 
 int
 audit_pg_prepare(PGconn *conn)
 {
-	PGresult *res;
 	size_t i;
 	int rc = AUDIT_OK;
 
 	for (i = 0; rc == AUDIT_OK && i < sizeof(stmts) / sizeof(stmts[0]);
-	    i++) {
-		res = PQprepare(conn, stmts[i].name, stmts[i].sql,
-		    stmts[i].nparams, stmts[i].types);
-		rc = apg_check(conn, res, PGRES_COMMAND_OK);
-		PQclear(res);
-	}
+	    i++)
+		rc = apg_rc(pgu_prepare(conn, &stmts[i]));
 	return rc;
 }
 
@@ -240,26 +160,26 @@ static int
 lock_head(struct audit_pg *a, PGconn *conn, struct chain_head *h)
 {
 	static const uint8_t zero[AUDIT_HASH_LEN];
-	struct apg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int64_t seq;
 	int tries, rc;
 
 	for (tries = 0; tries < 2; tries++) {
-		apg_init(&p);
-		apg_text(&p, a->node, strlen(a->node));
+		pgu_init(&p);
+		pgu_bytes(&p, a->node, strlen(a->node));
 		if ((rc = run(conn, "a_head", &p, &res)) != AUDIT_OK)
 			return rc;
 		if (PQntuples(res) == 1)
 			break;
 		PQclear(res);
 		res = NULL;
-		apg_bytea(&p, zero, sizeof(zero));
+		pgu_bytes(&p, zero, sizeof(zero));
 		if ((rc = run(conn, "a_head_new", &p, NULL)) != AUDIT_OK)
 			return rc;
 	}
 	rc = AUDIT_ERR_DB;
-	if (res == NULL || !apg_int8_col(res, 0, 0, &seq) || seq < 0 ||
+	if (res == NULL || !pgu_get_int8(res, 0, 0, &seq) || seq < 0 ||
 	    PQgetlength(res, 0, 1) != AUDIT_HASH_LEN)
 		goto out;
 	h->seq = (uint64_t)seq;
@@ -274,19 +194,19 @@ static int
 last_checkpoint(struct audit_pg *a, PGconn *conn, uint64_t *seq,
     int64_t *time)
 {
-	struct apg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int64_t s = 0;
 	int rc;
 
 	*seq = 0;
 	*time = 0;
-	apg_init(&p);
-	apg_text(&p, a->node, strlen(a->node));
+	pgu_init(&p);
+	pgu_bytes(&p, a->node, strlen(a->node));
 	if ((rc = run(conn, "a_last_ckpt", &p, &res)) != AUDIT_OK)
 		return rc;
-	if (PQntuples(res) == 1 && (!apg_int8_col(res, 0, 0, &s) ||
-	    !apg_int8_col(res, 0, 1, time)))
+	if (PQntuples(res) == 1 && (!pgu_get_int8(res, 0, 0, &s) ||
+	    !pgu_get_int8(res, 0, 1, time)))
 		rc = AUDIT_ERR_DB;
 	*seq = (uint64_t)s;
 	PQclear(res);
@@ -297,7 +217,7 @@ static int
 write_checkpoint(struct audit_pg *a, PGconn *conn, const struct chain_head *h,
     int64_t now)
 {
-	struct apg_params p;
+	struct pgu_params p;
 	uint8_t sig[AUDIT_MAX_SIG];
 	size_t siglen = sizeof(sig);
 	int rc;
@@ -306,12 +226,12 @@ write_checkpoint(struct audit_pg *a, PGconn *conn, const struct chain_head *h,
 	    &siglen);
 	if (rc != AUDIT_OK)
 		return rc;
-	apg_init(&p);
-	apg_text(&p, a->node, strlen(a->node));
-	apg_int8(&p, (int64_t)h->seq);
-	apg_int8(&p, now);
-	apg_bytea(&p, h->hash, AUDIT_HASH_LEN);
-	apg_bytea(&p, sig, siglen);
+	pgu_init(&p);
+	pgu_bytes(&p, a->node, strlen(a->node));
+	pgu_int8(&p, (int64_t)h->seq);
+	pgu_int8(&p, now);
+	pgu_bytes(&p, h->hash, AUDIT_HASH_LEN);
+	pgu_bytes(&p, sig, siglen);
 	return run(conn, "a_insert_ckpt", &p, NULL);
 }
 
@@ -340,23 +260,23 @@ insert_record(struct audit_pg *a, PGconn *conn, const struct chain_head *h,
     int64_t time, const char *const field[AUDIT_NFIELDS],
     const size_t len[AUDIT_NFIELDS], const uint8_t prev[AUDIT_HASH_LEN])
 {
-	struct apg_params p;
+	struct pgu_params p;
 	int i, rc;
 
-	apg_init(&p);
-	apg_text(&p, a->node, strlen(a->node));
-	apg_int8(&p, (int64_t)h->seq);
-	apg_int8(&p, time);
+	pgu_init(&p);
+	pgu_bytes(&p, a->node, strlen(a->node));
+	pgu_int8(&p, (int64_t)h->seq);
+	pgu_int8(&p, time);
 	for (i = 0; i < AUDIT_NFIELDS; i++)
-		apg_text(&p, field[i], len[i]);
-	apg_bytea(&p, prev, AUDIT_HASH_LEN);
-	apg_bytea(&p, h->hash, AUDIT_HASH_LEN);
+		pgu_bytes(&p, field[i], len[i]);
+	pgu_bytes(&p, prev, AUDIT_HASH_LEN);
+	pgu_bytes(&p, h->hash, AUDIT_HASH_LEN);
 	if ((rc = run(conn, "a_insert", &p, NULL)) != AUDIT_OK)
 		return rc;
-	apg_init(&p);
-	apg_text(&p, a->node, strlen(a->node));
-	apg_int8(&p, (int64_t)h->seq);
-	apg_bytea(&p, h->hash, AUDIT_HASH_LEN);
+	pgu_init(&p);
+	pgu_bytes(&p, a->node, strlen(a->node));
+	pgu_int8(&p, (int64_t)h->seq);
+	pgu_bytes(&p, h->hash, AUDIT_HASH_LEN);
 	return run(conn, "a_head_set", &p, NULL);
 }
 

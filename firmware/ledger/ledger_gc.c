@@ -128,11 +128,81 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 	return rc;
 }
 
-void
-ledger_gc_stats(struct ledger_gc *g, uint64_t *ops, uint64_t *transactions)
+/* The backend write ops: state starts with its struct ledger_gc. */
+int
+ledger_gc_reserve(void *state, const struct ledger_intent *in)
 {
+	struct gc_op op = { .kind = GC_RESERVE, .in = in };
+
+	return ledger_gc_submit(state, &op);
+}
+
+int
+ledger_gc_transition(void *state, const struct ledger_transition *t,
+    const struct audit_record *audit)
+{
+	struct gc_op op = { .kind = GC_TRANSITION, .t = t, .audit = audit };
+
+	return ledger_gc_submit(state, &op);
+}
+
+int
+ledger_gc_audit(void *state, const struct audit_record *audit, uint64_t *seq)
+{
+	struct gc_op op = { .kind = GC_AUDIT, .audit = audit };
+	int rc;
+
+	if ((rc = ledger_gc_submit(state, &op)) == LEDGER_OK && seq != NULL)
+		*seq = op.out;
+	return rc;
+}
+
+int
+ledger_gc_checkpoint(void *state)
+{
+	struct gc_op op = { .kind = GC_CHECKPOINT };
+
+	return ledger_gc_submit(state, &op);
+}
+
+int
+ledger_gc_next_counter(void *state, const char *name, uint64_t *out)
+{
+	struct gc_op op = { .kind = GC_COUNTER, .name = name };
+	int rc;
+
+	if ((rc = ledger_gc_submit(state, &op)) == LEDGER_OK)
+		*out = op.out;
+	return rc;
+}
+
+int
+ledger_gc_token_create(void *state, const struct ledger_token *t,
+    const struct audit_record *audit)
+{
+	struct gc_op op = { .kind = GC_TOKEN_CREATE, .tok = t,
+	    .audit = audit };
+
+	return ledger_gc_submit(state, &op);
+}
+
+int
+ledger_gc_reserve_token(void *state, const struct ledger_intent *in,
+    const uint8_t *hash, int64_t now)
+{
+	struct gc_op op = { .kind = GC_RESERVE_TOKEN, .in = in, .hash = hash,
+	    .now = now };
+
+	return ledger_gc_submit(state, &op);
+}
+
+void
+ledger_gc_stats(void *state, struct ledger_stats *out)
+{
+	struct ledger_gc *g = state;
+
 	pthread_mutex_lock(&g->lock);
-	*ops = g->ops;
-	*transactions = g->transactions;
+	out->ops = g->ops;
+	out->transactions = g->transactions;
 	pthread_mutex_unlock(&g->lock);
 }

@@ -13,6 +13,12 @@
  * transaction on some errors, e.g. a full disk, and then every earlier
  * operation of the batch is lost too); commit makes the batch durable;
  * rollback abandons it.
+ *
+ * The write ops of the ledger_backend table (reserve, transition...)
+ * are the same for every engine: they fill a gc_op, submit it and hand
+ * back its result.  They live here once; an engine only supplies the
+ * apply hook that runs one op of each kind.  For that the backend's
+ * state must start with its struct ledger_gc.
  */
 #ifndef SIGNET_LEDGER_GC_H
 #define SIGNET_LEDGER_GC_H
@@ -20,10 +26,33 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <signet/ledger.h>
+#include <signet/ledger_backend.h>
+
+enum gc_kind {
+	GC_RESERVE,
+	GC_TRANSITION,
+	GC_AUDIT,
+	GC_CHECKPOINT,
+	GC_COUNTER,
+	GC_TOKEN_CREATE,
+	GC_RESERVE_TOKEN,
+};
+
+/* One queued write: the queue's fields, then the op's arguments. */
 struct gc_op {
-	struct gc_op	*next;
-	int		 rc;
-	int		 done;
+	struct gc_op			*next;
+	int				 rc;
+	int				 done;
+	enum gc_kind			 kind;
+	const struct ledger_intent	*in;	/* RESERVE, RESERVE_TOKEN */
+	const struct ledger_transition	*t;
+	const struct audit_record	*audit;
+	const char			*name;	/* COUNTER */
+	uint64_t			 out;	/* AUDIT: seq; COUNTER */
+	const struct ledger_token	*tok;	/* TOKEN_CREATE */
+	const uint8_t			*hash;	/* RESERVE_TOKEN */
+	int64_t				 now;	/* RESERVE_TOKEN */
 };
 
 struct gc_hooks {
@@ -55,7 +84,21 @@ void	ledger_gc_destroy(struct ledger_gc *g);
 /* Run op in the next batch; returns its result once durable or failed. */
 int	ledger_gc_submit(struct ledger_gc *g, struct gc_op *op);
 
-void	ledger_gc_stats(struct ledger_gc *g, uint64_t *ops,
-	    uint64_t *transactions);
+/*
+ * The backend's write ops and stats; state is the backend's, which starts
+ * with its struct ledger_gc.
+ */
+int	ledger_gc_reserve(void *state, const struct ledger_intent *in);
+int	ledger_gc_transition(void *state, const struct ledger_transition *t,
+	    const struct audit_record *audit);
+int	ledger_gc_audit(void *state, const struct audit_record *audit,
+	    uint64_t *seq);
+int	ledger_gc_checkpoint(void *state);
+int	ledger_gc_next_counter(void *state, const char *name, uint64_t *out);
+int	ledger_gc_token_create(void *state, const struct ledger_token *t,
+	    const struct audit_record *audit);
+int	ledger_gc_reserve_token(void *state, const struct ledger_intent *in,
+	    const uint8_t *hash, int64_t now);
+void	ledger_gc_stats(void *state, struct ledger_stats *out);
 
 #endif

@@ -16,6 +16,7 @@
  * itself with bounded backoff, and nothing is half-written because
  * every operation is all in one transaction.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,51 +29,31 @@
 #include "ledger_impl.h"
 #include "ledger_pgsql.h"
 
-enum pg_kind {
-	OP_RESERVE,
-	OP_TRANSITION,
-	OP_AUDIT,
-	OP_CHECKPOINT,
-	OP_COUNTER,
-	OP_TOKEN_CREATE,
-	OP_RESERVE_TOKEN,
-};
-
-/* One queued write; gc must stay first (ledger_gc hands it back). */
-struct pg_op {
-	struct gc_op			 gc;
-	enum pg_kind			 kind;
-	const struct ledger_intent	*in;
-	const struct ledger_transition	*t;
-	const struct audit_record	*audit;
-	const char			*name;
-	uint64_t			 out;
-	const struct ledger_token	*tok;
-	const uint8_t			*hash;
-	int64_t				 now;
-};
-
+/* The apply step of one op, inside its SAVEPOINT. */
 static int
-do_op(struct pg_ledger *pg, struct pg_op *op)
+do_op(struct pg_ledger *pg, struct gc_op *op)
 {
 	switch (op->kind) {
-	case OP_RESERVE:
+	case GC_RESERVE:
 		return pg_do_reserve(pg, op->in);
-	case OP_TRANSITION:
+	case GC_TRANSITION:
 		return pg_do_transition(pg, op->t, op->audit);
-	case OP_AUDIT:
+	case GC_AUDIT:
 		return pg_do_audit(pg, op->audit, &op->out);
-	case OP_CHECKPOINT:
+	case GC_CHECKPOINT:
 		return pg_do_checkpoint(pg);
-	case OP_COUNTER:
+	case GC_COUNTER:
 		return pg_do_counter(pg, op->name, &op->out);
-	case OP_TOKEN_CREATE:
+	case GC_TOKEN_CREATE:
 		return pg_do_token_create(pg, op->tok, op->audit);
-	case OP_RESERVE_TOKEN:
+	case GC_RESERVE_TOKEN:
 		return pg_do_reserve_token(pg, op->in, op->hash, op->now);
 	}
 	return LEDGER_ERR_ARG;
 }
+
+_Static_assert(offsetof(struct pg_ledger, gc) == 0,
+    "the shared write ops take the state as its struct ledger_gc");
 
 /*
  * Group-commit hooks (ledger_gc.h).  BEGIN changes nothing, so when the
@@ -102,7 +83,7 @@ gc_apply(void *arg, struct gc_op *gop)
 
 	if ((rc = pg_simple(&pg->w, "SAVEPOINT op")) != LEDGER_OK)
 		return rc;
-	if ((rc = do_op(pg, (struct pg_op *)gop)) != LEDGER_OK) {
+	if ((rc = do_op(pg, gop)) != LEDGER_OK) {
 		if (pg_simple(&pg->w, "ROLLBACK TO SAVEPOINT op") != LEDGER_OK)
 			return pg->w.broken ? LEDGER_ERR_DOWN : rc;
 	}
@@ -155,79 +136,6 @@ gc_rollback(void *arg)
 static const struct gc_hooks pg_hooks = {
 	gc_begin, gc_apply, gc_alive, gc_commit, gc_rollback,
 };
-
-static int
-submit(struct pg_ledger *pg, struct pg_op *op)
-{
-	return ledger_gc_submit(&pg->gc, &op->gc);
-}
-
-static int
-pg_reserve(void *state, const struct ledger_intent *in)
-{
-	struct pg_op op = { .kind = OP_RESERVE, .in = in };
-
-	return submit(state, &op);
-}
-
-static int
-pg_transition(void *state, const struct ledger_transition *t,
-    const struct audit_record *audit)
-{
-	struct pg_op op = { .kind = OP_TRANSITION, .t = t, .audit = audit };
-
-	return submit(state, &op);
-}
-
-static int
-pg_audit(void *state, const struct audit_record *audit, uint64_t *seq)
-{
-	struct pg_op op = { .kind = OP_AUDIT, .audit = audit };
-	int rc;
-
-	if ((rc = submit(state, &op)) == LEDGER_OK && seq != NULL)
-		*seq = op.out;
-	return rc;
-}
-
-static int
-pg_checkpoint(void *state)
-{
-	struct pg_op op = { .kind = OP_CHECKPOINT };
-
-	return submit(state, &op);
-}
-
-static int
-pg_next_counter(void *state, const char *name, uint64_t *out)
-{
-	struct pg_op op = { .kind = OP_COUNTER, .name = name };
-	int rc;
-
-	if ((rc = submit(state, &op)) == LEDGER_OK)
-		*out = op.out;
-	return rc;
-}
-
-static int
-pg_token_create(void *state, const struct ledger_token *t,
-    const struct audit_record *audit)
-{
-	struct pg_op op = { .kind = OP_TOKEN_CREATE, .tok = t,
-	    .audit = audit };
-
-	return submit(state, &op);
-}
-
-static int
-pg_reserve_token(void *state, const struct ledger_intent *in,
-    const uint8_t *hash, int64_t now)
-{
-	struct pg_op op = { .kind = OP_RESERVE_TOKEN, .in = in, .hash = hash,
-	    .now = now };
-
-	return submit(state, &op);
-}
 
 static void
 pg_close(void *state)
@@ -299,31 +207,23 @@ out:
 	return rc;
 }
 
-static void
-pg_stats(void *state, struct ledger_stats *out)
-{
-	struct pg_ledger *pg = state;
-
-	ledger_gc_stats(&pg->gc, &out->ops, &out->transactions);
-}
-
 const struct ledger_backend ledger_backend_pgsql = {
 	.name = "pgsql",
 	.open = pg_open,
 	.close = pg_close,
-	.reserve = pg_reserve,
-	.transition = pg_transition,
-	.audit = pg_audit,
-	.checkpoint = pg_checkpoint,
-	.next_counter = pg_next_counter,
+	.reserve = ledger_gc_reserve,
+	.transition = ledger_gc_transition,
+	.audit = ledger_gc_audit,
+	.checkpoint = ledger_gc_checkpoint,
+	.next_counter = ledger_gc_next_counter,
 	.get = pg_get,
 	.list = pg_list,
 	.count = pg_count,
 	.list_revoked = pg_list_revoked,
 	.list_reserved = pg_list_reserved,
-	.stats = pg_stats,
-	.token_create = pg_token_create,
+	.stats = ledger_gc_stats,
+	.token_create = ledger_gc_token_create,
 	.token_get = pg_token_get,
 	.token_hash = pg_token_hash,
-	.reserve_token = pg_reserve_token,
+	.reserve_token = ledger_gc_reserve_token,
 };

@@ -9,28 +9,18 @@
 
 #include <signet/audit_pgsql.h>
 #include <signet/ledger.h>
+#include <signet/pgutil.h>
 
 #include "ledger_gc.h"
 
 #define PG_NODE_MAX	63	/* bytes of a node id */
 #define PG_MAX_KW	40	/* connection keywords, ours and the user's */
-#define PG_MAXP		16	/* parameters of one statement */
 #define PG_READERS	4	/* reader connections per ledger */
 
 /* The columns of a certificate row, in the order pg_row_to_cert reads. */
 #define PG_CERT_COLUMNS "serial, tenant, issuer, profile, subject, sans," \
 	" requester, not_before, not_after, created, tbs_hash, status," \
 	" revoked_at, reason, der_stored, der, authorized_by"
-
-/*
- * A prepared statement: its name, its SQL and one letter per parameter
- * giving the type ('b' bytea, 't' text, '8' bigint, '4' integer).
- */
-struct pg_stmt {
-	const char	*name;
-	const char	*sql;
-	const char	*types;
-};
 
 /* The parsed target: libpq keywords and values, and our own options. */
 struct pg_target {
@@ -49,7 +39,7 @@ struct pg_target {
 struct pg_conn {
 	PGconn			*conn;
 	const struct pg_target	*target;
-	const struct pg_stmt	*stmts;
+	const struct pgu_stmt	*stmts;
 	size_t			 nstmts;
 	int			 audit;	    /* also prepare the audit chain's */
 	int64_t			 retry_at;  /* monotonic ms */
@@ -58,62 +48,44 @@ struct pg_conn {
 	pthread_mutex_t		 lock;	    /* readers only */
 };
 
-/* Binary-format parameters of one statement. */
-struct pg_params {
-	int		 n;
-	const char	*val[PG_MAXP];
-	int		 len[PG_MAXP];
-	int		 fmt[PG_MAXP];
-	uint8_t		 num[PG_MAXP][8];
-};
-
+/* gc must stay first: the shared write ops take the state as it. */
 struct pg_ledger {
+	struct ledger_gc	 gc;
 	struct pg_target	 target;
 	struct pg_conn		 w;	/* writer: group-commit leader only */
 	struct pg_conn		 r[PG_READERS];
 	unsigned int		 next_reader;
 	pthread_mutex_t		 rlock;	/* guards next_reader */
 	struct audit_pg		*audit;
-	struct ledger_gc	 gc;
 	int			 gc_ready;
 };
 
-/* ledger_pgsql_conn.c: targets, connections, parameters, results. */
+/*
+ * ledger_pgsql_conn.c: targets, connections and results; parameters and
+ * columns are pgutil.h's.
+ */
 int	pg_target_parse(const char *s, struct pg_target *t);
 void	pg_target_free(struct pg_target *t);
 void	pg_conn_init(struct pg_conn *c, const struct pg_target *t,
-	    const struct pg_stmt *stmts, size_t nstmts, int audit);
+	    const struct pgu_stmt *stmts, size_t nstmts, int audit);
 void	pg_conn_close(struct pg_conn *c);
 /*
  * Connected and prepared, or LEDGER_ERR_DOWN (at once during backoff).
  * *fresh (if not NULL) says whether this call had to connect.
  */
 int	pg_conn_ensure(struct pg_conn *c, int *fresh);
+/* The ledger_rc of a fault; LEDGER_ERR_DOWN marks c broken. */
+int	pg_fault_rc(struct pg_conn *c, enum pgu_fault f);
 /* The ledger_rc for a failed result (res may be NULL). */
 int	pg_result_rc(struct pg_conn *c, const PGresult *res);
 /* A constant statement without parameters (BEGIN, SAVEPOINT...). */
 int	pg_simple(struct pg_conn *c, const char *sql);
 /* Run prepared statement name; *res (if not NULL) gets the rows. */
-int	pg_run(struct pg_conn *c, const char *name, const struct pg_params *p,
+int	pg_run(struct pg_conn *c, const char *name, const struct pgu_params *p,
 	    PGresult **res);
-/* The number of rows the last statement changed, from its result. */
-long	pg_changed(const PGresult *res);
-
-void	pgp_init(struct pg_params *p);
-void	pgp_text(struct pg_params *p, const char *s);	/* NULL: NULL */
-void	pgp_bytea(struct pg_params *p, const void *b, size_t n);
-void	pgp_int8(struct pg_params *p, int64_t v);
-void	pgp_int4(struct pg_params *p, int32_t v);
-void	pgp_null(struct pg_params *p);
-
-/* Binary result columns; 0 when the value has not the expected size. */
-int	pgr_int8(const PGresult *r, int row, int col, int64_t *v);
-int	pgr_int4(const PGresult *r, int row, int col, int32_t *v);
-/* A text column as a new string; NULL only when out of memory. */
-char	*pgr_strdup(const PGresult *r, int row, int col);
 
 /* ledger_pgsql_read.c */
-extern const struct pg_stmt pg_read_stmts[];
+extern const struct pgu_stmt pg_read_stmts[];
 extern const size_t pg_nread_stmts;
 int	pg_get(void *state, const char *tenant,
 	    const struct ledger_serial *serial, struct ledger_cert *out);
@@ -128,7 +100,7 @@ int	pg_token_get(void *state, const uint8_t *hash,
 	    struct ledger_token *out);
 
 /* ledger_pgsql_write.c: the operations, inside the writer's batch. */
-extern const struct pg_stmt pg_write_stmts[];
+extern const struct pgu_stmt pg_write_stmts[];
 extern const size_t pg_nwrite_stmts;
 int	pg_do_reserve(struct pg_ledger *pg, const struct ledger_intent *in);
 int	pg_do_transition(struct pg_ledger *pg,

@@ -1,10 +1,9 @@
 /*
  * The PostgreSQL backend's plumbing: the target string, connections that
- * come back after a database restart, error classification, and
- * parameters and results in binary format.  Values only ever travel as
- * parameters of prepared statements, never inside SQL text.
+ * come back after a database restart, and libpq's faults (pgutil.h) as
+ * ledger_rc.  Values only ever travel as parameters of prepared
+ * statements, never inside SQL text.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,7 +185,7 @@ pg_target_free(struct pg_target *t)
 
 void
 pg_conn_init(struct pg_conn *c, const struct pg_target *t,
-    const struct pg_stmt *stmts, size_t nstmts, int audit)
+    const struct pgu_stmt *stmts, size_t nstmts, int audit)
 {
 	memset(c, 0, sizeof(*c));
 	c->target = t;
@@ -205,40 +204,6 @@ pg_conn_close(struct pg_conn *c)
 	c->conn = NULL;
 	pthread_mutex_destroy(&c->lock);
 	c->target = NULL;
-}
-
-static Oid
-type_oid(char letter)
-{
-	switch (letter) {
-	case 'b':
-		return 17;	/* bytea */
-	case '8':
-		return 20;	/* bigint */
-	case '4':
-		return 23;	/* integer */
-	default:
-		return 25;	/* text */
-	}
-}
-
-static int
-prepare(struct pg_conn *c, const struct pg_stmt *st)
-{
-	Oid types[PG_MAXP];
-	PGresult *res;
-	size_t i, n = strlen(st->types);
-	int rc = LEDGER_OK;
-
-	if (n > PG_MAXP)
-		return LEDGER_ERR_ARG;
-	for (i = 0; i < n; i++)
-		types[i] = type_oid(st->types[i]);
-	res = PQprepare(c->conn, st->name, st->sql, (int)n, types);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = pg_result_rc(c, res);
-	PQclear(res);
-	return rc;
 }
 
 /*
@@ -265,11 +230,10 @@ setup(struct pg_conn *c)
 	snprintf(lock, sizeof(lock), "%d", c->target->busy_ms);
 	snprintf(stmt, sizeof(stmt), "%d", c->target->busy_ms * 2);
 	res = PQexecParams(c->conn, sql, 2, NULL, val, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = pg_result_rc(c, res);
+	rc = pg_fault_rc(c, pgu_check(c->conn, res));
 	PQclear(res);
 	for (i = 0; rc == LEDGER_OK && i < c->nstmts; i++)
-		rc = prepare(c, &c->stmts[i]);
+		rc = pg_fault_rc(c, pgu_prepare(c->conn, &c->stmts[i]));
 	if (rc == LEDGER_OK && c->audit)
 		rc = ledger_audit_rc(audit_pg_prepare(c->conn));
 	return rc;
@@ -322,194 +286,49 @@ pg_conn_ensure(struct pg_conn *c, int *fresh)
 	return LEDGER_OK;
 }
 
-/* SQLSTATE classes and codes (PostgreSQL appendix A) to ledger_rc. */
-static int
-sqlstate_rc(const char *st)
+/* libpq's faults as ledger_rc; a lost link marks the connection broken. */
+int
+pg_fault_rc(struct pg_conn *c, enum pgu_fault f)
 {
-	static const struct {
-		const char	*prefix;
-		int		 rc;
-	} map[] = {
-		{ "08", LEDGER_ERR_DOWN },	/* connection exception */
-		{ "57P0", LEDGER_ERR_DOWN },	/* shutdown, cannot connect */
-		{ "53300", LEDGER_ERR_DOWN },	/* too many connections */
-		{ "23505", LEDGER_ERR_DUPLICATE },
-		{ "23", LEDGER_ERR_ARG },	/* other constraints */
-		{ "22", LEDGER_ERR_ARG },	/* data exception */
-		{ "53100", LEDGER_ERR_FULL },	/* disk full */
-		{ "53200", LEDGER_ERR_NOMEM },
-		{ "53", LEDGER_ERR_IO },
-		{ "40", LEDGER_ERR_BUSY },	/* serialization, deadlock */
-		{ "55P03", LEDGER_ERR_BUSY },	/* lock_timeout */
-		{ "57014", LEDGER_ERR_BUSY },	/* statement_timeout */
-		{ "42P01", LEDGER_ERR_SCHEMA },	/* undefined table */
-		{ "42703", LEDGER_ERR_SCHEMA },	/* undefined column */
-		{ "58", LEDGER_ERR_IO },	/* system error */
+	static const int rc[PGU_NFAULTS] = {
+		[PGU_OK] = LEDGER_OK,
+		[PGU_LINK] = LEDGER_ERR_DOWN,
+		[PGU_NOMEM] = LEDGER_ERR_NOMEM,
+		[PGU_ARG] = LEDGER_ERR_ARG,
+		[PGU_SHUTDOWN] = LEDGER_ERR_DOWN,
+		[PGU_TOO_MANY] = LEDGER_ERR_DOWN,
+		[PGU_UNIQUE] = LEDGER_ERR_DUPLICATE,
+		[PGU_CONSTRAINT] = LEDGER_ERR_ARG,
+		[PGU_DATA] = LEDGER_ERR_ARG,
+		[PGU_DISK_FULL] = LEDGER_ERR_FULL,
+		[PGU_RESOURCES] = LEDGER_ERR_IO,
+		[PGU_BUSY] = LEDGER_ERR_BUSY,
+		[PGU_UNDEFINED] = LEDGER_ERR_SCHEMA,
+		[PGU_SQL] = LEDGER_ERR_DB,
+		[PGU_SYSTEM] = LEDGER_ERR_IO,
+		[PGU_OTHER] = LEDGER_ERR_DB,
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strncmp(st, map[i].prefix, strlen(map[i].prefix)) == 0)
-			return map[i].rc;
-	return LEDGER_ERR_DB;
+	if (rc[f] == LEDGER_ERR_DOWN)
+		c->broken = 1;
+	return rc[f];
 }
 
 int
 pg_result_rc(struct pg_conn *c, const PGresult *res)
 {
-	const char *st;
-	int rc;
-
-	if (c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD) {
-		c->broken = 1;
-		return LEDGER_ERR_DOWN;
-	}
-	if (res == NULL)
-		return LEDGER_ERR_NOMEM;
-	/* libpq's own errors carry no SQLSTATE: the link failed. */
-	if ((st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
-		rc = LEDGER_ERR_DOWN;
-	else
-		rc = sqlstate_rc(st);
-	if (rc == LEDGER_ERR_DOWN)
-		c->broken = 1;
-	return rc;
+	return pg_fault_rc(c, pgu_classify(c->conn, res));
 }
 
 int
 pg_simple(struct pg_conn *c, const char *sql)
 {
-	PGresult *res;
-	int rc = LEDGER_OK;
-
-	res = PQexec(c->conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = pg_result_rc(c, res);
-	PQclear(res);
-	return rc;
+	return pg_fault_rc(c, pgu_exec(c->conn, sql));
 }
 
 int
-pg_run(struct pg_conn *c, const char *name, const struct pg_params *p,
+pg_run(struct pg_conn *c, const char *name, const struct pgu_params *p,
     PGresult **out)
 {
-	PGresult *res;
-	ExecStatusType st;
-	int rc = LEDGER_OK;
-
-	res = PQexecPrepared(c->conn, name, p->n, p->val, p->len, p->fmt, 1);
-	st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		rc = pg_result_rc(c, res);
-	if (rc == LEDGER_OK && out != NULL) {
-		*out = res;
-		res = NULL;
-	}
-	PQclear(res);
-	return rc;
-}
-
-long
-pg_changed(const PGresult *res)
-{
-	const char *s = PQcmdTuples((PGresult *)res);
-	char *end;
-	long n;
-
-	n = strtol(s, &end, 10);
-	return end != s && *end == '\0' ? n : -1;
-}
-
-void
-pgp_init(struct pg_params *p)
-{
-	memset(p, 0, sizeof(*p));
-}
-
-void
-pgp_null(struct pg_params *p)
-{
-	p->val[p->n] = NULL;
-	p->len[p->n] = 0;
-	p->fmt[p->n++] = 1;
-}
-
-void
-pgp_text(struct pg_params *p, const char *s)
-{
-	if (s == NULL) {
-		pgp_null(p);
-		return;
-	}
-	p->val[p->n] = s;
-	p->len[p->n] = 0;
-	p->fmt[p->n++] = 0;
-}
-
-void
-pgp_bytea(struct pg_params *p, const void *b, size_t n)
-{
-	if (b == NULL) {
-		pgp_null(p);
-		return;
-	}
-	p->val[p->n] = b;
-	p->len[p->n] = (int)n;
-	p->fmt[p->n++] = 1;
-}
-
-void
-pgp_int8(struct pg_params *p, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	int i;
-
-	for (i = 7; i >= 0; i--, u >>= 8)
-		p->num[p->n][i] = (uint8_t)u;
-	pgp_bytea(p, p->num[p->n], 8);
-}
-
-void
-pgp_int4(struct pg_params *p, int32_t v)
-{
-	uint32_t u = htonl((uint32_t)v);
-
-	memcpy(p->num[p->n], &u, 4);
-	pgp_bytea(p, p->num[p->n], 4);
-}
-
-int
-pgr_int8(const PGresult *r, int row, int col, int64_t *v)
-{
-	const uint8_t *b;
-	uint64_t u = 0;
-	int i;
-
-	if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
-		return 0;
-	b = (const uint8_t *)PQgetvalue(r, row, col);
-	for (i = 0; i < 8; i++)
-		u = u << 8 | b[i];
-	*v = (int64_t)u;
-	return 1;
-}
-
-int
-pgr_int4(const PGresult *r, int row, int col, int32_t *v)
-{
-	uint32_t u;
-
-	if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 4)
-		return 0;
-	memcpy(&u, PQgetvalue(r, row, col), 4);
-	*v = (int32_t)ntohl(u);
-	return 1;
-}
-
-char *
-pgr_strdup(const PGresult *r, int row, int col)
-{
-	return strndup(PQgetvalue(r, row, col),
-	    (size_t)PQgetlength(r, row, col));
+	return pg_fault_rc(c, pgu_run(c->conn, name, p, out));
 }

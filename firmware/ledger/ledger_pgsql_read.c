@@ -16,7 +16,7 @@
 #include "ledger_impl.h"
 #include "ledger_pgsql.h"
 
-const struct pg_stmt pg_read_stmts[] = {
+const struct pgu_stmt pg_read_stmts[] = {
 	{ "r_get", "SELECT " PG_CERT_COLUMNS " FROM certs"
 	    " WHERE serial = $1 AND ($2 IS NULL OR tenant = $2)", "bt" },
 	{ "r_list", "SELECT " PG_CERT_COLUMNS " FROM certs"
@@ -65,7 +65,7 @@ reader_take(struct pg_ledger *pg)
  * connection hides the restart from the caller.
  */
 static int
-query(struct pg_ledger *pg, const char *stmt, const struct pg_params *p,
+query(struct pg_ledger *pg, const char *stmt, const struct pgu_params *p,
     PGresult **res)
 {
 	struct pg_conn *c = reader_take(pg);
@@ -113,16 +113,17 @@ row_numbers(const PGresult *r, int row, struct ledger_cert *c)
 {
 	int32_t status, reason = -1;
 
-	if (!pgr_int8(r, row, 7, &c->not_before) ||
-	    !pgr_int8(r, row, 8, &c->not_after) ||
-	    !pgr_int8(r, row, 9, &c->created) ||
+	if (!pgu_get_int8(r, row, 7, &c->not_before) ||
+	    !pgu_get_int8(r, row, 8, &c->not_after) ||
+	    !pgu_get_int8(r, row, 9, &c->created) ||
 	    PQgetlength(r, row, 10) != LEDGER_HASH_LEN ||
-	    !pgr_int4(r, row, 11, &status) || status < 0 ||
+	    !pgu_get_int4(r, row, 11, &status) || status < 0 ||
 	    status >= LEDGER_STATUS_COUNT || PQgetlength(r, row, 14) != 1)
 		return 0;
-	if (!PQgetisnull(r, row, 12) && !pgr_int8(r, row, 12, &c->revoked_at))
+	if (!PQgetisnull(r, row, 12) &&
+	    !pgu_get_int8(r, row, 12, &c->revoked_at))
 		return 0;
-	if (!PQgetisnull(r, row, 13) && !pgr_int4(r, row, 13, &reason))
+	if (!PQgetisnull(r, row, 13) && !pgu_get_int4(r, row, 13, &reason))
 		return 0;
 	memcpy(c->tbs_hash, PQgetvalue(r, row, 10), LEDGER_HASH_LEN);
 	c->status = (enum ledger_status)status;
@@ -141,13 +142,13 @@ row_to_cert(const PGresult *r, int row, struct ledger_cert *c)
 	if (!copy_serial(r, row, 0, &c->serial) || !row_numbers(r, row, c))
 		goto out;
 	rc = LEDGER_ERR_NOMEM;
-	if ((c->tenant = pgr_strdup(r, row, 1)) == NULL ||
-	    (c->issuer = pgr_strdup(r, row, 2)) == NULL ||
-	    (c->profile = pgr_strdup(r, row, 3)) == NULL ||
-	    (c->subject = pgr_strdup(r, row, 4)) == NULL ||
-	    (c->sans = pgr_strdup(r, row, 5)) == NULL ||
-	    (c->requester = pgr_strdup(r, row, 6)) == NULL ||
-	    (c->authorized_by = pgr_strdup(r, row, 16)) == NULL ||
+	if ((c->tenant = pgu_get_strdup(r, row, 1)) == NULL ||
+	    (c->issuer = pgu_get_strdup(r, row, 2)) == NULL ||
+	    (c->profile = pgu_get_strdup(r, row, 3)) == NULL ||
+	    (c->subject = pgu_get_strdup(r, row, 4)) == NULL ||
+	    (c->sans = pgu_get_strdup(r, row, 5)) == NULL ||
+	    (c->requester = pgu_get_strdup(r, row, 6)) == NULL ||
+	    (c->authorized_by = pgu_get_strdup(r, row, 16)) == NULL ||
 	    !copy_der(r, row, 15, c))
 		goto out;
 	rc = LEDGER_OK;
@@ -186,13 +187,13 @@ int
 pg_get(void *state, const char *tenant, const struct ledger_serial *serial,
     struct ledger_cert *out)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int rc;
 
-	pgp_init(&p);
-	pgp_bytea(&p, serial->b, serial->len);
-	pgp_text(&p, tenant);
+	pgu_init(&p);
+	pgu_bytes(&p, serial->b, serial->len);
+	pgu_text(&p, tenant);
 	if ((rc = query(state, "r_get", &p, &res)) != LEDGER_OK)
 		return rc;
 	if (PQntuples(res) != 1)
@@ -207,19 +208,19 @@ int
 pg_list(void *state, const struct ledger_filter *f,
     struct ledger_cert **certs, size_t *n)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int rc;
 
-	pgp_init(&p);
-	pgp_text(&p, f->tenant);
-	pgp_int4(&p, f->status);
-	pgp_int8(&p, f->expiring_within);
-	pgp_int8(&p, f->now);
-	pgp_text(&p, f->match);
-	pgp_int8(&p, (int64_t)f->limit);
-	pgp_int8(&p, (int64_t)f->offset);
-	pgp_text(&p, f->authorized_by);
+	pgu_init(&p);
+	pgu_text(&p, f->tenant);
+	pgu_int4(&p, f->status);
+	pgu_int8(&p, f->expiring_within);
+	pgu_int8(&p, f->now);
+	pgu_text(&p, f->match);
+	pgu_int8(&p, (int64_t)f->limit);
+	pgu_int8(&p, (int64_t)f->offset);
+	pgu_text(&p, f->authorized_by);
 	if ((rc = query(state, "r_list", &p, &res)) != LEDGER_OK)
 		return rc;
 	rc = collect(res, certs, n);
@@ -230,19 +231,19 @@ pg_list(void *state, const struct ledger_filter *f,
 int
 pg_count(void *state, const char *tenant, struct ledger_counts *out)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int64_t count;
 	int32_t status;
 	int i, rc;
 
-	pgp_init(&p);
-	pgp_text(&p, tenant);
+	pgu_init(&p);
+	pgu_text(&p, tenant);
 	if ((rc = query(state, "r_count", &p, &res)) != LEDGER_OK)
 		return rc;
 	for (i = 0; i < PQntuples(res); i++) {
-		if (!pgr_int4(res, i, 0, &status) ||
-		    !pgr_int8(res, i, 1, &count)) {
+		if (!pgu_get_int4(res, i, 0, &status) ||
+		    !pgu_get_int8(res, i, 1, &count)) {
 			rc = LEDGER_ERR_DB;
 			break;
 		}
@@ -257,24 +258,24 @@ int
 pg_list_revoked(void *state, const char *issuer, int64_t now,
     ledger_revoked_cb cb, void *arg)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	struct ledger_revoked r;
 	PGresult *res = NULL;
 	int32_t reason;
 	int i, rc;
 
-	pgp_init(&p);
-	pgp_text(&p, issuer);
-	pgp_int8(&p, now);
+	pgu_init(&p);
+	pgu_text(&p, issuer);
+	pgu_int8(&p, now);
 	if ((rc = query(state, "r_revoked", &p, &res)) != LEDGER_OK)
 		return rc;
 	/* The reader is free again: callbacks may take their time. */
 	for (i = 0; i < PQntuples(res); i++) {
 		memset(&r, 0, sizeof(r));
 		if (!copy_serial(res, i, 0, &r.serial) ||
-		    !pgr_int8(res, i, 1, &r.revoked_at) ||
-		    !pgr_int4(res, i, 2, &reason) ||
-		    !pgr_int8(res, i, 3, &r.not_after)) {
+		    !pgu_get_int8(res, i, 1, &r.revoked_at) ||
+		    !pgu_get_int4(res, i, 2, &reason) ||
+		    !pgu_get_int8(res, i, 3, &r.not_after)) {
 			rc = LEDGER_ERR_DB;
 			break;
 		}
@@ -290,14 +291,14 @@ int
 pg_list_reserved(void *state, struct ledger_cert **certs, size_t *n)
 {
 	struct pg_ledger *pg = state;
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int rc;
 
 	*certs = NULL;
 	*n = 0;
-	pgp_init(&p);
-	pgp_text(&p, pg->target.node);
+	pgu_init(&p);
+	pgu_text(&p, pg->target.node);
 	if ((rc = query(pg, "r_reserved", &p, &res)) != LEDGER_OK)
 		return rc;
 	rc = collect(res, certs, n);
@@ -319,14 +320,14 @@ copy_col(const PGresult *r, int col, char *dst, size_t size)
 int
 pg_token_hash(void *state, const char *id, uint8_t *hash)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	const char *hex;
 	size_t n;
 	int rc;
 
-	pgp_init(&p);
-	pgp_text(&p, id);
+	pgu_init(&p);
+	pgu_text(&p, id);
 	if ((rc = query(state, "r_token_hash", &p, &res)) != LEDGER_OK)
 		return rc;
 	rc = LEDGER_ERR_NOTFOUND;
@@ -347,23 +348,23 @@ out:
 int
 pg_token_get(void *state, const uint8_t *hash, struct ledger_token *out)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int64_t uses;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	pgp_init(&p);
-	pgp_bytea(&p, hash, LEDGER_HASH_LEN);
+	pgu_init(&p);
+	pgu_bytes(&p, hash, LEDGER_HASH_LEN);
 	if ((rc = query(state, "r_token", &p, &res)) != LEDGER_OK)
 		return rc;
 	rc = LEDGER_ERR_NOTFOUND;
 	if (PQntuples(res) != 1)
 		goto out;
 	rc = LEDGER_ERR_DB;
-	if (!pgr_int8(res, 0, 4, &out->created) ||
-	    !pgr_int8(res, 0, 5, &out->expires) ||
-	    !pgr_int8(res, 0, 6, &uses) || uses < 0 || uses > UINT32_MAX)
+	if (!pgu_get_int8(res, 0, 4, &out->created) ||
+	    !pgu_get_int8(res, 0, 5, &out->expires) ||
+	    !pgu_get_int8(res, 0, 6, &uses) || uses < 0 || uses > UINT32_MAX)
 		goto out;
 	copy_col(res, 0, out->id, sizeof(out->id));
 	copy_col(res, 1, out->tenant, sizeof(out->tenant));

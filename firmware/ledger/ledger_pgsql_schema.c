@@ -92,7 +92,7 @@ current_version(struct pg_conn *c, int32_t *v)
 	    " FROM schema_version", 0, NULL, NULL, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_result_rc(c, res);
-	else if (PQntuples(res) != 1 || !pgr_int4(res, 0, 0, v))
+	else if (PQntuples(res) != 1 || !pgu_get_int4(res, 0, 0, v))
 		rc = LEDGER_ERR_SCHEMA;
 	PQclear(res);
 	return rc;
@@ -101,13 +101,13 @@ current_version(struct pg_conn *c, int32_t *v)
 static int
 record_version(struct pg_conn *c, int32_t v)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res;
 	int rc = LEDGER_OK;
 
-	pgp_init(&p);
-	pgp_int4(&p, v);
-	pgp_int8(&p, ledger_now());
+	pgu_init(&p);
+	pgu_int4(&p, v);
+	pgu_int8(&p, ledger_now());
 	res = PQexecParams(c->conn, "INSERT INTO schema_version(version,"
 	    " applied) VALUES($1::integer, $2::bigint)", p.n, NULL, p.val,
 	    p.len, p.fmt, 1);

@@ -16,7 +16,7 @@
 #include "ledger_impl.h"
 #include "ledger_pgsql.h"
 
-const struct pg_stmt pg_write_stmts[] = {
+const struct pgu_stmt pg_write_stmts[] = {
 	{ "w_reserve", "INSERT INTO certs(serial, tenant, issuer, profile,"
 	    " subject, sans, requester, not_before, not_after, created,"
 	    " tbs_hash, status, der_stored, node, authorized_by)"
@@ -78,23 +78,23 @@ pg_do_checkpoint(struct pg_ledger *pg)
 int
 pg_do_reserve(struct pg_ledger *pg, const struct ledger_intent *in)
 {
-	struct pg_params p;
+	struct pgu_params p;
 
-	pgp_init(&p);
-	pgp_bytea(&p, in->serial.b, in->serial.len);
-	pgp_text(&p, in->tenant);
-	pgp_text(&p, in->issuer);
-	pgp_text(&p, in->profile);
-	pgp_text(&p, in->subject != NULL ? in->subject : "");
-	pgp_text(&p, in->sans != NULL ? in->sans : "");
-	pgp_text(&p, in->requester != NULL ? in->requester : "");
-	pgp_int8(&p, in->not_before);
-	pgp_int8(&p, in->not_after);
-	pgp_int8(&p, in->created != 0 ? in->created : ledger_now());
-	pgp_bytea(&p, in->tbs_hash, LEDGER_HASH_LEN);
-	pgp_int4(&p, in->store_der != 0);
-	pgp_text(&p, pg->target.node);
-	pgp_text(&p, in->authorized_by != NULL ? in->authorized_by : "");
+	pgu_init(&p);
+	pgu_bytes(&p, in->serial.b, in->serial.len);
+	pgu_text(&p, in->tenant);
+	pgu_text(&p, in->issuer);
+	pgu_text(&p, in->profile);
+	pgu_text(&p, in->subject != NULL ? in->subject : "");
+	pgu_text(&p, in->sans != NULL ? in->sans : "");
+	pgu_text(&p, in->requester != NULL ? in->requester : "");
+	pgu_int8(&p, in->not_before);
+	pgu_int8(&p, in->not_after);
+	pgu_int8(&p, in->created != 0 ? in->created : ledger_now());
+	pgu_bytes(&p, in->tbs_hash, LEDGER_HASH_LEN);
+	pgu_int4(&p, in->store_der != 0);
+	pgu_text(&p, pg->target.node);
+	pgu_text(&p, in->authorized_by != NULL ? in->authorized_by : "");
 	return pg_run(&pg->w, "w_reserve", &p, NULL);
 }
 
@@ -102,27 +102,27 @@ pg_do_reserve(struct pg_ledger *pg, const struct ledger_intent *in)
 static int
 probe(struct pg_ledger *pg, const struct ledger_transition *t)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	char *tenant = NULL;
 	int32_t status;
 	int rc;
 
-	pgp_init(&p);
-	pgp_bytea(&p, t->serial->b, t->serial->len);
+	pgu_init(&p);
+	pgu_bytes(&p, t->serial->b, t->serial->len);
 	if ((rc = pg_run(&pg->w, "w_probe", &p, &res)) != LEDGER_OK)
 		return rc;
 	rc = LEDGER_ERR_NOTFOUND;
 	if (PQntuples(res) != 1)
 		goto out;
-	if ((tenant = pgr_strdup(res, 0, 0)) == NULL) {
+	if ((tenant = pgu_get_strdup(res, 0, 0)) == NULL) {
 		rc = LEDGER_ERR_NOMEM;
 		goto out;
 	}
 	/* policy: another tenant's serial looks exactly like no serial. */
 	if (t->tenant != NULL && strcmp(tenant, t->tenant) != 0)
 		goto out;
-	if (!pgr_int4(res, 0, 1, &status) || status < 0 || status > 31)
+	if (!pgu_get_int4(res, 0, 1, &status) || status < 0 || status > 31)
 		rc = LEDGER_ERR_DB;
 	else if (((1u << status) & t->from_mask) == 0)
 		rc = LEDGER_ERR_STATE;
@@ -138,28 +138,28 @@ int
 pg_do_transition(struct pg_ledger *pg, const struct ledger_transition *t,
     const struct audit_record *audit)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	long n;
 	int rc;
 
-	pgp_init(&p);
-	pgp_int4(&p, (int32_t)t->to);
-	pgp_bytea(&p, t->der, t->der_len);
+	pgu_init(&p);
+	pgu_int4(&p, (int32_t)t->to);
+	pgu_bytes(&p, t->der, t->der_len);
 	if (t->to == LEDGER_REVOKED) {
-		pgp_int8(&p, t->revoked_at);
-		pgp_int4(&p, t->reason);
+		pgu_int8(&p, t->revoked_at);
+		pgu_int4(&p, t->reason);
 	} else {
-		pgp_null(&p);
-		pgp_null(&p);
+		pgu_null(&p);
+		pgu_null(&p);
 	}
-	pgp_bytea(&p, t->serial->b, t->serial->len);
-	pgp_text(&p, t->tenant);
-	pgp_int4(&p, (int32_t)t->from_mask);
-	pgp_bytea(&p, t->tbs_hash, LEDGER_HASH_LEN);
+	pgu_bytes(&p, t->serial->b, t->serial->len);
+	pgu_text(&p, t->tenant);
+	pgu_int4(&p, (int32_t)t->from_mask);
+	pgu_bytes(&p, t->tbs_hash, LEDGER_HASH_LEN);
 	if ((rc = pg_run(&pg->w, "w_transition", &p, &res)) != LEDGER_OK)
 		return rc;
-	n = pg_changed(res);
+	n = pgu_changed(res);
 	PQclear(res);
 	if (n != 1)
 		return probe(pg, t);
@@ -171,16 +171,16 @@ pg_do_transition(struct pg_ledger *pg, const struct ledger_transition *t,
 int
 pg_do_counter(struct pg_ledger *pg, const char *name, uint64_t *out)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int64_t v;
 	int rc;
 
-	pgp_init(&p);
-	pgp_text(&p, name);
+	pgu_init(&p);
+	pgu_text(&p, name);
 	if ((rc = pg_run(&pg->w, "w_counter", &p, &res)) != LEDGER_OK)
 		return rc;
-	if (PQntuples(res) == 1 && pgr_int8(res, 0, 0, &v) && v > 0)
+	if (PQntuples(res) == 1 && pgu_get_int8(res, 0, 0, &v) && v > 0)
 		*out = (uint64_t)v;
 	else
 		rc = LEDGER_ERR_DB;
@@ -192,18 +192,18 @@ int
 pg_do_token_create(struct pg_ledger *pg, const struct ledger_token *t,
     const struct audit_record *audit)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	int rc;
 
-	pgp_init(&p);
-	pgp_text(&p, t->id);
-	pgp_bytea(&p, t->hash, LEDGER_HASH_LEN);
-	pgp_text(&p, t->tenant);
-	pgp_text(&p, t->profile);
-	pgp_text(&p, t->names);
-	pgp_int8(&p, t->created);
-	pgp_int8(&p, t->expires);
-	pgp_int8(&p, t->uses_left);
+	pgu_init(&p);
+	pgu_text(&p, t->id);
+	pgu_bytes(&p, t->hash, LEDGER_HASH_LEN);
+	pgu_text(&p, t->tenant);
+	pgu_text(&p, t->profile);
+	pgu_text(&p, t->names);
+	pgu_int8(&p, t->created);
+	pgu_int8(&p, t->expires);
+	pgu_int8(&p, t->uses_left);
 	if ((rc = pg_run(&pg->w, "w_token_insert", &p, NULL)) != LEDGER_OK)
 		return rc;
 	return pg_do_audit(pg, audit, NULL);
@@ -213,16 +213,16 @@ pg_do_token_create(struct pg_ledger *pg, const struct ledger_token *t,
 static int
 token_probe(struct pg_ledger *pg, const uint8_t *hash)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	int64_t n;
 	int rc;
 
-	pgp_init(&p);
-	pgp_bytea(&p, hash, LEDGER_HASH_LEN);
+	pgu_init(&p);
+	pgu_bytes(&p, hash, LEDGER_HASH_LEN);
 	if ((rc = pg_run(&pg->w, "w_token_probe", &p, &res)) != LEDGER_OK)
 		return rc;
-	if (PQntuples(res) != 1 || !pgr_int8(res, 0, 0, &n))
+	if (PQntuples(res) != 1 || !pgu_get_int8(res, 0, 0, &n))
 		rc = LEDGER_ERR_DB;
 	else
 		rc = n > 0 ? LEDGER_ERR_STATE : LEDGER_ERR_NOTFOUND;
@@ -234,7 +234,7 @@ int
 pg_do_reserve_token(struct pg_ledger *pg, const struct ledger_intent *in,
     const uint8_t *hash, int64_t now)
 {
-	struct pg_params p;
+	struct pgu_params p;
 	PGresult *res = NULL;
 	long n;
 	int rc;
@@ -243,14 +243,14 @@ pg_do_reserve_token(struct pg_ledger *pg, const struct ledger_intent *in,
 	 * The UPDATE locks the token's row: a node racing for the last use
 	 * waits, then sees uses_left = 0 and changes nothing.
 	 */
-	pgp_init(&p);
-	pgp_bytea(&p, hash, LEDGER_HASH_LEN);
-	pgp_text(&p, in->tenant);
-	pgp_text(&p, in->profile);
-	pgp_int8(&p, now);
+	pgu_init(&p);
+	pgu_bytes(&p, hash, LEDGER_HASH_LEN);
+	pgu_text(&p, in->tenant);
+	pgu_text(&p, in->profile);
+	pgu_int8(&p, now);
 	if ((rc = pg_run(&pg->w, "w_token_consume", &p, &res)) != LEDGER_OK)
 		return rc;
-	n = pg_changed(res);
+	n = pgu_changed(res);
 	PQclear(res);
 	if (n != 1)
 		return token_probe(pg, hash);

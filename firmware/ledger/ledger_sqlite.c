@@ -8,6 +8,7 @@
  * undoes only that operation and the rest of the batch commits.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -109,30 +110,6 @@ static const char *const write_sql[W_COUNT_STMTS] = {
 	[W_COUNTER] = "INSERT INTO counters(name, value) VALUES(?1, 1)"
 	    " ON CONFLICT(name) DO UPDATE SET value = value + 1"
 	    " RETURNING value",
-};
-
-enum sq_kind {
-	OP_RESERVE,
-	OP_TRANSITION,
-	OP_AUDIT,
-	OP_CHECKPOINT,
-	OP_COUNTER,
-	OP_TOKEN_CREATE,
-	OP_RESERVE_TOKEN,
-};
-
-/* One queued write; gc must stay first (ledger_gc hands it back). */
-struct sq_op {
-	struct gc_op			 gc;
-	enum sq_kind			 kind;
-	const struct ledger_intent	*in;
-	const struct ledger_transition	*t;
-	const struct audit_record	*audit;
-	const char			*name;
-	uint64_t			 out;
-	const struct ledger_token	*tok;	/* OP_TOKEN_CREATE */
-	const uint8_t			*hash;	/* OP_RESERVE_TOKEN */
-	int64_t				 now;
 };
 
 int
@@ -374,29 +351,30 @@ do_counter(struct sq_ledger *sq, const char *name, uint64_t *out)
 	return src == SQLITE_ROW ? LEDGER_OK : sq_rc(src);
 }
 
+/* The apply step of one op, inside its SAVEPOINT. */
 static int
-do_op(struct sq_ledger *sq, struct sq_op *op)
+do_op(struct sq_ledger *sq, struct gc_op *op)
 {
 	int rc;
 
 	switch (op->kind) {
-	case OP_RESERVE:
+	case GC_RESERVE:
 		return do_reserve(sq, op->in);
-	case OP_TRANSITION:
+	case GC_TRANSITION:
 		return do_transition(sq, op->t, op->audit);
-	case OP_AUDIT:
+	case GC_AUDIT:
 		return ledger_audit_rc(audit_db_append(sq->adb, op->audit,
 		    &op->out));
-	case OP_CHECKPOINT:
+	case GC_CHECKPOINT:
 		return ledger_audit_rc(audit_db_checkpoint(sq->adb));
-	case OP_COUNTER:
+	case GC_COUNTER:
 		return do_counter(sq, op->name, &op->out);
-	case OP_TOKEN_CREATE:
+	case GC_TOKEN_CREATE:
 		if ((rc = sq_token_insert(sq->wdb, op->tok)) != LEDGER_OK)
 			return rc;
 		return ledger_audit_rc(audit_db_append(sq->adb, op->audit,
 		    NULL));
-	case OP_RESERVE_TOKEN:
+	case GC_RESERVE_TOKEN:
 		/* One SAVEPOINT: the use and the reservation, or neither. */
 		if ((rc = sq_token_consume(sq->wdb, op->in, op->hash,
 		    op->now)) != LEDGER_OK)
@@ -405,6 +383,9 @@ do_op(struct sq_ledger *sq, struct sq_op *op)
 	}
 	return LEDGER_ERR_ARG;
 }
+
+_Static_assert(offsetof(struct sq_ledger, gc) == 0,
+    "the shared write ops take the state as its struct ledger_gc");
 
 /* Group-commit hooks (ledger_gc.h). */
 static int
@@ -419,12 +400,11 @@ static int
 gc_apply(void *arg, struct gc_op *gop)
 {
 	struct sq_ledger *sq = arg;
-	struct sq_op *op = (struct sq_op *)gop;
 	int rc;
 
 	if ((rc = run(sq->w[W_SAVE])) != LEDGER_OK)
 		return rc;
-	if ((rc = do_op(sq, op)) != LEDGER_OK)
+	if ((rc = do_op(sq, gop)) != LEDGER_OK)
 		run(sq->w[W_UNDO]);
 	run(sq->w[W_RELEASE]);
 	return rc;
@@ -458,79 +438,6 @@ gc_rollback(void *arg)
 static const struct gc_hooks sq_hooks = {
 	gc_begin, gc_apply, gc_alive, gc_commit, gc_rollback,
 };
-
-static int
-submit(struct sq_ledger *sq, struct sq_op *op)
-{
-	return ledger_gc_submit(&sq->gc, &op->gc);
-}
-
-static int
-sq_reserve(void *state, const struct ledger_intent *in)
-{
-	struct sq_op op = { .kind = OP_RESERVE, .in = in };
-
-	return submit(state, &op);
-}
-
-static int
-sq_transition(void *state, const struct ledger_transition *t,
-    const struct audit_record *audit)
-{
-	struct sq_op op = { .kind = OP_TRANSITION, .t = t, .audit = audit };
-
-	return submit(state, &op);
-}
-
-static int
-sq_audit(void *state, const struct audit_record *audit, uint64_t *seq)
-{
-	struct sq_op op = { .kind = OP_AUDIT, .audit = audit };
-	int rc;
-
-	if ((rc = submit(state, &op)) == LEDGER_OK && seq != NULL)
-		*seq = op.out;
-	return rc;
-}
-
-static int
-sq_token_create(void *state, const struct ledger_token *t,
-    const struct audit_record *audit)
-{
-	struct sq_op op = { .kind = OP_TOKEN_CREATE, .tok = t,
-	    .audit = audit };
-
-	return submit(state, &op);
-}
-
-static int
-sq_reserve_token(void *state, const struct ledger_intent *in,
-    const uint8_t *hash, int64_t now)
-{
-	struct sq_op op = { .kind = OP_RESERVE_TOKEN, .in = in, .hash = hash,
-	    .now = now };
-
-	return submit(state, &op);
-}
-
-static int
-sq_checkpoint(void *state)
-{
-	struct sq_op op = { .kind = OP_CHECKPOINT };
-
-	return submit(state, &op);
-}
-
-static int
-sq_next_counter(void *state, const char *name, uint64_t *out)
-{
-	struct sq_op op = { .kind = OP_COUNTER, .name = name };
-	int rc;
-
-	if ((rc = submit(state, &op)) == LEDGER_OK)
-		*out = op.out;
-	return rc;
-}
 
 static void
 sq_close(void *state)
@@ -615,31 +522,23 @@ out:
 	return rc;
 }
 
-static void
-sq_stats(void *state, struct ledger_stats *out)
-{
-	struct sq_ledger *sq = state;
-
-	ledger_gc_stats(&sq->gc, &out->ops, &out->transactions);
-}
-
 const struct ledger_backend ledger_backend_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
-	.reserve = sq_reserve,
-	.transition = sq_transition,
-	.audit = sq_audit,
-	.checkpoint = sq_checkpoint,
-	.next_counter = sq_next_counter,
+	.reserve = ledger_gc_reserve,
+	.transition = ledger_gc_transition,
+	.audit = ledger_gc_audit,
+	.checkpoint = ledger_gc_checkpoint,
+	.next_counter = ledger_gc_next_counter,
 	.get = sq_get,
 	.list = sq_list,
 	.count = sq_count,
 	.list_revoked = sq_list_revoked,
 	.list_reserved = sq_list_reserved,
-	.stats = sq_stats,
-	.token_create = sq_token_create,
+	.stats = ledger_gc_stats,
+	.token_create = ledger_gc_token_create,
 	.token_get = sq_token_get,
 	.token_hash = sq_token_hash,
-	.reserve_token = sq_reserve_token,
+	.reserve_token = ledger_gc_reserve_token,
 };

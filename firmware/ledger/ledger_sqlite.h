@@ -25,14 +25,15 @@ enum sq_read_stmt {
 	R_COUNT_STMTS
 };
 
+/* gc must stay first: the shared write ops take the state as it. */
 struct sq_ledger {
+	struct ledger_gc	 gc;
 	sqlite3			*wdb;	/* writer: group-commit leader */
 	sqlite3			*rdb;	/* reader: under rlock */
 	pthread_mutex_t		 rlock;
 	sqlite3_stmt		**w;
 	sqlite3_stmt		*r[R_COUNT_STMTS];
 	struct audit_db		*adb;
-	struct ledger_gc	 gc;
 	int			 gc_ready;
 };
 

@@ -423,14 +423,54 @@ test_audit_chain_per_node_and_tamper(void **state)
 	assert_int_equal(audit_pg_verify(c, "a1", fx->key, &res), AUDIT_OK);
 	assert_int_equal(res.status, AUDIT_VERIFY_HASH);
 	assert_int_equal(res.seq, 2);
+	/* The verdicts are worded as for SQLite: one walker for both. */
+	assert_string_equal(res.message,
+	    "hash mismatch at seq 2: the record was altered");
 	/* b's chain is untouched and still verifies alone. */
 	assert_int_equal(audit_pg_verify(c, "b2", fx->key, &res), AUDIT_OK);
 	assert_int_equal(res.status, AUDIT_VERIFY_OK);
+	assert_string_equal(res.message,
+	    "3 records and 0 checkpoints verified");
 	/* A cut tail past the last checkpoint shows against the head. */
 	assert_int_equal(pgfx_sql(fx, "DELETE FROM audit_log WHERE node = 'b2'"
 	    " AND seq = 3"), 0);
 	assert_int_equal(audit_pg_verify(c, "b2", fx->key, &res), AUDIT_OK);
 	assert_int_equal(res.status, AUDIT_VERIFY_TRUNCATED);
+	assert_int_equal(res.seq, 3);
+	assert_string_equal(res.message, "log truncated: it ends at seq 2 but"
+	    " its head is seq 3; record 3 onwards is missing");
+	PQfinish(c);
+}
+
+/* The verifier reads a chain in pages of 1000: a walk across pages. */
+static void
+test_audit_chain_pages(void **state)
+{
+	struct pgfx *fx = *state;
+	struct ledger *l = pgfx_open(fx, "p3", 0);
+	struct audit_verify_result res;
+	struct audit_record rec;
+	PGconn *c;
+	int i;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = "CN=op";
+	rec.action = AUDIT_AUTH_FAIL;
+	rec.result = "denied";
+	for (i = 0; i < 2100; i++)
+		assert_int_equal(ledger_audit(l, &rec, NULL), LEDGER_OK);
+	ledger_close(l);
+	pgfx_chain_ok(fx, "p3", 2100);
+	assert_int_equal(pgfx_sql(fx, "ALTER TABLE audit_log DISABLE TRIGGER"
+	    " USER; UPDATE audit_log SET actor = 'x' WHERE node = 'p3'"
+	    " AND seq = 2001"), 0);
+	c = pgfx_connect(fx);
+	assert_int_equal(audit_pg_verify(c, "p3", fx->key, &res), AUDIT_OK);
+	assert_int_equal(res.status, AUDIT_VERIFY_HASH);
+	assert_int_equal(res.seq, 2001);
+	assert_int_equal(res.records, 2000);
+	assert_string_equal(res.message,
+	    "hash mismatch at seq 2001: the record was altered");
 	PQfinish(c);
 }
 
@@ -562,6 +602,8 @@ main(void)
 		    test_tokens_one_use_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_audit_chain_per_node_and_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_chain_pages,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_versions,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_v3,
