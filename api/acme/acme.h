@@ -48,7 +48,7 @@
 #define ACME_MAX_AKI		64	/* RFC 9773 CertID: key identifier */
 #define ACME_MAX_SERIAL		21	/* RFC 5280 20 octets + sign octet */
 #define ACME_MAX_DETAIL		512	/* problem "detail" characters */
-#define ACME_MAX_PROBLEM	1024	/* a rendered problem document */
+#define ACME_MAX_PROBLEM	(6 * ACME_MAX_DETAIL + 128) /* rendered */
 
 enum {
 	ACME_OK = 0,

@@ -415,11 +415,12 @@ jr_value(struct jr *p, int depth, struct acme_jnode **out)
 	struct acme_jnode *n;
 	int c, rc;
 
-	if (depth > ACME_MAX_DEPTH)
-		return ACME_E_LIMIT;
 	switch ((c = jr_peek(p))) {
 	case '{':
 	case '[':
+		/* Depth counts containers: [[1]] is two deep. */
+		if (depth > ACME_MAX_DEPTH)
+			return ACME_E_LIMIT;
 		if ((rc = jr_node(p, c == '{' ? ACME_J_OBJ : ACME_J_ARR,
 		    &n)) != ACME_OK)
 			return rc;
