@@ -1,8 +1,10 @@
 /*
  * Strict unpadded base64url (RFC 7515 2 and appendix C) and the error
- * strings.  Strict means one encoding per byte string: a JWS signing
- * input is the received text, so two spellings of one signature or
- * payload would let a replay look new to anything keyed on the text.
+ * strings.  Strict means one encoding per byte string, so that a JWS
+ * (whose signing input is the received text) has one spelling per
+ * payload.  That alone does not make requests unique: ECDSA signatures
+ * are malleable ((r, s) and (r, n - s) both verify), so replays are
+ * stopped by the single-use nonce, never by comparing signature text.
  */
 #include <string.h>
 
@@ -67,7 +69,8 @@ acme_b64url_encode(const uint8_t *in, size_t len, char *out, size_t outsize)
 	if (need > outsize)
 		return ACME_E_SPACE;
 	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[n++] = b64url[v >> 18];
 		out[n++] = b64url[(v >> 12) & 63];
 		out[n++] = b64url[(v >> 6) & 63];

@@ -245,7 +245,8 @@ tp_bn(EVP_PKEY *key, const char *param, uint8_t *out, size_t pad,
 	if (pad != 0)
 		n = BN_bn2binpad(bn, out, (int)pad);
 	else
-		n = (size_t)BN_num_bytes(bn) <= outsize ? BN_bn2bin(bn, out) : -1;
+		n = (size_t)BN_num_bytes(bn) <= outsize ?
+		    BN_bn2bin(bn, out) : -1;
 	if (n > 0) {
 		*outlen = (size_t)n;
 		rc = ACME_OK;
@@ -275,7 +276,8 @@ tp_json(EVP_PKEY *key, char *buf, size_t size)
 		    (rc = tp_bn(key, OSSL_PKEY_PARAM_EC_PUB_Y, b, alen,
 		    sizeof(b), &blen)) != ACME_OK)
 			return rc;
-		off = (size_t)snprintf(buf, size, "{\"crv\":\"%s\",\"kty\":\"EC\"",
+		off = (size_t)snprintf(buf, size,
+		    "{\"crv\":\"%s\",\"kty\":\"EC\"",
 		    k == ACME_KIND_P256 ? "P-256" : "P-384");
 		if ((rc = tp_member(buf, size, &off, "x", a, alen, 1)) !=
 		    ACME_OK || (rc = tp_member(buf, size, &off, "y", b, blen,
@@ -291,7 +293,8 @@ tp_json(EVP_PKEY *key, char *buf, size_t size)
 		if ((rc = tp_member(buf, size, &off, "e", b, blen, 0)) !=
 		    ACME_OK)
 			return rc;
-		off += (size_t)snprintf(buf + off, size - off, ",\"kty\":\"RSA\"");
+		off += (size_t)snprintf(buf + off, size - off,
+		    ",\"kty\":\"RSA\"");
 		if ((rc = tp_member(buf, size, &off, "n", a, alen, 1)) !=
 		    ACME_OK)
 			return rc;

@@ -25,8 +25,10 @@ walk(const struct acme_jnode *n, int depth)
 		for (c = n->child; c != NULL; c = c->next) {
 			if ((n->type == ACME_J_OBJ) != (c->name != NULL))
 				abort();
-			if (n->type == ACME_J_OBJ && acme_json_get(n, c->name) != c)
-				abort();	/* duplicates were refused */
+			/* Duplicates were refused: a name finds its member. */
+			if (n->type == ACME_J_OBJ &&
+			    acme_json_get(n, c->name) != c)
+				abort();
 			total += walk(c, depth + 1);
 			k++;
 		}

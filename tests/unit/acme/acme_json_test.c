@@ -44,8 +44,8 @@ static void
 test_accepts(void **state)
 {
 	const char *in = " {\"a\" : \"x\\u00e9\\ud83d\\ude00\\n\", \"b\": [1, "
-	    "-0.5e+3, true, false, null, {}], \"c\": {\"d\": 18446744073709551615"
-	    "}, \"\\u0064\": \"caf\xc3\xa9\"}\r\n";
+	    "-0.5e+3, true, false, null, {}], \"c\": {\"d\": 184467440737095516"
+	    "15}, \"\\u0064\": \"caf\xc3\xa9\"}\r\n";
 	const struct acme_jnode *r, *b, *c;
 	struct acme_json *j;
 	const char *s;
@@ -154,14 +154,16 @@ test_limits(void **state)
 	off = 0;
 	s[off++] = '{';
 	for (i = 0; i <= ACME_MAX_MEMBERS; i++)
-		off += (size_t)sprintf(s + off, "%s\"m%zu\":0", i ? "," : "", i);
+		off += (size_t)sprintf(s + off, "%s\"m%zu\":0", i ? "," : "",
+		    i);
 	s[off++] = '}';
 	s[off] = '\0';
 	assert_int_equal(parse(s), ACME_E_LIMIT);
 	s[0] = '{';
 	off = 1;
 	for (i = 0; i < ACME_MAX_MEMBERS; i++)
-		off += (size_t)sprintf(s + off, "%s\"m%zu\":0", i ? "," : "", i);
+		off += (size_t)sprintf(s + off, "%s\"m%zu\":0", i ? "," : "",
+		    i);
 	s[off++] = '}';
 	s[off] = '\0';
 	assert_int_equal(parse(s), ACME_OK);

@@ -18,44 +18,55 @@
 #include "acme_testutil.h"
 
 /* RFC 7515 A.1-A.3: one payload, three signatures. */
-#define A_PAYLOAD "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6" \
-	"Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+#define A_PAYLOAD \
+	"eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcG" \
+	"xlLmNvbS9pc19yb290Ijp0cnVlfQ"
 #define A1_INPUT "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9." A_PAYLOAD
-#define A1_KEY "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Y" \
-	"j0iPS4hcgUuTwjAzZr1Z9CAow"
+#define A1_KEY \
+	"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS" \
+	"4hcgUuTwjAzZr1Z9CAow"
 #define A1_SIG "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define A2_INPUT "eyJhbGciOiJSUzI1NiJ9." A_PAYLOAD
-#define A2_JWK "{\"kty\":\"RSA\",\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcy" \
-	"QoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS" \
-	"-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS" \
-	"5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo" \
-	"5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk" \
-	"2PAcDTW9gb54h4FRWyuXpoQ\",\"e\":\"AQAB\"}"
-#define A2_SIG "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5R" \
-	"Zmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BA" \
-	"ynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB" \
-	"_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeY" \
-	"I2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"
+#define A2_JWK \
+	"{\"kty\":\"RSA\",\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQo" \
+	"Tbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2l" \
+	"ZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaS" \
+	"HSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4u" \
+	"DZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q" \
+	"2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\",\"e\":\"AQAB\"}"
+#define A2_SIG \
+	"cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AA" \
+	"uHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAyn" \
+	"RFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZR" \
+	"mB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnv" \
+	"Wh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_Ioy" \
+	"pGlUPQGe77Rw"
 #define A3_INPUT "eyJhbGciOiJFUzI1NiJ9." A_PAYLOAD
-#define A3_JWK "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1g" \
-	"HMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}"
-#define A3_SIG "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8I" \
-	"SlSApmWQxfKTUJqPP3-Kg6NU1Q"
+#define A3_JWK \
+	"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gH" \
+	"MzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYj" \
+	"KIWI5a0\"}"
+#define A3_SIG \
+	"DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApm" \
+	"WQxfKTUJqPP3-Kg6NU1Q"
 /* RFC 8037 A.3-A.4. */
-#define ED_JWK "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHO" \
+#define ED_JWK \
+	"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHO" \
 	"g7hcvPapiMlrwIaaPcHURo\"}"
 #define ED_INPUT "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc"
-#define ED_SIG "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylG" \
-	"jg5BhVsPt9g7sVvpAr_MuM0KAg"
+#define ED_SIG \
+	"hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhV" \
+	"sPt9g7sVvpAr_MuM0KAg"
 #define ED_TP "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
 /* RFC 7638 3.1 (the RFC 7517 A.1 key). */
-#define TP_JWK "{\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2ai" \
-	"AFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3o" \
-	"knjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2" \
-	"QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qN" \
-	"Lyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-cs" \
-	"FCur-kEgU8awapJzKnqDKgw\",\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":" \
-	"\"2011-04-29\"}"
+#define TP_JWK \
+	"{\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAF" \
+	"bWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n" \
+	"3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR" \
+	"0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91Cb" \
+	"OpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniI" \
+	"qbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\",\"e\":\"AQAB\",\"alg\":\"R" \
+	"S256\",\"kid\":\"2011-04-29\"}"
 #define TP_TP "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 #define URL_NA "https://ca.example/acme/dev/new-account"
@@ -121,7 +132,8 @@ test_rfc_vectors(void **state)
 	char bad[sizeof(A2_INPUT)];
 
 	(void)state;
-	assert_int_equal(verify(ACME_ALG_RS256, rsa, A2_INPUT, A2_SIG), ACME_OK);
+	assert_int_equal(verify(ACME_ALG_RS256, rsa, A2_INPUT, A2_SIG),
+	    ACME_OK);
 	assert_int_equal(verify(ACME_ALG_ES256, ec, A3_INPUT, A3_SIG), ACME_OK);
 	assert_int_equal(verify(ACME_ALG_EDDSA, ed, ED_INPUT, ED_SIG), ACME_OK);
 	/* One changed byte of input breaks each. */
@@ -203,26 +215,27 @@ test_jwk_refuses(void **state)
 
 	(void)state;
 	/* Private members, wrong or unknown types and curves. */
-	assert_int_equal(jwk_rc("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11q"
-	    "YAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"d\":\"nWGxne_9WmC6hEr0"
-	    "kuwsxERJxWl7MmkZcDusAxyuf2A\"}"), ACME_E_KEY);
-	assert_int_equal(jwk_rc("{\"kty\":\"oct\",\"k\":\"AAAA\"}"), ACME_E_KEY);
-	assert_int_equal(jwk_rc("{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"11q"
-	    "YAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"1"
+	    "1qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"d\":\"nWGxne_9WmC6h"
+	    "Er0kuwsxERJxWl7MmkZcDusAxyuf2A\"}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"oct\",\"k\":\"AAAA\"}"),
+	    ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"11"
+	    "qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}"), ACME_E_KEY);
 	assert_int_equal(jwk_rc("{\"crv\":\"P-256\"}"), ACME_E_KEY);
 	assert_int_equal(jwk_rc("[]"), ACME_E_KEY);
-	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AA\","
-	    "\"y\":\"AA\"}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AA\""
+	    ",\"y\":\"AA\"}"), ACME_E_KEY);
 	/* EC: short coordinate; a point off the curve (y of A.3 changed). */
-	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"83OJ3"
-	    "D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue6"
-	    "59LNpXW6pCyStikYjKIWI5a0\"}"), ACME_E_KEY);
-	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ"
-	    "3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue6"
-	    "59LNpXW6pCyStikYjKIWI5a1\"}"), ACME_E_KEY);
-	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ"
-	    "3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue6"
-	    "59LNpXW6pCyStikYjKIWI5a4\"}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"83OJ"
+	    "3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tu"
+	    "e659LNpXW6pCyStikYjKIWI5a0\"}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83O"
+	    "J3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_t"
+	    "ue659LNpXW6pCyStikYjKIWI5a1\"}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83O"
+	    "J3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_t"
+	    "ue659LNpXW6pCyStikYjKIWI5a4\"}"), ACME_E_KEY);
 	/* RSA: 1024 bits; a leading zero octet; an even exponent. */
 	small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	assert_non_null(small);
@@ -248,12 +261,12 @@ test_jwk_refuses(void **state)
 		free(zn);
 	}
 	assert_int_equal(jwk_rc("{\"kty\":\"RSA\",\"n\":\"ofgWCuLjybRlzo0tZWJj"
-	    "NiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1P"
-	    "t0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb"
-	    "_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2Cap"
-	    "Hg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoud"
-	    "F8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\",\"e\":"
-	    "\"AQAA\"}"), ACME_E_KEY);
+	    "NiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1"
+	    "Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGz"
+	    "jb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2"
+	    "CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWN"
+	    "moudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\",\"e\""
+	    ":\"AQAA\"}"), ACME_E_KEY);
 }
 
 static char *
@@ -324,6 +337,12 @@ test_outer(void **state)
 	}
 }
 
+/* Pieces of protected headers for the refusal table. */
+#define H_ALG(a)	"{\"alg\":\"" a "\","
+#define H_KID		"\"kid\":\"a\","
+#define H_NONCE		"\"nonce\":\"n\","
+#define H_URL		"\"url\":\"u\""
+
 static void
 test_outer_refuses(void **state)
 {
@@ -331,28 +350,25 @@ test_outer_refuses(void **state)
 		const char	*hdr;
 		int		 rc;
 	} bad[] = {
-		{ "{\"alg\":\"ES256\",\"kid\":\"a\",\"url\":\"u\"}", ACME_E_NONCE },
-		{ "{\"alg\":\"ES256\",\"kid\":\"a\",\"nonce\":\"\",\"url\":\"u\"}",
+		{ H_ALG("ES256") H_KID H_URL "}", ACME_E_NONCE },
+		{ H_ALG("ES256") H_KID "\"nonce\":\"\"," H_URL "}",
 		    ACME_E_NONCE },
-		{ "{\"alg\":\"ES256\",\"kid\":\"a\",\"nonce\":1,\"url\":\"u\"}",
-		    ACME_E_NONCE },
-		{ "{\"alg\":\"ES256\",\"kid\":\"a\",\"nonce\":\"n\"}", ACME_E_HEADER },
-		{ "{\"alg\":\"ES256\",\"nonce\":\"n\",\"url\":\"u\"}", ACME_E_HEADER },
-		{ "{\"alg\":\"ES256\",\"kid\":7,\"nonce\":\"n\",\"url\":\"u\"}",
+		{ H_ALG("ES256") H_KID "\"nonce\":1," H_URL "}", ACME_E_NONCE },
+		{ H_ALG("ES256") H_KID "\"nonce\":\"n\"}", ACME_E_HEADER },
+		{ H_ALG("ES256") H_NONCE H_URL "}", ACME_E_HEADER },
+		{ H_ALG("ES256") "\"kid\":7," H_NONCE H_URL "}",
 		    ACME_E_HEADER },
-		{ "{\"alg\":\"none\",\"kid\":\"a\",\"nonce\":\"n\",\"url\":\"u\"}",
-		    ACME_E_ALG },
-		{ "{\"alg\":\"HS256\",\"kid\":\"a\",\"nonce\":\"n\",\"url\":\"u\"}",
-		    ACME_E_ALG },
-		{ "{\"alg\":\"PS256\",\"kid\":\"a\",\"nonce\":\"n\",\"url\":\"u\"}",
-		    ACME_E_ALG },
-		{ "{\"kid\":\"a\",\"nonce\":\"n\",\"url\":\"u\"}", ACME_E_HEADER },
-		{ "{\"alg\":\"ES256\",\"kid\":\"a\",\"nonce\":\"n\",\"url\":\"u\","
-		    "\"crit\":[\"x\"],\"x\":1}", ACME_E_HEADER },
-		{ "{\"alg\":\"ES256\",\"kid\":\"a\",\"nonce\":\"n\",\"url\":\"u\","
-		    "\"b64\":false}", ACME_E_HEADER },
-		{ "{\"alg\":\"ES256\",\"kid\":\"a\",\"nonce\":\"n\",\"url\":\"u\","
-		    "\"url\":\"v\"}", ACME_E_DUP },
+		{ H_ALG("none") H_KID H_NONCE H_URL "}", ACME_E_ALG },
+		{ H_ALG("HS256") H_KID H_NONCE H_URL "}", ACME_E_ALG },
+		{ H_ALG("PS256") H_KID H_NONCE H_URL "}", ACME_E_ALG },
+		{ "{" H_KID H_NONCE H_URL "}", ACME_E_HEADER },
+		{ H_ALG("ES256") H_KID H_NONCE H_URL
+		    ",\"crit\":[\"x\"],\"x\":1}",
+		    ACME_E_HEADER },
+		{ H_ALG("ES256") H_KID H_NONCE H_URL ",\"b64\":false}",
+		    ACME_E_HEADER },
+		{ H_ALG("ES256") H_KID H_NONCE H_URL ",\"url\":\"v\"}",
+		    ACME_E_DUP },
 		{ "[]", ACME_E_HEADER },
 	};
 	struct acme_jws *jws;

@@ -146,7 +146,8 @@ test_idents(void **state)
 		"", "*", "*.", "a..b", ".a", "a.", "-a.b", "a-.b", "a.b-",
 		"a_b.c", "*.*.a", "a.*.b", "b\xc3\xbc" "cher.example", "a b",
 		"a*.b",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",	/* a 64-octet label */
 	};
 	static const char *const badip[] = {
 		"", "1.2.3", "256.1.1.1", "1.2.3.4.5", "::g", "1.2.3.4/8",
