@@ -75,18 +75,18 @@ acme_problem_for(int err)
 	}
 }
 
-/* Appends `s` JSON-escaped, at most `max` input bytes, whole characters. */
+/*
+ * Appends `s` JSON-escaped, at most `max` input bytes.  Bytes above 0x7f
+ * become '?': a detail is ASCII, so it is valid UTF-8 wherever it is cut.
+ */
 static int
 prob_escape(char *out, size_t size, size_t *off, const char *s, size_t max)
 {
 	size_t i, n = strlen(s), k;
 	unsigned char c;
 
-	if (n > max) {
+	if (n > max)
 		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;	/* do not cut a UTF-8 sequence */
-	}
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (*off + 7 >= size)
@@ -95,7 +95,7 @@ prob_escape(char *out, size_t size, size_t *off, const char *s, size_t max)
 			out[(*off)++] = '\\';
 			out[(*off)++] = (char)c;
 		} else if (c >= 0x80)
-			out[(*off)++] = '?';	/* details are ASCII */
+			out[(*off)++] = '?';
 		else if (c < 0x20 || c == 0x7f) {
 			k = (size_t)snprintf(out + *off, size - *off,
 			    "\\u%04x", c);

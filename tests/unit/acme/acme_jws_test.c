@@ -236,6 +236,20 @@ test_jwk_refuses(void **state)
 	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83O"
 	    "J3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_t"
 	    "ue659LNpXW6pCyStikYjKIWI5a4\"}"), ACME_E_KEY);
+	/* Members missing, mistyped or of the wrong length. */
+	assert_int_equal(jwk_rc("{\"kty\":1}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}"),
+	    ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":7,\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}"),
+	    ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"OKP\",\"crv\":\"Ed25519\"}"),
+	    ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+	    "\"x\":\"AAAA\"}"), ACME_E_KEY);
+	assert_int_equal(jwk_rc("{\"kty\":\"RSA\",\"n\":\"AQAB\"}"),
+	    ACME_E_KEY);
 	/* RSA: 1024 bits; a leading zero octet; an even exponent. */
 	small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	assert_non_null(small);
@@ -267,6 +281,30 @@ test_jwk_refuses(void **state)
 	    "CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWN"
 	    "moudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\",\"e\""
 	    ":\"AQAA\"}"), ACME_E_KEY);
+}
+
+/* Keys signet_acme never accepts have no thumbprint and no algorithm. */
+static void
+test_other_keys(void **state)
+{
+	EVP_PKEY *p521, *x25519;
+	uint8_t tp[32], sig[132] = { 1 };
+
+	(void)state;
+	p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	x25519 = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	assert_non_null(p521);
+	assert_non_null(x25519);
+	assert_int_equal(acme_jwk_thumbprint(p521, tp), ACME_E_KEY);
+	assert_int_equal(acme_jwk_thumbprint(x25519, tp), ACME_E_KEY);
+	assert_int_equal(acme_jws_sig_verify(ACME_ALG_ES256, p521,
+	    (const uint8_t *)"x", 1, sig, sizeof(sig)), ACME_E_ALG);
+	assert_int_equal(acme_jws_sig_verify(ACME_ALG_EDDSA, x25519,
+	    (const uint8_t *)"x", 1, sig, 128), ACME_E_ALG);
+	assert_int_equal(acme_jws_sig_verify(ACME_ALG_ES256, NULL,
+	    (const uint8_t *)"x", 1, sig, 64), ACME_E_ALG);
+	EVP_PKEY_free(p521);
+	EVP_PKEY_free(x25519);
 }
 
 static char *
@@ -416,6 +454,26 @@ test_outer_refuses(void **state)
 	/* Padding in the protected header. */
 	assert_int_equal(parse("{\"protected\":\"e30=\",\"payload\":\"\","
 	    "\"signature\":\"\"}", ACME_JWS_OUTER, &jws), ACME_E_B64);
+	/* An empty protected header; an oversized signature; bad payload. */
+	assert_int_equal(parse("{\"protected\":\"\",\"payload\":\"\","
+	    "\"signature\":\"\"}", ACME_JWS_OUTER, &jws), ACME_E_HEADER);
+	{
+		char *sig = malloc(1401);
+
+		memset(sig, 'A', 1400);
+		sig[1400] = '\0';
+		body = tu_sprintf("{\"protected\":\"e30\",\"payload\":\"\","
+		    "\"signature\":\"%s\"}", sig);
+		assert_int_equal(parse(body, ACME_JWS_OUTER, &jws),
+		    ACME_E_LIMIT);
+		free(body);
+		free(sig);
+	}
+	assert_int_equal(parse("{\"protected\":\"e30\",\"payload\":\"e30=\","
+	    "\"signature\":\"\"}", ACME_JWS_OUTER, &jws), ACME_E_B64);
+	assert_int_equal(parse("[]", ACME_JWS_OUTER, &jws), ACME_E_SYNTAX);
+	assert_int_equal(acme_jws_parse_node(NULL, ACME_JWS_OUTER, &jws),
+	    ACME_E_SYNTAX);
 	/* ES256: a signature of the wrong length never verifies. */
 	h = outer_hdr("ES256", "\"kid\":\"" ACCT "\"", ACCT);
 	body = tu_jws(ACME_ALG_ES256, k, h, "{}");
@@ -425,6 +483,21 @@ test_outer_refuses(void **state)
 	acme_jws_free(jws);
 	free(body);
 	free(h);
+	/* RS256: the same. */
+	{
+		EVP_PKEY *r = tu_key(ACME_ALG_RS256);
+
+		h = outer_hdr("RS256", "\"kid\":\"" ACCT "\"", ACCT);
+		body = tu_jws(ACME_ALG_RS256, r, h, "{}");
+		assert_int_equal(parse(body, ACME_JWS_OUTER, &jws), ACME_OK);
+		assert_int_equal(acme_jws_verify(jws, r), ACME_OK);
+		jws->siglen--;
+		assert_int_equal(acme_jws_verify(jws, r), ACME_E_SIG);
+		acme_jws_free(jws);
+		free(body);
+		free(h);
+		EVP_PKEY_free(r);
+	}
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k384);
 }
@@ -468,6 +541,8 @@ eab_check(const char *body, const uint8_t *hmac, size_t hmaclen)
 	rc = acme_eab_parse(na.eab, jws->url, jws->jwk, &eab);
 	if (rc == ACME_OK) {
 		assert_string_equal(eab->kid, "kid-1");
+		/* A MAC is no signature: verify() refuses it. */
+		assert_int_equal(acme_jws_verify(eab, jws->jwk), ACME_E_ALG);
 		rc = acme_eab_verify(eab, hmac, hmaclen);
 	} else
 		assert_null(eab);
@@ -603,6 +678,7 @@ main(void)
 		cmocka_unit_test(test_rfc_vectors),
 		cmocka_unit_test(test_thumbprints),
 		cmocka_unit_test(test_jwk_refuses),
+		cmocka_unit_test(test_other_keys),
 		cmocka_unit_test(test_outer),
 		cmocka_unit_test(test_outer_refuses),
 		cmocka_unit_test(test_eab),

@@ -165,6 +165,17 @@ test_problems(void **state)
 	assert_int_equal(acme_problem_for(ACME_E_ALG),
 	    ACME_P_BAD_SIGNATURE_ALGORITHM);
 	assert_int_equal(acme_problem_for(ACME_E_DUP), ACME_P_MALFORMED);
+	assert_int_equal(acme_problem_for(ACME_E_KEY), ACME_P_BAD_PUBLIC_KEY);
+	assert_int_equal(acme_problem_for(ACME_E_MEM), ACME_P_SERVER_INTERNAL);
+	assert_string_equal(acme_problem_type(ACME_P__COUNT), "serverInternal");
+	assert_int_equal(acme_problem_status(ACME_P__COUNT), 500);
+	assert_int_equal(acme_problem_render(ACME_P__COUNT, NULL, out,
+	    sizeof(out), &n), ACME_OK);
+	assert_true(strstr(out, "serverInternal") != NULL);
+	/* The detail itself does not fit. */
+	assert_int_equal(acme_problem_render(ACME_P_MALFORMED, "0123456789"
+	    "0123456789012345678901234567890123456789", out, 80, &n),
+	    ACME_E_SPACE);
 	assert_int_equal(acme_problem_status(ACME_P_RATE_LIMITED), 429);
 	assert_string_equal(acme_problem_type(ACME_P_REJECTED_IDENTIFIER),
 	    "rejectedIdentifier");
