@@ -31,41 +31,12 @@ struct ca_enroll {
 	struct ca_engine	*e;
 	const struct ca_ident	*id;
 	const char		*tenant;
-	const char		*issuer;
-	char			 subject[512];
-	char			 sans[CA_SANS_MAX];
 	char			 authorized_by[LEDGER_AUTH_MAX + 1];
 	int			 reserved;
 	struct ledger_serial	 serial;
 	int			 ledger_rc;
 	char			 hex[2 * LEDGER_SERIAL_MAX + 1];
 };
-
-/* Names of a CSR, comma-separated, as the ledger and audit show them. */
-static void
-ca_enroll_names(const struct ca_csr *csr, char *out, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN];
-	size_t i, n = 0;
-	int w;
-
-	out[0] = '\0';
-	for (i = 0; i < csr->nnames && n < size; i++) {
-		const struct ca_name *nm = &csr->names[i];
-
-		if (nm->type == CA_NAME_IP) {
-			inet_ntop(nm->len == 4 ? AF_INET : AF_INET6, nm->val,
-			    ip, sizeof(ip));
-			w = snprintf(out + n, size - n, "%s%s", n ? "," : "",
-			    ip);
-		} else
-			w = snprintf(out + n, size - n, "%s%.*s",
-			    n ? "," : "", (int)nm->len, (const char *)nm->val);
-		if (w < 0)
-			break;
-		n += (size_t)w;
-	}
-}
 
 /* Whether name (len bytes) is one of a comma-separated list. */
 static int
@@ -235,35 +206,6 @@ ca_enroll_authorizer(const struct ca_ident *id, const struct ca_csr *csr,
 	ca_fmt(out, size, "unknown");
 }
 
-static void
-ca_enroll_subject(const struct ca_csr *csr, const struct ca_profile *p,
-    char *out, size_t size)
-{
-	static const char *const key[CA_ATTR_MAX] = {
-		[CA_ATTR_C] = "C",
-		[CA_ATTR_ST] = "ST",
-		[CA_ATTR_L] = "L",
-		[CA_ATTR_O] = "O",
-		[CA_ATTR_OU] = "OU",
-	};
-	size_t n = 0;
-	int i, w;
-
-	out[0] = '\0';
-	if (csr->cn != NULL && (w = snprintf(out, size, "CN=%.*s",
-	    (int)csr->cn_len, (const char *)csr->cn)) > 0)
-		n = (size_t)w;
-	for (i = CA_ATTR_MAX - 1; i >= 0 && n < size; i--) {
-		if (p->subject[i][0] == '\0')
-			continue;
-		w = snprintf(out + n, size - n, "%s%s=%s", n ? "," : "",
-		    key[i], p->subject[i]);
-		if (w < 0)
-			break;
-		n += (size_t)w;
-	}
-}
-
 static int
 ca_enroll_reserve(void *arg, const struct ca_issued *c)
 {
@@ -276,8 +218,8 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 	in.tenant = en->tenant;
 	in.issuer = c->profile->issuer->name;
 	in.profile = c->profile->name;
-	in.subject = en->subject;
-	in.sans = en->sans;
+	in.subject = c->subject;
+	in.sans = c->names;
 	in.requester = en->id->actor;
 	in.authorized_by = en->authorized_by;
 	in.not_before = c->not_before;
@@ -306,7 +248,7 @@ ca_enroll_commit(void *arg, const struct ca_issued *c)
 	char detail[CA_DETAIL_MAX];
 
 	snprintf(detail, sizeof(detail), "profile=%s names=%s not_after=%lld"
-	    "%s%s authorized_by=%s", c->profile->name, en->sans,
+	    "%s%s authorized_by=%s", c->profile->name, c->names,
 	    (long long)c->not_after, c->truncated ? " truncated=issuer" : "",
 	    en->id->kind == CA_ID_TOKEN ? " via=enrollment-token" : "",
 	    en->authorized_by);
@@ -470,6 +412,22 @@ ca_enroll_reply(const struct ca_rt_tenant *t, struct ca_result *res,
 	return PROTO_R_OK;
 }
 
+/* The request for firmware/ca, once the tenant and profile are known. */
+static void
+ca_enroll_request(struct ca_engine *e, const struct ca_rt_tenant *t,
+    const char *pname, const struct proto_issue_req *q,
+    const struct ca_evidence *ev, struct ca_request *creq)
+{
+	memset(creq, 0, sizeof(*creq));
+	creq->csr = q->csr.ptr;
+	creq->csr_len = q->csr.len;
+	creq->tenant = &t->t;
+	creq->profile = pname;
+	creq->ttl = q->ttl;
+	creq->evidence = ev;
+	creq->now = ca_engine_now(e);
+}
+
 int
 ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
     const struct proto_request *req, struct ca_reply *r)
@@ -480,16 +438,15 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	int reissue = req->type == PROTO_T_REISSUE;
 	struct ca_hooks hooks = { ca_enroll_reserve, ca_enroll_commit, NULL };
 	struct ca_evidence ev = { id->role, id->actor };
+	struct ca_prepared *prep = NULL;
 	struct ca_request creq;
 	struct ca_result res;
 	struct ca_enroll en;
-	struct ca_csr csr;
 	struct ca_err cerr;
 	char msg[PROTO_MAX_STR + 1];
 	int rc, result;
 
 	memset(&en, 0, sizeof(en));
-	memset(&csr, 0, sizeof(csr));
 	memset(&res, 0, sizeof(res));
 	en.e = e;
 	en.id = id;
@@ -498,30 +455,22 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
 	en.tenant = t->t.name;
-	if (ca_csr_parse(q->csr.ptr, q->csr.len, &csr, &cerr) != CA_OK) {
+	ca_enroll_request(e, t, pname, q, &ev, &creq);
+	if (ca_parse_request(&creq, NULL, &prep, &cerr) != CA_OK) {
 		result = PROTO_R_BAD_REQUEST;
 		ca_fmt(msg, sizeof(msg), "%s", cerr.msg);
 		goto out;
 	}
 	if (!ca_enroll_names_ok(id, ca_enroll_own_names(t, pname, id,
-	    reissue), &csr, msg, sizeof(msg))) {
+	    reissue), &prep->csr, msg, sizeof(msg))) {
 		result = PROTO_R_FORBIDDEN;
 		goto out;
 	}
-	ca_enroll_names(&csr, en.sans, sizeof(en.sans));
-	ca_enroll_authorizer(id, &csr, en.authorized_by,
+	ca_enroll_authorizer(id, &prep->csr, en.authorized_by,
 	    sizeof(en.authorized_by));
-	ca_enroll_subject(&csr, ca_tenant_profile(&t->t, pname), en.subject,
-	    sizeof(en.subject));
-	memset(&creq, 0, sizeof(creq));
-	creq.csr = q->csr.ptr;
-	creq.csr_len = q->csr.len;
-	creq.tenant = &t->t;
-	creq.profile = pname;
-	creq.ttl = q->ttl;
-	creq.evidence = &ev;
-	creq.now = ca_engine_now(e);
-	if ((rc = ca_issue(&creq, &hooks, &res, NULL, &cerr)) != CA_OK) {
+	if ((rc = ca_check(prep, &cerr)) == CA_OK)
+		rc = ca_sign_out(prep, &hooks, &res, &cerr);
+	if (rc != CA_OK) {
 		result = ca_enroll_fail(e, &en, rc, &cerr, msg, sizeof(msg));
 		ca_enroll_abandon(&en, msg);
 		goto out;
@@ -529,12 +478,12 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	atomic_fetch_add(&e->issued, 1);
 	result = ca_enroll_reply(t, &res, r);
 	ca_log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
-	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, creq.profile,
-	    en.hex, id->actor, en.authorized_by, en.sans);
-	ca_csr_free(&csr);
+	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, pname, en.hex,
+	    id->actor, en.authorized_by, prep->names);
+	ca_prepared_free(prep);
 	return result;
 out:
-	ca_csr_free(&csr);
+	ca_prepared_free(prep);
 	ca_result_free(&res);
 	ca_audit(e, id->actor, id->role, t != NULL ? t->t.name : q->tenant,
 	    AUDIT_REFUSE, en.hex[0] ? en.hex : NULL, "denied", msg);

@@ -30,6 +30,8 @@
 #define CA_MAX_NAMES 64		/* SAN entries in one request */
 #define CA_MAX_NAMES_TEXT 3584	/* their text, comma-separated, as the
 				   ledger, audit and search record it */
+#define CA_MAX_SUBJECT_TEXT 511	/* "CN=..,OU=..,O=..": the subject as the
+				   ledger records it */
 #define CA_MAX_DNS 253		/* RFC 1035 2.3.4: octets of a DNS name */
 #define CA_MAX_LABEL 63		/* RFC 1035 2.3.4: octets of a label */
 #define CA_MAX_URI 512		/* octets of a URI SAN */
@@ -374,6 +376,8 @@ struct ca_issued {
 	size_t tbs_len;
 	const uint8_t *cert;	/* NULL in reserve, the certificate in commit */
 	size_t cert_len;
+	const char *subject;	/* "CN=..,O=..", as the ledger records it */
+	const char *names;	/* the SANs, comma-separated, IPs printed */
 };
 
 /*
@@ -412,6 +416,37 @@ struct ca_result {
 struct ca_timing {
 	uint64_t ns[CA_STAGE_MAX];
 };
+
+/*
+ * Issuance in three steps, so that a caller may look at the parsed request
+ * between them (the engine holds an enrollment token's names against it)
+ * and the CSR is parsed once.  ca_parse_request parses req's CSR into a
+ * new struct ca_prepared (*out; ca_prepared_free).  ca_check finds the
+ * profile in the tenant, checks the role, proof of possession, policy and
+ * validity, and fills in the profile, the validity and the subject and
+ * names as the ledger records them.  ca_sign_out builds and lints the
+ * TBSCertificate, reserves the serial (hooks->reserve), signs, assembles
+ * and commits (hooks->commit) into res.  req (its CSR bytes, tenant and
+ * evidence) is borrowed and must outlive the struct ca_prepared; timing,
+ * if not NULL, is filled in by all three.  ca_issue runs the three.
+ */
+struct ca_prepared {
+	struct ca_request req;		/* borrowed pointers, as given */
+	struct ca_csr csr;		/* points into req.csr */
+	const struct ca_profile *profile;	/* ca_check: the tenant's */
+	time_t not_before, not_after;
+	int truncated;
+	char subject[CA_MAX_SUBJECT_TEXT + 1];
+	char names[CA_MAX_NAMES_TEXT + 1];
+	struct ca_timing *tm;
+	uint64_t t0;
+};
+int ca_parse_request(const struct ca_request *req, struct ca_timing *timing,
+    struct ca_prepared **out, struct ca_err *err);
+int ca_check(struct ca_prepared *prep, struct ca_err *err);
+int ca_sign_out(struct ca_prepared *prep, const struct ca_hooks *hooks,
+    struct ca_result *res, struct ca_err *err);
+void ca_prepared_free(struct ca_prepared *prep);
 
 int ca_issue(const struct ca_request *req, const struct ca_hooks *hooks,
     struct ca_result *res, struct ca_timing *timing, struct ca_err *err);
