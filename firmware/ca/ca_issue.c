@@ -129,6 +129,17 @@ ca_check(struct ca_prepared *prep, struct ca_err *err)
 	return CA_OK;
 }
 
+static int
+ca_hook_fail(struct ca_err *err, int hook, int hook_rc, const char *msg)
+{
+	ca_fail(err, CA_ERR_HOOK, "%s", msg);
+	if (err != NULL) {
+		err->hook = hook;
+		err->hook_rc = hook_rc;
+	}
+	return CA_ERR_HOOK;
+}
+
 /* Reserve the serial, sign, assemble, commit; the certificate into res. */
 static int
 ca_sign_commit(struct ca_prepared *prep, struct ca_buf *tbs,
@@ -142,9 +153,9 @@ ca_sign_commit(struct ca_prepared *prep, struct ca_buf *tbs,
 
 	/* Ledger: reserve the serial and write intent before signing. */
 	if (hooks != NULL && hooks->reserve != NULL &&
-	    hooks->reserve(hooks->arg, iss) != 0)
-		return ca_fail(err, CA_ERR_HOOK, "ledger refused to reserve "
-		    "the serial: not signed");
+	    (rc = hooks->reserve(hooks->arg, iss)) != 0)
+		return ca_hook_fail(err, CA_HOOK_RESERVE, rc, "ledger refused "
+		    "to reserve the serial: not signed");
 	if (ca_signer_sign(s, tbs->p, tbs->len, sig, &siglen) != CA_OK)
 		return ca_fail(err, CA_ERR_SIGN, "issuer %s could not sign",
 		    prep->profile->issuer->name);
@@ -156,9 +167,9 @@ ca_sign_commit(struct ca_prepared *prep, struct ca_buf *tbs,
 	iss->cert = res->cert;
 	iss->cert_len = res->cert_len;
 	if (hooks != NULL && hooks->commit != NULL &&
-	    hooks->commit(hooks->arg, iss) != 0)
-		return ca_fail(err, CA_ERR_HOOK, "ledger or audit could not "
-		    "record the certificate: withheld");
+	    (rc = hooks->commit(hooks->arg, iss)) != 0)
+		return ca_hook_fail(err, CA_HOOK_COMMIT, rc, "ledger or audit "
+		    "could not record the certificate: withheld");
 	return CA_OK;
 }
 

@@ -34,7 +34,6 @@ struct ca_enroll {
 	char			 authorized_by[LEDGER_AUTH_MAX + 1];
 	int			 reserved;
 	struct ledger_serial	 serial;
-	int			 ledger_rc;
 	char			 hex[2 * LEDGER_SERIAL_MAX + 1];
 };
 
@@ -211,6 +210,7 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 {
 	struct ca_enroll *en = arg;
 	struct ledger_intent in;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	in.serial.len = CA_SERIAL_LEN;
@@ -230,14 +230,12 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 	en->serial = in.serial;
 	ledger_serial_hex(&in.serial, en->hex, sizeof(en->hex));
 	if (en->id->kind == CA_ID_TOKEN)
-		en->ledger_rc = ledger_reserve_token(en->e->ledger, &in,
+		rc = ledger_reserve_token(en->e->ledger, &in,
 		    en->id->tok.hash, ca_engine_now(en->e));
 	else
-		en->ledger_rc = ledger_reserve(en->e->ledger, &in);
-	en->reserved = en->ledger_rc == LEDGER_OK;
-	atomic_store(&en->e->ledger_ok, en->ledger_rc != LEDGER_ERR_IO &&
-	    en->ledger_rc != LEDGER_ERR_FULL);
-	return en->ledger_rc;
+		rc = ledger_reserve(en->e->ledger, &in);
+	en->reserved = rc == LEDGER_OK;
+	return rc;
 }
 
 static int
@@ -260,10 +258,31 @@ ca_enroll_commit(void *arg, const struct ca_issued *c)
 	rec.object = en->hex;
 	rec.result = "ok";
 	rec.detail = detail;
-	en->ledger_rc = ledger_commit(en->e->ledger, &en->serial, c->cert,
-	    c->cert_len, &rec);
-	atomic_store(&en->e->ledger_ok, en->ledger_rc == LEDGER_OK);
-	return en->ledger_rc;
+	return ledger_commit(en->e->ledger, &en->serial, c->cert, c->cert_len,
+	    &rec);
+}
+
+/*
+ * The ledger's health, set once from what its hooks answered: a reserve
+ * refused for the request's own sake (a used token) leaves it healthy;
+ * an I/O error, a full disk or a failed commit marks it failed, a
+ * reserve or commit that went through marks it healthy again.
+ */
+static void
+ca_enroll_health(struct ca_engine *e, const struct ca_enroll *en, int rc,
+    const struct ca_err *cerr)
+{
+	int ok;
+
+	if (rc == CA_ERR_HOOK)
+		ok = cerr->hook == CA_HOOK_RESERVE &&
+		    cerr->hook_rc != LEDGER_ERR_IO &&
+		    cerr->hook_rc != LEDGER_ERR_FULL;
+	else if (en->reserved)
+		ok = 1;
+	else
+		return;
+	atomic_store(&e->ledger_ok, ok);
 }
 
 /* A result code and message for a refused or failed issuance. */
@@ -273,13 +292,13 @@ ca_enroll_fail(struct ca_engine *e, struct ca_enroll *en, int rc,
 {
 	switch (rc) {
 	case CA_ERR_HOOK:
-		if (en->ledger_rc == LEDGER_ERR_STATE &&
+		if (cerr->hook_rc == LEDGER_ERR_STATE &&
 		    en->id->kind == CA_ID_TOKEN) {
 			ca_fmt(msg, msglen, "enrollment token already used");
 			return PROTO_R_UNAUTHORIZED;
 		}
 		ca_fmt(msg, msglen, "ledger: %s: certificate withheld",
-		    ledger_strerror(en->ledger_rc));
+		    ledger_strerror(cerr->hook_rc));
 		return PROTO_R_UNAVAILABLE;
 	case CA_ERR_SIGN:
 	case CA_ERR_CRYPTO:
@@ -470,6 +489,7 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	    sizeof(en.authorized_by));
 	if ((rc = ca_check(prep, &cerr)) == CA_OK)
 		rc = ca_sign_out(prep, &hooks, &res, &cerr);
+	ca_enroll_health(e, &en, rc, &cerr);
 	if (rc != CA_OK) {
 		result = ca_enroll_fail(e, &en, rc, &cerr, msg, sizeof(msg));
 		ca_enroll_abandon(&en, msg);

@@ -103,15 +103,22 @@ test_hooks(void **state)
 	calls = 0;
 	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
 	assert_null(res.cert);
+	/* The hook's own answer comes back in the error (issue 15). */
+	assert_int_equal(err.hook, CA_HOOK_RESERVE);
+	assert_int_equal(err.hook_rc, -1);
 	h.reserve = NULL;
 	h.commit = hook_fail;
 	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
 	assert_null(res.cert);
 	assert_non_null(strstr(err.msg, "withheld"));
+	assert_int_equal(err.hook, CA_HOOK_COMMIT);
+	fail = 7;
+	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
+	assert_int_equal(err.hook_rc, 7);
 	h.reserve = hook_fail;
 	h.arg = &ok;
 	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_OK);
-	assert_int_equal(calls, 4);
+	assert_int_equal(calls, 5);
 	ca_result_free(&res);
 }
 

@@ -77,10 +77,19 @@ enum ca_rc {
 	CA_ERR_CRYPTO = -14,	/* OpenSSL failure */
 };
 
-/* What went wrong: a code, a sentence, and the lint's name if one failed. */
+/* Which hook refused an issuance (struct ca_err's hook). */
+enum ca_hook { CA_HOOK_NONE = 0, CA_HOOK_RESERVE, CA_HOOK_COMMIT };
+
+/*
+ * What went wrong: a code, a sentence, and the lint's name if one failed.
+ * With CA_ERR_HOOK, hook names the hook that refused and hook_rc is what
+ * it returned (the ledger's own code); otherwise they are not set.
+ */
 struct ca_err {
 	int code;
 	const char *lint;
+	int hook;		/* enum ca_hook */
+	int hook_rc;
 	char msg[CA_MAX_ERRMSG];
 };
 
@@ -385,7 +394,8 @@ struct ca_issued {
  * lint and before the signature (reserve the serial, write intent);
  * commit runs after the signature and before the certificate is handed
  * back (make the row and audit entry durable).  A non-zero return refuses
- * issuance with CA_ERR_HOOK: fail closed.  Either may be NULL.
+ * issuance with CA_ERR_HOOK, the hook and its return in the struct
+ * ca_err: fail closed.  Either may be NULL.
  */
 struct ca_hooks {
 	int (*reserve)(void *arg, const struct ca_issued *c);
