@@ -341,32 +341,55 @@ ca_enroll_abandon(struct ca_enroll *en, const char *why)
 		    "reconciliation will\" serial=%s", en->hex);
 }
 
-/* Tenant and profile for this identity; 0, or a result with msg. */
+/*
+ * The tenant and profile an ISSUE names, resolved in this one place
+ * (issue 15).  By name (the JSON API): as given, "" the identity's own.
+ * By EST: the label's, from the engine's own configuration; a front end
+ * only forwards the label of the path.  The unlabelled path
+ * (/.well-known/est/, /est/sen) is est_default's, except for a token and
+ * a certificate this CA issued: each is bound to exactly one profile, so
+ * there it enrolls into its own, as its holder expects.  An explicit
+ * label is taken at its word, est_default's included.  id NULL: before
+ * authentication (the rate gate), nobody's own.
+ */
+int
+ca_enroll_named(const struct ca_rt *rt, const struct ca_ident *id,
+    const struct proto_issue_req *q, const char **tenant,
+    const char **profile, char *msg, size_t msglen)
+{
+	const struct sconf_tenant *st = NULL;
+	const struct sconf_profile *sp = NULL;
+
+	if (q->via != PROTO_VIA_EST) {
+		*tenant = q->tenant[0] || id == NULL ? q->tenant : id->tenant;
+		*profile = q->profile[0] || id == NULL ? q->profile :
+		    id->profile;
+		return PROTO_R_OK;
+	}
+	if (q->label[0] == '\0' && id != NULL &&
+	    (id->kind == CA_ID_TOKEN || id->kind == CA_ID_ISSUED)) {
+		*tenant = id->tenant;
+		*profile = id->profile;
+		return PROTO_R_OK;
+	}
+	if (sconf_est_label(rt->conf, q->label, &st, &sp) != 0) {
+		if (msg != NULL)
+			ca_fmt(msg, msglen, q->label[0] != '\0' ? "unknown "
+			    "EST label \"%s\"" : "no default EST profile is "
+			    "configured%s", q->label);
+		return PROTO_R_NOT_FOUND;
+	}
+	*tenant = st->name;
+	*profile = sp->name;
+	return PROTO_R_OK;
+}
+
+/* Whether this identity may issue there; 0, or a result with msg. */
 static int
 ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
-    const struct proto_issue_req *q, int reissue,
-    const struct ca_rt_tenant **t, const char **pname, char *msg,
-    size_t msglen)
+    const char *tenant, const char *profile, int reissue,
+    const struct ca_rt_tenant **t, char *msg, size_t msglen)
 {
-	const char *tenant = q->tenant[0] ? q->tenant : id->tenant;
-	const char *profile = q->profile[0] ? q->profile : id->profile;
-	const struct sconf_tenant *dt;
-	const struct sconf_profile *dp;
-
-	/*
-	 * Front ends fill the unlabelled EST path (/.well-known/est/,
-	 * /est/sen) with est_default.  A token, and a certificate this CA
-	 * issued, are bound to exactly one profile, so on that path they
-	 * enroll into their own, as their holder expects; an explicit label
-	 * naming another profile is still refused.
-	 */
-	if ((id->kind == CA_ID_TOKEN || id->kind == CA_ID_ISSUED) &&
-	    sconf_est_label(rt->conf, "", &dt,
-	    &dp) == 0 && strcmp(dt->name, tenant) == 0 &&
-	    strcmp(dp->name, profile) == 0) {
-		tenant = id->tenant;
-		profile = id->profile;
-	}
 	if (tenant[0] == '\0' || profile[0] == '\0') {
 		ca_fmt(msg, msglen, "no tenant or profile named");
 		return PROTO_R_BAD_REQUEST;
@@ -405,7 +428,6 @@ ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
 		    profile);
 		return PROTO_R_NOT_FOUND;
 	}
-	*pname = profile;
 	return PROTO_R_OK;
 }
 
@@ -453,7 +475,7 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 {
 	const struct proto_issue_req *q = &req->u.issue;
 	const struct ca_rt_tenant *t = NULL;
-	const char *pname = NULL;
+	const char *tname = q->tenant, *pname = NULL;
 	int reissue = req->type == PROTO_T_REISSUE;
 	struct ca_hooks hooks = { ca_enroll_reserve, ca_enroll_commit, NULL };
 	struct ca_evidence ev = { id->role, id->actor };
@@ -470,7 +492,9 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	en.e = e;
 	en.id = id;
 	hooks.arg = &en;
-	if ((result = ca_enroll_target(rt, id, q, reissue, &t, &pname, msg,
+	if ((result = ca_enroll_named(rt, id, q, &tname, &pname, msg,
+	    sizeof(msg))) != PROTO_R_OK ||
+	    (result = ca_enroll_target(rt, id, tname, pname, reissue, &t, msg,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
 	en.tenant = t->t.name;
@@ -505,7 +529,7 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 out:
 	ca_prepared_free(prep);
 	ca_result_free(&res);
-	ca_audit(e, id->actor, id->role, t != NULL ? t->t.name : q->tenant,
+	ca_audit(e, id->actor, id->role, t != NULL ? t->t.name : tname,
 	    AUDIT_REFUSE, en.hex[0] ? en.hex : NULL, "denied", msg);
 	return ca_reply_fail(r, result, "%s", msg);
 }
