@@ -80,7 +80,9 @@
  * The front end never claims an identity or a role: it forwards what the
  * client presented (its certificate chain as the TLS layer saw it, or a
  * bootstrap token secret) and the engine re-derives identity and role from
- * it.  A message that does not decode, or that the engine's dispatch table
+ * it.  Nor does it resolve an EST label for an ISSUE: it forwards the
+ * label of the path and the engine resolves it (issue 15).  A message
+ * that does not decode, or that the engine's dispatch table
  * (firmware/engine/ca_dispatch.c) refuses with PROTO_PERM_CLOSE, means the
  * receiver closes that peer's channel; the parent then restarts the peer.
  * It never takes the engine down.
