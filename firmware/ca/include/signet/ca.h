@@ -10,9 +10,10 @@
  *
  * Ownership: tenants, issuers and profiles are plain structs the caller
  * owns (usually the engine's parsed configuration); they are read-only while
- * ca_issue() runs, so many threads may issue at once.  A struct ca_signer is
+ * an issuance runs, so many threads may issue at once.  A struct ca_signer is
  * freed with ca_signer_free; a struct ca_csr with ca_csr_free; the
- * certificate in a struct ca_result with ca_result_free.
+ * certificate in a struct ca_result with ca_result_free; a struct
+ * ca_prepared with ca_prepared_free.
  */
 #ifndef SIGNET_CA_H
 #define SIGNET_CA_H
@@ -332,7 +333,7 @@ int ca_csr_check_policy(const struct ca_csr *csr, const struct ca_profile *p,
  * constraint named).  ca_chain_check_profile: what every certificate of
  * the profile needs (a chain a verifier accepts: CA, keyCertSign, path
  * lengths; the profile's extKeyUsage within every CA's that has one);
- * ca_issue runs it before signing.  ca_chain_check_domain, for warnings
+ * ca_check runs it before signing.  ca_chain_check_domain, for warnings
  * at load: whether any name the profile's domain i allows is within the
  * chain's name constraints.
  */
