@@ -3,6 +3,7 @@
  * CoAP response.  Large answers go out with Block2 through libcoap, which
  * holds the body until the transfer ends and then releases it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -73,7 +74,11 @@ build(struct ec_ctx *ctx, coap_session_t *s, const struct ec_out *out,
 		return 401;
 	}
 	if (out->op == EC_OP_SEN || out->op == EC_OP_SREN) {
-		/* target and issue share tenant and profile at the front. */
+		/* The engine resolves the label itself (issue 15). */
+		memset(&req->u.issue, 0, sizeof(req->u.issue));
+		req->u.issue.via = PROTO_VIA_EST;
+		snprintf(req->u.issue.label, sizeof(req->u.issue.label), "%s",
+		    out->label);
 		req->u.issue.csr.ptr = out->csr;
 		req->u.issue.csr.len = out->csrlen;
 		req->u.issue.cur_cert = leaf;

@@ -153,7 +153,7 @@ est_credentials(struct https_ctx *ctx, struct proto_evidence *ev,
 
 static void
 est_enroll(struct https_ctx *ctx, struct proto_request *req,
-    const char *profile, int reenroll)
+    const char *label, int reenroll)
 {
 	/* https_call encodes the request before it returns. */
 	uint8_t csr[PROTO_MAX_CSR];
@@ -177,10 +177,9 @@ est_enroll(struct https_ctx *ctx, struct proto_request *req,
 		return;
 	}
 	req->type = reenroll ? PROTO_T_REISSUE : PROTO_T_ISSUE;
-	snprintf(req->u.issue.tenant, sizeof(req->u.issue.tenant), "%s",
-	    ctx->tenant);
-	snprintf(req->u.issue.profile, sizeof(req->u.issue.profile), "%s",
-	    profile);
+	/* The engine resolves the label itself (issue 15). */
+	req->u.issue.via = PROTO_VIA_EST;
+	snprintf(req->u.issue.label, sizeof(req->u.issue.label), "%s", label);
 	req->u.issue.csr.ptr = csr;
 	req->u.issue.csr.len = csrlen;
 	if (reenroll)
@@ -229,7 +228,7 @@ https_est(struct https_ctx *ctx, const struct https_est_route *r)
 		    est_cacerts_done : est_csrattrs_done);
 		break;
 	default:
-		est_enroll(ctx, &req, p->name,
+		est_enroll(ctx, &req, r->label,
 		    r->op == HTTPS_EST_SIMPLEREENROLL);
 		break;
 	}

@@ -224,6 +224,15 @@ evidence_put(struct proto_wbuf *w, const struct proto_evidence *ev)
 	return w->err;
 }
 
+/* An EST label replaces tenant and profile; only EST has one. */
+static int
+issue_via_ok(const struct proto_issue_req *m)
+{
+	if (m->via == PROTO_VIA_EST)
+		return m->tenant[0] == '\0' && m->profile[0] == '\0';
+	return m->via == PROTO_VIA_NAMED && m->label[0] == '\0';
+}
+
 /* ISSUE and REISSUE share a layout; REISSUE appends the current cert. */
 static int
 issue_get(struct proto_cur *c, struct proto_request *r)
@@ -232,6 +241,10 @@ issue_get(struct proto_cur *c, struct proto_request *r)
 
 	proto_get_strbuf(c, m->tenant, sizeof(m->tenant));
 	proto_get_strbuf(c, m->profile, sizeof(m->profile));
+	proto_get_u8(c, &m->via);
+	proto_get_strbuf(c, m->label, sizeof(m->label));
+	if (c->err == PROTO_OK && !issue_via_ok(m))
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
 	proto_blob_get(c, PROTO_MAX_CSR, &m->csr);
 	proto_get_u32(c, &m->ttl);
 	if (r->type == PROTO_T_REISSUE)
@@ -244,8 +257,12 @@ issue_put(struct proto_wbuf *w, const struct proto_request *r)
 {
 	const struct proto_issue_req *m = &r->u.issue;
 
+	if (!issue_via_ok(m) && w->err == PROTO_OK)
+		w->err = PROTO_ERR_VALUE;
 	proto_put_cstr(w, PROTO_MAX_STR, m->tenant);
 	proto_put_cstr(w, PROTO_MAX_STR, m->profile);
+	proto_put_u8(w, m->via);
+	proto_put_cstr(w, PROTO_MAX_STR, m->label);
 	proto_blob_put(w, PROTO_MAX_CSR, &m->csr);
 	proto_put_u32(w, m->ttl);
 	if (r->type == PROTO_T_REISSUE)

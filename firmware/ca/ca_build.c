@@ -89,6 +89,36 @@ ca_put_subject(struct ca_buf *b, const struct ca_tbs_in *in)
 	return n;
 }
 
+/* The subject above as text, most specific first, for the ledger. */
+void
+ca_subject_text(const struct ca_csr *csr, const struct ca_profile *p,
+    char *out, size_t size)
+{
+	static const char *const key[CA_ATTR_MAX] = {
+		[CA_ATTR_C] = "C",
+		[CA_ATTR_ST] = "ST",
+		[CA_ATTR_L] = "L",
+		[CA_ATTR_O] = "O",
+		[CA_ATTR_OU] = "OU",
+	};
+	size_t n = 0;
+	int i, w;
+
+	out[0] = '\0';
+	if (csr->cn != NULL && (w = snprintf(out, size, "CN=%.*s",
+	    (int)csr->cn_len, (const char *)csr->cn)) > 0)
+		n = (size_t)w;
+	for (i = CA_ATTR_MAX - 1; i >= 0 && n < size; i--) {
+		if (p->subject[i][0] == '\0')
+			continue;
+		w = snprintf(out + n, size - n, "%s%s=%s", n ? "," : "",
+		    key[i], p->subject[i]);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
 static void
 ca_ext_open(struct ca_buf *b, const uint8_t *oid, size_t len, int critical)
 {

@@ -111,6 +111,15 @@ int ca_validity(const struct ca_profile *p, const struct ca_issuer *iss,
     int64_t ttl, time_t now, time_t *nb, time_t *na, int *truncated,
     struct ca_err *err);
 int ca_serial_new(uint8_t serial[CA_SERIAL_LEN], struct ca_err *err);
+/*
+ * Text forms the ledger and audit record.  ca_names_text: the names,
+ * comma-separated, IPs printed; returns the length of the whole text
+ * (as snprintf does: out may be NULL to measure).  ca_subject_text: the
+ * subject ca_tbs_build writes, most specific first ("CN=..,OU=..,O=..").
+ */
+size_t ca_names_text(const struct ca_csr *csr, char *out, size_t size);
+void ca_subject_text(const struct ca_csr *csr, const struct ca_profile *p,
+    char *out, size_t size);
 
 /* Name checks shared by the CSR policy and the linter. */
 int ca_ip_in_cidr(const uint8_t *ip, size_t len, const struct ca_cidr *c);

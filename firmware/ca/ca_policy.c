@@ -181,6 +181,42 @@ ca_policy_usage(const struct ca_csr *csr, const struct ca_profile *p,
 	return CA_OK;
 }
 
+/* Appends len bytes of s to out at *n, as far as they fit. */
+static void
+ca_text_put(char *out, size_t size, size_t *n, const char *s, size_t len)
+{
+	size_t room = *n + 1 < size ? size - *n - 1 : 0;
+
+	if (room > 0)
+		memcpy(out + *n, s, len < room ? len : room);
+	*n += len;
+}
+
+size_t
+ca_names_text(const struct ca_csr *csr, char *out, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const struct ca_name *nm;
+	size_t i, n = 0;
+
+	for (i = 0; i < csr->nnames; i++) {
+		nm = &csr->names[i];
+		if (i > 0)
+			ca_text_put(out, size, &n, ",", 1);
+		if (nm->type == CA_NAME_IP) {
+			if (inet_ntop(nm->len == 4 ? AF_INET : AF_INET6,
+			    nm->val, ip, sizeof(ip)) == NULL)
+				ip[0] = '\0';
+			ca_text_put(out, size, &n, ip, strlen(ip));
+		} else
+			ca_text_put(out, size, &n, (const char *)nm->val,
+			    nm->len);
+	}
+	if (size > 0)
+		out[n < size ? n : size - 1] = '\0';
+	return n;
+}
+
 /*
  * policy (issue 13): every name is recorded (ledger, audit, search), so
  * the names as text must fit the record; more is refused, never cut.
@@ -188,18 +224,8 @@ ca_policy_usage(const struct ca_csr *csr, const struct ca_profile *p,
 static int
 ca_policy_names_text(const struct ca_csr *csr, struct ca_err *err)
 {
-	char ip[INET6_ADDRSTRLEN];
-	size_t i, n = 0;
+	size_t n = ca_names_text(csr, NULL, 0);
 
-	for (i = 0; i < csr->nnames; i++) {
-		if (csr->names[i].type == CA_NAME_IP) {
-			inet_ntop(csr->names[i].len == 4 ? AF_INET : AF_INET6,
-			    csr->names[i].val, ip, sizeof(ip));
-			n += strlen(ip);
-		} else
-			n += csr->names[i].len;
-		n += i > 0;
-	}
 	if (n > CA_MAX_NAMES_TEXT)
 		return ca_fail(err, CA_ERR_NAME, "the %zu names take %zu bytes "
 		    "as text and at most %d are recorded (ledger, audit, "

@@ -214,6 +214,15 @@ int	ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
  * id is the identity derived for rows that need one, else zeroed.
  */
 /* ISSUE and REISSUE (ca_enroll.c). */
+/*
+ * ca_enroll_named: the tenant and profile an ISSUE or REISSUE names (by
+ * name, or by an EST label resolved from the configuration; pointers
+ * into q, id or rt); id NULL before authentication.  PROTO_R_OK, or
+ * NOT_FOUND with msg (if not NULL) for a label that names nothing.
+ */
+int	ca_enroll_named(const struct ca_rt *rt, const struct ca_ident *id,
+	    const struct proto_issue_req *q, const char **tenant,
+	    const char **profile, char *msg, size_t msglen);
 int	ca_h_issue(struct ca_engine *e, const struct ca_rt *rt,
 	    struct ca_ident *id, const struct proto_request *req,
 	    struct ca_reply *r);

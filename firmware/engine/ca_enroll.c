@@ -31,41 +31,11 @@ struct ca_enroll {
 	struct ca_engine	*e;
 	const struct ca_ident	*id;
 	const char		*tenant;
-	const char		*issuer;
-	char			 subject[512];
-	char			 sans[CA_SANS_MAX];
 	char			 authorized_by[LEDGER_AUTH_MAX + 1];
 	int			 reserved;
 	struct ledger_serial	 serial;
-	int			 ledger_rc;
 	char			 hex[2 * LEDGER_SERIAL_MAX + 1];
 };
-
-/* Names of a CSR, comma-separated, as the ledger and audit show them. */
-static void
-ca_enroll_names(const struct ca_csr *csr, char *out, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN];
-	size_t i, n = 0;
-	int w;
-
-	out[0] = '\0';
-	for (i = 0; i < csr->nnames && n < size; i++) {
-		const struct ca_name *nm = &csr->names[i];
-
-		if (nm->type == CA_NAME_IP) {
-			inet_ntop(nm->len == 4 ? AF_INET : AF_INET6, nm->val,
-			    ip, sizeof(ip));
-			w = snprintf(out + n, size - n, "%s%s", n ? "," : "",
-			    ip);
-		} else
-			w = snprintf(out + n, size - n, "%s%.*s",
-			    n ? "," : "", (int)nm->len, (const char *)nm->val);
-		if (w < 0)
-			break;
-		n += (size_t)w;
-	}
-}
 
 /* Whether name (len bytes) is one of a comma-separated list. */
 static int
@@ -235,40 +205,12 @@ ca_enroll_authorizer(const struct ca_ident *id, const struct ca_csr *csr,
 	ca_fmt(out, size, "unknown");
 }
 
-static void
-ca_enroll_subject(const struct ca_csr *csr, const struct ca_profile *p,
-    char *out, size_t size)
-{
-	static const char *const key[CA_ATTR_MAX] = {
-		[CA_ATTR_C] = "C",
-		[CA_ATTR_ST] = "ST",
-		[CA_ATTR_L] = "L",
-		[CA_ATTR_O] = "O",
-		[CA_ATTR_OU] = "OU",
-	};
-	size_t n = 0;
-	int i, w;
-
-	out[0] = '\0';
-	if (csr->cn != NULL && (w = snprintf(out, size, "CN=%.*s",
-	    (int)csr->cn_len, (const char *)csr->cn)) > 0)
-		n = (size_t)w;
-	for (i = CA_ATTR_MAX - 1; i >= 0 && n < size; i--) {
-		if (p->subject[i][0] == '\0')
-			continue;
-		w = snprintf(out + n, size - n, "%s%s=%s", n ? "," : "",
-		    key[i], p->subject[i]);
-		if (w < 0)
-			break;
-		n += (size_t)w;
-	}
-}
-
 static int
 ca_enroll_reserve(void *arg, const struct ca_issued *c)
 {
 	struct ca_enroll *en = arg;
 	struct ledger_intent in;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	in.serial.len = CA_SERIAL_LEN;
@@ -276,8 +218,8 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 	in.tenant = en->tenant;
 	in.issuer = c->profile->issuer->name;
 	in.profile = c->profile->name;
-	in.subject = en->subject;
-	in.sans = en->sans;
+	in.subject = c->subject;
+	in.sans = c->names;
 	in.requester = en->id->actor;
 	in.authorized_by = en->authorized_by;
 	in.not_before = c->not_before;
@@ -288,14 +230,12 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 	en->serial = in.serial;
 	ledger_serial_hex(&in.serial, en->hex, sizeof(en->hex));
 	if (en->id->kind == CA_ID_TOKEN)
-		en->ledger_rc = ledger_reserve_token(en->e->ledger, &in,
+		rc = ledger_reserve_token(en->e->ledger, &in,
 		    en->id->tok.hash, ca_engine_now(en->e));
 	else
-		en->ledger_rc = ledger_reserve(en->e->ledger, &in);
-	en->reserved = en->ledger_rc == LEDGER_OK;
-	atomic_store(&en->e->ledger_ok, en->ledger_rc != LEDGER_ERR_IO &&
-	    en->ledger_rc != LEDGER_ERR_FULL);
-	return en->ledger_rc;
+		rc = ledger_reserve(en->e->ledger, &in);
+	en->reserved = rc == LEDGER_OK;
+	return rc;
 }
 
 static int
@@ -306,7 +246,7 @@ ca_enroll_commit(void *arg, const struct ca_issued *c)
 	char detail[CA_DETAIL_MAX];
 
 	snprintf(detail, sizeof(detail), "profile=%s names=%s not_after=%lld"
-	    "%s%s authorized_by=%s", c->profile->name, en->sans,
+	    "%s%s authorized_by=%s", c->profile->name, c->names,
 	    (long long)c->not_after, c->truncated ? " truncated=issuer" : "",
 	    en->id->kind == CA_ID_TOKEN ? " via=enrollment-token" : "",
 	    en->authorized_by);
@@ -318,10 +258,31 @@ ca_enroll_commit(void *arg, const struct ca_issued *c)
 	rec.object = en->hex;
 	rec.result = "ok";
 	rec.detail = detail;
-	en->ledger_rc = ledger_commit(en->e->ledger, &en->serial, c->cert,
-	    c->cert_len, &rec);
-	atomic_store(&en->e->ledger_ok, en->ledger_rc == LEDGER_OK);
-	return en->ledger_rc;
+	return ledger_commit(en->e->ledger, &en->serial, c->cert, c->cert_len,
+	    &rec);
+}
+
+/*
+ * The ledger's health, set once from what its hooks answered: a reserve
+ * refused for the request's own sake (a used token) leaves it healthy;
+ * an I/O error, a full disk or a failed commit marks it failed, a
+ * reserve or commit that went through marks it healthy again.
+ */
+static void
+ca_enroll_health(struct ca_engine *e, const struct ca_enroll *en, int rc,
+    const struct ca_err *cerr)
+{
+	int ok;
+
+	if (rc == CA_ERR_HOOK)
+		ok = cerr->hook == CA_HOOK_RESERVE &&
+		    cerr->hook_rc != LEDGER_ERR_IO &&
+		    cerr->hook_rc != LEDGER_ERR_FULL;
+	else if (en->reserved)
+		ok = 1;
+	else
+		return;
+	atomic_store(&e->ledger_ok, ok);
 }
 
 /* A result code and message for a refused or failed issuance. */
@@ -331,13 +292,13 @@ ca_enroll_fail(struct ca_engine *e, struct ca_enroll *en, int rc,
 {
 	switch (rc) {
 	case CA_ERR_HOOK:
-		if (en->ledger_rc == LEDGER_ERR_STATE &&
+		if (cerr->hook_rc == LEDGER_ERR_STATE &&
 		    en->id->kind == CA_ID_TOKEN) {
 			ca_fmt(msg, msglen, "enrollment token already used");
 			return PROTO_R_UNAUTHORIZED;
 		}
 		ca_fmt(msg, msglen, "ledger: %s: certificate withheld",
-		    ledger_strerror(en->ledger_rc));
+		    ledger_strerror(cerr->hook_rc));
 		return PROTO_R_UNAVAILABLE;
 	case CA_ERR_SIGN:
 	case CA_ERR_CRYPTO:
@@ -380,32 +341,55 @@ ca_enroll_abandon(struct ca_enroll *en, const char *why)
 		    "reconciliation will\" serial=%s", en->hex);
 }
 
-/* Tenant and profile for this identity; 0, or a result with msg. */
+/*
+ * The tenant and profile an ISSUE names, resolved in this one place
+ * (issue 15).  By name (the JSON API): as given, "" the identity's own.
+ * By EST: the label's, from the engine's own configuration; a front end
+ * only forwards the label of the path.  The unlabelled path
+ * (/.well-known/est/, /est/sen) is est_default's, except for a token and
+ * a certificate this CA issued: each is bound to exactly one profile, so
+ * there it enrolls into its own, as its holder expects.  An explicit
+ * label is taken at its word, est_default's included.  id NULL: before
+ * authentication (the rate gate), nobody's own.
+ */
+int
+ca_enroll_named(const struct ca_rt *rt, const struct ca_ident *id,
+    const struct proto_issue_req *q, const char **tenant,
+    const char **profile, char *msg, size_t msglen)
+{
+	const struct sconf_tenant *st = NULL;
+	const struct sconf_profile *sp = NULL;
+
+	if (q->via != PROTO_VIA_EST) {
+		*tenant = q->tenant[0] || id == NULL ? q->tenant : id->tenant;
+		*profile = q->profile[0] || id == NULL ? q->profile :
+		    id->profile;
+		return PROTO_R_OK;
+	}
+	if (q->label[0] == '\0' && id != NULL &&
+	    (id->kind == CA_ID_TOKEN || id->kind == CA_ID_ISSUED)) {
+		*tenant = id->tenant;
+		*profile = id->profile;
+		return PROTO_R_OK;
+	}
+	if (sconf_est_label(rt->conf, q->label, &st, &sp) != 0) {
+		if (msg != NULL)
+			ca_fmt(msg, msglen, q->label[0] != '\0' ? "unknown "
+			    "EST label \"%s\"" : "no default EST profile is "
+			    "configured%s", q->label);
+		return PROTO_R_NOT_FOUND;
+	}
+	*tenant = st->name;
+	*profile = sp->name;
+	return PROTO_R_OK;
+}
+
+/* Whether this identity may issue there; 0, or a result with msg. */
 static int
 ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
-    const struct proto_issue_req *q, int reissue,
-    const struct ca_rt_tenant **t, const char **pname, char *msg,
-    size_t msglen)
+    const char *tenant, const char *profile, int reissue,
+    const struct ca_rt_tenant **t, char *msg, size_t msglen)
 {
-	const char *tenant = q->tenant[0] ? q->tenant : id->tenant;
-	const char *profile = q->profile[0] ? q->profile : id->profile;
-	const struct sconf_tenant *dt;
-	const struct sconf_profile *dp;
-
-	/*
-	 * Front ends fill the unlabelled EST path (/.well-known/est/,
-	 * /est/sen) with est_default.  A token, and a certificate this CA
-	 * issued, are bound to exactly one profile, so on that path they
-	 * enroll into their own, as their holder expects; an explicit label
-	 * naming another profile is still refused.
-	 */
-	if ((id->kind == CA_ID_TOKEN || id->kind == CA_ID_ISSUED) &&
-	    sconf_est_label(rt->conf, "", &dt,
-	    &dp) == 0 && strcmp(dt->name, tenant) == 0 &&
-	    strcmp(dp->name, profile) == 0) {
-		tenant = id->tenant;
-		profile = id->profile;
-	}
 	if (tenant[0] == '\0' || profile[0] == '\0') {
 		ca_fmt(msg, msglen, "no tenant or profile named");
 		return PROTO_R_BAD_REQUEST;
@@ -444,7 +428,6 @@ ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
 		    profile);
 		return PROTO_R_NOT_FOUND;
 	}
-	*pname = profile;
 	return PROTO_R_OK;
 }
 
@@ -470,58 +453,68 @@ ca_enroll_reply(const struct ca_rt_tenant *t, struct ca_result *res,
 	return PROTO_R_OK;
 }
 
+/* The request for firmware/ca, once the tenant and profile are known. */
+static void
+ca_enroll_request(struct ca_engine *e, const struct ca_rt_tenant *t,
+    const char *pname, const struct proto_issue_req *q,
+    const struct ca_evidence *ev, struct ca_request *creq)
+{
+	memset(creq, 0, sizeof(*creq));
+	creq->csr = q->csr.ptr;
+	creq->csr_len = q->csr.len;
+	creq->tenant = &t->t;
+	creq->profile = pname;
+	creq->ttl = q->ttl;
+	creq->evidence = ev;
+	creq->now = ca_engine_now(e);
+}
+
 int
 ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
     const struct proto_request *req, struct ca_reply *r)
 {
 	const struct proto_issue_req *q = &req->u.issue;
 	const struct ca_rt_tenant *t = NULL;
-	const char *pname = NULL;
+	const char *tname = q->tenant, *pname = NULL;
 	int reissue = req->type == PROTO_T_REISSUE;
 	struct ca_hooks hooks = { ca_enroll_reserve, ca_enroll_commit, NULL };
 	struct ca_evidence ev = { id->role, id->actor };
+	struct ca_prepared *prep = NULL;
 	struct ca_request creq;
 	struct ca_result res;
 	struct ca_enroll en;
-	struct ca_csr csr;
 	struct ca_err cerr;
 	char msg[PROTO_MAX_STR + 1];
 	int rc, result;
 
 	memset(&en, 0, sizeof(en));
-	memset(&csr, 0, sizeof(csr));
 	memset(&res, 0, sizeof(res));
 	en.e = e;
 	en.id = id;
 	hooks.arg = &en;
-	if ((result = ca_enroll_target(rt, id, q, reissue, &t, &pname, msg,
+	if ((result = ca_enroll_named(rt, id, q, &tname, &pname, msg,
+	    sizeof(msg))) != PROTO_R_OK ||
+	    (result = ca_enroll_target(rt, id, tname, pname, reissue, &t, msg,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
 	en.tenant = t->t.name;
-	if (ca_csr_parse(q->csr.ptr, q->csr.len, &csr, &cerr) != CA_OK) {
+	ca_enroll_request(e, t, pname, q, &ev, &creq);
+	if (ca_parse_request(&creq, NULL, &prep, &cerr) != CA_OK) {
 		result = PROTO_R_BAD_REQUEST;
 		ca_fmt(msg, sizeof(msg), "%s", cerr.msg);
 		goto out;
 	}
 	if (!ca_enroll_names_ok(id, ca_enroll_own_names(t, pname, id,
-	    reissue), &csr, msg, sizeof(msg))) {
+	    reissue), &prep->csr, msg, sizeof(msg))) {
 		result = PROTO_R_FORBIDDEN;
 		goto out;
 	}
-	ca_enroll_names(&csr, en.sans, sizeof(en.sans));
-	ca_enroll_authorizer(id, &csr, en.authorized_by,
+	ca_enroll_authorizer(id, &prep->csr, en.authorized_by,
 	    sizeof(en.authorized_by));
-	ca_enroll_subject(&csr, ca_tenant_profile(&t->t, pname), en.subject,
-	    sizeof(en.subject));
-	memset(&creq, 0, sizeof(creq));
-	creq.csr = q->csr.ptr;
-	creq.csr_len = q->csr.len;
-	creq.tenant = &t->t;
-	creq.profile = pname;
-	creq.ttl = q->ttl;
-	creq.evidence = &ev;
-	creq.now = ca_engine_now(e);
-	if ((rc = ca_issue(&creq, &hooks, &res, NULL, &cerr)) != CA_OK) {
+	if ((rc = ca_check(prep, &cerr)) == CA_OK)
+		rc = ca_sign_out(prep, &hooks, &res, &cerr);
+	ca_enroll_health(e, &en, rc, &cerr);
+	if (rc != CA_OK) {
 		result = ca_enroll_fail(e, &en, rc, &cerr, msg, sizeof(msg));
 		ca_enroll_abandon(&en, msg);
 		goto out;
@@ -529,14 +522,14 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	atomic_fetch_add(&e->issued, 1);
 	result = ca_enroll_reply(t, &res, r);
 	ca_log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
-	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, creq.profile,
-	    en.hex, id->actor, en.authorized_by, en.sans);
-	ca_csr_free(&csr);
+	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, pname, en.hex,
+	    id->actor, en.authorized_by, prep->names);
+	ca_prepared_free(prep);
 	return result;
 out:
-	ca_csr_free(&csr);
+	ca_prepared_free(prep);
 	ca_result_free(&res);
-	ca_audit(e, id->actor, id->role, t != NULL ? t->t.name : q->tenant,
+	ca_audit(e, id->actor, id->role, t != NULL ? t->t.name : tname,
 	    AUDIT_REFUSE, en.hex[0] ? en.hex : NULL, "denied", msg);
 	return ca_reply_fail(r, result, "%s", msg);
 }

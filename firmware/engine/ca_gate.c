@@ -21,14 +21,23 @@ lim(int64_t v)
 	return v > 0 ? (double)v : 0;
 }
 
-/* The tenant a request acts in, "" for none. */
+/*
+ * The tenant a request acts in, "" for none.  An EST label is resolved
+ * as for nobody in particular (ca_enroll_named): the unlabelled path
+ * charges est_default's tenant, as it did when front ends resolved it.
+ */
 static const char *
-req_tenant(const struct proto_request *req)
+req_tenant(const struct ca_rt *rt, const struct proto_request *req)
 {
+	const char *tenant = "", *profile;
+
 	switch (req->type) {
 	case PROTO_T_ISSUE:
 	case PROTO_T_REISSUE:
-		return req->u.issue.tenant;
+		if (ca_enroll_named(rt, NULL, &req->u.issue, &tenant,
+		    &profile, NULL, 0) != PROTO_R_OK)
+			return "";
+		return tenant;
 	case PROTO_T_REVOKE:
 		return req->u.revoke.tenant;
 	case PROTO_T_GET_CERT:
@@ -233,7 +242,7 @@ ca_gate_rate(struct ca_engine *e, const struct ca_rt *rt,
 {
 	const struct sconf_limits *c = &rt->conf->limits;
 	struct ca_limit *l = e->limit;
-	const char *tenant = req_tenant(req);
+	const char *tenant = req_tenant(rt, req);
 	char key[CA_LIMIT_KEY];
 	uint64_t now = ca_limit_now_ms();
 	unsigned retry = 0;

@@ -103,16 +103,67 @@ test_hooks(void **state)
 	calls = 0;
 	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
 	assert_null(res.cert);
+	/* The hook's own answer comes back in the error (issue 15). */
+	assert_int_equal(err.hook, CA_HOOK_RESERVE);
+	assert_int_equal(err.hook_rc, -1);
 	h.reserve = NULL;
 	h.commit = hook_fail;
 	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
 	assert_null(res.cert);
 	assert_non_null(strstr(err.msg, "withheld"));
+	assert_int_equal(err.hook, CA_HOOK_COMMIT);
+	fail = 7;
+	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_ERR_HOOK);
+	assert_int_equal(err.hook_rc, 7);
 	h.reserve = hook_fail;
 	h.arg = &ok;
 	assert_int_equal(issue(e, "web", 0, 0, &h, &res, &err), CA_OK);
-	assert_int_equal(calls, 4);
+	assert_int_equal(calls, 5);
 	ca_result_free(&res);
+}
+
+static int
+hook_texts(void *arg, const struct ca_issued *c)
+{
+	const struct ca_prepared *prep = arg;
+
+	/* The hooks record the texts ca_check wrote, not copies. */
+	return c->names == prep->names && c->subject == prep->subject ? 0 : 1;
+}
+
+/* Issue 15: parse once, check, sign; the ledger's texts come with it. */
+static void
+test_steps(void **state)
+{
+	struct ca_test_env *e = *state;
+	struct ca_evidence ev = { "service", NULL };
+	struct ca_prepared *prep = NULL;
+	struct ca_request req;
+	struct ca_result res;
+	struct ca_hooks h = { hook_texts, hook_texts, NULL };
+	struct ca_err err;
+	size_t len;
+	uint8_t *csr = ca_test_read("good_p256.der", &len);
+
+	memset(&req, 0, sizeof(req));
+	req.csr = csr;
+	req.csr_len = len;
+	req.tenant = &e->a;
+	req.profile = "web";
+	req.evidence = &ev;
+	assert_int_equal(ca_parse_request(&req, NULL, &prep, &err), CA_OK);
+	assert_int_equal(prep->csr.nnames, 2);
+	/* Not checked yet: nothing is signed. */
+	assert_int_equal(ca_sign_out(prep, &h, &res, &err), CA_ERR_ARG);
+	assert_int_equal(ca_check(prep, &err), CA_OK);
+	assert_string_equal(prep->names, "www.example.com,api.example.com");
+	assert_string_equal(prep->subject, "CN=www.example.com,O=Acme,C=DE");
+	h.arg = prep;
+	assert_int_equal(ca_sign_out(prep, &h, &res, &err), CA_OK);
+	assert_non_null(res.cert);
+	ca_result_free(&res);
+	ca_prepared_free(prep);
+	free(csr);
 }
 
 static void
@@ -334,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_setters),
 		cmocka_unit_test(test_rsa_exact),
 		cmocka_unit_test(test_names_text),
+		cmocka_unit_test(test_steps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -168,6 +168,9 @@ mk_tenant(struct efx *f, struct sconf_tenant *t, const char *name,
 	t->profiles = calloc(2, sizeof(*t->profiles));
 	t->nprofiles = 2;
 	mk_profile(&t->profiles[0], "web", "inter", domain, all, 3);
+	/* acme/web is est_default and also has a label (issue 15). */
+	if (strcmp(name, "acme") == 0)
+		t->profiles[0].est_label = xs("web");
 	snprintf(sub, sizeof(sub), "devices.%s", domain);
 	mk_profile(&t->profiles[1], "device", "inter", sub, req, 1);
 }

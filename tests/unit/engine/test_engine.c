@@ -51,7 +51,10 @@ expect(const struct proto_reply *rep, int result, const char *substr)
 		    substr);
 }
 
-/* ISSUE for names as the holder of cert x; returns the reply. */
+/*
+ * ISSUE for names as the holder of cert x; returns the reply.  A tenant
+ * of "/label" comes by that EST label ("/" the unlabelled path).
+ */
 static void
 issue_as(struct efx *f, int type, X509 *x, const char *secret,
     const char *tenant, const char *profile, const char *const *names,
@@ -69,9 +72,16 @@ issue_as(struct efx *f, int type, X509 *x, const char *secret,
 	else if (secret != NULL)
 		efx_ev_token(&req, secret);
 	csr = efx_csr(f, names, n, &len);
-	snprintf(req.u.issue.tenant, sizeof(req.u.issue.tenant), "%s", tenant);
-	snprintf(req.u.issue.profile, sizeof(req.u.issue.profile), "%s",
-	    profile);
+	if (tenant[0] == '/') {
+		req.u.issue.via = PROTO_VIA_EST;
+		snprintf(req.u.issue.label, sizeof(req.u.issue.label), "%s",
+		    tenant + 1);
+	} else {
+		snprintf(req.u.issue.tenant, sizeof(req.u.issue.tenant), "%s",
+		    tenant);
+		snprintf(req.u.issue.profile, sizeof(req.u.issue.profile),
+		    "%s", profile);
+	}
 	req.u.issue.csr.ptr = csr;
 	req.u.issue.csr.len = len;
 	if (type == PROTO_T_REISSUE && x != NULL) {
@@ -546,9 +556,22 @@ test_tokens(void **state)
 
 	/* The unlabelled EST path (est_default, acme/web) enrolls a token
 	 * into its own profile (device), where this name is not allowed. */
-	issue_as(f, PROTO_T_ISSUE, NULL, secret, "acme", "web",
+	issue_as(f, PROTO_T_ISSUE, NULL, secret, "/", "",
 	    (const char *const []){ "d1.example.com" }, 1, &rep);
 	expect(&rep, PROTO_R_FORBIDDEN, "not allowed by the enrollment token");
+	/*
+	 * Issue 15: est_default's profile named explicitly, by its label or
+	 * by name (/v1/sign), is not the unlabelled path: the token, of
+	 * profile device, is refused there and not used up.
+	 */
+	issue_as(f, PROTO_T_ISSUE, NULL, secret, "/web", "", dev, 1, &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "enrollment token is for profile "
+	    "device");
+	issue_as(f, PROTO_T_ISSUE, NULL, secret, "acme", "web", dev, 1, &rep);
+	expect(&rep, PROTO_R_FORBIDDEN, "enrollment token is for profile "
+	    "device");
+	issue_as(f, PROTO_T_ISSUE, NULL, secret, "/nosuch", "", dev, 1, &rep);
+	expect(&rep, PROTO_R_NOT_FOUND, "unknown EST label");
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "", "",
 	    (const char *const []){ "d2.devices.example.com" }, 1, &rep);
 	expect(&rep, PROTO_R_FORBIDDEN, "not allowed by the enrollment token");

@@ -64,7 +64,10 @@ check_request_fields(const struct proto_request *a,
 	switch (a->type) {
 	case PROTO_T_ISSUE:
 	case PROTO_T_REISSUE:
+		assert_string_equal(a->u.issue.tenant, b->u.issue.tenant);
 		assert_string_equal(a->u.issue.profile, b->u.issue.profile);
+		assert_int_equal(a->u.issue.via, b->u.issue.via);
+		assert_string_equal(a->u.issue.label, b->u.issue.label);
 		assert_blob(a->u.issue.csr, b->u.issue.csr);
 		assert_int_equal(a->u.issue.ttl, b->u.issue.ttl);
 		assert_blob(a->u.issue.cur_cert, b->u.issue.cur_cert);
@@ -257,7 +260,7 @@ test_strings(void **state)
 enum breakage {
 	B_PEER0, B_PEER4, B_KIND, B_TOKSRC, B_NOCERTS, B_REASON7, B_REASON11,
 	B_SERIAL0, B_SERIAL21, B_LIMIT0, B_LIMIT65, B_STATUS, B_USES0,
-	B_NAMES, B_CSR
+	B_NAMES, B_CSR, B_VIA2, B_VIA_LABEL, B_VIA_TENANT
 };
 
 static void
@@ -279,6 +282,10 @@ breakit(struct proto_request *r, enum breakage b)
 	case B_USES0:	r->u.token.uses = 0; break;
 	case B_NAMES:	r->u.token.nnames = 17; break;
 	case B_CSR:	r->u.issue.csr.len = PROTO_MAX_CSR + 1; break;
+	case B_VIA2:	r->u.issue.via = 2; break;
+	/* A label only by EST, and EST names no tenant (issue 15). */
+	case B_VIA_LABEL: r->u.issue.label[0] = 'x'; break;
+	case B_VIA_TENANT: r->u.issue.tenant[0] = 'x'; break;
 	}
 }
 
@@ -306,6 +313,9 @@ test_encoder_values(void **state)
 		{ PROTO_T_TOKEN_CREATE, 0, B_USES0, PROTO_ERR_VALUE },
 		{ PROTO_T_TOKEN_CREATE, 0, B_NAMES, PROTO_ERR_VALUE },
 		{ PROTO_T_ISSUE, 0, B_CSR, PROTO_ERR_TOOLONG },
+		{ PROTO_T_ISSUE, 0, B_VIA2, PROTO_ERR_VALUE },
+		{ PROTO_T_ISSUE, 0, B_VIA_LABEL, PROTO_ERR_VALUE },
+		{ PROTO_T_REISSUE, 1, B_VIA_TENANT, PROTO_ERR_VALUE },
 	};
 	size_t i, len;
 
@@ -356,6 +366,14 @@ test_decoder_values(void **state)
 	proto_sample_request(PROTO_T_TOKEN_CREATE, 2, &req);
 	len = enc_req(&req, buf);
 	poke_expect(PROTO_T_TOKEN_CREATE, 2, len - 1, 0, PROTO_ERR_VALUE);
+	/*
+	 * ISSUE's via follows the evidence (a HEALTH body) and two empty
+	 * strings: an unknown via, or NAMED with a label, does not decode.
+	 */
+	proto_sample_request(PROTO_T_HEALTH, 1, &req);
+	len = enc_req(&req, buf) + 4;
+	poke_expect(PROTO_T_ISSUE, 1, len, 2, PROTO_ERR_VALUE);
+	poke_expect(PROTO_T_ISSUE, 1, len, PROTO_VIA_NAMED, PROTO_ERR_VALUE);
 
 	/* A reply result beyond the enumeration. */
 	proto_sample_reply(PROTO_T_HEALTH, 1, &rep);

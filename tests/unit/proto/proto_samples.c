@@ -80,8 +80,16 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 	switch (type) {
 	case PROTO_T_ISSUE:
 	case PROTO_T_REISSUE:
-		copy(r->u.issue.tenant, sizeof(r->u.issue.tenant), "acme");
-		copy(r->u.issue.profile, sizeof(r->u.issue.profile), "web");
+		/* Variant 1 comes by an EST label, which the engine resolves. */
+		if (variant == 1) {
+			r->u.issue.via = PROTO_VIA_EST;
+			copy(r->u.issue.label, sizeof(r->u.issue.label), "iot");
+		} else {
+			copy(r->u.issue.tenant, sizeof(r->u.issue.tenant),
+			    "acme");
+			copy(r->u.issue.profile, sizeof(r->u.issue.profile),
+			    "web");
+		}
 		r->u.issue.csr = BLOB(csr);
 		r->u.issue.ttl = variant == 2 ? 0 : 3600;
 		if (type == PROTO_T_REISSUE)

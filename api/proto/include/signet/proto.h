@@ -10,7 +10,7 @@
  * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
  *
  *	offset	size	field
- *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5304)
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5305)
  *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
  *	4	4	request id, chosen by the sender of the request and
  *			echoed unchanged in the reply
@@ -39,6 +39,7 @@
  *
  *	type		request			reply payload (if OK)
  *	ISSUE		str tenant, str profile,	data cert, chain
+ *			u8 via, str label,
  *			data csr, u32 ttl
  *	REISSUE		as ISSUE, data cur_cert	data cert, chain
  *	CACERTS		str tenant, str profile	chain (>= 1 cert)
@@ -79,7 +80,9 @@
  * The front end never claims an identity or a role: it forwards what the
  * client presented (its certificate chain as the TLS layer saw it, or a
  * bootstrap token secret) and the engine re-derives identity and role from
- * it.  A message that does not decode, or that the engine's dispatch table
+ * it.  Nor does it resolve an EST label for an ISSUE: it forwards the
+ * label of the path and the engine resolves it (issue 15).  A message
+ * that does not decode, or that the engine's dispatch table
  * (firmware/engine/ca_dispatch.c) refuses with PROTO_PERM_CLOSE, means the
  * receiver closes that peer's channel; the parent then restarts the peer.
  * It never takes the engine down.
@@ -103,8 +106,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5304	/* 'S', version 4: authorized_by;
-					   version 3: source address,
+#define PROTO_MAGIC_VERSION	0x5305	/* 'S', version 5: the EST label
+					   in ISSUE; version 4:
+					   authorized_by; version 3:
+					   source address,
 					   retry-after, engine counters */
 #define PROTO_HDR_LEN		12
 
@@ -262,10 +267,20 @@ struct proto_evidence {
 	uint8_t			 src[PROTO_MAX_SRC];
 };
 
+/*
+ * How an ISSUE names where it issues.  NAMED: tenant and profile as given
+ * (the JSON API; "" is the identity's own).  EST: an EST path, whose label
+ * the engine resolves itself ("" is the unlabelled path, est_default);
+ * tenant and profile are then empty, and label is empty for NAMED.
+ */
+enum proto_via { PROTO_VIA_NAMED = 0, PROTO_VIA_EST = 1 };
+
 /* ISSUE and REISSUE; cur_cert is used by REISSUE only. */
 struct proto_issue_req {
 	char			 tenant[PROTO_MAX_STR + 1];
 	char			 profile[PROTO_MAX_STR + 1];
+	uint8_t			 via;	/* enum proto_via */
+	char			 label[PROTO_MAX_STR + 1];
 	struct proto_blob	 csr;
 	uint32_t		 ttl;	/* seconds, 0: profile default */
 	struct proto_blob	 cur_cert;

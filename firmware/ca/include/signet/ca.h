@@ -10,9 +10,10 @@
  *
  * Ownership: tenants, issuers and profiles are plain structs the caller
  * owns (usually the engine's parsed configuration); they are read-only while
- * ca_issue() runs, so many threads may issue at once.  A struct ca_signer is
+ * an issuance runs, so many threads may issue at once.  A struct ca_signer is
  * freed with ca_signer_free; a struct ca_csr with ca_csr_free; the
- * certificate in a struct ca_result with ca_result_free.
+ * certificate in a struct ca_result with ca_result_free; a struct
+ * ca_prepared with ca_prepared_free.
  */
 #ifndef SIGNET_CA_H
 #define SIGNET_CA_H
@@ -30,6 +31,8 @@
 #define CA_MAX_NAMES 64		/* SAN entries in one request */
 #define CA_MAX_NAMES_TEXT 3584	/* their text, comma-separated, as the
 				   ledger, audit and search record it */
+#define CA_MAX_SUBJECT_TEXT 511	/* "CN=..,OU=..,O=..": the subject as the
+				   ledger records it */
 #define CA_MAX_DNS 253		/* RFC 1035 2.3.4: octets of a DNS name */
 #define CA_MAX_LABEL 63		/* RFC 1035 2.3.4: octets of a label */
 #define CA_MAX_URI 512		/* octets of a URI SAN */
@@ -75,10 +78,19 @@ enum ca_rc {
 	CA_ERR_CRYPTO = -14,	/* OpenSSL failure */
 };
 
-/* What went wrong: a code, a sentence, and the lint's name if one failed. */
+/* Which hook refused an issuance (struct ca_err's hook). */
+enum ca_hook { CA_HOOK_NONE = 0, CA_HOOK_RESERVE, CA_HOOK_COMMIT };
+
+/*
+ * What went wrong: a code, a sentence, and the lint's name if one failed.
+ * With CA_ERR_HOOK, hook names the hook that refused and hook_rc is what
+ * it returned (the ledger's own code); otherwise they are not set.
+ */
 struct ca_err {
 	int code;
 	const char *lint;
+	int hook;		/* enum ca_hook */
+	int hook_rc;
 	char msg[CA_MAX_ERRMSG];
 };
 
@@ -321,7 +333,7 @@ int ca_csr_check_policy(const struct ca_csr *csr, const struct ca_profile *p,
  * constraint named).  ca_chain_check_profile: what every certificate of
  * the profile needs (a chain a verifier accepts: CA, keyCertSign, path
  * lengths; the profile's extKeyUsage within every CA's that has one);
- * ca_issue runs it before signing.  ca_chain_check_domain, for warnings
+ * ca_check runs it before signing.  ca_chain_check_domain, for warnings
  * at load: whether any name the profile's domain i allows is within the
  * chain's name constraints.
  */
@@ -374,6 +386,8 @@ struct ca_issued {
 	size_t tbs_len;
 	const uint8_t *cert;	/* NULL in reserve, the certificate in commit */
 	size_t cert_len;
+	const char *subject;	/* "CN=..,O=..", as the ledger records it */
+	const char *names;	/* the SANs, comma-separated, IPs printed */
 };
 
 /*
@@ -381,7 +395,8 @@ struct ca_issued {
  * lint and before the signature (reserve the serial, write intent);
  * commit runs after the signature and before the certificate is handed
  * back (make the row and audit entry durable).  A non-zero return refuses
- * issuance with CA_ERR_HOOK: fail closed.  Either may be NULL.
+ * issuance with CA_ERR_HOOK, the hook and its return in the struct
+ * ca_err: fail closed.  Either may be NULL.
  */
 struct ca_hooks {
 	int (*reserve)(void *arg, const struct ca_issued *c);
@@ -412,6 +427,37 @@ struct ca_result {
 struct ca_timing {
 	uint64_t ns[CA_STAGE_MAX];
 };
+
+/*
+ * Issuance in three steps, so that a caller may look at the parsed request
+ * between them (the engine holds an enrollment token's names against it)
+ * and the CSR is parsed once.  ca_parse_request parses req's CSR into a
+ * new struct ca_prepared (*out; ca_prepared_free).  ca_check finds the
+ * profile in the tenant, checks the role, proof of possession, policy and
+ * validity, and fills in the profile, the validity and the subject and
+ * names as the ledger records them.  ca_sign_out builds and lints the
+ * TBSCertificate, reserves the serial (hooks->reserve), signs, assembles
+ * and commits (hooks->commit) into res.  req (its CSR bytes, tenant and
+ * evidence) is borrowed and must outlive the struct ca_prepared; timing,
+ * if not NULL, is filled in by all three.  ca_issue runs the three.
+ */
+struct ca_prepared {
+	struct ca_request req;		/* borrowed pointers, as given */
+	struct ca_csr csr;		/* points into req.csr */
+	const struct ca_profile *profile;	/* ca_check: the tenant's */
+	time_t not_before, not_after;
+	int truncated;
+	char subject[CA_MAX_SUBJECT_TEXT + 1];
+	char names[CA_MAX_NAMES_TEXT + 1];
+	struct ca_timing *tm;
+	uint64_t t0;
+};
+int ca_parse_request(const struct ca_request *req, struct ca_timing *timing,
+    struct ca_prepared **out, struct ca_err *err);
+int ca_check(struct ca_prepared *prep, struct ca_err *err);
+int ca_sign_out(struct ca_prepared *prep, const struct ca_hooks *hooks,
+    struct ca_result *res, struct ca_err *err);
+void ca_prepared_free(struct ca_prepared *prep);
 
 int ca_issue(const struct ca_request *req, const struct ca_hooks *hooks,
     struct ca_result *res, struct ca_timing *timing, struct ca_err *err);
