@@ -63,6 +63,8 @@ endfunction()
 #     built binary (DT_NEEDED, imported symbols, our own code linked in);
 #   - tools/check-hardening.sh, which writes the same rules with
 #     cmake -DSIGNET_LINK_RULES_OUT=FILE -P cmake/SignetHelpers.cmake.
+# Our own libraries that link only libc (signet_log, firmware/log) are on
+# no list: every process may link them.
 set(SIGNET_LINK_PROCESSES signetd signet-engine signet-https signet-coap)
 set(SIGNET_LINK_FORBID_signetd hsm ledger audit ca engine p11 sqlite3 pq pgutil
 	coap)

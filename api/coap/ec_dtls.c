@@ -157,7 +157,7 @@ psk_lookup(coap_bin_const_t *identity, coap_session_t *session, void *arg)
 	if (ec_engine_call(ctx, &req, &rep, EC_PSK_TIMEOUT_MS) != 0)
 		goto out;
 	if (rep.status.result != PROTO_R_OK) {
-		ec_log(LOG_INFO, "msg=\"PSK identity refused\" identity=%s "
+		log_info("msg=\"PSK identity refused\" identity=%s "
 		    "result=\"%s\"", req.u.psk.identity,
 		    proto_result_name(rep.status.result));
 		goto out;
@@ -186,12 +186,12 @@ ec_dtls_setup(struct ec_ctx *ctx)
 	coap_dtls_spsk_t spsk;
 
 	if (ctx->conf->tls_cert == NULL || ctx->conf->tls_key == NULL)
-		ec_fatalx("msg=\"tls cert and key are required for DTLS\"");
+		fatalx("msg=\"tls cert and key are required for DTLS\"");
 	if (load_cert(ctx, ctx->conf->tls_cert) != 0)
-		ec_fatalx("msg=\"cannot read DTLS certificate\" file=%s",
+		fatalx("msg=\"cannot read DTLS certificate\" file=%s",
 		    ctx->conf->tls_cert);
 	if (load_key(ctx, ctx->conf->tls_key) != 0)
-		ec_fatalx("msg=\"cannot read DTLS key (EC or RSA)\" file=%s",
+		fatalx("msg=\"cannot read DTLS key (EC or RSA)\" file=%s",
 		    ctx->conf->tls_key);
 	tls_ctx = ctx;
 

@@ -22,7 +22,7 @@ ec_engine_call(struct ec_ctx *ctx, const struct proto_request *req,
 
 	if ((rc = proto_request_encode(req, ctx->tx, sizeof(ctx->tx),
 	    &len)) != PROTO_OK) {
-		ec_log(LOG_WARNING, "msg=\"cannot encode engine request\" "
+		log_warnx("msg=\"cannot encode engine request\" "
 		    "type=%s err=\"%s\"", proto_type_name(req->type),
 		    proto_strerror(rc));
 		return -1;
@@ -31,17 +31,17 @@ ec_engine_call(struct ec_ctx *ctx, const struct proto_request *req,
 	    sizeof(ctx->rx), timeout_ms, &body, &blen);
 	proto_wipe(ctx->tx, len);
 	if (rc == PROTO_ERR_TIMEOUT) {
-		ec_log(LOG_WARNING, "msg=\"engine timed out\" type=%s",
+		log_warnx("msg=\"engine timed out\" type=%s",
 		    proto_type_name(req->type));
 		return -1;
 	}
 	/* The channel is out of step: the parent restarts us clean. */
 	if (rc != PROTO_OK)
-		ec_fatalx("msg=\"engine channel failed\" err=\"%s\"",
+		fatalx("msg=\"engine channel failed\" err=\"%s\"",
 		    proto_strerror(rc));
 	if ((rc = proto_reply_decode(req->type, body, blen, rep)) !=
 	    PROTO_OK)
-		ec_fatalx("msg=\"malformed engine reply\" type=%s err=\"%s\"",
+		fatalx("msg=\"malformed engine reply\" type=%s err=\"%s\"",
 		    proto_type_name(req->type), proto_strerror(rc));
 	return 0;
 }
@@ -127,7 +127,7 @@ ec_store_refresh(struct ec_ctx *ctx)
 			    c->tenants[i].profiles[j].name) != 0)
 				ok = 0;
 	if (ok && !ctx->store_engine)
-		ec_log(LOG_INFO, "msg=\"client trust store has the engine's "
+		log_info("msg=\"client trust store has the engine's "
 		    "CA certificates\"");
 	ctx->store_engine = ok;
 }
@@ -149,7 +149,7 @@ ec_store_init(struct ec_ctx *ctx)
 	for (i = 0; i < ctx->conf->tls_client_ca.n; i++)
 		if (X509_STORE_load_file(ctx->store,
 		    ctx->conf->tls_client_ca.v[i]) != 1) {
-			ec_log(LOG_ERR, "msg=\"cannot load client CA\" "
+			log_warnx("msg=\"cannot load client CA\" "
 			    "file=%s", ctx->conf->tls_client_ca.v[i]);
 			return -1;
 		}

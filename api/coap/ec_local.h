@@ -18,6 +18,7 @@
 #include "signet/ec.h"
 #include "signet/proto.h"
 #include "signet/sconf.h"
+#include "signet_log.h"
 
 /* Defaults when the config does not set a limit. */
 #define EC_DEF_SESSIONS		256	/* DTLS sessions at once */
@@ -95,12 +96,12 @@ struct ec_ctx {
 	uint8_t			 tx[PROTO_MAX_BODY];	/* engine requests */
 };
 
-/* ec_log.c */
-void	ec_log_init(int debug);
-void	ec_log(int prio, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	ec_fatalx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * ec_liblog.c: starts the log (signet_log.h) and routes libcoap's own
+ * messages through it.
+ */
+void	ec_liblog_init(int debug);
+/* ec_time.c: the monotonic clock in milliseconds. */
 int64_t	ec_now_ms(void);
 
 /* ec_engine.c: one request/reply with the engine; rep blobs point to rx. */

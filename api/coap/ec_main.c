@@ -151,28 +151,28 @@ setup(struct ec_ctx *ctx, const char *path, int udpfd)
 	coap_address_t addr;
 
 	if (sconf_load(path, &ctx->conf, errbuf, sizeof(errbuf)) != 0)
-		ec_fatalx("msg=\"bad config\" err=\"%s\"", errbuf);
+		fatalx("msg=\"bad config\" err=\"%s\"", errbuf);
 	if (udpfd >= 0 ? fd_addr(udpfd, &addr) != 0 :
 	    ctx->conf->listen_coap == NULL ||
 	    conf_addr(ctx->conf->listen_coap, &addr) != 0)
-		ec_fatalx("msg=\"no usable listen address\"");
+		fatalx("msg=\"no usable listen address\"");
 	coap_startup();
 	if (!coap_dtls_is_supported())
-		ec_fatalx("msg=\"libcoap has no DTLS\"");
+		fatalx("msg=\"libcoap has no DTLS\"");
 	if ((ctx->coap = coap_new_context(NULL)) == NULL)
-		ec_fatalx("msg=\"coap_new_context failed\"");
+		fatalx("msg=\"coap_new_context failed\"");
 	limits(ctx);
 	if (ec_dtls_setup(ctx) != 0)
-		ec_fatalx("msg=\"DTLS setup failed\"");
+		fatalx("msg=\"DTLS setup failed\"");
 	/* Resources first: the store's refresh fills discovery's issuers. */
 	if (ec_res_setup(ctx) != 0)
-		ec_fatalx("msg=\"resource setup failed\"");
+		fatalx("msg=\"resource setup failed\"");
 	if (ec_store_init(ctx) != 0)
-		ec_fatalx("msg=\"client trust store setup failed\"");
+		fatalx("msg=\"client trust store setup failed\"");
 	main_ctx = ctx;
 	coap_register_event_handler(ctx->coap, on_event);
 	if (coap_new_endpoint(ctx->coap, &addr, COAP_PROTO_DTLS) == NULL)
-		ec_fatalx("msg=\"cannot bind DTLS endpoint\"");
+		fatalx("msg=\"cannot bind DTLS endpoint\"");
 }
 
 int
@@ -203,7 +203,7 @@ main(int argc, char *argv[])
 	}
 	if (conf == NULL || ctx.efd < 0 || optind != argc)
 		usage();
-	ec_log_init(debug);
+	ec_liblog_init(debug);
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGHUP (a reload): leave cleanly; signetd starts us again with
 	 * the new configuration (and the sandbox entered afresh). */
@@ -218,11 +218,11 @@ main(int argc, char *argv[])
 
 		/* The one call site: everything is open, nothing served yet. */
 		if (sandbox_enter(&sc, err, sizeof(err)) != 0)
-			ec_fatalx("msg=\"sandbox refused\" error=\"%s\"", err);
-		ec_log(LOG_INFO, "msg=\"sandboxed\" user=%s root=%s",
+			fatalx("msg=\"sandbox refused\" error=\"%s\"", err);
+		log_info("msg=\"sandboxed\" user=%s root=%s",
 		    sc.user, sc.root_dir);
 	}
-	ec_log(LOG_INFO, "msg=\"ready\" listen=%s max_body=%zu",
+	log_info("msg=\"ready\" listen=%s max_body=%zu",
 	    ctx.conf->listen_coap ? ctx.conf->listen_coap : "-",
 	    ctx.max_body);
 	while (!quit) {
@@ -230,7 +230,7 @@ main(int argc, char *argv[])
 		OPENSSL_cleanse(ctx.psk_key, sizeof(ctx.psk_key));
 		ec_body_reap(&ctx, ec_now_ms());
 	}
-	ec_log(LOG_INFO, "msg=\"stopping\" requests=%llu enrolled=%llu "
+	log_info("msg=\"stopping\" requests=%llu enrolled=%llu "
 	    "errors=%llu psk_ok=%llu psk_refused=%llu too_large=%llu "
 	    "reaped=%llu rate_limited=%llu bodies_refused=%llu",
 	    (unsigned long long)ctx.st.requests,

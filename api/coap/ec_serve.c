@@ -153,7 +153,7 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
 		if (code == 429)
 			ctx->st.rate_limited++;
 		else
-			ec_log(LOG_INFO, "msg=\"refused\" op=%s result=\"%s\" "
+			log_info("msg=\"refused\" op=%s result=\"%s\" "
 			    "why=\"%s\"", proto_type_name(req.type),
 			    proto_result_name(rep.status.result), why);
 		goto fail;
@@ -165,7 +165,7 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
 	}
 	if (out->op == EC_OP_SEN || out->op == EC_OP_SREN) {
 		ctx->st.enrolled++;
-		ec_log(LOG_INFO, "msg=\"enrolled\" op=%s evidence=%s",
+		log_info("msg=\"enrolled\" op=%s evidence=%s",
 		    proto_type_name(req.type), req.ev.kind == PROTO_EV_TOKEN ?
 		    "psk" : "cert");
 	}

@@ -42,7 +42,7 @@ api_cert_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 		    r->u.cert.chain.certs[i].len);
 	}
 	evbuffer_add_printf(b, "]}\n");
-	https_log_info("msg=\"certificate issued\" route=v1 tenant=%s",
+	log_info("msg=\"certificate issued\" route=v1 tenant=%s",
 	    ctx->tenant);
 	https_reply(ctx, 200, "application/json", b);
 	evbuffer_free(b);
@@ -104,7 +104,7 @@ api_revoke_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	evbuffer_add_printf(b, "{\"revoked_at\":");
 	https_json_time(b, r->u.revoked_at);
 	evbuffer_add_printf(b, "}\n");
-	https_log_info("msg=\"certificate revoked\" tenant=%s", ctx->tenant);
+	log_info("msg=\"certificate revoked\" tenant=%s", ctx->tenant);
 	https_reply(ctx, 200, "application/json", b);
 	evbuffer_free(b);
 }
@@ -160,7 +160,7 @@ api_token_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	evbuffer_add_printf(b, ",\"expires\":");
 	https_json_time(b, r->u.token.expires_at);
 	evbuffer_add_printf(b, "}\n");
-	https_log_info("msg=\"enrollment token created\" tenant=%s id=%s",
+	log_info("msg=\"enrollment token created\" tenant=%s id=%s",
 	    ctx->tenant, r->u.token.id);
 	https_reply(ctx, 200, "application/json", b);
 	evbuffer_free(b);

@@ -95,7 +95,7 @@ conn_libevent_log(int severity, const char *msg)
 	if (severity == EVENT_LOG_DEBUG ||
 	    !log_allowed(&tokens, &last, &dropped))
 		return;
-	https_log_warnx("msg=\"libevent: %s\" suppressed_before=%llu", msg,
+	log_warnx("msg=\"libevent: %s\" suppressed_before=%llu", msg,
 	    (unsigned long long)dropped);
 	dropped = 0;
 }
@@ -121,7 +121,7 @@ refuse_log(struct https_srv *srv, int why, const struct https_conn *c)
 	srv->m.refused[why]++;
 	if (!log_allowed(&tokens, &last, &dropped))
 		return;
-	https_log_info("msg=\"connection refused\" reason=%s conns=%d "
+	log_info("msg=\"connection refused\" reason=%s conns=%d "
 	    "reserve=%d suppressed_before=%llu", refusal_names[why],
 	    srv->nopen, srv->nreserve, (unsigned long long)dropped);
 	dropped = 0;
@@ -614,7 +614,7 @@ https_conn_accept_error(struct evconnlistener *lis, void *arg)
 		event_add(srv->resume_ev, &tv);
 	}
 	if (log_allowed(&tokens, &last, &dropped)) {
-		https_log_warnx("msg=\"accept failed\" error=\"%s\" conns=%d "
+		log_warnx("msg=\"accept failed\" error=\"%s\" conns=%d "
 		    "paused_ms=%d suppressed_before=%llu", strerror(err),
 		    srv->nopen + srv->nreserve, srv->fd_paused ?
 		    HTTPS_ACCEPT_PAUSE_MS : 0, (unsigned long long)dropped);

@@ -65,7 +65,7 @@ engine_fail_all(struct https_engine *e)
 	struct timeval tv = { 1, 0 };
 
 	if (!e->dead)
-		https_log_warnx("msg=\"engine channel closed; stopping after "
+		log_warnx("msg=\"engine channel closed; stopping after "
 		    "answering %zu pending requests\"", e->npending);
 	e->dead = 1;
 	event_del(e->ev);
@@ -86,7 +86,7 @@ engine_timeout(evutil_socket_t fd, short what, void *arg)
 	struct https_ctx *ctx = p->ctx;
 	https_engine_cb cb = p->cb;
 
-	https_log_warnx("msg=\"engine call timed out\" type=%s id=%u",
+	log_warnx("msg=\"engine call timed out\" type=%s id=%u",
 	    proto_type_name(p->type), p->id);
 	pending_free(p);
 	cb(ctx, PROTO_ERR_TIMEOUT, NULL);
@@ -118,7 +118,7 @@ engine_read_one(struct https_engine *e)
 	if (rc == PROTO_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 1;
 	if (rc != PROTO_OK) {
-		https_log_warnx("msg=\"engine channel\" error=\"%s\"",
+		log_warnx("msg=\"engine channel\" error=\"%s\"",
 		    proto_strerror(rc));
 		return -1;
 	}
@@ -131,7 +131,7 @@ engine_read_one(struct https_engine *e)
 	rc = proto_reply_decode(h.type, body, h.len, &e->rep);
 	pending_free(p);
 	if (rc != PROTO_OK) {
-		https_log_warnx("msg=\"engine reply does not decode\" "
+		log_warnx("msg=\"engine reply does not decode\" "
 		    "error=\"%s\"", proto_strerror(rc));
 		cb(ctx, rc, NULL);
 		return -1;

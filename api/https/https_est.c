@@ -69,7 +69,7 @@ est_enroll_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 		https_engine_error(ctx, err, r);
 		return;
 	}
-	https_log_info("msg=\"certificate issued\" route=est tenant=%s",
+	log_info("msg=\"certificate issued\" route=est tenant=%s",
 	    ctx->tenant);
 	est_reply_certs(ctx, &r->u.cert.cert, 1, EST_P7_TYPE);
 }

@@ -26,6 +26,7 @@
 #include "signet/sconf.h"
 #include "signet/sconf_client.h"
 #include "https.h"
+#include "signet_log.h"
 
 #define HTTPS_ENGINE_TIMEOUT_MS	5000
 #define HTTPS_MAX_PENDING	4096	/* engine calls in flight */
@@ -184,14 +185,7 @@ struct https_ctx {
  */
 int	https_main(int argc, char **argv);
 
-/* https_log.c: key=value lines on stderr (the parent collects them). */
-void	https_log_init(int debug);
-void	https_log_info(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	https_log_warnx(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	https_log_debug(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
+/* https_time.c: the monotonic clock in microseconds. */
 uint64_t https_now_us(void);
 
 /* https_engine.c */

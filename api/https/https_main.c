@@ -37,7 +37,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv = { 2, 0 };
 
 	/* Take no new connections; let answers in flight go out. */
-	https_log_info("msg=\"draining\" signal=%d", (int)sig);
+	log_info("msg=\"draining\" signal=%d", (int)sig);
 	if (srv->lis_https != NULL)
 		evconnlistener_disable(srv->lis_https);
 	if (srv->lis_http != NULL)
@@ -100,11 +100,12 @@ https_main(int argc, char **argv)
 		fprintf(stderr, "signet-https: %s\n", err);
 		goto out;
 	}
-	https_log_init(debug || (srv->conf->log_level != NULL &&
+	log_init("signet-https", LOG_TO_STDERR, debug ||
+	    (srv->conf->log_level != NULL &&
 	    strcmp(srv->conf->log_level, "debug") == 0));
 	https_conn_libevent_log();
 	if (srv_setup(srv, efd, sfd, pfd, err, sizeof(err)) != 0) {
-		https_log_warnx("msg=\"cannot start\" error=\"%s\"", err);
+		log_warnx("msg=\"cannot start\" error=\"%s\"", err);
 		goto out;
 	}
 	if ((sigterm = evsignal_new(srv->base, SIGTERM, on_term, srv)) ==
@@ -127,14 +128,14 @@ https_main(int argc, char **argv)
 		sc.max_files = srv->nslots;
 		/* The one call site: everything is open, nothing served yet. */
 		if (sandbox_enter(&sc, serr, sizeof(serr)) != 0) {
-			https_log_warnx("msg=\"sandbox refused\" error=\"%s\"",
+			log_warnx("msg=\"sandbox refused\" error=\"%s\"",
 			    serr);
 			goto out;
 		}
-		https_log_info("msg=\"sandboxed\" user=%s root=%s", sc.user,
+		log_info("msg=\"sandboxed\" user=%s root=%s", sc.user,
 		    sc.root_dir);
 	}
-	https_log_info("msg=\"serving\" https_fd=%d http_fd=%d", sfd, pfd);
+	log_info("msg=\"serving\" https_fd=%d http_fd=%d", sfd, pfd);
 	event_base_dispatch(srv->base);
 	rc = srv->draining && !https_engine_dead(srv->engine) ? 0 : 1;
 out:

@@ -269,7 +269,7 @@ https_pub_load(struct https_srv *srv, char *err, size_t errlen)
 			if (pub_load_one(&srv->cas[srv->ncas], is->name,
 			    is->cert_file) != 0) {
 				/* Not fatal: provisioning may not be done. */
-				https_log_warnx("msg=\"cannot read issuer "
+				log_warnx("msg=\"cannot read issuer "
 				    "certificate\" issuer=%s file=%s", is->name,
 				    is->cert_file);
 				continue;

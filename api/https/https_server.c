@@ -88,7 +88,7 @@ https_verror(struct https_ctx *ctx, int code, const char *fmt, va_list ap)
 		https_reply(ctx, 500, NULL, NULL);
 		return;
 	}
-	https_log_debug("msg=\"request refused\" code=%d reason=\"%s\"", code,
+	log_debug("msg=\"request refused\" code=%d reason=\"%s\"", code,
 	    msg);
 	if (ctx->json) {
 		evbuffer_add_printf(b, "{\"error\":");

@@ -105,7 +105,7 @@ ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 		return ca_reply_fail(r, ca_ledger_result(rc), "ledger: %s",
 		    ledger_strerror(rc));
 	}
-	ca_log_info("msg=revoked tenant=%s serial=%s reason=%u actor=\"%s\"",
+	log_info("msg=revoked tenant=%s serial=%s reason=%u actor=\"%s\"",
 	    q->tenant, hex, q->reason, id->actor);
 	ca_rev_revoked(rt, serial.b, serial.len, ca_engine_now(e));
 	r->rep.u.revoked_at = (uint64_t)when;

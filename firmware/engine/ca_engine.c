@@ -144,7 +144,7 @@ ca_audit(struct ca_engine *e, const char *actor, const char *role,
 	rec.result = result;
 	rec.detail = detail;
 	if ((rc = ledger_audit(e->ledger, &rec, NULL)) != LEDGER_OK)
-		ca_log_warnx("msg=\"audit record lost\" action=%s actor=\"%s\" "
+		log_warnx("msg=\"audit record lost\" action=%s actor=\"%s\" "
 		    "error=\"%s\"", audit_action_name(action),
 		    actor ? actor : "", ledger_strerror(rc));
 	return rc;
@@ -220,7 +220,7 @@ ca_encode(struct ca_reply *r, uint16_t type, uint8_t *out, size_t size,
 	if ((perr = proto_reply_encode(&r->rep, out, size, outlen)) ==
 	    PROTO_OK)
 		return 0;
-	ca_log_warnx("msg=\"reply does not encode\" type=%s error=\"%s\"",
+	log_warnx("msg=\"reply does not encode\" type=%s error=\"%s\"",
 	    proto_type_name(type), proto_strerror(perr));
 	memset(&fail, 0, sizeof(fail));
 	fail.type = type;
@@ -244,14 +244,14 @@ ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 
 	memset(&r, 0, sizeof(r));
 	if ((perr = proto_request_decode(type, body, len, &req)) != PROTO_OK) {
-		ca_log_warnx("msg=\"malformed message, closing channel\" "
+		log_warnx("msg=\"malformed message, closing channel\" "
 		    "peer=%d type=%u error=\"%s\"", peer, type,
 		    proto_strerror(perr));
 		goto out;
 	}
 	perm = ca_admit(&req, peer, ca_engine_state(e));
 	if (perm == PROTO_PERM_CLOSE) {
-		ca_log_warnx("msg=\"message not permitted, closing channel\" "
+		log_warnx("msg=\"message not permitted, closing channel\" "
 		    "peer=%d type=%s", peer, proto_type_name(type));
 		ca_audit(e, "front end", NULL, NULL, AUDIT_AUTH_FAIL,
 		    proto_type_name(type), "denied",
@@ -272,7 +272,7 @@ ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 	 * logged by the gate: a flood of either writes no line each.
 	 */
 	if (r.rep.status.result != PROTO_R_OK && !r.quiet)
-		ca_log_info("msg=refused type=%s result=\"%s\" reason=\"%s\"",
+		log_info("msg=refused type=%s result=\"%s\" reason=\"%s\"",
 		    proto_type_name(type),
 		    proto_result_name(r.rep.status.result),
 		    r.rep.status.message);

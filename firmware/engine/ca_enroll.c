@@ -337,7 +337,7 @@ ca_enroll_abandon(struct ca_enroll *en, const char *why)
 	rec.result = "ok";
 	rec.detail = why;
 	if (ledger_abandon(en->e->ledger, &en->serial, &rec) != LEDGER_OK)
-		ca_log_warnx("msg=\"cannot abandon reserved serial; "
+		log_warnx("msg=\"cannot abandon reserved serial; "
 		    "reconciliation will\" serial=%s", en->hex);
 }
 
@@ -521,7 +521,7 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	}
 	atomic_fetch_add(&e->issued, 1);
 	result = ca_enroll_reply(t, &res, r);
-	ca_log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
+	log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
 	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, pname, en.hex,
 	    id->actor, en.authorized_by, prep->names);
 	ca_prepared_free(prep);

@@ -167,7 +167,7 @@ gate_summary(struct ca_engine *e, const struct ca_af_summary *s)
 	    "failed authentications from %s, the last: %s",
 	    (unsigned long long)s->count, (unsigned long long)s->window_s,
 	    (unsigned long long)s->count, s->text, s->reason);
-	ca_log_warnx("msg=\"authentication failures\" source=%s count=%llu "
+	log_warnx("msg=\"authentication failures\" source=%s count=%llu "
 	    "window=%llus last=\"%s\"", s->text,
 	    (unsigned long long)s->count, (unsigned long long)s->window_s,
 	    s->reason);
@@ -203,7 +203,7 @@ ca_gate_auth_failed(struct ca_engine *e, const struct ca_rt *rt, int peer,
 	}
 	who = actor != NULL && actor[0] != '\0' ? actor :
 	    ev->kind == PROTO_EV_TOKEN ? "token" : "unknown";
-	ca_log_warnx("msg=\"authentication failed\" peer=%d source=%s "
+	log_warnx("msg=\"authentication failed\" peer=%d source=%s "
 	    "actor=\"%s\" reason=\"%s\"", peer, text, who, why);
 	ca_fmt(detail, sizeof(detail), "%s (from %s; more from there in "
 	    "this window are counted in one row)", why, text);

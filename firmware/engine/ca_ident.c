@@ -396,7 +396,7 @@ ca_ident_audit_fail(struct ca_engine *e, int peer,
 	const char *who = actor != NULL && actor[0] != '\0' ? actor :
 	    ev->kind == PROTO_EV_TOKEN ? "token" : "unknown";
 
-	ca_log_warnx("msg=\"authentication failed\" peer=%d actor=\"%s\" "
+	log_warnx("msg=\"authentication failed\" peer=%d actor=\"%s\" "
 	    "reason=\"%s\"", peer, who, why);
 	ca_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", why);
 }

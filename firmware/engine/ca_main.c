@@ -66,17 +66,17 @@ ca_main_reload(void *arg, struct ca_rt **out)
 	char err[SCONF_MAX_ERR];
 
 	if (sconf_load(ctx->path, &c, err, sizeof(err)) != 0) {
-		ca_log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
+		log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
 		return -1;
 	}
 	if (!ca_same(c->token_module, ctx->first->token_module) ||
 	    !ca_same(c->token_label, ctx->first->token_label) ||
 	    !ca_same(c->storage_path, ctx->first->storage_path))
-		ca_log_warnx("msg=\"token and storage changes take effect at"
+		log_warnx("msg=\"token and storage changes take effect at"
 		    " the next restart\"");
 	if (ca_rt_build(c, ctx->hsm, sconf_free, out, err, sizeof(err)) !=
 	    0) {
-		ca_log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
+		log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
 		sconf_free(c);
 		return -1;
 	}
@@ -97,15 +97,15 @@ ca_guard_token_files(void)
 
 	rc = hsm_token_guard(NULL, &r);
 	if (r.restored > 0 || r.quarantined > 0)
-		ca_log_warnx("msg=\"damaged token files put right\" "
+		log_warnx("msg=\"damaged token files put right\" "
 		    "restored=%u moved_aside=%u last=\"%s\"", r.restored,
 		    r.quarantined, r.last_path);
 	if (rc != HSM_OK)
-		ca_log_warnx("msg=\"token file damaged beyond repair\" "
+		log_warnx("msg=\"token file damaged beyond repair\" "
 		    "file=\"%s\" error=\"%s\"", r.last_path,
 		    hsm_strerror(rc));
 	if (r.errors > 0)
-		ca_log_warnx("msg=\"token file copies incomplete\" "
+		log_warnx("msg=\"token file copies incomplete\" "
 		    "errors=%u", r.errors);
 }
 
@@ -126,17 +126,17 @@ ca_open_token(const struct sconf *c)
 	if ((rc = hsm_pin_from_file(c->token_pin_file, pin, sizeof(pin),
 	    &pinlen)) != HSM_OK) {
 		explicit_bzero(pin, sizeof(pin));
-		ca_fatalx("msg=\"cannot read PIN file\" file=%s error=\"%s\"",
+		fatalx("msg=\"cannot read PIN file\" file=%s error=\"%s\"",
 		    c->token_pin_file, hsm_strerror(rc));
 	}
 	ca_guard_token_files();
 	rc = hsm_open(&hc, pin, pinlen, &hsm);
 	explicit_bzero(pin, sizeof(pin));
 	if (rc != HSM_OK)
-		ca_fatalx("msg=\"cannot open token\" label=%s error=\"%s\"",
+		fatalx("msg=\"cannot open token\" label=%s error=\"%s\"",
 		    c->token_label ? c->token_label : "(first)",
 		    hsm_strerror(rc));
-	ca_log_info("msg=\"token open\" label=%s", c->token_label ?
+	log_info("msg=\"token open\" label=%s", c->token_label ?
 	    c->token_label : "(first)");
 	return hsm;
 }
@@ -153,7 +153,7 @@ ca_open_ledger(const struct sconf *c, struct hsm *hsm,
 	if (c->audit_key_label != NULL) {
 		if ((rc = hsm_key_find(hsm, c->audit_key_label, NULL, 0,
 		    audit_key)) != HSM_OK)
-			ca_fatalx("msg=\"audit key\" key=%s error=\"%s\"",
+			fatalx("msg=\"audit key\" key=%s error=\"%s\"",
 			    c->audit_key_label, hsm_strerror(rc));
 		lc.audit.key = hsm_key_evp(*audit_key);
 		lc.audit.every_n = c->audit_checkpoint_every > 0 ?
@@ -163,7 +163,7 @@ ca_open_ledger(const struct sconf *c, struct hsm *hsm,
 	}
 	if ((rc = ledger_open_config(c->storage_backend ? c->storage_backend :
 	    "sqlite", c->storage_path, &lc, &l)) != LEDGER_OK)
-		ca_fatalx("msg=\"cannot open ledger\" path=%s error=\"%s\"",
+		fatalx("msg=\"cannot open ledger\" path=%s error=\"%s\"",
 		    c->storage_path, ledger_strerror(rc));
 	return l;
 }
@@ -214,32 +214,32 @@ ca_main(int argc, char *argv[])
 	}
 	if (ctx.path == NULL || ctl == -1 || optind != argc)
 		ca_usage();
-	ca_log_init("signet-engine", debug);
+	log_init("signet-engine", LOG_TO_STDERR, debug);
 	if (sconf_load(ctx.path, &c, err, sizeof(err)) != 0)
-		ca_fatalx("msg=\"configuration refused\" error=\"%s\"", err);
+		fatalx("msg=\"configuration refused\" error=\"%s\"", err);
 	if (c->log_level != NULL && strcmp(c->log_level, "debug") == 0)
-		ca_log_init("signet-engine", 1);
+		log_init("signet-engine", LOG_TO_STDERR, 1);
 	ctx.hsm = ca_open_token(c);
 	ctx.first = c;
 	l = ca_open_ledger(c, ctx.hsm, &audit_key);
 	if (ca_rt_build(c, ctx.hsm, sconf_free, &rt, err, sizeof(err)) != 0)
-		ca_fatalx("msg=\"configuration refused\" error=\"%s\"", err);
+		fatalx("msg=\"configuration refused\" error=\"%s\"", err);
 	memset(&ec, 0, sizeof(ec));
 	ec.hsm = ctx.hsm;
 	ec.ledger = l;
 	/* The reason (memory, or the token key: ca_psk.c) is logged. */
 	if (ca_engine_new(&ec, rt, &e) != 0)
-		ca_fatalx("msg=\"cannot start the engine\"");
+		fatalx("msg=\"cannot start the engine\"");
 	if (ca_engine_reconcile(e) != 0)
-		ca_fatalx("msg=\"reconciliation failed; not serving\"");
+		fatalx("msg=\"reconciliation failed; not serving\"");
 	if (c->sandbox) {
 		struct sandbox_conf sc = { SANDBOX_ENGINE, c->user, NULL, 0 };
 		char serr[SANDBOX_MAX_ERR];
 
 		/* The one call site: token, ledger and policy are open. */
 		if (sandbox_enter(&sc, serr, sizeof(serr)) != 0)
-			ca_fatalx("msg=\"sandbox refused\" error=\"%s\"", serr);
-		ca_log_info("msg=\"sandboxed\" user=%s", sc.user);
+			fatalx("msg=\"sandbox refused\" error=\"%s\"", serr);
+		log_info("msg=\"sandboxed\" user=%s", sc.user);
 	}
 	memset(&so, 0, sizeof(so));
 	so.ctl_fd = ctl;

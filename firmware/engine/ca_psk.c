@@ -89,20 +89,20 @@ ca_psk_new(struct hsm *hsm, struct ca_psk **out)
 		/* An appliance provisioned before the token key existed. */
 		rc = hsm_key_generate(hsm, &req, &p->key);
 		if (rc == HSM_OK)
-			ca_log_info("msg=\"token key created\" key=%s",
+			log_info("msg=\"token key created\" key=%s",
 			    CA_TOKEN_KEY_LABEL);
 	}
 	if (rc == HSM_OK && hsm_key_type(p->key) != HSM_KEY_HMAC_SHA256) {
-		ca_log_warnx("msg=\"token key is not an HMAC-SHA256 key\" "
+		log_warnx("msg=\"token key is not an HMAC-SHA256 key\" "
 		    "key=%s", CA_TOKEN_KEY_LABEL);
 		hsm_key_free(p->key);
 		p->key = NULL;
 	} else if (rc == HSM_ERR_UNSUPPORTED || rc == HSM_ERR_ARG) {
-		ca_log_warnx("msg=\"no token key: enrollment tokens work over "
+		log_warnx("msg=\"no token key: enrollment tokens work over "
 		    "HTTPS only, never as DTLS PSKs\" key=%s error=\"%s\"",
 		    CA_TOKEN_KEY_LABEL, hsm_strerror(rc));
 	} else if (rc != HSM_OK) {
-		ca_log_warnx("msg=\"cannot find or create the token key\" "
+		log_warnx("msg=\"cannot find or create the token key\" "
 		    "key=%s error=\"%s\"", CA_TOKEN_KEY_LABEL,
 		    hsm_strerror(rc));
 		ca_psk_free(p);
@@ -314,7 +314,7 @@ psk_lookup(struct ca_engine *e, const struct proto_request *req,
 	}
 	if (ca_token_matches(token, t.hash) != CA_TOKEN_CURRENT) {
 		/* Made before the token key, or under another token key. */
-		ca_log_info("msg=\"no PSK: token not derivable by this token "
+		log_info("msg=\"no PSK: token not derivable by this token "
 		    "key\" id=%s", idn);
 		goto out;
 	}

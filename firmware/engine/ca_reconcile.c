@@ -13,7 +13,7 @@ ca_reconcile_cb(const struct ledger_cert *row, int *reason, void *arg)
 	char hex[2 * LEDGER_SERIAL_MAX + 1];
 
 	ledger_serial_hex(&row->serial, hex, sizeof(hex));
-	ca_log_info("msg=\"abandoning reserved serial\" tenant=%s serial=%s "
+	log_info("msg=\"abandoning reserved serial\" tenant=%s serial=%s "
 	    "created=%lld", row->tenant, hex, (long long)row->created);
 	return LEDGER_ABANDON;
 }
@@ -26,7 +26,7 @@ ca_engine_reconcile(struct ca_engine *e)
 
 	rc = ledger_reconcile(e->ledger, ca_reconcile_cb, e, "signet-engine",
 	    &rep);
-	ca_log_info("msg=reconciled found=%zu abandoned=%zu revoked=%zu "
+	log_info("msg=reconciled found=%zu abandoned=%zu revoked=%zu "
 	    "kept=%zu result=\"%s\"", rep.found, rep.abandoned, rep.revoked,
 	    rep.kept, ledger_strerror(rc));
 	return rc == LEDGER_OK ? 0 : -1;

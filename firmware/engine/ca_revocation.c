@@ -150,7 +150,7 @@ ca_h_ocsp(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 		ca_ocsp_free(rev->ocsp);
 		rev->ocsp = NULL;
 		rev->ocsp_failed = 1;
-		ca_log_warnx("msg=\"OCSP responder unavailable\" error=\"%s\"",
+		log_warnx("msg=\"OCSP responder unavailable\" error=\"%s\"",
 		    err.msg);
 	}
 	ok = rev->ocsp != NULL;
@@ -272,14 +272,14 @@ crl_refresh(struct ca_engine *e, const struct ca_rt *rt, struct ca_rev_crl *c,
 	pthread_mutex_unlock(&rev->lock);
 	pthread_mutex_unlock(&rev->build);
 	if (rc != CA_OK) {
-		ca_log_warnx("msg=\"CRL rebuild failed\" issuer=%s by=%s "
+		log_warnx("msg=\"CRL rebuild failed\" issuer=%s by=%s "
 		    "error=\"%s\"", c->ri->iss.name, by_timer ? "timer" :
 		    "fetch", err.msg);
 		return -1;
 	}
 	ca_limit_count(e->limit, by_timer ? PROTO_C_CRL_TIMER :
 	    PROTO_C_CRL_FETCH);
-	ca_log_info("msg=\"CRL built\" issuer=%s by=%s number=%llu "
+	log_info("msg=\"CRL built\" issuer=%s by=%s number=%llu "
 	    "entries=%zu bytes=%zu ms=%lld", c->ri->iss.name,
 	    by_timer ? "timer" : "fetch", (unsigned long long)number,
 	    entries, bytes, (long long)((t1.tv_sec - t0.tv_sec) * 1000 +

@@ -210,12 +210,12 @@ ca_rt_profile_warn(const struct sconf_tenant *st, const struct ca_profile *p)
 	size_t i;
 
 	if (ca_chain_check_profile(p, &cerr) != CA_OK)
-		ca_log_warnx("msg=\"profile cannot issue under its issuer's "
+		log_warnx("msg=\"profile cannot issue under its issuer's "
 		    "constraints\" tenant=%s profile=%s error=\"%s\"",
 		    st->name, p->name, cerr.msg);
 	for (i = 0; i < p->ndomains; i++)
 		if (ca_chain_check_domain(p, i, &cerr) != CA_OK)
-			ca_log_warnx("msg=\"profile domain is outside its "
+			log_warnx("msg=\"profile domain is outside its "
 			    "issuer's name constraints\" tenant=%s profile=%s "
 			    "error=\"%s\"", st->name, p->name, cerr.msg);
 }

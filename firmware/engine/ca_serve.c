@@ -78,7 +78,7 @@ ca_peer_drop(struct ca_srv *s, size_t i, const char *why)
 {
 	struct ca_peer *p = s->peers[i];
 
-	ca_log_info("msg=\"closing front-end channel\" peer=%d reason=\"%s\"",
+	log_info("msg=\"closing front-end channel\" peer=%d reason=\"%s\"",
 	    p->kind, why);
 	s->peers[i] = s->peers[--s->npeers];
 	shutdown(p->fd, SHUT_RDWR);
@@ -94,7 +94,7 @@ ca_worker(void *arg)
 	size_t outlen;
 
 	if ((out = malloc(PROTO_MAX_BODY)) == NULL)
-		ca_fatalx("msg=\"out of memory\"");
+		fatalx("msg=\"out of memory\"");
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (s->head == NULL && !s->stop)
@@ -169,7 +169,7 @@ ca_read_peer(struct ca_srv *s, size_t i)
 		if (perr == PROTO_ERR_IO && (errno == EAGAIN || errno == EINTR))
 			return 0;
 		if (perr != PROTO_ERR_EOF)
-			ca_log_warnx("msg=\"bad datagram\" peer=%d error=\"%s\"",
+			log_warnx("msg=\"bad datagram\" peer=%d error=\"%s\"",
 			    p->kind, proto_strerror(perr));
 		return -1;
 	}
@@ -196,7 +196,7 @@ ca_add_peer(struct ca_srv *s, int fd, uint8_t kind)
 	if (kind < PROTO_PEER_HTTPS || kind > PROTO_PEER_CONTROL ||
 	    s->npeers >= CA_ENGINE_MAX_PEERS ||
 	    (p = calloc(1, sizeof(*p))) == NULL) {
-		ca_log_warnx("msg=\"refusing front-end channel\" kind=%u",
+		log_warnx("msg=\"refusing front-end channel\" kind=%u",
 		    kind);
 		close(fd);
 		return;
@@ -205,7 +205,7 @@ ca_add_peer(struct ca_srv *s, int fd, uint8_t kind)
 	p->kind = kind;
 	p->refs = 1;
 	s->peers[s->npeers++] = p;
-	ca_log_info("msg=\"front-end channel\" peer=%u", kind);
+	log_info("msg=\"front-end channel\" peer=%u", kind);
 }
 
 static void
@@ -220,13 +220,13 @@ ca_signal(struct ca_srv *s, int sfd, const struct ca_serve_opts *o,
 	if (si.ssi_signo == SIGHUP) {
 		if (o->reload != NULL && o->reload(o->arg, &rt) == 0) {
 			ca_engine_swap(s->e, rt);
-			ca_log_info("msg=\"configuration reloaded\"");
+			log_info("msg=\"configuration reloaded\"");
 		} else
-			ca_log_warnx("msg=\"reload failed, keeping the running"
+			log_warnx("msg=\"reload failed, keeping the running"
 			    " configuration\"");
 		return;
 	}
-	ca_log_info("msg=\"draining\" signal=%u", si.ssi_signo);
+	log_info("msg=\"draining\" signal=%u", si.ssi_signo);
 	*draining = 1;
 }
 
@@ -261,10 +261,10 @@ ca_poll(struct ca_srv *s, int sfd, int *ctl, const struct ca_serve_opts *o,
 		if ((r = proto_recv_fd(*ctl, &kind, &fd)) == 1)
 			ca_add_peer(s, fd, kind);
 		else if (r == 0 || (pfd[1].revents & (POLLHUP | POLLERR))) {
-			ca_log_info("msg=\"control channel closed, draining\"");
+			log_info("msg=\"control channel closed, draining\"");
 			draining = 1;
 		} else
-			ca_log_warnx("msg=\"malformed control datagram\"");
+			log_warnx("msg=\"malformed control datagram\"");
 	}
 	/* Walk backwards: dropping a peer moves the last one into i. */
 	for (i = np; i-- > 0;) {
@@ -318,10 +318,10 @@ ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 	pthread_cond_init(&s.tick, NULL);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, ca_worker, &s) != 0)
-			ca_fatalx("msg=\"cannot start worker\"");
+			fatalx("msg=\"cannot start worker\"");
 	if (pthread_create(&timer, NULL, ca_refresher, &s) != 0)
-		ca_fatalx("msg=\"cannot start the revocation timer\"");
-	ca_log_info("msg=serving workers=%d", n);
+		fatalx("msg=\"cannot start the revocation timer\"");
+	log_info("msg=serving workers=%d", n);
 	while (!draining) {
 		draining = ca_poll(&s, sfd, &ctl, o, 0);
 		ca_engine_tick(e, 0);
@@ -346,6 +346,6 @@ ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 	pthread_cond_destroy(&s.idle);
 	pthread_cond_destroy(&s.work);
 	pthread_mutex_destroy(&s.mu);
-	ca_log_info("msg=drained");
+	log_info("msg=drained");
 	return 0;
 }

@@ -173,7 +173,7 @@ ca_h_token(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	}
 	ca_fmt(tr->id, sizeof(tr->id), "%s", tok.id);
 	tr->expires_at = (uint64_t)tok.expires;
-	ca_log_info("msg=\"enrollment token created\" tenant=%s profile=%s "
+	log_info("msg=\"enrollment token created\" tenant=%s profile=%s "
 	    "id=%s uses=%u actor=\"%s\"", q->tenant, q->profile, tok.id,
 	    q->uses, id->actor);
 	return PROTO_R_OK;

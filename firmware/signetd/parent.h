@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include <signet/sconf.h>
+/* signetd logs to stderr or syslog (log = in signet.conf). */
+#include <signet_log.h>
 
 #define PARENT_MAX_WORKERS 16
 #define PARENT_BACKOFF_MIN_MS 100
@@ -58,16 +60,6 @@ struct parent {
 	uid_t engine_uid;
 	gid_t engine_gid;
 };
-
-/* parent_log.c: key=value lines to stderr or syslog. */
-void log_init(const char *ident, int to_syslog, int debug);
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void fatalx(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* parent_sock.c */
 int parent_listen_tcp(const char *hostport);

@@ -212,7 +212,8 @@ main(int argc, char **argv)
 		sconf_free(p.conf);
 		return 0;
 	}
-	log_init("signetd", strcmp(p.conf->log, "syslog") == 0,
+	log_init("signetd", strcmp(p.conf->log, "syslog") == 0 ?
+	    LOG_TO_SYSLOG : LOG_TO_STDERR,
 	    debug || strcmp(p.conf->log_level, "debug") == 0);
 	find_bin(p.engine_bin, sizeof(p.engine_bin), dir, "signet-engine",
 	    SIGNET_ENGINE_BUILT);

@@ -69,7 +69,7 @@ for n in "${counts[@]}"; do
 	mkdir -p "$work/r$n"
 	appliance_start "$src" "$build" "$work/r$n" >/dev/null
 	for _ in $(seq 1 100); do
-		grep -q 'signet-coap: msg="ready"' "$APP_LOG" && break
+		grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' "$APP_LOG" && break
 		sleep 0.2
 	done
 	[ -s "$work/hello" ] || capture "$work/hello"

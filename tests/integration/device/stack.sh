@@ -70,7 +70,7 @@ sed -e "s/127.0.0.1:8443/127.0.0.1:$HP/" -e "s/127.0.0.1:8080/127.0.0.1:$WP/g" \
 SPID=$!
 i=0
 until { [ -z "${WAIT_COAP:-}" ] ||
-    grep -q 'signet-coap: msg="ready"' signetd.log 2>/dev/null; } &&
+    grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null; } &&
     curl -s -o /dev/null --max-time 1 --cacert "$ROOT" \
     --cert data/operator/operator.pem --key data/operator/operator.key \
     "https://127.0.0.1:$HP/v1/health"; do

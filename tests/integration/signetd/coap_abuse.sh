@@ -34,7 +34,7 @@ U="coaps://127.0.0.1:$COAP"
 CA=(--cacert data/ca/root.pem)
 OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
 for _ in $(seq 1 300); do
-	grep -q 'signet-coap: msg="ready"' signetd.log 2>/dev/null &&
+	grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null &&
 		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
 	sleep 0.2
 done
@@ -114,9 +114,9 @@ wait "$pid" && st=0 || st=$?
 pid=
 [ "$st" = 0 ] || fail "signetd exited $st on SIGTERM"
 ! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
-grep 'signet-coap: msg="stopping"' signetd.log
-refused=$(sed -n 's/.*signet-coap: msg="stopping".* bodies_refused=\([0-9]*\).*/\1/p' signetd.log | tail -1)
-reaped=$(sed -n 's/.*signet-coap: msg="stopping".* reaped=\([0-9]*\).*/\1/p' signetd.log | tail -1)
+grep 'signet-coap\[[0-9]*\] level=[a-z]* msg="stopping"' signetd.log
+refused=$(sed -n 's/.*signet-coap\[[0-9]*\] level=[a-z]* msg="stopping".* bodies_refused=\([0-9]*\).*/\1/p' signetd.log | tail -1)
+reaped=$(sed -n 's/.*signet-coap\[[0-9]*\] level=[a-z]* msg="stopping".* reaped=\([0-9]*\).*/\1/p' signetd.log | tail -1)
 # How many of the 20 holders get a first block in depends on the machine's
 # load (20 concurrent DTLS handshakes); what must hold whatever the load is
 # that the identity never had more than 4 bodies (reaped = bodies that

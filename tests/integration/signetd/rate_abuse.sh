@@ -40,7 +40,7 @@ U="coaps://127.0.0.1:$COAP"
 CA=(--cacert data/ca/root.pem)
 OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
 for _ in $(seq 1 300); do
-	grep -q 'signet-coap: msg="ready"' signetd.log 2>/dev/null &&
+	grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null &&
 		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
 	sleep 0.2
 done

@@ -21,7 +21,7 @@
  * reference is dropped; if release is not NULL it is called then with
  * the sconf.  ca_engine_new borrows hsm and ledger (they must outlive
  * the engine) and takes over the caller's reference on rt.  Nothing in
- * the library exits; only ca_main does, through ca_fatalx, at start-up.
+ * the library exits; only ca_main does, through fatalx, at start-up.
  */
 #ifndef SIGNET_ENGINE_H
 #define SIGNET_ENGINE_H
@@ -31,6 +31,8 @@
 #include <time.h>
 
 #include <signet/proto.h>
+/* The engine logs with log_info/log_warnx/log_debug/fatalx. */
+#include <signet_log.h>
 
 struct sconf;
 struct hsm;
@@ -41,17 +43,6 @@ struct ledger;
 #define CA_ENGINE_QUEUE		256	/* requests waiting for a worker */
 #define CA_TOKEN_SECRET_BYTES	24	/* random bytes of a token secret */
 #define CA_TOKEN_MAX_LIFETIME	(30 * 86400) /* without token_max_ttl */
-
-/* ca_log.c: key=value lines on stderr. */
-void	ca_log_init(const char *ident, int debug);
-void	ca_log_info(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	ca_log_warnx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	ca_log_debug(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	ca_fatalx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
 
 /* ca_rt.c */
 struct ca_rt;

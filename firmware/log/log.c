@@ -1,0 +1,240 @@
+/*
+ * signet_log: formats one line and writes it with one write(2) to stderr,
+ * or hands it to syslog(3).  The children of signetd share one stderr: a
+ * line written in pieces (prefix, message, newline) came out interleaved
+ * with another child's, and a test grepping for a line failed in CI.
+ * A write of at most PIPE_BUF bytes to a pipe is atomic (POSIX), so a
+ * line is never longer than that.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "signet_log.h"
+#include "log_local.h"
+
+_Static_assert(LOG_LINE_MAX <= PIPE_BUF, "a line must be one atomic write");
+
+static const char *log_ident = "signet";
+static enum log_dest log_to = LOG_TO_STDERR;
+static int log_verbose;
+
+void
+log_init(const char *ident, enum log_dest dest, int verbose)
+{
+	int saved = errno;
+
+	if (ident != NULL)
+		log_ident = ident;
+	/*
+	 * glibc reads the time zone on the first gmtime_r; read it now,
+	 * before a front end enters its chroot and seccomp filter.
+	 */
+	tzset();
+	if (dest == LOG_TO_SYSLOG)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (log_to == LOG_TO_SYSLOG)
+		closelog();
+	log_to = dest;
+	log_verbose = verbose;
+	errno = saved;
+}
+
+void
+log_setverbose(int verbose)
+{
+	log_verbose = verbose;
+}
+
+int
+log_getverbose(void)
+{
+	return log_verbose;
+}
+
+/* Appends s, control bytes as \xNN (quote: also \" and \\). */
+void
+log_buf_esc(struct log_buf *b, const char *s, int quote)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	char e[4];
+	size_t n;
+
+	for (p = (const unsigned char *)s; *p != '\0' && !b->cut; p++) {
+		n = 0;
+		if (*p < 0x20 || *p == 0x7f) {
+			e[n++] = '\\';
+			e[n++] = 'x';
+			e[n++] = hex[*p >> 4];
+			e[n++] = hex[*p & 0xf];
+		} else if (quote && (*p == '"' || *p == '\\')) {
+			e[n++] = '\\';
+			e[n++] = (char)*p;
+		} else
+			e[n++] = (char)*p;
+		log_buf_put(b, e, n);
+	}
+}
+
+/* Appends n bytes, or marks the buffer cut if they do not fit. */
+void
+log_buf_put(struct log_buf *b, const char *s, size_t n)
+{
+	if (b->cut || n > b->cap - b->len) {
+		b->cut = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void
+log_buf_str(struct log_buf *b, const char *s)
+{
+	log_buf_put(b, s, strlen(s));
+}
+
+static void
+log_prefix(struct log_buf *b, const char *level)
+{
+	char ts[32], pid[24];
+	struct timespec now;
+	struct tm tm;
+
+	if (log_to == LOG_TO_STDERR) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (gmtime_r(&now.tv_sec, &tm) == NULL ||
+		    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			snprintf(ts, sizeof(ts), "%lld", (long long)now.tv_sec);
+		snprintf(pid, sizeof(pid), "[%ld] ", (long)getpid());
+		log_buf_str(b, ts);
+		log_buf_str(b, " ");
+		log_buf_str(b, log_ident);
+		log_buf_str(b, pid);
+	}
+	log_buf_str(b, "level=");
+	log_buf_str(b, level);
+	log_buf_str(b, " ");
+}
+
+/* One write(2), retried only if a signal interrupted it before any byte. */
+static void
+log_write(const char *line, size_t len)
+{
+	ssize_t w;
+
+	do
+		w = write(STDERR_FILENO, line, len);
+	while (w == -1 && errno == EINTR);
+}
+
+static void __attribute__((format(printf, 4, 0)))
+log_emit(int pri, const char *level, int err, const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX];
+	struct log_buf b;
+	int saved = errno, n;
+
+	/* Room for the marker and the newline is kept back. */
+	b.p = line;
+	b.len = 0;
+	b.cap = sizeof(line) - 1 - (sizeof(LOG_TRUNCATED) - 1);
+	b.cut = 0;
+	log_prefix(&b, level);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		msg[0] = '\0';
+	log_buf_esc(&b, msg, 0);
+	if (n >= (int)sizeof(msg))
+		b.cut = 1;
+	if (err) {
+		log_buf_str(&b, " error=\"");
+		log_buf_esc(&b, strerror(saved), 1);
+		log_buf_str(&b, "\"");
+	}
+	if (b.cut) {
+		memcpy(line + b.len, LOG_TRUNCATED, sizeof(LOG_TRUNCATED) - 1);
+		b.len += sizeof(LOG_TRUNCATED) - 1;
+	}
+	if (log_to == LOG_TO_SYSLOG) {
+		line[b.len] = '\0';
+		syslog(pri, "%s", line);
+	} else {
+		line[b.len++] = '\n';
+		log_write(line, b.len);
+	}
+	errno = saved;
+}
+
+#define LOG_FN(name, pri, level, err)				\
+	void							\
+	name(const char *fmt, ...)				\
+	{							\
+		va_list ap;					\
+								\
+		va_start(ap, fmt);				\
+		log_emit(pri, level, err, fmt, ap);		\
+		va_end(ap);					\
+	}
+LOG_FN(log_warn, LOG_WARNING, "warn", 1)
+LOG_FN(log_warnx, LOG_WARNING, "warn", 0)
+LOG_FN(log_info, LOG_INFO, "info", 0)
+#undef LOG_FN
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_verbose)
+		return;
+	va_start(ap, fmt);
+	log_emit(LOG_DEBUG, "debug", 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_pri(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pri >= LOG_DEBUG && !log_verbose)
+		return;
+	va_start(ap, fmt);
+	if (pri >= LOG_DEBUG)
+		log_emit(LOG_DEBUG, "debug", 0, fmt, ap);
+	else if (pri >= LOG_NOTICE)
+		log_emit(pri, "info", 0, fmt, ap);
+	else
+		log_emit(pri, "warn", 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_CRIT, "fatal", 1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_CRIT, "fatal", 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
