@@ -69,8 +69,8 @@ eng_ledger_result(int rc)
 }
 
 int
-eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
-    const struct proto_request *req, struct eng_reply *r)
+eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt,
+    struct eng_ident *id, const struct proto_request *req, struct eng_reply *r)
 {
 	const struct proto_revoke_req *q = &req->u.revoke;
 	struct ledger_serial serial;

@@ -27,7 +27,7 @@
 enum eng_auth {
 	ENG_AUTH_NONE,		/* public: anyone may ask */
 	ENG_AUTH_IDENT,		/* an identity derived from evidence */
-	ENG_AUTH_HANDLER		/* the handler authenticates (PSK) */
+	ENG_AUTH_HANDLER	/* the handler authenticates (PSK) */
 };
 
 typedef int eng_handler(struct eng_engine *, const struct eng_rt *,
@@ -44,9 +44,9 @@ static const struct {
 	 * new work, so it is taken only when READY (DESIGN.md rule 4).
 	 */
 	[PROTO_T_ISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
-				  eng_h_issue },		/* eng_enroll.c */
+				  eng_h_issue },	/* eng_enroll.c */
 	[PROTO_T_REISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
-				  eng_h_issue },		/* eng_enroll.c */
+				  eng_h_issue },	/* eng_enroll.c */
 	[PROTO_T_CACERTS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
 				  eng_h_cacerts },	/* eng_csrattrs.c */
 	[PROTO_T_CSRATTRS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
@@ -59,10 +59,11 @@ static const struct {
 	[PROTO_T_LIST_CERTS] =	{ HTTPS | CTL, SERVING, ENG_AUTH_IDENT,
 				  eng_h_list },		/* eng_admin.c */
 	[PROTO_T_TOKEN_CREATE] = { HTTPS | CTL, READY, ENG_AUTH_IDENT,
-				  eng_h_token },		/* eng_token.c */
+				  eng_h_token },	/* eng_token.c */
 	/* The parent supervises with HEALTH, also before the token is up. */
 	[PROTO_T_HEALTH] =	{ HTTPS | COAP | CTL, STARTING | SERVING,
-				  ENG_AUTH_NONE, eng_h_health }, /* eng_engine.c */
+				  ENG_AUTH_NONE,
+				  eng_h_health },	/* eng_engine.c */
 	/* OCSP and CRL are published on the plain-HTTP listener. */
 	[PROTO_T_OCSP] =	{ HTTPS, SERVING, ENG_AUTH_NONE,
 				  eng_h_ocsp },	/* eng_revocation.c */

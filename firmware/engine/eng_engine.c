@@ -188,8 +188,8 @@ eng_reply_clear(struct eng_reply *r)
 }
 
 int
-eng_h_health(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
-    const struct proto_request *req, struct eng_reply *r)
+eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
+    struct eng_ident *id, const struct proto_request *req, struct eng_reply *r)
 {
 	struct proto_health_rep *h = &r->rep.u.health;
 	struct ledger_counts c;

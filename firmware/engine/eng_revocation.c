@@ -230,8 +230,8 @@ crl_due(const struct eng_rt *rt, const struct eng_rev_crl *c, time_t now)
  * the previous CRL, if any, stays).  Neither lock held on entry.
  */
 static int
-crl_refresh(struct eng_engine *e, const struct eng_rt *rt, struct eng_rev_crl *c,
-    time_t now, int by_timer)
+crl_refresh(struct eng_engine *e, const struct eng_rt *rt,
+    struct eng_rev_crl *c, time_t now, int by_timer)
 {
 	struct eng_rev *rev = rt->rev;
 	struct ca_crl fresh;

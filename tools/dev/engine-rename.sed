@@ -8,13 +8,15 @@
 # be re-run on merged trees.  From the top of a tree, the files first, then
 # every line outside firmware/ca:
 #
-#	for f in firmware/engine/ca_*; do git mv "$f" "${f%/*}/eng_${f##*/ca_}"; done
+#	for f in firmware/engine/ca_*.[ch]; do [ ! -e "$f" ] || git mv "$f" "${f%/*}/eng_${f##*/ca_}"; done
 #	git grep -lIE '\<(ca|CA)_' -- ':!firmware/ca' ':!tools/dev' | xargs sed -i -f tools/dev/engine-rename.sed
+#	python3 tools/dev/realign-renamed.py HEAD	# tab columns, before committing
 #
 # Generated from this tree's names: nm --defined-only of libsignet_engine.a
 # and signet-engine's main object, plus the struct/enum/#define/enum
 # constants written in firmware/engine, minus every ca_/CA_ word found in
-# firmware/ca.  A name a branch adds to the engine later is not here.
+# firmware/ca.  A name (or file) a branch adds to the engine later is not
+# here: add its rule before re-running.
 
 # struct ca_der (eng_csrattrs.c) is bare ca_der elsewhere: firmware/ca's
 # ca_der.c and a local in tests/unit/https.  Only the tag is the engine's.

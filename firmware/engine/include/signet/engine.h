@@ -15,7 +15,7 @@
  *	eng_engine	the token, the ledger and the current eng_rt; turns
  *			one request datagram into one reply datagram.
  *	eng_serve	the poll loop and worker threads around an engine.
- *	eng_main		the process: arguments, start-up, reconciliation.
+ *	eng_main	the process: arguments, start-up, reconciliation.
  *
  * Ownership: eng_rt_build borrows the sconf (and the hsm) until the last
  * reference is dropped; if release is not NULL it is called then with
@@ -40,7 +40,7 @@ struct ledger;
 
 #define ENG_ENGINE_WORKERS	16	/* threads issuing at once: enough to fill a group commit */
 #define ENG_ENGINE_MAX_PEERS	64	/* front-end channels */
-#define ENG_ENGINE_QUEUE		256	/* requests waiting for a worker */
+#define ENG_ENGINE_QUEUE	256	/* requests waiting for a worker */
 #define ENG_TOKEN_SECRET_BYTES	24	/* random bytes of a token secret */
 #define ENG_TOKEN_MAX_LIFETIME	(30 * 86400) /* without token_max_ttl */
 
