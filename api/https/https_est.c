@@ -109,7 +109,7 @@ est_csrattrs_done(struct https_ctx *ctx, int err,
 /*
  * The credential of an enrollment: a token from the Authorization header
  * if there is one, else the client certificate.  Budgets are the
- * engine's, charged after it has checked the credential (ca_gate.c).
+ * engine's, charged after it has checked the credential (eng_gate.c).
  * Returns 0, or -1 after answering.
  */
 static int

@@ -154,7 +154,7 @@ https_engine_error(struct https_ctx *ctx, int err,
 	    codes[rep->status.result] : 500;
 	msg = rep->status.message[0] != '\0' ? rep->status.message :
 	    proto_result_name(rep->status.result);
-	/* The engine says how long a budget needs (ca_gate.c). */
+	/* The engine says how long a budget needs (eng_gate.c). */
 	if (code == 429 || code == 503)
 		https_error_retry(ctx, code, rep->status.retry_after != 0 ?
 		    rep->status.retry_after : code == 429 ? 1 : 5, msg);

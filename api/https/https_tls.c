@@ -201,7 +201,7 @@ https_req_ssl(struct evhttp_request *req)
 }
 
 /*
- * The engine's client mapping (ca_ident.c: the first client whose cn, o
+ * The engine's client mapping (eng_ident.c: the first client whose cn, o
  * and ou match and whose client CA is in the chain, sconf_trust_map), on
  * a certificate that chains to tls.client_ca alone: certificates Signet
  * issued never map to a configured client.

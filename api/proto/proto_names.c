@@ -1,7 +1,7 @@
 /*
  * The names of things: message types, results, counters and errors, for
  * logs and replies.  What a peer may ask the engine is not decided here
- * but in the engine's dispatch table (firmware/engine/ca_dispatch.c).
+ * but in the engine's dispatch table (firmware/engine/eng_dispatch.c).
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*
  * Client mappings applied to a verified certificate chain (see
- * signet/sconf_client.h): the engine (ca_ident.c) and the HTTPS front end
+ * signet/sconf_client.h): the engine (eng_ident.c) and the HTTPS front end
  * (operator headroom, /metrics) map alike.  Without the client CA in the
  * mapping, any CA listed in tls.client_ca could issue CN=signet-operator
  * and become the global operator (issue 13).

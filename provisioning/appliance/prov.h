@@ -4,7 +4,7 @@
 #include <signet/hsm.h>
 
 /*
- * The engine's enrollment-token key (CA_TOKEN_KEY_LABEL in
+ * The engine's enrollment-token key (ENG_TOKEN_KEY_LABEL in
  * firmware/engine): an HMAC-SHA256 secret that never leaves the token.
  */
 #define PROV_TOKEN_KEY_LABEL "signet-token-key"

@@ -6,7 +6,7 @@
  *
  * Oracle beyond "no crash": whatever decodes must encode back to exactly
  * the same bytes, since the encoding is canonical.  (Admission is the
- * engine's dispatch table, firmware/engine/ca_dispatch.c.)
+ * engine's dispatch table, firmware/engine/eng_dispatch.c.)
  */
 #include <stdint.h>
 #include <stdlib.h>

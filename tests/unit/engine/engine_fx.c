@@ -221,8 +221,8 @@ void
 efx_init(struct efx *f)
 {
 	struct hsm_config hc;
-	struct ca_engine_config ec;
-	struct ca_rt *rt = NULL;
+	struct eng_engine_config ec;
+	struct eng_rt *rt = NULL;
 	char pin[] = TEST_USER_PIN, err[512], path[800];
 	FILE *fp;
 
@@ -248,20 +248,20 @@ efx_init(struct efx *f)
 	f->leaf_key = EVP_EC_gen("P-256");
 	assert_non_null(f->leaf_key);
 	mk_conf(f);
-	if (ca_rt_build(f->conf, f->hsm, sconf_free, &rt, err, sizeof(err)) != 0)
-		fail_msg("ca_rt_build: %s", err);
+	if (eng_rt_build(f->conf, f->hsm, sconf_free, &rt, err, sizeof(err)) != 0)
+		fail_msg("eng_rt_build: %s", err);
 	assert_int_equal(ledger_open("sqlite", f->db, &f->ledger), LEDGER_OK);
 	memset(&ec, 0, sizeof(ec));
 	ec.hsm = f->hsm;
 	ec.ledger = f->ledger;
-	assert_int_equal(ca_engine_new(&ec, rt, &f->e), 0);
+	assert_int_equal(eng_engine_new(&ec, rt, &f->e), 0);
 }
 
 void
 efx_free(struct efx *f)
 {
 	faultvfs_fail(0);
-	ca_engine_free(f->e);
+	eng_engine_free(f->e);
 	ledger_close(f->ledger);
 	hsm_close(f->hsm);
 	test_token_destroy(&f->tok);
@@ -346,7 +346,7 @@ efx_call(struct efx *f, int peer, struct proto_request *req,
 	req->ev.peer = (uint8_t)peer;
 	assert_int_equal(proto_request_encode(req, body, sizeof(body), &len),
 	    PROTO_OK);
-	rc = ca_engine_request(f->e, peer, req->type, body, len, f->rbuf,
+	rc = eng_engine_request(f->e, peer, req->type, body, len, f->rbuf,
 	    sizeof(f->rbuf), &outlen);
 	if (rc == 0)
 		assert_int_equal(proto_reply_decode(req->type, f->rbuf, outlen,

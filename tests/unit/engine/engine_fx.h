@@ -2,7 +2,7 @@
  * Engine test fixture: a SoftHSMv2 token with two intermediate keys
  * (tenants acme and beta), their certificates under the test root, a
  * hand-built struct sconf, a SQLite ledger, and helpers that make CSRs
- * and client certificates and send requests through ca_engine_request.
+ * and client certificates and send requests through eng_engine_request.
  */
 #ifndef SIGNET_ENGINE_FX_H
 #define SIGNET_ENGINE_FX_H
@@ -27,7 +27,7 @@ struct efx {
 	struct hsm		*hsm;
 	struct ledger		*ledger;
 	struct sconf		*conf;	/* freed with the runtime */
-	struct ca_engine	*e;
+	struct eng_engine	*e;
 	EVP_PKEY		*root_key;
 	X509			*root;
 	EVP_PKEY		*leaf_key;	/* key of every test CSR */
@@ -51,7 +51,7 @@ void	efx_ev_token(struct proto_request *req, const char *secret);
 
 /*
  * Encode req, run it through the engine as peer, decode the reply into
- * rep (blobs point into f->rbuf).  Returns ca_engine_request's result.
+ * rep (blobs point into f->rbuf).  Returns eng_engine_request's result.
  */
 int	efx_call(struct efx *f, int peer, struct proto_request *req,
 	    struct proto_reply *rep);

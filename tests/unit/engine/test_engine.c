@@ -548,7 +548,7 @@ test_tokens(void **state)
 	make_token(f, op, "d1.devices.example.com", 1, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
 	snprintf(secret, sizeof(secret), "%s", rep.u.token.secret);
-	assert_int_equal(strlen(secret), 16 + 1 + 2 * CA_TOKEN_SECRET_BYTES);
+	assert_int_equal(strlen(secret), 16 + 1 + 2 * ENG_TOKEN_SECRET_BYTES);
 	assert_int_equal(strncmp(secret, rep.u.token.id, 16), 0);
 	/* Only the hash is stored. */
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM enroll_tokens"
@@ -643,9 +643,9 @@ test_malformed(void **state)
 	size_t outlen;
 
 	/* A body that does not decode closes the channel, nothing else. */
-	assert_int_equal(ca_engine_request(f->e, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_engine_request(f->e, PROTO_PEER_HTTPS,
 	    PROTO_T_ISSUE, junk, sizeof(junk), out, sizeof(out), &outlen), -1);
-	assert_int_equal(ca_engine_request(f->e, PROTO_PEER_HTTPS, 77, junk,
+	assert_int_equal(eng_engine_request(f->e, PROTO_PEER_HTTPS, 77, junk,
 	    0, out, sizeof(out), &outlen), -1);
 }
 

@@ -1,5 +1,5 @@
 /*
- * The engine's dispatch table (ca_dispatch.c): what each peer may ask the
+ * The engine's dispatch table (eng_dispatch.c): what each peer may ask the
  * engine, in which state, and evidence that fits the channel.
  */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 #include "proto_samples.h"
 
 #define ALLOW	PROTO_PERM_ALLOW
@@ -19,24 +19,24 @@
 static void
 test_issuance(void **state)
 {
-	assert_int_equal(ca_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
 	    PROTO_STATE_READY), ALLOW);
-	assert_int_equal(ca_permitted(PROTO_T_ISSUE, PROTO_PEER_COAP,
+	assert_int_equal(eng_permitted(PROTO_T_ISSUE, PROTO_PEER_COAP,
 	    PROTO_STATE_READY), ALLOW);
-	assert_int_equal(ca_permitted(PROTO_T_REISSUE, PROTO_PEER_COAP,
+	assert_int_equal(eng_permitted(PROTO_T_REISSUE, PROTO_PEER_COAP,
 	    PROTO_STATE_READY), ALLOW);
 	/* The parent never asks for a certificate. */
-	assert_int_equal(ca_permitted(PROTO_T_ISSUE, PROTO_PEER_CONTROL,
+	assert_int_equal(eng_permitted(PROTO_T_ISSUE, PROTO_PEER_CONTROL,
 	    PROTO_STATE_READY), CLOSE);
 	/* New issuance stops while draining or without a token. */
-	assert_int_equal(ca_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
 	    PROTO_STATE_DRAINING), UNAV);
-	assert_int_equal(ca_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
 	    PROTO_STATE_DEGRADED), UNAV);
-	assert_int_equal(ca_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_ISSUE, PROTO_PEER_HTTPS,
 	    PROTO_STATE_STARTING), UNAV);
 	/* Reads keep working while draining. */
-	assert_int_equal(ca_permitted(PROTO_T_CACERTS, PROTO_PEER_COAP,
+	assert_int_equal(eng_permitted(PROTO_T_CACERTS, PROTO_PEER_COAP,
 	    PROTO_STATE_DRAINING), ALLOW);
 }
 
@@ -51,18 +51,18 @@ test_admin(void **state)
 	/* CoAP devices enroll; they never administer or serve OCSP. */
 	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
 		t = admin[i];
-		assert_int_equal(ca_permitted(t, PROTO_PEER_COAP,
+		assert_int_equal(eng_permitted(t, PROTO_PEER_COAP,
 		    PROTO_STATE_READY), CLOSE);
-		assert_int_equal(ca_permitted(t, PROTO_PEER_HTTPS,
+		assert_int_equal(eng_permitted(t, PROTO_PEER_HTTPS,
 		    PROTO_STATE_READY), ALLOW);
 	}
-	assert_int_equal(ca_permitted(PROTO_T_REVOKE, PROTO_PEER_CONTROL,
+	assert_int_equal(eng_permitted(PROTO_T_REVOKE, PROTO_PEER_CONTROL,
 	    PROTO_STATE_READY), ALLOW);
-	assert_int_equal(ca_permitted(PROTO_T_OCSP, PROTO_PEER_CONTROL,
+	assert_int_equal(eng_permitted(PROTO_T_OCSP, PROTO_PEER_CONTROL,
 	    PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(PROTO_T_TOKEN_CREATE,
+	assert_int_equal(eng_permitted(PROTO_T_TOKEN_CREATE,
 	    PROTO_PEER_HTTPS, PROTO_STATE_DRAINING), UNAV);
-	assert_int_equal(ca_permitted(PROTO_T_LIST_CERTS,
+	assert_int_equal(eng_permitted(PROTO_T_LIST_CERTS,
 	    PROTO_PEER_HTTPS, PROTO_STATE_DEGRADED), ALLOW);
 }
 
@@ -74,36 +74,36 @@ test_health(void **state)
 	for (peer = PROTO_PEER_HTTPS; peer <= PROTO_PEER_CONTROL; peer++)
 		for (st = PROTO_STATE_STARTING; st <= PROTO_STATE_DRAINING;
 		    st++)
-			assert_int_equal(ca_permitted(PROTO_T_HEALTH, peer,
+			assert_int_equal(eng_permitted(PROTO_T_HEALTH, peer,
 			    st), ALLOW);
 	/* Before the token is up only HEALTH is taken. */
 	for (st = 1; st < PROTO_T_MAX; st++)
 		if (st != PROTO_T_HEALTH)
-			assert_int_not_equal(ca_permitted((uint16_t)st,
+			assert_int_not_equal(eng_permitted((uint16_t)st,
 			    PROTO_PEER_HTTPS, PROTO_STATE_STARTING), ALLOW);
 }
 
 static void
 test_unknown_refused(void **state)
 {
-	assert_int_equal(ca_permitted(0, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(0, PROTO_PEER_HTTPS,
 	    PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(PROTO_T_MAX, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_MAX, PROTO_PEER_HTTPS,
 	    PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(0xffff, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(0xffff, PROTO_PEER_HTTPS,
 	    PROTO_STATE_READY), CLOSE);
 	/* A front end must not send replies to the engine. */
-	assert_int_equal(ca_permitted(PROTO_T_HEALTH | PROTO_T_REPLY,
+	assert_int_equal(eng_permitted(PROTO_T_HEALTH | PROTO_T_REPLY,
 	    PROTO_PEER_HTTPS, PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(PROTO_T_HEALTH, 0,
+	assert_int_equal(eng_permitted(PROTO_T_HEALTH, 0,
 	    PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(PROTO_T_HEALTH, 4,
+	assert_int_equal(eng_permitted(PROTO_T_HEALTH, 4,
 	    PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(PROTO_T_HEALTH, -1,
+	assert_int_equal(eng_permitted(PROTO_T_HEALTH, -1,
 	    PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(PROTO_T_HEALTH, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_HEALTH, PROTO_PEER_HTTPS,
 	    0), UNAV);
-	assert_int_equal(ca_permitted(PROTO_T_HEALTH, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_HEALTH, PROTO_PEER_HTTPS,
 	    99), UNAV);
 }
 
@@ -114,34 +114,34 @@ test_admit_evidence(void **state)
 
 	/* Sample 0: client certificates over HTTPS. */
 	proto_sample_request(PROTO_T_ISSUE, 0, &r);
-	assert_int_equal(ca_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
 	    ALLOW);
-	assert_int_equal(ca_admit(&r, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_admit(&r, PROTO_PEER_HTTPS,
 	    PROTO_STATE_DRAINING), UNAV);
 	/* Evidence claiming another channel than the one it came on. */
-	assert_int_equal(ca_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
 	    CLOSE);
 	/* Sample 1: a token from a DTLS PSK identity, over CoAP. */
 	proto_sample_request(PROTO_T_ISSUE, 1, &r);
-	assert_int_equal(ca_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
 	    ALLOW);
 	r.ev.token_src = PROTO_TOKSRC_HTTP_AUTH;
-	assert_int_equal(ca_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
 	    CLOSE);
 	r.ev.peer = PROTO_PEER_HTTPS;
-	assert_int_equal(ca_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
 	    ALLOW);
 	r.ev.token_src = PROTO_TOKSRC_PSK_ID;
-	assert_int_equal(ca_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_HTTPS, PROTO_STATE_READY),
 	    CLOSE);
 	/* The parent forwards no client evidence. */
 	proto_sample_request(PROTO_T_HEALTH, 2, &r);
 	r.ev.peer = PROTO_PEER_CONTROL;
-	assert_int_equal(ca_admit(&r, PROTO_PEER_CONTROL,
+	assert_int_equal(eng_admit(&r, PROTO_PEER_CONTROL,
 	    PROTO_STATE_STARTING), ALLOW);
 	proto_sample_request(PROTO_T_REVOKE, 0, &r);
 	r.ev.peer = PROTO_PEER_CONTROL;
-	assert_int_equal(ca_admit(&r, PROTO_PEER_CONTROL,
+	assert_int_equal(eng_admit(&r, PROTO_PEER_CONTROL,
 	    PROTO_STATE_READY), CLOSE);
 }
 
@@ -151,21 +151,21 @@ test_psk_lookup(void **state)
 {
 	struct proto_request r;
 
-	assert_int_equal(ca_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_COAP,
+	assert_int_equal(eng_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_COAP,
 	    PROTO_STATE_READY), ALLOW);
-	assert_int_equal(ca_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_COAP,
+	assert_int_equal(eng_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_COAP,
 	    PROTO_STATE_STARTING), UNAV);
-	assert_int_equal(ca_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_HTTPS,
+	assert_int_equal(eng_permitted(PROTO_T_PSK_LOOKUP, PROTO_PEER_HTTPS,
 	    PROTO_STATE_READY), CLOSE);
-	assert_int_equal(ca_permitted(PROTO_T_PSK_LOOKUP,
+	assert_int_equal(eng_permitted(PROTO_T_PSK_LOOKUP,
 	    PROTO_PEER_CONTROL, PROTO_STATE_READY), CLOSE);
 	proto_sample_request(PROTO_T_PSK_LOOKUP, 2, &r);
 	r.ev.peer = PROTO_PEER_COAP;
-	assert_int_equal(ca_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
 	    ALLOW);
 	/* A front end vouching for a token mid-handshake is lying. */
 	proto_sample_request(PROTO_T_PSK_LOOKUP, 1, &r);
-	assert_int_equal(ca_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	assert_int_equal(eng_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
 	    CLOSE);
 	assert_string_equal(proto_type_name(PROTO_T_PSK_LOOKUP |
 	    PROTO_T_REPLY), "psk_lookup");

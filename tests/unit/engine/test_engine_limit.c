@@ -1,9 +1,9 @@
 /*
- * The engine's token buckets (ca_limit.c): burst, refill, Retry-After,
+ * The engine's token buckets (eng_limit.c): burst, refill, Retry-After,
  * independence of keys, give back after success, bounded memory under a
  * flood of identities; source keys (IPv4, IPv4-mapped, one /64 per
  * IPv6 subscriber); and failed authentications aggregated per source and
- * window (ca_authfail.c), bounded whatever the number of sources.
+ * window (eng_authfail.c), bounded whatever the number of sources.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,42 +15,42 @@
 
 #include <cmocka.h>
 
-#include "ca_authfail.h"
-#include "ca_limit.h"
+#include "eng_authfail.h"
+#include "eng_limit.h"
 
 static void
 test_burst_refill(void **state)
 {
-	struct ca_buckets *t = calloc(1, sizeof(*t));
+	struct eng_buckets *t = calloc(1, sizeof(*t));
 	unsigned retry;
 	int i;
 
 	assert_non_null(t);
 	for (i = 0; i < 5; i++)
-		assert_true(ca_bucket_take(t, "c:a", 1000, 2, 5, &retry));
-	assert_false(ca_bucket_take(t, "c:a", 1000, 2, 5, &retry));
+		assert_true(eng_bucket_take(t, "c:a", 1000, 2, 5, &retry));
+	assert_false(eng_bucket_take(t, "c:a", 1000, 2, 5, &retry));
 	assert_int_equal(retry, 1);
 	/* Another key has its own bucket. */
-	assert_true(ca_bucket_take(t, "c:b", 1000, 2, 5, &retry));
+	assert_true(eng_bucket_take(t, "c:b", 1000, 2, 5, &retry));
 	/* 2 per second: after 500 ms one more. */
-	assert_true(ca_bucket_take(t, "c:a", 1500, 2, 5, &retry));
-	assert_false(ca_bucket_take(t, "c:a", 1500, 2, 5, &retry));
+	assert_true(eng_bucket_take(t, "c:a", 1500, 2, 5, &retry));
+	assert_false(eng_bucket_take(t, "c:a", 1500, 2, 5, &retry));
 	/* Refill caps at the burst. */
 	for (i = 0; i < 5; i++)
-		assert_true(ca_bucket_take(t, "c:a", 100000, 2, 5, &retry));
-	assert_false(ca_bucket_take(t, "c:a", 100000, 2, 5, &retry));
+		assert_true(eng_bucket_take(t, "c:a", 100000, 2, 5, &retry));
+	assert_false(eng_bucket_take(t, "c:a", 100000, 2, 5, &retry));
 	free(t);
 }
 
 static void
 test_slow_rate_retry(void **state)
 {
-	struct ca_buckets *t = calloc(1, sizeof(*t));
+	struct eng_buckets *t = calloc(1, sizeof(*t));
 	unsigned retry;
 
 	assert_non_null(t);
-	assert_true(ca_bucket_take(t, "t:x", 0, 0.1, 1, &retry));
-	assert_false(ca_bucket_take(t, "t:x", 0, 0.1, 1, &retry));
+	assert_true(eng_bucket_take(t, "t:x", 0, 0.1, 1, &retry));
+	assert_false(eng_bucket_take(t, "t:x", 0, 0.1, 1, &retry));
 	assert_true(retry >= 10 && retry <= 11);
 	free(t);
 }
@@ -63,42 +63,42 @@ test_slow_rate_retry(void **state)
 static void
 test_take_give(void **state)
 {
-	struct ca_buckets *t = calloc(1, sizeof(*t));
+	struct eng_buckets *t = calloc(1, sizeof(*t));
 	unsigned retry;
 	int i;
 
 	assert_non_null(t);
 	for (i = 0; i < 10; i++) {
-		assert_true(ca_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
-		ca_bucket_give(t, "4:7f000002", 0, 1, 2);
+		assert_true(eng_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
+		eng_bucket_give(t, "4:7f000002", 0, 1, 2);
 	}
-	ca_bucket_give(t, "4:7f000002", 0, 1, 2);
-	assert_true(ca_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
-	assert_true(ca_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
-	assert_false(ca_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
+	eng_bucket_give(t, "4:7f000002", 0, 1, 2);
+	assert_true(eng_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
+	assert_true(eng_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
+	assert_false(eng_bucket_take(t, "4:7f000002", 0, 1, 2, &retry));
 	assert_int_equal(retry, 1);
-	assert_true(ca_bucket_take(t, "4:7f000002", 1000, 1, 2, &retry));
+	assert_true(eng_bucket_take(t, "4:7f000002", 1000, 1, 2, &retry));
 	free(t);
 }
 
 static void
 test_unlimited_and_flood(void **state)
 {
-	struct ca_buckets *t = calloc(1, sizeof(*t));
+	struct eng_buckets *t = calloc(1, sizeof(*t));
 	char key[32];
 	unsigned retry;
 	int i;
 
 	assert_non_null(t);
 	for (i = 0; i < 100; i++) {
-		assert_true(ca_bucket_take(t, "c:a", 0, 0, 0, &retry));
-		assert_true(ca_bucket_take(t, "", 0, 1, 1, &retry));
+		assert_true(eng_bucket_take(t, "c:a", 0, 0, 0, &retry));
+		assert_true(eng_bucket_take(t, "", 0, 1, 1, &retry));
 	}
-	for (i = 0; i < 3 * CA_LIMIT_SLOTS; i++) {
+	for (i = 0; i < 3 * ENG_LIMIT_SLOTS; i++) {
 		snprintf(key, sizeof(key), "c:%d", i);
-		assert_true(ca_bucket_take(t, key, (uint64_t)i, 1, 1, &retry));
+		assert_true(eng_bucket_take(t, key, (uint64_t)i, 1, 1, &retry));
 	}
-	assert_true(t->used <= CA_LIMIT_SLOTS);
+	assert_true(t->used <= ENG_LIMIT_SLOTS);
 	free(t);
 }
 
@@ -109,30 +109,30 @@ test_source_keys(void **state)
 	const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 		0xff, 127, 0, 0, 2 };
 	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2 };
-	char k1[CA_LIMIT_KEY], k2[CA_LIMIT_KEY], txt[64];
+	char k1[ENG_LIMIT_KEY], k2[ENG_LIMIT_KEY], txt[64];
 
-	ca_limit_source_key(v4, 4, k1);
+	eng_limit_source_key(v4, 4, k1);
 	assert_string_equal(k1, "4:7f000002");
-	ca_limit_source_key(mapped, 16, k2);
+	eng_limit_source_key(mapped, 16, k2);
 	assert_string_equal(k1, k2);
-	ca_limit_source_key(NULL, 0, k1);
+	eng_limit_source_key(NULL, 0, k1);
 	assert_string_equal(k1, "");
 	/* Two addresses of one /64 are one source; another /64 is not. */
 	a[15] = 1;
-	ca_limit_source_key(a, 16, k1);
+	eng_limit_source_key(a, 16, k1);
 	a[15] = 0xfe;
 	a[9] = 7;
-	ca_limit_source_key(a, 16, k2);
+	eng_limit_source_key(a, 16, k2);
 	assert_string_equal(k1, k2);
 	assert_string_equal(k1, "6:20010db800010002");
 	a[7] = 3;
-	ca_limit_source_key(a, 16, k2);
+	eng_limit_source_key(a, 16, k2);
 	assert_string_not_equal(k1, k2);
-	ca_limit_source_text(v4, 4, txt, sizeof(txt));
+	eng_limit_source_text(v4, 4, txt, sizeof(txt));
 	assert_string_equal(txt, "127.0.0.2");
-	ca_limit_source_text(a, 16, txt, sizeof(txt));
+	eng_limit_source_text(a, 16, txt, sizeof(txt));
 	assert_string_equal(txt, "2001:db8:1:3::/64");
-	ca_limit_source_text(NULL, 0, txt, sizeof(txt));
+	eng_limit_source_text(NULL, 0, txt, sizeof(txt));
 	assert_string_equal(txt, "-");
 }
 
@@ -144,45 +144,45 @@ test_source_keys(void **state)
 static void
 test_authfail_window(void **state)
 {
-	struct ca_af_table *t = calloc(1, sizeof(*t));
-	struct ca_af_summary sum, due[4];
+	struct eng_af_table *t = calloc(1, sizeof(*t));
+	struct eng_af_summary sum, due[4];
 	int have, i;
 
 	assert_non_null(t);
-	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r0", 100,
+	assert_int_equal(eng_af_note(t, "4:7f000002", "127.0.0.2", "r0", 100,
 	    60, &sum, &have), 1);
 	assert_int_equal(have, 0);
 	for (i = 1; i <= 1000; i++)
-		assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2",
+		assert_int_equal(eng_af_note(t, "4:7f000002", "127.0.0.2",
 		    i == 1000 ? "the last" : "r", 100 + (uint64_t)i % 60, 60,
 		    &sum, &have), 0);
 	/* Another source is written on its own. */
-	assert_int_equal(ca_af_note(t, "4:7f000003", "127.0.0.3", "x", 120,
+	assert_int_equal(eng_af_note(t, "4:7f000003", "127.0.0.3", "x", 120,
 	    60, &sum, &have), 1);
-	assert_int_equal(ca_af_due(t, 159, 60, 0, due, 4), 0);
-	assert_int_equal(ca_af_due(t, 160, 60, 0, due, 4), 1);
+	assert_int_equal(eng_af_due(t, 159, 60, 0, due, 4), 0);
+	assert_int_equal(eng_af_due(t, 160, 60, 0, due, 4), 1);
 	assert_string_equal(due[0].text, "127.0.0.2");
 	assert_int_equal(due[0].count, 1000);
 	assert_int_equal(due[0].window_s, 60);
 	assert_string_equal(due[0].reason, "the last");
 	/* Written once: the next failure opens a new window. */
-	assert_int_equal(ca_af_due(t, 161, 60, 0, due, 4), 0);
-	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 161,
+	assert_int_equal(eng_af_due(t, 161, 60, 0, due, 4), 0);
+	assert_int_equal(eng_af_note(t, "4:7f000002", "127.0.0.2", "r", 161,
 	    60, &sum, &have), 1);
-	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 162,
+	assert_int_equal(eng_af_note(t, "4:7f000002", "127.0.0.2", "r", 162,
 	    60, &sum, &have), 0);
 	/* A late failure brings the old count with it. */
-	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 500,
+	assert_int_equal(eng_af_note(t, "4:7f000002", "127.0.0.2", "r", 500,
 	    60, &sum, &have), 1);
 	assert_int_equal(have, 1);
 	assert_int_equal(sum.count, 1);
 	/* Shutdown writes what is counted, window over or not. */
-	assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r", 501,
+	assert_int_equal(eng_af_note(t, "4:7f000002", "127.0.0.2", "r", 501,
 	    60, &sum, &have), 0);
-	assert_int_equal(ca_af_due(t, 502, 60, 1, due, 4), 1);
+	assert_int_equal(eng_af_due(t, 502, 60, 1, due, 4), 1);
 	assert_int_equal(due[0].count, 1);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(ca_af_note(t, "4:7f000002", "127.0.0.2", "r",
+		assert_int_equal(eng_af_note(t, "4:7f000002", "127.0.0.2", "r",
 		    600, 0, &sum, &have), 1);
 	free(t);
 }
@@ -191,10 +191,10 @@ test_authfail_window(void **state)
 static void
 test_authfail_sources(void **state)
 {
-	struct ca_af_table *t = calloc(1, sizeof(*t));
-	struct ca_af_summary sum, *due = calloc(CA_AF_SOURCES + 1,
+	struct eng_af_table *t = calloc(1, sizeof(*t));
+	struct eng_af_summary sum, *due = calloc(ENG_AF_SOURCES + 1,
 	    sizeof(*due));
-	char key[CA_LIMIT_KEY];
+	char key[ENG_LIMIT_KEY];
 	size_t n, i;
 	uint64_t written = 0, counted = 0;
 	int have, k;
@@ -202,19 +202,19 @@ test_authfail_sources(void **state)
 	assert_non_null(t);
 	assert_non_null(due);
 	for (k = 0; k < 3; k++)
-		for (i = 0; i < 4 * CA_AF_SOURCES; i++) {
+		for (i = 0; i < 4 * ENG_AF_SOURCES; i++) {
 			snprintf(key, sizeof(key), "4:%08zx", i);
-			if (ca_af_note(t, key, key + 2, "r", 10, 60, &sum,
+			if (eng_af_note(t, key, key + 2, "r", 10, 60, &sum,
 			    &have))
 				written++;
 			else
 				counted++;
 		}
 	/* At most one row per tracked source and one for the others. */
-	assert_true(written <= CA_AF_SOURCES + 1);
+	assert_true(written <= ENG_AF_SOURCES + 1);
 	/* And every counted failure comes out in one summary row or another. */
-	n = ca_af_due(t, 70, 60, 0, due, CA_AF_SOURCES + 1);
-	assert_true(n <= CA_AF_SOURCES + 1);
+	n = eng_af_due(t, 70, 60, 0, due, ENG_AF_SOURCES + 1);
+	assert_true(n <= ENG_AF_SOURCES + 1);
 	for (i = 0; i < n; i++)
 		counted -= due[i].count;
 	assert_int_equal(counted, 0);

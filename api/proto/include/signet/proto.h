@@ -83,7 +83,7 @@
  * it.  Nor does it resolve an EST label for an ISSUE: it forwards the
  * label of the path and the engine resolves it (issue 15).  A message
  * that does not decode, or that the engine's dispatch table
- * (firmware/engine/ca_dispatch.c) refuses with PROTO_PERM_CLOSE, means the
+ * (firmware/engine/eng_dispatch.c) refuses with PROTO_PERM_CLOSE, means the
  * receiver closes that peer's channel; the parent then restarts the peer.
  * It never takes the engine down.
  *

@@ -2,7 +2,7 @@
  * The engine's event loop.  One thread polls the control channel, the
  * signal descriptor and every front end's channel; it reads whole
  * datagrams and queues them.  A few worker threads take requests off
- * the queue, run them through ca_engine_request and send the replies,
+ * the queue, run them through eng_engine_request and send the replies,
  * so concurrent issuances share the ledger's group commit and the
  * token's session pool.
  *
@@ -13,7 +13,7 @@
  *
  * One more thread is the revocation timer (issue 19): once a second it
  * rebuilds the CRLs that are due and re-signs OCSP answers about to go
- * stale (ca_rev_tick), so neither waits for a relying party to ask and
+ * stale (eng_rev_tick), so neither waits for a relying party to ask and
  * neither holds up the poll loop or a worker.
  *
  * SIGTERM or EOF on the control channel: stop reading, finish every
@@ -30,37 +30,37 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
-struct ca_peer {
+struct eng_peer {
 	int		 fd;
 	int		 kind;
 	int		 refs;		/* under srv->mu */
 	atomic_int	 dead;
 };
 
-struct ca_job {
-	struct ca_job	*next;
-	struct ca_peer	*peer;
+struct eng_job {
+	struct eng_job	*next;
+	struct eng_peer	*peer;
 	struct proto_hdr hdr;
 	const uint8_t	*body;
 	uint8_t		 msg[];
 };
 
-struct ca_srv {
-	struct ca_engine	*e;
+struct eng_srv {
+	struct eng_engine	*e;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work, idle, tick;
-	struct ca_job		*head, *tail;
+	struct eng_job		*head, *tail;
 	size_t			 queued;
 	int			 busy;
 	int			 stop;
-	struct ca_peer		*peers[CA_ENGINE_MAX_PEERS];
+	struct eng_peer		*peers[ENG_ENGINE_MAX_PEERS];
 	size_t			 npeers;
 };
 
 static void
-ca_peer_unref(struct ca_srv *s, struct ca_peer *p)
+eng_peer_unref(struct eng_srv *s, struct eng_peer *p)
 {
 	int last;
 
@@ -74,22 +74,22 @@ ca_peer_unref(struct ca_srv *s, struct ca_peer *p)
 }
 
 static void
-ca_peer_drop(struct ca_srv *s, size_t i, const char *why)
+eng_peer_drop(struct eng_srv *s, size_t i, const char *why)
 {
-	struct ca_peer *p = s->peers[i];
+	struct eng_peer *p = s->peers[i];
 
 	log_info("msg=\"closing front-end channel\" peer=%d reason=\"%s\"",
 	    p->kind, why);
 	s->peers[i] = s->peers[--s->npeers];
 	shutdown(p->fd, SHUT_RDWR);
-	ca_peer_unref(s, p);
+	eng_peer_unref(s, p);
 }
 
 static void *
-ca_worker(void *arg)
+eng_worker(void *arg)
 {
-	struct ca_srv *s = arg;
-	struct ca_job *j;
+	struct eng_srv *s = arg;
+	struct eng_job *j;
 	uint8_t *out;
 	size_t outlen;
 
@@ -107,7 +107,7 @@ ca_worker(void *arg)
 		s->queued--;
 		s->busy++;
 		pthread_mutex_unlock(&s->mu);
-		if (ca_engine_request(s->e, j->peer->kind, j->hdr.type,
+		if (eng_engine_request(s->e, j->peer->kind, j->hdr.type,
 		    j->body, j->hdr.len, out, PROTO_MAX_BODY, &outlen) != 0 ||
 		    proto_send(j->peer->fd, j->hdr.type | PROTO_T_REPLY,
 		    j->hdr.id, out, outlen) != PROTO_OK) {
@@ -115,7 +115,7 @@ ca_worker(void *arg)
 			j->peer->dead = 1;
 			shutdown(j->peer->fd, SHUT_RDWR);
 		}
-		ca_peer_unref(s, j->peer);
+		eng_peer_unref(s, j->peer);
 		explicit_bzero(j->msg, PROTO_MAX_MSG);
 		free(j);
 		pthread_mutex_lock(&s->mu);
@@ -130,18 +130,18 @@ ca_worker(void *arg)
 
 /* The revocation timer: one round a second until stop. */
 static void *
-ca_refresher(void *arg)
+eng_refresher(void *arg)
 {
-	struct ca_srv *s = arg;
-	struct ca_rt *rt;
+	struct eng_srv *s = arg;
+	struct eng_rt *rt;
 	struct timespec ts;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
 		pthread_mutex_unlock(&s->mu);
-		if ((rt = ca_engine_rt(s->e)) != NULL) {
-			ca_rev_tick(s->e, rt);
-			ca_rt_unref(rt);
+		if ((rt = eng_engine_rt(s->e)) != NULL) {
+			eng_rev_tick(s->e, rt);
+			eng_rt_unref(rt);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec++;
@@ -155,10 +155,10 @@ ca_refresher(void *arg)
 
 /* Read one datagram from peer i and queue it; -1 closes the peer. */
 static int
-ca_read_peer(struct ca_srv *s, size_t i)
+eng_read_peer(struct eng_srv *s, size_t i)
 {
-	struct ca_peer *p = s->peers[i];
-	struct ca_job *j;
+	struct eng_peer *p = s->peers[i];
+	struct eng_job *j;
 	int perr;
 
 	if ((j = malloc(sizeof(*j) + PROTO_MAX_MSG)) == NULL)
@@ -189,12 +189,12 @@ ca_read_peer(struct ca_srv *s, size_t i)
 }
 
 static void
-ca_add_peer(struct ca_srv *s, int fd, uint8_t kind)
+eng_add_peer(struct eng_srv *s, int fd, uint8_t kind)
 {
-	struct ca_peer *p;
+	struct eng_peer *p;
 
 	if (kind < PROTO_PEER_HTTPS || kind > PROTO_PEER_CONTROL ||
-	    s->npeers >= CA_ENGINE_MAX_PEERS ||
+	    s->npeers >= ENG_ENGINE_MAX_PEERS ||
 	    (p = calloc(1, sizeof(*p))) == NULL) {
 		log_warnx("msg=\"refusing front-end channel\" kind=%u",
 		    kind);
@@ -209,17 +209,17 @@ ca_add_peer(struct ca_srv *s, int fd, uint8_t kind)
 }
 
 static void
-ca_signal(struct ca_srv *s, int sfd, const struct ca_serve_opts *o,
+eng_signal(struct eng_srv *s, int sfd, const struct eng_serve_opts *o,
     int *draining)
 {
 	struct signalfd_siginfo si;
-	struct ca_rt *rt;
+	struct eng_rt *rt;
 
 	if (read(sfd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
 		if (o->reload != NULL && o->reload(o->arg, &rt) == 0) {
-			ca_engine_swap(s->e, rt);
+			eng_engine_swap(s->e, rt);
 			log_info("msg=\"configuration reloaded\"");
 		} else
 			log_warnx("msg=\"reload failed, keeping the running"
@@ -232,16 +232,16 @@ ca_signal(struct ca_srv *s, int sfd, const struct ca_serve_opts *o,
 
 /* One round of poll; returns 1 once draining has begun. */
 static int
-ca_poll(struct ca_srv *s, int sfd, int *ctl, const struct ca_serve_opts *o,
+eng_poll(struct eng_srv *s, int sfd, int *ctl, const struct eng_serve_opts *o,
     int draining)
 {
-	struct pollfd pfd[2 + CA_ENGINE_MAX_PEERS];
+	struct pollfd pfd[2 + ENG_ENGINE_MAX_PEERS];
 	size_t i, n = 2, np;
 	uint8_t kind;
 	int fd, r, full;
 
 	pthread_mutex_lock(&s->mu);
-	full = s->queued >= CA_ENGINE_QUEUE;
+	full = s->queued >= ENG_ENGINE_QUEUE;
 	pthread_mutex_unlock(&s->mu);
 	pfd[0].fd = sfd;
 	pfd[0].events = POLLIN;
@@ -256,10 +256,10 @@ ca_poll(struct ca_srv *s, int sfd, int *ctl, const struct ca_serve_opts *o,
 	if (poll(pfd, n, draining ? 100 : 1000) <= 0)
 		return draining;
 	if (pfd[0].revents & POLLIN)
-		ca_signal(s, sfd, o, &draining);
+		eng_signal(s, sfd, o, &draining);
 	if (!draining && pfd[1].revents != 0) {
 		if ((r = proto_recv_fd(*ctl, &kind, &fd)) == 1)
-			ca_add_peer(s, fd, kind);
+			eng_add_peer(s, fd, kind);
 		else if (r == 0 || (pfd[1].revents & (POLLHUP | POLLERR))) {
 			log_info("msg=\"control channel closed, draining\"");
 			draining = 1;
@@ -271,18 +271,18 @@ ca_poll(struct ca_srv *s, int sfd, int *ctl, const struct ca_serve_opts *o,
 		if (pfd[2 + i].revents == 0)
 			continue;
 		if (s->peers[i]->dead)
-			ca_peer_drop(s, i, "protocol violation");
+			eng_peer_drop(s, i, "protocol violation");
 		else if (pfd[2 + i].revents & POLLIN) {
-			if (ca_read_peer(s, i) != 0)
-				ca_peer_drop(s, i, "closed or malformed");
+			if (eng_read_peer(s, i) != 0)
+				eng_peer_drop(s, i, "closed or malformed");
 		} else
-			ca_peer_drop(s, i, "hang-up");
+			eng_peer_drop(s, i, "hang-up");
 	}
 	return draining;
 }
 
 static int
-ca_drained(struct ca_srv *s)
+eng_drained(struct eng_srv *s)
 {
 	int done;
 
@@ -293,16 +293,16 @@ ca_drained(struct ca_srv *s)
 }
 
 int
-ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
+eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 {
-	struct ca_srv s;
+	struct eng_srv s;
 	pthread_t th[16], timer;
 	sigset_t set;
 	int sfd, ctl = o->ctl_fd, draining = 0, n, i;
 
 	memset(&s, 0, sizeof(s));
 	s.e = e;
-	n = o->workers > 0 ? o->workers : CA_ENGINE_WORKERS;
+	n = o->workers > 0 ? o->workers : ENG_ENGINE_WORKERS;
 	if (n > 16)
 		n = 16;
 	sigemptyset(&set);
@@ -317,20 +317,20 @@ ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 	pthread_cond_init(&s.idle, NULL);
 	pthread_cond_init(&s.tick, NULL);
 	for (i = 0; i < n; i++)
-		if (pthread_create(&th[i], NULL, ca_worker, &s) != 0)
+		if (pthread_create(&th[i], NULL, eng_worker, &s) != 0)
 			fatalx("msg=\"cannot start worker\"");
-	if (pthread_create(&timer, NULL, ca_refresher, &s) != 0)
+	if (pthread_create(&timer, NULL, eng_refresher, &s) != 0)
 		fatalx("msg=\"cannot start the revocation timer\"");
 	log_info("msg=serving workers=%d", n);
 	while (!draining) {
-		draining = ca_poll(&s, sfd, &ctl, o, 0);
-		ca_engine_tick(e, 0);
+		draining = eng_poll(&s, sfd, &ctl, o, 0);
+		eng_engine_tick(e, 0);
 	}
-	ca_engine_drain(e);
-	while (!ca_drained(&s))
-		ca_poll(&s, sfd, &ctl, o, 1);
+	eng_engine_drain(e);
+	while (!eng_drained(&s))
+		eng_poll(&s, sfd, &ctl, o, 1);
 	/* Counted failures are written before we go. */
-	ca_engine_tick(e, 1);
+	eng_engine_tick(e, 1);
 	pthread_mutex_lock(&s.mu);
 	s.stop = 1;
 	pthread_cond_broadcast(&s.work);
@@ -340,7 +340,7 @@ ca_serve(struct ca_engine *e, const struct ca_serve_opts *o)
 		pthread_join(th[i], NULL);
 	pthread_join(timer, NULL);
 	while (s.npeers > 0)
-		ca_peer_drop(&s, s.npeers - 1, "shutdown");
+		eng_peer_drop(&s, s.npeers - 1, "shutdown");
 	close(sfd);
 	pthread_cond_destroy(&s.tick);
 	pthread_cond_destroy(&s.idle);

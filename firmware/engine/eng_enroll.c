@@ -1,5 +1,5 @@
 /*
- * ISSUE and REISSUE: evidence has become an identity (ca_ident.c); here
+ * ISSUE and REISSUE: evidence has become an identity (eng_ident.c); here
  * the tenant and profile are resolved for that identity, the request is
  * checked against what the identity may ask for (a token's names, the
  * names of the certificate being renewed), and firmware/ca issues with
@@ -16,20 +16,20 @@
 
 #include <signet/hsm.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
 /* Policy refuses names longer than this as text: nothing is cut. */
-#define CA_SANS_MAX (CA_MAX_NAMES_TEXT + 1)
+#define ENG_SANS_MAX (CA_MAX_NAMES_TEXT + 1)
 /* The issue record's detail: names, authoriser and a few short fields. */
-#define CA_DETAIL_MAX (CA_SANS_MAX + LEDGER_AUTH_MAX + 256)
+#define ENG_DETAIL_MAX (ENG_SANS_MAX + LEDGER_AUTH_MAX + 256)
 _Static_assert(CA_MAX_NAMES_TEXT <= LEDGER_MAX_TEXT &&
-    CA_DETAIL_MAX <= AUDIT_MAX_FIELD,
+    ENG_DETAIL_MAX <= AUDIT_MAX_FIELD,
     "the names recorded must fit the ledger and the audit detail");
 
 /* What the hooks need and what they learnt. */
-struct ca_enroll {
-	struct ca_engine	*e;
-	const struct ca_ident	*id;
+struct eng_enroll {
+	struct eng_engine	*e;
+	const struct eng_ident	*id;
 	const char		*tenant;
 	char			 authorized_by[LEDGER_AUTH_MAX + 1];
 	int			 reserved;
@@ -39,7 +39,7 @@ struct ca_enroll {
 
 /* Whether name (len bytes) is one of a comma-separated list. */
 static int
-ca_enroll_listed(const char *list, const uint8_t *name, size_t len)
+eng_enroll_listed(const char *list, const uint8_t *name, size_t len)
 {
 	const char *p = list, *c;
 	size_t n;
@@ -58,7 +58,7 @@ ca_enroll_listed(const char *list, const uint8_t *name, size_t len)
 
 /* RFC 7030 4.2.2: a renewal asks for no name the old certificate lacks. */
 static int
-ca_enroll_in_cert(X509 *x, const struct ca_name *nm)
+eng_enroll_in_cert(X509 *x, const struct ca_name *nm)
 {
 	GENERAL_NAMES *gens;
 	GENERAL_NAME *g;
@@ -85,17 +85,17 @@ ca_enroll_in_cert(X509 *x, const struct ca_name *nm)
 
 /* A name for a message: DNS and URI as they are, IP addresses printed. */
 static void
-ca_enroll_name_text(const struct ca_name *nm, char *buf, size_t size)
+eng_enroll_name_text(const struct ca_name *nm, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN];
 
 	if (nm->type == CA_NAME_IP) {
 		if (inet_ntop(nm->len == 4 ? AF_INET : AF_INET6, nm->val, ip,
 		    sizeof(ip)) == NULL)
-			ca_fmt(ip, sizeof(ip), "(IP)");
-		ca_fmt(buf, size, "%s", ip);
+			eng_fmt(ip, sizeof(ip), "(IP)");
+		eng_fmt(buf, size, "%s", ip);
 	} else
-		ca_fmt(buf, size, "%.*s", (int)nm->len, (const char *)nm->val);
+		eng_fmt(buf, size, "%.*s", (int)nm->len, (const char *)nm->val);
 }
 
 /*
@@ -105,7 +105,7 @@ ca_enroll_name_text(const struct ca_name *nm, char *buf, size_t size)
  * one of its SANs (ca_csr.c), so checking the SANs checks the CN too.
  */
 static int
-ca_enroll_names_ok(const struct ca_ident *id, int own,
+eng_enroll_names_ok(const struct eng_ident *id, int own,
     const struct ca_csr *csr, char *msg, size_t msglen)
 {
 	char name[CA_MAX_URI + 1];
@@ -114,17 +114,17 @@ ca_enroll_names_ok(const struct ca_ident *id, int own,
 	for (i = 0; i < csr->nnames; i++) {
 		const struct ca_name *nm = &csr->names[i];
 
-		if (id->kind == CA_ID_TOKEN && id->tok.names[0] != '\0' &&
-		    (nm->type == CA_NAME_IP || !ca_enroll_listed(
+		if (id->kind == ENG_ID_TOKEN && id->tok.names[0] != '\0' &&
+		    (nm->type == CA_NAME_IP || !eng_enroll_listed(
 		    id->tok.names, nm->val, nm->len))) {
-			ca_enroll_name_text(nm, name, sizeof(name));
-			ca_fmt(msg, msglen, "CSR name %s is not allowed "
+			eng_enroll_name_text(nm, name, sizeof(name));
+			eng_fmt(msg, msglen, "CSR name %s is not allowed "
 			    "by the enrollment token", name);
 			return 0;
 		}
-		if (own && !ca_enroll_in_cert(id->leaf, nm)) {
-			ca_enroll_name_text(nm, name, sizeof(name));
-			ca_fmt(msg, msglen, "an issued certificate may only "
+		if (own && !eng_enroll_in_cert(id->leaf, nm)) {
+			eng_enroll_name_text(nm, name, sizeof(name));
+			eng_fmt(msg, msglen, "an issued certificate may only "
 			    "renew itself: name %s is not in the certificate",
 			    name);
 			return 0;
@@ -139,12 +139,12 @@ ca_enroll_names_ok(const struct ca_ident *id, int own,
  * profile opts in to self-service (`self_service = true`).
  */
 static int
-ca_enroll_own_names(const struct ca_rt_tenant *t, const char *pname,
-    const struct ca_ident *id, int reissue)
+eng_enroll_own_names(const struct eng_rt_tenant *t, const char *pname,
+    const struct eng_ident *id, int reissue)
 {
 	const struct sconf_profile *sp;
 
-	if (id->kind != CA_ID_ISSUED)
+	if (id->kind != ENG_ID_ISSUED)
 		return 0;
 	if (reissue)
 		return 1;
@@ -162,7 +162,7 @@ ca_enroll_own_names(const struct ca_rt_tenant *t, const char *pname,
  * fingerprint, since subjects are not unique across client CAs.
  */
 static void
-ca_enroll_authorizer(const struct ca_ident *id, const struct ca_csr *csr,
+eng_enroll_authorizer(const struct eng_ident *id, const struct ca_csr *csr,
     char *out, size_t size)
 {
 	const ASN1_INTEGER *sn;
@@ -174,13 +174,13 @@ ca_enroll_authorizer(const struct ca_ident *id, const struct ca_csr *csr,
 
 	hex[0] = '\0';
 	switch (id->kind) {
-	case CA_ID_TOKEN:
-		ca_fmt(out, size, "token:%s", id->tok.id);
+	case ENG_ID_TOKEN:
+		eng_fmt(out, size, "token:%s", id->tok.id);
 		return;
-	case CA_ID_PARENT:
-		ca_fmt(out, size, "operator:%s", id->actor);
+	case ENG_ID_PARENT:
+		eng_fmt(out, size, "operator:%s", id->actor);
 		return;
-	case CA_ID_ISSUED:
+	case ENG_ID_ISSUED:
 		memset(&s, 0, sizeof(s));
 		sn = X509_get0_serialNumber(id->leaf);
 		if (sn->length >= 1 && sn->length <= LEDGER_SERIAL_MAX) {
@@ -189,26 +189,26 @@ ca_enroll_authorizer(const struct ca_ident *id, const struct ca_csr *csr,
 			ledger_serial_hex(&s, hex, sizeof(hex));
 		}
 		for (i = 0; renewal && i < csr->nnames; i++)
-			renewal = ca_enroll_in_cert(id->leaf, &csr->names[i]);
-		ca_fmt(out, size, "%s:%s", renewal ? "renewal" :
+			renewal = eng_enroll_in_cert(id->leaf, &csr->names[i]);
+		eng_fmt(out, size, "%s:%s", renewal ? "renewal" :
 		    "self-service", hex);
 		return;
-	case CA_ID_CLIENT:
+	case ENG_ID_CLIENT:
 		if (id->leaf != NULL &&
 		    X509_digest(id->leaf, EVP_sha256(), md, &mdlen) == 1)
 			for (i = 0; i < mdlen; i++)
 				snprintf(hex + 2 * i, sizeof(hex) - 2 * i,
 				    "%02x", md[i]);
-		ca_fmt(out, size, "cert:sha256:%s", hex);
+		eng_fmt(out, size, "cert:sha256:%s", hex);
 		return;
 	}
-	ca_fmt(out, size, "unknown");
+	eng_fmt(out, size, "unknown");
 }
 
 static int
-ca_enroll_reserve(void *arg, const struct ca_issued *c)
+eng_enroll_reserve(void *arg, const struct ca_issued *c)
 {
-	struct ca_enroll *en = arg;
+	struct eng_enroll *en = arg;
 	struct ledger_intent in;
 	int rc;
 
@@ -224,14 +224,14 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 	in.authorized_by = en->authorized_by;
 	in.not_before = c->not_before;
 	in.not_after = c->not_after;
-	ca_sha256(c->tbs, c->tbs_len, in.tbs_hash);
+	eng_sha256(c->tbs, c->tbs_len, in.tbs_hash);
 	in.store_der = (c->profile->flags & CA_P_STORE) != 0;
-	in.created = ca_engine_now(en->e);
+	in.created = eng_engine_now(en->e);
 	en->serial = in.serial;
 	ledger_serial_hex(&in.serial, en->hex, sizeof(en->hex));
-	if (en->id->kind == CA_ID_TOKEN)
+	if (en->id->kind == ENG_ID_TOKEN)
 		rc = ledger_reserve_token(en->e->ledger, &in,
-		    en->id->tok.hash, ca_engine_now(en->e));
+		    en->id->tok.hash, eng_engine_now(en->e));
 	else
 		rc = ledger_reserve(en->e->ledger, &in);
 	en->reserved = rc == LEDGER_OK;
@@ -239,16 +239,16 @@ ca_enroll_reserve(void *arg, const struct ca_issued *c)
 }
 
 static int
-ca_enroll_commit(void *arg, const struct ca_issued *c)
+eng_enroll_commit(void *arg, const struct ca_issued *c)
 {
-	struct ca_enroll *en = arg;
+	struct eng_enroll *en = arg;
 	struct audit_record rec;
-	char detail[CA_DETAIL_MAX];
+	char detail[ENG_DETAIL_MAX];
 
 	snprintf(detail, sizeof(detail), "profile=%s names=%s not_after=%lld"
 	    "%s%s authorized_by=%s", c->profile->name, c->names,
 	    (long long)c->not_after, c->truncated ? " truncated=issuer" : "",
-	    en->id->kind == CA_ID_TOKEN ? " via=enrollment-token" : "",
+	    en->id->kind == ENG_ID_TOKEN ? " via=enrollment-token" : "",
 	    en->authorized_by);
 	memset(&rec, 0, sizeof(rec));
 	rec.actor = en->id->actor;
@@ -269,7 +269,7 @@ ca_enroll_commit(void *arg, const struct ca_issued *c)
  * reserve or commit that went through marks it healthy again.
  */
 static void
-ca_enroll_health(struct ca_engine *e, const struct ca_enroll *en, int rc,
+eng_enroll_health(struct eng_engine *e, const struct eng_enroll *en, int rc,
     const struct ca_err *cerr)
 {
 	int ok;
@@ -287,42 +287,42 @@ ca_enroll_health(struct ca_engine *e, const struct ca_enroll *en, int rc,
 
 /* A result code and message for a refused or failed issuance. */
 static int
-ca_enroll_fail(struct ca_engine *e, struct ca_enroll *en, int rc,
+eng_enroll_fail(struct eng_engine *e, struct eng_enroll *en, int rc,
     const struct ca_err *cerr, char *msg, size_t msglen)
 {
 	switch (rc) {
 	case CA_ERR_HOOK:
 		if (cerr->hook_rc == LEDGER_ERR_STATE &&
-		    en->id->kind == CA_ID_TOKEN) {
-			ca_fmt(msg, msglen, "enrollment token already used");
+		    en->id->kind == ENG_ID_TOKEN) {
+			eng_fmt(msg, msglen, "enrollment token already used");
 			return PROTO_R_UNAUTHORIZED;
 		}
-		ca_fmt(msg, msglen, "ledger: %s: certificate withheld",
+		eng_fmt(msg, msglen, "ledger: %s: certificate withheld",
 		    ledger_strerror(cerr->hook_rc));
 		return PROTO_R_UNAVAILABLE;
 	case CA_ERR_SIGN:
 	case CA_ERR_CRYPTO:
-		ca_token_reason(e, msg, msglen);
+		eng_token_reason(e, msg, msglen);
 		if (msg[0] != '\0')
 			return PROTO_R_UNAVAILABLE;
-		ca_fmt(msg, msglen, "%s", cerr->msg);
+		eng_fmt(msg, msglen, "%s", cerr->msg);
 		return PROTO_R_INTERNAL;
 	case CA_ERR_POLICY:
-		ca_fmt(msg, msglen, "%s", cerr->msg);
+		eng_fmt(msg, msglen, "%s", cerr->msg);
 		return PROTO_R_FORBIDDEN;
 	case CA_ERR_NOMEM:
 	case CA_ERR_ARG:
-		ca_fmt(msg, msglen, "%s", cerr->msg);
+		eng_fmt(msg, msglen, "%s", cerr->msg);
 		return PROTO_R_INTERNAL;
 	default:
-		ca_fmt(msg, msglen, "%s", cerr->msg);
+		eng_fmt(msg, msglen, "%s", cerr->msg);
 		return PROTO_R_BAD_REQUEST;
 	}
 }
 
 /* A reserved serial that was never returned is abandoned at once. */
 static void
-ca_enroll_abandon(struct ca_enroll *en, const char *why)
+eng_enroll_abandon(struct eng_enroll *en, const char *why)
 {
 	struct audit_record rec;
 
@@ -353,7 +353,7 @@ ca_enroll_abandon(struct ca_enroll *en, const char *why)
  * authentication (the rate gate), nobody's own.
  */
 int
-ca_enroll_named(const struct ca_rt *rt, const struct ca_ident *id,
+eng_enroll_named(const struct eng_rt *rt, const struct eng_ident *id,
     const struct proto_issue_req *q, const char **tenant,
     const char **profile, char *msg, size_t msglen)
 {
@@ -367,14 +367,14 @@ ca_enroll_named(const struct ca_rt *rt, const struct ca_ident *id,
 		return PROTO_R_OK;
 	}
 	if (q->label[0] == '\0' && id != NULL &&
-	    (id->kind == CA_ID_TOKEN || id->kind == CA_ID_ISSUED)) {
+	    (id->kind == ENG_ID_TOKEN || id->kind == ENG_ID_ISSUED)) {
 		*tenant = id->tenant;
 		*profile = id->profile;
 		return PROTO_R_OK;
 	}
 	if (sconf_est_label(rt->conf, q->label, &st, &sp) != 0) {
 		if (msg != NULL)
-			ca_fmt(msg, msglen, q->label[0] != '\0' ? "unknown "
+			eng_fmt(msg, msglen, q->label[0] != '\0' ? "unknown "
 			    "EST label \"%s\"" : "no default EST profile is "
 			    "configured%s", q->label);
 		return PROTO_R_NOT_FOUND;
@@ -386,45 +386,45 @@ ca_enroll_named(const struct ca_rt *rt, const struct ca_ident *id,
 
 /* Whether this identity may issue there; 0, or a result with msg. */
 static int
-ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
+eng_enroll_target(const struct eng_rt *rt, const struct eng_ident *id,
     const char *tenant, const char *profile, int reissue,
-    const struct ca_rt_tenant **t, char *msg, size_t msglen)
+    const struct eng_rt_tenant **t, char *msg, size_t msglen)
 {
 	if (tenant[0] == '\0' || profile[0] == '\0') {
-		ca_fmt(msg, msglen, "no tenant or profile named");
+		eng_fmt(msg, msglen, "no tenant or profile named");
 		return PROTO_R_BAD_REQUEST;
 	}
 	/* DESIGN rule 7: a tenant the identity may not use does not exist. */
-	if (!ca_ident_in_tenant(id, tenant) ||
-	    (*t = ca_rt_tenant(rt, tenant)) == NULL) {
-		ca_fmt(msg, msglen, "%s may not issue in tenant %s",
+	if (!eng_ident_in_tenant(id, tenant) ||
+	    (*t = eng_rt_tenant(rt, tenant)) == NULL) {
+		eng_fmt(msg, msglen, "%s may not issue in tenant %s",
 		    id->actor, tenant);
 		return PROTO_R_FORBIDDEN;
 	}
-	if (id->kind == CA_ID_TOKEN && strcmp(profile, id->tok.profile)) {
-		ca_fmt(msg, msglen, "enrollment token is for profile %s",
+	if (id->kind == ENG_ID_TOKEN && strcmp(profile, id->tok.profile)) {
+		eng_fmt(msg, msglen, "enrollment token is for profile %s",
 		    id->tok.profile);
 		return PROTO_R_FORBIDDEN;
 	}
-	if (reissue && id->kind != CA_ID_ISSUED) {
-		ca_fmt(msg, msglen, "re-enrollment needs a current "
+	if (reissue && id->kind != ENG_ID_ISSUED) {
+		eng_fmt(msg, msglen, "re-enrollment needs a current "
 		    "certificate issued by this CA");
 		return PROTO_R_FORBIDDEN;
 	}
 	/*
 	 * DESIGN.md rule 9: a certificate this CA issued buys its own
-	 * renewal, in the tenant (ca_ident_in_tenant) and profile its ledger
+	 * renewal, in the tenant (eng_ident_in_tenant) and profile its ledger
 	 * row recorded at issuance; an explicit label naming another
 	 * profile does not make it an enrollment credential there.
 	 */
-	if (id->kind == CA_ID_ISSUED && strcmp(profile, id->profile) != 0) {
-		ca_fmt(msg, msglen, "an issued certificate may only renew "
+	if (id->kind == ENG_ID_ISSUED && strcmp(profile, id->profile) != 0) {
+		eng_fmt(msg, msglen, "an issued certificate may only renew "
 		    "itself: it is of profile %s, not %s", id->profile,
 		    profile);
 		return PROTO_R_FORBIDDEN;
 	}
 	if (ca_tenant_profile(&(*t)->t, profile) == NULL) {
-		ca_fmt(msg, msglen, "tenant %s has no profile %s", tenant,
+		eng_fmt(msg, msglen, "tenant %s has no profile %s", tenant,
 		    profile);
 		return PROTO_R_NOT_FOUND;
 	}
@@ -432,15 +432,15 @@ ca_enroll_target(const struct ca_rt *rt, const struct ca_ident *id,
 }
 
 static int
-ca_enroll_reply(const struct ca_rt_tenant *t, struct ca_result *res,
-    struct ca_reply *r)
+eng_enroll_reply(const struct eng_rt_tenant *t, struct ca_result *res,
+    struct eng_reply *r)
 {
-	const struct ca_rt_issuer *ri = ca_rt_issuer_of(t, res->issuer);
+	const struct eng_rt_issuer *ri = eng_rt_issuer_of(t, res->issuer);
 	struct proto_cert_rep *cr = &r->rep.u.cert;
 	size_t i;
 
 	if (ri == NULL)
-		return ca_reply_fail(r, PROTO_R_INTERNAL, "issuer lost");
+		return eng_reply_fail(r, PROTO_R_INTERNAL, "issuer lost");
 	cr->cert.ptr = res->cert;
 	cr->cert.len = res->cert_len;
 	r->mem[0] = res->cert;
@@ -455,7 +455,7 @@ ca_enroll_reply(const struct ca_rt_tenant *t, struct ca_result *res,
 
 /* The request for firmware/ca, once the tenant and profile are known. */
 static void
-ca_enroll_request(struct ca_engine *e, const struct ca_rt_tenant *t,
+eng_enroll_request(struct eng_engine *e, const struct eng_rt_tenant *t,
     const char *pname, const struct proto_issue_req *q,
     const struct ca_evidence *ev, struct ca_request *creq)
 {
@@ -466,23 +466,23 @@ ca_enroll_request(struct ca_engine *e, const struct ca_rt_tenant *t,
 	creq->profile = pname;
 	creq->ttl = q->ttl;
 	creq->evidence = ev;
-	creq->now = ca_engine_now(e);
+	creq->now = eng_engine_now(e);
 }
 
 int
-ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_issue(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
+    const struct proto_request *req, struct eng_reply *r)
 {
 	const struct proto_issue_req *q = &req->u.issue;
-	const struct ca_rt_tenant *t = NULL;
+	const struct eng_rt_tenant *t = NULL;
 	const char *tname = q->tenant, *pname = NULL;
 	int reissue = req->type == PROTO_T_REISSUE;
-	struct ca_hooks hooks = { ca_enroll_reserve, ca_enroll_commit, NULL };
+	struct ca_hooks hooks = { eng_enroll_reserve, eng_enroll_commit, NULL };
 	struct ca_evidence ev = { id->role, id->actor };
 	struct ca_prepared *prep = NULL;
 	struct ca_request creq;
 	struct ca_result res;
-	struct ca_enroll en;
+	struct eng_enroll en;
 	struct ca_err cerr;
 	char msg[PROTO_MAX_STR + 1];
 	int rc, result;
@@ -492,35 +492,35 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	en.e = e;
 	en.id = id;
 	hooks.arg = &en;
-	if ((result = ca_enroll_named(rt, id, q, &tname, &pname, msg,
+	if ((result = eng_enroll_named(rt, id, q, &tname, &pname, msg,
 	    sizeof(msg))) != PROTO_R_OK ||
-	    (result = ca_enroll_target(rt, id, tname, pname, reissue, &t, msg,
+	    (result = eng_enroll_target(rt, id, tname, pname, reissue, &t, msg,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
 	en.tenant = t->t.name;
-	ca_enroll_request(e, t, pname, q, &ev, &creq);
+	eng_enroll_request(e, t, pname, q, &ev, &creq);
 	if (ca_parse_request(&creq, NULL, &prep, &cerr) != CA_OK) {
 		result = PROTO_R_BAD_REQUEST;
-		ca_fmt(msg, sizeof(msg), "%s", cerr.msg);
+		eng_fmt(msg, sizeof(msg), "%s", cerr.msg);
 		goto out;
 	}
-	if (!ca_enroll_names_ok(id, ca_enroll_own_names(t, pname, id,
+	if (!eng_enroll_names_ok(id, eng_enroll_own_names(t, pname, id,
 	    reissue), &prep->csr, msg, sizeof(msg))) {
 		result = PROTO_R_FORBIDDEN;
 		goto out;
 	}
-	ca_enroll_authorizer(id, &prep->csr, en.authorized_by,
+	eng_enroll_authorizer(id, &prep->csr, en.authorized_by,
 	    sizeof(en.authorized_by));
 	if ((rc = ca_check(prep, &cerr)) == CA_OK)
 		rc = ca_sign_out(prep, &hooks, &res, &cerr);
-	ca_enroll_health(e, &en, rc, &cerr);
+	eng_enroll_health(e, &en, rc, &cerr);
 	if (rc != CA_OK) {
-		result = ca_enroll_fail(e, &en, rc, &cerr, msg, sizeof(msg));
-		ca_enroll_abandon(&en, msg);
+		result = eng_enroll_fail(e, &en, rc, &cerr, msg, sizeof(msg));
+		eng_enroll_abandon(&en, msg);
 		goto out;
 	}
 	atomic_fetch_add(&e->issued, 1);
-	result = ca_enroll_reply(t, &res, r);
+	result = eng_enroll_reply(t, &res, r);
 	log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
 	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, pname, en.hex,
 	    id->actor, en.authorized_by, prep->names);
@@ -529,7 +529,7 @@ ca_h_issue(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 out:
 	ca_prepared_free(prep);
 	ca_result_free(&res);
-	ca_audit(e, id->actor, id->role, t != NULL ? t->t.name : tname,
+	eng_audit(e, id->actor, id->role, t != NULL ? t->t.name : tname,
 	    AUDIT_REFUSE, en.hex[0] ? en.hex : NULL, "denied", msg);
-	return ca_reply_fail(r, result, "%s", msg);
+	return eng_reply_fail(r, result, "%s", msg);
 }

@@ -3,9 +3,9 @@
  * PSK handles (docs/decisions.md, "Enrollment tokens and the DTLS PSK").
  *
  * A token is "<id>.<secret>".  The secret is derived inside the HSM from
- * the id: the first CA_TOKEN_SECRET_BYTES of HMAC-SHA256(token key,
+ * the id: the first ENG_TOKEN_SECRET_BYTES of HMAC-SHA256(token key,
  * "signet enrollment token v2" NUL id), in lowercase hex, where the token
- * key (CA_TOKEN_KEY_LABEL) is a non-extractable generic secret in the
+ * key (ENG_TOKEN_KEY_LABEL) is a non-extractable generic secret in the
  * PKCS#11 token.  The ledger stores only the verifier
  * SHA-256("signet token verifier v2" NUL token), which is not the key of
  * the device's PSK formula (HMAC-SHA256(key = SHA-256(token),
@@ -20,7 +20,7 @@
  *
  * PSK_LOOKUP answers with the key and a random one-time handle; an
  * enrollment over DTLS must present the handle of its handshake's lookup
- * (ca_psk_claim): once, within CA_PSK_HANDLE_TTL, for that token id.
+ * (eng_psk_claim): once, within ENG_PSK_HANDLE_TTL, for that token id.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,27 +34,27 @@
 
 #include <signet/hsm.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
-#define CA_PSK_HANDLES		1024	/* live handles, all handshakes */
-#define CA_PSK_PER_ID		4	/* live handles of one token id */
-#define CA_PSK_HANDLE_TTL	60	/* seconds from lookup to enrollment */
-#define CA_PSK_LEN		32	/* hex characters of the DTLS PSK */
+#define ENG_PSK_HANDLES		1024	/* live handles, all handshakes */
+#define ENG_PSK_PER_ID		4	/* live handles of one token id */
+#define ENG_PSK_HANDLE_TTL	60	/* seconds from lookup to enrollment */
+#define ENG_PSK_LEN		32	/* hex characters of the DTLS PSK */
 
 static const char secret_label[] = "signet enrollment token v2";
 static const char verifier_label[] = "signet token verifier v2";
 
-struct ca_psk_slot {
+struct eng_psk_slot {
 	uint8_t	handle[PROTO_PSK_HANDLE_LEN];
 	char	id[PROTO_MAX_PSK_ID + 1];
 	time_t	expires;		/* 0: free */
 	time_t	made;
 };
 
-struct ca_psk {
+struct eng_psk {
 	pthread_mutex_t		 lock;
 	struct hsm_key		*key;	/* NULL: tokens are HTTPS-only */
-	struct ca_psk_slot	 slots[CA_PSK_HANDLES];
+	struct eng_psk_slot	 slots[ENG_PSK_HANDLES];
 };
 
 static void
@@ -71,11 +71,11 @@ hex(const uint8_t *b, size_t n, char *out)
 }
 
 int
-ca_psk_new(struct hsm *hsm, struct ca_psk **out)
+eng_psk_new(struct hsm *hsm, struct eng_psk **out)
 {
 	struct hsm_keygen req = { .type = HSM_KEY_HMAC_SHA256,
-		.label = CA_TOKEN_KEY_LABEL };
-	struct ca_psk *p;
+		.label = ENG_TOKEN_KEY_LABEL };
+	struct eng_psk *p;
 	int rc;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
@@ -84,28 +84,28 @@ ca_psk_new(struct hsm *hsm, struct ca_psk **out)
 		free(p);
 		return -1;
 	}
-	rc = hsm_key_find(hsm, CA_TOKEN_KEY_LABEL, NULL, 0, &p->key);
+	rc = hsm_key_find(hsm, ENG_TOKEN_KEY_LABEL, NULL, 0, &p->key);
 	if (rc == HSM_ERR_NO_KEY) {
 		/* An appliance provisioned before the token key existed. */
 		rc = hsm_key_generate(hsm, &req, &p->key);
 		if (rc == HSM_OK)
 			log_info("msg=\"token key created\" key=%s",
-			    CA_TOKEN_KEY_LABEL);
+			    ENG_TOKEN_KEY_LABEL);
 	}
 	if (rc == HSM_OK && hsm_key_type(p->key) != HSM_KEY_HMAC_SHA256) {
 		log_warnx("msg=\"token key is not an HMAC-SHA256 key\" "
-		    "key=%s", CA_TOKEN_KEY_LABEL);
+		    "key=%s", ENG_TOKEN_KEY_LABEL);
 		hsm_key_free(p->key);
 		p->key = NULL;
 	} else if (rc == HSM_ERR_UNSUPPORTED || rc == HSM_ERR_ARG) {
 		log_warnx("msg=\"no token key: enrollment tokens work over "
 		    "HTTPS only, never as DTLS PSKs\" key=%s error=\"%s\"",
-		    CA_TOKEN_KEY_LABEL, hsm_strerror(rc));
+		    ENG_TOKEN_KEY_LABEL, hsm_strerror(rc));
 	} else if (rc != HSM_OK) {
 		log_warnx("msg=\"cannot find or create the token key\" "
-		    "key=%s error=\"%s\"", CA_TOKEN_KEY_LABEL,
+		    "key=%s error=\"%s\"", ENG_TOKEN_KEY_LABEL,
 		    hsm_strerror(rc));
-		ca_psk_free(p);
+		eng_psk_free(p);
 		return -1;
 	}
 	*out = p;
@@ -113,7 +113,7 @@ ca_psk_new(struct hsm *hsm, struct ca_psk **out)
 }
 
 void
-ca_psk_free(struct ca_psk *p)
+eng_psk_free(struct eng_psk *p)
 {
 	if (p == NULL)
 		return;
@@ -124,17 +124,17 @@ ca_psk_free(struct ca_psk *p)
 }
 
 int
-ca_psk_have_key(const struct ca_psk *p)
+eng_psk_have_key(const struct eng_psk *p)
 {
 	return p != NULL && p->key != NULL;
 }
 
 int
-ca_token_derive(struct ca_psk *p, const char *id, char *out, size_t size)
+eng_token_derive(struct eng_psk *p, const char *id, char *out, size_t size)
 {
 	uint8_t msg[sizeof(secret_label) + PROTO_MAX_PSK_ID], mac[HSM_HMAC_LEN];
 	size_t idlen = strlen(id), n = strlen(id) + 1 +
-	    2 * CA_TOKEN_SECRET_BYTES;
+	    2 * ENG_TOKEN_SECRET_BYTES;
 	int rc;
 
 	if (p->key == NULL)
@@ -149,13 +149,13 @@ ca_token_derive(struct ca_psk *p, const char *id, char *out, size_t size)
 		return rc;
 	memcpy(out, id, idlen);
 	out[idlen] = '.';
-	hex(mac, CA_TOKEN_SECRET_BYTES, out + idlen + 1);
+	hex(mac, ENG_TOKEN_SECRET_BYTES, out + idlen + 1);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return HSM_OK;
 }
 
 void
-ca_token_verifier(const char *token, uint8_t out[LEDGER_HASH_LEN])
+eng_token_verifier(const char *token, uint8_t out[LEDGER_HASH_LEN])
 {
 	EVP_MD_CTX *c;
 	unsigned int n = LEDGER_HASH_LEN;
@@ -173,30 +173,30 @@ ca_token_verifier(const char *token, uint8_t out[LEDGER_HASH_LEN])
 }
 
 int
-ca_token_matches(const char *token, const uint8_t stored[LEDGER_HASH_LEN])
+eng_token_matches(const char *token, const uint8_t stored[LEDGER_HASH_LEN])
 {
 	uint8_t v[LEDGER_HASH_LEN], legacy[LEDGER_HASH_LEN];
 	int cur, old;
 
-	ca_token_verifier(token, v);
-	ca_sha256(token, strlen(token), legacy);
+	eng_token_verifier(token, v);
+	eng_sha256(token, strlen(token), legacy);
 	/* Both compared in constant time, whichever matches. */
 	cur = CRYPTO_memcmp(v, stored, LEDGER_HASH_LEN) == 0;
 	old = CRYPTO_memcmp(legacy, stored, LEDGER_HASH_LEN) == 0;
 	OPENSSL_cleanse(v, sizeof(v));
 	OPENSSL_cleanse(legacy, sizeof(legacy));
-	return cur ? CA_TOKEN_CURRENT : old ? CA_TOKEN_LEGACY : 0;
+	return cur ? ENG_TOKEN_CURRENT : old ? ENG_TOKEN_LEGACY : 0;
 }
 
 /* The slot a new handle for id takes; lock held. */
-static struct ca_psk_slot *
-slot_for(struct ca_psk *p, const char *id, time_t now)
+static struct eng_psk_slot *
+slot_for(struct eng_psk *p, const char *id, time_t now)
 {
-	struct ca_psk_slot *s, *free_slot = NULL, *oldest = NULL,
+	struct eng_psk_slot *s, *free_slot = NULL, *oldest = NULL,
 	    *id_oldest = NULL;
 	size_t i, nid = 0;
 
-	for (i = 0; i < CA_PSK_HANDLES; i++) {
+	for (i = 0; i < ENG_PSK_HANDLES; i++) {
 		s = &p->slots[i];
 		if (s->expires <= now) {
 			if (free_slot == NULL)
@@ -212,16 +212,16 @@ slot_for(struct ca_psk *p, const char *id, time_t now)
 		}
 	}
 	/* One token id cannot crowd out the others' handshakes. */
-	if (nid >= CA_PSK_PER_ID)
+	if (nid >= ENG_PSK_PER_ID)
 		return id_oldest;
 	return free_slot != NULL ? free_slot : oldest;
 }
 
 static int
-handle_new(struct ca_psk *p, const char *id, time_t now,
+handle_new(struct eng_psk *p, const char *id, time_t now,
     uint8_t out[PROTO_PSK_HANDLE_LEN])
 {
-	struct ca_psk_slot *s;
+	struct eng_psk_slot *s;
 
 	if (RAND_bytes(out, PROTO_PSK_HANDLE_LEN) != 1)
 		return -1;
@@ -230,23 +230,23 @@ handle_new(struct ca_psk *p, const char *id, time_t now,
 	memcpy(s->handle, out, PROTO_PSK_HANDLE_LEN);
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->made = now;
-	s->expires = now + CA_PSK_HANDLE_TTL;
+	s->expires = now + ENG_PSK_HANDLE_TTL;
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
 
 int
-ca_psk_claim(struct ca_engine *e, const char *id,
+eng_psk_claim(struct eng_engine *e, const char *id,
     const uint8_t handle[PROTO_PSK_HANDLE_LEN])
 {
-	struct ca_psk *p = e->psk;
-	struct ca_psk_slot *s;
-	time_t now = ca_engine_now(e);
+	struct eng_psk *p = e->psk;
+	struct eng_psk_slot *s;
+	time_t now = eng_engine_now(e);
 	size_t i;
 	int rc = -1;
 
 	pthread_mutex_lock(&p->lock);
-	for (i = 0; i < CA_PSK_HANDLES; i++) {
+	for (i = 0; i < ENG_PSK_HANDLES; i++) {
 		s = &p->slots[i];
 		if (s->expires <= now || CRYPTO_memcmp(s->handle, handle,
 		    PROTO_PSK_HANDLE_LEN) != 0)
@@ -263,20 +263,20 @@ ca_psk_claim(struct ca_engine *e, const char *id,
 
 /* The PSK of a token: hex of HMAC-SHA256(SHA-256(token), label). */
 static int
-psk_of(const char *token, uint8_t key[CA_PSK_LEN])
+psk_of(const char *token, uint8_t key[ENG_PSK_LEN])
 {
 	static const char label[] = "signet dtls psk";
 	uint8_t h[32], mac[32];
-	char x[CA_PSK_LEN + 1];
+	char x[ENG_PSK_LEN + 1];
 	unsigned int maclen = sizeof(mac);
 	int rc = -1;
 
-	ca_sha256(token, strlen(token), h);
+	eng_sha256(token, strlen(token), h);
 	if (HMAC(EVP_sha256(), h, sizeof(h), (const unsigned char *)label,
 	    sizeof(label) - 1, mac, &maclen) != NULL &&
 	    maclen == sizeof(mac)) {
-		hex(mac, CA_PSK_LEN / 2, x);
-		memcpy(key, x, CA_PSK_LEN);
+		hex(mac, ENG_PSK_LEN / 2, x);
+		memcpy(key, x, ENG_PSK_LEN);
 		rc = 0;
 	}
 	OPENSSL_cleanse(x, sizeof(x));
@@ -286,8 +286,8 @@ psk_of(const char *token, uint8_t key[CA_PSK_LEN])
 }
 
 static int
-psk_lookup(struct ca_engine *e, const struct proto_request *req,
-    struct ca_reply *r)
+psk_lookup(struct eng_engine *e, const struct proto_request *req,
+    struct eng_reply *r)
 {
 	const char *idn = req->u.psk.identity;
 	struct ledger_token t;
@@ -299,33 +299,33 @@ psk_lookup(struct ca_engine *e, const struct proto_request *req,
 	if (rc != LEDGER_OK && rc != LEDGER_ERR_NOTFOUND &&
 	    rc != LEDGER_ERR_ARG) {
 		explicit_bzero(&t, sizeof(t));
-		return ca_reply_fail(r, PROTO_R_UNAVAILABLE, "ledger: %s",
+		return eng_reply_fail(r, PROTO_R_UNAVAILABLE, "ledger: %s",
 		    ledger_strerror(rc));
 	}
 	/* proto.h: NOT_FOUND never says whether the token exists. */
-	if (rc != LEDGER_OK || t.expires <= ca_engine_now(e) ||
-	    t.uses_left == 0 || !ca_psk_have_key(e->psk))
+	if (rc != LEDGER_OK || t.expires <= eng_engine_now(e) ||
+	    t.uses_left == 0 || !eng_psk_have_key(e->psk))
 		goto out;
-	if ((rc = ca_token_derive(e->psk, idn, token, sizeof(token))) !=
+	if ((rc = eng_token_derive(e->psk, idn, token, sizeof(token))) !=
 	    HSM_OK) {
-		result = ca_reply_fail(r, PROTO_R_UNAVAILABLE, "token key: %s",
+		result = eng_reply_fail(r, PROTO_R_UNAVAILABLE, "token key: %s",
 		    hsm_strerror(rc));
 		goto wipe;
 	}
-	if (ca_token_matches(token, t.hash) != CA_TOKEN_CURRENT) {
+	if (eng_token_matches(token, t.hash) != ENG_TOKEN_CURRENT) {
 		/* Made before the token key, or under another token key. */
 		log_info("msg=\"no PSK: token not derivable by this token "
 		    "key\" id=%s", idn);
 		goto out;
 	}
 	if (psk_of(token, r->rep.u.psk.key) != 0 ||
-	    handle_new(e->psk, idn, ca_engine_now(e),
+	    handle_new(e->psk, idn, eng_engine_now(e),
 	    r->rep.u.psk.handle) != 0) {
 		explicit_bzero(&r->rep.u.psk, sizeof(r->rep.u.psk));
-		result = ca_reply_fail(r, PROTO_R_INTERNAL, "PSK failed");
+		result = eng_reply_fail(r, PROTO_R_INTERNAL, "PSK failed");
 		goto wipe;
 	}
-	r->rep.u.psk.len = CA_PSK_LEN;
+	r->rep.u.psk.len = ENG_PSK_LEN;
 	/* For discovery: the session lists only this target's resources. */
 	snprintf(r->rep.u.psk.tenant, sizeof(r->rep.u.psk.tenant), "%s",
 	    t.tenant);
@@ -334,7 +334,7 @@ psk_lookup(struct ca_engine *e, const struct proto_request *req,
 	result = PROTO_R_OK;
 	goto wipe;
 out:
-	ca_reply_fail(r, PROTO_R_NOT_FOUND, "no PSK for this identity");
+	eng_reply_fail(r, PROTO_R_NOT_FOUND, "no PSK for this identity");
 wipe:
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(&t, sizeof(t));
@@ -342,8 +342,8 @@ wipe:
 }
 
 int
-ca_h_psk(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_psk(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
+    const struct proto_request *req, struct eng_reply *r)
 {
 	int rc;
 
@@ -352,9 +352,9 @@ ca_h_psk(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	 * authentication.  Admission made ev.peer this channel's peer.
 	 */
 	if ((rc = psk_lookup(e, req, r)) == PROTO_R_NOT_FOUND) {
-		ca_gate_auth_failed(e, rt, req->ev.peer, &req->ev, NULL, NULL);
+		eng_gate_auth_failed(e, rt, req->ev.peer, &req->ev, NULL, NULL);
 		r->quiet = 1;
 	} else
-		ca_gate_auth_ok(e, rt, &req->ev);
+		eng_gate_auth_ok(e, rt, &req->ev);
 	return rc;
 }

@@ -3,8 +3,8 @@
  *
  * Each runtime (one configuration) has one OCSP responder over all its
  * issuers, made on the first OCSP request, and one cached CRL per issuer.
- * Issue 19: a timer (ca_rev_tick, once a second from its own thread in
- * ca_serve.c) rebuilds every CRL that is due: never built, past 2/3 of
+ * Issue 19: a timer (eng_rev_tick, once a second from its own thread in
+ * eng_serve.c) rebuilds every CRL that is due: never built, past 2/3 of
  * its lifetime, or revocations older than half the configured freshness
  * not yet in it (ca_crl_sched), so a revocation is in the CRL within
  * revocation.freshness seconds whether or not anyone fetches it.  A fetch
@@ -31,31 +31,31 @@
 
 #include <signet/ca_revoke.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
-#define CA_REV_FRESHNESS	60	/* revocation.freshness default */
-#define CA_REV_REFRESH_SIGS	64	/* revocation.refresh_signatures */
+#define ENG_REV_FRESHNESS	60	/* revocation.freshness default */
+#define ENG_REV_REFRESH_SIGS	64	/* revocation.refresh_signatures */
 
-struct ca_rev_crl {
-	const struct ca_rt_issuer *ri;
+struct eng_rev_crl {
+	const struct eng_rt_issuer *ri;
 	struct ca_crl crl;	/* len 0 until built */
 	struct ca_crl_sched sched;
 };
 
-struct ca_rev {
+struct eng_rev {
 	pthread_mutex_t lock;
 	pthread_mutex_t build;	/* one CRL build at a time */
 	struct ca_ocsp *ocsp;
 	int ocsp_failed;
-	struct ca_rev_crl *crls;
+	struct eng_rev_crl *crls;
 	size_t ncrls;
 	int crls_ready;
 };
 
-struct ca_rev *
-ca_rev_new(void)
+struct eng_rev *
+eng_rev_new(void)
 {
-	struct ca_rev *rev = calloc(1, sizeof(*rev));
+	struct eng_rev *rev = calloc(1, sizeof(*rev));
 
 	if (rev != NULL) {
 		pthread_mutex_init(&rev->lock, NULL);
@@ -65,7 +65,7 @@ ca_rev_new(void)
 }
 
 void
-ca_rev_free(struct ca_rev *rev)
+eng_rev_free(struct eng_rev *rev)
 {
 	size_t i;
 
@@ -81,17 +81,17 @@ ca_rev_free(struct ca_rev *rev)
 }
 
 static int
-shared_ledger(const struct ca_rt *rt)
+shared_ledger(const struct eng_rt *rt)
 {
 	return rt->conf->storage_backend != NULL &&
 	    strcmp(rt->conf->storage_backend, "sqlite") != 0;
 }
 
 static int64_t
-freshness(const struct ca_rt *rt)
+freshness(const struct eng_rt *rt)
 {
 	return rt->conf->rev_freshness > 0 ? rt->conf->rev_freshness :
-	    CA_REV_FRESHNESS;
+	    ENG_REV_FRESHNESS;
 }
 
 /*
@@ -100,14 +100,14 @@ freshness(const struct ca_rt *rt)
  * the ledger, so every node reports it within the freshness bound.
  */
 static int64_t
-shared_fresh(const struct ca_rt *rt)
+shared_fresh(const struct eng_rt *rt)
 {
 	return freshness(rt) * 3 / 4;
 }
 
 /* Makes the responder with every ready issuer; rev->lock held. */
 static int
-ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
+ocsp_make(struct eng_engine *e, const struct eng_rt *rt, struct ca_err *err)
 {
 	struct ca_ocsp_config cfg;
 	size_t i, j;
@@ -123,7 +123,7 @@ ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
 		return -1;
 	for (i = 0; i < rt->ntenants; i++)
 		for (j = 0; j < rt->tenants[i].nissuers; j++) {
-			const struct ca_rt_issuer *ri =
+			const struct eng_rt_issuer *ri =
 			    &rt->tenants[i].issuers[j];
 
 			if (ri->ready && ca_ocsp_add_issuer(rt->rev->ocsp,
@@ -134,11 +134,11 @@ ocsp_make(struct ca_engine *e, const struct ca_rt *rt, struct ca_err *err)
 }
 
 int
-ca_h_ocsp(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_ocsp(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
+    const struct proto_request *req, struct eng_reply *r)
 {
-	struct ca_rev *rev = rt->rev;
-	struct ca_ocsp_gate g = { e, rt, &req->ev };
+	struct eng_rev *rev = rt->rev;
+	struct eng_ocsp_gate g = { e, rt, &req->ev };
 	struct ca_ocsp_answer ans;
 	struct ca_err err;
 	int ok;
@@ -156,16 +156,16 @@ ca_h_ocsp(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	ok = rev->ocsp != NULL;
 	pthread_mutex_unlock(&rev->lock);
 	if (!ok)
-		return ca_reply_fail(r, PROTO_R_UNAVAILABLE, "OCSP responder "
+		return eng_reply_fail(r, PROTO_R_UNAVAILABLE, "OCSP responder "
 		    "unavailable");
 	memset(&ans, 0, sizeof(ans));
 	/* Every request gets an OCSPResponse, malformed ones included. */
 	/* A fresh signature is charged to the source (rate_ocsp_nonce). */
 	if (ca_ocsp_respond(rev->ocsp, req->u.ocsp.der.ptr,
-	    req->u.ocsp.der.len, ca_engine_now(e), ca_gate_ocsp, &g, &ans,
+	    req->u.ocsp.der.len, eng_engine_now(e), eng_gate_ocsp, &g, &ans,
 	    &err) != CA_OK || ans.der == NULL)
-		return ca_reply_fail(r, PROTO_R_INTERNAL, "OCSP: %s", err.msg);
-	ca_gate_ocsp_done(&g, ans.nonce_signed, ans.nonce_dropped);
+		return eng_reply_fail(r, PROTO_R_INTERNAL, "OCSP: %s", err.msg);
+	eng_gate_ocsp_done(&g, ans.nonce_signed, ans.nonce_dropped);
 	r->mem[0] = ans.der;
 	r->rep.u.der.ptr = ans.der;
 	r->rep.u.der.len = ans.len;
@@ -174,9 +174,9 @@ ca_h_ocsp(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 
 /* The CRL slots, one per ready issuer; rev->lock held. */
 static int
-crls_make(const struct ca_rt *rt)
+crls_make(const struct eng_rt *rt)
 {
-	struct ca_rev *rev = rt->rev;
+	struct eng_rev *rev = rt->rev;
 	size_t i, j, n = 0;
 
 	for (i = 0; i < rt->ntenants; i++)
@@ -185,7 +185,7 @@ crls_make(const struct ca_rt *rt)
 		return -1;
 	for (i = 0; i < rt->ntenants; i++)
 		for (j = 0; j < rt->tenants[i].nissuers; j++) {
-			struct ca_rev_crl *c = &rev->crls[rev->ncrls];
+			struct eng_rev_crl *c = &rev->crls[rev->ncrls];
 
 			if (!rt->tenants[i].issuers[j].ready)
 				continue;
@@ -198,8 +198,8 @@ crls_make(const struct ca_rt *rt)
 	return 0;
 }
 
-static struct ca_rev_crl *
-crl_find(const struct ca_rt *rt, const char *name)
+static struct eng_rev_crl *
+crl_find(const struct eng_rt *rt, const char *name)
 {
 	const struct sconf_tenant *st;
 	const struct sconf_profile *sp;
@@ -218,7 +218,7 @@ crl_find(const struct ca_rt *rt, const char *name)
 
 /* Whether c is to be rebuilt at now; rev->lock held. */
 static int
-crl_due(const struct ca_rt *rt, const struct ca_rev_crl *c, time_t now)
+crl_due(const struct eng_rt *rt, const struct eng_rev_crl *c, time_t now)
 {
 	return c->crl.len == 0 || ca_crl_sched_should_build(&c->sched, now) ||
 	    (shared_ledger(rt) && now - c->crl.this_update >= shared_fresh(rt));
@@ -230,10 +230,10 @@ crl_due(const struct ca_rt *rt, const struct ca_rev_crl *c, time_t now)
  * the previous CRL, if any, stays).  Neither lock held on entry.
  */
 static int
-crl_refresh(struct ca_engine *e, const struct ca_rt *rt, struct ca_rev_crl *c,
-    time_t now, int by_timer)
+crl_refresh(struct eng_engine *e, const struct eng_rt *rt,
+    struct eng_rev_crl *c, time_t now, int by_timer)
 {
-	struct ca_rev *rev = rt->rev;
+	struct eng_rev *rev = rt->rev;
 	struct ca_crl fresh;
 	struct ca_err err;
 	struct timespec t0, t1;
@@ -277,7 +277,7 @@ crl_refresh(struct ca_engine *e, const struct ca_rt *rt, struct ca_rev_crl *c,
 		    "fetch", err.msg);
 		return -1;
 	}
-	ca_limit_count(e->limit, by_timer ? PROTO_C_CRL_TIMER :
+	eng_limit_count(e->limit, by_timer ? PROTO_C_CRL_TIMER :
 	    PROTO_C_CRL_FETCH);
 	log_info("msg=\"CRL built\" issuer=%s by=%s number=%llu "
 	    "entries=%zu bytes=%zu ms=%lld", c->ri->iss.name,
@@ -288,33 +288,33 @@ crl_refresh(struct ca_engine *e, const struct ca_rt *rt, struct ca_rev_crl *c,
 }
 
 int
-ca_h_crl(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_crl(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
+    const struct proto_request *req, struct eng_reply *r)
 {
-	struct ca_rev *rev = rt->rev;
-	struct ca_rev_crl *c;
-	time_t now = ca_engine_now(e);
+	struct eng_rev *rev = rt->rev;
+	struct eng_rev_crl *c;
+	time_t now = eng_engine_now(e);
 	int rc = PROTO_R_OK;
 
 	pthread_mutex_lock(&rev->lock);
 	if (!rev->crls_ready && crls_make(rt) != 0) {
 		pthread_mutex_unlock(&rev->lock);
-		return ca_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
+		return eng_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
 	}
 	c = crl_find(rt, req->u.crl.issuer);
 	pthread_mutex_unlock(&rev->lock);
 	if (c == NULL)
-		return ca_reply_fail(r, PROTO_R_NOT_FOUND, "no issuer \"%s\"",
+		return eng_reply_fail(r, PROTO_R_NOT_FOUND, "no issuer \"%s\"",
 		    req->u.crl.issuer);
 	/* Normally the timer got there first and this does nothing. */
 	(void)crl_refresh(e, rt, c, now, 0);
 	pthread_mutex_lock(&rev->lock);
 	/* A stale CRL still valid beats none. */
 	if (c->crl.len == 0 || c->crl.next_update <= now)
-		rc = ca_reply_fail(r, PROTO_R_UNAVAILABLE, "CRL for \"%s\" "
+		rc = eng_reply_fail(r, PROTO_R_UNAVAILABLE, "CRL for \"%s\" "
 		    "unavailable", c->ri->iss.name);
 	else if ((r->mem[0] = malloc(c->crl.len)) == NULL)
-		rc = ca_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
+		rc = eng_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
 	else {
 		memcpy(r->mem[0], c->crl.der, c->crl.len);
 		r->rep.u.der.ptr = r->mem[0];
@@ -329,13 +329,13 @@ ca_h_crl(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
  * most the configured number of token signatures for the whole round.
  */
 void
-ca_rev_tick(struct ca_engine *e, const struct ca_rt *rt)
+eng_rev_tick(struct eng_engine *e, const struct eng_rt *rt)
 {
-	struct ca_rev *rev = rt->rev;
+	struct eng_rev *rev = rt->rev;
 	struct ca_ocsp *ocsp;
-	time_t now = ca_engine_now(e);
+	time_t now = eng_engine_now(e);
 	int64_t budget = rt->conf->rev_refresh_sigs > 0 ?
-	    rt->conf->rev_refresh_sigs : CA_REV_REFRESH_SIGS;
+	    rt->conf->rev_refresh_sigs : ENG_REV_REFRESH_SIGS;
 	size_t i, n;
 
 	if (rev == NULL)
@@ -355,14 +355,14 @@ ca_rev_tick(struct ca_engine *e, const struct ca_rt *rt)
 		return;
 	n = ca_ocsp_refresh(ocsp, now, (size_t)budget);
 	while (n-- > 0)
-		ca_limit_count(e->limit, PROTO_C_OCSP_REFRESHED);
+		eng_limit_count(e->limit, PROTO_C_OCSP_REFRESHED);
 }
 
 void
-ca_rev_revoked(const struct ca_rt *rt, const uint8_t *serial, size_t len,
+eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial, size_t len,
     time_t now)
 {
-	struct ca_rev *rev = rt->rev;
+	struct eng_rev *rev = rt->rev;
 	size_t i;
 
 	if (rev == NULL)

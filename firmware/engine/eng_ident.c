@@ -6,7 +6,7 @@
  *	a certificate issued by one of our issuers	requester in the
  *		tenant and profile it was issued in, if the ledger says it
  *		is issued (not revoked, not abandoned) and it is unexpired;
- *		it may only renew itself (ca_enroll.c, DESIGN.md rule 9);
+ *		it may only renew itself (eng_enroll.c, DESIGN.md rule 9);
  *	a certificate from a configured client CA	the role and
  *		tenants of the first sconf client whose CN/O/OU match and
  *		whose client CA (issuer, issuer_key_id, issuer_cert) is in
@@ -29,10 +29,10 @@
 
 #include <signet/sconf_client.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
 void
-ca_sha256(const void *p, size_t len, uint8_t out[32])
+eng_sha256(const void *p, size_t len, uint8_t out[32])
 {
 	unsigned int n = 32;
 
@@ -41,7 +41,7 @@ ca_sha256(const void *p, size_t len, uint8_t out[32])
 }
 
 void
-ca_ident_clear(struct ca_ident *id)
+eng_ident_clear(struct eng_ident *id)
 {
 	X509_free(id->leaf);
 	explicit_bzero(id, sizeof(*id));
@@ -49,7 +49,7 @@ ca_ident_clear(struct ca_ident *id)
 
 /* RFC 4514 form of a certificate's subject, for logs and audit. */
 static void
-ca_ident_subject(X509 *x, char *buf, size_t size)
+eng_ident_subject(X509 *x, char *buf, size_t size)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	int n;
@@ -65,7 +65,7 @@ ca_ident_subject(X509 *x, char *buf, size_t size)
 
 /* The client certificate chain, leaf first, each exactly one DER. */
 static int
-ca_ident_parse(const struct proto_chain *ch, X509 **leaf,
+eng_ident_parse(const struct proto_chain *ch, X509 **leaf,
     STACK_OF(X509) **rest)
 {
 	const unsigned char *p;
@@ -93,7 +93,7 @@ ca_ident_parse(const struct proto_chain *ch, X509 **leaf,
 
 /* Verifies leaf; *chain (if not NULL) gets the verified chain. */
 static int
-ca_ident_verify(struct ca_engine *e, X509_STORE *store, X509 *leaf,
+eng_ident_verify(struct eng_engine *e, X509_STORE *store, X509 *leaf,
     STACK_OF(X509) *rest, int partial, STACK_OF(X509) **chain, char *msg,
     size_t msglen)
 {
@@ -103,7 +103,7 @@ ca_ident_verify(struct ca_engine *e, X509_STORE *store, X509 *leaf,
 
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
 	    X509_STORE_CTX_init(ctx, store, leaf, rest) != 1) {
-		ca_fmt(msg, msglen, "cannot check client certificate");
+		eng_fmt(msg, msglen, "cannot check client certificate");
 		goto out;
 	}
 	vp = X509_STORE_CTX_get0_param(ctx);
@@ -115,7 +115,7 @@ ca_ident_verify(struct ca_engine *e, X509_STORE *store, X509 *leaf,
 	if (X509_verify_cert(ctx) == 1) {
 		if (chain != NULL &&
 		    (*chain = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
-			ca_fmt(msg, msglen, "cannot check client certificate");
+			eng_fmt(msg, msglen, "cannot check client certificate");
 			goto out;
 		}
 		rc = 0;
@@ -123,11 +123,11 @@ ca_ident_verify(struct ca_engine *e, X509_STORE *store, X509 *leaf,
 	}
 	err = X509_STORE_CTX_get_error(ctx);
 	if (err == X509_V_ERR_CERT_HAS_EXPIRED)
-		ca_fmt(msg, msglen, "client certificate expired");
+		eng_fmt(msg, msglen, "client certificate expired");
 	else if (err == X509_V_ERR_CERT_NOT_YET_VALID)
-		ca_fmt(msg, msglen, "client certificate not yet valid");
+		eng_fmt(msg, msglen, "client certificate not yet valid");
 	else
-		ca_fmt(msg, msglen, "client certificate does not verify: "
+		eng_fmt(msg, msglen, "client certificate does not verify: "
 		    "%s", X509_verify_cert_error_string(err));
 out:
 	X509_STORE_CTX_free(ctx);
@@ -142,11 +142,11 @@ out:
  * by two tenants cannot move a requester across.
  */
 static int
-ca_ident_issued(struct ca_engine *e, const struct ca_rt *rt, X509 *leaf,
-    struct ca_ident *id, char *msg, size_t msglen)
+eng_ident_issued(struct eng_engine *e, const struct eng_rt *rt, X509 *leaf,
+    struct eng_ident *id, char *msg, size_t msglen)
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(leaf);
-	const struct ca_rt_tenant *t;
+	const struct eng_rt_tenant *t;
 	struct ledger_serial serial;
 	struct ledger_cert row;
 	size_t i;
@@ -154,36 +154,36 @@ ca_ident_issued(struct ca_engine *e, const struct ca_rt *rt, X509 *leaf,
 
 	memset(&serial, 0, sizeof(serial));
 	if (sn->length < 1 || sn->length > LEDGER_SERIAL_MAX) {
-		ca_fmt(msg, msglen, "client certificate serial malformed");
+		eng_fmt(msg, msglen, "client certificate serial malformed");
 		return PROTO_R_UNAUTHORIZED;
 	}
 	serial.len = (size_t)sn->length;
 	memcpy(serial.b, sn->data, serial.len);
 	if ((rc = ledger_get_any(e->ledger, &serial, &row)) != LEDGER_OK) {
-		ca_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
+		eng_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
 		    "client certificate is not in the ledger" :
 		    "ledger: %s", ledger_strerror(rc));
 		return rc == LEDGER_ERR_NOTFOUND ? PROTO_R_UNAUTHORIZED :
 		    PROTO_R_UNAVAILABLE;
 	}
 	rc = PROTO_R_UNAUTHORIZED;
-	ca_fmt(msg, msglen, "client certificate is not an issued "
+	eng_fmt(msg, msglen, "client certificate is not an issued "
 	    "certificate of this CA");
 	if (row.status == LEDGER_REVOKED)
-		ca_fmt(msg, msglen, "client certificate revoked");
+		eng_fmt(msg, msglen, "client certificate revoked");
 	else if (row.status == LEDGER_ISSUED &&
-	    (t = ca_rt_tenant(rt, row.tenant)) != NULL) {
+	    (t = eng_rt_tenant(rt, row.tenant)) != NULL) {
 		for (i = 0; i < t->nissuers; i++)
 			if (strcmp(t->issuers[i].iss.name, row.issuer) == 0 &&
 			    X509_check_issued(t->issuers[i].iss.cert, leaf) ==
 			    X509_V_OK)
 				break;
 		if (i < t->nissuers) {
-			id->kind = CA_ID_ISSUED;
-			ca_fmt(id->role, sizeof(id->role), "%s",
+			id->kind = ENG_ID_ISSUED;
+			eng_fmt(id->role, sizeof(id->role), "%s",
 			    sconf_role_name(SCONF_ROLE_REQUESTER));
-			ca_fmt(id->tenant, sizeof(id->tenant), "%s", row.tenant);
-			ca_fmt(id->profile, sizeof(id->profile), "%s",
+			eng_fmt(id->tenant, sizeof(id->tenant), "%s", row.tenant);
+			eng_fmt(id->profile, sizeof(id->profile), "%s",
 			    row.profile);
 			rc = PROTO_R_OK;
 		}
@@ -198,42 +198,42 @@ ca_ident_issued(struct ca_engine *e, const struct ca_rt *rt, X509 *leaf,
  * and whose client CA is in the verified chain (DESIGN.md rule 9).
  */
 static int
-ca_ident_client(const struct ca_rt *rt, STACK_OF(X509) *chain,
-    struct ca_ident *id, char *msg, size_t msglen)
+eng_ident_client(const struct eng_rt *rt, STACK_OF(X509) *chain,
+    struct eng_ident *id, char *msg, size_t msglen)
 {
 	const struct sconf_client *c;
 	char dn[512];
 
 	if ((c = sconf_trust_map(rt->trust, chain)) != NULL) {
-		id->kind = CA_ID_CLIENT;
+		id->kind = ENG_ID_CLIENT;
 		id->client = c;
-		ca_fmt(id->role, sizeof(id->role), "%s", c->role);
+		eng_fmt(id->role, sizeof(id->role), "%s", c->role);
 		return PROTO_R_OK;
 	}
 	if (sk_X509_num(chain) < 2 || sconf_client_dn(sk_X509_value(chain, 1),
 	    dn, sizeof(dn)) != 0)
-		ca_fmt(dn, sizeof(dn), "unknown");
-	ca_fmt(msg, msglen, "client certificate maps to no configured "
+		eng_fmt(dn, sizeof(dn), "unknown");
+	eng_fmt(msg, msglen, "client certificate maps to no configured "
 	    "client (none names its CA %s)", dn);
 	return PROTO_R_FORBIDDEN;
 }
 
 static int
-ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
-    const struct proto_evidence *ev, struct ca_ident *id, char *msg,
+eng_ident_certs(struct eng_engine *e, const struct eng_rt *rt,
+    const struct proto_evidence *ev, struct eng_ident *id, char *msg,
     size_t msglen)
 {
-	const struct ca_rt_issuer *ri = NULL;
+	const struct eng_rt_issuer *ri = NULL;
 	STACK_OF(X509) *rest = NULL, *chain = NULL;
 	X509 *leaf = NULL;
 	size_t i, k;
 	int rc = PROTO_R_UNAUTHORIZED;
 
-	if (ca_ident_parse(&ev->chain, &leaf, &rest) != 0) {
-		ca_fmt(msg, msglen, "client certificate is not DER");
+	if (eng_ident_parse(&ev->chain, &leaf, &rest) != 0) {
+		eng_fmt(msg, msglen, "client certificate is not DER");
 		goto out;
 	}
-	ca_ident_subject(leaf, id->actor, sizeof(id->actor));
+	eng_ident_subject(leaf, id->actor, sizeof(id->actor));
 	for (i = 0; ri == NULL && i < rt->ntenants; i++)
 		for (k = 0; ri == NULL && k < rt->tenants[i].nissuers; k++)
 			if (X509_check_issued(rt->tenants[i].issuers[k].iss.cert,
@@ -241,15 +241,15 @@ ca_ident_certs(struct ca_engine *e, const struct ca_rt *rt,
 				ri = &rt->tenants[i].issuers[k];
 	ERR_clear_error();
 	if (ri != NULL) {
-		if (ca_ident_verify(e, rt->issued, leaf, rest, 1, NULL, msg,
+		if (eng_ident_verify(e, rt->issued, leaf, rest, 1, NULL, msg,
 		    msglen) != 0)
 			goto out;
-		rc = ca_ident_issued(e, rt, leaf, id, msg, msglen);
+		rc = eng_ident_issued(e, rt, leaf, id, msg, msglen);
 	} else {
-		if (ca_ident_verify(e, rt->clients, leaf, rest, 0, &chain,
+		if (eng_ident_verify(e, rt->clients, leaf, rest, 0, &chain,
 		    msg, msglen) != 0)
 			goto out;
-		rc = ca_ident_client(rt, chain, id, msg, msglen);
+		rc = eng_ident_client(rt, chain, id, msg, msglen);
 	}
 	if (rc == PROTO_R_OK) {
 		id->leaf = leaf;
@@ -265,10 +265,10 @@ out:
 /*
  * The ledger row of a bearer token "<id>.<secret>": found by its id, then
  * the presented string checked against the stored verifier in constant
- * time (ca_token_matches; rows of the old format too).
+ * time (eng_token_matches; rows of the old format too).
  */
 static int
-ca_ident_bearer(struct ca_engine *e, const char *token,
+eng_ident_bearer(struct eng_engine *e, const char *token,
     struct ledger_token *tok)
 {
 	char idbuf[LEDGER_TOKEN_ID_MAX + 1];
@@ -284,7 +284,7 @@ ca_ident_bearer(struct ca_engine *e, const char *token,
 	rc = ledger_token_get_id(e->ledger, idbuf, tok);
 	if (rc == LEDGER_ERR_ARG)
 		rc = LEDGER_ERR_NOTFOUND;
-	if (rc == LEDGER_OK && ca_token_matches(token, tok->hash) == 0)
+	if (rc == LEDGER_OK && eng_token_matches(token, tok->hash) == 0)
 		rc = LEDGER_ERR_NOTFOUND;
 	if (rc != LEDGER_OK)
 		explicit_bzero(tok, sizeof(*tok));
@@ -292,8 +292,8 @@ ca_ident_bearer(struct ca_engine *e, const char *token,
 }
 
 static int
-ca_ident_token(struct ca_engine *e, const struct proto_evidence *ev,
-    struct ca_ident *id, char *msg, size_t msglen)
+eng_ident_token(struct eng_engine *e, const struct proto_evidence *ev,
+    struct eng_ident *id, char *msg, size_t msglen)
 {
 	int rc;
 
@@ -301,96 +301,96 @@ ca_ident_token(struct ca_engine *e, const struct proto_evidence *ev,
 	 * Over HTTP the whole secret is presented.  Over DTLS the front end
 	 * completed a PSK handshake whose key only the token's holder (and
 	 * the engine, through the HSM) could compute, and names the token
-	 * by its public id; ca_admit lets only the CoAP channel say so.
+	 * by its public id; eng_admit lets only the CoAP channel say so.
 	 * It must also present the one-time handle the engine gave with
 	 * that handshake's PSK, so it cannot spend a token id it merely saw
-	 * (ca_psk.c; docs/decisions.md says what remains).
+	 * (eng_psk.c; docs/decisions.md says what remains).
 	 */
 	if (ev->token_src == PROTO_TOKSRC_PSK_ID) {
-		if (ca_psk_claim(e, ev->token, ev->psk_handle) != 0) {
-			ca_fmt(id->actor, sizeof(id->actor), "token:%s",
+		if (eng_psk_claim(e, ev->token, ev->psk_handle) != 0) {
+			eng_fmt(id->actor, sizeof(id->actor), "token:%s",
 			    ev->token);
-			ca_fmt(msg, msglen, "no PSK handshake of this session "
+			eng_fmt(msg, msglen, "no PSK handshake of this session "
 			    "left to enroll with (handle unknown, used or "
 			    "expired): handshake again");
 			return PROTO_R_UNAUTHORIZED;
 		}
 		rc = ledger_token_get_id(e->ledger, ev->token, &id->tok);
 	} else {
-		rc = ca_ident_bearer(e, ev->token, &id->tok);
+		rc = eng_ident_bearer(e, ev->token, &id->tok);
 	}
 	if (rc != LEDGER_OK) {
-		ca_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
+		eng_fmt(msg, msglen, rc == LEDGER_ERR_NOTFOUND ?
 		    "unknown enrollment token" : "ledger: %s",
 		    ledger_strerror(rc));
 		return rc == LEDGER_ERR_NOTFOUND ? PROTO_R_UNAUTHORIZED :
 		    PROTO_R_UNAVAILABLE;
 	}
-	ca_fmt(id->actor, sizeof(id->actor), "token:%s", id->tok.id);
-	if (id->tok.expires <= ca_engine_now(e)) {
-		ca_fmt(msg, msglen, "enrollment token expired");
+	eng_fmt(id->actor, sizeof(id->actor), "token:%s", id->tok.id);
+	if (id->tok.expires <= eng_engine_now(e)) {
+		eng_fmt(msg, msglen, "enrollment token expired");
 		return PROTO_R_UNAUTHORIZED;
 	}
 	if (id->tok.uses_left == 0) {
-		ca_fmt(msg, msglen, "enrollment token already used");
+		eng_fmt(msg, msglen, "enrollment token already used");
 		return PROTO_R_UNAUTHORIZED;
 	}
-	id->kind = CA_ID_TOKEN;
-	ca_fmt(id->role, sizeof(id->role), "%s",
+	id->kind = ENG_ID_TOKEN;
+	eng_fmt(id->role, sizeof(id->role), "%s",
 	    sconf_role_name(SCONF_ROLE_REQUESTER));
-	ca_fmt(id->tenant, sizeof(id->tenant), "%s", id->tok.tenant);
-	ca_fmt(id->profile, sizeof(id->profile), "%s", id->tok.profile);
+	eng_fmt(id->tenant, sizeof(id->tenant), "%s", id->tok.tenant);
+	eng_fmt(id->profile, sizeof(id->profile), "%s", id->tok.profile);
 	return PROTO_R_OK;
 }
 
 int
-ca_ident_derive(struct ca_engine *e, const struct ca_rt *rt, int peer,
-    const struct proto_evidence *ev, struct ca_ident *id, char *msg,
+eng_ident_derive(struct eng_engine *e, const struct eng_rt *rt, int peer,
+    const struct proto_evidence *ev, struct eng_ident *id, char *msg,
     size_t msglen)
 {
 	memset(id, 0, sizeof(*id));
 	msg[0] = '\0';
 	/* The parent never parses network input: it is the local operator. */
 	if (peer == PROTO_PEER_CONTROL) {
-		id->kind = CA_ID_PARENT;
-		ca_fmt(id->role, sizeof(id->role), "%s",
+		id->kind = ENG_ID_PARENT;
+		eng_fmt(id->role, sizeof(id->role), "%s",
 		    sconf_role_name(SCONF_ROLE_OPERATOR));
-		ca_fmt(id->actor, sizeof(id->actor), "signetd");
+		eng_fmt(id->actor, sizeof(id->actor), "signetd");
 		return PROTO_R_OK;
 	}
 	if (ev->kind == PROTO_EV_CERTS)
-		return ca_ident_certs(e, rt, ev, id, msg, msglen);
+		return eng_ident_certs(e, rt, ev, id, msg, msglen);
 	if (ev->kind == PROTO_EV_TOKEN)
-		return ca_ident_token(e, ev, id, msg, msglen);
-	ca_fmt(msg, msglen, "no client certificate or enrollment token");
+		return eng_ident_token(e, ev, id, msg, msglen);
+	eng_fmt(msg, msglen, "no client certificate or enrollment token");
 	return PROTO_R_UNAUTHORIZED;
 }
 
 int
-ca_ident_in_tenant(const struct ca_ident *id, const char *tenant)
+eng_ident_in_tenant(const struct eng_ident *id, const char *tenant)
 {
 	const struct sconf_list *l;
 	size_t i;
 
 	switch (id->kind) {
-	case CA_ID_PARENT:
+	case ENG_ID_PARENT:
 		return 1;
-	case CA_ID_CLIENT:
+	case ENG_ID_CLIENT:
 		l = &id->client->tenants;
 		for (i = 0; i < l->n; i++)
 			if (strcmp(l->v[i], "*") == 0 ||
 			    strcmp(l->v[i], tenant) == 0)
 				return 1;
 		return 0;
-	case CA_ID_ISSUED:
-	case CA_ID_TOKEN:
+	case ENG_ID_ISSUED:
+	case ENG_ID_TOKEN:
 		return strcmp(id->tenant, tenant) == 0;
 	}
 	return 0;
 }
 
 void
-ca_ident_audit_fail(struct ca_engine *e, int peer,
+eng_ident_audit_fail(struct eng_engine *e, int peer,
     const struct proto_evidence *ev, const char *actor, const char *why)
 {
 	const char *who = actor != NULL && actor[0] != '\0' ? actor :
@@ -398,5 +398,5 @@ ca_ident_audit_fail(struct ca_engine *e, int peer,
 
 	log_warnx("msg=\"authentication failed\" peer=%d actor=\"%s\" "
 	    "reason=\"%s\"", peer, who, why);
-	ca_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", why);
+	eng_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", why);
 }

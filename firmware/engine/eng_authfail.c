@@ -1,11 +1,11 @@
 /*
- * Aggregation of failed authentications (ca_authfail.h): which failure is
+ * Aggregation of failed authentications (eng_authfail.h): which failure is
  * written at once, which is counted, and which counts are due.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "ca_authfail.h"
+#include "eng_authfail.h"
 
 static uint32_t
 af_hash(const char *s)
@@ -18,15 +18,15 @@ af_hash(const char *s)
 }
 
 /* The source's entry, a free one for it, or the one for all others. */
-static struct ca_af_entry *
-af_find(struct ca_af_table *t, const char *key, const char *text)
+static struct eng_af_entry *
+af_find(struct eng_af_table *t, const char *key, const char *text)
 {
-	struct ca_af_entry *e, *fresh = NULL;
+	struct eng_af_entry *e, *fresh = NULL;
 	uint32_t h = af_hash(key);
 	size_t i;
 
-	for (i = 0; i < CA_LIMIT_PROBE; i++) {
-		e = &t->e[(h + i) % CA_AF_SOURCES];
+	for (i = 0; i < ENG_LIMIT_PROBE; i++) {
+		e = &t->e[(h + i) % ENG_AF_SOURCES];
 		if (strcmp(e->key, key) == 0 && e->key[0] != '\0')
 			return e;
 		if (e->key[0] == '\0' && fresh == NULL)
@@ -48,8 +48,8 @@ af_find(struct ca_af_table *t, const char *key, const char *text)
 }
 
 static void
-af_summary(const struct ca_af_entry *e, uint64_t window_s,
-    struct ca_af_summary *sum)
+af_summary(const struct eng_af_entry *e, uint64_t window_s,
+    struct eng_af_summary *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	snprintf(sum->text, sizeof(sum->text), "%s", e->text);
@@ -59,11 +59,11 @@ af_summary(const struct ca_af_entry *e, uint64_t window_s,
 }
 
 int
-ca_af_note(struct ca_af_table *t, const char *key, const char *text,
+eng_af_note(struct eng_af_table *t, const char *key, const char *text,
     const char *reason, uint64_t now_s, uint64_t window_s,
-    struct ca_af_summary *sum, int *have_sum)
+    struct eng_af_summary *sum, int *have_sum)
 {
-	struct ca_af_entry *e;
+	struct eng_af_entry *e;
 
 	*have_sum = 0;
 	if (window_s == 0)
@@ -86,14 +86,14 @@ ca_af_note(struct ca_af_table *t, const char *key, const char *text,
 }
 
 size_t
-ca_af_due(struct ca_af_table *t, uint64_t now_s, uint64_t window_s,
-    int force, struct ca_af_summary *out, size_t max)
+eng_af_due(struct eng_af_table *t, uint64_t now_s, uint64_t window_s,
+    int force, struct eng_af_summary *out, size_t max)
 {
-	struct ca_af_entry *e;
+	struct eng_af_entry *e;
 	size_t i, n = 0;
 
-	for (i = 0; i <= CA_AF_SOURCES && n < max; i++) {
-		e = i < CA_AF_SOURCES ? &t->e[i] : &t->others;
+	for (i = 0; i <= ENG_AF_SOURCES && n < max; i++) {
+		e = i < ENG_AF_SOURCES ? &t->e[i] : &t->others;
 		if (e->key[0] == '\0' || (!force &&
 		    now_s < e->start_s + window_s))
 			continue;

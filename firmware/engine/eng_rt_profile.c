@@ -8,14 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ca_engine_local.h"
-#include "ca_rt_local.h"
+#include "eng_engine_local.h"
+#include "eng_rt_local.h"
 
 static const struct {
 	const char	*name;
 	unsigned	 bit;
 	unsigned	 rsa;		/* CA_RSA_*: one exact size */
-} ca_key_names[] = {
+} eng_key_names[] = {
 	{ "p256", CA_KEY_P256, 0 },
 	{ "p384", CA_KEY_P384, 0 },
 	{ "p521", CA_KEY_P521, 0 },
@@ -28,13 +28,13 @@ static const struct {
 static const struct {
 	const char	*name;
 	unsigned	 bit;
-} ca_ku_names[] = {
+} eng_ku_names[] = {
 	{ "digitalSignature", CA_KU_DIGITAL_SIGNATURE },
 	{ "nonRepudiation", CA_KU_NON_REPUDIATION },
 	{ "keyEncipherment", CA_KU_KEY_ENCIPHERMENT },
 	{ "dataEncipherment", CA_KU_DATA_ENCIPHERMENT },
 	{ "keyAgreement", CA_KU_KEY_AGREEMENT },
-}, ca_eku_names[] = {
+}, eng_eku_names[] = {
 	{ "serverAuth", CA_EKU_SERVER_AUTH },
 	{ "clientAuth", CA_EKU_CLIENT_AUTH },
 	{ "codeSigning", CA_EKU_CODE_SIGNING },
@@ -46,7 +46,7 @@ static const struct {
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static int
-ca_rt_keys(const struct sconf_profile *sp, struct ca_profile *p,
+eng_rt_keys(const struct sconf_profile *sp, struct ca_profile *p,
     const char *where, char *err, size_t errlen)
 {
 	size_t i, k;
@@ -54,67 +54,67 @@ ca_rt_keys(const struct sconf_profile *sp, struct ca_profile *p,
 	p->key_types = 0;
 	p->rsa_sizes = 0;
 	for (i = 0; i < sp->key_types.n; i++) {
-		for (k = 0; k < NELEM(ca_key_names); k++)
-			if (strcmp(sp->key_types.v[i], ca_key_names[k].name) ==
+		for (k = 0; k < NELEM(eng_key_names); k++)
+			if (strcmp(sp->key_types.v[i], eng_key_names[k].name) ==
 			    0)
 				break;
-		if (k == NELEM(ca_key_names)) {
-			ca_fmt(err, errlen, "%s: unknown key type \"%s\"",
+		if (k == NELEM(eng_key_names)) {
+			eng_fmt(err, errlen, "%s: unknown key type \"%s\"",
 			    where, sp->key_types.v[i]);
 			return -1;
 		}
-		p->key_types |= ca_key_names[k].bit;
-		p->rsa_sizes |= ca_key_names[k].rsa;
+		p->key_types |= eng_key_names[k].bit;
+		p->rsa_sizes |= eng_key_names[k].rsa;
 	}
 	if (p->key_types == 0) {
-		ca_fmt(err, errlen, "%s: no key types", where);
+		eng_fmt(err, errlen, "%s: no key types", where);
 		return -1;
 	}
 	return 0;
 }
 
 static int
-ca_rt_usages(const struct sconf_profile *sp, struct ca_profile *p,
+eng_rt_usages(const struct sconf_profile *sp, struct ca_profile *p,
     const char *where, char *err, size_t errlen)
 {
 	size_t i, k;
 
 	p->key_usage = 0;
 	for (i = 0; i < sp->key_usage.n; i++) {
-		for (k = 0; k < NELEM(ca_ku_names); k++)
-			if (strcmp(sp->key_usage.v[i], ca_ku_names[k].name) ==
+		for (k = 0; k < NELEM(eng_ku_names); k++)
+			if (strcmp(sp->key_usage.v[i], eng_ku_names[k].name) ==
 			    0)
 				break;
-		if (k == NELEM(ca_ku_names)) {
-			ca_fmt(err, errlen, "%s: unknown key usage \"%s\"",
+		if (k == NELEM(eng_ku_names)) {
+			eng_fmt(err, errlen, "%s: unknown key usage \"%s\"",
 			    where, sp->key_usage.v[i]);
 			return -1;
 		}
-		p->key_usage |= ca_ku_names[k].bit;
+		p->key_usage |= eng_ku_names[k].bit;
 	}
 	p->ext_key_usage = 0;
 	for (i = 0; i < sp->ext_key_usage.n; i++) {
-		for (k = 0; k < NELEM(ca_eku_names); k++)
+		for (k = 0; k < NELEM(eng_eku_names); k++)
 			if (strcmp(sp->ext_key_usage.v[i],
-			    ca_eku_names[k].name) == 0)
+			    eng_eku_names[k].name) == 0)
 				break;
-		if (k == NELEM(ca_eku_names)) {
-			ca_fmt(err, errlen, "%s: unknown extended key usage"
+		if (k == NELEM(eng_eku_names)) {
+			eng_fmt(err, errlen, "%s: unknown extended key usage"
 			    " \"%s\"", where, sp->ext_key_usage.v[i]);
 			return -1;
 		}
-		p->ext_key_usage |= ca_eku_names[k].bit;
+		p->ext_key_usage |= eng_eku_names[k].bit;
 	}
 	/* RFC 5280 4.2.1.3: a leaf must be usable for something. */
 	if (p->key_usage == 0) {
-		ca_fmt(err, errlen, "%s: no key usage", where);
+		eng_fmt(err, errlen, "%s: no key usage", where);
 		return -1;
 	}
 	return 0;
 }
 
 static unsigned
-ca_rt_flags(const struct sconf_profile *sp)
+eng_rt_flags(const struct sconf_profile *sp)
 {
 	unsigned f = 0;
 
@@ -131,7 +131,7 @@ ca_rt_flags(const struct sconf_profile *sp)
 
 /* Lists and subject attributes; the first bad value is named. */
 static int
-ca_rt_lists(const struct sconf_profile *sp, struct ca_profile *p,
+eng_rt_lists(const struct sconf_profile *sp, struct ca_profile *p,
     const char *where, char *err, size_t errlen)
 {
 	const char *subj[CA_ATTR_MAX] = {
@@ -162,14 +162,14 @@ ca_rt_lists(const struct sconf_profile *sp, struct ca_profile *p,
 		    (enum ca_attr)i, subj[i]) != CA_OK)
 			what = "subject attribute", val = subj[i];
 	if (what != NULL) {
-		ca_fmt(err, errlen, "%s: bad %s \"%s\"", where, what, val);
+		eng_fmt(err, errlen, "%s: bad %s \"%s\"", where, what, val);
 		return -1;
 	}
 	return 0;
 }
 
 int
-ca_rt_profile(const struct sconf_tenant *st, const struct sconf_profile *sp,
+eng_rt_profile(const struct sconf_tenant *st, const struct sconf_profile *sp,
     const struct ca_issuer *iss, struct ca_profile *p, char *err,
     size_t errlen)
 {
@@ -178,16 +178,16 @@ ca_rt_profile(const struct sconf_tenant *st, const struct sconf_profile *sp,
 	snprintf(where, sizeof(where), "tenant %s profile %s", st->name,
 	    sp->name);
 	if (ca_profile_init(p, sp->name, iss) != CA_OK) {
-		ca_fmt(err, errlen, "%s: bad profile name", where);
+		eng_fmt(err, errlen, "%s: bad profile name", where);
 		return -1;
 	}
-	p->flags = ca_rt_flags(sp);
-	if (ca_rt_keys(sp, p, where, err, errlen) != 0 ||
-	    ca_rt_usages(sp, p, where, err, errlen) != 0 ||
-	    ca_rt_lists(sp, p, where, err, errlen) != 0)
+	p->flags = eng_rt_flags(sp);
+	if (eng_rt_keys(sp, p, where, err, errlen) != 0 ||
+	    eng_rt_usages(sp, p, where, err, errlen) != 0 ||
+	    eng_rt_lists(sp, p, where, err, errlen) != 0)
 		return -1;
 	if (ca_profile_set_ttl(p, sp->ttl, sp->max_ttl) != CA_OK) {
-		ca_fmt(err, errlen, "%s: ttl %lld and max_ttl %lld refused "
+		eng_fmt(err, errlen, "%s: ttl %lld and max_ttl %lld refused "
 		    "(need 0 < ttl <= max_ttl)", where, (long long)sp->ttl,
 		    (long long)sp->max_ttl);
 		return -1;
@@ -204,7 +204,7 @@ ca_rt_profile(const struct sconf_tenant *st, const struct sconf_profile *sp,
  * load; its requests are refused with 403 naming the constraint.
  */
 void
-ca_rt_profile_warn(const struct sconf_tenant *st, const struct ca_profile *p)
+eng_rt_profile_warn(const struct sconf_tenant *st, const struct ca_profile *p)
 {
 	struct ca_err cerr;
 	size_t i;

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
 #define P(x)	(1u << (x))
 #define HTTPS	P(PROTO_PEER_HTTPS)
@@ -24,61 +24,62 @@
 #define SERVING		(READY | DEGRADED | DRAINING)
 
 /* Who the client must be before the handler runs. */
-enum ca_auth {
-	CA_AUTH_NONE,		/* public: anyone may ask */
-	CA_AUTH_IDENT,		/* an identity derived from evidence */
-	CA_AUTH_HANDLER		/* the handler authenticates (PSK) */
+enum eng_auth {
+	ENG_AUTH_NONE,		/* public: anyone may ask */
+	ENG_AUTH_IDENT,		/* an identity derived from evidence */
+	ENG_AUTH_HANDLER	/* the handler authenticates (PSK) */
 };
 
-typedef int ca_handler(struct ca_engine *, const struct ca_rt *,
-    struct ca_ident *, const struct proto_request *, struct ca_reply *);
+typedef int eng_handler(struct eng_engine *, const struct eng_rt *,
+    struct eng_ident *, const struct proto_request *, struct eng_reply *);
 
 static const struct {
 	unsigned	 peers;
 	unsigned	 states;
-	enum ca_auth	 auth;
-	ca_handler	*handler;
+	enum eng_auth	 auth;
+	eng_handler	*handler;
 } dispatch[PROTO_T_MAX] = {
 	/*
 	 * Issuance needs the token, the ledger and the audit log and starts
 	 * new work, so it is taken only when READY (DESIGN.md rule 4).
 	 */
-	[PROTO_T_ISSUE] =	{ HTTPS | COAP, READY, CA_AUTH_IDENT,
-				  ca_h_issue },		/* ca_enroll.c */
-	[PROTO_T_REISSUE] =	{ HTTPS | COAP, READY, CA_AUTH_IDENT,
-				  ca_h_issue },		/* ca_enroll.c */
-	[PROTO_T_CACERTS] =	{ HTTPS | COAP, SERVING, CA_AUTH_NONE,
-				  ca_h_cacerts },	/* ca_csrattrs.c */
-	[PROTO_T_CSRATTRS] =	{ HTTPS | COAP, SERVING, CA_AUTH_NONE,
-				  ca_h_csrattrs },	/* ca_csrattrs.c */
+	[PROTO_T_ISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
+				  eng_h_issue },	/* eng_enroll.c */
+	[PROTO_T_REISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
+				  eng_h_issue },	/* eng_enroll.c */
+	[PROTO_T_CACERTS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
+				  eng_h_cacerts },	/* eng_csrattrs.c */
+	[PROTO_T_CSRATTRS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
+				  eng_h_csrattrs },	/* eng_csrattrs.c */
 	/* Administration is only on the mTLS JSON API, never on CoAP. */
-	[PROTO_T_REVOKE] =	{ HTTPS | CTL, READY, CA_AUTH_IDENT,
-				  ca_h_revoke },	/* ca_admin.c */
-	[PROTO_T_GET_CERT] =	{ HTTPS | CTL, SERVING, CA_AUTH_IDENT,
-				  ca_h_get },		/* ca_admin.c */
-	[PROTO_T_LIST_CERTS] =	{ HTTPS | CTL, SERVING, CA_AUTH_IDENT,
-				  ca_h_list },		/* ca_admin.c */
-	[PROTO_T_TOKEN_CREATE] = { HTTPS | CTL, READY, CA_AUTH_IDENT,
-				  ca_h_token },		/* ca_token.c */
+	[PROTO_T_REVOKE] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
+				  eng_h_revoke },	/* eng_admin.c */
+	[PROTO_T_GET_CERT] =	{ HTTPS | CTL, SERVING, ENG_AUTH_IDENT,
+				  eng_h_get },		/* eng_admin.c */
+	[PROTO_T_LIST_CERTS] =	{ HTTPS | CTL, SERVING, ENG_AUTH_IDENT,
+				  eng_h_list },		/* eng_admin.c */
+	[PROTO_T_TOKEN_CREATE] = { HTTPS | CTL, READY, ENG_AUTH_IDENT,
+				  eng_h_token },	/* eng_token.c */
 	/* The parent supervises with HEALTH, also before the token is up. */
 	[PROTO_T_HEALTH] =	{ HTTPS | COAP | CTL, STARTING | SERVING,
-				  CA_AUTH_NONE, ca_h_health }, /* ca_engine.c */
+				  ENG_AUTH_NONE,
+				  eng_h_health },	/* eng_engine.c */
 	/* OCSP and CRL are published on the plain-HTTP listener. */
-	[PROTO_T_OCSP] =	{ HTTPS, SERVING, CA_AUTH_NONE,
-				  ca_h_ocsp },	/* ca_revocation.c */
-	[PROTO_T_CRL] =		{ HTTPS | CTL, SERVING, CA_AUTH_NONE,
-				  ca_h_crl },	/* ca_revocation.c */
+	[PROTO_T_OCSP] =	{ HTTPS, SERVING, ENG_AUTH_NONE,
+				  eng_h_ocsp },	/* eng_revocation.c */
+	[PROTO_T_CRL] =		{ HTTPS | CTL, SERVING, ENG_AUTH_NONE,
+				  eng_h_crl },	/* eng_revocation.c */
 	/*
 	 * Only the DTLS server needs bootstrap PSKs, mid-handshake; a token
 	 * lookup needs the ledger but no token session.  The identity asked
 	 * about is the credential, so the source's budget still applies.
 	 */
-	[PROTO_T_PSK_LOOKUP] =	{ COAP, SERVING, CA_AUTH_HANDLER,
-				  ca_h_psk },		/* ca_psk.c */
+	[PROTO_T_PSK_LOOKUP] =	{ COAP, SERVING, ENG_AUTH_HANDLER,
+				  eng_h_psk },		/* eng_psk.c */
 };
 
 int
-ca_permitted(uint16_t type, int peer, int state)
+eng_permitted(uint16_t type, int peer, int state)
 {
 	if (type == 0 || type >= PROTO_T_MAX || dispatch[type].handler == NULL)
 		return PROTO_PERM_CLOSE;
@@ -112,11 +113,11 @@ evidence_fits(const struct proto_evidence *ev, uint16_t type, int peer)
 }
 
 int
-ca_admit(const struct proto_request *req, int peer, int state)
+eng_admit(const struct proto_request *req, int peer, int state)
 {
 	int perm;
 
-	if ((perm = ca_permitted(req->type, peer, state)) == PROTO_PERM_CLOSE)
+	if ((perm = eng_permitted(req->type, peer, state)) == PROTO_PERM_CLOSE)
 		return perm;
 	/* A front end that lies about its channel is compromised or broken. */
 	if (!evidence_fits(&req->ev, req->type, peer))
@@ -124,53 +125,53 @@ ca_admit(const struct proto_request *req, int peer, int state)
 	return perm;
 }
 
-/* CA_AUTH_IDENT: derive id, then charge its budgets; OK or the refusal. */
+/* ENG_AUTH_IDENT: derive id, then charge its budgets; OK or the refusal. */
 static int
-ca_dispatch_ident(struct ca_engine *e, const struct ca_rt *rt, int peer,
-    const struct proto_request *req, struct ca_ident *id, struct ca_reply *r)
+eng_dispatch_ident(struct eng_engine *e, const struct eng_rt *rt, int peer,
+    const struct proto_request *req, struct eng_ident *id, struct eng_reply *r)
 {
 	char msg[PROTO_MAX_STR + 1];
 	int rc;
 
-	rc = ca_ident_derive(e, rt, peer, &req->ev, id, msg, sizeof(msg));
+	rc = eng_ident_derive(e, rt, peer, &req->ev, id, msg, sizeof(msg));
 	/* Only the client's own failure spends its source's budget. */
 	if (rc == PROTO_R_UNAUTHORIZED || rc == PROTO_R_FORBIDDEN) {
-		ca_gate_auth_failed(e, rt, peer, &req->ev, id->actor, msg);
+		eng_gate_auth_failed(e, rt, peer, &req->ev, id->actor, msg);
 		r->quiet = 1;
 	} else if (peer != PROTO_PEER_CONTROL)
-		ca_gate_auth_ok(e, rt, &req->ev);
+		eng_gate_auth_ok(e, rt, &req->ev);
 	if (rc != PROTO_R_OK)
-		ca_reply_fail(r, rc, "%s", msg);
-	else if ((rc = ca_gate_rate(e, rt, req, id, r)) != PROTO_R_OK)
+		eng_reply_fail(r, rc, "%s", msg);
+	else if ((rc = eng_gate_rate(e, rt, req, id, r)) != PROTO_R_OK)
 		r->quiet = 1;
 	return rc;
 }
 
 int
-ca_dispatch(struct ca_engine *e, const struct ca_rt *rt, int peer,
-    const struct proto_request *req, struct ca_reply *r)
+eng_dispatch(struct eng_engine *e, const struct eng_rt *rt, int peer,
+    const struct proto_request *req, struct eng_reply *r)
 {
-	struct ca_ident id;
-	enum ca_auth auth;
+	struct eng_ident id;
+	enum eng_auth auth;
 	int rc;
 
-	/* ca_admit let only types with a row through; refuse all else. */
+	/* eng_admit let only types with a row through; refuse all else. */
 	if (req->type == 0 || req->type >= PROTO_T_MAX ||
 	    dispatch[req->type].handler == NULL)
-		return ca_reply_fail(r, PROTO_R_INTERNAL, "no handler");
+		return eng_reply_fail(r, PROTO_R_INTERNAL, "no handler");
 	auth = dispatch[req->type].auth;
 	memset(&id, 0, sizeof(id));
-	/* A source that keeps failing is not even heard (ca_gate.c). */
-	if (auth != CA_AUTH_NONE && peer != PROTO_PEER_CONTROL &&
-	    (rc = ca_gate_source(e, rt, &req->ev, r)) != PROTO_R_OK) {
+	/* A source that keeps failing is not even heard (eng_gate.c). */
+	if (auth != ENG_AUTH_NONE && peer != PROTO_PEER_CONTROL &&
+	    (rc = eng_gate_source(e, rt, &req->ev, r)) != PROTO_R_OK) {
 		r->quiet = 1;
 		return rc;
 	}
-	if (auth == CA_AUTH_IDENT &&
-	    (rc = ca_dispatch_ident(e, rt, peer, req, &id, r)) != PROTO_R_OK)
+	if (auth == ENG_AUTH_IDENT &&
+	    (rc = eng_dispatch_ident(e, rt, peer, req, &id, r)) != PROTO_R_OK)
 		goto out;
 	rc = dispatch[req->type].handler(e, rt, &id, req, r);
 out:
-	ca_ident_clear(&id);
+	eng_ident_clear(&id);
 	return rc;
 }

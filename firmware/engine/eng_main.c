@@ -21,23 +21,23 @@
 
 #include <signet/sandbox.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
-struct ca_main_ctx {
+struct eng_main_ctx {
 	const char	*path;
 	struct hsm	*hsm;
 	const struct sconf *first;
 };
 
 static void
-ca_usage(void)
+eng_usage(void)
 {
 	fprintf(stderr, "usage: signet-engine -f config -C ctlfd [-d]\n");
 	exit(2);
 }
 
 static int
-ca_parse_fd(const char *s)
+eng_parse_fd(const char *s)
 {
 	char *end;
 	long v;
@@ -45,12 +45,12 @@ ca_parse_fd(const char *s)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || *s == '\0' || *end != '\0' || v < 0 || v > INT_MAX)
-		ca_usage();
+		eng_usage();
 	return (int)v;
 }
 
 static int
-ca_same(const char *a, const char *b)
+eng_same(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
@@ -59,9 +59,9 @@ ca_same(const char *a, const char *b)
 
 /* SIGHUP: the token and storage are fixed for the process's life. */
 static int
-ca_main_reload(void *arg, struct ca_rt **out)
+eng_main_reload(void *arg, struct eng_rt **out)
 {
-	struct ca_main_ctx *ctx = arg;
+	struct eng_main_ctx *ctx = arg;
 	struct sconf *c = NULL;
 	char err[SCONF_MAX_ERR];
 
@@ -69,12 +69,12 @@ ca_main_reload(void *arg, struct ca_rt **out)
 		log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
 		return -1;
 	}
-	if (!ca_same(c->token_module, ctx->first->token_module) ||
-	    !ca_same(c->token_label, ctx->first->token_label) ||
-	    !ca_same(c->storage_path, ctx->first->storage_path))
+	if (!eng_same(c->token_module, ctx->first->token_module) ||
+	    !eng_same(c->token_label, ctx->first->token_label) ||
+	    !eng_same(c->storage_path, ctx->first->storage_path))
 		log_warnx("msg=\"token and storage changes take effect at"
 		    " the next restart\"");
-	if (ca_rt_build(c, ctx->hsm, sconf_free, out, err, sizeof(err)) !=
+	if (eng_rt_build(c, ctx->hsm, sconf_free, out, err, sizeof(err)) !=
 	    0) {
 		log_warnx("msg=\"configuration refused\" error=\"%s\"", err);
 		sconf_free(c);
@@ -90,7 +90,7 @@ ca_main_reload(void *arg, struct ca_rt **out)
  * calling the guard first lets us say what it found.
  */
 static void
-ca_guard_token_files(void)
+eng_guard_token_files(void)
 {
 	struct hsm_guard_report r;
 	int rc;
@@ -110,7 +110,7 @@ ca_guard_token_files(void)
 }
 
 static struct hsm *
-ca_open_token(const struct sconf *c)
+eng_open_token(const struct sconf *c)
 {
 	struct hsm_config hc;
 	struct hsm *hsm = NULL;
@@ -129,7 +129,7 @@ ca_open_token(const struct sconf *c)
 		fatalx("msg=\"cannot read PIN file\" file=%s error=\"%s\"",
 		    c->token_pin_file, hsm_strerror(rc));
 	}
-	ca_guard_token_files();
+	eng_guard_token_files();
 	rc = hsm_open(&hc, pin, pinlen, &hsm);
 	explicit_bzero(pin, sizeof(pin));
 	if (rc != HSM_OK)
@@ -142,7 +142,7 @@ ca_open_token(const struct sconf *c)
 }
 
 static struct ledger *
-ca_open_ledger(const struct sconf *c, struct hsm *hsm,
+eng_open_ledger(const struct sconf *c, struct hsm *hsm,
     struct hsm_key **audit_key)
 {
 	struct ledger_config lc;
@@ -169,13 +169,13 @@ ca_open_ledger(const struct sconf *c, struct hsm *hsm,
 }
 
 int
-ca_main(int argc, char *argv[])
+eng_main(int argc, char *argv[])
 {
-	struct ca_main_ctx ctx;
-	struct ca_engine_config ec;
-	struct ca_serve_opts so;
-	struct ca_engine *e = NULL;
-	struct ca_rt *rt = NULL;
+	struct eng_main_ctx ctx;
+	struct eng_engine_config ec;
+	struct eng_serve_opts so;
+	struct eng_engine *e = NULL;
+	struct eng_rt *rt = NULL;
 	struct hsm_key *audit_key = NULL;
 	struct ledger *l;
 	struct sconf *c = NULL;
@@ -200,7 +200,7 @@ ca_main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "C:df:")) != -1) {
 		switch (ch) {
 		case 'C':
-			ctl = ca_parse_fd(optarg);
+			ctl = eng_parse_fd(optarg);
 			break;
 		case 'd':
 			debug = 1;
@@ -209,28 +209,28 @@ ca_main(int argc, char *argv[])
 			ctx.path = optarg;
 			break;
 		default:
-			ca_usage();
+			eng_usage();
 		}
 	}
 	if (ctx.path == NULL || ctl == -1 || optind != argc)
-		ca_usage();
+		eng_usage();
 	log_init("signet-engine", LOG_TO_STDERR, debug);
 	if (sconf_load(ctx.path, &c, err, sizeof(err)) != 0)
 		fatalx("msg=\"configuration refused\" error=\"%s\"", err);
 	if (c->log_level != NULL && strcmp(c->log_level, "debug") == 0)
 		log_init("signet-engine", LOG_TO_STDERR, 1);
-	ctx.hsm = ca_open_token(c);
+	ctx.hsm = eng_open_token(c);
 	ctx.first = c;
-	l = ca_open_ledger(c, ctx.hsm, &audit_key);
-	if (ca_rt_build(c, ctx.hsm, sconf_free, &rt, err, sizeof(err)) != 0)
+	l = eng_open_ledger(c, ctx.hsm, &audit_key);
+	if (eng_rt_build(c, ctx.hsm, sconf_free, &rt, err, sizeof(err)) != 0)
 		fatalx("msg=\"configuration refused\" error=\"%s\"", err);
 	memset(&ec, 0, sizeof(ec));
 	ec.hsm = ctx.hsm;
 	ec.ledger = l;
-	/* The reason (memory, or the token key: ca_psk.c) is logged. */
-	if (ca_engine_new(&ec, rt, &e) != 0)
+	/* The reason (memory, or the token key: eng_psk.c) is logged. */
+	if (eng_engine_new(&ec, rt, &e) != 0)
 		fatalx("msg=\"cannot start the engine\"");
-	if (ca_engine_reconcile(e) != 0)
+	if (eng_engine_reconcile(e) != 0)
 		fatalx("msg=\"reconciliation failed; not serving\"");
 	if (c->sandbox) {
 		struct sandbox_conf sc = { SANDBOX_ENGINE, c->user, NULL, 0 };
@@ -243,14 +243,14 @@ ca_main(int argc, char *argv[])
 	}
 	memset(&so, 0, sizeof(so));
 	so.ctl_fd = ctl;
-	so.reload = ca_main_reload;
+	so.reload = eng_main_reload;
 	so.arg = &ctx;
 	/* The first sconf stays alive: it is the reference for reloads. */
-	ca_rt_ref(rt);
-	rc = ca_serve(e, &so);
-	ca_engine_free(e);
+	eng_rt_ref(rt);
+	rc = eng_serve(e, &so);
+	eng_engine_free(e);
 	ledger_close(l);
-	ca_rt_unref(rt);
+	eng_rt_unref(rt);
 	hsm_key_free(audit_key);
 	hsm_close(ctx.hsm);
 	return rc == 0 ? 0 : 1;

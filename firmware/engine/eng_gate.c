@@ -1,5 +1,5 @@
 /*
- * The engine's budgets applied to requests (ca_limit.h has the rules):
+ * The engine's budgets applied to requests (eng_limit.h has the rules):
  * a source over its authentication-failure budget is refused before its
  * evidence is looked at.  Every attempt takes a token from its source's
  * failure bucket before authentication and a success gives it back, so
@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ca_authfail.h"
-#include "ca_engine_local.h"
+#include "eng_authfail.h"
+#include "eng_engine_local.h"
 
 #define GATE_DUE_BATCH	32
 
@@ -23,18 +23,18 @@ lim(int64_t v)
 
 /*
  * The tenant a request acts in, "" for none.  An EST label is resolved
- * as for nobody in particular (ca_enroll_named): the unlabelled path
+ * as for nobody in particular (eng_enroll_named): the unlabelled path
  * charges est_default's tenant, as it did when front ends resolved it.
  */
 static const char *
-req_tenant(const struct ca_rt *rt, const struct proto_request *req)
+req_tenant(const struct eng_rt *rt, const struct proto_request *req)
 {
 	const char *tenant = "", *profile;
 
 	switch (req->type) {
 	case PROTO_T_ISSUE:
 	case PROTO_T_REISSUE:
-		if (ca_enroll_named(rt, NULL, &req->u.issue, &tenant,
+		if (eng_enroll_named(rt, NULL, &req->u.issue, &tenant,
 		    &profile, NULL, 0) != PROTO_R_OK)
 			return "";
 		return tenant;
@@ -53,19 +53,19 @@ req_tenant(const struct ca_rt *rt, const struct proto_request *req)
 
 /* "c:<hash of the certificate>" or "t:<token id>"; "" is unlimited. */
 static void
-ident_key(const struct proto_request *req, const struct ca_ident *id,
-    char key[CA_LIMIT_KEY])
+ident_key(const struct proto_request *req, const struct eng_ident *id,
+    char key[ENG_LIMIT_KEY])
 {
 	const struct proto_blob *leaf = &req->ev.chain.certs[0];
 	uint8_t md[32];
 	size_t i;
 
 	key[0] = '\0';
-	if (id->kind == CA_ID_TOKEN)
-		snprintf(key, CA_LIMIT_KEY, "t:%s", id->tok.id);
-	else if ((id->kind == CA_ID_CLIENT || id->kind == CA_ID_ISSUED) &&
+	if (id->kind == ENG_ID_TOKEN)
+		snprintf(key, ENG_LIMIT_KEY, "t:%s", id->tok.id);
+	else if ((id->kind == ENG_ID_CLIENT || id->kind == ENG_ID_ISSUED) &&
 	    req->ev.chain.ncerts > 0) {
-		ca_sha256(leaf->ptr, leaf->len, md);
+		eng_sha256(leaf->ptr, leaf->len, md);
 		memcpy(key, "c:", 2);
 		for (i = 0; i < 16; i++)
 			snprintf(key + 2 + 2 * i, 3, "%02x", md[i]);
@@ -73,83 +73,83 @@ ident_key(const struct proto_request *req, const struct ca_ident *id,
 }
 
 static int
-gate_refuse(struct ca_reply *r, unsigned retry, const char *what)
+gate_refuse(struct eng_reply *r, unsigned retry, const char *what)
 {
 	r->rep.status.retry_after = retry;
-	return ca_reply_fail(r, PROTO_R_RATE_LIMITED, "%s: retry in %u s",
+	return eng_reply_fail(r, PROTO_R_RATE_LIMITED, "%s: retry in %u s",
 	    what, retry);
 }
 
 int
-ca_gate_source(struct ca_engine *e, const struct ca_rt *rt,
-    const struct proto_evidence *ev, struct ca_reply *r)
+eng_gate_source(struct eng_engine *e, const struct eng_rt *rt,
+    const struct proto_evidence *ev, struct eng_reply *r)
 {
 	const struct sconf_limits *c = &rt->conf->limits;
-	struct ca_limit *l = e->limit;
-	char key[CA_LIMIT_KEY];
+	struct eng_limit *l = e->limit;
+	char key[ENG_LIMIT_KEY];
 	unsigned retry;
 	int ok;
 
-	ca_limit_source_key(ev->src, ev->src_len, key);
+	eng_limit_source_key(ev->src, ev->src_len, key);
 	pthread_mutex_lock(&l->mu);
-	ok = ca_bucket_take(&l->authfail, key, ca_limit_now_ms(),
+	ok = eng_bucket_take(&l->authfail, key, eng_limit_now_ms(),
 	    lim(c->rate_auth_fail), lim(c->burst_auth_fail), &retry);
 	pthread_mutex_unlock(&l->mu);
 	if (ok)
 		return PROTO_R_OK;
-	ca_limit_count(l, PROTO_C_AUTH_SOURCE);
+	eng_limit_count(l, PROTO_C_AUTH_SOURCE);
 	return gate_refuse(r, retry, "too many failed authentications from "
 	    "this address");
 }
 
 void
-ca_gate_auth_ok(struct ca_engine *e, const struct ca_rt *rt,
+eng_gate_auth_ok(struct eng_engine *e, const struct eng_rt *rt,
     const struct proto_evidence *ev)
 {
 	const struct sconf_limits *c = &rt->conf->limits;
-	struct ca_limit *l = e->limit;
-	char key[CA_LIMIT_KEY];
+	struct eng_limit *l = e->limit;
+	char key[ENG_LIMIT_KEY];
 
-	ca_limit_source_key(ev->src, ev->src_len, key);
+	eng_limit_source_key(ev->src, ev->src_len, key);
 	pthread_mutex_lock(&l->mu);
-	ca_bucket_give(&l->authfail, key, ca_limit_now_ms(),
+	eng_bucket_give(&l->authfail, key, eng_limit_now_ms(),
 	    lim(c->rate_auth_fail), lim(c->burst_auth_fail));
 	pthread_mutex_unlock(&l->mu);
 }
 
 int
-ca_gate_ocsp(void *gate)
+eng_gate_ocsp(void *gate)
 {
-	const struct ca_ocsp_gate *g = gate;
+	const struct eng_ocsp_gate *g = gate;
 	const struct sconf_limits *c = &g->rt->conf->limits;
-	struct ca_limit *l = g->e->limit;
-	char key[CA_LIMIT_KEY];
+	struct eng_limit *l = g->e->limit;
+	char key[ENG_LIMIT_KEY];
 	unsigned retry;
 	int ok;
 
 	/* The parent (local operator) has no address and no limit. */
 	if (g->ev->src_len == 0)
 		return 1;
-	ca_limit_source_key(g->ev->src, g->ev->src_len, key);
+	eng_limit_source_key(g->ev->src, g->ev->src_len, key);
 	pthread_mutex_lock(&l->mu);
-	ok = ca_bucket_take(&l->nonce, key, ca_limit_now_ms(),
+	ok = eng_bucket_take(&l->nonce, key, eng_limit_now_ms(),
 	    lim(c->rate_ocsp_nonce), lim(c->burst_ocsp_nonce), &retry);
 	pthread_mutex_unlock(&l->mu);
 	return ok;
 }
 
 void
-ca_gate_ocsp_done(const struct ca_ocsp_gate *g, int signed_nonce,
+eng_gate_ocsp_done(const struct eng_ocsp_gate *g, int signed_nonce,
     int dropped_nonce)
 {
 	if (signed_nonce)
-		ca_limit_count(g->e->limit, PROTO_C_OCSP_NONCE_SIGNED);
+		eng_limit_count(g->e->limit, PROTO_C_OCSP_NONCE_SIGNED);
 	if (dropped_nonce)
-		ca_limit_count(g->e->limit, PROTO_C_OCSP_NONCE_DROPPED);
+		eng_limit_count(g->e->limit, PROTO_C_OCSP_NONCE_DROPPED);
 }
 
 static uint64_t
-gate_window(const struct ca_rt *rt)
+gate_window(const struct eng_rt *rt)
 {
 	int64_t w = rt->conf->limits.auth_fail_window;
 
@@ -158,12 +158,12 @@ gate_window(const struct ca_rt *rt)
 
 /* One row (and one line) for the failures a window counted. */
 static void
-gate_summary(struct ca_engine *e, const struct ca_af_summary *s)
+gate_summary(struct eng_engine *e, const struct eng_af_summary *s)
 {
-	char actor[CA_AF_TEXT + 8], detail[CA_AF_REASON + 192];
+	char actor[ENG_AF_TEXT + 8], detail[ENG_AF_REASON + 192];
 
-	ca_fmt(actor, sizeof(actor), "source:%s", s->text);
-	ca_fmt(detail, sizeof(detail), "count=%llu window=%llus: %llu more "
+	eng_fmt(actor, sizeof(actor), "source:%s", s->text);
+	eng_fmt(detail, sizeof(detail), "count=%llu window=%llus: %llu more "
 	    "failed authentications from %s, the last: %s",
 	    (unsigned long long)s->count, (unsigned long long)s->window_s,
 	    (unsigned long long)s->count, s->text, s->reason);
@@ -171,64 +171,64 @@ gate_summary(struct ca_engine *e, const struct ca_af_summary *s)
 	    "window=%llus last=\"%s\"", s->text,
 	    (unsigned long long)s->count, (unsigned long long)s->window_s,
 	    s->reason);
-	ca_audit(e, actor, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied",
+	eng_audit(e, actor, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied",
 	    detail);
 }
 
 void
-ca_gate_auth_failed(struct ca_engine *e, const struct ca_rt *rt, int peer,
+eng_gate_auth_failed(struct eng_engine *e, const struct eng_rt *rt, int peer,
     const struct proto_evidence *ev, const char *actor, const char *why)
 {
-	struct ca_limit *l = e->limit;
-	struct ca_af_summary sum;
-	char key[CA_LIMIT_KEY], text[CA_AF_TEXT], detail[PROTO_MAX_STR + 96];
+	struct eng_limit *l = e->limit;
+	struct eng_af_summary sum;
+	char key[ENG_LIMIT_KEY], text[ENG_AF_TEXT], detail[PROTO_MAX_STR + 96];
 	const char *who;
 	int first, have;
 
-	ca_limit_count(l, PROTO_C_AUTH_FAIL);
+	eng_limit_count(l, PROTO_C_AUTH_FAIL);
 	if (why == NULL)
 		return;
-	ca_limit_source_key(ev->src, ev->src_len, key);
-	ca_limit_source_text(ev->src, ev->src_len, text, sizeof(text));
+	eng_limit_source_key(ev->src, ev->src_len, key);
+	eng_limit_source_text(ev->src, ev->src_len, text, sizeof(text));
 	pthread_mutex_lock(&l->mu);
-	first = ca_af_note(l->af, key, text, why, ca_limit_now_ms() / 1000,
+	first = eng_af_note(l->af, key, text, why, eng_limit_now_ms() / 1000,
 	    gate_window(rt), &sum, &have);
 	pthread_mutex_unlock(&l->mu);
 	if (have)
 		gate_summary(e, &sum);
 	if (!first) {
-		ca_limit_count(l, PROTO_C_AUDIT_AGGREGATED);
-		ca_limit_count(l, PROTO_C_LOG_DROPPED);
+		eng_limit_count(l, PROTO_C_AUDIT_AGGREGATED);
+		eng_limit_count(l, PROTO_C_LOG_DROPPED);
 		return;
 	}
 	who = actor != NULL && actor[0] != '\0' ? actor :
 	    ev->kind == PROTO_EV_TOKEN ? "token" : "unknown";
 	log_warnx("msg=\"authentication failed\" peer=%d source=%s "
 	    "actor=\"%s\" reason=\"%s\"", peer, text, who, why);
-	ca_fmt(detail, sizeof(detail), "%s (from %s; more from there in "
+	eng_fmt(detail, sizeof(detail), "%s (from %s; more from there in "
 	    "this window are counted in one row)", why, text);
-	ca_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", detail);
+	eng_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", detail);
 }
 
 void
-ca_engine_tick(struct ca_engine *e, int force)
+eng_engine_tick(struct eng_engine *e, int force)
 {
-	struct ca_af_summary due[GATE_DUE_BATCH];
-	struct ca_limit *l = e->limit;
-	uint64_t w, now_s = ca_limit_now_ms() / 1000;
-	struct ca_rt *rt;
+	struct eng_af_summary due[GATE_DUE_BATCH];
+	struct eng_limit *l = e->limit;
+	uint64_t w, now_s = eng_limit_now_ms() / 1000;
+	struct eng_rt *rt;
 	size_t i, n;
 
 	/* The loop may turn many times a second; the table is looked at once. */
 	if (!force && now_s == l->af_tick_s)
 		return;
 	l->af_tick_s = now_s;
-	rt = ca_engine_rt(e);
+	rt = eng_engine_rt(e);
 	w = gate_window(rt);
-	ca_rt_unref(rt);
+	eng_rt_unref(rt);
 	do {
 		pthread_mutex_lock(&l->mu);
-		n = ca_af_due(l->af, now_s, w, force, due, GATE_DUE_BATCH);
+		n = eng_af_due(l->af, now_s, w, force, due, GATE_DUE_BATCH);
 		pthread_mutex_unlock(&l->mu);
 		for (i = 0; i < n; i++)
 			gate_summary(e, &due[i]);
@@ -236,33 +236,33 @@ ca_engine_tick(struct ca_engine *e, int force)
 }
 
 int
-ca_gate_rate(struct ca_engine *e, const struct ca_rt *rt,
-    const struct proto_request *req, const struct ca_ident *id,
-    struct ca_reply *r)
+eng_gate_rate(struct eng_engine *e, const struct eng_rt *rt,
+    const struct proto_request *req, const struct eng_ident *id,
+    struct eng_reply *r)
 {
 	const struct sconf_limits *c = &rt->conf->limits;
-	struct ca_limit *l = e->limit;
+	struct eng_limit *l = e->limit;
 	const char *tenant = req_tenant(rt, req);
-	char key[CA_LIMIT_KEY];
-	uint64_t now = ca_limit_now_ms();
+	char key[ENG_LIMIT_KEY];
+	uint64_t now = eng_limit_now_ms();
 	unsigned retry = 0;
 	int which = -1;
 
-	if (id->kind == CA_ID_PARENT)
+	if (id->kind == ENG_ID_PARENT)
 		return PROTO_R_OK;
 	ident_key(req, id, key);
 	pthread_mutex_lock(&l->mu);
-	if (!ca_bucket_take(&l->identity, key, now, lim(c->rate_identity),
+	if (!eng_bucket_take(&l->identity, key, now, lim(c->rate_identity),
 	    lim(c->burst_identity), &retry))
 		which = PROTO_C_RATE_IDENTITY;
-	else if (tenant[0] != '\0' && ca_ident_in_tenant(id, tenant) &&
-	    !ca_bucket_take(&l->tenant, tenant, now, lim(c->rate_tenant),
+	else if (tenant[0] != '\0' && eng_ident_in_tenant(id, tenant) &&
+	    !eng_bucket_take(&l->tenant, tenant, now, lim(c->rate_tenant),
 	    lim(c->burst_tenant), &retry))
 		which = PROTO_C_RATE_TENANT;
 	pthread_mutex_unlock(&l->mu);
 	if (which < 0)
 		return PROTO_R_OK;
-	ca_limit_count(l, which);
+	eng_limit_count(l, which);
 	return gate_refuse(r, retry, which == PROTO_C_RATE_IDENTITY ?
 	    "rate limit exceeded for this client" :
 	    "rate limit exceeded for this tenant");

@@ -1,5 +1,5 @@
 /*
- * Token buckets and source keys (ca_limit.h).  Pure functions over a
+ * Token buckets and source keys (eng_limit.h).  Pure functions over a
  * table and a clock, so tests/unit/engine runs them without a token.
  */
 #include <arpa/inet.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ca_authfail.h"
-#include "ca_limit.h"
+#include "eng_authfail.h"
+#include "eng_limit.h"
 
 static uint32_t
 bucket_hash(const char *s)
@@ -21,16 +21,16 @@ bucket_hash(const char *s)
 	return h;
 }
 
-static struct ca_bucket *
-bucket_find(struct ca_buckets *t, const char *key, uint64_t now_ms,
+static struct eng_bucket *
+bucket_find(struct eng_buckets *t, const char *key, uint64_t now_ms,
     double burst)
 {
-	struct ca_bucket *b, *victim = NULL;
+	struct eng_bucket *b, *victim = NULL;
 	uint32_t h = bucket_hash(key);
 	size_t i;
 
-	for (i = 0; i < CA_LIMIT_PROBE; i++) {
-		b = &t->slots[(h + i) % CA_LIMIT_SLOTS];
+	for (i = 0; i < ENG_LIMIT_PROBE; i++) {
+		b = &t->slots[(h + i) % ENG_LIMIT_SLOTS];
 		if (b->key[0] != '\0' && strcmp(b->key, key) == 0)
 			return b;
 		if (b->key[0] == '\0') {
@@ -43,18 +43,18 @@ bucket_find(struct ca_buckets *t, const char *key, uint64_t now_ms,
 	if (victim->key[0] == '\0')
 		t->used++;
 	memset(victim, 0, sizeof(*victim));
-	/* Keys are made by ca_limit.c's callers; a longer one is cut. */
+	/* Keys are made by eng_limit.c's callers; a longer one is cut. */
 	snprintf(victim->key, sizeof(victim->key), "%s", key);
 	victim->tokens = burst;
 	victim->last_ms = now_ms;
 	return victim;
 }
 
-static struct ca_bucket *
-bucket_refill(struct ca_buckets *t, const char *key, uint64_t now_ms,
+static struct eng_bucket *
+bucket_refill(struct eng_buckets *t, const char *key, uint64_t now_ms,
     double rate, double burst)
 {
-	struct ca_bucket *b = bucket_find(t, key, now_ms, burst);
+	struct eng_bucket *b = bucket_find(t, key, now_ms, burst);
 
 	if (now_ms > b->last_ms) {
 		b->tokens += (double)(now_ms - b->last_ms) * rate / 1000.0;
@@ -67,7 +67,7 @@ bucket_refill(struct ca_buckets *t, const char *key, uint64_t now_ms,
 
 /* Whole seconds until the bucket holds a token again, at least 1. */
 static unsigned
-bucket_wait(const struct ca_bucket *b, double rate)
+bucket_wait(const struct eng_bucket *b, double rate)
 {
 	double w = (1.0 - b->tokens) / rate;
 	unsigned s = (unsigned)w;
@@ -78,10 +78,10 @@ bucket_wait(const struct ca_bucket *b, double rate)
 }
 
 int
-ca_bucket_take(struct ca_buckets *t, const char *key, uint64_t now_ms,
+eng_bucket_take(struct eng_buckets *t, const char *key, uint64_t now_ms,
     double rate, double burst, unsigned *retry_s)
 {
-	struct ca_bucket *b;
+	struct eng_bucket *b;
 
 	*retry_s = 0;
 	if (rate <= 0 || key == NULL || key[0] == '\0')
@@ -98,10 +98,10 @@ ca_bucket_take(struct ca_buckets *t, const char *key, uint64_t now_ms,
 }
 
 void
-ca_bucket_give(struct ca_buckets *t, const char *key, uint64_t now_ms,
+eng_bucket_give(struct eng_buckets *t, const char *key, uint64_t now_ms,
     double rate, double burst)
 {
-	struct ca_bucket *b;
+	struct eng_bucket *b;
 
 	if (rate <= 0 || key == NULL || key[0] == '\0')
 		return;
@@ -116,7 +116,7 @@ static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 	0xff };
 
 void
-ca_limit_source_key(const uint8_t *src, size_t len, char out[CA_LIMIT_KEY])
+eng_limit_source_key(const uint8_t *src, size_t len, char out[ENG_LIMIT_KEY])
 {
 	size_t i, n;
 
@@ -137,7 +137,7 @@ ca_limit_source_key(const uint8_t *src, size_t len, char out[CA_LIMIT_KEY])
 }
 
 void
-ca_limit_source_text(const uint8_t *src, size_t len, char *out,
+eng_limit_source_text(const uint8_t *src, size_t len, char *out,
     size_t size)
 {
 	uint8_t a[16];
@@ -160,10 +160,10 @@ ca_limit_source_text(const uint8_t *src, size_t len, char *out,
 	}
 }
 
-struct ca_limit *
-ca_limit_new(void)
+struct eng_limit *
+eng_limit_new(void)
 {
-	struct ca_limit *l;
+	struct eng_limit *l;
 	size_t i;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
@@ -180,7 +180,7 @@ ca_limit_new(void)
 }
 
 void
-ca_limit_free(struct ca_limit *l)
+eng_limit_free(struct eng_limit *l)
 {
 	if (l == NULL)
 		return;
@@ -190,14 +190,14 @@ ca_limit_free(struct ca_limit *l)
 }
 
 void
-ca_limit_count(struct ca_limit *l, int counter)
+eng_limit_count(struct eng_limit *l, int counter)
 {
 	if (counter >= 0 && counter < PROTO_C_MAX)
 		atomic_fetch_add(&l->counters[counter], 1);
 }
 
 void
-ca_limit_counters(struct ca_limit *l, uint64_t out[PROTO_C_MAX])
+eng_limit_counters(struct eng_limit *l, uint64_t out[PROTO_C_MAX])
 {
 	size_t i;
 
@@ -206,7 +206,7 @@ ca_limit_counters(struct ca_limit *l, uint64_t out[PROTO_C_MAX])
 }
 
 uint64_t
-ca_limit_now_ms(void)
+eng_limit_now_ms(void)
 {
 	struct timespec ts;
 

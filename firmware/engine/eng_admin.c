@@ -12,37 +12,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
 /* Role and tenant gate; PROTO_R_OK or a refusal already in r. */
 static int
-ca_admin_gate(struct ca_engine *e, const struct ca_rt *rt,
-    const struct ca_ident *id, const char *tenant, const char *what,
-    unsigned int roles, struct ca_reply *r)
+eng_admin_gate(struct eng_engine *e, const struct eng_rt *rt,
+    const struct eng_ident *id, const char *tenant, const char *what,
+    unsigned int roles, struct eng_reply *r)
 {
 	char msg[PROTO_MAX_STR + 1];
 	int result = PROTO_R_FORBIDDEN;
 
 	if (!sconf_role_in(id->role, roles))
-		ca_fmt(msg, sizeof(msg), "role %s may not %s", id->role,
+		eng_fmt(msg, sizeof(msg), "role %s may not %s", id->role,
 		    what);
-	else if (!ca_ident_in_tenant(id, tenant) ||
-	    ca_rt_tenant(rt, tenant) == NULL)
-		ca_fmt(msg, sizeof(msg), "%s may not %s in tenant %s",
+	else if (!eng_ident_in_tenant(id, tenant) ||
+	    eng_rt_tenant(rt, tenant) == NULL)
+		eng_fmt(msg, sizeof(msg), "%s may not %s in tenant %s",
 		    id->actor, what, tenant);
 	else
 		return PROTO_R_OK;
-	ca_audit(e, id->actor, id->role, tenant, AUDIT_REFUSE, NULL,
+	eng_audit(e, id->actor, id->role, tenant, AUDIT_REFUSE, NULL,
 	    "denied", msg);
-	return ca_reply_fail(r, result, "%s", msg);
+	return eng_reply_fail(r, result, "%s", msg);
 }
 
-#define CA_WRITERS	(SCONF_ROLE_BIT(SCONF_ROLE_OPERATOR) | \
+#define ENG_WRITERS	(SCONF_ROLE_BIT(SCONF_ROLE_OPERATOR) | \
 	SCONF_ROLE_BIT(SCONF_ROLE_AGENT))
-#define CA_READERS	(CA_WRITERS | SCONF_ROLE_BIT(SCONF_ROLE_AUDITOR))
+#define ENG_READERS	(ENG_WRITERS | SCONF_ROLE_BIT(SCONF_ROLE_AUDITOR))
 
 static int
-ca_serial(const struct proto_blob *b, struct ledger_serial *s)
+eng_serial(const struct proto_blob *b, struct ledger_serial *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (b->len < 1 || b->len > LEDGER_SERIAL_MAX)
@@ -53,7 +53,7 @@ ca_serial(const struct proto_blob *b, struct ledger_serial *s)
 }
 
 static int
-ca_ledger_result(int rc)
+eng_ledger_result(int rc)
 {
 	switch (rc) {
 	case LEDGER_ERR_NOTFOUND:
@@ -69,21 +69,21 @@ ca_ledger_result(int rc)
 }
 
 int
-ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt,
+    struct eng_ident *id, const struct proto_request *req, struct eng_reply *r)
 {
 	const struct proto_revoke_req *q = &req->u.revoke;
 	struct ledger_serial serial;
 	struct audit_record rec;
 	char hex[2 * LEDGER_SERIAL_MAX + 1], detail[64];
-	int64_t when = ca_engine_now(e);
+	int64_t when = eng_engine_now(e);
 	int rc;
 
-	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "revoke", CA_WRITERS,
+	if ((rc = eng_admin_gate(e, rt, id, q->tenant, "revoke", ENG_WRITERS,
 	    r)) != PROTO_R_OK)
 		return rc;
-	if (ca_serial(&q->serial, &serial) != 0)
-		return ca_reply_fail(r, PROTO_R_BAD_REQUEST, "bad serial");
+	if (eng_serial(&q->serial, &serial) != 0)
+		return eng_reply_fail(r, PROTO_R_BAD_REQUEST, "bad serial");
 	ledger_serial_hex(&serial, hex, sizeof(hex));
 	snprintf(detail, sizeof(detail), "reason=%u", q->reason);
 	memset(&rec, 0, sizeof(rec));
@@ -97,17 +97,17 @@ ca_h_revoke(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	rc = ledger_revoke(e->ledger, q->tenant, &serial, q->reason, when,
 	    &rec);
 	if (rc != LEDGER_OK) {
-		ca_audit(e, id->actor, id->role, q->tenant, AUDIT_REFUSE, hex,
+		eng_audit(e, id->actor, id->role, q->tenant, AUDIT_REFUSE, hex,
 		    "denied", ledger_strerror(rc));
 		if (rc == LEDGER_ERR_NOTFOUND)
-			return ca_reply_fail(r, PROTO_R_NOT_FOUND, "no "
+			return eng_reply_fail(r, PROTO_R_NOT_FOUND, "no "
 			    "certificate %s in tenant %s", hex, q->tenant);
-		return ca_reply_fail(r, ca_ledger_result(rc), "ledger: %s",
+		return eng_reply_fail(r, eng_ledger_result(rc), "ledger: %s",
 		    ledger_strerror(rc));
 	}
 	log_info("msg=revoked tenant=%s serial=%s reason=%u actor=\"%s\"",
 	    q->tenant, hex, q->reason, id->actor);
-	ca_rev_revoked(rt, serial.b, serial.len, ca_engine_now(e));
+	eng_rev_revoked(rt, serial.b, serial.len, eng_engine_now(e));
 	r->rep.u.revoked_at = (uint64_t)when;
 	return PROTO_R_OK;
 }
@@ -116,7 +116,7 @@ _Static_assert(LEDGER_AUTH_MAX <= PROTO_MAX_AUTHBY,
     "a recorded authoriser must fit the engine protocol");
 
 static void
-ca_summary(struct ca_engine *e, const struct ledger_cert *c,
+eng_summary(struct eng_engine *e, const struct ledger_cert *c,
     struct proto_cert_summary *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -124,7 +124,7 @@ ca_summary(struct ca_engine *e, const struct ledger_cert *c,
 	s->serial.len = c->serial.len;
 	if (c->status == LEDGER_REVOKED)
 		s->status = PROTO_CS_REVOKED;
-	else if (c->not_after <= ca_engine_now(e))
+	else if (c->not_after <= eng_engine_now(e))
 		s->status = PROTO_CS_EXPIRED;
 	else
 		s->status = PROTO_CS_VALID;
@@ -132,45 +132,45 @@ ca_summary(struct ca_engine *e, const struct ledger_cert *c,
 	s->not_after = (uint64_t)c->not_after;
 	s->revoked_at = c->status == LEDGER_REVOKED ?
 	    (uint64_t)c->revoked_at : 0;
-	ca_fmt(s->profile, sizeof(s->profile), "%s", c->profile);
-	ca_fmt(s->subject, sizeof(s->subject), "%s", c->subject);
-	ca_fmt(s->authorized_by, sizeof(s->authorized_by), "%s",
+	eng_fmt(s->profile, sizeof(s->profile), "%s", c->profile);
+	eng_fmt(s->subject, sizeof(s->subject), "%s", c->subject);
+	eng_fmt(s->authorized_by, sizeof(s->authorized_by), "%s",
 	    c->authorized_by != NULL ? c->authorized_by : "");
 }
 
 int
-ca_h_get(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_get(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
+    const struct proto_request *req, struct eng_reply *r)
 {
 	const struct proto_get_cert_req *q = &req->u.get;
 	struct ledger_serial serial;
 	int rc;
 
-	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "read certificates",
-	    CA_READERS, r)) != PROTO_R_OK)
+	if ((rc = eng_admin_gate(e, rt, id, q->tenant, "read certificates",
+	    ENG_READERS, r)) != PROTO_R_OK)
 		return rc;
-	if (ca_serial(&q->serial, &serial) != 0)
-		return ca_reply_fail(r, PROTO_R_BAD_REQUEST, "bad serial");
+	if (eng_serial(&q->serial, &serial) != 0)
+		return eng_reply_fail(r, PROTO_R_BAD_REQUEST, "bad serial");
 	if ((rc = ledger_get(e->ledger, q->tenant, &serial, &r->row)) !=
 	    LEDGER_OK)
-		return ca_reply_fail(r, ca_ledger_result(rc), "%s",
+		return eng_reply_fail(r, eng_ledger_result(rc), "%s",
 		    rc == LEDGER_ERR_NOTFOUND ? "no such certificate in "
 		    "this tenant" : ledger_strerror(rc));
 	r->have_row = 1;
 	/* Rows that never became certificates are not certificates. */
 	if (r->row.status == LEDGER_RESERVED ||
 	    r->row.status == LEDGER_ABANDONED)
-		return ca_reply_fail(r, PROTO_R_NOT_FOUND, "no such "
+		return eng_reply_fail(r, PROTO_R_NOT_FOUND, "no such "
 		    "certificate in this tenant");
-	ca_summary(e, &r->row, &r->rep.u.get.sum);
+	eng_summary(e, &r->row, &r->rep.u.get.sum);
 	r->rep.u.get.cert.ptr = r->row.der;
 	r->rep.u.get.cert.len = r->row.der_len;
 	return PROTO_R_OK;
 }
 
 int
-ca_h_list(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_list(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
+    const struct proto_request *req, struct eng_reply *r)
 {
 	const struct proto_list_req *q = &req->u.list;
 	struct proto_list_rep *lr = &r->rep.u.list;
@@ -179,15 +179,15 @@ ca_h_list(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	size_t i;
 	int rc;
 
-	if ((rc = ca_admin_gate(e, rt, id, q->tenant, "list certificates",
-	    CA_READERS, r)) != PROTO_R_OK)
+	if ((rc = eng_admin_gate(e, rt, id, q->tenant, "list certificates",
+	    ENG_READERS, r)) != PROTO_R_OK)
 		return rc;
 	memset(&f, 0, sizeof(f));
 	f.tenant = q->tenant;
 	f.status = q->status == PROTO_CS_REVOKED ? LEDGER_REVOKED :
 	    q->status == PROTO_CS_ANY ? -1 : LEDGER_ISSUED;
 	f.expiring_within = q->expiring_within;
-	f.now = ca_engine_now(e);
+	f.now = eng_engine_now(e);
 	f.match = q->substring[0] ? q->substring : NULL;
 	f.authorized_by = q->authorized_by[0] ? q->authorized_by : NULL;
 	/* Up to a full page past offset, so total is exact below that. */
@@ -195,7 +195,7 @@ ca_h_list(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	f.offset = q->offset;
 	if ((rc = ledger_list(e->ledger, &f, &r->rows, &r->nrows)) !=
 	    LEDGER_OK)
-		return ca_reply_fail(r, ca_ledger_result(rc), "ledger: %s",
+		return eng_reply_fail(r, eng_ledger_result(rc), "ledger: %s",
 		    ledger_strerror(rc));
 	lr->total = 0;
 	lr->n = 0;
@@ -203,7 +203,7 @@ ca_h_list(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 		if (r->rows[i].status != LEDGER_ISSUED &&
 		    r->rows[i].status != LEDGER_REVOKED)
 			continue;
-		ca_summary(e, &r->rows[i], &s);
+		eng_summary(e, &r->rows[i], &s);
 		if ((q->status == PROTO_CS_VALID &&
 		    s.status != PROTO_CS_VALID) ||
 		    (q->status == PROTO_CS_EXPIRED &&

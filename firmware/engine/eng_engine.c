@@ -1,7 +1,7 @@
 /*
  * The engine proper: one request datagram in, one reply datagram out.
  * Decoding and admission come first (STYLE.md 4 and 6): a message that
- * does not decode, or that the dispatch table (ca_dispatch.c) refuses,
+ * does not decode, or that the dispatch table (eng_dispatch.c) refuses,
  * makes the caller close that peer's channel.  Everything after that is
  * an answer, never a crash (STYLE.md 9).
  */
@@ -12,13 +12,13 @@
 
 #include <signet/hsm.h>
 
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
 int
-ca_engine_new(const struct ca_engine_config *cfg, struct ca_rt *rt,
-    struct ca_engine **out)
+eng_engine_new(const struct eng_engine_config *cfg, struct eng_rt *rt,
+    struct eng_engine **out)
 {
-	struct ca_engine *e;
+	struct eng_engine *e;
 
 	if (cfg == NULL || cfg->hsm == NULL || cfg->ledger == NULL ||
 	    rt == NULL || (e = calloc(1, sizeof(*e))) == NULL)
@@ -27,9 +27,9 @@ ca_engine_new(const struct ca_engine_config *cfg, struct ca_rt *rt,
 		free(e);
 		return -1;
 	}
-	if ((e->limit = ca_limit_new()) == NULL ||
-	    ca_psk_new(cfg->hsm, &e->psk) != 0) {
-		ca_limit_free(e->limit);
+	if ((e->limit = eng_limit_new()) == NULL ||
+	    eng_psk_new(cfg->hsm, &e->psk) != 0) {
+		eng_limit_free(e->limit);
 		pthread_mutex_destroy(&e->lock);
 		free(e);
 		return -1;
@@ -47,55 +47,55 @@ ca_engine_new(const struct ca_engine_config *cfg, struct ca_rt *rt,
 }
 
 void
-ca_engine_free(struct ca_engine *e)
+eng_engine_free(struct eng_engine *e)
 {
 	if (e == NULL)
 		return;
-	ca_rt_unref(e->rt);
-	ca_psk_free(e->psk);
-	ca_limit_free(e->limit);
+	eng_rt_unref(e->rt);
+	eng_psk_free(e->psk);
+	eng_limit_free(e->limit);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
 
 void
-ca_engine_swap(struct ca_engine *e, struct ca_rt *rt)
+eng_engine_swap(struct eng_engine *e, struct eng_rt *rt)
 {
-	struct ca_rt *old;
+	struct eng_rt *old;
 
 	pthread_mutex_lock(&e->lock);
 	old = e->rt;
 	e->rt = rt;
 	pthread_mutex_unlock(&e->lock);
 	/* Requests still running keep their own reference to the old one. */
-	ca_rt_unref(old);
+	eng_rt_unref(old);
 }
 
-struct ca_rt *
-ca_engine_rt(struct ca_engine *e)
+struct eng_rt *
+eng_engine_rt(struct eng_engine *e)
 {
-	struct ca_rt *rt;
+	struct eng_rt *rt;
 
 	pthread_mutex_lock(&e->lock);
-	rt = ca_rt_ref(e->rt);
+	rt = eng_rt_ref(e->rt);
 	pthread_mutex_unlock(&e->lock);
 	return rt;
 }
 
 time_t
-ca_engine_now(const struct ca_engine *e)
+eng_engine_now(const struct eng_engine *e)
 {
 	return e->fixed_now != 0 ? e->fixed_now : time(NULL);
 }
 
 void
-ca_engine_drain(struct ca_engine *e)
+eng_engine_drain(struct eng_engine *e)
 {
 	atomic_store(&e->draining, 1);
 }
 
 int
-ca_engine_state(struct ca_engine *e)
+eng_engine_state(struct eng_engine *e)
 {
 	struct hsm_status st;
 
@@ -114,7 +114,7 @@ ca_engine_state(struct ca_engine *e)
 }
 
 void
-ca_token_reason(struct ca_engine *e, char *buf, size_t size)
+eng_token_reason(struct eng_engine *e, char *buf, size_t size)
 {
 	struct hsm_status st;
 
@@ -128,7 +128,7 @@ ca_token_reason(struct ca_engine *e, char *buf, size_t size)
 }
 
 int
-ca_audit(struct ca_engine *e, const char *actor, const char *role,
+eng_audit(struct eng_engine *e, const char *actor, const char *role,
     const char *tenant, enum audit_action action, const char *object,
     const char *result, const char *detail)
 {
@@ -151,7 +151,7 @@ ca_audit(struct ca_engine *e, const char *actor, const char *role,
 }
 
 void
-ca_fmt(char *buf, size_t size, const char *fmt, ...)
+eng_fmt(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -161,7 +161,7 @@ ca_fmt(char *buf, size_t size, const char *fmt, ...)
 }
 
 int
-ca_reply_fail(struct ca_reply *r, int result, const char *fmt, ...)
+eng_reply_fail(struct eng_reply *r, int result, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -174,7 +174,7 @@ ca_reply_fail(struct ca_reply *r, int result, const char *fmt, ...)
 }
 
 void
-ca_reply_clear(struct ca_reply *r)
+eng_reply_clear(struct eng_reply *r)
 {
 	size_t i;
 
@@ -188,15 +188,15 @@ ca_reply_clear(struct ca_reply *r)
 }
 
 int
-ca_h_health(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
-    const struct proto_request *req, struct ca_reply *r)
+eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
+    struct eng_ident *id, const struct proto_request *req, struct eng_reply *r)
 {
 	struct proto_health_rep *h = &r->rep.u.health;
 	struct ledger_counts c;
 	struct hsm_status st;
 
 	hsm_status(e->hsm, &st);
-	h->state = (uint8_t)ca_engine_state(e);
+	h->state = (uint8_t)eng_engine_state(e);
 	h->token_ok = st.state == HSM_STATE_UP;
 	h->ledger_ok = ledger_count(e->ledger, NULL, &c) == LEDGER_OK;
 	h->audit_ok = h->ledger_ok && atomic_load(&e->ledger_ok);
@@ -204,13 +204,13 @@ ca_h_health(struct ca_engine *e, const struct ca_rt *rt, struct ca_ident *id,
 	h->issued = atomic_load(&e->issued);
 	snprintf(h->version, sizeof(h->version), "signet-engine %s",
 	    SIGNET_VERSION);
-	ca_limit_counters(e->limit, h->counters);
+	eng_limit_counters(e->limit, h->counters);
 	return PROTO_R_OK;
 }
 
 /* Encode r; if the payload does not fit, answer INTERNAL instead. */
 static int
-ca_encode(struct ca_reply *r, uint16_t type, uint8_t *out, size_t size,
+eng_encode(struct eng_reply *r, uint16_t type, uint8_t *out, size_t size,
     size_t *outlen)
 {
 	struct proto_reply fail;
@@ -232,13 +232,13 @@ ca_encode(struct ca_reply *r, uint16_t type, uint8_t *out, size_t size,
 }
 
 int
-ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
+eng_engine_request(struct eng_engine *e, int peer, uint16_t type,
     const uint8_t *body, size_t len, uint8_t *out, size_t size,
     size_t *outlen)
 {
 	struct proto_request req;
-	struct ca_reply r;
-	struct ca_rt *rt = NULL;
+	struct eng_reply r;
+	struct eng_rt *rt = NULL;
 	char why[PROTO_MAX_STR + 1];
 	int perm, perr, rc = -1;
 
@@ -249,23 +249,23 @@ ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 		    proto_strerror(perr));
 		goto out;
 	}
-	perm = ca_admit(&req, peer, ca_engine_state(e));
+	perm = eng_admit(&req, peer, eng_engine_state(e));
 	if (perm == PROTO_PERM_CLOSE) {
 		log_warnx("msg=\"message not permitted, closing channel\" "
 		    "peer=%d type=%s", peer, proto_type_name(type));
-		ca_audit(e, "front end", NULL, NULL, AUDIT_AUTH_FAIL,
+		eng_audit(e, "front end", NULL, NULL, AUDIT_AUTH_FAIL,
 		    proto_type_name(type), "denied",
 		    "message not permitted on this channel");
 		goto out;
 	}
 	if (perm == PROTO_PERM_UNAVAILABLE) {
-		ca_token_reason(e, why, sizeof(why));
-		ca_reply_fail(&r, PROTO_R_UNAVAILABLE, "%s", why[0] ? why :
+		eng_token_reason(e, why, sizeof(why));
+		eng_reply_fail(&r, PROTO_R_UNAVAILABLE, "%s", why[0] ? why :
 		    atomic_load(&e->draining) ? "engine is shutting down" :
 		    "engine unavailable");
 	} else {
-		rt = ca_engine_rt(e);
-		ca_dispatch(e, rt, peer, &req, &r);
+		rt = eng_engine_rt(e);
+		eng_dispatch(e, rt, peer, &req, &r);
 	}
 	/*
 	 * Refusals by a budget are counted, and failed authentications
@@ -276,10 +276,10 @@ ca_engine_request(struct ca_engine *e, int peer, uint16_t type,
 		    proto_type_name(type),
 		    proto_result_name(r.rep.status.result),
 		    r.rep.status.message);
-	rc = ca_encode(&r, type, out, size, outlen);
+	rc = eng_encode(&r, type, out, size, outlen);
 out:
-	ca_reply_clear(&r);
-	ca_rt_unref(rt);
+	eng_reply_clear(&r);
+	eng_rt_unref(rt);
 	proto_wipe(&req, sizeof(req));
 	return rc;
 }

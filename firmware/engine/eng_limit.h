@@ -10,7 +10,7 @@
  *			address (IPv6: per /64), rate_auth_fail; a source
  *			over it is refused before its evidence is checked
  *	OCSP nonces	answers signed for a nonce per source,
- *			rate_ocsp_nonce (ca_revocation.c)
+ *			rate_ocsp_nonce (eng_revocation.c)
  *
  * Buckets live in fixed-size tables: a key is looked for in a short probe
  * window of its hash and, when the window is full, its least recently
@@ -18,10 +18,10 @@
  * never grows memory; an evicted key starts with a full bucket, which
  * errs on the side of serving.
  *
- * Not thread-safe by itself: struct ca_limit holds the one mutex.
+ * Not thread-safe by itself: struct eng_limit holds the one mutex.
  */
-#ifndef SIGNET_CA_LIMIT_H
-#define SIGNET_CA_LIMIT_H
+#ifndef SIGNET_ENG_LIMIT_H
+#define SIGNET_ENG_LIMIT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,18 +30,18 @@
 
 #include <signet/proto.h>
 
-#define CA_LIMIT_SLOTS		4096	/* buckets per table */
-#define CA_LIMIT_PROBE		16	/* slots looked at per key */
-#define CA_LIMIT_KEY		80	/* bytes of a key, NUL included */
+#define ENG_LIMIT_SLOTS		4096	/* buckets per table */
+#define ENG_LIMIT_PROBE		16	/* slots looked at per key */
+#define ENG_LIMIT_KEY		80	/* bytes of a key, NUL included */
 
-struct ca_bucket {
-	char		key[CA_LIMIT_KEY];
+struct eng_bucket {
+	char		key[ENG_LIMIT_KEY];
 	double		tokens;
 	uint64_t	last_ms;
 };
 
-struct ca_buckets {
-	struct ca_bucket	slots[CA_LIMIT_SLOTS];
+struct eng_buckets {
+	struct eng_bucket	slots[ENG_LIMIT_SLOTS];
 	size_t			used;
 };
 
@@ -50,41 +50,41 @@ struct ca_buckets {
  * burst).  Returns 1 if taken, 0 if empty with *retry_s the whole seconds
  * until one is there (at least 1).  rate <= 0 or an empty key: no limit.
  */
-int	ca_bucket_take(struct ca_buckets *t, const char *key, uint64_t now_ms,
+int	eng_bucket_take(struct eng_buckets *t, const char *key, uint64_t now_ms,
 	    double rate, double burst, unsigned *retry_s);
 /* Give back a token taken for something that turned out free. */
-void	ca_bucket_give(struct ca_buckets *t, const char *key, uint64_t now_ms,
+void	eng_bucket_give(struct eng_buckets *t, const char *key, uint64_t now_ms,
 	    double rate, double burst);
 
 /*
  * "4:7f000001" for IPv4 (also IPv4-mapped IPv6), "6:" and the first 8
  * bytes in hex for IPv6 (one /64: one subscriber), "" for no address.
  */
-void	ca_limit_source_key(const uint8_t *src, size_t len,
-	    char out[CA_LIMIT_KEY]);
+void	eng_limit_source_key(const uint8_t *src, size_t len,
+	    char out[ENG_LIMIT_KEY]);
 /* The same address for humans: "127.0.0.1", "2001:db8:1:2::/64", "-". */
-void	ca_limit_source_text(const uint8_t *src, size_t len, char *out,
+void	eng_limit_source_text(const uint8_t *src, size_t len, char *out,
 	    size_t size);
 
-struct ca_af_table;
+struct eng_af_table;
 
-struct ca_limit {
+struct eng_limit {
 	pthread_mutex_t		mu;
-	struct ca_af_table	*af;	/* failures per source (ca_authfail.h) */
-	uint64_t		af_tick_s;	/* last ca_engine_tick, loop only */
-	struct ca_buckets	identity;
-	struct ca_buckets	tenant;
-	struct ca_buckets	authfail;
-	struct ca_buckets	nonce;
+	struct eng_af_table	*af;	/* failures per source (eng_authfail.h) */
+	uint64_t		af_tick_s;	/* last eng_engine_tick, loop only */
+	struct eng_buckets	identity;
+	struct eng_buckets	tenant;
+	struct eng_buckets	authfail;
+	struct eng_buckets	nonce;
 	atomic_uint_fast64_t	counters[PROTO_C_MAX];
 };
 
-struct ca_limit *ca_limit_new(void);
-void	ca_limit_free(struct ca_limit *l);
-void	ca_limit_count(struct ca_limit *l, int counter);
+struct eng_limit *eng_limit_new(void);
+void	eng_limit_free(struct eng_limit *l);
+void	eng_limit_count(struct eng_limit *l, int counter);
 /* Copy the counters out (HEALTH, for /metrics). */
-void	ca_limit_counters(struct ca_limit *l, uint64_t out[PROTO_C_MAX]);
+void	eng_limit_counters(struct eng_limit *l, uint64_t out[PROTO_C_MAX]);
 /* Milliseconds on a clock that never goes back. */
-uint64_t ca_limit_now_ms(void);
+uint64_t eng_limit_now_ms(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * The configuration in the engine's terms (signet/engine.h, ca_rt):
+ * The configuration in the engine's terms (signet/engine.h, eng_rt):
  * issuers with their token keys and certificates, tenants and profiles,
  * and the two trust stores client evidence is checked against.
  */
@@ -13,12 +13,12 @@
 #include <signet/hsm.h>
 #include <signet/sconf_client.h>
 
-#include "ca_engine_local.h"
-#include "ca_rt_local.h"
+#include "eng_engine_local.h"
+#include "eng_rt_local.h"
 
 /* Expand a URL template's single "%s" with the issuer name, by hand. */
 static int
-ca_rt_url(const char *tmpl, const char *name, char *out, size_t size)
+eng_rt_url(const char *tmpl, const char *name, char *out, size_t size)
 {
 	const char *pct;
 	int n;
@@ -35,7 +35,7 @@ ca_rt_url(const char *tmpl, const char *name, char *out, size_t size)
 }
 
 static int
-ca_rt_der(struct ca_rt_issuer *ri, X509 *x)
+eng_rt_der(struct eng_rt_issuer *ri, X509 *x)
 {
 	unsigned char *der = NULL;
 	int len;
@@ -49,7 +49,7 @@ ca_rt_der(struct ca_rt_issuer *ri, X509 *x)
 
 /* Every certificate of a PEM file, in order; at most max. */
 static int
-ca_rt_read_pem(const char *path, X509 **v, size_t max, size_t *n)
+eng_rt_read_pem(const char *path, X509 **v, size_t max, size_t *n)
 {
 	FILE *f = NULL;
 	X509 *x;
@@ -76,8 +76,8 @@ out:
 }
 
 static int
-ca_rt_issuer(const struct sconf *conf, const struct sconf_tenant *st,
-    const struct sconf_issuer *si, struct hsm *hsm, struct ca_rt_issuer *ri,
+eng_rt_issuer(const struct sconf *conf, const struct sconf_tenant *st,
+    const struct sconf_issuer *si, struct hsm *hsm, struct eng_rt_issuer *ri,
     char *err, size_t errlen)
 {
 	X509 *cert[1] = { NULL }, *chain[CA_MAX_CHAIN];
@@ -88,42 +88,42 @@ ca_rt_issuer(const struct sconf *conf, const struct sconf_tenant *st,
 
 	if ((hrc = hsm_key_find(hsm, si->key_label, NULL, 0, &ri->key)) !=
 	    HSM_OK) {
-		ca_fmt(err, errlen, "tenant %s issuer %s: key \"%s\": %s",
+		eng_fmt(err, errlen, "tenant %s issuer %s: key \"%s\": %s",
 		    st->name, si->name, si->key_label, hsm_strerror(hrc));
 		goto out;
 	}
 	if (ca_signer_hsm(ri->key, &ri->signer) != CA_OK) {
-		ca_fmt(err, errlen, "tenant %s issuer %s: key \"%s\" cannot "
+		eng_fmt(err, errlen, "tenant %s issuer %s: key \"%s\" cannot "
 		    "sign certificates", st->name, si->name, si->key_label);
 		goto out;
 	}
-	if (ca_rt_read_pem(si->cert_file, cert, 1, &n) != 0 ||
-	    ca_rt_read_pem(si->chain_file, chain, CA_MAX_CHAIN, &nchain) !=
+	if (eng_rt_read_pem(si->cert_file, cert, 1, &n) != 0 ||
+	    eng_rt_read_pem(si->chain_file, chain, CA_MAX_CHAIN, &nchain) !=
 	    0) {
-		ca_fmt(err, errlen, "tenant %s issuer %s: cannot read "
+		eng_fmt(err, errlen, "tenant %s issuer %s: cannot read "
 		    "certificates from %s or %s", st->name, si->name,
 		    si->cert_file, si->chain_file ? si->chain_file : "-");
 		goto out;
 	}
 	if (ca_issuer_init(&ri->iss, si->name, ri->signer, cert[0], chain,
 	    nchain, &cerr) != CA_OK) {
-		ca_fmt(err, errlen, "tenant %s issuer %s: %s", st->name,
+		eng_fmt(err, errlen, "tenant %s issuer %s: %s", st->name,
 		    si->name, cerr.msg);
 		goto out;
 	}
 	ri->ready = 1;
-	if (ca_rt_url(conf->url_ca_issuers, si->name, u[0], sizeof(u[0])) ||
-	    ca_rt_url(conf->url_ocsp, si->name, u[1], sizeof(u[1])) ||
-	    ca_rt_url(conf->url_crl, si->name, u[2], sizeof(u[2])) ||
+	if (eng_rt_url(conf->url_ca_issuers, si->name, u[0], sizeof(u[0])) ||
+	    eng_rt_url(conf->url_ocsp, si->name, u[1], sizeof(u[1])) ||
+	    eng_rt_url(conf->url_crl, si->name, u[2], sizeof(u[2])) ||
 	    ca_issuer_set_urls(&ri->iss, u[0], u[1], u[2]) != CA_OK) {
-		ca_fmt(err, errlen, "tenant %s issuer %s: bad AIA or CRL "
+		eng_fmt(err, errlen, "tenant %s issuer %s: bad AIA or CRL "
 		    "URL", st->name, si->name);
 		goto out;
 	}
-	if (ca_rt_der(ri, cert[0]) != 0)
+	if (eng_rt_der(ri, cert[0]) != 0)
 		goto out;
 	for (i = 0; i < nchain; i++)
-		if (ca_rt_der(ri, chain[i]) != 0)
+		if (eng_rt_der(ri, chain[i]) != 0)
 			goto out;
 	rc = 0;
 out:
@@ -134,8 +134,8 @@ out:
 }
 
 static int
-ca_rt_tenant_build(const struct sconf *conf, const struct sconf_tenant *st,
-    struct hsm *hsm, struct ca_rt_tenant *rt, char *err, size_t errlen)
+eng_rt_tenant_build(const struct sconf *conf, const struct sconf_tenant *st,
+    struct hsm *hsm, struct eng_rt_tenant *rt, char *err, size_t errlen)
 {
 	const struct ca_issuer *iss;
 	size_t i, k;
@@ -143,7 +143,7 @@ ca_rt_tenant_build(const struct sconf *conf, const struct sconf_tenant *st,
 	rt->conf = st;
 	if (ca_tenant_init(&rt->t, st->name) != CA_OK ||
 	    st->nissuers > CA_MAX_ISSUERS || st->nprofiles > CA_MAX_PROFILES) {
-		ca_fmt(err, errlen, "tenant %s: bad name or too many issuers"
+		eng_fmt(err, errlen, "tenant %s: bad name or too many issuers"
 		    " or profiles", st->name);
 		return -1;
 	}
@@ -152,7 +152,7 @@ ca_rt_tenant_build(const struct sconf *conf, const struct sconf_tenant *st,
 	if (rt->issuers == NULL || rt->profiles == NULL)
 		return -1;
 	for (i = 0; i < st->nissuers; i++, rt->nissuers++) {
-		if (ca_rt_issuer(conf, st, &st->issuers[i], hsm,
+		if (eng_rt_issuer(conf, st, &st->issuers[i], hsm,
 		    &rt->issuers[i], err, errlen) != 0)
 			return -1;
 		ca_tenant_add_issuer(&rt->t, &rt->issuers[i].iss);
@@ -164,15 +164,15 @@ ca_rt_tenant_build(const struct sconf *conf, const struct sconf_tenant *st,
 			    st->profiles[i].issuer) == 0)
 				iss = &rt->issuers[k].iss;
 		if (iss == NULL) {
-			ca_fmt(err, errlen, "tenant %s profile %s: no issuer"
+			eng_fmt(err, errlen, "tenant %s profile %s: no issuer"
 			    " \"%s\"", st->name, st->profiles[i].name,
 			    st->profiles[i].issuer);
 			return -1;
 		}
-		if (ca_rt_profile(st, &st->profiles[i], iss,
+		if (eng_rt_profile(st, &st->profiles[i], iss,
 		    &rt->profiles[i], err, errlen) != 0)
 			return -1;
-		ca_rt_profile_warn(st, &rt->profiles[i]);
+		eng_rt_profile_warn(st, &rt->profiles[i]);
 		rt->nprofiles++;
 		ca_tenant_add_profile(&rt->t, &rt->profiles[i]);
 	}
@@ -181,10 +181,10 @@ ca_rt_tenant_build(const struct sconf *conf, const struct sconf_tenant *st,
 
 /* Client CAs from files; our own issuers are anchors of their own. */
 static int
-ca_rt_stores(struct ca_rt *rt, char *err, size_t errlen)
+eng_rt_stores(struct eng_rt *rt, char *err, size_t errlen)
 {
 	const struct sconf *c = rt->conf;
-	struct ca_rt_issuer *ri;
+	struct eng_rt_issuer *ri;
 	size_t i, k, j;
 
 	if ((rt->clients = X509_STORE_new()) == NULL ||
@@ -194,7 +194,7 @@ ca_rt_stores(struct ca_rt *rt, char *err, size_t errlen)
 		if (X509_STORE_load_file(rt->clients, c->tls_client_ca.v[i]) !=
 		    1) {
 			ERR_clear_error();
-			ca_fmt(err, errlen, "tls client_ca %s: cannot read "
+			eng_fmt(err, errlen, "tls client_ca %s: cannot read "
 			    "certificates", c->tls_client_ca.v[i]);
 			return -1;
 		}
@@ -214,10 +214,10 @@ ca_rt_stores(struct ca_rt *rt, char *err, size_t errlen)
 }
 
 static void
-ca_rt_free(struct ca_rt *rt)
+eng_rt_free(struct eng_rt *rt)
 {
-	struct ca_rt_tenant *t;
-	struct ca_rt_issuer *ri;
+	struct eng_rt_tenant *t;
+	struct eng_rt_issuer *ri;
 	size_t i, k, j;
 
 	if (rt == NULL)
@@ -240,22 +240,22 @@ ca_rt_free(struct ca_rt *rt)
 	X509_STORE_free(rt->clients);
 	X509_STORE_free(rt->issued);
 	sconf_trust_free(rt->trust);
-	ca_rev_free(rt->rev);
+	eng_rev_free(rt->rev);
 	if (rt->release != NULL && rt->conf != NULL)
 		rt->release((struct sconf *)rt->conf);
 	free(rt);
 }
 
 int
-ca_rt_build(const struct sconf *conf, struct hsm *hsm,
-    void (*release)(struct sconf *), struct ca_rt **out, char *err,
+eng_rt_build(const struct sconf *conf, struct hsm *hsm,
+    void (*release)(struct sconf *), struct eng_rt **out, char *err,
     size_t errlen)
 {
-	struct ca_rt *rt = NULL;
+	struct eng_rt *rt = NULL;
 	size_t i;
 	int rc = -1;
 
-	ca_fmt(err, errlen, "out of memory");
+	eng_fmt(err, errlen, "out of memory");
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		goto out;
 	atomic_init(&rt->refs, 1);
@@ -265,13 +265,13 @@ ca_rt_build(const struct sconf *conf, struct hsm *hsm,
 		goto out;
 	for (i = 0; i < conf->ntenants; i++) {
 		rt->ntenants++;
-		if (ca_rt_tenant_build(conf, &conf->tenants[i], hsm,
+		if (eng_rt_tenant_build(conf, &conf->tenants[i], hsm,
 		    &rt->tenants[i], err, errlen) != 0)
 			goto out;
 	}
-	if (ca_rt_stores(rt, err, errlen) != 0)
+	if (eng_rt_stores(rt, err, errlen) != 0)
 		goto out;
-	if ((rt->rev = ca_rev_new()) == NULL)
+	if ((rt->rev = eng_rev_new()) == NULL)
 		goto out;
 	rt->release = release;
 	*out = rt;
@@ -279,26 +279,26 @@ ca_rt_build(const struct sconf *conf, struct hsm *hsm,
 	rc = 0;
 out:
 	/* On failure the caller still owns conf: release is not yet set. */
-	ca_rt_free(rt);
+	eng_rt_free(rt);
 	return rc;
 }
 
-struct ca_rt *
-ca_rt_ref(struct ca_rt *rt)
+struct eng_rt *
+eng_rt_ref(struct eng_rt *rt)
 {
 	atomic_fetch_add(&rt->refs, 1);
 	return rt;
 }
 
 void
-ca_rt_unref(struct ca_rt *rt)
+eng_rt_unref(struct eng_rt *rt)
 {
 	if (rt != NULL && atomic_fetch_sub(&rt->refs, 1) == 1)
-		ca_rt_free(rt);
+		eng_rt_free(rt);
 }
 
-struct ca_rt_tenant *
-ca_rt_tenant(const struct ca_rt *rt, const char *name)
+struct eng_rt_tenant *
+eng_rt_tenant(const struct eng_rt *rt, const char *name)
 {
 	size_t i;
 
@@ -308,8 +308,8 @@ ca_rt_tenant(const struct ca_rt *rt, const char *name)
 	return NULL;
 }
 
-const struct ca_rt_issuer *
-ca_rt_issuer_of(const struct ca_rt_tenant *t, const struct ca_issuer *iss)
+const struct eng_rt_issuer *
+eng_rt_issuer_of(const struct eng_rt_tenant *t, const struct ca_issuer *iss)
 {
 	size_t i;
 
@@ -319,9 +319,9 @@ ca_rt_issuer_of(const struct ca_rt_tenant *t, const struct ca_issuer *iss)
 	return NULL;
 }
 
-const struct ca_rt_issuer *
-ca_rt_issuer_by_cert(const struct ca_rt *rt, X509 *x,
-    const struct ca_rt_tenant **tenant)
+const struct eng_rt_issuer *
+eng_rt_issuer_by_cert(const struct eng_rt *rt, X509 *x,
+    const struct eng_rt_tenant **tenant)
 {
 	size_t i, k;
 

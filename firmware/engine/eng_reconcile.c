@@ -5,10 +5,10 @@
  * process: it is abandoned, with an audit record per row, and the
  * serial can never be reused (the row stays).
  */
-#include "ca_engine_local.h"
+#include "eng_engine_local.h"
 
 static enum ledger_decision
-ca_reconcile_cb(const struct ledger_cert *row, int *reason, void *arg)
+eng_reconcile_cb(const struct ledger_cert *row, int *reason, void *arg)
 {
 	char hex[2 * LEDGER_SERIAL_MAX + 1];
 
@@ -19,12 +19,12 @@ ca_reconcile_cb(const struct ledger_cert *row, int *reason, void *arg)
 }
 
 int
-ca_engine_reconcile(struct ca_engine *e)
+eng_engine_reconcile(struct eng_engine *e)
 {
 	struct ledger_reconcile_report rep;
 	int rc;
 
-	rc = ledger_reconcile(e->ledger, ca_reconcile_cb, e, "signet-engine",
+	rc = ledger_reconcile(e->ledger, eng_reconcile_cb, e, "signet-engine",
 	    &rep);
 	log_info("msg=reconciled found=%zu abandoned=%zu revoked=%zu "
 	    "kept=%zu result=\"%s\"", rep.found, rep.abandoned, rep.revoked,

@@ -1,0 +1,279 @@
+/* Internal to signet-engine: shared between its files only. */
+#ifndef SIGNET_ENG_ENGINE_LOCAL_H
+#define SIGNET_ENG_ENGINE_LOCAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include <signet/ca.h>
+#include <signet/engine.h>
+#include <signet/ledger.h>
+#include <signet/proto.h>
+#include <signet/sconf.h>
+
+#include "eng_limit.h"
+
+/* An issuer: token key, signer, certificate and chain as DER. */
+struct eng_rt_issuer {
+	struct ca_issuer	 iss;
+	struct hsm_key		*key;
+	struct ca_signer	*signer;
+	int			 ready;		/* iss initialised */
+	uint8_t			*der[1 + CA_MAX_CHAIN];	/* cert, chain */
+	size_t			 der_len[1 + CA_MAX_CHAIN];
+	size_t			 nder;
+};
+
+struct eng_rt_tenant {
+	struct ca_tenant		 t;
+	const struct sconf_tenant	*conf;
+	struct eng_rt_issuer		*issuers;
+	size_t				 nissuers;
+	struct ca_profile		*profiles;
+	size_t				 nprofiles;
+};
+
+struct sconf_trust;	/* signet/sconf_client.h */
+
+struct eng_rt {
+	atomic_int		 refs;
+	const struct sconf	*conf;
+	void			(*release)(struct sconf *);
+	struct eng_rt_tenant	*tenants;
+	size_t			 ntenants;
+	X509_STORE		*clients;	/* tls_client_ca: mapped roles */
+	struct sconf_trust	*trust;		/* each mapping's client CA */
+	X509_STORE		*issued;	/* our issuers: requesters */
+	struct eng_rev		*rev;		/* OCSP and CRLs (eng_revocation.c) */
+};
+
+/* OCSP responder and CRL caches of one runtime (eng_revocation.c). */
+struct eng_rev;
+struct eng_rev *eng_rev_new(void);
+void	eng_rev_free(struct eng_rev *rev);
+/*
+ * Once a second from eng_serve's refresh thread: rebuild the CRLs that
+ * are due and re-sign OCSP answers about to go stale (issue 19).
+ */
+void	eng_rev_tick(struct eng_engine *e, const struct eng_rt *rt);
+/* A certificate was revoked: drop cached answers, schedule CRLs. */
+void	eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial,
+	    size_t len, time_t now);
+
+/* Lookups in a runtime; NULL when absent. */
+struct eng_rt_tenant *eng_rt_tenant(const struct eng_rt *rt, const char *name);
+const struct eng_rt_issuer *eng_rt_issuer_of(const struct eng_rt_tenant *t,
+    const struct ca_issuer *iss);
+/* The issuer whose certificate is x, and its tenant; NULL if none. */
+const struct eng_rt_issuer *eng_rt_issuer_by_cert(const struct eng_rt *rt,
+    X509 *x, const struct eng_rt_tenant **tenant);
+
+/* Token secrets, verifiers, PSKs and one-time PSK handles (eng_psk.c). */
+struct eng_psk;
+#define ENG_TOKEN_KEY_LABEL	"signet-token-key"	/* HMAC key in the HSM */
+#define ENG_TOKEN_CURRENT	2	/* verifier of this format */
+#define ENG_TOKEN_LEGACY		1	/* SHA-256(token): HTTPS only */
+/* Finds the token key, or creates it if absent (logged); -1 on failure. */
+int	eng_psk_new(struct hsm *hsm, struct eng_psk **out);
+void	eng_psk_free(struct eng_psk *p);
+int	eng_psk_have_key(const struct eng_psk *p);
+/* "<id>.<secret>" of id, the secret derived in the HSM; an hsm_rc. */
+int	eng_token_derive(struct eng_psk *p, const char *id, char *out,
+	    size_t size);
+/* What the ledger stores for a token (not the PSK's key). */
+void	eng_token_verifier(const char *token, uint8_t out[32]);
+/* ENG_TOKEN_CURRENT, ENG_TOKEN_LEGACY or 0; constant-time compares. */
+int	eng_token_matches(const char *token, const uint8_t stored[32]);
+
+struct eng_engine {
+	struct hsm		*hsm;
+	struct ledger		*ledger;
+	struct eng_psk		*psk;
+	struct eng_limit		*limit;		/* budgets (eng_gate.c) */
+	time_t			 fixed_now;
+	pthread_mutex_t		 lock;		/* rt swaps */
+	struct eng_rt		*rt;
+	atomic_int		 draining;
+	atomic_int		 ledger_ok;	/* last ledger write worked */
+	atomic_uint_fast64_t	 issued;
+	time_t			 started;
+};
+
+time_t	eng_engine_now(const struct eng_engine *e);
+struct eng_rt *eng_engine_rt(struct eng_engine *e);	/* a new reference */
+
+/* Who asks, as the engine derived it from the evidence (eng_ident.c). */
+enum eng_id_kind {
+	ENG_ID_PARENT = 1,	/* the control channel: local operator */
+	ENG_ID_CLIENT,		/* certificate from a configured client CA */
+	ENG_ID_ISSUED,		/* certificate this CA issued */
+	ENG_ID_TOKEN,		/* one-time enrollment token */
+};
+
+#define ENG_ID_ACTOR_MAX 256
+
+struct eng_ident {
+	enum eng_id_kind		 kind;
+	char			 actor[ENG_ID_ACTOR_MAX];
+	char			 role[CA_MAX_ID + 1];
+	const struct sconf_client *client;	/* CLIENT: its mapping */
+	char			 tenant[CA_MAX_ID + 1]; /* ISSUED, TOKEN */
+	char			 profile[CA_MAX_ID + 1]; /* ISSUED, TOKEN */
+	X509			*leaf;		/* ISSUED: owned */
+	struct ledger_token	 tok;		/* TOKEN */
+};
+
+/*
+ * Re-derive identity from the request's evidence.  Returns PROTO_R_OK
+ * or the result to answer (UNAUTHORIZED with msg saying why).
+ */
+int	eng_ident_derive(struct eng_engine *e, const struct eng_rt *rt, int peer,
+	    const struct proto_evidence *ev, struct eng_ident *id, char *msg,
+	    size_t msglen);
+void	eng_ident_clear(struct eng_ident *id);
+/* Whether id may act in tenant (its mapping, its cert, its token). */
+int	eng_ident_in_tenant(const struct eng_ident *id, const char *tenant);
+/* Audit an authentication failure (best effort: logged if it fails). */
+void	eng_ident_audit_fail(struct eng_engine *e, int peer,
+	    const struct proto_evidence *ev, const char *actor,
+	    const char *why);
+void	eng_sha256(const void *p, size_t len, uint8_t out[32]);
+
+struct eng_reply;
+/*
+ * Budgets (eng_gate.c).  eng_gate_source: take a token from the source's
+ * authentication-failure budget; RATE_LIMITED (r filled) if there was
+ * none, else OK.  eng_gate_auth_ok: the attempt succeeded, give the
+ * token back.  eng_gate_auth_failed: count the failure and audit it, one
+ * row per source and window (eng_authfail.h).
+ * eng_gate_rate: after authentication, charge id's and the request's
+ * tenant's buckets; RATE_LIMITED (r filled) or OK.
+ */
+int	eng_gate_source(struct eng_engine *e, const struct eng_rt *rt,
+	    const struct proto_evidence *ev, struct eng_reply *r);
+void	eng_gate_auth_ok(struct eng_engine *e, const struct eng_rt *rt,
+	    const struct proto_evidence *ev);
+/*
+ * eng_gate_ocsp: may the OCSP answer for ev's source be signed now (its
+ * rate_ocsp_nonce bucket)?  Takes a token and says 1, or says 0.
+ * eng_gate_ocsp_done: the answer was made; counts a nonce signed or
+ * dropped.
+ */
+struct eng_ocsp_gate {
+	struct eng_engine		*e;
+	const struct eng_rt		*rt;
+	const struct proto_evidence	*ev;
+};
+int	eng_gate_ocsp(void *gate);
+void	eng_gate_ocsp_done(const struct eng_ocsp_gate *g, int signed_nonce,
+	    int dropped_nonce);
+void	eng_gate_auth_failed(struct eng_engine *e, const struct eng_rt *rt,
+	    int peer, const struct proto_evidence *ev, const char *actor,
+	    const char *why);
+int	eng_gate_rate(struct eng_engine *e, const struct eng_rt *rt,
+	    const struct proto_request *req, const struct eng_ident *id,
+	    struct eng_reply *r);
+
+/* snprintf that may truncate on purpose (messages, names in logs). */
+void	eng_fmt(char *buf, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* A reply under construction: status and payload, encoded by the caller. */
+struct eng_reply {
+	struct proto_reply	 rep;
+	/* memory the payload points into, freed after encoding */
+	void			*mem[4];
+	struct ledger_cert	*rows;
+	size_t			 nrows;
+	struct ledger_cert	 row;
+	int			 have_row;
+	int			 quiet;	/* refusal counted/logged already */
+};
+
+int	eng_reply_fail(struct eng_reply *r, int result, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	eng_reply_clear(struct eng_reply *r);
+
+/*
+ * Admission and dispatch (eng_dispatch.c): one table row per message type.
+ * eng_permitted: may peer send type in state; eng_admit: that, and evidence
+ * that fits the channel.  Both return an enum proto_perm (CLOSE for a
+ * type without a row).  eng_dispatch: authenticate as the row says, run
+ * its handler; fills r, returns the result.
+ */
+int	eng_permitted(uint16_t type, int peer, int state);
+int	eng_admit(const struct proto_request *req, int peer, int state);
+int	eng_dispatch(struct eng_engine *e, const struct eng_rt *rt, int peer,
+	    const struct proto_request *req, struct eng_reply *r);
+
+/*
+ * Handlers, one per dispatch row; each fills r and returns the result.
+ * id is the identity derived for rows that need one, else zeroed.
+ */
+/* ISSUE and REISSUE (eng_enroll.c). */
+/*
+ * eng_enroll_named: the tenant and profile an ISSUE or REISSUE names (by
+ * name, or by an EST label resolved from the configuration; pointers
+ * into q, id or rt); id NULL before authentication.  PROTO_R_OK, or
+ * NOT_FOUND with msg (if not NULL) for a label that names nothing.
+ */
+int	eng_enroll_named(const struct eng_rt *rt, const struct eng_ident *id,
+	    const struct proto_issue_req *q, const char **tenant,
+	    const char **profile, char *msg, size_t msglen);
+int	eng_h_issue(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* CACERTS and CSRATTRS: public data about a profile (eng_csrattrs.c). */
+int	eng_h_cacerts(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+int	eng_h_csrattrs(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* REVOKE, GET_CERT, LIST_CERTS (eng_admin.c). */
+int	eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+int	eng_h_get(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+int	eng_h_list(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* TOKEN_CREATE (eng_token.c). */
+int	eng_h_token(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* HEALTH (eng_engine.c). */
+int	eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/*
+ * PSK_LOOKUP: the PSK and a one-time handle for it; an identity nobody
+ * can use counts as a failed authentication of its source (eng_psk.c).
+ */
+int	eng_h_psk(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* Consume the handle a PSK_LOOKUP of token id gave; 0 if it was live. */
+int	eng_psk_claim(struct eng_engine *e, const char *id,
+	    const uint8_t handle[PROTO_PSK_HANDLE_LEN]);
+/* OCSP and CRL (eng_revocation.c). */
+int	eng_h_ocsp(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+int	eng_h_crl(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+
+/* Audit one outcome (ok or refusal); logs if the ledger refuses. */
+int	eng_audit(struct eng_engine *e, const char *actor, const char *role,
+	    const char *tenant, enum audit_action action, const char *object,
+	    const char *result, const char *detail);
+/* The message for a token failure, e.g. "token down: CKR_DEVICE_REMOVED". */
+void	eng_token_reason(struct eng_engine *e, char *buf, size_t size);
+
+#endif
