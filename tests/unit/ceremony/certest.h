@@ -18,8 +18,10 @@ void	 cer_put(const char *path, const char *text);
 const char *cer_get(const char *path);
 
 #define assert_said(out, want) do {					\
-	if (strstr((out), (want)) == NULL)				\
-		fail_msg("\"%s\" not in what was said:\n%s", (want), (out)); \
+	const char *said_ = (out);					\
+									\
+	if (strstr(said_, (want)) == NULL)				\
+		fail_msg("\"%s\" not in what was said:\n%s", (want), said_); \
 } while (0)
 
 #endif
