@@ -49,7 +49,8 @@ test_state_roundtrip(void **state)
 	st.nrevoked = 2;
 	assert_int_equal(cer_state_format(&st, &text, &len), CER_OK);
 	assert_int_equal(strlen(text), len);
-	assert_non_null(strstr(text, "signet-ceremony-state 1\nkey_id 0a0b0c\n"));
+	assert_non_null(strstr(text, "signet-ceremony-state 1\n"
+	    "key_id 0a0b0c\n"));
 	assert_non_null(strstr(text, "revoked 7f01 1700000000 1\n"));
 	path_in(p, sizeof(p), dir, "state");
 	cer_put(p, text);

@@ -206,7 +206,8 @@ test_intermediate(void **state)
 	gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps, 0)->distpoint->
 	    name.fullname, 0);
 	assert_int_equal(gn->type, GEN_URI);
-	assert_string_equal(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
+	assert_string_equal(ASN1_STRING_get0_data(
+	    gn->d.uniformResourceIdentifier),
 	    "http://crl.example.com/root.crl");
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	/* It chains to the root as OpenSSL's verifier sees it. */

@@ -37,8 +37,10 @@ int	prov_child(struct prov_fx *f, prov_fn fn, const void *arg, char *out,
 
 /* Fails the test, showing out, unless out holds want. */
 #define assert_out(out, want) do {					\
-	if (strstr((out), (want)) == NULL)				\
-		fail_msg("\"%s\" not in the output:\n%s", (want), (out));	\
+	const char *out_ = (out);					\
+									\
+	if (strstr(out_, (want)) == NULL)				\
+		fail_msg("\"%s\" not in the output:\n%s", (want), out_); \
 } while (0)
 
 /* A token key, made when missing. */
