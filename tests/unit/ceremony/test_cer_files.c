@@ -49,7 +49,8 @@ test_state_roundtrip(void **state)
 	st.nrevoked = 2;
 	assert_int_equal(cer_state_format(&st, &text, &len), CER_OK);
 	assert_int_equal(strlen(text), len);
-	assert_non_null(strstr(text, "signet-ceremony-state 1\n"
+	assert_non_null(strstr(text,
+	    "signet-ceremony-state 1\n"
 	    "key_id 0a0b0c\n"));
 	assert_non_null(strstr(text, "revoked 7f01 1700000000 1\n"));
 	path_in(p, sizeof(p), dir, "state");
@@ -149,7 +150,8 @@ test_out_commit(void **state)
 	/* A file that exists is refused, by name. */
 	cer_stderr_begin();
 	assert_int_equal(cer_out_absent(a), CER_FAIL);
-	assert_said(cer_stderr_end(), "root.pem: exists; refusing to "
+	assert_said(cer_stderr_end(),
+	    "root.pem: exists; refusing to "
 	    "overwrite it");
 	/* No temporary files are left. */
 	{
@@ -215,9 +217,11 @@ test_hex(void **state)
 	assert_int_equal(cer_unhex("abc", out, sizeof(out), &len), CER_FAIL);
 	assert_int_equal(cer_unhex("zz", out, sizeof(out), &len), CER_FAIL);
 	assert_int_equal(cer_unhex("000000000000000000", out, sizeof(out),
-	    &len), CER_FAIL);
+			     &len),
+	    CER_FAIL);
 	cer_sha256_hex((const uint8_t *)"abc", 3, sum);
-	assert_string_equal(sum, "ba7816bf8f01cfea414140de5dae2223"
+	assert_string_equal(sum,
+	    "ba7816bf8f01cfea414140de5dae2223"
 	    "b00361a396177a9cb410ff61f20015ad");
 	assert_int_equal(cer_time_str(0, hex, sizeof(hex)), CER_ERR);
 	{
@@ -240,7 +244,8 @@ two_runs(const char *path, EVP_PKEY *key)
 	assert_int_equal(cer_tx_step(&tx, "root key generated id=%s", "0a"),
 	    CER_OK);
 	assert_int_equal(cer_tx_step(&tx, "wrote %s\nstep 99 forged",
-	    "root.pem"), CER_OK);
+			     "root.pem"),
+	    CER_OK);
 	assert_int_equal(cer_tx_sign(&tx, key), CER_OK);
 	assert_non_null(f = fopen(path, "w"));
 	fwrite(tx.buf, 1, tx.len, f);
@@ -257,8 +262,7 @@ two_runs(const char *path, EVP_PKEY *key)
 }
 
 static int
-verify(const char *text, EVP_PKEY *pub, unsigned *n, char *err,
-    size_t errlen)
+verify(const char *text, EVP_PKEY *pub, unsigned *n, char *err, size_t errlen)
 {
 	return cer_tx_verify((const uint8_t *)text, strlen(text), pub, n, err,
 	    errlen);
@@ -277,8 +281,11 @@ test_transcript(void **state)
 	path_in(p, sizeof(p), dir, "transcript");
 	two_runs(p, key);
 	assert_non_null(text = strdup(cer_get(p)));
-	assert_int_equal(strncmp(text, "signet-ceremony transcript 1\n"
-	    "step 1 ", 36), 0);
+	assert_int_equal(strncmp(text,
+			     "signet-ceremony transcript 1\n"
+			     "step 1 ",
+			     36),
+	    0);
 	assert_non_null(strstr(text, " init: root key generated id=0a\n"));
 	/* A newline in a value never starts a line of its own. */
 	assert_non_null(strstr(text, "wrote root.pem step 99 forged\n"));
@@ -290,7 +297,8 @@ test_transcript(void **state)
 
 	/* Another key: the first signature is named. */
 	assert_int_equal(verify(text, other, &n, err, sizeof(err)), CER_FAIL);
-	assert_string_equal(err, "line 4: signature does not verify: the "
+	assert_string_equal(err,
+	    "line 4: signature does not verify: the "
 	    "transcript was edited before this line");
 	/* One character edited in the second run. */
 	at = strstr(text, "signed int.pem");
@@ -312,11 +320,13 @@ test_transcript(void **state)
 	assert_int_equal(verify("hello\n", key, &n, err, sizeof(err)),
 	    CER_FAIL);
 	assert_string_equal(err, "line 1: not a ceremony transcript");
-	assert_int_equal(verify("signet-ceremony transcript 1\nnote: x\n",
-	    key, &n, err, sizeof(err)), CER_FAIL);
+	assert_int_equal(verify("signet-ceremony transcript 1\nnote: x\n", key,
+			     &n, err, sizeof(err)),
+	    CER_FAIL);
 	assert_string_equal(err, "line 2: neither a step nor a signature");
-	assert_int_equal(verify("signet-ceremony transcript 1\nstep 1",
-	    key, &n, err, sizeof(err)), CER_FAIL);
+	assert_int_equal(verify("signet-ceremony transcript 1\nstep 1", key, &n,
+			     err, sizeof(err)),
+	    CER_FAIL);
 	assert_string_equal(err, "line 2: truncated or binary");
 
 	/* A P-384 root signs with SHA-384. */

@@ -51,9 +51,11 @@ setup(void **state)
 	cer_tmpdir(W, sizeof(W));
 	assert_int_equal(mkdir(at("tokens"), 0700), 0);
 	assert_int_equal(mkdir(at("in"), 0755), 0);
-	snprintf(text, sizeof(text), "directories.tokendir = %s\n"
+	snprintf(text, sizeof(text),
+	    "directories.tokendir = %s\n"
 	    "objectstore.backend = file\nlog.level = ERROR\n"
-	    "slots.removable = false\n", at("tokens"));
+	    "slots.removable = false\n",
+	    at("tokens"));
 	cer_put(at("softhsm2.conf"), text);
 	setenv("SOFTHSM2_CONF", at("softhsm2.conf"), 1);
 	snprintf(text, sizeof(text),
@@ -67,7 +69,8 @@ setup(void **state)
 	    "intermediate {\n\tcsr = \"in/int.csr\"\n\tcert = \"out/int.pem\"\n"
 	    "\tpermitted_dns = { \"example.com\" }\n"
 	    "\tsubject {\n\t\tCN = \"Unit Issuing\"\n\t}\n}\n"
-	    "crl {\n\tfile = \"out/root.crl\"\n}\n", test_softhsm_module());
+	    "crl {\n\tfile = \"out/root.crl\"\n}\n",
+	    test_softhsm_module());
 	cer_put(at("c.conf"), text);
 
 	/* The appliance's CSR (its key stays on the appliance). */
@@ -196,7 +199,8 @@ test_verbs(void **state)
 	opts(&o, "shares/alice.user.share", "shares/bob.so.share");
 	cer_stderr_begin();
 	assert_int_equal(cer_sign(&o), CER_FAIL);
-	assert_said(cer_stderr_end(), "bob.so.share: is a SO-PIN share, not "
+	assert_said(cer_stderr_end(),
+	    "bob.so.share: is a SO-PIN share, not "
 	    "a user-PIN share");
 	assert_int_equal(mode_of(at("out/int.pem")), -1);
 
@@ -207,12 +211,14 @@ test_verbs(void **state)
 	assert_int_equal(X509_check_issued(root, inter), X509_V_OK);
 	assert_int_equal(X509_verify(inter, X509_get0_pubkey(root)), 1);
 	assert_int_equal(X509_get_pathlen(inter), 0);
-	assert_int_equal(X509_get_ext_by_NID(inter, NID_name_constraints, -1)
-	    >= 0, 1);
+	assert_int_equal(X509_get_ext_by_NID(inter, NID_name_constraints, -1) >=
+		0,
+	    1);
 	/* Never over the certificate just written. */
 	cer_stderr_begin();
 	assert_int_equal(cer_sign(&o), CER_FAIL);
-	assert_said(cer_stderr_end(), "int.pem: exists; refusing to "
+	assert_said(cer_stderr_end(),
+	    "int.pem: exists; refusing to "
 	    "overwrite it");
 
 	/* Revoke it, then a CRL that names it. */
@@ -228,9 +234,10 @@ test_verbs(void **state)
 	c = crl();
 	assert_int_equal(X509_CRL_verify(c, X509_get0_pubkey(root)), 1);
 	assert_int_equal(X509_CRL_get0_by_serial(c, &rev,
-	    X509_get0_serialNumber(inter)), 1);
-	assert_non_null(num = X509_CRL_get_ext_d2i(c, NID_crl_number, NULL,
-	    NULL));
+			     X509_get0_serialNumber(inter)),
+	    1);
+	assert_non_null(
+	    num = X509_CRL_get_ext_d2i(c, NID_crl_number, NULL, NULL));
 	assert_non_null(rev);
 	assert_int_equal(cer_state_load(at("state/ceremony.state"), &st),
 	    CER_OK);
@@ -243,7 +250,7 @@ test_verbs(void **state)
 	assert_int_equal(cer_read_file(at("state/transcript"), &tx, &len),
 	    CER_OK);
 	if (cer_tx_verify(tx, len, X509_get0_pubkey(root), &nsigs, err,
-	    sizeof(err)) != CER_OK)
+		sizeof(err)) != CER_OK)
 		fail_msg("transcript: %s", err);
 	assert_true(nsigs >= 4);
 	free(tx);

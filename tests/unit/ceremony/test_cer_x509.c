@@ -27,10 +27,10 @@
 
 struct fx {
 	struct test_token tok;
-	struct hsm	*h;
-	struct hsm_key	*root, *inter;
-	struct cer_conf	*c;
-	char		 dir[512];
+	struct hsm *h;
+	struct hsm_key *root, *inter;
+	struct cer_conf *c;
+	char dir[512];
 };
 
 static const char conf_text[] =
@@ -130,10 +130,11 @@ root(struct fx *f, time_t now)
 {
 	X509 *x = NULL;
 
-	assert_int_equal(cer_root_build(f->c, hsm_key_public(f->root), now,
-	    &x), CER_OK);
+	assert_int_equal(cer_root_build(f->c, hsm_key_public(f->root), now, &x),
+	    CER_OK);
 	assert_int_equal(cer_cert_sign(x, f->root, hsm_key_public(f->root),
-	    "root"), CER_OK);
+			     "root"),
+	    CER_OK);
 	return x;
 }
 
@@ -148,20 +149,20 @@ test_root(void **state)
 	assert_true(critical(x, NID_basic_constraints));
 	assert_true(critical(x, NID_key_usage));
 	assert_int_equal(X509_get_pathlen(x), -1);
-	assert_int_equal(X509_get_key_usage(x), KU_KEY_CERT_SIGN |
-	    KU_CRL_SIGN);
+	assert_int_equal(X509_get_key_usage(x), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
 	/* Self-signed, verifiable with the token key, AKI = SKI. */
 	assert_int_equal(X509_check_issued(x, x), X509_V_OK);
 	assert_int_equal(X509_verify(x, hsm_key_public(f->root)), 1);
 	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_subject_key_id(x),
-	    X509_get0_authority_key_id(x)), 0);
+			     X509_get0_authority_key_id(x)),
+	    0);
 	assert_int_equal(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
 	/* Ten years, backdated a little for clock skew. */
 	assert_int_equal(days(X509_get0_notBefore(x), X509_get0_notAfter(x)),
 	    3650);
 	assert_true(X509_cmp_current_time(X509_get0_notBefore(x)) < 0);
 	assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(x),
-	    NID_organizationName, cn, sizeof(cn)) > 0);
+			NID_organizationName, cn, sizeof(cn)) > 0);
 	assert_string_equal(cn, "Signet Test");
 	X509_free(x);
 }
@@ -175,24 +176,25 @@ test_intermediate(void **state)
 	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	NAME_CONSTRAINTS *nc;
-	STACK_OF(DIST_POINT) *dps;
+	STACK_OF(DIST_POINT) * dps;
 	GENERAL_NAME *gn;
 
 	assert_int_equal(cer_int_build(f->c, r, hsm_key_public(f->inter), now,
-	    &x), CER_OK);
+			     &x),
+	    CER_OK);
 	assert_int_equal(cer_cert_sign(x, f->root, hsm_key_public(f->root),
-	    "intermediate"), CER_OK);
+			     "intermediate"),
+	    CER_OK);
 	assert_int_equal(X509_check_ca(x), 1);
 	assert_int_equal(X509_get_pathlen(x), 0);
 	assert_true(critical(x, NID_basic_constraints));
-	assert_int_equal(X509_get_key_usage(x), KU_KEY_CERT_SIGN |
-	    KU_CRL_SIGN);
+	assert_int_equal(X509_get_key_usage(x), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
 	assert_int_equal(days(X509_get0_notBefore(x), X509_get0_notAfter(x)),
 	    1825);
 	/* Name constraints: critical, one permitted, one excluded. */
 	assert_true(critical(x, NID_name_constraints));
-	assert_non_null(nc = X509_get_ext_d2i(x, NID_name_constraints, NULL,
-	    NULL));
+	assert_non_null(
+	    nc = X509_get_ext_d2i(x, NID_name_constraints, NULL, NULL));
 	assert_int_equal(sk_GENERAL_SUBTREE_num(nc->permittedSubtrees), 1);
 	assert_int_equal(sk_GENERAL_SUBTREE_num(nc->excludedSubtrees), 1);
 	gn = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, 0)->base;
@@ -201,13 +203,14 @@ test_intermediate(void **state)
 	    "bad.example.com");
 	NAME_CONSTRAINTS_free(nc);
 	/* The CRL distribution point of the ceremony file. */
-	assert_non_null(dps = X509_get_ext_d2i(x, NID_crl_distribution_points,
-	    NULL, NULL));
-	gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps, 0)->distpoint->
-	    name.fullname, 0);
+	assert_non_null(
+	    dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL));
+	gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps, 0)
+				       ->distpoint->name.fullname,
+	    0);
 	assert_int_equal(gn->type, GEN_URI);
 	assert_string_equal(ASN1_STRING_get0_data(
-	    gn->d.uniformResourceIdentifier),
+				gn->d.uniformResourceIdentifier),
 	    "http://crl.example.com/root.crl");
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	/* It chains to the root as OpenSSL's verifier sees it. */
@@ -216,7 +219,7 @@ test_intermediate(void **state)
 	if (X509_verify_cert(ctx) != 1)
 		fail_msg("intermediate does not verify: %s",
 		    X509_verify_cert_error_string(
-		    X509_STORE_CTX_get_error(ctx)));
+			X509_STORE_CTX_get_error(ctx)));
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(st);
 	X509_free(x);
@@ -234,8 +237,10 @@ test_intermediate_outlives_root(void **state)
 	f->c = conf(f, "3651d");
 	cer_stderr_begin();
 	assert_int_equal(cer_int_build(f->c, r, hsm_key_public(f->inter), now,
-	    &x), CER_FAIL);
-	assert_said(cer_stderr_end(), "ceremony.conf: intermediate validity "
+			     &x),
+	    CER_FAIL);
+	assert_said(cer_stderr_end(),
+	    "ceremony.conf: intermediate validity "
 	    "3651 days ends after the root's notAfter");
 	assert_null(x);
 	X509_free(r);
@@ -251,12 +256,14 @@ test_lint_refuses(void **state)
 	/* A CA certificate without keyCertSign is refused before the
 	 * token signs anything. */
 	assert_int_equal(cer_root_build(f->c, hsm_key_public(f->root),
-	    time(NULL), &x), CER_OK);
+			     time(NULL), &x),
+	    CER_OK);
 	i = X509_get_ext_by_NID(x, NID_key_usage, -1);
 	X509_EXTENSION_free(X509_delete_ext(x, i));
 	cer_stderr_begin();
 	assert_int_equal(cer_cert_sign(x, f->root, hsm_key_public(f->root),
-	    "root"), CER_FAIL);
+			     "root"),
+	    CER_FAIL);
 	assert_said(cer_stderr_end(), "root before signing: lint ");
 	X509_free(x);
 }
@@ -274,8 +281,7 @@ test_crl(void **state)
 	ASN1_ENUMERATED *reason;
 
 	st.crl_number = 7;
-	snprintf(st.revoked[0].serial, sizeof(st.revoked[0].serial),
-	    "7f0102");
+	snprintf(st.revoked[0].serial, sizeof(st.revoked[0].serial), "7f0102");
 	st.revoked[0].when = now - 3600;
 	st.revoked[0].reason = CRL_REASON_KEY_COMPROMISE;
 	snprintf(st.revoked[1].serial, sizeof(st.revoked[1].serial), "05");
@@ -286,12 +292,14 @@ test_crl(void **state)
 	    CER_OK);
 	assert_int_equal(X509_CRL_verify(crl, hsm_key_public(f->root)), 1);
 	assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(crl),
-	    X509_get_subject_name(r)), 0);
+			     X509_get_subject_name(r)),
+	    0);
 	assert_int_equal(X509_CRL_get_version(crl), 1);
 	assert_int_equal(days(X509_CRL_get0_lastUpdate(crl),
-	    X509_CRL_get0_nextUpdate(crl)), 30);
-	assert_non_null(num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL,
-	    NULL));
+			     X509_CRL_get0_nextUpdate(crl)),
+	    30);
+	assert_non_null(
+	    num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL));
 	assert_int_equal(ASN1_INTEGER_get(num), 7);
 	ASN1_INTEGER_free(num);
 	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
@@ -299,10 +307,11 @@ test_crl(void **state)
 	rev = sk_X509_REVOKED_value(X509_CRL_get_REVOKED(crl), 1);
 	assert_non_null(sn = s2i_ASN1_INTEGER(NULL, "0x7f0102"));
 	assert_int_equal(ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(rev),
-	    sn), 0);
+			     sn),
+	    0);
 	ASN1_INTEGER_free(sn);
-	assert_non_null(reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason,
-	    NULL, NULL));
+	assert_non_null(
+	    reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL));
 	assert_int_equal(ASN1_ENUMERATED_get(reason),
 	    CRL_REASON_KEY_COMPROMISE);
 	ASN1_ENUMERATED_free(reason);

@@ -65,8 +65,8 @@ prov_child(struct prov_fx *f, prov_fn fn, const void *arg, char *out,
 	prov_path(f, path, sizeof(path), "child.out");
 	fflush(stdout);
 	fflush(stderr);
-	assert_int_not_equal(fd = open(path, O_RDWR | O_CREAT | O_TRUNC,
-	    0600), -1);
+	assert_int_not_equal(fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600),
+	    -1);
 	assert_int_not_equal(pid = fork(), -1);
 	if (pid == 0) {
 		/* cmocka's handlers would run the remaining tests here. */
@@ -190,8 +190,8 @@ prov_verify(X509 *leaf, X509 *inter, X509 *root, int purpose)
 		sk_X509_push(chain, inter);
 	assert_true(X509_STORE_CTX_init(ctx, st, leaf, chain));
 	X509_STORE_CTX_set_purpose(ctx, purpose);
-	rc = X509_verify_cert(ctx) == 1 ? X509_V_OK :
-	    X509_STORE_CTX_get_error(ctx);
+	rc = X509_verify_cert(ctx) == 1 ? X509_V_OK
+					: X509_STORE_CTX_get_error(ctx);
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(st);
 	sk_X509_free(chain);

@@ -126,16 +126,18 @@ test_dev_ca(void **state)
 	assert_in_range(days_left(srv), 89, 90);
 	assert_int_equal(X509_check_host(srv, "localhost", 0, 0, NULL), 1);
 	assert_int_equal(X509_check_ip_asc(srv, "127.0.0.1", 0), 1);
-	assert_int_equal(prov_verify(srv, inter, root,
-	    X509_PURPOSE_SSL_SERVER), X509_V_OK);
+	assert_int_equal(prov_verify(srv, inter, root, X509_PURPOSE_SSL_SERVER),
+	    X509_V_OK);
 	assert_leaf(op, XKU_SSL_CLIENT);
 	assert_int_equal(prov_verify(op, NULL, ops, X509_PURPOSE_SSL_CLIENT),
 	    X509_V_OK);
 	/* The server and operator keys are files only their owner reads. */
+	assert_int_equal(prov_mode(
+			     prov_path(f, p, sizeof(p), "tls/server.key")),
+	    0600);
 	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p),
-	    "tls/server.key")), 0600);
-	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p),
-	    "operator/operator.key")), 0600);
+			     "operator/operator.key")),
+	    0600);
 
 	/* The CA keys and the token key are in the token. */
 	hsm_key_free(prov_key(f, "signet-dev-root"));
@@ -143,11 +145,13 @@ test_dev_ca(void **state)
 		struct hsm_key *k;
 
 		assert_int_equal(hsm_key_find(f->h, PROV_TOKEN_KEY_LABEL, NULL,
-		    0, &k), HSM_OK);
+				     0, &k),
+		    HSM_OK);
 		assert_int_equal(hsm_key_type(k), HSM_KEY_HMAC_SHA256);
 		hsm_key_free(k);
 		assert_int_equal(hsm_key_find(f->h, "signet-audit", NULL, 0,
-		    &k), HSM_OK);
+				     &k),
+		    HSM_OK);
 		hsm_key_free(k);
 	}
 
@@ -174,9 +178,10 @@ run_install(struct prov_fx *f, const void *arg)
 	const struct inst *a = arg;
 	char cert[600], root[600];
 
-	return prov_install(f->h, a->label, prov_path(f, cert, sizeof(cert),
-	    a->cert), prov_path(f, root, sizeof(root), a->root), a->data,
-	    a->tenant, a->name);
+	return prov_install(f->h, a->label,
+	    prov_path(f, cert, sizeof(cert), a->cert),
+	    prov_path(f, root, sizeof(root), a->root), a->data, a->tenant,
+	    a->name);
 }
 
 static int
@@ -199,24 +204,27 @@ test_install_named(void **state)
 
 	assert_int_equal(prov_dev_ca(f->h, f->dir), 0);
 	assert_int_equal(install(f, "signet-intermediate",
-	    "ca/intermediate.pem", "acme", "issuing", out, sizeof(out)), 0);
+			     "ca/intermediate.pem", "acme", "issuing", out,
+			     sizeof(out)),
+	    0);
 	assert_out(out, "/data/ca/acme/issuing.pem");
 	assert_out(out, "key = \"signet-intermediate\"");
 	root = prov_read(prov_path(f, p, sizeof(p), "ca/root.pem"));
 	inter = prov_read(prov_path(f, p, sizeof(p), "ca/intermediate.pem"));
-	got = prov_read(prov_path(f, p, sizeof(p),
-	    "data/ca/acme/issuing.pem"));
+	got = prov_read(prov_path(f, p, sizeof(p), "data/ca/acme/issuing.pem"));
 	assert_int_equal(X509_cmp(got, inter), 0);
 	X509_free(got);
-	got = prov_read(prov_path(f, p, sizeof(p),
-	    "data/ca/acme/issuing.chain.pem"));
+	got = prov_read(
+	    prov_path(f, p, sizeof(p), "data/ca/acme/issuing.chain.pem"));
 	assert_int_equal(X509_cmp(got, root), 0);
 	X509_free(got);
 	assert_int_equal(prov_mode(p), 0644);
 
 	/* Again with the same certificate: already there, exit 0. */
 	assert_int_equal(install(f, "signet-intermediate",
-	    "ca/intermediate.pem", "acme", "issuing", out, sizeof(out)), 0);
+			     "ca/intermediate.pem", "acme", "issuing", out,
+			     sizeof(out)),
+	    0);
 	assert_out(out, "issuing.pem: already installed");
 
 	/* Another certificate for the same key under that name: refused,
@@ -227,27 +235,30 @@ test_install_named(void **state)
 	    hsm_key_evp(rk), "critical,CA:TRUE,pathlen:0",
 	    "critical,keyCertSign,cRLSign", NULL);
 	prov_write(prov_path(f, p, sizeof(p), "other.pem"), other);
-	assert_int_equal(install(f, "signet-intermediate", "other.pem",
-	    "acme", "issuing", out, sizeof(out)), 1);
-	assert_out(out, "issuing.pem exists and differs; "
+	assert_int_equal(install(f, "signet-intermediate", "other.pem", "acme",
+			     "issuing", out, sizeof(out)),
+	    1);
+	assert_out(out,
+	    "issuing.pem exists and differs; "
 	    "refusing to overwrite it");
-	got = prov_read(prov_path(f, p, sizeof(p),
-	    "data/ca/acme/issuing.pem"));
+	got = prov_read(prov_path(f, p, sizeof(p), "data/ca/acme/issuing.pem"));
 	assert_int_equal(X509_cmp(got, inter), 0);
 	X509_free(got);
 	/* Under another issuer name it goes in beside the first. */
-	assert_int_equal(install(f, "signet-intermediate", "other.pem",
-	    "acme", "issuing-2", out, sizeof(out)), 0);
-	got = prov_read(prov_path(f, p, sizeof(p),
-	    "data/ca/acme/issuing-2.pem"));
+	assert_int_equal(install(f, "signet-intermediate", "other.pem", "acme",
+			     "issuing-2", out, sizeof(out)),
+	    0);
+	got = prov_read(
+	    prov_path(f, p, sizeof(p), "data/ca/acme/issuing-2.pem"));
 	assert_int_equal(X509_cmp(got, other), 0);
 	X509_free(got);
 
 	/* Unnamed: the development layout. */
 	assert_int_equal(install(f, "signet-intermediate",
-	    "ca/intermediate.pem", NULL, NULL, out, sizeof(out)), 0);
-	got = prov_read(prov_path(f, p, sizeof(p),
-	    "data/ca/intermediate.pem"));
+			     "ca/intermediate.pem", NULL, NULL, out,
+			     sizeof(out)),
+	    0);
+	got = prov_read(prov_path(f, p, sizeof(p), "data/ca/intermediate.pem"));
 	X509_free(got);
 	got = prov_read(prov_path(f, p, sizeof(p), "data/ca/root.pem"));
 	X509_free(got);
@@ -270,35 +281,46 @@ test_install_refusals(void **state)
 	assert_int_equal(prov_dev_ca(f->h, f->dir), 0);
 	/* A tenant without an issuer name, or a name with a slash. */
 	assert_int_equal(install(f, "signet-intermediate",
-	    "ca/intermediate.pem", "acme", NULL, out, sizeof(out)), 2);
+			     "ca/intermediate.pem", "acme", NULL, out,
+			     sizeof(out)),
+	    2);
 	assert_out(out, "give both -T tenant and -n issuer-name");
 	assert_int_equal(install(f, "signet-intermediate",
-	    "ca/intermediate.pem", "../etc", "issuing", out, sizeof(out)), 2);
+			     "ca/intermediate.pem", "../etc", "issuing", out,
+			     sizeof(out)),
+	    2);
 	assert_out(out, "tenant and issuer names: letters");
 	/* The certificate of another key. */
 	assert_int_equal(install(f, "signet-dev-operators",
-	    "ca/intermediate.pem", "acme", "issuing", out, sizeof(out)), 1);
-	assert_out(out, "does not certify token key "
+			     "ca/intermediate.pem", "acme", "issuing", out,
+			     sizeof(out)),
+	    1);
+	assert_out(out,
+	    "does not certify token key "
 	    "\"signet-dev-operators\"");
 	/* A key the token does not hold. */
-	assert_int_equal(install(f, "nosuchkey", "ca/intermediate.pem",
-	    "acme", "issuing", out, sizeof(out)), 1);
+	assert_int_equal(install(f, "nosuchkey", "ca/intermediate.pem", "acme",
+			     "issuing", out, sizeof(out)),
+	    1);
 	assert_out(out, "key \"nosuchkey\"");
 	/* Not chaining to the root given. */
 	assert_int_equal(install(f, "signet-dev-operators", "ca/operators.pem",
-	    "acme", "ops", out, sizeof(out)), 1);
+			     "acme", "ops", out, sizeof(out)),
+	    1);
 	assert_out(out, "does not chain to");
 	/* Not a CA. */
 	ak = prov_key(f, "signet-audit");
 	leaf = prov_cert("not a ca", hsm_key_public(ak), NULL, hsm_key_evp(ak),
 	    "critical,CA:FALSE", "critical,digitalSignature", NULL);
 	prov_write(prov_path(f, p, sizeof(p), "leaf.pem"), leaf);
-	assert_int_equal(install(f, "signet-audit", "leaf.pem", "acme",
-	    "leaf", out, sizeof(out)), 1);
+	assert_int_equal(install(f, "signet-audit", "leaf.pem", "acme", "leaf",
+			     out, sizeof(out)),
+	    1);
 	assert_out(out, "is not a CA certificate");
 	/* Not a certificate at all. */
 	assert_int_equal(install(f, "signet-audit", "tls/server.key", "acme",
-	    "leaf", out, sizeof(out)), 1);
+			     "leaf", out, sizeof(out)),
+	    1);
 	assert_out(out, "not a PEM certificate");
 	/* Nothing was written by a refusal. */
 	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p), "data")), -1);
@@ -311,8 +333,8 @@ run_csr(struct prov_fx *f, const void *arg)
 {
 	char out[600];
 
-	return prov_csr(f->h, "signet-intermediate", arg, prov_path(f, out,
-	    sizeof(out), "int.csr"));
+	return prov_csr(f->h, "signet-intermediate", arg,
+	    prov_path(f, out, sizeof(out), "int.csr"));
 }
 
 static void
@@ -325,26 +347,27 @@ test_csr(void **state)
 	FILE *fp;
 	char out[4096], p[600], cn[64];
 
-	assert_int_equal(prov_child(f, run_csr, "/O=Example/CN=Example CA",
-	    out, sizeof(out)), 0);
-	assert_non_null(fp = fopen(prov_path(f, p, sizeof(p), "int.csr"),
-	    "r"));
+	assert_int_equal(prov_child(f, run_csr, "/O=Example/CN=Example CA", out,
+			     sizeof(out)),
+	    0);
+	assert_non_null(fp = fopen(prov_path(f, p, sizeof(p), "int.csr"), "r"));
 	assert_non_null(req = PEM_read_X509_REQ(fp, NULL, NULL, NULL));
 	fclose(fp);
 	assert_non_null(pub = X509_REQ_get0_pubkey(req));
 	assert_int_equal(EVP_PKEY_eq(pub, hsm_key_public(k)), 1);
 	assert_int_equal(X509_REQ_verify(req, pub), 1);
 	assert_true(X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req),
-	    NID_commonName, cn, sizeof(cn)) > 0);
+			NID_commonName, cn, sizeof(cn)) > 0);
 	assert_string_equal(cn, "Example CA");
 	X509_REQ_free(req);
 	/* Never over an existing file; a malformed subject is named. */
-	assert_int_equal(prov_child(f, run_csr, "/CN=Again", out,
-	    sizeof(out)), 2);
+	assert_int_equal(prov_child(f, run_csr, "/CN=Again", out, sizeof(out)),
+	    2);
 	assert_out(out, "refusing to overwrite");
 	unlink(p);
 	assert_int_equal(prov_child(f, run_csr, "/O=Example/CN", out,
-	    sizeof(out)), 2);
+			     sizeof(out)),
+	    2);
 	assert_out(out, "subject component \"CN\" has no '='");
 	hsm_key_free(k);
 }

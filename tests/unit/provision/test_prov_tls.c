@@ -54,9 +54,8 @@ pki(struct prov_fx *f)
 	X509 *root, *inter;
 	char p[600];
 
-	root = prov_cert("Test Root", hsm_key_public(rk), NULL,
-	    hsm_key_evp(rk), "critical,CA:TRUE", "critical,keyCertSign,cRLSign",
-	    NULL);
+	root = prov_cert("Test Root", hsm_key_public(rk), NULL, hsm_key_evp(rk),
+	    "critical,CA:TRUE", "critical,keyCertSign,cRLSign", NULL);
 	inter = prov_cert("Test Issuing", hsm_key_public(ik), root,
 	    hsm_key_evp(rk), "critical,CA:TRUE,pathlen:0",
 	    "critical,keyCertSign,cRLSign", NC);
@@ -101,31 +100,34 @@ test_tls(void **state)
 
 	pki(f);
 	assert_int_equal(tls(f, "ca.example.com,10.0.0.1", "data", out,
-	    sizeof(out)), 0);
+			     sizeof(out)),
+	    0);
 	assert_out(out, "server.pem (key ");
 	srv = prov_read(prov_path(f, p, sizeof(p), "data/tls/server.pem"));
 	root = prov_read(prov_path(f, p, sizeof(p), "root.pem"));
 	inter = prov_read(prov_path(f, p, sizeof(p), "int.pem"));
 	assert_int_equal(X509_check_ca(srv), 0);
 	assert_int_equal(X509_get_extended_key_usage(srv), XKU_SSL_SERVER);
-	assert_int_equal(X509_check_host(srv, "ca.example.com", 0, 0, NULL),
-	    1);
+	assert_int_equal(X509_check_host(srv, "ca.example.com", 0, 0, NULL), 1);
 	assert_int_equal(X509_check_ip_asc(srv, "10.0.0.1", 0), 1);
-	assert_int_equal(prov_verify(srv, inter, root,
-	    X509_PURPOSE_SSL_SERVER), X509_V_OK);
-	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p),
-	    "data/tls/server.key")), 0600);
+	assert_int_equal(prov_verify(srv, inter, root, X509_PURPOSE_SSL_SERVER),
+	    X509_V_OK);
+	assert_int_equal(prov_mode(
+			     prov_path(f, p, sizeof(p), "data/tls/server.key")),
+	    0600);
 	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p), "data/tls")),
 	    0700);
 
 	/* Again for the same names: kept, exit 0. */
 	assert_int_equal(tls(f, "ca.example.com,10.0.0.1", "data", out,
-	    sizeof(out)), 0);
+			     sizeof(out)),
+	    0);
 	assert_out(out, "already made for these names by this issuer");
 	/* Other names: refused, the first identity stays. */
 	assert_int_equal(tls(f, "www.example.com", "data", out, sizeof(out)),
 	    1);
-	assert_out(out, "exists with other names or another issuer; "
+	assert_out(out,
+	    "exists with other names or another issuer; "
 	    "refusing to overwrite it");
 	X509_free(inter);
 	inter = prov_read(prov_path(f, p, sizeof(p), "data/tls/server.pem"));
@@ -143,9 +145,9 @@ test_tls_refusals(void **state)
 
 	pki(f);
 	/* Outside the permitted subtree: named, and nothing written. */
-	assert_int_equal(tls(f, "ca.example.org", "data", out, sizeof(out)),
-	    1);
-	assert_out(out, "ca.example.org: outside the intermediate's name "
+	assert_int_equal(tls(f, "ca.example.org", "data", out, sizeof(out)), 1);
+	assert_out(out,
+	    "ca.example.org: outside the intermediate's name "
 	    "constraints");
 	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p), "data")), -1);
 	/* The bare constraint name is not under ".example.com" either. */
@@ -153,11 +155,12 @@ test_tls_refusals(void **state)
 	assert_out(out, "outside the intermediate's name constraints");
 	/* Neither a DNS name nor an address. */
 	assert_int_equal(tls(f, "ca.example.com,bad_name", "data", out,
-	    sizeof(out)), 2);
-	assert_out(out, "\"bad_name\" is neither a DNS name nor an IP "
-	    "address");
-	assert_int_equal(tls(f, "a..example.com", "data", out, sizeof(out)),
+			     sizeof(out)),
 	    2);
+	assert_out(out,
+	    "\"bad_name\" is neither a DNS name nor an IP "
+	    "address");
+	assert_int_equal(tls(f, "a..example.com", "data", out, sizeof(out)), 2);
 	assert_out(out, "neither a DNS name");
 	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p), "data")), -1);
 }
@@ -167,8 +170,8 @@ run_operator(struct prov_fx *f, const void *arg)
 {
 	char data[600];
 
-	return prov_operator(f->h, "opca", arg, prov_path(f, data,
-	    sizeof(data), "data"));
+	return prov_operator(f->h, "opca", arg,
+	    prov_path(f, data, sizeof(data), "data"));
 }
 
 static void
@@ -178,30 +181,31 @@ test_operator(void **state)
 	X509 *ca, *op;
 	char out[4096], p[600];
 
-	assert_int_equal(prov_child(f, run_operator, "alice", out,
-	    sizeof(out)), 0);
+	assert_int_equal(prov_child(f, run_operator, "alice", out, sizeof(out)),
+	    0);
 	assert_out(out, "generated operator CA key \"opca\"");
 	assert_out(out, "client \"alice\" {\n\tcn = \"alice\"");
 	ca = prov_read(prov_path(f, p, sizeof(p), "data/ca/operators.pem"));
 	op = prov_read(prov_path(f, p, sizeof(p), "data/operator/alice.pem"));
 	assert_int_equal(X509_check_ca(ca), 1);
 	assert_int_equal(X509_get_pathlen(ca), 0);
-	assert_int_equal(X509_get_key_usage(ca), KU_KEY_CERT_SIGN |
-	    KU_CRL_SIGN);
+	assert_int_equal(X509_get_key_usage(ca),
+	    KU_KEY_CERT_SIGN | KU_CRL_SIGN);
 	assert_int_equal(X509_check_ca(op), 0);
 	assert_int_equal(X509_get_extended_key_usage(op), XKU_SSL_CLIENT);
 	assert_int_equal(prov_verify(op, NULL, ca, X509_PURPOSE_SSL_CLIENT),
 	    X509_V_OK);
 	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p),
-	    "data/operator/alice.key")), 0600);
+			     "data/operator/alice.key")),
+	    0600);
 
 	/* A second operator under the same CA. */
 	assert_int_equal(prov_child(f, run_operator, "bob", out, sizeof(out)),
 	    0);
 	assert_out(out, "operators.pem: the operator CA, already made");
 	/* Names that are not path components. */
-	assert_int_equal(prov_child(f, run_operator, "../x", out,
-	    sizeof(out)), 2);
+	assert_int_equal(prov_child(f, run_operator, "../x", out, sizeof(out)),
+	    2);
 	assert_out(out, "operator name: letters, digits");
 	X509_free(ca);
 	X509_free(op);
@@ -217,9 +221,10 @@ run_config(struct prov_fx *f, const void *arg)
 	const struct cfg *a = arg;
 	char data[600], pin[600], out[600];
 
-	return prov_config(f->h, f->tok.module, f->tok.label, prov_path(f, pin,
-	    sizeof(pin), "pin"), prov_path(f, data, sizeof(data), a->data),
-	    "https://ca.example.com", prov_path(f, out, sizeof(out), a->out));
+	return prov_config(f->h, f->tok.module, f->tok.label,
+	    prov_path(f, pin, sizeof(pin), "pin"),
+	    prov_path(f, data, sizeof(data), a->data), "https://ca.example.com",
+	    prov_path(f, out, sizeof(out), a->out));
 }
 
 static int
@@ -240,8 +245,9 @@ run_install(struct prov_fx *f, const void *arg)
 	const struct inst *a = arg;
 	char cert[600], root[600], data[600];
 
-	return prov_install(f->h, "int", prov_path(f, cert, sizeof(cert),
-	    "int.pem"), prov_path(f, root, sizeof(root), "root.pem"),
+	return prov_install(f->h, "int",
+	    prov_path(f, cert, sizeof(cert), "int.pem"),
+	    prov_path(f, root, sizeof(root), "root.pem"),
 	    prov_path(f, data, sizeof(data), "data"), a->tenant, a->name);
 }
 
@@ -261,17 +267,18 @@ test_config(void **state)
 	pki(f);
 	/* Before tls and operator: refused, naming the verb that helps. */
 	assert_int_equal(config(f, "signetd.conf", out, sizeof(out)), 1);
-	assert_out(out, "tls/server.pem missing (signet-provision tls "
+	assert_out(out,
+	    "tls/server.pem missing (signet-provision tls "
 	    "makes it)");
 	assert_int_equal(prov_child(f, run_install, &named, out, sizeof(out)),
 	    0);
-	assert_int_equal(tls(f, "ca.example.com", "data", out, sizeof(out)),
-	    0);
+	assert_int_equal(tls(f, "ca.example.com", "data", out, sizeof(out)), 0);
 	assert_int_equal(config(f, "signetd.conf", out, sizeof(out)), 1);
-	assert_out(out, "ca/operators.pem missing (signet-provision operator "
+	assert_out(out,
+	    "ca/operators.pem missing (signet-provision operator "
 	    "makes it)");
-	assert_int_equal(prov_child(f, run_operator, "alice", out,
-	    sizeof(out)), 0);
+	assert_int_equal(prov_child(f, run_operator, "alice", out, sizeof(out)),
+	    0);
 	assert_non_null(fp = fopen(prov_path(f, p, sizeof(p), "pin"), "w"));
 	fputs(TEST_USER_PIN "\n", fp);
 	fclose(fp);
@@ -288,7 +295,8 @@ test_config(void **state)
 	assert_non_null(is = sconf_issuer(t, "issuing"));
 	assert_string_equal(is->key_label, "int");
 	assert_non_null(strstr(is->cert_file, "/data/ca/acme/issuing.pem"));
-	assert_non_null(strstr(is->chain_file, "/data/ca/acme/"
+	assert_non_null(strstr(is->chain_file,
+	    "/data/ca/acme/"
 	    "issuing.chain.pem"));
 	/* The example profile's domains are the permitted subtree. */
 	assert_non_null(pr = sconf_profile(t, "service"));
@@ -325,22 +333,21 @@ test_config_foreign_key(void **state)
 	pki(f);
 	assert_int_equal(prov_child(f, run_install, &named, out, sizeof(out)),
 	    0);
-	assert_int_equal(tls(f, "ca.example.com", "data", out, sizeof(out)),
+	assert_int_equal(tls(f, "ca.example.com", "data", out, sizeof(out)), 0);
+	assert_int_equal(prov_child(f, run_operator, "alice", out, sizeof(out)),
 	    0);
-	assert_int_equal(prov_child(f, run_operator, "alice", out,
-	    sizeof(out)), 0);
 	/* An issuer whose key is not in the token: named, no file. */
 	assert_non_null(soft = EVP_EC_gen("P-256"));
 	ok = prov_key(f, "root");
 	x = prov_cert("Foreign", soft, NULL, soft, "critical,CA:TRUE",
 	    "critical,keyCertSign", NULL);
 	prov_write(prov_path(f, p, sizeof(p), "data/ca/acme/foreign.pem"), x);
-	prov_write(prov_path(f, p, sizeof(p),
-	    "data/ca/acme/foreign.chain.pem"), x);
+	prov_write(prov_path(f, p, sizeof(p), "data/ca/acme/foreign.chain.pem"),
+	    x);
 	assert_int_equal(config(f, "signetd.conf", out, sizeof(out)), 1);
 	assert_out(out, "foreign.pem: its key is not in the token");
-	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p),
-	    "signetd.conf")), -1);
+	assert_int_equal(prov_mode(prov_path(f, p, sizeof(p), "signetd.conf")),
+	    -1);
 	/* A certificate without its chain file. */
 	unlink(prov_path(f, p, sizeof(p), "data/ca/acme/foreign.chain.pem"));
 	assert_int_equal(config(f, "signetd.conf", out, sizeof(out)), 1);
@@ -357,11 +364,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_refusals, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_operator, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_operator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_foreign_key,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_foreign_key, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
