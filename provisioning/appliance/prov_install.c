@@ -55,9 +55,11 @@ prov_csr(struct hsm *h, const char *label, const char *subject,
 	    (n = X509_NAME_new()) == NULL)
 		errx(2, "subject must look like /O=Org/CN=Name");
 	{
-		char *s = strdup(subject), *p = s + 1, *next, *eq;
+		char *s, *p, *next, *eq;
 
-		for (; p != NULL && *p != '\0'; p = next) {
+		if ((s = strdup(subject)) == NULL)
+			errx(2, "out of memory");
+		for (p = s + 1; p != NULL && *p != '\0'; p = next) {
 			if ((next = strchr(p, '/')) != NULL)
 				*next++ = '\0';
 			if ((eq = strchr(p, '=')) == NULL)
@@ -74,10 +76,16 @@ prov_csr(struct hsm *h, const char *label, const char *subject,
 	X509_REQ_set_pubkey(req, hsm_key_public(k));
 	if (X509_REQ_sign(req, hsm_key_evp(k), EVP_sha256()) <= 0)
 		errx(2, "signing the CSR in the token failed");
-	if ((f = fopen(out, "wx")) == NULL)
-		err(2, "%s (refusing to overwrite)", out);
-	PEM_write_X509_REQ(f, req);
-	fclose(f);
+	if ((f = fopen(out, "wx")) == NULL) {
+		if (errno == EEXIST)
+			errx(2, "%s exists: refusing to overwrite it", out);
+		err(2, "%s", out);
+	}
+	if (PEM_write_X509_REQ(f, req) != 1 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0 || fclose(f) != 0) {
+		(void)unlink(out);
+		errx(2, "%s: cannot write the CSR", out);
+	}
 	printf("wrote %s: CSR for token key \"%s\", subject %s\n", out, label,
 	    subject);
 	X509_NAME_free(n);

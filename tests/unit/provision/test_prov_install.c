@@ -337,6 +337,15 @@ run_csr(struct prov_fx *f, const void *arg)
 	    prov_path(f, out, sizeof(out), "int.csr"));
 }
 
+static int
+run_csr_nodir(struct prov_fx *f, const void *arg)
+{
+	char out[600];
+
+	return prov_csr(f->h, "signet-intermediate", arg,
+	    prov_path(f, out, sizeof(out), "no-such-dir/int.csr"));
+}
+
 static void
 test_csr(void **state)
 {
@@ -369,6 +378,13 @@ test_csr(void **state)
 			     sizeof(out)),
 	    2);
 	assert_out(out, "subject component \"CN\" has no '='");
+	/* A directory that is not there is named as such, not as a file
+	 * that would have been overwritten. */
+	assert_int_equal(prov_child(f, run_csr_nodir, "/CN=Example CA", out,
+			     sizeof(out)),
+	    2);
+	assert_out(out, "No such file or directory");
+	assert_null(strstr(out, "overwrite"));
 	hsm_key_free(k);
 }
 
