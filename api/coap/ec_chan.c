@@ -191,12 +191,16 @@ int
 ec_engine_next_ms(struct ec_ctx *ctx, int64_t now)
 {
 	struct ec_pending *p;
-	int64_t next = -1;
+	int64_t first = INT64_MAX;
 
+	if (TAILQ_EMPTY(&ctx->pending))
+		return -1;
 	TAILQ_FOREACH(p, &ctx->pending, entry)
-		if (next == -1 || p->deadline - now < next)
-			next = p->deadline - now;
-	return next < 0 ? (next == -1 ? -1 : 0) : (int)next;
+		if (p->deadline < first)
+			first = p->deadline;
+	if (first <= now)
+		return 0;
+	return first - now > INT32_MAX ? INT32_MAX : (int)(first - now);
 }
 
 int

@@ -67,7 +67,7 @@ struct ec_stats {
 	uint64_t	requests, enrolled, errors, psk_ok, psk_refused;
 	uint64_t	rate_limited;
 	uint64_t	blocks_reaped, too_large, bodies_refused;
-	uint64_t	replayed;	/* retransmissions answered from cache */
+	uint64_t	replayed;	/* retransmissions from the cache */
 	uint64_t	dup_inflight;	/* ... of a request still in flight */
 	uint64_t	busy;		/* refused: no room for an exchange */
 };

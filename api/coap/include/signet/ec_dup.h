@@ -83,9 +83,10 @@ struct ec_dup_entry *ec_dup_byid(struct ec_dup *, uint64_t id);
 
 /*
  * A new exchange, in flight.  Pushes out the oldest done exchange of the
- * session, or of all, to make room (never one whose app is set).  NULL if the session already has
- * EC_DUP_SESSION exchanges in flight, all EC_DUP_MAX are in flight, the
- * token is longer than EC_DUP_TOKEN, or memory ran out.
+ * session, or of all, to make room (never one whose app is set).  NULL
+ * if the session's EC_DUP_SESSION exchanges, or all EC_DUP_MAX, are in
+ * flight or unsent, the token is longer than EC_DUP_TOKEN, or memory ran
+ * out.
  */
 struct ec_dup_entry *ec_dup_start(struct ec_dup *, const void *session,
 	    uint16_t mid, const uint8_t *token, size_t toklen);
