@@ -1,7 +1,7 @@
 /*
- * The engine side of signet-coap: one synchronous request/reply helper
- * over the engine channel, the mapping of EST labels to tenant/profile
- * names, and the trust store for client certificates.
+ * The engine side of signet-coap: the mapping of EST labels to
+ * tenant/profile names, and the trust store for client certificates
+ * (the channel itself is ec_chan.c).
  */
 #include <string.h>
 #include <syslog.h>
@@ -11,40 +11,6 @@
 
 #include "signet/est.h"
 #include "ec_local.h"
-
-int
-ec_engine_call(struct ec_ctx *ctx, const struct proto_request *req,
-    struct proto_reply *rep, int timeout_ms)
-{
-	const uint8_t *body;
-	size_t len, blen;
-	int rc;
-
-	if ((rc = proto_request_encode(req, ctx->tx, sizeof(ctx->tx),
-	    &len)) != PROTO_OK) {
-		log_warnx("msg=\"cannot encode engine request\" "
-		    "type=%s err=\"%s\"", proto_type_name(req->type),
-		    proto_strerror(rc));
-		return -1;
-	}
-	rc = proto_call(ctx->efd, req->type, ctx->tx, len, ctx->rx,
-	    sizeof(ctx->rx), timeout_ms, &body, &blen);
-	proto_wipe(ctx->tx, len);
-	if (rc == PROTO_ERR_TIMEOUT) {
-		log_warnx("msg=\"engine timed out\" type=%s",
-		    proto_type_name(req->type));
-		return -1;
-	}
-	/* The channel is out of step: the parent restarts us clean. */
-	if (rc != PROTO_OK)
-		fatalx("msg=\"engine channel failed\" err=\"%s\"",
-		    proto_strerror(rc));
-	if ((rc = proto_reply_decode(req->type, body, blen, rep)) !=
-	    PROTO_OK)
-		fatalx("msg=\"malformed engine reply\" type=%s err=\"%s\"",
-		    proto_type_name(req->type), proto_strerror(rc));
-	return 0;
-}
 
 static void
 copy_name(char *dst, size_t size, const char *src)

@@ -1,8 +1,11 @@
 /*
  * Internal to the CoAP front end (signet-coap): one process, one
- * coap_context_t, one engine channel.  Requests are served one at a time:
- * the engine call is synchronous with a deadline, so a slow engine delays
- * CoAP traffic but never lets it pile up in memory.
+ * coap_context_t, one engine channel.  A confirmable request that needs
+ * the engine is answered with an empty ACK and a separate response once
+ * the engine replies (libcoap's coap_async), so a slow issuance delays
+ * only its own client; what is in flight and what was answered is
+ * remembered per session (signet/ec_dup.h), bounded, so a retransmitted
+ * CON never reaches the engine twice.
  */
 #ifndef SIGNET_EC_LOCAL_H
 #define SIGNET_EC_LOCAL_H
@@ -16,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "signet/ec.h"
+#include "signet/ec_dup.h"
 #include "signet/proto.h"
 #include "signet/sconf.h"
 #include "signet_log.h"
@@ -63,7 +67,17 @@ struct ec_stats {
 	uint64_t	requests, enrolled, errors, psk_ok, psk_refused;
 	uint64_t	rate_limited;
 	uint64_t	blocks_reaped, too_large, bodies_refused;
+	uint64_t	replayed;	/* retransmissions from the cache */
+	uint64_t	dup_inflight;	/* ... of a request still in flight */
+	uint64_t	busy;		/* refused: no room for an exchange */
 };
+
+/* An asynchronous engine call ended: err PROTO_OK with rep, or not. */
+struct ec_ctx;
+typedef void	(*ec_engine_cb)(struct ec_ctx *, uint64_t job, int err,
+		    const struct proto_reply *rep);
+struct ec_pending;
+TAILQ_HEAD(ec_pendq, ec_pending);
 
 struct ec_ctx {
 	struct sconf		*conf;
@@ -92,6 +106,11 @@ struct ec_ctx {
 	struct ec_bodies	 bodies;
 	unsigned		 nbodies;
 	struct ec_stats		 st;
+	struct ec_dup		 dup;		/* exchanges per session */
+	struct ec_pendq		 pending;	/* asynchronous engine calls */
+	size_t			 npending;
+	uint32_t		 next_id;
+	struct proto_reply	 rep;		/* an asynchronous reply */
 	uint8_t			 rx[PROTO_MAX_MSG];	/* engine replies */
 	uint8_t			 tx[PROTO_MAX_BODY];	/* engine requests */
 };
@@ -104,9 +123,22 @@ void	ec_liblog_init(int debug);
 /* ec_time.c: the monotonic clock in milliseconds. */
 int64_t	ec_now_ms(void);
 
-/* ec_engine.c: one request/reply with the engine; rep blobs point to rx. */
+/*
+ * ec_chan.c: the engine channel.  ec_engine_call waits for its reply (rep
+ * blobs point to rx), handing other replies to their callbacks meanwhile;
+ * ec_engine_send calls cb(job) from ec_engine_read or ec_engine_expire.
+ */
+int	ec_engine_init(struct ec_ctx *);
 int	ec_engine_call(struct ec_ctx *, const struct proto_request *,
 	    struct proto_reply *, int timeout_ms);
+int	ec_engine_send(struct ec_ctx *, const struct proto_request *,
+	    int timeout_ms, ec_engine_cb cb, uint64_t job);
+void	ec_engine_read(struct ec_ctx *);
+void	ec_engine_expire(struct ec_ctx *, int64_t now);
+/* Milliseconds to the next deadline, or -1 if nothing is pending. */
+int	ec_engine_next_ms(struct ec_ctx *, int64_t now);
+void	ec_engine_free(struct ec_ctx *);
+/* ec_engine.c */
 /* Target names for a label ("" = est_default); -1 if unknown. */
 int	ec_target(struct ec_ctx *, const char *label, char *tenant,
 	    char *profile);
@@ -146,6 +178,17 @@ int	ec_psk_target(const coap_session_t *, const char **tenant,
 int	ec_psk_get(const coap_session_t *,
 	    uint8_t handle[PROTO_PSK_HANDLE_LEN]);
 void	ec_psk_drop(const coap_session_t *);
+
+/* ec_serve.c: an EST-coaps request, and its separate response. */
+int	ec_serve(struct ec_ctx *, coap_resource_t *, coap_session_t *,
+	    const coap_pdu_t *, const coap_string_t *, coap_pdu_t *,
+	    const struct ec_out *);
+void	ec_serve_async(struct ec_ctx *, coap_resource_t *, coap_session_t *,
+	    const coap_pdu_t *, const coap_string_t *, coap_pdu_t *,
+	    coap_async_t *);
+/* A retransmission: 1 if answered (or left to its separate response). */
+int	ec_serve_dup(struct ec_ctx *, coap_resource_t *, coap_session_t *,
+	    const coap_pdu_t *, const coap_string_t *, coap_pdu_t *);
 
 /* ec_answer.c: evidence and replies. */
 int	ec_evidence(coap_session_t *, struct proto_evidence *,

@@ -17,6 +17,7 @@
 #include <err.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +116,10 @@ on_event(coap_session_t *s, const coap_event_t ev)
 {
 	if (ev == COAP_EVENT_SERVER_SESSION_DEL)
 		ec_psk_drop(s);
-	if (ev == COAP_EVENT_SERVER_SESSION_DEL && main_ctx != NULL)
+	if (ev == COAP_EVENT_SERVER_SESSION_DEL && main_ctx != NULL) {
 		ec_body_drop_session(main_ctx, s);
+		ec_dup_drop_session(&main_ctx->dup, s);
+	}
 	return 0;
 }
 
@@ -144,6 +147,44 @@ limits(struct ec_ctx *ctx)
 	coap_context_set_session_timeout(ctx->coap, EC_SESSION_IDLE_SECS);
 }
 
+/*
+ * One turn of the loop: wait for DTLS traffic, libcoap's timers or an
+ * engine reply, whichever comes first; hand replies and expired engine
+ * calls to their exchanges, then let libcoap read, send and fire the
+ * separate responses those exchanges triggered.  With epoll (Debian's
+ * libcoap) libcoap's sockets and timers are all behind one descriptor;
+ * without, libcoap's select() watches the engine channel for us.
+ */
+static void
+loop_once(struct ec_ctx *ctx)
+{
+	struct pollfd pfd[2];
+	fd_set rfds;
+	int64_t now = ec_now_ms();
+	int wait = ec_engine_next_ms(ctx, now), cfd;
+
+	if (wait < 0 || wait > 1000)
+		wait = 1000;
+	if ((cfd = coap_context_get_coap_fd(ctx->coap)) >= 0) {
+		pfd[0].fd = cfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = ctx->efd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, wait) == -1 && errno != EINTR)
+			fatal("msg=\"poll\"");
+	} else {
+		FD_ZERO(&rfds);
+		FD_SET(ctx->efd, &rfds);
+		coap_io_process_with_fds(ctx->coap, (uint32_t)wait,
+		    ctx->efd + 1, &rfds, NULL, NULL);
+	}
+	ec_engine_read(ctx);
+	now = ec_now_ms();
+	ec_engine_expire(ctx, now);
+	ec_dup_expire(&ctx->dup, now);
+	coap_io_process(ctx->coap, COAP_IO_NO_WAIT);
+}
+
 static void
 setup(struct ec_ctx *ctx, const char *path, int udpfd)
 {
@@ -156,9 +197,14 @@ setup(struct ec_ctx *ctx, const char *path, int udpfd)
 	    ctx->conf->listen_coap == NULL ||
 	    conf_addr(ctx->conf->listen_coap, &addr) != 0)
 		fatalx("msg=\"no usable listen address\"");
+	if (ec_engine_init(ctx) != 0)
+		fatal("msg=\"engine channel\"");
+	ec_dup_init(&ctx->dup);
 	coap_startup();
 	if (!coap_dtls_is_supported())
 		fatalx("msg=\"libcoap has no DTLS\"");
+	if (!coap_async_is_supported())
+		fatalx("msg=\"libcoap has no separate responses (async)\"");
 	if ((ctx->coap = coap_new_context(NULL)) == NULL)
 		fatalx("msg=\"coap_new_context failed\"");
 	limits(ctx);
@@ -226,13 +272,14 @@ main(int argc, char *argv[])
 	    ctx.conf->listen_coap ? ctx.conf->listen_coap : "-",
 	    ctx.max_body);
 	while (!quit) {
-		coap_io_process(ctx.coap, 1000);
+		loop_once(&ctx);
 		OPENSSL_cleanse(ctx.psk_key, sizeof(ctx.psk_key));
 		ec_body_reap(&ctx, ec_now_ms());
 	}
 	log_info("msg=\"stopping\" requests=%llu enrolled=%llu "
 	    "errors=%llu psk_ok=%llu psk_refused=%llu too_large=%llu "
-	    "reaped=%llu rate_limited=%llu bodies_refused=%llu",
+	    "reaped=%llu rate_limited=%llu bodies_refused=%llu "
+	    "replayed=%llu dup_inflight=%llu busy=%llu evicted=%llu",
 	    (unsigned long long)ctx.st.requests,
 	    (unsigned long long)ctx.st.enrolled,
 	    (unsigned long long)ctx.st.errors,
@@ -241,9 +288,15 @@ main(int argc, char *argv[])
 	    (unsigned long long)ctx.st.too_large,
 	    (unsigned long long)ctx.st.blocks_reaped,
 	    (unsigned long long)ctx.st.rate_limited,
-	    (unsigned long long)ctx.st.bodies_refused);
+	    (unsigned long long)ctx.st.bodies_refused,
+	    (unsigned long long)ctx.st.replayed,
+	    (unsigned long long)ctx.st.dup_inflight,
+	    (unsigned long long)ctx.st.busy,
+	    (unsigned long long)ctx.dup.evicted);
 	coap_free_context(ctx.coap);
 	coap_cleanup();
+	ec_engine_free(&ctx);
+	ec_dup_free(&ctx.dup);
 	ec_dtls_free(&ctx);
 	ec_disc_free(&ctx);
 	sconf_free(ctx.conf);

@@ -254,10 +254,6 @@ read_in(const coap_pdu_t *req, const char *path, struct ec_in *in,
 	in->max_body = max_body;
 }
 
-int	ec_serve(struct ec_ctx *, coap_resource_t *, coap_session_t *,
-	    const coap_pdu_t *, const coap_string_t *, coap_pdu_t *,
-	    const struct ec_out *);
-
 static void
 handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
     const coap_string_t *query, coap_pdu_t *rsp)
@@ -268,9 +264,18 @@ handle(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
 	coap_block_b_t blk;
 	struct ec_in in;
 	struct ec_out out;
+	coap_async_t *async;
 	char path[EC_MAX_PATH + 1];
 
+	/* libcoap's copy of a request whose engine call has ended. */
+	if ((async = coap_find_async(s, coap_pdu_get_token(req))) != NULL) {
+		ec_serve_async(ctx, r, s, req, query, rsp, async);
+		return;
+	}
 	ctx->st.requests++;
+	/* A retransmission never reaches the engine again (ec_dup.h). */
+	if (ec_serve_dup(ctx, r, s, req, query, rsp))
+		return;
 	if (up == NULL || up->length > EC_MAX_PATH) {
 		answer(rsp, 404, "no such resource");
 		return;

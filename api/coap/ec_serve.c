@@ -2,6 +2,17 @@
  * One mapped EST-coaps request: ask the engine, turn its answer into a
  * CoAP response.  Large answers go out with Block2 through libcoap, which
  * holds the body until the transfer ends and then releases it.
+ *
+ * A confirmable request (RFC 7252 5.2.2) gets an empty ACK at once and
+ * its answer as a separate response: coap_register_async() keeps a copy
+ * of the request, the engine's reply (or its deadline) fills the
+ * exchange's answer in the session's cache (ec_dup.h) and triggers the
+ * copy, and libcoap calls our handler again with it; ec_serve_async()
+ * then answers from the cache.  Until then libcoap itself ACKs a
+ * retransmission of the request (same token) without calling us; after,
+ * ec_serve_dup() answers it from the cache.  Non-confirmable requests
+ * have no empty ACK to send, so they are still served while the loop
+ * waits (EST clients send CONs).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +22,6 @@
 #include <openssl/crypto.h>
 
 #include "ec_local.h"
-
-int	ec_serve(struct ec_ctx *, coap_resource_t *, coap_session_t *,
-	    const coap_pdu_t *, const coap_string_t *, coap_pdu_t *,
-	    const struct ec_out *);
 
 static const int op_type[] = {
 	[EC_OP_CRTS] = PROTO_T_CACERTS,
@@ -88,14 +95,14 @@ build(struct ec_ctx *ctx, coap_session_t *s, const struct ec_out *out,
 
 /* The response body for a successful reply, OPENSSL_malloc'd. */
 static int
-body(const struct ec_out *out, const struct proto_reply *rep, uint8_t **p,
+body(int op, unsigned ct, const struct proto_reply *rep, uint8_t **p,
     size_t *len)
 {
 	const struct proto_blob *one;
 
-	switch (out->op) {
+	switch (op) {
 	case EC_OP_CRTS:
-		if (out->rsp_ct == EC_CT_PKCS7_CERTS)
+		if (ct == EC_CT_PKCS7_CERTS)
 			return ec_pkcs7(rep->u.chain.certs,
 			    rep->u.chain.ncerts, p, len);
 		one = &rep->u.chain.certs[0];
@@ -104,7 +111,7 @@ body(const struct ec_out *out, const struct proto_reply *rep, uint8_t **p,
 		one = &rep->u.der;
 		break;
 	default:
-		if (out->rsp_ct == EC_CT_PKCS7_CERTS)
+		if (ct == EC_CT_PKCS7_CERTS)
 			return ec_pkcs7(&rep->u.cert.cert, 1, p, len);
 		one = &rep->u.cert.cert;
 		break;
@@ -116,17 +123,208 @@ body(const struct ec_out *out, const struct proto_reply *rep, uint8_t **p,
 	return 0;
 }
 
+static void
+set_diag(struct ec_answer *a, int code, const char *why)
+{
+	a->code = code;
+	snprintf(a->diag, sizeof(a->diag), "%s", why);
+}
+
+/* What the client is answered for an engine call that ended so. */
+static void
+answer_of(struct ec_ctx *ctx, const struct ec_dup_entry *e, int err,
+    const struct proto_reply *rep, struct ec_answer *a)
+{
+	uint8_t *p = NULL;
+	size_t len = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->ct = e->rsp_ct;
+	if (err != PROTO_OK) {
+		ctx->st.errors++;
+		set_diag(a, 503, "CA engine unavailable");
+		return;
+	}
+	if (rep->status.result != PROTO_R_OK) {
+		ctx->st.errors++;
+		set_diag(a, ec_result_code(rep->status.result),
+		    rep->status.message[0] != '\0' ? rep->status.message :
+		    proto_result_name(rep->status.result));
+		/* A budget's refusals are the engine's to count, not lines. */
+		if (a->code == 429) {
+			a->max_age = rep->status.retry_after;
+			ctx->st.rate_limited++;
+		} else
+			log_info("msg=\"refused\" op=%s result=\"%s\" "
+			    "why=\"%s\"", proto_type_name(op_type[e->op]),
+			    proto_result_name(rep->status.result), a->diag);
+		return;
+	}
+	if (body(e->op, e->rsp_ct, rep, &p, &len) != 0 ||
+	    (a->data = malloc(len)) == NULL) {
+		OPENSSL_free(p);
+		ctx->st.errors++;
+		set_diag(a, 500, "cannot encode the answer");
+		return;
+	}
+	memcpy(a->data, p, len);
+	a->len = len;
+	OPENSSL_free(p);
+	/* RFC 9148 4.4: 2.04 Changed for (re-)enrollment, else Content. */
+	a->code = e->op == EC_OP_SEN || e->op == EC_OP_SREN ? 204 : 205;
+	if (a->code == 204) {
+		ctx->st.enrolled++;
+		log_info("msg=\"enrolled\" op=%s evidence=%s",
+		    proto_type_name(op_type[e->op]),
+		    e->evkind == PROTO_EV_TOKEN ? "psk" : "cert");
+	}
+}
+
+/* The answer into rsp; the cached copy stays where it is. */
+static void
+reply(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *pdu,
+    const coap_string_t *query, coap_pdu_t *rsp, const struct ec_answer *a)
+{
+	uint8_t *data;
+
+	if (a->code / 100 != 2) {
+		fail(rsp, a->code, a->diag, a->max_age);
+		return;
+	}
+	if ((data = OPENSSL_memdup(a->data, a->len)) == NULL) {
+		fail(rsp, 500, "out of memory", 0);
+		return;
+	}
+	coap_pdu_set_code(rsp, COAP_RESPONSE_CODE(a->code));
+	if (!coap_add_data_large_response(r, s, pdu, rsp, query,
+	    (uint16_t)a->ct, -1, 0, a->len, data, release, data))
+		/* libcoap has already released data on failure. */
+		coap_pdu_set_code(rsp, COAP_RESPONSE_CODE(500));
+}
+
+/* The engine's reply (or its deadline) for an exchange. */
+static void
+on_reply(struct ec_ctx *ctx, uint64_t job, int err,
+    const struct proto_reply *rep)
+{
+	struct ec_dup_entry *e;
+	struct ec_answer a;
+
+	/* Gone with its session: nobody is left to answer. */
+	if ((e = ec_dup_byid(&ctx->dup, job)) == NULL)
+		return;
+	answer_of(ctx, e, err, rep, &a);
+	ec_dup_done(&ctx->dup, e, &a, ec_now_ms());
+	free(a.data);
+	if (e->app != NULL)
+		coap_async_trigger(e->app);
+}
+
+void
+ec_serve_async(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
+    const coap_pdu_t *pdu, const coap_string_t *query, coap_pdu_t *rsp,
+    coap_async_t *async)
+{
+	struct ec_dup_entry *e;
+	uintptr_t job = (uintptr_t)coap_async_get_app_data(async);
+
+	if ((e = ec_dup_byid(&ctx->dup, job)) == NULL ||
+	    e->state != EC_DUP_DONE) {
+		fail(rsp, 503, "CA engine unavailable", 0);
+		return;
+	}
+	/*
+	 * libcoap's copy of the request has a message id of its own; the
+	 * client's id is a retransmission racing the trigger, answered from
+	 * the cache while the copy still waits to be answered.
+	 */
+	if (coap_pdu_get_mid(pdu) != e->mid)
+		e->app = NULL;
+	reply(r, s, pdu, query, rsp, &e->ans);
+}
+
+int
+ec_serve_dup(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
+    const coap_pdu_t *pdu, const coap_string_t *query, coap_pdu_t *rsp)
+{
+	coap_bin_const_t tok = coap_pdu_get_token(pdu);
+	struct ec_dup_entry *e;
+
+	if ((e = ec_dup_find(&ctx->dup, s, (uint16_t)coap_pdu_get_mid(pdu),
+	    tok.s, tok.length)) == NULL)
+		return 0;
+	if (e->state != EC_DUP_DONE) {
+		/* Its separate response follows; an empty ACK meanwhile. */
+		ctx->st.dup_inflight++;
+		return 1;
+	}
+	ctx->st.replayed++;
+	reply(r, s, pdu, query, rsp, &e->ans);
+	return 1;
+}
+
+/* A CON: an exchange in the cache, the request kept by libcoap, and off. */
+static int
+start_async(struct ec_ctx *ctx, coap_session_t *s, const coap_pdu_t *pdu,
+    const struct proto_request *req, const struct ec_out *out)
+{
+	coap_bin_const_t tok = coap_pdu_get_token(pdu);
+	struct ec_dup_entry *e;
+	coap_async_t *async;
+
+	if ((e = ec_dup_start(&ctx->dup, s, (uint16_t)coap_pdu_get_mid(pdu),
+	    tok.s, tok.length)) == NULL) {
+		ctx->st.busy++;
+		return 503;
+	}
+	e->op = out->op;
+	e->rsp_ct = out->rsp_ct;
+	e->evkind = req->ev.kind;
+	if ((async = coap_register_async(s, pdu, 0)) == NULL) {
+		ec_dup_forget(&ctx->dup, e);
+		return 500;
+	}
+	coap_async_set_app_data(async, (void *)(uintptr_t)e->id);
+	e->app = async;
+	if (ec_engine_send(ctx, req, EC_ENGINE_TIMEOUT_MS, on_reply,
+	    e->id) != 0) {
+		coap_free_async(s, async);
+		ec_dup_forget(&ctx->dup, e);
+		return 503;
+	}
+	return 0;
+}
+
+/* A NON: no empty ACK to send, so the loop waits for the engine. */
+static void
+serve_now(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
+    const coap_pdu_t *pdu, const coap_string_t *query, coap_pdu_t *rsp,
+    const struct proto_request *req, const struct ec_out *out)
+{
+	struct ec_dup_entry e;
+	struct proto_reply rep;
+	struct ec_answer a;
+	int err = PROTO_OK;
+
+	memset(&e, 0, sizeof(e));
+	e.op = out->op;
+	e.rsp_ct = out->rsp_ct;
+	e.evkind = req->ev.kind;
+	if (ec_engine_call(ctx, req, &rep, EC_ENGINE_TIMEOUT_MS) != 0)
+		err = PROTO_ERR_TIMEOUT;
+	answer_of(ctx, &e, err, &rep, &a);
+	reply(r, s, pdu, query, rsp, &a);
+	free(a.data);
+}
+
 int
 ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
     const coap_pdu_t *pdu, const coap_string_t *query, coap_pdu_t *rsp,
     const struct ec_out *out)
 {
 	struct proto_request req;
-	struct proto_reply rep;
 	const char *why = NULL;
-	uint32_t retry = 0;
-	uint8_t *evbuf = NULL, *data = NULL;
-	size_t len = 0;
+	uint8_t *evbuf = NULL;
 	int code, rc = -1;
 
 	memset(&req, 0, sizeof(req));
@@ -139,50 +337,22 @@ ec_serve(struct ec_ctx *ctx, coap_resource_t *r, coap_session_t *s,
 	if ((code = build(ctx, s, out, &req, evbuf, PROTO_MAX_CHAIN,
 	    &why)) != 0)
 		goto fail;
-	if (ec_engine_call(ctx, &req, &rep, EC_ENGINE_TIMEOUT_MS) != 0) {
-		code = 503;
-		why = "CA engine unavailable";
-		goto fail;
-	}
-	if (rep.status.result != PROTO_R_OK) {
-		code = ec_result_code(rep.status.result);
-		retry = rep.status.retry_after;
-		why = rep.status.message[0] != '\0' ? rep.status.message :
-		    proto_result_name(rep.status.result);
-		/* A budget's refusals are the engine's to count, not lines. */
-		if (code == 429)
-			ctx->st.rate_limited++;
-		else
-			log_info("msg=\"refused\" op=%s result=\"%s\" "
-			    "why=\"%s\"", proto_type_name(req.type),
-			    proto_result_name(rep.status.result), why);
-		goto fail;
-	}
-	if (body(out, &rep, &data, &len) != 0) {
-		code = 500;
-		why = "cannot encode the answer";
-		goto fail;
-	}
-	if (out->op == EC_OP_SEN || out->op == EC_OP_SREN) {
-		ctx->st.enrolled++;
-		log_info("msg=\"enrolled\" op=%s evidence=%s",
-		    proto_type_name(req.type), req.ev.kind == PROTO_EV_TOKEN ?
-		    "psk" : "cert");
-	}
-	/* RFC 9148 4.4: 2.04 Changed for (re-)enrollment, else Content. */
-	coap_pdu_set_code(rsp, COAP_RESPONSE_CODE(out->op == EC_OP_SEN ||
-	    out->op == EC_OP_SREN ? 204 : 205));
-	if (!coap_add_data_large_response(r, s, pdu, rsp, query,
-	    (uint16_t)out->rsp_ct, -1, 0, len, data, release, data)) {
-		/* libcoap has already released data on failure. */
-		coap_pdu_set_code(rsp, COAP_RESPONSE_CODE(500));
+	if (coap_pdu_get_type(pdu) != COAP_MESSAGE_CON) {
+		serve_now(ctx, r, s, pdu, query, rsp, &req, out);
+		rc = 0;
 		goto out;
 	}
+	if ((code = start_async(ctx, s, pdu, &req, out)) != 0) {
+		why = code == 500 ? "cannot answer later" :
+		    "too many requests in flight";
+		goto fail;
+	}
+	/* No code: libcoap sends the empty ACK. */
 	rc = 0;
 	goto out;
 fail:
 	ctx->st.errors++;
-	fail(rsp, code, why, retry);
+	fail(rsp, code, why, 0);
 out:
 	proto_wipe(&req.ev, sizeof(req.ev));
 	free(evbuf);
