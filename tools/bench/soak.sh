@@ -13,7 +13,8 @@
 #   - per process, RSS grew less than 5% from the end of the warm-up to
 #     the end (the median of the first three samples after warm-up
 #     against the median of the last three), or by less than
-#     SOAK_RSS_FLOOR KiB whatever the percentage (see below);
+#     SOAK_RSS_FLOOR KiB whatever the percentage (see below); the engine
+#     also by its SQLite page caches filling while the ledger is small;
 #   - per process, descriptors did not grow: the fewest held in the last
 #     three samples is not above the most held in the first three (a
 #     leak is monotone; a keep-alive connection being replaced is not).
@@ -55,7 +56,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
-# shellcheck source=../../tests/support/testlib.sh
+# shellcheck source=tests/support/testlib.sh
 . "$src/tests/support/testlib.sh"
 secs=${SOAK_SECONDS:-600}
 warmup=${SOAK_WARMUP:-60}
@@ -214,9 +215,11 @@ t0=$(date +%s)
 sleep "$warmup"
 # Samples while the load runs: the last one a second before it ends.
 : >samples
+: >ledger.kib
 while :; do
 	t=$(($(date +%s) - t0))
 	sample "$t" >>samples
+	echo "$t $(($(stat -c %s data/ledger.db) / 1024))" >>ledger.kib
 	[ $((t + every)) -lt "$total" ] || break
 	kill -0 "$pid" 2>/dev/null || fail "signetd exited during the soak"
 	sleep "$every"
@@ -253,11 +256,22 @@ pids_first=$(awk -v t="${first%% *}" '$1 == t { print $3 }' samples | sort | tr 
 lt=${last% }; lt=${lt##* }
 pids_last=$(awk -v t="$lt" '$1 == t { print $3 }' samples | sort | tr '\n' ' ')
 [ "$pids_first" = "$pids_last" ] || fails+=("processes changed during the soak: [$pids_first] -> [$pids_last]")
+# The engine's SQLite page caches fill as the ledger grows, up to 2 MiB
+# per connection (SQLite's default cache_size); the writer and the audit
+# log's connection keep what they wrote (measured under ASan: 634 KiB of
+# SQLite heap for 520 KiB of ledger).  While the ledger is under 4 MiB
+# (the CI soak's rates) that is allowed on top: twice its growth below
+# 4 MiB.  At Release rates the ledger passes 4 MiB in the warm-up and
+# the allowance is zero.
+l0=$(head -1 ledger.kib | awk '{ print $2 }')
+l1=$(tail -1 ledger.kib | awk '{ print $2 }')
+sqlite_kib=$(awk -v a="$l0" -v b="$l1" 'BEGIN { c = 4096
+	a = a < c ? a : c; b = b < c ? b : c; print (b > a ? 2 * (b - a) : 0) }')
 echo
 echo "| process | pid | RSS KiB after warm-up | RSS KiB at end | growth | fds after warm-up (max) | fds at end (min) | |"
 echo "|---|---|---|---|---|---|---|---|"
 for p in $pids_first; do
-	row=$(awk -v p="$p" -v first=" $first" -v last=" $last" -v floor="$floor" '
+	row=$(awk -v p="$p" -v first=" $first" -v last=" $last" -v floor="$floor" -v sq="$sqlite_kib" '
 		function med(a, n,   i, j, t) {
 			for (i = 1; i <= n; i++)
 				for (j = i + 1; j <= n; j++)
@@ -272,13 +286,14 @@ for p in $pids_first; do
 		END {
 			if (!nf || !nl) { print "missing"; exit }
 			a = med(fr, nf); b = med(lr, nl); g = 100 * (b - a) / a
-			ok = (g < 5 || b - a < floor) && lf <= ff
+			allow = (a * 0.05 > floor ? a * 0.05 : floor) + (comm == "signet-engine" ? sq : 0)
+			ok = b - a < allow && lf <= ff
 			printf "%s %s %d %d %+.2f%% %d %d %s\n", comm, p, a, b, g, ff, lf, ok ? "ok" : "FAIL"
 		}' samples)
-	set -- $row
-	[ "$1" != missing ] || { fails+=("pid $p missing from the last samples"); continue; }
-	echo "| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 |"
-	[ "$8" = ok ] || fails+=("$1[$2]: RSS $3 -> $4 KiB ($5), fds $6 -> $7")
+	read -r -a f <<<"$row"
+	[ "${f[0]}" != missing ] || { fails+=("pid $p missing from the last samples"); continue; }
+	echo "| ${f[0]} | ${f[1]} | ${f[2]} | ${f[3]} | ${f[4]} | ${f[5]} | ${f[6]} | ${f[7]} |"
+	[ "${f[7]}" = ok ] || fails+=("${f[0]}[${f[1]}]: RSS ${f[2]} -> ${f[3]} KiB (${f[4]}), fds ${f[5]} -> ${f[6]}")
 done
 
 kill -TERM "$pid"
@@ -290,7 +305,8 @@ pid=
 	fails+=("sanitizer report in the log: $(grep -m1 'ERROR: \|runtime error' signetd.log)")
 ! grep -q 'child killed by the sandbox' signetd.log || fails+=("$(grep -m1 'killed by the sandbox' signetd.log)")
 echo
-echo "samples: $(wc -l <samples) over $secs s; RSS floor $floor KiB; $(grep -c 'level=warn' signetd.log || true) warnings," \
+echo "samples: $(wc -l <samples) over $secs s; RSS floor $floor KiB; ledger $l0 -> $l1 KiB (engine allowance" \
+	"$sqlite_kib KiB); $(grep -c 'level=warn' signetd.log || true) warnings," \
 	"$(grep -c 'level=err' signetd.log || true) errors in the log"
 if [ "${#fails[@]}" != 0 ]; then
 	printf 'FAIL: %s\n' "${fails[@]}" >&2
