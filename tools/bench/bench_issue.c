@@ -4,7 +4,7 @@
  * pipeline stage, beside the raw token signing rate (hsm_key_sign_raw
  * over a 32-byte digest) measured in the same run on the same token.
  *
- * Usage: signet-bench-issue [-n issuances per thread] [-s] [-k p256|rsa]
+ * Usage: signet-bench-issue [-n issuances per thread] [-s]
  *   -s  copy the issuer key into a session object (SoftHSM re-reads a
  *       token object's file on every signature)
  */
