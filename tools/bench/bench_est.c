@@ -5,8 +5,13 @@
  * issuances/s, p50/p99 latency and errors per connection count.
  *
  * usage: signet-bench-est -p port -c ca.pem -C client.pem -K client.key
- *     [-H host] [-l label] [-d seconds] [-n conns[,conns...]]
+ *     [-H host] [-l label] [-d seconds] [-n conns[,conns...]] [-r rate]
  *        signet-bench-est -m cfssl -p port [-H host] [-d s] [-n ...]
+ *
+ * -r paces the load at that many issuances per second over all the
+ * connections (each takes an equal share, on a fixed schedule), as the
+ * soak test (tools/bench/soak.sh) drives it; without it each connection
+ * sends its next request as soon as the answer is in.
  *
  * -m cfssl drives CFSSL's sign endpoint (POST /api/v1/cfssl/sign, plain
  * HTTP keep-alive, JSON) with the same kind of CSRs, for the comparison
@@ -17,6 +22,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +52,9 @@ struct conn {
 	int	 fd;
 };
 static const char *host = "127.0.0.1", *label = "";
-static int port, seconds = 10;
+static int port, seconds = 10, nconns;
 static SSL_CTX *ctx;
-static double t_end;
+static double t_end, rate;
 
 struct worker {
 	pthread_t	 th;
@@ -241,15 +247,52 @@ roundtrip(struct conn *c, int i)
 	}
 }
 
+static void
+sleep_s(double s)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
+/*
+ * -r: waits for this connection's next slot.  A connection that fell
+ * more than one slot behind starts again from now, so that a stall is
+ * not followed by a burst the schedule never asked for.
+ */
+static void
+pace(double *next, double period)
+{
+	double t = now();
+
+	if (*next > t)
+		sleep_s(*next - t);
+	else if (t - *next > period)
+		*next = t;
+	*next += period;
+}
+
 static void *
 work(void *arg)
 {
 	struct worker *w = arg;
 	struct conn *ssl = NULL;
-	double t0;
+	double t0, period = 0, next = 0;
 	int i = w->id, st;
 
+	if (rate > 0) {
+		period = nconns / rate;
+		next = now() + period * w->id / nconns;	/* staggered */
+	}
 	while (now() < t_end) {
+		if (period > 0) {
+			pace(&next, period);
+			if (now() >= t_end)
+				break;
+		}
 		if (ssl == NULL && (ssl = dial()) == NULL) {
 			w->errors++;
 			usleep(10000);
@@ -288,6 +331,7 @@ run(int conns)
 	size_t n = 0, i, k;
 	unsigned long ok = 0, errs = 0;
 
+	nconns = conns;
 	t0 = now();
 	t_end = t0 + seconds;
 	for (i = 0; i < (size_t)conns; i++) {
@@ -317,7 +361,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: signet-bench-est -p port -c ca.pem -C cert "
-	    "-K key [-H host] [-l label] [-d seconds] [-n 16,64]\n"
+	    "-K key [-H host] [-l label] [-d seconds] [-n 16,64] "
+	    "[-r rate]\n"
 	    "       signet-bench-est -m cfssl -p port [-H host] [-d seconds] "
 	    "[-n 16,64]\n");
 	exit(2);
@@ -330,7 +375,7 @@ main(int argc, char **argv)
 	char *copy, *tok, *save = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:C:d:H:K:l:m:n:p:")) != -1) {
+	while ((c = getopt(argc, argv, "c:C:d:H:K:l:m:n:p:r:")) != -1) {
 		switch (c) {
 		case 'm': cfssl = strcmp(optarg, "cfssl") == 0; break;
 		case 'c': ca = optarg; break;
@@ -341,10 +386,11 @@ main(int argc, char **argv)
 		case 'l': label = optarg; break;
 		case 'n': list = optarg; break;
 		case 'p': port = (int)strtol(optarg, NULL, 10); break;
+		case 'r': rate = strtod(optarg, NULL); break;
 		default: usage();
 		}
 	}
-	if (port <= 0 || seconds <= 0 ||
+	if (port <= 0 || seconds <= 0 || rate < 0 ||
 	    (!cfssl && (ca == NULL || cert == NULL || key == NULL)))
 		usage();
 	if (cfssl) {
@@ -362,8 +408,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	make_csrs();
-	printf("EST simpleenroll, mutual TLS keep-alive, %d s per run\n",
+	printf("EST simpleenroll, mutual TLS keep-alive, %d s per run",
 	    seconds);
+	if (rate > 0)
+		printf(", paced at %.1f/s", rate);
+	printf("\n");
 runs:
 	copy = strdup(list);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;

@@ -4,7 +4,7 @@
  * pipeline stage, beside the raw token signing rate (hsm_key_sign_raw
  * over a 32-byte digest) measured in the same run on the same token.
  *
- * Usage: signet-bench-issue [-n issuances per thread] [-s] [-k p256|rsa]
+ * Usage: signet-bench-issue [-n issuances per thread] [-s]
  *   -s  copy the issuer key into a session object (SoftHSM re-reads a
  *       token object's file on every signature)
  */
@@ -89,6 +89,16 @@ bench_issuer_cert(struct hsm_key *key)
 	X509_EXTENSION *e;
 	unsigned char serial[16];
 	BIGNUM *bn;
+	static const struct {
+		int		 nid;
+		const char	*v;
+	} exts[] = {
+		{ NID_basic_constraints, "critical,CA:TRUE" },
+		{ NID_key_usage, "critical,keyCertSign,cRLSign" },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" },
+	};
+	size_t i;
 
 	X509_set_version(x, 2);
 	RAND_bytes(serial, sizeof(serial));
@@ -105,9 +115,17 @@ bench_issuer_cert(struct hsm_key *key)
 	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
 	X509_set_pubkey(x, hsm_key_public(key));
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier, "hash");
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
+	/*
+	 * A proper CA certificate (RFC 5280 4.2.1.9 and 4.2.1.3): since
+	 * issue 13 the issuer's own constraints are checked before every
+	 * signature, and a certificate without them issues nothing.
+	 */
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		e = X509V3_EXT_conf_nid(NULL, &ctx, exts[i].nid, exts[i].v);
+		if (e == NULL || X509_add_ext(x, e, -1) != 1)
+			die("cannot extend the issuer certificate");
+		X509_EXTENSION_free(e);
+	}
 	if (X509_sign(x, hsm_key_evp(key), EVP_sha256()) <= 0)
 		die("cannot sign the issuer certificate in the token");
 	return x;
