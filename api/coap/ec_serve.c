@@ -127,7 +127,10 @@ static void
 set_diag(struct ec_answer *a, int code, const char *why)
 {
 	a->code = code;
-	snprintf(a->diag, sizeof(a->diag), "%s", why);
+	/* A diagnostic is short (RFC 7252 5.5.2); the engine's message is
+	 * cut to fit. */
+	snprintf(a->diag, sizeof(a->diag), "%.*s", (int)sizeof(a->diag) - 1,
+	    why);
 }
 
 /* What the client is answered for an engine call that ended so. */
