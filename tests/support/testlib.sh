@@ -22,6 +22,16 @@
 #                         or without the CoAP listener when COAP is empty),
 #                         sandboxed as above, each SED applied after, on
 #                         stdout
+#   dev_start             signetd on ./signetd.conf (checked with -n
+#                         first), pid in $pid, log in signetd.log; sets B
+#                         and U (HTTPS and CoAPS base URLs), CA and OP
+#                         (curl options: the dev root, the operator);
+#                         waits, bounded, for /v1/health and, with a
+#                         CoAP port, for signet-coap's "ready"
+#   dev_token PROFILE NAME  a one-use enrollment token of tenant dev
+#   dev_psk TOKEN         the token's DTLS PSK (README, decisions.md)
+#   dev_csr NAME OUT      a P-256 key (OUT.key) and a DER CSR (OUT) for
+#                         CN and DNS name NAME
 #   daemon_stop           SIGTERM $pid, up to 10 s, then SIGKILL; pid=
 
 npass=0
@@ -113,4 +123,38 @@ dev_conf() {
 	sed -e "s/127\.0\.0\.1:8443\([^0-9]\)/127.0.0.1:$HTTPS\1/" \
 		-e "s/127\.0\.0\.1:8080\([^0-9]\)/127.0.0.1:$HTTP\1/g" \
 		-e "$coap" -e "$sbx" "${args[@]}" "$src/board/dev-host/signetd.conf"
+}
+
+dev_start() {
+	"$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
+	"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
+	pid=$!
+	B="https://127.0.0.1:$HTTPS"
+	U="coaps://127.0.0.1:$COAP"
+	CA=(--cacert data/ca/root.pem)
+	OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
+	for _ in $(seq 1 300); do
+		{ [ -z "${COAP:-}" ] ||
+			grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null; } &&
+			curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
+		sleep 0.2
+	done
+	curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" || fail "appliance did not come up"
+}
+
+dev_token() {
+	curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
+		-d "{\"tenant\":\"dev\",\"profile\":\"$1\",\"names\":[\"$2\"],\"ttl\":3600,\"uses\":1}" \
+		"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+
+dev_psk() {
+	printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
+		-macopt hexkey:"$(printf '%s' "$1" | openssl dgst -sha256 -hex | awk '{print $2}')" |
+		awk '{print substr($2,1,32)}'
+}
+
+dev_csr() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2.key" \
+		-subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER -out "$2" 2>/dev/null
 }

@@ -82,18 +82,7 @@ dev_conf "s/^https_workers = 1/https_workers = $workers/" \
 	's/rate_tenant = .*/rate_tenant = 100000000/; s/burst_tenant = .*/burst_tenant = 100000000/' \
 	> signetd.conf
 chmod 644 signetd.conf
-"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
-pid=$!
-B="https://127.0.0.1:$HTTPS"
-U="coaps://127.0.0.1:$COAP"
-CA=(--cacert data/ca/root.pem)
-OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
-for _ in $(seq 1 300); do
-	grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null &&
-		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
-	sleep 0.2
-done
-curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" || fail "appliance did not come up"
+dev_start
 
 # The CoAP device: a multi-use enrollment token (its PSK) and, enrolled
 # with it, a certificate to re-enroll with.
@@ -101,11 +90,8 @@ T=$(curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
 	-d "{\"tenant\":\"dev\",\"profile\":\"device\",\"names\":[\"b.dev.devices.internal\"],\"ttl\":604800,\"uses\":65535}" \
 	"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 [ -n "$T" ] || fail "no enrollment token"
-PSK=$(printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
-	-macopt hexkey:"$(printf '%s' "$T" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print substr($2,1,32)}')
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout b.key \
-	-subj /CN=b.dev.devices.internal -addext subjectAltName=DNS:b.dev.devices.internal \
-	-outform DER -out b.csr 2>/dev/null
+PSK=$(dev_psk "$T")
+dev_csr b.dev.devices.internal b.csr
 coap-client-gnutls -B 30 -m post -u "${T%%.*}" -k "$PSK" -t 286 -A 287 -f b.csr -o b.der \
 	"$U/est/dev-device/sen" >/dev/null 2>&1 || true
 openssl x509 -inform der -in b.der -out b.pem 2>/dev/null || fail "the device did not enroll over EST-coaps"
@@ -120,7 +106,7 @@ coap_one() {
 	if [ $((i % 2)) = 0 ] && [ "$i" -lt $((2 * psk_left)) ]; then
 		how=(-u "${T%%.*}" -k "$PSK" "$U/est/dev-device/sen")
 	else
-		how=(-c b.pem -j b.key "$U/est/dev-device/sren")
+		how=(-c b.pem -j b.csr.key "$U/est/dev-device/sren")
 	fi
 	timeout 45 coap-client-gnutls -B 30 -m post -t 286 -A 287 -f b.csr -o "$out" \
 		"${how[@]}" >"coap/$i.log" 2>&1 || rc=$?

@@ -26,52 +26,26 @@ test_ports coap
 dev_provision
 dev_conf > signetd.conf
 chmod 644 signetd.conf
-"$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
-"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
-pid=$!
-B="https://127.0.0.1:$HTTPS"
-U="coaps://127.0.0.1:$COAP"
-CA=(--cacert data/ca/root.pem)
-OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
-for _ in $(seq 1 300); do
-	grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null &&
-		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
-	sleep 0.2
-done
-curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" || fail "appliance did not come up"
+dev_start
 pass "appliance up"
 
-token() { # profile name -> a one-use enrollment token
-	curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
-		-d "{\"tenant\":\"dev\",\"profile\":\"$1\",\"names\":[\"$2\"],\"ttl\":3600,\"uses\":1}" \
-		"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
-}
-psk() { # token -> its DTLS PSK (README, docs/decisions.md)
-	printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
-		-macopt hexkey:"$(printf '%s' "$1" | openssl dgst -sha256 -hex | awk '{print $2}')" |
-		awk '{print substr($2,1,32)}'
-}
-csr() { # name outfile: a P-256 key (outfile.key) and DER CSR (outfile)
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2.key" \
-		-subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER -out "$2" 2>/dev/null
-}
 labels() { # the labelled EST resources in a discovery answer, sorted
 	grep -o '</est/[^/>]*/[a-z]*>' | sed 's,</est/\([^/]*\)/.*,\1,' | sort -u | tr '\n' ' '
 }
 
 # 1. Discovery per session.
-TD=$(token device d1.dev.devices.internal)
-TS=$(token service s1.svc.dev.internal)
+TD=$(dev_token device d1.dev.devices.internal)
+TS=$(dev_token service s1.svc.dev.internal)
 [ -n "$TD" ] && [ -n "$TS" ] || fail "no enrollment tokens"
 disc() { timeout 30 coap-client-gnutls -B 10 "$@" "$U/.well-known/core" 2>&1 || true; }
-out=$(disc -u "${TD%%.*}" -k "$(psk "$TD")")
+out=$(disc -u "${TD%%.*}" -k "$(dev_psk "$TD")")
 echo "  device token: $(echo "$out" | labels)"
 echo "$out" | grep -q '</est/sen>;ct=[^;]*;rt="ace.est.sen"' || fail "default resources not listed to a PSK session: $out"
 [ "$(echo "$out" | labels)" = "dev-device " ] || fail "a device token's session sees: $out"
-out=$(disc -u "${TS%%.*}" -k "$(psk "$TS")")
+out=$(disc -u "${TS%%.*}" -k "$(dev_psk "$TS")")
 echo "  service token: $(echo "$out" | labels)"
 [ "$(echo "$out" | labels)" = "dev-service " ] || fail "a service token's session sees: $out"
-out=$(disc -u "${TS%%.*}" -k "$(psk "$TS")" -m get "$U/.well-known/core?rt=ace.est.crts")
+out=$(disc -u "${TS%%.*}" -k "$(dev_psk "$TS")" -m get "$U/.well-known/core?rt=ace.est.crts")
 echo "$out" | grep -q '</est/dev-service/crts>' || fail "rt filter: $out"
 ! echo "$out" | grep -q 'ace.est.sen' || fail "rt filter lists sen: $out"
 out=$(disc -u "no-such-id" -k "00112233445566778899aabbccddeeff")
@@ -81,8 +55,8 @@ echo "  operator certificate: $(echo "$out" | labels)"
 echo "$out" | grep -q '</est/crts>' || fail "no discovery for a certificate session: $out"
 [ -z "$(echo "$out" | labels)" ] || fail "a certificate no tenant issued sees: $out"
 # A device enrolls with its token, then discovers with its certificate.
-csr d1.dev.devices.internal d1.csr
-timeout 30 coap-client-gnutls -B 20 -m post -u "${TD%%.*}" -k "$(psk "$TD")" -t 286 -A 287 \
+dev_csr d1.dev.devices.internal d1.csr
+timeout 30 coap-client-gnutls -B 20 -m post -u "${TD%%.*}" -k "$(dev_psk "$TD")" -t 286 -A 287 \
 	-f d1.csr -o d1.der "$U/est/dev-device/sen" > d1.out 2>&1 || fail "PSK enrollment: $(cat d1.out)"
 openssl x509 -inform der -in d1.der -out d1.pem 2>/dev/null || fail "PSK enrollment answer: $(cat d1.out)"
 out=$(disc -c d1.pem -j d1.csr.key)
@@ -100,9 +74,9 @@ for i in $(seq 1 20); do
 	holds+=($!)
 done
 sleep 4
-TD2=$(token device d2.dev.devices.internal)
-csr d2.dev.devices.internal d2.csr
-timeout 30 coap-client-gnutls -B 20 -m post -u "${TD2%%.*}" -k "$(psk "$TD2")" -t 286 -A 287 -b 16 \
+TD2=$(dev_token device d2.dev.devices.internal)
+dev_csr d2.dev.devices.internal d2.csr
+timeout 30 coap-client-gnutls -B 20 -m post -u "${TD2%%.*}" -k "$(dev_psk "$TD2")" -t 286 -A 287 -b 16 \
 	-f d2.csr -o d2.der "$U/est/dev-device/sen" > d2.out 2>&1 || true
 wait "${holds[@]}" || true	# not signetd, also our child
 openssl x509 -inform der -in d2.der -noout 2>/dev/null || fail "another device not served during the hold: $(cat d2.out)"

@@ -42,35 +42,9 @@ export SIGNET_SHIM_TARGET=/usr/lib/softhsm/libsofthsm2.so SIGNET_SHIM_CONTROL=$c
 dev_conf "s|module = \"/usr/lib/softhsm/libsofthsm2.so\"|module = \"$shim\"|" > signetd.conf
 chmod 644 signetd.conf
 grep -q "module = \"$shim\"" signetd.conf || fail "the shim is not the token module"
-"$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
-"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
-pid=$!
-B="https://127.0.0.1:$HTTPS"
-U="coaps://127.0.0.1:$COAP"
-CA=(--cacert data/ca/root.pem)
-OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
-for _ in $(seq 1 300); do
-	grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null &&
-		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
-	sleep 0.2
-done
-curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" || fail "appliance did not come up"
+dev_start
 pass "appliance up, token behind the PKCS#11 shim"
 
-token() { # profile name -> a one-use enrollment token
-	curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
-		-d "{\"tenant\":\"dev\",\"profile\":\"$1\",\"names\":[\"$2\"],\"ttl\":3600,\"uses\":1}" \
-		"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
-}
-psk() { # token -> its DTLS PSK (README, docs/decisions.md)
-	printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
-		-macopt hexkey:"$(printf '%s' "$1" | openssl dgst -sha256 -hex | awk '{print $2}')" |
-		awk '{print substr($2,1,32)}'
-}
-csr() { # name outfile: a P-256 key (outfile.key) and DER CSR (outfile)
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2.key" \
-		-subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER -out "$2" 2>/dev/null
-}
 issued() { as_engine sqlite3 data/ledger.db "SELECT count(*) FROM certs"; }
 ms() { date +%s%3N; }
 # Waits until the ledger holds want certificates, then 6 s more (a
@@ -89,10 +63,10 @@ settle() {
 
 # Two devices enroll with their tokens while signing is fast.
 for d in d1 d2; do
-	T=$(token device "$d.dev.devices.internal")
+	T=$(dev_token device "$d.dev.devices.internal")
 	[ -n "$T" ] || fail "no enrollment token"
-	csr "$d.dev.devices.internal" "$d.csr"
-	timeout 30 coap-client-gnutls -B 20 -m post -u "${T%%.*}" -k "$(psk "$T")" -t 286 -A 287 \
+	dev_csr "$d.dev.devices.internal" "$d.csr"
+	timeout 30 coap-client-gnutls -B 20 -m post -u "${T%%.*}" -k "$(dev_psk "$T")" -t 286 -A 287 \
 		-f "$d.csr" -o "$d.der" "$U/est/dev-device/sen" > "$d.out" 2>&1 ||
 		fail "PSK enrollment of $d: $(cat "$d.out")"
 	openssl x509 -inform der -in "$d.der" -out "$d.pem" 2>/dev/null || fail "$d's answer: $(cat "$d.out")"

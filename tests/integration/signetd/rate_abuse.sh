@@ -32,19 +32,7 @@ dev_conf 's/^https_workers = 1/https_workers = 2/' \
 	's/auth_fail_window = .*/auth_fail_window = "4s"/' > signetd.conf
 chmod 644 signetd.conf
 grep -q 'rate_auth_fail = 1' signetd.conf || fail "the board configuration has no rate_auth_fail"
-"$build/firmware/signetd/signetd" -n -f signetd.conf >/dev/null || fail "signetd -n"
-"$build/firmware/signetd/signetd" -f signetd.conf >signetd.log 2>&1 &
-pid=$!
-B="https://127.0.0.1:$HTTPS"
-U="coaps://127.0.0.1:$COAP"
-CA=(--cacert data/ca/root.pem)
-OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
-for _ in $(seq 1 300); do
-	grep -q 'signet-coap\[[0-9]*\] level=[a-z]* msg="ready"' signetd.log 2>/dev/null &&
-		curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" && break
-	sleep 0.2
-done
-curl -sf -o /dev/null "${CA[@]}" "${OP[@]}" "$B/v1/health" || fail "appliance did not come up"
+dev_start
 pass "appliance up: two HTTPS workers and the CoAP front end"
 
 # engine name -> the engine's counter (one engine: any worker's scrape)
@@ -52,24 +40,15 @@ engine() {
 	curl -s "${CA[@]}" "${OP[@]}" "$B/metrics" |
 		sed -n "s/^signet_engine_limit_total{event=\"$1\"} //p"
 }
-token() { # profile name -> a one-use enrollment token
-	curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
-		-d "{\"tenant\":\"dev\",\"profile\":\"$1\",\"names\":[\"$2\"],\"ttl\":3600,\"uses\":1}" \
-		"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
-}
-csr() { # name outfile: a P-256 key (outfile.key) and DER CSR (outfile)
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$2.key" \
-		-subj "/CN=$1" -addext "subjectAltName=DNS:$1" -outform DER -out "$2" 2>/dev/null
-}
 auth_rows() { as_engine sqlite3 data/ledger.db "SELECT count(*) FROM audit_log WHERE action = 'auth_fail'"; }
 
-T1=$(token service legit.svc.dev.internal)
-T2=$(token device d1.dev.devices.internal)
-T3=$(token device d2.dev.devices.internal)
+T1=$(dev_token service legit.svc.dev.internal)
+T2=$(dev_token device d1.dev.devices.internal)
+T3=$(dev_token device d2.dev.devices.internal)
 [ -n "$T1" ] && [ -n "$T2" ] && [ -n "$T3" ] || fail "no enrollment tokens"
-csr legit.svc.dev.internal legit.csr
+dev_csr legit.svc.dev.internal legit.csr
 base64 -w0 legit.csr > legit.b64
-csr flood.svc.dev.internal flood.csr
+dev_csr flood.svc.dev.internal flood.csr
 base64 -w0 flood.csr > flood.b64
 rows0=$(auth_rows)
 fails0=$(grep -c 'authentication failed\|authentication failures' signetd.log || true)
@@ -160,7 +139,7 @@ pass "authenticated client over its rate: $ok of 20 served in $secs s over two w
 # 3. EST-coaps: one device certificate re-enrolls in a loop.
 enroll_device() { # token name dir
 	mkdir -p "$3"
-	csr "$2" "$3/csr"
+	dev_csr "$2" "$3/csr"
 	base64 -w0 "$3/csr" > "$3/csr.b64"
 	curl -s "${CA[@]}" -H "Authorization: Bearer $1" -H 'Content-Type: application/pkcs10' \
 		--data-binary @"$3/csr.b64" "$B/.well-known/est/dev-device/simpleenroll" |
