@@ -48,7 +48,7 @@ static const struct {
 	[PROTO_T_REISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
 				  eng_h_issue },	/* eng_enroll.c */
 	[PROTO_T_CACERTS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
-				  eng_h_cacerts },	/* eng_csrattrs.c */
+				  eng_h_cacerts },	/* eng_cacerts.c */
 	[PROTO_T_CSRATTRS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
 				  eng_h_csrattrs },	/* eng_csrattrs.c */
 	/* Administration is only on the mTLS JSON API, never on CoAP. */

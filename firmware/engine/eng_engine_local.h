@@ -226,7 +226,14 @@ int	eng_enroll_named(const struct eng_rt *rt, const struct eng_ident *id,
 int	eng_h_issue(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
-/* CACERTS and CSRATTRS: public data about a profile (eng_csrattrs.c). */
+/*
+ * CACERTS (eng_cacerts.c) and CSRATTRS (eng_csrattrs.c): public data about
+ * a profile.  eng_target: the tenant and profile a target request names,
+ * "" meaning est_default's; PROTO_R_OK, or the reply's failure.
+ */
+int	eng_target(const struct eng_rt *rt, const struct proto_target_req *q,
+	    const struct eng_rt_tenant **t, const struct ca_profile **p,
+	    struct eng_reply *r);
 int	eng_h_cacerts(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
