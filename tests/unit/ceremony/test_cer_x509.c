@@ -199,7 +199,8 @@ test_intermediate(void **state)
 	assert_int_equal(sk_GENERAL_SUBTREE_num(nc->excludedSubtrees), 1);
 	gn = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, 0)->base;
 	assert_int_equal(gn->type, GEN_DNS);
-	assert_string_equal(ASN1_STRING_get0_data(gn->d.dNSName),
+	assert_string_equal(
+	    (const char *)ASN1_STRING_get0_data(gn->d.dNSName),
 	    "bad.example.com");
 	NAME_CONSTRAINTS_free(nc);
 	/* The CRL distribution point of the ceremony file. */
@@ -209,7 +210,7 @@ test_intermediate(void **state)
 				       ->distpoint->name.fullname,
 	    0);
 	assert_int_equal(gn->type, GEN_URI);
-	assert_string_equal(ASN1_STRING_get0_data(
+	assert_string_equal((const char *)ASN1_STRING_get0_data(
 				gn->d.uniformResourceIdentifier),
 	    "http://crl.example.com/root.crl");
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
