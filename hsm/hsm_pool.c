@@ -247,6 +247,22 @@ hsm_pool_start(struct hsm *h)
 }
 
 void
+hsm_fork_child(struct hsm *h)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->keys_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->free_cv, &ca);
+	pthread_cond_init(&h->idle_cv, &ca);
+	pthread_cond_init(&h->recover_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	h->thr_started = 0;
+}
+
+void
 hsm_pool_stop(struct hsm *h)
 {
 	if (!h->thr_started)

@@ -113,6 +113,17 @@ int hsm_open(const struct hsm_config *cfg, char *pin, size_t pinlen,
 void hsm_close(struct hsm *hsm);
 
 /*
+ * In the child of a fork(2) that goes on using the parent's token (tests
+ * do; the daemons never fork after hsm_open): the pool's recovery thread
+ * is not in the child, and its mutexes and condition variables are copies
+ * of whatever state they had, a waiter included, so that signalling one
+ * can block forever (glibc waits for the waiters it counted).  Starts
+ * them over and runs the child without a recovery thread; call it first
+ * thing in the child.
+ */
+void hsm_fork_child(struct hsm *hsm);
+
+/*
  * Read a PIN from a file descriptor (until EOF or newline) or from a file
  * that is a regular file readable by its owner only (mode 0600 or 0400).
  * buf receives the PIN, not NUL-terminated; *len its length.  The caller

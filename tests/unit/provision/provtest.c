@@ -53,6 +53,20 @@ prov_path(struct prov_fx *f, char *buf, size_t size, const char *rel)
 	return buf;
 }
 
+/*
+ * The child leaves with _exit(2) whichever way it exits (the verbs call
+ * errx): LeakSanitizer's check at exit in the forked child of a threaded
+ * process sees the parent's threads' memory as leaked (it cannot scan
+ * their stacks) and failed the test now and then; the parent's own check
+ * at its exit still covers the code.
+ */
+static void
+child_exit(int status, void *arg)
+{
+	(void)arg;
+	_exit(status);
+}
+
 int
 prov_child(struct prov_fx *f, prov_fn fn, const void *arg, char *out,
     size_t size)
@@ -69,6 +83,9 @@ prov_child(struct prov_fx *f, prov_fn fn, const void *arg, char *out,
 	    -1);
 	assert_int_not_equal(pid = fork(), -1);
 	if (pid == 0) {
+		/* The token's recovery thread stayed in the parent. */
+		hsm_fork_child(f->h);
+		on_exit(child_exit, NULL);
 		/* cmocka's handlers would run the remaining tests here. */
 		signal(SIGABRT, SIG_DFL);
 		signal(SIGSEGV, SIG_DFL);
