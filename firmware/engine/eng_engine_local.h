@@ -226,6 +226,8 @@ int	eng_enroll_named(const struct eng_rt *rt, const struct eng_ident *id,
 int	eng_h_issue(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
+/* b[0..n) as 2n lowercase hex digits and a NUL in out (eng_token.c). */
+void	eng_hex(const uint8_t *b, size_t n, char *out);
 /*
  * CACERTS (eng_cacerts.c) and CSRATTRS (eng_csrattrs.c): public data about
  * a profile.  eng_target: the tenant and profile a target request names,

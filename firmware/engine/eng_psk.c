@@ -57,19 +57,6 @@ struct eng_psk {
 	struct eng_psk_slot	 slots[ENG_PSK_HANDLES];
 };
 
-static void
-hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 int
 eng_psk_new(struct hsm *hsm, struct eng_psk **out)
 {
@@ -149,7 +136,7 @@ eng_token_derive(struct eng_psk *p, const char *id, char *out, size_t size)
 		return rc;
 	memcpy(out, id, idlen);
 	out[idlen] = '.';
-	hex(mac, ENG_TOKEN_SECRET_BYTES, out + idlen + 1);
+	eng_hex(mac, ENG_TOKEN_SECRET_BYTES, out + idlen + 1);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return HSM_OK;
 }
@@ -275,7 +262,7 @@ psk_of(const char *token, uint8_t key[ENG_PSK_LEN])
 	if (HMAC(EVP_sha256(), h, sizeof(h), (const unsigned char *)label,
 	    sizeof(label) - 1, mac, &maclen) != NULL &&
 	    maclen == sizeof(mac)) {
-		hex(mac, ENG_PSK_LEN / 2, x);
+		eng_hex(mac, ENG_PSK_LEN / 2, x);
 		memcpy(key, x, ENG_PSK_LEN);
 		rc = 0;
 	}

@@ -19,7 +19,7 @@
 
 #include "eng_engine_local.h"
 
-static void
+void
 eng_hex(const uint8_t *b, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
