@@ -303,6 +303,7 @@ static cfg_opt_t limits_opts[] = {
 	CFG_INT("burst_ocsp_nonce", 100, CFGF_NONE),
 	CFG_INT("max_coap_sessions", 4096, CFGF_NONE),
 	CFG_INT("max_coap_handshakes", 256, CFGF_NONE),
+	CFG_INT("coap_hello_unverified", 16, CFGF_NONE),
 	CFG_END()
 };
 

@@ -169,6 +169,7 @@ conv_limits(cfg_t *s, struct sconf_limits *l)
 	l->burst_ocsp_nonce = cfg_getint(s, "burst_ocsp_nonce");
 	l->max_coap_sessions = cfg_getint(s, "max_coap_sessions");
 	l->max_coap_handshakes = cfg_getint(s, "max_coap_handshakes");
+	l->coap_hello_unverified = cfg_getint(s, "coap_hello_unverified");
 }
 
 int

@@ -124,6 +124,9 @@ struct sconf_limits {
 	int64_t burst_ocsp_nonce;
 	int64_t max_coap_sessions;
 	int64_t max_coap_handshakes;
+	/* ClientHellos without our cookie let through to libcoap per 60 s
+	 * (api/coap/ec_gate.c); more get a HelloVerifyRequest from us. */
+	int64_t coap_hello_unverified;
 };
 
 struct sconf {
