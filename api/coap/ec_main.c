@@ -5,8 +5,8 @@
  *	signet-coap -f CONFIG -E ENGINEFD [-U UDPFD] [-d]
  *
  * ENGINEFD is its SOCK_SEQPACKET channel to the engine.  UDPFD is the
- * socket signetd bound for listen { coap }.  libcoap 4.3.1 cannot adopt a
- * socket (coap_new_endpoint always creates and binds its own), so we read
+ * socket signetd bound for listen { coap }.  libcoap (4.3.1 and 4.3.4)
+ * cannot adopt a socket (coap_new_endpoint always binds its own), so we read
  * the bound address from UDPFD, close our copy and let libcoap bind the
  * same address; both sockets have SO_REUSEADDR and Linux delivers unicast
  * datagrams to the newest, ours.  Without -U the address comes from the
