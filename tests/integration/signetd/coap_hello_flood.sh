@@ -50,7 +50,7 @@ d, _ = s.recvfrom(65536)
 open(sys.argv[1], "wb").write(d)
 PY
 cap=$!
-for _ in $(seq 1 100); do [ -s hello.bin.port ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s hello.bin.port ] && break; sleep 0.1; done
 timeout 5 coap-client-gnutls -B 2 -u x -k 00112233445566778899aabbccddeeff \
 	"coaps://127.0.0.1:$(cat hello.bin.port)/.well-known/core" >/dev/null 2>&1 || true
 wait "$cap" || fail "no ClientHello captured"
