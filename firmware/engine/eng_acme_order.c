@@ -770,7 +770,7 @@ eng_acme_va_match(const struct proto_blob *b, const struct eng_acme_authz *z)
 static int
 eng_acme_va_result(struct eng_acme *a)
 {
-	struct ledger_acme_step st;
+	struct ledger_acme_step st[2];
 	struct eng_acme_authz z;
 	char err[ACME_MAX_PROBLEM + 1], detail[PROTO_MAX_STR + 64];
 	size_t errlen;
@@ -794,15 +794,23 @@ eng_acme_va_result(struct eng_acme *a)
 		    &errlen) != ACME_OK)
 			err[0] = '\0';
 	}
-	memset(&st, 0, sizeof(st));
-	st.stmt = LA_CHALL_DONE;
-	st.one = 1;
-	st.n = 4;
-	st.v[0] = ledger_vt(z.chall);
-	st.v[1] = ledger_vt(ok ? "valid" : "invalid");
-	st.v[2] = ledger_vi(ok ? eng_engine_now(a->e) : 0);
-	st.v[3] = ledger_vt(err);
-	if (ledger_acme_write(a->e->ledger, &st, 1, NULL) != LEDGER_OK)
+	memset(st, 0, sizeof(st));
+	st[0].stmt = LA_CHALL_DONE;
+	st[0].one = 1;
+	st[0].n = 4;
+	st[0].v[0] = ledger_vt(z.chall);
+	st[0].v[1] = ledger_vt(ok ? "valid" : "invalid");
+	st[0].v[2] = ledger_vi(ok ? eng_engine_now(a->e) : 0);
+	st[0].v[3] = ledger_vt(err);
+	/* RFC 8555 7.1.6: a failed authorization fails its order. */
+	st[1].stmt = LA_ORDER_STATUS;
+	st[1].n = 4;
+	st[1].v[0] = ledger_vt(z.order);
+	st[1].v[1] = ledger_vt("invalid");
+	st[1].v[2] = ledger_vt("pending");
+	st[1].v[3] = ledger_vt(err);
+	if (ledger_acme_write(a->e->ledger, st, ok ? 1 : 2, NULL) !=
+	    LEDGER_OK)
 		return eng_reply_fail(a->r, PROTO_R_UNAVAILABLE, "ledger");
 	log_info("msg=\"acme validation\" challenge=%s identifier=%s "
 	    "result=%s detail=\"%s\"", z.chall, z.value, ok ? "valid" :

@@ -119,6 +119,9 @@ fi
 grep -qi "connection" cb3.out || { cat cb3.out; fail "unanswered challenge: no connection error"; }
 curl -sf "${CA[@]}" "${OP[@]}" "$B/v1/certs?tenant=dev&q=$BAD" >list.json || fail "list"
 grep -q '"total":0' list.json || fail "something was issued for $BAD: $(cat list.json)"
+st=$(sqlite3 data/ledger.db "SELECT o.status || '/' || z.status FROM acme_orders o
+	JOIN acme_authz z ON z.order_id = o.id WHERE z.value = '$BAD'")
+[ "$st" = invalid/invalid ] || fail "order/authorization of $BAD: $st, not invalid/invalid"
 pass "an unanswered challenge fails the order and issues nothing"
 
 grep -q 'signet-validator\[[0-9]*\].*msg=ready' signetd.log || fail "no validator"
