@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # ACME (issue 20) against the running dev-host appliance (signetd, engine,
 # HTTPS front end, signet-validator; SoftHSMv2 token, SQLite ledger) with
-# clients nobody here wrote: certbot and python3-acme from Debian 12.
+# clients nobody here wrote: certbot, lego and python3-acme from Debian 12.
 #   - an operator makes an EAB key (POST /v1/acme/eab);
 #   - `certbot certonly --standalone` with that EAB key and http-01 on a
 #     loopback test port enrolls: the certificate chains to the dev root,
 #     names the requested name, and its ledger row says
 #     authorized_by=acme:dev-acme:<account>;
+#   - `lego run` with its own EAB key and http-01 enrolls as well;
 #   - the EAB key is one account's: a second account with it is refused;
 #   - an account without EAB is refused (externalAccountRequired), with
 #     python3-acme, since certbot itself refuses to ask without one;
@@ -75,6 +76,25 @@ curl -sf "${CA[@]}" "${OP[@]}" "$B/v1/certs/$SERIAL?tenant=dev" >row.json ||
 	fail "ledger row of $SERIAL"
 grep -q '"authorized_by":"acme:dev-acme:' row.json || fail "ledger row: $(cat row.json)"
 pass "the ledger records the ACME account that authorised $SERIAL"
+
+# lego (Debian 12) enrolls too, with its own EAB key and http-01.
+if command -v lego >/dev/null; then
+	eab >eabl.json
+	KIDL=$(sed -n 's/.*"kid":"\([^"]*\)".*/\1/p' eabl.json)
+	HMACL=$(sed -n 's/.*"hmac_key":"\([^"]*\)".*/\1/p' eabl.json)
+	LNAME=lego.svc.dev.internal
+	LEGO_CA_CERTIFICATES=$work/data/ca/root.pem timeout 120 lego \
+		--server "$DIR" --email ops@svc.dev.internal --accept-tos \
+		--eab --kid "$KIDL" --hmac "$HMACL" --domains "$LNAME" \
+		--http --http.port "127.0.0.1:$H01" --path "$work/lego" \
+		run >lego.out 2>&1 || { cat lego.out; fail "lego run"; }
+	openssl verify -CAfile data/ca/root.pem -untrusted data/ca/intermediate.pem \
+		"$work/lego/certificates/$LNAME.crt" >/dev/null ||
+		fail "lego's certificate does not chain to the dev root"
+	openssl x509 -in "$work/lego/certificates/$LNAME.crt" -noout \
+		-ext subjectAltName | grep -q "DNS:$LNAME" || fail "lego's certificate lacks $LNAME"
+	pass "lego run with EAB and http-01 enrolled $LNAME"
+fi
 
 # The EAB key bound one account; another account key with it is refused.
 if cb cb2 register --eab-kid "$KID" --eab-hmac-key "$HMAC" >cb2.out 2>&1; then
