@@ -24,6 +24,7 @@ build=$2
 . "$src/tests/support/testlib.sh"
 
 command -v certbot >/dev/null || fail "certbot is not installed (tools/install-deps.sh)"
+command -v lego >/dev/null || fail "lego is not installed (tools/install-deps.sh)"
 test_begin acme
 test_ports
 H01=$(free_port)
@@ -78,7 +79,7 @@ grep -q '"authorized_by":"acme:dev-acme:' row.json || fail "ledger row: $(cat ro
 pass "the ledger records the ACME account that authorised $SERIAL"
 
 # lego (Debian 12) enrolls too, with its own EAB key and http-01.
-if command -v lego >/dev/null; then
+{
 	eab >eabl.json
 	KIDL=$(sed -n 's/.*"kid":"\([^"]*\)".*/\1/p' eabl.json)
 	HMACL=$(sed -n 's/.*"hmac_key":"\([^"]*\)".*/\1/p' eabl.json)
@@ -94,7 +95,7 @@ if command -v lego >/dev/null; then
 	openssl x509 -in "$work/lego/certificates/$LNAME.crt" -noout \
 		-ext subjectAltName | grep -q "DNS:$LNAME" || fail "lego's certificate lacks $LNAME"
 	pass "lego run with EAB and http-01 enrolled $LNAME"
-fi
+}
 
 # The EAB key bound one account; another account key with it is refused.
 if cb cb2 register --eab-kid "$KID" --eab-hmac-key "$HMAC" >cb2.out 2>&1; then
