@@ -204,6 +204,39 @@ health_ok(const struct proto_health_rep *m)
 	    m->ledger_ok <= 1 && m->audit_ok <= 1;
 }
 
+/* One target's counts; the refusals are exactly this version's results. */
+static int
+target_counts_get(struct proto_cur *c, struct proto_target_counts *t)
+{
+	uint8_t n;
+	size_t i;
+
+	proto_get_strbuf(c, t->tenant, sizeof(t->tenant));
+	proto_get_strbuf(c, t->profile, sizeof(t->profile));
+	proto_get_u64(c, &t->issued);
+	proto_get_u64(c, &t->revoked);
+	if (proto_get_u8(c, &n) == PROTO_OK && n != PROTO_R_MAX)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < PROTO_R_MAX; i++)
+		proto_get_u64(c, &t->refused[i]);
+	return c->err;
+}
+
+static int
+target_counts_put(struct proto_wbuf *w, const struct proto_target_counts *t)
+{
+	size_t i;
+
+	proto_put_cstr(w, PROTO_MAX_STR, t->tenant);
+	proto_put_cstr(w, PROTO_MAX_STR, t->profile);
+	proto_put_u64(w, t->issued);
+	proto_put_u64(w, t->revoked);
+	proto_put_u8(w, PROTO_R_MAX);
+	for (i = 0; i < PROTO_R_MAX; i++)
+		proto_put_u64(w, t->refused[i]);
+	return w->err;
+}
+
 static int
 health_rep_get(struct proto_cur *c, struct proto_reply *r)
 {
@@ -225,6 +258,15 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 		proto_cur_fail(c, PROTO_ERR_VALUE);
 	for (i = 0; c->err == PROTO_OK && i < PROTO_C_MAX; i++)
 		proto_get_u64(c, &m->counters[i]);
+	if (proto_get_u8(c, &n) == PROTO_OK && n != PROTO_CC_MAX)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < PROTO_CC_MAX; i++)
+		proto_get_u64(c, &m->coap[i]);
+	if (proto_get_u16(c, &m->ntargets) == PROTO_OK &&
+	    m->ntargets > PROTO_MAX_TARGETS)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < m->ntargets; i++)
+		target_counts_get(c, &m->targets[i]);
 	return c->err;
 }
 
@@ -246,6 +288,27 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	proto_put_u8(w, PROTO_C_MAX);
 	for (i = 0; i < PROTO_C_MAX; i++)
 		proto_put_u64(w, m->counters[i]);
+	proto_put_u8(w, PROTO_CC_MAX);
+	for (i = 0; i < PROTO_CC_MAX; i++)
+		proto_put_u64(w, m->coap[i]);
+	if (w->err == PROTO_OK && m->ntargets > PROTO_MAX_TARGETS)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u16(w, m->ntargets);
+	for (i = 0; i < m->ntargets && i < PROTO_MAX_TARGETS; i++)
+		target_counts_put(w, &m->targets[i]);
+	return w->err;
+}
+
+/* COAP_STATS: the status says it all. */
+static int
+empty_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	return c->err;
+}
+
+static int
+empty_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
 	return w->err;
 }
 
@@ -299,6 +362,7 @@ static const struct {
 	[PROTO_T_OCSP] =	 { der_rep_get, der_rep_put },
 	[PROTO_T_CRL] =		 { der_rep_get, der_rep_put },
 	[PROTO_T_PSK_LOOKUP] =	 { psk_rep_get, psk_rep_put },
+	[PROTO_T_COAP_STATS] =	 { empty_rep_get, empty_rep_put },
 };
 
 int

@@ -76,6 +76,12 @@ static const struct {
 	 */
 	[PROTO_T_PSK_LOOKUP] =	{ COAP, SERVING, ENG_AUTH_HANDLER,
 				  eng_h_psk },		/* eng_psk.c */
+	/*
+	 * The CoAP front end's counters for /metrics: numbers it reports
+	 * about itself, which buy nothing but a line in /metrics.
+	 */
+	[PROTO_T_COAP_STATS] =	{ COAP, STARTING | SERVING, ENG_AUTH_NONE,
+				  eng_h_coap_stats },	/* eng_stats.c */
 };
 
 int
@@ -102,8 +108,9 @@ evidence_fits(const struct proto_evidence *ev, uint16_t type, int peer)
 		return 0;
 	if (peer == PROTO_PEER_CONTROL)
 		return ev->kind == PROTO_EV_NONE && ev->src_len == 0;
-	/* Mid-handshake there is no evidence yet to present. */
-	if (type == PROTO_T_PSK_LOOKUP)
+	/* Mid-handshake there is no evidence yet to present; counters
+	 * are the front end's own and come from no client. */
+	if (type == PROTO_T_PSK_LOOKUP || type == PROTO_T_COAP_STATS)
 		return ev->kind == PROTO_EV_NONE;
 	if (ev->kind != PROTO_EV_TOKEN)
 		return 1;

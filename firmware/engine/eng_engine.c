@@ -28,8 +28,10 @@ eng_engine_new(const struct eng_engine_config *cfg, struct eng_rt *rt,
 		return -1;
 	}
 	if ((e->limit = eng_limit_new()) == NULL ||
+	    (e->stats = eng_stats_new()) == NULL ||
 	    eng_psk_new(cfg->hsm, &e->psk) != 0) {
 		eng_limit_free(e->limit);
+		eng_stats_free(e->stats);
 		pthread_mutex_destroy(&e->lock);
 		free(e);
 		return -1;
@@ -54,6 +56,7 @@ eng_engine_free(struct eng_engine *e)
 	eng_rt_unref(e->rt);
 	eng_psk_free(e->psk);
 	eng_limit_free(e->limit);
+	eng_stats_free(e->stats);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -205,7 +208,28 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	snprintf(h->version, sizeof(h->version), "signet-engine %s",
 	    SIGNET_VERSION);
 	eng_limit_counters(e->limit, h->counters);
+	eng_stats_health(e->stats, h);
 	return PROTO_R_OK;
+}
+
+/*
+ * Issue 19: issuances, refusals by result and revocations per configured
+ * target.  The handlers name the target once they resolved it against the
+ * runtime (r->tenant, r->profile); a refusal before that counts in the
+ * row of no target.
+ */
+static void
+eng_count(struct eng_engine *e, uint16_t type, const struct eng_reply *r)
+{
+	int result = r->rep.status.result;
+
+	if (type == PROTO_T_ISSUE || type == PROTO_T_REISSUE)
+		eng_stats_count(e->stats, r->tenant, r->profile,
+		    result == PROTO_R_OK ? ENG_ST_ISSUED : ENG_ST_REFUSED,
+		    result);
+	else if (type == PROTO_T_REVOKE && result == PROTO_R_OK)
+		eng_stats_count(e->stats, r->tenant, r->profile,
+		    ENG_ST_REVOKED, result);
 }
 
 /* Encode r; if the payload does not fit, answer INTERNAL instead. */
@@ -271,6 +295,7 @@ eng_engine_request(struct eng_engine *e, int peer, uint16_t type,
 	 * Refusals by a budget are counted, and failed authentications
 	 * logged by the gate: a flood of either writes no line each.
 	 */
+	eng_count(e, type, &r);
 	if (r.rep.status.result != PROTO_R_OK && !r.quiet)
 		log_info("msg=refused type=%s result=\"%s\" reason=\"%s\"",
 		    proto_type_name(type),

@@ -498,6 +498,9 @@ eng_h_issue(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
 	en.tenant = t->t.name;
+	/* The configuration's names, not the request's (eng_stats.h). */
+	r->tenant = t->t.name;
+	r->profile = ca_tenant_profile(&t->t, pname)->name;
 	eng_enroll_request(e, t, pname, q, &ev, &creq);
 	if (ca_parse_request(&creq, NULL, &prep, &cerr) != CA_OK) {
 		result = PROTO_R_BAD_REQUEST;

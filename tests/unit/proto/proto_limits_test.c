@@ -116,6 +116,30 @@ test_worst_replies_fit(void **state)
 	    PROTO_OK);
 	assert_int_equal(rep2.u.list.n, PROTO_MAX_LIST);
 
+	/* HEALTH with every target count at its longest names. */
+	memset(&rep, 0, sizeof(rep));
+	rep.type = PROTO_T_HEALTH;
+	rep.u.health.state = PROTO_STATE_READY;
+	fill(rep.u.health.version, sizeof(rep.u.health.version));
+	rep.u.health.ntargets = PROTO_MAX_TARGETS;
+	for (i = 0; i < PROTO_MAX_TARGETS; i++) {
+		fill(rep.u.health.targets[i].tenant,
+		    sizeof(rep.u.health.targets[i].tenant));
+		fill(rep.u.health.targets[i].profile,
+		    sizeof(rep.u.health.targets[i].profile));
+		rep.u.health.targets[i].refused[PROTO_R_INTERNAL] = i;
+	}
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_OK);
+	assert_int_equal(proto_reply_decode(rep.type, buf, len, &rep2),
+	    PROTO_OK);
+	assert_int_equal(rep2.u.health.ntargets, PROTO_MAX_TARGETS);
+	assert_int_equal(rep2.u.health.targets[63].refused[PROTO_R_INTERNAL],
+	    63);
+	rep.u.health.ntargets = PROTO_MAX_TARGETS + 1;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+
 	memset(&rep, 0, sizeof(rep));
 	rep.type = PROTO_T_CRL;
 	fill(rep.status.message, sizeof(rep.status.message));

@@ -134,6 +134,12 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 	case PROTO_T_PSK_LOOKUP:
 		copy(r->u.psk.identity, sizeof(r->u.psk.identity), "tk-0001");
 		break;
+	case PROTO_T_COAP_STATS:
+		r->ev.peer = PROTO_PEER_COAP;
+		r->u.coap.counters[PROTO_CC_REQUESTS] = 42;
+		r->u.coap.counters[PROTO_CC_HANDSHAKES] = 7;
+		r->u.coap.counters[PROTO_CC_EVICTED] = UINT64_MAX;
+		break;
 	default:
 		break;
 	}
@@ -200,6 +206,18 @@ sample_payload(struct proto_reply *rep)
 		    "signet 0.1.0");
 		rep->u.health.counters[PROTO_C_AUTH_FAIL] = 13000;
 		rep->u.health.counters[PROTO_C_OCSP_NONCE_DROPPED] = 7;
+		rep->u.health.coap[PROTO_CC_RATE_LIMITED] = 3;
+		rep->u.health.ntargets = 2;
+		copy(rep->u.health.targets[0].tenant,
+		    sizeof(rep->u.health.targets[0].tenant), "acme");
+		copy(rep->u.health.targets[0].profile,
+		    sizeof(rep->u.health.targets[0].profile), "web");
+		rep->u.health.targets[0].issued = 9;
+		rep->u.health.targets[0].revoked = 1;
+		rep->u.health.targets[0].refused[PROTO_R_FORBIDDEN] = 2;
+		rep->u.health.targets[1].refused[PROTO_R_UNAUTHORIZED] = 5;
+		break;
+	case PROTO_T_COAP_STATS:
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		rep->u.psk.len = 32;

@@ -61,16 +61,25 @@
  *						u64 uptime, u64 issued,
  *						str version, u8 n
  *						(PROTO_C_MAX), n u64
- *						counters (PROTO_C_*)
+ *						counters (PROTO_C_*),
+ *						u8 n (PROTO_CC_MAX), n u64
+ *						CoAP counters (PROTO_CC_*),
+ *						u16 n (<= PROTO_MAX_TARGETS),
+ *						n target counts
  *	OCSP		data der request	data der response
  *	CRL		str issuer		data der CRL
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
  *			(PROTO_MAX_PSK_ID)	data handle
  *						(PROTO_PSK_HANDLE_LEN)
+ *	COAP_STATS	u8 n (PROTO_CC_MAX),	(nothing)
+ *			n u64 counters
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
  *	    str authorized_by (PROTO_MAX_AUTHBY; "" if not recorded)
+ *	target counts = str tenant, str profile, u64 issued, u64 revoked,
+ *	    u8 n (PROTO_R_MAX), n u64 refused (by enum proto_result;
+ *	    the PROTO_R_OK slot is 0)
  *
  * Field limits are the PROTO_MAX_* below; the largest message of every
  * type fits in one PROTO_MAX_MSG datagram (tests/unit/proto checks it).
@@ -106,7 +115,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5305	/* 'S', version 5: the EST label
+#define PROTO_MAGIC_VERSION	0x5306	/* 'S', version 6: COAP_STATS,
+					   CoAP counters and per-target
+					   counts in HEALTH; version 5:
+					   the EST label
 					   in ISSUE; version 4:
 					   authorized_by; version 3:
 					   source address,
@@ -132,6 +144,7 @@
 #define PROTO_PSK_HANDLE_LEN	16	/* one-time PSK handle, exactly */
 #define PROTO_MAX_SRC		16	/* client address: 4 (IPv4) or 16 */
 #define PROTO_MAX_AUTHBY	128	/* credential behind an issuance */
+#define PROTO_MAX_TARGETS	64	/* target counts in one HEALTH */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -165,6 +178,7 @@ enum proto_type {
 	PROTO_T_OCSP,
 	PROTO_T_CRL,
 	PROTO_T_PSK_LOOKUP,	/* DTLS PSK key of a bootstrap token id */
+	PROTO_T_COAP_STATS,	/* the CoAP front end's counters, for /metrics */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -352,6 +366,36 @@ struct proto_psk_req {
 	char	identity[PROTO_MAX_PSK_ID + 1];
 };
 
+/*
+ * The CoAP front end's counters since it started, as one snapshot.
+ * signet-coap has no listener for /metrics, so it sends them to the
+ * engine (at most once a second while they move, and when it stops);
+ * the engine keeps the last snapshot and hands it out with HEALTH.
+ * Only PROTO_PEER_COAP may send it, with evidence kind NONE.
+ */
+enum proto_coap_counter {
+	PROTO_CC_REQUESTS = 0,		/* requests handled */
+	PROTO_CC_ENROLLED,		/* certificates returned */
+	PROTO_CC_ERRORS,		/* answered with an error */
+	PROTO_CC_HANDSHAKES,		/* DTLS handshakes completed */
+	PROTO_CC_HANDSHAKE_FAILED,	/* DTLS handshakes failed */
+	PROTO_CC_PSK_OK,		/* PSK identities the engine knew */
+	PROTO_CC_PSK_REFUSED,		/* ... it did not */
+	PROTO_CC_RATE_LIMITED,		/* answered 4.29 */
+	PROTO_CC_TOO_LARGE,		/* Block1 body over max_body: 4.13 */
+	PROTO_CC_BODIES_REFUSED,	/* Block1 budgets full: 5.03 */
+	PROTO_CC_BODIES_REAPED,		/* Block1 bodies past a deadline */
+	PROTO_CC_REPLAYED,		/* retransmissions from the cache */
+	PROTO_CC_DUP_INFLIGHT,		/* ... of a request in flight */
+	PROTO_CC_BUSY,			/* no room for an exchange: 5.03 */
+	PROTO_CC_EVICTED,		/* answers pushed out of the cache */
+	PROTO_CC_MAX
+};
+
+struct proto_coap_stats_req {
+	uint64_t	counters[PROTO_CC_MAX];	/* enum proto_coap_counter */
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -366,6 +410,7 @@ struct proto_request {
 		struct proto_ocsp_req		ocsp;
 		struct proto_crl_req		crl;
 		struct proto_psk_req		psk;
+		struct proto_coap_stats_req	coap;	/* COAP_STATS */
 	} u;					/* HEALTH has no fields */
 };
 
@@ -439,7 +484,24 @@ enum proto_counter {
 	PROTO_C_CRL_TIMER,		/* CRLs built by the refresh timer */
 	PROTO_C_CRL_FETCH,		/* CRLs built because a fetch found one due */
 	PROTO_C_OCSP_REFRESHED,		/* cached OCSP answers re-signed by the timer */
+	PROTO_C_OCSP_CAPPED,		/* on-demand OCSP signature over the
+					   appliance-wide rate_ocsp_sign */
 	PROTO_C_MAX
+};
+
+/*
+ * Counts per tenant and profile (issue 19) since the engine started.
+ * Names are those of the configuration, never a client's words, so the
+ * label set is bounded by the configuration (and PROTO_MAX_TARGETS);
+ * requests refused before a configured target was resolved count under
+ * "" and "".
+ */
+struct proto_target_counts {
+	char		tenant[PROTO_MAX_STR + 1];
+	char		profile[PROTO_MAX_STR + 1];
+	uint64_t	issued;
+	uint64_t	revoked;
+	uint64_t	refused[PROTO_R_MAX];	/* by enum proto_result */
 };
 
 struct proto_health_rep {
@@ -451,6 +513,9 @@ struct proto_health_rep {
 	uint64_t	issued;		/* certificates since start */
 	char		version[PROTO_MAX_STR + 1];
 	uint64_t	counters[PROTO_C_MAX];	/* enum proto_counter */
+	uint64_t	coap[PROTO_CC_MAX];	/* last COAP_STATS, or 0 */
+	uint16_t	ntargets;
+	struct proto_target_counts targets[PROTO_MAX_TARGETS];
 };
 
 /*
@@ -606,6 +671,8 @@ const char	*proto_type_name(uint16_t type);
 const char	*proto_result_name(int result);
 /* "rate_identity", ... for metrics; "unknown" for anything else. */
 const char	*proto_counter_name(int counter);
+/* "requests", ... (enum proto_coap_counter); "unknown" otherwise. */
+const char	*proto_coap_counter_name(int counter);
 
 /*
  * Control channel, parent to engine: send one descriptor with the peer kind
