@@ -308,6 +308,114 @@ render_targets(const struct proto_health_rep *h, struct evbuffer *b)
 		}
 }
 
+/* The token: state, faults and recoveries, sessions, signing times. */
+static void
+render_token(const struct proto_token_stats *t, struct evbuffer *b)
+{
+	static const char *const states[3] = { "up", "recovering", "failed" };
+	uint64_t cum = 0;
+	size_t i;
+
+	evbuffer_add_printf(b, "# HELP signet_token_state The token's state "
+	    "(1 for the current one).\n# TYPE signet_token_state gauge\n");
+	for (i = 0; i < 3; i++)
+		evbuffer_add_printf(b, "signet_token_state{state=\"%s\"} %d\n",
+		    states[i], t->state == i);
+	evbuffer_add_printf(b, "# HELP signet_token_faults_total Times the "
+	    "token was marked down.\n# TYPE signet_token_faults_total counter\n"
+	    "signet_token_faults_total %llu\n"
+	    "# HELP signet_token_recoveries_total Times it came back, and "
+	    "attempts.\n# TYPE signet_token_recoveries_total counter\n"
+	    "signet_token_recoveries_total{result=\"ok\"} %llu\n"
+	    "signet_token_recoveries_total{result=\"attempt\"} %llu\n"
+	    "# HELP signet_token_sessions Token sessions in the pool, and "
+	    "busy.\n# TYPE signet_token_sessions gauge\n"
+	    "signet_token_sessions{state=\"pool\"} %u\n"
+	    "signet_token_sessions{state=\"busy\"} %u\n",
+	    (unsigned long long)t->faults, (unsigned long long)t->recoveries,
+	    (unsigned long long)t->recovery_attempts, t->pool_size,
+	    t->sessions_busy);
+	evbuffer_add_printf(b, "# HELP signet_token_sign_seconds Time of a "
+	    "token signature (certificates, CRLs, OCSP), session wait "
+	    "included.\n# TYPE signet_token_sign_seconds histogram\n");
+	for (i = 0; i < t->nbuckets; i++) {
+		cum += t->count[i];
+		if (t->le_us[i] == UINT64_MAX)
+			evbuffer_add_printf(b, "signet_token_sign_seconds_bucket{"
+			    "le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+		else
+			evbuffer_add_printf(b, "signet_token_sign_seconds_bucket{"
+			    "le=\"%g\"} %llu\n", (double)t->le_us[i] / 1e6,
+			    (unsigned long long)cum);
+	}
+	if (t->nbuckets == 0)
+		evbuffer_add_printf(b, "signet_token_sign_seconds_bucket{"
+		    "le=\"+Inf\"} 0\n");
+	evbuffer_add_printf(b, "signet_token_sign_seconds_sum %.6f\n"
+	    "signet_token_sign_seconds_count %llu\n",
+	    (double)t->sum_us / 1e6, (unsigned long long)cum);
+}
+
+/* Ledger group commit, the OCSP answer cache, CRLs per issuer. */
+static void
+render_store(const struct proto_health_rep *h, struct evbuffer *b)
+{
+	size_t i;
+
+	evbuffer_add_printf(b, "# HELP signet_ledger_operations_total Ledger "
+	    "writes, and the transactions that committed them (their ratio "
+	    "is the group-commit batch size).\n"
+	    "# TYPE signet_ledger_operations_total counter\n"
+	    "signet_ledger_operations_total %llu\n"
+	    "# HELP signet_ledger_transactions_total Ledger transactions "
+	    "committed.\n# TYPE signet_ledger_transactions_total counter\n"
+	    "signet_ledger_transactions_total %llu\n",
+	    (unsigned long long)h->ledger_ops,
+	    (unsigned long long)h->ledger_transactions);
+	evbuffer_add_printf(b, "# HELP signet_ocsp_cache_total OCSP answer "
+	    "cache lookups and changes, by event.\n"
+	    "# TYPE signet_ocsp_cache_total counter\n"
+	    "signet_ocsp_cache_total{event=\"hit\"} %llu\n"
+	    "signet_ocsp_cache_total{event=\"miss\"} %llu\n"
+	    "signet_ocsp_cache_total{event=\"eviction\"} %llu\n"
+	    "# HELP signet_ocsp_signatures_total OCSP answers signed.\n"
+	    "# TYPE signet_ocsp_signatures_total counter\n"
+	    "signet_ocsp_signatures_total %llu\n"
+	    "# HELP signet_ocsp_cache_entries OCSP answers cached.\n"
+	    "# TYPE signet_ocsp_cache_entries gauge\n"
+	    "signet_ocsp_cache_entries %llu\n",
+	    (unsigned long long)h->ocsp_hits,
+	    (unsigned long long)h->ocsp_misses,
+	    (unsigned long long)h->ocsp_evictions,
+	    (unsigned long long)h->ocsp_signatures,
+	    (unsigned long long)h->ocsp_entries);
+	evbuffer_add_printf(b, "# HELP signet_crl_age_seconds Time since the "
+	    "current CRL's thisUpdate, by issuer.\n"
+	    "# TYPE signet_crl_age_seconds gauge\n");
+	for (i = 0; i < h->ncrls; i++) {
+		evbuffer_add_printf(b, "signet_crl_age_seconds{issuer=\"");
+		label_value(b, h->crls[i].issuer);
+		evbuffer_add_printf(b, "\"} %llu\n",
+		    (unsigned long long)h->crls[i].age);
+	}
+	evbuffer_add_printf(b, "# HELP signet_crl_bytes Size of the current "
+	    "CRL, by issuer.\n# TYPE signet_crl_bytes gauge\n");
+	for (i = 0; i < h->ncrls; i++) {
+		evbuffer_add_printf(b, "signet_crl_bytes{issuer=\"");
+		label_value(b, h->crls[i].issuer);
+		evbuffer_add_printf(b, "\"} %llu\n",
+		    (unsigned long long)h->crls[i].bytes);
+	}
+	evbuffer_add_printf(b, "# HELP signet_crl_entries Certificates the "
+	    "current CRL lists, by issuer.\n# TYPE signet_crl_entries gauge\n");
+	for (i = 0; i < h->ncrls; i++) {
+		evbuffer_add_printf(b, "signet_crl_entries{issuer=\"");
+		label_value(b, h->crls[i].issuer);
+		evbuffer_add_printf(b, "\"} %llu\n",
+		    (unsigned long long)h->crls[i].entries);
+	}
+}
+
 void
 https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 {
@@ -335,4 +443,6 @@ https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 			    (unsigned long long)h->counters[i]);
 	render_coap(h, b);
 	render_targets(h, b);
+	render_token(&h->token, b);
+	render_store(h, b);
 }

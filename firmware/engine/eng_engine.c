@@ -190,12 +190,37 @@ eng_reply_clear(struct eng_reply *r)
 	explicit_bzero(r, sizeof(*r));
 }
 
+/* The token's state, counters and signing times (issue 19). */
+static void
+eng_health_token(const struct hsm_status *st, struct proto_token_stats *t)
+{
+	size_t i;
+
+	t->state = st->state == HSM_STATE_UP ? 0 :
+	    st->state == HSM_STATE_DOWN ? 1 : 2;
+	t->faults = st->faults;
+	t->recoveries = st->recoveries;
+	t->recovery_attempts = st->recovery_attempts;
+	t->signatures = st->signatures;
+	t->pool_size = st->pool_size;
+	t->sessions_busy = st->sessions_busy;
+	_Static_assert(HSM_SIGN_BUCKETS <= PROTO_MAX_BUCKETS,
+	    "the signing histogram must fit the engine protocol");
+	for (i = 0; i < HSM_SIGN_BUCKETS; i++) {
+		t->le_us[i] = st->sign_le_us[i];
+		t->count[i] = st->sign_count[i];
+	}
+	t->nbuckets = HSM_SIGN_BUCKETS;
+	t->sum_us = st->sign_us_sum;
+}
+
 int
 eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
     struct eng_ident *id, const struct proto_request *req, struct eng_reply *r)
 {
 	struct proto_health_rep *h = &r->rep.u.health;
 	struct ledger_counts c;
+	struct ledger_stats ls;
 	struct hsm_status st;
 
 	hsm_status(e->hsm, &st);
@@ -209,6 +234,12 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	    SIGNET_VERSION);
 	eng_limit_counters(e->limit, h->counters);
 	eng_stats_health(e->stats, h);
+	eng_health_token(&st, &h->token);
+	ledger_stats(e->ledger, &ls);
+	h->ledger_ops = ls.ops;
+	h->ledger_transactions = ls.transactions;
+	if (rt != NULL && rt->rev != NULL)
+		eng_rev_stats(rt, time(NULL), h);
 	return PROTO_R_OK;
 }
 

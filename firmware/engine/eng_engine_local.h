@@ -60,6 +60,9 @@ void	eng_rev_free(struct eng_rev *rev);
  * are due and re-sign OCSP answers about to go stale (issue 19).
  */
 void	eng_rev_tick(struct eng_engine *e, const struct eng_rt *rt);
+/* OCSP cache counters and built CRLs into a HEALTH reply (issue 19). */
+void	eng_rev_stats(const struct eng_rt *rt, time_t now,
+	    struct proto_health_rep *h);
 /* A certificate was revoked: drop cached answers, schedule CRLs. */
 void	eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial,
 	    size_t len, time_t now);

@@ -12,7 +12,9 @@
 #     profile,reason="forbidden"}; a used token's PSK moves the refused
 #     PSK lookups;
 #   - issuance and revocation move signet_certificates_issued_total and
-#     signet_certificates_revoked_total of their tenant and profile.
+#     signet_certificates_revoked_total of their tenant and profile;
+#   - the token's state and signing-time histogram, ledger writes, OCSP
+#     cache hits and the CRL's size, entries and age per issuer.
 # Loopback only; every wait is bounded.
 #
 # usage: metrics.sh SOURCE_DIR BUILD_DIR
@@ -23,7 +25,11 @@ build=$2
 . "$src/tests/support/testlib.sh"
 test_begin metrics
 command -v coap-client-gnutls >/dev/null || fail "coap-client-gnutls missing (libcoap3-bin)"
-python3 -c 'import prometheus_client.parser' 2>/dev/null ||
+# Debian's python3-prometheus-client is for Debian's python3, which a
+# developer's PATH may put behind another python3.
+PY=python3
+$PY -c 'import prometheus_client.parser' 2>/dev/null || PY=/usr/bin/python3
+$PY -c 'import prometheus_client.parser' 2>/dev/null ||
 	fail "python3-prometheus-client missing (tools/install-deps.sh)"
 [ -x "$build/api/coap/signet-coap" ] || fail "signet-coap not built: the CoAP counters must be tested"
 test_ports coap
@@ -38,7 +44,7 @@ n=0
 scrape() {
 	n=$((n + 1))
 	curl -sf -m 10 "${CA[@]}" "${OP[@]}" "$B/metrics" > "m$n.txt" || fail "/metrics did not answer"
-	python3 "$src/tests/integration/signetd/metrics_check.py" "m$n.txt" > "m$n.s" 2> check.err ||
+	$PY "$src/tests/integration/signetd/metrics_check.py" "m$n.txt" > "m$n.s" 2> check.err ||
 		fail "scrape $n does not parse: $(cat check.err)"
 }
 # val SERIES: its value in the last scrape (labels sorted), 0 if absent
@@ -118,6 +124,32 @@ scrape
 ! grep -qi "$SER" "m$n.txt" || fail "a serial appears in /metrics"
 ! grep -q 'm1\.dev\.devices' "m$n.txt" || fail "a name appears in /metrics"
 pass "a revocation moves revoked{dev,device}; no serial and no name in /metrics"
+
+# 5. The token, the ledger, the OCSP cache and the CRL (issue 19).
+SIGN='signet_token_sign_seconds_count{}'
+[ "$(val 'signet_token_state{state="up"}')" = 1 ] || fail "token not up in /metrics: $(grep token_state "m$n.s")"
+[ "$(val "$SIGN")" -ge 1 ] || fail "no token signature counted: $(grep token_sign "m$n.s")"
+[ "$(val 'signet_ledger_operations_total{}')" -ge 2 ] &&
+	[ "$(val 'signet_ledger_transactions_total{}')" -ge 1 ] || fail "ledger writes not counted"
+sign0=$(val "$SIGN") hit0=$(val 'signet_ocsp_cache_total{event="hit"}')
+cat data/ca/intermediate.pem data/ca/root.pem > chain.pem
+for i in 1 2 3; do
+	openssl ocsp -issuer data/ca/intermediate.pem -cert m1.pem -no_nonce \
+		-url "http://127.0.0.1:$HTTP/ocsp" -CAfile chain.pem > "ocsp$i.out" 2>&1 || true
+	grep -q 'm1.pem: revoked' "ocsp$i.out" || fail "OCSP: $(cat "ocsp$i.out")"
+done
+curl -sf -m 10 -o int.crl "http://127.0.0.1:$HTTP/crl/intermediate.crl" || fail "no CRL"
+scrape
+[ "$(val 'signet_ocsp_cache_total{event="hit"}')" -ge $((hit0 + 2)) ] ||
+	fail "3 OCSP requests for one serial: $(grep ocsp_cache "m$n.s")"
+[ "$(val "$SIGN")" -gt "$sign0" ] || fail "the OCSP answer's signature not counted"
+bytes=$(stat -c %s int.crl)
+[ "$(val 'signet_crl_bytes{issuer="intermediate"}')" = "$bytes" ] ||
+	fail "CRL size $bytes, /metrics: $(grep signet_crl_ "m$n.s")"
+[ "$(val 'signet_crl_entries{issuer="intermediate"}')" -ge 1 ] || fail "the revoked certificate is not in the CRL count"
+age=$(val 'signet_crl_age_seconds{issuer="intermediate"}')
+[ "$age" -le 120 ] || fail "CRL age $age s"
+pass "token state and signing times, ledger writes, OCSP cache hits, CRL size/entries/age ($bytes bytes, $age s) in /metrics"
 
 daemon_stop
 ! grep -q 'ERROR: AddressSanitizer\|runtime error' signetd.log || fail "sanitizer report in the log"

@@ -216,6 +216,22 @@ sample_payload(struct proto_reply *rep)
 		rep->u.health.targets[0].revoked = 1;
 		rep->u.health.targets[0].refused[PROTO_R_FORBIDDEN] = 2;
 		rep->u.health.targets[1].refused[PROTO_R_UNAUTHORIZED] = 5;
+		rep->u.health.token.state = 1;
+		rep->u.health.token.recoveries = 2;
+		rep->u.health.token.nbuckets = 2;
+		rep->u.health.token.le_us[0] = 1000;
+		rep->u.health.token.le_us[1] = UINT64_MAX;
+		rep->u.health.token.count[0] = 40;
+		rep->u.health.token.count[1] = 2;
+		rep->u.health.token.sum_us = 123456;
+		rep->u.health.ledger_ops = 100;
+		rep->u.health.ledger_transactions = 10;
+		rep->u.health.ocsp_hits = 77;
+		rep->u.health.ncrls = 1;
+		copy(rep->u.health.crls[0].issuer,
+		    sizeof(rep->u.health.crls[0].issuer), "acme-int-1");
+		rep->u.health.crls[0].age = 30;
+		rep->u.health.crls[0].bytes = 456;
 		break;
 	case PROTO_T_COAP_STATS:
 		break;

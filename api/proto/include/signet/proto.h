@@ -65,7 +65,9 @@
  *						u8 n (PROTO_CC_MAX), n u64
  *						CoAP counters (PROTO_CC_*),
  *						u16 n (<= PROTO_MAX_TARGETS),
- *						n target counts
+ *						n target counts, token,
+ *						ledger, ocsp, u8 n
+ *						(<= PROTO_MAX_CRLS), n crl
  *	OCSP		data der request	data der response
  *	CRL		str issuer		data der CRL
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
@@ -80,6 +82,15 @@
  *	target counts = str tenant, str profile, u64 issued, u64 revoked,
  *	    u8 n (PROTO_R_MAX), n u64 refused (by enum proto_result;
  *	    the PROTO_R_OK slot is 0)
+ *	token = u8 state (0 up, 1 recovering, 2 failed), u64 faults,
+ *	    u64 recoveries, u64 recovery_attempts, u64 signatures,
+ *	    u32 pool_size, u32 sessions_busy, u8 n (<= PROTO_MAX_BUCKETS),
+ *	    n (u64 le_us, u64 count): signing time buckets, bounds
+ *	    strictly increasing and the last UINT64_MAX, u64 sum_us
+ *	ledger = u64 ops, u64 transactions
+ *	ocsp = u64 hits, u64 misses, u64 signatures, u64 evictions,
+ *	    u64 entries
+ *	crl = str issuer, u64 age (seconds), u64 bytes, u64 entries
  *
  * Field limits are the PROTO_MAX_* below; the largest message of every
  * type fits in one PROTO_MAX_MSG datagram (tests/unit/proto checks it).
@@ -145,6 +156,8 @@
 #define PROTO_MAX_SRC		16	/* client address: 4 (IPv4) or 16 */
 #define PROTO_MAX_AUTHBY	128	/* credential behind an issuance */
 #define PROTO_MAX_TARGETS	64	/* target counts in one HEALTH */
+#define PROTO_MAX_CRLS		32	/* CRLs described in one HEALTH */
+#define PROTO_MAX_BUCKETS	16	/* histogram buckets */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -504,6 +517,25 @@ struct proto_target_counts {
 	uint64_t	refused[PROTO_R_MAX];	/* by enum proto_result */
 };
 
+/* The token, as hsm_status() says (issue 19). */
+struct proto_token_stats {
+	uint8_t		state;		/* 0 up, 1 recovering, 2 failed */
+	uint64_t	faults, recoveries, recovery_attempts, signatures;
+	uint32_t	pool_size, sessions_busy;
+	uint8_t		nbuckets;
+	uint64_t	le_us[PROTO_MAX_BUCKETS];	/* UINT64_MAX: +Inf */
+	uint64_t	count[PROTO_MAX_BUCKETS];	/* not cumulative */
+	uint64_t	sum_us;
+};
+
+/* One issuer's current CRL; issuer is the configuration's name. */
+struct proto_crl_stats {
+	char		issuer[PROTO_MAX_STR + 1];
+	uint64_t	age;		/* seconds since thisUpdate */
+	uint64_t	bytes;
+	uint64_t	entries;
+};
+
 struct proto_health_rep {
 	uint8_t		state;		/* enum proto_state */
 	uint8_t		token_ok;
@@ -516,6 +548,12 @@ struct proto_health_rep {
 	uint64_t	coap[PROTO_CC_MAX];	/* last COAP_STATS, or 0 */
 	uint16_t	ntargets;
 	struct proto_target_counts targets[PROTO_MAX_TARGETS];
+	struct proto_token_stats token;
+	uint64_t	ledger_ops, ledger_transactions;	/* group commit */
+	uint64_t	ocsp_hits, ocsp_misses, ocsp_signatures,
+			ocsp_evictions, ocsp_entries;	/* answer cache */
+	uint8_t		ncrls;		/* built CRLs only */
+	struct proto_crl_stats crls[PROTO_MAX_CRLS];
 };
 
 /*
