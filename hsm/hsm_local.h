@@ -75,6 +75,8 @@ struct hsm {
 	uint64_t faults, recoveries, attempts;
 	int64_t down_since;
 	uint64_t signatures; /* atomic */
+	uint64_t sign_count[HSM_SIGN_BUCKETS];	/* atomic */
+	uint64_t sign_us_sum;			/* atomic */
 
 	/* Registered keys; keys_mu serialises finding, generating and
 	 * re-finding them, and every use of the holder session. */
@@ -104,6 +106,8 @@ void hsm_pool_stop(struct hsm *h);
 int hsm_ckr_is_fault(CK_RV rv);
 int hsm_ckr_to_rc(CK_RV rv);
 int64_t hsm_now_sec(void);
+/* hsm_sign.c: the signing-time bucket bounds of hsm_status. */
+extern const uint64_t hsm_sign_le_us[HSM_SIGN_BUCKETS];
 
 /* hsm_key.c */
 int hsm_key_refind(struct hsm *h, struct hsm_key *k, CK_SESSION_HANDLE s);

@@ -282,6 +282,8 @@ hsm_pool_stop(struct hsm *h)
 void
 hsm_status(struct hsm *h, struct hsm_status *st)
 {
+	size_t i;
+
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&h->mu);
 	st->state = (enum hsm_state)h->state;
@@ -297,4 +299,10 @@ hsm_status(struct hsm *h, struct hsm_status *st)
 	st->session_keys = h->session_keys;
 	pthread_mutex_unlock(&h->mu);
 	st->signatures = __atomic_load_n(&h->signatures, __ATOMIC_RELAXED);
+	for (i = 0; i < HSM_SIGN_BUCKETS; i++) {
+		st->sign_le_us[i] = hsm_sign_le_us[i];
+		st->sign_count[i] = __atomic_load_n(&h->sign_count[i],
+		    __ATOMIC_RELAXED);
+	}
+	st->sign_us_sum = __atomic_load_n(&h->sign_us_sum, __ATOMIC_RELAXED);
 }

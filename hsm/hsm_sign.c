@@ -2,6 +2,7 @@
  * Signing and wrapping inside the token.
  */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
@@ -25,6 +26,32 @@ sign_mech(enum hsm_key_type t)
 	}
 }
 
+/* Bounds of the signing-time buckets (hsm_status), in microseconds. */
+const uint64_t hsm_sign_le_us[HSM_SIGN_BUCKETS] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	1000000, UINT64_MAX
+};
+
+static uint64_t
+sign_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+sign_observe(struct hsm *h, uint64_t us)
+{
+	size_t i;
+
+	for (i = 0; i < HSM_SIGN_BUCKETS - 1 && us > hsm_sign_le_us[i]; i++)
+		;
+	__atomic_add_fetch(&h->sign_count[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&h->sign_us_sum, us, __ATOMIC_RELAXED);
+}
+
 /* One sign operation on a checked-out session with an explicit mechanism. */
 int
 hsm_key_sign_mech(struct hsm_key *k, CK_MECHANISM_TYPE m, const uint8_t *in,
@@ -36,12 +63,14 @@ hsm_key_sign_mech(struct hsm_key *k, CK_MECHANISM_TYPE m, const uint8_t *in,
 	CK_ULONG len;
 	CK_RV rv;
 	const char *fn = "C_SignInit";
+	uint64_t t0;
 	int rc;
 
 	if (k == NULL || in == NULL || sig == NULL || siglen == NULL ||
 	    k->type == HSM_KEY_AES_256)
 		return HSM_ERR_ARG;
 	h = k->hsm;
+	t0 = sign_now_us();
 	if ((rc = hsm_op_begin(h, k, &op)) != HSM_OK)
 		return rc;
 	len = *siglen;
@@ -64,6 +93,7 @@ hsm_key_sign_mech(struct hsm_key *k, CK_MECHANISM_TYPE m, const uint8_t *in,
 		return rc;
 	*siglen = len;
 	__atomic_add_fetch(&h->signatures, 1, __ATOMIC_RELAXED);
+	sign_observe(h, sign_now_us() - t0);
 	return HSM_OK;
 }
 

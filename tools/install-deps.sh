@@ -20,7 +20,7 @@ BASE_PKGS=(
 	libevent-dev libseccomp-dev libconfuse-dev
 	libcoap3-dev libcoap3-bin libmbedtls-dev
 	libgfshare-dev libgfshare-bin libqrencode-dev
-	curl ca-certificates procps psmisc
+	curl ca-certificates procps psmisc python3-prometheus-client
 	certbot lego
 	debootstrap
 )

@@ -74,6 +74,7 @@ struct ec_stats {
 	uint64_t	replayed;	/* retransmissions from the cache */
 	uint64_t	dup_inflight;	/* ... of a request still in flight */
 	uint64_t	busy;		/* refused: no room for an exchange */
+	uint64_t	handshakes, handshake_failed;	/* DTLS */
 	/* ClientHellos from sources libcoap has no session for (ec_gate.c): */
 	uint64_t	hello_passed;	/* without our cookie, within budget */
 	uint64_t	hello_cookie;	/* with a valid cookie of ours */
@@ -130,6 +131,8 @@ struct ec_ctx {
 	struct ec_bodies	 bodies;
 	unsigned		 nbodies;
 	struct ec_stats		 st;
+	uint64_t		 st_sent[PROTO_CC_MAX];	/* last reported */
+	int64_t			 st_sent_ms;
 	struct ec_gate		 gate;		/* ClientHellos from new sources */
 	struct ec_dup		 dup;		/* exchanges per session */
 	struct ec_pendq		 pending;	/* asynchronous engine calls */
@@ -170,6 +173,14 @@ int	ec_target(struct ec_ctx *, const char *label, char *tenant,
 /* Load tls_client_ca files and the engine's CA certs into ctx->store. */
 int	ec_store_init(struct ec_ctx *);
 void	ec_store_refresh(struct ec_ctx *);
+
+/*
+ * ec_stats.c: count libcoap's DTLS events; send the counters to the
+ * engine for /metrics (at most once a second while they move; final:
+ * now, when stopping).
+ */
+void	ec_stats_event(struct ec_ctx *, coap_event_t);
+void	ec_stats_report(struct ec_ctx *, int64_t now, int final);
 
 /* ec_dtls.c */
 int	ec_dtls_setup(struct ec_ctx *);

@@ -116,6 +116,8 @@ on_event(coap_session_t *s, const coap_event_t ev)
 {
 	if (ev == COAP_EVENT_SERVER_SESSION_DEL)
 		ec_psk_drop(s);
+	if (main_ctx != NULL)
+		ec_stats_event(main_ctx, ev);
 	if (ev == COAP_EVENT_SERVER_SESSION_DEL && main_ctx != NULL) {
 		ec_body_drop_session(main_ctx, s);
 		ec_dup_drop_session(&main_ctx->dup, s);
@@ -286,7 +288,9 @@ main(int argc, char *argv[])
 		loop_once(&ctx);
 		OPENSSL_cleanse(ctx.psk_key, sizeof(ctx.psk_key));
 		ec_body_reap(&ctx, ec_now_ms());
+		ec_stats_report(&ctx, ec_now_ms(), 0);
 	}
+	ec_stats_report(&ctx, ec_now_ms(), 1);
 	log_info("msg=\"stopping\" requests=%llu enrolled=%llu "
 	    "errors=%llu psk_ok=%llu psk_refused=%llu too_large=%llu "
 	    "reaped=%llu rate_limited=%llu bodies_refused=%llu "

@@ -4,6 +4,7 @@
  * process; each series carries the worker's pid so that scrapes landing on
  * different workers are not read as counter resets.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "https_local.h"
@@ -161,6 +162,262 @@ revocation_counter(int i)
 	    i == PROTO_C_OCSP_REFRESHED;
 }
 
+/*
+ * signet-coap's counters as it last reported them to the engine (issue
+ * 14, issue 19), one family per kind of thing, every label value fixed
+ * here.  The CoAP front end is one process, so there is no pid label.
+ */
+static const struct {
+	int		 c;		/* enum proto_coap_counter */
+	const char	*family;
+	const char	*label;		/* NULL: a family without labels */
+} coap_series[] = {
+	{ PROTO_CC_REQUESTS, "requests", NULL },
+	{ PROTO_CC_ENROLLED, "enrolled", NULL },
+	{ PROTO_CC_ERRORS, "errors", NULL },
+	{ PROTO_CC_HANDSHAKES, "handshakes", "result=\"ok\"" },
+	{ PROTO_CC_HANDSHAKE_FAILED, "handshakes", "result=\"failed\"" },
+	{ PROTO_CC_PSK_OK, "psk_lookups", "result=\"ok\"" },
+	{ PROTO_CC_PSK_REFUSED, "psk_lookups", "result=\"refused\"" },
+	{ PROTO_CC_RATE_LIMITED, "refused", "reason=\"rate_limited\"" },
+	{ PROTO_CC_TOO_LARGE, "refused", "reason=\"body_too_large\"" },
+	{ PROTO_CC_BODIES_REFUSED, "refused", "reason=\"block1_budget\"" },
+	{ PROTO_CC_BUSY, "refused", "reason=\"exchanges_full\"" },
+	{ PROTO_CC_BODIES_REAPED, "block1_reaped", NULL },
+	{ PROTO_CC_REPLAYED, "retransmissions", "answer=\"cached\"" },
+	{ PROTO_CC_DUP_INFLIGHT, "retransmissions", "answer=\"in_flight\"" },
+	{ PROTO_CC_EVICTED, "exchanges_evicted", NULL },
+};
+
+static const char *const coap_help[][2] = {
+	{ "requests", "EST-coaps requests handled." },
+	{ "enrolled", "Certificates returned over EST-coaps." },
+	{ "errors", "EST-coaps requests answered with an error." },
+	{ "handshakes", "DTLS handshakes, by result." },
+	{ "psk_lookups", "DTLS PSK identities looked up in the engine, by "
+	    "result." },
+	{ "refused", "EST-coaps requests refused by a limit, by limit." },
+	{ "block1_reaped", "Unfinished Block1 bodies dropped at a deadline." },
+	{ "retransmissions", "Retransmitted requests kept from the engine, "
+	    "by how they were answered." },
+	{ "exchanges_evicted", "Answers pushed out of the retransmission "
+	    "cache early." },
+};
+
+static void
+render_coap(const struct proto_health_rep *h, struct evbuffer *b)
+{
+	size_t f, i;
+
+	for (f = 0; f < sizeof(coap_help) / sizeof(coap_help[0]); f++) {
+		evbuffer_add_printf(b, "# HELP signet_coap_%s_total %s\n"
+		    "# TYPE signet_coap_%s_total counter\n", coap_help[f][0],
+		    coap_help[f][1], coap_help[f][0]);
+		for (i = 0; i < sizeof(coap_series) / sizeof(coap_series[0]);
+		    i++) {
+			if (strcmp(coap_series[i].family, coap_help[f][0]) != 0)
+				continue;
+			evbuffer_add_printf(b, "signet_coap_%s_total%s%s%s "
+			    "%llu\n", coap_series[i].family,
+			    coap_series[i].label ? "{" : "",
+			    coap_series[i].label ? coap_series[i].label : "",
+			    coap_series[i].label ? "}" : "",
+			    (unsigned long long)h->coap[coap_series[i].c]);
+		}
+	}
+}
+
+/* A label value as the text format wants it: \\, \" and \n escaped. */
+static void
+label_value(struct evbuffer *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+static void
+target_labels(struct evbuffer *b, const struct proto_target_counts *t)
+{
+	evbuffer_add_printf(b, "{tenant=\"");
+	label_value(b, t->tenant);
+	evbuffer_add_printf(b, "\",profile=\"");
+	label_value(b, t->profile);
+	evbuffer_add_printf(b, "\"");
+}
+
+/*
+ * Issue 19: per configured tenant and profile (the engine's names, so the
+ * label set is the configuration's; "" for requests refused before a
+ * target was resolved).
+ */
+static const char *const result_names[PROTO_R_MAX] = {
+	[PROTO_R_OK] = "ok",
+	[PROTO_R_BAD_REQUEST] = "bad_request",
+	[PROTO_R_UNAUTHORIZED] = "unauthorized",
+	[PROTO_R_FORBIDDEN] = "forbidden",
+	[PROTO_R_NOT_FOUND] = "not_found",
+	[PROTO_R_CONFLICT] = "conflict",
+	[PROTO_R_RATE_LIMITED] = "rate_limited",
+	[PROTO_R_UNAVAILABLE] = "unavailable",
+	[PROTO_R_INTERNAL] = "internal",
+};
+
+static void
+render_targets(const struct proto_health_rep *h, struct evbuffer *b)
+{
+	const struct proto_target_counts *t;
+	size_t i, r;
+
+	evbuffer_add_printf(b, "# HELP signet_certificates_issued_total "
+	    "Certificates issued, by tenant and profile.\n"
+	    "# TYPE signet_certificates_issued_total counter\n");
+	for (i = 0; i < h->ntargets; i++) {
+		t = &h->targets[i];
+		evbuffer_add_printf(b, "signet_certificates_issued_total");
+		target_labels(b, t);
+		evbuffer_add_printf(b, "} %llu\n",
+		    (unsigned long long)t->issued);
+	}
+	evbuffer_add_printf(b, "# HELP signet_certificates_revoked_total "
+	    "Certificates revoked, by tenant and profile.\n"
+	    "# TYPE signet_certificates_revoked_total counter\n");
+	for (i = 0; i < h->ntargets; i++) {
+		t = &h->targets[i];
+		evbuffer_add_printf(b, "signet_certificates_revoked_total");
+		target_labels(b, t);
+		evbuffer_add_printf(b, "} %llu\n",
+		    (unsigned long long)t->revoked);
+	}
+	evbuffer_add_printf(b, "# HELP signet_issuance_refused_total "
+	    "Issuance requests refused, by tenant, profile and reason.\n"
+	    "# TYPE signet_issuance_refused_total counter\n");
+	for (i = 0; i < h->ntargets; i++)
+		for (r = PROTO_R_OK + 1; r < PROTO_R_MAX; r++) {
+			t = &h->targets[i];
+			if (t->refused[r] == 0)
+				continue;
+			evbuffer_add_printf(b, "signet_issuance_refused_total");
+			target_labels(b, t);
+			evbuffer_add_printf(b, ",reason=\"%s\"} %llu\n",
+			    result_names[r],
+			    (unsigned long long)t->refused[r]);
+		}
+}
+
+/* The token: state, faults and recoveries, sessions, signing times. */
+static void
+render_token(const struct proto_token_stats *t, struct evbuffer *b)
+{
+	static const char *const states[3] = { "up", "recovering", "failed" };
+	uint64_t cum = 0;
+	size_t i;
+
+	evbuffer_add_printf(b, "# HELP signet_token_state The token's state "
+	    "(1 for the current one).\n# TYPE signet_token_state gauge\n");
+	for (i = 0; i < 3; i++)
+		evbuffer_add_printf(b, "signet_token_state{state=\"%s\"} %d\n",
+		    states[i], t->state == i);
+	evbuffer_add_printf(b, "# HELP signet_token_faults_total Times the "
+	    "token was marked down.\n# TYPE signet_token_faults_total counter\n"
+	    "signet_token_faults_total %llu\n"
+	    "# HELP signet_token_recoveries_total Times it came back, and "
+	    "attempts.\n# TYPE signet_token_recoveries_total counter\n"
+	    "signet_token_recoveries_total{result=\"ok\"} %llu\n"
+	    "signet_token_recoveries_total{result=\"attempt\"} %llu\n"
+	    "# HELP signet_token_sessions Token sessions in the pool, and "
+	    "busy.\n# TYPE signet_token_sessions gauge\n"
+	    "signet_token_sessions{state=\"pool\"} %u\n"
+	    "signet_token_sessions{state=\"busy\"} %u\n",
+	    (unsigned long long)t->faults, (unsigned long long)t->recoveries,
+	    (unsigned long long)t->recovery_attempts, t->pool_size,
+	    t->sessions_busy);
+	evbuffer_add_printf(b, "# HELP signet_token_sign_seconds Time of a "
+	    "token signature (certificates, CRLs, OCSP), session wait "
+	    "included.\n# TYPE signet_token_sign_seconds histogram\n");
+	for (i = 0; i < t->nbuckets; i++) {
+		cum += t->count[i];
+		if (t->le_us[i] == UINT64_MAX)
+			evbuffer_add_printf(b, "signet_token_sign_seconds_bucket{"
+			    "le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+		else
+			evbuffer_add_printf(b, "signet_token_sign_seconds_bucket{"
+			    "le=\"%g\"} %llu\n", (double)t->le_us[i] / 1e6,
+			    (unsigned long long)cum);
+	}
+	if (t->nbuckets == 0)
+		evbuffer_add_printf(b, "signet_token_sign_seconds_bucket{"
+		    "le=\"+Inf\"} 0\n");
+	evbuffer_add_printf(b, "signet_token_sign_seconds_sum %.6f\n"
+	    "signet_token_sign_seconds_count %llu\n",
+	    (double)t->sum_us / 1e6, (unsigned long long)cum);
+}
+
+/* Ledger group commit, the OCSP answer cache, CRLs per issuer. */
+static void
+render_store(const struct proto_health_rep *h, struct evbuffer *b)
+{
+	size_t i;
+
+	evbuffer_add_printf(b, "# HELP signet_ledger_operations_total Ledger "
+	    "writes, and the transactions that committed them (their ratio "
+	    "is the group-commit batch size).\n"
+	    "# TYPE signet_ledger_operations_total counter\n"
+	    "signet_ledger_operations_total %llu\n"
+	    "# HELP signet_ledger_transactions_total Ledger transactions "
+	    "committed.\n# TYPE signet_ledger_transactions_total counter\n"
+	    "signet_ledger_transactions_total %llu\n",
+	    (unsigned long long)h->ledger_ops,
+	    (unsigned long long)h->ledger_transactions);
+	evbuffer_add_printf(b, "# HELP signet_ocsp_cache_total OCSP answer "
+	    "cache lookups and changes, by event.\n"
+	    "# TYPE signet_ocsp_cache_total counter\n"
+	    "signet_ocsp_cache_total{event=\"hit\"} %llu\n"
+	    "signet_ocsp_cache_total{event=\"miss\"} %llu\n"
+	    "signet_ocsp_cache_total{event=\"eviction\"} %llu\n"
+	    "# HELP signet_ocsp_signatures_total OCSP answers signed.\n"
+	    "# TYPE signet_ocsp_signatures_total counter\n"
+	    "signet_ocsp_signatures_total %llu\n"
+	    "# HELP signet_ocsp_cache_entries OCSP answers cached.\n"
+	    "# TYPE signet_ocsp_cache_entries gauge\n"
+	    "signet_ocsp_cache_entries %llu\n",
+	    (unsigned long long)h->ocsp_hits,
+	    (unsigned long long)h->ocsp_misses,
+	    (unsigned long long)h->ocsp_evictions,
+	    (unsigned long long)h->ocsp_signatures,
+	    (unsigned long long)h->ocsp_entries);
+	evbuffer_add_printf(b, "# HELP signet_crl_age_seconds Time since the "
+	    "current CRL's thisUpdate, by issuer.\n"
+	    "# TYPE signet_crl_age_seconds gauge\n");
+	for (i = 0; i < h->ncrls; i++) {
+		evbuffer_add_printf(b, "signet_crl_age_seconds{issuer=\"");
+		label_value(b, h->crls[i].issuer);
+		evbuffer_add_printf(b, "\"} %llu\n",
+		    (unsigned long long)h->crls[i].age);
+	}
+	evbuffer_add_printf(b, "# HELP signet_crl_bytes Size of the current "
+	    "CRL, by issuer.\n# TYPE signet_crl_bytes gauge\n");
+	for (i = 0; i < h->ncrls; i++) {
+		evbuffer_add_printf(b, "signet_crl_bytes{issuer=\"");
+		label_value(b, h->crls[i].issuer);
+		evbuffer_add_printf(b, "\"} %llu\n",
+		    (unsigned long long)h->crls[i].bytes);
+	}
+	evbuffer_add_printf(b, "# HELP signet_crl_entries Certificates the "
+	    "current CRL lists, by issuer.\n# TYPE signet_crl_entries gauge\n");
+	for (i = 0; i < h->ncrls; i++) {
+		evbuffer_add_printf(b, "signet_crl_entries{issuer=\"");
+		label_value(b, h->crls[i].issuer);
+		evbuffer_add_printf(b, "\"} %llu\n",
+		    (unsigned long long)h->crls[i].entries);
+	}
+}
+
 void
 https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 {
@@ -186,4 +443,8 @@ https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 			evbuffer_add_printf(b, "signet_revocation_refresh_total{"
 			    "event=\"%s\"} %llu\n", proto_counter_name(i),
 			    (unsigned long long)h->counters[i]);
+	render_coap(h, b);
+	render_targets(h, b);
+	render_token(&h->token, b);
+	render_store(h, b);
 }

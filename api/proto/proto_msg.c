@@ -500,6 +500,31 @@ acme_put(struct proto_wbuf *w, const struct proto_request *r)
 	return proto_blob_put(w, PROTO_MAX_ACME_BODY, &m->body);
 }
 
+/* Exactly the counters this version knows, in enum order. */
+static int
+coap_stats_get(struct proto_cur *c, struct proto_request *r)
+{
+	uint8_t n;
+	size_t i;
+
+	if (proto_get_u8(c, &n) == PROTO_OK && n != PROTO_CC_MAX)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < PROTO_CC_MAX; i++)
+		proto_get_u64(c, &r->u.coap.counters[i]);
+	return c->err;
+}
+
+static int
+coap_stats_put(struct proto_wbuf *w, const struct proto_request *r)
+{
+	size_t i;
+
+	proto_put_u8(w, PROTO_CC_MAX);
+	for (i = 0; i < PROTO_CC_MAX; i++)
+		proto_put_u64(w, r->u.coap.counters[i]);
+	return w->err;
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_request *);
 	int	(*put)(struct proto_wbuf *, const struct proto_request *);
@@ -519,6 +544,7 @@ static const struct {
 	[PROTO_T_ACME] =	 { acme_get, acme_put },
 	[PROTO_T_ACME_EAB] =	 { target_get, target_put },
 	[PROTO_T_ACME_VA] =	 { acme_get, acme_put },
+	[PROTO_T_COAP_STATS] =	 { coap_stats_get, coap_stats_put },
 };
 
 int

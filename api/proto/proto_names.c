@@ -26,6 +26,7 @@ proto_type_name(uint16_t type)
 		[PROTO_T_ACME] = "acme",
 		[PROTO_T_ACME_EAB] = "acme_eab",
 		[PROTO_T_ACME_VA] = "acme_va",
+		[PROTO_T_COAP_STATS] = "coap_stats",
 	};
 	uint16_t base = type & (uint16_t)~PROTO_T_REPLY;
 
@@ -69,9 +70,36 @@ proto_counter_name(int counter)
 		[PROTO_C_CRL_TIMER] = "crl_built_timer",
 		[PROTO_C_CRL_FETCH] = "crl_built_fetch",
 		[PROTO_C_OCSP_REFRESHED] = "ocsp_refreshed",
+		[PROTO_C_OCSP_CAPPED] = "ocsp_sign_capped",
 	};
 
 	if (counter < 0 || counter >= PROTO_C_MAX)
+		return "unknown";
+	return names[counter];
+}
+
+const char *
+proto_coap_counter_name(int counter)
+{
+	static const char *const names[PROTO_CC_MAX] = {
+		[PROTO_CC_REQUESTS] = "requests",
+		[PROTO_CC_ENROLLED] = "enrolled",
+		[PROTO_CC_ERRORS] = "errors",
+		[PROTO_CC_HANDSHAKES] = "handshakes",
+		[PROTO_CC_HANDSHAKE_FAILED] = "handshake_failed",
+		[PROTO_CC_PSK_OK] = "psk_ok",
+		[PROTO_CC_PSK_REFUSED] = "psk_refused",
+		[PROTO_CC_RATE_LIMITED] = "rate_limited",
+		[PROTO_CC_TOO_LARGE] = "too_large",
+		[PROTO_CC_BODIES_REFUSED] = "bodies_refused",
+		[PROTO_CC_BODIES_REAPED] = "bodies_reaped",
+		[PROTO_CC_REPLAYED] = "replayed",
+		[PROTO_CC_DUP_INFLIGHT] = "dup_inflight",
+		[PROTO_CC_BUSY] = "busy",
+		[PROTO_CC_EVICTED] = "evicted",
+	};
+
+	if (counter < 0 || counter >= PROTO_CC_MAX)
 		return "unknown";
 	return names[counter];
 }

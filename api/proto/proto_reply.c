@@ -204,6 +204,150 @@ health_ok(const struct proto_health_rep *m)
 	    m->ledger_ok <= 1 && m->audit_ok <= 1;
 }
 
+/* One target's counts; the refusals are exactly this version's results. */
+static int
+target_counts_get(struct proto_cur *c, struct proto_target_counts *t)
+{
+	uint8_t n;
+	size_t i;
+
+	proto_get_strbuf(c, t->tenant, sizeof(t->tenant));
+	proto_get_strbuf(c, t->profile, sizeof(t->profile));
+	proto_get_u64(c, &t->issued);
+	proto_get_u64(c, &t->revoked);
+	if (proto_get_u8(c, &n) == PROTO_OK && n != PROTO_R_MAX)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < PROTO_R_MAX; i++)
+		proto_get_u64(c, &t->refused[i]);
+	return c->err;
+}
+
+static int
+target_counts_put(struct proto_wbuf *w, const struct proto_target_counts *t)
+{
+	size_t i;
+
+	proto_put_cstr(w, PROTO_MAX_STR, t->tenant);
+	proto_put_cstr(w, PROTO_MAX_STR, t->profile);
+	proto_put_u64(w, t->issued);
+	proto_put_u64(w, t->revoked);
+	proto_put_u8(w, PROTO_R_MAX);
+	for (i = 0; i < PROTO_R_MAX; i++)
+		proto_put_u64(w, t->refused[i]);
+	return w->err;
+}
+
+/* Bounds strictly increasing, the last +Inf (UINT64_MAX). */
+static int
+buckets_ok(const struct proto_token_stats *t)
+{
+	size_t i;
+
+	if (t->nbuckets > PROTO_MAX_BUCKETS)
+		return 0;
+	for (i = 1; i < t->nbuckets; i++)
+		if (t->le_us[i] <= t->le_us[i - 1])
+			return 0;
+	return t->nbuckets == 0 || t->le_us[t->nbuckets - 1] == UINT64_MAX;
+}
+
+static int
+token_stats_get(struct proto_cur *c, struct proto_token_stats *t)
+{
+	size_t i;
+
+	if (proto_get_u8(c, &t->state) == PROTO_OK && t->state > 2)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	proto_get_u64(c, &t->faults);
+	proto_get_u64(c, &t->recoveries);
+	proto_get_u64(c, &t->recovery_attempts);
+	proto_get_u64(c, &t->signatures);
+	proto_get_u32(c, &t->pool_size);
+	proto_get_u32(c, &t->sessions_busy);
+	if (proto_get_u8(c, &t->nbuckets) == PROTO_OK &&
+	    t->nbuckets > PROTO_MAX_BUCKETS)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < t->nbuckets; i++) {
+		proto_get_u64(c, &t->le_us[i]);
+		proto_get_u64(c, &t->count[i]);
+	}
+	if (proto_get_u64(c, &t->sum_us) == PROTO_OK && !buckets_ok(t))
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
+}
+
+static int
+token_stats_put(struct proto_wbuf *w, const struct proto_token_stats *t)
+{
+	size_t i;
+
+	if (w->err == PROTO_OK && (t->state > 2 || !buckets_ok(t)))
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, t->state);
+	proto_put_u64(w, t->faults);
+	proto_put_u64(w, t->recoveries);
+	proto_put_u64(w, t->recovery_attempts);
+	proto_put_u64(w, t->signatures);
+	proto_put_u32(w, t->pool_size);
+	proto_put_u32(w, t->sessions_busy);
+	proto_put_u8(w, t->nbuckets);
+	for (i = 0; i < t->nbuckets && i < PROTO_MAX_BUCKETS; i++) {
+		proto_put_u64(w, t->le_us[i]);
+		proto_put_u64(w, t->count[i]);
+	}
+	return proto_put_u64(w, t->sum_us);
+}
+
+/* Ledger, OCSP cache and CRLs, after the token. */
+static int
+store_stats_get(struct proto_cur *c, struct proto_health_rep *m)
+{
+	size_t i;
+
+	proto_get_u64(c, &m->ledger_ops);
+	proto_get_u64(c, &m->ledger_transactions);
+	proto_get_u64(c, &m->ocsp_hits);
+	proto_get_u64(c, &m->ocsp_misses);
+	proto_get_u64(c, &m->ocsp_signatures);
+	proto_get_u64(c, &m->ocsp_evictions);
+	proto_get_u64(c, &m->ocsp_entries);
+	if (proto_get_u8(c, &m->ncrls) == PROTO_OK &&
+	    m->ncrls > PROTO_MAX_CRLS)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < m->ncrls; i++) {
+		proto_get_strbuf(c, m->crls[i].issuer,
+		    sizeof(m->crls[i].issuer));
+		proto_get_u64(c, &m->crls[i].age);
+		proto_get_u64(c, &m->crls[i].bytes);
+		proto_get_u64(c, &m->crls[i].entries);
+	}
+	return c->err;
+}
+
+static int
+store_stats_put(struct proto_wbuf *w, const struct proto_health_rep *m)
+{
+	size_t i;
+
+	if (w->err == PROTO_OK && m->ncrls > PROTO_MAX_CRLS)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u64(w, m->ledger_ops);
+	proto_put_u64(w, m->ledger_transactions);
+	proto_put_u64(w, m->ocsp_hits);
+	proto_put_u64(w, m->ocsp_misses);
+	proto_put_u64(w, m->ocsp_signatures);
+	proto_put_u64(w, m->ocsp_evictions);
+	proto_put_u64(w, m->ocsp_entries);
+	proto_put_u8(w, m->ncrls);
+	for (i = 0; i < m->ncrls && i < PROTO_MAX_CRLS; i++) {
+		proto_put_cstr(w, PROTO_MAX_STR, m->crls[i].issuer);
+		proto_put_u64(w, m->crls[i].age);
+		proto_put_u64(w, m->crls[i].bytes);
+		proto_put_u64(w, m->crls[i].entries);
+	}
+	return w->err;
+}
+
 static int
 health_rep_get(struct proto_cur *c, struct proto_reply *r)
 {
@@ -225,6 +369,19 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 		proto_cur_fail(c, PROTO_ERR_VALUE);
 	for (i = 0; c->err == PROTO_OK && i < PROTO_C_MAX; i++)
 		proto_get_u64(c, &m->counters[i]);
+	if (proto_get_u8(c, &n) == PROTO_OK && n != PROTO_CC_MAX)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < PROTO_CC_MAX; i++)
+		proto_get_u64(c, &m->coap[i]);
+	if (proto_get_u16(c, &m->ntargets) == PROTO_OK &&
+	    m->ntargets > PROTO_MAX_TARGETS)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < m->ntargets; i++)
+		target_counts_get(c, &m->targets[i]);
+	if (c->err == PROTO_OK)
+		token_stats_get(c, &m->token);
+	if (c->err == PROTO_OK)
+		store_stats_get(c, m);
 	return c->err;
 }
 
@@ -246,6 +403,28 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	proto_put_u8(w, PROTO_C_MAX);
 	for (i = 0; i < PROTO_C_MAX; i++)
 		proto_put_u64(w, m->counters[i]);
+	proto_put_u8(w, PROTO_CC_MAX);
+	for (i = 0; i < PROTO_CC_MAX; i++)
+		proto_put_u64(w, m->coap[i]);
+	if (w->err == PROTO_OK && m->ntargets > PROTO_MAX_TARGETS)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u16(w, m->ntargets);
+	for (i = 0; i < m->ntargets && i < PROTO_MAX_TARGETS; i++)
+		target_counts_put(w, &m->targets[i]);
+	token_stats_put(w, &m->token);
+	return store_stats_put(w, m);
+}
+
+/* COAP_STATS: the status says it all. */
+static int
+empty_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	return c->err;
+}
+
+static int
+empty_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
 	return w->err;
 }
 
@@ -336,6 +515,7 @@ static const struct {
 	[PROTO_T_ACME] =	 { acme_rep_get, acme_rep_put },
 	[PROTO_T_ACME_EAB] =	 { token_rep_get, token_rep_put },
 	[PROTO_T_ACME_VA] =	 { acme_rep_get, acme_rep_put },
+	[PROTO_T_COAP_STATS] =	 { empty_rep_get, empty_rep_put },
 };
 
 int

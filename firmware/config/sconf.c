@@ -302,6 +302,8 @@ static cfg_opt_t limits_opts[] = {
 	CFG_STR("auth_fail_window", "60s", CFGF_NONE),
 	CFG_INT("rate_ocsp_nonce", 20, CFGF_NONE),
 	CFG_INT("burst_ocsp_nonce", 100, CFGF_NONE),
+	CFG_INT("rate_ocsp_sign", 100, CFGF_NONE),
+	CFG_INT("burst_ocsp_sign", 200, CFGF_NONE),
 	CFG_INT("max_coap_sessions", 4096, CFGF_NONE),
 	CFG_INT("max_coap_handshakes", 256, CFGF_NONE),
 	CFG_INT("coap_hello_unverified", 16, CFGF_NONE),

@@ -168,6 +168,8 @@ conv_limits(cfg_t *s, struct sconf_limits *l)
 	    "auth_fail_window"));
 	l->rate_ocsp_nonce = cfg_getint(s, "rate_ocsp_nonce");
 	l->burst_ocsp_nonce = cfg_getint(s, "burst_ocsp_nonce");
+	l->rate_ocsp_sign = cfg_getint(s, "rate_ocsp_sign");
+	l->burst_ocsp_sign = cfg_getint(s, "burst_ocsp_sign");
 	l->max_coap_sessions = cfg_getint(s, "max_coap_sessions");
 	l->max_coap_handshakes = cfg_getint(s, "max_coap_handshakes");
 	l->coap_hello_unverified = cfg_getint(s, "coap_hello_unverified");

@@ -68,6 +68,30 @@ eng_ledger_result(int rc)
 	}
 }
 
+/*
+ * The configured tenant and profile of a revoked certificate, for the
+ * per-target counts (eng_stats.h): one more ledger read per revocation.
+ * A profile no longer configured leaves the target unnamed.
+ */
+static void
+eng_admin_target(const struct eng_rt *rt, struct eng_engine *e,
+    const char *tenant, const struct ledger_serial *serial,
+    struct eng_reply *r)
+{
+	const struct eng_rt_tenant *t;
+	const struct ca_profile *p;
+
+	if ((t = eng_rt_tenant(rt, tenant)) == NULL || r->have_row ||
+	    ledger_get(e->ledger, tenant, serial, &r->row) != LEDGER_OK)
+		return;
+	r->have_row = 1;
+	if (r->row.profile != NULL &&
+	    (p = ca_tenant_profile(&t->t, r->row.profile)) != NULL) {
+		r->tenant = t->t.name;
+		r->profile = p->name;
+	}
+}
+
 int
 eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt,
     struct eng_ident *id, const struct proto_request *req, struct eng_reply *r)
@@ -109,6 +133,7 @@ eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt,
 	    q->tenant, hex, q->reason, id->actor);
 	eng_rev_revoked(rt, serial.b, serial.len, eng_engine_now(e));
 	r->rep.u.revoked_at = (uint64_t)when;
+	eng_admin_target(rt, e, q->tenant, &serial, r);
 	return PROTO_R_OK;
 }
 

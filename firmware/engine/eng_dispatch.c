@@ -89,6 +89,12 @@ static const struct {
 	/* Only the validator takes validations and reports them. */
 	[PROTO_T_ACME_VA] =	{ VAL, READY, ENG_AUTH_NONE,
 				  eng_h_acme_va },	/* eng_acme_order.c */
+	/*
+	 * The CoAP front end's counters for /metrics: numbers it reports
+	 * about itself, which buy nothing but a line in /metrics.
+	 */
+	[PROTO_T_COAP_STATS] =	{ COAP, STARTING | SERVING, ENG_AUTH_NONE,
+				  eng_h_coap_stats },	/* eng_stats.c */
 };
 
 int
@@ -118,8 +124,9 @@ evidence_fits(const struct proto_evidence *ev, uint16_t type, int peer)
 	/* An ACME client is its JWS, never a certificate or a token. */
 	if (type == PROTO_T_ACME)
 		return ev->kind == PROTO_EV_NONE;
-	/* Mid-handshake there is no evidence yet to present. */
-	if (type == PROTO_T_PSK_LOOKUP)
+	/* Mid-handshake there is no evidence yet to present; counters
+	 * are the front end's own and come from no client. */
+	if (type == PROTO_T_PSK_LOOKUP || type == PROTO_T_COAP_STATS)
 		return ev->kind == PROTO_EV_NONE;
 	if (ev->kind != PROTO_EV_TOKEN)
 		return 1;

@@ -28,8 +28,10 @@ eng_engine_new(const struct eng_engine_config *cfg, struct eng_rt *rt,
 		return -1;
 	}
 	if ((e->limit = eng_limit_new()) == NULL ||
+	    (e->stats = eng_stats_new()) == NULL ||
 	    eng_psk_new(cfg->hsm, &e->psk) != 0) {
 		eng_limit_free(e->limit);
+		eng_stats_free(e->stats);
 		pthread_mutex_destroy(&e->lock);
 		free(e);
 		return -1;
@@ -54,6 +56,7 @@ eng_engine_free(struct eng_engine *e)
 	eng_rt_unref(e->rt);
 	eng_psk_free(e->psk);
 	eng_limit_free(e->limit);
+	eng_stats_free(e->stats);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -187,12 +190,37 @@ eng_reply_clear(struct eng_reply *r)
 	explicit_bzero(r, sizeof(*r));
 }
 
+/* The token's state, counters and signing times (issue 19). */
+static void
+eng_health_token(const struct hsm_status *st, struct proto_token_stats *t)
+{
+	size_t i;
+
+	t->state = st->state == HSM_STATE_UP ? 0 :
+	    st->state == HSM_STATE_DOWN ? 1 : 2;
+	t->faults = st->faults;
+	t->recoveries = st->recoveries;
+	t->recovery_attempts = st->recovery_attempts;
+	t->signatures = st->signatures;
+	t->pool_size = st->pool_size;
+	t->sessions_busy = st->sessions_busy;
+	_Static_assert(HSM_SIGN_BUCKETS <= PROTO_MAX_BUCKETS,
+	    "the signing histogram must fit the engine protocol");
+	for (i = 0; i < HSM_SIGN_BUCKETS; i++) {
+		t->le_us[i] = st->sign_le_us[i];
+		t->count[i] = st->sign_count[i];
+	}
+	t->nbuckets = HSM_SIGN_BUCKETS;
+	t->sum_us = st->sign_us_sum;
+}
+
 int
 eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
     struct eng_ident *id, const struct proto_request *req, struct eng_reply *r)
 {
 	struct proto_health_rep *h = &r->rep.u.health;
 	struct ledger_counts c;
+	struct ledger_stats ls;
 	struct hsm_status st;
 
 	hsm_status(e->hsm, &st);
@@ -205,7 +233,34 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	snprintf(h->version, sizeof(h->version), "signet-engine %s",
 	    SIGNET_VERSION);
 	eng_limit_counters(e->limit, h->counters);
+	eng_stats_health(e->stats, h);
+	eng_health_token(&st, &h->token);
+	ledger_stats(e->ledger, &ls);
+	h->ledger_ops = ls.ops;
+	h->ledger_transactions = ls.transactions;
+	if (rt != NULL && rt->rev != NULL)
+		eng_rev_stats(rt, time(NULL), h);
 	return PROTO_R_OK;
+}
+
+/*
+ * Issue 19: issuances, refusals by result and revocations per configured
+ * target.  The handlers name the target once they resolved it against the
+ * runtime (r->tenant, r->profile); a refusal before that counts in the
+ * row of no target.
+ */
+static void
+eng_count(struct eng_engine *e, uint16_t type, const struct eng_reply *r)
+{
+	int result = r->rep.status.result;
+
+	if (type == PROTO_T_ISSUE || type == PROTO_T_REISSUE)
+		eng_stats_count(e->stats, r->tenant, r->profile,
+		    result == PROTO_R_OK ? ENG_ST_ISSUED : ENG_ST_REFUSED,
+		    result);
+	else if (type == PROTO_T_REVOKE && result == PROTO_R_OK)
+		eng_stats_count(e->stats, r->tenant, r->profile,
+		    ENG_ST_REVOKED, result);
 }
 
 /* Encode r; if the payload does not fit, answer INTERNAL instead. */
@@ -271,6 +326,7 @@ eng_engine_request(struct eng_engine *e, int peer, uint16_t type,
 	 * Refusals by a budget are counted, and failed authentications
 	 * logged by the gate: a flood of either writes no line each.
 	 */
+	eng_count(e, type, &r);
 	if (r.rep.status.result != PROTO_R_OK && !r.quiet)
 		log_info("msg=refused type=%s result=\"%s\" reason=\"%s\"",
 		    proto_type_name(type),

@@ -15,6 +15,7 @@
 #include <signet/sconf.h>
 
 #include "eng_limit.h"
+#include "eng_stats.h"
 
 /* An issuer: token key, signer, certificate and chain as DER. */
 struct eng_rt_issuer {
@@ -59,6 +60,9 @@ void	eng_rev_free(struct eng_rev *rev);
  * are due and re-sign OCSP answers about to go stale (issue 19).
  */
 void	eng_rev_tick(struct eng_engine *e, const struct eng_rt *rt);
+/* OCSP cache counters and built CRLs into a HEALTH reply (issue 19). */
+void	eng_rev_stats(const struct eng_rt *rt, time_t now,
+	    struct proto_health_rep *h);
 /* A certificate was revoked: drop cached answers, schedule CRLs. */
 void	eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial,
 	    size_t len, time_t now);
@@ -93,6 +97,7 @@ struct eng_engine {
 	struct ledger		*ledger;
 	struct eng_psk		*psk;
 	struct eng_limit		*limit;		/* budgets (eng_gate.c) */
+	struct eng_stats	*stats;		/* counts for /metrics */
 	time_t			 fixed_now;
 	pthread_mutex_t		 lock;		/* rt swaps */
 	struct eng_rt		*rt;
@@ -159,7 +164,8 @@ void	eng_gate_auth_ok(struct eng_engine *e, const struct eng_rt *rt,
 	    const struct proto_evidence *ev);
 /*
  * eng_gate_ocsp: may the OCSP answer for ev's source be signed now (its
- * rate_ocsp_nonce bucket)?  Takes a token and says 1, or says 0.
+ * rate_ocsp_nonce bucket, then the appliance's rate_ocsp_sign bucket)?
+ * Takes a token from each and says 1, or says 0 (and takes none).
  * eng_gate_ocsp_done: the answer was made; counts a nonce signed or
  * dropped.
  */
@@ -192,6 +198,9 @@ struct eng_reply {
 	struct ledger_cert	 row;
 	int			 have_row;
 	int			 quiet;	/* refusal counted/logged already */
+	/* The configured target the request resolved to (names owned by
+	 * the runtime), for the per-target counts (eng_stats.h). */
+	const char		*tenant, *profile;
 };
 
 int	eng_reply_fail(struct eng_reply *r, int result, const char *fmt, ...)
@@ -307,6 +316,10 @@ int	eng_h_ocsp(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
 int	eng_h_crl(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* COAP_STATS: keep the CoAP front end's counters (eng_stats.c). */
+int	eng_h_coap_stats(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
 

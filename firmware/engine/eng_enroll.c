@@ -570,6 +570,9 @@ eng_h_issue(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	    (result = eng_enroll_target(rt, id, tname, pname, reissue, &t, msg,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
+	/* The configuration's names, not the request's (eng_stats.h). */
+	r->tenant = t->t.name;
+	r->profile = ca_tenant_profile(&t->t, pname)->name;
 	ic.id = id;
 	ic.own = eng_enroll_own_names(t, pname, id, reissue);
 	memset(&sg, 0, sizeof(sg));

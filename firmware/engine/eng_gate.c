@@ -124,17 +124,32 @@ eng_gate_ocsp(void *gate)
 	const struct sconf_limits *c = &g->rt->conf->limits;
 	struct eng_limit *l = g->e->limit;
 	char key[ENG_LIMIT_KEY];
+	uint64_t now;
 	unsigned retry;
-	int ok;
+	int ok, capped = 0;
 
 	/* The parent (local operator) has no address and no limit. */
 	if (g->ev->src_len == 0)
 		return 1;
 	eng_limit_source_key(g->ev->src, g->ev->src_len, key);
+	now = eng_limit_now_ms();
 	pthread_mutex_lock(&l->mu);
-	ok = eng_bucket_take(&l->nonce, key, eng_limit_now_ms(),
-	    lim(c->rate_ocsp_nonce), lim(c->burst_ocsp_nonce), &retry);
+	ok = eng_bucket_take(&l->nonce, key, now, lim(c->rate_ocsp_nonce),
+	    lim(c->burst_ocsp_nonce), &retry);
+	/*
+	 * Then the appliance's one bucket (rate_ocsp_sign): many sources
+	 * within their budgets still reach the token at the sum of them.
+	 * A source refused here keeps its own token: it signed nothing.
+	 */
+	if (ok && !(ok = eng_bucket_take1(&l->ocsp_all, now,
+	    lim(c->rate_ocsp_sign), lim(c->burst_ocsp_sign), &retry))) {
+		eng_bucket_give(&l->nonce, key, now, lim(c->rate_ocsp_nonce),
+		    lim(c->burst_ocsp_nonce));
+		capped = 1;
+	}
 	pthread_mutex_unlock(&l->mu);
+	if (capped)
+		eng_limit_count(l, PROTO_C_OCSP_CAPPED);
 	return ok;
 }
 

@@ -50,18 +50,24 @@ bucket_find(struct eng_buckets *t, const char *key, uint64_t now_ms,
 	return victim;
 }
 
-static struct eng_bucket *
-bucket_refill(struct eng_buckets *t, const char *key, uint64_t now_ms,
-    double rate, double burst)
+static void
+bucket_add(struct eng_bucket *b, uint64_t now_ms, double rate, double burst)
 {
-	struct eng_bucket *b = bucket_find(t, key, now_ms, burst);
-
 	if (now_ms > b->last_ms) {
 		b->tokens += (double)(now_ms - b->last_ms) * rate / 1000.0;
 		if (b->tokens > burst)
 			b->tokens = burst;
 	}
 	b->last_ms = now_ms;
+}
+
+static struct eng_bucket *
+bucket_refill(struct eng_buckets *t, const char *key, uint64_t now_ms,
+    double rate, double burst)
+{
+	struct eng_bucket *b = bucket_find(t, key, now_ms, burst);
+
+	bucket_add(b, now_ms, rate, burst);
 	return b;
 }
 
@@ -77,24 +83,47 @@ bucket_wait(const struct eng_bucket *b, double rate)
 	return s > 0 ? s : 1;
 }
 
-int
-eng_bucket_take(struct eng_buckets *t, const char *key, uint64_t now_ms,
-    double rate, double burst, unsigned *retry_s)
+/* Take from b, refilled to now_ms; rate > 0 and burst >= 1. */
+static int
+bucket_take(struct eng_bucket *b, double rate, unsigned *retry_s)
 {
-	struct eng_bucket *b;
-
-	*retry_s = 0;
-	if (rate <= 0 || key == NULL || key[0] == '\0')
-		return 1;
-	if (burst < 1)
-		burst = 1;
-	b = bucket_refill(t, key, now_ms, rate, burst);
 	if (b->tokens >= 1.0) {
 		b->tokens -= 1.0;
 		return 1;
 	}
 	*retry_s = bucket_wait(b, rate);
 	return 0;
+}
+
+int
+eng_bucket_take(struct eng_buckets *t, const char *key, uint64_t now_ms,
+    double rate, double burst, unsigned *retry_s)
+{
+	*retry_s = 0;
+	if (rate <= 0 || key == NULL || key[0] == '\0')
+		return 1;
+	if (burst < 1)
+		burst = 1;
+	return bucket_take(bucket_refill(t, key, now_ms, rate, burst), rate,
+	    retry_s);
+}
+
+int
+eng_bucket_take1(struct eng_bucket *b, uint64_t now_ms, double rate,
+    double burst, unsigned *retry_s)
+{
+	*retry_s = 0;
+	if (rate <= 0)
+		return 1;
+	if (burst < 1)
+		burst = 1;
+	if (b->key[0] == '\0') {	/* never used: starts full */
+		snprintf(b->key, sizeof(b->key), "*");
+		b->tokens = burst;
+		b->last_ms = now_ms;
+	}
+	bucket_add(b, now_ms, rate, burst);
+	return bucket_take(b, rate, retry_s);
 }
 
 void

@@ -10,7 +10,8 @@
  *			address (IPv6: per /64), rate_auth_fail; a source
  *			over it is refused before its evidence is checked
  *	OCSP nonces	answers signed for a nonce per source,
- *			rate_ocsp_nonce (eng_revocation.c)
+ *			rate_ocsp_nonce (eng_revocation.c), and by all
+ *			sources together, rate_ocsp_sign (one bucket)
  *
  * Buckets live in fixed-size tables: a key is looked for in a short probe
  * window of its hash and, when the window is full, its least recently
@@ -52,6 +53,12 @@ struct eng_buckets {
  */
 int	eng_bucket_take(struct eng_buckets *t, const char *key, uint64_t now_ms,
 	    double rate, double burst, unsigned *retry_s);
+/*
+ * The same for one bucket of its own (the appliance-wide ones), which no
+ * flood of keys can evict; a zeroed bucket starts full.
+ */
+int	eng_bucket_take1(struct eng_bucket *b, uint64_t now_ms, double rate,
+	    double burst, unsigned *retry_s);
 /* Give back a token taken for something that turned out free. */
 void	eng_bucket_give(struct eng_buckets *t, const char *key, uint64_t now_ms,
 	    double rate, double burst);
@@ -76,6 +83,7 @@ struct eng_limit {
 	struct eng_buckets	tenant;
 	struct eng_buckets	authfail;
 	struct eng_buckets	nonce;
+	struct eng_bucket	ocsp_all;	/* rate_ocsp_sign */
 	atomic_uint_fast64_t	counters[PROTO_C_MAX];
 };
 

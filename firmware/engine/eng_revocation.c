@@ -374,3 +374,40 @@ eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial, size_t len,
 		ca_crl_sched_revoked(&rev->crls[i].sched, now);
 	pthread_mutex_unlock(&rev->lock);
 }
+
+/*
+ * For HEALTH (issue 19): the OCSP answer cache's counters and each built
+ * CRL's age, size and entries, named by the configured issuer.
+ */
+void
+eng_rev_stats(const struct eng_rt *rt, time_t now,
+    struct proto_health_rep *h)
+{
+	struct eng_rev *rev = rt->rev;
+	struct ca_ocsp_stats os;
+	const struct eng_rev_crl *c;
+	size_t i;
+
+	pthread_mutex_lock(&rev->lock);
+	if (rev->ocsp != NULL) {
+		ca_ocsp_stats(rev->ocsp, &os);
+		h->ocsp_hits = os.hits;
+		h->ocsp_misses = os.misses;
+		h->ocsp_signatures = os.signatures;
+		h->ocsp_evictions = os.evictions;
+		h->ocsp_entries = os.entries;
+	}
+	for (i = 0; i < rev->ncrls && h->ncrls < PROTO_MAX_CRLS; i++) {
+		c = &rev->crls[i];
+		if (c->crl.len == 0)
+			continue;
+		snprintf(h->crls[h->ncrls].issuer,
+		    sizeof(h->crls[h->ncrls].issuer), "%s", c->ri->iss.name);
+		h->crls[h->ncrls].age = now > c->crl.this_update ?
+		    (uint64_t)(now - c->crl.this_update) : 0;
+		h->crls[h->ncrls].bytes = c->crl.len;
+		h->crls[h->ncrls].entries = c->crl.nrevoked;
+		h->ncrls++;
+	}
+	pthread_mutex_unlock(&rev->lock);
+}

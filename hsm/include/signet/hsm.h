@@ -252,6 +252,7 @@ enum hsm_state {
 	HSM_STATE_DOWN = 1,   /* fault seen, recovering */
 	HSM_STATE_FAILED = 2, /* PIN refused: will not retry */
 };
+#define HSM_SIGN_BUCKETS	12
 struct hsm_status {
 	enum hsm_state state;
 	unsigned long last_ckr;	  /* CKR_* of the last fault, 0 if none */
@@ -265,6 +266,15 @@ struct hsm_status {
 	unsigned pool_size;
 	unsigned sessions_busy;
 	int session_keys;	  /* keys are session copies */
+	/*
+	 * Time of successful signatures, session wait included, in
+	 * buckets: sign_count[i] took at most sign_le_us[i] microseconds
+	 * and more than the bound before (not cumulative); the last
+	 * bound is UINT64_MAX.  For /metrics (issue 19).
+	 */
+	uint64_t sign_le_us[HSM_SIGN_BUCKETS];
+	uint64_t sign_count[HSM_SIGN_BUCKETS];
+	uint64_t sign_us_sum;
 };
 void hsm_status(struct hsm *hsm, struct hsm_status *st);
 const char *hsm_state_name(enum hsm_state st);

@@ -5,7 +5,10 @@
 # is echoed.  limits.rate_ocsp_nonce: answers signed on demand (a nonce,
 # a serial not cached) are budgeted per source address; over it a nonce
 # is dropped and the cached answer served, with nothing cached the answer
-# is tryLater, while another address is still served.  Driven by
+# is tryLater, while another address is still served.
+# limits.rate_ocsp_sign: the same signatures for all sources together, so
+# two sources each within its own budget still get no more than the
+# appliance-wide budget signed (counted as ocsp_sign_capped).  Driven by
 # `openssl ocsp` and curl against the real appliance.
 #
 # usage: ocsp_nonce.sh SOURCE_DIR BUILD_DIR
@@ -75,14 +78,16 @@ ocsp() {	# $1 output; the rest: openssl ocsp options
 # The cache is filled by a request without a nonce (one signature).
 ocsp c0.out -cert leaf.pem -no_nonce
 grep -q 'leaf.pem: good' c0.out || fail "no good answer: $(cat c0.out)"
-# flood REQ N OUTPREFIX: N POSTs of REQ on one connection from 127.0.0.1;
+# flood REQ N OUTPREFIX [SOURCE]: N POSTs of REQ on one connection from
+# SOURCE (127.0.0.1);
 # prints "seconds trylater_count nonce_echoed_count first_without_nonce".  Bounds below allow a token per
 # elapsed second (rate 1/s) plus the burst, so load cannot fail them.
 flood() {
 	python3 - "$HTTP" "$@" <<'PY'
 import http.client, math, sys, time
 port, req, n, pre = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), sys.argv[4]
-c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+src = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(src, 0))
 oid = bytes.fromhex("06092b0601050507300102")	# id-pkix-ocsp-nonce
 t0, later, echoed, plain = time.monotonic(), 0, 0, -1
 for i in range(n):
@@ -134,5 +139,39 @@ dropped=$(sed -n 's/^signet_engine_limit_total{event="ocsp_nonce_dropped"} //p' 
 grep -Eq '^signet_engine_limit_total\{event="ocsp_nonce_signed"\} [1-9]' metrics.txt ||
 	fail "ocsp_nonce_signed not counted: $(grep ocsp_nonce metrics.txt)"
 pass "/metrics counts nonces signed and dropped"
+appliance_stop || fail "signetd did not stop cleanly"
+
+# 4. Each source may sign 1000/s, the appliance 2 (then 1/s): two
+#    sources flooding nonces at once get at most the appliance's budget.
+mkdir -p "$work/d"
+app_conf_extra() {
+	sed -e '/^[[:space:]]*\(rate\|burst\)_ocsp_\(nonce\|sign\)/d' \
+		-e 's/^limits {$/limits {\n\trate_ocsp_nonce = 1000\n\tburst_ocsp_nonce = 1000\n\trate_ocsp_sign = 1\n\tburst_ocsp_sign = 2/'
+}
+appliance_start "$src" "$build" "$work/d"
+grep -q 'burst_ocsp_sign = 2' signetd.conf && grep -q 'burst_ocsp_nonce = 1000' signetd.conf ||
+	fail "the config filter did not apply"
+cat data/ca/intermediate.pem data/ca/root.pem > chain.pem
+openssl ocsp -issuer data/ca/intermediate.pem -serial 0x0102030405 -reqout g.req >/dev/null 2>&1
+t0=$(date +%s.%N)
+flood g.req 20 ga 127.0.0.1 > ga.res &
+fa=$!
+flood g.req 20 gb 127.0.0.2 > gb.res &
+fb=$!
+wait "$fa" && wait "$fb" || fail "the two-source flood failed"
+t1=$(date +%s.%N)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a + 1 }')
+read -r _ la ea _ < ga.res
+read -r _ lb eb _ < gb.res
+[ $((ea + eb)) -le $((2 + secs)) ] ||
+	fail "$((ea + eb)) of 40 nonces signed for two sources in ${secs} s (appliance budget: 2, 1/s)"
+[ $((la + lb)) -ge $((40 - 2 - secs)) ] ||
+	fail "only $((la + lb)) of 40 got tryLater in ${secs} s"
+curl -s -m 10 --cacert data/ca/root.pem --cert data/operator/operator.pem \
+	--key data/operator/operator.key "https://127.0.0.1:$HTTPS/metrics" > metrics4.txt
+capped=$(sed -n 's/^signet_engine_limit_total{event="ocsp_sign_capped"} //p' metrics4.txt)
+[ -n "$capped" ] && [ "$capped" -ge $((40 - 2 - secs)) ] ||
+	fail "ocsp_sign_capped is '$capped' after 40 requests in ${secs} s: $(grep ocsp_ metrics4.txt)"
+pass "rate_ocsp_sign caps two sources together: $((ea + eb)) of 40 signed in ${secs} s, $((la + lb)) tryLater, ocsp_sign_capped $capped"
 appliance_stop || fail "signetd did not stop cleanly"
 echo "PASS ($npass checks)"

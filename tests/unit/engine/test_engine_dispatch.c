@@ -195,6 +195,30 @@ test_psk_lookup(void **state)
 	    PROTO_T_REPLY), "psk_lookup");
 }
 
+/* COAP_STATS: the CoAP front end's own counters, no client evidence. */
+static void
+test_coap_stats(void **state)
+{
+	struct proto_request r;
+
+	assert_int_equal(eng_permitted(PROTO_T_COAP_STATS, PROTO_PEER_COAP,
+	    PROTO_STATE_STARTING), ALLOW);
+	assert_int_equal(eng_permitted(PROTO_T_COAP_STATS, PROTO_PEER_COAP,
+	    PROTO_STATE_DRAINING), ALLOW);
+	assert_int_equal(eng_permitted(PROTO_T_COAP_STATS, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(eng_permitted(PROTO_T_COAP_STATS,
+	    PROTO_PEER_CONTROL, PROTO_STATE_READY), CLOSE);
+	proto_sample_request(PROTO_T_COAP_STATS, 2, &r);
+	r.ev.peer = PROTO_PEER_COAP;
+	assert_int_equal(eng_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	    ALLOW);
+	/* Counters come with no client's credential. */
+	proto_sample_request(PROTO_T_COAP_STATS, 1, &r);
+	assert_int_equal(eng_admit(&r, PROTO_PEER_COAP, PROTO_STATE_READY),
+	    CLOSE);
+}
+
 int
 main(void)
 {
@@ -206,6 +230,7 @@ main(void)
 		cmocka_unit_test(test_unknown_refused),
 		cmocka_unit_test(test_admit_evidence),
 		cmocka_unit_test(test_psk_lookup),
+		cmocka_unit_test(test_coap_stats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 
 #include "eng_authfail.h"
 #include "eng_limit.h"
+#include "eng_stats.h"
 
 static void
 test_burst_refill(void **state)
@@ -100,6 +101,73 @@ test_unlimited_and_flood(void **state)
 	}
 	assert_true(t->used <= ENG_LIMIT_SLOTS);
 	free(t);
+}
+
+/*
+ * The appliance-wide bucket (rate_ocsp_sign): starts full, refills, and
+ * is its own, so no flood of source keys in a table evicts it back to
+ * full (which would let many sources sign at the sum of their budgets).
+ */
+static void
+test_one_bucket(void **state)
+{
+	struct eng_buckets *t = calloc(1, sizeof(*t));
+	struct eng_bucket all;
+	char key[ENG_LIMIT_KEY];
+	unsigned retry;
+	int i, signed_ = 0;
+
+	assert_non_null(t);
+	memset(&all, 0, sizeof(all));
+	/* 64 sources, each well within its own budget of 1000. */
+	for (i = 0; i < 64 * 20; i++) {
+		snprintf(key, sizeof(key), "4:7f0000%02x", i % 64);
+		if (eng_bucket_take(t, key, 5000, 1000, 1000, &retry) &&
+		    eng_bucket_take1(&all, 5000, 1, 2, &retry))
+			signed_++;
+	}
+	assert_int_equal(signed_, 2);
+	assert_int_equal(retry, 1);
+	/* One per second after that. */
+	assert_true(eng_bucket_take1(&all, 6000, 1, 2, &retry));
+	assert_false(eng_bucket_take1(&all, 6000, 1, 2, &retry));
+	/* rate 0: no cap. */
+	assert_true(eng_bucket_take1(&all, 6000, 0, 0, &retry));
+	free(t);
+}
+
+/* Per-target counts: bounded rows, the "" row for the rest. */
+static void
+test_stats_rows(void **state)
+{
+	struct eng_stats *s = eng_stats_new();
+	struct proto_health_rep *h = calloc(1, sizeof(*h));
+	char name[32];
+	size_t i;
+
+	assert_non_null(s);
+	assert_non_null(h);
+	eng_stats_count(s, "dev", "device", ENG_ST_ISSUED, PROTO_R_OK);
+	eng_stats_count(s, "dev", "device", ENG_ST_REFUSED,
+	    PROTO_R_FORBIDDEN);
+	eng_stats_count(s, NULL, NULL, ENG_ST_REFUSED, PROTO_R_UNAUTHORIZED);
+	eng_stats_count(s, "dev", "device", ENG_ST_REVOKED, PROTO_R_OK);
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "p%zu", i);
+		eng_stats_count(s, "dev", name, ENG_ST_ISSUED, PROTO_R_OK);
+	}
+	eng_stats_health(s, h);
+	assert_int_equal(h->ntargets, PROTO_MAX_TARGETS);
+	assert_string_equal(h->targets[0].tenant, "dev");
+	assert_int_equal(h->targets[0].issued, 1);
+	assert_int_equal(h->targets[0].revoked, 1);
+	assert_int_equal(h->targets[0].refused[PROTO_R_FORBIDDEN], 1);
+	assert_string_equal(h->targets[1].tenant, "");
+	assert_int_equal(h->targets[1].refused[PROTO_R_UNAUTHORIZED], 1);
+	/* 61 more profiles got rows; the other 139 count in "". */
+	assert_int_equal(h->targets[1].issued, 200 - (PROTO_MAX_TARGETS - 2));
+	free(h);
+	eng_stats_free(s);
 }
 
 static void
@@ -231,6 +299,8 @@ main(void)
 		cmocka_unit_test(test_take_give),
 		cmocka_unit_test(test_unlimited_and_flood),
 		cmocka_unit_test(test_source_keys),
+		cmocka_unit_test(test_one_bucket),
+		cmocka_unit_test(test_stats_rows),
 		cmocka_unit_test(test_authfail_window),
 		cmocka_unit_test(test_authfail_sources),
 	};

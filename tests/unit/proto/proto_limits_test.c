@@ -116,6 +116,48 @@ test_worst_replies_fit(void **state)
 	    PROTO_OK);
 	assert_int_equal(rep2.u.list.n, PROTO_MAX_LIST);
 
+	/* HEALTH with every target count at its longest names. */
+	memset(&rep, 0, sizeof(rep));
+	rep.type = PROTO_T_HEALTH;
+	rep.u.health.state = PROTO_STATE_READY;
+	fill(rep.u.health.version, sizeof(rep.u.health.version));
+	rep.u.health.ntargets = PROTO_MAX_TARGETS;
+	for (i = 0; i < PROTO_MAX_TARGETS; i++) {
+		fill(rep.u.health.targets[i].tenant,
+		    sizeof(rep.u.health.targets[i].tenant));
+		fill(rep.u.health.targets[i].profile,
+		    sizeof(rep.u.health.targets[i].profile));
+		rep.u.health.targets[i].refused[PROTO_R_INTERNAL] = i;
+	}
+	rep.u.health.ncrls = PROTO_MAX_CRLS;
+	for (i = 0; i < PROTO_MAX_CRLS; i++)
+		fill(rep.u.health.crls[i].issuer,
+		    sizeof(rep.u.health.crls[i].issuer));
+	rep.u.health.token.nbuckets = PROTO_MAX_BUCKETS;
+	for (i = 0; i < PROTO_MAX_BUCKETS; i++)
+		rep.u.health.token.le_us[i] = i + 1 < PROTO_MAX_BUCKETS ?
+		    i + 1 : UINT64_MAX;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_OK);
+	assert_int_equal(proto_reply_decode(rep.type, buf, len, &rep2),
+	    PROTO_OK);
+	assert_int_equal(rep2.u.health.ntargets, PROTO_MAX_TARGETS);
+	assert_int_equal(rep2.u.health.targets[63].refused[PROTO_R_INTERNAL],
+	    63);
+	assert_int_equal(rep2.u.health.ncrls, PROTO_MAX_CRLS);
+	rep.u.health.ntargets = PROTO_MAX_TARGETS + 1;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+	/* Histogram bounds must rise and end at +Inf. */
+	rep.u.health.ntargets = 1;
+	rep.u.health.token.le_us[3] = 2;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+	rep.u.health.token.le_us[3] = 4;
+	rep.u.health.token.le_us[PROTO_MAX_BUCKETS - 1] = 99;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+
 	memset(&rep, 0, sizeof(rep));
 	rep.type = PROTO_T_CRL;
 	fill(rep.status.message, sizeof(rep.status.message));

@@ -150,6 +150,12 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 		    "connection refused" : "");
 		r->u.acme.body = BLOB(csr);
 		break;
+	case PROTO_T_COAP_STATS:
+		r->ev.peer = PROTO_PEER_COAP;
+		r->u.coap.counters[PROTO_CC_REQUESTS] = 42;
+		r->u.coap.counters[PROTO_CC_HANDSHAKES] = 7;
+		r->u.coap.counters[PROTO_CC_EVICTED] = UINT64_MAX;
+		break;
 	default:
 		break;
 	}
@@ -216,6 +222,34 @@ sample_payload(struct proto_reply *rep)
 		    "signet 0.1.0");
 		rep->u.health.counters[PROTO_C_AUTH_FAIL] = 13000;
 		rep->u.health.counters[PROTO_C_OCSP_NONCE_DROPPED] = 7;
+		rep->u.health.coap[PROTO_CC_RATE_LIMITED] = 3;
+		rep->u.health.ntargets = 2;
+		copy(rep->u.health.targets[0].tenant,
+		    sizeof(rep->u.health.targets[0].tenant), "acme");
+		copy(rep->u.health.targets[0].profile,
+		    sizeof(rep->u.health.targets[0].profile), "web");
+		rep->u.health.targets[0].issued = 9;
+		rep->u.health.targets[0].revoked = 1;
+		rep->u.health.targets[0].refused[PROTO_R_FORBIDDEN] = 2;
+		rep->u.health.targets[1].refused[PROTO_R_UNAUTHORIZED] = 5;
+		rep->u.health.token.state = 1;
+		rep->u.health.token.recoveries = 2;
+		rep->u.health.token.nbuckets = 2;
+		rep->u.health.token.le_us[0] = 1000;
+		rep->u.health.token.le_us[1] = UINT64_MAX;
+		rep->u.health.token.count[0] = 40;
+		rep->u.health.token.count[1] = 2;
+		rep->u.health.token.sum_us = 123456;
+		rep->u.health.ledger_ops = 100;
+		rep->u.health.ledger_transactions = 10;
+		rep->u.health.ocsp_hits = 77;
+		rep->u.health.ncrls = 1;
+		copy(rep->u.health.crls[0].issuer,
+		    sizeof(rep->u.health.crls[0].issuer), "acme-int-1");
+		rep->u.health.crls[0].age = 30;
+		rep->u.health.crls[0].bytes = 456;
+		break;
+	case PROTO_T_COAP_STATS:
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		rep->u.psk.len = 32;

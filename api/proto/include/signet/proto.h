@@ -61,7 +61,13 @@
  *						u64 uptime, u64 issued,
  *						str version, u8 n
  *						(PROTO_C_MAX), n u64
- *						counters (PROTO_C_*)
+ *						counters (PROTO_C_*),
+ *						u8 n (PROTO_CC_MAX), n u64
+ *						CoAP counters (PROTO_CC_*),
+ *						u16 n (<= PROTO_MAX_TARGETS),
+ *						n target counts, token,
+ *						ledger, ocsp, u8 n
+ *						(<= PROTO_MAX_CRLS), n crl
  *	OCSP		data der request	data der response
  *	CRL		str issuer		data der CRL
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
@@ -76,10 +82,24 @@
  *	ACME_EAB	as CACERTS		as TOKEN_CREATE (kid, HMAC
  *						key base64url, expires)
  *	ACME_VA		as ACME			as ACME
+ *	COAP_STATS	u8 n (PROTO_CC_MAX),	(nothing)
+ *			n u64 counters
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
  *	    str authorized_by (PROTO_MAX_AUTHBY; "" if not recorded)
+ *	target counts = str tenant, str profile, u64 issued, u64 revoked,
+ *	    u8 n (PROTO_R_MAX), n u64 refused (by enum proto_result;
+ *	    the PROTO_R_OK slot is 0)
+ *	token = u8 state (0 up, 1 recovering, 2 failed), u64 faults,
+ *	    u64 recoveries, u64 recovery_attempts, u64 signatures,
+ *	    u32 pool_size, u32 sessions_busy, u8 n (<= PROTO_MAX_BUCKETS),
+ *	    n (u64 le_us, u64 count): signing time buckets, bounds
+ *	    strictly increasing and the last UINT64_MAX, u64 sum_us
+ *	ledger = u64 ops, u64 transactions
+ *	ocsp = u64 hits, u64 misses, u64 signatures, u64 evictions,
+ *	    u64 entries
+ *	crl = str issuer, u64 age (seconds), u64 bytes, u64 entries
  *
  * Field limits are the PROTO_MAX_* below; the largest message of every
  * type fits in one PROTO_MAX_MSG datagram (tests/unit/proto checks it).
@@ -117,7 +137,9 @@
 
 #define PROTO_MAGIC_VERSION	0x5306	/* 'S', version 6: ACME,
 					   ACME_EAB, ACME_VA and the
-					   validator peer; version 5: the
+					   validator peer, COAP_STATS,
+					   CoAP counters and per-target
+					   counts in HEALTH; version 5: the
 					   EST label in ISSUE; version 4:
 					   authorized_by; version 3:
 					   source address,
@@ -145,6 +167,9 @@
 #define PROTO_MAX_AUTHBY	128	/* credential behind an issuance */
 #define PROTO_MAX_ACME_BODY	49152	/* an ACME request body (a JWS) */
 #define PROTO_MAX_ACME_URL	1024	/* an ACME URL (Location) */
+#define PROTO_MAX_TARGETS	64	/* target counts in one HEALTH */
+#define PROTO_MAX_CRLS		32	/* CRLs described in one HEALTH */
+#define PROTO_MAX_BUCKETS	16	/* histogram buckets */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -181,6 +206,7 @@ enum proto_type {
 	PROTO_T_ACME,		/* one ACME request (RFC 8555), JWS inside */
 	PROTO_T_ACME_EAB,	/* an operator makes an ACME EAB key */
 	PROTO_T_ACME_VA,	/* the validator asks for work, reports */
+	PROTO_T_COAP_STATS,	/* the CoAP front end's counters, for /metrics */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -428,6 +454,36 @@ struct proto_acme_rep {
 	struct proto_blob	 body;
 };
 
+/*
+ * The CoAP front end's counters since it started, as one snapshot.
+ * signet-coap has no listener for /metrics, so it sends them to the
+ * engine (at most once a second while they move, and when it stops);
+ * the engine keeps the last snapshot and hands it out with HEALTH.
+ * Only PROTO_PEER_COAP may send it, with evidence kind NONE.
+ */
+enum proto_coap_counter {
+	PROTO_CC_REQUESTS = 0,		/* requests handled */
+	PROTO_CC_ENROLLED,		/* certificates returned */
+	PROTO_CC_ERRORS,		/* answered with an error */
+	PROTO_CC_HANDSHAKES,		/* DTLS handshakes completed */
+	PROTO_CC_HANDSHAKE_FAILED,	/* DTLS handshakes failed */
+	PROTO_CC_PSK_OK,		/* PSK identities the engine knew */
+	PROTO_CC_PSK_REFUSED,		/* ... it did not */
+	PROTO_CC_RATE_LIMITED,		/* answered 4.29 */
+	PROTO_CC_TOO_LARGE,		/* Block1 body over max_body: 4.13 */
+	PROTO_CC_BODIES_REFUSED,	/* Block1 budgets full: 5.03 */
+	PROTO_CC_BODIES_REAPED,		/* Block1 bodies past a deadline */
+	PROTO_CC_REPLAYED,		/* retransmissions from the cache */
+	PROTO_CC_DUP_INFLIGHT,		/* ... of a request in flight */
+	PROTO_CC_BUSY,			/* no room for an exchange: 5.03 */
+	PROTO_CC_EVICTED,		/* answers pushed out of the cache */
+	PROTO_CC_MAX
+};
+
+struct proto_coap_stats_req {
+	uint64_t	counters[PROTO_CC_MAX];	/* enum proto_coap_counter */
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -443,6 +499,7 @@ struct proto_request {
 		struct proto_crl_req		crl;
 		struct proto_psk_req		psk;
 		struct proto_acme_req		acme;	/* ACME, ACME_VA */
+		struct proto_coap_stats_req	coap;	/* COAP_STATS */
 	} u;					/* HEALTH has no fields */
 };
 
@@ -516,7 +573,43 @@ enum proto_counter {
 	PROTO_C_CRL_TIMER,		/* CRLs built by the refresh timer */
 	PROTO_C_CRL_FETCH,		/* CRLs built because a fetch found one due */
 	PROTO_C_OCSP_REFRESHED,		/* cached OCSP answers re-signed by the timer */
+	PROTO_C_OCSP_CAPPED,		/* on-demand OCSP signature over the
+					   appliance-wide rate_ocsp_sign */
 	PROTO_C_MAX
+};
+
+/*
+ * Counts per tenant and profile (issue 19) since the engine started.
+ * Names are those of the configuration, never a client's words, so the
+ * label set is bounded by the configuration (and PROTO_MAX_TARGETS);
+ * requests refused before a configured target was resolved count under
+ * "" and "".
+ */
+struct proto_target_counts {
+	char		tenant[PROTO_MAX_STR + 1];
+	char		profile[PROTO_MAX_STR + 1];
+	uint64_t	issued;
+	uint64_t	revoked;
+	uint64_t	refused[PROTO_R_MAX];	/* by enum proto_result */
+};
+
+/* The token, as hsm_status() says (issue 19). */
+struct proto_token_stats {
+	uint8_t		state;		/* 0 up, 1 recovering, 2 failed */
+	uint64_t	faults, recoveries, recovery_attempts, signatures;
+	uint32_t	pool_size, sessions_busy;
+	uint8_t		nbuckets;
+	uint64_t	le_us[PROTO_MAX_BUCKETS];	/* UINT64_MAX: +Inf */
+	uint64_t	count[PROTO_MAX_BUCKETS];	/* not cumulative */
+	uint64_t	sum_us;
+};
+
+/* One issuer's current CRL; issuer is the configuration's name. */
+struct proto_crl_stats {
+	char		issuer[PROTO_MAX_STR + 1];
+	uint64_t	age;		/* seconds since thisUpdate */
+	uint64_t	bytes;
+	uint64_t	entries;
 };
 
 struct proto_health_rep {
@@ -528,6 +621,15 @@ struct proto_health_rep {
 	uint64_t	issued;		/* certificates since start */
 	char		version[PROTO_MAX_STR + 1];
 	uint64_t	counters[PROTO_C_MAX];	/* enum proto_counter */
+	uint64_t	coap[PROTO_CC_MAX];	/* last COAP_STATS, or 0 */
+	uint16_t	ntargets;
+	struct proto_target_counts targets[PROTO_MAX_TARGETS];
+	struct proto_token_stats token;
+	uint64_t	ledger_ops, ledger_transactions;	/* group commit */
+	uint64_t	ocsp_hits, ocsp_misses, ocsp_signatures,
+			ocsp_evictions, ocsp_entries;	/* answer cache */
+	uint8_t		ncrls;		/* built CRLs only */
+	struct proto_crl_stats crls[PROTO_MAX_CRLS];
 };
 
 /*
@@ -684,6 +786,8 @@ const char	*proto_type_name(uint16_t type);
 const char	*proto_result_name(int result);
 /* "rate_identity", ... for metrics; "unknown" for anything else. */
 const char	*proto_counter_name(int counter);
+/* "requests", ... (enum proto_coap_counter); "unknown" otherwise. */
+const char	*proto_coap_counter_name(int counter);
 
 /*
  * Control channel, parent to engine: send one descriptor with the peer kind

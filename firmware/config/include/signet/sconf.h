@@ -123,6 +123,9 @@ struct sconf_limits {
 	int64_t auth_fail_window; /* seconds: one audit row per source */
 	int64_t rate_ocsp_nonce; /* OCSP answers signed for a nonce, /s */
 	int64_t burst_ocsp_nonce;
+	/* Engine, the whole appliance: OCSP answers signed on demand, /s */
+	int64_t rate_ocsp_sign;
+	int64_t burst_ocsp_sign;
 	int64_t max_coap_sessions;
 	int64_t max_coap_handshakes;
 	/* ClientHellos without our cookie let through to libcoap per 60 s
