@@ -9,7 +9,7 @@
 
 #include "ec_local.h"
 
-#define EC_STATS_EVERY_MS	1000
+#define EC_STATS_EVERY_MS 1000
 
 /* DTLS handshakes as libcoap reports them to the event handler. */
 void
@@ -63,8 +63,8 @@ ec_stats_report(struct ec_ctx *ctx, int64_t now, int final)
 	req.ev.peer = PROTO_PEER_COAP;
 	req.ev.kind = PROTO_EV_NONE;
 	snapshot(ctx, req.u.coap.counters);
-	if (memcmp(req.u.coap.counters, ctx->st_sent,
-	    sizeof(ctx->st_sent)) == 0)
+	if (memcmp(req.u.coap.counters, ctx->st_sent, sizeof(ctx->st_sent)) ==
+	    0)
 		return;
 	if (ec_engine_send(ctx, &req, EC_ENGINE_TIMEOUT_MS, reported, 0) != 0)
 		return;
