@@ -333,7 +333,7 @@ send_hvr(struct ec_gate *g, struct gate_pkt *pk, const uint8_t *buf,
 		c->cmsg_len = CMSG_LEN(sizeof(pk->pi6));
 		memcpy(CMSG_DATA(c), &pk->pi6, sizeof(pk->pi6));
 	}
-	/* Lost if the socket is full: the client sends its ClientHello again. */
+	/* Lost if the socket is full: the client will send it again. */
 	(void)sendmsg(g->fd, &mh, MSG_DONTWAIT);
 }
 

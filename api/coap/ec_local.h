@@ -130,7 +130,7 @@ struct ec_ctx {
 	struct ec_bodies	 bodies;
 	unsigned		 nbodies;
 	struct ec_stats		 st;
-	struct ec_gate		 gate;		/* ClientHellos from new sources */
+	struct ec_gate		 gate;		/* new sources' ClientHellos */
 	struct ec_dup		 dup;		/* exchanges per session */
 	struct ec_pendq		 pending;	/* asynchronous engine calls */
 	size_t			 npending;
