@@ -333,7 +333,7 @@ send_hvr(struct ec_gate *g, struct gate_pkt *pk, const uint8_t *buf,
 		c->cmsg_len = CMSG_LEN(sizeof(pk->pi6));
 		memcpy(CMSG_DATA(c), &pk->pi6, sizeof(pk->pi6));
 	}
-	/* Lost if the socket is full: the client sends its ClientHello again. */
+	/* Lost if the socket is full: the client will send it again. */
 	(void)sendmsg(g->fd, &mh, MSG_DONTWAIT);
 }
 
@@ -425,14 +425,15 @@ gate_one(struct ec_ctx *ctx, int64_t now)
 	return 1;
 }
 
-void
+int
 ec_gate_run(struct ec_ctx *ctx, int64_t now)
 {
-	int i;
+	int i, r;
 
 	if (ctx->gate.fd == -1)
-		return;
+		return 1;
 	for (i = 0; i < EC_GATE_BATCH; i++)
-		if (gate_one(ctx, now) != 1)
-			break;
+		if ((r = gate_one(ctx, now)) != 1)
+			return r == 0;
+	return 0;
 }

@@ -80,6 +80,8 @@ struct ec_stats {
 	uint64_t	hello_cookie;	/* with a valid cookie of ours */
 	uint64_t	hello_answered;	/* answered by us, kept from libcoap */
 	uint64_t	hello_bad;	/* malformed: dropped by us */
+	uint64_t	sessions_new;	/* sessions libcoap made (one per new
+					 * source that reached it) */
 };
 
 /*
@@ -133,7 +135,7 @@ struct ec_ctx {
 	struct ec_stats		 st;
 	uint64_t		 st_sent[PROTO_CC_MAX];	/* last reported */
 	int64_t			 st_sent_ms;
-	struct ec_gate		 gate;		/* ClientHellos from new sources */
+	struct ec_gate		 gate;		/* new sources' ClientHellos */
 	struct ec_dup		 dup;		/* exchanges per session */
 	struct ec_pendq		 pending;	/* asynchronous engine calls */
 	size_t			 npending;
@@ -192,11 +194,12 @@ void	ec_dtls_free(struct ec_ctx *);
  * of them has reached libcoap in EC_GATE_WINDOW_MS; only a ClientHello
  * carrying our cookie back (its source is real) then reaches libcoap.
  * ec_gate_init finds libcoap's socket bound to addr; ec_gate_run checks
- * the datagrams queued on it, up to the first one libcoap is to read.
+ * the datagrams queued on it, up to the first one libcoap is to read: 1
+ * if libcoap may read one now, 0 if not (nothing checked is queued).
  */
 int	ec_gate_init(struct ec_ctx *, const coap_address_t *addr,
 	    size_t budget);
-void	ec_gate_run(struct ec_ctx *, int64_t now);
+int	ec_gate_run(struct ec_ctx *, int64_t now);
 void	ec_gate_free(struct ec_ctx *);
 
 /* ec_res.c */

@@ -95,7 +95,7 @@ static void
 test_verify_request(void **state)
 {
 	static const uint8_t want[] = {
-		0x16, 0xfe, 0xff, 0x00, 0x00,		/* handshake, 1.0, epoch */
+		0x16, 0xfe, 0xff, 0x00, 0x00,	/* handshake, 1.0, epoch */
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x01,	/* sequence number */
 		0x00, 0x1f,				/* length 31 */
 		0x03, 0x00, 0x00, 0x13,			/* HVR, 19 */
@@ -157,12 +157,12 @@ test_refused(void **state)
 	assert_int_equal(mutated(4, 1), 0);	/* epoch 1 */
 	assert_int_equal(mutated(13, 2), 0);	/* ServerHello */
 	assert_int_equal(mutated(21, 1), 0);	/* fragment_offset != 0 */
-	assert_int_equal(mutated(11, 0x01), 0);	/* record longer than datagram */
+	assert_int_equal(mutated(11, 0x01), 0);	/* record over datagram */
 	assert_int_equal(mutated(15, 0x01), 1);	/* longer message: fragment */
 	assert_int_equal(mutated(24, 0xc4), 0);	/* fragment over the message */
 	assert_int_equal(mutated(59, 33), 0);	/* session_id over 32 */
 	assert_int_equal(mutated(60, 33), 0);	/* cookie over 32 */
-	assert_int_equal(mutated(60, 0), 1);	/* shorter cookie: still parses */
+	assert_int_equal(mutated(60, 0), 1);	/* no cookie: still parses */
 }
 
 int

@@ -22,7 +22,7 @@
 
 #define EC_HELLO_REC_HDR	13	/* DTLS record header */
 #define EC_HELLO_HS_HDR		12	/* DTLS handshake header */
-#define EC_HELLO_COOKIE_MAX	32	/* RFC 6347 4.2.1; GnuTLS takes no more */
+#define EC_HELLO_COOKIE_MAX	32	/* RFC 6347 4.2.1; GnuTLS: no more */
 #define EC_HELLO_COOKIE_LEN	16	/* the cookies ec_gate.c hands out */
 /* A HelloVerifyRequest carrying an EC_HELLO_COOKIE_MAX cookie. */
 #define EC_HELLO_HVR_MAX	(EC_HELLO_REC_HDR + EC_HELLO_HS_HDR + 3 + \
