@@ -42,6 +42,11 @@ snapshot(const struct ec_ctx *ctx, uint64_t c[PROTO_CC_MAX])
 	c[PROTO_CC_DUP_INFLIGHT] = st->dup_inflight;
 	c[PROTO_CC_BUSY] = st->busy;
 	c[PROTO_CC_EVICTED] = ctx->dup.evicted;
+	c[PROTO_CC_HELLO_PASSED] = st->hello_passed;
+	c[PROTO_CC_HELLO_COOKIE] = st->hello_cookie;
+	c[PROTO_CC_HELLO_ANSWERED] = st->hello_answered;
+	c[PROTO_CC_HELLO_BAD] = st->hello_bad;
+	c[PROTO_CC_SESSIONS_NEW] = st->sessions_new;
 }
 
 /* The engine's answer says nothing we act on. */

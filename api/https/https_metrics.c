@@ -187,6 +187,11 @@ static const struct {
 	{ PROTO_CC_REPLAYED, "retransmissions", "answer=\"cached\"" },
 	{ PROTO_CC_DUP_INFLIGHT, "retransmissions", "answer=\"in_flight\"" },
 	{ PROTO_CC_EVICTED, "exchanges_evicted", NULL },
+	{ PROTO_CC_HELLO_PASSED, "client_hellos", "result=\"passed_unverified\"" },
+	{ PROTO_CC_HELLO_COOKIE, "client_hellos", "result=\"passed_cookie\"" },
+	{ PROTO_CC_HELLO_ANSWERED, "client_hellos", "result=\"hello_verify_sent\"" },
+	{ PROTO_CC_HELLO_BAD, "client_hellos", "result=\"malformed\"" },
+	{ PROTO_CC_SESSIONS_NEW, "sessions", NULL },
 };
 
 static const char *const coap_help[][2] = {
@@ -202,6 +207,9 @@ static const char *const coap_help[][2] = {
 	    "by how they were answered." },
 	{ "exchanges_evicted", "Answers pushed out of the retransmission "
 	    "cache early." },
+	{ "client_hellos", "DTLS ClientHellos from sources without a session, "
+	    "by what the stateless cookie check did with them." },
+	{ "sessions", "Sessions libcoap made for new sources." },
 };
 
 static void

@@ -97,6 +97,11 @@ proto_coap_counter_name(int counter)
 		[PROTO_CC_DUP_INFLIGHT] = "dup_inflight",
 		[PROTO_CC_BUSY] = "busy",
 		[PROTO_CC_EVICTED] = "evicted",
+		[PROTO_CC_HELLO_PASSED] = "hello_passed",
+		[PROTO_CC_HELLO_COOKIE] = "hello_cookie",
+		[PROTO_CC_HELLO_ANSWERED] = "hello_answered",
+		[PROTO_CC_HELLO_BAD] = "hello_bad",
+		[PROTO_CC_SESSIONS_NEW] = "sessions_new",
 	};
 
 	if (counter < 0 || counter >= PROTO_CC_MAX)

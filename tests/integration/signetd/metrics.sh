@@ -65,19 +65,23 @@ C_ERR='signet_coap_errors_total{}'
 C_HS='signet_coap_handshakes_total{result="ok"}'
 C_PSK='signet_coap_psk_lookups_total{result="ok"}'
 C_PSKNO='signet_coap_psk_lookups_total{result="refused"}'
+C_HELLO='signet_coap_client_hellos_total{result="passed_unverified"}'
+C_HELLOC='signet_coap_client_hellos_total{result="passed_cookie"}'
+C_SESS='signet_coap_sessions_total{}'
 DEV='profile="device",tenant="dev"'
 ISS="signet_certificates_issued_total{$DEV}"
 REV="signet_certificates_revoked_total{$DEV}"
 FORB='signet_issuance_refused_total{profile="device",reason="forbidden",tenant="dev"}'
 
 scrape
-for s in "$C_REQ" "$C_ENR" "$C_ERR" "$C_HS" 'signet_coap_refused_total{reason="rate_limited"}' \
+for s in "$C_REQ" "$C_ENR" "$C_ERR" "$C_HS" "$C_HELLO" "$C_SESS" 'signet_coap_refused_total{reason="rate_limited"}' \
 	'signet_engine_limit_total{event="ocsp_sign_capped"}'; do
 	grep -qF "$s " "m$n.s" || fail "no series $s in the first scrape"
 done
 grep -q '^signet_https_requests_total{' "m$n.s" || fail "the HTTPS counters are gone"
 pass "/metrics parses with prometheus_client and the strict checks; CoAP and engine families present"
 req0=$(val "$C_REQ") enr0=$(val "$C_ENR") err0=$(val "$C_ERR") hs0=$(val "$C_HS")
+hello0=$(($(val "$C_HELLO") + $(val "$C_HELLOC"))) sess0=$(val "$C_SESS")
 psk0=$(val "$C_PSK") pskno0=$(val "$C_PSKNO") iss0=$(val "$ISS") rev0=$(val "$REV") forb0=$(val "$FORB")
 
 # 1. A CoAP enrollment over DTLS-PSK.
@@ -91,9 +95,12 @@ wait_for "$C_ENR" $((enr0 + 1))
 [ "$(val "$C_REQ")" -ge $((req0 + 1)) ] || fail "CoAP requests did not move: $(val "$C_REQ")"
 [ "$(val "$C_HS")" -ge $((hs0 + 1)) ] || fail "CoAP handshakes did not move: $(grep coap_handshakes "m$n.s")"
 [ "$(val "$C_PSK")" -ge $((psk0 + 1)) ] || fail "PSK lookups did not move: $(grep psk_lookups "m$n.s")"
+[ $(($(val "$C_HELLO") + $(val "$C_HELLOC"))) -ge $((hello0 + 1)) ] ||
+	fail "the ClientHello passed to libcoap was not counted: $(grep client_hellos "m$n.s")"
+[ "$(val "$C_SESS")" -ge $((sess0 + 1)) ] || fail "libcoap's new session was not counted: $(grep coap_sessions "m$n.s")"
 [ "$(val "$ISS")" -ge $((iss0 + 1)) ] || fail "$ISS did not move: $(grep issued_total "m$n.s")"
 [ "$(val "$C_ERR")" = "$err0" ] || fail "an enrollment counted as a CoAP error"
-pass "a CoAP enrollment moves requests, enrolled, handshakes, PSK lookups and issued{dev,device} ($(val "$C_ENR") enrolled)"
+pass "a CoAP enrollment moves requests, enrolled, handshakes, ClientHellos, sessions, PSK lookups and issued{dev,device} ($(val "$C_ENR") enrolled)"
 
 # 2. A refused CoAP enrollment: the token does not allow the CSR's name.
 T2=$(dev_token device m2.dev.devices.internal)

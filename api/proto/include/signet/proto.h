@@ -477,6 +477,12 @@ enum proto_coap_counter {
 	PROTO_CC_DUP_INFLIGHT,		/* ... of a request in flight */
 	PROTO_CC_BUSY,			/* no room for an exchange: 5.03 */
 	PROTO_CC_EVICTED,		/* answers pushed out of the cache */
+	PROTO_CC_HELLO_PASSED,		/* new sources' ClientHellos passed on
+					   without our cookie (budget) */
+	PROTO_CC_HELLO_COOKIE,		/* ... passed on with our cookie */
+	PROTO_CC_HELLO_ANSWERED,	/* ... answered by us (HelloVerify) */
+	PROTO_CC_HELLO_BAD,		/* ... malformed, dropped */
+	PROTO_CC_SESSIONS_NEW,		/* sessions libcoap made */
 	PROTO_CC_MAX
 };
 
