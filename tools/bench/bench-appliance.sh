@@ -104,6 +104,7 @@ signet() {
 	HTTPS=$(free_port); HTTP=$(free_port)
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" -e '/coap = /d' \
 		-e "s/https_workers = 1/https_workers = $ncpu/" \
+		-e 's/max_connections_per_source = 64/max_connections_per_source = 1024/' \
 		-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
 		-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
 		"$top/board/dev-host/signetd.conf" > signetd.conf
