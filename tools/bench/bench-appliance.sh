@@ -130,12 +130,16 @@ signet() {
 		echo "warning: $plat round $r: signetd was gone before the end (killed from outside?)" >&2
 	wait "$sd" || true
 	cp rss.kb "$work/rss-$plat-$r.kb" 2>/dev/null || true
-	# Raw signing on the same platform and token type.
-	run "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" "$bin/tools/bench/signet-bench-hsm" -s 1 \
-		> "$work/hsm-$plat-$r.out" 2>&1 || true
+	# Raw signing on the same platform and token type (once a round for
+	# the builds of this machine, which share a platform).
+	if [ -z "${bdir[$plat]:-}" ] || [ "$plat" = "$first" ]; then
+		run "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" "$bin/tools/bench/signet-bench-hsm" -s 1 \
+			> "$work/hsm-$plat-$r.out" 2>&1 || true
+	fi
 	cd "$work"
 }
 
+first=${PLATFORMS%% *}
 for r in $(seq 1 "$rounds"); do
 	for plat in $PLATFORMS; do
 		echo "== round $r: Signet on $plat"
@@ -164,8 +168,10 @@ median() {
 	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
 }
 rawmed() {
+	local p=$1
+	[ -f "hsm-$p-1.out" ] || p=$first
 	for r in $(seq 1 "$rounds"); do
-		awk -F'|' '/raw C_SignInit\+C_Sign, token key/ && $3+0==2 {gsub(/ /,"",$4); print $4}' "hsm-$1-$r.out"
+		awk -F'|' '/raw C_SignInit\+C_Sign, token key/ && $3+0==2 {gsub(/ /,"",$4); print $4}' "hsm-$p-$r.out"
 	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
 }
 echo
@@ -199,4 +205,13 @@ for plat in $PLATFORMS; do
 		"$(awk -v s="$s64" -v c="${cf:-0}" 'BEGIN {if (c > 0) printf "%.2fx CFSSL at 64 conns", s/c}');" \
 		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB;" \
 		"CPU of signetd and its children: ${cpu:-?} ms per issuance"
+done
+echo
+echo "each round (conns issuances/s p50 p99 errors; CPU ms per issuance over both runs):"
+for r in $(seq 1 "$rounds"); do
+	for plat in $PLATFORMS; do
+		awk -v p="$plat" -v r="$r" -v t="$(cat "cpu-$plat-$r.ticks" 2>/dev/null || echo 0)" \
+			-v hz="$(getconf CLK_TCK)" '{l = l sprintf("  %s: %s/s p50 %s p99 %s err %s", $1, $3, $6, $9, $12); n += $14}
+			END {printf "round %s %-8s%s  cpu %.3f ms\n", r, p, l, n ? 1000 * t / hz / n : 0}' "signet-$plat-$r.out"
+	done
 done
