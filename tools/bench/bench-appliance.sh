@@ -211,7 +211,7 @@ echo "each round (conns issuances/s p50 p99 errors; CPU ms per issuance over bot
 for r in $(seq 1 "$rounds"); do
 	for plat in $PLATFORMS; do
 		awk -v p="$plat" -v r="$r" -v t="$(cat "cpu-$plat-$r.ticks" 2>/dev/null || echo 0)" \
-			-v hz="$(getconf CLK_TCK)" '{l = l sprintf("  %s: %s/s p50 %s p99 %s err %s", $1, $3, $6, $9, $12); n += $14}
+			-v hz="$(getconf CLK_TCK)" '$2 == "conns" {l = l sprintf("  %s: %s/s p50 %s p99 %s err %s", $1, $3, $6, $9, $12); n += $14}
 			END {printf "round %s %-8s%s  cpu %.3f ms\n", r, p, l, n ? 1000 * t / hz / n : 0}' "signet-$plat-$r.out"
 	done
 done
