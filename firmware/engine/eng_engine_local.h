@@ -49,6 +49,7 @@ struct eng_rt {
 	struct sconf_trust	*trust;		/* each mapping's client CA */
 	X509_STORE		*issued;	/* our issuers: requesters */
 	struct eng_rev		*rev;		/* OCSP and CRLs (eng_revocation.c) */
+	struct eng_idcache	*idc;		/* verified identities */
 };
 
 /* OCSP responder and CRL caches of one runtime (eng_revocation.c). */
@@ -142,6 +143,28 @@ int	eng_ident_derive(struct eng_engine *e, const struct eng_rt *rt, int peer,
 void	eng_ident_clear(struct eng_ident *id);
 /* Whether id may act in tenant (its mapping, its cert, its token). */
 int	eng_ident_in_tenant(const struct eng_ident *id, const char *tenant);
+/*
+ * Verified client identities of one runtime (eng_ident_cache.c).
+ * eng_idcache_key: the key of a chain presented on a channel of kind
+ * peer; 0 or -1.  eng_idcache_get: 1 with id filled (id->leaf a new
+ * reference) from a live entry, else 0; either way *gen for a later put.
+ * eng_idcache_put: remember id (its leaf referenced again) unless a
+ * revocation happened since gen, until the TTL or the earliest notAfter
+ * of chain (NULL: of id's leaf).  eng_ident_revoked: a certificate was
+ * revoked, drop its entries at once (called from eng_rev_revoked).
+ */
+struct eng_idcache;
+struct eng_idcache *eng_idcache_new(void);
+void	eng_idcache_free(struct eng_idcache *c);
+int	eng_idcache_key(struct eng_idcache *c, int peer,
+	    const struct proto_chain *ch, uint8_t key[32]);
+int	eng_idcache_get(struct eng_idcache *c, const uint8_t key[32],
+	    time_t now, struct eng_ident *id, uint64_t *gen);
+void	eng_idcache_put(struct eng_idcache *c, const struct eng_rt *rt,
+	    const uint8_t key[32], uint64_t gen, time_t now,
+	    STACK_OF(X509) *chain, const struct eng_ident *id);
+void	eng_ident_revoked(const struct eng_rt *rt, const uint8_t *serial,
+	    size_t len);
 /* Audit an authentication failure (best effort: logged if it fails). */
 void	eng_ident_audit_fail(struct eng_engine *e, int peer,
 	    const struct proto_evidence *ev, const char *actor,

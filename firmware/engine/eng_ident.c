@@ -226,9 +226,17 @@ eng_ident_certs(struct eng_engine *e, const struct eng_rt *rt,
 	const struct eng_rt_issuer *ri = NULL;
 	STACK_OF(X509) *rest = NULL, *chain = NULL;
 	X509 *leaf = NULL;
+	uint8_t key[32];
+	uint64_t gen = 0;
+	time_t now = eng_engine_now(e);
 	size_t i, k;
-	int rc = PROTO_R_UNAUTHORIZED;
+	int rc = PROTO_R_UNAUTHORIZED, cache;
 
+	/* Issue 17: a chain verified lately (eng_ident_cache.c). */
+	cache = rt->idc != NULL &&
+	    eng_idcache_key(rt->idc, ev->peer, &ev->chain, key) == 0;
+	if (cache && eng_idcache_get(rt->idc, key, now, id, &gen))
+		return PROTO_R_OK;
 	if (eng_ident_parse(&ev->chain, &leaf, &rest) != 0) {
 		eng_fmt(msg, msglen, "client certificate is not DER");
 		goto out;
@@ -254,6 +262,8 @@ eng_ident_certs(struct eng_engine *e, const struct eng_rt *rt,
 	if (rc == PROTO_R_OK) {
 		id->leaf = leaf;
 		leaf = NULL;
+		if (cache)
+			eng_idcache_put(rt->idc, rt, key, gen, now, chain, id);
 	}
 out:
 	X509_free(leaf);

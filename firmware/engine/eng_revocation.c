@@ -365,6 +365,7 @@ eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial, size_t len,
 	struct eng_rev *rev = rt->rev;
 	size_t i;
 
+	eng_ident_revoked(rt, serial, len);	/* issue 17: identity cache */
 	if (rev == NULL)
 		return;
 	pthread_mutex_lock(&rev->lock);

@@ -241,6 +241,7 @@ eng_rt_free(struct eng_rt *rt)
 	X509_STORE_free(rt->issued);
 	sconf_trust_free(rt->trust);
 	eng_rev_free(rt->rev);
+	eng_idcache_free(rt->idc);
 	if (rt->release != NULL && rt->conf != NULL)
 		rt->release((struct sconf *)rt->conf);
 	free(rt);
@@ -271,7 +272,8 @@ eng_rt_build(const struct sconf *conf, struct hsm *hsm,
 	}
 	if (eng_rt_stores(rt, err, errlen) != 0)
 		goto out;
-	if ((rt->rev = eng_rev_new()) == NULL)
+	if ((rt->rev = eng_rev_new()) == NULL ||
+	    (rt->idc = eng_idcache_new()) == NULL)
 		goto out;
 	rt->release = release;
 	*out = rt;

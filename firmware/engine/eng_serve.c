@@ -116,7 +116,8 @@ eng_worker(void *arg)
 			shutdown(j->peer->fd, SHUT_RDWR);
 		}
 		eng_peer_unref(s, j->peer);
-		explicit_bzero(j->msg, PROTO_MAX_MSG);
+		/* What was received: header and body (issue 17: not 64 KiB). */
+		explicit_bzero(j->msg, (size_t)(j->body - j->msg) + j->hdr.len);
 		free(j);
 		pthread_mutex_lock(&s->mu);
 		s->busy--;

@@ -7,10 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include <signet/audit.h>
 #include <signet/ledger.h>
@@ -217,36 +215,67 @@ ledger_reserve(struct ledger *l, const struct ledger_intent *in)
 }
 
 /*
+ * One DER TLV of tag at *p (before end): definite, minimal length that
+ * fits.  *content and *clen its value; *p moves past it.  0 or -1.
+ */
+static int
+der_tlv(const uint8_t **p, const uint8_t *end, uint8_t tag,
+    const uint8_t **content, size_t *clen)
+{
+	const uint8_t *q = *p;
+	size_t len, n;
+
+	if (end - q < 2 || *q++ != tag)
+		return -1;
+	len = *q++;
+	if (len & 0x80) {
+		n = len & 0x7f;
+		if (n == 0 || n > 3 || (size_t)(end - q) < n || *q == 0)
+			return -1;	/* indefinite, too long or not minimal */
+		for (len = 0; n > 0; n--)
+			len = len << 8 | *q++;
+		if (len < 0x80)
+			return -1;
+	}
+	if ((size_t)(end - q) < len)
+		return -1;
+	*content = q;
+	*clen = len;
+	*p = q + len;
+	return 0;
+}
+
+/*
  * SHA-256 over the TBSCertificate exactly as encoded inside der, after
- * checking that der is one well-formed certificate and nothing more.
+ * checking that der is one certificate's outer structure and nothing more:
+ * SEQUENCE { TBSCertificate SEQUENCE, AlgorithmIdentifier SEQUENCE,
+ * BIT STRING }, ending at der + len (RFC 5280 4.1).  The engine built the
+ * TBS it reserved and assembled the certificate around those bytes
+ * (ca_issue.c): the hash compared by the backend is what proves the
+ * certificate is the one reserved, so no X509 is decoded here (issue 17:
+ * d2i_X509 spent a sixth of the engine's time in OpenSSL 3.0's key
+ * decoders on every issuance).
  */
 static int
 tbs_hash(const uint8_t *der, size_t len, uint8_t out[LEDGER_HASH_LEN])
 {
-	const unsigned char *p = der, *tbs;
-	X509 *x = NULL;
-	long olen;
-	int tag, cls, r, rc = LEDGER_ERR_ARG;
+	const uint8_t *p = der, *end = der + len, *cert, *tbs, *v;
+	size_t clen, vlen;
 
-	if (len == 0 || len > LEDGER_MAX_DER)
-		goto out;
-	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len)
-		goto out;
-	p = der;
-	r = ASN1_get_object(&p, &olen, &tag, &cls, (long)len);
-	if ((r & 0x80) || tag != V_ASN1_SEQUENCE)
-		goto out;
-	tbs = p;
-	r = ASN1_get_object(&p, &olen, &tag, &cls, (long)(der + len - p));
-	if ((r & 0x80) || tag != V_ASN1_SEQUENCE)
-		goto out;
-	if (!EVP_Digest(tbs, (size_t)(p - tbs) + (size_t)olen, out, NULL,
-	    EVP_sha256(), NULL))
-		goto out;
-	rc = LEDGER_OK;
-out:
-	X509_free(x);
-	return rc;
+	if (len == 0 || len > LEDGER_MAX_DER ||
+	    der_tlv(&p, end, 0x30, &cert, &clen) != 0 || p != end)
+		return LEDGER_ERR_ARG;
+	p = tbs = cert;
+	if (der_tlv(&p, end, 0x30, &v, &vlen) != 0 || vlen == 0)
+		return LEDGER_ERR_ARG;
+	clen = (size_t)(p - tbs);
+	if (der_tlv(&p, end, 0x30, &v, &vlen) != 0 || vlen == 0 ||
+	    der_tlv(&p, end, 0x03, &v, &vlen) != 0 || vlen < 2 ||
+	    v[0] != 0 || p != end)
+		return LEDGER_ERR_ARG;
+	if (!EVP_Digest(tbs, clen, out, NULL, EVP_sha256(), NULL))
+		return LEDGER_ERR_ARG;
+	return LEDGER_OK;
 }
 
 int

@@ -23,17 +23,12 @@ ledger_gc_init(struct ledger_gc *g, const struct gc_hooks *hooks, void *arg,
 	g->transactions = 0;
 	if (pthread_mutex_init(&g->lock, NULL) != 0)
 		return -1;
-	if (pthread_cond_init(&g->cond, NULL) != 0) {
-		pthread_mutex_destroy(&g->lock);
-		return -1;
-	}
 	return 0;
 }
 
 void
 ledger_gc_destroy(struct ledger_gc *g)
 {
-	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);
 }
 
@@ -101,12 +96,14 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 	op->next = NULL;
 	op->rc = LEDGER_OK;
 	op->done = 0;
+	if (pthread_cond_init(&op->wake, NULL) != 0)
+		return LEDGER_ERR_NOMEM;
 	pthread_mutex_lock(&g->lock);
 	*g->tail = op;
 	g->tail = &op->next;
 	while (!op->done) {
 		if (g->running) {
-			pthread_cond_wait(&g->cond, &g->lock);
+			pthread_cond_wait(&op->wake, &g->lock);
 			continue;
 		}
 		g->running = 1;
@@ -114,17 +111,25 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 		pthread_mutex_unlock(&g->lock);
 		run_batch(g, batch);
 		pthread_mutex_lock(&g->lock);
+		/*
+		 * Signalled under the lock: a waiter cannot return (and
+		 * destroy its condition) before the lock is released.
+		 */
 		for (o = batch; o != NULL; o = next) {
 			next = o->next;
 			o->done = 1;
 			g->ops++;
+			if (o != op)
+				pthread_cond_signal(&o->wake);
 		}
 		g->transactions++;
 		g->running = 0;
-		pthread_cond_broadcast(&g->cond);
+		if (g->head != NULL)
+			pthread_cond_signal(&g->head->wake);
 	}
 	rc = op->rc;
 	pthread_mutex_unlock(&g->lock);
+	pthread_cond_destroy(&op->wake);
 	return rc;
 }
 

@@ -5,7 +5,10 @@
  * becomes the leader: it takes every queued operation, runs them all in
  * one transaction (one fsync), records each operation's own result, and
  * wakes the waiters.  While it waits for the disk, new submissions queue
- * up for the next batch, so batches grow with the load.
+ * up for the next batch, so batches grow with the load.  Each waiter
+ * sleeps on its own condition: the leader wakes the operations it ran
+ * and the first queued one, which leads next (issue 17: one broadcast
+ * woke all 16 engine workers per batch to find most of them not done).
  *
  * The hooks: begin opens a transaction; apply runs one operation so that
  * its failure undoes only itself (a savepoint); alive says whether the
@@ -45,6 +48,7 @@ struct gc_op {
 	struct gc_op			*next;
 	int				 rc;
 	int				 done;
+	pthread_cond_t			 wake;	/* its submitter waits here */
 	enum gc_kind			 kind;
 	const struct ledger_intent	*in;	/* RESERVE, RESERVE_TOKEN */
 	const struct ledger_transition	*t;
@@ -68,7 +72,6 @@ struct gc_hooks {
 
 struct ledger_gc {
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
 	struct gc_op		*head;
 	struct gc_op		**tail;
 	int			 running;
@@ -79,7 +82,7 @@ struct ledger_gc {
 	uint64_t		 transactions;
 };
 
-/* 0, or -1 if the mutex or condition cannot be created. */
+/* 0, or -1 if the mutex cannot be created. */
 int	ledger_gc_init(struct ledger_gc *g, const struct gc_hooks *hooks,
 	    void *arg, int single);
 void	ledger_gc_destroy(struct ledger_gc *g);

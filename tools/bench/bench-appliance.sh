@@ -11,10 +11,16 @@
 #  3. CFSSL (Debian's golang-cfssl, `cfssl serve`, software P-256 CA key,
 #     no storage) driven with the same kind of CSRs over plain HTTP.
 # One load generator for all: this machine's signet-bench-est.
+# Issue 17: BUILDS="name=DIR ..." adds this machine's builds in other
+# directories as platforms of their own (PLATFORMS="base new" to run only
+# those), so a change is measured before and after in alternating rounds
+# of one run; each run also reports the CPU time signetd and its children
+# spent per issuance (user+system, from /proc), which a machine shared
+# with other work disturbs less than the rate.
 #
 # usage: tools/bench/bench-appliance.sh [BUILD_DIR] [SECONDS]
 #   PLATFORMS="host trixie" (default: trixie only if the root exists),
-#   ROUNDS=3, TRIXIE_ROOT=build-trixie/root
+#   ROUNDS=3, TRIXIE_ROOT=build-trixie/root, BUILDS="name=DIR ..."
 # Needs: tools/install-deps.sh --bench (golang-cfssl); root for trixie.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +32,8 @@ if [ -z "${PLATFORMS:-}" ]; then
 	PLATFORMS=host
 	[ -f "$troot/.signet-root" ] && [ "$(id -u)" = 0 ] && PLATFORMS="host trixie"
 fi
+declare -A bdir=()
+for b in ${BUILDS:-}; do bdir[${b%%=*}]=$(cd "${b#*=}" && pwd); done
 work=$(mktemp -d /tmp/signet-bench-XXXXXX)
 # The trixie runs live inside the tree (in-root.sh binds it, not /tmp).
 twork=$top/build-trixie/bench-run.$$
@@ -75,10 +83,19 @@ run_bg() {
 	fi
 }
 
+# cpu_ticks PID: user+system clock ticks of PID and its children so far.
+cpu_ticks() {
+	local p t=0
+	for p in "$1" $(ps --ppid "$1" -o pid=); do
+		t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+	done
+	echo "$t"
+}
+
 # signet PLATFORM ROUND: provision, start signetd, drive it, stop it.
 signet() {
 	local plat=$1 r=$2 dir bin sd rp
-	if [ "$plat" = trixie ]; then dir=$twork/$r; bin=$tbuild; else dir=$work/$plat-$r; bin=$build; fi
+	if [ "$plat" = trixie ]; then dir=$twork/$r; bin=$tbuild; else dir=$work/$plat-$r; bin=${bdir[$plat]:-$build}; fi
 	mkdir -p "$dir"
 	cd "$dir"
 	run "$plat" env DATA="$dir/data" BUILD="$bin" SIGNET_NO_DAEMON=1 \
@@ -87,6 +104,7 @@ signet() {
 	HTTPS=$(free_port); HTTP=$(free_port)
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" -e '/coap = /d' \
 		-e "s/https_workers = 1/https_workers = $ncpu/" \
+		-e 's/max_connections_per_source = 64/max_connections_per_source = 1024/' \
 		-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
 		-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
 		"$top/board/dev-host/signetd.conf" > signetd.conf
@@ -100,19 +118,28 @@ signet() {
 		{ tail -20 signetd.log; echo "$plat: signetd did not come up" >&2; exit 1; }
 	( sleep $((secs / 2)); ps --ppid "$sd" -o rss= | awk -v p="$(ps -o rss= -p "$sd")" '{s+=$1} END {print s+p}' > rss.kb ) &
 	rp=$!
+	cpu_ticks "$sd" > cpu0
 	"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
 		-K data/operator/operator.key -d "$secs" -n 16,64 > "$work/signet-$plat-$r.out"
+	cpu_ticks "$sd" > cpu1
+	echo $(( $(cat cpu1) - $(cat cpu0) )) > "$work/cpu-$plat-$r.ticks"
 	wait "$rp" || true
 	[ "$(cat "/proc/$sd/comm" 2>/dev/null)" = signetd ] ||
 		echo "warning: pid $sd is not signetd; RSS figures are wrong" >&2
-	kill -TERM "$sd"; wait "$sd" || true
+	kill -TERM "$sd" 2>/dev/null ||
+		echo "warning: $plat round $r: signetd was gone before the end (killed from outside?)" >&2
+	wait "$sd" || true
 	cp rss.kb "$work/rss-$plat-$r.kb" 2>/dev/null || true
-	# Raw signing on the same platform and token type.
-	run "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" "$bin/tools/bench/signet-bench-hsm" -s 1 \
-		> "$work/hsm-$plat-$r.out" 2>&1 || true
+	# Raw signing on the same platform and token type (once a round for
+	# the builds of this machine, which share a platform).
+	if [ -z "${bdir[$plat]:-}" ] || [ "$plat" = "$first" ]; then
+		run "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" "$bin/tools/bench/signet-bench-hsm" -s 1 \
+			> "$work/hsm-$plat-$r.out" 2>&1 || true
+	fi
 	cd "$work"
 }
 
+first=${PLATFORMS%% *}
 for r in $(seq 1 "$rounds"); do
 	for plat in $PLATFORMS; do
 		echo "== round $r: Signet on $plat"
@@ -141,8 +168,10 @@ median() {
 	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
 }
 rawmed() {
+	local p=$1
+	[ -f "hsm-$p-1.out" ] || p=$first
 	for r in $(seq 1 "$rounds"); do
-		awk -F'|' '/raw C_SignInit\+C_Sign, token key/ && $3+0==2 {gsub(/ /,"",$4); print $4}' "hsm-$1-$r.out"
+		awk -F'|' '/raw C_SignInit\+C_Sign, token key/ && $3+0==2 {gsub(/ /,"",$4); print $4}' "hsm-$p-$r.out"
 	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
 }
 echo
@@ -165,7 +194,24 @@ for plat in $PLATFORMS; do
 	raw=$(rawmed "$plat")
 	s64=$(median 3 64 "$plat")
 	rss=$(for r in $(seq 1 "$rounds"); do cat "rss-$plat-$r.kb" 2>/dev/null; done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
+	# CPU ms of signetd and its children per issuance, median of the rounds.
+	cpu=$(for r in $(seq 1 "$rounds"); do
+		awk -v t="$(cat "cpu-$plat-$r.ticks" 2>/dev/null || echo 0)" -v hz="$(getconf CLK_TCK)" \
+			'{n += $14} END {if (n) printf "%.3f\n", 1000 * t / hz / n}' "signet-$plat-$r.out"
+	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
+	cf=$(awk '$1==64 {print $3}' cfssl.out)
 	echo "$plat: raw hsm/ signing, 2 threads: ${raw:-?}/s;" \
 		"$(awk -v s="$s64" -v r="${raw:-0}" 'BEGIN {if (r > 0) printf "Signet at 64 conns = %.0f%% of it", 100*s/r}');" \
-		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB"
+		"$(awk -v s="$s64" -v c="${cf:-0}" 'BEGIN {if (c > 0) printf "%.2fx CFSSL at 64 conns", s/c}');" \
+		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB;" \
+		"CPU of signetd and its children: ${cpu:-?} ms per issuance"
+done
+echo
+echo "each round (conns issuances/s p50 p99 errors; CPU ms per issuance over both runs):"
+for r in $(seq 1 "$rounds"); do
+	for plat in $PLATFORMS; do
+		awk -v p="$plat" -v r="$r" -v t="$(cat "cpu-$plat-$r.ticks" 2>/dev/null || echo 0)" \
+			-v hz="$(getconf CLK_TCK)" '$2 == "conns" {l = l sprintf("  %s: %s/s p50 %s p99 %s err %s", $1, $3, $6, $9, $12); n += $14}
+			END {printf "round %s %-8s%s  cpu %.3f ms\n", r, p, l, n ? 1000 * t / hz / n : 0}' "signet-$plat-$r.out"
+	done
 done

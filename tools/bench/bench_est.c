@@ -2,7 +2,8 @@
  * signet-bench-est: EST simpleenroll over keep-alive mutual TLS, the way
  * a fleet of services renews, at 16 and 64 connections (one thread each,
  * blocking OpenSSL clients), with pre-made P-256 CSRs.  Prints
- * issuances/s, p50/p99 latency and errors per connection count.
+ * issuances/s, p50/p99 latency, errors and issuances per connection
+ * count.
  *
  * usage: signet-bench-est -p port -c ca.pem -C client.pem -K client.key
  *     [-H host] [-l label] [-d seconds] [-n conns[,conns...]] [-r rate]
@@ -350,8 +351,9 @@ run(int conns)
 	}
 	qsort(all, n, sizeof(double), cmp);
 	printf("%5d conns  %9.1f issuances/s  p50 %7.2f ms  p99 %7.2f ms  "
-	    "errors %lu\n", conns, (double)ok / (now() - t0),
-	    n ? all[n / 2] * 1e3 : 0, n ? all[n * 99 / 100] * 1e3 : 0, errs);
+	    "errors %lu  ok %lu\n", conns, (double)ok / (now() - t0),
+	    n ? all[n / 2] * 1e3 : 0, n ? all[n * 99 / 100] * 1e3 : 0, errs,
+	    ok);
 	fflush(stdout);
 	free(all);
 	free(w);

@@ -412,6 +412,13 @@ test_client_ca_mapping(void **state)
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
+	/*
+	 * The mapping is changed in place, not by a reload (a new runtime):
+	 * each step presents a certificate of its own (a new serial), so
+	 * the runtime's identity cache (issue 17) has not seen it.
+	 */
+	X509_free(svc);
+	svc = efx_client(f, "svc-1", -60, 3600);
 	/* issuer_cert (the root's file) and an issuer DN of another CA. */
 	c->issuer = strdup("CN=Look-alike Operators,O=Elsewhere");
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
@@ -421,6 +428,8 @@ test_client_ca_mapping(void **state)
 	free(c->issuer);
 	assert_int_equal(sconf_client_dn(f->root, dn, sizeof(dn)), 0);
 	c->issuer = strdup(dn);
+	X509_free(svc);
+	svc = efx_client(f, "svc-1", -60, 3600);
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
 	expect(&rep, PROTO_R_OK, NULL);
 	X509_free(svc);

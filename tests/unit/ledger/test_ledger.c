@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/asn1.h>
 #include <openssl/evp.h>
 
 #include <signet/audit.h>
@@ -165,6 +166,37 @@ test_duplicate_serial(void **state)
 	certgen_free(&b);
 }
 
+/*
+ * der's TBSCertificate wrapped in a SEQUENCE of its own, with no
+ * signature: the reserved TBS, but not a certificate.  Into out (its
+ * length returned).
+ */
+static size_t
+tbs_only(const uint8_t *der, size_t len, uint8_t *out, size_t size)
+{
+	const unsigned char *p = der, *tbs, *q;
+	long olen;
+	int tag, cls;
+	size_t n, h = 0;
+
+	assert_int_equal(ASN1_get_object(&p, &olen, &tag, &cls, (long)len) &
+	    0x80, 0);
+	tbs = q = p;
+	assert_int_equal(ASN1_get_object(&q, &olen, &tag, &cls,
+	    (long)(der + len - p)) & 0x80, 0);
+	n = (size_t)(q - tbs) + (size_t)olen;
+	assert_true(n + 4 <= size);
+	out[h++] = 0x30;
+	if (n >= 0x100) {
+		out[h++] = 0x82;
+		out[h++] = (uint8_t)(n >> 8);
+	} else if (n >= 0x80)
+		out[h++] = 0x81;
+	out[h++] = (uint8_t)n;
+	memcpy(out + h, tbs, n);
+	return h + n;
+}
+
 static void
 test_commit_checks_tbs(void **state)
 {
@@ -173,6 +205,8 @@ test_commit_checks_tbs(void **state)
 	struct audit_record rec;
 	struct ledger_cert row;
 	uint8_t junk[3] = { 0x30, 0x01, 0x00 };
+	uint8_t buf[4096];
+	size_t n;
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 60, &a);
 	certgen(fx->key, 2, "acme", "a.example", T0, T0 + 60, &other);
@@ -182,6 +216,20 @@ test_commit_checks_tbs(void **state)
 	    other.der_len, &rec), LEDGER_ERR_MISMATCH);
 	assert_int_equal(ledger_commit(fx->l, &a.in.serial, junk,
 	    sizeof(junk), &rec), LEDGER_ERR_ARG);
+	/*
+	 * The reserved TBS in something that is not exactly a certificate:
+	 * refused before any hash is compared (issue 17: no X509 decode).
+	 */
+	assert_true(a.der_len + 1 <= sizeof(buf));
+	memcpy(buf, a.der, a.der_len);
+	buf[a.der_len] = 0;
+	assert_int_equal(ledger_commit(fx->l, &a.in.serial, buf,
+	    a.der_len + 1, &rec), LEDGER_ERR_ARG);
+	assert_int_equal(ledger_commit(fx->l, &a.in.serial, buf,
+	    a.der_len - 1, &rec), LEDGER_ERR_ARG);
+	n = tbs_only(a.der, a.der_len, buf, sizeof(buf));
+	assert_int_equal(ledger_commit(fx->l, &a.in.serial, buf, n, &rec),
+	    LEDGER_ERR_ARG);
 	assert_int_equal(ledger_commit(fx->l, &a.in.serial, a.der, a.der_len,
 	    NULL), LEDGER_ERR_ARG);
 	assert_int_equal(ledger_commit(fx->l, &other.in.serial, other.der,
