@@ -74,7 +74,7 @@ enum https_refusal {
 	HTTPS_REF_MAX
 };
 
-#define HTTPS_M_CODES		15	/* distinct status codes counted */
+#define HTTPS_M_CODES		16	/* distinct status codes counted */
 #define HTTPS_M_BUCKETS		12	/* latency histogram buckets */
 
 struct https_metrics {

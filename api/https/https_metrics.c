@@ -31,7 +31,7 @@ static const char *const rid_names[HTTPS_R_MAX] = {
 
 static const int codes[HTTPS_M_CODES] = {
 	200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 429, 431, 500, 501,
-	503
+	503, 201	/* 201: ACME resources created (issue 20) */
 };
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -55,7 +55,7 @@ https_metrics_record(struct https_metrics *m, int rid, int code,
 	for (i = 0; i < HTTPS_M_CODES; i++)
 		if (codes[i] == code)
 			break;
-	/* An unlisted code is counted as 500; there are none today. */
+	/* An unlisted code is counted as 500 (index 12); there are none today. */
 	m->count[rid][i < HTTPS_M_CODES ? i : 12]++;
 	for (i = 0; i < HTTPS_M_BUCKETS - 1; i++)
 		if (us <= bounds_us[i])

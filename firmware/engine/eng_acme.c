@@ -5,7 +5,8 @@
  * the URL of the action asked for, and the answer (JSON, problem
  * document or PEM chain) made.  This file: the request frame (directory,
  * nonces, JWS, accounts) and EAB keys.  Orders, authorizations,
- * challenges, finalize and the validator's messages: eng_acme_order.c.
+ * challenges: eng_acme_order.c; finalize and the certificate:
+ * eng_acme_fin.c; the validator's messages: eng_acme_va.c.
  */
 #include <pthread.h>
 #include <stdarg.h>

@@ -53,7 +53,55 @@ int	eng_acme_problem(struct eng_acme *a, enum acme_problem p,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int	eng_acme_newid(char out[ENG_ACME_ID_MAX + 1]);
 
-/* Orders, authorizations, challenges, finalize, cert (eng_acme_order.c). */
+#define ENG_ACME_ORDER_TTL	86400	/* seconds an order may wait */
+#define ENG_ACME_VA_RETRY	30	/* hand a validation out again after */
+#define ENG_ACME_VA_BODY	8192	/* the validator's body, at most */
+#define ENG_ACME_MAX_AUTHZ	ACME_MAX_IDENTS
+
+struct eng_acme_authz {
+	char	id[ENG_ACME_ID_MAX + 1];
+	char	type[8];
+	char	value[ACME_MAX_IDENT + 1];
+	char	status[16];
+	int64_t	expires;
+	char	chall[ENG_ACME_ID_MAX + 1];
+	char	token[ENG_ACME_ID_MAX + 24];
+	char	chall_status[16];
+	int64_t	validated;
+	char	error[ACME_MAX_PROBLEM + 1];
+	char	order[ENG_ACME_ID_MAX + 1];
+	char	account[ENG_ACME_ID_MAX + 1];
+	char	thumb[44];
+};
+
+struct eng_acme_order {
+	int			 found;
+	char			 status[16];
+	int64_t			 expires;
+	char			 error[ACME_MAX_PROBLEM + 1];
+	uint8_t			*cert;	/* owned DER */
+	size_t			 cert_len;
+	size_t			 nauthz;
+	struct eng_acme_authz	*authz;	/* owned, ENG_ACME_MAX_AUTHZ */
+};
+
+/* Orders, authorizations, challenges (eng_acme_order.c). */
 int	eng_acme_order_op(struct eng_acme *a);
+void	eng_acme_copy(char *dst, size_t size, const struct ledger_val *v);
+/* This account's order id and its authorizations; pending moves on. */
+int	eng_acme_order_load(struct eng_acme *a, const char *id,
+	    struct eng_acme_order *o);
+void	eng_acme_order_free(struct eng_acme_order *o);
+int	eng_acme_order_answer(struct eng_acme *a, const char *id,
+	    const struct eng_acme_order *o, int status);
+/* LEDGER_ORDER_STATUS: order from -> to, with a problem document. */
+int	eng_acme_status_write(struct eng_acme *a, const char *order,
+	    const char *to, const char *from, const char *error);
+/* One authorization by stmt (LA_AUTHZ_GET, LA_AUTHZ_BY_CHALL); 0 found. */
+int	eng_acme_authz_load(struct eng_acme *a, enum ledger_acme_stmt stmt,
+	    const char *id, struct eng_acme_authz *z);
+/* Finalize and the certificate (eng_acme_fin.c). */
+int	eng_acme_finalize(struct eng_acme *a);
+int	eng_acme_cert(struct eng_acme *a);
 
 #endif

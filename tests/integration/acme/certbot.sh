@@ -146,4 +146,12 @@ st=$(sqlite3 data/ledger.db "SELECT o.status || '/' || z.status FROM acme_orders
 pass "an unanswered challenge fails the order and issues nothing"
 
 grep -q 'signet-validator\[[0-9]*\].*msg=ready' signetd.log || fail "no validator"
+# As root (CI) the validator runs sandboxed: seccomp filter, not root.
+if [ "$(id -u)" = 0 ]; then
+	vp=$(pgrep -P "$pid" -f signet-validator | head -1)
+	[ -n "$vp" ] || fail "signet-validator is not running"
+	grep -q '^Seccomp:[[:space:]]*2' "/proc/$vp/status" || fail "validator without seccomp"
+	awk '/^Uid:/ { exit ($2 == 0) }' "/proc/$vp/status" || fail "validator runs as root"
+	pass "signet-validator runs under its seccomp filter, not as root"
+fi
 echo "$npass passed"
