@@ -464,6 +464,18 @@ psk_put(struct proto_wbuf *w, const struct proto_request *r)
 	return proto_put_cstr(w, PROTO_MAX_PSK_ID, r->u.psk.identity);
 }
 
+static int
+tidy_get(struct proto_cur *c, struct proto_request *r)
+{
+	return proto_get_strbuf(c, r->u.tidy.tenant, sizeof(r->u.tidy.tenant));
+}
+
+static int
+tidy_put(struct proto_wbuf *w, const struct proto_request *r)
+{
+	return proto_put_cstr(w, PROTO_MAX_STR, r->u.tidy.tenant);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_request *);
 	int	(*put)(struct proto_wbuf *, const struct proto_request *);
@@ -480,6 +492,7 @@ static const struct {
 	[PROTO_T_OCSP] =	 { ocsp_get, ocsp_put },
 	[PROTO_T_CRL] =		 { crl_get, crl_put },
 	[PROTO_T_PSK_LOOKUP] =	 { psk_get, psk_put },
+	[PROTO_T_TIDY] =	 { tidy_get, tidy_put },
 };
 
 int

@@ -283,6 +283,29 @@ psk_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	return proto_put_cstr(w, PROTO_MAX_STR, r->u.psk.profile);
 }
 
+static int
+tidy_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	proto_get_u64(c, &r->u.tidy.certs);
+	proto_get_u64(c, &r->u.tidy.tokens);
+	proto_get_u64(c, &r->u.tidy.cutoff);
+	if (proto_get_u8(c, &r->u.tidy.done) == PROTO_OK &&
+	    r->u.tidy.done > 1)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
+}
+
+static int
+tidy_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	if (w->err == PROTO_OK && r->u.tidy.done > 1)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u64(w, r->u.tidy.certs);
+	proto_put_u64(w, r->u.tidy.tokens);
+	proto_put_u64(w, r->u.tidy.cutoff);
+	return proto_put_u8(w, r->u.tidy.done);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_reply *);
 	int	(*put)(struct proto_wbuf *, const struct proto_reply *);
@@ -299,6 +322,7 @@ static const struct {
 	[PROTO_T_OCSP] =	 { der_rep_get, der_rep_put },
 	[PROTO_T_CRL] =		 { der_rep_get, der_rep_put },
 	[PROTO_T_PSK_LOOKUP] =	 { psk_rep_get, psk_rep_put },
+	[PROTO_T_TIDY] =	 { tidy_rep_get, tidy_rep_put },
 };
 
 int

@@ -215,6 +215,7 @@ static cfg_opt_t profile_opts[] = {
 };
 
 static cfg_opt_t tenant_opts[] = {
+	CFG_STR("retention", "30d", CFGF_NONE),
 	CFG_SEC("issuer", issuer_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("profile", profile_opts,
@@ -282,6 +283,13 @@ static cfg_opt_t revocation_opts[] = {
 	CFG_END()
 };
 
+/* Storage hygiene (issue 19); the retention is per tenant. */
+static cfg_opt_t tidy_opts[] = {
+	CFG_STR("interval", "1h", CFGF_NONE),
+	CFG_INT("batch", 500, CFGF_NONE),
+	CFG_END()
+};
+
 static cfg_opt_t limits_opts[] = {
 	CFG_INT("max_header", 8192, CFGF_NONE),
 	CFG_INT("max_body", 65536, CFGF_NONE),
@@ -326,6 +334,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_SEC("urls", urls_opts, CFGF_NONE),
 	CFG_SEC("revocation", revocation_opts, CFGF_NONE),
 	CFG_SEC("limits", limits_opts, CFGF_NONE),
+	CFG_SEC("tidy", tidy_opts, CFGF_NONE),
 	CFG_SEC("client", client_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("tenant", tenant_opts,
@@ -347,6 +356,8 @@ static const struct {
 	{ "revocation|ocsp_validity", check_duration },
 	{ "revocation|freshness", check_duration },
 	{ "limits|auth_fail_window", check_duration },
+	{ "tidy|interval", check_duration },
+	{ "tenant|retention", check_duration },
 	{ "limits|read_timeout", check_duration },
 	{ "limits|idle_timeout", check_duration },
 	{ "limits|handshake_timeout", check_duration },

@@ -93,6 +93,7 @@ conv_tenant(cfg_t *s, struct sconf_tenant *t, int *ok)
 
 	if ((t->name = strdup(cfg_title(s))) == NULL)
 		*ok = 0;
+	t->retention = sconf_duration(cfg_getstr(s, "retention"));
 	if (ni > 0 && (t->issuers = calloc(ni, sizeof(*t->issuers))) == NULL)
 		*ok = 0;
 	if (np > 0 && (t->profiles = calloc(np, sizeof(*t->profiles))) == NULL)
@@ -217,6 +218,9 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->ocsp_ignore_nonce = cfg_getbool(rv, "ignore_nonce");
 	c->rev_freshness = sconf_duration(cfg_getstr(rv, "freshness"));
 	c->rev_refresh_sigs = cfg_getint(rv, "refresh_signatures");
+	c->tidy_interval = sconf_duration(cfg_getstr(cfg_getsec(cfg, "tidy"),
+	    "interval"));
+	c->tidy_batch = cfg_getint(cfg_getsec(cfg, "tidy"), "batch");
 	conv_limits(cfg_getsec(cfg, "limits"), &c->limits);
 	conv_clients(cfg, c, &ok);
 	if (ok && nt > 0 &&
@@ -359,6 +363,15 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 		FAIL("%s: revocation: refresh_signatures must be 1..10000 "
 		    "(token signatures per second for background refresh)",
 		    c->path);
+	/* Issue 19: a batch is one op of a group commit; keep it short. */
+	if (c->tidy_batch < 1 || c->tidy_batch > 10000)
+		FAIL("%s: tidy: batch must be 1..10000 (rows removed per "
+		    "transaction)", c->path);
+	for (i = 0; i < c->ntenants; i++)
+		if (c->tenants[i].retention < 1)
+			FAIL("%s: tenant \"%s\": retention must be at least 1s "
+			    "(how long expired certificates and spent tokens "
+			    "are kept)", c->path, c->tenants[i].name);
 	if (c->listen_https && (c->tls_cert == NULL || c->tls_key == NULL))
 		FAIL("%s: tls: cert and key are required with listen https",
 		    c->path);

@@ -76,6 +76,9 @@ static const struct {
 	 */
 	[PROTO_T_PSK_LOOKUP] =	{ COAP, SERVING, ENG_AUTH_HANDLER,
 				  eng_h_psk },		/* eng_psk.c */
+	/* Removing expired rows writes the ledger: operators, mTLS only. */
+	[PROTO_T_TIDY] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
+				  eng_h_tidy },		/* eng_tidy.c */
 };
 
 int

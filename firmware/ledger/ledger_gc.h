@@ -37,6 +37,7 @@ enum gc_kind {
 	GC_COUNTER,
 	GC_TOKEN_CREATE,
 	GC_RESERVE_TOKEN,
+	GC_TIDY,
 };
 
 /* One queued write: the queue's fields, then the op's arguments. */
@@ -52,7 +53,9 @@ struct gc_op {
 	uint64_t			 out;	/* AUDIT: seq; COUNTER */
 	const struct ledger_token	*tok;	/* TOKEN_CREATE */
 	const uint8_t			*hash;	/* RESERVE_TOKEN */
-	int64_t				 now;	/* RESERVE_TOKEN */
+	int64_t				 now;	/* RESERVE_TOKEN; TIDY: cutoff */
+	size_t				 limit;	/* TIDY: rows per table */
+	uint64_t			 out2;	/* TIDY: tokens (out: certs) */
 };
 
 struct gc_hooks {
@@ -99,6 +102,8 @@ int	ledger_gc_token_create(void *state, const struct ledger_token *t,
 	    const struct audit_record *audit);
 int	ledger_gc_reserve_token(void *state, const struct ledger_intent *in,
 	    const uint8_t *hash, int64_t now);
+int	ledger_gc_tidy(void *state, const char *tenant, int64_t cutoff,
+	    size_t limit, uint64_t *certs, uint64_t *tokens);
 void	ledger_gc_stats(void *state, struct ledger_stats *out);
 
 #endif

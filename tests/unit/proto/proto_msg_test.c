@@ -96,6 +96,9 @@ check_request_fields(const struct proto_request *a,
 	case PROTO_T_PSK_LOOKUP:
 		assert_string_equal(a->u.psk.identity, b->u.psk.identity);
 		break;
+	case PROTO_T_TIDY:
+		assert_string_equal(a->u.tidy.tenant, b->u.tidy.tenant);
+		break;
 	default:
 		break;
 	}

@@ -134,6 +134,9 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 	case PROTO_T_PSK_LOOKUP:
 		copy(r->u.psk.identity, sizeof(r->u.psk.identity), "tk-0001");
 		break;
+	case PROTO_T_TIDY:
+		copy(r->u.tidy.tenant, sizeof(r->u.tidy.tenant), "acme");
+		break;
 	default:
 		break;
 	}
@@ -208,6 +211,12 @@ sample_payload(struct proto_reply *rep)
 		memset(rep->u.psk.handle, 0x3c, sizeof(rep->u.psk.handle));
 		copy(rep->u.psk.tenant, sizeof(rep->u.psk.tenant), "t1");
 		copy(rep->u.psk.profile, sizeof(rep->u.psk.profile), "dev");
+		break;
+	case PROTO_T_TIDY:
+		rep->u.tidy.certs = 1000000;
+		rep->u.tidy.tokens = 17;
+		rep->u.tidy.cutoff = 1700000000;
+		rep->u.tidy.done = 1;
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

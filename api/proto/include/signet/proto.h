@@ -67,6 +67,8 @@
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
  *			(PROTO_MAX_PSK_ID)	data handle
  *						(PROTO_PSK_HANDLE_LEN)
+ *	TIDY		str tenant		u64 certs, u64 tokens,
+ *						u64 cutoff, u8 done
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
@@ -165,6 +167,7 @@ enum proto_type {
 	PROTO_T_OCSP,
 	PROTO_T_CRL,
 	PROTO_T_PSK_LOOKUP,	/* DTLS PSK key of a bootstrap token id */
+	PROTO_T_TIDY,		/* remove expired rows now (issue 19) */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -352,6 +355,11 @@ struct proto_psk_req {
 	char	identity[PROTO_MAX_PSK_ID + 1];
 };
 
+/* TIDY: an operator asks for a tidy run of one tenant (issue 19). */
+struct proto_tidy_req {
+	char	tenant[PROTO_MAX_STR + 1];
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -366,6 +374,7 @@ struct proto_request {
 		struct proto_ocsp_req		ocsp;
 		struct proto_crl_req		crl;
 		struct proto_psk_req		psk;
+		struct proto_tidy_req		tidy;
 	} u;					/* HEALTH has no fields */
 };
 
@@ -423,6 +432,17 @@ struct proto_psk_rep {
 };
 
 /*
+ * TIDY: what this call removed, the expiry cutoff it used, and whether
+ * the tenant is done (0: the call's time budget ran out; ask again).
+ */
+struct proto_tidy_rep {
+	uint64_t	certs;
+	uint64_t	tokens;
+	uint64_t	cutoff;		/* seconds since the epoch */
+	uint8_t		done;		/* 0 or 1 */
+};
+
+/*
  * Engine counters carried by HEALTH, for /metrics: refusals by the
  * engine's limits, which apply to every front end alike, and from
  * PROTO_C_CRL_TIMER on the background revocation refresh (issue 19).
@@ -470,6 +490,7 @@ struct proto_reply {
 		struct proto_token_rep		token;
 		struct proto_health_rep		health;
 		struct proto_psk_rep		psk;	/* PSK_LOOKUP */
+		struct proto_tidy_rep		tidy;
 	} u;
 };
 

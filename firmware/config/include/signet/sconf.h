@@ -83,6 +83,7 @@ struct sconf_tenant {
 	size_t nissuers;
 	struct sconf_profile *profiles;
 	size_t nprofiles;
+	int64_t retention;	/* tidy: seconds kept after expiry (issue 19) */
 };
 
 /*
@@ -167,6 +168,8 @@ struct sconf {
 	int ocsp_ignore_nonce;	/* RFC 5019: never echo a nonce, serve cache */
 	int64_t rev_freshness;	/* a revocation is in CRL/OCSP by then (s) */
 	int64_t rev_refresh_sigs; /* background signatures per second, max */
+	int64_t tidy_interval;	/* seconds between scheduled tidy runs; 0 off */
+	int64_t tidy_batch;	/* rows per table per tidy transaction */
 
 	char *est_default;	/* "tenant/profile" for /.well-known/est/ */
 	int64_t token_max_ttl;	/* longest enrollment-token lifetime */

@@ -67,6 +67,9 @@ struct ledger_backend {
 	int	(*token_hash)(void *state, const char *id, uint8_t *hash);
 	int	(*reserve_token)(void *state, const struct ledger_intent *in,
 		    const uint8_t *hash, int64_t now);
+	/* One tidy batch (ledger_tidy.c checks the arguments). */
+	int	(*tidy)(void *state, const char *tenant, int64_t cutoff,
+		    size_t limit, uint64_t *certs, uint64_t *tokens);
 };
 
 extern const struct ledger_backend ledger_backend_sqlite;
