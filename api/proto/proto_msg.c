@@ -436,13 +436,20 @@ ocsp_put(struct proto_wbuf *w, const struct proto_request *r)
 static int
 crl_get(struct proto_cur *c, struct proto_request *r)
 {
-	return proto_get_strbuf(c, r->u.crl.issuer, sizeof(r->u.crl.issuer));
+	proto_get_strbuf(c, r->u.crl.issuer, sizeof(r->u.crl.issuer));
+	if (proto_get_u8(c, &r->u.crl.delta) == PROTO_OK &&
+	    r->u.crl.delta > 1)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
 }
 
 static int
 crl_put(struct proto_wbuf *w, const struct proto_request *r)
 {
-	return proto_put_cstr(w, PROTO_MAX_STR, r->u.crl.issuer);
+	if (w->err == PROTO_OK && r->u.crl.delta > 1)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_cstr(w, PROTO_MAX_STR, r->u.crl.issuer);
+	return proto_put_u8(w, r->u.crl.delta);
 }
 
 /* An empty identity can name no token; refuse it in the codec. */

@@ -175,6 +175,8 @@ static cfg_opt_t issuer_opts[] = {
 	CFG_STR("chain", NULL, CFGF_NODEFAULT),
 	CFG_STR("ocsp_cert", NULL, CFGF_NODEFAULT),
 	CFG_STR("ocsp_key", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("delta_crl", cfg_false, CFGF_NONE),
+	CFG_BOOL("delta_in_certs", cfg_false, CFGF_NONE),
 	CFG_END()
 };
 
@@ -271,6 +273,7 @@ static cfg_opt_t urls_opts[] = {
 	CFG_STR("ocsp", NULL, CFGF_NODEFAULT),
 	CFG_STR("ca_issuers", NULL, CFGF_NODEFAULT),
 	CFG_STR("crl", NULL, CFGF_NODEFAULT),
+	CFG_STR("delta_crl", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -280,6 +283,7 @@ static cfg_opt_t revocation_opts[] = {
 	CFG_BOOL("ignore_nonce", cfg_false, CFGF_NONE),
 	CFG_STR("freshness", "60s", CFGF_NONE),
 	CFG_INT("refresh_signatures", 64, CFGF_NONE),
+	CFG_STR("delta_next_update", "1h", CFGF_NONE),
 	CFG_END()
 };
 
@@ -355,6 +359,7 @@ static const struct {
 	{ "revocation|crl_next_update", check_duration },
 	{ "revocation|ocsp_validity", check_duration },
 	{ "revocation|freshness", check_duration },
+	{ "revocation|delta_next_update", check_duration },
 	{ "limits|auth_fail_window", check_duration },
 	{ "tidy|interval", check_duration },
 	{ "tenant|retention", check_duration },

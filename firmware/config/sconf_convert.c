@@ -111,6 +111,8 @@ conv_tenant(cfg_t *s, struct sconf_tenant *t, int *ok)
 		x->chain_file = dup_opt(is, "chain", ok);
 		x->ocsp_cert_file = dup_opt(is, "ocsp_cert", ok);
 		x->ocsp_key_label = dup_opt(is, "ocsp_key", ok);
+		x->delta_crl = cfg_getbool(is, "delta_crl");
+		x->delta_in_certs = cfg_getbool(is, "delta_in_certs");
 	}
 	for (i = 0; i < np; i++)
 		conv_profile(cfg_getnsec(s, "profile", i),
@@ -213,11 +215,14 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->url_ocsp = dup_opt(u, "ocsp", &ok);
 	c->url_ca_issuers = dup_opt(u, "ca_issuers", &ok);
 	c->url_crl = dup_opt(u, "crl", &ok);
+	c->url_delta_crl = dup_opt(u, "delta_crl", &ok);
 	c->crl_next_update = sconf_duration(cfg_getstr(rv, "crl_next_update"));
 	c->ocsp_validity = sconf_duration(cfg_getstr(rv, "ocsp_validity"));
 	c->ocsp_ignore_nonce = cfg_getbool(rv, "ignore_nonce");
 	c->rev_freshness = sconf_duration(cfg_getstr(rv, "freshness"));
 	c->rev_refresh_sigs = cfg_getint(rv, "refresh_signatures");
+	c->delta_next_update = sconf_duration(cfg_getstr(rv,
+	    "delta_next_update"));
 	c->tidy_interval = sconf_duration(cfg_getstr(cfg_getsec(cfg, "tidy"),
 	    "interval"));
 	c->tidy_batch = cfg_getint(cfg_getsec(cfg, "tidy"), "batch");
@@ -269,6 +274,14 @@ check_tenant(const struct sconf *c, const struct sconf_tenant *t, char *err,
 		if (x->key_label == NULL || x->cert_file == NULL)
 			FAIL("%s: tenant \"%s\" issuer \"%s\": key and cert are "
 			    "required", c->path, t->name, x->name);
+		/* Issue 19: a delta CRL is served where freshestCRL says. */
+		if (x->delta_crl && c->url_delta_crl == NULL)
+			FAIL("%s: tenant \"%s\" issuer \"%s\": delta_crl needs "
+			    "urls { delta_crl = \"http://.../crl/delta/%%s.crl\" }",
+			    c->path, t->name, x->name);
+		if (x->delta_in_certs && !x->delta_crl)
+			FAIL("%s: tenant \"%s\" issuer \"%s\": delta_in_certs "
+			    "needs delta_crl = true", c->path, t->name, x->name);
 	}
 	for (i = 0; i < t->nprofiles; i++) {
 		const struct sconf_profile *p = &t->profiles[i];
@@ -363,6 +376,10 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 		FAIL("%s: revocation: refresh_signatures must be 1..10000 "
 		    "(token signatures per second for background refresh)",
 		    c->path);
+	if (c->delta_next_update < 60 ||
+	    c->delta_next_update > c->crl_next_update)
+		FAIL("%s: revocation: delta_next_update must be 60s.."
+		    "crl_next_update (a delta CRL's lifetime)", c->path);
 	/* Issue 19: a batch is one op of a group commit; keep it short. */
 	if (c->tidy_batch < 1 || c->tidy_batch > 10000)
 		FAIL("%s: tidy: batch must be 1..10000 (rows removed per "

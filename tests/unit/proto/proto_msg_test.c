@@ -92,6 +92,7 @@ check_request_fields(const struct proto_request *a,
 		break;
 	case PROTO_T_CRL:
 		assert_string_equal(a->u.crl.issuer, b->u.crl.issuer);
+		assert_int_equal(a->u.crl.delta, b->u.crl.delta);
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		assert_string_equal(a->u.psk.identity, b->u.psk.identity);

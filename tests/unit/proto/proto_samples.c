@@ -130,6 +130,7 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 		break;
 	case PROTO_T_CRL:
 		copy(r->u.crl.issuer, sizeof(r->u.crl.issuer), "acme-int-1");
+		r->u.crl.delta = variant == 1;
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		copy(r->u.psk.identity, sizeof(r->u.psk.identity), "tk-0001");

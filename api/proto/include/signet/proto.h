@@ -63,7 +63,8 @@
  *						(PROTO_C_MAX), n u64
  *						counters (PROTO_C_*)
  *	OCSP		data der request	data der response
- *	CRL		str issuer		data der CRL
+ *	CRL		str issuer, u8 delta	data der CRL (delta: the
+ *						issuer's delta CRL)
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
  *			(PROTO_MAX_PSK_ID)	data handle
  *						(PROTO_PSK_HANDLE_LEN)
@@ -331,6 +332,7 @@ struct proto_ocsp_req {
 
 struct proto_crl_req {
 	char	issuer[PROTO_MAX_STR + 1];	/* empty: default issuer */
+	uint8_t	delta;		/* 1: its delta CRL (issue 19), else 0 */
 };
 
 /*
