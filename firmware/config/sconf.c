@@ -290,7 +290,7 @@ static cfg_opt_t revocation_opts[] = {
 /* Storage hygiene (issue 19); the retention is per tenant. */
 static cfg_opt_t tidy_opts[] = {
 	CFG_STR("interval", "1h", CFGF_NONE),
-	CFG_INT("batch", 500, CFGF_NONE),
+	CFG_INT("batch", 100, CFGF_NONE),
 	CFG_END()
 };
 

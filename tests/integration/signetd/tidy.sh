@@ -20,7 +20,7 @@ INTERVAL=0
 app_conf_extra() {
 	sed -e "s/^\tretention = \"30d\"/\tretention = \"${RET}s\"/" \
 		-e "s/^\tinterval = \"1h\"/\tinterval = \"${INTERVAL}s\"/" \
-		-e 's/^\tbatch = 500/\tbatch = 50/' \
+		-e 's/^\tbatch = 100/\tbatch = 50/' \
 		-e 's/^\tfreshness = .*/\tfreshness = "4s"/' \
 		-e '/coap = "127.0.0.1:/d'
 }
