@@ -24,6 +24,8 @@
 
 #define ENG_TIDY_CALL_MS	2000	/* one TIDY request (front end: 5 s) */
 #define ENG_TIDY_REST_MAX_MS	100	/* rest after a batch, at most */
+#define ENG_TIDY_BATCH		100	/* tidy.batch default */
+#define ENG_TIDY_RETENTION	(30 * 86400)	/* tenant retention default */
 
 static int64_t
 eng_mono_ms(void)
@@ -59,12 +61,17 @@ eng_tidy_tenant(struct eng_engine *e, const struct eng_rt *rt,
 {
 	char detail[192];
 	uint64_t nc, nt;
-	size_t batch = (size_t)rt->conf->tidy_batch;
+	size_t batch = rt->conf->tidy_batch > 0 ?
+	    (size_t)rt->conf->tidy_batch : ENG_TIDY_BATCH;
+	int64_t retention = t->conf->retention > 0 ? t->conf->retention :
+	    ENG_TIDY_RETENTION;
 	int64_t start = eng_mono_ms(), t0, took;
 	int rc = LEDGER_OK;
 
+	if (batch > LEDGER_TIDY_MAX)
+		batch = LEDGER_TIDY_MAX;
 	memset(res, 0, sizeof(*res));
-	res->cutoff = (int64_t)eng_engine_now(e) - t->conf->retention;
+	res->cutoff = (int64_t)eng_engine_now(e) - retention;
 	for (;;) {
 		if ((stop != NULL && atomic_load(stop)) ||
 		    (budget_ms > 0 && eng_mono_ms() - start >= budget_ms))
@@ -87,7 +94,7 @@ eng_tidy_tenant(struct eng_engine *e, const struct eng_rt *rt,
 	eng_fmt(detail, sizeof(detail), "certs=%llu tokens=%llu cutoff=%lld "
 	    "retention=%llds done=%d ms=%lld",
 	    (unsigned long long)res->certs, (unsigned long long)res->tokens,
-	    (long long)res->cutoff, (long long)t->conf->retention, res->done,
+	    (long long)res->cutoff, (long long)retention, res->done,
 	    (long long)(eng_mono_ms() - start));
 	eng_audit(e, actor, role, t->t.name, AUDIT_TIDY, NULL,
 	    rc == LEDGER_OK ? "ok" : "error", rc == LEDGER_OK ? detail :
