@@ -168,10 +168,13 @@ for _ in $(seq 1 300); do
 	curl -s -m 5 -o /dev/null "${CA[@]}" "$B/.well-known/est/cacerts" && break
 	sleep 0.2
 done
-S4=$(sign d.svc.dev.internal 2)
+S4=$(sign d.svc.dev.internal 10)
 have "$S4" || fail "$S4 not in the ledger"
-for _ in $(seq 1 60); do have "$S4" || break; sleep 0.5; done
-have "$S4" && fail "the schedule did not remove $S4 within 30s"
+end=$(date -d "$(openssl x509 -in d.svc.dev.internal.pem -noout -enddate | cut -d= -f2)" +%s)
+for _ in $(seq 1 120); do have "$S4" || break; sleep 0.5; done
+gone=$(date +%s)
+have "$S4" && fail "the schedule did not remove $S4 within 60s"
+[ "$gone" -ge $((end + RET)) ] || fail "$S4 removed at $gone, before its expiry $end + retention ${RET}s"
 have "$KEEP" || fail "the schedule removed the long-lived certificate"
 [ "$(q "SELECT count(*) FROM audit_log WHERE action = 'tidy' AND actor = 'signetd:tidy'")" -ge 1 ] ||
 	fail "no audit record of a scheduled run"
