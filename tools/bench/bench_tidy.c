@@ -234,6 +234,7 @@ main(int argc, char *argv[])
 	size_t j, batch = 100;
 	int ch, rows = 100000, n = 1000;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((ch = getopt(argc, argv, "b:n:p:r:")) != -1) {
 		switch (ch) {
 		case 'b':
