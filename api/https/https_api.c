@@ -247,6 +247,49 @@ api_acme_eab(struct https_ctx *ctx, struct proto_request *req,
 	https_call(ctx, req, api_eab_done);
 }
 
+static void
+api_tidy_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+{
+	struct evbuffer *b;
+
+	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
+		https_engine_error(ctx, err, r);
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		https_error(ctx, 500, "out of memory");
+		return;
+	}
+	evbuffer_add_printf(b, "{\"tenant\":");
+	https_json_string(b, ctx->tenant);
+	evbuffer_add_printf(b, ",\"certs\":%llu,\"tokens\":%llu,"
+	    "\"expired_before\":", (unsigned long long)r->u.tidy.certs,
+	    (unsigned long long)r->u.tidy.tokens);
+	https_json_time(b, r->u.tidy.cutoff);
+	evbuffer_add_printf(b, ",\"done\":%s}\n", r->u.tidy.done ? "true" :
+	    "false");
+	log_info("msg=\"tidy\" tenant=%s certs=%llu tokens=%llu done=%u",
+	    ctx->tenant, (unsigned long long)r->u.tidy.certs,
+	    (unsigned long long)r->u.tidy.tokens, r->u.tidy.done);
+	https_reply(ctx, 200, "application/json", b);
+	evbuffer_free(b);
+}
+
+/*
+ * POST /v1/tidy {tenant}: remove what expired more than the tenant's
+ * retention ago, for at most a few seconds; "done": false asks the
+ * caller to come again (issue 19).
+ */
+static void
+api_tidy(struct https_ctx *ctx, struct proto_request *req,
+    const struct https_json *j)
+{
+	if (api_tenant(ctx, j, req->u.tidy.tenant) != 0)
+		return;
+	req->type = PROTO_T_TIDY;
+	https_call(ctx, req, api_tidy_done);
+}
+
 /* The POST routes: a JSON body, then the route's own checks. */
 static void
 api_post(struct https_ctx *ctx, struct proto_request *req,
@@ -320,6 +363,9 @@ https_api(struct https_ctx *ctx, const char *path, const char *query)
 		break;
 	case HTTPS_R_V1_ACME_EAB:
 		api_post(ctx, &req, api_acme_eab);
+		break;
+	case HTTPS_R_V1_TIDY:
+		api_post(ctx, &req, api_tidy);
 		break;
 	default:
 		api_get(ctx, &req, path, query);

@@ -19,6 +19,7 @@ static const char *const rid_names[HTTPS_R_MAX] = {
 	[HTTPS_R_V1_CERT] = "v1_cert",
 	[HTTPS_R_V1_CERTS] = "v1_certs",
 	[HTTPS_R_V1_TOKENS] = "v1_tokens",
+	[HTTPS_R_V1_TIDY] = "v1_tidy",
 	[HTTPS_R_V1_HEALTH] = "v1_health",
 	[HTTPS_R_CA] = "ca",
 	[HTTPS_R_CRL] = "crl",

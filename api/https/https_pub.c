@@ -209,8 +209,13 @@ https_pub(struct evhttp_request *r, void *arg)
 		else
 			pub_ca(ctx, name);
 	} else if (ctx->rid == HTTPS_R_CRL) {
-		if (pub_name(path, "/crl/", ".crl", name) != 0) {
-			https_error(ctx, 404, "use /crl/<issuer>.crl");
+		/* Issue 19: an issuer's delta CRL beside its complete one. */
+		if (strncmp(path, "/crl/delta/", 11) == 0)
+			req.u.crl.delta = 1;
+		if (pub_name(path, req.u.crl.delta ? "/crl/delta/" : "/crl/",
+		    ".crl", name) != 0) {
+			https_error(ctx, 404, "use /crl/<issuer>.crl or "
+			    "/crl/delta/<issuer>.crl");
 		} else {
 			req.type = PROTO_T_CRL;
 			snprintf(req.u.crl.issuer, sizeof(req.u.crl.issuer),

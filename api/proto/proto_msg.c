@@ -436,13 +436,20 @@ ocsp_put(struct proto_wbuf *w, const struct proto_request *r)
 static int
 crl_get(struct proto_cur *c, struct proto_request *r)
 {
-	return proto_get_strbuf(c, r->u.crl.issuer, sizeof(r->u.crl.issuer));
+	proto_get_strbuf(c, r->u.crl.issuer, sizeof(r->u.crl.issuer));
+	if (proto_get_u8(c, &r->u.crl.delta) == PROTO_OK &&
+	    r->u.crl.delta > 1)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
 }
 
 static int
 crl_put(struct proto_wbuf *w, const struct proto_request *r)
 {
-	return proto_put_cstr(w, PROTO_MAX_STR, r->u.crl.issuer);
+	if (w->err == PROTO_OK && r->u.crl.delta > 1)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_cstr(w, PROTO_MAX_STR, r->u.crl.issuer);
+	return proto_put_u8(w, r->u.crl.delta);
 }
 
 /* An empty identity can name no token; refuse it in the codec. */
@@ -502,7 +509,7 @@ acme_put(struct proto_wbuf *w, const struct proto_request *r)
 
 /* Exactly the counters this version knows, in enum order. */
 static int
-coap_stats_get(struct proto_cur *c, struct proto_request *r)
+cstats_get(struct proto_cur *c, struct proto_request *r)
 {
 	uint8_t n;
 	size_t i;
@@ -515,7 +522,7 @@ coap_stats_get(struct proto_cur *c, struct proto_request *r)
 }
 
 static int
-coap_stats_put(struct proto_wbuf *w, const struct proto_request *r)
+cstats_put(struct proto_wbuf *w, const struct proto_request *r)
 {
 	size_t i;
 
@@ -523,6 +530,18 @@ coap_stats_put(struct proto_wbuf *w, const struct proto_request *r)
 	for (i = 0; i < PROTO_CC_MAX; i++)
 		proto_put_u64(w, r->u.coap.counters[i]);
 	return w->err;
+}
+
+static int
+tidy_get(struct proto_cur *c, struct proto_request *r)
+{
+	return proto_get_strbuf(c, r->u.tidy.tenant, sizeof(r->u.tidy.tenant));
+}
+
+static int
+tidy_put(struct proto_wbuf *w, const struct proto_request *r)
+{
+	return proto_put_cstr(w, PROTO_MAX_STR, r->u.tidy.tenant);
 }
 
 static const struct {
@@ -544,7 +563,8 @@ static const struct {
 	[PROTO_T_ACME] =	 { acme_get, acme_put },
 	[PROTO_T_ACME_EAB] =	 { target_get, target_put },
 	[PROTO_T_ACME_VA] =	 { acme_get, acme_put },
-	[PROTO_T_COAP_STATS] =	 { coap_stats_get, coap_stats_put },
+	[PROTO_T_COAP_STATS] =	 { cstats_get, cstats_put },
+	[PROTO_T_TIDY] =	 { tidy_get, tidy_put },
 };
 
 int

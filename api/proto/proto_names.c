@@ -27,6 +27,7 @@ proto_type_name(uint16_t type)
 		[PROTO_T_ACME_EAB] = "acme_eab",
 		[PROTO_T_ACME_VA] = "acme_va",
 		[PROTO_T_COAP_STATS] = "coap_stats",
+		[PROTO_T_TIDY] = "tidy",
 	};
 	uint16_t base = type & (uint16_t)~PROTO_T_REPLY;
 

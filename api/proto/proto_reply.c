@@ -496,6 +496,29 @@ acme_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	return proto_blob_put(w, PROTO_MAX_BLOB, &m->body);
 }
 
+static int
+tidy_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	proto_get_u64(c, &r->u.tidy.certs);
+	proto_get_u64(c, &r->u.tidy.tokens);
+	proto_get_u64(c, &r->u.tidy.cutoff);
+	if (proto_get_u8(c, &r->u.tidy.done) == PROTO_OK &&
+	    r->u.tidy.done > 1)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
+}
+
+static int
+tidy_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	if (w->err == PROTO_OK && r->u.tidy.done > 1)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u64(w, r->u.tidy.certs);
+	proto_put_u64(w, r->u.tidy.tokens);
+	proto_put_u64(w, r->u.tidy.cutoff);
+	return proto_put_u8(w, r->u.tidy.done);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_reply *);
 	int	(*put)(struct proto_wbuf *, const struct proto_reply *);
@@ -516,6 +539,7 @@ static const struct {
 	[PROTO_T_ACME_EAB] =	 { token_rep_get, token_rep_put },
 	[PROTO_T_ACME_VA] =	 { acme_rep_get, acme_rep_put },
 	[PROTO_T_COAP_STATS] =	 { empty_rep_get, empty_rep_put },
+	[PROTO_T_TIDY] =	 { tidy_rep_get, tidy_rep_put },
 };
 
 int

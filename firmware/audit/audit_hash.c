@@ -26,6 +26,7 @@ static const char *const action_names[AUDIT_ACTION_COUNT] = {
 	[AUDIT_AUTH_FAIL] = "auth_fail",
 	[AUDIT_RECONCILE] = "reconcile",
 	[AUDIT_ABANDON] = "abandon",
+	[AUDIT_TIDY] = "tidy",
 };
 
 const char *

@@ -211,6 +211,23 @@ ca_put_san(struct ca_buf *b, const struct ca_csr *csr, int critical)
 	ca_ext_close(b);
 }
 
+/* RFC 5280 4.2.1.13: one DistributionPoint, a fullName URI. */
+static void
+ca_put_dp(struct ca_buf *b, const uint8_t *oid, const char *url)
+{
+	ca_ext_open(b, oid, 3, 0);
+	ca_buf_open(b, CA_T_SEQ);		/* CRLDistributionPoints */
+	ca_buf_open(b, CA_T_SEQ);		/* DistributionPoint */
+	ca_buf_open(b, CA_T_CTXC(0));		/* distributionPoint */
+	ca_buf_open(b, CA_T_CTXC(0));		/* fullName */
+	ca_buf_tlv(b, CA_T_CTX(6), url, strlen(url));
+	ca_buf_close(b);
+	ca_buf_close(b);
+	ca_buf_close(b);
+	ca_buf_close(b);
+	ca_ext_close(b);
+}
+
 /* RFC 5280 4.2.2.1 and 4.2.1.13: AIA and CRL DP from configuration. */
 static void
 ca_put_urls(struct ca_buf *b, const struct ca_issuer *iss)
@@ -236,19 +253,11 @@ ca_put_urls(struct ca_buf *b, const struct ca_issuer *iss)
 		ca_buf_close(b);
 		ca_ext_close(b);
 	}
-	if (iss->crl_url[0] == '\0')
-		return;
-	ca_ext_open(b, ca_oid_crldp, sizeof(ca_oid_crldp), 0);
-	ca_buf_open(b, CA_T_SEQ);		/* CRLDistributionPoints */
-	ca_buf_open(b, CA_T_SEQ);		/* DistributionPoint */
-	ca_buf_open(b, CA_T_CTXC(0));		/* distributionPoint */
-	ca_buf_open(b, CA_T_CTXC(0));		/* fullName */
-	ca_buf_tlv(b, CA_T_CTX(6), iss->crl_url, strlen(iss->crl_url));
-	ca_buf_close(b);
-	ca_buf_close(b);
-	ca_buf_close(b);
-	ca_buf_close(b);
-	ca_ext_close(b);
+	if (iss->crl_url[0] != '\0')
+		ca_put_dp(b, ca_oid_crldp, iss->crl_url);
+	/* RFC 5280 4.2.1.15: where the delta CRLs are (issue 19). */
+	if (iss->delta_in_certs && iss->delta_url[0] != '\0')
+		ca_put_dp(b, ca_oid_freshest, iss->delta_url);
 }
 
 static void

@@ -16,7 +16,12 @@
 struct ca_crl_walk {
 	struct ca_gbuf *b;
 	size_t n;
+	int delta;		/* list only what was revoked since */
+	int64_t since;
 };
+
+/* RFC 5280 5.2.4 deltaCRLIndicator, 5.2.6 freshestCRL. */
+static const uint8_t ca_oid_delta_ind[3] = { 0x55, 0x1d, 0x1b };
 
 /* RFC 5280 5.3.1: CRLReason values; 7 is not used. */
 static int
@@ -36,6 +41,9 @@ ca_crl_entry(const struct ledger_revoked *r, void *arg)
 	struct ca_gbuf *b = w->b;
 	uint8_t reason;
 
+	/* RFC 5280 5.2.4: a delta lists the changes since its base. */
+	if (w->delta && r->revoked_at < w->since)
+		return 0;
 	/* RFC 5280 5.1.2.6: the list is absent, not empty, when unused. */
 	if (w->n++ == 0)
 		ca_gbuf_open(b, CA_T_SEQ);
@@ -55,9 +63,14 @@ ca_crl_entry(const struct ledger_revoked *r, void *arg)
 	return b->err;
 }
 
-/* RFC 5280 5.2.1 authorityKeyIdentifier and 5.2.3 cRLNumber. */
+/*
+ * RFC 5280 5.2.1 authorityKeyIdentifier and 5.2.3 cRLNumber; a delta
+ * CRL's critical deltaCRLIndicator naming its base (5.2.4), or a
+ * complete CRL's freshestCRL naming where its deltas are (5.2.6).
+ */
 static void
-ca_crl_exts(struct ca_gbuf *b, const struct ca_issuer *iss, uint64_t number)
+ca_crl_exts(struct ca_gbuf *b, const struct ca_issuer *iss,
+    const struct ca_crl *crl)
 {
 	ca_gbuf_open(b, CA_T_CTXC(0));
 	ca_gbuf_open(b, CA_T_SEQ);
@@ -67,8 +80,27 @@ ca_crl_exts(struct ca_gbuf *b, const struct ca_issuer *iss, uint64_t number)
 	ca_gbuf_close(b);
 	ca_gbuf_ext_close(b);
 	ca_gbuf_ext_open(b, ca_oid_crl_number, sizeof(ca_oid_crl_number), 0);
-	ca_gbuf_u64(b, number);
+	ca_gbuf_u64(b, crl->number);
 	ca_gbuf_ext_close(b);
+	if (crl->base_number != 0) {
+		ca_gbuf_ext_open(b, ca_oid_delta_ind, sizeof(ca_oid_delta_ind),
+		    1);
+		ca_gbuf_u64(b, crl->base_number);
+		ca_gbuf_ext_close(b);
+	} else if (iss->delta_url[0] != '\0') {
+		ca_gbuf_ext_open(b, ca_oid_freshest, 3, 0);
+		ca_gbuf_open(b, CA_T_SEQ);	/* CRLDistributionPoints */
+		ca_gbuf_open(b, CA_T_SEQ);	/* DistributionPoint */
+		ca_gbuf_open(b, CA_T_CTXC(0));	/* distributionPoint */
+		ca_gbuf_open(b, CA_T_CTXC(0));	/* fullName */
+		ca_gbuf_tlv(b, CA_T_CTX(6), iss->delta_url,
+		    strlen(iss->delta_url));
+		ca_gbuf_close(b);
+		ca_gbuf_close(b);
+		ca_gbuf_close(b);
+		ca_gbuf_close(b);
+		ca_gbuf_ext_close(b);
+	}
 	ca_gbuf_close(b);
 	ca_gbuf_close(b);
 }
@@ -79,7 +111,8 @@ ca_crl_tbs(struct ca_gbuf *b, const struct ca_issuer *iss, struct ledger *l,
     struct ca_crl *crl, struct ca_err *err)
 {
 	static const uint8_t v2 = 1;
-	struct ca_crl_walk w = { b, 0 };
+	struct ca_crl_walk w = { b, 0, crl->base_number != 0,
+	    (int64_t)crl->since };
 	const uint8_t *alg;
 	size_t alglen;
 	int lrc;
@@ -99,7 +132,7 @@ ca_crl_tbs(struct ca_gbuf *b, const struct ca_issuer *iss, struct ledger *l,
 	if (w.n > 0)
 		ca_gbuf_close(b);
 	crl->nrevoked = w.n;
-	ca_crl_exts(b, iss, crl->number);
+	ca_crl_exts(b, iss, crl);
 	ca_gbuf_close(b);
 	if (b->err)
 		return ca_fail(err, CA_ERR_NOMEM, "CRL %s: cannot encode",
@@ -107,9 +140,11 @@ ca_crl_tbs(struct ca_gbuf *b, const struct ca_issuer *iss, struct ledger *l,
 	return CA_OK;
 }
 
-int
-ca_crl_build(const struct ca_issuer *iss, struct ledger *l, time_t now,
-    int64_t next_update_secs, struct ca_crl *out, struct ca_err *err)
+/* A complete CRL, or with base_number != 0 a delta on that base. */
+static int
+ca_crl_make(const struct ca_issuer *iss, struct ledger *l, time_t now,
+    int64_t next_update_secs, uint64_t base_number, time_t since,
+    struct ca_crl *out, struct ca_err *err)
 {
 	struct ca_gbuf b;
 	struct ca_crl crl;
@@ -130,6 +165,8 @@ ca_crl_build(const struct ca_issuer *iss, struct ledger *l, time_t now,
 	}
 	crl.this_update = now != 0 ? now : time(NULL);
 	crl.next_update = crl.this_update + (time_t)next_update_secs;
+	crl.base_number = base_number;
+	crl.since = since;
 	snprintf(counter, sizeof(counter), "crl:%s", iss->name);
 	/* RFC 5280 5.2.3: monotonically increasing, durable first. */
 	if ((lrc = ledger_next_counter(l, counter, &crl.number)) !=
@@ -163,6 +200,27 @@ out:
 	ca_gbuf_free(&b);
 	ca_crl_free(&crl);
 	return rc;
+}
+
+int
+ca_crl_build(const struct ca_issuer *iss, struct ledger *l, time_t now,
+    int64_t next_update_secs, struct ca_crl *out, struct ca_err *err)
+{
+	return ca_crl_make(iss, l, now, next_update_secs, 0, 0, out, err);
+}
+
+int
+ca_crl_build_delta(const struct ca_issuer *iss, struct ledger *l, time_t now,
+    int64_t next_update_secs, uint64_t base_number, time_t since,
+    struct ca_crl *out, struct ca_err *err)
+{
+	if (base_number == 0) {
+		if (out != NULL)
+			memset(out, 0, sizeof(*out));
+		return ca_fail(err, CA_ERR_ARG, "delta CRL: no base");
+	}
+	return ca_crl_make(iss, l, now, next_update_secs, base_number, since,
+	    out, err);
 }
 
 void

@@ -113,6 +113,19 @@ ca_issuer_set_urls(struct ca_issuer *iss, const char *ca_issuers,
 	return CA_OK;
 }
 
+int
+ca_issuer_set_delta(struct ca_issuer *iss, const char *url, int in_certs)
+{
+	size_t len = url != NULL ? strlen(url) : 0;
+
+	if (len > CA_MAX_URL || (len > 0 && strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0) || (len == 0 && in_certs))
+		return CA_ERR_ARG;
+	memcpy(iss->delta_url, len ? url : "", len + 1);
+	iss->delta_in_certs = in_certs != 0;
+	return CA_OK;
+}
+
 void
 ca_issuer_clear(struct ca_issuer *iss)
 {

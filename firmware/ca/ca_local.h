@@ -79,7 +79,8 @@ extern const uint8_t ca_oid_cn[3], ca_oid_c[3], ca_oid_st[3], ca_oid_l[3],
 extern const uint8_t ca_oid_ext_req[9], ca_oid_ms_ext_req[10];
 extern const uint8_t ca_oid_ski[3], ca_oid_ku[3], ca_oid_san[3],
     ca_oid_bc[3], ca_oid_crldp[3], ca_oid_aki[3], ca_oid_eku[3],
-    ca_oid_aia[8], ca_oid_ocsp[8], ca_oid_ca_issuers[8];
+    ca_oid_aia[8], ca_oid_ocsp[8], ca_oid_ca_issuers[8],
+    ca_oid_freshest[3];
 extern const uint8_t ca_oid_ec[7], ca_oid_rsa[9], ca_oid_ed25519[3],
     ca_oid_p256[8], ca_oid_p384[5], ca_oid_p521[5];
 extern const uint8_t ca_oid_eku_oids[6][8];

@@ -175,6 +175,8 @@ static cfg_opt_t issuer_opts[] = {
 	CFG_STR("chain", NULL, CFGF_NODEFAULT),
 	CFG_STR("ocsp_cert", NULL, CFGF_NODEFAULT),
 	CFG_STR("ocsp_key", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("delta_crl", cfg_false, CFGF_NONE),
+	CFG_BOOL("delta_in_certs", cfg_false, CFGF_NONE),
 	CFG_END()
 };
 
@@ -216,6 +218,7 @@ static cfg_opt_t profile_opts[] = {
 };
 
 static cfg_opt_t tenant_opts[] = {
+	CFG_STR("retention", "30d", CFGF_NONE),
 	CFG_SEC("issuer", issuer_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("profile", profile_opts,
@@ -271,6 +274,7 @@ static cfg_opt_t urls_opts[] = {
 	CFG_STR("ocsp", NULL, CFGF_NODEFAULT),
 	CFG_STR("ca_issuers", NULL, CFGF_NODEFAULT),
 	CFG_STR("crl", NULL, CFGF_NODEFAULT),
+	CFG_STR("delta_crl", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -280,6 +284,14 @@ static cfg_opt_t revocation_opts[] = {
 	CFG_BOOL("ignore_nonce", cfg_false, CFGF_NONE),
 	CFG_STR("freshness", "60s", CFGF_NONE),
 	CFG_INT("refresh_signatures", 64, CFGF_NONE),
+	CFG_STR("delta_next_update", "1h", CFGF_NONE),
+	CFG_END()
+};
+
+/* Storage hygiene (issue 19); the retention is per tenant. */
+static cfg_opt_t tidy_opts[] = {
+	CFG_STR("interval", "1h", CFGF_NONE),
+	CFG_INT("batch", 100, CFGF_NONE),
 	CFG_END()
 };
 
@@ -334,6 +346,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_SEC("urls", urls_opts, CFGF_NONE),
 	CFG_SEC("revocation", revocation_opts, CFGF_NONE),
 	CFG_SEC("limits", limits_opts, CFGF_NONE),
+	CFG_SEC("tidy", tidy_opts, CFGF_NONE),
 	CFG_SEC("client", client_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("tenant", tenant_opts,
@@ -354,7 +367,10 @@ static const struct {
 	{ "revocation|crl_next_update", check_duration },
 	{ "revocation|ocsp_validity", check_duration },
 	{ "revocation|freshness", check_duration },
+	{ "revocation|delta_next_update", check_duration },
 	{ "limits|auth_fail_window", check_duration },
+	{ "tidy|interval", check_duration },
+	{ "tenant|retention", check_duration },
 	{ "limits|read_timeout", check_duration },
 	{ "limits|idle_timeout", check_duration },
 	{ "limits|handshake_timeout", check_duration },

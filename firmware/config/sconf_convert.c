@@ -94,6 +94,7 @@ conv_tenant(cfg_t *s, struct sconf_tenant *t, int *ok)
 
 	if ((t->name = strdup(cfg_title(s))) == NULL)
 		*ok = 0;
+	t->retention = sconf_duration(cfg_getstr(s, "retention"));
 	if (ni > 0 && (t->issuers = calloc(ni, sizeof(*t->issuers))) == NULL)
 		*ok = 0;
 	if (np > 0 && (t->profiles = calloc(np, sizeof(*t->profiles))) == NULL)
@@ -111,6 +112,8 @@ conv_tenant(cfg_t *s, struct sconf_tenant *t, int *ok)
 		x->chain_file = dup_opt(is, "chain", ok);
 		x->ocsp_cert_file = dup_opt(is, "ocsp_cert", ok);
 		x->ocsp_key_label = dup_opt(is, "ocsp_key", ok);
+		x->delta_crl = cfg_getbool(is, "delta_crl");
+		x->delta_in_certs = cfg_getbool(is, "delta_in_certs");
 	}
 	for (i = 0; i < np; i++)
 		conv_profile(cfg_getnsec(s, "profile", i),
@@ -220,11 +223,17 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->url_ocsp = dup_opt(u, "ocsp", &ok);
 	c->url_ca_issuers = dup_opt(u, "ca_issuers", &ok);
 	c->url_crl = dup_opt(u, "crl", &ok);
+	c->url_delta_crl = dup_opt(u, "delta_crl", &ok);
 	c->crl_next_update = sconf_duration(cfg_getstr(rv, "crl_next_update"));
 	c->ocsp_validity = sconf_duration(cfg_getstr(rv, "ocsp_validity"));
 	c->ocsp_ignore_nonce = cfg_getbool(rv, "ignore_nonce");
 	c->rev_freshness = sconf_duration(cfg_getstr(rv, "freshness"));
 	c->rev_refresh_sigs = cfg_getint(rv, "refresh_signatures");
+	c->delta_next_update = sconf_duration(cfg_getstr(rv,
+	    "delta_next_update"));
+	c->tidy_interval = sconf_duration(cfg_getstr(cfg_getsec(cfg, "tidy"),
+	    "interval"));
+	c->tidy_batch = cfg_getint(cfg_getsec(cfg, "tidy"), "batch");
 	conv_limits(cfg_getsec(cfg, "limits"), &c->limits);
 	conv_clients(cfg, c, &ok);
 	if (ok && nt > 0 &&
@@ -273,6 +282,14 @@ check_tenant(const struct sconf *c, const struct sconf_tenant *t, char *err,
 		if (x->key_label == NULL || x->cert_file == NULL)
 			FAIL("%s: tenant \"%s\" issuer \"%s\": key and cert are "
 			    "required", c->path, t->name, x->name);
+		/* Issue 19: a delta CRL is served where freshestCRL says. */
+		if (x->delta_crl && c->url_delta_crl == NULL)
+			FAIL("%s: tenant \"%s\" issuer \"%s\": delta_crl needs "
+			    "urls { delta_crl = \"http://.../crl/delta/%%s.crl\" }",
+			    c->path, t->name, x->name);
+		if (x->delta_in_certs && !x->delta_crl)
+			FAIL("%s: tenant \"%s\" issuer \"%s\": delta_in_certs "
+			    "needs delta_crl = true", c->path, t->name, x->name);
 	}
 	for (i = 0; i < t->nprofiles; i++) {
 		const struct sconf_profile *p = &t->profiles[i];
@@ -367,6 +384,19 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 		FAIL("%s: revocation: refresh_signatures must be 1..10000 "
 		    "(token signatures per second for background refresh)",
 		    c->path);
+	if (c->delta_next_update < 60 ||
+	    c->delta_next_update > c->crl_next_update)
+		FAIL("%s: revocation: delta_next_update must be 60s.."
+		    "crl_next_update (a delta CRL's lifetime)", c->path);
+	/* Issue 19: a batch is one op of a group commit; keep it short. */
+	if (c->tidy_batch < 1 || c->tidy_batch > 10000)
+		FAIL("%s: tidy: batch must be 1..10000 (rows removed per "
+		    "transaction)", c->path);
+	for (i = 0; i < c->ntenants; i++)
+		if (c->tenants[i].retention < 1)
+			FAIL("%s: tenant \"%s\": retention must be at least 1s "
+			    "(how long expired certificates and spent tokens "
+			    "are kept)", c->path, c->tenants[i].name);
 	if (c->listen_https && (c->tls_cert == NULL || c->tls_key == NULL))
 		FAIL("%s: tls: cert and key are required with listen https",
 		    c->path);

@@ -104,6 +104,7 @@ sconf_free(struct sconf *c)
 	free(c->url_ocsp);
 	free(c->url_ca_issuers);
 	free(c->url_crl);
+	free(c->url_delta_crl);
 	free(c->est_default);
 	free(c);
 }

@@ -95,6 +95,9 @@ static const struct {
 	 */
 	[PROTO_T_COAP_STATS] =	{ COAP, STARTING | SERVING, ENG_AUTH_NONE,
 				  eng_h_coap_stats },	/* eng_stats.c */
+	/* Removing expired rows writes the ledger: operators, mTLS only. */
+	[PROTO_T_TIDY] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
+				  eng_h_tidy },		/* eng_tidy.c */
 };
 
 int

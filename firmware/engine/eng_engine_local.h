@@ -106,6 +106,7 @@ struct eng_engine {
 	atomic_int		 ledger_ok;	/* last ledger write worked */
 	atomic_uint_fast64_t	 issued;
 	time_t			 started;
+	time_t			 tidy_next;	/* tidy thread only */
 };
 
 time_t	eng_engine_now(const struct eng_engine *e);
@@ -343,6 +344,25 @@ int	eng_h_crl(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_reply *r);
 /* COAP_STATS: keep the CoAP front end's counters (eng_stats.c). */
 int	eng_h_coap_stats(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+
+/* Storage hygiene (eng_tidy.c, issue 19). */
+struct eng_tidy_result {
+	uint64_t	certs;
+	uint64_t	tokens;
+	int64_t		cutoff;	/* what expired at or before it went */
+	int		done;	/* nothing left to remove */
+};
+int	eng_tidy_tenant(struct eng_engine *e, const struct eng_rt *rt,
+	    const struct eng_rt_tenant *t, const char *actor, const char *role,
+	    int64_t budget_ms, const atomic_int *stop,
+	    struct eng_tidy_result *res);
+/* Once a second from eng_serve's tidy thread: the scheduled runs. */
+void	eng_tidy_tick(struct eng_engine *e, const struct eng_rt *rt,
+	    const atomic_int *stop);
+/* TIDY: operators only, one tenant, bounded in time. */
+int	eng_h_tidy(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
 

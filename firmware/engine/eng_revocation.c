@@ -18,6 +18,11 @@
  * only held for bookkeeping; rev->build serialises CRL builds, which run
  * outside rev->lock so revocations and OCSP never wait for one.
  *
+ * Delta CRLs (issue 19): an issuer with delta_crl has a delta CRL beside
+ * its complete one, rebuilt after revocations (within freshness) and
+ * whenever a new complete CRL is out; its complete CRL is then rebuilt
+ * only at 2/3 of crl_next_update, and names the deltas in freshestCRL.
+ *
  * Issuer names are per tenant; a CRL request names an issuer and the
  * first tenant (in configuration order) with that issuer answers.  The
  * empty name means the issuer of est_default's profile.
@@ -40,6 +45,9 @@ struct eng_rev_crl {
 	const struct eng_rt_issuer *ri;
 	struct ca_crl crl;	/* len 0 until built */
 	struct ca_crl_sched sched;
+	int delta_on;		/* the issuer publishes delta CRLs */
+	struct ca_crl delta;	/* on crl (delta.base_number); len 0: none */
+	struct ca_crl_sched dsched;
 };
 
 struct eng_rev {
@@ -72,8 +80,10 @@ eng_rev_free(struct eng_rev *rev)
 	if (rev == NULL)
 		return;
 	ca_ocsp_free(rev->ocsp);
-	for (i = 0; i < rev->ncrls; i++)
+	for (i = 0; i < rev->ncrls; i++) {
 		ca_crl_free(&rev->crls[i].crl);
+		ca_crl_free(&rev->crls[i].delta);
+	}
 	free(rev->crls);
 	pthread_mutex_destroy(&rev->build);
 	pthread_mutex_destroy(&rev->lock);
@@ -192,6 +202,8 @@ crls_make(const struct eng_rt *rt)
 			c->ri = &rt->tenants[i].issuers[j];
 			/* Half the bound: the rest is for the tick and build. */
 			ca_crl_sched_init(&c->sched, freshness(rt) / 2);
+			c->delta_on = c->ri->iss.delta_url[0] != '\0';
+			ca_crl_sched_init(&c->dsched, freshness(rt) / 2);
 			rev->ncrls++;
 		}
 	rev->crls_ready = 1;
@@ -216,74 +228,111 @@ crl_find(const struct eng_rt *rt, const char *name)
 	return NULL;
 }
 
-/* Whether c is to be rebuilt at now; rev->lock held. */
+/*
+ * Whether c's complete CRL (delta 0) or its delta CRL (delta 1) is to be
+ * rebuilt at now; rev->lock held.  With deltas, revocations (here and,
+ * with a shared ledger, on other nodes) go into the delta, and the
+ * complete CRL is rebuilt only at 2/3 of its lifetime (issue 19); a
+ * delta is rebuilt too whenever its base is no longer the current one.
+ */
 static int
-crl_due(const struct eng_rt *rt, const struct eng_rev_crl *c, time_t now)
+crl_due(const struct eng_rt *rt, const struct eng_rev_crl *c, time_t now,
+    int delta)
 {
-	return c->crl.len == 0 || ca_crl_sched_should_build(&c->sched, now) ||
-	    (shared_ledger(rt) && now - c->crl.this_update >= shared_fresh(rt));
+	if (!delta)
+		return c->crl.len == 0 ||
+		    ca_crl_sched_should_build(&c->sched, now) ||
+		    (shared_ledger(rt) && !c->delta_on &&
+		    now - c->crl.this_update >= shared_fresh(rt));
+	return c->delta_on && c->crl.len != 0 && (c->delta.len == 0 ||
+	    c->delta.base_number != c->crl.number ||
+	    ca_crl_sched_should_build(&c->dsched, now) ||
+	    (shared_ledger(rt) &&
+	    now - c->delta.this_update >= shared_fresh(rt)));
 }
 
 /*
- * Rebuilds c if it is due at now; by names who asked (for the log and
- * the counters).  1: built, 0: not due, -1: the build failed (logged;
- * the previous CRL, if any, stays).  Neither lock held on entry.
+ * Rebuilds c's complete or delta CRL if it is due at now; by names who
+ * asked (for the log and the counters).  1: built, 0: not due, -1: the
+ * build failed (logged; the previous CRL, if any, stays).  Neither lock
+ * held on entry.
  */
 static int
 crl_refresh(struct eng_engine *e, const struct eng_rt *rt,
-    struct eng_rev_crl *c, time_t now, int by_timer)
+    struct eng_rev_crl *c, time_t now, int by_timer, int delta)
 {
 	struct eng_rev *rev = rt->rev;
+	struct ca_crl_sched *sched = delta ? &c->dsched : &c->sched;
+	struct ca_crl *slot = delta ? &c->delta : &c->crl;
 	struct ca_crl fresh;
 	struct ca_err err;
 	struct timespec t0, t1;
-	uint64_t gen = 0, number = 0;
+	uint64_t gen = 0, number = 0, base = 0;
+	time_t since = 0;
 	size_t entries = 0, bytes = 0;
+	char extra[32];
 	int rc, due;
 
 	memset(&err, 0, sizeof(err));
 	memset(&fresh, 0, sizeof(fresh));
 	pthread_mutex_lock(&rev->build);
 	pthread_mutex_lock(&rev->lock);
-	if ((due = crl_due(rt, c, now)))
-		gen = ca_crl_sched_begin(&c->sched);
+	if ((due = crl_due(rt, c, now, delta))) {
+		gen = ca_crl_sched_begin(sched);
+		base = c->crl.number;
+		/*
+		 * RFC 5280 5.2.4: what changed since the base.  A revocation
+		 * dated before the base's thisUpdate may have committed after
+		 * the base read the ledger: go back CA_CRL_MAX_DELAY more.
+		 */
+		since = c->crl.this_update - CA_CRL_MAX_DELAY;
+	}
 	pthread_mutex_unlock(&rev->lock);
 	if (!due) {
 		pthread_mutex_unlock(&rev->build);
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = ca_crl_build(&c->ri->iss, e->ledger, now,
-	    rt->conf->crl_next_update, &fresh, &err);
+	if (delta)
+		rc = ca_crl_build_delta(&c->ri->iss, e->ledger, now,
+		    rt->conf->delta_next_update, base, since, &fresh, &err);
+	else
+		rc = ca_crl_build(&c->ri->iss, e->ledger, now,
+		    rt->conf->crl_next_update, &fresh, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_mutex_lock(&rev->lock);
 	if (rc != CA_OK)
-		ca_crl_sched_built(&c->sched, gen, 0, 0);
+		ca_crl_sched_built(sched, gen, 0, 0);
 	else {
-		ca_crl_sched_built(&c->sched, gen, fresh.this_update,
+		ca_crl_sched_built(sched, gen, fresh.this_update,
 		    fresh.next_update);
-		ca_crl_free(&c->crl);
-		c->crl = fresh;
+		ca_crl_free(slot);
+		*slot = fresh;
 		memset(&fresh, 0, sizeof(fresh));
-		number = c->crl.number;
-		entries = c->crl.nrevoked;
-		bytes = c->crl.len;
+		number = slot->number;
+		entries = slot->nrevoked;
+		bytes = slot->len;
 	}
 	pthread_mutex_unlock(&rev->lock);
 	pthread_mutex_unlock(&rev->build);
 	if (rc != CA_OK) {
 		log_warnx("msg=\"CRL rebuild failed\" issuer=%s by=%s "
-		    "error=\"%s\"", c->ri->iss.name, by_timer ? "timer" :
-		    "fetch", err.msg);
+		    "delta=%d error=\"%s\"", c->ri->iss.name, by_timer ?
+		    "timer" : "fetch", delta, err.msg);
 		return -1;
 	}
 	eng_limit_count(e->limit, by_timer ? PROTO_C_CRL_TIMER :
 	    PROTO_C_CRL_FETCH);
-	log_info("msg=\"CRL built\" issuer=%s by=%s number=%llu "
-	    "entries=%zu bytes=%zu ms=%lld", c->ri->iss.name,
-	    by_timer ? "timer" : "fetch", (unsigned long long)number,
-	    entries, bytes, (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	extra[0] = '\0';
+	if (delta)
+		eng_fmt(extra, sizeof(extra), " base=%llu",
+		    (unsigned long long)base);
+	log_info("msg=\"%s built\" issuer=%s by=%s number=%llu "
+	    "entries=%zu bytes=%zu ms=%lld%s", delta ? "delta CRL" : "CRL",
+	    c->ri->iss.name, by_timer ? "timer" : "fetch",
+	    (unsigned long long)number, entries, bytes,
+	    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000), extra);
 	return 1;
 }
 
@@ -293,6 +342,7 @@ eng_h_crl(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 {
 	struct eng_rev *rev = rt->rev;
 	struct eng_rev_crl *c;
+	const struct ca_crl *crl;
 	time_t now = eng_engine_now(e);
 	int rc = PROTO_R_OK;
 
@@ -306,19 +356,26 @@ eng_h_crl(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	if (c == NULL)
 		return eng_reply_fail(r, PROTO_R_NOT_FOUND, "no issuer \"%s\"",
 		    req->u.crl.issuer);
+	if (req->u.crl.delta && !c->delta_on)
+		return eng_reply_fail(r, PROTO_R_NOT_FOUND, "issuer \"%s\" "
+		    "publishes no delta CRLs", c->ri->iss.name);
 	/* Normally the timer got there first and this does nothing. */
-	(void)crl_refresh(e, rt, c, now, 0);
+	(void)crl_refresh(e, rt, c, now, 0, 0);
+	if (req->u.crl.delta)
+		(void)crl_refresh(e, rt, c, now, 0, 1);
 	pthread_mutex_lock(&rev->lock);
+	crl = req->u.crl.delta ? &c->delta : &c->crl;
 	/* A stale CRL still valid beats none. */
-	if (c->crl.len == 0 || c->crl.next_update <= now)
-		rc = eng_reply_fail(r, PROTO_R_UNAVAILABLE, "CRL for \"%s\" "
-		    "unavailable", c->ri->iss.name);
-	else if ((r->mem[0] = malloc(c->crl.len)) == NULL)
+	if (crl->len == 0 || crl->next_update <= now)
+		rc = eng_reply_fail(r, PROTO_R_UNAVAILABLE, "%sCRL for \"%s\" "
+		    "unavailable", req->u.crl.delta ? "delta " : "",
+		    c->ri->iss.name);
+	else if ((r->mem[0] = malloc(crl->len)) == NULL)
 		rc = eng_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
 	else {
-		memcpy(r->mem[0], c->crl.der, c->crl.len);
+		memcpy(r->mem[0], crl->der, crl->len);
 		r->rep.u.der.ptr = r->mem[0];
-		r->rep.u.der.len = c->crl.len;
+		r->rep.u.der.len = crl->len;
 	}
 	pthread_mutex_unlock(&rev->lock);
 	return rc;
@@ -348,9 +405,14 @@ eng_rev_tick(struct eng_engine *e, const struct eng_rt *rt)
 	ocsp = rev->ocsp;
 	pthread_mutex_unlock(&rev->lock);
 	/* Slots are fixed once made; each build takes the locks it needs. */
-	for (i = 0; i < rev->ncrls && budget > 0; i++)
-		if (crl_refresh(e, rt, &rev->crls[i], now, 1) != 0)
+	for (i = 0; i < rev->ncrls && budget > 0; i++) {
+		if (crl_refresh(e, rt, &rev->crls[i], now, 1, 0) != 0)
 			budget--;
+		/* After its base: a new base makes the delta due too. */
+		if (budget > 0 &&
+		    crl_refresh(e, rt, &rev->crls[i], now, 1, 1) != 0)
+			budget--;
+	}
 	if (ocsp == NULL || budget <= 0)
 		return;
 	n = ca_ocsp_refresh(ocsp, now, (size_t)budget);
@@ -371,8 +433,10 @@ eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial, size_t len,
 	pthread_mutex_lock(&rev->lock);
 	if (rev->ocsp != NULL)
 		ca_ocsp_invalidate(rev->ocsp, serial, len);
+	/* With deltas, a revocation is the delta's to publish. */
 	for (i = 0; i < rev->ncrls; i++)
-		ca_crl_sched_revoked(&rev->crls[i].sched, now);
+		ca_crl_sched_revoked(rev->crls[i].delta_on ?
+		    &rev->crls[i].dsched : &rev->crls[i].sched, now);
 	pthread_mutex_unlock(&rev->lock);
 }
 

@@ -120,6 +120,14 @@ eng_rt_issuer(const struct sconf *conf, const struct sconf_tenant *st,
 		    "URL", st->name, si->name);
 		goto out;
 	}
+	/* Issue 19: delta CRLs, named by freshestCRL. */
+	if (si->delta_crl && (eng_rt_url(conf->url_delta_crl, si->name, u[2],
+	    sizeof(u[2])) || ca_issuer_set_delta(&ri->iss, u[2],
+	    si->delta_in_certs) != CA_OK)) {
+		eng_fmt(err, errlen, "tenant %s issuer %s: bad delta CRL URL",
+		    st->name, si->name);
+		goto out;
+	}
 	if (eng_rt_der(ri, cert[0]) != 0)
 		goto out;
 	for (i = 0; i < nchain; i++)

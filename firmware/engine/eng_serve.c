@@ -16,6 +16,10 @@
  * stale (eng_rev_tick), so neither waits for a relying party to ask and
  * neither holds up the poll loop or a worker.
  *
+ * And one is the tidy thread (issue 19, eng_tidy.c): once a second it
+ * looks whether a scheduled tidy run is due, and runs it in small
+ * batches beside issuance; drain stops it between two batches.
+ *
  * SIGTERM or EOF on the control channel: stop reading, finish every
  * queued and running request, return.  SIGHUP: reload the configuration
  * through the caller's callback; on failure the old one stays.
@@ -55,6 +59,7 @@ struct eng_srv {
 	size_t			 queued;
 	int			 busy;
 	int			 stop;
+	atomic_int		 halt;		/* stop, for the tidy run */
 	struct eng_peer		*peers[ENG_ENGINE_MAX_PEERS];
 	size_t			 npeers;
 };
@@ -142,6 +147,31 @@ eng_refresher(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		if ((rt = eng_engine_rt(s->e)) != NULL) {
 			eng_rev_tick(s->e, rt);
+			eng_rt_unref(rt);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec++;
+		pthread_mutex_lock(&s->mu);
+		if (!s->stop)
+			pthread_cond_timedwait(&s->tick, &s->mu, &ts);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* The tidy thread: the schedule's look once a second until stop. */
+static void *
+eng_tidier(void *arg)
+{
+	struct eng_srv *s = arg;
+	struct eng_rt *rt;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		if ((rt = eng_engine_rt(s->e)) != NULL) {
+			eng_tidy_tick(s->e, rt, &s->halt);
 			eng_rt_unref(rt);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -297,7 +327,7 @@ int
 eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 {
 	struct eng_srv s;
-	pthread_t th[16], timer;
+	pthread_t th[16], timer, tidier;
 	sigset_t set;
 	int sfd, ctl = o->ctl_fd, draining = 0, n, i;
 
@@ -322,12 +352,15 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 			fatalx("msg=\"cannot start worker\"");
 	if (pthread_create(&timer, NULL, eng_refresher, &s) != 0)
 		fatalx("msg=\"cannot start the revocation timer\"");
+	if (pthread_create(&tidier, NULL, eng_tidier, &s) != 0)
+		fatalx("msg=\"cannot start the tidy thread\"");
 	log_info("msg=serving workers=%d", n);
 	while (!draining) {
 		draining = eng_poll(&s, sfd, &ctl, o, 0);
 		eng_engine_tick(e, 0);
 	}
 	eng_engine_drain(e);
+	atomic_store(&s.halt, 1);
 	while (!eng_drained(&s))
 		eng_poll(&s, sfd, &ctl, o, 1);
 	/* Counted failures are written before we go. */
@@ -340,6 +373,7 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	pthread_join(timer, NULL);
+	pthread_join(tidier, NULL);
 	while (s.npeers > 0)
 		eng_peer_drop(&s, s.npeers - 1, "shutdown");
 	close(sfd);

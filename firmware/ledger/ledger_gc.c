@@ -211,6 +211,21 @@ ledger_gc_reserve_token(void *state, const struct ledger_intent *in,
 	return ledger_gc_submit(state, &op);
 }
 
+int
+ledger_gc_tidy(void *state, const char *tenant, int64_t cutoff, size_t limit,
+    uint64_t *certs, uint64_t *tokens)
+{
+	struct gc_op op = { .kind = GC_TIDY, .name = tenant, .now = cutoff,
+	    .limit = limit };
+	int rc;
+
+	if ((rc = ledger_gc_submit(state, &op)) == LEDGER_OK) {
+		*certs = op.out;
+		*tokens = op.out2;
+	}
+	return rc;
+}
+
 void
 ledger_gc_stats(void *state, struct ledger_stats *out)
 {

@@ -41,6 +41,7 @@ enum gc_kind {
 	GC_TOKEN_CREATE,
 	GC_RESERVE_TOKEN,
 	GC_ACME,
+	GC_TIDY,
 };
 
 /* One queued write: the queue's fields, then the op's arguments. */
@@ -57,9 +58,11 @@ struct gc_op {
 	uint64_t			 out;	/* AUDIT: seq; COUNTER */
 	const struct ledger_token	*tok;	/* TOKEN_CREATE */
 	const uint8_t			*hash;	/* RESERVE_TOKEN */
-	int64_t				 now;	/* RESERVE_TOKEN */
+	int64_t				 now;	/* RESERVE_TOKEN; TIDY: cutoff */
 	const struct ledger_acme_step	*steps;	/* ACME */
 	size_t				 nsteps;
+	size_t				 limit;	/* TIDY: rows per table */
+	uint64_t			 out2;	/* TIDY: tokens (out: certs) */
 };
 
 struct gc_hooks {
@@ -107,6 +110,8 @@ int	ledger_gc_reserve_token(void *state, const struct ledger_intent *in,
 	    const uint8_t *hash, int64_t now);
 int	ledger_gc_acme(void *state, const struct ledger_acme_step *steps,
 	    size_t n, const struct audit_record *audit);
+int	ledger_gc_tidy(void *state, const char *tenant, int64_t cutoff,
+	    size_t limit, uint64_t *certs, uint64_t *tokens);
 void	ledger_gc_stats(void *state, struct ledger_stats *out);
 
 #endif

@@ -50,6 +50,9 @@ do_op(struct pg_ledger *pg, struct gc_op *op)
 		return pg_do_reserve_token(pg, op->in, op->hash, op->now);
 	case GC_ACME:
 		break;	/* no ACME tables on PostgreSQL yet (docs/acme.md) */
+	case GC_TIDY:
+		return pg_do_tidy(pg, op->name, op->now, op->limit, &op->out,
+		    &op->out2);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -228,4 +231,5 @@ const struct ledger_backend ledger_backend_pgsql = {
 	.token_get = pg_token_get,
 	.token_hash = pg_token_hash,
 	.reserve_token = ledger_gc_reserve_token,
+	.tidy = ledger_gc_tidy,
 };

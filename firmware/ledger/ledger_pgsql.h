@@ -114,6 +114,8 @@ int	pg_do_reserve_token(struct pg_ledger *pg,
 int	pg_do_audit(struct pg_ledger *pg, const struct audit_record *audit,
 	    uint64_t *seq);
 int	pg_do_checkpoint(struct pg_ledger *pg);
+int	pg_do_tidy(struct pg_ledger *pg, const char *tenant, int64_t cutoff,
+	    size_t limit, uint64_t *certs, uint64_t *tokens);
 
 /* ledger_pgsql_schema.c */
 int	pg_migrate(struct pg_conn *c);

@@ -60,6 +60,15 @@ static const char schema_v4[] =
     "ALTER TABLE certs ADD COLUMN authorized_by text NOT NULL DEFAULT '';"
     "CREATE INDEX certs_authorized_by ON certs(tenant, authorized_by);";
 
+/*
+ * Version 5: tidy (issue 19) finds expired and spent enrollment tokens
+ * through an index, not a scan of every token.
+ */
+static const char schema_v5[] =
+    "CREATE INDEX enroll_tokens_expires ON enroll_tokens(tenant, expires);"
+    "CREATE INDEX enroll_tokens_spent ON enroll_tokens(tenant, created)"
+    " WHERE uses_left = 0;";
+
 /* Version 2: the audit chains, so a row and its record share a commit. */
 static int
 migrate_audit(struct pg_conn *c)
@@ -78,6 +87,7 @@ static const struct migration {
 	{ NULL, migrate_audit },
 	{ schema_v3, NULL },
 	{ schema_v4, NULL },
+	{ schema_v5, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -46,6 +46,17 @@ const struct pgu_stmt pg_write_stmts[] = {
 	    " AND uses_left > 0 AND expires > $4", "btt8" },
 	{ "w_token_probe", "SELECT count(*) FROM enroll_tokens"
 	    " WHERE hash = $1", "b" },
+	/*
+	 * Tidy (issue 19): a node skips rows another node's tidy holds,
+	 * rather than waiting behind it.
+	 */
+	{ "w_tidy_certs", "DELETE FROM certs WHERE id IN (SELECT id FROM certs"
+	    " WHERE tenant = $1 AND status IN (1, 2, 3) AND not_after <= $2"
+	    " LIMIT $3 FOR UPDATE SKIP LOCKED)", "t88" },
+	{ "w_tidy_tokens", "DELETE FROM enroll_tokens WHERE id IN (SELECT id"
+	    " FROM enroll_tokens WHERE tenant = $1 AND (expires <= $2"
+	    " OR (uses_left = 0 AND created <= $2))"
+	    " LIMIT $3 FOR UPDATE SKIP LOCKED)", "t88" },
 };
 
 const size_t pg_nwrite_stmts = sizeof(pg_write_stmts) /
@@ -255,4 +266,32 @@ pg_do_reserve_token(struct pg_ledger *pg, const struct ledger_intent *in,
 	if (n != 1)
 		return token_probe(pg, hash);
 	return pg_do_reserve(pg, in);
+}
+
+/* One tidy batch: expired certificates, then spent or expired tokens. */
+int
+pg_do_tidy(struct pg_ledger *pg, const char *tenant, int64_t cutoff,
+    size_t limit, uint64_t *certs, uint64_t *tokens)
+{
+	static const char *const name[2] = { "w_tidy_certs", "w_tidy_tokens" };
+	uint64_t *n[2] = { certs, tokens };
+	struct pgu_params p;
+	PGresult *res = NULL;
+	long changed;
+	int i, rc;
+
+	for (i = 0; i < 2; i++) {
+		pgu_init(&p);
+		pgu_text(&p, tenant);
+		pgu_int8(&p, cutoff);
+		pgu_int8(&p, (int64_t)limit);
+		if ((rc = pg_run(&pg->w, name[i], &p, &res)) != LEDGER_OK)
+			return rc;
+		changed = pgu_changed(res);
+		PQclear(res);
+		if (changed < 0)
+			return LEDGER_ERR_DB;
+		*n[i] = (uint64_t)changed;
+	}
+	return LEDGER_OK;
 }

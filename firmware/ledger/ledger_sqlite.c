@@ -85,6 +85,8 @@ enum {
 	W_TRANSITION,
 	W_PROBE,
 	W_COUNTER,
+	W_TIDY_CERTS,
+	W_TIDY_TOKENS,
 	W_COUNT_STMTS
 };
 
@@ -112,6 +114,17 @@ static const char *const write_sql[W_COUNT_STMTS] = {
 	[W_COUNTER] = "INSERT INTO counters(name, value) VALUES(?1, 1)"
 	    " ON CONFLICT(name) DO UPDATE SET value = value + 1"
 	    " RETURNING value",
+	/*
+	 * Tidy (issue 19): through the indexes certs_tenant and the token
+	 * indexes of ledger_sqlite_tokens.c, at most ?3 rows a table.
+	 */
+	[W_TIDY_CERTS] = "DELETE FROM certs WHERE id IN (SELECT id FROM certs"
+	    " WHERE tenant = ?1 AND status IN (1, 2, 3) AND not_after <= ?2"
+	    " LIMIT ?3)",
+	[W_TIDY_TOKENS] = "DELETE FROM enroll_tokens WHERE id IN ("
+	    "SELECT id FROM enroll_tokens WHERE tenant = ?1 AND expires <= ?2"
+	    " UNION ALL SELECT id FROM enroll_tokens WHERE tenant = ?1"
+	    " AND uses_left = 0 AND created <= ?2 LIMIT ?3)",
 };
 
 int
@@ -353,6 +366,27 @@ do_counter(struct sq_ledger *sq, const char *name, uint64_t *out)
 	return src == SQLITE_ROW ? LEDGER_OK : sq_rc(src);
 }
 
+/* One tidy batch: expired certificates, then spent or expired tokens. */
+static int
+do_tidy(struct sq_ledger *sq, struct gc_op *op)
+{
+	static const int w[2] = { W_TIDY_CERTS, W_TIDY_TOKENS };
+	uint64_t *n[2] = { &op->out, &op->out2 };
+	sqlite3_stmt *st;
+	int i, rc;
+
+	for (i = 0; i < 2; i++) {
+		st = sq->w[w[i]];
+		bind_text(st, 1, op->name);
+		sqlite3_bind_int64(st, 2, op->now);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)op->limit);
+		if ((rc = run(st)) != LEDGER_OK)
+			return rc;
+		*n[i] = (uint64_t)sqlite3_changes(sq->wdb);
+	}
+	return LEDGER_OK;
+}
+
 /* The apply step of one op, inside its SAVEPOINT. */
 static int
 do_op(struct sq_ledger *sq, struct gc_op *op)
@@ -388,6 +422,8 @@ do_op(struct sq_ledger *sq, struct gc_op *op)
 			return rc;
 		return ledger_audit_rc(audit_db_append(sq->adb, op->audit,
 		    NULL));
+	case GC_TIDY:
+		return do_tidy(sq, op);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -551,4 +587,5 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.reserve_token = ledger_gc_reserve_token,
 	.acme_write = ledger_gc_acme,
 	.acme_read = sq_acme_read,
+	.tidy = ledger_gc_tidy,
 };

@@ -25,7 +25,12 @@ static const char token_schema[] =
     " hash BLOB NOT NULL UNIQUE CHECK(length(hash) = 32),"
     " tenant TEXT NOT NULL, profile TEXT NOT NULL, names TEXT NOT NULL,"
     " created INTEGER NOT NULL, expires INTEGER NOT NULL,"
-    " uses_left INTEGER NOT NULL CHECK(uses_left >= 0)) WITHOUT ROWID";
+    " uses_left INTEGER NOT NULL CHECK(uses_left >= 0)) WITHOUT ROWID;"
+    /* Tidy (issue 19) finds expired and spent tokens through these. */
+    "CREATE INDEX IF NOT EXISTS enroll_tokens_expires"
+    " ON enroll_tokens(tenant, expires);"
+    "CREATE INDEX IF NOT EXISTS enroll_tokens_spent"
+    " ON enroll_tokens(tenant, created) WHERE uses_left = 0;";
 
 static const char token_insert[] =
     "INSERT INTO enroll_tokens(id, hash, tenant, profile, names, created,"

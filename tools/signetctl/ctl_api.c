@@ -600,3 +600,81 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 	ctl_reply_free(&rep);
 	return rc;
 }
+
+/*
+ * tidy (issue 19): POST /v1/tidy until the engine says the tenant is
+ * done; each call removes for a few seconds at most.
+ */
+int
+ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "once", no_argument, NULL, '1' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct ctl_verb *v = verb(NULL, "tidy");
+	unsigned long long certs = 0, tokens = 0, calls = 0;
+	const char *before = "?", *n;
+	char *body, bbuf[64] = "?";
+	struct ctl_reply rep;
+	size_t len;
+	long i;
+	int ch, rc, once = 0, done = 0;
+	FILE *f;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
+		if ((rc = opts_end(ch)) != -1)
+			return rc;
+		once = 1;
+	}
+	if (optind != argc)
+		return usage_err(v, "tidy takes no arguments");
+	if (ctl_need_tenant(c, v) != 0)
+		return CTL_EXIT_ERR;
+	while (!done) {
+		if ((f = body_open(&body, &len)) == NULL)
+			return CTL_EXIT_ERR;
+		fputs("{\"tenant\":", f);
+		ctl_json_write_str(f, c->tenant);
+		fputs("}", f);
+		fclose(f);
+		rc = post(c, "/v1/tidy", body, len, &rep);
+		free(body);
+		if (rc != CTL_EXIT_OK)
+			return rc;
+		if ((rc = ctl_status_exit(&rep, "tidy")) != CTL_EXIT_OK) {
+			ctl_reply_free(&rep);
+			return rc;
+		}
+		if (!rep.have_json || ctl_json_get(&rep.j, 0, "done") < 0) {
+			ctl_err("tidy: the answer says nothing removed");
+			ctl_reply_free(&rep);
+			return CTL_EXIT_ERR;
+		}
+		calls++;
+		if ((n = ctl_json_gets(&rep.j, 0, "expired_before")) != NULL)
+			snprintf(bbuf, sizeof(bbuf), "%s", n);
+		before = bbuf;
+		certs += strtoull(jscalar(&rep.j, 0, "certs"), NULL, 10);
+		tokens += strtoull(jscalar(&rep.j, 0, "tokens"), NULL, 10);
+		i = ctl_json_get(&rep.j, 0, "done");
+		done = rep.j.n[i].type == CTL_J_BOOL && rep.j.n[i].boolean;
+		ctl_reply_free(&rep);
+		if (once)
+			break;
+	}
+	if (c->json) {
+		printf("{\"tenant\":");
+		ctl_json_write_str(stdout, c->tenant);
+		printf(",\"certs\":%llu,\"tokens\":%llu,\"expired_before\":",
+		    certs, tokens);
+		ctl_json_write_str(stdout, before);
+		printf(",\"done\":%s,\"calls\":%llu}\n", done ? "true" :
+		    "false", calls);
+	} else
+		printf("tenant %s: removed %llu certificates and %llu "
+		    "enrollment tokens that expired or were spent before "
+		    "%s%s\n", c->tenant, certs, tokens, before, done ? "" :
+		    " (more remain: run again)");
+	return CTL_EXIT_OK;
+}

@@ -127,6 +127,12 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "config", "check", ctl_cmd_config_check, "[-f signetd.conf]",
 	    "  -f, --file FILE       default /etc/signet/signetd.conf\n"
 	    "  exit 0 valid, 1 invalid, 2 unreadable\n" },
+	{ NULL, "tidy", ctl_cmd_tidy, "-T tenant [--once]",
+	    "  remove certificates and enrollment tokens that expired (or "
+	    "were\n"
+	    "  spent) more than the tenant's retention ago; operators only\n"
+	    "      --once            one request (a few seconds), not until "
+	    "done\n" },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

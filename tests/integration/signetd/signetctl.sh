@@ -345,9 +345,17 @@ grep -q 'not JSON' err || fail "malformed JSON: $(cat err)"
 kill "$rpid" 2>/dev/null || true
 pass "bounded: a silent server times out (-t 2), an endless head or body is refused at its limit, bad JSON is named (all exit 2)"
 
+# tidy (issue 19; tests/integration/signetd/tidy.sh does the removing):
+# nothing here has expired 30 days ago.
+ctl 0 tidy --json
+[ "$(json 'd["certs"], d["tokens"], d["done"], d["calls"]')" = "0 0 True 1" ] || fail "tidy json"
+ctl 0 tidy --once
+grep -q '^tenant dev: removed 0 certificates and 0 enrollment tokens' out || fail "tidy table"
+pass "tidy: nothing old enough to remove (table and JSON)"
+
 # Every verb has --help (exit 0) and a place in the man page.
 "$ctl_bin" --help | sed -n '/^verbs:$/,/^signetctl VERB/s/^  \([a-z]\{1,\}\)\( [a-z]\{1,\}\)\{0,1\}\( .*\)\{0,1\}$/\1\2/p' > verbs
-[ "$(wc -l < verbs)" = 12 ] || fail "signetctl --help lists $(wc -l < verbs) verbs: $(cat verbs)"
+[ "$(wc -l < verbs)" = 13 ] || fail "signetctl --help lists $(wc -l < verbs) verbs: $(cat verbs)"
 while read -r verb; do
 	# shellcheck disable=SC2086
 	ctl 0 $verb --help

@@ -198,6 +198,102 @@ test_expired_drop_off(void **state)
 	ca_crl_free(&later);
 }
 
+/* Writes a delta CRL's DER as path (PEM) and returns it parsed. */
+static X509_CRL *
+write_delta(struct rv_fx *f, const struct ca_crl *crl, const char *name)
+{
+	const unsigned char *p = crl->der;
+	X509_CRL *x;
+	FILE *fp;
+
+	x = d2i_X509_CRL(NULL, &p, (long)crl->len);
+	assert_non_null(x);
+	assert_ptr_equal(p, crl->der + crl->len);
+	fp = fopen(rv_path(f, name), "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_X509_CRL(fp, x), 1);
+	fclose(fp);
+	return x;
+}
+
+/*
+ * RFC 5280 5.2.4 and 5.2.6 (issue 19): a complete CRL names the deltas
+ * in freshestCRL; a delta lists what was revoked since, carries a
+ * critical deltaCRLIndicator naming its base, takes its number from the
+ * same sequence, and `openssl verify -use_deltas` reads the two together.
+ */
+static void
+test_delta(void **state)
+{
+	struct rv_fx *f = *state;
+	struct ledger_serial s1, s2;
+	struct ca_crl base, delta, empty;
+	struct ca_err err;
+	X509 *old, *bad;
+	X509_CRL *xb, *xd, *xe;
+	ASN1_INTEGER *bn;
+	STACK_OF(DIST_POINT) *dps;
+	uint64_t v = 0;
+	int crit = -1;
+	char out[4096];
+
+	assert_int_equal(ca_issuer_set_delta(&f->env.issuer,
+	    "ftp://ca.example/delta.crl", 0), CA_ERR_ARG);
+	assert_int_equal(ca_issuer_set_delta(&f->env.issuer, NULL, 1),
+	    CA_ERR_ARG);
+	assert_int_equal(ca_issuer_set_delta(&f->env.issuer,
+	    "http://ca.example/crl/delta/ica.crl", 0), CA_OK);
+	old = rv_issue(f, &s1);
+	bad = rv_issue(f, &s2);
+	rv_write_pem(rv_path(f, "bad.pem"), bad);
+	rv_revoke(f, &s1, 4);
+	xb = build(f, 0, &base);
+	dps = X509_CRL_get_ext_d2i(xb, NID_freshest_crl, NULL, NULL);
+	assert_non_null(dps);
+	assert_int_equal(sk_DIST_POINT_num(dps), 1);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	assert_null(X509_CRL_get_ext_d2i(xb, NID_delta_crl, NULL, NULL));
+	rv_revoke(f, &s2, 1);
+
+	assert_int_equal(ca_crl_build_delta(&f->env.issuer, f->ledger, 0,
+	    3600, base.number, base.this_update, &delta, &err), CA_OK);
+	xd = write_delta(f, &delta, "delta.pem");
+	/* s2, and s1 if it was revoked in the base's thisUpdate second. */
+	assert_true(delta.nrevoked == 1 || delta.nrevoked == 2);
+	assert_true(delta.number > base.number);
+	bn = X509_CRL_get_ext_d2i(xd, NID_delta_crl, &crit, NULL);
+	assert_non_null(bn);
+	assert_int_equal(crit, 1);
+	assert_int_equal(ASN1_INTEGER_get_uint64(&v, bn), 1);
+	assert_int_equal(v, base.number);
+	ASN1_INTEGER_free(bn);
+	assert_null(X509_CRL_get_ext_d2i(xd, NID_freshest_crl, NULL, NULL));
+	/* Revocations before since are the base's, not the delta's. */
+	assert_int_equal(ca_crl_build_delta(&f->env.issuer, f->ledger, 0,
+	    3600, base.number, base.this_update + 3600, &empty, &err), CA_OK);
+	xe = write_delta(f, &empty, "empty.pem");
+	assert_int_equal(empty.nrevoked, 0);
+	assert_null(X509_CRL_get_REVOKED(xe));
+	ca_crl_free(&empty);
+
+	/* The complete CRL alone lets bad pass; with the delta it fails. */
+	assert_int_equal(leaf_verify(f, "bad.pem"), 0);
+	assert_int_not_equal(test_capture(out, sizeof(out), "openssl verify "
+	    "-crl_check -use_deltas -CAfile %s -CRLfile %s -CRLfile %s %s "
+	    "2>&1", rv_path(f, "chain.pem"), rv_path(f, "crl.pem"),
+	    rv_path(f, "delta.pem"), rv_path(f, "bad.pem")), 0);
+	assert_non_null(strstr(out, "certificate revoked"));
+	assert_int_equal(ca_crl_build_delta(&f->env.issuer, f->ledger, 0,
+	    3600, 0, 0, &empty, &err), CA_ERR_ARG);
+	X509_CRL_free(xb);
+	X509_CRL_free(xd);
+	X509_CRL_free(xe);
+	ca_crl_free(&base);
+	ca_crl_free(&delta);
+	X509_free(old);
+	X509_free(bad);
+}
+
 static void
 test_bad_arguments(void **state)
 {
@@ -226,6 +322,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_drop_off, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_delta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup,
 		    teardown),
 	};

@@ -520,6 +520,56 @@ test_admin_roles(void **state)
 	X509_free(agent);
 }
 
+/* Issue 19: TIDY is an operator's, in its own tenants, never CoAP's. */
+static void
+test_tidy_roles(void **state)
+{
+	struct efx *f = *state;
+	static uint8_t der[PROTO_MAX_CERT];
+	static const char *const names[] = { "t.example.com" };
+	struct proto_request req;
+	struct proto_reply rep;
+	X509 *svc = efx_client(f, "svc-1", -60, 3600);
+	X509 *aud = efx_client(f, "auditor-1", -60, 3600);
+	X509 *agent = efx_client(f, "agent-1", -60, 3600);
+	X509 *op = efx_client(f, "operator-1", -60, 3600);
+	X509 *who[3] = { aud, agent, svc };
+	const char *why[3] = { "role auditor may not tidy",
+	    "role agent may not tidy", "role requester may not tidy" };
+	int i;
+
+	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
+	expect(&rep, PROTO_R_OK, NULL);
+	memset(&req, 0, sizeof(req));
+	req.type = PROTO_T_TIDY;
+	snprintf(req.u.tidy.tenant, sizeof(req.u.tidy.tenant), "acme");
+	for (i = 0; i < 3; i++) {
+		efx_ev_cert(&req, PROTO_PEER_HTTPS, who[i], der, sizeof(der));
+		assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
+		expect(&rep, PROTO_R_FORBIDDEN, why[i]);
+	}
+	efx_ev_cert(&req, PROTO_PEER_HTTPS, op, der, sizeof(der));
+	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
+	expect(&rep, PROTO_R_OK, NULL);
+	/* The certificate is valid: nothing to remove, and done. */
+	assert_int_equal(rep.u.tidy.certs, 0);
+	assert_int_equal(rep.u.tidy.done, 1);
+	snprintf(req.u.tidy.tenant, sizeof(req.u.tidy.tenant), "beta");
+	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
+	expect(&rep, PROTO_R_FORBIDDEN, "may not tidy in tenant beta");
+	memset(&req.ev, 0, sizeof(req.ev));
+	assert_int_equal(efx_call(f, PROTO_PEER_COAP, &req, &rep), -1);
+	memset(&req, 0, sizeof(req));
+	req.type = PROTO_T_TIDY;
+	snprintf(req.u.tidy.tenant, sizeof(req.u.tidy.tenant), "beta");
+	assert_int_equal(efx_call(f, PROTO_PEER_CONTROL, &req, &rep), 0);
+	expect(&rep, PROTO_R_OK, NULL);
+	X509_free(svc);
+	X509_free(aud);
+	X509_free(agent);
+	X509_free(op);
+}
+
 static void
 make_token(struct efx *f, X509 *as, const char *name, uint16_t uses,
     struct proto_reply *rep)
@@ -694,6 +744,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_ca_mapping, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_admin_roles, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tidy_roles, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public, setup, teardown),

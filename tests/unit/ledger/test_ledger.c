@@ -776,6 +776,107 @@ test_migrate_from_v2(void **state)
 }
 
 static void
+tidy_token(struct fx *fx, const char *id, uint8_t seed, const char *tenant,
+    int64_t expires)
+{
+	struct ledger_token t;
+	struct audit_record rec;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "%s", id);
+	memset(t.hash, seed, sizeof(t.hash));
+	snprintf(t.tenant, sizeof(t.tenant), "%s", tenant);
+	snprintf(t.profile, sizeof(t.profile), "device");
+	t.created = T0;
+	t.expires = expires;
+	t.uses_left = 1;
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = "op";
+	rec.tenant = tenant;
+	rec.action = AUDIT_CONFIG;
+	rec.result = "ok";
+	assert_int_equal(ledger_token_create(fx->l, &t, &rec), LEDGER_OK);
+}
+
+/*
+ * Issue 19: tidy removes a tenant's expired certificates (issued and
+ * revoked) and expired tokens in batches of at most limit, never a
+ * RESERVED row nor another tenant's, and leaves the audit chain whole.
+ */
+static void
+test_tidy(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c[9];
+	struct audit_record rec;
+	struct ledger_counts n;
+	struct ledger_token tok;
+	uint8_t h[LEDGER_HASH_LEN];
+	uint64_t nc, nt, total = 0;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		certgen(fx->key, 100 + i, "acme", "old.example", T0, T0 + 10,
+		    &c[i]);
+		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+	}
+	certgen_audit(&c[0], &rec);
+	rec.action = AUDIT_REVOKE;
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[1].in.serial, 1,
+	    T0 + 5, &rec), LEDGER_OK);
+	certgen(fx->key, 200, "acme", "new.example", T0, T0 + 86400, &c[5]);
+	certgen(fx->key, 201, "other", "old.example", T0, T0 + 10, &c[6]);
+	certgen(fx->key, 202, "acme", "left.example", T0, T0 + 10, &c[7]);
+	certgen(fx->key, 203, "acme", "edge.example", T0, T0 + 100, &c[8]);
+	assert_int_equal(issue(fx, &c[5]), LEDGER_OK);
+	assert_int_equal(issue(fx, &c[6]), LEDGER_OK);
+	assert_int_equal(issue(fx, &c[8]), LEDGER_OK);
+	/* Left RESERVED (a crash mid-issuance): reconciliation's, not ours. */
+	assert_int_equal(ledger_reserve(fx->l, &c[7].in), LEDGER_OK);
+	tidy_token(fx, "t-old", 1, "acme", T0 + 20);
+	tidy_token(fx, "t-new", 2, "acme", T0 + 86400);
+	tidy_token(fx, "t-other", 3, "other", T0 + 20);
+
+	assert_int_equal(ledger_tidy(fx->l, "acme", T0 + 100, 0, &nc, &nt),
+	    LEDGER_ERR_ARG);
+	assert_int_equal(ledger_tidy(fx->l, "acme", T0 + 100,
+	    LEDGER_TIDY_MAX + 1, &nc, &nt), LEDGER_ERR_ARG);
+	/* Nothing expired at or before T0 + 9. */
+	assert_int_equal(ledger_tidy(fx->l, "acme", T0 + 9, 2, &nc, &nt),
+	    LEDGER_OK);
+	assert_int_equal(nc + nt, 0);
+	/* Batches of 2: 2 + 2 + 2 (the edge row expires at the cutoff). */
+	assert_int_equal(ledger_tidy(fx->l, "acme", T0 + 100, 2, &nc, &nt),
+	    LEDGER_OK);
+	assert_int_equal(nc, 2);
+	assert_int_equal(nt, 1);
+	total += nc;
+	do {
+		assert_int_equal(ledger_tidy(fx->l, "acme", T0 + 100, 2, &nc,
+		    &nt), LEDGER_OK);
+		assert_int_equal(nt, 0);
+		total += nc;
+	} while (nc == 2);
+	assert_int_equal(total, 6);
+	assert_int_equal(ledger_count(fx->l, "acme", &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 1);
+	assert_int_equal(n.n[LEDGER_REVOKED], 0);
+	assert_int_equal(n.n[LEDGER_RESERVED], 1);
+	assert_int_equal(ledger_count(fx->l, "other", &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 1);
+	memset(h, 1, sizeof(h));
+	assert_int_equal(ledger_token_get(fx->l, h, &tok), LEDGER_ERR_NOTFOUND);
+	memset(h, 2, sizeof(h));
+	assert_int_equal(ledger_token_get(fx->l, h, &tok), LEDGER_OK);
+	memset(h, 3, sizeof(h));
+	assert_int_equal(ledger_token_get(fx->l, h, &tok), LEDGER_OK);
+	/* 8 issuances, 1 revocation, 3 tokens; tidy wrote no record. */
+	assert_chain_ok(fx, 12);
+	for (i = 0; i < 9; i++)
+		certgen_free(&c[i]);
+}
+
+static void
 test_serial_hex(void **state)
 {
 	struct ledger_serial s;
@@ -814,6 +915,7 @@ main(void)
 		T(test_schema_versioning),
 		T(test_authorized_by),
 		T(test_migrate_from_v2),
+		T(test_tidy),
 		cmocka_unit_test(test_serial_hex),
 	};
 

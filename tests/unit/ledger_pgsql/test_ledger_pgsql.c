@@ -384,6 +384,79 @@ test_tokens_one_use_across_nodes(void **state)
 	certgen_free(&y);
 }
 
+/*
+ * Issue 19: tidy on node b removes what node a issued once it expired
+ * (issued and revoked), the spent token, in batches; not the unexpired
+ * row, not the RESERVED one, not another tenant's; a's chain verifies.
+ */
+static void
+test_tidy_across_nodes(void **state)
+{
+	struct pgfx *fx = *state;
+	struct ledger *a = pgfx_open(fx, "a1", 0);
+	struct ledger *b = pgfx_open(fx, "b2", 0);
+	struct test_cert c[7];
+	struct ledger_token t;
+	struct audit_record rec;
+	uint64_t nc, nt, certs = 0, tokens = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		certgen(fx->key, 40 + i, "acme", "old.example", T0, T0 + 10,
+		    &c[i]);
+		assert_int_equal(issue(a, &c[i]), LEDGER_OK);
+	}
+	certgen_audit(&c[0], &rec);
+	rec.action = AUDIT_REVOKE;
+	assert_int_equal(ledger_revoke(a, "acme", &c[0].in.serial, 1, T0 + 1,
+	    &rec), LEDGER_OK);
+	certgen(fx->key, 50, "acme", "new.example", T0, T0 + 86400, &c[3]);
+	certgen(fx->key, 51, "other", "old.example", T0, T0 + 10, &c[4]);
+	certgen(fx->key, 52, "acme", "left.example", T0, T0 + 10, &c[5]);
+	assert_int_equal(issue(a, &c[3]), LEDGER_OK);
+	assert_int_equal(issue(a, &c[4]), LEDGER_OK);
+	assert_int_equal(ledger_reserve(a, &c[5].in), LEDGER_OK);
+	/* A token spent on c[6], created at T0. */
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "tok-spent");
+	memset(t.hash, 0x5a, sizeof(t.hash));
+	snprintf(t.tenant, sizeof(t.tenant), "acme");
+	snprintf(t.profile, sizeof(t.profile), "service");
+	t.created = T0;
+	t.expires = (int64_t)time(NULL) + 600;
+	t.uses_left = 1;
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = "op";
+	rec.action = AUDIT_CONFIG;
+	assert_int_equal(ledger_token_create(a, &t, &rec), LEDGER_OK);
+	certgen(fx->key, 53, "acme", "tok.example", T0, T0 + 86400, &c[6]);
+	c[6].in.profile = "service";
+	assert_int_equal(ledger_reserve_token(a, &c[6].in, t.hash, 0),
+	    LEDGER_OK);
+
+	do {
+		assert_int_equal(ledger_tidy(b, "acme", T0 + 100, 2, &nc, &nt),
+		    LEDGER_OK);
+		certs += nc;
+		tokens += nt;
+	} while (nc == 2 || nt == 2);
+	assert_int_equal(certs, 3);
+	assert_int_equal(tokens, 1);
+	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM certs"), 4);
+	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM certs"
+	    " WHERE status = 0"), 2);
+	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM certs"
+	    " WHERE tenant = 'other'"), 1);
+	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM enroll_tokens"),
+	    0);
+	ledger_close(a);
+	ledger_close(b);
+	/* 5 issuances, 1 revocation, 1 token; tidy wrote no record. */
+	pgfx_chain_ok(fx, "a1", 7);
+	for (i = 0; i < 7; i++)
+		certgen_free(&c[i]);
+}
+
 static void
 test_audit_chain_per_node_and_tamper(void **state)
 {
@@ -486,9 +559,9 @@ test_schema_versions(void **state)
 	a = pgfx_open(fx, "a1", 0);	/* a second open migrates nothing */
 	ledger_close(a);
 	assert_int_equal(pgfx_int(fx, "SELECT max(version) FROM"
-	    " schema_version"), 4);
+	    " schema_version"), 5);
 	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM schema_version"),
-	    4);
+	    5);
 	/* A database from a newer build is refused, not written to. */
 	assert_int_equal(pgfx_sql(fx, "INSERT INTO schema_version"
 	    " VALUES(99, 0)"), 0);
@@ -516,16 +589,18 @@ test_migrate_from_v3(void **state)
 	certgen(fx->key, 30, "acme", "a.example", T0, T0 + 3600, &c[0]);
 	assert_int_equal(issue(l, &c[0]), LEDGER_OK);
 	ledger_close(l);
+	/* And what version 5 (issue 19, tidy's indexes) added after it. */
 	assert_int_equal(pgfx_sql(fx, "DROP INDEX certs_authorized_by;"
 	    "ALTER TABLE certs DROP COLUMN authorized_by;"
-	    "DELETE FROM schema_version WHERE version = 4"), 0);
+	    "DROP INDEX enroll_tokens_expires; DROP INDEX enroll_tokens_spent;"
+	    "DELETE FROM schema_version WHERE version >= 4"), 0);
 	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM"
 	    " information_schema.columns WHERE table_name = 'certs'"
 	    " AND column_name = 'authorized_by'"), 0);
 
 	l = pgfx_open(fx, "a1", 0);
 	assert_int_equal(pgfx_int(fx, "SELECT max(version) FROM"
-	    " schema_version"), 4);
+	    " schema_version"), 5);
 	assert_int_equal(ledger_get(l, "acme", &c[0].in.serial, &row),
 	    LEDGER_OK);
 	assert_int_equal(row.status, LEDGER_ISSUED);
@@ -602,6 +677,8 @@ main(void)
 		    test_tokens_one_use_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_audit_chain_per_node_and_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tidy_across_nodes,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_chain_pages,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_versions,

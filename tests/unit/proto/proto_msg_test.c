@@ -92,6 +92,7 @@ check_request_fields(const struct proto_request *a,
 		break;
 	case PROTO_T_CRL:
 		assert_string_equal(a->u.crl.issuer, b->u.crl.issuer);
+		assert_int_equal(a->u.crl.delta, b->u.crl.delta);
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		assert_string_equal(a->u.psk.identity, b->u.psk.identity);
@@ -102,6 +103,9 @@ check_request_fields(const struct proto_request *a,
 		assert_string_equal(a->u.acme.id, b->u.acme.id);
 		assert_string_equal(a->u.acme.detail, b->u.acme.detail);
 		assert_blob(a->u.acme.body, b->u.acme.body);
+		break;
+	case PROTO_T_TIDY:
+		assert_string_equal(a->u.tidy.tenant, b->u.tidy.tenant);
 		break;
 	default:
 		break;
@@ -233,7 +237,8 @@ crl_body(const char *issuer, size_t n)
 	proto_put_u32(&w, 0);	/* no source address */
 	proto_put_u16(&w, (uint16_t)n);
 	memcpy(buf + w.len, issuer, n);
-	return w.len + n;
+	buf[w.len + n] = 0;	/* delta: no (issue 19) */
+	return w.len + n + 1;
 }
 
 static void
@@ -254,6 +259,15 @@ test_strings(void **state)
 	assert_int_equal(proto_request_decode(PROTO_T_CRL, buf, len, &req),
 	    PROTO_ERR_NUL);
 	assert_string_equal(req.u.crl.issuer, "");
+	/* The delta flag is 0 or 1. */
+	len = crl_body("acme", 4);
+	buf[len - 1] = 2;
+	assert_int_equal(proto_request_decode(PROTO_T_CRL, buf, len, &req),
+	    PROTO_ERR_VALUE);
+	buf[len - 1] = 1;
+	assert_int_equal(proto_request_decode(PROTO_T_CRL, buf, len, &req),
+	    PROTO_OK);
+	assert_int_equal(req.u.crl.delta, 1);
 
 	/* The encoder refuses what the decoder would refuse. */
 	proto_sample_request(PROTO_T_CRL, 2, &req);

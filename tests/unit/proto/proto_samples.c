@@ -130,6 +130,7 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 		break;
 	case PROTO_T_CRL:
 		copy(r->u.crl.issuer, sizeof(r->u.crl.issuer), "acme-int-1");
+		r->u.crl.delta = variant == 1;
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		copy(r->u.psk.identity, sizeof(r->u.psk.identity), "tk-0001");
@@ -155,6 +156,9 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 		r->u.coap.counters[PROTO_CC_REQUESTS] = 42;
 		r->u.coap.counters[PROTO_CC_HANDSHAKES] = 7;
 		r->u.coap.counters[PROTO_CC_EVICTED] = UINT64_MAX;
+		break;
+	case PROTO_T_TIDY:
+		copy(r->u.tidy.tenant, sizeof(r->u.tidy.tenant), "acme");
 		break;
 	default:
 		break;
@@ -277,6 +281,12 @@ sample_payload(struct proto_reply *rep)
 		copy(rep->u.acme.nonce, sizeof(rep->u.acme.nonce),
 		    "AAAAAAAAAAEAAAAAZWpjZGVmZ2hpamtsbW5vcA");
 		rep->u.acme.body = BLOB(blob);
+		break;
+	case PROTO_T_TIDY:
+		rep->u.tidy.certs = 1000000;
+		rep->u.tidy.tokens = 17;
+		rep->u.tidy.cutoff = 1700000000;
+		rep->u.tidy.done = 1;
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

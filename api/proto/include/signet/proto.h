@@ -10,7 +10,7 @@
  * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
  *
  *	offset	size	field
- *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5305)
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5306)
  *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
  *	4	4	request id, chosen by the sender of the request and
  *			echoed unchanged in the reply
@@ -69,7 +69,8 @@
  *						ledger, ocsp, u8 n
  *						(<= PROTO_MAX_CRLS), n crl
  *	OCSP		data der request	data der response
- *	CRL		str issuer		data der CRL
+ *	CRL		str issuer, u8 delta	data der CRL (delta: the
+ *						issuer's delta CRL)
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
  *			(PROTO_MAX_PSK_ID)	data handle
  *						(PROTO_PSK_HANDLE_LEN)
@@ -84,6 +85,8 @@
  *	ACME_VA		as ACME			as ACME
  *	COAP_STATS	u8 n (PROTO_CC_MAX),	(nothing)
  *			n u64 counters
+ *	TIDY		str tenant		u64 certs, u64 tokens,
+ *						u64 cutoff, u8 done
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
@@ -139,7 +142,8 @@
 					   ACME_EAB, ACME_VA and the
 					   validator peer, COAP_STATS,
 					   CoAP counters and per-target
-					   counts in HEALTH; version 5: the
+					   counts in HEALTH, TIDY, the
+					   delta flag in CRL; version 5: the
 					   EST label in ISSUE; version 4:
 					   authorized_by; version 3:
 					   source address,
@@ -207,6 +211,7 @@ enum proto_type {
 	PROTO_T_ACME_EAB,	/* an operator makes an ACME EAB key */
 	PROTO_T_ACME_VA,	/* the validator asks for work, reports */
 	PROTO_T_COAP_STATS,	/* the CoAP front end's counters, for /metrics */
+	PROTO_T_TIDY,		/* remove expired rows now (issue 19) */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -372,6 +377,7 @@ struct proto_ocsp_req {
 
 struct proto_crl_req {
 	char	issuer[PROTO_MAX_STR + 1];	/* empty: default issuer */
+	uint8_t	delta;		/* 1: its delta CRL (issue 19), else 0 */
 };
 
 /*
@@ -490,6 +496,11 @@ struct proto_coap_stats_req {
 	uint64_t	counters[PROTO_CC_MAX];	/* enum proto_coap_counter */
 };
 
+/* TIDY: an operator asks for a tidy run of one tenant (issue 19). */
+struct proto_tidy_req {
+	char	tenant[PROTO_MAX_STR + 1];
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -506,6 +517,7 @@ struct proto_request {
 		struct proto_psk_req		psk;
 		struct proto_acme_req		acme;	/* ACME, ACME_VA */
 		struct proto_coap_stats_req	coap;	/* COAP_STATS */
+		struct proto_tidy_req		tidy;
 	} u;					/* HEALTH has no fields */
 };
 
@@ -560,6 +572,17 @@ struct proto_psk_rep {
 	uint8_t		handle[PROTO_PSK_HANDLE_LEN];	/* one-time */
 	char		tenant[PROTO_MAX_STR + 1];
 	char		profile[PROTO_MAX_STR + 1];
+};
+
+/*
+ * TIDY: what this call removed, the expiry cutoff it used, and whether
+ * the tenant is done (0: the call's time budget ran out; ask again).
+ */
+struct proto_tidy_rep {
+	uint64_t	certs;
+	uint64_t	tokens;
+	uint64_t	cutoff;		/* seconds since the epoch */
+	uint8_t		done;		/* 0 or 1 */
 };
 
 /*
@@ -656,6 +679,7 @@ struct proto_reply {
 		struct proto_health_rep		health;
 		struct proto_psk_rep		psk;	/* PSK_LOOKUP */
 		struct proto_acme_rep		acme;	/* ACME, ACME_VA */
+		struct proto_tidy_rep		tidy;
 	} u;
 };
 

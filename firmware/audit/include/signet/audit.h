@@ -82,6 +82,7 @@ enum audit_action {
 	AUDIT_AUTH_FAIL,
 	AUDIT_RECONCILE,
 	AUDIT_ABANDON,
+	AUDIT_TIDY,		/* expired rows removed (issue 19) */
 	AUDIT_ACTION_COUNT
 };
 

@@ -143,6 +143,8 @@ struct ca_issuer {
 	char ca_issuers_url[CA_MAX_URL + 1];	/* AIA caIssuers, optional */
 	char ocsp_url[CA_MAX_URL + 1];		/* AIA OCSP, optional */
 	char crl_url[CA_MAX_URL + 1];		/* CRL DP, optional */
+	char delta_url[CA_MAX_URL + 1];	/* delta CRLs (freshestCRL), or "" */
+	int delta_in_certs;		/* freshestCRL in issued certificates */
 	struct ca_chain *rules;	/* what the chain imposes (ca_chain.c) */
 };
 int ca_issuer_init(struct ca_issuer *iss, const char *name,
@@ -150,6 +152,13 @@ int ca_issuer_init(struct ca_issuer *iss, const char *name,
     struct ca_err *err);
 int ca_issuer_set_urls(struct ca_issuer *iss, const char *ca_issuers,
     const char *ocsp, const char *crl);
+/*
+ * Delta CRLs (RFC 5280 5.2.4, issue 19): url (http or https; NULL or ""
+ * for none) is where this issuer's delta CRLs are published; complete
+ * CRLs name it in freshestCRL (5.2.6), and so do issued certificates
+ * (4.2.1.15) when in_certs.
+ */
+int ca_issuer_set_delta(struct ca_issuer *iss, const char *url, int in_certs);
 void ca_issuer_clear(struct ca_issuer *iss);
 
 /*

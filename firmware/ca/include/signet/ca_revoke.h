@@ -61,9 +61,22 @@ struct ca_crl {
 	uint64_t number;	/* cRLNumber */
 	size_t nrevoked;	/* entries listed */
 	time_t this_update, next_update;
+	uint64_t base_number;	/* delta: its base's cRLNumber; else 0 */
+	time_t since;		/* delta: revocations from then on */
 };
 int ca_crl_build(const struct ca_issuer *iss, struct ledger *l, time_t now,
     int64_t next_update_secs, struct ca_crl *out, struct ca_err *err);
+/*
+ * A delta CRL (RFC 5280 5.2.4, issue 19) on the complete CRL numbered
+ * base_number: the issuer's certificates revoked at or after since (the
+ * base's thisUpdate) and unexpired at now, with a critical
+ * deltaCRLIndicator; its cRLNumber comes from the same counter as the
+ * complete CRLs' (5.2.3: one sequence), so it is above its base's.  A
+ * complete CRL of an issuer with a delta_url carries freshestCRL.
+ */
+int ca_crl_build_delta(const struct ca_issuer *iss, struct ledger *l,
+    time_t now, int64_t next_update_secs, uint64_t base_number, time_t since,
+    struct ca_crl *out, struct ca_err *err);
 void ca_crl_free(struct ca_crl *crl);
 
 /*

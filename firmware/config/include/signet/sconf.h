@@ -55,6 +55,8 @@ struct sconf_issuer {
 	char *chain_file; /* PEM: certificates above it, up to the root */
 	char *ocsp_cert_file; /* optional delegated OCSP signer certificate */
 	char *ocsp_key_label; /* its key in the token */
+	int delta_crl;	      /* publish delta CRLs (issue 19) */
+	int delta_in_certs;   /* freshestCRL in issued certificates too */
 };
 
 struct sconf_profile {
@@ -84,6 +86,7 @@ struct sconf_tenant {
 	size_t nissuers;
 	struct sconf_profile *profiles;
 	size_t nprofiles;
+	int64_t retention;	/* tidy: seconds kept after expiry (issue 19) */
 };
 
 /*
@@ -169,11 +172,15 @@ struct sconf {
 	char *url_ocsp;		/* AIA OCSP URL */
 	char *url_ca_issuers;	/* AIA caIssuers URL; "%s" = issuer name */
 	char *url_crl;		/* CRL DP URL; "%s" = issuer name */
+	char *url_delta_crl;	/* delta CRLs' URL (freshestCRL); "%s" too */
 	int64_t crl_next_update; /* seconds */
 	int64_t ocsp_validity;	/* seconds a pre-signed response is valid */
 	int ocsp_ignore_nonce;	/* RFC 5019: never echo a nonce, serve cache */
 	int64_t rev_freshness;	/* a revocation is in CRL/OCSP by then (s) */
 	int64_t rev_refresh_sigs; /* background signatures per second, max */
+	int64_t delta_next_update; /* seconds: a delta CRL's lifetime */
+	int64_t tidy_interval;	/* seconds between scheduled tidy runs; 0 off */
+	int64_t tidy_batch;	/* rows per table per tidy transaction */
 
 	char *est_default;	/* "tenant/profile" for /.well-known/est/ */
 	int64_t token_max_ttl;	/* longest enrollment-token lifetime */

@@ -266,6 +266,22 @@ typedef int (*ledger_revoked_cb)(const struct ledger_revoked *r, void *arg);
 int	ledger_list_revoked(struct ledger *l, const char *issuer,
 	    int64_t now, ledger_revoked_cb cb, void *arg);
 
+/*
+ * Storage hygiene (issue 19).  One batch of a tidy run: remove at most
+ * limit (1..LEDGER_TIDY_MAX) certificates of tenant whose not_after is at
+ * or before cutoff (ISSUED, REVOKED and ABANDONED rows; never RESERVED,
+ * which start-up reconciliation owns), and at most limit of tenant's
+ * enrollment tokens that expired at or before cutoff or were used up and
+ * created at or before it.  One write op in the group commit, so a batch
+ * shares a transaction with issuance and holds the writer only for its
+ * own few deletions; call again until both counts come back below limit.
+ * The audit chain is not touched (the caller audits the run).  *certs and
+ * *tokens (both required) get the rows removed.
+ */
+#define LEDGER_TIDY_MAX	10000
+int	ledger_tidy(struct ledger *l, const char *tenant, int64_t cutoff,
+	    size_t limit, uint64_t *certs, uint64_t *tokens);
+
 enum ledger_decision {
 	LEDGER_KEEP = 0,	/* leave RESERVED, decide later */
 	LEDGER_ABANDON,		/* provably never left: ABANDONED */
