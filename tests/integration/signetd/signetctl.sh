@@ -232,9 +232,9 @@ pass "crl show lists the revoked serial with its reason; a wrong issuer fails ve
 # Off line: config check (signetd's loader), audit verify / show and
 # tokens list on the ledger file (read as the engine's user, whose it is).
 ctl 0 config check -f signetd.conf
-grep -q 'signetd.conf: configuration ok (1 tenant, 3 profiles' out || fail "config check"
+grep -q 'signetd.conf: configuration ok (1 tenant, 4 profiles' out || fail "config check"
 ctl 0 config check -f signetd.conf --json
-[ "$(json 'd["ok"], d["tenants"][0]["name"], d["tenants"][0]["profiles"]')" = "True dev ['service', 'device', 'nostore']" ] ||
+[ "$(json 'd["ok"], d["tenants"][0]["name"], d["tenants"][0]["profiles"]')" = "True dev ['service', 'acme', 'device', 'nostore']" ] ||
 	fail "config check json"
 sed 's/^https_workers = 1/https_workers = "one"/' signetd.conf > bad.conf
 ctl 1 config check -f bad.conf
