@@ -225,6 +225,7 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 		proto_cur_fail(c, PROTO_ERR_VALUE);
 	for (i = 0; c->err == PROTO_OK && i < PROTO_C_MAX; i++)
 		proto_get_u64(c, &m->counters[i]);
+	proto_failed_get(c, m->failed, &m->nfailed);
 	return c->err;
 }
 
@@ -246,6 +247,7 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	proto_put_u8(w, PROTO_C_MAX);
 	for (i = 0; i < PROTO_C_MAX; i++)
 		proto_put_u64(w, m->counters[i]);
+	proto_failed_put(w, m->failed, m->nfailed);
 	return w->err;
 }
 

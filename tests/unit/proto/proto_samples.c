@@ -200,6 +200,12 @@ sample_payload(struct proto_reply *rep)
 		    "signet 0.1.0");
 		rep->u.health.counters[PROTO_C_AUTH_FAIL] = 13000;
 		rep->u.health.counters[PROTO_C_OCSP_NONCE_DROPPED] = 7;
+		rep->u.health.nfailed = 1;
+		copy(rep->u.health.failed[0].child,
+		    sizeof(rep->u.health.failed[0].child), "coap");
+		copy(rep->u.health.failed[0].error,
+		    sizeof(rep->u.health.failed[0].error),
+		    "msg=\"sandbox refused\" error=\"no user nobody-here\"");
 		break;
 	case PROTO_T_PSK_LOOKUP:
 		rep->u.psk.len = 32;
