@@ -21,6 +21,7 @@ BASE_PKGS=(
 	libcoap3-dev libcoap3-bin libmbedtls-dev
 	libgfshare-dev libgfshare-bin libqrencode-dev
 	curl ca-certificates procps psmisc
+	certbot lego
 	debootstrap
 )
 BP_PKGS=(libp11-3 libp11-dev libengine-pkcs11-openssl)

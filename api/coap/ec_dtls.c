@@ -3,9 +3,9 @@
  * strict client certificate verification against our own trust store, and
  * bootstrap PSKs fetched from the engine during the handshake.
  *
- * libcoap 4.3.1 (OpenSSL backend) sets up certificate and key per session
- * from the coap_dtls_pki_t; with PEM files it re-reads them on every
- * handshake, so we give it DER buffers (COAP_PKI_KEY_ASN1) read once here.
+ * libcoap (OpenSSL backend, 4.3.1 and 4.3.4) sets up certificate and key
+ * per session from the coap_dtls_pki_t; with PEM files it re-reads them on
+ * every handshake, so we give it DER buffers (COAP_PKI_KEY_ASN1) read once.
  * Its verify callback honours allow_self_signed/allow_expired_certs, which
  * we leave off; the trust anchors are ours (ec_store_init), set on each
  * SSL in the additional setup callback, with the server chain.

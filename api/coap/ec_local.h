@@ -11,6 +11,7 @@
 #define SIGNET_EC_LOCAL_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@
 #define EC_ENGINE_TIMEOUT_MS	10000	/* one engine round trip */
 #define EC_PSK_TIMEOUT_MS	2000	/* a PSK lookup, mid-handshake */
 #define EC_STORE_RETRY_MS	2000	/* refetching CA certs for the store */
+#define EC_GATE_WINDOW_MS	60000	/* unverified ClientHellos counted in */
+#define EC_GATE_COOKIE_MS	30000	/* a cookie of ours lives 30-60 s */
+#define EC_GATE_BATCH		256	/* datagrams checked per loop turn */
 
 /* An unfinished Block1 body of one session. */
 struct ec_body {
@@ -70,6 +74,26 @@ struct ec_stats {
 	uint64_t	replayed;	/* retransmissions from the cache */
 	uint64_t	dup_inflight;	/* ... of a request still in flight */
 	uint64_t	busy;		/* refused: no room for an exchange */
+	/* ClientHellos from sources libcoap has no session for (ec_gate.c): */
+	uint64_t	hello_passed;	/* without our cookie, within budget */
+	uint64_t	hello_cookie;	/* with a valid cookie of ours */
+	uint64_t	hello_answered;	/* answered by us, kept from libcoap */
+	uint64_t	hello_bad;	/* malformed: dropped by us */
+};
+
+/*
+ * The stateless cookie check in front of libcoap (ec_gate.c): fd is
+ * libcoap's endpoint socket, read (peeked) by us before libcoap reads it.
+ */
+struct ec_gate {
+	int		 fd;		/* -1: no check */
+	uint8_t		 secret[32];	/* cookie key, this process only */
+	int64_t		*passed;	/* ring: when budget passes were */
+	size_t		 budget;	/* unverified passes per window */
+	size_t		 next;
+	/* The source of the datagram libcoap reads next (cookie callbacks). */
+	struct sockaddr_storage peer;
+	int		 have_peer;
 };
 
 /* An asynchronous engine call ended: err PROTO_OK with rep, or not. */
@@ -106,6 +130,7 @@ struct ec_ctx {
 	struct ec_bodies	 bodies;
 	unsigned		 nbodies;
 	struct ec_stats		 st;
+	struct ec_gate		 gate;		/* ClientHellos from new sources */
 	struct ec_dup		 dup;		/* exchanges per session */
 	struct ec_pendq		 pending;	/* asynchronous engine calls */
 	size_t			 npending;
@@ -149,6 +174,19 @@ void	ec_store_refresh(struct ec_ctx *);
 /* ec_dtls.c */
 int	ec_dtls_setup(struct ec_ctx *);
 void	ec_dtls_free(struct ec_ctx *);
+
+/*
+ * ec_gate.c: ClientHellos from sources libcoap has no session for get a
+ * HelloVerifyRequest from us, without state, once more than the budget
+ * of them has reached libcoap in EC_GATE_WINDOW_MS; only a ClientHello
+ * carrying our cookie back (its source is real) then reaches libcoap.
+ * ec_gate_init finds libcoap's socket bound to addr; ec_gate_run checks
+ * the datagrams queued on it, up to the first one libcoap is to read.
+ */
+int	ec_gate_init(struct ec_ctx *, const coap_address_t *addr,
+	    size_t budget);
+void	ec_gate_run(struct ec_ctx *, int64_t now);
+void	ec_gate_free(struct ec_ctx *);
 
 /* ec_res.c */
 int	ec_res_setup(struct ec_ctx *);

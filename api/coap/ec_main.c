@@ -5,8 +5,8 @@
  *	signet-coap -f CONFIG -E ENGINEFD [-U UDPFD] [-d]
  *
  * ENGINEFD is its SOCK_SEQPACKET channel to the engine.  UDPFD is the
- * socket signetd bound for listen { coap }.  libcoap 4.3.1 cannot adopt a
- * socket (coap_new_endpoint always creates and binds its own), so we read
+ * socket signetd bound for listen { coap }.  libcoap (4.3.1 and 4.3.4)
+ * cannot adopt a socket (coap_new_endpoint always binds its own), so we read
  * the bound address from UDPFD, close our copy and let libcoap bind the
  * same address; both sockets have SO_REUSEADDR and Linux delivers unicast
  * datagrams to the newest, ours.  Without -U the address comes from the
@@ -173,6 +173,9 @@ loop_once(struct ec_ctx *ctx)
 		if (poll(pfd, 2, wait) == -1 && errno != EINTR)
 			fatal("msg=\"poll\"");
 	} else {
+		/* Best effort: a datagram arriving while libcoap waits in
+		 * select() is read unchecked (one per turn of this loop). */
+		ec_gate_run(ctx, now);
 		FD_ZERO(&rfds);
 		FD_SET(ctx->efd, &rfds);
 		coap_io_process_with_fds(ctx->coap, (uint32_t)wait,
@@ -182,6 +185,8 @@ loop_once(struct ec_ctx *ctx)
 	now = ec_now_ms();
 	ec_engine_expire(ctx, now);
 	ec_dup_expire(&ctx->dup, now);
+	/* libcoap reads one datagram per call: ClientHellos checked first. */
+	ec_gate_run(ctx, now);
 	coap_io_process(ctx->coap, COAP_IO_NO_WAIT);
 }
 
@@ -190,6 +195,7 @@ setup(struct ec_ctx *ctx, const char *path, int udpfd)
 {
 	char errbuf[SCONF_MAX_ERR];
 	coap_address_t addr;
+	int64_t hello;
 
 	if (sconf_load(path, &ctx->conf, errbuf, sizeof(errbuf)) != 0)
 		fatalx("msg=\"bad config\" err=\"%s\"", errbuf);
@@ -219,6 +225,11 @@ setup(struct ec_ctx *ctx, const char *path, int udpfd)
 	coap_register_event_handler(ctx->coap, on_event);
 	if (coap_new_endpoint(ctx->coap, &addr, COAP_PROTO_DTLS) == NULL)
 		fatalx("msg=\"cannot bind DTLS endpoint\"");
+	hello = ctx->conf->limits.coap_hello_unverified;
+	if (ec_gate_init(ctx, &addr, hello < 0 ? 0 : hello > 65536 ? 65536 :
+	    (size_t)hello) != 0)
+		fatalx("msg=\"no DTLS endpoint socket for the ClientHello "
+		    "check\"");
 }
 
 int
@@ -279,7 +290,9 @@ main(int argc, char *argv[])
 	log_info("msg=\"stopping\" requests=%llu enrolled=%llu "
 	    "errors=%llu psk_ok=%llu psk_refused=%llu too_large=%llu "
 	    "reaped=%llu rate_limited=%llu bodies_refused=%llu "
-	    "replayed=%llu dup_inflight=%llu busy=%llu evicted=%llu",
+	    "replayed=%llu dup_inflight=%llu busy=%llu evicted=%llu "
+	    "hello_passed=%llu hello_cookie=%llu hello_answered=%llu "
+	    "hello_bad=%llu",
 	    (unsigned long long)ctx.st.requests,
 	    (unsigned long long)ctx.st.enrolled,
 	    (unsigned long long)ctx.st.errors,
@@ -292,13 +305,18 @@ main(int argc, char *argv[])
 	    (unsigned long long)ctx.st.replayed,
 	    (unsigned long long)ctx.st.dup_inflight,
 	    (unsigned long long)ctx.st.busy,
-	    (unsigned long long)ctx.dup.evicted);
+	    (unsigned long long)ctx.dup.evicted,
+	    (unsigned long long)ctx.st.hello_passed,
+	    (unsigned long long)ctx.st.hello_cookie,
+	    (unsigned long long)ctx.st.hello_answered,
+	    (unsigned long long)ctx.st.hello_bad);
 	coap_free_context(ctx.coap);
 	coap_cleanup();
 	ec_engine_free(&ctx);
 	ec_dup_free(&ctx.dup);
 	ec_dtls_free(&ctx);
 	ec_disc_free(&ctx);
+	ec_gate_free(&ctx);
 	sconf_free(ctx.conf);
 	return 0;
 }

@@ -94,6 +94,21 @@ int	https_est_route(const uint8_t *path, size_t len,
 	    struct https_est_route *r);
 
 /*
+ * ACME (https_acme.c): /acme/<label>/<resource>[/<id>[/finalize]], the
+ * label as for EST, an id 1 to HTTPS_MAX_ACME_ID of [A-Za-z0-9_-].  op
+ * is an enum proto_acme_op.  HTTPS_E_NOTFOUND outside /acme/ or for an
+ * unknown resource, HTTPS_E_SYNTAX for a bad label or id.
+ */
+#define HTTPS_MAX_ACME_ID	64
+struct https_acme_route {
+	int	op;
+	char	label[HTTPS_MAX_LABEL + 1];
+	char	id[HTTPS_MAX_ACME_ID + 1];
+};
+int	https_acme_route(const uint8_t *path, size_t len,
+	    struct https_acme_route *r);
+
+/*
  * OCSP GET (RFC 6960 A.1): the path after "/ocsp/" is the DER request,
  * base64 (either alphabet, padding optional) and percent-encoded.
  */

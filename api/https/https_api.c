@@ -210,6 +210,43 @@ api_tokens(struct https_ctx *ctx, struct proto_request *req,
 	https_call(ctx, req, api_token_done);
 }
 
+static void
+api_eab_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+{
+	struct evbuffer *b;
+
+	if (r == NULL || r->status.result != PROTO_R_OK) {
+		https_engine_error(ctx, err, r);
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		https_error(ctx, 500, "out of memory");
+		return;
+	}
+	/* RFC 8555 7.3.4: the key id and the HMAC key, shown once. */
+	evbuffer_add_printf(b, "{\"kid\":");
+	https_json_string(b, r->u.token.id);
+	evbuffer_add_printf(b, ",\"hmac_key\":");
+	https_json_string(b, r->u.token.secret);
+	evbuffer_add_printf(b, "}\n");
+	log_info("msg=\"acme eab key created\" tenant=%s kid=%s",
+	    ctx->tenant, r->u.token.id);
+	https_reply(ctx, 200, "application/json", b);
+	evbuffer_free(b);
+}
+
+/* POST /v1/acme/eab {tenant, profile}: an ACME EAB key (issue 20). */
+static void
+api_acme_eab(struct https_ctx *ctx, struct proto_request *req,
+    const struct https_json *j)
+{
+	if (api_target(ctx, j, req->u.target.tenant,
+	    req->u.target.profile) != 0)
+		return;
+	req->type = PROTO_T_ACME_EAB;
+	https_call(ctx, req, api_eab_done);
+}
+
 /* The POST routes: a JSON body, then the route's own checks. */
 static void
 api_post(struct https_ctx *ctx, struct proto_request *req,
@@ -280,6 +317,9 @@ https_api(struct https_ctx *ctx, const char *path, const char *query)
 		break;
 	case HTTPS_R_V1_TOKENS:
 		api_post(ctx, &req, api_tokens);
+		break;
+	case HTTPS_R_V1_ACME_EAB:
+		api_post(ctx, &req, api_acme_eab);
 		break;
 	default:
 		api_get(ctx, &req, path, query);

@@ -38,6 +38,8 @@ api_route(const char *path, int post)
 		return post ? HTTPS_R_V1_REVOKE : HTTPS_R_OTHER;
 	if (strcmp(path, "/v1/tokens") == 0)
 		return post ? HTTPS_R_V1_TOKENS : HTTPS_R_OTHER;
+	if (strcmp(path, "/v1/acme/eab") == 0)
+		return post ? HTTPS_R_V1_ACME_EAB : HTTPS_R_OTHER;
 	if (post)
 		return HTTPS_R_OTHER;
 	if (strcmp(path, "/v1/health") == 0)

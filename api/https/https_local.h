@@ -47,6 +47,8 @@ enum https_rid {
 	HTTPS_R_CRL,
 	HTTPS_R_OCSP,
 	HTTPS_R_METRICS,
+	HTTPS_R_ACME,
+	HTTPS_R_V1_ACME_EAB,
 	HTTPS_R_OTHER,
 	HTTPS_R_MAX
 };
@@ -238,6 +240,8 @@ void	https_srv_free(struct https_srv *);
 
 /* Route handlers. */
 void	https_est(struct https_ctx *, const struct https_est_route *);
+/* https_acme.c: one ACME request, answered by the engine. */
+void	https_acme(struct https_ctx *, const struct https_acme_route *);
 void	https_api(struct https_ctx *, const char *path, const char *query);
 void	https_pub(struct evhttp_request *, void *srv);
 void	https_metrics_tls(struct https_srv *, struct evhttp_request *);

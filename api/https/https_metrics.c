@@ -23,6 +23,8 @@ static const char *const rid_names[HTTPS_R_MAX] = {
 	[HTTPS_R_CRL] = "crl",
 	[HTTPS_R_OCSP] = "ocsp",
 	[HTTPS_R_METRICS] = "metrics",
+	[HTTPS_R_ACME] = "acme",
+	[HTTPS_R_V1_ACME_EAB] = "v1_acme_eab",
 	[HTTPS_R_OTHER] = "other",
 };
 

@@ -283,6 +283,7 @@ https_dispatch(struct evhttp_request *req, void *arg)
 	struct https_srv *srv = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	struct https_est_route r;
+	struct https_acme_route ar;
 	struct https_ctx *ctx;
 	const char *path;
 	int rc;
@@ -308,6 +309,16 @@ https_dispatch(struct evhttp_request *req, void *arg)
 			https_error(ctx, 404, "malformed EST label");
 		else
 			https_est(ctx, &r);
+		return;
+	}
+	rc = https_acme_route((const uint8_t *)path, strlen(path), &ar);
+	if (rc != HTTPS_E_NOTFOUND) {
+		if ((ctx = https_ctx_new(srv, req, HTTPS_R_ACME, 0)) == NULL)
+			return;
+		if (rc != HTTPS_OK)
+			https_error(ctx, 404, "malformed ACME path");
+		else
+			https_acme(ctx, &ar);
 		return;
 	}
 	if (strncmp(path, "/v1/", 4) == 0) {

@@ -162,7 +162,7 @@ evidence_get(struct proto_cur *c, struct proto_evidence *ev)
 	proto_get_u8(c, &ev->peer);
 	if (proto_get_u8(c, &ev->kind) != PROTO_OK)
 		return c->err;
-	if (ev->peer < PROTO_PEER_HTTPS || ev->peer > PROTO_PEER_CONTROL)
+	if (ev->peer < PROTO_PEER_HTTPS || ev->peer > PROTO_PEER_LAST)
 		return proto_cur_fail(c, PROTO_ERR_VALUE);
 	if (src_get(c, ev) != PROTO_OK)
 		return c->err;
@@ -195,7 +195,7 @@ evidence_put(struct proto_wbuf *w, const struct proto_evidence *ev)
 	proto_put_u8(w, ev->peer);
 	proto_put_u8(w, ev->kind);
 	if (w->err == PROTO_OK && (ev->peer < PROTO_PEER_HTTPS ||
-	    ev->peer > PROTO_PEER_CONTROL || (ev->src_len != 0 &&
+	    ev->peer > PROTO_PEER_LAST || (ev->src_len != 0 &&
 	    ev->src_len != 4 && ev->src_len != 16)))
 		w->err = PROTO_ERR_VALUE;
 	proto_put_data(w, PROTO_MAX_SRC, ev->src, ev->src_len);
@@ -464,6 +464,42 @@ psk_put(struct proto_wbuf *w, const struct proto_request *r)
 	return proto_put_cstr(w, PROTO_MAX_PSK_ID, r->u.psk.identity);
 }
 
+/* ACME and ACME_VA: an op of the type's own range, the raw body. */
+static int
+acme_op_ok(uint16_t type, uint8_t op)
+{
+	if (type == PROTO_T_ACME_VA)
+		return op == PROTO_ACME_VA_NEXT || op == PROTO_ACME_VA_RESULT;
+	return op >= PROTO_ACME_DIRECTORY && op < PROTO_ACME_VA_NEXT;
+}
+
+static int
+acme_get(struct proto_cur *c, struct proto_request *r)
+{
+	struct proto_acme_req *m = &r->u.acme;
+
+	if (proto_get_u8(c, &m->op) == PROTO_OK && !acme_op_ok(r->type, m->op))
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	proto_get_strbuf(c, m->label, sizeof(m->label));
+	proto_get_strbuf(c, m->id, sizeof(m->id));
+	proto_get_strbuf(c, m->detail, sizeof(m->detail));
+	return proto_blob_get(c, PROTO_MAX_ACME_BODY, &m->body);
+}
+
+static int
+acme_put(struct proto_wbuf *w, const struct proto_request *r)
+{
+	const struct proto_acme_req *m = &r->u.acme;
+
+	if (w->err == PROTO_OK && !acme_op_ok(r->type, m->op))
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, m->op);
+	proto_put_cstr(w, PROTO_MAX_STR, m->label);
+	proto_put_cstr(w, PROTO_MAX_STR, m->id);
+	proto_put_cstr(w, PROTO_MAX_STR, m->detail);
+	return proto_blob_put(w, PROTO_MAX_ACME_BODY, &m->body);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_request *);
 	int	(*put)(struct proto_wbuf *, const struct proto_request *);
@@ -480,6 +516,9 @@ static const struct {
 	[PROTO_T_OCSP] =	 { ocsp_get, ocsp_put },
 	[PROTO_T_CRL] =		 { crl_get, crl_put },
 	[PROTO_T_PSK_LOOKUP] =	 { psk_get, psk_put },
+	[PROTO_T_ACME] =	 { acme_get, acme_put },
+	[PROTO_T_ACME_EAB] =	 { target_get, target_put },
+	[PROTO_T_ACME_VA] =	 { acme_get, acme_put },
 };
 
 int

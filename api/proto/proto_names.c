@@ -23,6 +23,9 @@ proto_type_name(uint16_t type)
 		[PROTO_T_OCSP] = "ocsp",
 		[PROTO_T_CRL] = "crl",
 		[PROTO_T_PSK_LOOKUP] = "psk_lookup",
+		[PROTO_T_ACME] = "acme",
+		[PROTO_T_ACME_EAB] = "acme_eab",
+		[PROTO_T_ACME_VA] = "acme_va",
 	};
 	uint16_t base = type & (uint16_t)~PROTO_T_REPLY;
 

@@ -285,6 +285,40 @@ psk_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	return proto_put_cstr(w, PROTO_MAX_STR, r->u.psk.profile);
 }
 
+static int
+acme_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	struct proto_acme_rep *m = &r->u.acme;
+
+	proto_get_u16(c, &m->status);
+	if (proto_get_u8(c, &m->ctype) == PROTO_OK &&
+	    (m->ctype >= PROTO_ACME_CT_MAX || m->status < 100 ||
+	    m->status > 599))
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	proto_get_strbuf(c, m->id, sizeof(m->id));
+	proto_get_strbuf(c, m->location, sizeof(m->location));
+	proto_get_strbuf(c, m->up, sizeof(m->up));
+	proto_get_strbuf(c, m->nonce, sizeof(m->nonce));
+	return proto_blob_get(c, PROTO_MAX_BLOB, &m->body);
+}
+
+static int
+acme_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	const struct proto_acme_rep *m = &r->u.acme;
+
+	if (w->err == PROTO_OK && (m->ctype >= PROTO_ACME_CT_MAX ||
+	    m->status < 100 || m->status > 599))
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u16(w, m->status);
+	proto_put_u8(w, m->ctype);
+	proto_put_cstr(w, PROTO_MAX_STR, m->id);
+	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->location);
+	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->up);
+	proto_put_cstr(w, PROTO_MAX_STR, m->nonce);
+	return proto_blob_put(w, PROTO_MAX_BLOB, &m->body);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_reply *);
 	int	(*put)(struct proto_wbuf *, const struct proto_reply *);
@@ -301,6 +335,9 @@ static const struct {
 	[PROTO_T_OCSP] =	 { der_rep_get, der_rep_put },
 	[PROTO_T_CRL] =		 { der_rep_get, der_rep_put },
 	[PROTO_T_PSK_LOOKUP] =	 { psk_rep_get, psk_rep_put },
+	[PROTO_T_ACME] =	 { acme_rep_get, acme_rep_put },
+	[PROTO_T_ACME_EAB] =	 { token_rep_get, token_rep_put },
+	[PROTO_T_ACME_VA] =	 { acme_rep_get, acme_rep_put },
 };
 
 int

@@ -235,6 +235,17 @@ ca_policy_names_text(const struct ca_csr *csr, struct ca_err *err)
 }
 
 int
+ca_policy_name(const struct ca_profile *p, const struct ca_name *n,
+    struct ca_err *err)
+{
+	if (n->type == CA_NAME_DNS)
+		return ca_policy_dns(p, n, err);
+	if (n->type == CA_NAME_IP)
+		return ca_policy_ip(p, n, err);
+	return ca_policy_uri(p, n, err);
+}
+
+int
 ca_csr_check_policy(const struct ca_csr *csr, const struct ca_profile *p,
     struct ca_err *err)
 {

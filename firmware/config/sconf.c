@@ -160,6 +160,7 @@ static cfg_opt_t profile_opts[] = {
 	CFG_SEC("subject", subject_opts, CFGF_NONE),
 	CFG_BOOL("store", cfg_true, CFGF_NONE),
 	CFG_BOOL("self_service", cfg_false, CFGF_NONE),
+	CFG_BOOL("acme", cfg_false, CFGF_NONE),
 	CFG_STR_LIST("roles", "{requester,agent,operator}", CFGF_NONE),
 	CFG_END()
 };
@@ -253,6 +254,7 @@ static cfg_opt_t limits_opts[] = {
 	CFG_INT("burst_ocsp_nonce", 100, CFGF_NONE),
 	CFG_INT("max_coap_sessions", 4096, CFGF_NONE),
 	CFG_INT("max_coap_handshakes", 256, CFGF_NONE),
+	CFG_INT("coap_hello_unverified", 16, CFGF_NONE),
 	CFG_END()
 };
 
@@ -269,6 +271,10 @@ static cfg_opt_t top_opts[] = {
 	CFG_INT("https_workers", 0, CFGF_NONE),
 	CFG_STR("est_default", NULL, CFGF_NODEFAULT),
 	CFG_STR("token_max_ttl", "7d", CFGF_NONE),
+	CFG_STR("acme_base_url", NULL, CFGF_NODEFAULT),
+	CFG_INT("acme_http01_port", 80, CFGF_NONE),
+	CFG_BOOL("acme_validate_loopback", cfg_false, CFGF_NONE),
+	CFG_STR("acme_http01_address", NULL, CFGF_NODEFAULT),
 	CFG_SEC("listen", listen_opts, CFGF_NONE),
 	CFG_SEC("token", token_opts, CFGF_NONE),
 	CFG_SEC("storage", storage_opts, CFGF_NONE),

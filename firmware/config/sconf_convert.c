@@ -83,6 +83,7 @@ conv_profile(cfg_t *s, struct sconf_profile *p, int *ok)
 	p->subject_l = dup_opt(subj, "L", ok);
 	p->store = cfg_getbool(s, "store");
 	p->self_service = cfg_getbool(s, "self_service");
+	p->acme = cfg_getbool(s, "acme");
 	get_list(s, "roles", &p->roles, ok);
 }
 
@@ -169,6 +170,7 @@ conv_limits(cfg_t *s, struct sconf_limits *l)
 	l->burst_ocsp_nonce = cfg_getint(s, "burst_ocsp_nonce");
 	l->max_coap_sessions = cfg_getint(s, "max_coap_sessions");
 	l->max_coap_handshakes = cfg_getint(s, "max_coap_handshakes");
+	l->coap_hello_unverified = cfg_getint(s, "coap_hello_unverified");
 }
 
 int
@@ -192,6 +194,10 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->https_workers = (int)cfg_getint(cfg, "https_workers");
 	c->est_default = dup_opt(cfg, "est_default", &ok);
 	c->token_max_ttl = sconf_duration(cfg_getstr(cfg, "token_max_ttl"));
+	c->acme_base_url = dup_opt(cfg, "acme_base_url", &ok);
+	c->acme_http01_port = (int)cfg_getint(cfg, "acme_http01_port");
+	c->acme_validate_loopback = cfg_getbool(cfg, "acme_validate_loopback");
+	c->acme_http01_address = dup_opt(cfg, "acme_http01_address", &ok);
 	c->listen_https = dup_opt(ls, "https", &ok);
 	c->listen_http = dup_opt(ls, "http", &ok);
 	c->listen_coap = dup_opt(ls, "coap", &ok);

@@ -88,6 +88,8 @@ sconf_free(struct sconf *c)
 	free(c->coap_user);
 	free(c->sandbox_dir);
 	free(c->listen_https);
+	free(c->acme_base_url);
+	free(c->acme_http01_address);
 	free(c->listen_http);
 	free(c->listen_coap);
 	free(c->token_module);

@@ -15,6 +15,7 @@
 #define HTTPS	P(PROTO_PEER_HTTPS)
 #define COAP	P(PROTO_PEER_COAP)
 #define CTL	P(PROTO_PEER_CONTROL)
+#define VAL	P(PROTO_PEER_VALIDATOR)
 
 #define STARTING	P(PROTO_STATE_STARTING)
 #define READY		P(PROTO_STATE_READY)
@@ -76,6 +77,18 @@ static const struct {
 	 */
 	[PROTO_T_PSK_LOOKUP] =	{ COAP, SERVING, ENG_AUTH_HANDLER,
 				  eng_h_psk },		/* eng_psk.c */
+	/*
+	 * ACME: the client is whoever signed the JWS; the handler parses and
+	 * verifies it itself (docs/acme.md), so no evidence is needed.  No
+	 * per-source or per-account budget yet (docs/acme.md, first slice).
+	 */
+	[PROTO_T_ACME] =	{ HTTPS, READY, ENG_AUTH_NONE,
+				  eng_h_acme },		/* eng_acme.c */
+	[PROTO_T_ACME_EAB] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
+				  eng_h_acme_eab },	/* eng_acme.c */
+	/* Only the validator takes validations and reports them. */
+	[PROTO_T_ACME_VA] =	{ VAL, READY, ENG_AUTH_NONE,
+				  eng_h_acme_va },	/* eng_acme_order.c */
 };
 
 int
@@ -83,7 +96,7 @@ eng_permitted(uint16_t type, int peer, int state)
 {
 	if (type == 0 || type >= PROTO_T_MAX || dispatch[type].handler == NULL)
 		return PROTO_PERM_CLOSE;
-	if (peer < PROTO_PEER_HTTPS || peer > PROTO_PEER_CONTROL)
+	if (peer < PROTO_PEER_HTTPS || peer > PROTO_PEER_LAST)
 		return PROTO_PERM_CLOSE;
 	/* A peer asking for what it may never ask is a protocol violation. */
 	if ((dispatch[type].peers & P(peer)) == 0)
@@ -100,8 +113,11 @@ evidence_fits(const struct proto_evidence *ev, uint16_t type, int peer)
 {
 	if (ev->peer != peer)
 		return 0;
-	if (peer == PROTO_PEER_CONTROL)
+	if (peer == PROTO_PEER_CONTROL || peer == PROTO_PEER_VALIDATOR)
 		return ev->kind == PROTO_EV_NONE && ev->src_len == 0;
+	/* An ACME client is its JWS, never a certificate or a token. */
+	if (type == PROTO_T_ACME)
+		return ev->kind == PROTO_EV_NONE;
 	/* Mid-handshake there is no evidence yet to present. */
 	if (type == PROTO_T_PSK_LOOKUP)
 		return ev->kind == PROTO_EV_NONE;

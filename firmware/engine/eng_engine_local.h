@@ -118,6 +118,7 @@ enum eng_id_kind {
 	ENG_ID_CLIENT,		/* certificate from a configured client CA */
 	ENG_ID_ISSUED,		/* certificate this CA issued */
 	ENG_ID_TOKEN,		/* one-time enrollment token */
+	ENG_ID_ACME,		/* an ACME account (its JWS verified) */
 };
 
 #define ENG_ID_ACTOR_MAX 256
@@ -231,6 +232,37 @@ int	eng_enroll_named(const struct eng_rt *rt, const struct eng_ident *id,
 	    const struct proto_issue_req *q, const char **tenant,
 	    const char **profile, char *msg, size_t msglen);
 int	eng_h_issue(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/*
+ * eng_enroll_sign: the one issuance path, shared by EST, the JSON API and
+ * ACME (eng_enroll.c).  check runs on the parsed CSR before policy: what
+ * this credential may ask (PROTO_R_OK or a refusal with msg), and which
+ * credential it is (authorized_by, as the ledger records it).
+ */
+struct eng_sign {
+	const struct eng_rt_tenant	*t;
+	const char			*pname;
+	struct proto_blob		 csr;
+	uint32_t			 ttl;
+	const struct eng_ident		*id;
+	int	(*check)(void *arg, const struct ca_csr *csr, char *authby,
+		    size_t authbylen, char *msg, size_t msglen);
+	void				*arg;
+};
+int	eng_enroll_sign(struct eng_engine *e, const struct eng_sign *sg,
+	    struct ca_result *res, char hex[2 * LEDGER_SERIAL_MAX + 1],
+	    char *msg, size_t msglen);
+/* ACME (eng_acme.c, eng_acme_order.c): every request of a directory. */
+int	eng_h_acme(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* ACME_EAB: an operator makes an EAB key (eng_acme.c). */
+int	eng_h_acme_eab(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+/* ACME_VA: the validator takes work and reports (eng_acme_order.c). */
+int	eng_h_acme_va(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
 /* b[0..n) as 2n lowercase hex digits and a NUL in out (eng_token.c). */

@@ -201,6 +201,8 @@ eng_enroll_authorizer(const struct eng_ident *id, const struct ca_csr *csr,
 				    "%02x", md[i]);
 		eng_fmt(out, size, "cert:sha256:%s", hex);
 		return;
+	case ENG_ID_ACME:
+		break;	/* named by its handler (eng_acme_order.c) */
 	}
 	eng_fmt(out, size, "unknown");
 }
@@ -469,6 +471,84 @@ eng_enroll_request(struct eng_engine *e, const struct eng_rt_tenant *t,
 	creq->now = eng_engine_now(e);
 }
 
+/*
+ * The one issuance path (EST, the JSON API and ACME): parse the CSR, the
+ * caller's own check of what this credential may ask (which also names
+ * the credential, authorized_by), then firmware/ca's policy, lint and
+ * signature with the ledger as reserve and commit hooks.  The audit row
+ * of a refusal is the caller's.  PROTO_R_OK with *res filled (the caller
+ * frees it) and hex the serial, or the result with msg.
+ */
+int
+eng_enroll_sign(struct eng_engine *e, const struct eng_sign *sg,
+    struct ca_result *res, char hex[2 * LEDGER_SERIAL_MAX + 1], char *msg,
+    size_t msglen)
+{
+	struct ca_hooks hooks = { eng_enroll_reserve, eng_enroll_commit, NULL };
+	struct ca_evidence ev = { sg->id->role, sg->id->actor };
+	struct ca_prepared *prep = NULL;
+	struct proto_issue_req q;
+	struct ca_request creq;
+	struct eng_enroll en;
+	struct ca_err cerr;
+	int rc, result;
+
+	memset(&en, 0, sizeof(en));
+	memset(res, 0, sizeof(*res));
+	hex[0] = '\0';
+	en.e = e;
+	en.id = sg->id;
+	en.tenant = sg->t->t.name;
+	hooks.arg = &en;
+	memset(&q, 0, sizeof(q));
+	q.csr = sg->csr;
+	q.ttl = sg->ttl;
+	eng_enroll_request(e, sg->t, sg->pname, &q, &ev, &creq);
+	if (ca_parse_request(&creq, NULL, &prep, &cerr) != CA_OK) {
+		eng_fmt(msg, msglen, "%s", cerr.msg);
+		return PROTO_R_BAD_REQUEST;
+	}
+	if ((result = sg->check(sg->arg, &prep->csr, en.authorized_by,
+	    sizeof(en.authorized_by), msg, msglen)) != PROTO_R_OK)
+		goto out;
+	if ((rc = ca_check(prep, &cerr)) == CA_OK)
+		rc = ca_sign_out(prep, &hooks, res, &cerr);
+	eng_enroll_health(e, &en, rc, &cerr);
+	snprintf(hex, 2 * LEDGER_SERIAL_MAX + 1, "%s", en.hex);
+	if (rc != CA_OK) {
+		result = eng_enroll_fail(e, &en, rc, &cerr, msg, msglen);
+		eng_enroll_abandon(&en, msg);
+		ca_result_free(res);
+		goto out;
+	}
+	atomic_fetch_add(&e->issued, 1);
+	log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
+	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, sg->pname, en.hex,
+	    sg->id->actor, en.authorized_by, prep->names);
+	result = PROTO_R_OK;
+out:
+	ca_prepared_free(prep);
+	return result;
+}
+
+/* EST and the JSON API: what the identity may ask, and who it is. */
+struct eng_issue_check {
+	const struct eng_ident		*id;
+	int				 own;
+};
+
+static int
+eng_issue_check(void *arg, const struct ca_csr *csr, char *authby,
+    size_t authbylen, char *msg, size_t msglen)
+{
+	struct eng_issue_check *ic = arg;
+
+	if (!eng_enroll_names_ok(ic->id, ic->own, csr, msg, msglen))
+		return PROTO_R_FORBIDDEN;
+	eng_enroll_authorizer(ic->id, csr, authby, authbylen);
+	return PROTO_R_OK;
+}
+
 int
 eng_h_issue(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
     const struct proto_request *req, struct eng_reply *r)
@@ -477,59 +557,37 @@ eng_h_issue(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	const struct eng_rt_tenant *t = NULL;
 	const char *tname = q->tenant, *pname = NULL;
 	int reissue = req->type == PROTO_T_REISSUE;
-	struct ca_hooks hooks = { eng_enroll_reserve, eng_enroll_commit, NULL };
-	struct ca_evidence ev = { id->role, id->actor };
-	struct ca_prepared *prep = NULL;
-	struct ca_request creq;
+	struct eng_issue_check ic;
+	struct eng_sign sg;
 	struct ca_result res;
-	struct eng_enroll en;
-	struct ca_err cerr;
-	char msg[PROTO_MAX_STR + 1];
-	int rc, result;
+	char msg[PROTO_MAX_STR + 1], hex[2 * LEDGER_SERIAL_MAX + 1];
+	int result;
 
-	memset(&en, 0, sizeof(en));
 	memset(&res, 0, sizeof(res));
-	en.e = e;
-	en.id = id;
-	hooks.arg = &en;
+	hex[0] = '\0';
 	if ((result = eng_enroll_named(rt, id, q, &tname, &pname, msg,
 	    sizeof(msg))) != PROTO_R_OK ||
 	    (result = eng_enroll_target(rt, id, tname, pname, reissue, &t, msg,
 	    sizeof(msg))) != PROTO_R_OK)
 		goto out;
-	en.tenant = t->t.name;
-	eng_enroll_request(e, t, pname, q, &ev, &creq);
-	if (ca_parse_request(&creq, NULL, &prep, &cerr) != CA_OK) {
-		result = PROTO_R_BAD_REQUEST;
-		eng_fmt(msg, sizeof(msg), "%s", cerr.msg);
+	ic.id = id;
+	ic.own = eng_enroll_own_names(t, pname, id, reissue);
+	memset(&sg, 0, sizeof(sg));
+	sg.t = t;
+	sg.pname = pname;
+	sg.csr = q->csr;
+	sg.ttl = q->ttl;
+	sg.id = id;
+	sg.check = eng_issue_check;
+	sg.arg = &ic;
+	if ((result = eng_enroll_sign(e, &sg, &res, hex, msg, sizeof(msg))) !=
+	    PROTO_R_OK)
 		goto out;
-	}
-	if (!eng_enroll_names_ok(id, eng_enroll_own_names(t, pname, id,
-	    reissue), &prep->csr, msg, sizeof(msg))) {
-		result = PROTO_R_FORBIDDEN;
-		goto out;
-	}
-	eng_enroll_authorizer(id, &prep->csr, en.authorized_by,
-	    sizeof(en.authorized_by));
-	if ((rc = ca_check(prep, &cerr)) == CA_OK)
-		rc = ca_sign_out(prep, &hooks, &res, &cerr);
-	eng_enroll_health(e, &en, rc, &cerr);
-	if (rc != CA_OK) {
-		result = eng_enroll_fail(e, &en, rc, &cerr, msg, sizeof(msg));
-		eng_enroll_abandon(&en, msg);
-		goto out;
-	}
-	atomic_fetch_add(&e->issued, 1);
 	result = eng_enroll_reply(t, &res, r);
-	log_info("msg=issued tenant=%s profile=%s serial=%s actor=\"%s\" "
-	    "authorized_by=\"%s\" names=\"%s\"", en.tenant, pname, en.hex,
-	    id->actor, en.authorized_by, prep->names);
-	ca_prepared_free(prep);
+	ca_result_free(&res);
 	return result;
 out:
-	ca_prepared_free(prep);
-	ca_result_free(&res);
 	eng_audit(e, id->actor, id->role, t != NULL ? t->t.name : tname,
-	    AUDIT_REFUSE, en.hex[0] ? en.hex : NULL, "denied", msg);
+	    AUDIT_REFUSE, hex[0] ? hex : NULL, "denied", msg);
 	return eng_reply_fail(r, result, "%s", msg);
 }

@@ -384,6 +384,7 @@ eng_ident_in_tenant(const struct eng_ident *id, const char *tenant)
 		return 0;
 	case ENG_ID_ISSUED:
 	case ENG_ID_TOKEN:
+	case ENG_ID_ACME:
 		return strcmp(id->tenant, tenant) == 0;
 	}
 	return 0;

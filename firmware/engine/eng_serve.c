@@ -193,7 +193,7 @@ eng_add_peer(struct eng_srv *s, int fd, uint8_t kind)
 {
 	struct eng_peer *p;
 
-	if (kind < PROTO_PEER_HTTPS || kind > PROTO_PEER_CONTROL ||
+	if (kind < PROTO_PEER_HTTPS || kind > PROTO_PEER_LAST ||
 	    s->npeers >= ENG_ENGINE_MAX_PEERS ||
 	    (p = calloc(1, sizeof(*p))) == NULL) {
 		log_warnx("msg=\"refusing front-end channel\" kind=%u",

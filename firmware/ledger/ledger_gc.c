@@ -187,6 +187,16 @@ ledger_gc_token_create(void *state, const struct ledger_token *t,
 }
 
 int
+ledger_gc_acme(void *state, const struct ledger_acme_step *steps, size_t n,
+    const struct audit_record *audit)
+{
+	struct gc_op op = { .kind = GC_ACME, .steps = steps, .nsteps = n,
+	    .audit = audit };
+
+	return ledger_gc_submit(state, &op);
+}
+
+int
 ledger_gc_reserve_token(void *state, const struct ledger_intent *in,
     const uint8_t *hash, int64_t now)
 {

@@ -37,6 +37,7 @@ enum gc_kind {
 	GC_COUNTER,
 	GC_TOKEN_CREATE,
 	GC_RESERVE_TOKEN,
+	GC_ACME,
 };
 
 /* One queued write: the queue's fields, then the op's arguments. */
@@ -53,6 +54,8 @@ struct gc_op {
 	const struct ledger_token	*tok;	/* TOKEN_CREATE */
 	const uint8_t			*hash;	/* RESERVE_TOKEN */
 	int64_t				 now;	/* RESERVE_TOKEN */
+	const struct ledger_acme_step	*steps;	/* ACME */
+	size_t				 nsteps;
 };
 
 struct gc_hooks {
@@ -99,6 +102,8 @@ int	ledger_gc_token_create(void *state, const struct ledger_token *t,
 	    const struct audit_record *audit);
 int	ledger_gc_reserve_token(void *state, const struct ledger_intent *in,
 	    const uint8_t *hash, int64_t now);
+int	ledger_gc_acme(void *state, const struct ledger_acme_step *steps,
+	    size_t n, const struct audit_record *audit);
 void	ledger_gc_stats(void *state, struct ledger_stats *out);
 
 #endif

@@ -68,6 +68,8 @@ static const struct migration {
 	{ schema_v1, NULL },
 	{ NULL, migrate_audit },
 	{ schema_v3, NULL },
+	/* Version 4: ACME accounts, orders, authorizations (issue 20). */
+	{ sq_acme_schema, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -380,6 +382,12 @@ do_op(struct sq_ledger *sq, struct gc_op *op)
 		    op->now)) != LEDGER_OK)
 			return rc;
 		return do_reserve(sq, op->in);
+	case GC_ACME:
+		if ((rc = sq_acme_apply(sq->wdb, op->steps, op->nsteps)) !=
+		    LEDGER_OK || op->audit == NULL)
+			return rc;
+		return ledger_audit_rc(audit_db_append(sq->adb, op->audit,
+		    NULL));
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -541,4 +549,6 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.token_get = sq_token_get,
 	.token_hash = sq_token_hash,
 	.reserve_token = ledger_gc_reserve_token,
+	.acme_write = ledger_gc_acme,
+	.acme_read = sq_acme_read,
 };

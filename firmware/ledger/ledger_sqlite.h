@@ -8,6 +8,7 @@
 
 #include <signet/audit_sqlite.h>
 #include <signet/ledger.h>
+#include <signet/ledger_acme.h>
 
 #include "ledger_gc.h"
 
@@ -62,5 +63,13 @@ int	sq_token_consume(sqlite3 *db, const struct ledger_intent *in,
 int	sq_token_hash(void *state, const char *id, uint8_t *hash);
 int	sq_token_get(void *state, const uint8_t *hash,
 	    struct ledger_token *out);
+
+/* ACME state (ledger_sqlite_acme.c); the write runs inside an op. */
+extern const char sq_acme_schema[];
+int	sq_acme_apply(sqlite3 *db, const struct ledger_acme_step *steps,
+	    size_t n);
+int	sq_acme_read(void *state, enum ledger_acme_stmt stmt,
+	    const struct ledger_val *args, size_t nargs, ledger_acme_cb cb,
+	    void *arg);
 
 #endif

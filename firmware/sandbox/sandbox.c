@@ -48,6 +48,7 @@ sandbox_role_name(enum sandbox_role role)
 	case SANDBOX_ENGINE: return "engine";
 	case SANDBOX_HTTPS: return "https";
 	case SANDBOX_COAP: return "coap";
+	case SANDBOX_VALIDATOR: return "validator";
 	}
 	return "unknown";
 }
@@ -341,7 +342,7 @@ sandbox_enter(const struct sandbox_conf *sc, char *err, size_t errlen)
 		sandbox_err(err, errlen, "%s", SANDBOX_DEBUG_MSG);
 		return -1;
 	}
-	if (sc == NULL || sc->role > SANDBOX_COAP) {
+	if (sc == NULL || sc->role > SANDBOX_VALIDATOR) {
 		sandbox_err(err, errlen, "no sandbox role");
 		return -1;
 	}

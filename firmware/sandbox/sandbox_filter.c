@@ -30,7 +30,8 @@
 #define R_ENG	0x1u
 #define R_HTTPS	0x2u
 #define R_COAP	0x4u
-#define R_FRONT	(R_HTTPS | R_COAP)
+#define R_VAL	0x8u
+#define R_FRONT	(R_HTTPS | R_COAP | R_VAL)
 #define R_ALL	(R_ENG | R_FRONT)
 
 struct sc_allow {
@@ -150,7 +151,7 @@ static const struct sc_allow allow[] = {
 	{ SCMP_SYS(mkdirat), R_ENG },
 	{ SCMP_SYS(umask), R_ENG },
 	/* PostgreSQL (libpq): connect out, resolve the server's name */
-	{ SCMP_SYS(connect), R_ENG },
+	{ SCMP_SYS(connect), R_ENG | R_VAL },	/* validator: http-01 */
 	{ SCMP_SYS(bind), R_ENG },
 };
 
@@ -240,6 +241,28 @@ process_rules(scmp_filter_ctx ctx, enum sandbox_role role)
 {
 	int rc;
 
+	/*
+	 * The validator connects out over TCP/IP (and getaddrinfo's UDP);
+	 * its address policy is checked in code before every connect
+	 * (seccomp cannot read a sockaddr).
+	 */
+	if (role == SANDBOX_VALIDATOR) {
+		struct scmp_arg_cmp in4 = eq(0, AF_INET);
+		struct scmp_arg_cmp in6 = eq(0, AF_INET6);
+		struct scmp_arg_cmp un = eq(0, AF_UNIX);	/* nscd probe */
+
+		rc = add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0, NULL);
+		if (rc == 0)
+			rc = add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0,
+			    NULL);
+		if (rc == 0)
+			rc = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &in4);
+		if (rc == 0)
+			rc = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &in6);
+		if (rc == 0)
+			rc = add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &un);
+		return rc;
+	}
 	if (role != SANDBOX_ENGINE) {
 		rc = add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0, NULL);
 		if (rc == 0)
@@ -286,7 +309,7 @@ int
 sandbox_filter_load(enum sandbox_role role, char *err, size_t errlen)
 {
 	unsigned bit = role == SANDBOX_ENGINE ? R_ENG : role == SANDBOX_HTTPS ?
-	    R_HTTPS : R_COAP;
+	    R_HTTPS : role == SANDBOX_VALIDATOR ? R_VAL : R_COAP;
 	scmp_filter_ctx ctx;
 	size_t i;
 	int rc = 0;

@@ -22,7 +22,7 @@
 #define PARENT_MAX_START_FAILS 5 /* same start-up error: stop restarting */
 #define PARENT_MAX_WHY 512
 
-enum parent_role { ROLE_ENGINE, ROLE_HTTPS, ROLE_COAP };
+enum parent_role { ROLE_ENGINE, ROLE_HTTPS, ROLE_COAP, ROLE_VALIDATOR };
 
 struct parent_child {
 	enum parent_role role;
@@ -49,6 +49,7 @@ struct parent {
 	const char *conf_path;
 	struct sconf *conf;
 	char engine_bin[4096], https_bin[4096], coap_bin[4096];
+	char validator_bin[4096];
 	int ctl_fd;		/* our end of the engine's control channel */
 	int https_fd, http_fd, coap_fd;
 	struct parent_child engine;
@@ -56,6 +57,8 @@ struct parent {
 	int nhttps;
 	struct parent_child coap;
 	int have_coap;
+	struct parent_child validator;	/* ACME http-01 (issue 20) */
+	int have_validator;
 	int stopping;
 	int paused;		/* TCP listeners shut: nobody would serve */
 	int sandbox;		/* children drop to their users (root only) */

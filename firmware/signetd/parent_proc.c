@@ -40,7 +40,8 @@ parent_now_ms(void)
 static const char *
 role_name(enum parent_role r)
 {
-	return r == ROLE_ENGINE ? "engine" : r == ROLE_HTTPS ? "https" : "coap";
+	return r == ROLE_ENGINE ? "engine" : r == ROLE_HTTPS ? "https" :
+	    r == ROLE_VALIDATOR ? "validator" : "coap";
 }
 
 /* Lets fd survive exec in the child. */
@@ -280,7 +281,7 @@ start_front(struct parent *p, struct parent_child *c)
 	char *argv[12];
 	int sp[2], keep[3], n = 0, k = 0;
 	uint8_t kind = c->role == ROLE_HTTPS ? PROTO_PEER_HTTPS :
-	    PROTO_PEER_COAP;
+	    c->role == ROLE_VALIDATOR ? PROTO_PEER_VALIDATOR : PROTO_PEER_COAP;
 
 	if (p->engine.pid == 0 || p->ctl_fd == -1)
 		return -1;
@@ -298,7 +299,8 @@ start_front(struct parent *p, struct parent_child *c)
 	close(sp[0]);
 	snprintf(efd, sizeof(efd), "%d", sp[1]);
 	keep[k++] = sp[1];
-	argv[n++] = c->role == ROLE_HTTPS ? "signet-https" : "signet-coap";
+	argv[n++] = c->role == ROLE_HTTPS ? "signet-https" :
+	    c->role == ROLE_VALIDATOR ? "signet-validator" : "signet-coap";
 	argv[n++] = "-f";
 	argv[n++] = (char *)p->conf_path;
 	argv[n++] = "-E";
@@ -318,14 +320,15 @@ start_front(struct parent *p, struct parent_child *c)
 		snprintf(wn, sizeof(wn), "%d", p->nhttps);
 		argv[n++] = "-W";
 		argv[n++] = wn;
-	} else {
+	} else if (c->role == ROLE_COAP) {
 		snprintf(lfd, sizeof(lfd), "%d", p->coap_fd);
 		argv[n++] = "-U";
 		argv[n++] = lfd;
 		keep[k++] = p->coap_fd;
 	}
 	argv[n] = NULL;
-	c->pid = spawn(c->role == ROLE_HTTPS ? p->https_bin : p->coap_bin,
+	c->pid = spawn(c->role == ROLE_HTTPS ? p->https_bin :
+	    c->role == ROLE_VALIDATOR ? p->validator_bin : p->coap_bin,
 	    argv, keep, k, (uid_t)-1, (gid_t)-1, NULL, c->why, sizeof(c->why),
 	    &c->report_fd);
 	close(sp[1]);
@@ -377,6 +380,7 @@ parent_start_all(struct parent *p)
 	for (i = 0; i < p->nhttps; i++)
 		p->https[i].report_fd = -1;
 	p->coap.report_fd = -1;
+	p->validator.report_fd = -1;
 	if (start(p, &p->engine) != 0)
 		fatalx("msg=\"cannot start the engine\"");
 	for (i = 0; i < p->nhttps; i++) {
@@ -389,6 +393,11 @@ parent_start_all(struct parent *p)
 		p->coap.role = ROLE_COAP;
 		p->coap.backoff_ms = PARENT_BACKOFF_MIN_MS;
 		start(p, &p->coap);
+	}
+	if (p->have_validator) {
+		p->validator.role = ROLE_VALIDATOR;
+		p->validator.backoff_ms = PARENT_BACKOFF_MIN_MS;
+		start(p, &p->validator);
 	}
 }
 
@@ -486,6 +495,8 @@ parent_retry_failed(struct parent *p)
 		retry(&p->https[i], now);
 	if (p->have_coap)
 		retry(&p->coap, now);
+	if (p->have_validator)
+		retry(&p->validator, now);
 	listeners_check(p);
 	parent_tell_engine(p);
 }
@@ -502,6 +513,8 @@ find(struct parent *p, pid_t pid)
 			return &p->https[i];
 	if (p->have_coap && p->coap.pid == pid)
 		return &p->coap;
+	if (p->have_validator && p->validator.pid == pid)
+		return &p->validator;
 	return NULL;
 }
 
@@ -518,6 +531,10 @@ fronts_signal(struct parent *p, int sig)
 	if (p->have_coap && p->coap.pid > 0) {
 		p->coap.stopped = 1;
 		kill(p->coap.pid, sig);
+	}
+	if (p->have_validator && p->validator.pid > 0) {
+		p->validator.stopped = 1;
+		kill(p->validator.pid, sig);
 	}
 }
 
@@ -589,6 +606,8 @@ parent_tell_engine(struct parent *p)
 	memset(f, 0, sizeof(f));
 	if (p->have_coap && p->coap.failed)
 		failed_entry(&p->coap, &f[n++]);
+	if (p->have_validator && p->validator.failed)
+		failed_entry(&p->validator, &f[n++]);
 	for (i = 0; i < p->nhttps && n < PROTO_MAX_FAILED; i++)
 		if (p->https[i].failed)
 			failed_entry(&p->https[i], &f[n++]);
@@ -672,6 +691,8 @@ parent_tick(struct parent *p)
 				return;
 		if (p->have_coap && p->coap.pid > 0)
 			return;
+		if (p->have_validator && p->validator.pid > 0)
+			return;
 		start(p, &p->engine);
 		return;
 	}
@@ -682,6 +703,9 @@ parent_tick(struct parent *p)
 	if (p->have_coap && p->coap.pid == 0 && !p->coap.failed &&
 	    p->coap.restart_at_ms <= now)
 		start(p, &p->coap);
+	if (p->have_validator && p->validator.pid == 0 &&
+	    !p->validator.failed && p->validator.restart_at_ms <= now)
+		start(p, &p->validator);
 }
 
 void
@@ -703,6 +727,7 @@ wait_fronts(struct parent *p, int64_t deadline)
 		for (i = 0; i < p->nhttps; i++)
 			alive += p->https[i].pid > 0;
 		alive += p->have_coap && p->coap.pid > 0;
+		alive += p->have_validator && p->validator.pid > 0;
 		if (alive == 0)
 			return 0;
 		usleep(20 * 1000);

@@ -60,6 +60,19 @@ find_bin(char *out, size_t size, const char *dir, const char *name,
 	snprintf(out, size, "%s", built);
 }
 
+/* Whether any profile offers ACME: then challenges need a validator. */
+static int
+acme_offered(const struct sconf *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->ntenants; i++)
+		for (j = 0; j < c->tenants[i].nprofiles; j++)
+			if (c->tenants[i].profiles[j].acme)
+				return 1;
+	return 0;
+}
+
 static void
 open_listeners(struct parent *p)
 {
@@ -223,6 +236,13 @@ main(int argc, char **argv)
 	    SIGNET_COAP_BUILT);
 	p.have_coap = p.conf->listen_coap != NULL &&
 	    access(p.coap_bin, X_OK) == 0;
+	find_bin(p.validator_bin, sizeof(p.validator_bin), dir,
+	    "signet-validator", SIGNET_VALIDATOR_BUILT);
+	p.have_validator = acme_offered(p.conf) &&
+	    access(p.validator_bin, X_OK) == 0;
+	if (acme_offered(p.conf) && !p.have_validator)
+		log_warnx("msg=\"no signet-validator: ACME challenges will "
+		    "not be validated\"");
 	if (p.conf->listen_coap != NULL && !p.have_coap)
 		log_warnx("msg=\"no CoAP front end in this build; CoAP off\"");
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);

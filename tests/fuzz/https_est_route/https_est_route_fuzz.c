@@ -1,5 +1,6 @@
 /*
- * Fuzz target: the EST router, serials, names, numbers and media types,
+ * Fuzz target: the EST and ACME routers, serials, names, numbers and
+ * media types,
  * all of which see request paths, query values and headers verbatim.
  */
 #include <stdint.h>
@@ -14,6 +15,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct https_est_route r;
+	struct https_acme_route ar;
 	uint8_t serial[PROTO_MAX_SERIAL];
 	char *s;
 	uint64_t v;
@@ -25,6 +27,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.label[0] != '\0' && !https_name_ok(r.label))
 			abort();
 	}
+	if (https_acme_route(data, size, &ar) == HTTPS_OK &&
+	    (ar.op < PROTO_ACME_DIRECTORY || ar.op >= PROTO_ACME_VA_NEXT ||
+	    ar.label[0] == '\0' || strlen(ar.id) > HTTPS_MAX_ACME_ID))
+		abort();
 	if (https_serial_parse(data, size, serial, &n) == HTTPS_OK &&
 	    (n == 0 || n > PROTO_MAX_SERIAL))
 		abort();

@@ -10,6 +10,10 @@
  *					3 s of silence
  *	ec_abuse flood PORT FILE N	send FILE (a ClientHello) from N fresh
  *					source ports
+ *	ec_abuse spoof PORT FILE N S	send FILE from N source addresses
+ *					(127.1.0.1 on, as forged ones would
+ *					come) evenly over a second, for S
+ *					seconds
  */
 #include <sys/socket.h>
 
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct sockaddr_in
@@ -131,6 +136,46 @@ flood(int port, const char *file, int n)
 }
 
 static int
+spoof(int port, const char *file, int n, int secs)
+{
+	struct sockaddr_in to = addr(port), from;
+	unsigned char buf[2048];
+	struct timespec t0, t;
+	long long ahead;
+	size_t len;
+	FILE *f;
+	int i, r, s;
+
+	if ((f = fopen(file, "rb")) == NULL)
+		return 2;
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (r = 0; r < (secs > 0 ? secs : 1); r++) {
+		for (i = 0; i < n; i++) {
+			from = addr(0);
+			from.sin_addr.s_addr = htonl(0x7f010000u |
+			    (uint32_t)(i / 250) << 8 | (uint32_t)(1 + i % 250));
+			if ((s = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+				return 2;
+			if (bind(s, (struct sockaddr *)&from,
+			    sizeof(from)) == 0)
+				sendto(s, buf, len, 0, (struct sockaddr *)&to,
+				    sizeof(to));
+			close(s);
+			/* Evenly: datagram i of round r at r + i / n s. */
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			ahead = (r * 1000000LL + (i + 1) * 1000000LL / n) -
+			    ((t.tv_sec - t0.tv_sec) * 1000000LL +
+			    (t.tv_nsec - t0.tv_nsec) / 1000);
+			if (ahead > 0)
+				usleep((useconds_t)ahead);
+		}
+	}
+	return 0;
+}
+
+static int
 num(const char *s)
 {
 	char *end;
@@ -152,6 +197,9 @@ main(int argc, char *argv[])
 		return proxy(num(argv[2]), num(argv[3]), argv[4]);
 	if (argc == 5 && strcmp(argv[1], "flood") == 0)
 		return flood(num(argv[2]), argv[3], num(argv[4]));
-	fprintf(stderr, "usage: ec_abuse junk|proxy|flood ...\n");
+	if (argc == 6 && strcmp(argv[1], "spoof") == 0)
+		return spoof(num(argv[2]), argv[3], num(argv[4]),
+		    num(argv[5]));
+	fprintf(stderr, "usage: ec_abuse junk|proxy|flood|spoof ...\n");
 	return 2;
 }

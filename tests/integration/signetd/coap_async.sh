@@ -107,6 +107,7 @@ import select, socket, sys, time
 lport, sport, window = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 c.bind(("127.0.0.1", lport))
+open("relay.ready", "w").close()
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.connect(("127.0.0.1", sport))
 peer, first, dropped = None, None, 0
@@ -135,7 +136,9 @@ while time.time() < end:
                 c.sendto(d, peer)
 PY
 relay=$!
-sleep 0.5
+# Python may take seconds to start on a loaded machine.
+for _ in $(seq 1 300); do [ -e relay.ready ] && break; sleep 0.1; done
+[ -e relay.ready ] || fail "the relay did not start"
 n0=$(issued)
 t0=$(ms)
 timeout 60 coap-client-gnutls -B 45 -c d1.pem -j d1.csr.key -m post -t 286 -A 287 \

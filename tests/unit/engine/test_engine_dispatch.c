@@ -66,6 +66,30 @@ test_admin(void **state)
 	    PROTO_PEER_HTTPS, PROTO_STATE_DEGRADED), ALLOW);
 }
 
+/* ACME (issue 20): the validator takes only its own type. */
+static void
+test_acme_rows(void **state)
+{
+	uint16_t t;
+
+	assert_int_equal(eng_permitted(PROTO_T_ACME, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), ALLOW);
+	assert_int_equal(eng_permitted(PROTO_T_ACME, PROTO_PEER_COAP,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(eng_permitted(PROTO_T_ACME, PROTO_PEER_HTTPS,
+	    PROTO_STATE_DEGRADED), UNAV);
+	assert_int_equal(eng_permitted(PROTO_T_ACME_EAB, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), ALLOW);
+	assert_int_equal(eng_permitted(PROTO_T_ACME_VA, PROTO_PEER_HTTPS,
+	    PROTO_STATE_READY), CLOSE);
+	assert_int_equal(eng_permitted(PROTO_T_ACME_VA, PROTO_PEER_VALIDATOR,
+	    PROTO_STATE_READY), ALLOW);
+	for (t = 1; t < PROTO_T_MAX; t++)
+		if (t != PROTO_T_ACME_VA)
+			assert_int_equal(eng_permitted(t,
+			    PROTO_PEER_VALIDATOR, PROTO_STATE_READY), CLOSE);
+}
+
 static void
 test_health(void **state)
 {
@@ -177,6 +201,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_issuance),
 		cmocka_unit_test(test_admin),
+		cmocka_unit_test(test_acme_rows),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_unknown_refused),
 		cmocka_unit_test(test_admit_evidence),

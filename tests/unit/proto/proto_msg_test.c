@@ -96,6 +96,13 @@ check_request_fields(const struct proto_request *a,
 	case PROTO_T_PSK_LOOKUP:
 		assert_string_equal(a->u.psk.identity, b->u.psk.identity);
 		break;
+	case PROTO_T_ACME:
+	case PROTO_T_ACME_VA:
+		assert_int_equal(a->u.acme.op, b->u.acme.op);
+		assert_string_equal(a->u.acme.id, b->u.acme.id);
+		assert_string_equal(a->u.acme.detail, b->u.acme.detail);
+		assert_blob(a->u.acme.body, b->u.acme.body);
+		break;
 	default:
 		break;
 	}
@@ -268,7 +275,7 @@ breakit(struct proto_request *r, enum breakage b)
 {
 	switch (b) {
 	case B_PEER0:	r->ev.peer = 0; break;
-	case B_PEER4:	r->ev.peer = 4; break;
+	case B_PEER4:	r->ev.peer = PROTO_PEER_LAST + 1; break;
 	case B_KIND:	r->ev.kind = 3; break;
 	case B_TOKSRC:	r->ev.token_src = 0; break;
 	case B_NOCERTS:	r->ev.chain.ncerts = 0; break;
@@ -348,7 +355,7 @@ test_decoder_values(void **state)
 	size_t len;
 
 	poke_expect(PROTO_T_HEALTH, 2, 0, 0, PROTO_ERR_VALUE);	/* peer */
-	poke_expect(PROTO_T_HEALTH, 2, 0, 4, PROTO_ERR_VALUE);
+	poke_expect(PROTO_T_HEALTH, 2, 0, PROTO_PEER_LAST + 1, PROTO_ERR_VALUE);
 	poke_expect(PROTO_T_HEALTH, 2, 1, 3, PROTO_ERR_VALUE);	/* kind */
 	/* src: u32 length at 2, then 0, 4 or 16 bytes of address. */
 	poke_expect(PROTO_T_HEALTH, 0, 5, 5, PROTO_ERR_VALUE);

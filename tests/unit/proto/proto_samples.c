@@ -134,6 +134,22 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 	case PROTO_T_PSK_LOOKUP:
 		copy(r->u.psk.identity, sizeof(r->u.psk.identity), "tk-0001");
 		break;
+	case PROTO_T_ACME_EAB:
+		copy(r->u.target.tenant, sizeof(r->u.target.tenant), "acme");
+		copy(r->u.target.profile, sizeof(r->u.target.profile), "web");
+		break;
+	case PROTO_T_ACME:
+	case PROTO_T_ACME_VA:
+		r->u.acme.op = type == PROTO_T_ACME_VA ? (variant ?
+		    PROTO_ACME_VA_RESULT : PROTO_ACME_VA_NEXT) : variant ?
+		    PROTO_ACME_FINALIZE : PROTO_ACME_NEW_ORDER;
+		copy(r->u.acme.label, sizeof(r->u.acme.label), "web");
+		copy(r->u.acme.id, sizeof(r->u.acme.id), variant ?
+		    "cVd8bXJ2a2h3cXpmbmQ" : "");
+		copy(r->u.acme.detail, sizeof(r->u.acme.detail), variant == 2 ?
+		    "connection refused" : "");
+		r->u.acme.body = BLOB(csr);
+		break;
 	default:
 		break;
 	}
@@ -214,6 +230,25 @@ sample_payload(struct proto_reply *rep)
 		memset(rep->u.psk.handle, 0x3c, sizeof(rep->u.psk.handle));
 		copy(rep->u.psk.tenant, sizeof(rep->u.psk.tenant), "t1");
 		copy(rep->u.psk.profile, sizeof(rep->u.psk.profile), "dev");
+		break;
+	case PROTO_T_ACME_EAB:
+		copy(rep->u.token.id, sizeof(rep->u.token.id), "eab0123456789abc");
+		copy(rep->u.token.secret, sizeof(rep->u.token.secret),
+		    "q1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v");
+		rep->u.token.expires_at = 0;
+		break;
+	case PROTO_T_ACME:
+	case PROTO_T_ACME_VA:
+		rep->u.acme.status = 201;
+		rep->u.acme.ctype = PROTO_ACME_CT_JSON;
+		copy(rep->u.acme.id, sizeof(rep->u.acme.id), "b3JkZXI");
+		copy(rep->u.acme.location, sizeof(rep->u.acme.location),
+		    "https://ca.example/acme/web/order/b3JkZXI");
+		copy(rep->u.acme.up, sizeof(rep->u.acme.up),
+		    "https://ca.example/acme/web/authz/YXV0aHo");
+		copy(rep->u.acme.nonce, sizeof(rep->u.acme.nonce),
+		    "AAAAAAAAAAEAAAAAZWpjZGVmZ2hpamtsbW5vcA");
+		rep->u.acme.body = BLOB(blob);
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

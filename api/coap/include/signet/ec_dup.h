@@ -2,7 +2,8 @@
  * The CoAP front end's exchanges with the engine, remembered per DTLS
  * session so that a retransmitted CON never reaches the engine twice
  * (RFC 7252 4.5: the recipient of a duplicate CON should answer it the
- * way it answered the first).  libcoap 4.3.1 keeps no such cache.
+ * way it answered the first).  libcoap keeps no such cache (4.3.1 and
+ * 4.3.4 alike).
  *
  * An exchange is keyed by its session (an opaque pointer here), message
  * id and token.  It is "in flight" from the moment its engine request is

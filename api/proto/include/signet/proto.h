@@ -73,6 +73,15 @@
  *	PSK_LOOKUP	str identity		data key (1..PROTO_MAX_PSK),
  *			(PROTO_MAX_PSK_ID)	data handle
  *						(PROTO_PSK_HANDLE_LEN)
+ *	ACME		u8 op, str label,	u16 http status, u8 ctype,
+ *			str id, str detail,	str id, str location
+ *			data body		(PROTO_MAX_ACME_URL), str up
+ *			(PROTO_MAX_ACME_BODY)	(PROTO_MAX_ACME_URL), str
+ *						nonce, data body
+ *						(PROTO_MAX_BLOB)
+ *	ACME_EAB	as CACERTS		as TOKEN_CREATE (kid, HMAC
+ *						key base64url, expires)
+ *	ACME_VA		as ACME			as ACME
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
@@ -112,8 +121,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5305	/* 'S', version 5: the EST label
-					   in ISSUE; version 4:
+#define PROTO_MAGIC_VERSION	0x5306	/* 'S', version 6: ACME,
+					   ACME_EAB, ACME_VA and the
+					   validator peer; version 5: the
+					   EST label in ISSUE; version 4:
 					   authorized_by; version 3:
 					   source address,
 					   retry-after, engine counters */
@@ -140,6 +151,8 @@
 #define PROTO_PSK_HANDLE_LEN	16	/* one-time PSK handle, exactly */
 #define PROTO_MAX_SRC		16	/* client address: 4 (IPv4) or 16 */
 #define PROTO_MAX_AUTHBY	128	/* credential behind an issuance */
+#define PROTO_MAX_ACME_BODY	49152	/* an ACME request body (a JWS) */
+#define PROTO_MAX_ACME_URL	1024	/* an ACME URL (Location) */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -173,6 +186,9 @@ enum proto_type {
 	PROTO_T_OCSP,
 	PROTO_T_CRL,
 	PROTO_T_PSK_LOOKUP,	/* DTLS PSK key of a bootstrap token id */
+	PROTO_T_ACME,		/* one ACME request (RFC 8555), JWS inside */
+	PROTO_T_ACME_EAB,	/* an operator makes an ACME EAB key */
+	PROTO_T_ACME_VA,	/* the validator asks for work, reports */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -181,8 +197,10 @@ enum proto_type {
 enum proto_peer {
 	PROTO_PEER_HTTPS = 1,
 	PROTO_PEER_COAP,
-	PROTO_PEER_CONTROL	/* the parent: supervision, health */
+	PROTO_PEER_CONTROL,	/* the parent: supervision, health */
+	PROTO_PEER_VALIDATOR	/* ACME challenge validation (outbound) */
 };
+#define PROTO_PEER_LAST		PROTO_PEER_VALIDATOR
 
 /* Engine states that gate what it accepts. */
 enum proto_state {
@@ -360,6 +378,64 @@ struct proto_psk_req {
 	char	identity[PROTO_MAX_PSK_ID + 1];
 };
 
+/*
+ * ACME: the front end forwards what the client sent, the engine verifies
+ * and answers (docs/acme.md).  op is an ACME_OP_*; label the directory's
+ * EST label; id the resource id of the path (order, authz, challenge,
+ * account or certificate), "" where there is none; body the raw request
+ * body (a flattened JWS) or empty for GET.  For ACME_VA (the validator):
+ * VA_NEXT asks for one challenge to validate, VA_RESULT reports on id:
+ * body what the server answered (at most 8 KiB), detail why it failed
+ * ("" when it answered; the engine compares the body itself).
+ */
+enum proto_acme_op {
+	PROTO_ACME_DIRECTORY = 1,
+	PROTO_ACME_NONCE,
+	PROTO_ACME_NEW_ACCOUNT,
+	PROTO_ACME_ACCOUNT,
+	PROTO_ACME_NEW_ORDER,
+	PROTO_ACME_ORDER,
+	PROTO_ACME_AUTHZ,
+	PROTO_ACME_CHALLENGE,
+	PROTO_ACME_FINALIZE,
+	PROTO_ACME_CERT,
+	PROTO_ACME_VA_NEXT,
+	PROTO_ACME_VA_RESULT,
+	PROTO_ACME_OP_MAX	/* one past the last */
+};
+
+/* What the body of an ACME reply is. */
+enum proto_acme_ctype {
+	PROTO_ACME_CT_NONE = 0,
+	PROTO_ACME_CT_JSON,	/* application/json */
+	PROTO_ACME_CT_PROBLEM,	/* application/problem+json */
+	PROTO_ACME_CT_PEM,	/* application/pem-certificate-chain */
+	PROTO_ACME_CT_MAX
+};
+
+struct proto_acme_req {
+	uint8_t			 op;	/* enum proto_acme_op */
+	char			 label[PROTO_MAX_STR + 1];
+	char			 id[PROTO_MAX_STR + 1];
+	char			 detail[PROTO_MAX_STR + 1];
+	struct proto_blob	 body;
+};
+
+/*
+ * The HTTP answer the engine made: status, content type, body, the
+ * Location (or for VA_NEXT the URL to fetch) and a fresh Replay-Nonce.
+ * id names the resource (VA_NEXT: the challenge; "" for none).
+ */
+struct proto_acme_rep {
+	uint16_t		 status;
+	uint8_t			 ctype;	/* enum proto_acme_ctype */
+	char			 id[PROTO_MAX_STR + 1];
+	char			 location[PROTO_MAX_ACME_URL + 1];
+	char			 up[PROTO_MAX_ACME_URL + 1];	/* Link rel=up */
+	char			 nonce[PROTO_MAX_STR + 1];
+	struct proto_blob	 body;
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -374,6 +450,7 @@ struct proto_request {
 		struct proto_ocsp_req		ocsp;
 		struct proto_crl_req		crl;
 		struct proto_psk_req		psk;
+		struct proto_acme_req		acme;	/* ACME, ACME_VA */
 	} u;					/* HEALTH has no fields */
 };
 
@@ -490,6 +567,7 @@ struct proto_reply {
 		struct proto_token_rep		token;
 		struct proto_health_rep		health;
 		struct proto_psk_rep		psk;	/* PSK_LOOKUP */
+		struct proto_acme_rep		acme;	/* ACME, ACME_VA */
 	} u;
 };
 

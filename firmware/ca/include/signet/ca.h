@@ -324,6 +324,9 @@ void ca_csr_free(struct ca_csr *csr);
 /* Checks one DNS name's syntax (wildcards only if allowed). */
 int ca_dns_check(const uint8_t *name, size_t len, unsigned flags,
     struct ca_err *err);
+/* Checks one name against the profile (ACME newOrder, before a CSR). */
+int ca_policy_name(const struct ca_profile *p, const struct ca_name *n,
+    struct ca_err *err);
 /* Checks the CSR's names and key against the profile. */
 int ca_csr_check_policy(const struct ca_csr *csr, const struct ca_profile *p,
     struct ca_err *err);

@@ -75,6 +75,7 @@ struct sconf_profile {
 	int store;
 	struct sconf_list roles;	   /* roles allowed to use it */
 	int self_service;	/* issued certificates may enroll new names */
+	int acme;		/* ACME directory at /acme/<est_label>/ */
 };
 
 struct sconf_tenant {
@@ -124,6 +125,9 @@ struct sconf_limits {
 	int64_t burst_ocsp_nonce;
 	int64_t max_coap_sessions;
 	int64_t max_coap_handshakes;
+	/* ClientHellos without our cookie let through to libcoap per 60 s
+	 * (api/coap/ec_gate.c); more get a HelloVerifyRequest from us. */
+	int64_t coap_hello_unverified;
 };
 
 struct sconf {
@@ -170,6 +174,10 @@ struct sconf {
 
 	char *est_default;	/* "tenant/profile" for /.well-known/est/ */
 	int64_t token_max_ttl;	/* longest enrollment-token lifetime */
+	char *acme_base_url;	/* "https://host:port" clients reach us by */
+	int acme_http01_port;	/* port http-01 validations connect to */
+	int acme_validate_loopback; /* tests: validate loopback addresses */
+	char *acme_http01_address; /* tests: connect here, not to the name */
 
 	struct sconf_limits limits;
 	struct sconf_client *clients;

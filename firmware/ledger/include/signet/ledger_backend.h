@@ -13,6 +13,7 @@
 
 #include <signet/audit.h>
 #include <signet/ledger.h>
+#include <signet/ledger_acme.h>
 
 /* A status change of one row, e.g. RESERVED -> ISSUED with its DER. */
 struct ledger_transition {
@@ -67,6 +68,13 @@ struct ledger_backend {
 	int	(*token_hash)(void *state, const char *id, uint8_t *hash);
 	int	(*reserve_token)(void *state, const struct ledger_intent *in,
 		    const uint8_t *hash, int64_t now);
+	/* ACME state (ledger_acme.c checks the arguments); may be NULL. */
+	int	(*acme_write)(void *state,
+		    const struct ledger_acme_step *steps, size_t n,
+		    const struct audit_record *audit);
+	int	(*acme_read)(void *state, enum ledger_acme_stmt stmt,
+		    const struct ledger_val *args, size_t nargs,
+		    ledger_acme_cb cb, void *arg);
 };
 
 extern const struct ledger_backend ledger_backend_sqlite;

@@ -28,6 +28,7 @@ enum sandbox_role {
 	SANDBOX_ENGINE,	/* token session, ledger: wider filter, no chroot */
 	SANDBOX_HTTPS,	/* TLS front end: accept, read, write */
 	SANDBOX_COAP,	/* DTLS front end: recvmsg, sendmsg */
+	SANDBOX_VALIDATOR, /* ACME validation: connects out over TCP/IP */
 };
 
 struct sandbox_conf {
@@ -45,7 +46,7 @@ int sandbox_built(void);
 /* 1 in a test build (SIGNET_TEST_HOOKS), which must never ship. */
 int sandbox_test_hooks(void);
 
-/* "engine", "https", "coap". */
+/* "engine", "https", "coap", "validator". */
 const char *sandbox_role_name(enum sandbox_role role);
 
 /*

@@ -1,0 +1,107 @@
+/*
+ * ACME state in the ledger (docs/acme.md "Ledger tables"): EAB keys,
+ * accounts, orders, authorizations with their challenge.  The engine
+ * names a statement by number and passes its values; the SQL of each
+ * backend lives in that backend (the engine never sees SQL, STYLE.md 8).
+ *
+ * Writes: a list of steps run in one transaction (one SAVEPOINT of the
+ * group commit), with an optional audit record, so an order and its
+ * authorizations, or an account and the EAB use it consumed, commit or
+ * vanish together.  A step with `one` set must change exactly one row,
+ * else the whole write fails with LEDGER_ERR_STATE (a status that moved
+ * under us, an EAB key already used).
+ *
+ * Reads: one statement, each result row handed to a callback; the
+ * values point into the backend's row and are valid only during it.
+ *
+ * The columns and parameters of each statement are listed below, in
+ * order (i: integer, t: text, b: blob).
+ */
+#ifndef SIGNET_LEDGER_ACME_H
+#define SIGNET_LEDGER_ACME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <signet/audit.h>
+
+struct ledger;
+
+enum ledger_acme_stmt {
+	/* writes */
+	LA_EAB_INSERT,	/* t kid, t tenant, t profile, t label, i created,
+			   i expires (0: never) */
+	LA_EAB_USE,	/* t account, t kid, i now: unused, unexpired */
+	LA_ACCT_INSERT,	/* t id, t label, t tenant, t profile, t thumbprint,
+			   b key (SubjectPublicKeyInfo DER), t contact,
+			   t eab_kid, i created */
+	LA_ORDER_INSERT, /* t id, t account, t identifiers, i expires,
+			   i created */
+	LA_AUTHZ_INSERT, /* t id, t order, t account, t type, t value,
+			   i expires, t chall_id, t token */
+	LA_CHALL_START,	/* t chall_id, t account: pending -> processing */
+	LA_CHALL_DONE,	/* t chall_id, t status (valid|invalid), i when,
+			   t error: processing -> status (also the authz) */
+	LA_ORDER_STATUS, /* t order, t to, t from, t error */
+	LA_ORDER_CERT,	/* t order, b serial, b cert DER: processing ->
+			   valid */
+	LA_VA_TAKE,	/* t chall_id, i now, i before: hand out once per
+			   retry interval */
+	LA_WRITE_MAX,
+	/* reads */
+	LA_EAB_GET = LA_WRITE_MAX, /* t kid -> t tenant, t profile, t label,
+			   i expires, t used_by */
+	LA_ACCT_GET,	/* t id, t label -> t id, t tenant, t profile,
+			   t status, b key, t contact */
+	LA_ACCT_BY_KEY,	/* t label, t thumbprint -> as LA_ACCT_GET */
+	LA_ORDER_GET,	/* t id, t account -> t status, t identifiers,
+			   i expires, t error, b cert */
+	LA_AUTHZ_OF_ORDER, /* t order -> t id, t type, t value, t status,
+			   i expires, t chall_id, t token, t chall_status,
+			   i validated, t error */
+	LA_AUTHZ_GET,	/* t id, t account -> as LA_AUTHZ_OF_ORDER, t order */
+	LA_AUTHZ_BY_CHALL, /* t chall_id -> as LA_AUTHZ_GET, t account,
+			   t the account's key thumbprint */
+	LA_VA_PENDING,	/* i before -> t chall_id (processing, not handed
+			   out since before), at most one */
+	LA_STMT_MAX
+};
+
+enum ledger_val_type { LV_NULL = 0, LV_INT, LV_TEXT, LV_BLOB };
+
+struct ledger_val {
+	enum ledger_val_type	 type;
+	int64_t			 i;
+	const char		*s;	/* LV_TEXT: NUL-terminated */
+	const uint8_t		*b;	/* LV_BLOB */
+	size_t			 len;
+};
+
+#define LEDGER_ACME_MAX_VALS	16
+#define LEDGER_ACME_MAX_STEPS	(2 + 100)	/* an order of 100 names */
+
+struct ledger_acme_step {
+	enum ledger_acme_stmt	 stmt;
+	int			 one;	/* must change exactly one row */
+	size_t			 n;
+	struct ledger_val	 v[LEDGER_ACME_MAX_VALS];
+};
+
+/* One row of a read; return non-zero to stop. */
+typedef int (*ledger_acme_cb)(const struct ledger_val *cols, size_t ncols,
+    void *arg);
+
+/* Run steps[0..n) in one transaction with audit (may be NULL). */
+int	ledger_acme_write(struct ledger *l, const struct ledger_acme_step *steps,
+	    size_t n, const struct audit_record *audit);
+/* Read stmt with args; LEDGER_OK (also for no row) or an error. */
+int	ledger_acme_read(struct ledger *l, enum ledger_acme_stmt stmt,
+	    const struct ledger_val *args, size_t nargs, ledger_acme_cb cb,
+	    void *arg);
+
+/* Value constructors. */
+struct ledger_val	ledger_vi(int64_t i);
+struct ledger_val	ledger_vt(const char *s);
+struct ledger_val	ledger_vb(const uint8_t *b, size_t len);
+
+#endif
