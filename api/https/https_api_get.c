@@ -119,6 +119,32 @@ api_reason(const struct https_jmember *m)
 	return -1;
 }
 
+/*
+ * Children signetd stopped restarting (issue 18): the front end serving
+ * this answer is up, so the status stays the engine's; anyone sees which
+ * child failed, a client with a certificate also why (file names, users).
+ */
+static void
+api_health_failed(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_health_rep *h)
+{
+	uint8_t i;
+
+	if (h->nfailed == 0)
+		return;
+	evbuffer_add_printf(b, ",\"failed\":[");
+	for (i = 0; i < h->nfailed && i < PROTO_MAX_FAILED; i++) {
+		evbuffer_add_printf(b, "%s{\"child\":", i > 0 ? "," : "");
+		https_json_string(b, h->failed[i].child);
+		if (ctx->full) {
+			evbuffer_add_printf(b, ",\"error\":");
+			https_json_string(b, h->failed[i].error);
+		}
+		evbuffer_add_printf(b, "}");
+	}
+	evbuffer_add_printf(b, "]");
+}
+
 static void
 api_health_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 {
@@ -147,6 +173,7 @@ api_health_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 		    (unsigned long long)h->issued);
 		https_json_string(b, h->version);
 	}
+	api_health_failed(ctx, b, h);
 	evbuffer_add_printf(b, "}\n");
 	https_reply(ctx, code, "application/json", b);
 	evbuffer_free(b);

@@ -43,10 +43,10 @@ proto_send_fd(int sock, uint8_t kind, int fd)
 }
 
 int
-proto_recv_fd(int sock, uint8_t *kind, int *fd)
+proto_recv_ctl(int sock, uint8_t *buf, size_t size, size_t *len, int *fd)
 {
 	struct msghdr msg;
-	struct iovec iov = { kind, 1 };
+	struct iovec iov = { buf, size };
 	union {
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -55,6 +55,7 @@ proto_recv_fd(int sock, uint8_t *kind, int *fd)
 	ssize_t n;
 
 	*fd = -1;
+	*len = 0;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -65,11 +66,13 @@ proto_recv_fd(int sock, uint8_t *kind, int *fd)
 	while (n == -1 && errno == EINTR);
 	if (n == 0)
 		return 0; /* the parent closed the channel */
-	if (n != 1 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+	if (n < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		goto bad;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c == NULL || c->cmsg_level != SOL_SOCKET ||
-	    c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+	*len = (size_t)n;
+	if ((c = CMSG_FIRSTHDR(&msg)) == NULL)
+		return 1;
+	if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)))
 		goto bad;
 	memcpy(fd, CMSG_DATA(c), sizeof(int));
 	return 1;
@@ -83,5 +86,30 @@ bad:
 			memcpy(&tmp, CMSG_DATA(c), sizeof(int));
 			close(tmp);
 		}
+	*fd = -1;
+	*len = 0;
 	return -1;
+}
+
+int
+proto_recv_fd(int sock, uint8_t *kind, int *fd)
+{
+	size_t len;
+	int r;
+
+	/* A one-byte buffer: anything longer arrives truncated, refused. */
+	if ((r = proto_recv_ctl(sock, kind, 1, &len, fd)) != 1 || *fd != -1)
+		return r;
+	return -1;
+}
+
+int
+proto_send_ctl(int sock, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(sock, buf, len, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	return n >= 0 && (size_t)n == len ? 0 : -1;
 }

@@ -20,5 +20,10 @@ int	proto_blob_put(struct proto_wbuf *, size_t max,
 /* A one-time PSK handle: exactly PROTO_PSK_HANDLE_LEN bytes, copied. */
 int	proto_psk_handle_get(struct proto_cur *,
 	    uint8_t out[PROTO_PSK_HANDLE_LEN]);
+/* The failed children (proto_ctl.c): u8 n, n x (str child, str error). */
+int	proto_failed_get(struct proto_cur *, struct proto_failed *f,
+	    uint8_t *n);
+int	proto_failed_put(struct proto_wbuf *, const struct proto_failed *f,
+	    size_t n);
 
 #endif /* SIGNET_PROTO_LOCAL_H */

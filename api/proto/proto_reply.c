@@ -382,6 +382,7 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 		token_stats_get(c, &m->token);
 	if (c->err == PROTO_OK)
 		store_stats_get(c, m);
+	proto_failed_get(c, m->failed, &m->nfailed);
 	return c->err;
 }
 
@@ -412,7 +413,9 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	for (i = 0; i < m->ntargets && i < PROTO_MAX_TARGETS; i++)
 		target_counts_put(w, &m->targets[i]);
 	token_stats_put(w, &m->token);
-	return store_stats_put(w, m);
+	store_stats_put(w, m);
+	proto_failed_put(w, m->failed, m->nfailed);
+	return w->err;
 }
 
 /* COAP_STATS: the status says it all. */

@@ -4,8 +4,6 @@
  * checks below cover values and references between sections.
  */
 #include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,73 +11,25 @@
 #include <confuse.h>
 
 #include "signet/sconf.h"
+#include "signet/sconf_cfg.h"
 
-/* The error of the load in progress; libconfuse reports through a hook. */
-struct load_ctx {
-	char *err;
-	size_t errlen;
-	int have;
-	const char *path;
+/* signetd's durations: seconds to days, 0 allowed (e.g. freshness). */
+static const struct sconf_unit units[] = {
+	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { '\0', 0 }
 };
-static __thread struct load_ctx *load_ctx;
-
-static void __attribute__((format(printf, 2, 0)))
-on_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char msg[SCONF_MAX_ERR];
-	struct load_ctx *lc = load_ctx;
-
-	if (lc == NULL || lc->have)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg != NULL)
-		snprintf(lc->err, lc->errlen, "%s:%d: %s", lc->path, cfg->line,
-		    msg);
-	else
-		snprintf(lc->err, lc->errlen, "%s", msg);
-	lc->have = 1;
-}
+static const struct sconf_durfmt durations = { units, 0, 1,
+	"25h, 90m, 3600" };
 
 int64_t
 sconf_duration(const char *s)
 {
-	char *end;
-	long long v;
-	int64_t mul = 1;
-
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s)
-		return -1;
-	if (*end != '\0') {
-		switch (*end) {
-		case 's': mul = 1; break;
-		case 'm': mul = 60; break;
-		case 'h': mul = 3600; break;
-		case 'd': mul = 86400; break;
-		default: return -1;
-		}
-		if (end[1] != '\0')
-			return -1;
-	}
-	if (v < 0 || v > INT64_MAX / mul)
-		return -1;
-	return (int64_t)v * mul;
+	return sconf_cfg_duration(s, &durations);
 }
 
 static int
 check_duration(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = cfg_opt_getnstr(opt, 0);
-
-	if (v != NULL && sconf_duration(v) < 0) {
-		cfg_error(cfg, "%s: \"%s\" is not a duration (e.g. 25h, 90m, "
-		    "3600)", opt->name, v);
-		return -1;
-	}
-	return 0;
+	return sconf_cfg_check_duration(cfg, opt, &durations);
 }
 
 static int
@@ -354,10 +304,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_END()
 };
 
-static const struct {
-	const char *path;
-	cfg_validate_callback_t fn;
-} validators[] = {
+static const struct sconf_cfg_validator validators[] = {
 	{ "log", check_log },
 	{ "log_level", check_level },
 	{ "metrics", check_metrics },
@@ -390,47 +337,6 @@ int sconf_check(const struct sconf *c, char *err, size_t errlen);
 
 #define SCONF_MAX_FILE (1024 * 1024)
 
-/*
- * Blanks out comments (#, // and C-style), keeping every newline and
- * leaving quoted strings alone.  libconfuse 3.3 miscounts lines after a
- * comment, so it is handed text without any and its line numbers stay
- * those of the file.
- */
-void
-sconf_blank_comments(char *s)
-{
-	char quote = 0;
-
-	for (; *s != '\0'; s++) {
-		if (quote) {
-			if (*s == '\\' && s[1] != '\0')
-				s++;
-			else if (*s == quote)
-				quote = 0;
-		} else if (*s == '"' || *s == '\'') {
-			quote = *s;
-		} else if (*s == '#' || (*s == '/' && s[1] == '/')) {
-			while (*s != '\0' && *s != '\n')
-				*s++ = ' ';
-			if (*s == '\0')
-				break;
-		} else if (*s == '/' && s[1] == '*') {
-			*s++ = ' ';
-			*s = ' ';
-			while (s[1] != '\0' && !(s[1] == '*' && s[2] == '/')) {
-				s++;
-				if (*s != '\n')
-					*s = ' ';
-			}
-			if (s[1] != '\0') {
-				s[1] = ' ';
-				s[2] = ' ';
-				s += 2;
-			}
-		}
-	}
-}
-
 /* Reads the whole file, NUL-terminated; NULL with errno on failure. */
 static char *
 read_file(const char *path)
@@ -458,24 +364,22 @@ read_file(const char *path)
 int
 sconf_load(const char *path, struct sconf **out, char *err, size_t errlen)
 {
-	struct load_ctx lc = { err, errlen, 0, path };
+	struct sconf_cfg_load lc = { err, errlen, 0, path };
 	struct sconf *c = NULL;
 	cfg_t *cfg = NULL;
 	char *text = NULL;
-	size_t i;
 	int rc = -1, prc;
 
 	if (path == NULL || out == NULL || err == NULL || errlen == 0)
 		return -1;
 	err[0] = '\0';
-	load_ctx = &lc;
 	if ((cfg = cfg_init(top_opts, CFGF_NONE)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	cfg_set_error_function(cfg, on_error);
-	for (i = 0; i < sizeof(validators) / sizeof(validators[0]); i++)
-		cfg_set_validate_func(cfg, validators[i].path, validators[i].fn);
+	sconf_cfg_begin(cfg, &lc);
+	sconf_cfg_validators(cfg, validators,
+	    sizeof(validators) / sizeof(validators[0]));
 	if ((text = read_file(path)) == NULL) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 		    strerror(errno));
@@ -500,7 +404,7 @@ sconf_load(const char *path, struct sconf **out, char *err, size_t errlen)
 	c = NULL;
 	rc = 0;
 out:
-	load_ctx = NULL;
+	sconf_cfg_end();
 	free(text);
 	sconf_free(c);
 	if (cfg != NULL)

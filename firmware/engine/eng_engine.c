@@ -240,7 +240,30 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	h->ledger_transactions = ls.transactions;
 	if (rt != NULL && rt->rev != NULL)
 		eng_rev_stats(rt, time(NULL), h);
+	pthread_mutex_lock(&e->lock);
+	h->nfailed = e->nfailed;
+	memcpy(h->failed, e->failed, sizeof(h->failed));
+	pthread_mutex_unlock(&e->lock);
 	return PROTO_R_OK;
+}
+
+void
+eng_engine_set_failed(struct eng_engine *e, const struct proto_failed *f,
+    uint8_t n)
+{
+	uint8_t i, had;
+
+	pthread_mutex_lock(&e->lock);
+	had = e->nfailed;
+	memset(e->failed, 0, sizeof(e->failed));
+	e->nfailed = n <= PROTO_MAX_FAILED ? n : 0;
+	memcpy(e->failed, f, e->nfailed * sizeof(*f));
+	pthread_mutex_unlock(&e->lock);
+	for (i = 0; i < e->nfailed; i++)
+		log_warnx("msg=\"signetd marked a child failed\" child=%s "
+		    "error=%s", f[i].child, log_quote(f[i].error));
+	if (n == 0 && had > 0)
+		log_info("msg=\"no child marked failed any more\"");
 }
 
 /*

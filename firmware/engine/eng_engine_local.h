@@ -107,7 +107,14 @@ struct eng_engine {
 	atomic_uint_fast64_t	 issued;
 	time_t			 started;
 	time_t			 tidy_next;	/* tidy thread only */
+	/* Children signetd marked failed (issue 18), under lock. */
+	uint8_t			 nfailed;
+	struct proto_failed	 failed[PROTO_MAX_FAILED];
 };
+
+/* signetd's list of failed children, for HEALTH (eng_engine.c). */
+void	eng_engine_set_failed(struct eng_engine *e, const struct proto_failed *f,
+	    uint8_t n);
 
 time_t	eng_engine_now(const struct eng_engine *e);
 struct eng_rt *eng_engine_rt(struct eng_engine *e);	/* a new reference */

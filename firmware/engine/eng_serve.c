@@ -239,6 +239,32 @@ eng_add_peer(struct eng_srv *s, int fd, uint8_t kind)
 	log_info("msg=\"front-end channel\" peer=%u", kind);
 }
 
+/*
+ * One datagram from signetd: a front end's channel (its kind, one byte,
+ * with the descriptor) or the list of children signetd marked failed.
+ */
+static void
+eng_control(struct eng_srv *s, const uint8_t *buf, size_t len, int fd)
+{
+	struct proto_failed f[PROTO_MAX_FAILED];
+	uint8_t n;
+
+	if (fd != -1) {
+		if (len == 1)
+			eng_add_peer(s, fd, buf[0]);
+		else {
+			log_warnx("msg=\"malformed control datagram\"");
+			close(fd);
+		}
+		return;
+	}
+	if (proto_ctl_failed_decode(buf, len, f, &n) != PROTO_OK) {
+		log_warnx("msg=\"malformed control datagram\"");
+		return;
+	}
+	eng_engine_set_failed(s->e, f, n);
+}
+
 static void
 eng_signal(struct eng_srv *s, int sfd, const struct eng_serve_opts *o,
     int *draining)
@@ -267,8 +293,8 @@ eng_poll(struct eng_srv *s, int sfd, int *ctl, const struct eng_serve_opts *o,
     int draining)
 {
 	struct pollfd pfd[2 + ENG_ENGINE_MAX_PEERS];
-	size_t i, n = 2, np;
-	uint8_t kind;
+	uint8_t cbuf[PROTO_CTL_MAX];
+	size_t i, n = 2, np, clen;
 	int fd, r, full;
 
 	pthread_mutex_lock(&s->mu);
@@ -289,8 +315,9 @@ eng_poll(struct eng_srv *s, int sfd, int *ctl, const struct eng_serve_opts *o,
 	if (pfd[0].revents & POLLIN)
 		eng_signal(s, sfd, o, &draining);
 	if (!draining && pfd[1].revents != 0) {
-		if ((r = proto_recv_fd(*ctl, &kind, &fd)) == 1)
-			eng_add_peer(s, fd, kind);
+		if ((r = proto_recv_ctl(*ctl, cbuf, sizeof(cbuf), &clen,
+		    &fd)) == 1)
+			eng_control(s, cbuf, clen, fd);
 		else if (r == 0 || (pfd[1].revents & (POLLHUP | POLLERR))) {
 			log_info("msg=\"control channel closed, draining\"");
 			draining = 1;

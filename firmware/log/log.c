@@ -24,6 +24,29 @@ _Static_assert(LOG_LINE_MAX <= PIPE_BUF, "a line must be one atomic write");
 static const char *log_ident = "signet";
 static enum log_dest log_to = LOG_TO_STDERR;
 static int log_verbose;
+static int log_report_fd = -1;	/* signetd's start-up report pipe */
+
+/*
+ * signetd hands each child the write end of a pipe (LOG_REPORT_ENV names
+ * it) to learn why the child stopped: a fatal line is written there too,
+ * without the prefix, and signetd shows it in /v1/health (issue 18).
+ */
+static void
+log_report_init(void)
+{
+	const char *v;
+	char *end;
+	long fd;
+
+	if (log_report_fd != -1 || (v = getenv(LOG_REPORT_ENV)) == NULL)
+		return;
+	errno = 0;
+	fd = strtol(v, &end, 10);
+	if (errno == 0 && end != v && *end == '\0' && fd > STDERR_FILENO &&
+	    fd < INT_MAX)
+		log_report_fd = (int)fd;
+	unsetenv(LOG_REPORT_ENV);
+}
 
 void
 log_init(const char *ident, enum log_dest dest, int verbose)
@@ -37,6 +60,7 @@ log_init(const char *ident, enum log_dest dest, int verbose)
 	 * before a front end enters its chroot and seccomp filter.
 	 */
 	tzset();
+	log_report_init();
 	if (dest == LOG_TO_SYSLOG)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	else if (log_to == LOG_TO_SYSLOG)
@@ -140,6 +164,7 @@ log_emit(int pri, const char *level, int err, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX];
 	struct log_buf b;
+	size_t body;
 	int saved = errno, n;
 
 	/* Room for the marker and the newline is kept back. */
@@ -148,6 +173,7 @@ log_emit(int pri, const char *level, int err, const char *fmt, va_list ap)
 	b.cap = sizeof(line) - 1 - (sizeof(LOG_TRUNCATED) - 1);
 	b.cut = 0;
 	log_prefix(&b, level);
+	body = b.len;
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		msg[0] = '\0';
@@ -163,6 +189,9 @@ log_emit(int pri, const char *level, int err, const char *fmt, va_list ap)
 		memcpy(line + b.len, LOG_TRUNCATED, sizeof(LOG_TRUNCATED) - 1);
 		b.len += sizeof(LOG_TRUNCATED) - 1;
 	}
+	if (strcmp(level, "fatal") == 0 && log_report_fd != -1 &&
+	    write(log_report_fd, line + body, b.len - body) < 0)
+		log_report_fd = -1;	/* signetd will say "see the log" */
 	if (log_to == LOG_TO_SYSLOG) {
 		line[b.len] = '\0';
 		syslog(pri, "%s", line);

@@ -39,7 +39,9 @@ struct parent_child {
 	int failed;
 	int stopped;		/* we signalled it: its exit is no failure */
 	int last_status;
-	char why[PARENT_MAX_WHY];	/* what spawn saw, or "" */
+	char why[PARENT_MAX_WHY];	/* what spawn saw, the child's fatal
+					   line, or "" */
+	int report_fd;		/* read end of the child's fatal line, or -1 */
 	char last_why[PARENT_MAX_WHY];
 };
 
@@ -78,5 +80,6 @@ void parent_tick(struct parent *p);
 void parent_stop_all(struct parent *p);
 void parent_signal_all(struct parent *p, int sig);
 void parent_retry_failed(struct parent *p);
+void parent_tell_engine(struct parent *p);
 
 #endif

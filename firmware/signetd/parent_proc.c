@@ -119,28 +119,41 @@ child_check_files(int fd, const struct spawn_files *sf,
  * under the sandbox) and checks it can read sf's files.  Front ends
  * start as root and drop after reading their keys (sandbox_enter).
  * A pipe closed by exec tells us whether the child got that far; if
- * not, why holds its reason (the child then exits 127).
+ * not, why holds its reason (the child then exits 127).  A second pipe
+ * outlives exec: the child's log module writes its fatal line there
+ * (LOG_REPORT_ENV), and *report is our end, read when the child exits.
  */
 static pid_t
 spawn(const char *bin, char *const argv[], const int *keep, int nkeep,
     uid_t uid, gid_t gid, const struct spawn_files *sf, char *why,
-    size_t whylen)
+    size_t whylen, int *report)
 {
 	struct stat st[SPAWN_MAX_FILES];
 	int st_ok[SPAWN_MAX_FILES];
+	char rfd[16];
 	sigset_t none;
 	pid_t pid, self = getpid();
 	ssize_t n;
 	size_t got = 0;
-	int i, ep[2];
+	int i, ep[2], rp[2];
 
 	why[0] = '\0';
+	*report = -1;
 	if (pipe2(ep, O_CLOEXEC) == -1) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return -1;
 	}
+	/* Without it the child still runs; its failure reads "see the log". */
+	if (pipe2(rp, O_CLOEXEC | O_NONBLOCK) == -1)
+		rp[0] = rp[1] = -1;
 	if ((pid = fork()) != 0) {
 		close(ep[1]);
+		if (rp[1] != -1)
+			close(rp[1]);
+		if (pid > 0)
+			*report = rp[0];
+		else if (rp[0] != -1)
+			close(rp[0]);
 		/* Until exec or the child's failure: microseconds. */
 		while (pid > 0 && got + 1 < whylen) {
 			n = read(ep[0], why + got, whylen - 1 - got);
@@ -163,6 +176,13 @@ spawn(const char *bin, char *const argv[], const int *keep, int nkeep,
 	signal(SIGPIPE, SIG_DFL);
 	for (i = 0; i < nkeep; i++)
 		keep_fd(keep[i]);
+	if (rp[1] != -1) {
+		close(rp[0]);
+		keep_fd(rp[1]);
+		snprintf(rfd, sizeof(rfd), "%d", rp[1]);
+		if (setenv(LOG_REPORT_ENV, rfd, 1) != 0)
+			close(rp[1]);
+	}
 	for (i = 0; sf != NULL && (size_t)i < sf->n; i++)
 		st_ok[i] = stat(sf->path[i], &st[i]) == 0;
 	if (uid != (uid_t)-1 && sandbox_become(uid, gid) != 0)
@@ -239,7 +259,7 @@ start_engine(struct parent *p)
 	c->pid = spawn(p->engine_bin, argv, &sp[1], 1,
 	    p->sandbox ? p->engine_uid : (uid_t)-1,
 	    p->sandbox ? p->engine_gid : (gid_t)-1, p->sandbox ? &sf : NULL,
-	    c->why, sizeof(c->why));
+	    c->why, sizeof(c->why), &c->report_fd);
 	close(sp[1]);
 	if (c->pid == -1) {
 		log_warnx("msg=\"fork failed\" child=engine error=\"%s\"",
@@ -249,6 +269,8 @@ start_engine(struct parent *p)
 		return -1;
 	}
 	p->ctl_fd = sp[0];
+	/* A new engine knows nothing of the front ends still failed. */
+	parent_tell_engine(p);
 	return 0;
 }
 
@@ -307,7 +329,8 @@ start_front(struct parent *p, struct parent_child *c)
 	argv[n] = NULL;
 	c->pid = spawn(c->role == ROLE_HTTPS ? p->https_bin :
 	    c->role == ROLE_VALIDATOR ? p->validator_bin : p->coap_bin,
-	    argv, keep, k, (uid_t)-1, (gid_t)-1, NULL, c->why, sizeof(c->why));
+	    argv, keep, k, (uid_t)-1, (gid_t)-1, NULL, c->why, sizeof(c->why),
+	    &c->report_fd);
 	close(sp[1]);
 	if (c->pid == -1) {
 		c->pid = 0;
@@ -335,6 +358,9 @@ start(struct parent *p, struct parent_child *c)
 {
 	int rc;
 
+	if (c->report_fd != -1)
+		close(c->report_fd);
+	c->report_fd = -1;
 	c->why[0] = '\0';
 	c->stopped = 0;
 	rc = c->role == ROLE_ENGINE ? start_engine(p) : start_front(p, c);
@@ -350,6 +376,11 @@ parent_start_all(struct parent *p)
 
 	p->engine.role = ROLE_ENGINE;
 	p->engine.backoff_ms = PARENT_BACKOFF_MIN_MS;
+	p->engine.report_fd = -1;
+	for (i = 0; i < p->nhttps; i++)
+		p->https[i].report_fd = -1;
+	p->coap.report_fd = -1;
+	p->validator.report_fd = -1;
 	if (start(p, &p->engine) != 0)
 		fatalx("msg=\"cannot start the engine\"");
 	for (i = 0; i < p->nhttps; i++) {
@@ -467,6 +498,7 @@ parent_retry_failed(struct parent *p)
 	if (p->have_validator)
 		retry(&p->validator, now);
 	listeners_check(p);
+	parent_tell_engine(p);
 }
 
 static struct parent_child *
@@ -506,6 +538,85 @@ fronts_signal(struct parent *p, int sig)
 	}
 }
 
+/*
+ * The fatal line a child that got past exec left in its report pipe
+ * becomes its reason, unless spawn already had one.
+ */
+static void
+report_read(struct parent_child *c)
+{
+	char buf[PARENT_MAX_WHY];
+	ssize_t n;
+
+	if (c->report_fd == -1)
+		return;
+	do
+		n = read(c->report_fd, buf, sizeof(buf) - 1);
+	while (n == -1 && errno == EINTR);
+	close(c->report_fd);
+	c->report_fd = -1;
+	if (n <= 0 || c->why[0] != '\0')
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	snprintf(c->why, sizeof(c->why), "%s", buf);
+}
+
+/* What a failed child is reported as: its reason, else how it ended. */
+static void
+failed_entry(const struct parent_child *c, struct proto_failed *f)
+{
+	size_t k;
+
+	if (c->role == ROLE_HTTPS)
+		snprintf(f->child, sizeof(f->child), "https/%d", c->index);
+	else
+		snprintf(f->child, sizeof(f->child), "%s", role_name(c->role));
+	if (c->why[0] != '\0') {
+		/* Cut to what the protocol carries. */
+		k = strnlen(c->why, sizeof(f->error) - 1);
+		memcpy(f->error, c->why, k);
+		f->error[k] = '\0';
+	} else if (WIFSIGNALED(c->last_status))
+		snprintf(f->error, sizeof(f->error), "killed by signal %d at "
+		    "start-up (see signetd's log)", WTERMSIG(c->last_status));
+	else
+		snprintf(f->error, sizeof(f->error), "exit status %d at "
+		    "start-up (see signetd's log)",
+		    WEXITSTATUS(c->last_status));
+}
+
+/*
+ * Tells the engine, whole, which front ends are failed, for /v1/health
+ * (issue 18).  A failed engine cannot answer HEALTH: signetd then shuts
+ * the HTTPS and HTTP listeners (listeners_check) and the log is the
+ * report.
+ */
+void
+parent_tell_engine(struct parent *p)
+{
+	struct proto_failed f[PROTO_MAX_FAILED];
+	uint8_t buf[PROTO_CTL_MAX];
+	size_t n = 0, len;
+	int i;
+
+	if (p->ctl_fd == -1)
+		return;
+	memset(f, 0, sizeof(f));
+	if (p->have_coap && p->coap.failed)
+		failed_entry(&p->coap, &f[n++]);
+	if (p->have_validator && p->validator.failed)
+		failed_entry(&p->validator, &f[n++]);
+	for (i = 0; i < p->nhttps && n < PROTO_MAX_FAILED; i++)
+		if (p->https[i].failed)
+			failed_entry(&p->https[i], &f[n++]);
+	if (proto_ctl_failed_encode(f, n, buf, sizeof(buf), &len) !=
+	    PROTO_OK || proto_send_ctl(p->ctl_fd, buf, len) != 0)
+		log_warn("msg=\"cannot tell the engine which children "
+		    "failed\"");
+}
+
 static void
 exited(struct parent *p, struct parent_child *c, int status)
 {
@@ -525,17 +636,21 @@ exited(struct parent *p, struct parent_child *c, int status)
 		    "status=%d", role_name(c->role), c->index, (long)c->pid,
 		    WEXITSTATUS(status));
 	c->pid = 0;
+	report_read(c);
 	if (p->stopping)
 		return;
 	if (c->role != ROLE_ENGINE && p->ctl_fd == -1)
 		c->stopped = 1;
-	if (start_failure(c, status, now))
+	if (start_failure(c, status, now)) {
 		log_warnx("msg=\"child failed at start-up %u times in a row "
 		    "with the same error; not restarting it until SIGHUP\" "
-		    "child=%s worker=%d status=%d error=\"%s\"", c->fails,
-		    role_name(c->role), c->index, status, c->why[0] != '\0' ?
-		    c->why : "see the child's last log line");
-	else
+		    "child=%s worker=%d status=%d error=%s", c->fails,
+		    role_name(c->role), c->index, status,
+		    log_quote(c->why[0] != '\0' ? c->why :
+		    "see the child's last log line"));
+		if (c->role != ROLE_ENGINE)
+			parent_tell_engine(p);
+	} else
 		schedule(c, now);
 	if (c->role == ROLE_ENGINE) {
 		/* Every front end's channel died with the engine. */

@@ -6,9 +6,6 @@
  * Relative paths are taken from the ceremony file's own directory, so a
  * run does not depend on the directory it was started in.
  */
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,72 +14,27 @@
 
 #include <signet/hsm.h>
 #include <signet/sconf.h>
+#include <signet/sconf_cfg.h>
 
 #include "cer.h"
 
-struct cer_load {
-	char *err;
-	size_t errlen;
-	int have;
-	const char *path;
+/* The ceremony's durations: validities, at least one second. */
+static const struct sconf_unit units[] = {
+	{ 'h', 3600 }, { 'd', 86400 }, { 'y', 365 * 86400LL }, { '\0', 0 }
 };
-static struct cer_load *cer_load_ctx;
-
-static void __attribute__((format(printf, 2, 0)))
-cer_conf_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	struct cer_load *lc = cer_load_ctx;
-	char msg[CER_MAX_ERR];
-
-	if (lc == NULL || lc->have)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg != NULL)
-		snprintf(lc->err, lc->errlen, "%s:%d: %s", lc->path, cfg->line,
-		    msg);
-	else
-		snprintf(lc->err, lc->errlen, "%s: %s", lc->path, msg);
-	lc->have = 1;
-}
+static const struct sconf_durfmt durations = { units, 1, 0,
+	"3650d, 10y, 720h" };
 
 int64_t
 cer_duration(const char *s)
 {
-	char *end;
-	long long v;
-	int64_t mul = 1;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case '\0': break;
-	case 'h': mul = 3600; break;
-	case 'd': mul = 86400; break;
-	case 'y': mul = 365 * 86400LL; break;
-	default: return -1;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -1;
-	if (v <= 0 || v > INT64_MAX / mul)
-		return -1;
-	return (int64_t)v * mul;
+	return sconf_cfg_duration(s, &durations);
 }
 
 static int
 check_duration(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = cfg_opt_getnstr(opt, 0);
-
-	if (v != NULL && cer_duration(v) < 0) {
-		cfg_error(cfg, "%s: \"%s\" is not a duration (e.g. 3650d, 10y, "
-		    "720h)", opt->name, v);
-		return -1;
-	}
-	return 0;
+	return sconf_cfg_check_duration(cfg, opt, &durations);
 }
 
 static int
@@ -305,10 +257,7 @@ conf_check(const struct cer_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct {
-	const char *path;
-	cfg_validate_callback_t fn;
-} validators[] = {
+static const struct sconf_cfg_validator validators[] = {
 	{ "root|key", check_key },
 	{ "root|validity", check_duration },
 	{ "intermediate|validity", check_duration },
@@ -320,25 +269,24 @@ int
 cer_conf_load(const char *path, struct cer_conf **out, char *err,
     size_t errlen)
 {
-	struct cer_load lc = { err, errlen, 0, path };
+	struct sconf_cfg_load lc = { err, errlen, 0, path };
 	struct cer_conf *c = NULL;
 	cfg_t *cfg = NULL;
 	uint8_t *text = NULL;
 	char *dir = NULL, *slash;
-	size_t len, i;
+	size_t len;
 	int rc = CER_ERR;
 
 	err[0] = '\0';
-	cer_load_ctx = &lc;
 	if (cer_read_file(path, &text, &len) != CER_OK) {
 		snprintf(err, errlen, "%s: cannot read", path);
 		goto out;
 	}
 	if ((cfg = cfg_init(top_opts, CFGF_NONE)) == NULL)
 		goto out;
-	cfg_set_error_function(cfg, cer_conf_error);
-	for (i = 0; i < sizeof(validators) / sizeof(validators[0]); i++)
-		cfg_set_validate_func(cfg, validators[i].path, validators[i].fn);
+	sconf_cfg_begin(cfg, &lc);
+	sconf_cfg_validators(cfg, validators,
+	    sizeof(validators) / sizeof(validators[0]));
 	sconf_blank_comments((char *)text);
 	rc = CER_FAIL;
 	if (cfg_parse_buf(cfg, (char *)text) != CFG_SUCCESS) {
@@ -362,7 +310,7 @@ cer_conf_load(const char *path, struct cer_conf **out, char *err,
 out:
 	if (rc == CER_ERR && err[0] == '\0')
 		snprintf(err, errlen, "%s: out of memory", path);
-	cer_load_ctx = NULL;
+	sconf_cfg_end();
 	free(text);
 	free(dir);
 	cer_conf_free(c);

@@ -27,6 +27,7 @@
 #define LOG_LINE_MAX	2048		/* bytes of one line, newline included */
 #define LOG_QUOTE_MAX	256		/* bytes of one log_quote() result */
 #define LOG_QUOTE_SLOTS	8		/* log_quote() results alive at once */
+#define LOG_REPORT_ENV	"SIGNET_REPORT_FD" /* fatal lines for signetd */
 #define LOG_TRUNCATED	" [truncated]"	/* ends a line that was cut */
 
 enum log_dest {
@@ -54,7 +55,12 @@ void	log_info(const char *fmt, ...)
 /* Written only when verbose. */
 void	log_debug(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
-/* level=fatal, then exit(1); fatal appends error="strerror(errno)". */
+/*
+ * level=fatal, then exit(1); fatal appends error="strerror(errno)".  In
+ * a child of signetd the line also goes, without its prefix, to the
+ * descriptor LOG_REPORT_ENV named at log_init: signetd's reason for the
+ * exit, shown in /v1/health if the child keeps failing (issue 18).
+ */
 void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...)

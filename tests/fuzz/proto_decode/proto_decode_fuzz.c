@@ -4,6 +4,9 @@
  * decoder its type names), and the first byte choosing a type for the
  * rest, so the body decoders are reached without a valid header.
  *
+ * The whole input also goes to the decoder of signetd's control datagram
+ * (the failed children, issue 18).
+ *
  * Oracle beyond "no crash": whatever decodes must encode back to exactly
  * the same bytes, since the encoding is canonical.  (Admission is the
  * engine's dispatch table, firmware/engine/eng_dispatch.c.)
@@ -47,6 +50,20 @@ check_reply(uint16_t type, const uint8_t *body, size_t len)
 		abort();
 }
 
+static void
+check_ctl(const uint8_t *data, size_t len)
+{
+	static struct proto_failed f[PROTO_MAX_FAILED];
+	uint8_t n;
+	size_t olen;
+
+	if (proto_ctl_failed_decode(data, len, f, &n) != PROTO_OK)
+		return;
+	if (proto_ctl_failed_encode(f, n, out, sizeof(out), &olen) !=
+	    PROTO_OK || olen != len || memcmp(out, data, len) != 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,6 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			check_request(h.type, body, h.len);
 	}
+	check_ctl(data, size);
 	if (size >= 1) {
 		/* One past the last type too, to keep TYPE errors covered. */
 		type = data[0] % (PROTO_T_MAX + 1);

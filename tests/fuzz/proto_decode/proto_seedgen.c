@@ -75,6 +75,13 @@ run(int check, const char *dir)
 	size_t len;
 	int v, rc = 0;
 
+	/* signetd's control datagram: the failed children of the sample. */
+	proto_sample_reply(PROTO_T_HEALTH, 0, &rep);
+	if (proto_ctl_failed_encode(rep.u.health.failed, rep.u.health.nfailed,
+	    body, sizeof(body), &len) != PROTO_OK)
+		return -1;
+	rc |= seed(check, dir, "ctl-failed", body, len);
+
 	for (t = 1; t < PROTO_T_MAX; t++) {
 		for (v = 0; v < PROTO_SAMPLE_VARIANTS; v++) {
 			proto_sample_request(t, v, &req);

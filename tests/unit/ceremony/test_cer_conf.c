@@ -2,6 +2,8 @@
  * The ceremony file: unknown keys and bad values are errors naming the
  * file and the line; relative paths are taken from the file's directory.
  */
+#include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cer.h"
+#include "../sconf/sconf_durtest.h"
 
 static const char good[] =
     "# a comment\n"
@@ -88,6 +91,59 @@ test_bad_values(void **state)
 	assert_non_null(strstr(err, "custodians"));
 }
 
+/* The ceremony's parser before the fold into sconf_cfg.c, verbatim. */
+static int64_t
+old_cer_duration(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'h': mul = 3600; break;
+	case 'd': mul = 86400; break;
+	case 'y': mul = 365 * 86400LL; break;
+	default: return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v <= 0 || v > INT64_MAX / mul)
+		return -1;
+	return (int64_t)v * mul;
+}
+
+/*
+ * The ceremony: h, d, y or none, above 0, a digit first; signetd's s and
+ * m are not units here.  Same answers as before the fold on every short
+ * string.
+ */
+static void
+test_duration_unchanged(void **state)
+{
+	(void)state;
+	assert_int_equal(cer_duration("10y"), 10 * 365 * 86400LL);
+	assert_int_equal(cer_duration("720h"), 720 * 3600);
+	assert_int_equal(cer_duration("3650d"), 3650 * 86400LL);
+	assert_int_equal(cer_duration("1"), 1);
+	assert_int_equal(cer_duration("0"), -1);
+	assert_int_equal(cer_duration("0d"), -1);
+	assert_int_equal(cer_duration("60s"), -1);
+	assert_int_equal(cer_duration("5m"), -1);
+	assert_int_equal(cer_duration(" 5d"), -1);
+	assert_int_equal(cer_duration(NULL), -1);
+	assert_int_equal(cer_duration("292471208677y"),
+	    292471208677LL * 365 * 86400);
+	assert_int_equal(cer_duration("292471208678y"), -1);
+	assert_true(dur_compare(cer_duration, old_cer_duration) > 30000);
+}
+
 int
 main(void)
 {
@@ -95,6 +151,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_duration_unchanged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

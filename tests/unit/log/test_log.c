@@ -223,6 +223,47 @@ test_fatal(void **state)
 	    "error=\"Permission denied\"\n"));
 }
 
+/*
+ * A child of signetd (issue 18): the fatal line, without time stamp, pid
+ * or level, also goes to the descriptor LOG_REPORT_ENV names; nothing
+ * else does, and the variable is gone after log_init.
+ */
+static void
+test_fatal_report(void **state)
+{
+	char buf[4096], fdbuf[16];
+	int rp[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(rp), 0);
+	cap_begin();
+	if ((pid = fork()) == 0) {
+		close(rp[0]);
+		snprintf(fdbuf, sizeof(fdbuf), "%d", rp[1]);
+		setenv(LOG_REPORT_ENV, fdbuf, 1);
+		log_init("test", LOG_TO_STDERR, 0);
+		if (getenv(LOG_REPORT_ENV) != NULL)
+			_exit(3);
+		log_warnx("msg=\"not for signetd\"");
+		errno = EACCES;
+		fatal("msg=\"cannot read\" path=%s", "/x");
+	}
+	assert_true(pid > 0);
+	close(rp[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	n = read(rp[0], buf, sizeof(buf) - 1);
+	close(rp[0]);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_string_equal(buf, "msg=\"cannot read\" path=/x "
+	    "error=\"Permission denied\"");
+	cap_end(buf, sizeof(buf));
+	assert_non_null(strstr(buf, "level=fatal msg=\"cannot read\""));
+}
+
 static void
 test_quote(void **state)
 {
@@ -354,6 +395,7 @@ main(void)
 		cmocka_unit_test_setup(test_escape, setup),
 		cmocka_unit_test_setup(test_truncate, setup),
 		cmocka_unit_test_setup(test_fatal, setup),
+		cmocka_unit_test_setup(test_fatal_report, setup),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test_setup(test_interleave, setup),

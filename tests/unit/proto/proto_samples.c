@@ -252,6 +252,12 @@ sample_payload(struct proto_reply *rep)
 		    sizeof(rep->u.health.crls[0].issuer), "acme-int-1");
 		rep->u.health.crls[0].age = 30;
 		rep->u.health.crls[0].bytes = 456;
+		rep->u.health.nfailed = 1;
+		copy(rep->u.health.failed[0].child,
+		    sizeof(rep->u.health.failed[0].child), "coap");
+		copy(rep->u.health.failed[0].error,
+		    sizeof(rep->u.health.failed[0].error),
+		    "msg=\"sandbox refused\" error=\"no user nobody-here\"");
 		break;
 	case PROTO_T_COAP_STATS:
 		break;

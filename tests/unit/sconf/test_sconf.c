@@ -3,6 +3,8 @@
  * mistake is refused with a message that names the file and line (or the
  * section).
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +17,8 @@
 #include <cmocka.h>
 
 #include <signet/sconf.h>
+
+#include "sconf_durtest.h"
 
 static char dir[] = "/tmp/signet-sconf-XXXXXX";
 
@@ -183,6 +187,59 @@ test_missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/signetd.conf: cannot read"));
 }
 
+/* signetd's parser before the fold into sconf_cfg.c, verbatim: the oracle. */
+static int64_t
+old_sconf_duration(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s)
+		return -1;
+	if (*end != '\0') {
+		switch (*end) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		default: return -1;
+		}
+		if (end[1] != '\0')
+			return -1;
+	}
+	if (v < 0 || v > INT64_MAX / mul)
+		return -1;
+	return (int64_t)v * mul;
+}
+
+/*
+ * signetd: s, m, h, d or none, 0 allowed, leading blanks (strtoll's);
+ * the ceremony's y is not a unit here.  Same answers as before the fold
+ * on every short string.
+ */
+static void
+test_duration_unchanged(void **state)
+{
+	(void)state;
+	assert_int_equal(sconf_duration("60s"), 60);
+	assert_int_equal(sconf_duration(" 5m"), 300);
+	assert_int_equal(sconf_duration("\t2d"), 172800);
+	assert_int_equal(sconf_duration("0h"), 0);
+	assert_int_equal(sconf_duration("1y"), -1);
+	assert_int_equal(sconf_duration("+1"), -1);
+	assert_int_equal(sconf_duration("1 "), -1);
+	assert_int_equal(sconf_duration(NULL), -1);
+	assert_int_equal(sconf_duration("2562047788015215h"),
+	    2562047788015215LL * 3600);
+	assert_int_equal(sconf_duration("2562047788015216h"), -1);
+	assert_true(dur_compare(sconf_duration, old_sconf_duration) > 30000);
+}
+
 static void
 test_duration(void **state)
 {
@@ -234,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_duration_unchanged),
 		cmocka_unit_test(test_roles),
 	};
 	int rc;

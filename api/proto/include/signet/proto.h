@@ -68,6 +68,12 @@
  *						n target counts, token,
  *						ledger, ocsp, u8 n
  *						(<= PROTO_MAX_CRLS), n crl
+ *						u8 nfailed
+ *						(PROTO_MAX_FAILED),
+ *						nfailed x (str child,
+ *						str error): front ends
+ *						signetd no longer
+ *						restarts (issue 18)
  *	OCSP		data der request	data der response
  *	CRL		str issuer, u8 delta	data der CRL (delta: the
  *						issuer's delta CRL)
@@ -165,6 +171,8 @@
 #define PROTO_MAX_OCSP_REQ	8192	/* OCSP request DER */
 #define PROTO_MAX_BLOB		61440	/* CRL, OCSP response, CSR attrs */
 #define PROTO_MAX_PSK_ID	64	/* DTLS PSK identity (a token id) */
+#define PROTO_MAX_FAILED	16	/* failed children in HEALTH */
+#define PROTO_MAX_CHILD		31	/* a child's name: "coap", "https/3" */
 #define PROTO_MAX_PSK		64	/* DTLS PSK key */
 #define PROTO_PSK_HANDLE_LEN	16	/* one-time PSK handle, exactly */
 #define PROTO_MAX_SRC		16	/* client address: 4 (IPv4) or 16 */
@@ -641,6 +649,15 @@ struct proto_crl_stats {
 	uint64_t	entries;
 };
 
+/*
+ * A child signetd marked failed: it failed at start-up with the same
+ * error several times in a row and is not restarted until SIGHUP.
+ */
+struct proto_failed {
+	char		child[PROTO_MAX_CHILD + 1];
+	char		error[PROTO_MAX_STR + 1];
+};
+
 struct proto_health_rep {
 	uint8_t		state;		/* enum proto_state */
 	uint8_t		token_ok;
@@ -659,6 +676,9 @@ struct proto_health_rep {
 			ocsp_evictions, ocsp_entries;	/* answer cache */
 	uint8_t		ncrls;		/* built CRLs only */
 	struct proto_crl_stats crls[PROTO_MAX_CRLS];
+	/* From signetd over the control channel (issue 18). */
+	uint8_t		nfailed;
+	struct proto_failed failed[PROTO_MAX_FAILED];
 };
 
 /*
@@ -827,5 +847,29 @@ const char	*proto_coap_counter_name(int counter);
  */
 int proto_send_fd(int sock, uint8_t kind, int fd);
 int proto_recv_fd(int sock, uint8_t *kind, int *fd);
+
+/*
+ * Control channel, parent to engine, without a descriptor: the children
+ * signetd marked failed (issue 18), sent whole whenever the list changes
+ * and to every new engine.  One datagram: u8 PROTO_CTL_FAILED, u8 n
+ * (PROTO_MAX_FAILED), n x (str child (PROTO_MAX_CHILD), str error
+ * (PROTO_MAX_STR)).
+ *
+ * proto_recv_ctl reads one control datagram of either kind into buf:
+ * 1 with *len bytes and *fd (-1 if none came), 0 when the parent closed
+ * the channel, -1 if it is malformed or larger than size (anything
+ * attached is closed).
+ */
+#define PROTO_CTL_FAILED	0x80	/* not an enum proto_peer */
+#define PROTO_CTL_MAX		(2 + PROTO_MAX_FAILED * \
+				 (8 + PROTO_MAX_CHILD + PROTO_MAX_STR))
+
+int proto_recv_ctl(int sock, uint8_t *buf, size_t size, size_t *len, int *fd);
+int proto_ctl_failed_encode(const struct proto_failed *f, size_t n,
+    uint8_t *buf, size_t size, size_t *len);
+/* Pure: decodes a PROTO_CTL_FAILED datagram into f[PROTO_MAX_FAILED]. */
+int proto_ctl_failed_decode(const uint8_t *buf, size_t len,
+    struct proto_failed *f, uint8_t *n);
+int proto_send_ctl(int sock, const uint8_t *buf, size_t len);
 
 #endif /* SIGNET_PROTO_H */
