@@ -4,7 +4,7 @@
  * engine as evidence; the engine maps it to a role and tenants.  Request
  * bodies are parsed by https_json_parse() (strict, flat objects); answers
  * are written with https_json_string(), so nothing from a certificate can
- * break the JSON.  Reply shapes are written out in each *_done function.
+ * break the JSON.  Reply shapes are written out in each *_write function.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +12,13 @@
 #include "https_local.h"
 #include "https_api.h"
 
-static void
-api_cert_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+api_cert_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
-	struct evbuffer *b;
 	uint8_t serial[PROTO_MAX_SERIAL + 1];
 	size_t slen = 0, i;
 
-	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
 	https_cert_serial(r->u.cert.cert.ptr, r->u.cert.cert.len, serial,
 	    sizeof(serial), &slen);
 	evbuffer_add_printf(b, "{\"serial\":\"");
@@ -44,8 +36,7 @@ api_cert_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	evbuffer_add_printf(b, "]}\n");
 	log_info("msg=\"certificate issued\" route=v1 tenant=%s",
 	    ctx->tenant);
-	https_reply(ctx, 200, "application/json", b);
-	evbuffer_free(b);
+	return 200;
 }
 
 /* POST /v1/sign {tenant, profile, csr (PEM), ttl (seconds, optional)} */
@@ -85,28 +76,18 @@ api_sign(struct https_ctx *ctx, struct proto_request *req,
 	req->u.issue.csr.ptr = csr;
 	req->u.issue.csr.len = len;
 	req->u.issue.ttl = (uint32_t)ttl;
-	https_call(ctx, req, api_cert_done);
+	https_call_reply(ctx, req, "application/json", api_cert_write);
 }
 
-static void
-api_revoke_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+api_revoke_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
-	struct evbuffer *b;
-
-	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
 	evbuffer_add_printf(b, "{\"revoked_at\":");
 	https_json_time(b, r->u.revoked_at);
 	evbuffer_add_printf(b, "}\n");
 	log_info("msg=\"certificate revoked\" tenant=%s", ctx->tenant);
-	https_reply(ctx, 200, "application/json", b);
-	evbuffer_free(b);
+	return 200;
 }
 
 /* POST /v1/revoke {tenant, serial (hex), reason (number or name)} */
@@ -137,22 +118,13 @@ api_revoke(struct https_ctx *ctx, struct proto_request *req,
 	req->u.revoke.serial.ptr = serial;
 	req->u.revoke.serial.len = len;
 	req->u.revoke.reason = (uint8_t)reason;
-	https_call(ctx, req, api_revoke_done);
+	https_call_reply(ctx, req, "application/json", api_revoke_write);
 }
 
-static void
-api_token_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+api_token_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
-	struct evbuffer *b;
-
-	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
 	evbuffer_add_printf(b, "{\"id\":");
 	https_json_string(b, r->u.token.id);
 	evbuffer_add_printf(b, ",\"token\":");
@@ -162,8 +134,7 @@ api_token_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	evbuffer_add_printf(b, "}\n");
 	log_info("msg=\"enrollment token created\" tenant=%s id=%s",
 	    ctx->tenant, r->u.token.id);
-	https_reply(ctx, 200, "application/json", b);
-	evbuffer_free(b);
+	return 200;
 }
 
 /* POST /v1/tokens {tenant, profile, names [..], ttl, uses} */
@@ -207,22 +178,13 @@ api_tokens(struct https_ctx *ctx, struct proto_request *req,
 	req->type = PROTO_T_TOKEN_CREATE;
 	t->lifetime = (uint32_t)ttl;
 	t->uses = (uint16_t)uses;
-	https_call(ctx, req, api_token_done);
+	https_call_reply(ctx, req, "application/json", api_token_write);
 }
 
-static void
-api_eab_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+api_eab_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
-	struct evbuffer *b;
-
-	if (r == NULL || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
 	/* RFC 8555 7.3.4: the key id and the HMAC key, shown once. */
 	evbuffer_add_printf(b, "{\"kid\":");
 	https_json_string(b, r->u.token.id);
@@ -231,8 +193,7 @@ api_eab_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	evbuffer_add_printf(b, "}\n");
 	log_info("msg=\"acme eab key created\" tenant=%s kid=%s",
 	    ctx->tenant, r->u.token.id);
-	https_reply(ctx, 200, "application/json", b);
-	evbuffer_free(b);
+	return 200;
 }
 
 /* POST /v1/acme/eab {tenant, profile}: an ACME EAB key (issue 20). */
@@ -244,22 +205,13 @@ api_acme_eab(struct https_ctx *ctx, struct proto_request *req,
 	    req->u.target.profile) != 0)
 		return;
 	req->type = PROTO_T_ACME_EAB;
-	https_call(ctx, req, api_eab_done);
+	https_call_reply(ctx, req, "application/json", api_eab_write);
 }
 
-static void
-api_tidy_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+api_tidy_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
-	struct evbuffer *b;
-
-	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
 	evbuffer_add_printf(b, "{\"tenant\":");
 	https_json_string(b, ctx->tenant);
 	evbuffer_add_printf(b, ",\"certs\":%llu,\"tokens\":%llu,"
@@ -271,8 +223,7 @@ api_tidy_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	log_info("msg=\"tidy\" tenant=%s certs=%llu tokens=%llu done=%u",
 	    ctx->tenant, (unsigned long long)r->u.tidy.certs,
 	    (unsigned long long)r->u.tidy.tokens, r->u.tidy.done);
-	https_reply(ctx, 200, "application/json", b);
-	evbuffer_free(b);
+	return 200;
 }
 
 /*
@@ -287,7 +238,7 @@ api_tidy(struct https_ctx *ctx, struct proto_request *req,
 	if (api_tenant(ctx, j, req->u.tidy.tenant) != 0)
 		return;
 	req->type = PROTO_T_TIDY;
-	https_call(ctx, req, api_tidy_done);
+	https_call_reply(ctx, req, "application/json", api_tidy_write);
 }
 
 /* The POST routes: a JSON body, then the route's own checks. */

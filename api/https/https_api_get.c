@@ -145,21 +145,13 @@ api_health_failed(struct https_ctx *ctx, struct evbuffer *b,
 	evbuffer_add_printf(b, "]");
 }
 
-static void
-api_health_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+api_health_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
 	const struct proto_health_rep *h = &r->u.health;
-	struct evbuffer *b;
 	int code;
 
-	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
 	code = h->state == PROTO_STATE_READY ? 200 : 503;
 	evbuffer_add_printf(b, "{\"status\":\"%s\"", engine_state[
 	    h->state <= PROTO_STATE_DRAINING ? h->state : 0]);
@@ -175,15 +167,14 @@ api_health_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 	}
 	api_health_failed(ctx, b, h);
 	evbuffer_add_printf(b, "}\n");
-	https_reply(ctx, code, "application/json", b);
-	evbuffer_free(b);
+	return code;
 }
 
 void
 api_health(struct https_ctx *ctx, struct proto_request *req)
 {
 	req->type = PROTO_T_HEALTH;
-	https_call(ctx, req, api_health_done);
+	https_call_reply(ctx, req, "application/json", api_health_write);
 }
 
 static void
@@ -210,20 +201,12 @@ api_summary(struct evbuffer *b, const struct proto_cert_summary *s)
 		evbuffer_add_printf(b, "null");
 }
 
-static void
-api_get_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+api_get_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
-	struct evbuffer *b;
 	uint16_t i;
 
-	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
 	if (ctx->rid == HTTPS_R_V1_CERT) {
 		api_summary(b, &r->u.get.sum);
 		/* store = false: the ledger knows the row, not the DER. */
@@ -246,8 +229,7 @@ api_get_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
 		}
 		evbuffer_add_printf(b, "]}\n");
 	}
-	https_reply(ctx, 200, "application/json", b);
-	evbuffer_free(b);
+	return 200;
 }
 
 /* The list filters; answers 400 and returns -1 if one is malformed. */
@@ -335,7 +317,7 @@ api_get(struct https_ctx *ctx, struct proto_request *req, const char *path,
 		if (api_list_args(ctx, &q, &req->u.list) != 0)
 			goto out;
 	}
-	https_call(ctx, req, api_get_done);
+	https_call_reply(ctx, req, "application/json", api_get_write);
 out:
 	evhttp_clear_headers(&q);
 }

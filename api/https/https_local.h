@@ -169,6 +169,11 @@ struct https_srv {
 	size_t			 ncas;
 };
 
+struct https_ctx;
+struct proto_reply;
+typedef int	(*https_write_fn)(struct https_ctx *, struct evbuffer *,
+	    const struct proto_reply *);
+
 struct https_ctx {
 	struct https_srv	*srv;
 	struct evhttp_request	*req;
@@ -179,6 +184,9 @@ struct https_ctx {
 	char			 tenant[PROTO_MAX_STR + 1];
 	/* The client's certificates (PROTO_MAX_CHAIN), freed with ctx. */
 	uint8_t			*evbuf;
+	/* https_call_reply(): the answer's media type and body writer. */
+	const char		*ctype;
+	https_write_fn		 write;
 };
 
 /*
@@ -235,6 +243,13 @@ int	https_body(struct https_ctx *, const char *media, size_t max,
 	    uint8_t **out, size_t *len);
 int	https_call(struct https_ctx *, struct proto_request *,
 	    https_engine_cb);
+/*
+ * https_call() for the common shape of an answer: a failed call or a
+ * non-OK reply goes to https_engine_error(); otherwise write() fills the
+ * body and returns the status code, and the reply is sent with ctype.
+ */
+int	https_call_reply(struct https_ctx *, struct proto_request *,
+	    const char *ctype, https_write_fn);
 int	https_srv_listen(struct https_srv *, int httpsfd, int httpfd,
 	    char *err, size_t errlen);
 void	https_srv_free(struct https_srv *);

@@ -17,23 +17,13 @@
 
 #define PUB_CA_REFRESH_S	60
 
-static void
-pub_der_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+static int
+pub_der_write(struct https_ctx *ctx, struct evbuffer *b,
+    const struct proto_reply *r)
 {
-	struct evbuffer *b;
-
-	if (err != PROTO_OK || r->status.result != PROTO_R_OK) {
-		https_engine_error(ctx, err, r);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		https_error(ctx, 500, "out of memory");
-		return;
-	}
+	(void)ctx;
 	evbuffer_add(b, r->u.der.ptr, r->u.der.len);
-	https_reply(ctx, 200, ctx->rid == HTTPS_R_CRL ? "application/pkix-crl" :
-	    "application/ocsp-response", b);
-	evbuffer_free(b);
+	return 200;
 }
 
 /* "<prefix><name><suffix>" with a well-formed name, into name. */
@@ -95,7 +85,7 @@ pub_ocsp(struct https_ctx *ctx, struct proto_request *req, const char *path,
 	req->type = PROTO_T_OCSP;
 	req->u.ocsp.der.ptr = der;
 	req->u.ocsp.der.len = len;
-	https_call(ctx, req, pub_der_done);
+	https_call_reply(ctx, req, "application/ocsp-response", pub_der_write);
 }
 
 /* Ours, then the engine's counters if it answers (its budgets). */
@@ -220,7 +210,8 @@ https_pub(struct evhttp_request *r, void *arg)
 			req.type = PROTO_T_CRL;
 			snprintf(req.u.crl.issuer, sizeof(req.u.crl.issuer),
 			    "%s", name);
-			https_call(ctx, &req, pub_der_done);
+			https_call_reply(ctx, &req, "application/pkix-crl",
+			    pub_der_write);
 		}
 	} else
 		https_error(ctx, 404, "no such resource");

@@ -162,6 +162,34 @@ https_engine_error(struct https_ctx *ctx, int err,
 		https_error(ctx, code, "%s", msg);
 }
 
+static void
+srv_reply_done(struct https_ctx *ctx, int err, const struct proto_reply *r)
+{
+	struct evbuffer *b;
+	int code;
+
+	if (err != PROTO_OK || r == NULL || r->status.result != PROTO_R_OK) {
+		https_engine_error(ctx, err, r);
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		https_error(ctx, 500, "out of memory");
+		return;
+	}
+	code = ctx->write(ctx, b, r);
+	https_reply(ctx, code, ctx->ctype, b);
+	evbuffer_free(b);
+}
+
+int
+https_call_reply(struct https_ctx *ctx, struct proto_request *req,
+    const char *ctype, https_write_fn write)
+{
+	ctx->ctype = ctype;
+	ctx->write = write;
+	return https_call(ctx, req, srv_reply_done);
+}
+
 int
 https_body(struct https_ctx *ctx, const char *media, size_t max,
     uint8_t **out, size_t *len)

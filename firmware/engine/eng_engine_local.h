@@ -64,6 +64,8 @@ void	eng_rev_tick(struct eng_engine *e, const struct eng_rt *rt);
 /* OCSP cache counters and built CRLs into a HEALTH reply (issue 19). */
 void	eng_rev_stats(const struct eng_rt *rt, time_t now,
 	    struct proto_health_rep *h);
+/* revocation.freshness, or its default: the bound on stale answers. */
+int64_t	eng_rev_freshness(const struct eng_rt *rt);
 /* A certificate was revoked: drop cached answers, schedule CRLs. */
 void	eng_rev_revoked(const struct eng_rt *rt, const uint8_t *serial,
 	    size_t len, time_t now);

@@ -37,7 +37,6 @@
 
 #define ENG_IDC_SLOTS		512	/* entries, a power of two */
 #define ENG_IDC_TTL		30	/* seconds, at most */
-#define ENG_IDC_FRESHNESS	60	/* revocation.freshness default */
 
 struct eng_idc_entry {
 	uint8_t			 key[32];
@@ -194,8 +193,7 @@ eng_idcache_put(struct eng_idcache *c, const struct eng_rt *rt,
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(id->leaf);
 	struct eng_idc_entry *s;
-	int64_t fresh = rt->conf->rev_freshness > 0 ?
-	    rt->conf->rev_freshness : ENG_IDC_FRESHNESS;
+	int64_t fresh = eng_rev_freshness(rt);
 	time_t ttl = fresh / 2 < ENG_IDC_TTL ? (time_t)(fresh / 2) :
 	    ENG_IDC_TTL, left;
 	int i, n = chain != NULL ? sk_X509_num(chain) : 0;

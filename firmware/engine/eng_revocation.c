@@ -97,8 +97,8 @@ shared_ledger(const struct eng_rt *rt)
 	    strcmp(rt->conf->storage_backend, "sqlite") != 0;
 }
 
-static int64_t
-freshness(const struct eng_rt *rt)
+int64_t
+eng_rev_freshness(const struct eng_rt *rt)
 {
 	return rt->conf->rev_freshness > 0 ? rt->conf->rev_freshness :
 	    ENG_REV_FRESHNESS;
@@ -112,7 +112,7 @@ freshness(const struct eng_rt *rt)
 static int64_t
 shared_fresh(const struct eng_rt *rt)
 {
-	return freshness(rt) * 3 / 4;
+	return eng_rev_freshness(rt) * 3 / 4;
 }
 
 /* Makes the responder with every ready issuer; rev->lock held. */
@@ -201,9 +201,9 @@ crls_make(const struct eng_rt *rt)
 				continue;
 			c->ri = &rt->tenants[i].issuers[j];
 			/* Half the bound: the rest is for the tick and build. */
-			ca_crl_sched_init(&c->sched, freshness(rt) / 2);
+			ca_crl_sched_init(&c->sched, eng_rev_freshness(rt) / 2);
 			c->delta_on = c->ri->iss.delta_url[0] != '\0';
-			ca_crl_sched_init(&c->dsched, freshness(rt) / 2);
+			ca_crl_sched_init(&c->dsched, eng_rev_freshness(rt) / 2);
 			rev->ncrls++;
 		}
 	rev->crls_ready = 1;
