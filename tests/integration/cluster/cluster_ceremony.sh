@@ -20,7 +20,7 @@
 #
 # usage: pgtest.sh run -- cluster_ceremony.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
-src=$1 build=$2
+build=$2	# $1, the source directory, is not needed
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
 CER=$build/tools/ceremony/signet-ceremony
 PROV=$build/provisioning/appliance/signet-provision
