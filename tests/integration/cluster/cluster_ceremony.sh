@@ -184,6 +184,15 @@ if [ $st = 1 ] && grep -q 'bad.share' imp.log && [ -z "$(privattr b issuing-1)" 
 else
 	bad "tampered share: exit $st, $(cat imp.log); b: $(objects b)"
 fi
+# A second export draws a new KEK: its shares do not open the first blob.
+pa export-key "${A[@]}" -S a/so.pin -l issuing-1 -c cer/out/issuing-1.pem \
+	-o xfer/second.wrapped -K xfer/second > export.log 2>&1 || { cat export.log; fail "second export-key"; }
+st=0
+pb import-key "${B[@]}" -S b/so.pin -c cer/out/issuing-1.pem -i xfer/issuing-1.wrapped \
+	-K xfer/second/issuing-1.kek.1.share -K xfer/second/issuing-1.kek.2.share > imp.log 2>&1 || st=$?
+[ $st = 1 ] && grep -q 'belongs to secret' imp.log && [ -z "$(privattr b issuing-1)" ] &&
+	ok "import-key with the shares of another export: exit 1 ($(tail -n 1 imp.log)), nothing imported" ||
+	bad "shares of another export: exit $st, $(cat imp.log)"
 st=0
 pb import-key "${B[@]}" -S b/so.pin -c cer/out/root.pem -i xfer/issuing-1.wrapped \
 	-K xfer/shares/issuing-1.kek.1.share -K xfer/shares/issuing-1.kek.3.share > imp.log 2>&1 || st=$?
