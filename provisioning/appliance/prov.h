@@ -28,6 +28,25 @@ int prov_operator(struct hsm *h, const char *label, const char *name,
 int prov_config(struct hsm *h, const char *module, const char *token,
     const char *pin_file, const char *data, const char *base,
     const char *out);
+/*
+ * prov_transfer.c: one intermediate key in the tokens of several cluster
+ * nodes (docs/cluster.md), wrapped under a transfer KEK that exists in a
+ * token only for the run and in clear only in this process, split 2-of-3
+ * into share files as the ceremony splits its backup KEK.
+ */
+#define PROV_XFER_KEK_LABEL "signet-transfer-kek"
+#define PROV_XFER_SHARES 3
+struct prov_xfer {
+	const char *module, *token, *pin_file, *so_pin_file;
+	const char *label;	/* export: the token key */
+	const char *cert;	/* the issuer certificate of that key */
+	const char *blob;	/* export: written; import: read */
+	const char *share_dir;	/* export: where the 3 KEK shares go */
+	const char *shares[PROV_XFER_SHARES]; /* import: share files */
+	size_t nshares;
+};
+int prov_export_key(const struct prov_xfer *x);
+int prov_import_key(const struct prov_xfer *x);
 /* 1 if s may name a tenant or issuer (a path component). */
 int prov_name_ok(const char *s);
 

@@ -118,20 +118,30 @@ make_dir(const char *dir)
 		err(2, "%s: cannot create the directory", dir);
 }
 
+/*
+ * 1 if the file at path holds exactly buf[0..len), compared chunk by
+ * chunk so a file of any size (a large chain) is compared whole.
+ */
 static int
 same_file(const char *path, const uint8_t *buf, size_t len)
 {
-	uint8_t cur[65536];
-	size_t n;
+	uint8_t cur[8192];
+	size_t n, off = 0;
 	FILE *f;
-	int same;
+	int same = 1;
 
 	if ((f = fopen(path, "r")) == NULL)
 		err(2, "%s", path);
-	n = fread(cur, 1, sizeof(cur), f);
-	same = !ferror(f) && n == len && memcmp(cur, buf, len) == 0;
+	while (same && (n = fread(cur, 1, sizeof(cur), f)) > 0) {
+		if (n > len - off || memcmp(cur, buf + off, n) != 0)
+			same = 0;
+		else
+			off += n;
+	}
+	if (ferror(f))
+		err(2, "%s", path);
 	fclose(f);
-	return same;
+	return same && off == len;
 }
 
 /*

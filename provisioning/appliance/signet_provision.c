@@ -4,7 +4,7 @@
  *   signet-provision init-token -m module -t label -S so-pin-file -p pin-file
  *   signet-provision keygen     -m module -t label -p pin-file -l key-label
  *                               [-k p256|p384|rsa2048|rsa3072|rsa4096|ed25519|
- *                                   hmac-sha256]
+ *                                   hmac-sha256] [-B]
  *   signet-provision show       -m module -t label -p pin-file
  *   signet-provision dev-ca     -m module -t label -p pin-file -d data-dir
  *   signet-provision pubkey     -m module -t label -p pin-file -l key-label
@@ -20,10 +20,18 @@
  *                               -l operator-ca-key-label -N name -d data-dir
  *   signet-provision config     -m module -t label -p pin-file -d data-dir
  *                               -o signetd.conf [-u public-http-url]
+ *   signet-provision export-key -m module -t label -p pin-file
+ *                               -S so-pin-file -l key-label -c issuer.pem
+ *                               -o key.wrapped -K share-dir
+ *   signet-provision import-key -m module -t label -p pin-file
+ *                               -S so-pin-file -c issuer.pem -i key.wrapped
+ *                               -K share-file -K share-file
  *
  * One verb per run.  PINs come from files that only their owner can read
  * (never argv).  Exit 0 ok, 1 refused (e.g. the key exists), 2 operational
- * error.  Later issues add the intermediate CSR and its installation.
+ * error.  keygen -B makes a key that may leave the token wrapped under
+ * a key the SO marked trusted, for export-key to a cluster node
+ * (prov_transfer.c).
  */
 #include <err.h>
 #include <stdio.h>
@@ -42,7 +50,10 @@
 struct opts {
 	const char *module, *token, *pin_file, *so_pin_file, *label, *type;
 	const char *data, *subject, *out, *cert, *root, *tenant, *name;
-	const char *names, *url;
+	const char *names, *url, *in;
+	const char *kek[PROV_XFER_SHARES];
+	size_t nkek;
+	int backup;
 };
 
 static void __attribute__((noreturn))
@@ -54,7 +65,7 @@ usage(const char *missing)
 	    "usage: signet-provision init-token -m module -t token-label "
 	    "-S so-pin-file -p pin-file\n"
 	    "       signet-provision keygen -m module -t token-label "
-	    "-p pin-file -l key-label [-k type]\n"
+	    "-p pin-file -l key-label [-k type] [-B]\n"
 	    "       signet-provision show -m module -t token-label "
 	    "-p pin-file\n"
 	    "       signet-provision dev-ca -m module -t token-label "
@@ -72,7 +83,15 @@ usage(const char *missing)
 	    "-p pin-file -l ca-key-label -N name -d data-dir\n"
 	    "       signet-provision config -m module -t token-label "
 	    "-p pin-file -d data-dir -o signetd.conf\n"
-	    "                               [-u public-http-url]\n");
+	    "                               [-u public-http-url]\n"
+	    "       signet-provision export-key -m module -t token-label "
+	    "-p pin-file -S so-pin-file\n"
+	    "                               -l key-label -c issuer -o blob "
+	    "-K share-dir\n"
+	    "       signet-provision import-key -m module -t token-label "
+	    "-p pin-file -S so-pin-file\n"
+	    "                               -c issuer -i blob -K share "
+	    "-K share\n");
 	exit(2);
 }
 
@@ -139,6 +158,12 @@ cmd_keygen(const struct opts *o)
 	req.type = hsm_key_type_from_name(o->type ? o->type : "p256");
 	if (req.type == HSM_KEY_NONE || req.type == HSM_KEY_AES_256)
 		errx(2, "unknown key type \"%s\"", o->type);
+	/* Rule 1: wrappable only under a key the SO marked trusted. */
+	if (o->backup) {
+		if (req.type == HSM_KEY_HMAC_SHA256)
+			errx(2, "-B: an HMAC key never leaves the token");
+		req.flags = HSM_KEYGEN_BACKUP;
+	}
 	h = open_token(o);
 	rc = hsm_key_generate(h, &req, &k);
 	if (rc == HSM_ERR_EXISTS) {
@@ -151,8 +176,10 @@ cmd_keygen(const struct opts *o)
 		errx(2, "generating %s key \"%s\": %s",
 		    hsm_key_type_name(req.type), o->label, hsm_strerror(rc));
 	}
-	printf("generated %s key \"%s\" in token \"%s\"\n",
-	    hsm_key_type_name(req.type), o->label, o->token);
+	printf("generated %s key \"%s\" in token \"%s\"%s\n",
+	    hsm_key_type_name(req.type), o->label, o->token, o->backup ?
+	    " (extractable only wrapped under a trusted key: export-key)" :
+	    "");
 	/* A secret (HMAC) key has no public half to show. */
 	if (hsm_key_public(k) != NULL)
 		PEM_write_PUBKEY(stdout, hsm_key_public(k));
@@ -304,6 +331,38 @@ cmd_config(const struct opts *o)
 	return rc;
 }
 
+/* export-key and import-key: an issuer key for another cluster node. */
+static int
+cmd_transfer(const char *verb, const struct opts *o)
+{
+	struct prov_xfer x = { .module = o->module, .token = o->token,
+		.pin_file = o->pin_file, .so_pin_file = o->so_pin_file,
+		.label = o->label, .cert = o->cert };
+	size_t i;
+
+	if (o->so_pin_file == NULL)
+		usage("-S so-pin-file");
+	if (o->cert == NULL)
+		usage("-c issuer-cert");
+	if (strcmp(verb, "export-key") == 0) {
+		if (o->label == NULL || o->out == NULL || o->nkek != 1)
+			usage(o->label == NULL ? "-l key-label" :
+			    o->out == NULL ? "-o blob" : "-K share-dir");
+		x.blob = o->out;
+		x.share_dir = o->kek[0];
+		return prov_export_key(&x);
+	}
+	if (o->in == NULL)
+		usage("-i blob");
+	if (o->nkek < 2)
+		usage("-K share-file (twice)");
+	x.blob = o->in;
+	for (i = 0; i < o->nkek; i++)
+		x.shares[i] = o->kek[i];
+	x.nshares = o->nkek;
+	return prov_import_key(&x);
+}
+
 static int
 cmd_dev_ca(const struct opts *o)
 {
@@ -329,7 +388,7 @@ main(int argc, char **argv)
 		usage(NULL);
 	verb = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:T:n:N:u:")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:p:S:l:k:d:s:o:c:r:T:n:N:u:i:K:B")) != -1) {
 		switch (c) {
 		case 'm': o.module = optarg; break;
 		case 't': o.token = optarg; break;
@@ -346,6 +405,13 @@ main(int argc, char **argv)
 		case 'n': o.name = optarg; break;
 		case 'N': o.names = optarg; break;
 		case 'u': o.url = optarg; break;
+		case 'i': o.in = optarg; break;
+		case 'B': o.backup = 1; break;
+		case 'K':
+			if (o.nkek == PROV_XFER_SHARES)
+				errx(2, "-K: at most %d", PROV_XFER_SHARES);
+			o.kek[o.nkek++] = optarg;
+			break;
 		default: usage(NULL);
 		}
 	}
@@ -373,6 +439,9 @@ main(int argc, char **argv)
 		return cmd_identity(verb, &o);
 	if (strcmp(verb, "config") == 0)
 		return cmd_config(&o);
+	if (strcmp(verb, "export-key") == 0 ||
+	    strcmp(verb, "import-key") == 0)
+		return cmd_transfer(verb, &o);
 	fprintf(stderr, "signet-provision: unknown verb \"%s\"\n", verb);
 	usage(NULL);
 }

@@ -87,13 +87,17 @@ cer_tx_step(struct cer_tx *tx, const char *fmt, ...)
 
 	if (cer_time_str((int64_t)time(NULL), ts, sizeof(ts)) != CER_OK)
 		return CER_ERR;
-	n = snprintf(line, sizeof(line), "step %u %s %s: ", ++tx->seq, ts,
+	n = snprintf(line, sizeof(line), "step %u %s %s: ", tx->seq + 1, ts,
 	    tx->verb);
+	/* n is checked before it offsets the buffer. */
+	if (n < 0 || (size_t)n >= sizeof(line) - 1)
+		return CER_ERR;
 	va_start(ap, fmt);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0 || m < 0 || (size_t)(n + m) >= sizeof(line) - 1)
+	if (m < 0 || (size_t)n + (size_t)m >= sizeof(line) - 1)
 		return CER_ERR;
+	tx->seq++;
 	/* A value must never start a line of its own. */
 	for (m = n; line[m] != '\0'; m++)
 		if (line[m] == '\n' || line[m] == '\r')

@@ -7,7 +7,9 @@
 # Each node is a full signetd (engine + HTTPS front end) with its own
 # SoftHSMv2 token holding a copy of the same intermediate key (the token
 # files of node a1, copied: SoftHSM's equivalent of a backup restored into
-# each node's HSM) and its own audit chain in the shared ledger.  Under EST
+# each node's HSM; for a development PKI only: cluster_ceremony.sh runs the
+# documented procedures under a ceremony root, export-key/import-key and
+# per-node intermediates) and its own audit chain in the shared ledger.  Under EST
 # load through HAProxy one node is killed with SIGKILL and PostgreSQL is
 # restarted; afterwards every certificate a client received is ISSUED in
 # the ledger, serials are unique, and a certificate revoked through one

@@ -348,6 +348,40 @@ test_transcript(void **state)
 	cer_rmdir(dir);
 }
 
+/*
+ * A step too long for a transcript line is refused (CER_ERR) and leaves
+ * the transcript as it was: no partial line, and no step number used up,
+ * so the next step carries the next number.  The line's prefix length is
+ * checked before anything is written after it.
+ */
+static void
+test_transcript_long_step(void **state)
+{
+	struct cer_tx tx;
+	char big[5000], dir[512], p[600];
+	size_t len;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(dir, sizeof(dir), "/tmp/cer-tx-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/transcript", dir);
+	assert_int_equal(cer_tx_begin(&tx, p, "init"), CER_OK);
+	assert_int_equal(cer_tx_step(&tx, "first"), CER_OK);
+	len = tx.len;
+	assert_int_equal(cer_tx_step(&tx, "%s", big), CER_ERR);
+	assert_int_equal(tx.len, len);
+	assert_int_equal(tx.seq, 1);
+	/* Just under the line's size still fits. */
+	big[4000] = '\0';
+	assert_int_equal(cer_tx_step(&tx, "%s", big), CER_OK);
+	assert_non_null(strstr(tx.buf, "step 2 "));
+	assert_null(strstr(tx.buf, "step 3 "));
+	cer_tx_free(&tx);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -358,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_out_all_or_nothing),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_transcript),
+		cmocka_unit_test(test_transcript_long_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,8 @@
  * install writes an issuer only when it certifies the token key, is a CA
  * and chains to the root, never over a different file.
  */
+#include <sys/stat.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -388,6 +390,60 @@ test_csr(void **state)
 	hsm_key_free(k);
 }
 
+/*
+ * A chain file larger than any fixed read buffer (a root with a long list
+ * of name constraints, over 64 KiB of PEM) installed twice: the second
+ * run compares the whole file and says "already installed" (it once read
+ * 64 KiB and called an identical file different).
+ */
+static void
+test_install_big_chain(void **state)
+{
+	struct prov_fx *f = *state;
+	struct hsm_key *rk, *ik;
+	X509 *root, *inter;
+	char out[4096], p[600], *nc;
+	size_t i, off = 0, size = 4000 * 40;
+
+	rk = prov_key(f, "big-root");
+	ik = prov_key(f, "signet-intermediate");
+	assert_non_null(nc = malloc(size));
+	for (i = 0; i < 4000; i++)
+		off += (size_t)snprintf(nc + off, size - off,
+		    "%spermitted;DNS:host-%04zu.example.com", i ? "," : "", i);
+	root = prov_cert("Big Root", hsm_key_public(rk), NULL,
+	    hsm_key_evp(rk), "critical,CA:TRUE", "critical,keyCertSign,cRLSign",
+	    nc);
+	free(nc);
+	inter = prov_cert("Big Intermediate", hsm_key_public(ik), root,
+	    hsm_key_evp(rk), "critical,CA:TRUE,pathlen:0",
+	    "critical,keyCertSign,cRLSign", NULL);
+	assert_non_null(root);
+	assert_non_null(inter);
+	assert_int_equal(mkdir(prov_path(f, p, sizeof(p), "ca"), 0755), 0);
+	prov_write(prov_path(f, p, sizeof(p), "ca/root.pem"), root);
+	prov_write(prov_path(f, p, sizeof(p), "big.pem"), inter);
+	assert_int_equal(install(f, "signet-intermediate", "big.pem", "big",
+			     "issuing", out, sizeof(out)),
+	    0);
+	{
+		struct stat sb;
+
+		assert_int_equal(stat(prov_path(f, p, sizeof(p),
+		    "data/ca/big/issuing.chain.pem"), &sb), 0);
+		assert_true(sb.st_size > 65536);
+	}
+	assert_int_equal(install(f, "signet-intermediate", "big.pem", "big",
+			     "issuing", out, sizeof(out)),
+	    0);
+	assert_out(out, "issuing.chain.pem: already installed");
+	assert_out(out, "issuing.pem: already installed");
+	X509_free(root);
+	X509_free(inter);
+	hsm_key_free(rk);
+	hsm_key_free(ik);
+}
+
 int
 main(void)
 {
@@ -399,6 +455,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_install_refusals, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_csr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_install_big_chain, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
