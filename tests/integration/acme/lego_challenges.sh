@@ -35,7 +35,7 @@ DNS_PORT=$(free_udp_port)
 export DNS_PORT DNS_DIR=$work/dns
 mkdir -p "$DNS_DIR"
 export EXEC_PATH=$src/tests/integration/acme/dns-hook.sh
-export EXEC_PROPAGATION_TIMEOUT=30 EXEC_POLLING_INTERVAL=1
+export EXEC_PROPAGATION_TIMEOUT=30 EXEC_POLLING_INTERVAL=1 EXEC_SEQUENCE_INTERVAL=1
 test_cleanup() { bash "$src/tests/integration/acme/dns-server.sh" stop; }
 dev_provision
 
