@@ -170,7 +170,7 @@ eng_acme_challenge(struct eng_acme *a)
 	struct ledger_acme_step st;
 	struct eng_acme_authz z;
 	char loc[ENG_ACME_BASE_MAX + 64], chall[ENG_ACME_ID_MAX + 1];
-	int t, chosen;
+	int t, chosen, rc;
 
 	if ((t = eng_chall_parse(a->q->id, chall)) < 0 ||
 	    eng_acme_authz_load(a, LA_AUTHZ_BY_CHALL, chall, &z) != 0 ||
@@ -182,18 +182,25 @@ eng_acme_challenge(struct eng_acme *a)
 	    strcmp(z.status, "pending") == 0) {
 		memset(&st, 0, sizeof(st));
 		st.stmt = LA_CHALL_START;
+		st.one = 1;
 		st.n = 3;
 		st.v[0] = ledger_vt(z.chall);
 		st.v[1] = ledger_vt(a->acct.id);
 		st.v[2] = ledger_vt(eng_chall_types[t].name);
-		if (ledger_acme_write(a->e->ledger, &st, 1, NULL) !=
-		    LEDGER_OK)
+		rc = ledger_acme_write(a->e->ledger, &st, 1, NULL);
+		/* Another request chose first: answer with what it chose. */
+		if (rc == LEDGER_ERR_STATE && eng_acme_authz_load(a,
+		    LA_AUTHZ_BY_CHALL, chall, &z) == 0)
+			rc = LEDGER_OK;
+		else if (rc == LEDGER_OK) {
+			eng_fmt(z.chall_status, sizeof(z.chall_status),
+			    "processing");
+			eng_fmt(z.chall_type, sizeof(z.chall_type), "%s",
+			    eng_chall_types[t].name);
+		}
+		if (rc != LEDGER_OK)
 			return eng_acme_problem(a, ACME_P_SERVER_INTERNAL,
 			    "ledger");
-		eng_fmt(z.chall_status, sizeof(z.chall_status),
-		    "processing");
-		eng_fmt(z.chall_type, sizeof(z.chall_type), "%s",
-		    eng_chall_types[t].name);
 	}
 	chosen = strcmp(z.chall_status, "pending") != 0 ?
 	    eng_chall_by_name(z.chall_type) : t;
