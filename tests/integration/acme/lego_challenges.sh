@@ -59,10 +59,10 @@ eab() {
 	[ -n "$KID" ] && [ -n "$HMAC" ] || fail "EAB key: $(cat "$1.json")"
 }
 
-# lego NAME OUT [lego options...]: an account with a fresh EAB key, run.
+# lego OUT [lego options...]: an account with a fresh EAB key, run.
 lego_run() {
-	local name=$1 out=$2
-	shift 2
+	local out=$1
+	shift
 	eab "$out"
 	LEGO_CA_CERTIFICATES=$work/data/ca/root.pem timeout 120 lego \
 		--server "$DIR" --email ops@svc.dev.internal --accept-tos \
@@ -88,7 +88,7 @@ start
 grep -q 'signet-validator\[[0-9]*\].*msg=ready.*allow=1' signetd.log ||
 	fail "validator did not start with the allow-list"
 
-if lego_run "*.w.svc.dev.internal" w0 --domains "*.w.svc.dev.internal" \
+if lego_run w0 --domains "*.w.svc.dev.internal" \
 	--dns exec --dns.disable-cp; then
 	fail "a wildcard was ordered under a profile without allow_wildcard"
 fi
@@ -96,7 +96,7 @@ grep -q "rejectedIdentifier" w0.out || { cat w0.out; fail "wildcard: no rejected
 pass "a wildcard is rejectedIdentifier where the profile does not allow wildcards"
 
 NA=na.svc.dev.internal
-if lego_run "$NA" na --domains "$NA" --http --http.port "127.0.0.1:$H01"; then
+if lego_run na --domains "$NA" --http --http.port "127.0.0.1:$H01"; then
 	fail "a validation reached 127.0.0.1 outside acme_validate_allow"
 fi
 grep -q "address not allowed" na.out || { cat na.out; fail "no 'address not allowed'"; }
@@ -112,7 +112,7 @@ bash "$src/tests/integration/acme/dns-server.sh" start || fail "dnsmasq"
 
 # tls-alpn-01: lego answers with its acme-tls/1 certificate.
 TN=tls.svc.dev.internal
-lego_run "$TN" tls --domains "$TN" --tls --tls.port "127.0.0.1:$TLSP" ||
+lego_run tls --domains "$TN" --tls --tls.port "127.0.0.1:$TLSP" ||
 	{ cat tls.out; fail "lego --tls"; }
 chain_ok tls "$TN"
 grep -q "DNS:$TN" tls.san || fail "tls-alpn-01 certificate lacks $TN"
@@ -122,8 +122,8 @@ pass "lego --tls (tls-alpn-01) enrolled $TN"
 
 # dns-01: a name and a wildcard, TXT records published in dnsmasq.
 DN=d.svc.dev.internal
-lego_run "$DN" dns --domains "$DN" --domains "*.$DN" --dns exec --dns.disable-cp ||
-	{ cat dns.out; cat "$DNS_DIR/dnsmasq.log" 2>/dev/null | tail -20; fail "lego --dns exec"; }
+lego_run dns --domains "$DN" --domains "*.$DN" --dns exec --dns.disable-cp ||
+	{ cat dns.out; tail -20 "$DNS_DIR/dnsmasq.log" 2>/dev/null; fail "lego --dns exec"; }
 chain_ok dns "$DN"
 grep -q "DNS:$DN" dns.san && grep -qF "DNS:*.$DN" dns.san ||
 	fail "dns-01 certificate lacks $DN or *.$DN: $(cat dns.san)"
@@ -135,7 +135,7 @@ pass "lego --dns exec (dns-01) enrolled $DN and *.$DN through the configured res
 
 # A wrong TXT value: the engine refuses it, the order fails, nothing issued.
 BN=bad.svc.dev.internal
-if DNS_BAD=1 lego_run "$BN" bad --domains "$BN" --dns exec --dns.disable-cp; then
+if DNS_BAD=1 lego_run bad --domains "$BN" --dns exec --dns.disable-cp; then
 	fail "a wrong TXT record was accepted"
 fi
 grep -q "incorrectResponse" bad.out || { cat bad.out; fail "wrong TXT: no incorrectResponse"; }
