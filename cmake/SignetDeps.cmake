@@ -14,6 +14,8 @@ pkg_check_modules(LIBEVENT IMPORTED_TARGET libevent libevent_openssl libevent_pt
 pkg_check_modules(LIBSECCOMP IMPORTED_TARGET libseccomp)
 pkg_check_modules(LIBCOAP IMPORTED_TARGET libcoap-3-openssl)
 pkg_check_modules(LIBPQ IMPORTED_TARGET libpq)
+# signet-validator's DNS (ACME dns-01): libc-ares-dev.
+pkg_check_modules(LIBCARES REQUIRED IMPORTED_TARGET libcares)
 
 find_program(SOFTHSM2_UTIL softhsm2-util)
 find_library(SOFTHSM2_MODULE NAMES softhsm2 libsofthsm2.so

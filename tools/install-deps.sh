@@ -22,6 +22,7 @@ BASE_PKGS=(
 	libgfshare-dev libgfshare-bin libqrencode-dev
 	curl ca-certificates procps psmisc python3-prometheus-client
 	certbot lego
+	libc-ares-dev dnsmasq-base uacme
 	debootstrap
 )
 BP_PKGS=(libp11-3 libp11-dev libengine-pkcs11-openssl)

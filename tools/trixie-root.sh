@@ -28,6 +28,7 @@ PKGS="gcc make libc6-dev cmake pkgconf
 libssl-dev openssl libp11-kit-dev libp11-dev libcmocka-dev
 libsqlite3-dev sqlite3 libpq-dev libevent-dev libseccomp-dev libconfuse-dev
 libcoap3-dev libcoap3-bin libmbedtls-dev libgfshare-dev libqrencode-dev
+libc-ares-dev
 softhsm2 opensc curl ca-certificates procps psmisc python3-minimal
 file binutils"
 # The image: Debian's kernel, busybox, e2fsprogs, kmod (modprobe

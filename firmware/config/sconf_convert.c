@@ -203,6 +203,9 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->acme_http01_port = (int)cfg_getint(cfg, "acme_http01_port");
 	c->acme_validate_loopback = cfg_getbool(cfg, "acme_validate_loopback");
 	c->acme_http01_address = dup_opt(cfg, "acme_http01_address", &ok);
+	c->acme_tlsalpn01_port = (int)cfg_getint(cfg, "acme_tlsalpn01_port");
+	c->acme_dns_resolver = dup_opt(cfg, "acme_dns_resolver", &ok);
+	get_list(cfg, "acme_validate_allow", &c->acme_validate_allow, &ok);
 	c->listen_https = dup_opt(ls, "https", &ok);
 	c->listen_http = dup_opt(ls, "http", &ok);
 	c->listen_coap = dup_opt(ls, "coap", &ok);
@@ -433,6 +436,20 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 			return -1;
 	if (check_issuer_names(c, err, errlen) != 0)
 		return -1;
+	if (c->acme_http01_port < 1 || c->acme_http01_port > 65535 ||
+	    c->acme_tlsalpn01_port < 1 || c->acme_tlsalpn01_port > 65535)
+		FAIL("%s: acme_http01_port and acme_tlsalpn01_port must be "
+		    "1..65535", c->path);
+	for (i = 0; i < c->acme_validate_allow.n; i++)
+		if (sconf_cidr(c->acme_validate_allow.v[i], NULL) != 0)
+			FAIL("%s: acme_validate_allow: \"%s\" is not a CIDR "
+			    "(\"10.0.0.0/8\", \"2001:db8::/32\")", c->path,
+			    c->acme_validate_allow.v[i]);
+	if (c->acme_dns_resolver != NULL &&
+	    sconf_hostport(c->acme_dns_resolver, NULL) != 0)
+		FAIL("%s: acme_dns_resolver \"%s\" is not an address and "
+		    "port (\"127.0.0.1:53\", \"[2001:db8::1]:53\")", c->path,
+		    c->acme_dns_resolver);
 	if (c->est_default && sconf_est_label(c, "", &t, &p) != 0)
 		FAIL("%s: est_default \"%s\" names no tenant/profile", c->path,
 		    c->est_default);

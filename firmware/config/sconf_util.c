@@ -1,6 +1,10 @@
 /*
  * Lookups in, and freeing of, a parsed configuration.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +94,8 @@ sconf_free(struct sconf *c)
 	free(c->listen_https);
 	free(c->acme_base_url);
 	free(c->acme_http01_address);
+	free(c->acme_dns_resolver);
+	list_free(&c->acme_validate_allow);
 	free(c->listen_http);
 	free(c->listen_coap);
 	free(c->token_module);
@@ -201,4 +207,91 @@ sconf_hex(const char *s, uint8_t *out, size_t size, size_t *len)
 		hi = -1;
 	}
 	return hi < 0 && *len > 0 ? 0 : -1;
+}
+
+/* An IPv4 or IPv6 literal (no brackets) into addr; its family or 0. */
+static int
+sconf_addr(const char *s, size_t n, uint8_t addr[16])
+{
+	char buf[64];
+
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, buf, addr) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+int
+sconf_cidr(const char *s, struct sconf_cidr *out)
+{
+	struct sconf_cidr c;
+	const char *slash = strchr(s, '/');
+	size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	int max, i, b;
+
+	memset(&c, 0, sizeof(c));
+	if ((c.family = sconf_addr(s, n, c.addr)) == 0)
+		return -1;
+	max = c.family == AF_INET ? 32 : 128;
+	c.bits = max;
+	if (slash != NULL) {
+		/* 1-3 digits, no sign, no leading zero but "0" itself */
+		n = strspn(slash + 1, "0123456789");
+		if (n == 0 || n > 3 || slash[1 + n] != '\0' ||
+		    (n > 1 && slash[1] == '0'))
+			return -1;
+		c.bits = atoi(slash + 1);
+		if (c.bits > max)
+			return -1;
+	}
+	/* No host bits set: "10.1.0.0/8" is a typo, not a network. */
+	for (i = 0; i < max / 8; i++) {
+		b = c.bits - i * 8;
+		if (b >= 8)
+			continue;
+		if ((c.addr[i] & (uint8_t)(b <= 0 ? 0xff : 0xff >> b)) != 0)
+			return -1;
+	}
+	if (out != NULL)
+		*out = c;
+	return 0;
+}
+
+int
+sconf_hostport(const char *s, struct sconf_hostport *out)
+{
+	struct sconf_hostport h;
+	const char *colon, *a = s;
+	size_t n;
+	char *end;
+	long port;
+
+	memset(&h, 0, sizeof(h));
+	if (*s == '[') {
+		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':')
+			return -1;
+		a = s + 1;
+		n = (size_t)(colon - a);
+		colon++;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		n = (size_t)(colon - s);
+	}
+	h.family = sconf_addr(a, n, h.addr);
+	if (h.family == 0 || (*s == '[') != (h.family == AF_INET6) ||
+	    colon[1] < '1' || colon[1] > '9')
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return -1;
+	h.port = (int)port;
+	if (out != NULL)
+		*out = h;
+	return 0;
 }

@@ -182,7 +182,8 @@ eng_acme_id_ok(const char *id)
 {
 	size_t n = strlen(id);
 
-	return n > 0 && n <= ENG_ACME_ID_MAX &&
+	/* + 2: a challenge URL's type suffix, "_d" or "_t" (eng_acme_chall.c) */
+	return n > 0 && n <= ENG_ACME_ID_MAX + 2 &&
 	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-_") == n;
 }

@@ -72,6 +72,7 @@ struct eng_acme_authz {
 	char	order[ENG_ACME_ID_MAX + 1];
 	char	account[ENG_ACME_ID_MAX + 1];
 	char	thumb[44];
+	char	chall_type[16];	/* the challenge chosen (http-01 before) */
 };
 
 struct eng_acme_order {
@@ -100,6 +101,19 @@ int	eng_acme_status_write(struct eng_acme *a, const char *order,
 /* One authorization by stmt (LA_AUTHZ_GET, LA_AUTHZ_BY_CHALL); 0 found. */
 int	eng_acme_authz_load(struct eng_acme *a, enum ledger_acme_stmt stmt,
 	    const char *id, struct eng_acme_authz *z);
+/*
+ * Authorizations and their challenges (eng_acme_chall.c): the challenges
+ * an identifier is offered, the one the client chose, what the validator
+ * is asked to fetch and whether what it fetched proves control.
+ */
+int	eng_acme_authz(struct eng_acme *a);
+int	eng_acme_challenge(struct eng_acme *a);
+/* VA_NEXT: what to fetch for z ("http://...", "tls://...", "dns:..."). */
+int	eng_acme_va_url(const struct sconf *c, const struct eng_acme_authz *z,
+	    char *url, size_t size);
+/* VA_RESULT: whether body (what the validator fetched) proves control. */
+int	eng_acme_va_proves(const struct proto_blob *body,
+	    const struct eng_acme_authz *z, char *why, size_t whylen);
 /* Finalize and the certificate (eng_acme_fin.c). */
 int	eng_acme_finalize(struct eng_acme *a);
 int	eng_acme_cert(struct eng_acme *a);

@@ -43,11 +43,13 @@ eng_acme_authz_cols(const struct ledger_val *v, size_t n,
 	z->validated = v[8].i;
 	eng_acme_copy(z->error, sizeof(z->error), &v[9]);
 	if (n > 10)
-		eng_acme_copy(z->order, sizeof(z->order), &v[10]);
+		eng_acme_copy(z->chall_type, sizeof(z->chall_type), &v[10]);
 	if (n > 11)
-		eng_acme_copy(z->account, sizeof(z->account), &v[11]);
+		eng_acme_copy(z->order, sizeof(z->order), &v[11]);
 	if (n > 12)
-		eng_acme_copy(z->thumb, sizeof(z->thumb), &v[12]);
+		eng_acme_copy(z->account, sizeof(z->account), &v[12]);
+	if (n > 13)
+		eng_acme_copy(z->thumb, sizeof(z->thumb), &v[13]);
 }
 
 static int
@@ -243,12 +245,8 @@ eng_acme_new_order(struct eng_acme *a)
 	for (i = 0; i < no->nident; i++) {
 		const struct acme_ident *id = &no->ident[i];
 
-		if (id->type == ACME_ID_DNS && id->value[0] == '*') {
-			ans = eng_acme_problem(a, ACME_P_REJECTED_IDENTIFIER,
-			    "%s: wildcards need dns-01, not offered yet",
-			    id->value);
-			goto out;
-		}
+		/* A wildcard passes only a profile with allow_wildcard
+		   (ca_dns_check) and is offered dns-01 only. */
 		memset(&nm, 0, sizeof(nm));
 		nm.type = id->type == ACME_ID_DNS ? CA_NAME_DNS : CA_NAME_IP;
 		nm.val = (const uint8_t *)id->value;
@@ -331,23 +329,6 @@ eng_acme_order(struct eng_acme *a)
 	return ans;
 }
 
-static void
-eng_acme_chall_json(struct eng_acme *a, const struct eng_acme_authz *z)
-{
-	eng_acme_put(a, "{\"type\":\"http-01\",\"url\":\"%s/chall/%s\","
-	    "\"token\":", a->base, z->chall);
-	eng_acme_jstr(a, z->token);
-	eng_acme_put(a, ",\"status\":");
-	eng_acme_jstr(a, z->chall_status);
-	if (z->validated != 0) {
-		eng_acme_put(a, ",\"validated\":");
-		eng_acme_time(a, z->validated);
-	}
-	if (z->error[0] == '{')
-		eng_acme_put(a, ",\"error\":%s", z->error);
-	eng_acme_put(a, "}");
-}
-
 int
 eng_acme_authz_load(struct eng_acme *a, enum ledger_acme_stmt stmt,
     const char *id, struct eng_acme_authz *z)
@@ -365,62 +346,6 @@ eng_acme_authz_load(struct eng_acme *a, enum ledger_acme_stmt stmt,
 	    LEDGER_OK)
 		return -1;
 	return z->expires != 0 ? 0 : 1;
-}
-
-static int
-eng_acme_authz(struct eng_acme *a)
-{
-	struct eng_acme_authz z;
-	char loc[ENG_ACME_BASE_MAX + 64];
-
-	if (eng_acme_authz_load(a, LA_AUTHZ_GET, a->q->id, &z) != 0)
-		return eng_acme_problem(a, ACME_P_MALFORMED,
-		    "no such authorization");
-	eng_fmt(loc, sizeof(loc), "%s/authz/%s", a->base, z.id);
-	eng_acme_put(a, "{\"status\":");
-	eng_acme_jstr(a, z.status);
-	eng_acme_put(a, ",\"expires\":");
-	eng_acme_time(a, z.expires);
-	eng_acme_put(a, ",\"identifier\":");
-	eng_acme_ident(a, &z);
-	eng_acme_put(a, ",\"challenges\":[");
-	eng_acme_chall_json(a, &z);
-	eng_acme_put(a, "]}");
-	return eng_acme_answer(a, 200, PROTO_ACME_CT_JSON, loc);
-}
-
-/* RFC 8555 7.5.1: the client says it is ready; queue the validation. */
-static int
-eng_acme_challenge(struct eng_acme *a)
-{
-	struct ledger_acme_step st;
-	struct eng_acme_authz z;
-	char loc[ENG_ACME_BASE_MAX + 64];
-
-	if (eng_acme_authz_load(a, LA_AUTHZ_BY_CHALL, a->q->id, &z) != 0 ||
-	    strcmp(z.account, a->acct.id) != 0)
-		return eng_acme_problem(a, ACME_P_MALFORMED,
-		    "no such challenge");
-	if (strcmp(z.chall_status, "pending") == 0 &&
-	    strcmp(z.status, "pending") == 0) {
-		memset(&st, 0, sizeof(st));
-		st.stmt = LA_CHALL_START;
-		st.n = 2;
-		st.v[0] = ledger_vt(z.chall);
-		st.v[1] = ledger_vt(a->acct.id);
-		if (ledger_acme_write(a->e->ledger, &st, 1, NULL) !=
-		    LEDGER_OK)
-			return eng_acme_problem(a, ACME_P_SERVER_INTERNAL,
-			    "ledger");
-		eng_fmt(z.chall_status, sizeof(z.chall_status),
-		    "processing");
-	}
-	eng_fmt(loc, sizeof(loc), "%s/chall/%s", a->base, z.chall);
-	/* RFC 8555 7.5.1: Link rel="up" to the authorization. */
-	eng_fmt(a->r->rep.u.acme.up, sizeof(a->r->rep.u.acme.up),
-	    "%s/authz/%s", a->base, z.id);
-	eng_acme_chall_json(a, &z);
-	return eng_acme_answer(a, 200, PROTO_ACME_CT_JSON, loc);
 }
 
 int

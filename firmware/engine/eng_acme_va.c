@@ -1,13 +1,13 @@
 /*
  * ACME_VA: signet-validator takes one validation at a time (VA_NEXT: a
- * challenge and the URL to fetch) and reports what it fetched
- * (VA_RESULT); the engine compares that with the key authorization
- * itself (RFC 8555 8.3) and records the verdict, failing the order with
+ * challenge and what to fetch: an http-01 URL, a tls-alpn-01 address and
+ * name, a dns-01 TXT name) and reports what it fetched (VA_RESULT: the
+ * body, the certificate, the TXT records); the engine judges that against
+ * the key authorization itself (eng_acme_chall.c) and records the verdict, failing the order with
  * a failed authorization (7.1.6).  The queue is the ledger: challenges
  * `processing`, handed out again after ENG_ACME_VA_RETRY seconds.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,30 +64,11 @@ eng_acme_va_next(struct eng_acme *a)
 	if (ledger_acme_write(a->e->ledger, &st, 1, NULL) != LEDGER_OK ||
 	    eng_acme_authz_load(a, LA_AUTHZ_BY_CHALL, z.chall, &z) != 0)
 		return PROTO_R_OK;	/* another engine thread took it */
+	if (eng_acme_va_url(c, &z, m->location, sizeof(m->location)) != 0)
+		return PROTO_R_OK;	/* cannot happen: types are ours */
 	m->status = 200;
 	eng_fmt(m->id, sizeof(m->id), "%s", z.chall);
-	/* RFC 8555 8.3: port 80 (configurable for tests, as pebble). */
-	eng_fmt(m->location, sizeof(m->location), "http://%s%s%s:%d/"
-	    ".well-known/acme-challenge/%s", strchr(z.value, ':') ? "[" : "",
-	    z.value, strchr(z.value, ':') ? "]" : "", c->acme_http01_port,
-	    z.token);
 	return PROTO_R_OK;
-}
-
-/* RFC 8555 8.3: the body, whitespace trimmed, is the key authorization. */
-static int
-eng_acme_va_match(const struct proto_blob *b, const struct eng_acme_authz *z)
-{
-	char want[sizeof(z->token) + sizeof(z->thumb) + 2];
-	size_t s = 0, e = b->len;
-
-	eng_fmt(want, sizeof(want), "%s.%s", z->token, z->thumb);
-	while (s < e && isspace(b->ptr[s]))
-		s++;
-	while (e > s && isspace(b->ptr[e - 1]))
-		e--;
-	return z->thumb[0] != '\0' && e - s == strlen(want) &&
-	    memcmp(b->ptr + s, want, e - s) == 0;
 }
 
 static int
@@ -96,7 +77,9 @@ eng_acme_va_result(struct eng_acme *a)
 	struct ledger_acme_step st[2];
 	struct eng_acme_authz z;
 	char err[ACME_MAX_PROBLEM + 1], detail[PROTO_MAX_STR + 64];
+	char why[128];
 	size_t errlen;
+	enum acme_problem pt;
 	int ok;
 
 	if (a->q->body.len > ENG_ACME_VA_BODY)
@@ -106,14 +89,20 @@ eng_acme_va_result(struct eng_acme *a)
 		return eng_reply_fail(a->r, PROTO_R_NOT_FOUND,
 		    "no validation pending for that challenge");
 	/* The engine judges: the validator only says what it fetched. */
-	ok = a->q->detail[0] == '\0' && eng_acme_va_match(&a->q->body, &z);
+	why[0] = '\0';
+	ok = a->q->detail[0] == '\0' &&
+	    eng_acme_va_proves(&a->q->body, &z, why, sizeof(why));
 	err[0] = '\0';
 	if (!ok) {
-		eng_fmt(detail, sizeof(detail), "%s: %s", z.value,
-		    a->q->detail[0] ? a->q->detail :
-		    "the response is not the key authorization");
-		if (acme_problem_render(a->q->detail[0] ? ACME_P_CONNECTION :
-		    ACME_P_INCORRECT_RESPONSE, detail, err, sizeof(err),
+		/* What failed: reaching it (by kind), or what it said. */
+		pt = a->q->detail[0] == '\0' ? ACME_P_INCORRECT_RESPONSE :
+		    strcmp(z.chall_type, "dns-01") == 0 ? ACME_P_DNS :
+		    strcmp(z.chall_type, "tls-alpn-01") == 0 &&
+		    strncmp(a->q->detail, "tls:", 4) == 0 ? ACME_P_TLS :
+		    ACME_P_CONNECTION;
+		eng_fmt(detail, sizeof(detail), "%s: %s: %s", z.value,
+		    z.chall_type, a->q->detail[0] ? a->q->detail : why);
+		if (acme_problem_render(pt, detail, err, sizeof(err),
 		    &errlen) != ACME_OK)
 			err[0] = '\0';
 	}
@@ -135,9 +124,9 @@ eng_acme_va_result(struct eng_acme *a)
 	if (ledger_acme_write(a->e->ledger, st, ok ? 1 : 2, NULL) !=
 	    LEDGER_OK)
 		return eng_reply_fail(a->r, PROTO_R_UNAVAILABLE, "ledger");
-	log_info("msg=\"acme validation\" challenge=%s identifier=%s "
-	    "result=%s detail=\"%s\"", z.chall, z.value, ok ? "valid" :
-	    "invalid", a->q->detail);
+	log_info("msg=\"acme validation\" challenge=%s type=%s identifier=%s "
+	    "result=%s detail=\"%s%s\"", z.chall, z.chall_type, z.value,
+	    ok ? "valid" : "invalid", a->q->detail, why);
 	a->r->rep.u.acme.status = 200;
 	return PROTO_R_OK;
 }

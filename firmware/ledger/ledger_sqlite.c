@@ -70,6 +70,8 @@ static const struct migration {
 	{ schema_v3, NULL },
 	/* Version 4: ACME accounts, orders, authorizations (issue 20). */
 	{ sq_acme_schema, NULL },
+	/* Version 5: the ACME challenge type chosen (issue 20). */
+	{ NULL, sq_acme_migrate5 },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -52,8 +52,35 @@ const char sq_acme_schema[] =
     "CREATE INDEX IF NOT EXISTS acme_authz_pending ON acme_authz(va_at)"
     " WHERE chall_status = 'processing';";
 
+/*
+ * Migration 5: which challenge the client chose (http-01, dns-01,
+ * tls-alpn-01).  An authorization offers several challenges that share
+ * its one token and state (as Boulder's authz2 rows do); the first one
+ * the client answers is the one validated.  Harmless when re-run, like
+ * migration 4: the column is added only where it is missing.
+ */
+int
+sq_acme_migrate5(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int src, have = 0;
+
+	if ((src = sqlite3_prepare_v2(db, "SELECT count(*) FROM"
+	    " pragma_table_info('acme_authz') WHERE name = 'chall_type'", -1,
+	    &st, NULL)) == SQLITE_OK && (src = sqlite3_step(st)) ==
+	    SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (src != SQLITE_ROW)
+		return sq_rc(src);
+	if (have)
+		return LEDGER_OK;
+	return sq_rc(sqlite3_exec(db, "ALTER TABLE acme_authz ADD COLUMN"
+	    " chall_type TEXT NOT NULL DEFAULT 'http-01'", NULL, NULL, NULL));
+}
+
 #define AUTHZ_COLS "id, type, value, status, expires, chall_id, token," \
-	" chall_status, validated, error"
+	" chall_status, validated, error, chall_type"
 
 static const char *const acme_sql[LA_STMT_MAX] = {
 	[LA_EAB_INSERT] = "INSERT INTO acme_eab(kid, tenant, profile, label,"
@@ -70,7 +97,7 @@ static const char *const acme_sql[LA_STMT_MAX] = {
 	    " type, value, expires, chall_id, token)"
 	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[LA_CHALL_START] = "UPDATE acme_authz SET chall_status = 'processing',"
-	    " va_at = 0 WHERE chall_id = ?1 AND account_id = ?2"
+	    " va_at = 0, chall_type = ?3 WHERE chall_id = ?1 AND account_id = ?2"
 	    " AND chall_status = 'pending' AND status = 'pending'",
 	[LA_CHALL_DONE] = "UPDATE acme_authz SET chall_status = ?2,"
 	    " status = ?2, validated = ?3, error = ?4"

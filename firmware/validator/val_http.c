@@ -1,8 +1,8 @@
 /*
  * http-01 (RFC 8555 8.3): one GET under an address policy, deadlines and
- * a size cap.  What this slice does not do yet (docs/acme.md): follow
- * redirects, chunked bodies, DNS through libunbound against configured
- * resolvers (getaddrinfo is used), CAA.
+ * a size cap; val_dial, the one way any validation connects.  What this
+ * does not do yet (docs/acme.md): follow redirects, chunked bodies,
+ * A/AAAA through the configured resolver (getaddrinfo is used), CAA.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -25,43 +25,13 @@
 #define VAL_MAX_HEAD	4096	/* bytes of response head */
 #define VAL_MAX_HOST	256
 
-static uint64_t
+uint64_t
 val_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int
-val_addr_allowed(const struct sockaddr *sa, int loopback_ok)
-{
-	const uint8_t *b;
-
-	if (sa->sa_family == AF_INET) {
-		b = (const uint8_t *)&((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr;
-		if (b[0] == 0 || b[0] >= 224 ||		/* this, multicast */
-		    (b[0] == 169 && b[1] == 254))	/* link-local */
-			return 0;
-		if (b[0] == 127)
-			return loopback_ok;
-		return 1;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr;
-
-		if (IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_MULTICAST(a) ||
-		    IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_V4MAPPED(a) ||
-		    IN6_IS_ADDR_V4COMPAT(a))
-			return 0;
-		if (IN6_IS_ADDR_LOOPBACK(a))
-			return loopback_ok;
-		return 1;
-	}
-	return 0;
 }
 
 /* "http://host[:port]/path" into its parts. */
@@ -218,23 +188,14 @@ val_response(const uint8_t *buf, size_t len, uint8_t *out, size_t size,
 }
 
 int
-val_http01(const struct sconf *c, const char *url, uint8_t *out, size_t size,
-    size_t *n, char *why, size_t whylen)
+val_dial(struct val_ctx *v, const char *host, const char *port,
+    uint64_t deadline, char *why, size_t whylen)
 {
-	static uint8_t buf[VAL_MAX_HEAD + VAL_MAX_BODY + 4];
+	const struct sconf *c = v->conf;
 	struct addrinfo hints, *res = NULL, *ai;
-	char host[VAL_MAX_HOST], port[8], req[VAL_MAX_HOST + 1280];
-	const char *path;
-	uint64_t deadline = val_now_ms() + VAL_TOTAL_MS;
-	ssize_t got;
-	int fd = -1, rc = -1, gai, refused = 0;
+	uint64_t now;
+	int fd = -1, gai, refused = 0;
 
-	*n = 0;
-	if (val_url(url, host, sizeof(host), port, sizeof(port), &path) !=
-	    0 || strlen(path) > 1024) {
-		snprintf(why, whylen, "bad URL");
-		return -1;
-	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -248,19 +209,43 @@ val_http01(const struct sconf *c, const char *url, uint8_t *out, size_t size,
 		    gai_strerror(gai));
 		return -1;
 	}
+	errno = 0;
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		if (!val_addr_allowed(ai->ai_addr, c->acme_validate_loopback)) {
+		if (!val_addr_allowed(&v->pol, ai->ai_addr)) {
 			refused++;
 			continue;
 		}
-		fd = val_connect(ai, val_now_ms() + VAL_CONNECT_MS < deadline ?
-		    val_now_ms() + VAL_CONNECT_MS : deadline);
+		now = val_now_ms();
+		fd = val_connect(ai, now + VAL_CONNECT_MS < deadline ?
+		    now + VAL_CONNECT_MS : deadline);
 	}
-	if (fd == -1) {
-		snprintf(why, whylen, refused ? "address not allowed" :
-		    "connection failed: %s", strerror(errno));
-		goto out;
+	if (fd == -1)
+		snprintf(why, whylen, refused && errno == 0 ? "%s: address "
+		    "not allowed" : "%s: connection failed: %s", host,
+		    strerror(errno));
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+val_http01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
+    size_t *n, char *why, size_t whylen)
+{
+	static uint8_t buf[VAL_MAX_HEAD + VAL_MAX_BODY + 4];
+	char host[VAL_MAX_HOST], port[8], req[VAL_MAX_HOST + 1280];
+	const char *path;
+	uint64_t deadline = val_now_ms() + VAL_TOTAL_MS;
+	ssize_t got;
+	int fd, rc = -1;
+
+	*n = 0;
+	if (val_url(url, host, sizeof(host), port, sizeof(port), &path) !=
+	    0 || strlen(path) > 1024) {
+		snprintf(why, whylen, "bad URL");
+		return -1;
 	}
+	if ((fd = val_dial(v, host, port, deadline, why, whylen)) == -1)
+		return -1;
 	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: signet-validator\r\nAccept: */*\r\n"
 	    "Connection: close\r\n\r\n", path, host);
@@ -271,8 +256,6 @@ val_http01(const struct sconf *c, const char *url, uint8_t *out, size_t size,
 	}
 	rc = val_response(buf, (size_t)got, out, size, n, why, whylen);
 out:
-	if (fd != -1)
-		close(fd);
-	freeaddrinfo(res);
+	close(fd);
 	return rc;
 }

@@ -1,13 +1,13 @@
 /*
- * signet-validator: ACME challenge validation (RFC 8555 8.3, http-01),
- * the only Signet process that connects out (docs/acme.md "The
- * validator", Boulder's VA).  It holds no key, no ledger handle and no
- * TLS credentials; it asks the engine for one validation at a time
- * (ACME_VA VA_NEXT: a challenge id and the URL to fetch), fetches it
- * under an address policy, a deadline and a size cap, and reports what
- * the server answered (VA_RESULT).  The engine compares the answer with
- * the key authorization itself, so this process cannot choose the
- * verdict for a body it did not fetch.
+ * signet-validator: ACME challenge validation (RFC 8555 8.3 http-01, 8.4
+ * dns-01, RFC 8737 tls-alpn-01), the only Signet process that connects
+ * out (docs/acme.md "The validator", Boulder's VA).  It holds no key, no
+ * ledger handle and no TLS credentials; it asks the engine for one
+ * validation at a time (ACME_VA VA_NEXT: a challenge id and what to
+ * fetch: http://..., tls://host:port/sni or dns:name), fetches it under
+ * an address policy, a deadline and a size cap, and reports what it got
+ * (VA_RESULT: the body, the certificate, the TXT records).  The engine
+ * judges that against the key authorization itself.
  *
  * signet-validator -f CONFIG -E ENGINEFD [-d]
  */
@@ -78,7 +78,7 @@ val_call(int efd, const struct proto_request *req, uint8_t *buf,
 
 /* Take one validation, do it, report it; 1 if there was one. */
 static int
-val_once(const struct sconf *c, int efd, uint8_t *buf)
+val_once(struct val_ctx *v, int efd, uint8_t *buf)
 {
 	static uint8_t got[VAL_MAX_BODY];
 	struct proto_request req;
@@ -97,8 +97,17 @@ val_once(const struct sconf *c, int efd, uint8_t *buf)
 		return 0;
 	snprintf(chall, sizeof(chall), "%s", rep.u.acme.id);
 	why[0] = '\0';
-	val_http01(c, rep.u.acme.location, got, sizeof(got), &n, why,
-	    sizeof(why));
+	if (strncmp(rep.u.acme.location, "http://", 7) == 0)
+		val_http01(v, rep.u.acme.location, got, sizeof(got), &n, why,
+		    sizeof(why));
+	else if (strncmp(rep.u.acme.location, "tls://", 6) == 0)
+		val_tlsalpn01(v, rep.u.acme.location, got, sizeof(got), &n,
+		    why, sizeof(why));
+	else if (strncmp(rep.u.acme.location, "dns:", 4) == 0)
+		val_dns01(v, rep.u.acme.location, got, sizeof(got), &n, why,
+		    sizeof(why));
+	else
+		snprintf(why, sizeof(why), "unknown validation");
 	log_info("msg=validated challenge=%s url=\"%s\" bytes=%zu "
 	    "error=\"%s\"", chall, rep.u.acme.location, n, why);
 	memset(&req, 0, sizeof(req));
@@ -118,11 +127,12 @@ int
 main(int argc, char *argv[])
 {
 	static uint8_t buf[PROTO_MAX_MSG];
+	static struct val_ctx v;
 	struct sconf *c = NULL;
 	const char *conf = NULL;
 	char err[512];
 	int ch, debug = 0, efd = -1, rc;
-	long v;
+	long lv;
 	char *end;
 
 	while ((ch = getopt(argc, argv, "dE:f:")) != -1) {
@@ -132,10 +142,10 @@ main(int argc, char *argv[])
 			break;
 		case 'E':
 			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v < 0 || v > 65535)
+			lv = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || lv < 0 || lv > 65535)
 				usage();
-			efd = (int)v;
+			efd = (int)lv;
 			break;
 		case 'f':
 			conf = optarg;
@@ -153,6 +163,12 @@ main(int argc, char *argv[])
 	signal(SIGINT, on_signal);
 	if (sconf_load(conf, &c, err, sizeof(err)) != 0)
 		fatalx("msg=\"configuration\" error=\"%s\"", err);
+	/* Before the sandbox: resolv.conf, OpenSSL's configuration. */
+	v.conf = c;
+	if (val_policy_init(&v.pol, c, err, sizeof(err)) != 0 ||
+	    (v.tls = val_tls_init(err, sizeof(err))) == NULL ||
+	    (v.dns = val_dns_init(c, err, sizeof(err))) == NULL)
+		fatalx("msg=\"configuration\" error=\"%s\"", err);
 	if (c->sandbox) {
 		struct sandbox_conf sc = { SANDBOX_VALIDATOR, c->https_user,
 			c->sandbox_dir, 64 };
@@ -163,15 +179,20 @@ main(int argc, char *argv[])
 		log_info("msg=\"sandboxed\" user=%s root=%s", sc.user,
 		    sc.root_dir);
 	}
-	log_info("msg=ready http01_port=%d loopback=%s", c->acme_http01_port,
+	log_info("msg=ready http01_port=%d tlsalpn01_port=%d resolver=%s "
+	    "allow=%zu loopback=%s", c->acme_http01_port,
+	    c->acme_tlsalpn01_port, c->acme_dns_resolver ?
+	    c->acme_dns_resolver : "resolv.conf", v.pol.nallow,
 	    c->acme_validate_loopback ? "allowed" : "refused");
 	while (!quit) {
-		if ((rc = val_once(c, efd, buf)) < 0)
+		if ((rc = val_once(&v, efd, buf)) < 0)
 			break;
 		if (rc == 0)
 			poll(NULL, 0, VAL_IDLE_MS);
 	}
 	log_info("msg=stopping");
+	val_dns_free(v.dns);
+	val_tls_free(v.tls);
 	sconf_free(c);
 	return quit ? 0 : 1;
 }

@@ -66,7 +66,39 @@ test_example_loads(void **state)
 	assert_int_not_equal(sconf_est_label(c, "nope", &t, &p), 0);
 	assert_null(sconf_tenant(c, "other"));
 	assert_int_equal(c->limits.read_timeout, 10);
+	/* issue 20: validation defaults: port 443, resolv.conf, anywhere. */
+	assert_int_equal(c->acme_tlsalpn01_port, 443);
+	assert_null(c->acme_dns_resolver);
+	assert_int_equal(c->acme_validate_allow.n, 0);
 	sconf_free(c);
+}
+
+/* issue 20: the forms acme_dns_resolver and acme_validate_allow take. */
+static void
+test_acme_addresses(void **state)
+{
+	struct sconf_hostport h;
+	struct sconf_cidr n;
+
+	(void)state;
+	assert_int_equal(sconf_hostport("127.0.0.1:5353", &h), 0);
+	assert_int_equal(h.port, 5353);
+	assert_int_equal(sconf_hostport("[2001:db8::53]:53", &h), 0);
+	assert_int_equal(h.port, 53);
+	assert_int_equal(sconf_hostport("127.0.0.1", NULL), -1);
+	assert_int_equal(sconf_hostport("127.0.0.1:0", NULL), -1);
+	assert_int_equal(sconf_hostport("127.0.0.1:65536", NULL), -1);
+	assert_int_equal(sconf_hostport("127.0.0.1:053", NULL), -1);
+	assert_int_equal(sconf_hostport("2001:db8::53:53", NULL), -1);
+	assert_int_equal(sconf_hostport("[127.0.0.1]:53", NULL), -1);
+	assert_int_equal(sconf_cidr("192.0.2.0/24", &n), 0);
+	assert_int_equal(n.bits, 24);
+	assert_int_equal(sconf_cidr("192.0.2.7", &n), 0);
+	assert_int_equal(n.bits, 32);
+	assert_int_equal(sconf_cidr("::/0", &n), 0);
+	assert_int_equal(n.bits, 0);
+	assert_int_equal(sconf_cidr("192.0.2.1/24", NULL), -1);
+	assert_int_equal(sconf_cidr("192.0.2.0/24x", NULL), -1);
 }
 
 /* The example configuration, NUL-terminated, into buf. */
@@ -174,6 +206,17 @@ test_errors(void **state)
 	    "\t\tcert = \"c.pem\"\n\t}\n}\ntenant \"dev\" {",
 	    "issuer \"intermediate\" is in tenant \"other\" and tenant "
 	    "\"dev\": CRL and CA certificate URLs name the issuer alone");
+	/* issue 20: the validator's allow-list, resolver and ports. */
+	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
+	    "acme_validate_allow = { \"10.0.0.0/8\", \"10.1.0.0/8\" }\n",
+	    "acme_validate_allow: \"10.1.0.0/8\" is not a CIDR");
+	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
+	    "acme_dns_resolver = \"dns.example:53\"\n",
+	    "acme_dns_resolver \"dns.example:53\" is not an address and port");
+	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
+	    "acme_dns_resolver = \"::1:53\"\n", "is not an address and port");
+	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
+	    "acme_tlsalpn01_port = 0\n", "must be 1..65535");
 }
 
 static void
@@ -288,6 +331,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_acme_addresses),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration),

@@ -42,6 +42,24 @@ enum sconf_role sconf_role_parse(const char *name);
 /* Whether name spells one of the roles in mask (SCONF_ROLE_BIT each). */
 int sconf_role_in(const char *name, unsigned int mask);
 
+/*
+ * A CIDR ("10.0.0.0/8", "2001:db8::/32"; a bare address is /32 or
+ * /128) into out (may be NULL: only check).  0, or -1 if malformed.
+ */
+struct sconf_cidr {
+	int	family;		/* AF_INET, AF_INET6 */
+	uint8_t	addr[16];
+	int	bits;
+};
+int sconf_cidr(const char *s, struct sconf_cidr *out);
+/* "addr:port" or "[v6]:port" with a numeric address; out may be NULL. */
+struct sconf_hostport {
+	int	family;
+	uint8_t	addr[16];
+	int	port;
+};
+int sconf_hostport(const char *s, struct sconf_hostport *out);
+
 /* A list of strings (NULL-free array of n pointers). */
 struct sconf_list {
 	char **v;
@@ -188,6 +206,9 @@ struct sconf {
 	int acme_http01_port;	/* port http-01 validations connect to */
 	int acme_validate_loopback; /* tests: validate loopback addresses */
 	char *acme_http01_address; /* tests: connect here, not to the name */
+	int acme_tlsalpn01_port; /* port tls-alpn-01 validations connect to */
+	char *acme_dns_resolver; /* "addr:port" dns-01 asks; NULL: resolv.conf */
+	struct sconf_list acme_validate_allow; /* CIDRs validations may reach */
 
 	struct sconf_limits limits;
 	struct sconf_client *clients;

@@ -39,7 +39,8 @@ enum ledger_acme_stmt {
 			   i created */
 	LA_AUTHZ_INSERT, /* t id, t order, t account, t type, t value,
 			   i expires, t chall_id, t token */
-	LA_CHALL_START,	/* t chall_id, t account: pending -> processing */
+	LA_CHALL_START,	/* t chall_id, t account, t chall_type: pending ->
+			   processing */
 	LA_CHALL_DONE,	/* t chall_id, t status (valid|invalid), i when,
 			   t error: processing -> status (also the authz) */
 	LA_ORDER_STATUS, /* t order, t to, t from, t error */
@@ -58,7 +59,7 @@ enum ledger_acme_stmt {
 			   i expires, t error, b cert */
 	LA_AUTHZ_OF_ORDER, /* t order -> t id, t type, t value, t status,
 			   i expires, t chall_id, t token, t chall_status,
-			   i validated, t error */
+			   i validated, t error, t chall_type */
 	LA_AUTHZ_GET,	/* t id, t account -> as LA_AUTHZ_OF_ORDER, t order */
 	LA_AUTHZ_BY_CHALL, /* t chall_id -> as LA_AUTHZ_GET, t account,
 			   t the account's key thumbprint */
