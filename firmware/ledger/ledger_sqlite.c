@@ -70,6 +70,8 @@ static const struct migration {
 	{ schema_v3, NULL },
 	/* Version 4: ACME accounts, orders, authorizations (issue 20). */
 	{ sq_acme_schema, NULL },
+	/* Version 5: ACME replaces (RFC 9773), order indexes (issue 20). */
+	{ sq_acme_schema_v5, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
