@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-DIR, CAFILE, KID, HMAC, H01, NAME, OTHER = sys.argv[1:8]
+DIR, CAFILE, KID, HMAC, PORT, NAME, OTHER = sys.argv[1:8]
 CTX = ssl.create_default_context(cafile=CAFILE)
 
 
@@ -49,7 +49,7 @@ def b64u_dec(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-def http(method, url, body=None, ctype="application/jose+json"):
+def fetch(method, url, body=None, ctype="application/jose+json"):
     req = urllib.request.Request(url, data=body, method=method)
     if body is not None:
         req.add_header("Content-Type", ctype)
@@ -81,7 +81,7 @@ class Key:
         return {"protected": p, "payload": pl, "signature": b64u(sig)}
 
 
-d = json.loads(http("GET", DIR)[2])
+d = json.loads(fetch("GET", DIR)[2])
 for m in ("revokeCert", "keyChange", "renewalInfo"):
     if m not in d:
         fail(f"directory lacks {m}: {d}")
@@ -94,13 +94,13 @@ def post(url, key, payload, kid=None, jwk=False):
     global nonce
     for _ in range(2):
         if nonce is None:
-            nonce = http("HEAD", d["newNonce"])[1]["Replay-Nonce"]
+            nonce = fetch("HEAD", d["newNonce"])[1]["Replay-Nonce"]
         prot = {"alg": "ES256", "nonce": nonce, "url": url}
         if kid and not jwk:
             prot["kid"] = kid
         else:
             prot["jwk"] = key.jwk
-        st, h, b = http("POST", url, json.dumps(key.sign(prot, payload)).encode())
+        st, h, b = fetch("POST", url, json.dumps(key.sign(prot, payload)).encode())
         nonce = h.get("Replay-Nonce")
         if st == 400 and b"badNonce" in b:
             continue
@@ -148,7 +148,7 @@ ok("onlyReturnExisting: the account for its key, accountDoesNotExist for another
 
 
 # One order, answered over http-01 by a server here, finalized.
-class H01(http.server.BaseHTTPRequestHandler):
+class Answer(http.server.BaseHTTPRequestHandler):
     answers = {}
 
     def do_GET(self):
@@ -162,7 +162,7 @@ class H01(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.HTTPServer(("127.0.0.1", int(H01)), H01)
+srv = http.server.HTTPServer(("127.0.0.1", int(PORT)), Answer)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 
 
@@ -181,7 +181,7 @@ def issue(key, kid, name, replaces=None):
     for az in o["authorizations"]:
         a = json.loads(post(az, key, None, kid)[2])
         ch = [c for c in a["challenges"] if c["type"] == "http-01"][0]
-        H01.answers[ch["token"]] = ch["token"] + "." + key.thumb()
+        Answer.answers[ch["token"]] = ch["token"] + "." + key.thumb()
         post(ch["url"], key, {}, kid)
     for _ in range(100):
         o = json.loads(post(ourl, key, None, kid)[2])
@@ -201,7 +201,7 @@ def issue(key, kid, name, replaces=None):
     if st != 200 or o["status"] != "valid":
         fail(f"finalize {name}: {st} {b}")
     pem = post(o["certificate"], key, None, kid)[2]
-    return ourl, o, x509.load_pem_x509_certificates(pem)[0]
+    return ourl, o, x509.load_pem_x509_certificate(pem)
 
 
 ourl, o, cert = issue(k1, acct, "raw." + NAME)
@@ -227,7 +227,7 @@ def rfc3339(s):
 
 # ARI: the window lies inside the validity, from 2/3 of it.
 cid = certid(cert)
-st, h, b = http("GET", d["renewalInfo"] + "/" + cid)
+st, h, b = fetch("GET", d["renewalInfo"] + "/" + cid)
 if st != 200:
     fail(f"renewalInfo: {st} {b}")
 w = json.loads(b)["suggestedWindow"]
@@ -243,7 +243,7 @@ if not 60 <= ra <= 21600:
     fail(f"renewalInfo Retry-After {ra}")
 ok(f"renewalInfo: window {w['start']} .. {w['end']} inside the validity, "
    f"Retry-After {ra}")
-st, h, b = http("GET", d["renewalInfo"] + "/" + cid[:-2] + "AA")
+st, h, b = fetch("GET", d["renewalInfo"] + "/" + cid[:-2] + "AA")
 if st != 404:
     fail(f"renewalInfo of an unknown serial: {st} {b}")
 ok("renewalInfo of an unknown CertID: 404")
