@@ -5,8 +5,10 @@ key rollover (7.3.5), the account's orders (7.1.2.1), onlyReturnExisting,
 revokeCert with a reason no CRL uses, renewalInfo (RFC 9773) and
 `replaces`, deactivation (7.3.6).  Only python3-cryptography from Debian.
 
-usage: acme_raw.py DIRECTORY_URL CA_BUNDLE EAB_KID EAB_HMAC H01_PORT NAME
-                   OTHER_CERT_PEM
+usage: acme_raw.py DIRECTORY_URL CA_BUNDLE EAB_KID EAB_HMAC EAB_KID2
+                   EAB_HMAC2 H01_PORT NAME OTHER_CERT_PEM
+OTHER_CERT_PEM: a valid certificate another account ordered; this script
+revokes it by holding authorizations for all its names (RFC 8555 7.6).
 Prints "ok - ..." per check and exits non-zero at the first failure.
 """
 import base64
@@ -28,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-DIR, CAFILE, KID, HMAC, PORT, NAME, OTHER = sys.argv[1:8]
+DIR, CAFILE, KID, HMAC, KID2, HMAC2, PORT, NAME, OTHER = sys.argv[1:10]
 CTX = ssl.create_default_context(cafile=CAFILE)
 
 
@@ -115,10 +117,10 @@ def problem(b):
         return "?"
 
 
-def eab(key, url):
-    prot = b64u(json.dumps({"alg": "HS256", "kid": KID, "url": url}).encode())
+def eab(key, url, kid=KID, hmac_key=HMAC):
+    prot = b64u(json.dumps({"alg": "HS256", "kid": kid, "url": url}).encode())
     pl = b64u(json.dumps(key.jwk).encode())
-    mac = hmac.new(b64u_dec(HMAC), f"{prot}.{pl}".encode(), "sha256").digest()
+    mac = hmac.new(b64u_dec(hmac_key), f"{prot}.{pl}".encode(), "sha256").digest()
     return {"protected": prot, "payload": pl, "signature": b64u(mac)}
 
 
@@ -173,7 +175,8 @@ def order(key, kid, name, replaces=None):
     return post(d["newOrder"], key, pl, kid)
 
 
-def issue(key, kid, name, replaces=None):
+def authorize(key, kid, name, replaces=None):
+    """An order for name, its http-01 challenge answered: ready."""
     st, h, b = order(key, kid, name, replaces)
     if st != 201:
         fail(f"newOrder {name}: {st} {b}")
@@ -190,6 +193,11 @@ def issue(key, kid, name, replaces=None):
         time.sleep(0.2)
     if o["status"] != "ready":
         fail(f"order {name}: {o}")
+    return ourl, o
+
+
+def issue(key, kid, name):
+    ourl, o = authorize(key, kid, name)
     ck = ec.generate_private_key(ec.SECP256R1())
     csr = (x509.CertificateSigningRequestBuilder()
            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
@@ -255,6 +263,22 @@ st, h, b = order(k1, acct, "raw." + NAME, certid(other))
 if st != 403 or problem(b) != "unauthorized":
     fail(f"replaces another account's certificate: {st} {b}")
 ok("replaces naming another account's certificate: unauthorized")
+
+# revokeCert by an account that holds valid authorizations for every
+# name of a certificate another account ordered (RFC 8555 7.6).
+oname = other.extensions.get_extension_for_oid(
+    ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value.get_values_for_type(x509.DNSName)
+oder = other.public_bytes(serialization.Encoding.DER)
+st, h, b = post(d["revokeCert"], k1, {"certificate": b64u(oder)}, acct)
+if st != 403 or problem(b) != "unauthorized":
+    fail(f"revoking another account's certificate without authorizations: {st} {b}")
+for n in oname:
+    authorize(k1, acct, n)
+st, h, b = post(d["revokeCert"], k1, {"certificate": b64u(oder), "reason": 4}, acct)
+if st != 200:
+    fail(f"revoking with authorizations for all names: {st} {b}")
+ok("revokeCert of another account's certificate: unauthorized, then "
+   "allowed once this account holds authorizations for all its names")
 st, h, b = order(k1, acct, "raw." + NAME, cid)
 if st != 201 or json.loads(b).get("replaces") != cid:
     fail(f"replaces: {st} {b}")
@@ -290,6 +314,19 @@ st, h, b = post(d["keyChange"], k2, inner, acct)
 if st != 400 or problem(b) != "malformed":
     fail(f"keyChange to the same key: {st} {b}")
 ok("keyChange to the current key: malformed")
+# Rolling over to another account's key: 409 with that account's URL.
+k3 = Key()
+st, h, b = post(d["newAccount"], k3, {"termsOfServiceAgreed": True,
+                "externalAccountBinding": eab(k3, d["newAccount"], KID2, HMAC2)})
+if st != 201:
+    fail(f"second account: {st} {b}")
+acct3 = h["Location"]
+inner = k3.sign({"alg": "ES256", "jwk": k3.jwk, "url": d["keyChange"]},
+                {"account": acct, "oldKey": k2.jwk})
+st, h, b = post(d["keyChange"], k2, inner, acct)
+if st != 409 or h.get("Location") != acct3:
+    fail(f"keyChange to another account's key: {st} {h.get('Location')} {b}")
+ok("keyChange to another account's key: 409 with that account's Location")
 
 # Contact update, then deactivation: later requests are unauthorized.
 st, h, b = post(acct, k2, {"contact": ["mailto:new@svc.dev.internal"]}, acct)

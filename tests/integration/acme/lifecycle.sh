@@ -10,10 +10,13 @@
 #   - lego revoke of lego's certificate;
 #   - acme_raw.py (RFC 8555 by hand, python3-cryptography): Link
 #     rel="index", onlyReturnExisting, the account's orders list,
+#     revokeCert by an account holding authorizations for every name of a
+#     certificate certbot's account ordered (refused before it holds them),
 #     renewalInfo (RFC 9773) with its window inside the validity and a
 #     Retry-After, `replaces` (another account's certificate refused,
-#     alreadyReplaced the second time), badRevocationReason, key rollover,
-#     contact update and deactivation;
+#     alreadyReplaced the second time), badRevocationReason, key rollover
+#     (the old key refused after; to the current key malformed; to another
+#     account's key 409 with its Location), contact update, deactivation;
 #   - certbot unregister deactivates the account in the ledger;
 #   - signetctl eab create (JSON and table, refused for a profile without
 #     ACME) and eab list --db.
@@ -153,13 +156,19 @@ lego_ revoke >legorev.out 2>&1 || { cat legorev.out; fail "lego revoke"; }
 ocsp lego.pem | grep -q "lego.pem: revoked" || fail "OCSP after lego revoke: $(ocsp lego.pem)"
 pass "lego revoke: OCSP revoked"
 
-# The rest by hand (acme_raw.py): its own account and EAB key.
+# The rest by hand (acme_raw.py): its own accounts and EAB keys; A3,
+# ordered by certbot's account, is what it revokes by authorizations.
+A3=a3.svc.dev.internal
+enroll cb1 "$A3"
+C3=$work/cb1/etc/live/$A3/cert.pem
 new_eab
-certbot_b=$work/cb1/etc/live/$A1/cert.pem
+KID1=$KID HMAC1=$HMAC
+new_eab
 /usr/bin/python3 "$src/tests/integration/acme/acme_raw.py" "$DIR" \
-	"$work/data/ca/root.pem" "$KID" "$HMAC" "$H01" svc.dev.internal \
-	"$certbot_b" >raw.out 2>&1 || { cat raw.out; fail "acme_raw.py"; }
+	"$work/data/ca/root.pem" "$KID1" "$HMAC1" "$KID" "$HMAC" "$H01" \
+	svc.dev.internal "$C3" >raw.out 2>&1 || { cat raw.out; fail "acme_raw.py"; }
 cat raw.out
+ocsp "$C3" | grep -q "cert.pem: revoked" || fail "OCSP of $A3 after revocation by authorizations"
 npass=$((npass + $(grep -c '^ok - ' raw.out)))
 
 # certbot unregister: the account is deactivated in the ledger.
