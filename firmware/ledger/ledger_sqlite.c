@@ -71,7 +71,7 @@ static const struct migration {
 	/* Version 4: ACME accounts, orders, authorizations (issue 20). */
 	{ sq_acme_schema, NULL },
 	/* Version 5: ACME replaces (RFC 9773), order indexes (issue 20). */
-	{ sq_acme_schema_v5, NULL },
+	{ NULL, sq_acme_migrate_v5 },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

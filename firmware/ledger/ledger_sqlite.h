@@ -66,7 +66,7 @@ int	sq_token_get(void *state, const uint8_t *hash,
 
 /* ACME state (ledger_sqlite_acme.c); the write runs inside an op. */
 extern const char sq_acme_schema[];
-extern const char sq_acme_schema_v5[];
+int	sq_acme_migrate_v5(sqlite3 *db);
 int	sq_acme_apply(sqlite3 *db, const struct ledger_acme_step *steps,
 	    size_t n);
 int	sq_acme_read(void *state, enum ledger_acme_stmt stmt,

@@ -56,16 +56,38 @@ const char sq_acme_schema[] =
  * Version 5 (issue 20): RFC 9773 `replaces` on orders (the replaced
  * certificate's CertID, one text per certificate), and indexes for an
  * account's orders (7.1.2.1) and its authorizations (revokeCert by
- * authorization, 7.6).
+ * authorization, 7.6).  Like version 4, harmless when run again (the
+ * column is added only where it is missing).
  */
-const char sq_acme_schema_v5[] =
-    "ALTER TABLE acme_orders ADD COLUMN replaces TEXT NOT NULL DEFAULT '';"
+static const char sq_acme_v5_index[] =
     "CREATE INDEX IF NOT EXISTS acme_orders_account"
     " ON acme_orders(account_id, created);"
     "CREATE INDEX IF NOT EXISTS acme_orders_replaces"
     " ON acme_orders(replaces) WHERE replaces <> '';"
     "CREATE INDEX IF NOT EXISTS acme_authz_account"
     " ON acme_authz(account_id, value);";
+
+int
+sq_acme_migrate_v5(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int src, have = 0;
+
+	if ((src = sqlite3_prepare_v2(db, "SELECT count(*) FROM"
+	    " pragma_table_info('acme_orders') WHERE name = 'replaces'", -1,
+	    &st, NULL)) == SQLITE_OK && (src = sqlite3_step(st)) ==
+	    SQLITE_ROW) {
+		have = sqlite3_column_int(st, 0) > 0;
+		src = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (src == SQLITE_OK && !have)
+		src = sqlite3_exec(db, "ALTER TABLE acme_orders ADD COLUMN"
+		    " replaces TEXT NOT NULL DEFAULT ''", NULL, NULL, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_exec(db, sq_acme_v5_index, NULL, NULL, NULL);
+	return src == SQLITE_OK ? LEDGER_OK : sq_rc(src);
+}
 
 #define AUTHZ_COLS "id, type, value, status, expires, chall_id, token," \
 	" chall_status, validated, error"
