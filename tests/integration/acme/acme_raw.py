@@ -289,6 +289,11 @@ ok("replaces: accepted and echoed once, alreadyReplaced (409) the second time")
 
 # revokeCert with reason 7 (unused in RFC 5280): badRevocationReason.
 der = cert.public_bytes(serialization.Encoding.DER)
+# Signed with a jwk that is not the certificate's key: unauthorized.
+st, h, b = post(d["revokeCert"], Key(), {"certificate": b64u(der)})
+if st != 403 or problem(b) != "unauthorized":
+    fail(f"revokeCert signed by a stranger's jwk: {st} {b}")
+ok("revokeCert signed with a jwk that is not the certificate's key: unauthorized")
 st, h, b = post(d["revokeCert"], k1, {"certificate": b64u(der), "reason": 7}, acct)
 if st != 400 or problem(b) != "badRevocationReason":
     fail(f"reason 7: {st} {b}")
