@@ -20,6 +20,9 @@
 #   - certbot unregister deactivates the account in the ledger;
 #   - signetctl eab create (JSON and table, refused for a profile without
 #     ACME) and eab list --db.
+# Bounded: each certbot/lego run 120 s, the script 900 s by ctest (it
+# takes about 5 minutes on a 2-core host under load 30, most of it
+# certbot's start-up).
 #
 # usage: lifecycle.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
