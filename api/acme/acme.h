@@ -47,6 +47,7 @@
 #define ACME_MAX_DER		16384	/* a CSR or certificate, DER */
 #define ACME_MAX_AKI		64	/* RFC 9773 CertID: key identifier */
 #define ACME_MAX_SERIAL		21	/* RFC 5280 20 octets + sign octet */
+#define ACME_MAX_CERTID		128	/* CertID text: 88 "." 28 characters */
 #define ACME_MAX_DETAIL		512	/* problem "detail" characters */
 #define ACME_MAX_PROBLEM	(6 * ACME_MAX_DETAIL + 128) /* rendered */
 
@@ -251,6 +252,7 @@ struct acme_new_order {
 	int			 has_not_before, has_not_after, has_replaces;
 	int64_t			 not_before, not_after;	/* Unix seconds */
 	struct acme_certid	 replaces;
+	char			 replaces_text[ACME_MAX_CERTID + 1];
 };
 
 struct acme_der {
@@ -297,6 +299,7 @@ enum acme_problem {
 	ACME_P_REJECTED_IDENTIFIER, ACME_P_SERVER_INTERNAL, ACME_P_TLS,
 	ACME_P_UNAUTHORIZED, ACME_P_UNSUPPORTED_CONTACT,
 	ACME_P_UNSUPPORTED_IDENTIFIER, ACME_P_USER_ACTION_REQUIRED,
+	ACME_P_ALREADY_REPLACED,	/* RFC 9773 5, 409 */
 	ACME_P__COUNT
 };
 

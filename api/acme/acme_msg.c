@@ -222,8 +222,12 @@ acme_new_order_parse(const uint8_t *p, size_t len, struct acme_new_order *no)
 	/* RFC 9773 5: "replaces", the CertID of the certificate renewed. */
 	rc = acme_json_str(root, "replaces", &s, &slen);
 	if (rc == ACME_OK) {
-		rc = acme_certid_parse(s, slen, &no->replaces);
+		rc = slen <= ACME_MAX_CERTID ? acme_certid_parse(s, slen,
+		    &no->replaces) : ACME_E_LIMIT;
 		no->has_replaces = rc == ACME_OK;
+		/* Strict base64url: one text per certificate (5). */
+		if (rc == ACME_OK)
+			memcpy(no->replaces_text, s, slen + 1);
 	} else if (rc == ACME_E_MISSING)
 		rc = ACME_OK;
  out:

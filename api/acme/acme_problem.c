@@ -38,6 +38,7 @@ static const struct {
 	[ACME_P_UNSUPPORTED_CONTACT] = { "unsupportedContact", 400 },
 	[ACME_P_UNSUPPORTED_IDENTIFIER] = { "unsupportedIdentifier", 400 },
 	[ACME_P_USER_ACTION_REQUIRED] = { "userActionRequired", 403 },
+	[ACME_P_ALREADY_REPLACED] = { "alreadyReplaced", 409 },
 };
 
 const char *

@@ -94,12 +94,13 @@ int	https_est_route(const uint8_t *path, size_t len,
 	    struct https_est_route *r);
 
 /*
- * ACME (https_acme.c): /acme/<label>/<resource>[/<id>[/finalize]], the
- * label as for EST, an id 1 to HTTPS_MAX_ACME_ID of [A-Za-z0-9_-].  op
+ * ACME (https_acme.c): /acme/<label>/<resource>[/<id>[/finalize|orders]],
+ * the label as for EST, an id 1 to HTTPS_MAX_ACME_ID of [A-Za-z0-9_-]
+ * (renewal-info's CertID also one '.').  op
  * is an enum proto_acme_op.  HTTPS_E_NOTFOUND outside /acme/ or for an
  * unknown resource, HTTPS_E_SYNTAX for a bad label or id.
  */
-#define HTTPS_MAX_ACME_ID	64
+#define HTTPS_MAX_ACME_ID	128	/* a CertID (RFC 9773) with a long AKI */
 struct https_acme_route {
 	int	op;
 	char	label[HTTPS_MAX_LABEL + 1];

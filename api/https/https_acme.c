@@ -26,6 +26,9 @@ static const struct {
 	{ "authz", PROTO_ACME_AUTHZ, 1 },
 	{ "chall", PROTO_ACME_CHALLENGE, 1 },
 	{ "cert", PROTO_ACME_CERT, 1 },
+	{ "revoke-cert", PROTO_ACME_REVOKE, 0 },
+	{ "key-change", PROTO_ACME_KEY_CHANGE, 0 },
+	{ "renewal-info", PROTO_ACME_RENEWAL_INFO, 1 },
 };
 
 static int
@@ -85,17 +88,24 @@ https_acme_route(const uint8_t *path, size_t len, struct https_acme_route *r)
 	n = acme_seg(p, rest);
 	if (n == 0 || n > HTTPS_MAX_ACME_ID)
 		return HTTPS_E_SYNTAX;
+	/* RFC 9773 CertID: base64url "." base64url. */
 	for (j = 0; j < n; j++)
-		if (!acme_id_char(p[j]))
+		if (!acme_id_char(p[j]) && !(p[j] == '.' &&
+		    r->op == PROTO_ACME_RENEWAL_INFO))
 			return HTTPS_E_SYNTAX;
 	memcpy(r->id, p, n);
 	r->id[n] = '\0';
 	if (n == rest)
 		return HTTPS_OK;
-	/* order/<id>/finalize is the only deeper resource. */
+	/* order/<id>/finalize and acct/<id>/orders are the deeper ones. */
 	if (r->op == PROTO_ACME_ORDER && rest - n - 1 == 8 &&
 	    memcmp(p + n + 1, "finalize", 8) == 0) {
 		r->op = PROTO_ACME_FINALIZE;
+		return HTTPS_OK;
+	}
+	if (r->op == PROTO_ACME_ACCOUNT && rest - n - 1 == 6 &&
+	    memcmp(p + n + 1, "orders", 6) == 0) {
+		r->op = PROTO_ACME_ORDERS;
 		return HTTPS_OK;
 	}
 	return HTTPS_E_NOTFOUND;
@@ -155,11 +165,27 @@ acme_done(struct https_ctx *ctx, int err, const struct proto_reply *rep)
 		snprintf(link, sizeof(link), "<%s>;rel=\"up\"", m->up);
 		evhttp_add_header(h, "Link", link);
 	}
+	/* RFC 8555 7.1: every resource but the directory links to it. */
+	if (m->index[0] != '\0' && strchr(m->index, '>') == NULL) {
+		char link[PROTO_MAX_ACME_URL + 16];
+
+		snprintf(link, sizeof(link), "<%s>;rel=\"index\"", m->index);
+		evhttp_add_header(h, "Link", link);
+	}
+	if (m->retry_after > 0) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", (unsigned)m->retry_after);
+		evhttp_add_header(h, "Retry-After", ra);
+	}
 	code = m->status;
-	/* RFC 8555 7.2: HEAD newNonce 200, GET newNonce 204. */
-	if (code == 200 && m->ctype == PROTO_ACME_CT_NONE)
-		code = evhttp_request_get_command(ctx->req) == EVHTTP_REQ_HEAD ?
-		    200 : 204;
+	/*
+	 * RFC 8555 7.2: HEAD newNonce 200, GET newNonce 204; a POST with
+	 * nothing to say (revokeCert) stays 200.
+	 */
+	if (code == 200 && m->ctype == PROTO_ACME_CT_NONE &&
+	    evhttp_request_get_command(ctx->req) == EVHTTP_REQ_GET)
+		code = 204;
 	if ((b = evbuffer_new()) == NULL) {
 		https_reply(ctx, 500, NULL, NULL);
 		return;
@@ -185,7 +211,8 @@ https_acme(struct https_ctx *ctx, const struct https_acme_route *r)
 	req.u.acme.op = (uint8_t)r->op;
 	memcpy(req.u.acme.label, r->label, sizeof(r->label));
 	memcpy(req.u.acme.id, r->id, sizeof(r->id));
-	if (r->op == PROTO_ACME_DIRECTORY || r->op == PROTO_ACME_NONCE) {
+	if (r->op == PROTO_ACME_DIRECTORY || r->op == PROTO_ACME_NONCE ||
+	    r->op == PROTO_ACME_RENEWAL_INFO) {
 		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 			acme_problem(ctx, 405, "malformed", "use GET");
 			return;

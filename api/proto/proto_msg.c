@@ -477,7 +477,8 @@ acme_op_ok(uint16_t type, uint8_t op)
 {
 	if (type == PROTO_T_ACME_VA)
 		return op == PROTO_ACME_VA_NEXT || op == PROTO_ACME_VA_RESULT;
-	return op >= PROTO_ACME_DIRECTORY && op < PROTO_ACME_VA_NEXT;
+	return op >= PROTO_ACME_DIRECTORY && op < PROTO_ACME_OP_MAX &&
+	    op != PROTO_ACME_VA_NEXT && op != PROTO_ACME_VA_RESULT;
 }
 
 static int

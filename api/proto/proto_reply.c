@@ -479,7 +479,9 @@ acme_rep_get(struct proto_cur *c, struct proto_reply *r)
 	proto_get_strbuf(c, m->location, sizeof(m->location));
 	proto_get_strbuf(c, m->up, sizeof(m->up));
 	proto_get_strbuf(c, m->nonce, sizeof(m->nonce));
-	return proto_blob_get(c, PROTO_MAX_BLOB, &m->body);
+	proto_blob_get(c, PROTO_MAX_BLOB, &m->body);
+	proto_get_strbuf(c, m->index, sizeof(m->index));
+	return proto_get_u32(c, &m->retry_after);
 }
 
 static int
@@ -496,7 +498,9 @@ acme_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->location);
 	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->up);
 	proto_put_cstr(w, PROTO_MAX_STR, m->nonce);
-	return proto_blob_put(w, PROTO_MAX_BLOB, &m->body);
+	proto_blob_put(w, PROTO_MAX_BLOB, &m->body);
+	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->index);
+	return proto_put_u32(w, m->retry_after);
 }
 
 static int

@@ -4,9 +4,11 @@
  * parsed and verified again, the nonce redeemed, the `url` compared with
  * the URL of the action asked for, and the answer (JSON, problem
  * document or PEM chain) made.  This file: the request frame (directory,
- * nonces, JWS, accounts) and EAB keys.  Orders, authorizations,
- * challenges: eng_acme_order.c; finalize and the certificate:
- * eng_acme_fin.c; the validator's messages: eng_acme_va.c.
+ * nonces, JWS), new accounts and EAB keys.  Account update, key change,
+ * orders list: eng_acme_acct.c; orders, authorizations, challenges:
+ * eng_acme_order.c; finalize and the certificate: eng_acme_fin.c;
+ * revokeCert and renewal information: eng_acme_rev.c; the validator's
+ * messages: eng_acme_va.c.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -136,6 +138,10 @@ eng_acme_answer(struct eng_acme *a, int status, int ctype,
 	if (a->q->op != PROTO_ACME_DIRECTORY)
 		eng_acme_nonce(a);
 	eng_fmt(m->nonce, sizeof(m->nonce), "%s", a->nonce);
+	/* RFC 8555 7.1: Link rel="index" on all but the directory. */
+	if (a->q->op != PROTO_ACME_DIRECTORY && a->base[0] != '\0')
+		eng_fmt(m->index, sizeof(m->index), "%s/directory", a->base);
+	m->retry_after = a->retry_after;
 	m->body.ptr = (const uint8_t *)a->out;
 	m->body.len = a->outlen;
 	a->r->mem[0] = a->out;
@@ -143,16 +149,13 @@ eng_acme_answer(struct eng_acme *a, int status, int ctype,
 	return PROTO_R_OK;
 }
 
-int
-eng_acme_problem(struct eng_acme *a, enum acme_problem p, const char *fmt,
-    ...)
+static int
+eng_acme_vproblem(struct eng_acme *a, int status, const char *location,
+    enum acme_problem p, const char *fmt, va_list ap)
 {
 	char detail[ACME_MAX_DETAIL + 1];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	a->overflow = 0;
 	if (acme_problem_render(p, detail, a->out, PROTO_MAX_BLOB,
 	    &a->outlen) != ACME_OK)
@@ -160,8 +163,34 @@ eng_acme_problem(struct eng_acme *a, enum acme_problem p, const char *fmt,
 	log_info("msg=\"acme refused\" label=%s op=%u problem=%s "
 	    "detail=\"%s\"", a->q->label, a->q->op, acme_problem_type(p),
 	    detail);
-	return eng_acme_answer(a, acme_problem_status(p), PROTO_ACME_CT_PROBLEM,
-	    NULL);
+	return eng_acme_answer(a, status != 0 ? status :
+	    acme_problem_status(p), PROTO_ACME_CT_PROBLEM, location);
+}
+
+int
+eng_acme_problem(struct eng_acme *a, enum acme_problem p, const char *fmt,
+    ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = eng_acme_vproblem(a, 0, NULL, p, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+eng_acme_problem_at(struct eng_acme *a, int status, const char *location,
+    enum acme_problem p, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = eng_acme_vproblem(a, status, location, p, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* A fresh resource id: 128 random bits, base64url (docs/acme.md). */
@@ -177,7 +206,7 @@ eng_acme_newid(char out[ENG_ACME_ID_MAX + 1])
 }
 
 /* Resource ids from a path: base64url characters only. */
-static int
+int
 eng_acme_id_ok(const char *id)
 {
 	size_t n = strlen(id);
@@ -218,8 +247,11 @@ eng_acme_directory(struct eng_acme *a)
 	eng_acme_put(a, "{\"newNonce\":\"%s/new-nonce\","
 	    "\"newAccount\":\"%s/new-account\","
 	    "\"newOrder\":\"%s/new-order\","
+	    "\"revokeCert\":\"%s/revoke-cert\","
+	    "\"keyChange\":\"%s/key-change\","
+	    "\"renewalInfo\":\"%s/renewal-info\","
 	    "\"meta\":{\"externalAccountRequired\":true}}", a->base, a->base,
-	    a->base);
+	    a->base, a->base, a->base, a->base);
 	return eng_acme_answer(a, 200, PROTO_ACME_CT_JSON, NULL);
 }
 
@@ -254,6 +286,15 @@ eng_acme_url(const struct eng_acme *a, char *out, size_t size)
 	case PROTO_ACME_CERT:
 		eng_fmt(out, size, "%s/cert/%s", a->base, id);
 		break;
+	case PROTO_ACME_REVOKE:
+		eng_fmt(out, size, "%s/revoke-cert", a->base);
+		break;
+	case PROTO_ACME_KEY_CHANGE:
+		eng_fmt(out, size, "%s/key-change", a->base);
+		break;
+	case PROTO_ACME_ORDERS:
+		eng_fmt(out, size, "%s/acct/%s/orders", a->base, id);
+		break;
 	default:
 		out[0] = '\0';
 		break;
@@ -261,7 +302,7 @@ eng_acme_url(const struct eng_acme *a, char *out, size_t size)
 }
 
 /* An account row (LA_ACCT_GET, LA_ACCT_BY_KEY) into a->acct. */
-static int
+int
 eng_acme_acct_row(const struct ledger_val *v, size_t n, void *arg)
 {
 	struct eng_acme_acct *ac = arg;
@@ -339,6 +380,11 @@ eng_acme_verify(struct eng_acme *a)
 		if (a->jws->jwk == NULL)
 			return eng_acme_problem(a, ACME_P_MALFORMED,
 			    "newAccount is signed with a jwk, not a kid");
+	} else if (a->q->op == PROTO_ACME_REVOKE && a->jws->jwk != NULL) {
+		/*
+		 * RFC 8555 7.6: signed by the certificate's key; that the
+		 * jwk is the certificate's is checked by eng_acme_revoke.
+		 */
 	} else {
 		if (a->jws->kid == NULL)
 			return eng_acme_problem(a, ACME_P_MALFORMED,
@@ -351,19 +397,6 @@ eng_acme_verify(struct eng_acme *a)
 		return eng_acme_problem(a, acme_problem_for(rc),
 		    "JWS signature: %s", acme_strerror(rc));
 	return -1;
-}
-
-static int
-eng_acme_account_answer(struct eng_acme *a, int status)
-{
-	char loc[ENG_ACME_BASE_MAX + 64];
-
-	eng_fmt(loc, sizeof(loc), "%s/acct/%s", a->base, a->acct.id);
-	eng_acme_put(a, "{\"status\":");
-	eng_acme_jstr(a, a->acct.status);
-	eng_acme_put(a, ",\"contact\":%s}", a->acct.contact[0] ?
-	    a->acct.contact : "[]");
-	return eng_acme_answer(a, status, PROTO_ACME_CT_JSON, loc);
 }
 
 /* The EAB HMAC key of kid, derived in the HSM; never stored. */
@@ -457,30 +490,6 @@ out:
 	return ans;
 }
 
-/* Contacts as the JSON array the account answers with. */
-static int
-eng_acme_contacts(struct eng_acme *a, const struct acme_new_account *na)
-{
-	size_t i, start = a->outlen;
-
-	eng_acme_put(a, "[");
-	for (i = 0; i < na->ncontact; i++) {
-		if (strncmp(na->contact[i], "mailto:", 7) != 0)
-			return eng_acme_problem(a, ACME_P_UNSUPPORTED_CONTACT,
-			    "only mailto: contacts");
-		eng_acme_put(a, "%s", i ? "," : "");
-		eng_acme_jstr(a, na->contact[i]);
-	}
-	eng_acme_put(a, "]");
-	if (a->overflow || a->outlen - start >= sizeof(a->acct.contact))
-		return eng_acme_problem(a, ACME_P_INVALID_CONTACT,
-		    "contacts too long");
-	memcpy(a->acct.contact, a->out + start, a->outlen - start);
-	a->acct.contact[a->outlen - start] = '\0';
-	a->outlen = start;
-	return -1;
-}
-
 static int
 eng_acme_new_account(struct eng_acme *a)
 {
@@ -527,7 +536,7 @@ eng_acme_new_account(struct eng_acme *a)
 		goto out;
 	}
 	if ((ans = eng_acme_eab_check(a, na.eab, kid)) != -1 ||
-	    (ans = eng_acme_contacts(a, &na)) != -1)
+	    (ans = eng_acme_contacts(a, na.contact, na.ncontact)) != -1)
 		goto out;
 	if ((derlen = i2d_PUBKEY(a->jws->jwk, &der)) <= 0 ||
 	    eng_acme_newid(a->acct.id) != 0) {
@@ -578,23 +587,6 @@ out:
 	return ans;
 }
 
-/* POST to the account URL: its state (updates are not in this slice). */
-static int
-eng_acme_account(struct eng_acme *a)
-{
-	char url[ENG_ACME_BASE_MAX + 64];
-
-	eng_fmt(url, sizeof(url), "%s/acct/%s", a->base, a->q->id);
-	if (strcmp(a->jws->kid, url) != 0)
-		return eng_acme_problem(a, ACME_P_UNAUTHORIZED,
-		    "not this account's key");
-	if (a->jws->payloadlen != 0 && !(a->jws->payloadlen == 2 &&
-	    memcmp(a->jws->payload, "{}", 2) == 0))
-		return eng_acme_problem(a, ACME_P_MALFORMED,
-		    "account update and deactivation are not implemented yet");
-	return eng_acme_account_answer(a, 200);
-}
-
 static int
 eng_acme_dispatch(struct eng_acme *a)
 {
@@ -605,13 +597,16 @@ eng_acme_dispatch(struct eng_acme *a)
 		return eng_acme_problem(a, ACME_P_MALFORMED,
 		    "no ACME directory %s", a->q->label);
 	}
-	if (a->q->id[0] != '\0' && !eng_acme_id_ok(a->q->id))
+	if (a->q->id[0] != '\0' && a->q->op != PROTO_ACME_RENEWAL_INFO &&
+	    !eng_acme_id_ok(a->q->id))
 		return eng_acme_problem(a, ACME_P_MALFORMED, "bad resource id");
 	switch (a->q->op) {
 	case PROTO_ACME_DIRECTORY:
 		return eng_acme_directory(a);
 	case PROTO_ACME_NONCE:
 		return eng_acme_answer(a, 200, PROTO_ACME_CT_NONE, NULL);
+	case PROTO_ACME_RENEWAL_INFO:
+		return eng_acme_renewal_info(a);	/* GET, RFC 9773 4 */
 	default:
 		break;
 	}
@@ -622,6 +617,12 @@ eng_acme_dispatch(struct eng_acme *a)
 		return eng_acme_new_account(a);
 	case PROTO_ACME_ACCOUNT:
 		return eng_acme_account(a);
+	case PROTO_ACME_KEY_CHANGE:
+		return eng_acme_key_change(a);
+	case PROTO_ACME_ORDERS:
+		return eng_acme_orders(a);
+	case PROTO_ACME_REVOKE:
+		return eng_acme_revoke(a);
 	default:
 		return eng_acme_order_op(a);
 	}

@@ -1,4 +1,4 @@
-/* Internal to the engine's ACME files (eng_acme.c, eng_acme_order.c). */
+/* Internal to the engine's ACME files (eng_acme*.c). */
 #ifndef SIGNET_ENG_ACME_H
 #define SIGNET_ENG_ACME_H
 
@@ -38,6 +38,7 @@ struct eng_acme {
 	char				*out;	/* PROTO_MAX_BLOB bytes */
 	size_t				 outlen;
 	int				 overflow;
+	uint32_t			 retry_after;	/* seconds, 0: none */
 };
 
 /* Building the answer (eng_acme.c). */
@@ -51,7 +52,35 @@ int	eng_acme_answer(struct eng_acme *a, int status, int ctype,
 /* A problem document instead of whatever was built. */
 int	eng_acme_problem(struct eng_acme *a, enum acme_problem p,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same with another HTTP status and a Location (409 key change). */
+int	eng_acme_problem_at(struct eng_acme *a, int status,
+	    const char *location, enum acme_problem p, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
 int	eng_acme_newid(char out[ENG_ACME_ID_MAX + 1]);
+int	eng_acme_id_ok(const char *id);
+/* An account row (LA_ACCT_GET, LA_ACCT_BY_KEY) into the eng_acme_acct. */
+int	eng_acme_acct_row(const struct ledger_val *v, size_t n, void *arg);
+
+/* Accounts (eng_acme_acct.c). */
+#define ENG_ACME_ORDERS_MAX	100	/* orders listed (7.1.2.1) */
+/* Contacts (mailto: only) as a JSON array into a->acct.contact. */
+int	eng_acme_contacts(struct eng_acme *a, const char *const *contact,
+	    size_t n);
+int	eng_acme_account_answer(struct eng_acme *a, int status);
+int	eng_acme_account(struct eng_acme *a);
+int	eng_acme_key_change(struct eng_acme *a);
+int	eng_acme_orders(struct eng_acme *a);
+
+/* Revocation and renewal information (eng_acme_rev.c). */
+int	eng_acme_revoke(struct eng_acme *a);
+int	eng_acme_renewal_info(struct eng_acme *a);
+/*
+ * RFC 9773 `replaces` of a newOrder (the CertID text and its parse): a
+ * certificate of this directory this account was issued, sharing an
+ * identifier with the order.  -1 to go on, or the problem answered.
+ */
+int	eng_acme_replaces(struct eng_acme *a, const struct acme_certid *id,
+	    const struct acme_new_order *no);
 
 #define ENG_ACME_ORDER_TTL	86400	/* seconds an order may wait */
 #define ENG_ACME_VA_RETRY	30	/* hand a validation out again after */
@@ -80,6 +109,7 @@ struct eng_acme_order {
 	char			 status[16];
 	int64_t			 expires;
 	char			 error[ACME_MAX_PROBLEM + 1];
+	char			 replaces[ACME_MAX_CERTID + 1];
 	uint8_t			*cert;	/* owned DER */
 	size_t			 cert_len;
 	size_t			 nauthz;

@@ -86,6 +86,8 @@ eng_acme_order_row(const struct ledger_val *v, size_t n, void *arg)
 	eng_acme_copy(o->status, sizeof(o->status), &v[0]);
 	o->expires = v[2].i;
 	eng_acme_copy(o->error, sizeof(o->error), &v[3]);
+	if (n > 5)
+		eng_acme_copy(o->replaces, sizeof(o->replaces), &v[5]);
 	if (v[4].type == LV_BLOB && v[4].len > 0 &&
 	    (o->cert = malloc(v[4].len)) != NULL) {
 		memcpy(o->cert, v[4].b, v[4].len);
@@ -199,6 +201,10 @@ eng_acme_order_answer(struct eng_acme *a, const char *id,
 		eng_acme_put(a, ",\"certificate\":\"%s/cert/%s\"", a->base, id);
 	if (strcmp(o->status, "invalid") == 0 && o->error[0] == '{')
 		eng_acme_put(a, ",\"error\":%s", o->error);
+	if (o->replaces[0] != '\0') {
+		eng_acme_put(a, ",\"replaces\":");
+		eng_acme_jstr(a, o->replaces);
+	}
 	eng_acme_put(a, "}");
 	return eng_acme_answer(a, status, PROTO_ACME_CT_JSON, loc);
 }
@@ -237,11 +243,14 @@ eng_acme_new_order(struct eng_acme *a)
 		    "account is not bound to this directory's profile");
 		goto out;
 	}
-	if (no->has_replaces || no->has_not_before || no->has_not_after) {
-		ans = eng_acme_problem(a, ACME_P_MALFORMED, "notBefore, "
-		    "notAfter and replaces are not implemented yet");
+	if (no->has_not_before || no->has_not_after) {
+		ans = eng_acme_problem(a, ACME_P_MALFORMED, "notBefore and "
+		    "notAfter are not implemented yet");
 		goto out;
 	}
+	if (no->has_replaces &&
+	    (ans = eng_acme_replaces(a, &no->replaces, no)) != -1)
+		goto out;
 	for (i = 0; i < no->nident; i++) {
 		const struct acme_ident *id = &no->ident[i];
 
@@ -268,12 +277,14 @@ eng_acme_new_order(struct eng_acme *a)
 		goto out;
 	}
 	st[0].stmt = LA_ORDER_INSERT;
-	st[0].n = 5;
+	st[0].one = 1;
+	st[0].n = 6;
 	st[0].v[0] = ledger_vt(oid);
 	st[0].v[1] = ledger_vt(a->acct.id);
 	st[0].v[2] = ledger_vt(no->ident[0].value);
 	st[0].v[3] = ledger_vi(now + ENG_ACME_ORDER_TTL);
 	st[0].v[4] = ledger_vi(now);
+	st[0].v[5] = ledger_vt(no->has_replaces ? no->replaces_text : "");
 	for (i = 0; i < no->nident; i++) {
 		if (eng_acme_newid(ids[i][0]) != 0 ||
 		    eng_acme_newid(ids[i][1]) != 0) {
@@ -296,7 +307,11 @@ eng_acme_new_order(struct eng_acme *a)
 	}
 	if ((rc = ledger_acme_write(a->e->ledger, st, 1 + no->nident, NULL)) !=
 	    LEDGER_OK) {
-		ans = eng_acme_problem(a, ACME_P_SERVER_INTERNAL, "ledger: %s",
+		/* LA_ORDER_INSERT adds no row if replaced already. */
+		ans = rc == LEDGER_ERR_STATE && no->has_replaces ?
+		    eng_acme_problem(a, ACME_P_ALREADY_REPLACED, "replaces: "
+		    "another order replaces this certificate already") :
+		    eng_acme_problem(a, ACME_P_SERVER_INTERNAL, "ledger: %s",
 		    ledger_strerror(rc));
 		goto out;
 	}

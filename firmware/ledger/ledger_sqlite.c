@@ -72,6 +72,8 @@ static const struct migration {
 	{ sq_acme_schema, NULL },
 	/* Version 5: the ACME challenge type chosen (issue 20). */
 	{ NULL, sq_acme_migrate5 },
+	/* Version 6: ACME replaces (RFC 9773), order indexes (issue 20). */
+	{ NULL, sq_acme_migrate6 },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

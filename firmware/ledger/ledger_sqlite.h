@@ -67,6 +67,7 @@ int	sq_token_get(void *state, const uint8_t *hash,
 /* ACME state (ledger_sqlite_acme.c); the write runs inside an op. */
 extern const char sq_acme_schema[];
 int	sq_acme_migrate5(sqlite3 *db);
+int	sq_acme_migrate6(sqlite3 *db);
 int	sq_acme_apply(sqlite3 *db, const struct ledger_acme_step *steps,
 	    size_t n);
 int	sq_acme_read(void *state, enum ledger_acme_stmt stmt,

@@ -1,5 +1,5 @@
 /*
- * ACME state in the SQLite ledger: the tables (migration 4) and one SQL
+ * ACME state in the SQLite ledger: the tables (migrations 4 and 5) and one SQL
  * statement per enum ledger_acme_stmt.  Writes run inside the group
  * commit's op SAVEPOINT (ledger_sqlite.c), reads on the reader
  * connection.
@@ -53,30 +53,75 @@ const char sq_acme_schema[] =
     " WHERE chall_status = 'processing';";
 
 /*
- * Migration 5: which challenge the client chose (http-01, dns-01,
+ * Migrations 5 and 6 add columns; like version 4 they are harmless when
+ * run again: a column is added only where it is missing.
+ */
+static int
+sq_acme_add_column(sqlite3 *db, const char *table, const char *column,
+    const char *decl)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[192];
+	int src, have = 0;
+
+	if ((src = sqlite3_prepare_v2(db, "SELECT count(*) FROM"
+	    " pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL)) ==
+	    SQLITE_OK && (src = sqlite3_bind_text(st, 1, table, -1,
+	    SQLITE_STATIC)) == SQLITE_OK && (src = sqlite3_bind_text(st, 2,
+	    column, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (src = sqlite3_step(st)) == SQLITE_ROW) {
+		have = sqlite3_column_int(st, 0) > 0;
+		src = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (src != SQLITE_OK || have)
+		return src;
+	if (snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s",
+	    table, column, decl) >= (int)sizeof(sql))
+		return SQLITE_TOOBIG;
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/*
+ * Version 5: which challenge the client chose (http-01, dns-01,
  * tls-alpn-01).  An authorization offers several challenges that share
  * its one token and state (as Boulder's authz2 rows do); the first one
- * the client answers is the one validated.  Harmless when re-run, like
- * migration 4: the column is added only where it is missing.
+ * the client answers is the one validated.
  */
 int
 sq_acme_migrate5(sqlite3 *db)
 {
-	sqlite3_stmt *st = NULL;
-	int src, have = 0;
+	int src;
 
-	if ((src = sqlite3_prepare_v2(db, "SELECT count(*) FROM"
-	    " pragma_table_info('acme_authz') WHERE name = 'chall_type'", -1,
-	    &st, NULL)) == SQLITE_OK && (src = sqlite3_step(st)) ==
-	    SQLITE_ROW)
-		have = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (src != SQLITE_ROW)
-		return sq_rc(src);
-	if (have)
-		return LEDGER_OK;
-	return sq_rc(sqlite3_exec(db, "ALTER TABLE acme_authz ADD COLUMN"
-	    " chall_type TEXT NOT NULL DEFAULT 'http-01'", NULL, NULL, NULL));
+	src = sq_acme_add_column(db, "acme_authz", "chall_type",
+	    "TEXT NOT NULL DEFAULT 'http-01'");
+	return src == SQLITE_OK ? LEDGER_OK : sq_rc(src);
+}
+
+/*
+ * Version 6 (issue 20): RFC 9773 `replaces` on orders (the replaced
+ * certificate's CertID, one text per certificate), and indexes for an
+ * account's orders (7.1.2.1) and its authorizations (revokeCert by
+ * authorization, 7.6).
+ */
+static const char sq_acme_v6_index[] =
+    "CREATE INDEX IF NOT EXISTS acme_orders_account"
+    " ON acme_orders(account_id, created);"
+    "CREATE INDEX IF NOT EXISTS acme_orders_replaces"
+    " ON acme_orders(replaces) WHERE replaces <> '';"
+    "CREATE INDEX IF NOT EXISTS acme_authz_account"
+    " ON acme_authz(account_id, value);";
+
+int
+sq_acme_migrate6(sqlite3 *db)
+{
+	int src;
+
+	src = sq_acme_add_column(db, "acme_orders", "replaces",
+	    "TEXT NOT NULL DEFAULT ''");
+	if (src == SQLITE_OK)
+		src = sqlite3_exec(db, sq_acme_v6_index, NULL, NULL, NULL);
+	return src == SQLITE_OK ? LEDGER_OK : sq_rc(src);
 }
 
 #define AUTHZ_COLS "id, type, value, status, expires, chall_id, token," \
@@ -91,8 +136,12 @@ static const char *const acme_sql[LA_STMT_MAX] = {
 	[LA_ACCT_INSERT] = "INSERT INTO acme_accounts(id, label, tenant,"
 	    " profile, thumbprint, key, contact, eab_kid, created)"
 	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	/* policy: a certificate is replaced by one order (RFC 9773 5). */
 	[LA_ORDER_INSERT] = "INSERT INTO acme_orders(id, account_id,"
-	    " identifiers, expires, created) VALUES(?1, ?2, ?3, ?4, ?5)",
+	    " identifiers, expires, created, replaces)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE ?6 = '' OR NOT EXISTS("
+	    "  SELECT 1 FROM acme_orders WHERE replaces = ?6"
+	    "  AND status <> 'invalid')",
 	[LA_AUTHZ_INSERT] = "INSERT INTO acme_authz(id, order_id, account_id,"
 	    " type, value, expires, chall_id, token)"
 	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -109,14 +158,20 @@ static const char *const acme_sql[LA_STMT_MAX] = {
 	    " WHERE id = ?1 AND status = 'processing'",
 	[LA_VA_TAKE] = "UPDATE acme_authz SET va_at = ?2 WHERE chall_id = ?1"
 	    " AND chall_status = 'processing' AND va_at <= ?3",
+	[LA_ACCT_STATUS] = "UPDATE acme_accounts SET status = ?2"
+	    " WHERE id = ?1 AND status = ?3",
+	[LA_ACCT_CONTACT] = "UPDATE acme_accounts SET contact = ?2"
+	    " WHERE id = ?1 AND status = 'valid'",
+	[LA_ACCT_KEY] = "UPDATE acme_accounts SET thumbprint = ?2, key = ?3"
+	    " WHERE id = ?1 AND thumbprint = ?4 AND status = 'valid'",
 	[LA_EAB_GET] = "SELECT tenant, profile, label, expires, used_by"
 	    " FROM acme_eab WHERE kid = ?1",
 	[LA_ACCT_GET] = "SELECT id, tenant, profile, status, key, contact"
 	    " FROM acme_accounts WHERE id = ?1 AND label = ?2",
 	[LA_ACCT_BY_KEY] = "SELECT id, tenant, profile, status, key, contact"
 	    " FROM acme_accounts WHERE label = ?1 AND thumbprint = ?2",
-	[LA_ORDER_GET] = "SELECT status, identifiers, expires, error, cert"
-	    " FROM acme_orders WHERE id = ?1 AND account_id = ?2",
+	[LA_ORDER_GET] = "SELECT status, identifiers, expires, error, cert,"
+	    " replaces FROM acme_orders WHERE id = ?1 AND account_id = ?2",
 	[LA_AUTHZ_OF_ORDER] = "SELECT " AUTHZ_COLS " FROM acme_authz"
 	    " WHERE order_id = ?1 ORDER BY value",
 	[LA_AUTHZ_GET] = "SELECT " AUTHZ_COLS ", order_id FROM acme_authz"
@@ -127,6 +182,13 @@ static const char *const acme_sql[LA_STMT_MAX] = {
 	    " FROM acme_authz WHERE chall_id = ?1",
 	[LA_VA_PENDING] = "SELECT chall_id FROM acme_authz"
 	    " WHERE chall_status = 'processing' AND va_at <= ?1 LIMIT 1",
+	[LA_ORDERS_OF_ACCT] = "SELECT id FROM acme_orders"
+	    " WHERE account_id = ?1 AND status <> 'invalid'"
+	    " AND (status = 'valid' OR expires > ?2)"
+	    " ORDER BY created DESC, id LIMIT ?3",
+	[LA_AUTHZ_VALID] = "SELECT id FROM acme_authz WHERE account_id = ?1"
+	    " AND type = ?2 AND value = ?3 AND status = 'valid'"
+	    " AND expires > ?4 LIMIT 1",
 };
 
 static void

@@ -602,6 +602,69 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 }
 
 /*
+ * eab create (issue 20): POST /v1/acme/eab, an ACME external account
+ * binding key for one tenant and profile; the HMAC key is shown once.
+ */
+int
+ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "profile", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const names[] = { "kid", "hmac_key" };
+	const struct ctl_verb *v = verb("eab", "create");
+	const char *profile = NULL, *values[2];
+	char *body;
+	struct ctl_reply rep;
+	size_t len;
+	FILE *f;
+	int ch, rc;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "P:", lo)) != -1) {
+		if ((rc = opts_end(ch)) != -1)
+			return rc;
+		if (ch != 'P')
+			return CTL_EXIT_ERR;
+		profile = optarg;
+	}
+	if (optind != argc)
+		return usage_err(v, "eab create takes no arguments");
+	if (ctl_need_tenant(c, v) != 0)
+		return CTL_EXIT_ERR;
+	if (profile == NULL)
+		return usage_err(v, "which profile? -P NAME");
+	if ((f = body_open(&body, &len)) == NULL)
+		return CTL_EXIT_ERR;
+	fputs("{\"tenant\":", f);
+	ctl_json_write_str(f, c->tenant);
+	fputs(",\"profile\":", f);
+	ctl_json_write_str(f, profile);
+	fputs("}", f);
+	fclose(f);
+	rc = post(c, "/v1/acme/eab", body, len, &rep);
+	free(body);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if ((rc = ctl_status_exit(&rep, "eab create")) == CTL_EXIT_OK) {
+		if (!rep.have_json ||
+		    ctl_json_gets(&rep.j, 0, "hmac_key") == NULL) {
+			ctl_err("eab create: the answer has no hmac_key");
+			rc = CTL_EXIT_ERR;
+		} else if (c->json)
+			ctl_print_body(&rep, stdout);
+		else {
+			values[0] = jstr(&rep.j, 0, "kid");
+			values[1] = jstr(&rep.j, 0, "hmac_key");
+			ctl_kv_print(stdout, names, values, 2);
+		}
+	}
+	/* The answer holds the HMAC key: ctl_reply_free wipes it. */
+	ctl_reply_free(&rep);
+	return rc;
+}
+
+/*
  * tidy (issue 19): POST /v1/tidy until the engine says the tenant is
  * done; each call removes for a few seconds at most.
  */

@@ -106,6 +106,8 @@ int	ctl_cmd_certs_show(struct ctl *, int, char **);
 int	ctl_cmd_certs_revoke(struct ctl *, int, char **);
 int	ctl_cmd_tokens_create(struct ctl *, int, char **);
 int	ctl_cmd_tokens_list(struct ctl *, int, char **);
+int	ctl_cmd_eab_create(struct ctl *, int, char **);
+int	ctl_cmd_eab_list(struct ctl *, int, char **);
 int	ctl_cmd_tokens_revoke(struct ctl *, int, char **);
 int	ctl_cmd_crl_show(struct ctl *, int, char **);
 int	ctl_cmd_ocsp_check(struct ctl *, int, char **);

@@ -71,6 +71,12 @@ const struct ctl_verb ctl_verbs[] = {
 	    "      --db FILE         read the tokens from a ledger file\n"
 	    "                        (off line; no secret is stored there)\n" },
 	{ "tokens", "revoke", ctl_cmd_tokens_revoke, "-T tenant ID", "" },
+	{ "eab", "create", ctl_cmd_eab_create, "-T tenant -P profile",
+	    "  -P, --profile NAME    an ACME profile (acme = true) of the "
+	    "tenant\n" },
+	{ "eab", "list", ctl_cmd_eab_list, "-T tenant --db LEDGER",
+	    "      --db FILE         read the EAB key ids from a ledger file\n"
+	    "                        (off line; no HMAC key is stored there)\n" },
 	{ "certs", "list", ctl_cmd_certs_list,
 	    "-T tenant [--status S] [--expiring-within D] [-q TEXT] "
 	    "[--authorized-by CRED] [--limit N] [--offset N]",

@@ -341,6 +341,105 @@ out:
 	return rc;
 }
 
+static const char eab_sql[] =
+    "SELECT kid, profile, label, created, expires, used_by"
+    " FROM acme_eab WHERE tenant = ?1 ORDER BY created, kid";
+
+/* eab list (issue 20): the tenant's ACME EAB key ids, from the ledger. */
+int
+ctl_cmd_eab_list(struct ctl *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const heads[] = {
+		"KID", "PROFILE", "DIRECTORY", "CREATED", "STATE", "ACCOUNT"
+	};
+	const struct ctl_verb *v = verb("eab", "list");
+	const char *path = NULL, *cells[6], *state;
+	char created[32];
+	struct ctl_table *tab = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL), e;
+	long n = 0;
+	int ch, src, rc = CTL_EXIT_ERR;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
+		if (ch == -3)
+			return CTL_EXIT_OK;
+		if (ch == -2)
+			return CTL_EXIT_ERR;
+		path = optarg;
+	}
+	if (optind != argc)
+		return usage_err(v, "eab list takes no arguments");
+	if (path == NULL)
+		return usage_err(v, "--db is missing: eab list reads a "
+		    "ledger file (the /v1 API has no EAB listing yet)");
+	if (ctl_need_tenant(c, v) != 0)
+		return CTL_EXIT_ERR;
+	if (open_ro(path, &db) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, eab_sql, -1, &st, NULL) != SQLITE_OK) {
+		ctl_err("%s: no ACME EAB table in it (%s)", path,
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
+	if (c->json)
+		fputs("{\"eab\":[", stdout);
+	else if ((tab = ctl_table_new(6, heads)) == NULL)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		e = sqlite3_column_int64(st, 4);
+		state = sqlite3_column_type(st, 5) != SQLITE_NULL ? "used" :
+		    e != 0 && e <= now ? "expired" : "usable";
+		unix_time(sqlite3_column_int64(st, 3), created,
+		    sizeof(created));
+		if (c->json) {
+			fputs(n++ ? ",{\"kid\":" : "{\"kid\":", stdout);
+			ctl_json_write_str(stdout, col(st, 0));
+			fputs(",\"profile\":", stdout);
+			ctl_json_write_str(stdout, col(st, 1));
+			fputs(",\"label\":", stdout);
+			ctl_json_write_str(stdout, col(st, 2));
+			fputs(",\"account\":", stdout);
+			ctl_json_write_str(stdout, col(st, 5));
+			printf(",\"created\":\"%s\",\"state\":\"%s\"}",
+			    created, state);
+			continue;
+		}
+		cells[0] = col(st, 0);
+		cells[1] = col(st, 1);
+		cells[2] = col(st, 2);
+		cells[3] = created;
+		cells[4] = state;
+		cells[5] = col(st, 5)[0] != '\0' ? col(st, 5) : "-";
+		if (ctl_table_add(tab, cells) != CTL_OK)
+			goto out;
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		ctl_err("%s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (c->json)
+		puts("]}");
+	else {
+		if (n > 0)
+			ctl_table_print(tab, stdout);
+		printf("%ld key%s\n", n, n == 1 ? "" : "s");
+	}
+	rc = CTL_EXIT_OK;
+out:
+	ctl_table_free(tab);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
 static const char tokens_sql[] =
     "SELECT id, tenant, profile, names, created, expires, uses_left"
     " FROM enroll_tokens WHERE tenant = ?1 ORDER BY created, id";

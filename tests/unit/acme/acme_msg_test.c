@@ -116,6 +116,8 @@ test_new_order(void **state)
 	assert_int_equal(no->replaces.seriallen, 5);
 	assert_int_equal(no->replaces.serial[0], 0x00);
 	assert_int_equal(no->replaces.serial[1], 0x87);
+	assert_string_equal(no->replaces_text,
+	    "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
 
 	assert_int_equal(acme_new_order_parse(P("{}"), no), ACME_E_MISSING);
 	assert_int_equal(acme_new_order_parse(P("{\"identifiers\":[]}"), no),
@@ -132,6 +134,20 @@ test_new_order(void **state)
 	    "\"dns\",\"value\":\"a.example\"}],\"replaces\":\"AA\"}"), no),
 	    ACME_E_VALUE);
 	assert_int_equal(no->nident, 0);
+	/* A CertID longer than ACME_MAX_CERTID is refused before decoding. */
+	{
+		char big[ACME_MAX_CERTID + 128];
+		size_t n;
+
+		n = (size_t)snprintf(big, sizeof(big), "{\"identifiers\":[{"
+		    "\"type\":\"dns\",\"value\":\"a.example\"}],"
+		    "\"replaces\":\"");
+		memset(big + n, 'A', ACME_MAX_CERTID + 1);
+		memcpy(big + n + ACME_MAX_CERTID + 1, "\"}", 3);
+		assert_int_equal(acme_new_order_parse((const uint8_t *)big,
+		    strlen(big), no), ACME_E_LIMIT);
+		assert_int_equal(no->has_replaces, 0);
+	}
 	free(no);
 }
 

@@ -36,6 +36,12 @@ test_routes(void **state)
 		{ "/acme/a/authz/z", PROTO_ACME_AUTHZ, "z" },
 		{ "/acme/a/chall/c", PROTO_ACME_CHALLENGE, "c" },
 		{ "/acme/a/cert/o1", PROTO_ACME_CERT, "o1" },
+		{ "/acme/a/revoke-cert", PROTO_ACME_REVOKE, "" },
+		{ "/acme/a/key-change", PROTO_ACME_KEY_CHANGE, "" },
+		{ "/acme/a/acct/x_Y-1/orders", PROTO_ACME_ORDERS, "x_Y-1" },
+		{ "/acme/a/renewal-info/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+		    PROTO_ACME_RENEWAL_INFO,
+		    "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" },
 	};
 	struct https_acme_route r;
 	size_t i;
@@ -62,14 +68,25 @@ test_refused(void **state)
 	assert_int_equal(route("/acme//directory", &r), HTTPS_E_SYNTAX);
 	assert_int_equal(route("/acme/a b/directory", &r), HTTPS_E_SYNTAX);
 	assert_int_equal(route("/acme/a/directory/x", &r), HTTPS_E_NOTFOUND);
-	assert_int_equal(route("/acme/a/revoke-cert", &r), HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/revoke-cert/x", &r), HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/renewal-info", &r), HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/renewal-info/a b", &r),
+	    HTTPS_E_SYNTAX);
+	assert_int_equal(route("/acme/a/acct/x/orders/y", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/order/o1/orders", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/acct/x/finalize", &r),
+	    HTTPS_E_NOTFOUND);
 	assert_int_equal(route("/acme/a/order", &r), HTTPS_E_NOTFOUND);
 	assert_int_equal(route("/acme/a/order/", &r), HTTPS_E_SYNTAX);
 	assert_int_equal(route("/acme/a/order/a.b", &r), HTTPS_E_SYNTAX);
 	assert_int_equal(route("/acme/a/order/o/other", &r), HTTPS_E_NOTFOUND);
 	assert_int_equal(route("/acme/a/authz/z/finalize", &r),
 	    HTTPS_E_NOTFOUND);
+	/* HTTPS_MAX_ACME_ID (128) + 1 characters. */
 	assert_int_equal(route("/acme/a/order/"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
 	    "0123456789012345678901234567890123456789012345678901234567890123"
 	    "4", &r), HTTPS_E_SYNTAX);
 }

@@ -287,6 +287,9 @@ sample_payload(struct proto_reply *rep)
 		copy(rep->u.acme.nonce, sizeof(rep->u.acme.nonce),
 		    "AAAAAAAAAAEAAAAAZWpjZGVmZ2hpamtsbW5vcA");
 		rep->u.acme.body = BLOB(blob);
+		copy(rep->u.acme.index, sizeof(rep->u.acme.index),
+		    "https://ca.example/acme/web/directory");
+		rep->u.acme.retry_after = 21600;
 		break;
 	case PROTO_T_TIDY:
 		rep->u.tidy.certs = 1000000;

@@ -85,7 +85,9 @@
  *			data body		(PROTO_MAX_ACME_URL), str up
  *			(PROTO_MAX_ACME_BODY)	(PROTO_MAX_ACME_URL), str
  *						nonce, data body
- *						(PROTO_MAX_BLOB)
+ *						(PROTO_MAX_BLOB), str index
+ *						(PROTO_MAX_ACME_URL), u32
+ *						retry_after
  *	ACME_EAB	as CACERTS		as TOKEN_CREATE (kid, HMAC
  *						key base64url, expires)
  *	ACME_VA		as ACME			as ACME
@@ -433,6 +435,10 @@ enum proto_acme_op {
 	PROTO_ACME_CERT,
 	PROTO_ACME_VA_NEXT,
 	PROTO_ACME_VA_RESULT,
+	PROTO_ACME_REVOKE,	/* revoke-cert (RFC 8555 7.6) */
+	PROTO_ACME_KEY_CHANGE,	/* key-change (7.3.5) */
+	PROTO_ACME_ORDERS,	/* acct/<id>/orders (7.1.2.1) */
+	PROTO_ACME_RENEWAL_INFO, /* GET renewal-info/<CertID> (RFC 9773) */
 	PROTO_ACME_OP_MAX	/* one past the last */
 };
 
@@ -466,6 +472,8 @@ struct proto_acme_rep {
 	char			 up[PROTO_MAX_ACME_URL + 1];	/* Link rel=up */
 	char			 nonce[PROTO_MAX_STR + 1];
 	struct proto_blob	 body;
+	char			 index[PROTO_MAX_ACME_URL + 1]; /* rel=index */
+	uint32_t		 retry_after;	/* seconds; 0: none */
 };
 
 /*

@@ -36,7 +36,9 @@ enum ledger_acme_stmt {
 			   b key (SubjectPublicKeyInfo DER), t contact,
 			   t eab_kid, i created */
 	LA_ORDER_INSERT, /* t id, t account, t identifiers, i expires,
-			   i created */
+			   i created, t replaces (RFC 9773 CertID, "" none):
+			   no row if another order not invalid replaces
+			   it already (RFC 9773 5) */
 	LA_AUTHZ_INSERT, /* t id, t order, t account, t type, t value,
 			   i expires, t chall_id, t token */
 	LA_CHALL_START,	/* t chall_id, t account, t chall_type: pending ->
@@ -48,6 +50,10 @@ enum ledger_acme_stmt {
 			   valid */
 	LA_VA_TAKE,	/* t chall_id, i now, i before: hand out once per
 			   retry interval */
+	LA_ACCT_STATUS,	/* t id, t to, t from (RFC 8555 7.3.6) */
+	LA_ACCT_CONTACT, /* t id, t contact (JSON array): a valid account */
+	LA_ACCT_KEY,	/* t id, t thumbprint, b key, t old thumbprint:
+			   a valid account (7.3.5) */
 	LA_WRITE_MAX,
 	/* reads */
 	LA_EAB_GET = LA_WRITE_MAX, /* t kid -> t tenant, t profile, t label,
@@ -56,7 +62,7 @@ enum ledger_acme_stmt {
 			   t status, b key, t contact */
 	LA_ACCT_BY_KEY,	/* t label, t thumbprint -> as LA_ACCT_GET */
 	LA_ORDER_GET,	/* t id, t account -> t status, t identifiers,
-			   i expires, t error, b cert */
+			   i expires, t error, b cert, t replaces */
 	LA_AUTHZ_OF_ORDER, /* t order -> t id, t type, t value, t status,
 			   i expires, t chall_id, t token, t chall_status,
 			   i validated, t error, t chall_type */
@@ -65,6 +71,10 @@ enum ledger_acme_stmt {
 			   t the account's key thumbprint */
 	LA_VA_PENDING,	/* i before -> t chall_id (processing, not handed
 			   out since before), at most one */
+	LA_ORDERS_OF_ACCT, /* t account, i now, i limit -> t id: not
+			   invalid, not expired unless valid, newest first */
+	LA_AUTHZ_VALID,	/* t account, t type, t value, i now -> t id: a
+			   valid, unexpired authorization, at most one */
 	LA_STMT_MAX
 };
 
