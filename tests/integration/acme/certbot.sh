@@ -62,7 +62,7 @@ cb() {
 NAME=www.svc.dev.internal
 cb cb1 certonly --standalone --preferred-challenges http \
 	--http-01-address 127.0.0.1 --http-01-port "$H01" \
-	--eab-kid "$KID" --eab-hmac-key "$HMAC" -d "$NAME" >cb1.out 2>&1 ||
+	--eab-kid="$KID" --eab-hmac-key="$HMAC" -d "$NAME" >cb1.out 2>&1 ||
 	{ cat cb1.out; tail -n 60 cb1/logs/letsencrypt.log; fail "certbot certonly"; }
 LIVE=$work/cb1/etc/live/$NAME
 [ -f "$LIVE/cert.pem" ] || fail "certbot wrote no certificate"
@@ -86,7 +86,7 @@ pass "the ledger records the ACME account that authorised $SERIAL"
 	LNAME=lego.svc.dev.internal
 	LEGO_CA_CERTIFICATES=$work/data/ca/root.pem timeout 120 lego \
 		--server "$DIR" --email ops@svc.dev.internal --accept-tos \
-		--eab --kid "$KIDL" --hmac "$HMACL" --domains "$LNAME" \
+		--eab --kid="$KIDL" --hmac="$HMACL" --domains "$LNAME" \
 		--http --http.port "127.0.0.1:$H01" --path "$work/lego" \
 		run >lego.out 2>&1 || { cat lego.out; fail "lego run"; }
 	openssl verify -CAfile data/ca/root.pem -untrusted data/ca/intermediate.pem \
@@ -98,7 +98,7 @@ pass "the ledger records the ACME account that authorised $SERIAL"
 }
 
 # The EAB key bound one account; another account key with it is refused.
-if cb cb2 register --eab-kid "$KID" --eab-hmac-key "$HMAC" >cb2.out 2>&1; then
+if cb cb2 register --eab-kid="$KID" --eab-hmac-key="$HMAC" >cb2.out 2>&1; then
 	fail "a used EAB key bound a second account"
 fi
 grep -q "already bound an account" cb2.out cb2/logs/letsencrypt.log ||
@@ -134,7 +134,7 @@ HMAC2=$(sed -n 's/.*"hmac_key":"\([^"]*\)".*/\1/p' eab2.json)
 BAD=nobody.svc.dev.internal
 if cb cb3 certonly --standalone --preferred-challenges http \
 	--http-01-address 127.0.0.1 --http-01-port "$OTHER" \
-	--eab-kid "$KID2" --eab-hmac-key "$HMAC2" -d "$BAD" >cb3.out 2>&1; then
+	--eab-kid="$KID2" --eab-hmac-key="$HMAC2" -d "$BAD" >cb3.out 2>&1; then
 	fail "a challenge nobody answered was accepted"
 fi
 grep -qi "connection" cb3.out || { cat cb3.out; fail "unanswered challenge: no connection error"; }

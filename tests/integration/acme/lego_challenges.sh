@@ -66,7 +66,7 @@ lego_run() {
 	eab "$out"
 	LEGO_CA_CERTIFICATES=$work/data/ca/root.pem timeout 120 lego \
 		--server "$DIR" --email ops@svc.dev.internal --accept-tos \
-		--eab --kid "$KID" --hmac "$HMAC" --path "$work/$out" "$@" \
+		--eab --kid="$KID" --hmac="$HMAC" --path "$work/$out" "$@" \
 		run >"$out.out" 2>&1
 }
 

@@ -83,7 +83,7 @@ serial_of() {
 new_eab
 A1=a1.svc.dev.internal
 A2=a2.svc.dev.internal
-enroll cb1 "$A1" --email ops@svc.dev.internal --eab-kid "$KID" --eab-hmac-key "$HMAC"
+enroll cb1 "$A1" --email ops@svc.dev.internal --eab-kid="$KID" --eab-hmac-key="$HMAC"
 enroll cb1 "$A2"
 FIRST_KID=$KID
 ctl eab list --db data/ledger.db >eabs.out || fail "signetctl eab list"
@@ -123,8 +123,8 @@ pass "revoking again: alreadyRevoked"
 
 # Another account may not revoke account A's certificate.
 new_eab
-cb cb2 register --register-unsafely-without-email --eab-kid "$KID" \
-	--eab-hmac-key "$HMAC" >reg2.out 2>&1 || { cat reg2.out; fail "certbot register (B)"; }
+cb cb2 register --register-unsafely-without-email --eab-kid="$KID" \
+	--eab-hmac-key="$HMAC" >reg2.out 2>&1 || { cat reg2.out; fail "certbot register (B)"; }
 if cb cb2 revoke --cert-path "$C2" --no-delete-after-revoke >rev3.out 2>&1; then
 	fail "account B revoked account A's certificate"
 fi
@@ -148,7 +148,7 @@ LNAME=lego.svc.dev.internal
 lego_() {
 	LEGO_CA_CERTIFICATES=$work/data/ca/root.pem timeout 120 lego \
 		--server "$DIR" --email ops@svc.dev.internal --accept-tos \
-		--eab --kid "$KID" --hmac "$HMAC" --domains "$LNAME" \
+		--eab --kid="$KID" --hmac="$HMAC" --domains "$LNAME" \
 		--http --http.port "127.0.0.1:$H01" --path "$work/lego" "$@"
 }
 lego_ run >lego.out 2>&1 || { cat lego.out; fail "lego run"; }
