@@ -13,7 +13,7 @@
 # usage: tools/bench/bench-coap.sh [BUILD_DIR] [SECONDS] [WORKERS]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$top/build}
+build=$(cd "${1:-$top/build}" && pwd)
 secs=${2:-5}
 w=${3:-16}
 rounds=${ROUNDS:-3}
@@ -46,7 +46,7 @@ for _ in $(seq 1 300); do
 done
 T=$(curl -s --cacert data/ca/root.pem --cert data/operator/operator.pem --key data/operator/operator.key \
 	-H 'Content-Type: application/json' \
-	-d "{\"tenant\":\"dev\",\"profile\":\"device\",\"names\":[\"b.dev.devices.internal\"],\"ttl\":3600,\"uses\":1000000}" \
+	-d "{\"tenant\":\"dev\",\"profile\":\"device\",\"names\":[\"b.dev.devices.internal\"],\"ttl\":3600,\"uses\":65535}" \
 	"https://127.0.0.1:$HTTPS/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 PSK=$(printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
 	-macopt hexkey:"$(printf '%s' "$T" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print substr($2,1,32)}')
@@ -58,14 +58,15 @@ coap-client-gnutls -m post -u "${T%%.*}" -k "$PSK" -t 286 -A 287 -f b.csr -o b.d
 openssl x509 -inform der -in b.der -out b.pem ||
 	{ tail -20 signetd.log; echo "the first EST-coaps enrollment failed" >&2; exit 1; }
 
-# The raw server: the same PSK handshake, and a certificate handshake in
-# which it requests and verifies the device's certificate, as signet-coap.
+# The raw server: the same PSK handshake, and a certificate handshake
+# (-n: it does not check the device's certificate against a CA; with -C
+# the chain the device presents was refused, not investigated yet), so its
+# certificate figure is an upper bound of what signet-coap could reach.
 RP=$(free_port DGRAM)
 RKEY=benchmark-psk-0123456789abcdef
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout raw.key \
 	-subj /CN=127.0.0.1 -days 2 -out raw.pem 2>/dev/null
-cat data/ca/intermediate.pem data/ca/root.pem > chain.pem
-coap-server-openssl -A 127.0.0.1 -p $((RP - 1)) -k "$RKEY" -h ident -c raw.pem -j raw.key -C chain.pem \
+coap-server-openssl -A 127.0.0.1 -p $((RP - 1)) -k "$RKEY" -h ident -c raw.pem -j raw.key -n \
 	>raw.log 2>&1 &
 pids+=("$!")
 sleep 1
@@ -94,7 +95,7 @@ for k in sen sren rawpsk rawpki; do
 	sen) l="Signet EST-coaps enroll, DTLS-PSK from a token (/est/sen)" ;;
 	sren) l="Signet EST-coaps re-enroll, device certificate (/est/sren)" ;;
 	rawpsk) l="coap-server-openssl, DTLS-PSK handshake + tiny GET" ;;
-	rawpki) l="coap-server-openssl, certificate handshake (client certificate verified) + tiny GET" ;;
+	rawpki) l="coap-server-openssl, certificate handshake (client certificate not checked) + tiny GET" ;;
 	esac
 	echo "| $l | $(med "$k" 3) | $(med "$k" 6) ms | $(med "$k" 9) ms | $(med "$k" 12) |"
 done
