@@ -97,6 +97,10 @@ get_attr(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
  * Makes the session copy of a private key: a session object stays inside
  * the token, keeps CKA_SENSITIVE and CKA_EXTRACTABLE, and spares SoftHSM
  * re-reading the key's file on every signature.  Holder session only.
+ * The copy is used only if the token says it is a session object that is
+ * sensitive and not extractable (C_CopyObject cannot loosen either, but a
+ * key that was extractable in the token would be so in the copy too):
+ * otherwise it is destroyed and the key signs as the token object.
  */
 static CK_RV
 copy_to_session(struct hsm *h, struct hsm_key *k)
@@ -104,11 +108,25 @@ copy_to_session(struct hsm *h, struct hsm_key *k)
 	CK_ATTRIBUTE t[] = {
 		{ CKA_TOKEN, (void *)&ck_false, sizeof(ck_false) },
 	};
+	CK_BBOOL tok = CK_TRUE, sens = CK_FALSE, extr = CK_TRUE;
+	CK_ATTRIBUTE q[] = {
+		{ CKA_TOKEN, &tok, sizeof(tok) },
+		{ CKA_SENSITIVE, &sens, sizeof(sens) },
+		{ CKA_EXTRACTABLE, &extr, sizeof(extr) },
+	};
+	CK_RV rv;
 
 	k->sess_priv = CK_INVALID_HANDLE;
 	if (!h->session_keys || k->cls != CKO_PRIVATE_KEY)
 		return CKR_OK;
-	return CALL(h, C_CopyObject, h->holder, k->priv, t, 1, &k->sess_priv);
+	rv = CALL(h, C_CopyObject, h->holder, k->priv, t, 1, &k->sess_priv);
+	if (rv != CKR_OK)
+		return rv;
+	rv = CALL(h, C_GetAttributeValue, h->holder, k->sess_priv, q, 3);
+	if (rv != CKR_OK || tok != CK_FALSE || sens != CK_TRUE ||
+	    extr != CK_FALSE)
+		hsm_key_drop_copy(h, k);
+	return CKR_OK;
 }
 
 void

@@ -43,14 +43,29 @@ fail_batch(struct gc_op *batch, int rc)
 			op->rc = rc;
 }
 
+/* Whether the batch holds anything but reservations (ledger_gc.h). */
+static int
+batch_durable(const struct gc_op *batch)
+{
+	const struct gc_op *op;
+
+	for (op = batch; op != NULL; op = op->next)
+		if (op->kind != GC_RESERVE && op->kind != GC_RESERVE_TOKEN)
+			return 1;
+	return 0;
+}
+
 static void
 run_batch(struct ledger_gc *g, struct gc_op *batch)
 {
 	const struct gc_hooks *h = g->hooks;
 	struct gc_op *op;
-	int rc;
+	int rc = LEDGER_OK, durable;
 
-	if ((rc = h->begin(g->arg)) != LEDGER_OK) {
+	durable = batch_durable(batch);
+	if (h->durable != NULL)
+		rc = h->durable(g->arg, durable);
+	if (rc != LEDGER_OK || (rc = h->begin(g->arg)) != LEDGER_OK) {
 		for (op = batch; op != NULL; op = op->next)
 			op->rc = rc;
 		return;

@@ -15,7 +15,13 @@
  * transaction is still open after a failure (engines roll back the whole
  * transaction on some errors, e.g. a full disk, and then every earlier
  * operation of the batch is lost too); commit makes the batch durable;
- * rollback abandons it.
+ * rollback abandons it.  durable, if the engine has it, is called before
+ * begin with 0 when every op of the batch is a reservation (RESERVE,
+ * RESERVE_TOKEN) and 1 otherwise: a reservation alone need not reach
+ * the disk before its caller signs, only before the certificate leaves
+ * the engine, which its commit (a later, durable transaction of the same
+ * sequential log) guarantees (docs/decisions.md, "One durable
+ * transaction per issuance").
  *
  * The write ops of the ledger_backend table (reserve, transition...)
  * are the same for every engine: they fill a gc_op, submit it and hand
@@ -71,6 +77,7 @@ struct gc_hooks {
 	int	(*alive)(void *arg);
 	int	(*commit)(void *arg);
 	void	(*rollback)(void *arg);
+	int	(*durable)(void *arg, int on);	/* optional */
 };
 
 struct ledger_gc {

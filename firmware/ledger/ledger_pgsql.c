@@ -138,8 +138,9 @@ gc_rollback(void *arg)
 		pg_simple(&pg->w, "ROLLBACK");
 }
 
+/* Every transaction synchronous: no durable hook (docs/decisions.md). */
 static const struct gc_hooks pg_hooks = {
-	gc_begin, gc_apply, gc_alive, gc_commit, gc_rollback,
+	gc_begin, gc_apply, gc_alive, gc_commit, gc_rollback, NULL,
 };
 
 static void

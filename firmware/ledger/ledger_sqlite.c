@@ -483,8 +483,32 @@ gc_rollback(void *arg)
 		run(sq->w[W_ROLLBACK]);
 }
 
+/*
+ * A batch of reservations only commits without syncing the WAL
+ * (synchronous=NORMAL): it survives the engine's crash (the WAL is in
+ * the kernel's cache), and a power loss can lose it only together with
+ * every later transaction, because the next durable COMMIT syncs the
+ * whole log up to itself.  So a certificate's commit, and the answer that
+ * follows it, is durable with its reservation.  Only the main database:
+ * reservations write no audit record.
+ */
+static int
+gc_durable(void *arg, int on)
+{
+	struct sq_ledger *sq = arg;
+	int rc;
+
+	if (sq->lazy == !on)
+		return LEDGER_OK;
+	rc = exec(sq->wdb, on ? "PRAGMA main.synchronous=FULL" :
+	    "PRAGMA main.synchronous=NORMAL");
+	if (rc == LEDGER_OK)
+		sq->lazy = !on;
+	return rc;
+}
+
 static const struct gc_hooks sq_hooks = {
-	gc_begin, gc_apply, gc_alive, gc_commit, gc_rollback,
+	gc_begin, gc_apply, gc_alive, gc_commit, gc_rollback, gc_durable,
 };
 
 static void

@@ -36,6 +36,7 @@ struct sq_ledger {
 	sqlite3_stmt		*r[R_COUNT_STMTS];
 	struct audit_db		*adb;
 	int			 gc_ready;
+	int			 lazy;	/* the writer runs synchronous=NORMAL */
 };
 
 /* Map a SQLite result code to a ledger_rc. */

@@ -16,7 +16,16 @@
 # those), so a change is measured before and after in alternating rounds
 # of one run; each run also reports the CPU time signetd and its children
 # spent per issuance (user+system, from /proc), which a machine shared
-# with other work disturbs less than the rate.
+# with other work disturbs less than the rate.  Each build is provisioned
+# and configured from its own source tree (CMAKE_HOME_DIRECTORY of its
+# CMakeCache.txt), and CONF_<name>="sed script" edits that platform's
+# signetd.conf further (e.g. CONF_sk='s/session_keys = false/session_keys
+# = true/' with BUILDS="... sk=build-rel" measures a setting on one build).
+# Each round also drives the public HTTP listener for REQ_SECONDS (default
+# 3; 0 skips) at 64 connections: a cached OCSP answer (GET, RFC 6960
+# A.1, for a certificate issued in the round), the issuer's CRL, and the
+# issuer's certificate, which the front end serves from its memory without
+# the engine: the "static file" beside OCSP.
 #
 # usage: tools/bench/bench-appliance.sh [BUILD_DIR] [SECONDS]
 #   PLATFORMS="host trixie" (default: trixie only if the root exists),
@@ -27,6 +36,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
 secs=${2:-10}
 rounds=${ROUNDS:-3}
+reqsecs=${REQ_SECONDS:-3}
 troot=${TRIXIE_ROOT:-$top/build-trixie/root}
 if [ -z "${PLATFORMS:-}" ]; then
 	PLATFORMS=host
@@ -92,14 +102,60 @@ cpu_ticks() {
 	echo "$t"
 }
 
+# src_of BUILD_DIR: the source tree the build was configured from.
+src_of() {
+	local s
+	s=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt" 2>/dev/null)
+	if [ -n "$s" ] && [ -f "$s/board/dev-host/signetd.conf" ]; then echo "$s"; else echo "$top"; fi
+}
+
+# reqs PLATFORM ROUND HTTP HTTPS: the public listener's request rates.
+reqs() {
+	local plat=$1 r=$2 http=$3 https=$4 b64 u
+	[ "$reqsecs" -gt 0 ] || return 0
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ocsp.key \
+		-subj "/CN=ocsp.svc.dev.internal" -addext "subjectAltName=DNS:ocsp.svc.dev.internal" \
+		-outform DER -out ocsp.csr 2>/dev/null
+	base64 -w0 ocsp.csr > ocsp.csr.b64
+	curl -sf --cacert data/ca/root.pem --cert data/operator/operator.pem --key data/operator/operator.key \
+		-H 'Content-Type: application/pkcs10' --data-binary @ocsp.csr.b64 \
+		"https://127.0.0.1:$https/.well-known/est/simpleenroll" > ocsp.p7.b64 &&
+	base64 -d ocsp.p7.b64 | openssl pkcs7 -inform DER -print_certs -out ocsp.pem 2>/dev/null &&
+	openssl ocsp -issuer data/ca/intermediate.pem -cert ocsp.pem -no_nonce -reqout ocsp.req >/dev/null 2>&1 ||
+		{ echo "$plat round $r: no certificate for the OCSP run" >&2; return 0; }
+	b64=$(base64 -w0 ocsp.req)
+	u=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$b64")
+	# The first request signs and caches the answer; the run reads it.
+	curl -sf -o ocsp.resp "http://127.0.0.1:$http/ocsp/$u" &&
+	openssl ocsp -respin ocsp.resp -issuer data/ca/intermediate.pem -CAfile data/ca/root.pem \
+		-cert ocsp.pem -no_nonce 2>/dev/null | grep -q ': good$' ||
+		echo "$plat round $r: the OCSP answer is not 'good'" >&2
+	curl -sf -o crl.der "http://127.0.0.1:$http/crl/intermediate.crl"
+	curl -sf -o ca.der "http://127.0.0.1:$http/ca/intermediate.der"
+	echo "ocsp $(stat -c %s ocsp.resp) crl $(stat -c %s crl.der) ca $(stat -c %s ca.der)" \
+		> "$work/sizes-$plat-$r"
+	for k in ocsp crl ca; do
+		case $k in
+		ocsp) u=/ocsp/$u ;;
+		crl) u=/crl/intermediate.crl ;;
+		ca) u=/ca/intermediate.der ;;
+		esac
+		"$build/tools/bench/signet-bench-est" -m get -u "$u" -p "$http" -d "$reqsecs" -n 64 \
+			> "$work/$k-$plat-$r.out"
+	done
+}
+
 # signet PLATFORM ROUND: provision, start signetd, drive it, stop it.
 signet() {
-	local plat=$1 r=$2 dir bin sd rp
+	local plat=$1 r=$2 dir bin sd rp src cv
 	if [ "$plat" = trixie ]; then dir=$twork/$r; bin=$tbuild; else dir=$work/$plat-$r; bin=${bdir[$plat]:-$build}; fi
+	src=$top
+	[ "$plat" = trixie ] || src=$(src_of "$bin")
+	cv=CONF_$plat
 	mkdir -p "$dir"
 	cd "$dir"
 	run "$plat" env DATA="$dir/data" BUILD="$bin" SIGNET_NO_DAEMON=1 \
-		bash "$top/board/dev-host/run.sh" >provision.log 2>&1 ||
+		bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
 		{ tail -20 provision.log; exit 1; }
 	HTTPS=$(free_port); HTTP=$(free_port)
 	sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" -e '/coap = /d' \
@@ -107,7 +163,7 @@ signet() {
 		-e 's/max_connections_per_source = 64/max_connections_per_source = 1024/' \
 		-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
 		-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
-		"$top/board/dev-host/signetd.conf" > signetd.conf
+		-e "${!cv:-}" "$src/board/dev-host/signetd.conf" > signetd.conf
 	# run_bg and in-root.sh exec down to signetd: $! is signetd itself.
 	run_bg "$plat" env SOFTHSM2_CONF="$dir/data/softhsm2.conf" \
 		"$bin/firmware/signetd/signetd" -f "$dir/signetd.conf" >signetd.log 2>&1 &
@@ -124,6 +180,7 @@ signet() {
 	cpu_ticks "$sd" > cpu1
 	echo $(( $(cat cpu1) - $(cat cpu0) )) > "$work/cpu-$plat-$r.ticks"
 	wait "$rp" || true
+	reqs "$plat" "$r" "$HTTP" "$HTTPS"
 	[ "$(cat "/proc/$sd/comm" 2>/dev/null)" = signetd ] ||
 		echo "warning: pid $sd is not signetd; RSS figures are wrong" >&2
 	kill -TERM "$sd" 2>/dev/null ||
@@ -206,6 +263,35 @@ for plat in $PLATFORMS; do
 		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB;" \
 		"CPU of signetd and its children: ${cpu:-?} ms per issuance"
 done
+# reqmed KIND FIELD PLATFORM: median over the rounds of the 64-conn GET run.
+reqmed() {
+	local k=$1 f=$2 plat=$3
+	for r in $(seq 1 "$rounds"); do
+		awk -v f="$f" '$1==64 {print $f}' "$k-$plat-$r.out" 2>/dev/null
+	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
+}
+if [ "$reqsecs" -gt 0 ]; then
+	echo
+	echo "public HTTP listener, 64 keep-alive connections, $reqsecs s per run, median of $rounds rounds:"
+	echo
+	echo "| platform | GET | bytes | requests/s | p50 ms | p99 ms | errors |"
+	echo "|---|---|---|---|---|---|---|"
+	for plat in $PLATFORMS; do
+		for k in ocsp crl ca; do
+			case $k in
+			ocsp) what="/ocsp/<request> (pre-signed answer, cached)" ;;
+			crl) what="/crl/intermediate.crl" ;;
+			ca) what="/ca/intermediate.der (front end's memory)" ;;
+			esac
+			echo "| $plat | $what | $(awk -v k="$k" '{for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1)}' \
+				"sizes-$plat-1" 2>/dev/null) | $(reqmed "$k" 3 "$plat") | $(reqmed "$k" 6 "$plat") |" \
+				"$(reqmed "$k" 9 "$plat") | $(reqmed "$k" 12 "$plat") |"
+		done
+		o=$(reqmed ocsp 3 "$plat"); a=$(reqmed ca 3 "$plat")
+		awk -v o="${o:-0}" -v a="${a:-0}" -v p="$plat" \
+			'BEGIN {if (a > 0) printf "%s: cached OCSP at %.2fx the rate of the CA certificate from memory\n", p, o / a}'
+	done
+fi
 echo
 echo "each round (conns issuances/s p50 p99 errors; CPU ms per issuance over both runs):"
 for r in $(seq 1 "$rounds"); do

@@ -17,6 +17,10 @@
  * -m cfssl drives CFSSL's sign endpoint (POST /api/v1/cfssl/sign, plain
  * HTTP keep-alive, JSON) with the same kind of CSRs, for the comparison
  * the benchmark script makes in the same run.
+ *
+ * -m get -u path GETs path over plain HTTP keep-alive (issue 17: OCSP
+ * answers, CRLs and CA certificates from the public listener, beside the
+ * issuance figures); the figures are then requests, not issuances.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,7 +49,8 @@ static char *csr_b64[NCSR];
 static size_t csr_len[NCSR];
 static char *csr_json[NCSR];	/* CFSSL sign request bodies */
 static size_t csr_json_len[NCSR];
-static int cfssl;
+static int cfssl, get;	/* plain HTTP: cfssl || get */
+static const char *get_path;
 
 /* A connection: TLS for the appliance, plain TCP for CFSSL. */
 struct conn {
@@ -168,7 +173,7 @@ dial(void)
 	}
 	c = calloc(1, sizeof(*c));
 	c->fd = fd;
-	if (cfssl)
+	if (cfssl || get)
 		return c;
 	ssl = SSL_new(ctx);
 	SSL_set_fd(ssl, fd);
@@ -208,13 +213,17 @@ hangup(struct conn *c)
 static int
 roundtrip(struct conn *c, int i)
 {
-	char hdr[8192], buf[16384], *body, *cl;
+	char hdr[8192], buf[65536], *body, *cl;
 	const char *payload = cfssl ? csr_json[i] : csr_b64[i];
 	size_t plen = cfssl ? csr_json_len[i] : csr_len[i];
 	int n, got = 0, status, want;
 
 	/* One write, one TLS record: no Nagle/delayed-ACK stall. */
-	if (cfssl)
+	if (get) {
+		n = snprintf(hdr, sizeof(hdr), "GET %s HTTP/1.1\r\nHost: "
+		    "%s\r\n\r\n", get_path, host);
+		plen = 0;
+	} else if (cfssl)
 		n = snprintf(hdr, sizeof(hdr), "POST /api/v1/cfssl/sign "
 		    "HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json"
 		    "\r\nContent-Length: %zu\r\n\r\n", host, plen);
@@ -225,7 +234,8 @@ roundtrip(struct conn *c, int i)
 		    label, label[0] ? "/" : "", host, plen);
 	if (n < 0 || (size_t)n + plen > sizeof(hdr))
 		return -1;
-	memcpy(hdr + n, payload, plen);
+	if (plen > 0)
+		memcpy(hdr + n, payload, plen);
 	n += (int)plen;
 	if (cwrite(c, hdr, n) != n)
 		return -1;
@@ -350,8 +360,9 @@ run(int conns)
 		free(w[i].lat);
 	}
 	qsort(all, n, sizeof(double), cmp);
-	printf("%5d conns  %9.1f issuances/s  p50 %7.2f ms  p99 %7.2f ms  "
+	printf("%5d conns  %9.1f %s/s  p50 %7.2f ms  p99 %7.2f ms  "
 	    "errors %lu  ok %lu\n", conns, (double)ok / (now() - t0),
+	    get ? "requests" : "issuances",
 	    n ? all[n / 2] * 1e3 : 0, n ? all[n * 99 / 100] * 1e3 : 0, errs,
 	    ok);
 	fflush(stdout);
@@ -366,7 +377,9 @@ usage(void)
 	    "-K key [-H host] [-l label] [-d seconds] [-n 16,64] "
 	    "[-r rate]\n"
 	    "       signet-bench-est -m cfssl -p port [-H host] [-d seconds] "
-	    "[-n 16,64]\n");
+	    "[-n 16,64]\n"
+	    "       signet-bench-est -m get -u path -p port [-H host] "
+	    "[-d seconds] [-n 16,64]\n");
 	exit(2);
 }
 
@@ -377,9 +390,13 @@ main(int argc, char **argv)
 	char *copy, *tok, *save = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:C:d:H:K:l:m:n:p:r:")) != -1) {
+	while ((c = getopt(argc, argv, "c:C:d:H:K:l:m:n:p:r:u:")) != -1) {
 		switch (c) {
-		case 'm': cfssl = strcmp(optarg, "cfssl") == 0; break;
+		case 'm':
+			cfssl = strcmp(optarg, "cfssl") == 0;
+			get = strcmp(optarg, "get") == 0;
+			break;
+		case 'u': get_path = optarg; break;
 		case 'c': ca = optarg; break;
 		case 'C': cert = optarg; break;
 		case 'd': seconds = (int)strtol(optarg, NULL, 10); break;
@@ -393,8 +410,14 @@ main(int argc, char **argv)
 		}
 	}
 	if (port <= 0 || seconds <= 0 || rate < 0 ||
-	    (!cfssl && (ca == NULL || cert == NULL || key == NULL)))
+	    (get && (get_path == NULL || get_path[0] != '/')) ||
+	    (!cfssl && !get && (ca == NULL || cert == NULL || key == NULL)))
 		usage();
+	if (get) {
+		printf("GET %s, plain HTTP keep-alive, %d s per run\n",
+		    get_path, seconds);
+		goto runs;
+	}
 	if (cfssl) {
 		make_csrs();
 		printf("CFSSL /api/v1/cfssl/sign, plain HTTP keep-alive, "
