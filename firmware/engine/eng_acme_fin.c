@@ -143,6 +143,9 @@ eng_acme_finalize(struct eng_acme *a)
 	sg.check = eng_acme_fin_check;
 	sg.arg = &fin;
 	rc = eng_enroll_sign(a->e, &sg, &res, hex, msg, sizeof(msg));
+	/* Issue 19: ACME issuances count per target as ISSUE's do. */
+	eng_stats_count(a->e->stats, a->tenant, a->profile, rc == PROTO_R_OK ?
+	    ENG_ST_ISSUED : ENG_ST_REFUSED, rc);
 	if (rc != PROTO_R_OK) {
 		eng_audit(a->e, id.actor, id.role, a->tenant, AUDIT_REFUSE,
 		    hex[0] ? hex : NULL, "denied", msg);

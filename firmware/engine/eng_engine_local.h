@@ -379,5 +379,14 @@ int	eng_audit(struct eng_engine *e, const char *actor, const char *role,
 	    const char *result, const char *detail);
 /* The message for a token failure, e.g. "token down: CKR_DEVICE_REMOVED". */
 void	eng_token_reason(struct eng_engine *e, char *buf, size_t size);
+/*
+ * Checkpoint export (eng_audit_export.c): the export file opened for
+ * appending (fatal if it cannot be; -1 when path is NULL), and the
+ * audit_config.exported hook, whose arg points at that descriptor.
+ */
+struct audit_ckpt;
+int	eng_ckpt_export_open(const char *path);
+void	eng_ckpt_exported(void *arg, const char *node,
+	    const struct audit_ckpt *ck);
 
 #endif
