@@ -153,6 +153,17 @@ eng_audit(struct eng_engine *e, const char *actor, const char *role,
 	return rc;
 }
 
+int
+eng_audit_id(struct eng_engine *e, const struct eng_ident *id,
+    const char *tenant, enum audit_action action, const char *object,
+    const char *result, const char *detail)
+{
+	char full[AUDIT_MAX_FIELD];
+
+	return eng_audit(e, id->actor, id->role, tenant, action, object,
+	    result, eng_audit_detail(id, detail, full, sizeof(full)));
+}
+
 void
 eng_fmt(char *buf, size_t size, const char *fmt, ...)
 {

@@ -40,6 +40,23 @@ sign() { # name
 		fail "/v1/sign $1"
 }
 for i in 1 2 3 4 5 6 7 8 9 10; do sign "s$i.svc.dev.internal"; done
+# Issue 19: each record says where the request came from and which
+# credential the engine verified (the operator certificate's SHA-256).
+FP=$(openssl x509 -in data/operator/operator.pem -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
+det=$(as_engine sqlite3 data/ledger.db "SELECT detail FROM audit_log WHERE action = 'issue' ORDER BY seq DESC LIMIT 1")
+case $det in
+*" src=127.0.0.1 cred=cert:sha256:$FP") ;;
+*) fail "the issue record lacks the client's address and fingerprint: $det" ;;
+esac
+curl -s -o bad.json "${CA[@]}" "${OP[@]}" "${JSON[@]}" \
+	-d '{"tenant":"nosuch","serial":"01","reason":"keyCompromise"}' "$B/v1/revoke" || true
+det=$(as_engine sqlite3 data/ledger.db "SELECT detail FROM audit_log WHERE action = 'refuse' ORDER BY seq DESC LIMIT 1")
+case $det in
+*" src=127.0.0.1 cred=cert:sha256:$FP") ;;
+*) fail "the refusal record lacks the client's address and fingerprint: $det" ;;
+esac
+pass "issue and refusal records carry src=127.0.0.1 cred=cert:sha256:<the operator's fingerprint>"
+
 EXP=data/audit-checkpoints.log
 [ -s "$EXP" ] || fail "no checkpoint was exported to $EXP"
 n=$(wc -l < "$EXP")
