@@ -98,6 +98,12 @@ verify 1 --checkpoints "$EXP"
 grep -q "FAILED: log truncated: it ends at seq $((cut - 1)) but a signed exported checkpoint covers seq $last" verify.out ||
 	fail "verify did not name the truncation: $(cat verify.out)"
 pass "with the export, the cut tail is reported: $(cat verify.out)"
+st=0
+as_engine "$build/tools/signetctl/signetctl" audit verify --db data/ledger.db --pubkey audit.pub \
+	--checkpoints "$EXP" > ctl.out 2>&1 || st=$?
+[ "$st" = 1 ] && grep -q "FAILED: log truncated: it ends at seq $((cut - 1)) but a signed exported checkpoint" ctl.out ||
+	fail "signetctl audit verify --checkpoints exited $st: $(cat ctl.out)"
+pass "signetctl audit verify --checkpoints reports it too (exit 1)"
 
 # A forged line (the signature of another checkpoint) is refused as such.
 sed -n '1p' "$EXP" | sed "s/ seq=[0-9]* / seq=$((cut - 1)) /" > forged.log
