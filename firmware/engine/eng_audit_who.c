@@ -40,7 +40,7 @@ eng_audit_src(const struct proto_evidence *ev, char *out, size_t size)
 		snprintf(out, size, "-");
 }
 
-/* cert:sha256:<hex>, token:<id>, control, or "-". */
+/* cert:sha256:<hex>, token:<id>, control, acme-jws, or "-". */
 static void
 eng_audit_cred(const struct eng_ident *id, char *out, size_t size)
 {
@@ -66,8 +66,8 @@ eng_audit_cred(const struct eng_ident *id, char *out, size_t size)
 			snprintf(out + n, size - n, "%02x", md[i]);
 		return;
 	case ENG_ID_ACME:
-		/* The account's key signed it: acme:<label>:<account>. */
-		snprintf(out, size, "acme-jws:%s", id->actor);
+		/* The account's key signed it; the actor names the account. */
+		snprintf(out, size, "acme-jws");
 		return;
 	}
 }
