@@ -367,6 +367,32 @@ render_token(const struct proto_token_stats *t, struct evbuffer *b)
 	    (double)t->sum_us / 1e6, (unsigned long long)cum);
 }
 
+/* A histogram in seconds from microsecond buckets. */
+static void
+render_us_hist(struct evbuffer *b, const char *name, const char *help,
+    const struct proto_hist *h)
+{
+	uint64_t cum = 0;
+	size_t i;
+
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
+	    help, name);
+	for (i = 0; i < h->nbuckets; i++) {
+		cum += h->count[i];
+		if (h->le_us[i] == UINT64_MAX)
+			evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n",
+			    name, (unsigned long long)cum);
+		else
+			evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %llu\n",
+			    name, (double)h->le_us[i] / 1e6,
+			    (unsigned long long)cum);
+	}
+	if (h->nbuckets == 0)
+		evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} 0\n", name);
+	evbuffer_add_printf(b, "%s_sum %.6f\n%s_count %llu\n", name,
+	    (double)h->sum_us / 1e6, name, (unsigned long long)cum);
+}
+
 /* Ledger group commit, the OCSP answer cache, CRLs per issuer. */
 static void
 render_store(const struct proto_health_rep *h, struct evbuffer *b)
@@ -383,6 +409,8 @@ render_store(const struct proto_health_rep *h, struct evbuffer *b)
 	    "signet_ledger_transactions_total %llu\n",
 	    (unsigned long long)h->ledger_ops,
 	    (unsigned long long)h->ledger_transactions);
+	render_us_hist(b, "signet_ledger_commit_seconds", "Time of a ledger "
+	    "group commit, BEGIN to durable COMMIT.", &h->ledger_commit);
 	evbuffer_add_printf(b, "# HELP signet_ocsp_cache_total OCSP answer "
 	    "cache lookups and changes, by event.\n"
 	    "# TYPE signet_ocsp_cache_total counter\n"

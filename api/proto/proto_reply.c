@@ -239,16 +239,22 @@ target_counts_put(struct proto_wbuf *w, const struct proto_target_counts *t)
 
 /* Bounds strictly increasing, the last +Inf (UINT64_MAX). */
 static int
-buckets_ok(const struct proto_token_stats *t)
+bounds_ok(const uint64_t *le_us, size_t n)
 {
 	size_t i;
 
-	if (t->nbuckets > PROTO_MAX_BUCKETS)
+	if (n > PROTO_MAX_BUCKETS)
 		return 0;
-	for (i = 1; i < t->nbuckets; i++)
-		if (t->le_us[i] <= t->le_us[i - 1])
+	for (i = 1; i < n; i++)
+		if (le_us[i] <= le_us[i - 1])
 			return 0;
-	return t->nbuckets == 0 || t->le_us[t->nbuckets - 1] == UINT64_MAX;
+	return n == 0 || le_us[n - 1] == UINT64_MAX;
+}
+
+static int
+buckets_ok(const struct proto_token_stats *t)
+{
+	return bounds_ok(t->le_us, t->nbuckets);
 }
 
 static int
@@ -296,6 +302,39 @@ token_stats_put(struct proto_wbuf *w, const struct proto_token_stats *t)
 		proto_put_u64(w, t->count[i]);
 	}
 	return proto_put_u64(w, t->sum_us);
+}
+
+static int
+hist_get(struct proto_cur *c, struct proto_hist *h)
+{
+	size_t i;
+
+	if (proto_get_u8(c, &h->nbuckets) == PROTO_OK &&
+	    h->nbuckets > PROTO_MAX_BUCKETS)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < h->nbuckets; i++) {
+		proto_get_u64(c, &h->le_us[i]);
+		proto_get_u64(c, &h->count[i]);
+	}
+	if (proto_get_u64(c, &h->sum_us) == PROTO_OK &&
+	    !bounds_ok(h->le_us, h->nbuckets))
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	return c->err;
+}
+
+static int
+hist_put(struct proto_wbuf *w, const struct proto_hist *h)
+{
+	size_t i;
+
+	if (w->err == PROTO_OK && !bounds_ok(h->le_us, h->nbuckets))
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, h->nbuckets);
+	for (i = 0; i < h->nbuckets && i < PROTO_MAX_BUCKETS; i++) {
+		proto_put_u64(w, h->le_us[i]);
+		proto_put_u64(w, h->count[i]);
+	}
+	return proto_put_u64(w, h->sum_us);
 }
 
 /* Ledger, OCSP cache and CRLs, after the token. */
@@ -383,6 +422,8 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 	if (c->err == PROTO_OK)
 		store_stats_get(c, m);
 	proto_failed_get(c, m->failed, &m->nfailed);
+	if (c->err == PROTO_OK)
+		hist_get(c, &m->ledger_commit);
 	return c->err;
 }
 
@@ -415,6 +456,7 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	token_stats_put(w, &m->token);
 	store_stats_put(w, m);
 	proto_failed_put(w, m->failed, m->nfailed);
+	hist_put(w, &m->ledger_commit);
 	return w->err;
 }
 

@@ -18,4 +18,22 @@ void	audit_record_fields(const struct audit_record *rec,
 	    const char *field[AUDIT_NFIELDS], size_t len[AUDIT_NFIELDS]);
 int64_t	audit_now(void);
 
+/*
+ * Checkpoints written inside a transaction that has not committed yet
+ * (audit_export.c): added by the writer, handed to cfg->exported on
+ * commit, dropped on rollback.
+ */
+struct audit_pending {
+	struct audit_ckpt	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+int	audit_pending_add(struct audit_pending *p, uint64_t seq, int64_t time,
+	    const uint8_t head[AUDIT_HASH_LEN], const uint8_t *sig,
+	    size_t siglen);
+void	audit_pending_flush(struct audit_pending *p,
+	    const struct audit_config *cfg, const char *node);
+void	audit_pending_drop(struct audit_pending *p);
+void	audit_pending_free(struct audit_pending *p);
+
 #endif

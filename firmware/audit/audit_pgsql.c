@@ -69,6 +69,7 @@ static const struct pgu_stmt stmts[] = {
 struct audit_pg {
 	char			node[AUDIT_PG_NODE_MAX + 1];
 	struct audit_config	cfg;
+	struct audit_pending	pending;	/* written, not committed */
 };
 
 struct chain_head {
@@ -152,7 +153,24 @@ audit_pg_attach(const char *node, const struct audit_config *cfg,
 void
 audit_pg_detach(struct audit_pg *a)
 {
+	if (a == NULL)
+		return;
+	audit_pending_free(&a->pending);
 	free(a);
+}
+
+void
+audit_pg_committed(struct audit_pg *a)
+{
+	if (a != NULL)
+		audit_pending_flush(&a->pending, &a->cfg, a->node);
+}
+
+void
+audit_pg_rolledback(struct audit_pg *a)
+{
+	if (a != NULL)
+		audit_pending_drop(&a->pending);
 }
 
 /* Lock this node's chain head, creating it for the first record. */
@@ -232,7 +250,13 @@ write_checkpoint(struct audit_pg *a, PGconn *conn, const struct chain_head *h,
 	pgu_int8(&p, now);
 	pgu_bytes(&p, h->hash, AUDIT_HASH_LEN);
 	pgu_bytes(&p, sig, siglen);
-	return run(conn, "a_insert_ckpt", &p, NULL);
+	if ((rc = run(conn, "a_insert_ckpt", &p, NULL)) != AUDIT_OK)
+		return rc;
+	/* The last step of an append: nothing after it can undo it. */
+	if (a->cfg.exported != NULL)
+		rc = audit_pending_add(&a->pending, h->seq, now, h->hash, sig,
+		    siglen);
+	return rc;
 }
 
 static int

@@ -141,6 +141,13 @@ int
 audit_pg_verify(PGconn *conn, const char *node, EVP_PKEY *pub,
     struct audit_verify_result *res)
 {
+	return audit_pg_verify_ext(conn, node, pub, NULL, res);
+}
+
+int
+audit_pg_verify_ext(PGconn *conn, const char *node, EVP_PKEY *pub,
+    const struct audit_ckpts *ext, struct audit_verify_result *res)
+{
 	struct pg_source s = { .conn = conn, .node = node };
 	int rc;
 
@@ -151,7 +158,7 @@ audit_pg_verify(PGconn *conn, const char *node, EVP_PKEY *pub,
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
 	if (rc != AUDIT_OK)
 		return rc;
-	rc = audit_walk(&pg_source, &s, pub, res);
+	rc = audit_walk(&pg_source, &s, pub, ext, res);
 	PQclear(s.page);
 	PQclear(PQexec(conn, "COMMIT"));
 	return rc;

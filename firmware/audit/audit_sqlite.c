@@ -62,6 +62,7 @@ struct audit_db {
 	sqlite3			*db;
 	struct audit_config	 cfg;
 	sqlite3_stmt		*st[ST_COUNT];
+	struct audit_pending	 pending;	/* written, not committed */
 };
 
 struct chain_head {
@@ -188,6 +189,7 @@ audit_db_detach(struct audit_db *adb)
 		return;
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(adb->st[i]);
+	audit_pending_free(&adb->pending);
 	free(adb);
 }
 
@@ -252,6 +254,10 @@ write_checkpoint(struct audit_db *adb, const struct chain_head *h,
 	rc = audit_db_rc(sqlite3_step(st));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	/* The last step of an append: nothing after it can undo it. */
+	if (rc == AUDIT_OK && adb->cfg.exported != NULL)
+		rc = audit_pending_add(&adb->pending, h->seq, now, h->hash,
+		    sig, siglen);
 	return rc;
 }
 
@@ -348,4 +354,18 @@ audit_db_checkpoint(struct audit_db *adb)
 	if (h.seq == cseq)
 		return AUDIT_OK;
 	return write_checkpoint(adb, &h, audit_now());
+}
+
+void
+audit_db_committed(struct audit_db *adb)
+{
+	if (adb != NULL)
+		audit_pending_flush(&adb->pending, &adb->cfg, "-");
+}
+
+void
+audit_db_rolledback(struct audit_db *adb)
+{
+	if (adb != NULL)
+		audit_pending_drop(&adb->pending);
 }

@@ -113,10 +113,14 @@ in_transaction(struct audit_log *log, const struct audit_record *rec,
 		rc = audit_db_checkpoint(log->adb);
 	if (rc == AUDIT_OK)
 		rc = exec_rc(log->db, "COMMIT");
-	if (rc != AUDIT_OK)
+	if (rc != AUDIT_OK) {
 		exec_rc(log->db, "ROLLBACK");
-	else if (seq != NULL)
-		*seq = n;
+		audit_db_rolledback(log->adb);
+	} else {
+		audit_db_committed(log->adb);
+		if (seq != NULL)
+			*seq = n;
+	}
 out:
 	pthread_mutex_unlock(&log->lock);
 	return rc;

@@ -98,6 +98,13 @@ static const struct audit_source sq_source = {
 int
 audit_db_verify(sqlite3 *db, EVP_PKEY *pub, struct audit_verify_result *res)
 {
+	return audit_db_verify_ext(db, pub, NULL, res);
+}
+
+int
+audit_db_verify_ext(sqlite3 *db, EVP_PKEY *pub, const struct audit_ckpts *ext,
+    struct audit_verify_result *res)
+{
 	struct sq_source s = { .db = db };
 	int rc;
 
@@ -106,7 +113,7 @@ audit_db_verify(sqlite3 *db, EVP_PKEY *pub, struct audit_verify_result *res)
 	memset(res, 0, sizeof(*res));
 	if ((rc = audit_db_rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL))))
 		goto out;
-	rc = audit_walk(&sq_source, &s, pub, res);
+	rc = audit_walk(&sq_source, &s, pub, ext, res);
 out:
 	sqlite3_finalize(s.records);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -115,6 +122,13 @@ out:
 
 int
 audit_verify(const char *path, EVP_PKEY *pub, struct audit_verify_result *res)
+{
+	return audit_verify_ext(path, pub, NULL, res);
+}
+
+int
+audit_verify_ext(const char *path, EVP_PKEY *pub,
+    const struct audit_ckpts *ext, struct audit_verify_result *res)
 {
 	sqlite3 *db = NULL;
 	int rc;
@@ -126,7 +140,7 @@ audit_verify(const char *path, EVP_PKEY *pub, struct audit_verify_result *res)
 	if (rc != AUDIT_OK)
 		goto out;
 	sqlite3_busy_timeout(db, 10000);
-	rc = audit_db_verify(db, pub, res);
+	rc = audit_db_verify_ext(db, pub, ext, res);
 out:
 	sqlite3_close(db);
 	return rc;

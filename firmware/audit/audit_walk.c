@@ -21,6 +21,7 @@ struct ckpt {
 	uint8_t		head[AUDIT_HASH_LEN];
 	uint8_t		sig[AUDIT_MAX_SIG];
 	size_t		siglen;
+	int		exported;	/* from an export file, not the db */
 };
 
 struct audit_walk {
@@ -80,6 +81,12 @@ audit_walk_checkpoint(struct audit_walk *w, uint64_t seq, int64_t time,
 	return AUDIT_OK;
 }
 
+static const char *
+origin(const struct ckpt *c)
+{
+	return c->exported ? "exported checkpoint" : "checkpoint";
+}
+
 /* Check the checkpoint's signature; 0 and a failure recorded if bad. */
 static int
 checkpoint_signed(struct audit_walk *w, const struct ckpt *c)
@@ -89,8 +96,8 @@ checkpoint_signed(struct audit_walk *w, const struct ckpt *c)
 	if (audit_checkpoint_verify(w->pub, c->seq, c->time, c->head, c->sig,
 	    c->siglen) == AUDIT_OK)
 		return 1;
-	fail(w, AUDIT_VERIFY_SIGNATURE, c->seq, "checkpoint at seq %" PRIu64
-	    " has a bad signature", c->seq);
+	fail(w, AUDIT_VERIFY_SIGNATURE, c->seq, "%s at seq %" PRIu64
+	    " has a bad signature", origin(c), c->seq);
 	return 0;
 }
 
@@ -106,9 +113,9 @@ match_checkpoints(struct audit_walk *w, uint64_t seq, const uint8_t *hash)
 			return 0;
 		if (c->seq != seq || memcmp(c->head, hash, AUDIT_HASH_LEN)) {
 			fail(w, AUDIT_VERIFY_CHECKPOINT, c->seq,
-			    "checkpoint at seq %" PRIu64 " does not match the"
-			    " chain: record %" PRIu64 " was altered", c->seq,
-			    c->seq);
+			    "%s at seq %" PRIu64 " does not match the"
+			    " chain: record %" PRIu64 " was altered", origin(c),
+			    c->seq, c->seq);
 			return 0;
 		}
 		w->res->checkpoints++;
@@ -186,9 +193,10 @@ check_tail(const struct audit_source *src, void *arg, struct audit_walk *w)
 		if (!checkpoint_signed(w, c))
 			return AUDIT_OK;
 		fail(w, AUDIT_VERIFY_TRUNCATED, w->expect, "log truncated: it"
-		    " ends at seq %" PRIu64 " but a signed checkpoint covers"
+		    " ends at seq %" PRIu64 " but a signed %s covers"
 		    " seq %" PRIu64 "; record %" PRIu64 " onwards is missing",
-		    w->expect - 1, c->seq, w->expect);
+		    w->expect - 1, c->exported ? "exported checkpoint" :
+		    "checkpoint", c->seq, w->expect);
 		return AUDIT_OK;
 	}
 	if (src->head == NULL)
@@ -203,9 +211,41 @@ check_tail(const struct audit_source *src, void *arg, struct audit_walk *w)
 	return AUDIT_OK;
 }
 
+static int
+ckpt_cmp(const void *a, const void *b)
+{
+	const struct ckpt *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->exported - y->exported;
+}
+
+/* The exported checkpoints beside the stored ones, all in seq order. */
+static int
+add_exported(struct audit_walk *w, const struct audit_ckpts *ext)
+{
+	const struct audit_ckpt *e;
+	size_t i;
+	int rc;
+
+	if (ext == NULL || ext->n == 0)
+		return AUDIT_OK;
+	for (i = 0; i < ext->n; i++) {
+		e = &ext->v[i];
+		rc = audit_walk_checkpoint(w, e->seq, e->time, e->head,
+		    AUDIT_HASH_LEN, e->sig, e->siglen);
+		if (rc != AUDIT_OK)
+			return rc;
+		w->ck[w->nck - 1].exported = 1;
+	}
+	qsort(w->ck, w->nck, sizeof(*w->ck), ckpt_cmp);
+	return AUDIT_OK;
+}
+
 int
 audit_walk(const struct audit_source *src, void *arg, EVP_PKEY *pub,
-    struct audit_verify_result *res)
+    const struct audit_ckpts *ext, struct audit_verify_result *res)
 {
 	struct audit_walk w;
 	int rc;
@@ -215,6 +255,7 @@ audit_walk(const struct audit_source *src, void *arg, EVP_PKEY *pub,
 	w.expect = 1;
 	w.res = res;
 	if ((rc = src->checkpoints(arg, &w)) != AUDIT_OK ||
+	    (rc = add_exported(&w, ext)) != AUDIT_OK ||
 	    (rc = walk_records(src, arg, &w)) != AUDIT_OK ||
 	    (rc = check_tail(src, arg, &w)) != AUDIT_OK)
 		goto out;

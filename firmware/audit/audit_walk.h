@@ -48,11 +48,12 @@ int	audit_walk_checkpoint(struct audit_walk *w, uint64_t seq, int64_t time,
 	    const void *head, size_t headlen, const void *sig, size_t siglen);
 
 /*
- * Walk src (arg is its state) and fill res, which the caller zeroed;
+ * Walk src (arg is its state), with the exported checkpoints ext (may be
+ * NULL) beside the stored ones, and fill res, which the caller zeroed;
  * returns AUDIT_OK whenever the walk finished, with the verdict in res,
  * else the source's error.
  */
 int	audit_walk(const struct audit_source *src, void *arg, EVP_PKEY *pub,
-	    struct audit_verify_result *res);
+	    const struct audit_ckpts *ext, struct audit_verify_result *res);
 
 #endif

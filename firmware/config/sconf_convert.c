@@ -220,6 +220,8 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->audit_checkpoint_every = cfg_getint(st, "audit_checkpoint_every");
 	c->audit_checkpoint_secs =
 	    sconf_duration(cfg_getstr(st, "audit_checkpoint_interval"));
+	c->audit_checkpoint_export = dup_opt(st, "audit_checkpoint_export",
+	    &ok);
 	c->tls_cert = dup_opt(tls, "cert", &ok);
 	c->tls_key = dup_opt(tls, "key", &ok);
 	get_list(tls, "client_ca", &c->tls_client_ca, &ok);

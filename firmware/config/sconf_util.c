@@ -104,6 +104,7 @@ sconf_free(struct sconf *c)
 	free(c->storage_backend);
 	free(c->storage_path);
 	free(c->audit_key_label);
+	free(c->audit_checkpoint_export);
 	free(c->tls_cert);
 	free(c->tls_key);
 	list_free(&c->tls_client_ca);

@@ -499,6 +499,7 @@ eng_acme_new_account(struct eng_acme *a)
 	struct ledger_val args[2];
 	struct audit_record rec;
 	char thumb[44], kid[ENG_ACME_ID_MAX + 1], actor[ENG_ID_ACTOR_MAX];
+	char src[64], detail[ENG_ACME_ID_MAX + 128];
 	uint8_t *der = NULL;
 	int derlen, rc, ans;
 
@@ -569,7 +570,10 @@ eng_acme_new_account(struct eng_acme *a)
 	rec.action = AUDIT_CONFIG;
 	rec.object = a->acct.id;
 	rec.result = "ok";
-	rec.detail = "acme account created with EAB key";
+	eng_audit_src(a->ev, src, sizeof(src));
+	eng_fmt(detail, sizeof(detail), "acme account created with EAB key "
+	    "src=%s cred=eab:%s", src, kid);
+	rec.detail = detail;
 	if ((rc = ledger_acme_write(a->e->ledger, st, 2, &rec)) != LEDGER_OK) {
 		ans = rc == LEDGER_ERR_STATE ? eng_acme_problem(a,
 		    ACME_P_UNAUTHORIZED, "EAB key already bound an account") :
@@ -640,6 +644,7 @@ eng_h_acme(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	a.e = e;
 	a.rt = rt;
 	a.q = &req->u.acme;
+	a.ev = &req->ev;
 	a.r = r;
 	if ((a.out = malloc(PROTO_MAX_BLOB)) == NULL)
 		return eng_reply_fail(r, PROTO_R_INTERNAL, "out of memory");
@@ -667,7 +672,7 @@ eng_h_acme_eab(struct eng_engine *e, const struct eng_rt *rt,
 	struct ledger_acme_step step;
 	struct audit_record rec;
 	uint8_t idb[8], key[32];
-	char kid[2 * sizeof(idb) + 1];
+	char kid[2 * sizeof(idb) + 1], full[AUDIT_MAX_FIELD];
 	size_t i;
 	int rc;
 
@@ -714,7 +719,8 @@ eng_h_acme_eab(struct eng_engine *e, const struct eng_rt *rt,
 	rec.action = AUDIT_CONFIG;
 	rec.object = kid;
 	rec.result = "ok";
-	rec.detail = "acme eab key created";
+	rec.detail = eng_audit_detail(id, "acme eab key created", full,
+	    sizeof(full));
 	if ((rc = ledger_acme_write(e->ledger, &step, 1, &rec)) != LEDGER_OK) {
 		explicit_bzero(tr->secret, sizeof(tr->secret));
 		return eng_reply_fail(r, PROTO_R_UNAVAILABLE, "ledger: %s",

@@ -28,6 +28,7 @@ struct eng_acme {
 	struct eng_engine		*e;
 	const struct eng_rt		*rt;
 	const struct proto_acme_req	*q;
+	const struct proto_evidence	*ev;	/* its source address */
 	struct eng_reply		*r;
 	const struct eng_rt_tenant	*t;
 	const char			*tenant, *profile;	/* the label's */

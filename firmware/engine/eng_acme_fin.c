@@ -131,6 +131,7 @@ eng_acme_finalize(struct eng_acme *a)
 	eng_fmt(id.role, sizeof(id.role), "requester");
 	eng_fmt(id.tenant, sizeof(id.tenant), "%s", a->acct.tenant);
 	eng_fmt(id.profile, sizeof(id.profile), "%s", a->acct.profile);
+	eng_ident_via(a->ev, &id);
 	memset(&fin, 0, sizeof(fin));
 	fin.a = a;
 	fin.o = &o;
@@ -143,8 +144,11 @@ eng_acme_finalize(struct eng_acme *a)
 	sg.check = eng_acme_fin_check;
 	sg.arg = &fin;
 	rc = eng_enroll_sign(a->e, &sg, &res, hex, msg, sizeof(msg));
+	/* Issue 19: ACME issuances count per target as ISSUE's do. */
+	eng_stats_count(a->e->stats, a->tenant, a->profile, rc == PROTO_R_OK ?
+	    ENG_ST_ISSUED : ENG_ST_REFUSED, rc);
 	if (rc != PROTO_R_OK) {
-		eng_audit(a->e, id.actor, id.role, a->tenant, AUDIT_REFUSE,
+		eng_audit_id(a->e, &id, a->tenant, AUDIT_REFUSE,
 		    hex[0] ? hex : NULL, "denied", msg);
 		if (acme_problem_render(fin.badcsr || rc == PROTO_R_BAD_REQUEST
 		    ? ACME_P_BAD_CSR : ACME_P_UNAUTHORIZED, msg, err,

@@ -32,7 +32,7 @@ eng_admin_gate(struct eng_engine *e, const struct eng_rt *rt,
 		    id->actor, what, tenant);
 	else
 		return PROTO_R_OK;
-	eng_audit(e, id->actor, id->role, tenant, AUDIT_REFUSE, NULL,
+	eng_audit_id(e, id, tenant, AUDIT_REFUSE, NULL,
 	    "denied", msg);
 	return eng_reply_fail(r, result, "%s", msg);
 }
@@ -99,6 +99,7 @@ eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt,
 	const struct proto_revoke_req *q = &req->u.revoke;
 	struct ledger_serial serial;
 	struct audit_record rec;
+	char full[AUDIT_MAX_FIELD];
 	char hex[2 * LEDGER_SERIAL_MAX + 1], detail[64];
 	int64_t when = eng_engine_now(e);
 	int rc;
@@ -117,11 +118,11 @@ eng_h_revoke(struct eng_engine *e, const struct eng_rt *rt,
 	rec.action = AUDIT_REVOKE;
 	rec.object = hex;
 	rec.result = "ok";
-	rec.detail = detail;
+	rec.detail = eng_audit_detail(id, detail, full, sizeof(full));
 	rc = ledger_revoke(e->ledger, q->tenant, &serial, q->reason, when,
 	    &rec);
 	if (rc != LEDGER_OK) {
-		eng_audit(e, id->actor, id->role, q->tenant, AUDIT_REFUSE, hex,
+		eng_audit_id(e, id, q->tenant, AUDIT_REFUSE, hex,
 		    "denied", ledger_strerror(rc));
 		if (rc == LEDGER_ERR_NOTFOUND)
 			return eng_reply_fail(r, PROTO_R_NOT_FOUND, "no "

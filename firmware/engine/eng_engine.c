@@ -153,6 +153,17 @@ eng_audit(struct eng_engine *e, const char *actor, const char *role,
 	return rc;
 }
 
+int
+eng_audit_id(struct eng_engine *e, const struct eng_ident *id,
+    const char *tenant, enum audit_action action, const char *object,
+    const char *result, const char *detail)
+{
+	char full[AUDIT_MAX_FIELD];
+
+	return eng_audit(e, id->actor, id->role, tenant, action, object,
+	    result, eng_audit_detail(id, detail, full, sizeof(full)));
+}
+
 void
 eng_fmt(char *buf, size_t size, const char *fmt, ...)
 {
@@ -238,6 +249,14 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	ledger_stats(e->ledger, &ls);
 	h->ledger_ops = ls.ops;
 	h->ledger_transactions = ls.transactions;
+	_Static_assert(LEDGER_COMMIT_BUCKETS <= PROTO_MAX_BUCKETS,
+	    "the commit histogram must fit the engine protocol");
+	memcpy(h->ledger_commit.le_us, ls.commit_le_us,
+	    sizeof(ls.commit_le_us));
+	memcpy(h->ledger_commit.count, ls.commit_count,
+	    sizeof(ls.commit_count));
+	h->ledger_commit.nbuckets = LEDGER_COMMIT_BUCKETS;
+	h->ledger_commit.sum_us = ls.commit_sum_us;
 	if (rt != NULL && rt->rev != NULL)
 		eng_rev_stats(rt, time(NULL), h);
 	pthread_mutex_lock(&e->lock);

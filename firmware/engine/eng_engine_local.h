@@ -141,6 +141,7 @@ struct eng_ident {
 	char			 profile[CA_MAX_ID + 1]; /* ISSUED, TOKEN */
 	X509			*leaf;		/* ISSUED: owned */
 	struct ledger_token	 tok;		/* TOKEN */
+	char			 via[192];	/* "src=... cred=..." */
 };
 
 /*
@@ -180,6 +181,17 @@ void	eng_ident_audit_fail(struct eng_engine *e, int peer,
 	    const struct proto_evidence *ev, const char *actor,
 	    const char *why);
 void	eng_sha256(const void *p, size_t len, uint8_t out[32]);
+/*
+ * Issue 19, eng_audit_who.c: eng_ident_via fills id->via from the
+ * request's source address (ev may be NULL) and the verified credential;
+ * eng_audit_detail returns detail with id->via appended (in buf, or
+ * detail itself when there is nothing to add); eng_audit_src writes the
+ * client's full address, "-" if none.
+ */
+void	eng_ident_via(const struct proto_evidence *ev, struct eng_ident *id);
+const char *eng_audit_detail(const struct eng_ident *id, const char *detail,
+	    char *buf, size_t size);
+void	eng_audit_src(const struct proto_evidence *ev, char *out, size_t size);
 
 struct eng_reply;
 /*
@@ -380,6 +392,19 @@ int	eng_audit(struct eng_engine *e, const char *actor, const char *role,
 	    const char *tenant, enum audit_action action, const char *object,
 	    const char *result, const char *detail);
 /* The message for a token failure, e.g. "token down: CKR_DEVICE_REMOVED". */
+/* eng_audit with id's actor and role, and id->via after detail. */
+int	eng_audit_id(struct eng_engine *e, const struct eng_ident *id,
+	    const char *tenant, enum audit_action action, const char *object,
+	    const char *result, const char *detail);
 void	eng_token_reason(struct eng_engine *e, char *buf, size_t size);
+/*
+ * Checkpoint export (eng_audit_export.c): the export file opened for
+ * appending (fatal if it cannot be; -1 when path is NULL), and the
+ * audit_config.exported hook, whose arg points at that descriptor.
+ */
+struct audit_ckpt;
+int	eng_ckpt_export_open(const char *path);
+void	eng_ckpt_exported(void *arg, const char *node,
+	    const struct audit_ckpt *ck);
 
 #endif

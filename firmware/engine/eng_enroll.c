@@ -245,6 +245,7 @@ eng_enroll_commit(void *arg, const struct ca_issued *c)
 {
 	struct eng_enroll *en = arg;
 	struct audit_record rec;
+	char full[AUDIT_MAX_FIELD];
 	char detail[ENG_DETAIL_MAX];
 
 	snprintf(detail, sizeof(detail), "profile=%s names=%s not_after=%lld"
@@ -259,7 +260,7 @@ eng_enroll_commit(void *arg, const struct ca_issued *c)
 	rec.action = AUDIT_ISSUE;
 	rec.object = en->hex;
 	rec.result = "ok";
-	rec.detail = detail;
+	rec.detail = eng_audit_detail(en->id, detail, full, sizeof(full));
 	return ledger_commit(en->e->ledger, &en->serial, c->cert, c->cert_len,
 	    &rec);
 }
@@ -327,6 +328,7 @@ static void
 eng_enroll_abandon(struct eng_enroll *en, const char *why)
 {
 	struct audit_record rec;
+	char full[AUDIT_MAX_FIELD];
 
 	if (!en->reserved)
 		return;
@@ -337,7 +339,7 @@ eng_enroll_abandon(struct eng_enroll *en, const char *why)
 	rec.action = AUDIT_ABANDON;
 	rec.object = en->hex;
 	rec.result = "ok";
-	rec.detail = why;
+	rec.detail = eng_audit_detail(en->id, why, full, sizeof(full));
 	if (ledger_abandon(en->e->ledger, &en->serial, &rec) != LEDGER_OK)
 		log_warnx("msg=\"cannot abandon reserved serial; "
 		    "reconciliation will\" serial=%s", en->hex);
@@ -590,7 +592,7 @@ eng_h_issue(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	ca_result_free(&res);
 	return result;
 out:
-	eng_audit(e, id->actor, id->role, t != NULL ? t->t.name : tname,
+	eng_audit_id(e, id, t != NULL ? t->t.name : tname,
 	    AUDIT_REFUSE, hex[0] ? hex : NULL, "denied", msg);
 	return eng_reply_fail(r, result, "%s", msg);
 }

@@ -358,6 +358,8 @@ eng_ident_derive(struct eng_engine *e, const struct eng_rt *rt, int peer,
     const struct proto_evidence *ev, struct eng_ident *id, char *msg,
     size_t msglen)
 {
+	int rc;
+
 	memset(id, 0, sizeof(*id));
 	msg[0] = '\0';
 	/* The parent never parses network input: it is the local operator. */
@@ -366,14 +368,22 @@ eng_ident_derive(struct eng_engine *e, const struct eng_rt *rt, int peer,
 		eng_fmt(id->role, sizeof(id->role), "%s",
 		    sconf_role_name(SCONF_ROLE_OPERATOR));
 		eng_fmt(id->actor, sizeof(id->actor), "signetd");
+		eng_ident_via(NULL, id);
 		return PROTO_R_OK;
 	}
 	if (ev->kind == PROTO_EV_CERTS)
-		return eng_ident_certs(e, rt, ev, id, msg, msglen);
-	if (ev->kind == PROTO_EV_TOKEN)
-		return eng_ident_token(e, ev, id, msg, msglen);
-	eng_fmt(msg, msglen, "no client certificate or enrollment token");
-	return PROTO_R_UNAUTHORIZED;
+		rc = eng_ident_certs(e, rt, ev, id, msg, msglen);
+	else if (ev->kind == PROTO_EV_TOKEN)
+		rc = eng_ident_token(e, ev, id, msg, msglen);
+	else {
+		eng_fmt(msg, msglen, "no client certificate or enrollment "
+		    "token");
+		rc = PROTO_R_UNAUTHORIZED;
+	}
+	/* Issue 19: this request's address, never a cached one. */
+	if (rc == PROTO_R_OK)
+		eng_ident_via(ev, id);
+	return rc;
 }
 
 int

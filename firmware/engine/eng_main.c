@@ -141,6 +141,9 @@ eng_open_token(const struct sconf *c)
 	return hsm;
 }
 
+/* The export file's descriptor, for the life of the process. */
+static int export_fd = -1;
+
 static struct ledger *
 eng_open_ledger(const struct sconf *c, struct hsm *hsm,
     struct hsm_key **audit_key)
@@ -160,6 +163,10 @@ eng_open_ledger(const struct sconf *c, struct hsm *hsm,
 		    (uint64_t)c->audit_checkpoint_every : 0;
 		lc.audit.every_secs = c->audit_checkpoint_secs > 0 ?
 		    c->audit_checkpoint_secs : 0;
+		/* Issue 19: every checkpoint to the log and the export. */
+		export_fd = eng_ckpt_export_open(c->audit_checkpoint_export);
+		lc.audit.exported = eng_ckpt_exported;
+		lc.audit.exported_arg = &export_fd;
 	}
 	if ((rc = ledger_open_config(c->storage_backend ? c->storage_backend :
 	    "sqlite", c->storage_path, &lc, &l)) != LEDGER_OK)

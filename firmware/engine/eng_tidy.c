@@ -155,7 +155,7 @@ eng_h_tidy(struct eng_engine *e, const struct eng_rt *rt,
 		    id->actor, q->tenant);
 	else
 		goto allowed;
-	eng_audit(e, id->actor, id->role, q->tenant, AUDIT_REFUSE, NULL,
+	eng_audit_id(e, id, q->tenant, AUDIT_REFUSE, NULL,
 	    "denied", msg);
 	return eng_reply_fail(r, PROTO_R_FORBIDDEN, "%s", msg);
 allowed:

@@ -115,6 +115,7 @@ eng_h_token(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	struct proto_token_rep *tr = &r->rep.u.token;
 	struct ledger_token tok;
 	struct audit_record rec;
+	char full[AUDIT_MAX_FIELD];
 	uint8_t secret[ENG_TOKEN_SECRET_BYTES], idb[8];
 	char msg[PROTO_MAX_STR + 1], detail[LEDGER_MAX_TEXT + 128];
 	int rc, result;
@@ -125,7 +126,7 @@ eng_h_token(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	    sizeof(msg)) != 0) {
 		if (result == PROTO_R_OK)
 			result = PROTO_R_BAD_REQUEST;
-		eng_audit(e, id->actor, id->role, q->tenant, AUDIT_REFUSE,
+		eng_audit_id(e, id, q->tenant, AUDIT_REFUSE,
 		    NULL, "denied", msg);
 		return eng_reply_fail(r, result, "%s", msg);
 	}
@@ -165,7 +166,7 @@ eng_h_token(struct eng_engine *e, const struct eng_rt *rt, struct eng_ident *id,
 	rec.action = AUDIT_CONFIG;
 	rec.object = tok.id;
 	rec.result = "ok";
-	rec.detail = detail;
+	rec.detail = eng_audit_detail(id, detail, full, sizeof(full));
 	if ((rc = ledger_token_create(e->ledger, &tok, &rec)) != LEDGER_OK) {
 		explicit_bzero(tr->secret, sizeof(tr->secret));
 		return eng_reply_fail(r, PROTO_R_UNAVAILABLE, "ledger: %s",

@@ -4,10 +4,41 @@
  */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 #include <signet/ledger.h>
 
 #include "ledger_gc.h"
+
+/* Upper bounds of the commit-duration buckets, microseconds. */
+static const uint64_t commit_le_us[LEDGER_COMMIT_BUCKETS] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	1000000, UINT64_MAX,
+};
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Count one batch's duration; lock held. */
+static void
+count_commit(struct ledger_gc *g, uint64_t us)
+{
+	size_t i;
+
+	for (i = 0; i < LEDGER_COMMIT_BUCKETS - 1 && us > commit_le_us[i];
+	    i++)
+		;
+	g->commit_count[i]++;
+	g->commit_sum_us += us;
+}
 
 int
 ledger_gc_init(struct ledger_gc *g, const struct gc_hooks *hooks, void *arg,
@@ -21,6 +52,8 @@ ledger_gc_init(struct ledger_gc *g, const struct gc_hooks *hooks, void *arg,
 	g->arg = arg;
 	g->ops = 0;
 	g->transactions = 0;
+	memset(g->commit_count, 0, sizeof(g->commit_count));
+	g->commit_sum_us = 0;
 	if (pthread_mutex_init(&g->lock, NULL) != 0)
 		return -1;
 	return 0;
@@ -106,6 +139,7 @@ int
 ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 {
 	struct gc_op *batch, *o, *next;
+	uint64_t t0;
 	int rc;
 
 	op->next = NULL;
@@ -124,8 +158,11 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 		g->running = 1;
 		batch = take_batch(g);
 		pthread_mutex_unlock(&g->lock);
+		t0 = now_us();
 		run_batch(g, batch);
+		t0 = now_us() - t0;
 		pthread_mutex_lock(&g->lock);
+		count_commit(g, t0);
 		/*
 		 * Signalled under the lock: a waiter cannot return (and
 		 * destroy its condition) before the lock is released.
@@ -249,5 +286,8 @@ ledger_gc_stats(void *state, struct ledger_stats *out)
 	pthread_mutex_lock(&g->lock);
 	out->ops = g->ops;
 	out->transactions = g->transactions;
+	memcpy(out->commit_count, g->commit_count, sizeof(out->commit_count));
+	out->commit_sum_us = g->commit_sum_us;
 	pthread_mutex_unlock(&g->lock);
+	memcpy(out->commit_le_us, commit_le_us, sizeof(out->commit_le_us));
 }

@@ -90,6 +90,8 @@ struct ledger_gc {
 	void			*arg;
 	uint64_t		 ops;
 	uint64_t		 transactions;
+	uint64_t		 commit_count[LEDGER_COMMIT_BUCKETS];
+	uint64_t		 commit_sum_us;
 };
 
 /* 0, or -1 if the mutex cannot be created. */

@@ -71,6 +71,8 @@ gc_begin(void *arg)
 	struct pg_ledger *pg = arg;
 	int fresh, tries, rc;
 
+	/* Checkpoints of a batch that never committed are not exported. */
+	audit_pg_rolledback(pg->audit);
 	for (tries = 0;; tries++) {
 		if ((rc = pg_conn_ensure(&pg->w, &fresh)) != LEDGER_OK)
 			return rc;
@@ -125,6 +127,8 @@ gc_commit(void *arg)
 	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
 		rc = LEDGER_ERR_DB;
 	PQclear(res);
+	if (rc == LEDGER_OK)
+		audit_pg_committed(pg->audit);
 	return rc;
 }
 
@@ -133,6 +137,7 @@ gc_rollback(void *arg)
 {
 	struct pg_ledger *pg = arg;
 
+	audit_pg_rolledback(pg->audit);
 	if (pg->w.conn != NULL && !pg->w.broken &&
 	    PQtransactionStatus(pg->w.conn) != PQTRANS_IDLE)
 		pg_simple(&pg->w, "ROLLBACK");

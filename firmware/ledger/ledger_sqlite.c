@@ -441,6 +441,8 @@ gc_begin(void *arg)
 {
 	struct sq_ledger *sq = arg;
 
+	/* Checkpoints of a batch that never committed are not exported. */
+	audit_db_rolledback(sq->adb);
 	return run(sq->w[W_BEGIN]);
 }
 
@@ -470,8 +472,11 @@ static int
 gc_commit(void *arg)
 {
 	struct sq_ledger *sq = arg;
+	int rc;
 
-	return run(sq->w[W_COMMIT]);
+	if ((rc = run(sq->w[W_COMMIT])) == LEDGER_OK)
+		audit_db_committed(sq->adb);
+	return rc;
 }
 
 static void
@@ -479,6 +484,7 @@ gc_rollback(void *arg)
 {
 	struct sq_ledger *sq = arg;
 
+	audit_db_rolledback(sq->adb);
 	if (sqlite3_get_autocommit(sq->wdb) == 0)
 		run(sq->w[W_ROLLBACK]);
 }

@@ -1,8 +1,10 @@
 /*
- * signet-audit verify --db FILE --pubkey PEM
+ * signet-audit verify --db FILE --pubkey PEM [--checkpoints FILE]
  *
  * Checks the appliance's audit chain and its signed checkpoints and names
- * the first bad record.  Exit 0 when the log verifies, 1 when it does not,
+ * the first bad record.  With --checkpoints, also against the checkpoints
+ * the engine exported as it signed them (storage.audit_checkpoint_export),
+ * so that a tail deleted together with its checkpoints is reported.  Exit 0 when the log verifies, 1 when it does not,
  * 2 when the check could not be made (signify's convention).
  */
 #include <errno.h>
@@ -23,7 +25,8 @@ usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "signet-audit: %s\n", why);
-	fprintf(stderr, "usage: signet-audit verify --db FILE --pubkey PEM\n");
+	fprintf(stderr, "usage: signet-audit verify --db FILE --pubkey PEM "
+	    "[--checkpoints FILE]\n");
 }
 
 static EVP_PKEY *
@@ -45,15 +48,23 @@ load_pubkey(const char *path)
 }
 
 static int
-verify(const char *db, const char *pem)
+verify(const char *db, const char *pem, const char *ckfile)
 {
 	struct audit_verify_result res;
+	struct audit_ckpts ext = { NULL, 0 };
 	EVP_PKEY *key = NULL;
+	char err[512];
 	int rc, status = EXIT_OPERATIONAL;
 
 	if ((key = load_pubkey(pem)) == NULL)
 		goto out;
-	if ((rc = audit_verify(db, key, &res)) != AUDIT_OK) {
+	if (ckfile != NULL &&
+	    (rc = audit_ckpts_load(ckfile, NULL, &ext, err, sizeof(err))) !=
+	    AUDIT_OK) {
+		fprintf(stderr, "signet-audit: %s\n", err);
+		goto out;
+	}
+	if ((rc = audit_verify_ext(db, key, &ext, &res)) != AUDIT_OK) {
 		fprintf(stderr, "signet-audit: %s: %s\n", db,
 		    audit_strerror(rc));
 		goto out;
@@ -66,8 +77,12 @@ verify(const char *db, const char *pem)
 	}
 	printf("%s: OK: %s (last checkpoint at seq %llu)\n", db, res.message,
 	    (unsigned long long)res.last_checkpoint);
+	if (ckfile != NULL)
+		printf("%s: OK: %zu exported checkpoints in %s match\n", db,
+		    ext.n, ckfile);
 	status = 0;
 out:
+	audit_ckpts_free(&ext);
 	EVP_PKEY_free(key);
 	return status;
 }
@@ -78,9 +93,10 @@ main(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "pubkey", required_argument, NULL, 'p' },
+		{ "checkpoints", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db = NULL, *pem = NULL;
+	const char *db = NULL, *pem = NULL, *ckfile = NULL;
 	int ch;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
@@ -88,8 +104,11 @@ main(int argc, char *argv[])
 		return EXIT_OPERATIONAL;
 	}
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "d:p:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:p:", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			ckfile = optarg;
+			break;
 		case 'd':
 			db = optarg;
 			break;
@@ -106,5 +125,5 @@ main(int argc, char *argv[])
 		    "--pubkey is missing" : "unexpected argument");
 		return EXIT_OPERATIONAL;
 	}
-	return verify(db, pem);
+	return verify(db, pem, ckfile);
 }

@@ -116,11 +116,17 @@ const struct ctl_verb ctl_verbs[] = {
 	    "certificate's)\n"
 	    "  exit 0 good, 1 revoked or unknown, 2 no verified answer\n" },
 	{ "audit", "verify", ctl_cmd_audit_verify,
-	    "--pubkey PEM (--db LEDGER | --pgsql CONNINFO --node ID)",
+	    "--pubkey PEM (--db LEDGER | --pgsql CONNINFO --node ID) "
+	    "[--checkpoints FILE]",
 	    "      --pubkey FILE     the audit key's PEM public key\n"
 	    "      --db FILE         a SQLite ledger (off line)\n"
 	    "      --pgsql CONNINFO  a PostgreSQL ledger, with --node\n"
 	    "      --node ID         the node whose chain to verify\n"
+	    "      --checkpoints FILE  checkpoints the engine exported "
+	    "(storage.\n"
+	    "                        audit_checkpoint_export): a tail cut "
+	    "with its\n"
+	    "                        checkpoints fails\n"
 	    "  exit 0 verified, 1 the log was altered, 2 cannot check\n" },
 	{ "audit", "show", ctl_cmd_audit_show,
 	    "--db LEDGER [--since TIME] [--action A] [--limit N]",

@@ -75,7 +75,7 @@ load_pubkey(const char *path)
 
 static int
 pg_verify(const char *conninfo, const char *node, EVP_PKEY *key,
-    struct audit_verify_result *res)
+    const struct audit_ckpts *ext, struct audit_verify_result *res)
 {
 	PGconn *conn;
 	int rc;
@@ -86,7 +86,7 @@ pg_verify(const char *conninfo, const char *node, EVP_PKEY *key,
 		PQfinish(conn);
 		return AUDIT_ERR_IO;
 	}
-	rc = audit_pg_verify(conn, node, key, res);
+	rc = audit_pg_verify_ext(conn, node, key, ext, res);
 	PQfinish(conn);
 	return rc;
 }
@@ -94,18 +94,22 @@ pg_verify(const char *conninfo, const char *node, EVP_PKEY *key,
 int
 ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 {
-	enum { O_PUB = 1, O_DB, O_PG, O_NODE };
+	enum { O_PUB = 1, O_DB, O_PG, O_NODE, O_CKPT };
 	static const struct option lo[] = {
 		{ "pubkey", required_argument, NULL, O_PUB },
 		{ "db", required_argument, NULL, O_DB },
 		{ "pgsql", required_argument, NULL, O_PG },
 		{ "node", required_argument, NULL, O_NODE },
+		{ "checkpoints", required_argument, NULL, O_CKPT },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct ctl_verb *v = verb("audit", "verify");
 	const char *pub = NULL, *db = NULL, *pg = NULL, *node = NULL, *what;
+	const char *ckfile = NULL;
 	struct audit_verify_result res;
+	struct audit_ckpts ext = { NULL, 0 };
 	EVP_PKEY *key = NULL;
+	char err[512];
 	int ch, rc;
 
 	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
@@ -114,7 +118,7 @@ ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		if (ch == -2)
 			return CTL_EXIT_ERR;
 		*(ch == O_PUB ? &pub : ch == O_DB ? &db : ch == O_PG ? &pg :
-		    &node) = optarg;
+		    ch == O_CKPT ? &ckfile : &node) = optarg;
 	}
 	if (optind != argc)
 		return usage_err(v, "audit verify takes no arguments");
@@ -126,11 +130,19 @@ ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		    "--node ID");
 	if ((key = load_pubkey(pub)) == NULL)
 		return CTL_EXIT_ERR;
+	/* Issue 19: the checkpoints the engine exported as it signed them. */
+	if (ckfile != NULL && audit_ckpts_load(ckfile, db != NULL ? NULL :
+	    node, &ext, err, sizeof(err)) != AUDIT_OK) {
+		ctl_err("%s", err);
+		EVP_PKEY_free(key);
+		return CTL_EXIT_ERR;
+	}
 	memset(&res, 0, sizeof(res));
 	what = db != NULL ? db : node;
-	rc = db != NULL ? audit_verify(db, key, &res) :
-	    pg_verify(pg, node, key, &res);
+	rc = db != NULL ? audit_verify_ext(db, key, &ext, &res) :
+	    pg_verify(pg, node, key, &ext, &res);
 	EVP_PKEY_free(key);
+	audit_ckpts_free(&ext);
 	if (rc != AUDIT_OK) {
 		ctl_err("%s: %s", what, audit_strerror(rc));
 		return CTL_EXIT_ERR;

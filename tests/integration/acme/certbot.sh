@@ -59,6 +59,14 @@ cb() {
 		--logs-dir "$work/$dir/logs" --no-random-sleep-on-renew
 }
 
+# issued_total{dev,acme} in /metrics (issue 19: ACME finalize counts).
+ACME_ISS='signet_certificates_issued_total{tenant="dev",profile="acme"}'
+acme_issued() {
+	curl -sf -m 10 "${CA[@]}" "${OP[@]}" "$B/metrics" |
+		awk -v k="$ACME_ISS" '$1 == k { v = $2 } END { print v + 0 }'
+}
+iss0=$(acme_issued)
+
 NAME=www.svc.dev.internal
 cb cb1 certonly --standalone --preferred-challenges http \
 	--http-01-address 127.0.0.1 --http-01-port "$H01" \
@@ -77,6 +85,8 @@ curl -sf "${CA[@]}" "${OP[@]}" "$B/v1/certs/$SERIAL?tenant=dev" >row.json ||
 	fail "ledger row of $SERIAL"
 grep -q '"authorized_by":"acme:dev-acme:' row.json || fail "ledger row: $(cat row.json)"
 pass "the ledger records the ACME account that authorised $SERIAL"
+[ "$(acme_issued)" = $((iss0 + 1)) ] || fail "$ACME_ISS is $(acme_issued) after one ACME issuance, not $((iss0 + 1))"
+pass "the ACME issuance moves $ACME_ISS"
 
 # lego (Debian 12) enrolls too, with its own EAB key and http-01.
 {

@@ -13,8 +13,9 @@
 #     PSK lookups;
 #   - issuance and revocation move signet_certificates_issued_total and
 #     signet_certificates_revoked_total of their tenant and profile;
-#   - the token's state and signing-time histogram, ledger writes, OCSP
-#     cache hits and the CRL's size, entries and age per issuer.
+#   - the token's state and signing-time histogram, ledger writes and
+#     the group-commit duration histogram, OCSP cache hits and the CRL's
+#     size, entries and age per issuer.
 # Loopback only; every wait is bounded.
 #
 # usage: metrics.sh SOURCE_DIR BUILD_DIR
@@ -83,6 +84,7 @@ pass "/metrics parses with prometheus_client and the strict checks; CoAP and eng
 req0=$(val "$C_REQ") enr0=$(val "$C_ENR") err0=$(val "$C_ERR") hs0=$(val "$C_HS")
 hello0=$(($(val "$C_HELLO") + $(val "$C_HELLOC"))) sess0=$(val "$C_SESS")
 psk0=$(val "$C_PSK") pskno0=$(val "$C_PSKNO") iss0=$(val "$ISS") rev0=$(val "$REV") forb0=$(val "$FORB")
+lc0=$(val 'signet_ledger_commit_seconds_count{}')
 
 # 1. A CoAP enrollment over DTLS-PSK.
 T1=$(dev_token device m1.dev.devices.internal)
@@ -138,6 +140,14 @@ SIGN='signet_token_sign_seconds_count{}'
 [ "$(val "$SIGN")" -ge 1 ] || fail "no token signature counted: $(grep token_sign "m$n.s")"
 [ "$(val 'signet_ledger_operations_total{}')" -ge 2 ] &&
 	[ "$(val 'signet_ledger_transactions_total{}')" -ge 1 ] || fail "ledger writes not counted"
+# Every group commit is timed: the histogram counts each transaction
+# (failed batches too, so >=), and its +Inf bucket is its count.
+LC='signet_ledger_commit_seconds_count{}'
+[ "$(val "$LC")" -ge "$(val 'signet_ledger_transactions_total{}')" ] ||
+	fail "commit durations: $(grep ledger_ "m$n.s")"
+[ "$(val 'signet_ledger_commit_seconds_bucket{le="+Inf"}')" = "$(val "$LC")" ] ||
+	fail "commit histogram +Inf bucket: $(grep ledger_commit "m$n.s")"
+[ "$(val "$LC")" -gt "$lc0" ] || fail "issuances and a revocation did not move $LC from $lc0: $(grep ledger_ "m$n.s")"
 sign0=$(val "$SIGN") hit0=$(val 'signet_ocsp_cache_total{event="hit"}')
 cat data/ca/intermediate.pem data/ca/root.pem > chain.pem
 for i in 1 2 3; do
@@ -159,7 +169,7 @@ entries=$(openssl crl -inform der -in int.crl -noout -text | grep -c 'Serial Num
 	fail "the CRL lists $entries, /metrics: $(grep signet_crl_ "m$n.s")"
 age=$(val 'signet_crl_age_seconds{issuer="intermediate"}')
 [ "$age" -le 120 ] || fail "CRL age $age s"
-pass "token state and signing times, ledger writes, OCSP cache hits, CRL size/entries/age ($bytes bytes, $entries entries, $age s) in /metrics"
+pass "token state and signing times, ledger writes and commit times, OCSP cache hits, CRL size/entries/age ($bytes bytes, $entries entries, $age s) in /metrics"
 
 daemon_stop
 ! grep -q 'ERROR: AddressSanitizer\|runtime error' signetd.log || fail "sanitizer report in the log"

@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -515,6 +517,88 @@ test_audit_chain_per_node_and_tamper(void **state)
 	PQfinish(c);
 }
 
+/* The engine's export hook: each committed checkpoint as its line. */
+static void
+export_line(void *arg, const char *node, const struct audit_ckpt *ck)
+{
+	char line[AUDIT_CKPT_LINE_MAX];
+
+	assert_int_equal(audit_ckpt_format(node, ck, line, sizeof(line)),
+	    AUDIT_OK);
+	fprintf(arg, "%s\n", line);
+}
+
+/*
+ * Issue 19: checkpoints exported as they commit.  A tail deleted with its
+ * checkpoints and the head row set back (an intruder who knows the
+ * schema) verifies from the database alone, and fails against the
+ * export, which names the checkpoint it lost.
+ */
+static void
+test_audit_checkpoint_export(void **state)
+{
+	struct pgfx *fx = *state;
+	struct ledger_config cfg;
+	struct ledger *l = NULL;
+	struct audit_verify_result res;
+	struct audit_record rec;
+	struct audit_ckpts ext;
+	char target[1200], path[] = "/tmp/signet-ckpt-XXXXXX", err[256];
+	FILE *f;
+	PGconn *c;
+	int fd, i;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.audit.key = fx->key;
+	cfg.audit.every_n = 4;
+	cfg.audit.exported = export_line;
+	cfg.audit.exported_arg = f;
+	pgfx_target(fx, "e5", target, sizeof(target));
+	assert_int_equal(ledger_open_config("pgsql", target, &cfg, &l),
+	    LEDGER_OK);
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = "CN=op";
+	rec.action = AUDIT_CONFIG;
+	rec.result = "ok";
+	for (i = 0; i < 10; i++)
+		assert_int_equal(ledger_audit(l, &rec, NULL), LEDGER_OK);
+	ledger_close(l);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(audit_ckpts_load(path, "e5", &ext, err,
+	    sizeof(err)), AUDIT_OK);
+	assert_int_equal(ext.n, 2);	/* at seq 4 and 8 */
+	assert_int_equal(ext.v[1].seq, 8);
+	c = pgfx_connect(fx);
+	assert_int_equal(audit_pg_verify_ext(c, "e5", fx->key, &ext, &res),
+	    AUDIT_OK);
+	assert_int_equal(res.status, AUDIT_VERIFY_OK);
+	assert_int_equal(pgfx_sql(fx, "ALTER TABLE audit_log DISABLE TRIGGER"
+	    " USER; ALTER TABLE audit_checkpoint DISABLE TRIGGER USER;"
+	    " DELETE FROM audit_log WHERE node = 'e5' AND seq >= 6;"
+	    " DELETE FROM audit_checkpoint WHERE node = 'e5' AND seq >= 6;"
+	    " UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM"
+	    " audit_log WHERE node = 'e5' AND seq = 5) WHERE node = 'e5'"), 0);
+	assert_int_equal(audit_pg_verify(c, "e5", fx->key, &res), AUDIT_OK);
+	assert_int_equal(res.status, AUDIT_VERIFY_OK);
+	assert_int_equal(audit_pg_verify_ext(c, "e5", fx->key, &ext, &res),
+	    AUDIT_OK);
+	assert_int_equal(res.status, AUDIT_VERIFY_TRUNCATED);
+	assert_int_equal(res.seq, 6);
+	assert_string_equal(res.message, "log truncated: it ends at seq 5 but"
+	    " a signed exported checkpoint covers seq 8; record 6 onwards is"
+	    " missing");
+	/* Another node's lines are not this chain's. */
+	audit_ckpts_free(&ext);
+	assert_int_equal(audit_ckpts_load(path, "a1", &ext, err,
+	    sizeof(err)), AUDIT_OK);
+	assert_int_equal(ext.n, 0);
+	audit_ckpts_free(&ext);
+	PQfinish(c);
+	unlink(path);
+}
+
 /* The verifier reads a chain in pages of 1000: a walk across pages. */
 static void
 test_audit_chain_pages(void **state)
@@ -678,6 +762,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_audit_chain_per_node_and_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tidy_across_nodes,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_checkpoint_export,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_chain_pages,
 		    setup, teardown),

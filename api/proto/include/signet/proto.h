@@ -73,7 +73,9 @@
  *						nfailed x (str child,
  *						str error): front ends
  *						signetd no longer
- *						restarts (issue 18)
+ *						restarts (issue 18),
+ *						commit: ledger group-
+ *						commit durations (hist)
  *	OCSP		data der request	data der response
  *	CRL		str issuer, u8 delta	data der CRL (delta: the
  *						issuer's delta CRL)
@@ -108,6 +110,8 @@
  *	    n (u64 le_us, u64 count): signing time buckets, bounds
  *	    strictly increasing and the last UINT64_MAX, u64 sum_us
  *	ledger = u64 ops, u64 transactions
+ *	hist = u8 n (<= PROTO_MAX_BUCKETS), n (u64 le_us, u64 count),
+ *	    bounds strictly increasing and the last UINT64_MAX, u64 sum_us
  *	ocsp = u64 hits, u64 misses, u64 signatures, u64 evictions,
  *	    u64 entries
  *	crl = str issuer, u64 age (seconds), u64 bytes, u64 entries
@@ -649,6 +653,14 @@ struct proto_token_stats {
 	uint64_t	sum_us;
 };
 
+/* A latency histogram: counts per bucket, not cumulative (issue 19). */
+struct proto_hist {
+	uint8_t		nbuckets;
+	uint64_t	le_us[PROTO_MAX_BUCKETS];	/* UINT64_MAX: +Inf */
+	uint64_t	count[PROTO_MAX_BUCKETS];
+	uint64_t	sum_us;
+};
+
 /* One issuer's current CRL; issuer is the configuration's name. */
 struct proto_crl_stats {
 	char		issuer[PROTO_MAX_STR + 1];
@@ -687,6 +699,7 @@ struct proto_health_rep {
 	/* From signetd over the control channel (issue 18). */
 	uint8_t		nfailed;
 	struct proto_failed failed[PROTO_MAX_FAILED];
+	struct proto_hist ledger_commit;	/* group-commit durations */
 };
 
 /*

@@ -111,11 +111,63 @@ struct audit_record {
  * (0: never by count) or when every_secs have passed since the last one
  * (0: never by time).
  */
+struct audit_ckpt;
+
 struct audit_config {
 	EVP_PKEY	*key;
 	uint64_t	 every_n;
 	int64_t		 every_secs;
+	/*
+	 * Called once for every checkpoint after the transaction that wrote
+	 * it committed (never for one rolled back), in seq order, from the
+	 * committing thread, with its chain's node ("-" for SQLite's one
+	 * chain); NULL: nobody is told.  The engine exports them
+	 * (issue 19): a copy outside the database, so that deleting its
+	 * tail together with its checkpoints is still detected.
+	 */
+	void		(*exported)(void *arg, const char *node,
+			    const struct audit_ckpt *ck);
+	void		*exported_arg;
 };
+
+/* One signed checkpoint, as stored, exported and verified. */
+struct audit_ckpt {
+	uint64_t	 seq;
+	int64_t		 time;
+	uint8_t		 head[AUDIT_HASH_LEN];
+	uint8_t		 sig[AUDIT_MAX_SIG];
+	size_t		 siglen;
+};
+
+/*
+ * The export line of a checkpoint (no newline), one line per checkpoint:
+ *
+ *	signet-audit-checkpoint v=1 node=<node> seq=<n> time=<unix>
+ *	    head=<64 hex> sig=<hex>
+ *
+ * (on one line), node "-" for a SQLite ledger's single chain.  The line
+ * is what syslog gets and what the export file holds; audit_ckpt_parse
+ * reads it back.  AUDIT_CKPT_LINE_MAX bounds it, newline included.
+ */
+#define AUDIT_CKPT_LINE_MAX (160 + 64 + 2 * AUDIT_HASH_LEN + 2 * AUDIT_MAX_SIG)
+int	audit_ckpt_format(const char *node, const struct audit_ckpt *ck,
+	    char *buf, size_t size);
+/* AUDIT_OK, or AUDIT_ERR_ARG for a line that is not one of ours. */
+int	audit_ckpt_parse(const char *line, char *node, size_t nodesize,
+	    struct audit_ckpt *ck);
+
+/*
+ * The checkpoints of an export file that belong to node (NULL or "-":
+ * a SQLite chain's, node "-").  On a malformed line it fails with
+ * AUDIT_ERR_ARG and says which line in err.  Free with audit_ckpts_free.
+ */
+struct audit_ckpts {
+	struct audit_ckpt	*v;
+	size_t			 n;
+};
+int	audit_ckpts_load(const char *path, const char *node,
+	    struct audit_ckpts *out, char *err, size_t errlen);
+void	audit_ckpts_free(struct audit_ckpts *c);
 
 /*
  * The hash of one record under the encoding above.  Strings may be NULL
@@ -181,5 +233,13 @@ struct audit_verify_result {
 
 int	audit_verify(const char *path, EVP_PKEY *pub,
 	    struct audit_verify_result *res);
+/*
+ * The same, also checking the chain against exported checkpoints (ext,
+ * may be NULL): each must be signed and match its record, and a log that
+ * ends before one is reported truncated, even when the database's own
+ * checkpoints were deleted with its tail.
+ */
+int	audit_verify_ext(const char *path, EVP_PKEY *pub,
+	    const struct audit_ckpts *ext, struct audit_verify_result *res);
 
 #endif

@@ -45,11 +45,18 @@ int	audit_pg_append(struct audit_pg *a, PGconn *conn,
 /* Checkpoint inside the caller's transaction if records are unsigned. */
 int	audit_pg_checkpoint(struct audit_pg *a, PGconn *conn);
 
+/* As audit_db_committed and audit_db_rolledback (audit_sqlite.h). */
+void	audit_pg_committed(struct audit_pg *a);
+void	audit_pg_rolledback(struct audit_pg *a);
+
 /*
  * Verify node's chain in one read-only snapshot (see audit_verify); also
- * reports a log that ends before its recorded head (truncation).
+ * reports a log that ends before its recorded head (truncation).  ext
+ * (may be NULL): exported checkpoints, as audit_verify_ext.
  */
 int	audit_pg_verify(PGconn *conn, const char *node, EVP_PKEY *pub,
 	    struct audit_verify_result *res);
+int	audit_pg_verify_ext(PGconn *conn, const char *node, EVP_PKEY *pub,
+	    const struct audit_ckpts *ext, struct audit_verify_result *res);
 
 #endif

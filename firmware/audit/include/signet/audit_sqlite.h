@@ -39,9 +39,18 @@ int	audit_db_append(struct audit_db *adb, const struct audit_record *rec,
 /* Checkpoint inside the caller's transaction if records are unsigned. */
 int	audit_db_checkpoint(struct audit_db *adb);
 
-/* Verify the chain stored in db (see audit_verify). */
+/*
+ * The caller's transaction committed (or was rolled back): hand the
+ * checkpoints it wrote to cfg.exported (or forget them).
+ */
+void	audit_db_committed(struct audit_db *adb);
+void	audit_db_rolledback(struct audit_db *adb);
+
+/* Verify the chain stored in db (see audit_verify, audit_verify_ext). */
 int	audit_db_verify(sqlite3 *db, EVP_PKEY *pub,
 	    struct audit_verify_result *res);
+int	audit_db_verify_ext(sqlite3 *db, EVP_PKEY *pub,
+	    const struct audit_ckpts *ext, struct audit_verify_result *res);
 
 /* Map a SQLite result code to an audit_rc. */
 int	audit_db_rc(int sqlite_rc);

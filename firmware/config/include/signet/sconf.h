@@ -182,6 +182,7 @@ struct sconf {
 	char *audit_key_label;	/* token key signing audit checkpoints */
 	int64_t audit_checkpoint_every;	/* records */
 	int64_t audit_checkpoint_secs;
+	char *audit_checkpoint_export;	/* file checkpoints are appended to */
 
 	char *tls_cert;		/* HTTPS server certificate (PEM) */
 	char *tls_key;		/* its key (PEM file; not a CA key) */

@@ -312,9 +312,19 @@ int	ledger_reconcile(struct ledger *l, ledger_reconcile_cb cb, void *arg,
 	    const char *actor, struct ledger_reconcile_report *rep);
 
 /* Operations and transactions written so far (group-commit efficiency). */
+/*
+ * Group-commit durations (issue 19): how long each batch took from BEGIN
+ * to COMMIT (fsync included), in LEDGER_COMMIT_BUCKETS buckets with upper
+ * bounds commit_le_us (the last UINT64_MAX, +Inf); counts not cumulative.
+ */
+#define LEDGER_COMMIT_BUCKETS	12
+
 struct ledger_stats {
 	uint64_t	ops;
 	uint64_t	transactions;
+	uint64_t	commit_le_us[LEDGER_COMMIT_BUCKETS];
+	uint64_t	commit_count[LEDGER_COMMIT_BUCKETS];
+	uint64_t	commit_sum_us;
 };
 
 void	ledger_stats(struct ledger *l, struct ledger_stats *out);
