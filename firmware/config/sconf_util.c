@@ -34,6 +34,8 @@ profile_free(struct sconf_profile *p)
 	free(p->subject_st);
 	free(p->subject_l);
 	list_free(&p->roles);
+	list_free(&p->notify_thresholds);
+	list_free(&p->notify_webhooks);
 }
 
 static void
@@ -90,6 +92,7 @@ sconf_free(struct sconf *c)
 	free(c->listen_https);
 	free(c->acme_base_url);
 	free(c->acme_http01_address);
+	free(c->notify_secret_file);
 	free(c->listen_http);
 	free(c->listen_coap);
 	free(c->token_module);

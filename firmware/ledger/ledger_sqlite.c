@@ -70,6 +70,8 @@ static const struct migration {
 	{ schema_v3, NULL },
 	/* Version 4: ACME accounts, orders, authorizations (issue 20). */
 	{ sq_acme_schema, NULL },
+	/* Version 5: the expiry notification queue (issue 19, notify). */
+	{ sq_notify_schema, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -424,6 +426,8 @@ do_op(struct sq_ledger *sq, struct gc_op *op)
 		    NULL));
 	case GC_TIDY:
 		return do_tidy(sq, op);
+	case GC_NOTIFY:
+		return sq_notify_apply(sq->wdb, op->notify);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -588,4 +592,7 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.acme_write = ledger_gc_acme,
 	.acme_read = sq_acme_read,
 	.tidy = ledger_gc_tidy,
+	.notify = ledger_gc_notify,
+	.notify_expiring = sq_notify_expiring,
+	.notify_counts = sq_notify_counts,
 };
