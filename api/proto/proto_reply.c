@@ -522,6 +522,30 @@ tidy_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	return proto_put_u8(w, r->u.tidy.done);
 }
 
+static int
+notify_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	struct proto_notify_rep *m = &r->u.notify;
+
+	proto_get_u64(c, &m->id);
+	proto_get_u32(c, &m->attempt);
+	proto_get_strbuf(c, m->url, sizeof(m->url));
+	proto_get_strbuf(c, m->signature, sizeof(m->signature));
+	return proto_blob_get(c, PROTO_MAX_NOTIFY_BODY, &m->body);
+}
+
+static int
+notify_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	const struct proto_notify_rep *m = &r->u.notify;
+
+	proto_put_u64(w, m->id);
+	proto_put_u32(w, m->attempt);
+	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->url);
+	proto_put_cstr(w, PROTO_MAX_STR, m->signature);
+	return proto_blob_put(w, PROTO_MAX_NOTIFY_BODY, &m->body);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_reply *);
 	int	(*put)(struct proto_wbuf *, const struct proto_reply *);
@@ -543,6 +567,7 @@ static const struct {
 	[PROTO_T_ACME_VA] =	 { acme_rep_get, acme_rep_put },
 	[PROTO_T_COAP_STATS] =	 { empty_rep_get, empty_rep_put },
 	[PROTO_T_TIDY] =	 { tidy_rep_get, tidy_rep_put },
+	[PROTO_T_NOTIFY] =	 { notify_rep_get, notify_rep_put },
 };
 
 int

@@ -57,6 +57,7 @@ eng_engine_free(struct eng_engine *e)
 	eng_psk_free(e->psk);
 	eng_limit_free(e->limit);
 	eng_stats_free(e->stats);
+	eng_notify_wipe(e);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

@@ -93,6 +93,11 @@
  *			n u64 counters
  *	TIDY		str tenant		u64 certs, u64 tokens,
  *						u64 cutoff, u8 done
+ *	NOTIFY		u8 op, u64 id,		u64 id (0: none due),
+ *			u32 attempt, u16 http	u32 attempt, str url
+ *			status, str detail	(PROTO_MAX_ACME_URL), str
+ *						signature, data body
+ *						(PROTO_MAX_NOTIFY_BODY)
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
@@ -182,6 +187,7 @@
 #define PROTO_MAX_TARGETS	64	/* target counts in one HEALTH */
 #define PROTO_MAX_CRLS		32	/* CRLs described in one HEALTH */
 #define PROTO_MAX_BUCKETS	16	/* histogram buckets */
+#define PROTO_MAX_NOTIFY_BODY	8192	/* an expiry notification (JSON) */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -220,6 +226,7 @@ enum proto_type {
 	PROTO_T_ACME_VA,	/* the validator asks for work, reports */
 	PROTO_T_COAP_STATS,	/* the CoAP front end's counters, for /metrics */
 	PROTO_T_TIDY,		/* remove expired rows now (issue 19) */
+	PROTO_T_NOTIFY,		/* signet-notify asks for a delivery, reports */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -229,9 +236,10 @@ enum proto_peer {
 	PROTO_PEER_HTTPS = 1,
 	PROTO_PEER_COAP,
 	PROTO_PEER_CONTROL,	/* the parent: supervision, health */
-	PROTO_PEER_VALIDATOR	/* ACME challenge validation (outbound) */
+	PROTO_PEER_VALIDATOR,	/* ACME challenge validation (outbound) */
+	PROTO_PEER_NOTIFY	/* webhook delivery (outbound, issue 19) */
 };
-#define PROTO_PEER_LAST		PROTO_PEER_VALIDATOR
+#define PROTO_PEER_LAST		PROTO_PEER_NOTIFY
 
 /* Engine states that gate what it accepts. */
 enum proto_state {
@@ -509,6 +517,28 @@ struct proto_tidy_req {
 	char	tenant[PROTO_MAX_STR + 1];
 };
 
+/*
+ * NOTIFY (issue 19, docs/notify.md): signet-notify asks for the next
+ * expiry notification due (NEXT) and reports on a delivery (RESULT: id
+ * and attempt as handed out, the receiver's HTTP status, 0 if it never
+ * answered, and why it failed, "" if it answered 2xx).  The engine
+ * builds and signs the body, so the delivery process holds no key and
+ * cannot word a notification itself.
+ */
+enum proto_notify_op {
+	PROTO_NOTIFY_NEXT = 1,
+	PROTO_NOTIFY_RESULT,
+	PROTO_NOTIFY_OP_MAX	/* one past the last */
+};
+
+struct proto_notify_req {
+	uint8_t		op;	/* enum proto_notify_op */
+	uint64_t	id;
+	uint32_t	attempt;
+	uint16_t	status;
+	char		detail[PROTO_MAX_STR + 1];
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -526,6 +556,7 @@ struct proto_request {
 		struct proto_acme_req		acme;	/* ACME, ACME_VA */
 		struct proto_coap_stats_req	coap;	/* COAP_STATS */
 		struct proto_tidy_req		tidy;
+		struct proto_notify_req		notify;
 	} u;					/* HEALTH has no fields */
 };
 
@@ -591,6 +622,19 @@ struct proto_tidy_rep {
 	uint64_t	tokens;
 	uint64_t	cutoff;		/* seconds since the epoch */
 	uint8_t		done;		/* 0 or 1 */
+};
+
+/*
+ * NOTIFY NEXT: the delivery (id 0: none due), where to POST it, the body
+ * and its signature header value ("sha256=<hex HMAC>").  RESULT: empty
+ * apart from the status.
+ */
+struct proto_notify_rep {
+	uint64_t		 id;
+	uint32_t		 attempt;
+	char			 url[PROTO_MAX_ACME_URL + 1];
+	char			 signature[PROTO_MAX_STR + 1];
+	struct proto_blob	 body;
 };
 
 /*
@@ -700,6 +744,7 @@ struct proto_reply {
 		struct proto_psk_rep		psk;	/* PSK_LOOKUP */
 		struct proto_acme_rep		acme;	/* ACME, ACME_VA */
 		struct proto_tidy_rep		tidy;
+		struct proto_notify_rep		notify;
 	} u;
 };
 
