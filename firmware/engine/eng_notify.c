@@ -323,7 +323,8 @@ eng_notify_result(struct eng_engine *e, const struct eng_rt *rt,
 			delay *= 2;
 		if (delay > ENG_NOTIFY_BACKOFF_MAX)
 			delay = ENG_NOTIFY_BACKOFF_MAX;
-		next = eng_engine_now(e) + delay;
+		/* Whole seconds: + 1 makes the wait at least delay. */
+		next = eng_engine_now(e) + delay + 1;
 	}
 	rc = ledger_notify_settle(e->ledger, (int64_t)q->id, q->attempt, ok,
 	    next, ok ? NULL : q->detail);

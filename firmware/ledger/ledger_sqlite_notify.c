@@ -23,6 +23,7 @@
 #define NQ_DELIVERED	1
 #define NQ_FAILED	2
 #define NQ_PURGE_MAX	1000	/* settled rows removed per scan, at most */
+#define NQ_KEEP		86400	/* settled rows kept after expiry (s) */
 
 const char sq_notify_schema[] =
     "CREATE TABLE IF NOT EXISTS notify_queue("
@@ -101,7 +102,7 @@ do_enqueue(sqlite3 *db, struct ledger_notify_op *op)
 
 	if ((src = step_done(db, sql_purge, &st)) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, op->now);
+	sqlite3_bind_int64(st, 1, op->now - NQ_KEEP);
 	sqlite3_bind_int(st, 2, NQ_PURGE_MAX);
 	if ((src = sqlite3_step(st)) != SQLITE_DONE)
 		goto out;

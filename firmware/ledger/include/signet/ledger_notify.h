@@ -59,8 +59,9 @@ struct ledger_notify {
  * and profile that has not expired at now, has crossed the threshold
  * (notAfter - now <= secs, or <= permille/1000 of its lifetime) and
  * lived longer than an absolute threshold (a 1-day certificate gets no
- * "7d" notice).  Deliveries settled for certificates expired by now are
- * removed in the same write (the queue stays bounded by what is live).
+ * "7d" notice).  Deliveries settled (delivered or given up) for
+ * certificates that expired a day before now are removed in the same
+ * write (at most 1000): the queue stays bounded by what is live.
  * *added (required) gets the new rows.
  */
 int	ledger_notify_enqueue(struct ledger *l,
