@@ -7,6 +7,8 @@
  * One row per (serial, threshold, webhook).  `due` is when the row may
  * be claimed: a claim moves it to the end of the lease, a failed attempt
  * to the next retry, so one column is both the backoff and the lease.
+ * `claimed` is the attempt that holds the row (0: none): only that
+ * attempt settles it, once; a claim after the lease took it over.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,7 @@ const char sq_notify_schema[] =
     " not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
     " state INTEGER NOT NULL DEFAULT 0 CHECK(state BETWEEN 0 AND 2),"
     " attempts INTEGER NOT NULL DEFAULT 0, due INTEGER NOT NULL,"
+    " claimed INTEGER NOT NULL DEFAULT 0,"
     " created INTEGER NOT NULL, settled INTEGER NOT NULL DEFAULT 0,"
     " error TEXT NOT NULL DEFAULT '',"
     " UNIQUE(serial, threshold, webhook));"
@@ -62,15 +65,16 @@ static const char sql_purge[] =
     " WHERE state <> 0 AND not_after <= ?1 LIMIT ?2)";
 
 static const char sql_claim[] =
-    "UPDATE notify_queue SET attempts = attempts + 1, due = ?2"
+    "UPDATE notify_queue SET attempts = attempts + 1,"
+    " claimed = attempts + 1, due = ?2"
     " WHERE id = (SELECT id FROM notify_queue WHERE state = 0"
     " AND due <= ?1 ORDER BY due, id LIMIT 1)"
     " RETURNING id, attempts, serial, tenant, profile, threshold, webhook,"
     " names, not_before, not_after";
 
 static const char sql_settle[] =
-    "UPDATE notify_queue SET state = ?3, due = ?4, error = ?5, settled = ?6"
-    " WHERE id = ?1 AND attempts = ?2 AND state = 0";
+    "UPDATE notify_queue SET state = ?3, due = ?4, error = ?5, settled = ?6,"
+    " claimed = 0 WHERE id = ?1 AND claimed = ?2 AND state = 0";
 
 static const char sql_expiring[] =
     "SELECT count(*) FROM certs WHERE tenant = ?1 AND profile = ?2 AND"

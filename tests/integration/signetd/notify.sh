@@ -171,6 +171,8 @@ rs = [json.loads(l) for l in open("hooks1.jsonl")]
 ds = [json.loads(base64.b64decode(r["body"])) for r in rs]
 assert ds[4]["serial"] == sys.argv[1] and ds[4]["threshold"] == "40%", ds[4]
 assert ds[4]["id"] == ds[3]["id"] and ds[4]["attempt"] == 5, ds[4]
+# Offered again when the claim's lease (20 s) ran out, not before.
+assert rs[4]["t"] - rs[3]["t"] >= 19, rs[4]["t"] - rs[3]["t"]
 PY
 pass "the engine killed before it recorded the answer: the same notification came again after the restart"
 
