@@ -35,19 +35,18 @@ KEY=$(as_engine cat data/notify.key)
 
 dev_conf > signetd.conf.in
 python3 - "$R1" "$R2" <<'PY'
-import sys
+import re, sys
 r1, r2 = sys.argv[1], sys.argv[2]
 c = open("signetd.conf.in").read()
-c = c.replace("\ntidy {", """
+c, n = re.subn(r"\nnotify \{[^}]*\}", """
 notify {
 	secret_file = "data/notify.key"
 	interval = "1s"
 	retry = "1s"
 	lease = "20s"
 	allow_loopback = true
-}
-
-tidy {""", 1)
+}""", c, count=1)
+assert n == 1, "no notify section in the dev-host configuration"
 c = c.replace('\tprofile "acme" {', """\tprofile "short" {
 		issuer = "intermediate"
 		est_label = "dev-short"
