@@ -383,6 +383,21 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 	if (c->err == PROTO_OK)
 		store_stats_get(c, m);
 	proto_failed_get(c, m->failed, &m->nfailed);
+	if (proto_get_u8(c, &m->nexpiring) == PROTO_OK &&
+	    m->nexpiring > PROTO_MAX_EXPIRING)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < m->nexpiring; i++) {
+		proto_get_strbuf(c, m->expiring[i].tenant,
+		    sizeof(m->expiring[i].tenant));
+		proto_get_strbuf(c, m->expiring[i].profile,
+		    sizeof(m->expiring[i].profile));
+		proto_get_strbuf(c, m->expiring[i].window,
+		    sizeof(m->expiring[i].window));
+		proto_get_u64(c, &m->expiring[i].certificates);
+	}
+	proto_get_u64(c, &m->notify_pending);
+	proto_get_u64(c, &m->notify_delivered);
+	proto_get_u64(c, &m->notify_failed);
 	return c->err;
 }
 
@@ -415,7 +430,18 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	token_stats_put(w, &m->token);
 	store_stats_put(w, m);
 	proto_failed_put(w, m->failed, m->nfailed);
-	return w->err;
+	if (w->err == PROTO_OK && m->nexpiring > PROTO_MAX_EXPIRING)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, m->nexpiring);
+	for (i = 0; i < m->nexpiring && i < PROTO_MAX_EXPIRING; i++) {
+		proto_put_cstr(w, PROTO_MAX_STR, m->expiring[i].tenant);
+		proto_put_cstr(w, PROTO_MAX_STR, m->expiring[i].profile);
+		proto_put_cstr(w, PROTO_MAX_WINDOW, m->expiring[i].window);
+		proto_put_u64(w, m->expiring[i].certificates);
+	}
+	proto_put_u64(w, m->notify_pending);
+	proto_put_u64(w, m->notify_delivered);
+	return proto_put_u64(w, m->notify_failed);
 }
 
 /* COAP_STATS: the status says it all. */

@@ -245,6 +245,8 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	h->nfailed = e->nfailed;
 	memcpy(h->failed, e->failed, sizeof(h->failed));
 	pthread_mutex_unlock(&e->lock);
+	if (rt != NULL)
+		eng_notify_health(e, rt, h);
 	return PROTO_R_OK;
 }
 

@@ -384,6 +384,9 @@ int	eng_h_notify(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,
 	    struct eng_reply *r);
 void	eng_notify_wipe(struct eng_engine *e);
+/* HEALTH: certificates past each configured window, the queue's counts. */
+void	eng_notify_health(struct eng_engine *e, const struct eng_rt *rt,
+	    struct proto_health_rep *h);
 /* TIDY: operators only, one tenant, bounded in time. */
 int	eng_h_tidy(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,

@@ -367,3 +367,56 @@ eng_notify_wipe(struct eng_engine *e)
 	OPENSSL_cleanse(e->notify_key, sizeof(e->notify_key));
 	e->notify_key_len = 0;
 }
+
+/*
+ * For /metrics: per profile with webhooks and per threshold, the
+ * certificates that crossed it and have not expired (the gauge
+ * signet_certificates_expiring{tenant,profile,window}), and the queue.
+ * Label values are the configuration's names only (bounded).
+ */
+void
+eng_notify_health(struct eng_engine *e, const struct eng_rt *rt,
+    struct proto_health_rep *h)
+{
+	const struct sconf *c = rt->conf;
+	struct ledger_notify_counts k;
+	struct proto_expiring *x;
+	int64_t now = eng_engine_now(e), secs;
+	size_t i, j, n;
+	uint64_t count;
+	int pm;
+
+	if (!sconf_notify_wanted(c))
+		return;
+	for (i = 0; i < c->ntenants; i++) {
+		const struct sconf_tenant *t = &c->tenants[i];
+
+		for (j = 0; j < t->nprofiles; j++) {
+			const struct sconf_profile *p = &t->profiles[j];
+
+			for (n = 0; p->notify_webhooks.n > 0 &&
+			    n < p->notify_thresholds.n; n++) {
+				if (h->nexpiring >= PROTO_MAX_EXPIRING ||
+				    sconf_threshold(p->notify_thresholds.v[n],
+				    &secs, &pm) != 0 ||
+				    ledger_notify_expiring(e->ledger, t->name,
+				    p->name, secs, pm, now, &count) !=
+				    LEDGER_OK)
+					continue;
+				x = &h->expiring[h->nexpiring++];
+				eng_fmt(x->tenant, sizeof(x->tenant), "%s",
+				    t->name);
+				eng_fmt(x->profile, sizeof(x->profile), "%s",
+				    p->name);
+				eng_fmt(x->window, sizeof(x->window), "%s",
+				    p->notify_thresholds.v[n]);
+				x->certificates = count;
+			}
+		}
+	}
+	if (ledger_notify_counts(e->ledger, &k) == LEDGER_OK) {
+		h->notify_pending = k.pending;
+		h->notify_delivered = k.delivered;
+		h->notify_failed = k.failed;
+	}
+}

@@ -3,7 +3,7 @@
 headers, body) as one JSON line in LOG and answers the n-th POST as the
 n-th word of the file MODE says (the last word for every POST after):
 "200", "500", or "wait" (record, then hold the answer until a file
-"release" appears next to LOG, at most 9 s, and answer 200).
+"release" appears next to LOG, at most 14 s, and answer 200).
 
 usage: notify_receiver.py HOST PORT LOG MODE
 """
@@ -33,7 +33,7 @@ class Hook(BaseHTTPRequestHandler):
             f.write(json.dumps(rec) + "\n")
         if act == "wait":
             release = os.path.join(os.path.dirname(LOG) or ".", "release")
-            end = time.time() + 9
+            end = time.time() + 14
             while not os.path.exists(release) and time.time() < end:
                 time.sleep(0.05)
             act = "200"

@@ -268,6 +268,17 @@ sample_payload(struct proto_reply *rep)
 		copy(rep->u.health.failed[0].error,
 		    sizeof(rep->u.health.failed[0].error),
 		    "msg=\"sandbox refused\" error=\"no user nobody-here\"");
+		rep->u.health.nexpiring = 1;
+		copy(rep->u.health.expiring[0].tenant,
+		    sizeof(rep->u.health.expiring[0].tenant), "acme");
+		copy(rep->u.health.expiring[0].profile,
+		    sizeof(rep->u.health.expiring[0].profile), "web");
+		copy(rep->u.health.expiring[0].window,
+		    sizeof(rep->u.health.expiring[0].window), "7d");
+		rep->u.health.expiring[0].certificates = 12;
+		rep->u.health.notify_pending = 3;
+		rep->u.health.notify_delivered = 40;
+		rep->u.health.notify_failed = 1;
 		break;
 	case PROTO_T_COAP_STATS:
 		break;

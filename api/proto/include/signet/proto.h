@@ -73,7 +73,14 @@
  *						nfailed x (str child,
  *						str error): front ends
  *						signetd no longer
- *						restarts (issue 18)
+ *						restarts (issue 18),
+ *						u8 n (PROTO_MAX_EXPIRING),
+ *						n x (str tenant, str
+ *						profile, str window, u64
+ *						certificates), u64
+ *						pending, u64 delivered,
+ *						u64 failed: expiry
+ *						notifications (issue 19)
  *	OCSP		data der request	data der response
  *	CRL		str issuer, u8 delta	data der CRL (delta: the
  *						issuer's delta CRL)
@@ -188,6 +195,8 @@
 #define PROTO_MAX_CRLS		32	/* CRLs described in one HEALTH */
 #define PROTO_MAX_BUCKETS	16	/* histogram buckets */
 #define PROTO_MAX_NOTIFY_BODY	8192	/* an expiry notification (JSON) */
+#define PROTO_MAX_EXPIRING	16	/* expiry windows in one HEALTH */
+#define PROTO_MAX_WINDOW	15	/* a window's name: "30d", "12.5%" */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -694,6 +703,17 @@ struct proto_crl_stats {
 };
 
 /*
+ * Certificates of a tenant and profile that crossed a notification
+ * threshold (window) and have not expired: issued, not revoked (issue 19).
+ */
+struct proto_expiring {
+	char		tenant[PROTO_MAX_STR + 1];
+	char		profile[PROTO_MAX_STR + 1];
+	char		window[PROTO_MAX_WINDOW + 1];
+	uint64_t	certificates;
+};
+
+/*
  * A child signetd marked failed: it failed at start-up with the same
  * error several times in a row and is not restarted until SIGHUP.
  */
@@ -723,6 +743,11 @@ struct proto_health_rep {
 	/* From signetd over the control channel (issue 18). */
 	uint8_t		nfailed;
 	struct proto_failed failed[PROTO_MAX_FAILED];
+	/* Expiry notifications (issue 19): per configured window, and the
+	 * queue's deliveries by state. */
+	uint8_t		nexpiring;
+	struct proto_expiring expiring[PROTO_MAX_EXPIRING];
+	uint64_t	notify_pending, notify_delivered, notify_failed;
 };
 
 /*
