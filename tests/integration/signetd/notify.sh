@@ -136,7 +136,10 @@ pass "the receiver got the signed POST after the threshold; HMAC verifies, field
 # /metrics: the certificate is past the 40% window, not the 7d one; the
 # scrape passes the strict text-format check (labels bounded).
 curl -sf "${CA[@]}" "${OP[@]}" -o metrics.txt "$B/metrics" || fail "/metrics"
-python3 "$src/tests/integration/signetd/metrics_check.py" metrics.txt > metrics.s 2> check.err ||
+# Debian's python3 has the parser (tools/install-deps.sh), a pyenv one may not.
+PY=python3
+$PY -c 'import prometheus_client.parser' 2>/dev/null || PY=/usr/bin/python3
+$PY "$src/tests/integration/signetd/metrics_check.py" metrics.txt > metrics.s 2> check.err ||
 	fail "metrics_check: $(cat check.err)"
 grep -qx 'signet_certificates_expiring{profile="short",tenant="dev",window="40%"} 1' metrics.s ||
 	fail "no expiring gauge of 1 for 40%: $(grep expiring metrics.s)"
