@@ -66,7 +66,7 @@ endfunction()
 # Our own libraries that link only libc (signet_log, firmware/log) are on
 # no list: every process may link them.
 set(SIGNET_LINK_PROCESSES signetd signet-engine signet-https signet-coap
-	signet-validator)
+	signet-validator signet-notify)
 set(SIGNET_LINK_FORBID_signetd hsm ledger audit ca engine p11 sqlite3 pq pgutil
 	coap)
 set(SIGNET_LINK_FORBID_signet-engine coap)
@@ -75,6 +75,8 @@ set(SIGNET_LINK_FORBID_signet-https hsm ledger audit ca engine p11 sqlite3 pq
 set(SIGNET_LINK_FORBID_signet-coap hsm ledger audit ca engine p11 sqlite3 pq
 	pgutil)
 set(SIGNET_LINK_FORBID_signet-validator hsm ledger audit ca engine p11 sqlite3
+	pq pgutil coap)
+set(SIGNET_LINK_FORBID_signet-notify hsm ledger audit ca engine p11 sqlite3
 	pq pgutil coap)
 
 # Each forbidden library: _TARGET matches its name in a link closure (a

@@ -455,6 +455,39 @@ render_store(const struct proto_health_rep *h, struct evbuffer *b)
 	}
 }
 
+/* Expiry notifications (issue 19, docs/notify.md). */
+static void
+render_notify(const struct proto_health_rep *h, struct evbuffer *b)
+{
+	int i;
+
+	if (h->nexpiring == 0)
+		return;
+	evbuffer_add_printf(b, "# HELP signet_certificates_expiring "
+	    "Certificates issued, not revoked and not expired that crossed a "
+	    "notification threshold (window), by tenant and profile.\n"
+	    "# TYPE signet_certificates_expiring gauge\n");
+	for (i = 0; i < h->nexpiring && i < PROTO_MAX_EXPIRING; i++) {
+		evbuffer_add_printf(b, "signet_certificates_expiring{tenant=\"");
+		label_value(b, h->expiring[i].tenant);
+		evbuffer_add_printf(b, "\",profile=\"");
+		label_value(b, h->expiring[i].profile);
+		evbuffer_add_printf(b, "\",window=\"");
+		label_value(b, h->expiring[i].window);
+		evbuffer_add_printf(b, "\"} %llu\n",
+		    (unsigned long long)h->expiring[i].certificates);
+	}
+	evbuffer_add_printf(b, "# HELP signet_notify_deliveries Expiry "
+	    "notifications in the ledger's queue, by state.\n"
+	    "# TYPE signet_notify_deliveries gauge\n"
+	    "signet_notify_deliveries{state=\"pending\"} %llu\n"
+	    "signet_notify_deliveries{state=\"delivered\"} %llu\n"
+	    "signet_notify_deliveries{state=\"failed\"} %llu\n",
+	    (unsigned long long)h->notify_pending,
+	    (unsigned long long)h->notify_delivered,
+	    (unsigned long long)h->notify_failed);
+}
+
 void
 https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 {
@@ -484,4 +517,5 @@ https_metrics_engine(const struct proto_health_rep *h, struct evbuffer *b)
 	render_targets(h, b);
 	render_token(&h->token, b);
 	render_store(h, b);
+	render_notify(h, b);
 }

@@ -545,6 +545,35 @@ tidy_put(struct proto_wbuf *w, const struct proto_request *r)
 	return proto_put_cstr(w, PROTO_MAX_STR, r->u.tidy.tenant);
 }
 
+static int
+notify_get(struct proto_cur *c, struct proto_request *r)
+{
+	struct proto_notify_req *m = &r->u.notify;
+
+	if (proto_get_u8(c, &m->op) == PROTO_OK && (m->op == 0 ||
+	    m->op >= PROTO_NOTIFY_OP_MAX))
+		return proto_cur_fail(c, PROTO_ERR_VALUE);
+	proto_get_u64(c, &m->id);
+	proto_get_u32(c, &m->attempt);
+	proto_get_u16(c, &m->status);
+	return proto_get_strbuf(c, m->detail, sizeof(m->detail));
+}
+
+static int
+notify_put(struct proto_wbuf *w, const struct proto_request *r)
+{
+	const struct proto_notify_req *m = &r->u.notify;
+
+	if (w->err == PROTO_OK && (m->op == 0 ||
+	    m->op >= PROTO_NOTIFY_OP_MAX))
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, m->op);
+	proto_put_u64(w, m->id);
+	proto_put_u32(w, m->attempt);
+	proto_put_u16(w, m->status);
+	return proto_put_cstr(w, PROTO_MAX_STR, m->detail);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_request *);
 	int	(*put)(struct proto_wbuf *, const struct proto_request *);
@@ -566,6 +595,7 @@ static const struct {
 	[PROTO_T_ACME_VA] =	 { acme_get, acme_put },
 	[PROTO_T_COAP_STATS] =	 { cstats_get, cstats_put },
 	[PROTO_T_TIDY] =	 { tidy_get, tidy_put },
+	[PROTO_T_NOTIFY] =	 { notify_get, notify_put },
 };
 
 int

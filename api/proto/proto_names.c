@@ -28,6 +28,7 @@ proto_type_name(uint16_t type)
 		[PROTO_T_ACME_VA] = "acme_va",
 		[PROTO_T_COAP_STATS] = "coap_stats",
 		[PROTO_T_TIDY] = "tidy",
+		[PROTO_T_NOTIFY] = "notify",
 	};
 	uint16_t base = type & (uint16_t)~PROTO_T_REPLY;
 

@@ -424,6 +424,21 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 	proto_failed_get(c, m->failed, &m->nfailed);
 	if (c->err == PROTO_OK)
 		hist_get(c, &m->ledger_commit);
+	if (proto_get_u8(c, &m->nexpiring) == PROTO_OK &&
+	    m->nexpiring > PROTO_MAX_EXPIRING)
+		proto_cur_fail(c, PROTO_ERR_VALUE);
+	for (i = 0; c->err == PROTO_OK && i < m->nexpiring; i++) {
+		proto_get_strbuf(c, m->expiring[i].tenant,
+		    sizeof(m->expiring[i].tenant));
+		proto_get_strbuf(c, m->expiring[i].profile,
+		    sizeof(m->expiring[i].profile));
+		proto_get_strbuf(c, m->expiring[i].window,
+		    sizeof(m->expiring[i].window));
+		proto_get_u64(c, &m->expiring[i].certificates);
+	}
+	proto_get_u64(c, &m->notify_pending);
+	proto_get_u64(c, &m->notify_delivered);
+	proto_get_u64(c, &m->notify_failed);
 	return c->err;
 }
 
@@ -457,7 +472,18 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	store_stats_put(w, m);
 	proto_failed_put(w, m->failed, m->nfailed);
 	hist_put(w, &m->ledger_commit);
-	return w->err;
+	if (w->err == PROTO_OK && m->nexpiring > PROTO_MAX_EXPIRING)
+		w->err = PROTO_ERR_VALUE;
+	proto_put_u8(w, m->nexpiring);
+	for (i = 0; i < m->nexpiring && i < PROTO_MAX_EXPIRING; i++) {
+		proto_put_cstr(w, PROTO_MAX_STR, m->expiring[i].tenant);
+		proto_put_cstr(w, PROTO_MAX_STR, m->expiring[i].profile);
+		proto_put_cstr(w, PROTO_MAX_WINDOW, m->expiring[i].window);
+		proto_put_u64(w, m->expiring[i].certificates);
+	}
+	proto_put_u64(w, m->notify_pending);
+	proto_put_u64(w, m->notify_delivered);
+	return proto_put_u64(w, m->notify_failed);
 }
 
 /* COAP_STATS: the status says it all. */
@@ -568,6 +594,30 @@ tidy_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	return proto_put_u8(w, r->u.tidy.done);
 }
 
+static int
+notify_rep_get(struct proto_cur *c, struct proto_reply *r)
+{
+	struct proto_notify_rep *m = &r->u.notify;
+
+	proto_get_u64(c, &m->id);
+	proto_get_u32(c, &m->attempt);
+	proto_get_strbuf(c, m->url, sizeof(m->url));
+	proto_get_strbuf(c, m->signature, sizeof(m->signature));
+	return proto_blob_get(c, PROTO_MAX_NOTIFY_BODY, &m->body);
+}
+
+static int
+notify_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
+{
+	const struct proto_notify_rep *m = &r->u.notify;
+
+	proto_put_u64(w, m->id);
+	proto_put_u32(w, m->attempt);
+	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->url);
+	proto_put_cstr(w, PROTO_MAX_STR, m->signature);
+	return proto_blob_put(w, PROTO_MAX_NOTIFY_BODY, &m->body);
+}
+
 static const struct {
 	int	(*get)(struct proto_cur *, struct proto_reply *);
 	int	(*put)(struct proto_wbuf *, const struct proto_reply *);
@@ -589,6 +639,7 @@ static const struct {
 	[PROTO_T_ACME_VA] =	 { acme_rep_get, acme_rep_put },
 	[PROTO_T_COAP_STATS] =	 { empty_rep_get, empty_rep_put },
 	[PROTO_T_TIDY] =	 { tidy_rep_get, tidy_rep_put },
+	[PROTO_T_NOTIFY] =	 { notify_rep_get, notify_rep_put },
 };
 
 int

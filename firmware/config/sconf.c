@@ -33,6 +33,23 @@ check_duration(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
+check_thresholds(cfg_t *cfg, cfg_opt_t *opt)
+{
+	int64_t secs;
+	int pm;
+	unsigned i;
+
+	for (i = 0; i < cfg_opt_size(opt); i++)
+		if (sconf_threshold(cfg_opt_getnstr(opt, i), &secs, &pm) != 0) {
+			cfg_error(cfg, "%s: \"%s\" is neither a duration "
+			    "(30d, 12h) nor a share of the lifetime (50%%, "
+			    "12.5%%)", opt->name, cfg_opt_getnstr(opt, i));
+			return -1;
+		}
+	return 0;
+}
+
+static int
 check_oneof(cfg_t *cfg, cfg_opt_t *opt, const char *const *ok)
 {
 	unsigned i, j;
@@ -139,6 +156,13 @@ static cfg_opt_t subject_opts[] = {
 	CFG_END()
 };
 
+/* Expiry notifications of one profile (issue 19). */
+static cfg_opt_t profile_notify_opts[] = {
+	CFG_STR_LIST("thresholds", "{}", CFGF_NONE),
+	CFG_STR_LIST("webhooks", "{}", CFGF_NONE),
+	CFG_END()
+};
+
 static cfg_opt_t profile_opts[] = {
 	CFG_STR("issuer", NULL, CFGF_NODEFAULT),
 	CFG_STR("est_label", NULL, CFGF_NODEFAULT),
@@ -164,6 +188,7 @@ static cfg_opt_t profile_opts[] = {
 	CFG_BOOL("self_service", cfg_false, CFGF_NONE),
 	CFG_BOOL("acme", cfg_false, CFGF_NONE),
 	CFG_STR_LIST("roles", "{requester,agent,operator}", CFGF_NONE),
+	CFG_SEC("notify", profile_notify_opts, CFGF_NONE),
 	CFG_END()
 };
 
@@ -246,6 +271,17 @@ static cfg_opt_t tidy_opts[] = {
 	CFG_END()
 };
 
+/* Expiry notifications: delivery (issue 19); what and where per profile. */
+static cfg_opt_t notify_opts[] = {
+	CFG_STR("secret_file", NULL, CFGF_NODEFAULT),
+	CFG_STR("interval", "60s", CFGF_NONE),
+	CFG_STR("retry", "30s", CFGF_NONE),
+	CFG_STR("lease", "60s", CFGF_NONE),
+	CFG_INT("max_attempts", 20, CFGF_NONE),
+	CFG_BOOL("allow_loopback", cfg_false, CFGF_NONE),
+	CFG_END()
+};
+
 static cfg_opt_t limits_opts[] = {
 	CFG_INT("max_header", 8192, CFGF_NONE),
 	CFG_INT("max_body", 65536, CFGF_NONE),
@@ -301,6 +337,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_SEC("revocation", revocation_opts, CFGF_NONE),
 	CFG_SEC("limits", limits_opts, CFGF_NONE),
 	CFG_SEC("tidy", tidy_opts, CFGF_NONE),
+	CFG_SEC("notify", notify_opts, CFGF_NONE),
 	CFG_SEC("client", client_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("tenant", tenant_opts,
@@ -321,6 +358,10 @@ static const struct sconf_cfg_validator validators[] = {
 	{ "revocation|delta_next_update", check_duration },
 	{ "limits|auth_fail_window", check_duration },
 	{ "tidy|interval", check_duration },
+	{ "notify|interval", check_duration },
+	{ "notify|retry", check_duration },
+	{ "notify|lease", check_duration },
+	{ "tenant|profile|notify|thresholds", check_thresholds },
 	{ "tenant|retention", check_duration },
 	{ "limits|read_timeout", check_duration },
 	{ "limits|idle_timeout", check_duration },

@@ -12,6 +12,8 @@
 
 int sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen);
 int sconf_check(const struct sconf *c, char *err, size_t errlen);
+/* sconf_notify.c */
+int sconf_notify_check(const struct sconf *c, char *err, size_t errlen);
 
 /* Duplicates an optional string; *ok cleared on allocation failure. */
 static char *
@@ -85,6 +87,20 @@ conv_profile(cfg_t *s, struct sconf_profile *p, int *ok)
 	p->self_service = cfg_getbool(s, "self_service");
 	p->acme = cfg_getbool(s, "acme");
 	get_list(s, "roles", &p->roles, ok);
+	get_list(cfg_getsec(s, "notify"), "thresholds", &p->notify_thresholds,
+	    ok);
+	get_list(cfg_getsec(s, "notify"), "webhooks", &p->notify_webhooks, ok);
+}
+
+static void
+conv_notify(cfg_t *n, struct sconf *c, int *ok)
+{
+	c->notify_secret_file = dup_opt(n, "secret_file", ok);
+	c->notify_interval = sconf_duration(cfg_getstr(n, "interval"));
+	c->notify_retry = sconf_duration(cfg_getstr(n, "retry"));
+	c->notify_lease = sconf_duration(cfg_getstr(n, "lease"));
+	c->notify_max_attempts = cfg_getint(n, "max_attempts");
+	c->notify_loopback = cfg_getbool(n, "allow_loopback");
 }
 
 static void
@@ -239,6 +255,7 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->tidy_interval = sconf_duration(cfg_getstr(cfg_getsec(cfg, "tidy"),
 	    "interval"));
 	c->tidy_batch = cfg_getint(cfg_getsec(cfg, "tidy"), "batch");
+	conv_notify(cfg_getsec(cfg, "notify"), c, &ok);
 	conv_limits(cfg_getsec(cfg, "limits"), &c->limits);
 	conv_clients(cfg, c, &ok);
 	if (ok && nt > 0 &&
@@ -397,6 +414,8 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 	if (c->tidy_batch < 1 || c->tidy_batch > 10000)
 		FAIL("%s: tidy: batch must be 1..10000 (rows removed per "
 		    "transaction)", c->path);
+	if (sconf_notify_check(c, err, errlen) != 0)
+		return -1;
 	for (i = 0; i < c->ntenants; i++)
 		if (c->tenants[i].retention < 1)
 			FAIL("%s: tenant \"%s\": retention must be at least 1s "

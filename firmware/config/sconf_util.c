@@ -38,6 +38,8 @@ profile_free(struct sconf_profile *p)
 	free(p->subject_st);
 	free(p->subject_l);
 	list_free(&p->roles);
+	list_free(&p->notify_thresholds);
+	list_free(&p->notify_webhooks);
 }
 
 static void
@@ -96,6 +98,7 @@ sconf_free(struct sconf *c)
 	free(c->acme_http01_address);
 	free(c->acme_dns_resolver);
 	list_free(&c->acme_validate_allow);
+	free(c->notify_secret_file);
 	free(c->listen_http);
 	free(c->listen_coap);
 	free(c->token_module);

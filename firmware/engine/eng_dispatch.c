@@ -16,6 +16,7 @@
 #define COAP	P(PROTO_PEER_COAP)
 #define CTL	P(PROTO_PEER_CONTROL)
 #define VAL	P(PROTO_PEER_VALIDATOR)
+#define NTF	P(PROTO_PEER_NOTIFY)
 
 #define STARTING	P(PROTO_STATE_STARTING)
 #define READY		P(PROTO_STATE_READY)
@@ -98,6 +99,12 @@ static const struct {
 	/* Removing expired rows writes the ledger: operators, mTLS only. */
 	[PROTO_T_TIDY] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
 				  eng_h_tidy },		/* eng_tidy.c */
+	/*
+	 * Only the delivery process takes expiry notifications and reports
+	 * them; the engine builds and signs what it delivers (issue 19).
+	 */
+	[PROTO_T_NOTIFY] =	{ NTF, SERVING, ENG_AUTH_NONE,
+				  eng_h_notify },	/* eng_notify.c */
 };
 
 int
@@ -122,7 +129,8 @@ evidence_fits(const struct proto_evidence *ev, uint16_t type, int peer)
 {
 	if (ev->peer != peer)
 		return 0;
-	if (peer == PROTO_PEER_CONTROL || peer == PROTO_PEER_VALIDATOR)
+	if (peer == PROTO_PEER_CONTROL || peer == PROTO_PEER_VALIDATOR ||
+	    peer == PROTO_PEER_NOTIFY)
 		return ev->kind == PROTO_EV_NONE && ev->src_len == 0;
 	/* An ACME client is its JWS, never a certificate or a token. */
 	if (type == PROTO_T_ACME)

@@ -57,6 +57,7 @@ eng_engine_free(struct eng_engine *e)
 	eng_psk_free(e->psk);
 	eng_limit_free(e->limit);
 	eng_stats_free(e->stats);
+	eng_notify_wipe(e);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -263,6 +264,8 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	h->nfailed = e->nfailed;
 	memcpy(h->failed, e->failed, sizeof(h->failed));
 	pthread_mutex_unlock(&e->lock);
+	if (rt != NULL)
+		eng_notify_health(e, rt, h);
 	return PROTO_R_OK;
 }
 

@@ -95,6 +95,8 @@ void	eng_token_verifier(const char *token, uint8_t out[32]);
 /* ENG_TOKEN_CURRENT, ENG_TOKEN_LEGACY or 0; constant-time compares. */
 int	eng_token_matches(const char *token, const uint8_t stored[32]);
 
+#define ENG_NOTIFY_KEY_MAX	64	/* bytes of the webhook HMAC key */
+
 struct eng_engine {
 	struct hsm		*hsm;
 	struct ledger		*ledger;
@@ -109,6 +111,12 @@ struct eng_engine {
 	atomic_uint_fast64_t	 issued;
 	time_t			 started;
 	time_t			 tidy_next;	/* tidy thread only */
+	/* Expiry notifications (eng_notify.c, issue 19). */
+	time_t			 notify_next;	/* tidy thread only */
+	int			 notify_key_tried; /* tidy thread only */
+	atomic_int		 notify_key_ready;
+	uint8_t			 notify_key[ENG_NOTIFY_KEY_MAX];
+	size_t			 notify_key_len;
 	/* Children signetd marked failed (issue 18), under lock. */
 	uint8_t			 nfailed;
 	struct proto_failed	 failed[PROTO_MAX_FAILED];
@@ -382,6 +390,17 @@ int	eng_tidy_tenant(struct eng_engine *e, const struct eng_rt *rt,
 /* Once a second from eng_serve's tidy thread: the scheduled runs. */
 void	eng_tidy_tick(struct eng_engine *e, const struct eng_rt *rt,
 	    const atomic_int *stop);
+/* Expiry notifications (eng_notify.c, issue 19): the schedule, once a
+ * second from the tidy thread; NOTIFY from signet-notify; the key wiped. */
+void	eng_notify_tick(struct eng_engine *e, const struct eng_rt *rt,
+	    const atomic_int *stop);
+int	eng_h_notify(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
+void	eng_notify_wipe(struct eng_engine *e);
+/* HEALTH: certificates past each configured window, the queue's counts. */
+void	eng_notify_health(struct eng_engine *e, const struct eng_rt *rt,
+	    struct proto_health_rep *h);
 /* TIDY: operators only, one tenant, bounded in time. */
 int	eng_h_tidy(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,

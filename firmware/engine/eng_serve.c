@@ -172,6 +172,7 @@ eng_tidier(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		if ((rt = eng_engine_rt(s->e)) != NULL) {
 			eng_tidy_tick(s->e, rt, &s->halt);
+			eng_notify_tick(s->e, rt, &s->halt);
 			eng_rt_unref(rt);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);

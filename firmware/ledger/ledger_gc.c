@@ -278,6 +278,14 @@ ledger_gc_tidy(void *state, const char *tenant, int64_t cutoff, size_t limit,
 	return rc;
 }
 
+int
+ledger_gc_notify(void *state, struct ledger_notify_op *nop)
+{
+	struct gc_op op = { .kind = GC_NOTIFY, .notify = nop };
+
+	return ledger_gc_submit(state, &op);
+}
+
 void
 ledger_gc_stats(void *state, struct ledger_stats *out)
 {

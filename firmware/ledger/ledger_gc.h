@@ -48,6 +48,7 @@ enum gc_kind {
 	GC_RESERVE_TOKEN,
 	GC_ACME,
 	GC_TIDY,
+	GC_NOTIFY,	/* expiry notification queue (issue 19) */
 };
 
 /* One queued write: the queue's fields, then the op's arguments. */
@@ -69,6 +70,7 @@ struct gc_op {
 	size_t				 nsteps;
 	size_t				 limit;	/* TIDY: rows per table */
 	uint64_t			 out2;	/* TIDY: tokens (out: certs) */
+	struct ledger_notify_op		*notify; /* NOTIFY */
 };
 
 struct gc_hooks {
@@ -121,6 +123,7 @@ int	ledger_gc_acme(void *state, const struct ledger_acme_step *steps,
 	    size_t n, const struct audit_record *audit);
 int	ledger_gc_tidy(void *state, const char *tenant, int64_t cutoff,
 	    size_t limit, uint64_t *certs, uint64_t *tokens);
+int	ledger_gc_notify(void *state, struct ledger_notify_op *nop);
 void	ledger_gc_stats(void *state, struct ledger_stats *out);
 
 #endif

@@ -53,6 +53,8 @@ do_op(struct pg_ledger *pg, struct gc_op *op)
 	case GC_TIDY:
 		return pg_do_tidy(pg, op->name, op->now, op->limit, &op->out,
 		    &op->out2);
+	case GC_NOTIFY:
+		break;	/* no notification queue on PostgreSQL yet */
 	}
 	return LEDGER_ERR_ARG;
 }

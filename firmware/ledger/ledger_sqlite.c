@@ -74,6 +74,8 @@ static const struct migration {
 	{ NULL, sq_acme_migrate5 },
 	/* Version 6: ACME replaces (RFC 9773), order indexes (issue 20). */
 	{ NULL, sq_acme_migrate6 },
+	/* Version 7: the expiry notification queue (issue 19, notify). */
+	{ sq_notify_schema, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -428,6 +430,8 @@ do_op(struct sq_ledger *sq, struct gc_op *op)
 		    NULL));
 	case GC_TIDY:
 		return do_tidy(sq, op);
+	case GC_NOTIFY:
+		return sq_notify_apply(sq->wdb, op->notify);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -622,4 +626,7 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.acme_write = ledger_gc_acme,
 	.acme_read = sq_acme_read,
 	.tidy = ledger_gc_tidy,
+	.notify = ledger_gc_notify,
+	.notify_expiring = sq_notify_expiring,
+	.notify_counts = sq_notify_counts,
 };

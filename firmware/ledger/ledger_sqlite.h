@@ -9,6 +9,7 @@
 #include <signet/audit_sqlite.h>
 #include <signet/ledger.h>
 #include <signet/ledger_acme.h>
+#include <signet/ledger_notify.h>
 
 #include "ledger_gc.h"
 
@@ -74,5 +75,13 @@ int	sq_acme_apply(sqlite3 *db, const struct ledger_acme_step *steps,
 int	sq_acme_read(void *state, enum ledger_acme_stmt stmt,
 	    const struct ledger_val *args, size_t nargs, ledger_acme_cb cb,
 	    void *arg);
+
+/* Expiry notifications (ledger_sqlite_notify.c); writes inside an op. */
+extern const char sq_notify_schema[];
+int	sq_notify_apply(sqlite3 *db, struct ledger_notify_op *op);
+int	sq_notify_expiring(void *state, const char *tenant,
+	    const char *profile, int64_t secs, int permille, int64_t now,
+	    uint64_t *n);
+int	sq_notify_counts(void *state, struct ledger_notify_counts *out);
 
 #endif

@@ -49,6 +49,7 @@ sandbox_role_name(enum sandbox_role role)
 	case SANDBOX_HTTPS: return "https";
 	case SANDBOX_COAP: return "coap";
 	case SANDBOX_VALIDATOR: return "validator";
+	case SANDBOX_NOTIFY: return "notify";
 	}
 	return "unknown";
 }
@@ -342,7 +343,7 @@ sandbox_enter(const struct sandbox_conf *sc, char *err, size_t errlen)
 		sandbox_err(err, errlen, "%s", SANDBOX_DEBUG_MSG);
 		return -1;
 	}
-	if (sc == NULL || sc->role > SANDBOX_VALIDATOR) {
+	if (sc == NULL || sc->role > SANDBOX_NOTIFY) {
 		sandbox_err(err, errlen, "no sandbox role");
 		return -1;
 	}

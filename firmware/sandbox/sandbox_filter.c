@@ -246,7 +246,7 @@ process_rules(scmp_filter_ctx ctx, enum sandbox_role role)
 	 * its address policy is checked in code before every connect
 	 * (seccomp cannot read a sockaddr).
 	 */
-	if (role == SANDBOX_VALIDATOR) {
+	if (role == SANDBOX_VALIDATOR || role == SANDBOX_NOTIFY) {
 		struct scmp_arg_cmp in4 = eq(0, AF_INET);
 		struct scmp_arg_cmp in6 = eq(0, AF_INET6);
 		struct scmp_arg_cmp un = eq(0, AF_UNIX);	/* nscd probe */
@@ -309,7 +309,8 @@ int
 sandbox_filter_load(enum sandbox_role role, char *err, size_t errlen)
 {
 	unsigned bit = role == SANDBOX_ENGINE ? R_ENG : role == SANDBOX_HTTPS ?
-	    R_HTTPS : role == SANDBOX_VALIDATOR ? R_VAL : R_COAP;
+	    R_HTTPS : role == SANDBOX_VALIDATOR || role == SANDBOX_NOTIFY ?
+	    R_VAL : R_COAP;
 	scmp_filter_ctx ctx;
 	size_t i;
 	int rc = 0;

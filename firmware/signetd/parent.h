@@ -22,7 +22,8 @@
 #define PARENT_MAX_START_FAILS 5 /* same start-up error: stop restarting */
 #define PARENT_MAX_WHY 512
 
-enum parent_role { ROLE_ENGINE, ROLE_HTTPS, ROLE_COAP, ROLE_VALIDATOR };
+enum parent_role { ROLE_ENGINE, ROLE_HTTPS, ROLE_COAP, ROLE_VALIDATOR,
+	ROLE_NOTIFY };
 
 struct parent_child {
 	enum parent_role role;
@@ -50,6 +51,7 @@ struct parent {
 	struct sconf *conf;
 	char engine_bin[4096], https_bin[4096], coap_bin[4096];
 	char validator_bin[4096];
+	char notify_bin[4096];
 	int ctl_fd;		/* our end of the engine's control channel */
 	int https_fd, http_fd, coap_fd;
 	struct parent_child engine;
@@ -59,6 +61,8 @@ struct parent {
 	int have_coap;
 	struct parent_child validator;	/* ACME http-01 (issue 20) */
 	int have_validator;
+	struct parent_child notify;	/* expiry webhooks (issue 19) */
+	int have_notify;
 	int stopping;
 	int paused;		/* TCP listeners shut: nobody would serve */
 	int sandbox;		/* children drop to their users (root only) */

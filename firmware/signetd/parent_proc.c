@@ -41,7 +41,8 @@ static const char *
 role_name(enum parent_role r)
 {
 	return r == ROLE_ENGINE ? "engine" : r == ROLE_HTTPS ? "https" :
-	    r == ROLE_VALIDATOR ? "validator" : "coap";
+	    r == ROLE_VALIDATOR ? "validator" : r == ROLE_NOTIFY ? "notify" :
+	    "coap";
 }
 
 /* Lets fd survive exec in the child. */
@@ -281,7 +282,8 @@ start_front(struct parent *p, struct parent_child *c)
 	char *argv[12];
 	int sp[2], keep[3], n = 0, k = 0;
 	uint8_t kind = c->role == ROLE_HTTPS ? PROTO_PEER_HTTPS :
-	    c->role == ROLE_VALIDATOR ? PROTO_PEER_VALIDATOR : PROTO_PEER_COAP;
+	    c->role == ROLE_VALIDATOR ? PROTO_PEER_VALIDATOR :
+	    c->role == ROLE_NOTIFY ? PROTO_PEER_NOTIFY : PROTO_PEER_COAP;
 
 	if (p->engine.pid == 0 || p->ctl_fd == -1)
 		return -1;
@@ -300,7 +302,8 @@ start_front(struct parent *p, struct parent_child *c)
 	snprintf(efd, sizeof(efd), "%d", sp[1]);
 	keep[k++] = sp[1];
 	argv[n++] = c->role == ROLE_HTTPS ? "signet-https" :
-	    c->role == ROLE_VALIDATOR ? "signet-validator" : "signet-coap";
+	    c->role == ROLE_VALIDATOR ? "signet-validator" :
+	    c->role == ROLE_NOTIFY ? "signet-notify" : "signet-coap";
 	argv[n++] = "-f";
 	argv[n++] = (char *)p->conf_path;
 	argv[n++] = "-E";
@@ -328,7 +331,8 @@ start_front(struct parent *p, struct parent_child *c)
 	}
 	argv[n] = NULL;
 	c->pid = spawn(c->role == ROLE_HTTPS ? p->https_bin :
-	    c->role == ROLE_VALIDATOR ? p->validator_bin : p->coap_bin,
+	    c->role == ROLE_VALIDATOR ? p->validator_bin :
+	    c->role == ROLE_NOTIFY ? p->notify_bin : p->coap_bin,
 	    argv, keep, k, (uid_t)-1, (gid_t)-1, NULL, c->why, sizeof(c->why),
 	    &c->report_fd);
 	close(sp[1]);
@@ -381,6 +385,7 @@ parent_start_all(struct parent *p)
 		p->https[i].report_fd = -1;
 	p->coap.report_fd = -1;
 	p->validator.report_fd = -1;
+	p->notify.report_fd = -1;
 	if (start(p, &p->engine) != 0)
 		fatalx("msg=\"cannot start the engine\"");
 	for (i = 0; i < p->nhttps; i++) {
@@ -398,6 +403,11 @@ parent_start_all(struct parent *p)
 		p->validator.role = ROLE_VALIDATOR;
 		p->validator.backoff_ms = PARENT_BACKOFF_MIN_MS;
 		start(p, &p->validator);
+	}
+	if (p->have_notify) {
+		p->notify.role = ROLE_NOTIFY;
+		p->notify.backoff_ms = PARENT_BACKOFF_MIN_MS;
+		start(p, &p->notify);
 	}
 }
 
@@ -497,6 +507,8 @@ parent_retry_failed(struct parent *p)
 		retry(&p->coap, now);
 	if (p->have_validator)
 		retry(&p->validator, now);
+	if (p->have_notify)
+		retry(&p->notify, now);
 	listeners_check(p);
 	parent_tell_engine(p);
 }
@@ -515,6 +527,8 @@ find(struct parent *p, pid_t pid)
 		return &p->coap;
 	if (p->have_validator && p->validator.pid == pid)
 		return &p->validator;
+	if (p->have_notify && p->notify.pid == pid)
+		return &p->notify;
 	return NULL;
 }
 
@@ -535,6 +549,10 @@ fronts_signal(struct parent *p, int sig)
 	if (p->have_validator && p->validator.pid > 0) {
 		p->validator.stopped = 1;
 		kill(p->validator.pid, sig);
+	}
+	if (p->have_notify && p->notify.pid > 0) {
+		p->notify.stopped = 1;
+		kill(p->notify.pid, sig);
 	}
 }
 
@@ -608,6 +626,8 @@ parent_tell_engine(struct parent *p)
 		failed_entry(&p->coap, &f[n++]);
 	if (p->have_validator && p->validator.failed)
 		failed_entry(&p->validator, &f[n++]);
+	if (p->have_notify && p->notify.failed)
+		failed_entry(&p->notify, &f[n++]);
 	for (i = 0; i < p->nhttps && n < PROTO_MAX_FAILED; i++)
 		if (p->https[i].failed)
 			failed_entry(&p->https[i], &f[n++]);
@@ -693,6 +713,8 @@ parent_tick(struct parent *p)
 			return;
 		if (p->have_validator && p->validator.pid > 0)
 			return;
+		if (p->have_notify && p->notify.pid > 0)
+			return;
 		start(p, &p->engine);
 		return;
 	}
@@ -706,6 +728,9 @@ parent_tick(struct parent *p)
 	if (p->have_validator && p->validator.pid == 0 &&
 	    !p->validator.failed && p->validator.restart_at_ms <= now)
 		start(p, &p->validator);
+	if (p->have_notify && p->notify.pid == 0 && !p->notify.failed &&
+	    p->notify.restart_at_ms <= now)
+		start(p, &p->notify);
 }
 
 void
@@ -728,6 +753,7 @@ wait_fronts(struct parent *p, int64_t deadline)
 			alive += p->https[i].pid > 0;
 		alive += p->have_coap && p->coap.pid > 0;
 		alive += p->have_validator && p->validator.pid > 0;
+		alive += p->have_notify && p->notify.pid > 0;
 		if (alive == 0)
 			return 0;
 		usleep(20 * 1000);

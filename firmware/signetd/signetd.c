@@ -240,6 +240,14 @@ main(int argc, char **argv)
 	    "signet-validator", SIGNET_VALIDATOR_BUILT);
 	p.have_validator = acme_offered(p.conf) &&
 	    access(p.validator_bin, X_OK) == 0;
+	/* Expiry notifications (issue 19): a delivery process if needed. */
+	find_bin(p.notify_bin, sizeof(p.notify_bin), dir, "signet-notify",
+	    SIGNET_NOTIFY_BUILT);
+	p.have_notify = sconf_notify_wanted(p.conf) &&
+	    access(p.notify_bin, X_OK) == 0;
+	if (sconf_notify_wanted(p.conf) && !p.have_notify)
+		log_warnx("msg=\"no signet-notify: expiry notifications "
+		    "will queue but not be delivered\"");
 	if (acme_offered(p.conf) && !p.have_validator)
 		log_warnx("msg=\"no signet-validator: ACME challenges will "
 		    "not be validated\"");

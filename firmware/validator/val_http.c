@@ -259,3 +259,86 @@ out:
 	close(fd);
 	return rc;
 }
+
+/*
+ * POST body to url (http://host[:port]/path) with extra header lines
+ * (each ending CRLF) under the same address policy, for signet-notify
+ * (issue 19): *status gets the answer's HTTP status (0: none).  0 on a
+ * 2xx, else -1 with why.
+ */
+int
+val_http_post(const char *url, const char *headers, const uint8_t *body,
+    size_t len, int loopback_ok, uint64_t total_ms, int *status, char *why,
+    size_t whylen)
+{
+	static uint8_t buf[VAL_MAX_HEAD];
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[VAL_MAX_HOST], port[8], head[VAL_MAX_HOST + 3072];
+	const char *path;
+	uint64_t deadline = val_now_ms() + total_ms;
+	ssize_t got;
+	int fd = -1, gai, refused = 0, n;
+
+	*status = 0;
+	if (val_url(url, host, sizeof(host), port, sizeof(port), &path) !=
+	    0 || strlen(path) > 1024) {
+		snprintf(why, whylen, "bad URL");
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(why, whylen, "cannot resolve %s: %s", host,
+		    gai_strerror(gai));
+		return -1;
+	}
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+		if (!val_addr_allowed(ai->ai_addr, loopback_ok)) {
+			refused++;
+			continue;
+		}
+		fd = val_connect(ai, val_now_ms() + VAL_CONNECT_MS < deadline ?
+		    val_now_ms() + VAL_CONNECT_MS : deadline);
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		snprintf(why, whylen, refused ? "address not allowed" :
+		    "connection failed: %s", strerror(errno));
+		return -1;
+	}
+	n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s\r\n"
+	    "User-Agent: signet-notify\r\nContent-Length: %zu\r\n%s"
+	    "Connection: close\r\n\r\n", path, host, len, headers);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		snprintf(why, whylen, "request head too long");
+		goto fail;
+	}
+	if (val_write(fd, head, (size_t)n, deadline) != 0 ||
+	    val_write(fd, (const char *)body, len, deadline) != 0) {
+		snprintf(why, whylen, "could not send in time");
+		goto fail;
+	}
+	/* The status line is all we need; the receiver may stop there. */
+	if ((got = val_read(fd, buf, sizeof(buf) - 1, deadline)) <= 0) {
+		snprintf(why, whylen, "no answer in time");
+		goto fail;
+	}
+	buf[got] = '\0';
+	if (sscanf((const char *)buf, "HTTP/1.%*1[01] %3d", status) != 1) {
+		*status = 0;
+		snprintf(why, whylen, "no HTTP status line");
+		goto fail;
+	}
+	close(fd);
+	if (*status < 200 || *status > 299) {
+		snprintf(why, whylen, "HTTP status %d", *status);
+		return -1;
+	}
+	why[0] = '\0';
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}

@@ -83,4 +83,13 @@ void	 val_dns_free(void *dns);
 int	val_dns01(struct val_ctx *v, const char *url, uint8_t *out,
 	    size_t size, size_t *n, char *why, size_t whylen);
 
+/*
+ * POST body to url with headers (lines ending CRLF) under the address
+ * policy within total_ms: 0 on a 2xx, else -1 with why; *status the
+ * answer's status, 0 if none (signet-notify, issue 19).
+ */
+int	val_http_post(const char *url, const char *headers,
+	    const uint8_t *body, size_t len, int loopback_ok,
+	    uint64_t total_ms, int *status, char *why, size_t whylen);
+
 #endif

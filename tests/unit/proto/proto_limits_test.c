@@ -133,6 +133,23 @@ test_worst_replies_fit(void **state)
 	for (i = 0; i < PROTO_MAX_CRLS; i++)
 		fill(rep.u.health.crls[i].issuer,
 		    sizeof(rep.u.health.crls[i].issuer));
+	rep.u.health.nfailed = PROTO_MAX_FAILED;
+	for (i = 0; i < PROTO_MAX_FAILED; i++) {
+		fill(rep.u.health.failed[i].child,
+		    sizeof(rep.u.health.failed[i].child));
+		fill(rep.u.health.failed[i].error,
+		    sizeof(rep.u.health.failed[i].error));
+	}
+	rep.u.health.nexpiring = PROTO_MAX_EXPIRING;
+	for (i = 0; i < PROTO_MAX_EXPIRING; i++) {
+		fill(rep.u.health.expiring[i].tenant,
+		    sizeof(rep.u.health.expiring[i].tenant));
+		fill(rep.u.health.expiring[i].profile,
+		    sizeof(rep.u.health.expiring[i].profile));
+		fill(rep.u.health.expiring[i].window,
+		    sizeof(rep.u.health.expiring[i].window));
+		rep.u.health.expiring[i].certificates = i;
+	}
 	rep.u.health.token.nbuckets = PROTO_MAX_BUCKETS;
 	for (i = 0; i < PROTO_MAX_BUCKETS; i++)
 		rep.u.health.token.le_us[i] = i + 1 < PROTO_MAX_BUCKETS ?
@@ -145,6 +162,12 @@ test_worst_replies_fit(void **state)
 	assert_int_equal(rep2.u.health.targets[63].refused[PROTO_R_INTERNAL],
 	    63);
 	assert_int_equal(rep2.u.health.ncrls, PROTO_MAX_CRLS);
+	assert_int_equal(rep2.u.health.nexpiring, PROTO_MAX_EXPIRING);
+	assert_int_equal(rep2.u.health.expiring[15].certificates, 15);
+	rep.u.health.nexpiring = PROTO_MAX_EXPIRING + 1;
+	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
+	    PROTO_ERR_VALUE);
+	rep.u.health.nexpiring = PROTO_MAX_EXPIRING;
 	rep.u.health.ntargets = PROTO_MAX_TARGETS + 1;
 	assert_int_equal(proto_reply_encode(&rep, buf, sizeof(buf), &len),
 	    PROTO_ERR_VALUE);

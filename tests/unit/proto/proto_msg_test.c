@@ -107,6 +107,13 @@ check_request_fields(const struct proto_request *a,
 	case PROTO_T_TIDY:
 		assert_string_equal(a->u.tidy.tenant, b->u.tidy.tenant);
 		break;
+	case PROTO_T_NOTIFY:
+		assert_int_equal(a->u.notify.op, b->u.notify.op);
+		assert_int_equal(a->u.notify.id, b->u.notify.id);
+		assert_int_equal(a->u.notify.attempt, b->u.notify.attempt);
+		assert_int_equal(a->u.notify.status, b->u.notify.status);
+		assert_string_equal(a->u.notify.detail, b->u.notify.detail);
+		break;
 	default:
 		break;
 	}

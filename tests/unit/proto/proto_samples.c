@@ -160,6 +160,16 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 	case PROTO_T_TIDY:
 		copy(r->u.tidy.tenant, sizeof(r->u.tidy.tenant), "acme");
 		break;
+	case PROTO_T_NOTIFY:
+		r->ev.peer = PROTO_PEER_NOTIFY;
+		r->u.notify.op = variant == 2 ? PROTO_NOTIFY_RESULT :
+		    PROTO_NOTIFY_NEXT;
+		r->u.notify.id = variant == 2 ? 42 : 0;
+		r->u.notify.attempt = variant == 2 ? 3 : 0;
+		r->u.notify.status = variant == 2 ? 500 : 0;
+		copy(r->u.notify.detail, sizeof(r->u.notify.detail),
+		    variant == 2 ? "HTTP status 500" : "");
+		break;
 	default:
 		break;
 	}
@@ -258,6 +268,17 @@ sample_payload(struct proto_reply *rep)
 		copy(rep->u.health.failed[0].error,
 		    sizeof(rep->u.health.failed[0].error),
 		    "msg=\"sandbox refused\" error=\"no user nobody-here\"");
+		rep->u.health.nexpiring = 1;
+		copy(rep->u.health.expiring[0].tenant,
+		    sizeof(rep->u.health.expiring[0].tenant), "acme");
+		copy(rep->u.health.expiring[0].profile,
+		    sizeof(rep->u.health.expiring[0].profile), "web");
+		copy(rep->u.health.expiring[0].window,
+		    sizeof(rep->u.health.expiring[0].window), "7d");
+		rep->u.health.expiring[0].certificates = 12;
+		rep->u.health.notify_pending = 3;
+		rep->u.health.notify_delivered = 40;
+		rep->u.health.notify_failed = 1;
 		break;
 	case PROTO_T_COAP_STATS:
 		break;
@@ -296,6 +317,16 @@ sample_payload(struct proto_reply *rep)
 		rep->u.tidy.tokens = 17;
 		rep->u.tidy.cutoff = 1700000000;
 		rep->u.tidy.done = 1;
+		break;
+	case PROTO_T_NOTIFY:
+		rep->u.notify.id = 42;
+		rep->u.notify.attempt = 3;
+		copy(rep->u.notify.url, sizeof(rep->u.notify.url),
+		    "http://hooks.example:8080/signet");
+		copy(rep->u.notify.signature, sizeof(rep->u.notify.signature),
+		    "sha256=00112233445566778899aabbccddeeff"
+		    "00112233445566778899aabbccddeeff");
+		rep->u.notify.body = BLOB(csr);
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

@@ -326,6 +326,42 @@ test_roles(void **state)
 	assert_false(sconf_role_in(NULL, ~0u));
 }
 
+/* Expiry notifications (issue 19): thresholds and their checks. */
+static void
+test_notify(void **state)
+{
+	static const char at[] = "\t\t# Expiry webhooks (issue 19, docs/notify.md):\n";
+	int64_t secs;
+	int pm;
+
+	(void)state;
+	assert_int_equal(sconf_threshold("50%", &secs, &pm), 0);
+	assert_int_equal(pm, 500);
+	assert_int_equal(secs, 0);
+	assert_int_equal(sconf_threshold("12.5%", &secs, &pm), 0);
+	assert_int_equal(pm, 125);
+	assert_int_equal(sconf_threshold("7d", &secs, &pm), 0);
+	assert_int_equal(secs, 7 * 86400);
+	assert_int_equal(pm, 0);
+	assert_int_equal(sconf_threshold("0%", &secs, &pm), -1);
+	assert_int_equal(sconf_threshold("100%", &secs, &pm), -1);
+	assert_int_equal(sconf_threshold("1.25%", &secs, &pm), -1);
+	assert_int_equal(sconf_threshold("%", &secs, &pm), -1);
+	assert_int_equal(sconf_threshold("0s", &secs, &pm), -1);
+	assert_int_equal(sconf_threshold("soon", &secs, &pm), -1);
+	expect_error(at, "\t\tnotify { thresholds = { \"7d\", \"150%\" } "
+	    "webhooks = { \"http://h/x\" } }\n", "is neither a duration");
+	expect_error(at, "\t\tnotify { thresholds = { \"7d\" } "
+	    "webhooks = { \"https://h/x\" } }\n", "is not http://host");
+	expect_error(at, "\t\tnotify { thresholds = { \"7d\" } }\n",
+	    "needs both thresholds and webhooks");
+	expect_error(at, "\t\tnotify { thresholds = { \"7d\" } "
+	    "webhooks = { \"http://h:8080/x\" } }\n",
+	    "secret_file is required");
+	expect_error("\tlease = \"60s\"", "\tlease = \"2s\"",
+	    "lease must be 4s..1h");
+}
+
 int
 main(void)
 {
@@ -337,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_duration_unchanged),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_notify),
 	};
 	int rc;
 

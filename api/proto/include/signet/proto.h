@@ -10,7 +10,7 @@
  * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
  *
  *	offset	size	field
- *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5306)
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5307)
  *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
  *	4	4	request id, chosen by the sender of the request and
  *			echoed unchanged in the reply
@@ -76,6 +76,13 @@
  *						restarts (issue 18),
  *						commit: ledger group-
  *						commit durations (hist)
+ *						u8 n (PROTO_MAX_EXPIRING),
+ *						n x (str tenant, str
+ *						profile, str window, u64
+ *						certificates), u64
+ *						pending, u64 delivered,
+ *						u64 failed: expiry
+ *						notifications (issue 19)
  *	OCSP		data der request	data der response
  *	CRL		str issuer, u8 delta	data der CRL (delta: the
  *						issuer's delta CRL)
@@ -97,6 +104,11 @@
  *			n u64 counters
  *	TIDY		str tenant		u64 certs, u64 tokens,
  *						u64 cutoff, u8 done
+ *	NOTIFY		u8 op, u64 id,		u64 id (0: none due),
+ *			u32 attempt, u16 http	u32 attempt, str url
+ *			status, str detail	(PROTO_MAX_ACME_URL), str
+ *						signature, data body
+ *						(PROTO_MAX_NOTIFY_BODY)
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
@@ -150,7 +162,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5306	/* 'S', version 6: ACME,
+#define PROTO_MAGIC_VERSION	0x5307	/* 'S', version 7: NOTIFY and
+					   the notify peer, the ACME
+					   revoke/key-change/orders/
+					   renewal-info ops, and in
+					   HEALTH the ledger commit
+					   histogram, expiry windows
+					   and SQLite memory; version
+					   6: ACME,
 					   ACME_EAB, ACME_VA and the
 					   validator peer, COAP_STATS,
 					   CoAP counters and per-target
@@ -188,6 +207,9 @@
 #define PROTO_MAX_TARGETS	64	/* target counts in one HEALTH */
 #define PROTO_MAX_CRLS		32	/* CRLs described in one HEALTH */
 #define PROTO_MAX_BUCKETS	16	/* histogram buckets */
+#define PROTO_MAX_NOTIFY_BODY	8192	/* an expiry notification (JSON) */
+#define PROTO_MAX_EXPIRING	16	/* expiry windows in one HEALTH */
+#define PROTO_MAX_WINDOW	15	/* a window's name: "30d", "12.5%" */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -226,6 +248,7 @@ enum proto_type {
 	PROTO_T_ACME_VA,	/* the validator asks for work, reports */
 	PROTO_T_COAP_STATS,	/* the CoAP front end's counters, for /metrics */
 	PROTO_T_TIDY,		/* remove expired rows now (issue 19) */
+	PROTO_T_NOTIFY,		/* signet-notify asks for a delivery, reports */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -235,9 +258,10 @@ enum proto_peer {
 	PROTO_PEER_HTTPS = 1,
 	PROTO_PEER_COAP,
 	PROTO_PEER_CONTROL,	/* the parent: supervision, health */
-	PROTO_PEER_VALIDATOR	/* ACME challenge validation (outbound) */
+	PROTO_PEER_VALIDATOR,	/* ACME challenge validation (outbound) */
+	PROTO_PEER_NOTIFY	/* webhook delivery (outbound, issue 19) */
 };
-#define PROTO_PEER_LAST		PROTO_PEER_VALIDATOR
+#define PROTO_PEER_LAST		PROTO_PEER_NOTIFY
 
 /* Engine states that gate what it accepts. */
 enum proto_state {
@@ -521,6 +545,28 @@ struct proto_tidy_req {
 	char	tenant[PROTO_MAX_STR + 1];
 };
 
+/*
+ * NOTIFY (issue 19, docs/notify.md): signet-notify asks for the next
+ * expiry notification due (NEXT) and reports on a delivery (RESULT: id
+ * and attempt as handed out, the receiver's HTTP status, 0 if it never
+ * answered, and why it failed, "" if it answered 2xx).  The engine
+ * builds and signs the body, so the delivery process holds no key and
+ * cannot word a notification itself.
+ */
+enum proto_notify_op {
+	PROTO_NOTIFY_NEXT = 1,
+	PROTO_NOTIFY_RESULT,
+	PROTO_NOTIFY_OP_MAX	/* one past the last */
+};
+
+struct proto_notify_req {
+	uint8_t		op;	/* enum proto_notify_op */
+	uint64_t	id;
+	uint32_t	attempt;
+	uint16_t	status;
+	char		detail[PROTO_MAX_STR + 1];
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -538,6 +584,7 @@ struct proto_request {
 		struct proto_acme_req		acme;	/* ACME, ACME_VA */
 		struct proto_coap_stats_req	coap;	/* COAP_STATS */
 		struct proto_tidy_req		tidy;
+		struct proto_notify_req		notify;
 	} u;					/* HEALTH has no fields */
 };
 
@@ -606,6 +653,19 @@ struct proto_tidy_rep {
 };
 
 /*
+ * NOTIFY NEXT: the delivery (id 0: none due), where to POST it, the body
+ * and its signature header value ("sha256=<hex HMAC>").  RESULT: empty
+ * apart from the status.
+ */
+struct proto_notify_rep {
+	uint64_t		 id;
+	uint32_t		 attempt;
+	char			 url[PROTO_MAX_ACME_URL + 1];
+	char			 signature[PROTO_MAX_STR + 1];
+	struct proto_blob	 body;
+};
+
+/*
  * Engine counters carried by HEALTH, for /metrics: refusals by the
  * engine's limits, which apply to every front end alike, and from
  * PROTO_C_CRL_TIMER on the background revocation refresh (issue 19).
@@ -670,6 +730,17 @@ struct proto_crl_stats {
 };
 
 /*
+ * Certificates of a tenant and profile that crossed a notification
+ * threshold (window) and have not expired: issued, not revoked (issue 19).
+ */
+struct proto_expiring {
+	char		tenant[PROTO_MAX_STR + 1];
+	char		profile[PROTO_MAX_STR + 1];
+	char		window[PROTO_MAX_WINDOW + 1];
+	uint64_t	certificates;
+};
+
+/*
  * A child signetd marked failed: it failed at start-up with the same
  * error several times in a row and is not restarted until SIGHUP.
  */
@@ -700,6 +771,11 @@ struct proto_health_rep {
 	uint8_t		nfailed;
 	struct proto_failed failed[PROTO_MAX_FAILED];
 	struct proto_hist ledger_commit;	/* group-commit durations */
+	/* Expiry notifications (issue 19): per configured window, and the
+	 * queue's deliveries by state. */
+	uint8_t		nexpiring;
+	struct proto_expiring expiring[PROTO_MAX_EXPIRING];
+	uint64_t	notify_pending, notify_delivered, notify_failed;
 };
 
 /*
@@ -721,6 +797,7 @@ struct proto_reply {
 		struct proto_psk_rep		psk;	/* PSK_LOOKUP */
 		struct proto_acme_rep		acme;	/* ACME, ACME_VA */
 		struct proto_tidy_rep		tidy;
+		struct proto_notify_rep		notify;
 	} u;
 };
 

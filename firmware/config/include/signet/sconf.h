@@ -96,6 +96,10 @@ struct sconf_profile {
 	struct sconf_list roles;	   /* roles allowed to use it */
 	int self_service;	/* issued certificates may enroll new names */
 	int acme;		/* ACME directory at /acme/<est_label>/ */
+	/* Expiry notifications (issue 19): "30d", "7d", or "50%" of the
+	 * lifetime (sconf_threshold), and where to POST them. */
+	struct sconf_list notify_thresholds;
+	struct sconf_list notify_webhooks;	/* http://host[:port]/path */
 };
 
 struct sconf_tenant {
@@ -211,6 +215,14 @@ struct sconf {
 	char *acme_dns_resolver; /* "addr:port" dns-01 asks; NULL: resolv.conf */
 	struct sconf_list acme_validate_allow; /* CIDRs validations may reach */
 
+	/* Expiry notifications (issue 19, docs/notify.md). */
+	char *notify_secret_file; /* HMAC key of the webhook signature */
+	int64_t notify_interval;  /* seconds between threshold scans */
+	int64_t notify_retry;	  /* first retry after; doubles, to 1h */
+	int64_t notify_lease;	  /* a claimed delivery is re-offered after */
+	int64_t notify_max_attempts; /* then the delivery is given up */
+	int notify_loopback;	  /* tests: webhooks on loopback allowed */
+
 	struct sconf_limits limits;
 	struct sconf_client *clients;
 	size_t nclients;
@@ -249,5 +261,15 @@ int sconf_hex(const char *s, uint8_t *out, size_t size, size_t *len);
 
 /* "25h", "90m", "3600", "7d" to seconds; -1 if malformed. */
 int64_t sconf_duration(const char *s);
+
+/*
+ * A notification threshold: a duration before notAfter ("7d": *secs set,
+ * *permille 0) or a share of the lifetime left ("50%", "12.5%": *permille
+ * 1..999, *secs 0).  0, or -1 if malformed.
+ */
+int sconf_threshold(const char *s, int64_t *secs, int *permille);
+
+/* Whether any profile has a webhook: then signetd starts signet-notify. */
+int sconf_notify_wanted(const struct sconf *c);
 
 #endif

@@ -14,6 +14,7 @@
 #include <signet/audit.h>
 #include <signet/ledger.h>
 #include <signet/ledger_acme.h>
+#include <signet/ledger_notify.h>
 
 /* A status change of one row, e.g. RESERVED -> ISSUED with its DER. */
 struct ledger_transition {
@@ -78,6 +79,14 @@ struct ledger_backend {
 	/* One tidy batch (ledger_tidy.c checks the arguments). */
 	int	(*tidy)(void *state, const char *tenant, int64_t cutoff,
 		    size_t limit, uint64_t *certs, uint64_t *tokens);
+	/* Expiry notifications (ledger_notify.c checks the arguments);
+	 * may be NULL. */
+	int	(*notify)(void *state, struct ledger_notify_op *op);
+	int	(*notify_expiring)(void *state, const char *tenant,
+		    const char *profile, int64_t secs, int permille,
+		    int64_t now, uint64_t *n);
+	int	(*notify_counts)(void *state,
+		    struct ledger_notify_counts *out);
 };
 
 extern const struct ledger_backend ledger_backend_sqlite;

@@ -29,6 +29,7 @@ enum sandbox_role {
 	SANDBOX_HTTPS,	/* TLS front end: accept, read, write */
 	SANDBOX_COAP,	/* DTLS front end: recvmsg, sendmsg */
 	SANDBOX_VALIDATOR, /* ACME validation: connects out over TCP/IP */
+	SANDBOX_NOTIFY,	/* expiry webhooks: connects out, as the validator */
 };
 
 struct sandbox_conf {
@@ -46,7 +47,7 @@ int sandbox_built(void);
 /* 1 in a test build (SIGNET_TEST_HOOKS), which must never ship. */
 int sandbox_test_hooks(void);
 
-/* "engine", "https", "coap", "validator". */
+/* "engine", "https", "coap", "validator", "notify". */
 const char *sandbox_role_name(enum sandbox_role role);
 
 /*
