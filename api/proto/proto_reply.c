@@ -383,6 +383,7 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 	if (c->err == PROTO_OK)
 		store_stats_get(c, m);
 	proto_failed_get(c, m->failed, &m->nfailed);
+	proto_get_u64(c, &m->ledger_sqlite_mem);
 	return c->err;
 }
 
@@ -415,6 +416,7 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	token_stats_put(w, &m->token);
 	store_stats_put(w, m);
 	proto_failed_put(w, m->failed, m->nfailed);
+	proto_put_u64(w, m->ledger_sqlite_mem);
 	return w->err;
 }
 

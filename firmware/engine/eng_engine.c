@@ -238,6 +238,7 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	ledger_stats(e->ledger, &ls);
 	h->ledger_ops = ls.ops;
 	h->ledger_transactions = ls.transactions;
+	h->ledger_sqlite_mem = ls.sqlite_mem;
 	if (rt != NULL && rt->rev != NULL)
 		eng_rev_stats(rt, time(NULL), h);
 	pthread_mutex_lock(&e->lock);

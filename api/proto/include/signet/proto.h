@@ -74,6 +74,9 @@
  *						str error): front ends
  *						signetd no longer
  *						restarts (issue 18)
+ *						u64 SQLite's heap in the
+ *						engine, bytes (0: another
+ *						backend; issue 14)
  *	OCSP		data der request	data der response
  *	CRL		str issuer, u8 delta	data der CRL (delta: the
  *						issuer's delta CRL)
@@ -679,6 +682,7 @@ struct proto_health_rep {
 	/* From signetd over the control channel (issue 18). */
 	uint8_t		nfailed;
 	struct proto_failed failed[PROTO_MAX_FAILED];
+	uint64_t	ledger_sqlite_mem;	/* bytes (issue 14) */
 };
 
 /*

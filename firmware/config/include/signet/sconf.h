@@ -164,6 +164,7 @@ struct sconf {
 	char *audit_key_label;	/* token key signing audit checkpoints */
 	int64_t audit_checkpoint_every;	/* records */
 	int64_t audit_checkpoint_secs;
+	int64_t storage_cache_kib;	/* SQLite page cache per connection */
 
 	char *tls_cert;		/* HTTPS server certificate (PEM) */
 	char *tls_key;		/* its key (PEM file; not a CA key) */
