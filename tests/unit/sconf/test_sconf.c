@@ -66,6 +66,7 @@ test_example_loads(void **state)
 	assert_int_not_equal(sconf_est_label(c, "nope", &t, &p), 0);
 	assert_null(sconf_tenant(c, "other"));
 	assert_int_equal(c->limits.read_timeout, 10);
+	assert_int_equal(c->storage_cache_kib, 2048);
 	sconf_free(c);
 }
 
@@ -166,6 +167,9 @@ test_errors(void **state)
 	    "ttl must be positive and at most max_ttl");
 	expect_error("\tlabel = \"signet-dev\"\n", "\n", "token: label and "
 	    "pin_file are required");
+	/* issue 14: SQLite's page cache is a budget with bounds. */
+	expect_error("cache_kib = 2048", "cache_kib = 16",
+	    "storage: cache_kib must be 64..1048576");
 	expect_error("profile \"device\"", "profile \"service\"",
 	    "bad.conf:");
 	/* issue 13: CRL and CA URLs name the issuer, so names are unique. */
