@@ -138,6 +138,10 @@ SIGN='signet_token_sign_seconds_count{}'
 [ "$(val "$SIGN")" -ge 1 ] || fail "no token signature counted: $(grep token_sign "m$n.s")"
 [ "$(val 'signet_ledger_operations_total{}')" -ge 2 ] &&
 	[ "$(val 'signet_ledger_transactions_total{}')" -ge 1 ] || fail "ledger writes not counted"
+# SQLite's heap in the engine (issue 14): there, and within its page
+# caches' budget (2 x 2048 KiB) plus schema and statements.
+sqm=$(val 'signet_ledger_sqlite_memory_bytes{}')
+[ "$sqm" -gt 0 ] && [ "$sqm" -lt $((8 * 1024 * 1024)) ] || fail "signet_ledger_sqlite_memory_bytes is $sqm"
 sign0=$(val "$SIGN") hit0=$(val 'signet_ocsp_cache_total{event="hit"}')
 cat data/ca/intermediate.pem data/ca/root.pem > chain.pem
 for i in 1 2 3; do
