@@ -411,6 +411,13 @@ render_store(const struct proto_health_rep *h, struct evbuffer *b)
 	    (unsigned long long)h->ledger_transactions);
 	render_us_hist(b, "signet_ledger_commit_seconds", "Time of a ledger "
 	    "group commit, BEGIN to durable COMMIT.", &h->ledger_commit);
+	evbuffer_add_printf(b, "# HELP signet_ledger_sqlite_memory_bytes "
+	    "Heap SQLite holds in the engine: the page caches (storage."
+	    "cache_kib per connection) and schema and statements; 0 with "
+	    "another backend.\n"
+	    "# TYPE signet_ledger_sqlite_memory_bytes gauge\n"
+	    "signet_ledger_sqlite_memory_bytes %llu\n",
+	    (unsigned long long)h->ledger_sqlite_mem);
 	evbuffer_add_printf(b, "# HELP signet_ocsp_cache_total OCSP answer "
 	    "cache lookups and changes, by event.\n"
 	    "# TYPE signet_ocsp_cache_total counter\n"

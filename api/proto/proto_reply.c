@@ -439,6 +439,7 @@ health_rep_get(struct proto_cur *c, struct proto_reply *r)
 	proto_get_u64(c, &m->notify_pending);
 	proto_get_u64(c, &m->notify_delivered);
 	proto_get_u64(c, &m->notify_failed);
+	proto_get_u64(c, &m->ledger_sqlite_mem);
 	return c->err;
 }
 
@@ -483,7 +484,9 @@ health_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	}
 	proto_put_u64(w, m->notify_pending);
 	proto_put_u64(w, m->notify_delivered);
-	return proto_put_u64(w, m->notify_failed);
+	proto_put_u64(w, m->notify_failed);
+	proto_put_u64(w, m->ledger_sqlite_mem);
+	return w->err;
 }
 
 /* COAP_STATS: the status says it all. */

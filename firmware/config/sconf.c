@@ -236,6 +236,7 @@ static cfg_opt_t storage_opts[] = {
 	CFG_INT("audit_checkpoint_every", 1000, CFGF_NONE),
 	CFG_STR("audit_checkpoint_interval", "5m", CFGF_NONE),
 	CFG_STR("audit_checkpoint_export", NULL, CFGF_NODEFAULT),
+	CFG_INT("cache_kib", 2048, CFGF_NONE),
 	CFG_END()
 };
 

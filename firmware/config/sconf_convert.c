@@ -238,6 +238,7 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	    sconf_duration(cfg_getstr(st, "audit_checkpoint_interval"));
 	c->audit_checkpoint_export = dup_opt(st, "audit_checkpoint_export",
 	    &ok);
+	c->storage_cache_kib = cfg_getint(st, "cache_kib");
 	c->tls_cert = dup_opt(tls, "cert", &ok);
 	c->tls_key = dup_opt(tls, "key", &ok);
 	get_list(tls, "client_ca", &c->tls_client_ca, &ok);
@@ -398,6 +399,9 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 		FAIL("%s: token: pool must be 1..64", c->path);
 	if (c->storage_path == NULL)
 		FAIL("%s: storage: path is required", c->path);
+	if (c->storage_cache_kib < 64 || c->storage_cache_kib > 1048576)
+		FAIL("%s: storage: cache_kib must be 64..1048576 (SQLite's "
+		    "page cache per connection, KiB)", c->path);
 	/* Issue 19: the timer ticks once a second; CA_CRL_MAX_DELAY caps. */
 	if (c->rev_freshness < 2 || c->rev_freshness > 60)
 		FAIL("%s: revocation: freshness must be 2s..60s (a revocation "

@@ -258,6 +258,7 @@ eng_h_health(struct eng_engine *e, const struct eng_rt *rt,
 	    sizeof(ls.commit_count));
 	h->ledger_commit.nbuckets = LEDGER_COMMIT_BUCKETS;
 	h->ledger_commit.sum_us = ls.commit_sum_us;
+	h->ledger_sqlite_mem = ls.sqlite_mem;
 	if (rt != NULL && rt->rev != NULL)
 		eng_rev_stats(rt, time(NULL), h);
 	pthread_mutex_lock(&e->lock);

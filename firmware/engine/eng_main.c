@@ -153,6 +153,7 @@ eng_open_ledger(const struct sconf *c, struct hsm *hsm,
 	int rc;
 
 	memset(&lc, 0, sizeof(lc));
+	lc.cache_kib = (int)c->storage_cache_kib;
 	if (c->audit_key_label != NULL) {
 		if ((rc = hsm_key_find(hsm, c->audit_key_label, NULL, 0,
 		    audit_key)) != HSM_OK)

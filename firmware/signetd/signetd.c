@@ -94,6 +94,33 @@ open_listeners(struct parent *p)
 }
 
 /*
+ * The children's users under the sandbox: each exists and is
+ * unprivileged, and they are three (the validator runs as https_user).
+ * 0, or -1 with the reason in err.  Checked at start-up and before a
+ * reload is taken: a front end restarted with a user that does not exist
+ * would only fail, five times, and then stay down.
+ */
+static int
+check_users(const struct sconf *c, int have_coap, uid_t *eu, gid_t *eg,
+    char *err, size_t errlen)
+{
+	uid_t hu, cu = 0;
+	gid_t hg, cg;
+
+	if (sandbox_user(c->user, eu, eg, err, errlen) != 0 ||
+	    sandbox_user(c->https_user, &hu, &hg, err, errlen) != 0 ||
+	    (have_coap &&
+	    sandbox_user(c->coap_user, &cu, &cg, err, errlen) != 0))
+		return -1;
+	if (hu == *eu || (have_coap && (cu == *eu || cu == hu))) {
+		snprintf(err, errlen, "user, https_user and coap_user must be "
+		    "three different users");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * sandbox = true: the children's users must exist, be unprivileged and
  * distinct, the front ends' root must be empty and root's.  signetd
  * itself first keeps only the capabilities it needs to start them
@@ -104,24 +131,15 @@ sandbox_setup(struct parent *p)
 {
 	const struct sconf *c = p->conf;
 	char err[SANDBOX_MAX_ERR];
-	uid_t hu, cu;
-	gid_t hg, cg;
 	struct stat st;
 
 	/* Refuses a debug build and a start without root, with reasons. */
 	if (sandbox_parent(err, sizeof(err)) != 0)
 		fatalx("msg=\"sandbox = true refused\" error=\"%s\"", err);
-	if (sandbox_user(c->user, &p->engine_uid, &p->engine_gid, err,
+	if (check_users(c, p->have_coap, &p->engine_uid, &p->engine_gid, err,
 	    sizeof(err)) != 0 ||
-	    sandbox_user(c->https_user, &hu, &hg, err, sizeof(err)) != 0 ||
-	    (p->have_coap &&
-	    sandbox_user(c->coap_user, &cu, &cg, err, sizeof(err)) != 0) ||
 	    sandbox_check_root(c->sandbox_dir, err, sizeof(err)) != 0)
 		fatalx("msg=\"sandbox refused\" error=\"%s\"", err);
-	if (hu == p->engine_uid || (p->have_coap &&
-	    (cu == p->engine_uid || cu == hu)))
-		fatalx("msg=\"sandbox refused\" error=\"user, https_user and "
-		    "coap_user must be three different users\"");
 	if (stat(c->data_dir, &st) == 0 && st.st_uid != p->engine_uid)
 		log_warnx("msg=\"data_dir is not owned by the engine's user; "
 		    "the engine may not be able to open its token or ledger\" "
@@ -129,15 +147,32 @@ sandbox_setup(struct parent *p)
 	p->sandbox = 1;
 }
 
+/*
+ * SIGHUP: a configuration that does not load, or (sandbox on) names a
+ * user or a front ends' root the children could not start with, is
+ * refused whole and the running one kept; the engine (which re-reads the
+ * file itself) and the front ends are then not told.  The engine keeps
+ * the user it was started as (engine_uid) until signetd restarts.
+ */
 static void
 reload(struct parent *p)
 {
 	struct sconf *nc = NULL;
-	char err[SCONF_MAX_ERR];
+	char err[SCONF_MAX_ERR], serr[SANDBOX_MAX_ERR];
+	uid_t eu;
+	gid_t eg;
 
 	if (sconf_load(p->conf_path, &nc, err, sizeof(err)) != 0) {
 		log_warnx("msg=\"reload refused; keeping the running "
 		    "configuration\" error=\"%s\"", err);
+		return;
+	}
+	if (p->sandbox && (check_users(nc, p->have_coap, &eu, &eg, serr,
+	    sizeof(serr)) != 0 ||
+	    sandbox_check_root(nc->sandbox_dir, serr, sizeof(serr)) != 0)) {
+		log_warnx("msg=\"reload refused; keeping the running "
+		    "configuration\" error=\"%s\"", serr);
+		sconf_free(nc);
 		return;
 	}
 	sconf_free(p->conf);

@@ -276,9 +276,13 @@ val_http_post(const char *url, const char *headers, const uint8_t *body,
 	char host[VAL_MAX_HOST], port[8], head[VAL_MAX_HOST + 3072];
 	const char *path;
 	uint64_t deadline = val_now_ms() + total_ms;
+	struct val_policy pol;
 	ssize_t got;
 	int fd = -1, gai, refused = 0, n;
 
+	/* Webhooks: anywhere but the special ranges; loopback if allowed. */
+	memset(&pol, 0, sizeof(pol));
+	pol.loopback_ok = loopback_ok;
 	*status = 0;
 	if (val_url(url, host, sizeof(host), port, sizeof(port), &path) !=
 	    0 || strlen(path) > 1024) {
@@ -295,7 +299,7 @@ val_http_post(const char *url, const char *headers, const uint8_t *body,
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		if (!val_addr_allowed(ai->ai_addr, loopback_ok)) {
+		if (!val_addr_allowed(&pol, ai->ai_addr)) {
 			refused++;
 			continue;
 		}

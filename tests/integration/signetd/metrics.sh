@@ -148,6 +148,10 @@ LC='signet_ledger_commit_seconds_count{}'
 [ "$(val 'signet_ledger_commit_seconds_bucket{le="+Inf"}')" = "$(val "$LC")" ] ||
 	fail "commit histogram +Inf bucket: $(grep ledger_commit "m$n.s")"
 [ "$(val "$LC")" -gt "$lc0" ] || fail "issuances and a revocation did not move $LC from $lc0: $(grep ledger_ "m$n.s")"
+# SQLite's heap in the engine (issue 14): there, and within its page
+# caches' budget (2 x 2048 KiB) plus schema and statements.
+sqm=$(val 'signet_ledger_sqlite_memory_bytes{}')
+[ "$sqm" -gt 0 ] && [ "$sqm" -lt $((8 * 1024 * 1024)) ] || fail "signet_ledger_sqlite_memory_bytes is $sqm"
 sign0=$(val "$SIGN") hit0=$(val 'signet_ocsp_cache_total{event="hit"}')
 cat data/ca/intermediate.pem data/ca/root.pem > chain.pem
 for i in 1 2 3; do

@@ -256,6 +256,7 @@ sample_payload(struct proto_reply *rep)
 		rep->u.health.token.sum_us = 123456;
 		rep->u.health.ledger_ops = 100;
 		rep->u.health.ledger_transactions = 10;
+		rep->u.health.ledger_sqlite_mem = 4194304;
 		rep->u.health.ocsp_hits = 77;
 		rep->u.health.ncrls = 1;
 		copy(rep->u.health.crls[0].issuer,

@@ -70,6 +70,7 @@ test_example_loads(void **state)
 	assert_int_equal(c->acme_tlsalpn01_port, 443);
 	assert_null(c->acme_dns_resolver);
 	assert_int_equal(c->acme_validate_allow.n, 0);
+	assert_int_equal(c->storage_cache_kib, 2048);
 	sconf_free(c);
 }
 
@@ -198,6 +199,9 @@ test_errors(void **state)
 	    "ttl must be positive and at most max_ttl");
 	expect_error("\tlabel = \"signet-dev\"\n", "\n", "token: label and "
 	    "pin_file are required");
+	/* issue 14: SQLite's page cache is a budget with bounds. */
+	expect_error("cache_kib = 2048", "cache_kib = 16",
+	    "storage: cache_kib must be 64..1048576");
 	expect_error("profile \"device\"", "profile \"service\"",
 	    "bad.conf:");
 	/* issue 13: CRL and CA URLs name the issuer, so names are unique. */

@@ -82,7 +82,10 @@
  *						certificates), u64
  *						pending, u64 delivered,
  *						u64 failed: expiry
- *						notifications (issue 19)
+ *						notifications (issue 19),
+ *						u64 SQLite's heap in the
+ *						engine, bytes (0: another
+ *						backend; issue 14)
  *	OCSP		data der request	data der response
  *	CRL		str issuer, u8 delta	data der CRL (delta: the
  *						issuer's delta CRL)
@@ -776,6 +779,7 @@ struct proto_health_rep {
 	uint8_t		nexpiring;
 	struct proto_expiring expiring[PROTO_MAX_EXPIRING];
 	uint64_t	notify_pending, notify_delivered, notify_failed;
+	uint64_t	ledger_sqlite_mem;	/* bytes (issue 14) */
 };
 
 /*

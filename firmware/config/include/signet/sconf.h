@@ -187,6 +187,7 @@ struct sconf {
 	int64_t audit_checkpoint_every;	/* records */
 	int64_t audit_checkpoint_secs;
 	char *audit_checkpoint_export;	/* file checkpoints are appended to */
+	int64_t storage_cache_kib;	/* SQLite page cache per connection */
 
 	char *tls_cert;		/* HTTPS server certificate (PEM) */
 	char *tls_key;		/* its key (PEM file; not a CA key) */

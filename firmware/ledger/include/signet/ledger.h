@@ -155,7 +155,12 @@ struct ledger_config {
 	struct audit_config	audit;	/* checkpoint key, interval */
 	int			no_group_commit; /* one txn per op (bench) */
 	int			busy_timeout_ms; /* 0: 10 seconds */
+	int			cache_kib;	 /* SQLite page cache per
+						    connection; 0: default */
 };
+
+/* SQLite's page cache per connection unless configured (storage.cache). */
+#define LEDGER_SQLITE_CACHE_KIB	2048
 
 struct ledger;
 
@@ -325,6 +330,9 @@ struct ledger_stats {
 	uint64_t	commit_le_us[LEDGER_COMMIT_BUCKETS];
 	uint64_t	commit_count[LEDGER_COMMIT_BUCKETS];
 	uint64_t	commit_sum_us;
+	uint64_t	sqlite_mem;	/* bytes SQLite holds in this process
+					   (sqlite3_status64 MEMORY_USED); 0
+					   for other backends */
 };
 
 void	ledger_stats(struct ledger *l, struct ledger_stats *out);
