@@ -14,8 +14,8 @@
 #              engine never links libcoap): tools/check-links.sh with the
 #              rules of cmake/SignetHelpers.cmake, which this script
 #              writes with cmake -P
-#   sandbox    signet-engine, signet-https and signet-coap contain
-#              sandbox_enter and need libseccomp; `signetd -V` says
+#   sandbox    signet-engine, signet-https, signet-coap, signet-validator
+#              and signet-notify contain sandbox_enter and need libseccomp; `signetd -V` says
 #              sandbox=seccomp test_hooks=no (no debug build without the
 #              sandbox, no test build, is ever shipped)
 #
@@ -102,7 +102,8 @@ for b in "${bins[@]}"; do
 		fi
 	fi
 	case $(basename "$b") in
-	signet-engine | signet-https | signet-coap)
+	signet-engine | signet-https | signet-coap | signet-validator | \
+	    signet-notify)
 		needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
 		if nm "$b" 2>/dev/null | awk '$2 == "T" { print $3 }' | grep -qx sandbox_enter &&
 		    grep -q '^libseccomp\.' <<<"$needed"; then

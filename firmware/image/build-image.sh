@@ -199,7 +199,8 @@ says=$("$sd" -V 2>&1 | head -n1) || true
 		"build the image from a build with -DSIGNET_SANDBOX=ON and" \
 		"-DSIGNET_TEST_HOOKS=OFF (tests/integration/image/release-build.sh)"
 install_bin "$sd" /usr/sbin/signetd
-for b in signet-engine signet-https signet-coap signet-provision; do
+for b in signet-engine signet-https signet-coap signet-validator signet-notify \
+    signet-provision; do
 	p=$(find_built "$b")
 	if [ -n "$p" ]; then
 		install_bin "$p" "/usr/libexec/signet/$b"
