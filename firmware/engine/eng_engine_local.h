@@ -96,6 +96,8 @@ void	eng_token_verifier(const char *token, uint8_t out[32]);
 int	eng_token_matches(const char *token, const uint8_t stored[32]);
 
 #define ENG_NOTIFY_KEY_MAX	64	/* bytes of the webhook HMAC key */
+#define ENG_MALLOC_ARENAS	2	/* glibc arenas for 16 workers */
+#define ENG_TRIM_EVERY		60	/* refresh rounds (s) per malloc_trim */
 
 struct eng_engine {
 	struct hsm		*hsm;

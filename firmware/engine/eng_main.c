@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,14 @@ eng_main(int argc, char *argv[])
 	 * whatever umask it was started with.
 	 */
 	umask(077);
+	/*
+	 * Issue 14: glibc gives each worker thread its own malloc arena
+	 * and keeps what it frees there; in the 1-hour soak the engine's
+	 * RSS grew 22 -> 86 MiB with under 4 MiB live (heaptrack).  A few
+	 * arenas, and a trim once a minute from the refresh thread
+	 * (eng_serve.c), keep resident memory near what is in use.
+	 */
+	mallopt(M_ARENA_MAX, ENG_MALLOC_ARENAS);
 	/* Before any thread exists, so every thread inherits the mask. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

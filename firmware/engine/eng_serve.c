@@ -25,6 +25,7 @@
  * through the caller's callback; on failure the old one stays.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -134,13 +135,18 @@ eng_worker(void *arg)
 	return NULL;
 }
 
-/* The revocation timer: one round a second until stop. */
+/*
+ * The revocation timer: one round a second until stop; once every
+ * ENG_TRIM_EVERY rounds, what the workers freed goes back to the system
+ * (issue 14: glibc keeps it in each arena otherwise).
+ */
 static void *
 eng_refresher(void *arg)
 {
 	struct eng_srv *s = arg;
 	struct eng_rt *rt;
 	struct timespec ts;
+	unsigned rounds = 0;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
@@ -149,6 +155,8 @@ eng_refresher(void *arg)
 			eng_rev_tick(s->e, rt);
 			eng_rt_unref(rt);
 		}
+		if (++rounds % ENG_TRIM_EVERY == 0)
+			malloc_trim(0);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec++;
 		pthread_mutex_lock(&s->mu);
