@@ -17,6 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The calls used here (ares_query, ares_parse_txt_reply_ext,
+ * ares_getsock) are the ones Debian 12's c-ares 1.18 has; c-ares 1.34
+ * (Debian 13) marks them deprecated in favour of ares_query_dnsrec and
+ * ares_dns_parse, which 1.18 lacks.  They still work there; this keeps
+ * one source for both platforms until bookworm is left behind.
+ */
+#define CARES_NO_DEPRECATED
 #include <ares.h>
 
 #include "val_local.h"
