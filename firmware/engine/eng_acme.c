@@ -149,6 +149,10 @@ eng_acme_answer(struct eng_acme *a, int status, int ctype,
 	return PROTO_R_OK;
 }
 
+static int	eng_acme_vproblem(struct eng_acme *, int, const char *,
+		    enum acme_problem, const char *, va_list)
+		    __attribute__((format(printf, 5, 0)));
+
 static int
 eng_acme_vproblem(struct eng_acme *a, int status, const char *location,
     enum acme_problem p, const char *fmt, va_list ap)
