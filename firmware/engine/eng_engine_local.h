@@ -186,6 +186,8 @@ void	eng_idcache_put(struct eng_idcache *c, const struct eng_rt *rt,
 	    STACK_OF(X509) *chain, const struct eng_ident *id);
 void	eng_ident_revoked(const struct eng_rt *rt, const uint8_t *serial,
 	    size_t len);
+/* Drop the entries past their time (once a minute, eng_serve.c). */
+void	eng_idcache_sweep(const struct eng_rt *rt, time_t now);
 /* Audit an authentication failure (best effort: logged if it fails). */
 void	eng_ident_audit_fail(struct eng_engine *e, int peer,
 	    const struct proto_evidence *ev, const char *actor,

@@ -245,3 +245,25 @@ eng_ident_revoked(const struct eng_rt *rt, const uint8_t *serial, size_t len)
 			eng_idc_drop(&c->slots[i]);
 	pthread_mutex_unlock(&c->lock);
 }
+
+/*
+ * Entries past their time are dropped when a lookup meets them, but a
+ * slot nobody looks up again keeps its parsed leaf: with certificates
+ * renewed every few hours the 512 slots fill with dead leaves (~3 MiB,
+ * issue 14's soak).  The refresh thread sweeps them once a minute, so
+ * the cache holds what is live.
+ */
+void
+eng_idcache_sweep(const struct eng_rt *rt, time_t now)
+{
+	struct eng_idcache *c = rt->idc;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < ENG_IDC_SLOTS; i++)
+		if (c->slots[i].used && now >= c->slots[i].until)
+			eng_idc_drop(&c->slots[i]);
+	pthread_mutex_unlock(&c->lock);
+}

@@ -137,8 +137,9 @@ eng_worker(void *arg)
 
 /*
  * The revocation timer: one round a second until stop; once every
- * ENG_TRIM_EVERY rounds, what the workers freed goes back to the system
- * (issue 14: glibc keeps it in each arena otherwise).
+ * ENG_TRIM_EVERY rounds, the identity cache's dead entries are dropped
+ * and what the workers freed goes back to the system (issue 14: glibc
+ * keeps it in each arena otherwise).
  */
 static void *
 eng_refresher(void *arg)
@@ -147,15 +148,19 @@ eng_refresher(void *arg)
 	struct eng_rt *rt;
 	struct timespec ts;
 	unsigned rounds = 0;
+	int trim;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
 		pthread_mutex_unlock(&s->mu);
+		trim = ++rounds % ENG_TRIM_EVERY == 0;
 		if ((rt = eng_engine_rt(s->e)) != NULL) {
 			eng_rev_tick(s->e, rt);
+			if (trim)
+				eng_idcache_sweep(rt, time(NULL));
 			eng_rt_unref(rt);
 		}
-		if (++rounds % ENG_TRIM_EVERY == 0)
+		if (trim)
 			malloc_trim(0);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec++;
