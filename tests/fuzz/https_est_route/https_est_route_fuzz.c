@@ -27,8 +27,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.label[0] != '\0' && !https_name_ok(r.label))
 			abort();
 	}
+	/* Any client-facing operation; never the validator's own. */
 	if (https_acme_route(data, size, &ar) == HTTPS_OK &&
-	    (ar.op < PROTO_ACME_DIRECTORY || ar.op >= PROTO_ACME_VA_NEXT ||
+	    (ar.op < PROTO_ACME_DIRECTORY || ar.op >= PROTO_ACME_OP_MAX ||
+	    ar.op == PROTO_ACME_VA_NEXT || ar.op == PROTO_ACME_VA_RESULT ||
 	    ar.label[0] == '\0' || strlen(ar.id) > HTTPS_MAX_ACME_ID))
 		abort();
 	if (https_serial_parse(data, size, serial, &n) == HTTPS_OK &&
