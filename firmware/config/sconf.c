@@ -330,6 +330,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_INT("acme_tlsalpn01_port", 443, CFGF_NONE),
 	CFG_STR("acme_dns_resolver", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("acme_validate_allow", "{}", CFGF_NONE),
+	CFG_STR_LIST("acme_caa_identities", "{}", CFGF_NONE),
 	CFG_SEC("listen", listen_opts, CFGF_NONE),
 	CFG_SEC("token", token_opts, CFGF_NONE),
 	CFG_SEC("storage", storage_opts, CFGF_NONE),

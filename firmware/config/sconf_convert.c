@@ -222,6 +222,7 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->acme_tlsalpn01_port = (int)cfg_getint(cfg, "acme_tlsalpn01_port");
 	c->acme_dns_resolver = dup_opt(cfg, "acme_dns_resolver", &ok);
 	get_list(cfg, "acme_validate_allow", &c->acme_validate_allow, &ok);
+	get_list(cfg, "acme_caa_identities", &c->acme_caa_identities, &ok);
 	c->listen_https = dup_opt(ls, "https", &ok);
 	c->listen_http = dup_opt(ls, "http", &ok);
 	c->listen_coap = dup_opt(ls, "coap", &ok);
@@ -475,6 +476,16 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 		FAIL("%s: acme_dns_resolver \"%s\" is not an address and "
 		    "port (\"127.0.0.1:53\", \"[2001:db8::1]:53\")", c->path,
 		    c->acme_dns_resolver);
+	/* CAA issuer-domain-name (RFC 8659 4.2): letters, digits, - and . */
+	for (i = 0; i < c->acme_caa_identities.n; i++)
+		if (c->acme_caa_identities.v[i][0] == '\0' ||
+		    strlen(c->acme_caa_identities.v[i]) > 253 ||
+		    strspn(c->acme_caa_identities.v[i], "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+		    strlen(c->acme_caa_identities.v[i]))
+			FAIL("%s: acme_caa_identities: \"%s\" is not a domain "
+			    "name (\"ca.example.com\")", c->path,
+			    c->acme_caa_identities.v[i]);
 	if (c->est_default && sconf_est_label(c, "", &t, &p) != 0)
 		FAIL("%s: est_default \"%s\" names no tenant/profile", c->path,
 		    c->est_default);

@@ -98,6 +98,7 @@ sconf_free(struct sconf *c)
 	free(c->acme_http01_address);
 	free(c->acme_dns_resolver);
 	list_free(&c->acme_validate_allow);
+	list_free(&c->acme_caa_identities);
 	free(c->notify_secret_file);
 	free(c->listen_http);
 	free(c->listen_coap);

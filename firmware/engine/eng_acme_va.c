@@ -1,7 +1,8 @@
 /*
  * ACME_VA: signet-validator takes one validation at a time (VA_NEXT: a
  * challenge and what to fetch: an http-01 URL, a tls-alpn-01 address and
- * name, a dns-01 TXT name) and reports what it fetched (VA_RESULT: the
+ * name, a dns-01 TXT name; in `up` a dns identifier whose CAA records it
+ * checks first, RFC 8659) and reports what it fetched (VA_RESULT: the
  * body, the certificate, the TXT records); the engine judges that against
  * the key authorization itself (eng_acme_chall.c) and records the verdict, failing the order with
  * a failed authorization (7.1.6).  The queue is the ledger: challenges
@@ -66,6 +67,9 @@ eng_acme_va_next(struct eng_acme *a)
 		return PROTO_R_OK;	/* another engine thread took it */
 	if (eng_acme_va_url(c, &z, m->location, sizeof(m->location)) != 0)
 		return PROTO_R_OK;	/* cannot happen: types are ours */
+	/* CAA (RFC 8659): the validator checks the dns identifier first. */
+	if (strcmp(z.type, "dns") == 0)
+		eng_fmt(m->up, sizeof(m->up), "%s", z.value);
 	m->status = 200;
 	eng_fmt(m->id, sizeof(m->id), "%s", z.chall);
 	return PROTO_R_OK;
@@ -96,6 +100,7 @@ eng_acme_va_result(struct eng_acme *a)
 	if (!ok) {
 		/* What failed: reaching it (by kind), or what it said. */
 		pt = a->q->detail[0] == '\0' ? ACME_P_INCORRECT_RESPONSE :
+		    strncmp(a->q->detail, "caa:", 4) == 0 ? ACME_P_CAA :
 		    strcmp(z.chall_type, "dns-01") == 0 ? ACME_P_DNS :
 		    strcmp(z.chall_type, "tls-alpn-01") == 0 &&
 		    strncmp(a->q->detail, "tls:", 4) == 0 ? ACME_P_TLS :

@@ -1,13 +1,16 @@
 /*
- * dns-01 (RFC 8555 8.4): the TXT records at _acme-challenge.<name>,
- * asked through c-ares (Debian libc-ares) of the configured resolver
- * (acme_dns_resolver, "addr:port"; without it the servers of
- * /etc/resolv.conf as read at start, before the sandbox).  c-ares parses
- * the answer; this file only joins each record's strings and hands the
- * records to the engine, which compares them with the key
- * authorization's digest.  One query at a time, driven by poll under the
- * validation's deadline; no search domains, no /etc/hosts.
+ * DNS of the validator, all through one c-ares (Debian libc-ares)
+ * channel asking the configured resolver (acme_dns_resolver,
+ * "addr:port"; without it the servers of /etc/resolv.conf as read at
+ * start, before the sandbox): dns-01 (RFC 8555 8.4, the TXT records at
+ * _acme-challenge.<name>), the A and AAAA records of http-01 and
+ * tls-alpn-01 targets (val_dns_addrs) and CAA (val_caa.c).  c-ares
+ * parses the answers; for dns-01 this file only joins each record's
+ * strings and hands the records to the engine, which compares them with
+ * the key authorization's digest.  One query at a time, driven by poll
+ * under the validation's deadline; no search domains, no /etc/hosts.
  */
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <arpa/nameser.h>
@@ -19,14 +22,15 @@
 
 /*
  * The calls used here (ares_query, ares_parse_txt_reply_ext,
- * ares_getsock) are the ones Debian 12's c-ares 1.18 has; c-ares 1.34
- * (Debian 13) marks them deprecated in favour of ares_query_dnsrec and
- * ares_dns_parse, which 1.18 lacks.  They still work there; this keeps
+ * ares_parse_caa_reply, ares_getsock) are the ones Debian 12's c-ares
+ * 1.18 has; c-ares 1.34 (Debian 13) marks them deprecated in favour of
+ * ares_query_dnsrec and ares_dns_parse, which 1.18 lacks.  They still work there; this keeps
  * one source for both platforms until bookworm is left behind.
  */
 #define CARES_NO_DEPRECATED
 #include <ares.h>
 
+#include "signet_log.h"
 #include "val_local.h"
 
 struct val_txt {
@@ -76,6 +80,12 @@ val_dns_init(const struct sconf *c, char *err, size_t errlen)
 			return NULL;
 		}
 	}
+	/* docs/acme.md "CAA": without identities there is nothing to match. */
+	if (c->acme_caa_identities.n == 0)
+		log_info("msg=\"CAA check off: acme_caa_identities is empty\"");
+	else
+		log_info("msg=\"CAA check on\" identities=%zu first=%s",
+		    c->acme_caa_identities.n, c->acme_caa_identities.v[0]);
 	return ch;
 }
 
@@ -130,33 +140,15 @@ val_txt_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 }
 
 int
-val_dns01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
-    size_t *n, char *why, size_t whylen)
+val_dns_wait(struct val_ctx *v, const int *done, uint64_t deadline)
 {
-	struct val_txt t;
 	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-	uint64_t deadline = val_now_ms() + VAL_TOTAL_MS, now;
-	const char *name;
+	uint64_t now;
 	int bits, i, np, wait;
 	struct timeval tv, *tvp;
 
-	*n = 0;
-	if (strncmp(url, "dns:", 4) != 0 || strlen(url + 4) > 253 ||
-	    url[4] == '\0') {
-		snprintf(why, whylen, "bad name");
-		return -1;
-	}
-	if (v->dns == NULL) {
-		snprintf(why, whylen, "no resolver");
-		return -1;
-	}
-	name = url + 4;
-	memset(&t, 0, sizeof(t));
-	t.out = out;
-	t.size = size;
-	ares_query(v->dns, name, C_IN, T_TXT, val_txt_cb, &t);
-	while (!t.done) {
+	while (!*done) {
 		bits = ares_getsock(v->dns, socks, ARES_GETSOCK_MAXNUM);
 		for (i = np = 0; i < ARES_GETSOCK_MAXNUM; i++) {
 			if (!ARES_GETSOCK_READABLE(bits, i) &&
@@ -190,12 +182,40 @@ val_dns01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
 			    pfd[i].revents & POLLOUT ? pfd[i].fd :
 			    ARES_SOCKET_BAD);
 		/* a timeout with nothing readable: let c-ares retry */
-		if (np > 0 && !t.done)
+		if (np > 0 && !*done)
 			ares_process_fd(v->dns, ARES_SOCKET_BAD,
 			    ARES_SOCKET_BAD);
 	}
-	if (!t.done) {
-		ares_cancel(v->dns);	/* runs the callback: ECANCELLED */
+	if (*done)
+		return 0;
+	ares_cancel(v->dns);	/* runs the callbacks: ECANCELLED */
+	return -1;
+}
+
+int
+val_dns01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
+    size_t *n, char *why, size_t whylen)
+{
+	struct val_txt t;
+	uint64_t deadline = val_now_ms() + VAL_TOTAL_MS;
+	const char *name;
+
+	*n = 0;
+	if (strncmp(url, "dns:", 4) != 0 || strlen(url + 4) > 253 ||
+	    url[4] == '\0') {
+		snprintf(why, whylen, "bad name");
+		return -1;
+	}
+	if (v->dns == NULL) {
+		snprintf(why, whylen, "no resolver");
+		return -1;
+	}
+	name = url + 4;
+	memset(&t, 0, sizeof(t));
+	t.out = out;
+	t.size = size;
+	ares_query(v->dns, name, C_IN, T_TXT, val_txt_cb, &t);
+	if (val_dns_wait(v, &t.done, deadline) != 0) {
 		snprintf(why, whylen, "%s: no DNS answer in time", name);
 		return -1;
 	}
@@ -210,5 +230,74 @@ val_dns01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
 		return -1;
 	}
 	*n = t.n;
+	return 0;
+}
+
+struct val_addrs {
+	int			 done;
+	int			 status;
+	struct sockaddr_storage	*out;
+	size_t			 max;
+	size_t			 n;
+};
+
+static void
+val_addrs_cb(void *arg, int status, int timeouts,
+    struct ares_addrinfo *res)
+{
+	struct val_addrs *r = arg;
+	struct ares_addrinfo_node *ai;
+
+	(void)timeouts;
+	r->done = 1;
+	r->status = status;
+	if (status != ARES_SUCCESS || res == NULL)
+		goto out;
+	for (ai = res->nodes; ai != NULL && r->n < r->max; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    (size_t)ai->ai_addrlen > sizeof(r->out[0]))
+			continue;
+		memset(&r->out[r->n], 0, sizeof(r->out[0]));
+		memcpy(&r->out[r->n++], ai->ai_addr, (size_t)ai->ai_addrlen);
+	}
+out:
+	if (res != NULL)
+		ares_freeaddrinfo(res);
+}
+
+int
+val_dns_addrs(struct val_ctx *v, const char *name, uint64_t deadline,
+    struct sockaddr_storage *out, size_t max, size_t *n, char *why,
+    size_t whylen)
+{
+	struct ares_addrinfo_hints hints;
+	struct val_addrs r;
+
+	*n = 0;
+	if (v->dns == NULL) {
+		snprintf(why, whylen, "%s: no resolver", name);
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.out = out;
+	r.max = max;
+	memset(&hints, 0, sizeof(hints));
+	/* A and AAAA; no sorting (it would connect UDP sockets to each). */
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = ARES_AI_NOSORT;
+	ares_getaddrinfo(v->dns, name, NULL, &hints, val_addrs_cb, &r);
+	if (val_dns_wait(v, &r.done, deadline) != 0) {
+		snprintf(why, whylen, "cannot resolve %s: no DNS answer in "
+		    "time", name);
+		return -1;
+	}
+	if (r.status != ARES_SUCCESS || r.n == 0) {
+		snprintf(why, whylen, "cannot resolve %s: %s", name,
+		    r.status != ARES_SUCCESS ? ares_strerror(r.status) :
+		    "no A or AAAA record");
+		return -1;
+	}
+	*n = r.n;
 	return 0;
 }

@@ -1,8 +1,10 @@
 /*
  * http-01 (RFC 8555 8.3): one GET under an address policy, deadlines and
- * a size cap; val_dial, the one way any validation connects.  What this
- * does not do yet (docs/acme.md): follow redirects, chunked bodies,
- * A/AAAA through the configured resolver (getaddrinfo is used), CAA.
+ * a size cap; val_dial and val_connect_first, the one way any validation
+ * (and signet-notify's POST) connects.  Names resolve through the
+ * configured resolver (val_dns_addrs), and every address is checked
+ * against the policy before it is tried.  What this does not do yet
+ * (docs/acme.md): follow redirects, chunked bodies.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -23,7 +25,6 @@
 #include "val_local.h"
 
 #define VAL_MAX_HEAD	4096	/* bytes of response head */
-#define VAL_MAX_HOST	256
 
 uint64_t
 val_now_ms(void)
@@ -34,17 +35,16 @@ val_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* "http://host[:port]/path" into its parts. */
-static int
-val_url(const char *url, char *host, size_t hsize, char *port, size_t psize,
-    const char **path)
+int
+val_split_url(const char *url, const char *scheme, const char *defport,
+    char *host, size_t hsize, char *port, size_t psize, const char **rest)
 {
 	const char *p = url, *h, *e;
 	size_t n;
 
-	if (strncmp(p, "http://", 7) != 0)
+	if (strncmp(p, scheme, strlen(scheme)) != 0)
 		return -1;
-	p += 7;
+	p += strlen(scheme);
 	if (*p == '[') {
 		h = p + 1;
 		if ((e = strchr(h, ']')) == NULL)
@@ -59,7 +59,6 @@ val_url(const char *url, char *host, size_t hsize, char *port, size_t psize,
 		return -1;
 	memcpy(host, h, n);
 	host[n] = '\0';
-	snprintf(port, psize, "80");
 	if (*p == ':') {
 		n = strspn(p + 1, "0123456789");
 		if (n == 0 || n >= psize)
@@ -67,25 +66,30 @@ val_url(const char *url, char *host, size_t hsize, char *port, size_t psize,
 		memcpy(port, p + 1, n);
 		port[n] = '\0';
 		p += 1 + n;
-	}
+	} else if (defport == NULL)
+		return -1;
+	else
+		snprintf(port, psize, "%s", defport);
 	if (*p != '/')
 		return -1;
-	*path = p;
+	*rest = p;
 	return 0;
 }
 
 static int
-val_connect(const struct addrinfo *ai, uint64_t deadline)
+val_connect(const struct sockaddr_storage *ss, uint64_t deadline)
 {
 	struct pollfd pfd;
 	socklen_t sl = sizeof(int);
 	uint64_t now;
 	int fd, soerr = 0;
 
-	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
+	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+	if (connect(fd, (const struct sockaddr *)ss, ss->ss_family ==
+	    AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6)) == 0)
 		return fd;
 	if (errno != EINPROGRESS)
 		goto fail;
@@ -188,43 +192,88 @@ val_response(const uint8_t *buf, size_t len, uint8_t *out, size_t size,
 }
 
 int
+val_connect_first(const struct val_policy *pol, const char *host,
+    const struct sockaddr_storage *a, size_t n, const char *port,
+    uint64_t deadline, char *why, size_t whylen)
+{
+	struct sockaddr_storage ss;
+	uint16_t pn = (uint16_t)strtoul(port, NULL, 10);
+	uint64_t now;
+	size_t i;
+	int fd = -1, refused = 0, tried = 0, lasterr = 0;
+
+	for (i = 0; i < n && fd == -1; i++) {
+		if (!val_addr_allowed(pol, (const struct sockaddr *)&a[i])) {
+			refused++;
+			continue;
+		}
+		ss = a[i];
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)(void *)&ss)->sin_port =
+			    htons(pn);
+		else
+			((struct sockaddr_in6 *)(void *)&ss)->sin6_port =
+			    htons(pn);
+		now = val_now_ms();
+		if (now >= deadline)
+			break;
+		tried++;
+		errno = 0;
+		fd = val_connect(&ss, now + VAL_CONNECT_MS < deadline ?
+		    now + VAL_CONNECT_MS : deadline);
+		lasterr = errno;
+	}
+	if (fd != -1)
+		return fd;
+	if (tried == 0 && refused > 0)
+		snprintf(why, whylen, "%s: address not allowed", host);
+	else
+		snprintf(why, whylen, "%s: connection failed: %s", host,
+		    strerror(lasterr != 0 ? lasterr : ETIMEDOUT));
+	return -1;
+}
+
+/* An address literal (or acme_http01_address) as one address. */
+static int
+val_literal(const char *s, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &((struct sockaddr_in *)(void *)ss)->
+	    sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)(void *)ss)->
+	    sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+int
 val_dial(struct val_ctx *v, const char *host, const char *port,
     uint64_t deadline, char *why, size_t whylen)
 {
 	const struct sconf *c = v->conf;
-	struct addrinfo hints, *res = NULL, *ai;
-	uint64_t now;
-	int fd = -1, gai, refused = 0;
+	struct sockaddr_storage a[VAL_MAX_ADDRS];
+	size_t n = 0;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
 	/* Tests (as pebble's resolver option): every name is this address. */
-	if (c->acme_http01_address != NULL)
-		hints.ai_flags |= AI_NUMERICHOST;
-	if ((gai = getaddrinfo(c->acme_http01_address != NULL ?
-	    c->acme_http01_address : host, port, &hints, &res)) != 0) {
-		snprintf(why, whylen, "cannot resolve %s: %s", host,
-		    gai_strerror(gai));
-		return -1;
-	}
-	errno = 0;
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		if (!val_addr_allowed(&v->pol, ai->ai_addr)) {
-			refused++;
-			continue;
+	if (c->acme_http01_address != NULL) {
+		if (val_literal(c->acme_http01_address, &a[0]) != 0) {
+			snprintf(why, whylen, "acme_http01_address is not an "
+			    "address");
+			return -1;
 		}
-		now = val_now_ms();
-		fd = val_connect(ai, now + VAL_CONNECT_MS < deadline ?
-		    now + VAL_CONNECT_MS : deadline);
-	}
-	if (fd == -1)
-		snprintf(why, whylen, refused && errno == 0 ? "%s: address "
-		    "not allowed" : "%s: connection failed: %s", host,
-		    strerror(errno));
-	freeaddrinfo(res);
-	return fd;
+		n = 1;
+	} else if (val_literal(host, &a[0]) == 0)
+		n = 1;
+	else if (val_dns_addrs(v, host, deadline, a, VAL_MAX_ADDRS, &n, why,
+	    whylen) != 0)
+		return -1;
+	return val_connect_first(&v->pol, host, a, n, port, deadline, why,
+	    whylen);
 }
 
 int
@@ -239,8 +288,8 @@ val_http01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
 	int fd, rc = -1;
 
 	*n = 0;
-	if (val_url(url, host, sizeof(host), port, sizeof(port), &path) !=
-	    0 || strlen(path) > 1024) {
+	if (val_split_url(url, "http://", "80", host, sizeof(host), port,
+	    sizeof(port), &path) != 0 || strlen(path) > 1024) {
 		snprintf(why, whylen, "bad URL");
 		return -1;
 	}
@@ -273,22 +322,25 @@ val_http_post(const char *url, const char *headers, const uint8_t *body,
 {
 	static uint8_t buf[VAL_MAX_HEAD];
 	struct addrinfo hints, *res = NULL, *ai;
+	struct sockaddr_storage a[VAL_MAX_ADDRS];
 	char host[VAL_MAX_HOST], port[8], head[VAL_MAX_HOST + 3072];
 	const char *path;
 	uint64_t deadline = val_now_ms() + total_ms;
 	struct val_policy pol;
 	ssize_t got;
-	int fd = -1, gai, refused = 0, n;
+	size_t na = 0;
+	int fd = -1, gai, n;
 
 	/* Webhooks: anywhere but the special ranges; loopback if allowed. */
 	memset(&pol, 0, sizeof(pol));
 	pol.loopback_ok = loopback_ok;
 	*status = 0;
-	if (val_url(url, host, sizeof(host), port, sizeof(port), &path) !=
-	    0 || strlen(path) > 1024) {
+	if (val_split_url(url, "http://", "80", host, sizeof(host), port,
+	    sizeof(port), &path) != 0 || strlen(path) > 1024) {
 		snprintf(why, whylen, "bad URL");
 		return -1;
 	}
+	/* signet-notify has no resolver channel: the system's resolver. */
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -298,20 +350,15 @@ val_http_post(const char *url, const char *headers, const uint8_t *body,
 		    gai_strerror(gai));
 		return -1;
 	}
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		if (!val_addr_allowed(&pol, ai->ai_addr)) {
-			refused++;
-			continue;
+	for (ai = res; ai != NULL && na < VAL_MAX_ADDRS; ai = ai->ai_next)
+		if (ai->ai_addrlen <= sizeof(a[0])) {
+			memset(&a[na], 0, sizeof(a[na]));
+			memcpy(&a[na++], ai->ai_addr, ai->ai_addrlen);
 		}
-		fd = val_connect(ai, val_now_ms() + VAL_CONNECT_MS < deadline ?
-		    val_now_ms() + VAL_CONNECT_MS : deadline);
-	}
 	freeaddrinfo(res);
-	if (fd == -1) {
-		snprintf(why, whylen, refused ? "address not allowed" :
-		    "connection failed: %s", strerror(errno));
+	if ((fd = val_connect_first(&pol, host, a, na, port, deadline, why,
+	    whylen)) == -1)
 		return -1;
-	}
 	n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: signet-notify\r\nContent-Length: %zu\r\n%s"
 	    "Connection: close\r\n\r\n", path, host, len, headers);

@@ -97,7 +97,10 @@ val_once(struct val_ctx *v, int efd, uint8_t *buf)
 		return 0;
 	snprintf(chall, sizeof(chall), "%s", rep.u.acme.id);
 	why[0] = '\0';
-	if (strncmp(rep.u.acme.location, "http://", 7) == 0)
+	/* CAA first (RFC 8659): VA_NEXT's `up` is the dns identifier. */
+	if (val_caa(v, rep.u.acme.up, why, sizeof(why)) != 0)
+		n = 0;
+	else if (strncmp(rep.u.acme.location, "http://", 7) == 0)
 		val_http01(v, rep.u.acme.location, got, sizeof(got), &n, why,
 		    sizeof(why));
 	else if (strncmp(rep.u.acme.location, "tls://", 6) == 0)

@@ -48,46 +48,11 @@ val_tls_free(void *tls)
 	SSL_CTX_free(tls);
 }
 
-/* "tls://host:port/sni" (host an address in brackets for IPv6). */
-static int
-val_tls_url(const char *url, char *host, size_t hsize, char *port,
-    size_t psize, const char **sni)
-{
-	const char *p = url, *h, *e;
-	size_t n;
-
-	if (strncmp(p, "tls://", 6) != 0)
-		return -1;
-	p += 6;
-	if (*p == '[') {
-		h = p + 1;
-		if ((e = strchr(h, ']')) == NULL)
-			return -1;
-		p = e + 1;
-	} else {
-		h = p;
-		e = p + strcspn(p, ":/");
-		p = e;
-	}
-	if ((n = (size_t)(e - h)) == 0 || n >= hsize || *p != ':')
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	n = strspn(p + 1, "0123456789");
-	if (n == 0 || n >= psize || p[1 + n] != '/' || p[2 + n] == '\0' ||
-	    strlen(p + 2 + n) > 253)
-		return -1;
-	memcpy(port, p + 1, n);
-	port[n] = '\0';
-	*sni = p + 2 + n;
-	return 0;
-}
-
 int
 val_tlsalpn01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
     size_t *n, char *why, size_t whylen)
 {
-	char host[256], port[8];
+	char host[VAL_MAX_HOST], port[8];
 	const char *sni;
 	const uint8_t *sel = NULL;
 	unsigned sellen = 0;
@@ -99,8 +64,9 @@ val_tlsalpn01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
 	int fd, rc = -1, r, len;
 
 	*n = 0;
-	if (val_tls_url(url, host, sizeof(host), port, sizeof(port), &sni) !=
-	    0) {
+	/* "tls://host:port/sni" (host an address in brackets for IPv6). */
+	if (val_split_url(url, "tls://", NULL, host, sizeof(host), port,
+	    sizeof(port), &sni) != 0 || *++sni == '\0' || strlen(sni) > 253) {
 		snprintf(why, whylen, "bad URL");
 		return -1;
 	}

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The test DNS server of lego_challenges.sh: dnsmasq (Debian dnsmasq-base)
-# on 127.0.0.1:$DNS_PORT answering only the TXT records in
-# $DNS_DIR/records (no upstream, no /etc/hosts).
+# The test DNS server of lego_challenges.sh and caa.sh: dnsmasq (Debian
+# dnsmasq-base) on 127.0.0.1:$DNS_PORT answering only the records in
+# $DNS_DIR/records (no upstream, no /etc/hosts): TXT records, and what
+# the two verbs below add there before a start:
 #   dns-server.sh start|restart|stop
+#   dns-server.sh caa NAME FLAGS TAG VALUE   a CAA record (RFC 8659 4.1)
+#   dns-server.sh addr NAME ADDRESS          an A or AAAA record
 set -euo pipefail
 dir=$DNS_DIR
 stop() {
@@ -17,6 +20,13 @@ stop() {
 }
 case $1 in
 stop) stop; exit ;;
+caa)
+	# RDATA: flags, tag length, tag, value (dnsmasq's dns-rr takes hex).
+	printf 'dns-rr=%s,257,%02x%02x%s%s\n' "$2" "$3" "${#4}" \
+		"$(printf '%s' "$4" | od -An -tx1 | tr -d ' \n')" \
+		"$(printf '%s' "$5" | od -An -tx1 | tr -d ' \n')" >>"$dir/records"
+	exit ;;
+addr) echo "host-record=$2,$3" >>"$dir/records"; exit ;;
 start | restart) stop ;;
 *) echo "usage: dns-server.sh start|restart|stop" >&2; exit 2 ;;
 esac

@@ -215,6 +215,8 @@ struct sconf {
 	int acme_tlsalpn01_port; /* port tls-alpn-01 validations connect to */
 	char *acme_dns_resolver; /* "addr:port" dns-01 asks; NULL: resolv.conf */
 	struct sconf_list acme_validate_allow; /* CIDRs validations may reach */
+	/* CAA (RFC 8659): our issuer domain names; empty: no CAA check. */
+	struct sconf_list acme_caa_identities;
 
 	/* Expiry notifications (issue 19, docs/notify.md). */
 	char *notify_secret_file; /* HMAC key of the webhook signature */
