@@ -2,7 +2,9 @@
 # The test DNS server of lego_challenges.sh and caa.sh: dnsmasq (Debian
 # dnsmasq-base) on 127.0.0.1:$DNS_PORT answering only the records in
 # $DNS_DIR/records (no upstream, no /etc/hosts): TXT records, and what
-# the two verbs below add there before a start:
+# the two verbs below add there before a start.  Every name is local
+# (local=/#/): one it has no record of the type for is NXDOMAIN or
+# NODATA, never REFUSED (which a CAA lookup must treat as a failure).
 #   dns-server.sh start|restart|stop
 #   dns-server.sh caa NAME FLAGS TAG VALUE   a CAA record (RFC 8659 4.1)
 #   dns-server.sh addr NAME ADDRESS          an A or AAAA record
@@ -33,7 +35,7 @@ esac
 touch "$dir/records"
 {
 	printf 'port=%s\nlisten-address=127.0.0.1\nbind-interfaces\n' "$DNS_PORT"
-	printf 'no-resolv\nno-hosts\nno-poll\nlog-queries\nlog-facility=%s\n' "$dir/dnsmasq.log"
+	printf 'no-resolv\nno-hosts\nno-poll\nlocal=/#/\nlog-queries\nlog-facility=%s\n' "$dir/dnsmasq.log"
 	cat "$dir/records"
 } >"$dir/dnsmasq.conf"
 dnsmasq --conf-file="$dir/dnsmasq.conf" --pid-file="$dir/dnsmasq.pid" \
