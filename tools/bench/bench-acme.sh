@@ -94,9 +94,9 @@ for r in $(seq 1 "$rounds"); do
 	echo "== round $r: EST, then ACME ($conns connections, $secs s each)"
 	measure est "$r"
 	if [ "$r" = "$rounds" ] && [ "${PERF:-1}" = 1 ] && command -v perf >/dev/null; then
-		perf record -q -F 499 -g -o perf-eng.data -p "$eng" -- sleep "$secs" >/dev/null 2>&1 &
+		perf record -q -F 999 -g -o perf-eng.data -p "$eng" -- sleep "$secs" >/dev/null 2>&1 &
 		pe=$!
-		perf record -q -F 499 -g -o perf-val.data -p "$val" -- sleep "$secs" >/dev/null 2>&1 &
+		perf record -q -F 999 -g -o perf-val.data -p "$val" -- sleep "$secs" >/dev/null 2>&1 &
 		pv=$!
 		measure acme "$r"
 		wait "$pe" "$pv" || true
@@ -142,12 +142,14 @@ for k in newOrder authz chall final cert; do
 	done | med
 done | awk 'BEGIN {split("newOrder authz chall final cert", n)} {v[NR] = $1; s += $1}
 	END {for (i = 1; i <= NR; i++) printf "  %-9s %8.2f ms  %5.1f%%\n", n[i], v[i], s ? 100 * v[i] / s : 0}'
+echo "  JWS POSTs per order (polls included): $(for r in $(seq 1 "$rounds"); do
+	awk '$2 == "conns" {for (i = 1; i < NF; i++) if ($i == "posts/order") print $(i + 1)}' "acme-$r.out"; done | med); EST: 1 request per certificate"
 if [ -f perf-eng.data ]; then
 	for p in eng val; do
 		echo
 		echo "perf, $p (last ACME round), top symbols by self time:"
-		perf report -i "perf-$p.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
-			grep -E '^ +[0-9]' | head -15
+		perf report -i "perf-$p.data" --stdio --no-children -g none --percent-limit 1.5 \
+			--sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' | sed 's/ *$//' | head -20
 	done
 fi
 echo

@@ -95,7 +95,7 @@ struct resp {
 struct worker {
 	pthread_t	 th;
 	int		 id;
-	unsigned long	 ok, errors;
+	unsigned long	 ok, errors, posts;
 	double		*lat;
 	size_t		 nlat;
 	double		 step[NSTEP];
@@ -409,6 +409,7 @@ post(struct worker *w, const char *url, const char *payload)
 			return -1;
 		snprintf(body, sizeof(body), "{\"protected\":\"%s\","
 		    "\"payload\":\"%s\",\"signature\":\"%s\"}", pb, pl, sig);
+		w->posts++;
 		if (roundtrip(w->c, "POST", path_of(url),
 		    "application/jose+json", NULL, body, &w->r) != 0)
 			return -1;
@@ -781,8 +782,10 @@ run(int conns)
 	struct worker *w = setup(conns);
 	double *all, t0, el, step[NSTEP] = { 0 };
 	size_t n = 0, i, k;
-	unsigned long ok = 0, errs = 0;
+	unsigned long ok = 0, errs = 0, posts = 0;
 
+	for (i = 0; i < (size_t)conns; i++)
+		w[i].posts = 0;	/* not the accounts' */
 	t0 = now();
 	t_end = t0 + seconds;
 	for (i = 0; i < (size_t)conns; i++)
@@ -792,6 +795,7 @@ run(int conns)
 		pthread_join(w[i].th, NULL);
 		ok += w[i].ok;
 		errs += w[i].errors;
+		posts += w[i].posts;
 		for (k = 0; k < w[i].nlat; k++)
 			all[n++] = w[i].lat[k];
 		for (k = 0; k < NSTEP; k++)
@@ -806,7 +810,8 @@ run(int conns)
 	for (k = 0; k < NSTEP; k++)
 		printf(" %s %.2f", step_name[k], ok ? step[k] * 1e3 /
 		    (double)ok : 0);
-	printf("\n");
+	/* JWS POSTs per order, polls included (EST: one request). */
+	printf(" posts/order %.1f\n", ok ? (double)posts / (double)ok : 0);
 	fflush(stdout);
 	for (i = 0; i < (size_t)conns; i++) {
 		hangup(w[i].c);
