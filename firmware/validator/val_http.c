@@ -226,10 +226,12 @@ val_connect_first(const struct val_policy *pol, const char *host,
 	if (fd != -1)
 		return fd;
 	if (tried == 0 && refused > 0)
-		snprintf(why, whylen, "%s: address not allowed", host);
+		snprintf(why, whylen, "%s%saddress not allowed", host ? host :
+		    "", host ? ": " : "");
 	else
-		snprintf(why, whylen, "%s: connection failed: %s", host,
-		    strerror(lasterr != 0 ? lasterr : ETIMEDOUT));
+		snprintf(why, whylen, "%s%sconnection failed: %s", host ?
+		    host : "", host ? ": " : "", strerror(lasterr != 0 ?
+		    lasterr : ETIMEDOUT));
 	return -1;
 }
 
@@ -356,7 +358,8 @@ val_http_post(const char *url, const char *headers, const uint8_t *body,
 			memcpy(&a[na++], ai->ai_addr, ai->ai_addrlen);
 		}
 	freeaddrinfo(res);
-	if ((fd = val_connect_first(&pol, host, a, na, port, deadline, why,
+	/* No host in why: signet-notify logs the URL beside it. */
+	if ((fd = val_connect_first(&pol, NULL, a, na, port, deadline, why,
 	    whylen)) == -1)
 		return -1;
 	n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s\r\n"

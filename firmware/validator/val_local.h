@@ -61,7 +61,7 @@ int	val_split_url(const char *url, const char *scheme,
  * A TCP connection to the first of the n addresses the policy allows,
  * each within VAL_CONNECT_MS and all by the deadline; every address is
  * checked before it is tried.  The fd, or -1 with why ("host: address
- * not allowed", "host: connection failed: ...").
+ * not allowed", "host: connection failed: ..."; host NULL: no prefix).
  */
 int	val_connect_first(const struct val_policy *pol, const char *host,
 	    const struct sockaddr_storage *a, size_t n, const char *port,
