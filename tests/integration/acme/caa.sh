@@ -12,7 +12,8 @@
 #   - a name with an unknown critical CAA property: caa as well;
 #   - a name without an A record: "cannot resolve" (connection), nothing
 #     issued: the validator asked dnsmasq, not /etc/hosts or glibc.
-# Bounded: lego is given 120 s per run, the script 300 s by ctest.
+# Bounded: lego is given 120 s per run, the script 600 s by ctest (4
+# lego runs after provisioning took up to 265 s on a loaded machine).
 #
 # usage: caa.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
