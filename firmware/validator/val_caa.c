@@ -9,7 +9,7 @@
  * know forbids (4.1).  A lookup that fails (SERVFAIL, timeout) forbids
  * too: we cannot tell whether issuance is permitted, so we do not.
  * Parameters after ';' (RFC 8657 accounturi, validationmethods) are
- * not enforced (docs/acme.md "CAA").  c-ares parses the records.
+ * not enforced (docs/acme.md "The validator").  c-ares parses the records.
  */
 #include <sys/types.h>
 
