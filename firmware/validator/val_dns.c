@@ -80,7 +80,7 @@ val_dns_init(const struct sconf *c, char *err, size_t errlen)
 			return NULL;
 		}
 	}
-	/* docs/acme.md "The validator": without identities there is nothing to match. */
+	/* docs/acme.md "The validator": no identities, nothing to match. */
 	if (c->acme_caa_identities.n == 0)
 		log_info("msg=\"CAA check off: acme_caa_identities is empty\"");
 	else
