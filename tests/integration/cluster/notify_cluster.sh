@@ -147,10 +147,11 @@ for i in $(seq 1 "$NCERT"); do
 	n=${NODES[$((i % 2))]}
 	B="https://127.0.0.1:${HTTPS[$n]}"
 	name=c$i.svc.dev.internal
-	T=$(curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
-		-d "{\"tenant\":\"dev\",\"profile\":\"short\",\"names\":[\"$name\"],\"ttl\":600}" \
-		"$B/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-	[ -n "$T" ] || fail "no enrollment token from $n"
+	curl -s -o tok.json "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
+		-d "{\"tenant\":\"dev\",\"profile\":\"short\",\"names\":[\"$name\"],\"ttl\":600,\"uses\":1}" \
+		"$B/v1/tokens" || true
+	T=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' tok.json)
+	[ -n "$T" ] || fail "no enrollment token from $n: $(cat tok.json)"
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "c$i.key" \
 		-subj "/CN=$name" -addext "subjectAltName=DNS:$name" -outform DER 2>/dev/null |
 		base64 -w0 > "c$i.b64"
