@@ -163,7 +163,6 @@ for i in $(seq 1 "$NCERT"); do
 		openssl x509 -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' >> serials
 done
 [ "$(sort -u serials | wc -l)" = "$NCERT" ] || fail "serials: $(cat serials)"
-last=$(date +%s)
 pass "$NCERT certificates of 120 s enrolled over EST, alternately on a1 and a2"
 
 WANT=$((NCERT * 2))	# per receiver: each certificate, each threshold
