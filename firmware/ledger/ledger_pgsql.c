@@ -25,6 +25,7 @@
 #include <signet/audit_pgsql.h>
 #include <signet/ledger.h>
 #include <signet/ledger_backend.h>
+#include <signet/ledger_notify.h>
 
 #include "ledger_impl.h"
 #include "ledger_pgsql.h"
@@ -54,7 +55,7 @@ do_op(struct pg_ledger *pg, struct gc_op *op)
 		return pg_do_tidy(pg, op->name, op->now, op->limit, &op->out,
 		    &op->out2);
 	case GC_NOTIFY:
-		break;	/* no notification queue on PostgreSQL yet */
+		return pg_do_notify(pg, op->notify);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -240,4 +241,7 @@ const struct ledger_backend ledger_backend_pgsql = {
 	.token_hash = pg_token_hash,
 	.reserve_token = ledger_gc_reserve_token,
 	.tidy = ledger_gc_tidy,
+	.notify = ledger_gc_notify,
+	.notify_expiring = pg_notify_expiring,
+	.notify_counts = pg_notify_counts,
 };

@@ -98,6 +98,9 @@ int	pg_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
 int	pg_token_hash(void *state, const char *id, uint8_t *hash);
 int	pg_token_get(void *state, const uint8_t *hash,
 	    struct ledger_token *out);
+/* Reads not worth preparing (the notification queue's metrics). */
+int	pg_read_sql(void *state, const char *sql, const struct pgu_params *p,
+	    PGresult **res);
 
 /* ledger_pgsql_write.c: the operations, inside the writer's batch. */
 extern const struct pgu_stmt pg_write_stmts[];
@@ -116,6 +119,15 @@ int	pg_do_audit(struct pg_ledger *pg, const struct audit_record *audit,
 int	pg_do_checkpoint(struct pg_ledger *pg);
 int	pg_do_tidy(struct pg_ledger *pg, const char *tenant, int64_t cutoff,
 	    size_t limit, uint64_t *certs, uint64_t *tokens);
+
+/* ledger_pgsql_notify.c: the expiry notification queue (issue 19). */
+struct ledger_notify_op;
+struct ledger_notify_counts;
+int	pg_do_notify(struct pg_ledger *pg, struct ledger_notify_op *op);
+int	pg_notify_expiring(void *state, const char *tenant,
+	    const char *profile, int64_t secs, int permille, int64_t now,
+	    uint64_t *n);
+int	pg_notify_counts(void *state, struct ledger_notify_counts *out);
 
 /* ledger_pgsql_schema.c */
 int	pg_migrate(struct pg_conn *c);

@@ -82,6 +82,26 @@ query(struct pg_ledger *pg, const char *stmt, const struct pgu_params *p,
 	return rc;
 }
 
+/* As query, with SQL instead of a prepared statement's name. */
+int
+pg_read_sql(void *state, const char *sql, const struct pgu_params *p,
+    PGresult **res)
+{
+	struct pg_ledger *pg = state;
+	struct pg_conn *c = reader_take(pg);
+	int fresh, tries, rc;
+
+	for (tries = 0;; tries++) {
+		if ((rc = pg_conn_ensure(c, &fresh)) != LEDGER_OK)
+			break;
+		rc = pg_fault_rc(c, pgu_query(c->conn, sql, p, res));
+		if (rc != LEDGER_ERR_DOWN || fresh || tries > 0)
+			break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 static int
 copy_serial(const PGresult *r, int row, int col, struct ledger_serial *s)
 {

@@ -69,6 +69,30 @@ static const char schema_v5[] =
     "CREATE INDEX enroll_tokens_spent ON enroll_tokens(tenant, created)"
     " WHERE uses_left = 0;";
 
+/*
+ * Version 6: the expiry notification queue (issue 19,
+ * ledger_pgsql_notify.c): SQLite's notify_queue, plus the node holding
+ * the claim.  IF NOT EXISTS: the step may be renumbered when migrations
+ * of other features merge before it, and a database that ran it under
+ * another number is not broken by running it again.
+ */
+static const char schema_notify[] =
+    "CREATE TABLE IF NOT EXISTS notify_queue("
+    " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " serial bytea NOT NULL, threshold text NOT NULL, webhook text NOT NULL,"
+    " tenant text NOT NULL, profile text NOT NULL, names text NOT NULL,"
+    " not_before bigint NOT NULL, not_after bigint NOT NULL,"
+    " state integer NOT NULL DEFAULT 0 CHECK(state BETWEEN 0 AND 2),"
+    " attempts integer NOT NULL DEFAULT 0, due bigint NOT NULL,"
+    " claimed integer NOT NULL DEFAULT 0, node text NOT NULL DEFAULT '',"
+    " created bigint NOT NULL, settled bigint NOT NULL DEFAULT 0,"
+    " error text NOT NULL DEFAULT '',"
+    " UNIQUE(serial, threshold, webhook));"
+    "CREATE INDEX IF NOT EXISTS notify_due ON notify_queue(due, id)"
+    " WHERE state = 0;"
+    "CREATE INDEX IF NOT EXISTS notify_settled ON notify_queue(not_after)"
+    " WHERE state <> 0;";
+
 /* Version 2: the audit chains, so a row and its record share a commit. */
 static int
 migrate_audit(struct pg_conn *c)
@@ -88,6 +112,7 @@ static const struct migration {
 	{ schema_v3, NULL },
 	{ schema_v4, NULL },
 	{ schema_v5, NULL },
+	{ schema_notify, NULL },	/* 6 */
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

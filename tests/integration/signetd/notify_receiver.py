@@ -2,8 +2,9 @@
 """A webhook receiver for notify.sh (issue 19): records every POST (time,
 headers, body) as one JSON line in LOG and answers the n-th POST as the
 n-th word of the file MODE says (the last word for every POST after):
-"200", "500", or "wait" (record, then hold the answer until a file
-"release" appears next to LOG, at most 14 s, and answer 200).
+"200", "500", "wait" (record, then hold the answer until a file
+"release" appears next to LOG, at most 14 s, and answer 200), or "slow"
+(answer 200 after half a second).
 
 usage: notify_receiver.py HOST PORT LOG MODE
 """
@@ -36,6 +37,9 @@ class Hook(BaseHTTPRequestHandler):
             end = time.time() + 14
             while not os.path.exists(release) and time.time() < end:
                 time.sleep(0.05)
+            act = "200"
+        elif act == "slow":
+            time.sleep(0.5)
             act = "200"
         code = int(act)
         self.send_response(code)
