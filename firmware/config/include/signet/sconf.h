@@ -158,6 +158,9 @@ struct sconf_limits {
 	int64_t coap_hello_unverified;
 };
 
+#define SCONF_ACME_LIMIT_MAX	1000000	/* acme_*_per_*, at most */
+#define SCONF_ACME_WINDOW_MAX	604800	/* acme_*_window, at most 7 days */
+
 struct sconf {
 	char *path;		/* the file read */
 	char *data_dir;
@@ -215,6 +218,13 @@ struct sconf {
 	int acme_tlsalpn01_port; /* port tls-alpn-01 validations connect to */
 	char *acme_dns_resolver; /* "addr:port" dns-01 asks; NULL: resolv.conf */
 	struct sconf_list acme_validate_allow; /* CIDRs validations may reach */
+	/* ACME rate limits (docs/acme.md "Rate limits"): N per window, 0 off */
+	int64_t acme_orders_per_account;	/* newOrder per account */
+	int64_t acme_orders_window;		/* seconds */
+	int64_t acme_failed_authz_per_account;	/* failed validations */
+	int64_t acme_failed_authz_window;
+	int64_t acme_accounts_per_source;	/* newAccount per address/64 */
+	int64_t acme_accounts_window;
 
 	/* Expiry notifications (issue 19, docs/notify.md). */
 	char *notify_secret_file; /* HMAC key of the webhook signature */
