@@ -11,7 +11,9 @@
 #   - every ACME order is valid or invalid, none left processing;
 #   - no certificate row is left reserved;
 #   - the audit chain verifies (signet-audit verify).
-# Bounded: each wait in acme_kill.py 60 s, the script 400 s by ctest.
+# Bounded: each wait in acme_kill.py 60 s, the script 900 s by ctest
+# (about 6 minutes on a 2-core host under load 25, most of it the four
+# engine restarts and the validator's 30 s retry).
 #
 # usage: kill_order.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
