@@ -42,7 +42,8 @@ struct eng_acme_limits {
 };
 
 static pthread_mutex_t eng_acme_limit_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct eng_acme_limits *eng_acme_lims;	/* lives with the process */
+/* The tables: one per engine process, for its whole life. */
+static struct eng_acme_limits *eng_acme_lims;
 
 /* One limit: N per window seconds as a bucket's rate and burst. */
 struct eng_acme_rate {
@@ -77,8 +78,8 @@ eng_acme_limits(void)
  * not stop issuance).  give_back: only look whether one is there.
  */
 static int
-eng_acme_take(enum eng_acme_table table, const char *key, struct eng_acme_rate r,
-    int give_back, unsigned *retry)
+eng_acme_take(enum eng_acme_table table, const char *key,
+    struct eng_acme_rate r, int give_back, unsigned *retry)
 {
 	struct eng_acme_limits *l;
 	struct eng_buckets *t;
@@ -102,7 +103,8 @@ eng_acme_take(enum eng_acme_table table, const char *key, struct eng_acme_rate r
 }
 
 static void
-eng_acme_give(enum eng_acme_table table, const char *key, struct eng_acme_rate r)
+eng_acme_give(enum eng_acme_table table, const char *key,
+    struct eng_acme_rate r)
 {
 	struct eng_acme_limits *l;
 
@@ -110,8 +112,8 @@ eng_acme_give(enum eng_acme_table table, const char *key, struct eng_acme_rate r
 		return;
 	pthread_mutex_lock(&eng_acme_limit_mu);
 	if ((l = eng_acme_limits()) != NULL)
-		eng_bucket_give(&l->t[table], key,
-		    eng_limit_now_ms(), r.rate, r.burst);
+		eng_bucket_give(&l->t[table], key, eng_limit_now_ms(),
+		    r.rate, r.burst);
 	pthread_mutex_unlock(&eng_acme_limit_mu);
 }
 
