@@ -95,16 +95,19 @@ int	https_est_route(const uint8_t *path, size_t len,
 
 /*
  * ACME (https_acme.c): /acme/<label>/<resource>[/<id>[/finalize|orders]],
+ * acct/<id>/orders/<page> (page 1..HTTPS_MAX_ACME_PAGE, no leading 0),
  * the label as for EST, an id 1 to HTTPS_MAX_ACME_ID of [A-Za-z0-9_-]
  * (renewal-info's CertID also one '.').  op
  * is an enum proto_acme_op.  HTTPS_E_NOTFOUND outside /acme/ or for an
  * unknown resource, HTTPS_E_SYNTAX for a bad label or id.
  */
 #define HTTPS_MAX_ACME_ID	128	/* a CertID (RFC 9773) with a long AKI */
+#define HTTPS_MAX_ACME_PAGE	9999	/* acct/<id>/orders/<page>, 1.. */
 struct https_acme_route {
 	int	op;
 	char	label[HTTPS_MAX_LABEL + 1];
 	char	id[HTTPS_MAX_ACME_ID + 1];
+	int	page;	/* ORDERS: the page after the first (0: the first) */
 };
 int	https_acme_route(const uint8_t *path, size_t len,
 	    struct https_acme_route *r);

@@ -5,6 +5,7 @@
  * in this first slice the front end does not pre-parse the JWS).  Every
  * answer the engine could not make is a problem document here.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "https_local.h"
@@ -36,6 +37,24 @@ acme_id_char(uint8_t c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* "/<n>", n 1..HTTPS_MAX_ACME_PAGE in decimal without a leading 0. */
+static int
+acme_page(const uint8_t *p, size_t len, int *page)
+{
+	size_t i;
+	int v = 0;
+
+	if (len < 2 || len > 5 || p[0] != '/' || p[1] == '0')
+		return HTTPS_E_NOTFOUND;
+	for (i = 1; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return HTTPS_E_NOTFOUND;
+		v = v * 10 + (p[i] - '0');
+	}
+	*page = v;
+	return HTTPS_OK;
 }
 
 /* Splits off the next path segment: [p, *seg_end) and what follows. */
@@ -103,10 +122,13 @@ https_acme_route(const uint8_t *path, size_t len, struct https_acme_route *r)
 		r->op = PROTO_ACME_FINALIZE;
 		return HTTPS_OK;
 	}
-	if (r->op == PROTO_ACME_ACCOUNT && rest - n - 1 == 6 &&
+	if (r->op == PROTO_ACME_ACCOUNT && rest - n - 1 >= 6 &&
 	    memcmp(p + n + 1, "orders", 6) == 0) {
 		r->op = PROTO_ACME_ORDERS;
-		return HTTPS_OK;
+		if (rest - n - 1 == 6)
+			return HTTPS_OK;
+		/* RFC 8555 7.1.2.1: the pages Link rel="next" names. */
+		return acme_page(p + n + 7, rest - n - 7, &r->page);
 	}
 	return HTTPS_E_NOTFOUND;
 }
@@ -145,6 +167,16 @@ acme_done(struct https_ctx *ctx, int err, const struct proto_reply *rep)
 	int code;
 
 	if (rep == NULL || rep->status.result != PROTO_R_OK) {
+		/* RFC 8555 6.6: rateLimited says when to come back. */
+		if (rep != NULL && rep->status.result == PROTO_R_RATE_LIMITED &&
+		    rep->status.retry_after > 0) {
+			char ra[16];
+
+			snprintf(ra, sizeof(ra), "%u",
+			    (unsigned)rep->status.retry_after);
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    ctx->req), "Retry-After", ra);
+		}
 		acme_problem(ctx, rep != NULL && rep->status.result ==
 		    PROTO_R_RATE_LIMITED ? 429 : 503, rep != NULL &&
 		    rep->status.result == PROTO_R_RATE_LIMITED ? "rateLimited" :
@@ -170,6 +202,13 @@ acme_done(struct https_ctx *ctx, int err, const struct proto_reply *rep)
 		char link[PROTO_MAX_ACME_URL + 16];
 
 		snprintf(link, sizeof(link), "<%s>;rel=\"index\"", m->index);
+		evhttp_add_header(h, "Link", link);
+	}
+	/* RFC 8555 7.1.2.1: the orders list's next page. */
+	if (m->next[0] != '\0' && strchr(m->next, '>') == NULL) {
+		char link[PROTO_MAX_ACME_URL + 16];
+
+		snprintf(link, sizeof(link), "<%s>;rel=\"next\"", m->next);
 		evhttp_add_header(h, "Link", link);
 	}
 	if (m->retry_after > 0) {
@@ -211,6 +250,9 @@ https_acme(struct https_ctx *ctx, const struct https_acme_route *r)
 	req.u.acme.op = (uint8_t)r->op;
 	memcpy(req.u.acme.label, r->label, sizeof(r->label));
 	memcpy(req.u.acme.id, r->id, sizeof(r->id));
+	if (r->op == PROTO_ACME_ORDERS && r->page > 0)
+		snprintf(req.u.acme.detail, sizeof(req.u.acme.detail), "%d",
+		    r->page);
 	if (r->op == PROTO_ACME_DIRECTORY || r->op == PROTO_ACME_NONCE ||
 	    r->op == PROTO_ACME_RENEWAL_INFO) {
 		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {

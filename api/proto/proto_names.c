@@ -73,6 +73,9 @@ proto_counter_name(int counter)
 		[PROTO_C_CRL_FETCH] = "crl_built_fetch",
 		[PROTO_C_OCSP_REFRESHED] = "ocsp_refreshed",
 		[PROTO_C_OCSP_CAPPED] = "ocsp_sign_capped",
+		[PROTO_C_ACME_ORDERS] = "acme_rate_orders",
+		[PROTO_C_ACME_FAILED_AUTHZ] = "acme_rate_failed_authz",
+		[PROTO_C_ACME_ACCOUNTS] = "acme_rate_accounts",
 	};
 
 	if (counter < 0 || counter >= PROTO_C_MAX)

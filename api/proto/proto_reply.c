@@ -552,7 +552,8 @@ acme_rep_get(struct proto_cur *c, struct proto_reply *r)
 	proto_get_strbuf(c, m->nonce, sizeof(m->nonce));
 	proto_blob_get(c, PROTO_MAX_BLOB, &m->body);
 	proto_get_strbuf(c, m->index, sizeof(m->index));
-	return proto_get_u32(c, &m->retry_after);
+	proto_get_u32(c, &m->retry_after);
+	return proto_get_strbuf(c, m->next, sizeof(m->next));
 }
 
 static int
@@ -571,7 +572,8 @@ acme_rep_put(struct proto_wbuf *w, const struct proto_reply *r)
 	proto_put_cstr(w, PROTO_MAX_STR, m->nonce);
 	proto_blob_put(w, PROTO_MAX_BLOB, &m->body);
 	proto_put_cstr(w, PROTO_MAX_ACME_URL, m->index);
-	return proto_put_u32(w, m->retry_after);
+	proto_put_u32(w, m->retry_after);
+	return proto_put_cstr(w, PROTO_MAX_ACME_URL, m->next);
 }
 
 static int

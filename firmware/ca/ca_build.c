@@ -271,8 +271,9 @@ ca_put_exts(struct ca_buf *b, const struct ca_tbs_in *in, int empty_subject)
 	ca_ext_open(b, ca_oid_bc, sizeof(ca_oid_bc), 1);
 	ca_buf_put(b, bc, sizeof(bc));
 	ca_ext_close(b);
-	if (in->profile->key_usage != 0)
-		ca_put_ku(b, in->profile->key_usage);
+	/* keyEncipherment only for RSA keys (ca_profile_ku). */
+	if (ca_profile_ku(in->profile, in->csr->kind) != 0)
+		ca_put_ku(b, ca_profile_ku(in->profile, in->csr->kind));
 	if (in->profile->ext_key_usage != 0)
 		ca_put_eku(b, in->profile->ext_key_usage);
 	ca_put_keyids(b, in);

@@ -166,15 +166,30 @@ ca_policy_key(const struct ca_csr *csr, const struct ca_profile *p,
 	return CA_OK;
 }
 
+unsigned
+ca_profile_ku(const struct ca_profile *p, enum ca_key_kind kind)
+{
+	unsigned ku = p->key_usage;
+
+	if (kind != CA_KEY_KIND_RSA)
+		ku &= ~(unsigned)(CA_KU_KEY_ENCIPHERMENT |
+		    CA_KU_DATA_ENCIPHERMENT);
+	if (kind != CA_KEY_KIND_EC)
+		ku &= ~(unsigned)CA_KU_KEY_AGREEMENT;
+	return ku;
+}
+
 /* Usages are never copied, but asking for more than the profile refuses. */
 static int
 ca_policy_usage(const struct ca_csr *csr, const struct ca_profile *p,
     struct ca_err *err)
 {
-	if (csr->req_ku & ~p->key_usage)
+	unsigned ku = ca_profile_ku(p, csr->kind);
+
+	if (csr->req_ku & ~ku)
 		return ca_fail(err, CA_ERR_EXT, "CSR requests keyUsage bits "
-		    "0x%03x outside profile %s", csr->req_ku & ~p->key_usage,
-		    p->name);
+		    "0x%03x outside profile %s for its key type",
+		    csr->req_ku & ~ku, p->name);
 	if ((csr->req_eku & ~p->ext_key_usage) || csr->req_eku_other)
 		return ca_fail(err, CA_ERR_EXT, "CSR requests an extKeyUsage "
 		    "outside profile %s", p->name);

@@ -223,6 +223,18 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	c->acme_dns_resolver = dup_opt(cfg, "acme_dns_resolver", &ok);
 	get_list(cfg, "acme_validate_allow", &c->acme_validate_allow, &ok);
 	get_list(cfg, "acme_caa_identities", &c->acme_caa_identities, &ok);
+	c->acme_orders_per_account = cfg_getint(cfg,
+	    "acme_orders_per_account");
+	c->acme_orders_window = sconf_duration(cfg_getstr(cfg,
+	    "acme_orders_window"));
+	c->acme_failed_authz_per_account = cfg_getint(cfg,
+	    "acme_failed_authz_per_account");
+	c->acme_failed_authz_window = sconf_duration(cfg_getstr(cfg,
+	    "acme_failed_authz_window"));
+	c->acme_accounts_per_source = cfg_getint(cfg,
+	    "acme_accounts_per_source");
+	c->acme_accounts_window = sconf_duration(cfg_getstr(cfg,
+	    "acme_accounts_window"));
 	c->listen_https = dup_opt(ls, "https", &ok);
 	c->listen_http = dup_opt(ls, "http", &ok);
 	c->listen_coap = dup_opt(ls, "coap", &ok);
@@ -471,6 +483,24 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 			FAIL("%s: acme_validate_allow: \"%s\" is not a CIDR "
 			    "(\"10.0.0.0/8\", \"2001:db8::/32\")", c->path,
 			    c->acme_validate_allow.v[i]);
+	/* ACME rate limits: N per window; N = 0 turns one off. */
+	if (c->acme_orders_per_account < 0 ||
+	    c->acme_failed_authz_per_account < 0 ||
+	    c->acme_accounts_per_source < 0 ||
+	    c->acme_orders_per_account > SCONF_ACME_LIMIT_MAX ||
+	    c->acme_failed_authz_per_account > SCONF_ACME_LIMIT_MAX ||
+	    c->acme_accounts_per_source > SCONF_ACME_LIMIT_MAX)
+		FAIL("%s: acme_orders_per_account, "
+		    "acme_failed_authz_per_account and acme_accounts_per_source "
+		    "must be 0 (no limit) .. %d", c->path,
+		    SCONF_ACME_LIMIT_MAX);
+	if (c->acme_orders_window < 1 || c->acme_failed_authz_window < 1 ||
+	    c->acme_accounts_window < 1 ||
+	    c->acme_orders_window > SCONF_ACME_WINDOW_MAX ||
+	    c->acme_failed_authz_window > SCONF_ACME_WINDOW_MAX ||
+	    c->acme_accounts_window > SCONF_ACME_WINDOW_MAX)
+		FAIL("%s: acme_orders_window, acme_failed_authz_window and "
+		    "acme_accounts_window must be 1s .. 7d", c->path);
 	if (c->acme_dns_resolver != NULL &&
 	    sconf_hostport(c->acme_dns_resolver, NULL) != 0)
 		FAIL("%s: acme_dns_resolver \"%s\" is not an address and "

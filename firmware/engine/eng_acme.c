@@ -296,8 +296,9 @@ eng_acme_url(const struct eng_acme *a, char *out, size_t size)
 	case PROTO_ACME_KEY_CHANGE:
 		eng_fmt(out, size, "%s/key-change", a->base);
 		break;
-	case PROTO_ACME_ORDERS:
-		eng_fmt(out, size, "%s/acct/%s/orders", a->base, id);
+	case PROTO_ACME_ORDERS:	/* and its pages (eng_acme_orders) */
+		eng_fmt(out, size, "%s/acct/%s/orders%s%s", a->base, id,
+		    a->q->detail[0] != '\0' ? "/" : "", a->q->detail);
 		break;
 	default:
 		out[0] = '\0';
@@ -566,6 +567,9 @@ eng_acme_new_account(struct eng_acme *a)
 	st[1].v[6] = ledger_vt(a->acct.contact);
 	st[1].v[7] = ledger_vt(kid);
 	st[1].v[8] = ledger_vi(eng_engine_now(a->e));
+	/* Rate limit: new accounts per source, once the EAB verified. */
+	if ((ans = eng_acme_limit_account(a)) != -1)
+		goto out;
 	eng_fmt(actor, sizeof(actor), "acme:%s:%s", a->q->label, a->acct.id);
 	memset(&rec, 0, sizeof(rec));
 	rec.actor = actor;
@@ -579,6 +583,7 @@ eng_acme_new_account(struct eng_acme *a)
 	    "src=%s cred=eab:%s", src, kid);
 	rec.detail = detail;
 	if ((rc = ledger_acme_write(a->e->ledger, st, 2, &rec)) != LEDGER_OK) {
+		eng_acme_limit_account_undo(a);
 		ans = rc == LEDGER_ERR_STATE ? eng_acme_problem(a,
 		    ACME_P_UNAUTHORIZED, "EAB key already bound an account") :
 		    eng_acme_problem(a, ACME_P_SERVER_INTERNAL, "ledger: %s",

@@ -63,7 +63,8 @@ int	eng_acme_id_ok(const char *id);
 int	eng_acme_acct_row(const struct ledger_val *v, size_t n, void *arg);
 
 /* Accounts (eng_acme_acct.c). */
-#define ENG_ACME_ORDERS_MAX	100	/* orders listed (7.1.2.1) */
+#define ENG_ACME_ORDERS_MAX	100	/* orders listed a page (7.1.2.1) */
+#define ENG_ACME_ORDERS_PAGES	100	/* pages: 10,000 orders at most */
 /* Contacts (mailto: only) as a JSON array into a->acct.contact. */
 int	eng_acme_contacts(struct eng_acme *a, const char *const *contact,
 	    size_t n);
@@ -146,7 +147,25 @@ int	eng_acme_va_url(const struct sconf *c, const struct eng_acme_authz *z,
 int	eng_acme_va_proves(const struct proto_blob *body,
 	    const struct eng_acme_authz *z, char *why, size_t whylen);
 /* Finalize and the certificate (eng_acme_fin.c). */
+#define ENG_ACME_FIN_STALE	120	/* s: a shared ledger's finalize died */
 int	eng_acme_finalize(struct eng_acme *a);
+/* A processing order whose finalize died: invalid (eng_acme_order_load). */
+void	eng_acme_fin_settle(struct eng_acme *a, const char *id,
+	    struct eng_acme_order *o);
 int	eng_acme_cert(struct eng_acme *a);
+
+/*
+ * Rate limits (eng_acme_limit.c, docs/acme.md "Rate limits").  Those
+ * returning int answer -1 to go on, or the rateLimited problem made.
+ */
+/* newOrder: the account's failed validations and its orders. */
+int	eng_acme_limit_order(struct eng_acme *a);
+/* A validation of account's failed (the validator's verdict). */
+void	eng_acme_limit_failed(const struct eng_rt *rt, const char *account);
+/* newAccount about to be created: the source's accounts; and undone. */
+int	eng_acme_limit_account(struct eng_acme *a);
+void	eng_acme_limit_account_undo(struct eng_acme *a);
+/* finalize: the tenant's bucket, as EST issuance (limits.rate_tenant). */
+int	eng_acme_limit_cert(struct eng_acme *a);
 
 #endif

@@ -221,7 +221,8 @@ out:
 
 struct eng_acme_olist {
 	struct eng_acme	*a;
-	size_t		 n;
+	size_t		 skip;	/* rows of earlier pages */
+	size_t		 n;	/* rows seen */
 };
 
 static int
@@ -231,15 +232,22 @@ eng_acme_olist_row(const struct ledger_val *v, size_t n, void *arg)
 
 	if (n < 1 || v[0].type != LV_TEXT)
 		return 1;
-	eng_acme_put(ol->a, "%s\"%s/order/%s\"", ol->n ? "," : "",
-	    ol->a->base, v[0].s);
+	/* One more than the page: only says there is a next one. */
+	if (ol->n >= ol->skip && ol->n < ol->skip + ENG_ACME_ORDERS_MAX)
+		eng_acme_put(ol->a, "%s\"%s/order/%s\"", ol->n > ol->skip ?
+		    "," : "", ol->a->base, v[0].s);
 	ol->n++;
 	return 0;
 }
 
 /*
  * The account's orders (7.1.2.1): not invalid, pending ones not expired,
- * newest first, at most ENG_ACME_ORDERS_MAX (no rel="next" pages).
+ * newest first, ENG_ACME_ORDERS_MAX a page; Link rel="next" to
+ * acct/<id>/orders/<page> while there are more, up to
+ * ENG_ACME_ORDERS_PAGES pages.  Pages are offsets into the newest-first
+ * list (the ledger interface has no cursor yet), so an order created
+ * between two pages shifts the next page by one: a client may see an
+ * order twice, never miss one that existed when it started.
  */
 int
 eng_acme_orders(struct eng_acme *a)
@@ -247,6 +255,9 @@ eng_acme_orders(struct eng_acme *a)
 	struct eng_acme_olist ol;
 	struct ledger_val args[3];
 	char url[ENG_ACME_BASE_MAX + 64];
+	const char *pg = a->q->detail;
+	long page = 0;
+	size_t i;
 
 	eng_fmt(url, sizeof(url), "%s/acct/%s", a->base, a->q->id);
 	if (strcmp(a->jws->kid, url) != 0)
@@ -255,15 +266,27 @@ eng_acme_orders(struct eng_acme *a)
 	if (a->jws->payloadlen != 0)
 		return eng_acme_problem(a, ACME_P_MALFORMED,
 		    "the orders list takes a POST-as-GET");
+	/* The front end sends 1..9999 without a leading 0 (https_acme.c). */
+	for (i = 0; i < 5 && pg[i] >= '0' && pg[i] <= '9'; i++)
+		page = page * 10 + (pg[i] - '0');
+	if (pg[i] != '\0' || page >= ENG_ACME_ORDERS_PAGES)
+		return eng_acme_problem(a, ACME_P_MALFORMED,
+		    "no such page of the orders list (at most %d pages)",
+		    ENG_ACME_ORDERS_PAGES);
 	memset(&ol, 0, sizeof(ol));
 	ol.a = a;
+	ol.skip = (size_t)page * ENG_ACME_ORDERS_MAX;
 	args[0] = ledger_vt(a->acct.id);
 	args[1] = ledger_vi(eng_engine_now(a->e));
-	args[2] = ledger_vi(ENG_ACME_ORDERS_MAX);
+	args[2] = ledger_vi((int64_t)(ol.skip + ENG_ACME_ORDERS_MAX + 1));
 	eng_acme_put(a, "{\"orders\":[");
 	if (ledger_acme_read(a->e->ledger, LA_ORDERS_OF_ACCT, args, 3,
 	    eng_acme_olist_row, &ol) != LEDGER_OK)
 		return eng_acme_problem(a, ACME_P_SERVER_INTERNAL, "ledger");
 	eng_acme_put(a, "]}");
+	if (ol.n > ol.skip + ENG_ACME_ORDERS_MAX &&
+	    page + 1 < ENG_ACME_ORDERS_PAGES)
+		eng_fmt(a->r->rep.u.acme.next, sizeof(a->r->rep.u.acme.next),
+		    "%s/orders/%ld", url, page + 1);
 	return eng_acme_answer(a, 200, PROTO_ACME_CT_JSON, NULL);
 }

@@ -5,6 +5,7 @@
  * (7.4.2).
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -85,6 +87,75 @@ eng_acme_fin_check(void *arg, const struct ca_csr *csr, char *authby,
 	return PROTO_R_OK;
 }
 
+/*
+ * A processing order carries, where a failed one carries its problem
+ * document, who is finalizing it: "fin:<engine>:<since>", engine a random
+ * id of this engine process.  An engine killed while finalizing leaves
+ * the order processing; eng_acme_fin_settle then turns it invalid.
+ */
+static pthread_mutex_t	eng_acme_fin_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t		eng_acme_fin_boot;
+
+static uint64_t
+eng_acme_fin_engine(void)
+{
+	uint64_t id;
+
+	pthread_mutex_lock(&eng_acme_fin_mu);
+	while (eng_acme_fin_boot == 0 && RAND_bytes((unsigned char *)
+	    &eng_acme_fin_boot, sizeof(eng_acme_fin_boot)) == 1)
+		;
+	id = eng_acme_fin_boot;
+	pthread_mutex_unlock(&eng_acme_fin_mu);
+	return id;
+}
+
+static void
+eng_acme_fin_mark(struct eng_acme *a, char *out, size_t size)
+{
+	eng_fmt(out, size, "fin:%016llx:%lld",
+	    (unsigned long long)eng_acme_fin_engine(),
+	    (long long)eng_engine_now(a->e));
+}
+
+/*
+ * An order left processing by a finalize that cannot finish any more:
+ * that of another engine process, which with SQLite (one engine per
+ * ledger) is a dead one, or with a shared ledger one that has been at it
+ * for ENG_ACME_FIN_STALE.  It turns invalid (serverInternal: order
+ * again).  A certificate the interrupted finalize may have made is in the
+ * ledger and the audit log (eng_enroll_sign), never handed out; nothing
+ * was handed out that is not recorded (DESIGN rule 4).
+ */
+void
+eng_acme_fin_settle(struct eng_acme *a, const char *id,
+    struct eng_acme_order *o)
+{
+	const char *be = a->rt->conf->storage_backend;
+	unsigned long long eng = 0;
+	long long since = 0;
+	char err[ACME_MAX_PROBLEM + 1];
+	size_t errlen;
+	int shared = be != NULL && strcmp(be, "sqlite") != 0;
+
+	if (strcmp(o->status, "processing") != 0 ||
+	    sscanf(o->error, "fin:%16llx:%lld", &eng, &since) != 2 ||
+	    eng == eng_acme_fin_engine() || (shared &&
+	    eng_engine_now(a->e) - since < ENG_ACME_FIN_STALE))
+		return;
+	if (acme_problem_render(ACME_P_SERVER_INTERNAL, "finalize was "
+	    "interrupted (the CA engine restarted): order again", err,
+	    sizeof(err), &errlen) != ACME_OK)
+		return;
+	if (eng_acme_status_write(a, id, "invalid", "processing", err) !=
+	    LEDGER_OK)
+		return;
+	log_warnx("msg=\"acme order settled\" order=%s status=invalid "
+	    "reason=\"finalize interrupted by an engine restart\"", id);
+	eng_fmt(o->status, sizeof(o->status), "invalid");
+	eng_fmt(o->error, sizeof(o->error), "%s", err);
+}
+
 /* Finalize: ready -> processing -> valid, through eng_enroll_sign. */
 int
 eng_acme_finalize(struct eng_acme *a)
@@ -97,7 +168,7 @@ eng_acme_finalize(struct eng_acme *a)
 	struct eng_sign sg;
 	struct ca_result res;
 	char msg[PROTO_MAX_STR + 1], hex[2 * LEDGER_SERIAL_MAX + 1];
-	char err[ACME_MAX_PROBLEM + 1];
+	char err[ACME_MAX_PROBLEM + 1], mark[64];
 	size_t errlen;
 	int rc, ans;
 
@@ -119,7 +190,11 @@ eng_acme_finalize(struct eng_acme *a)
 		    der == NULL ? "memory" : acme_strerror(rc));
 		goto out;
 	}
-	if (eng_acme_status_write(a, a->q->id, "processing", "ready", "") !=
+	/* Rate limit: the tenant's bucket, as for EST issuance. */
+	if ((ans = eng_acme_limit_cert(a)) != -1)
+		goto out;
+	eng_acme_fin_mark(a, mark, sizeof(mark));
+	if (eng_acme_status_write(a, a->q->id, "processing", "ready", mark) !=
 	    LEDGER_OK) {
 		ans = eng_acme_problem(a, ACME_P_ORDER_NOT_READY,
 		    "order is being finalized");

@@ -144,6 +144,8 @@ eng_acme_order_load(struct eng_acme *a, const char *id,
 	    (o->found && ledger_acme_read(a->e->ledger, LA_AUTHZ_OF_ORDER,
 	    args, 1, eng_acme_authz_row, o) != LEDGER_OK))
 		return LEDGER_ERR_DB;
+	if (o->found && strcmp(o->status, "processing") == 0)
+		eng_acme_fin_settle(a, id, o);
 	if (!o->found || strcmp(o->status, "pending") != 0)
 		return LEDGER_OK;
 	for (i = 0; i < o->nauthz; i++) {
@@ -272,6 +274,9 @@ eng_acme_new_order(struct eng_acme *a)
 			goto out;
 		}
 	}
+	/* Rate limits: failed validations, then orders, of the account. */
+	if ((ans = eng_acme_limit_order(a)) != -1)
+		goto out;
 	if (eng_acme_newid(oid) != 0) {
 		ans = eng_acme_problem(a, ACME_P_SERVER_INTERNAL, "random");
 		goto out;

@@ -128,16 +128,39 @@ eng_acme_renewal_info(struct eng_acme *a)
 	return eng_acme_answer(a, 200, PROTO_ACME_CT_JSON, NULL);
 }
 
-/* RFC 9773 5: what a newOrder's `replaces` may name. */
+/* Whether the ledger's names (comma-separated, issue 13) hold name. */
+static int
+eng_acme_sans_have(const char *sans, const char *name)
+{
+	size_t n = strlen(name), len;
+	const char *p, *e;
+
+	for (p = sans; p != NULL && *p != '\0'; p = e != NULL ? e + 1 : NULL) {
+		e = strchr(p, ',');
+		len = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (len == n && strncasecmp(p, name, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * RFC 9773 5: what a newOrder's `replaces` may name: a certificate of
+ * this directory this account was issued, sharing at least one
+ * identifier with the new order (the RFC's SHOULD, kept as a MUST: a
+ * renewal that shares no name with what it replaces is a new
+ * certificate, and ARI would otherwise let one account move a
+ * replacement slot onto unrelated names).
+ */
 int
 eng_acme_replaces(struct eng_acme *a, const struct acme_certid *id,
     const struct acme_new_order *no)
 {
 	struct ledger_cert row;
 	char authby[ENG_ID_ACTOR_MAX];
-	int rc, mine;
+	size_t i;
+	int rc, mine, shared = 0;
 
-	(void)no;	/* shared identifiers: not checked (docs/acme.md) */
 	if ((rc = eng_acme_certid_row(a, id, &row)) < 0)
 		return eng_acme_problem(a, ACME_P_SERVER_INTERNAL, "ledger");
 	if (rc > 0)
@@ -148,10 +171,16 @@ eng_acme_replaces(struct eng_acme *a, const struct acme_certid *id,
 	    a->acct.id);
 	mine = row.authorized_by != NULL &&
 	    strcmp(row.authorized_by, authby) == 0;
+	for (i = 0; mine && row.sans != NULL && i < no->nident; i++)
+		shared |= eng_acme_sans_have(row.sans, no->ident[i].value);
 	ledger_cert_clear(&row);
 	if (!mine)
 		return eng_acme_problem(a, ACME_P_UNAUTHORIZED,
 		    "replaces: the certificate was not issued to this account");
+	if (!shared)
+		return eng_acme_problem(a, ACME_P_MALFORMED,
+		    "replaces: the certificate shares no identifier with "
+		    "this order (RFC 9773 5)");
 	return -1;
 }
 
@@ -252,6 +281,7 @@ int
 eng_acme_revoke(struct eng_acme *a)
 {
 	const ASN1_INTEGER *sn;
+	const struct ca_profile *pt;
 	struct acme_revoke *rv = NULL;
 	struct ledger_serial serial;
 	struct ledger_cert row;
@@ -370,6 +400,11 @@ eng_acme_revoke(struct eng_acme *a)
 	log_info("msg=revoked tenant=%s serial=%s reason=%d actor=\"%s\"",
 	    a->tenant, hex, reason, actor);
 	eng_rev_revoked(a->rt, serial.b, serial.len, (time_t)now);
+	/* Counted per target as /v1 revocations are (eng_admin_target). */
+	pt = row.profile != NULL ? ca_tenant_profile(&a->t->t, row.profile) :
+	    NULL;
+	eng_stats_count(a->e->stats, a->tenant, pt != NULL ? pt->name : NULL,
+	    ENG_ST_REVOKED, PROTO_R_OK);
 	ans = eng_acme_answer(a, 200, PROTO_ACME_CT_NONE, NULL);
 out:
 	ledger_cert_clear(&row);

@@ -50,9 +50,12 @@ sed -e "s/127.0.0.1:8443/127.0.0.1:$HTTPS/; s/127.0.0.1:8080/127.0.0.1:$HTTP/g" 
 	-e 's/max_connections_per_source = 64/max_connections_per_source = 1024/' \
 	-e 's/rate_identity = 50/rate_identity = 100000000/; s/burst_identity = 100/burst_identity = 100000000/' \
 	-e 's/rate_tenant = 1000/rate_tenant = 100000000/; s/burst_tenant = 2000/burst_tenant = 100000000/' \
+	-e 's/^acme_orders_per_account = 300 /acme_orders_per_account = 0 /' \
+	-e 's/^acme_accounts_per_source = 10 /acme_accounts_per_source = 0 /' \
 	-e "s/^acme_http01_port = 80\$/acme_http01_port = $H01\nacme_http01_address = \"127.0.0.1\"\nacme_validate_allow = { \"127.0.0.0\/8\" }/" \
 	-e "${CONF:-}" "$top/board/dev-host/signetd.conf" >signetd.conf
 grep -q "acme_http01_port = $H01" signetd.conf || { echo "signetd.conf: no acme_http01_port" >&2; exit 1; }
+grep -q "^acme_accounts_per_source = 0 " signetd.conf || { echo "signetd.conf: ACME rate limits not lifted" >&2; exit 1; }
 export SOFTHSM2_CONF=$work/data/softhsm2.conf
 "$build/firmware/signetd/signetd" -f "$work/signetd.conf" >signetd.log 2>&1 &
 sd=$!

@@ -31,7 +31,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (https_acme_route(data, size, &ar) == HTTPS_OK &&
 	    (ar.op < PROTO_ACME_DIRECTORY || ar.op >= PROTO_ACME_OP_MAX ||
 	    ar.op == PROTO_ACME_VA_NEXT || ar.op == PROTO_ACME_VA_RESULT ||
-	    ar.label[0] == '\0' || strlen(ar.id) > HTTPS_MAX_ACME_ID))
+	    ar.label[0] == '\0' || strlen(ar.id) > HTTPS_MAX_ACME_ID ||
+	    ar.page < 0 || ar.page > HTTPS_MAX_ACME_PAGE ||
+	    (ar.page != 0 && ar.op != PROTO_ACME_ORDERS)))
 		abort();
 	if (https_serial_parse(data, size, serial, &n) == HTTPS_OK &&
 	    (n == 0 || n > PROTO_MAX_SERIAL))

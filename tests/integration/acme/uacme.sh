@@ -10,8 +10,10 @@
 # uacme has no option for a CA file and libcurl reads none from the
 # environment, so it runs in a private mount namespace where the system
 # bundle is replaced by the dev root (the host's trust store is untouched).
-# Keys are EC (-t EC): uacme's RSA CSRs ask for keyEncipherment, which the
-# dev acme profile (key_usage = digitalSignature) refuses as badCSR.
+#   - `uacme -t RSA issue NAME2`: uacme's RSA CSR asks for
+#     keyEncipherment, which the dev acme profile allows for RSA keys
+#     (key_usage = { digitalSignature, keyEncipherment }): the RSA
+#     certificate has both bits, the EC one digitalSignature alone.
 # Bounded: each uacme run 120 s, the script 300 s by ctest.
 #
 # usage: uacme.sh SOURCE_DIR BUILD_DIR
@@ -42,7 +44,7 @@ ns=(unshare --mount)
 [ "$(id -u)" = 0 ] || ns=(unshare --map-root-user --mount)
 uac() {
 	timeout 120 "${ns[@]}" sh -c 'mount --bind "$1" "$2" && shift 2 && exec uacme "$@"' \
-		sh "$work/data/ca/root.pem" "$bundle" -v -t EC -a "$DIR" -c "$work/uacme" -y "$@"
+		sh "$work/data/ca/root.pem" "$bundle" -v -t "${KT:-EC}" -a "$DIR" -c "$work/uacme" -y "$@"
 }
 
 if uac new >new0.out 2>&1; then
@@ -74,4 +76,18 @@ openssl x509 -in "$crt" -noout -ext subjectAltName | grep -q "DNS:$NAME" ||
 st=$(sqlite3 data/ledger.db "SELECT chall_type || '/' || status FROM acme_authz WHERE value = '$NAME'")
 [ "$st" = http-01/valid ] || fail "authorization of $NAME: $st"
 pass "uacme issue with http-01 (hook + python3 http.server) enrolled $NAME"
+ku=$(openssl x509 -in "$crt" -noout -ext keyUsage | tail -n +2 | tr -d ' ')
+[ "$ku" = "DigitalSignature" ] || fail "keyUsage of the EC certificate: '$ku'"
+
+# RSA: uacme's CSR asks for keyEncipherment (badCSR before the dev acme
+# profile allowed it for RSA keys).
+NAME2=uacme-rsa.svc.dev.internal
+KT=RSA uac -h "$src/tests/integration/acme/uacme-hook.sh" issue "$NAME2" >issue2.out 2>&1 ||
+	{ cat issue2.out; fail "uacme -t RSA issue"; }
+crt2=$work/uacme/$NAME2/cert.pem
+openssl x509 -in "$crt2" -noout -text | grep -q 'Public Key Algorithm: rsaEncryption' ||
+	fail "uacme's second certificate is not RSA"
+ku=$(openssl x509 -in "$crt2" -noout -ext keyUsage | tail -n +2 | tr -d ' ')
+[ "$ku" = "DigitalSignature,KeyEncipherment" ] || fail "keyUsage of the RSA certificate: '$ku'"
+pass "uacme -t RSA issue: the RSA CSR with keyEncipherment is served; RSA certificate DigitalSignature+KeyEncipherment, EC one DigitalSignature"
 echo "$npass passed"

@@ -493,6 +493,26 @@ test_domain_warning(void **state)
 	chain_free(&c);
 }
 
+/* keyEncipherment only for RSA, keyAgreement only for EC (ca_profile_ku). */
+static void
+test_profile_ku(void **state)
+{
+	struct ca_profile p;
+	const unsigned enc = CA_KU_KEY_ENCIPHERMENT | CA_KU_DATA_ENCIPHERMENT;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.key_usage = CA_KU_DIGITAL_SIGNATURE | enc | CA_KU_KEY_AGREEMENT;
+	assert_int_equal(ca_profile_ku(&p, CA_KEY_KIND_RSA),
+	    CA_KU_DIGITAL_SIGNATURE | enc);
+	assert_int_equal(ca_profile_ku(&p, CA_KEY_KIND_EC),
+	    CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_AGREEMENT);
+	assert_int_equal(ca_profile_ku(&p, CA_KEY_KIND_ED25519),
+	    CA_KU_DIGITAL_SIGNATURE);
+	p.key_usage = CA_KU_KEY_ENCIPHERMENT;
+	assert_int_equal(ca_profile_ku(&p, CA_KEY_KIND_EC), 0);
+}
+
 int
 main(void)
 {
@@ -503,6 +523,7 @@ main(void)
 		cmocka_unit_test(test_issue_eku_pathlen),
 		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_domain_warning),
+		cmocka_unit_test(test_profile_ku),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,14 @@ test_routes(void **state)
 		assert_string_equal(r.id, ok[i].id);
 	}
 	assert_string_equal(r.label, "a");
+	/* RFC 8555 7.1.2.1: further pages of the orders list. */
+	assert_int_equal(route("/acme/a/acct/x/orders", &r), HTTPS_OK);
+	assert_int_equal(r.page, 0);
+	assert_int_equal(route("/acme/a/acct/x/orders/1", &r), HTTPS_OK);
+	assert_int_equal(r.op, PROTO_ACME_ORDERS);
+	assert_int_equal(r.page, 1);
+	assert_int_equal(route("/acme/a/acct/x/orders/9999", &r), HTTPS_OK);
+	assert_int_equal(r.page, 9999);
 }
 
 static void
@@ -73,6 +81,18 @@ test_refused(void **state)
 	assert_int_equal(route("/acme/a/renewal-info/a b", &r),
 	    HTTPS_E_SYNTAX);
 	assert_int_equal(route("/acme/a/acct/x/orders/y", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/acct/x/orders/0", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/acct/x/orders/01", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/acct/x/orders/10000", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/acct/x/orders/", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/acct/x/orders/1/2", &r),
+	    HTTPS_E_NOTFOUND);
+	assert_int_equal(route("/acme/a/acct/x/ordersx", &r),
 	    HTTPS_E_NOTFOUND);
 	assert_int_equal(route("/acme/a/order/o1/orders", &r),
 	    HTTPS_E_NOTFOUND);

@@ -312,6 +312,8 @@ sample_payload(struct proto_reply *rep)
 		copy(rep->u.acme.index, sizeof(rep->u.acme.index),
 		    "https://ca.example/acme/web/directory");
 		rep->u.acme.retry_after = 21600;
+		copy(rep->u.acme.next, sizeof(rep->u.acme.next),
+		    "https://ca.example/acme/web/acct/YWNjdA/orders/1");
 		break;
 	case PROTO_T_TIDY:
 		rep->u.tidy.certs = 1000000;

@@ -99,7 +99,9 @@
  *						nonce, data body
  *						(PROTO_MAX_BLOB), str index
  *						(PROTO_MAX_ACME_URL), u32
- *						retry_after
+ *						retry_after, str next
+ *						(PROTO_MAX_ACME_URL: the
+ *						orders list's next page)
  *	ACME_EAB	as CACERTS		as TOKEN_CREATE (kid, HMAC
  *						key base64url, expires)
  *	ACME_VA		as ACME			as ACME
@@ -505,6 +507,7 @@ struct proto_acme_rep {
 	struct proto_blob	 body;
 	char			 index[PROTO_MAX_ACME_URL + 1]; /* rel=index */
 	uint32_t		 retry_after;	/* seconds; 0: none */
+	char			 next[PROTO_MAX_ACME_URL + 1]; /* rel=next */
 };
 
 /*
@@ -687,6 +690,12 @@ enum proto_counter {
 	PROTO_C_OCSP_REFRESHED,		/* cached OCSP answers re-signed by the timer */
 	PROTO_C_OCSP_CAPPED,		/* on-demand OCSP signature over the
 					   appliance-wide rate_ocsp_sign */
+	PROTO_C_ACME_ORDERS,		/* ACME newOrder over the account's
+					   acme_orders_per_account */
+	PROTO_C_ACME_FAILED_AUTHZ,	/* ACME newOrder refused: too many
+					   failed validations (account) */
+	PROTO_C_ACME_ACCOUNTS,		/* ACME newAccount over the source's
+					   acme_accounts_per_source */
 	PROTO_C_MAX
 };
 

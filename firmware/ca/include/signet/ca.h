@@ -333,6 +333,14 @@ void ca_csr_free(struct ca_csr *csr);
 /* Checks one DNS name's syntax (wildcards only if allowed). */
 int ca_dns_check(const uint8_t *name, size_t len, unsigned flags,
     struct ca_err *err);
+/*
+ * The profile's key_usage for a key of this kind: keyEncipherment and
+ * dataEncipherment only for RSA (RFC 5480 3, RFC 8410 5), keyAgreement
+ * only for EC.  One profile may so say { "digitalSignature",
+ * "keyEncipherment" } for TLS servers of either key type (RFC 8446 has
+ * no RSA key transport, TLS 1.2's RSA key exchange needs the bit).
+ */
+unsigned ca_profile_ku(const struct ca_profile *p, enum ca_key_kind kind);
 /* Checks one name against the profile (ACME newOrder, before a CSR). */
 int ca_policy_name(const struct ca_profile *p, const struct ca_name *n,
     struct ca_err *err);

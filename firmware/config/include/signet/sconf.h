@@ -158,6 +158,9 @@ struct sconf_limits {
 	int64_t coap_hello_unverified;
 };
 
+#define SCONF_ACME_LIMIT_MAX	1000000	/* acme_*_per_*, at most */
+#define SCONF_ACME_WINDOW_MAX	604800	/* acme_*_window, at most 7 days */
+
 struct sconf {
 	char *path;		/* the file read */
 	char *data_dir;
@@ -217,6 +220,13 @@ struct sconf {
 	struct sconf_list acme_validate_allow; /* CIDRs validations may reach */
 	/* CAA (RFC 8659): our issuer domain names; empty: no CAA check. */
 	struct sconf_list acme_caa_identities;
+	/* ACME rate limits (docs/acme.md "Rate limits"): N per window, 0 off */
+	int64_t acme_orders_per_account;	/* newOrder per account */
+	int64_t acme_orders_window;		/* seconds */
+	int64_t acme_failed_authz_per_account;	/* failed validations */
+	int64_t acme_failed_authz_window;
+	int64_t acme_accounts_per_source;	/* newAccount per address/64 */
+	int64_t acme_accounts_window;
 
 	/* Expiry notifications (issue 19, docs/notify.md). */
 	char *notify_secret_file; /* HMAC key of the webhook signature */
