@@ -455,6 +455,63 @@ post(struct ctl *c, const char *path, char *body, size_t len,
 	    rep);
 }
 
+/* A tenant's POST body, begun: {"tenant":"T" (the caller ends it). */
+static FILE *
+tenant_body(const struct ctl *c, char **buf, size_t *len)
+{
+	FILE *f;
+
+	if ((f = body_open(buf, len)) == NULL)
+		return NULL;
+	fputs("{\"tenant\":", f);
+	ctl_json_write_str(f, c->tenant);
+	return f;
+}
+
+/* Closes the body f, POSTs it to path and frees it. */
+static int
+post_body(struct ctl *c, const char *path, FILE *f, char **body,
+    size_t *len, struct ctl_reply *rep)
+{
+	int rc;
+
+	fclose(f);
+	rc = post(c, path, *body, *len, rep);
+	free(*body);
+	*body = NULL;
+	return rc;
+}
+
+/*
+ * The answer to a verb that creates a credential shown once: it must
+ * hold key; names[0..n) are printed (or the body, with --json).  It
+ * holds a secret: ctl_reply_free wipes it.
+ */
+static int
+created_print(struct ctl *c, struct ctl_reply *rep, const char *what,
+    const char *key, const char *const *names, size_t n)
+{
+	const char *values[4];
+	size_t i;
+	int rc;
+
+	if ((rc = ctl_status_exit(rep, what)) == CTL_EXIT_OK) {
+		if (!rep->have_json ||
+		    ctl_json_gets(&rep->j, 0, key) == NULL) {
+			ctl_err("%s: the answer has no %s", what, key);
+			rc = CTL_EXIT_ERR;
+		} else if (c->json)
+			ctl_print_body(rep, stdout);
+		else {
+			for (i = 0; i < n && i < 4; i++)
+				values[i] = jstr(&rep->j, 0, names[i]);
+			ctl_kv_print(stdout, names, values, i);
+		}
+	}
+	ctl_reply_free(rep);
+	return rc;
+}
+
 int
 ctl_cmd_certs_revoke(struct ctl *c, int argc, char **argv)
 {
@@ -478,20 +535,16 @@ ctl_cmd_certs_revoke(struct ctl *c, int argc, char **argv)
 	if ((rc = serial_arg(v, argc, argv, serial, sizeof(serial))) != 0 ||
 	    (rc = ctl_need_tenant(c, v)) != 0)
 		return CTL_EXIT_ERR;
-	if ((f = body_open(&body, &len)) == NULL)
+	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
-	fputs("{\"tenant\":", f);
-	ctl_json_write_str(f, c->tenant);
 	fprintf(f, ",\"serial\":\"%s\",\"reason\":", serial);
 	if (is_number(reason) && strlen(reason) < 4)
 		fputs(reason, f);
 	else
 		ctl_json_write_str(f, reason);
 	fputs("}", f);
-	fclose(f);
-	rc = post(c, "/v1/revoke", body, len, &rep);
-	free(body);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = post_body(c, "/v1/revoke", f, &body, &len, &rep)) !=
+	    CTL_EXIT_OK)
 		return rc;
 	snprintf(what, sizeof(what), "certs revoke %s", serial);
 	if ((rc = ctl_status_exit(&rep, what)) == CTL_EXIT_OK) {
@@ -520,7 +573,7 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 	};
 	static const char *const names[] = { "id", "token", "expires" };
 	const struct ctl_verb *v = verb("tokens", "create");
-	const char *profile = NULL, *nm[16], *values[3];
+	const char *profile = NULL, *nm[16];
 	char *body, *end;
 	struct ctl_reply rep;
 	size_t len, nn = 0, i;
@@ -564,10 +617,8 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 	if (profile == NULL || ttl == 0)
 		return usage_err(v, profile == NULL ? "which profile? -P NAME" :
 		    "how long may it be used? --ttl DURATION");
-	if ((f = body_open(&body, &len)) == NULL)
+	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
-	fputs("{\"tenant\":", f);
-	ctl_json_write_str(f, c->tenant);
 	fputs(",\"profile\":", f);
 	ctl_json_write_str(f, profile);
 	fputs(",\"names\":[", f);
@@ -577,28 +628,11 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 		ctl_json_write_str(f, nm[i]);
 	}
 	fprintf(f, "],\"ttl\":%lld,\"uses\":%ld}", (long long)ttl, uses);
-	fclose(f);
-	rc = post(c, "/v1/tokens", body, len, &rep);
-	free(body);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = post_body(c, "/v1/tokens", f, &body, &len, &rep)) !=
+	    CTL_EXIT_OK)
 		return rc;
-	if ((rc = ctl_status_exit(&rep, "tokens create")) == CTL_EXIT_OK) {
-		if (!rep.have_json ||
-		    ctl_json_gets(&rep.j, 0, "token") == NULL) {
-			ctl_err("tokens create: the answer has no token");
-			rc = CTL_EXIT_ERR;
-		} else if (c->json)
-			ctl_print_body(&rep, stdout);
-		else {
-			values[0] = jstr(&rep.j, 0, "id");
-			values[1] = jstr(&rep.j, 0, "token");
-			values[2] = jstr(&rep.j, 0, "expires");
-			ctl_kv_print(stdout, names, values, 3);
-		}
-	}
-	/* The answer holds a bearer secret: ctl_reply_free wipes it. */
-	ctl_reply_free(&rep);
-	return rc;
+	/* The answer holds a bearer secret: created_print wipes it. */
+	return created_print(c, &rep, "tokens create", "token", names, 3);
 }
 
 /*
@@ -614,7 +648,7 @@ ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
 	};
 	static const char *const names[] = { "kid", "hmac_key" };
 	const struct ctl_verb *v = verb("eab", "create");
-	const char *profile = NULL, *values[2];
+	const char *profile = NULL;
 	char *body;
 	struct ctl_reply rep;
 	size_t len;
@@ -634,34 +668,16 @@ ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_ERR;
 	if (profile == NULL)
 		return usage_err(v, "which profile? -P NAME");
-	if ((f = body_open(&body, &len)) == NULL)
+	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
-	fputs("{\"tenant\":", f);
-	ctl_json_write_str(f, c->tenant);
 	fputs(",\"profile\":", f);
 	ctl_json_write_str(f, profile);
 	fputs("}", f);
-	fclose(f);
-	rc = post(c, "/v1/acme/eab", body, len, &rep);
-	free(body);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = post_body(c, "/v1/acme/eab", f, &body, &len, &rep)) !=
+	    CTL_EXIT_OK)
 		return rc;
-	if ((rc = ctl_status_exit(&rep, "eab create")) == CTL_EXIT_OK) {
-		if (!rep.have_json ||
-		    ctl_json_gets(&rep.j, 0, "hmac_key") == NULL) {
-			ctl_err("eab create: the answer has no hmac_key");
-			rc = CTL_EXIT_ERR;
-		} else if (c->json)
-			ctl_print_body(&rep, stdout);
-		else {
-			values[0] = jstr(&rep.j, 0, "kid");
-			values[1] = jstr(&rep.j, 0, "hmac_key");
-			ctl_kv_print(stdout, names, values, 2);
-		}
-	}
-	/* The answer holds the HMAC key: ctl_reply_free wipes it. */
-	ctl_reply_free(&rep);
-	return rc;
+	/* The answer holds the HMAC key: created_print wipes it. */
+	return created_print(c, &rep, "eab create", "hmac_key", names, 2);
 }
 
 /*
@@ -695,15 +711,11 @@ ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	while (!done) {
-		if ((f = body_open(&body, &len)) == NULL)
+		if ((f = tenant_body(c, &body, &len)) == NULL)
 			return CTL_EXIT_ERR;
-		fputs("{\"tenant\":", f);
-		ctl_json_write_str(f, c->tenant);
 		fputs("}", f);
-		fclose(f);
-		rc = post(c, "/v1/tidy", body, len, &rep);
-		free(body);
-		if (rc != CTL_EXIT_OK)
+		if ((rc = post_body(c, "/v1/tidy", f, &body, &len, &rep)) !=
+		    CTL_EXIT_OK)
 			return rc;
 		if ((rc = ctl_status_exit(&rep, "tidy")) != CTL_EXIT_OK) {
 			ctl_reply_free(&rep);
