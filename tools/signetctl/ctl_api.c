@@ -16,19 +16,6 @@ static const char *const cert_status[] = {
 	"any", "valid", "revoked", "expired", NULL
 };
 
-static const struct ctl_verb *
-verb(const char *group, const char *name)
-{
-	const struct ctl_verb *v;
-
-	for (v = ctl_verbs; v->name != NULL; v++)
-		if (strcmp(v->name, name) == 0 && (group == NULL ?
-		    v->group == NULL : v->group != NULL &&
-		    strcmp(v->group, group) == 0))
-			return v;
-	abort();
-}
-
 /* Options done: -1 to go on, or the exit code to return. */
 static int
 opts_end(int ch)
@@ -38,14 +25,6 @@ opts_end(int ch)
 	if (ch == -2)
 		return CTL_EXIT_ERR;
 	return -1;
-}
-
-static int
-usage_err(const struct ctl_verb *v, const char *why)
-{
-	ctl_err("%s", why);
-	ctl_verb_usage(v, stderr);
-	return CTL_EXIT_ERR;
 }
 
 /* A JSON member string of a node, "-" when absent or null. */
@@ -83,7 +62,7 @@ ctl_cmd_health(struct ctl *c, int argc, char **argv)
 		"status", "token", "ledger", "audit", "uptime", "issued",
 		"version"
 	};
-	const struct ctl_verb *v = verb(NULL, "health");
+	const struct ctl_verb *v = ctl_verb_find(NULL, "health");
 	const char *values[7];
 	struct ctl_reply rep;
 	const char *st;
@@ -94,7 +73,7 @@ ctl_cmd_health(struct ctl *c, int argc, char **argv)
 		if ((rc = opts_end(ch)) != -1 || ch >= 0)
 			return rc != -1 ? rc : CTL_EXIT_ERR;
 	if (optind != argc)
-		return usage_err(v, "health takes no arguments");
+		return ctl_usage_err(v, "health takes no arguments");
 	if ((rc = ctl_get(c, c->server, "/v1/health", &rep)) != CTL_EXIT_OK)
 		return rc;
 	st = rep.have_json ? ctl_json_gets(&rep.j, 0, "status") : NULL;
@@ -193,7 +172,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 		{ "authorized-by", required_argument, NULL, O_AUTH },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("certs", "list");
+	const struct ctl_verb *v = ctl_verb_find("certs", "list");
 	const char *status = NULL, *exp = NULL, *q = NULL, *limit = NULL,
 	    *offset = NULL, *auth = NULL;
 	char path[CTL_MAX_URL] = "";
@@ -212,13 +191,13 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 			    strcmp(cert_status[i], optarg) != 0; i++)
 				;
 			if (cert_status[i] == NULL)
-				return usage_err(v, "--status: any, valid, "
+				return ctl_usage_err(v, "--status: any, valid, "
 				    "revoked or expired");
 			status = optarg;
 			break;
 		case O_EXP:
 			if (ctl_duration(optarg) <= 0)
-				return usage_err(v, "--expiring-within: a "
+				return ctl_usage_err(v, "--expiring-within: a "
 				    "duration such as 7d or 12h");
 			exp = optarg;
 			break;
@@ -227,7 +206,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 			break;
 		case O_AUTH:
 			if (*optarg == '\0' || strlen(optarg) > 128)
-				return usage_err(v, "--authorized-by: a "
+				return ctl_usage_err(v, "--authorized-by: a "
 				    "credential as certs show prints it, "
 				    "e.g. token:ID or renewal:SERIAL");
 			auth = optarg;
@@ -237,7 +216,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 			n = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || n < 0 ||
 			    (ch == O_LIMIT && (n < 1 || n > 1000)))
-				return usage_err(v, ch == O_LIMIT ?
+				return ctl_usage_err(v, ch == O_LIMIT ?
 				    "--limit: 1 to 1000" :
 				    "--offset: a number");
 			*(ch == O_LIMIT ? &limit : &offset) = optarg;
@@ -247,7 +226,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return usage_err(v, "certs list takes no arguments");
+		return ctl_usage_err(v, "certs list takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	snprintf(path, sizeof(path), "/v1/certs");
@@ -258,7 +237,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 	    add_query(path, sizeof(path), "authorized_by", auth) != 0 ||
 	    add_query(path, sizeof(path), "limit", limit) != 0 ||
 	    add_query(path, sizeof(path), "offset", offset) != 0)
-		return usage_err(v, "the filters are too long");
+		return ctl_usage_err(v, "the filters are too long");
 	if ((rc = ctl_get(c, c->server, path, &rep)) != CTL_EXIT_OK)
 		return rc;
 	if ((rc = ctl_status_exit(&rep, "certs list")) == CTL_EXIT_OK) {
@@ -365,10 +344,10 @@ serial_arg(const struct ctl_verb *v, int argc, char **argv, char *out,
     size_t size)
 {
 	if (optind + 1 != argc)
-		return usage_err(v, optind == argc ? "which serial?" :
+		return ctl_usage_err(v, optind == argc ? "which serial?" :
 		    "one serial at a time");
 	if (ctl_serial_norm(argv[optind], out, size) != CTL_OK)
-		return usage_err(v, "the serial is hex (as openssl x509 "
+		return ctl_usage_err(v, "the serial is hex (as openssl x509 "
 		    "-serial prints it)");
 	return CTL_EXIT_OK;
 }
@@ -380,7 +359,7 @@ ctl_cmd_certs_show(struct ctl *c, int argc, char **argv)
 		{ "pem", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("certs", "show");
+	const struct ctl_verb *v = ctl_verb_find("certs", "show");
 	char serial[64], path[CTL_MAX_URL], what[96];
 	struct ctl_reply rep;
 	const char *pem;
@@ -396,7 +375,7 @@ ctl_cmd_certs_show(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_ERR;
 	snprintf(path, sizeof(path), "/v1/certs/%s", serial);
 	if (add_query(path, sizeof(path), "tenant", c->tenant) != 0)
-		return usage_err(v, "the tenant's name is too long");
+		return ctl_usage_err(v, "the tenant's name is too long");
 	if ((rc = ctl_get(c, c->server, path, &rep)) != CTL_EXIT_OK)
 		return rc;
 	snprintf(what, sizeof(what), "certs show %s", serial);
@@ -519,7 +498,7 @@ ctl_cmd_certs_revoke(struct ctl *c, int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("certs", "revoke");
+	const struct ctl_verb *v = ctl_verb_find("certs", "revoke");
 	const char *reason = "unspecified", *at;
 	char serial[64], what[96], *body;
 	struct ctl_reply rep;
@@ -572,7 +551,7 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const names[] = { "id", "token", "expires" };
-	const struct ctl_verb *v = verb("tokens", "create");
+	const struct ctl_verb *v = ctl_verb_find("tokens", "create");
 	const char *profile = NULL, *nm[16];
 	char *body, *end;
 	struct ctl_reply rep;
@@ -591,31 +570,32 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 			break;
 		case 'n':
 			if (nn == sizeof(nm) / sizeof(nm[0]))
-				return usage_err(v, "at most 16 names");
+				return ctl_usage_err(v, "at most 16 names");
 			nm[nn++] = optarg;
 			break;
 		case O_TTL:
 			if ((ttl = ctl_duration(optarg)) <= 0 ||
 			    ttl > UINT32_MAX)
-				return usage_err(v, "--ttl: a duration such "
-				    "as 30m, 24h or 7d");
+				return ctl_usage_err(v, "--ttl: a duration "
+				    "such as 30m, 24h or 7d");
 			break;
 		case O_USES:
 			uses = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || uses < 1 ||
 			    uses > 65535)
-				return usage_err(v, "--uses: 1 to 65535");
+				return ctl_usage_err(v, "--uses: 1 to 65535");
 			break;
 		default:
 			return CTL_EXIT_ERR;
 		}
 	}
 	if (optind != argc)
-		return usage_err(v, "tokens create takes no arguments");
+		return ctl_usage_err(v, "tokens create takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	if (profile == NULL || ttl == 0)
-		return usage_err(v, profile == NULL ? "which profile? -P NAME" :
+		return ctl_usage_err(v, profile == NULL ?
+		    "which profile? -P NAME" :
 		    "how long may it be used? --ttl DURATION");
 	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
@@ -647,7 +627,7 @@ ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const names[] = { "kid", "hmac_key" };
-	const struct ctl_verb *v = verb("eab", "create");
+	const struct ctl_verb *v = ctl_verb_find("eab", "create");
 	const char *profile = NULL;
 	char *body;
 	struct ctl_reply rep;
@@ -663,11 +643,11 @@ ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
 		profile = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, "eab create takes no arguments");
+		return ctl_usage_err(v, "eab create takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	if (profile == NULL)
-		return usage_err(v, "which profile? -P NAME");
+		return ctl_usage_err(v, "which profile? -P NAME");
 	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
 	fputs(",\"profile\":", f);
@@ -691,7 +671,7 @@ ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
 		{ "once", no_argument, NULL, '1' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb(NULL, "tidy");
+	const struct ctl_verb *v = ctl_verb_find(NULL, "tidy");
 	unsigned long long certs = 0, tokens = 0, calls = 0;
 	const char *before = "?", *n;
 	char *body, bbuf[64] = "?";
@@ -707,7 +687,7 @@ ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
 		once = 1;
 	}
 	if (optind != argc)
-		return usage_err(v, "tidy takes no arguments");
+		return ctl_usage_err(v, "tidy takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	while (!done) {

@@ -26,26 +26,6 @@
 
 #define CTL_DEFAULT_SIGNETD_CONF "/etc/signet/signetd.conf"
 
-static const struct ctl_verb *
-verb(const char *group, const char *name)
-{
-	const struct ctl_verb *v;
-
-	for (v = ctl_verbs; v->name != NULL; v++)
-		if (v->group != NULL && strcmp(v->group, group) == 0 &&
-		    strcmp(v->name, name) == 0)
-			return v;
-	abort();
-}
-
-static int
-usage_err(const struct ctl_verb *v, const char *why)
-{
-	ctl_err("%s", why);
-	ctl_verb_usage(v, stderr);
-	return CTL_EXIT_ERR;
-}
-
 static void
 unix_time(int64_t t, char *buf, size_t size)
 {
@@ -103,7 +83,7 @@ ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		{ "checkpoints", required_argument, NULL, O_CKPT },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("audit", "verify");
+	const struct ctl_verb *v = ctl_verb_find("audit", "verify");
 	const char *pub = NULL, *db = NULL, *pg = NULL, *node = NULL, *what;
 	const char *ckfile = NULL;
 	struct audit_verify_result res;
@@ -121,13 +101,13 @@ ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		    ch == O_CKPT ? &ckfile : &node) = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, "audit verify takes no arguments");
+		return ctl_usage_err(v, "audit verify takes no arguments");
 	if (pub == NULL)
-		return usage_err(v, "--pubkey is missing (signet-provision "
+		return ctl_usage_err(v, "--pubkey is missing (signet-provision "
 		    "pubkey -l signet-audit prints it)");
 	if ((db == NULL) == (pg == NULL) || (pg != NULL && node == NULL))
-		return usage_err(v, "give --db FILE, or --pgsql CONNINFO with "
-		    "--node ID");
+		return ctl_usage_err(v, "give --db FILE, or --pgsql CONNINFO "
+		    "with --node ID");
 	if ((key = load_pubkey(pub)) == NULL)
 		return CTL_EXIT_ERR;
 	/* Issue 19: the checkpoints the engine exported as it signed them. */
@@ -260,7 +240,7 @@ ctl_cmd_audit_show(struct ctl *c, int argc, char **argv)
 		"SEQ", "TIME", "ACTION", "RESULT", "TENANT", "OBJECT", "ACTOR",
 		"DETAIL"
 	};
-	const struct ctl_verb *v = verb("audit", "show");
+	const struct ctl_verb *v = ctl_verb_find("audit", "show");
 	const char *path = NULL, *action = NULL, *cells[8];
 	char seq[24], t[32];
 	struct ctl_table *tab = NULL;
@@ -282,20 +262,20 @@ ctl_cmd_audit_show(struct ctl *c, int argc, char **argv)
 			action = optarg;
 		else if (ch == O_SINCE) {
 			if ((since = since_arg(optarg)) < 0)
-				return usage_err(v, "--since: RFC 3339 UTC "
+				return ctl_usage_err(v, "--since: RFC 3339 UTC "
 				    "(2026-12-05T08:00:00Z) or a duration ago "
 				    "(1h, 7d)");
 		} else {
 			limit = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || limit < 1 ||
 			    limit > 100000)
-				return usage_err(v, "--limit: 1 to 100000");
+				return ctl_usage_err(v, "--limit: 1 to 100000");
 		}
 	}
 	if (optind != argc)
-		return usage_err(v, "audit show takes no arguments");
+		return ctl_usage_err(v, "audit show takes no arguments");
 	if (path == NULL)
-		return usage_err(v, "--db is missing: audit show reads a "
+		return ctl_usage_err(v, "--db is missing: audit show reads a "
 		    "ledger file (the /v1 API has no audit route yet)");
 	if (open_ro(path, &db) != 0)
 		goto out;
@@ -378,7 +358,7 @@ tenant_list_run(struct ctl *c, const struct tenant_list *l, int argc,
 		{ "db", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb(l->group, l->name);
+	const struct ctl_verb *v = ctl_verb_find(l->group, l->name);
 	const char *path = NULL, *cells[6];
 	char buf[2][32];
 	struct ctl_table *tab = NULL;
@@ -396,9 +376,9 @@ tenant_list_run(struct ctl *c, const struct tenant_list *l, int argc,
 		path = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, l->noargs);
+		return ctl_usage_err(v, l->noargs);
 	if (path == NULL)
-		return usage_err(v, l->nodb);
+		return ctl_usage_err(v, l->nodb);
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	if (open_ro(path, &db) != 0)
@@ -536,7 +516,7 @@ ctl_cmd_tokens_list(struct ctl *c, int argc, char **argv)
 int
 ctl_cmd_tokens_revoke(struct ctl *c, int argc, char **argv)
 {
-	const struct ctl_verb *v = verb("tokens", "revoke");
+	const struct ctl_verb *v = ctl_verb_find("tokens", "revoke");
 	int ch;
 
 	while ((ch = ctl_getopt(c, v, argc, argv, "", NULL)) != -1) {
@@ -561,7 +541,7 @@ ctl_cmd_config_check(struct ctl *c, int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("config", "check");
+	const struct ctl_verb *v = ctl_verb_find("config", "check");
 	const char *path = CTL_DEFAULT_SIGNETD_CONF;
 	char err[SCONF_MAX_ERR];
 	struct sconf *conf = NULL;
@@ -576,7 +556,7 @@ ctl_cmd_config_check(struct ctl *c, int argc, char **argv)
 		path = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, "config check takes no arguments");
+		return ctl_usage_err(v, "config check takes no arguments");
 	if (access(path, R_OK) != 0) {
 		ctl_err("%s: %s", path, strerror(errno));
 		return CTL_EXIT_ERR;
