@@ -1,13 +1,14 @@
 # shellcheck shell=bash
 # The offline ceremony beside appliance tokens, for integration tests that
 # walk docs/ceremony.md and docs/cluster.md (provision/operator_path.sh,
-# cluster/cluster_ceremony.sh).  Bash; source it after W (the work
-# directory, the cwd) and build are set, then:
+# cluster/cluster_ceremony.sh).  Bash; source it; W (the work directory, the
+# cwd) must be set before cer or ceremony_tokens run:
 #
-#   ceremony_need TOOL...     fails the test unless each TOOL, the
+#   ceremony_need BUILD TOOL...
+#                             fails the test unless each TOOL, the
 #                             ceremony, provisioning and signetd binaries
-#                             and the SoftHSMv2 module are there; sets CER,
-#                             PROV, SIGNETD and M
+#                             in BUILD and the SoftHSMv2 module are there;
+#                             sets CER, PROV, SIGNETD and M
 #   ceremony_tokens NAME...   a SoftHSMv2 token directory and
 #                             NAME/softhsm2.conf for each (cer: the root's)
 #   cer ARGS...               signet-ceremony in cer/, on cer's tokens
@@ -18,7 +19,8 @@
 #                             a backup to BLOB if one is named
 
 ceremony_need() {
-	local t b
+	local build=$1 t b
+	shift
 	CER=$build/tools/ceremony/signet-ceremony
 	PROV=$build/provisioning/appliance/signet-provision
 	SIGNETD=$build/firmware/signetd/signetd
@@ -44,7 +46,7 @@ ceremony_tokens() {
 cer() { (cd cer && SOFTHSM2_CONF=$W/cer/softhsm2.conf "$CER" "$@"); }
 
 ceremony_conf() {
-	local excl= backup=
+	local excl='' backup=''
 	[ -n "${4:-}" ] && excl=$'\n\t'"excluded_dns = { \"$4\" }"
 	[ -n "${5:-}" ] && backup=$'\nbackup {\n\t'"blob = \"$5\""$'\n}'
 	cat > "cer/$1" <<EOF

@@ -24,7 +24,7 @@ src=$1 build=$2
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
 # shellcheck source=../../support/ceremony.sh
 . "$src/tests/support/ceremony.sh"
-ceremony_need openssl curl pkcs11-tool python3 psql
+ceremony_need "$build" openssl curl pkcs11-tool python3 psql
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/signet-cluster-cer-XXXXXX")
 declare -A PID

@@ -19,7 +19,7 @@ set -uo pipefail
 src=$1 build=$2
 # shellcheck source=../../support/ceremony.sh
 . "$src/tests/support/ceremony.sh"
-ceremony_need openssl curl pkcs11-tool python3
+ceremony_need "$build" openssl curl pkcs11-tool python3
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/signet-operator-XXXXXX")
 PID=
