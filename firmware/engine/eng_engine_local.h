@@ -188,10 +188,6 @@ void	eng_ident_revoked(const struct eng_rt *rt, const uint8_t *serial,
 	    size_t len);
 /* Drop the entries past their time (once a minute, eng_serve.c). */
 void	eng_idcache_sweep(const struct eng_rt *rt, time_t now);
-/* Audit an authentication failure (best effort: logged if it fails). */
-void	eng_ident_audit_fail(struct eng_engine *e, int peer,
-	    const struct proto_evidence *ev, const char *actor,
-	    const char *why);
 void	eng_sha256(const void *p, size_t len, uint8_t out[32]);
 /*
  * Issue 19, eng_audit_who.c: eng_ident_via fills id->via from the

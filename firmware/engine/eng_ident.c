@@ -409,15 +409,3 @@ eng_ident_in_tenant(const struct eng_ident *id, const char *tenant)
 	}
 	return 0;
 }
-
-void
-eng_ident_audit_fail(struct eng_engine *e, int peer,
-    const struct proto_evidence *ev, const char *actor, const char *why)
-{
-	const char *who = actor != NULL && actor[0] != '\0' ? actor :
-	    ev->kind == PROTO_EV_TOKEN ? "token" : "unknown";
-
-	log_warnx("msg=\"authentication failed\" peer=%d actor=\"%s\" "
-	    "reason=\"%s\"", peer, who, why);
-	eng_audit(e, who, NULL, NULL, AUDIT_AUTH_FAIL, NULL, "denied", why);
-}

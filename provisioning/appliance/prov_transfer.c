@@ -235,29 +235,27 @@ export_key_info(const struct prov_xfer *x, X509 *cert, struct blob *b)
 static int
 export_wrap(const struct prov_xfer *x, struct blob *b)
 {
-	struct hsm_key *kek = NULL, *k = NULL;
+	struct hsm_key *k = NULL;
 	struct hsm *h;
-	int rc = 2;
+	int rc = 2, found = 0;
 
 	if ((h = user_open(x)) == NULL)
 		return 2;
-	if ((rc = hsm_key_find(h, PROV_XFER_KEK_LABEL, NULL, 0, &kek)) !=
-	    HSM_OK || (rc = hsm_key_find(h, x->label, NULL, 0, &k)) !=
-	    HSM_OK) {
-		warnx("token \"%s\": %s", x->token, hsm_strerror(rc));
-		rc = 2;
-		goto out;
-	}
 	b->len = sizeof(b->wrapped);
-	if ((rc = hsm_key_wrap(kek, k, b->wrapped, &b->len)) != HSM_OK) {
-		warnx("wrapping key \"%s\": %s", x->label, hsm_strerror(rc));
+	if ((rc = hsm_key_find(h, x->label, NULL, 0, &k)) != HSM_OK ||
+	    (rc = hsm_kek_wrap(h, PROV_XFER_KEK_LABEL, k, b->wrapped, &b->len,
+	    &found)) != HSM_OK) {
+		if (!found)
+			warnx("token \"%s\": %s", x->token, hsm_strerror(rc));
+		else
+			warnx("wrapping key \"%s\": %s", x->label,
+			    hsm_strerror(rc));
 		rc = 2;
 		goto out;
 	}
 	rc = 0;
 out:
 	hsm_key_free(k);
-	hsm_key_free(kek);
 	hsm_close(h);
 	return rc;
 }
@@ -359,7 +357,7 @@ blob_parse(const char *path, struct blob *b)
 	char *text = NULL, b64[2 * HSM_MAX_WRAPPED];
 	uint8_t *data = NULL;
 	size_t len;
-	int n, rc = 1;
+	int rc = 1;
 
 	memset(b, 0, sizeof(*b));
 	if (cer_read_file(path, &data, &len) != CER_OK)
@@ -371,17 +369,11 @@ blob_parse(const char *path, struct blob *b)
 		warnx("%s: not a wrapped issuer key file", path);
 		goto out;
 	}
-	len = strlen(b64);
-	if (len % 4 != 0 || len / 4 * 3 > sizeof(b->wrapped) ||
-	    (n = EVP_DecodeBlock(b->wrapped, (uint8_t *)b64, (int)len)) < 0) {
+	if (cer_unbase64(b64, b->wrapped, sizeof(b->wrapped), &b->len) !=
+	    CER_OK) {
 		warnx("%s: wrapped key is not base64", path);
 		goto out;
 	}
-	while (len > 0 && b64[len - 1] == '=') {
-		len--;
-		n--;
-	}
-	b->len = (size_t)n;
 	rc = 0;
 out:
 	free(data);
@@ -484,10 +476,10 @@ static int
 import_unwrap(const struct prov_xfer *x, const struct blob *b, X509 *cert)
 {
 	struct hsm_keygen req = { .label = b->label, .flags = 0 };
-	struct hsm_key *kek = NULL, *k = NULL;
+	struct hsm_key *k = NULL;
 	uint8_t id[HSM_MAX_ID];
 	struct hsm *h;
-	int rc;
+	int rc, found;
 
 	req.type = hsm_key_type_from_name(b->type);
 	if (req.type == HSM_KEY_NONE || cer_unhex(b->id, id, sizeof(id),
@@ -498,14 +490,13 @@ import_unwrap(const struct prov_xfer *x, const struct blob *b, X509 *cert)
 	req.id = id;
 	if ((h = user_open(x)) == NULL)
 		return 2;
-	if ((rc = hsm_key_find(h, PROV_XFER_KEK_LABEL, NULL, 0, &kek)) !=
-	    HSM_OK) {
+	if ((rc = hsm_kek_unwrap(h, PROV_XFER_KEK_LABEL, b->wrapped, b->len,
+	    &req, X509_get0_pubkey(cert), &k, &found)) != HSM_OK && !found) {
 		warnx("transfer KEK: %s", hsm_strerror(rc));
 		rc = 2;
 		goto out;
 	}
-	if ((rc = hsm_key_unwrap(kek, b->wrapped, b->len, &req,
-	    X509_get0_pubkey(cert), &k)) != HSM_OK) {
+	if (rc != HSM_OK) {
 		warnx("%s: unwrapping failed (%s): the KEK shares do not "
 		    "belong to this file", x->blob, hsm_strerror(rc));
 		rc = 1;
@@ -521,7 +512,6 @@ import_unwrap(const struct prov_xfer *x, const struct blob *b, X509 *cert)
 	rc = 0;
 out:
 	hsm_key_free(k);
-	hsm_key_free(kek);
 	hsm_close(h);
 	return rc;
 }

@@ -144,6 +144,7 @@ void cer_out_abort(struct cer_out *o);
 int cer_read_file(const char *path, uint8_t **data, size_t *len);
 void cer_hex(const uint8_t *in, size_t len, char *out);
 int cer_unhex(const char *in, uint8_t *out, size_t max, size_t *len);
+int cer_unbase64(const char *in, uint8_t *out, size_t max, size_t *len);
 void cer_sha256_hex(const uint8_t *in, size_t len, char *out);
 int cer_file_sha256(const char *path, char *out);
 int cer_time_str(int64_t t, char *out, size_t size);

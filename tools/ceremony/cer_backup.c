@@ -57,7 +57,7 @@ blob_parse(const char *path, struct cer_blob *b)
 	uint8_t *text = NULL;
 	char b64[2 * HSM_MAX_WRAPPED];
 	size_t len;
-	int n, rc = CER_FAIL;
+	int rc = CER_FAIL;
 
 	memset(b, 0, sizeof(*b));
 	if (cer_read_file(path, &text, &len) != CER_OK)
@@ -68,17 +68,11 @@ blob_parse(const char *path, struct cer_blob *b)
 		warnx("%s: not a wrapped-key file", path);
 		goto out;
 	}
-	len = strlen(b64);
-	if (len % 4 != 0 || len / 4 * 3 > sizeof(b->wrapped) ||
-	    (n = EVP_DecodeBlock(b->wrapped, (uint8_t *)b64, (int)len)) < 0) {
+	if (cer_unbase64(b64, b->wrapped, sizeof(b->wrapped), &b->len) !=
+	    CER_OK) {
 		warnx("%s: wrapped key is not base64", path);
 		goto out;
 	}
-	while (len > 0 && b64[len - 1] == '=') {
-		len--;
-		n--;
-	}
-	b->len = (size_t)n;
 	rc = CER_OK;
 out:
 	free(text);
@@ -167,25 +161,22 @@ kek_destroy(struct cer_run *r, const char *pin)
 static int
 backup_wrap(struct cer_run *r, const uint8_t *kekv)
 {
-	struct hsm_key *kek = NULL;
 	struct cer_share sh[CER_CUSTODIANS];
 	struct cer_blob b;
 	const uint8_t *id;
 	size_t idlen, i;
-	int rc;
+	int rc, found;
 
 	memset(&b, 0, sizeof(b));
-	if ((rc = hsm_key_find(r->hsm, r->c->kek_label, NULL, 0, &kek)) !=
-	    HSM_OK) {
-		warnx("KEK \"%s\": %s", r->c->kek_label, hsm_strerror(rc));
-		return CER_ERR;
-	}
 	b.len = sizeof(b.wrapped);
-	rc = hsm_key_wrap(kek, r->root, b.wrapped, &b.len);
-	hsm_key_free(kek);
-	if (rc != HSM_OK) {
-		warnx("wrapping root key \"%s\": %s", r->c->key_label,
-		    hsm_strerror(rc));
+	if ((rc = hsm_kek_wrap(r->hsm, r->c->kek_label, r->root, b.wrapped,
+	    &b.len, &found)) != HSM_OK) {
+		if (!found)
+			warnx("KEK \"%s\": %s", r->c->kek_label,
+			    hsm_strerror(rc));
+		else
+			warnx("wrapping root key \"%s\": %s",
+			    r->c->key_label, hsm_strerror(rc));
 		return CER_ERR;
 	}
 	rc = CER_ERR;
@@ -312,9 +303,8 @@ restore_unwrap(struct cer_run *r, const struct cer_blob *b)
 {
 	struct hsm_keygen req = { .label = b->label,
 		.flags = HSM_KEYGEN_BACKUP };
-	struct hsm_key *kek = NULL;
 	uint8_t id[HSM_MAX_ID];
-	int rc;
+	int rc, found;
 
 	req.type = hsm_key_type_from_name(b->type);
 	if (cer_unhex(b->id, id, sizeof(id), &req.id_len) != CER_OK ||
@@ -323,14 +313,12 @@ restore_unwrap(struct cer_run *r, const struct cer_blob *b)
 		return CER_FAIL;
 	}
 	req.id = id;
-	if ((rc = hsm_key_find(r->hsm, r->c->kek_label, NULL, 0, &kek)) !=
-	    HSM_OK) {
+	if ((rc = hsm_kek_unwrap(r->hsm, r->c->kek_label, b->wrapped, b->len,
+	    &req, X509_get0_pubkey(r->root_cert), &r->root, &found)) !=
+	    HSM_OK && !found) {
 		warnx("KEK \"%s\": %s", r->c->kek_label, hsm_strerror(rc));
 		return CER_ERR;
 	}
-	rc = hsm_key_unwrap(kek, b->wrapped, b->len, &req,
-	    X509_get0_pubkey(r->root_cert), &r->root);
-	hsm_key_free(kek);
 	if (rc != HSM_OK) {
 		warnx("%s: unwrapping failed (%s): the KEK shares do not "
 		    "belong to this blob", r->c->blob, hsm_strerror(rc));

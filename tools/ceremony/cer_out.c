@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "cer.h"
@@ -48,6 +49,24 @@ cer_unhex(const char *in, uint8_t *out, size_t max, size_t *len)
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*len = n / 2;
+	return CER_OK;
+}
+
+/* One base64 line (a wrapped key's) into out[0..max); CER_FAIL if not. */
+int
+cer_unbase64(const char *in, uint8_t *out, size_t max, size_t *len)
+{
+	size_t n = strlen(in);
+	int m;
+
+	if (n % 4 != 0 || n / 4 * 3 > max ||
+	    (m = EVP_DecodeBlock(out, (const uint8_t *)in, (int)n)) < 0)
+		return CER_FAIL;
+	while (n > 0 && in[n - 1] == '=') {
+		n--;
+		m--;
+	}
+	*len = (size_t)m;
 	return CER_OK;
 }
 

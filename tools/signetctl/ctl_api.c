@@ -16,19 +16,6 @@ static const char *const cert_status[] = {
 	"any", "valid", "revoked", "expired", NULL
 };
 
-static const struct ctl_verb *
-verb(const char *group, const char *name)
-{
-	const struct ctl_verb *v;
-
-	for (v = ctl_verbs; v->name != NULL; v++)
-		if (strcmp(v->name, name) == 0 && (group == NULL ?
-		    v->group == NULL : v->group != NULL &&
-		    strcmp(v->group, group) == 0))
-			return v;
-	abort();
-}
-
 /* Options done: -1 to go on, or the exit code to return. */
 static int
 opts_end(int ch)
@@ -38,14 +25,6 @@ opts_end(int ch)
 	if (ch == -2)
 		return CTL_EXIT_ERR;
 	return -1;
-}
-
-static int
-usage_err(const struct ctl_verb *v, const char *why)
-{
-	ctl_err("%s", why);
-	ctl_verb_usage(v, stderr);
-	return CTL_EXIT_ERR;
 }
 
 /* A JSON member string of a node, "-" when absent or null. */
@@ -83,7 +62,7 @@ ctl_cmd_health(struct ctl *c, int argc, char **argv)
 		"status", "token", "ledger", "audit", "uptime", "issued",
 		"version"
 	};
-	const struct ctl_verb *v = verb(NULL, "health");
+	const struct ctl_verb *v = ctl_verb_find(NULL, "health");
 	const char *values[7];
 	struct ctl_reply rep;
 	const char *st;
@@ -94,7 +73,7 @@ ctl_cmd_health(struct ctl *c, int argc, char **argv)
 		if ((rc = opts_end(ch)) != -1 || ch >= 0)
 			return rc != -1 ? rc : CTL_EXIT_ERR;
 	if (optind != argc)
-		return usage_err(v, "health takes no arguments");
+		return ctl_usage_err(v, "health takes no arguments");
 	if ((rc = ctl_get(c, c->server, "/v1/health", &rep)) != CTL_EXIT_OK)
 		return rc;
 	st = rep.have_json ? ctl_json_gets(&rep.j, 0, "status") : NULL;
@@ -193,7 +172,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 		{ "authorized-by", required_argument, NULL, O_AUTH },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("certs", "list");
+	const struct ctl_verb *v = ctl_verb_find("certs", "list");
 	const char *status = NULL, *exp = NULL, *q = NULL, *limit = NULL,
 	    *offset = NULL, *auth = NULL;
 	char path[CTL_MAX_URL] = "";
@@ -212,13 +191,13 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 			    strcmp(cert_status[i], optarg) != 0; i++)
 				;
 			if (cert_status[i] == NULL)
-				return usage_err(v, "--status: any, valid, "
+				return ctl_usage_err(v, "--status: any, valid, "
 				    "revoked or expired");
 			status = optarg;
 			break;
 		case O_EXP:
 			if (ctl_duration(optarg) <= 0)
-				return usage_err(v, "--expiring-within: a "
+				return ctl_usage_err(v, "--expiring-within: a "
 				    "duration such as 7d or 12h");
 			exp = optarg;
 			break;
@@ -227,7 +206,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 			break;
 		case O_AUTH:
 			if (*optarg == '\0' || strlen(optarg) > 128)
-				return usage_err(v, "--authorized-by: a "
+				return ctl_usage_err(v, "--authorized-by: a "
 				    "credential as certs show prints it, "
 				    "e.g. token:ID or renewal:SERIAL");
 			auth = optarg;
@@ -237,7 +216,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 			n = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || n < 0 ||
 			    (ch == O_LIMIT && (n < 1 || n > 1000)))
-				return usage_err(v, ch == O_LIMIT ?
+				return ctl_usage_err(v, ch == O_LIMIT ?
 				    "--limit: 1 to 1000" :
 				    "--offset: a number");
 			*(ch == O_LIMIT ? &limit : &offset) = optarg;
@@ -247,7 +226,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return usage_err(v, "certs list takes no arguments");
+		return ctl_usage_err(v, "certs list takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	snprintf(path, sizeof(path), "/v1/certs");
@@ -258,7 +237,7 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 	    add_query(path, sizeof(path), "authorized_by", auth) != 0 ||
 	    add_query(path, sizeof(path), "limit", limit) != 0 ||
 	    add_query(path, sizeof(path), "offset", offset) != 0)
-		return usage_err(v, "the filters are too long");
+		return ctl_usage_err(v, "the filters are too long");
 	if ((rc = ctl_get(c, c->server, path, &rep)) != CTL_EXIT_OK)
 		return rc;
 	if ((rc = ctl_status_exit(&rep, "certs list")) == CTL_EXIT_OK) {
@@ -365,10 +344,10 @@ serial_arg(const struct ctl_verb *v, int argc, char **argv, char *out,
     size_t size)
 {
 	if (optind + 1 != argc)
-		return usage_err(v, optind == argc ? "which serial?" :
+		return ctl_usage_err(v, optind == argc ? "which serial?" :
 		    "one serial at a time");
 	if (ctl_serial_norm(argv[optind], out, size) != CTL_OK)
-		return usage_err(v, "the serial is hex (as openssl x509 "
+		return ctl_usage_err(v, "the serial is hex (as openssl x509 "
 		    "-serial prints it)");
 	return CTL_EXIT_OK;
 }
@@ -380,7 +359,7 @@ ctl_cmd_certs_show(struct ctl *c, int argc, char **argv)
 		{ "pem", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("certs", "show");
+	const struct ctl_verb *v = ctl_verb_find("certs", "show");
 	char serial[64], path[CTL_MAX_URL], what[96];
 	struct ctl_reply rep;
 	const char *pem;
@@ -396,7 +375,7 @@ ctl_cmd_certs_show(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_ERR;
 	snprintf(path, sizeof(path), "/v1/certs/%s", serial);
 	if (add_query(path, sizeof(path), "tenant", c->tenant) != 0)
-		return usage_err(v, "the tenant's name is too long");
+		return ctl_usage_err(v, "the tenant's name is too long");
 	if ((rc = ctl_get(c, c->server, path, &rep)) != CTL_EXIT_OK)
 		return rc;
 	snprintf(what, sizeof(what), "certs show %s", serial);
@@ -455,6 +434,63 @@ post(struct ctl *c, const char *path, char *body, size_t len,
 	    rep);
 }
 
+/* A tenant's POST body, begun: {"tenant":"T" (the caller ends it). */
+static FILE *
+tenant_body(const struct ctl *c, char **buf, size_t *len)
+{
+	FILE *f;
+
+	if ((f = body_open(buf, len)) == NULL)
+		return NULL;
+	fputs("{\"tenant\":", f);
+	ctl_json_write_str(f, c->tenant);
+	return f;
+}
+
+/* Closes the body f, POSTs it to path and frees it. */
+static int
+post_body(struct ctl *c, const char *path, FILE *f, char **body,
+    size_t *len, struct ctl_reply *rep)
+{
+	int rc;
+
+	fclose(f);
+	rc = post(c, path, *body, *len, rep);
+	free(*body);
+	*body = NULL;
+	return rc;
+}
+
+/*
+ * The answer to a verb that creates a credential shown once: it must
+ * hold key; names[0..n) are printed (or the body, with --json).  It
+ * holds a secret: ctl_reply_free wipes it.
+ */
+static int
+created_print(struct ctl *c, struct ctl_reply *rep, const char *what,
+    const char *key, const char *const *names, size_t n)
+{
+	const char *values[4];
+	size_t i;
+	int rc;
+
+	if ((rc = ctl_status_exit(rep, what)) == CTL_EXIT_OK) {
+		if (!rep->have_json ||
+		    ctl_json_gets(&rep->j, 0, key) == NULL) {
+			ctl_err("%s: the answer has no %s", what, key);
+			rc = CTL_EXIT_ERR;
+		} else if (c->json)
+			ctl_print_body(rep, stdout);
+		else {
+			for (i = 0; i < n && i < 4; i++)
+				values[i] = jstr(&rep->j, 0, names[i]);
+			ctl_kv_print(stdout, names, values, i);
+		}
+	}
+	ctl_reply_free(rep);
+	return rc;
+}
+
 int
 ctl_cmd_certs_revoke(struct ctl *c, int argc, char **argv)
 {
@@ -462,7 +498,7 @@ ctl_cmd_certs_revoke(struct ctl *c, int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("certs", "revoke");
+	const struct ctl_verb *v = ctl_verb_find("certs", "revoke");
 	const char *reason = "unspecified", *at;
 	char serial[64], what[96], *body;
 	struct ctl_reply rep;
@@ -478,20 +514,16 @@ ctl_cmd_certs_revoke(struct ctl *c, int argc, char **argv)
 	if ((rc = serial_arg(v, argc, argv, serial, sizeof(serial))) != 0 ||
 	    (rc = ctl_need_tenant(c, v)) != 0)
 		return CTL_EXIT_ERR;
-	if ((f = body_open(&body, &len)) == NULL)
+	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
-	fputs("{\"tenant\":", f);
-	ctl_json_write_str(f, c->tenant);
 	fprintf(f, ",\"serial\":\"%s\",\"reason\":", serial);
 	if (is_number(reason) && strlen(reason) < 4)
 		fputs(reason, f);
 	else
 		ctl_json_write_str(f, reason);
 	fputs("}", f);
-	fclose(f);
-	rc = post(c, "/v1/revoke", body, len, &rep);
-	free(body);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = post_body(c, "/v1/revoke", f, &body, &len, &rep)) !=
+	    CTL_EXIT_OK)
 		return rc;
 	snprintf(what, sizeof(what), "certs revoke %s", serial);
 	if ((rc = ctl_status_exit(&rep, what)) == CTL_EXIT_OK) {
@@ -519,8 +551,8 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const names[] = { "id", "token", "expires" };
-	const struct ctl_verb *v = verb("tokens", "create");
-	const char *profile = NULL, *nm[16], *values[3];
+	const struct ctl_verb *v = ctl_verb_find("tokens", "create");
+	const char *profile = NULL, *nm[16];
 	char *body, *end;
 	struct ctl_reply rep;
 	size_t len, nn = 0, i;
@@ -538,36 +570,35 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 			break;
 		case 'n':
 			if (nn == sizeof(nm) / sizeof(nm[0]))
-				return usage_err(v, "at most 16 names");
+				return ctl_usage_err(v, "at most 16 names");
 			nm[nn++] = optarg;
 			break;
 		case O_TTL:
 			if ((ttl = ctl_duration(optarg)) <= 0 ||
 			    ttl > UINT32_MAX)
-				return usage_err(v, "--ttl: a duration such "
-				    "as 30m, 24h or 7d");
+				return ctl_usage_err(v, "--ttl: a duration "
+				    "such as 30m, 24h or 7d");
 			break;
 		case O_USES:
 			uses = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || uses < 1 ||
 			    uses > 65535)
-				return usage_err(v, "--uses: 1 to 65535");
+				return ctl_usage_err(v, "--uses: 1 to 65535");
 			break;
 		default:
 			return CTL_EXIT_ERR;
 		}
 	}
 	if (optind != argc)
-		return usage_err(v, "tokens create takes no arguments");
+		return ctl_usage_err(v, "tokens create takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	if (profile == NULL || ttl == 0)
-		return usage_err(v, profile == NULL ? "which profile? -P NAME" :
+		return ctl_usage_err(v, profile == NULL ?
+		    "which profile? -P NAME" :
 		    "how long may it be used? --ttl DURATION");
-	if ((f = body_open(&body, &len)) == NULL)
+	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
-	fputs("{\"tenant\":", f);
-	ctl_json_write_str(f, c->tenant);
 	fputs(",\"profile\":", f);
 	ctl_json_write_str(f, profile);
 	fputs(",\"names\":[", f);
@@ -577,28 +608,11 @@ ctl_cmd_tokens_create(struct ctl *c, int argc, char **argv)
 		ctl_json_write_str(f, nm[i]);
 	}
 	fprintf(f, "],\"ttl\":%lld,\"uses\":%ld}", (long long)ttl, uses);
-	fclose(f);
-	rc = post(c, "/v1/tokens", body, len, &rep);
-	free(body);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = post_body(c, "/v1/tokens", f, &body, &len, &rep)) !=
+	    CTL_EXIT_OK)
 		return rc;
-	if ((rc = ctl_status_exit(&rep, "tokens create")) == CTL_EXIT_OK) {
-		if (!rep.have_json ||
-		    ctl_json_gets(&rep.j, 0, "token") == NULL) {
-			ctl_err("tokens create: the answer has no token");
-			rc = CTL_EXIT_ERR;
-		} else if (c->json)
-			ctl_print_body(&rep, stdout);
-		else {
-			values[0] = jstr(&rep.j, 0, "id");
-			values[1] = jstr(&rep.j, 0, "token");
-			values[2] = jstr(&rep.j, 0, "expires");
-			ctl_kv_print(stdout, names, values, 3);
-		}
-	}
-	/* The answer holds a bearer secret: ctl_reply_free wipes it. */
-	ctl_reply_free(&rep);
-	return rc;
+	/* The answer holds a bearer secret: created_print wipes it. */
+	return created_print(c, &rep, "tokens create", "token", names, 3);
 }
 
 /*
@@ -613,8 +627,8 @@ ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const names[] = { "kid", "hmac_key" };
-	const struct ctl_verb *v = verb("eab", "create");
-	const char *profile = NULL, *values[2];
+	const struct ctl_verb *v = ctl_verb_find("eab", "create");
+	const char *profile = NULL;
 	char *body;
 	struct ctl_reply rep;
 	size_t len;
@@ -629,39 +643,21 @@ ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
 		profile = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, "eab create takes no arguments");
+		return ctl_usage_err(v, "eab create takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	if (profile == NULL)
-		return usage_err(v, "which profile? -P NAME");
-	if ((f = body_open(&body, &len)) == NULL)
+		return ctl_usage_err(v, "which profile? -P NAME");
+	if ((f = tenant_body(c, &body, &len)) == NULL)
 		return CTL_EXIT_ERR;
-	fputs("{\"tenant\":", f);
-	ctl_json_write_str(f, c->tenant);
 	fputs(",\"profile\":", f);
 	ctl_json_write_str(f, profile);
 	fputs("}", f);
-	fclose(f);
-	rc = post(c, "/v1/acme/eab", body, len, &rep);
-	free(body);
-	if (rc != CTL_EXIT_OK)
+	if ((rc = post_body(c, "/v1/acme/eab", f, &body, &len, &rep)) !=
+	    CTL_EXIT_OK)
 		return rc;
-	if ((rc = ctl_status_exit(&rep, "eab create")) == CTL_EXIT_OK) {
-		if (!rep.have_json ||
-		    ctl_json_gets(&rep.j, 0, "hmac_key") == NULL) {
-			ctl_err("eab create: the answer has no hmac_key");
-			rc = CTL_EXIT_ERR;
-		} else if (c->json)
-			ctl_print_body(&rep, stdout);
-		else {
-			values[0] = jstr(&rep.j, 0, "kid");
-			values[1] = jstr(&rep.j, 0, "hmac_key");
-			ctl_kv_print(stdout, names, values, 2);
-		}
-	}
-	/* The answer holds the HMAC key: ctl_reply_free wipes it. */
-	ctl_reply_free(&rep);
-	return rc;
+	/* The answer holds the HMAC key: created_print wipes it. */
+	return created_print(c, &rep, "eab create", "hmac_key", names, 2);
 }
 
 /*
@@ -675,7 +671,7 @@ ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
 		{ "once", no_argument, NULL, '1' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb(NULL, "tidy");
+	const struct ctl_verb *v = ctl_verb_find(NULL, "tidy");
 	unsigned long long certs = 0, tokens = 0, calls = 0;
 	const char *before = "?", *n;
 	char *body, bbuf[64] = "?";
@@ -691,19 +687,15 @@ ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
 		once = 1;
 	}
 	if (optind != argc)
-		return usage_err(v, "tidy takes no arguments");
+		return ctl_usage_err(v, "tidy takes no arguments");
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	while (!done) {
-		if ((f = body_open(&body, &len)) == NULL)
+		if ((f = tenant_body(c, &body, &len)) == NULL)
 			return CTL_EXIT_ERR;
-		fputs("{\"tenant\":", f);
-		ctl_json_write_str(f, c->tenant);
 		fputs("}", f);
-		fclose(f);
-		rc = post(c, "/v1/tidy", body, len, &rep);
-		free(body);
-		if (rc != CTL_EXIT_OK)
+		if ((rc = post_body(c, "/v1/tidy", f, &body, &len, &rep)) !=
+		    CTL_EXIT_OK)
 			return rc;
 		if ((rc = ctl_status_exit(&rep, "tidy")) != CTL_EXIT_OK) {
 			ctl_reply_free(&rep);

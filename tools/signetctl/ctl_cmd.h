@@ -84,6 +84,10 @@ extern const struct ctl_verb ctl_verbs[];
 
 /* Prints "usage: signetctl group name synopsis" and help, to f. */
 void	ctl_verb_usage(const struct ctl_verb *v, FILE *f);
+/* The row of "group name" (group NULL: a lone verb); aborts if none. */
+const struct ctl_verb *ctl_verb_find(const char *group, const char *name);
+/* Says why on stderr, then the verb's usage; returns CTL_EXIT_ERR. */
+int	ctl_usage_err(const struct ctl_verb *v, const char *why);
 /*
  * getopt_long over the verb's own options plus the common ones (--json,
  * --server, --cert, ...), which it applies to c itself; prints usage and

@@ -26,26 +26,6 @@
 
 #define CTL_DEFAULT_SIGNETD_CONF "/etc/signet/signetd.conf"
 
-static const struct ctl_verb *
-verb(const char *group, const char *name)
-{
-	const struct ctl_verb *v;
-
-	for (v = ctl_verbs; v->name != NULL; v++)
-		if (v->group != NULL && strcmp(v->group, group) == 0 &&
-		    strcmp(v->name, name) == 0)
-			return v;
-	abort();
-}
-
-static int
-usage_err(const struct ctl_verb *v, const char *why)
-{
-	ctl_err("%s", why);
-	ctl_verb_usage(v, stderr);
-	return CTL_EXIT_ERR;
-}
-
 static void
 unix_time(int64_t t, char *buf, size_t size)
 {
@@ -103,7 +83,7 @@ ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		{ "checkpoints", required_argument, NULL, O_CKPT },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("audit", "verify");
+	const struct ctl_verb *v = ctl_verb_find("audit", "verify");
 	const char *pub = NULL, *db = NULL, *pg = NULL, *node = NULL, *what;
 	const char *ckfile = NULL;
 	struct audit_verify_result res;
@@ -121,13 +101,13 @@ ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 		    ch == O_CKPT ? &ckfile : &node) = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, "audit verify takes no arguments");
+		return ctl_usage_err(v, "audit verify takes no arguments");
 	if (pub == NULL)
-		return usage_err(v, "--pubkey is missing (signet-provision "
+		return ctl_usage_err(v, "--pubkey is missing (signet-provision "
 		    "pubkey -l signet-audit prints it)");
 	if ((db == NULL) == (pg == NULL) || (pg != NULL && node == NULL))
-		return usage_err(v, "give --db FILE, or --pgsql CONNINFO with "
-		    "--node ID");
+		return ctl_usage_err(v, "give --db FILE, or --pgsql CONNINFO "
+		    "with --node ID");
 	if ((key = load_pubkey(pub)) == NULL)
 		return CTL_EXIT_ERR;
 	/* Issue 19: the checkpoints the engine exported as it signed them. */
@@ -260,7 +240,7 @@ ctl_cmd_audit_show(struct ctl *c, int argc, char **argv)
 		"SEQ", "TIME", "ACTION", "RESULT", "TENANT", "OBJECT", "ACTOR",
 		"DETAIL"
 	};
-	const struct ctl_verb *v = verb("audit", "show");
+	const struct ctl_verb *v = ctl_verb_find("audit", "show");
 	const char *path = NULL, *action = NULL, *cells[8];
 	char seq[24], t[32];
 	struct ctl_table *tab = NULL;
@@ -282,20 +262,20 @@ ctl_cmd_audit_show(struct ctl *c, int argc, char **argv)
 			action = optarg;
 		else if (ch == O_SINCE) {
 			if ((since = since_arg(optarg)) < 0)
-				return usage_err(v, "--since: RFC 3339 UTC "
+				return ctl_usage_err(v, "--since: RFC 3339 UTC "
 				    "(2026-12-05T08:00:00Z) or a duration ago "
 				    "(1h, 7d)");
 		} else {
 			limit = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || limit < 1 ||
 			    limit > 100000)
-				return usage_err(v, "--limit: 1 to 100000");
+				return ctl_usage_err(v, "--limit: 1 to 100000");
 		}
 	}
 	if (optind != argc)
-		return usage_err(v, "audit show takes no arguments");
+		return ctl_usage_err(v, "audit show takes no arguments");
 	if (path == NULL)
-		return usage_err(v, "--db is missing: audit show reads a "
+		return ctl_usage_err(v, "--db is missing: audit show reads a "
 		    "ledger file (the /v1 API has no audit route yet)");
 	if (open_ro(path, &db) != 0)
 		goto out;
@@ -353,206 +333,190 @@ out:
 	return rc;
 }
 
-static const char eab_sql[] =
-    "SELECT kid, profile, label, created, expires, used_by"
-    " FROM acme_eab WHERE tenant = ?1 ORDER BY created, kid";
+/*
+ * A listing of the tenant's rows in a ledger file: eab list and tokens
+ * list differ only in their query, their words and how a row reads.
+ */
+struct tenant_list {
+	const char	*group, *name;	/* the verb */
+	const char	*noargs, *nodb;	/* usage errors */
+	const char	*sql;		/* ?1 is the tenant */
+	const char	*notable;	/* the query did not prepare */
+	const char	*json;		/* the JSON array's name */
+	const char	*unit;		/* what the count counts */
+	const char	*heads[6];
+	/* One row: a JSON object (first: no comma before it), or cells. */
+	void		(*row)(sqlite3_stmt *, int64_t, int, int,
+			    const char **, char (*)[32]);
+};
+
+static int
+tenant_list_run(struct ctl *c, const struct tenant_list *l, int argc,
+    char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct ctl_verb *v = ctl_verb_find(l->group, l->name);
+	const char *path = NULL, *cells[6];
+	char buf[2][32];
+	struct ctl_table *tab = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL);
+	long n = 0;
+	int ch, src, rc = CTL_EXIT_ERR;
+
+	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
+		if (ch == -3)
+			return CTL_EXIT_OK;
+		if (ch == -2)
+			return CTL_EXIT_ERR;
+		path = optarg;
+	}
+	if (optind != argc)
+		return ctl_usage_err(v, l->noargs);
+	if (path == NULL)
+		return ctl_usage_err(v, l->nodb);
+	if (ctl_need_tenant(c, v) != 0)
+		return CTL_EXIT_ERR;
+	if (open_ro(path, &db) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, l->sql, -1, &st, NULL) != SQLITE_OK) {
+		ctl_err("%s: %s (%s)", path, l->notable, sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
+	if (c->json)
+		printf("{\"%s\":[", l->json);
+	else if ((tab = ctl_table_new(6, l->heads)) == NULL)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		l->row(st, now, c->json, n == 0, cells, buf);
+		if (!c->json && ctl_table_add(tab, cells) != CTL_OK)
+			goto out;
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		ctl_err("%s: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (c->json)
+		puts("]}");
+	else {
+		if (n > 0)
+			ctl_table_print(tab, stdout);
+		printf("%ld %s%s\n", n, l->unit, n == 1 ? "" : "s");
+	}
+	rc = CTL_EXIT_OK;
+out:
+	ctl_table_free(tab);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+static void
+eab_row(sqlite3_stmt *st, int64_t now, int json, int first,
+    const char **cells, char (*buf)[32])
+{
+	int64_t e = sqlite3_column_int64(st, 4);
+	const char *state;
+
+	state = sqlite3_column_type(st, 5) != SQLITE_NULL ? "used" :
+	    e != 0 && e <= now ? "expired" : "usable";
+	unix_time(sqlite3_column_int64(st, 3), buf[0], sizeof(buf[0]));
+	if (json) {
+		fputs(first ? "{\"kid\":" : ",{\"kid\":", stdout);
+		ctl_json_write_str(stdout, col(st, 0));
+		fputs(",\"profile\":", stdout);
+		ctl_json_write_str(stdout, col(st, 1));
+		fputs(",\"label\":", stdout);
+		ctl_json_write_str(stdout, col(st, 2));
+		fputs(",\"account\":", stdout);
+		ctl_json_write_str(stdout, col(st, 5));
+		printf(",\"created\":\"%s\",\"state\":\"%s\"}", buf[0],
+		    state);
+		return;
+	}
+	cells[0] = col(st, 0);
+	cells[1] = col(st, 1);
+	cells[2] = col(st, 2);
+	cells[3] = buf[0];
+	cells[4] = state;
+	cells[5] = col(st, 5)[0] != '\0' ? col(st, 5) : "-";
+}
 
 /* eab list (issue 20): the tenant's ACME EAB key ids, from the ledger. */
 int
 ctl_cmd_eab_list(struct ctl *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char *const heads[] = {
-		"KID", "PROFILE", "DIRECTORY", "CREATED", "STATE", "ACCOUNT"
-	};
-	const struct ctl_verb *v = verb("eab", "list");
-	const char *path = NULL, *cells[6], *state;
-	char created[32];
-	struct ctl_table *tab = NULL;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t now = (int64_t)time(NULL), e;
-	long n = 0;
-	int ch, src, rc = CTL_EXIT_ERR;
+	static const struct tenant_list l = { "eab", "list",
+		"eab list takes no arguments",
+		"--db is missing: eab list reads a ledger file (the /v1 API "
+		"has no EAB listing yet)",
+		"SELECT kid, profile, label, created, expires, used_by"
+		" FROM acme_eab WHERE tenant = ?1 ORDER BY created, kid",
+		"no ACME EAB table in it", "eab", "key",
+		{ "KID", "PROFILE", "DIRECTORY", "CREATED", "STATE",
+		"ACCOUNT" }, eab_row };
 
-	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
-		if (ch == -3)
-			return CTL_EXIT_OK;
-		if (ch == -2)
-			return CTL_EXIT_ERR;
-		path = optarg;
-	}
-	if (optind != argc)
-		return usage_err(v, "eab list takes no arguments");
-	if (path == NULL)
-		return usage_err(v, "--db is missing: eab list reads a "
-		    "ledger file (the /v1 API has no EAB listing yet)");
-	if (ctl_need_tenant(c, v) != 0)
-		return CTL_EXIT_ERR;
-	if (open_ro(path, &db) != 0)
-		goto out;
-	if (sqlite3_prepare_v2(db, eab_sql, -1, &st, NULL) != SQLITE_OK) {
-		ctl_err("%s: no ACME EAB table in it (%s)", path,
-		    sqlite3_errmsg(db));
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
-	if (c->json)
-		fputs("{\"eab\":[", stdout);
-	else if ((tab = ctl_table_new(6, heads)) == NULL)
-		goto out;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		e = sqlite3_column_int64(st, 4);
-		state = sqlite3_column_type(st, 5) != SQLITE_NULL ? "used" :
-		    e != 0 && e <= now ? "expired" : "usable";
-		unix_time(sqlite3_column_int64(st, 3), created,
-		    sizeof(created));
-		if (c->json) {
-			fputs(n++ ? ",{\"kid\":" : "{\"kid\":", stdout);
-			ctl_json_write_str(stdout, col(st, 0));
-			fputs(",\"profile\":", stdout);
-			ctl_json_write_str(stdout, col(st, 1));
-			fputs(",\"label\":", stdout);
-			ctl_json_write_str(stdout, col(st, 2));
-			fputs(",\"account\":", stdout);
-			ctl_json_write_str(stdout, col(st, 5));
-			printf(",\"created\":\"%s\",\"state\":\"%s\"}",
-			    created, state);
-			continue;
-		}
-		cells[0] = col(st, 0);
-		cells[1] = col(st, 1);
-		cells[2] = col(st, 2);
-		cells[3] = created;
-		cells[4] = state;
-		cells[5] = col(st, 5)[0] != '\0' ? col(st, 5) : "-";
-		if (ctl_table_add(tab, cells) != CTL_OK)
-			goto out;
-		n++;
-	}
-	if (src != SQLITE_DONE) {
-		ctl_err("%s: %s", path, sqlite3_errmsg(db));
-		goto out;
-	}
-	if (c->json)
-		puts("]}");
-	else {
-		if (n > 0)
-			ctl_table_print(tab, stdout);
-		printf("%ld key%s\n", n, n == 1 ? "" : "s");
-	}
-	rc = CTL_EXIT_OK;
-out:
-	ctl_table_free(tab);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rc;
+	return tenant_list_run(c, &l, argc, argv);
 }
 
-static const char tokens_sql[] =
-    "SELECT id, tenant, profile, names, created, expires, uses_left"
-    " FROM enroll_tokens WHERE tenant = ?1 ORDER BY created, id";
+static void
+tokens_row(sqlite3_stmt *st, int64_t now, int json, int first,
+    const char **cells, char (*buf)[32])
+{
+	int64_t e = sqlite3_column_int64(st, 5);
+	const char *state;
+
+	state = sqlite3_column_int64(st, 6) == 0 ? "used" :
+	    e <= now ? "expired" : "usable";
+	unix_time(e, buf[0], sizeof(buf[0]));
+	snprintf(buf[1], sizeof(buf[1]), "%lld",
+	    (long long)sqlite3_column_int64(st, 6));
+	if (json) {
+		fputs(first ? "{\"id\":" : ",{\"id\":", stdout);
+		ctl_json_write_str(stdout, col(st, 0));
+		fputs(",\"profile\":", stdout);
+		ctl_json_write_str(stdout, col(st, 2));
+		fputs(",\"names\":", stdout);
+		ctl_json_write_str(stdout, col(st, 3));
+		printf(",\"uses_left\":%s,\"expires\":\"%s\","
+		    "\"state\":\"%s\"}", buf[1], buf[0], state);
+		return;
+	}
+	cells[0] = col(st, 0);
+	cells[1] = col(st, 2);
+	cells[2] = buf[1];
+	cells[3] = buf[0];
+	cells[4] = state;
+	cells[5] = col(st, 3)[0] != '\0' ? col(st, 3) : "-";
+}
 
 int
 ctl_cmd_tokens_list(struct ctl *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char *const heads[] = {
-		"ID", "PROFILE", "USES_LEFT", "EXPIRES", "STATE", "NAMES"
-	};
-	const struct ctl_verb *v = verb("tokens", "list");
-	const char *path = NULL, *cells[6], *state;
-	char uses[16], exp[32];
-	struct ctl_table *tab = NULL;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t now = (int64_t)time(NULL), e;
-	long n = 0;
-	int ch, src, rc = CTL_EXIT_ERR;
+	static const struct tenant_list l = { "tokens", "list",
+		"tokens list takes no arguments",
+		"--db is missing: tokens list reads a ledger file (the /v1 "
+		"API has no token listing yet)",
+		"SELECT id, tenant, profile, names, created, expires, "
+		"uses_left FROM enroll_tokens WHERE tenant = ?1 ORDER BY "
+		"created, id",
+		"no token table in it", "tokens", "token",
+		{ "ID", "PROFILE", "USES_LEFT", "EXPIRES", "STATE", "NAMES" },
+		tokens_row };
 
-	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
-		if (ch == -3)
-			return CTL_EXIT_OK;
-		if (ch == -2)
-			return CTL_EXIT_ERR;
-		path = optarg;
-	}
-	if (optind != argc)
-		return usage_err(v, "tokens list takes no arguments");
-	if (path == NULL)
-		return usage_err(v, "--db is missing: tokens list reads a "
-		    "ledger file (the /v1 API has no token listing yet)");
-	if (ctl_need_tenant(c, v) != 0)
-		return CTL_EXIT_ERR;
-	if (open_ro(path, &db) != 0)
-		goto out;
-	if (sqlite3_prepare_v2(db, tokens_sql, -1, &st, NULL) != SQLITE_OK) {
-		ctl_err("%s: no token table in it (%s)", path,
-		    sqlite3_errmsg(db));
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
-	if (c->json)
-		fputs("{\"tokens\":[", stdout);
-	else if ((tab = ctl_table_new(6, heads)) == NULL)
-		goto out;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		e = sqlite3_column_int64(st, 5);
-		state = sqlite3_column_int64(st, 6) == 0 ? "used" :
-		    e <= now ? "expired" : "usable";
-		unix_time(e, exp, sizeof(exp));
-		snprintf(uses, sizeof(uses), "%lld",
-		    (long long)sqlite3_column_int64(st, 6));
-		if (c->json) {
-			fputs(n++ ? ",{\"id\":" : "{\"id\":", stdout);
-			ctl_json_write_str(stdout, col(st, 0));
-			fputs(",\"profile\":", stdout);
-			ctl_json_write_str(stdout, col(st, 2));
-			fputs(",\"names\":", stdout);
-			ctl_json_write_str(stdout, col(st, 3));
-			printf(",\"uses_left\":%s,\"expires\":\"%s\","
-			    "\"state\":\"%s\"}", uses, exp, state);
-			continue;
-		}
-		cells[0] = col(st, 0);
-		cells[1] = col(st, 2);
-		cells[2] = uses;
-		cells[3] = exp;
-		cells[4] = state;
-		cells[5] = col(st, 3)[0] != '\0' ? col(st, 3) : "-";
-		if (ctl_table_add(tab, cells) != CTL_OK)
-			goto out;
-		n++;
-	}
-	if (src != SQLITE_DONE) {
-		ctl_err("%s: %s", path, sqlite3_errmsg(db));
-		goto out;
-	}
-	if (c->json)
-		puts("]}");
-	else {
-		if (n > 0)
-			ctl_table_print(tab, stdout);
-		printf("%ld token%s\n", n, n == 1 ? "" : "s");
-	}
-	rc = CTL_EXIT_OK;
-out:
-	ctl_table_free(tab);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rc;
+	return tenant_list_run(c, &l, argc, argv);
 }
 
 int
 ctl_cmd_tokens_revoke(struct ctl *c, int argc, char **argv)
 {
-	const struct ctl_verb *v = verb("tokens", "revoke");
+	const struct ctl_verb *v = ctl_verb_find("tokens", "revoke");
 	int ch;
 
 	while ((ch = ctl_getopt(c, v, argc, argv, "", NULL)) != -1) {
@@ -577,7 +541,7 @@ ctl_cmd_config_check(struct ctl *c, int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("config", "check");
+	const struct ctl_verb *v = ctl_verb_find("config", "check");
 	const char *path = CTL_DEFAULT_SIGNETD_CONF;
 	char err[SCONF_MAX_ERR];
 	struct sconf *conf = NULL;
@@ -592,7 +556,7 @@ ctl_cmd_config_check(struct ctl *c, int argc, char **argv)
 		path = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, "config check takes no arguments");
+		return ctl_usage_err(v, "config check takes no arguments");
 	if (access(path, R_OK) != 0) {
 		ctl_err("%s: %s", path, strerror(errno));
 		return CTL_EXIT_ERR;

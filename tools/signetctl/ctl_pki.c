@@ -30,26 +30,6 @@ reason_name(int r)
 	return r >= 0 && r <= 10 ? reasons[r] : "-";
 }
 
-static const struct ctl_verb *
-verb(const char *group, const char *name)
-{
-	const struct ctl_verb *v;
-
-	for (v = ctl_verbs; v->name != NULL; v++)
-		if (v->group != NULL && strcmp(v->group, group) == 0 &&
-		    strcmp(v->name, name) == 0)
-			return v;
-	abort();
-}
-
-static int
-usage_err(const struct ctl_verb *v, const char *why)
-{
-	ctl_err("%s", why);
-	ctl_verb_usage(v, stderr);
-	return CTL_EXIT_ERR;
-}
-
 /* RFC 3339 UTC of an ASN1_TIME, or "-". */
 static void
 asn1_time(const ASN1_TIME *t, char *buf, size_t size)
@@ -327,7 +307,7 @@ ctl_cmd_crl_show(struct ctl *c, int argc, char **argv)
 		{ "issuer-cert", required_argument, NULL, O_ICERT },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("crl", "show");
+	const struct ctl_verb *v = ctl_verb_find("crl", "show");
 	const char *name = "intermediate", *url = NULL, *icert = NULL;
 	char crlurl[CTL_MAX_URL * 2], caurl[CTL_MAX_URL * 2];
 	struct crl_view w;
@@ -351,12 +331,12 @@ ctl_cmd_crl_show(struct ctl *c, int argc, char **argv)
 			icert = optarg;
 	}
 	if (optind != argc)
-		return usage_err(v, "crl show takes no arguments");
+		return ctl_usage_err(v, "crl show takes no arguments");
 	for (i = 0; name[i] != '\0'; i++)
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "0123456789._-", name[i]) == NULL)
-			return usage_err(v, "--issuer: letters, digits, '.', "
-			    "'_' or '-'");
+			return ctl_usage_err(v, "--issuer: letters, digits, "
+			    "'.', '_' or '-'");
 	blen = strlen(c->http);
 	while (blen > 0 && c->http[blen - 1] == '/')
 		blen--;
@@ -416,18 +396,18 @@ ocsp_subject(struct ctl *c, const struct ctl_verb *v, const char *file,
 	*rc = CTL_EXIT_ERR;
 	if (file != NULL) {
 		if (optind != argc) {
-			usage_err(v, "either --cert-file or a serial");
+			ctl_usage_err(v, "either --cert-file or a serial");
 			return NULL;
 		}
 		return cert_file(file);
 	}
 	if (optind + 1 != argc) {
-		usage_err(v, "which certificate? a serial (with -T) or "
+		ctl_usage_err(v, "which certificate? a serial (with -T) or "
 		    "--cert-file FILE");
 		return NULL;
 	}
 	if (ctl_serial_norm(argv[optind], serial, sizeof(serial)) != CTL_OK) {
-		usage_err(v, "the serial is hex");
+		ctl_usage_err(v, "the serial is hex");
 		return NULL;
 	}
 	if (ctl_need_tenant(c, v) != 0)
@@ -619,7 +599,7 @@ ctl_cmd_ocsp_check(struct ctl *c, int argc, char **argv)
 		{ "url", required_argument, NULL, O_URL },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_verb *v = verb("ocsp", "check");
+	const struct ctl_verb *v = ctl_verb_find("ocsp", "check");
 	const char *cfile = NULL, *icert = NULL, *url = NULL;
 	char caurl[CTL_MAX_URL];
 	struct ocsp_view w;

@@ -234,7 +234,8 @@ int hsm_key_hmac(struct hsm_key *key, const uint8_t *msg, size_t msglen,
 
 /*
  * Wrap key under the AES-256 key kek with CKM_AES_KEY_WRAP_PAD into
- * blob (*bloblen in/out).  Used only by the offline ceremony tool.
+ * blob (*bloblen in/out).  Used only by the offline ceremony tool and
+ * signet-provision's export-key.
  */
 int hsm_key_wrap(struct hsm_key *kek, struct hsm_key *key, uint8_t *blob,
     size_t *bloblen);
@@ -246,6 +247,18 @@ int hsm_key_wrap(struct hsm_key *kek, struct hsm_key *key, uint8_t *blob,
  */
 int hsm_key_unwrap(struct hsm_key *kek, const uint8_t *blob, size_t bloblen,
     const struct hsm_keygen *attrs, EVP_PKEY *pub, struct hsm_key **out);
+/*
+ * The same under the trusted KEK labelled kek_label in hsm's token (the
+ * one the SO imported for a backup or a transfer): find it, wrap key (or
+ * unwrap blob with attrs and pub, as hsm_key_unwrap), let its handle go.
+ * *kek_found is 0 when finding the KEK failed (the error is then
+ * hsm_key_find's), 1 when the error, if any, is the wrap's or unwrap's.
+ */
+int hsm_kek_wrap(struct hsm *hsm, const char *kek_label, struct hsm_key *key,
+    uint8_t *blob, size_t *bloblen, int *kek_found);
+int hsm_kek_unwrap(struct hsm *hsm, const char *kek_label,
+    const uint8_t *blob, size_t bloblen, const struct hsm_keygen *attrs,
+    EVP_PKEY *pub, struct hsm_key **out, int *kek_found);
 
 enum hsm_state {
 	HSM_STATE_UP = 0,

@@ -20,19 +20,11 @@
 #
 # usage: pgtest.sh run -- cluster_ceremony.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
-build=$2	# $1, the source directory, is not needed
+src=$1 build=$2
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
-CER=$build/tools/ceremony/signet-ceremony
-PROV=$build/provisioning/appliance/signet-provision
-SIGNETD=$build/firmware/signetd/signetd
-M=/usr/lib/softhsm/libsofthsm2.so
-for t in openssl curl pkcs11-tool python3 psql; do
-	command -v $t >/dev/null || { echo "FAIL: $t is missing"; exit 1; }
-done
-for b in "$CER" "$PROV" "$SIGNETD"; do
-	[ -x "$b" ] || { echo "FAIL: $b is not built"; exit 1; }
-done
-[ -r "$M" ] || { echo "FAIL: SoftHSMv2 module $M missing"; exit 1; }
+# shellcheck source=../../support/ceremony.sh
+. "$src/tests/support/ceremony.sh"
+ceremony_need "$build" openssl curl pkcs11-tool python3 psql
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/signet-cluster-cer-XXXXXX")
 declare -A PID
@@ -57,12 +49,7 @@ free_port() {
 }
 psql_q() { psql "$SIGNET_PG_CONNINFO" -Atqc "$1"; }
 
-mkdir -p cer/tokens a/tokens b/tokens
-for t in cer a b; do
-	printf 'directories.tokendir = %s/%s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-		"$W" "$t" > $t/softhsm2.conf
-done
-cer() { (cd cer && SOFTHSM2_CONF=$W/cer/softhsm2.conf "$CER" "$@"); }
+ceremony_tokens cer a b
 pa() { SOFTHSM2_CONF=$W/a/softhsm2.conf "$PROV" "$@"; }
 pb() { SOFTHSM2_CONF=$W/b/softhsm2.conf "$PROV" "$@"; }
 # objects NODE: the token's objects as pkcs11-tool lists them.
@@ -82,46 +69,6 @@ privattr() {
 }
 
 # -- the ceremony root ------------------------------------------------------
-ceremony_conf() {	# ceremony_conf FILE CSR CERT
-	cat > "cer/$1" <<EOF
-state = "state/ceremony.state"
-transcript = "state/transcript"
-token {
-	module = "$M"
-	label = "example-root"
-}
-root {
-	key = "p256"
-	key_label = "example-root"
-	validity = "3650d"
-	cert = "out/root.pem"
-	subject {
-		CN = "Example Root CA"
-		O = "Example"
-	}
-}
-custody {
-	custodians = { "alice", "bob", "carol" }
-	shares_dir = "shares"
-	qr = false
-}
-intermediate {
-	csr = "$2"
-	cert = "$3"
-	validity = "365d"
-	path_length = 0
-	permitted_dns = { "example.com" }
-	subject {
-		CN = "Example Issuing CA"
-		O = "Example"
-	}
-}
-crl {
-	file = "out/root.crl"
-	next_update = "30d"
-}
-EOF
-}
 ceremony_conf c1.conf in/issuing-1.csr out/issuing-1.pem
 cer init -f c1.conf -y > init.log 2>&1 || { cat init.log; fail "ceremony init"; }
 SH=(-s shares/alice.user.share -s shares/carol.user.share)

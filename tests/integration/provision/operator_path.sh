@@ -17,17 +17,9 @@
 # usage: operator_path.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
 src=$1 build=$2
-CER=$build/tools/ceremony/signet-ceremony
-PROV=$build/provisioning/appliance/signet-provision
-SIGNETD=$build/firmware/signetd/signetd
-M=/usr/lib/softhsm/libsofthsm2.so
-for t in openssl curl pkcs11-tool python3; do
-	command -v $t >/dev/null || { echo "FAIL: $t is missing"; exit 1; }
-done
-for b in "$CER" "$PROV" "$SIGNETD"; do
-	[ -x "$b" ] || { echo "FAIL: $b is not built"; exit 1; }
-done
-[ -r "$M" ] || { echo "FAIL: SoftHSMv2 module $M missing"; exit 1; }
+# shellcheck source=../../support/ceremony.sh
+. "$src/tests/support/ceremony.sh"
+ceremony_need "$build" openssl curl pkcs11-tool python3
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/signet-operator-XXXXXX")
 PID=
@@ -47,60 +39,11 @@ free_port() {
 
 # Two tokens in two token directories: the air-gapped root's and the
 # appliance's.
-mkdir -p cer/tokens app/tokens
-for t in cer app; do
-	printf 'directories.tokendir = %s/%s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-		"$W" "$t" > $t/softhsm2.conf
-done
-cer() { (cd cer && SOFTHSM2_CONF=$W/cer/softhsm2.conf "$CER" "$@"); }
+ceremony_tokens cer app
 prov() { SOFTHSM2_CONF=$W/app/softhsm2.conf "$PROV" "$@"; }
 
 # -- 1. ceremony init: the root, three custodians, any two sign ----------
-ceremony_conf() {	# ceremony_conf FILE CSR CERT
-	cat > "cer/$1" <<EOF
-state = "state/ceremony.state"
-transcript = "state/transcript"
-token {
-	module = "$M"
-	label = "example-root"
-}
-root {
-	key = "p256"
-	key_label = "example-root"
-	validity = "3650d"
-	cert = "out/root.pem"
-	subject {
-		CN = "Example Root CA"
-		O = "Example"
-	}
-}
-custody {
-	custodians = { "alice", "bob", "carol" }
-	shares_dir = "shares"
-	qr = false
-}
-intermediate {
-	csr = "$2"
-	cert = "$3"
-	validity = "365d"
-	path_length = 0
-	permitted_dns = { "example.com" }
-	excluded_dns = { "corp.example.com" }
-	subject {
-		CN = "Example Issuing CA"
-		O = "Example"
-	}
-}
-crl {
-	file = "out/root.crl"
-	next_update = "30d"
-}
-backup {
-	blob = "out/root.wrapped"
-}
-EOF
-}
-ceremony_conf c1.conf in/issuing-1.csr out/issuing-1.pem
+ceremony_conf c1.conf in/issuing-1.csr out/issuing-1.pem corp.example.com out/root.wrapped
 cer init -f c1.conf -y > init.log 2>&1 || { cat init.log; fail "ceremony init"; }
 ok "ceremony init: root key in its own token, shares for alice, bob, carol"
 SH=(-s shares/alice.user.share -s shares/carol.user.share)
@@ -114,7 +57,7 @@ prov init-token "${T[@]}" -S app/so.pin > prov.log 2>&1 || { cat prov.log; fail 
 # issuer KEY TENANT CONF: keygen, csr, ceremony sign, install.
 issuer() {
 	local key=$1 tenant=$2 conf=$3
-	ceremony_conf "$conf" "in/$key.csr" "out/$key.pem"
+	ceremony_conf "$conf" "in/$key.csr" "out/$key.pem" corp.example.com out/root.wrapped
 	prov keygen "${T[@]}" -l "$key" -k p256 >> prov.log 2>&1 || { cat prov.log; fail "keygen $key"; }
 	prov csr "${T[@]}" -l "$key" -s "/O=Example/CN=Example Issuing CA $key" \
 		-o "cer/in/$key.csr" >> prov.log 2>&1 || { cat prov.log; fail "csr $key"; }

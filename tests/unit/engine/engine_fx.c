@@ -353,3 +353,15 @@ efx_call(struct efx *f, int peer, struct proto_request *req,
 		    rep), PROTO_OK);
 	return rc;
 }
+
+void
+efx_expect(const struct proto_reply *rep, int result, const char *substr)
+{
+	if (rep->status.result != result)
+		fail_msg("result %s (%s), want %s",
+		    proto_result_name(rep->status.result), rep->status.message,
+		    proto_result_name(result));
+	if (substr != NULL && strstr(rep->status.message, substr) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", rep->status.message,
+		    substr);
+}

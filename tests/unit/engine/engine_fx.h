@@ -55,5 +55,8 @@ void	efx_ev_token(struct proto_request *req, const char *secret);
  */
 int	efx_call(struct efx *f, int peer, struct proto_request *req,
 	    struct proto_reply *rep);
+/* Fails the test unless rep has result and (if not NULL) substr. */
+void	efx_expect(const struct proto_reply *rep, int result,
+	    const char *substr);
 
 #endif

@@ -39,18 +39,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-expect(const struct proto_reply *rep, int result, const char *substr)
-{
-	if (rep->status.result != result)
-		fail_msg("result %s (%s), want %s",
-		    proto_result_name(rep->status.result), rep->status.message,
-		    proto_result_name(result));
-	if (substr != NULL && strstr(rep->status.message, substr) == NULL)
-		fail_msg("message \"%s\" lacks \"%s\"", rep->status.message,
-		    substr);
-}
-
 /*
  * ISSUE for names as the holder of cert x; returns the reply.  A tenant
  * of "/label" comes by that EST label ("/" the unlabelled path).
@@ -163,7 +151,7 @@ test_issue_and_ledger(void **state)
 	X509 *agent = efx_client(f, "agent-1", -60, 3600);
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 2, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	/* cert, the intermediate and the root */
 	assert_int_equal(rep.u.cert.chain.ncerts, 2);
 	x = cert_of(&rep);
@@ -184,17 +172,17 @@ test_issue_and_ledger(void **state)
 	/* Another tenant, a name outside the profile, a CA:TRUE request. */
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "beta", "web",
 	    (const char *const []){ "x.beta.test" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "may not issue in tenant beta");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "may not issue in tenant beta");
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web",
 	    (const char *const []){ "x.beta.test" }, 1, &rep);
-	expect(&rep, PROTO_R_BAD_REQUEST, "x.beta.test");
+	efx_expect(&rep, PROTO_R_BAD_REQUEST, "x.beta.test");
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "nosuch", names, 1,
 	    &rep);
-	expect(&rep, PROTO_R_NOT_FOUND, "no profile nosuch");
+	efx_expect(&rep, PROTO_R_NOT_FOUND, "no profile nosuch");
 	/* A requester of the device profile only by its roles list. */
 	issue_as(f, PROTO_T_ISSUE, agent, NULL, "acme", "device",
 	    (const char *const []){ "d.devices.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "role agent may not use profile");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "role agent may not use profile");
 	assert_true(tu_sql_int(f->db, "SELECT count(*) FROM audit_log"
 	    " WHERE action = 'refuse'") >= 4);
 	X509_free(agent);
@@ -212,15 +200,15 @@ test_client_evidence(void **state)
 	X509 *stranger = efx_client(f, "nobody", -60, 3600);
 
 	issue_as(f, PROTO_T_ISSUE, old, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "client certificate expired");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "client certificate expired");
 	issue_as(f, PROTO_T_ISSUE, stranger, NULL, "acme", "web", names, 1,
 	    &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "no configured client");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "no configured client");
 	issue_as(f, PROTO_T_ISSUE, NULL, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "no client certificate");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "no client certificate");
 	issue_as(f, PROTO_T_ISSUE, NULL, "00112233", "acme", "web", names, 1,
 	    &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "unknown enrollment token");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "unknown enrollment token");
 	assert_true(tu_sql_int(f->db, "SELECT count(*) FROM audit_log"
 	    " WHERE action = 'auth_fail'") >= 3);
 	X509_free(old);
@@ -256,38 +244,38 @@ test_reissue(void **state)
 	X509 *svc = efx_client(f, "svc-1", -60, 3600), *mine, *op;
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 2, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	mine = cert_of(&rep);
 	/* Renewal with a subset of the names works, as a requester. */
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "web", names, 1,
 	    &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	/* A name the old certificate lacks, another profile, a stranger. */
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "t.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "an issued certificate may only renew "
-	    "itself: name t.example.com is not in the certificate");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "an issued certificate may only "
+	    "renew itself: name t.example.com is not in the certificate");
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "device",
 	    (const char *const []){ "r.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
 	issue_as(f, PROTO_T_REISSUE, svc, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "needs a current certificate");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "needs a current certificate");
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "beta", "web",
 	    (const char *const []){ "r.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "tenant beta");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "tenant beta");
 	/* Our own certificate may not revoke: requesters never can. */
 	serial_of(mine, &s);
 	revoke(f, mine, "acme", &s, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "role requester may not revoke");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "role requester may not revoke");
 	op = efx_client(f, "operator-1", -60, 3600);
 	revoke(f, op, "acme", &s, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	revoke(f, op, "acme", &s, &rep);
-	expect(&rep, PROTO_R_CONFLICT, NULL);
+	efx_expect(&rep, PROTO_R_CONFLICT, NULL);
 	/* Revoked: no longer an identity. */
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "web", names, 1,
 	    &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "client certificate revoked");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "client certificate revoked");
 	X509_free(svc);
 	X509_free(mine);
 	X509_free(op);
@@ -334,7 +322,7 @@ test_issued_renews_only_itself(void **state)
 	int days, secs;
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 2, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	mine = cert_of(&rep);
 	/* Issue 13: a client-CA certificate is recorded by fingerprint. */
 	fp_cred(svc, cred, sizeof(cred));
@@ -342,28 +330,28 @@ test_issued_renews_only_itself(void **state)
 	/* New names: refused, and nothing is recorded for them. */
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "t.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "an issued certificate may only renew "
-	    "itself: name t.example.com is not in the certificate");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "an issued certificate may only "
+	    "renew itself: name t.example.com is not in the certificate");
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "r.example.com", "t.example.com" }, 2,
 	    &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "name t.example.com");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "name t.example.com");
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM certs WHERE"
 	    " sans LIKE '%t.example.com%'"), 0);
 	/* Another profile of its tenant, by an explicit label: refused. */
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "device",
 	    (const char *const []){ "r.devices.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
 	/* Its own names (a subset) through simpleenroll: a renewal. */
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	x = cert_of(&rep);
 	serial_cred("renewal", mine, cred, sizeof(cred));
 	assert_authby(f, x, cred);
 	X509_free(x);
 	/* The TTL stays within the profile (max_ttl 86400). */
 	issue_ttl(f, mine, names, 2, 30 * 86400, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	x = cert_of(&rep);
 	na = X509_get0_notAfter(x);
 	assert_int_equal(ASN1_TIME_diff(&days, &secs, NULL, na), 1);
@@ -373,7 +361,7 @@ test_issued_renews_only_itself(void **state)
 	f->conf->tenants[0].profiles[0].self_service = 1;
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "t.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	x = cert_of(&rep);
 	serial_cred("self-service", mine, cred, sizeof(cred));
 	assert_authby(f, x, cred);
@@ -383,14 +371,14 @@ test_issued_renews_only_itself(void **state)
 	    "service:%'"), 1);
 	issue_as(f, PROTO_T_REISSUE, mine, NULL, "acme", "web",
 	    (const char *const []){ "u.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "name u.example.com");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "name u.example.com");
 	issue_as(f, PROTO_T_ISSUE, mine, NULL, "acme", "device",
 	    (const char *const []){ "r.devices.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "it is of profile web, not device");
 	/* A mapped client certificate of role requester is not limited. */
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web",
 	    (const char *const []){ "v.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	X509_free(mine);
 	X509_free(svc);
 }
@@ -411,7 +399,7 @@ test_client_ca_mapping(void **state)
 	char dn[512];
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	/*
 	 * The mapping is changed in place, not by a reload (a new runtime):
 	 * each step presents a certificate of its own (a new serial), so
@@ -422,8 +410,8 @@ test_client_ca_mapping(void **state)
 	/* issuer_cert (the root's file) and an issuer DN of another CA. */
 	c->issuer = strdup("CN=Look-alike Operators,O=Elsewhere");
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "maps to no configured client (none "
-	    "names its CA");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "maps to no configured client "
+	    "(none names its CA");
 	/* The DN of the test root, as openssl -nameopt RFC2253 prints it. */
 	free(c->issuer);
 	assert_int_equal(sconf_client_dn(f->root, dn, sizeof(dn)), 0);
@@ -431,7 +419,7 @@ test_client_ca_mapping(void **state)
 	X509_free(svc);
 	svc = efx_client(f, "svc-1", -60, 3600);
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	X509_free(svc);
 }
 
@@ -449,7 +437,7 @@ test_admin_roles(void **state)
 	X509 *agent = efx_client(f, "agent-1", -60, 3600);
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	x = cert_of(&rep);
 	serial_of(x, &s);
 
@@ -460,7 +448,7 @@ test_admin_roles(void **state)
 	req.u.get.serial.ptr = s.b;
 	req.u.get.serial.len = s.len;
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.get.sum.status, PROTO_CS_VALID);
 	assert_string_equal(rep.u.get.sum.profile, "web");
 	assert_int_equal(strncmp(rep.u.get.sum.authorized_by, "cert:sha256:",
@@ -468,12 +456,12 @@ test_admin_roles(void **state)
 	/* Another tenant: the auditor is not in beta. */
 	snprintf(req.u.get.tenant, sizeof(req.u.get.tenant), "beta");
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_FORBIDDEN, "tenant beta");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "tenant beta");
 	/* The requester cannot read. */
 	efx_ev_cert(&req, PROTO_PEER_HTTPS, svc, der, sizeof(der));
 	snprintf(req.u.get.tenant, sizeof(req.u.get.tenant), "acme");
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_FORBIDDEN, "role requester");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "role requester");
 
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_LIST_CERTS;
@@ -481,25 +469,25 @@ test_admin_roles(void **state)
 	snprintf(req.u.list.tenant, sizeof(req.u.list.tenant), "acme");
 	req.u.list.limit = 10;
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.list.n, 1);
 	assert_int_equal(rep.u.list.total, 1);
 	/* The filter on the credential: the svc certificate's, another. */
 	fp_cred(svc, req.u.list.authorized_by, sizeof(req.u.list.authorized_by));
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.list.total, 1);
 	snprintf(req.u.list.authorized_by, sizeof(req.u.list.authorized_by),
 	    "token:nosuch");
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.list.total, 0);
 
 	/* The auditor may not revoke; the agent may; CoAP may not ask. */
 	revoke(f, aud, "acme", &s, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "role auditor may not revoke");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "role auditor may not revoke");
 	revoke(f, agent, "acme", &s, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_REVOKE;
 	snprintf(req.u.revoke.tenant, sizeof(req.u.revoke.tenant), "acme");
@@ -512,7 +500,7 @@ test_admin_roles(void **state)
 	snprintf(req.u.list.tenant, sizeof(req.u.list.tenant), "beta");
 	req.u.list.limit = 10;
 	assert_int_equal(efx_call(f, PROTO_PEER_CONTROL, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.list.n, 0);
 	X509_free(x);
 	X509_free(svc);
@@ -539,31 +527,31 @@ test_tidy_roles(void **state)
 	int i;
 
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_TIDY;
 	snprintf(req.u.tidy.tenant, sizeof(req.u.tidy.tenant), "acme");
 	for (i = 0; i < 3; i++) {
 		efx_ev_cert(&req, PROTO_PEER_HTTPS, who[i], der, sizeof(der));
 		assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-		expect(&rep, PROTO_R_FORBIDDEN, why[i]);
+		efx_expect(&rep, PROTO_R_FORBIDDEN, why[i]);
 	}
 	efx_ev_cert(&req, PROTO_PEER_HTTPS, op, der, sizeof(der));
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	/* The certificate is valid: nothing to remove, and done. */
 	assert_int_equal(rep.u.tidy.certs, 0);
 	assert_int_equal(rep.u.tidy.done, 1);
 	snprintf(req.u.tidy.tenant, sizeof(req.u.tidy.tenant), "beta");
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_FORBIDDEN, "may not tidy in tenant beta");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "may not tidy in tenant beta");
 	memset(&req.ev, 0, sizeof(req.ev));
 	assert_int_equal(efx_call(f, PROTO_PEER_COAP, &req, &rep), -1);
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_TIDY;
 	snprintf(req.u.tidy.tenant, sizeof(req.u.tidy.tenant), "beta");
 	assert_int_equal(efx_call(f, PROTO_PEER_CONTROL, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	X509_free(svc);
 	X509_free(aud);
 	X509_free(agent);
@@ -603,9 +591,9 @@ test_tokens(void **state)
 	X509 *agent = efx_client(f, "agent-1", -60, 3600);
 
 	make_token(f, agent, NULL, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "may not create enrollment tokens");
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "may not create enrollment tokens");
 	make_token(f, op, "d1.devices.example.com", 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	snprintf(secret, sizeof(secret), "%s", rep.u.token.secret);
 	assert_int_equal(strlen(secret), 16 + 1 + 2 * ENG_TOKEN_SECRET_BYTES);
 	assert_int_equal(strncmp(secret, rep.u.token.id, 16), 0);
@@ -617,32 +605,34 @@ test_tokens(void **state)
 	 * into its own profile (device), where this name is not allowed. */
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "/", "",
 	    (const char *const []){ "d1.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "not allowed by the enrollment token");
+	efx_expect(&rep, PROTO_R_FORBIDDEN,
+	    "not allowed by the enrollment token");
 	/*
 	 * Issue 15: est_default's profile named explicitly, by its label or
 	 * by name (/v1/sign), is not the unlabelled path: the token, of
 	 * profile device, is refused there and not used up.
 	 */
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "/web", "", dev, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "enrollment token is for profile "
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "enrollment token is for profile "
 	    "device");
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "acme", "web", dev, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "enrollment token is for profile "
+	efx_expect(&rep, PROTO_R_FORBIDDEN, "enrollment token is for profile "
 	    "device");
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "/nosuch", "", dev, 1, &rep);
-	expect(&rep, PROTO_R_NOT_FOUND, "unknown EST label");
+	efx_expect(&rep, PROTO_R_NOT_FOUND, "unknown EST label");
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "", "",
 	    (const char *const []){ "d2.devices.example.com" }, 1, &rep);
-	expect(&rep, PROTO_R_FORBIDDEN, "not allowed by the enrollment token");
+	efx_expect(&rep, PROTO_R_FORBIDDEN,
+	    "not allowed by the enrollment token");
 	/* Empty tenant and profile: the token's own. */
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "", "", dev, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	x = cert_of(&rep);
 	snprintf(cred, sizeof(cred), "token:%.16s", secret);
 	assert_authby(f, x, cred);
 	X509_free(x);
 	issue_as(f, PROTO_T_ISSUE, NULL, secret, "", "", dev, 1, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "already used");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "already used");
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM audit_log"
 	    " WHERE action = 'issue' AND actor LIKE 'token:%'"), 1);
 	X509_free(op);
@@ -661,18 +651,18 @@ test_public(void **state)
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_CACERTS;
 	assert_int_equal(efx_call(f, PROTO_PEER_COAP, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.chain.ncerts, 2);
 	snprintf(req.u.target.tenant, sizeof(req.u.target.tenant), "nosuch");
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_NOT_FOUND, NULL);
+	efx_expect(&rep, PROTO_R_NOT_FOUND, NULL);
 
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_CSRATTRS;
 	snprintf(req.u.target.tenant, sizeof(req.u.target.tenant), "beta");
 	snprintf(req.u.target.profile, sizeof(req.u.target.profile), "web");
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	p = rep.u.der.ptr;
 	t = d2i_ASN1_TYPE(NULL, &p, (long)rep.u.der.len);
 	assert_non_null(t);
@@ -683,7 +673,7 @@ test_public(void **state)
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_HEALTH;
 	assert_int_equal(efx_call(f, PROTO_PEER_CONTROL, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.health.state, PROTO_STATE_READY);
 	assert_int_equal(rep.u.health.token_ok, 1);
 	assert_int_equal(rep.u.health.ledger_ok, 1);
@@ -691,7 +681,7 @@ test_public(void **state)
 	memset(&req, 0, sizeof(req));
 	req.type = PROTO_T_CRL;
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_UNAVAILABLE, "CRL");
+	efx_expect(&rep, PROTO_R_UNAVAILABLE, "CRL");
 }
 
 static void
@@ -719,12 +709,12 @@ test_fail_closed(void **state)
 	faultvfs_fail(1);
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
 	faultvfs_fail(0);
-	expect(&rep, PROTO_R_UNAVAILABLE, "ledger");
+	efx_expect(&rep, PROTO_R_UNAVAILABLE, "ledger");
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM certs"
 	    " WHERE status = 1"), 0);
 	/* The disk is back: the next request is served. */
 	issue_as(f, PROTO_T_ISSUE, svc, NULL, "acme", "web", names, 1, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM certs"
 	    " WHERE status = 1"), 1);
 	X509_free(svc);

@@ -44,18 +44,6 @@ teardown(void **state)
 }
 
 static void
-expect(const struct proto_reply *rep, int result, const char *substr)
-{
-	if (rep->status.result != result)
-		fail_msg("result %s (%s), want %s",
-		    proto_result_name(rep->status.result), rep->status.message,
-		    proto_result_name(result));
-	if (substr != NULL && strstr(rep->status.message, substr) == NULL)
-		fail_msg("message \"%s\" lacks \"%s\"", rep->status.message,
-		    substr);
-}
-
-static void
 hex(const uint8_t *b, size_t n, char *out)
 {
 	size_t i;
@@ -104,7 +92,7 @@ make_token(struct efx *f, uint16_t uses, char *secret, size_t ssize,
 	req.u.token.lifetime = 600;
 	req.u.token.uses = uses;
 	assert_int_equal(efx_call(f, PROTO_PEER_HTTPS, &req, &rep), 0);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	snprintf(secret, ssize, "%s", rep.u.token.secret);
 	assert_true(strlen(rep.u.token.id) < isize);
 	memcpy(id, rep.u.token.id, strlen(rep.u.token.id) + 1);
@@ -191,7 +179,7 @@ test_psk_not_from_ledger(void **state)
 	/* The engine serves the PSK the device computes from its token,
 	 * which the old formula over the stored row does not give. */
 	lookup(f, id, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	assert_int_equal(rep.u.psk.len, 32);
 	memcpy(got, rep.u.psk.key, 32);
 	got[32] = '\0';
@@ -231,47 +219,47 @@ test_psk_handle(void **state)
 
 	/* A token id the front end merely names: no handle, refused. */
 	coap_issue(f, id, NULL, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
 	coap_issue(f, id, zero, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
 
 	lookup(f, id, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	memcpy(h1, rep.u.psk.handle, sizeof(h1));
 	assert_memory_not_equal(h1, zero, sizeof(h1));
 	/* A live handle presented for another token: refused, and spent. */
 	coap_issue(f, id2, h1, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
 	coap_issue(f, id, h1, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
 
 	/* The right handle enrolls once; a replay is refused. */
 	lookup(f, id, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	memcpy(h2, rep.u.psk.handle, sizeof(h2));
 	assert_memory_not_equal(h1, h2, sizeof(h1));
 	coap_issue(f, id, h2, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	coap_issue(f, id, h2, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
 	assert_int_equal(tu_sql_int(f->db, "SELECT count(*) FROM audit_log"
 	    " WHERE action = 'issue' AND actor LIKE 'token:%'"), 1);
 
 	/* Bounded per token id: a fifth lookup evicts the first handle. */
 	for (i = 0; i < 5; i++) {
 		lookup(f, id, &rep);
-		expect(&rep, PROTO_R_OK, NULL);
+		efx_expect(&rep, PROTO_R_OK, NULL);
 		memcpy(hs[i], rep.u.psk.handle, sizeof(hs[i]));
 	}
 	coap_issue(f, id, hs[0], &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "handshake again");
 	coap_issue(f, id, hs[4], &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	/* Used up: no PSK, hence no handle, any more. */
 	lookup(f, id, &rep);
-	expect(&rep, PROTO_R_NOT_FOUND, NULL);
+	efx_expect(&rep, PROTO_R_NOT_FOUND, NULL);
 	coap_issue(f, id, hs[3], &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "already used");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "already used");
 }
 
 static void
@@ -307,19 +295,19 @@ test_psk_legacy_row(void **state)
 
 	/* Its PSK would be computable from the row: never served. */
 	lookup(f, t.id, &rep);
-	expect(&rep, PROTO_R_NOT_FOUND, NULL);
+	efx_expect(&rep, PROTO_R_NOT_FOUND, NULL);
 	/* A wrong secret under its id is no token at all. */
 	snprintf(wrong, sizeof(wrong), "%s.%s", t.id,
 	    "ff112233445566778899aabbccddeeff0011223344556677");
 	https_issue(f, wrong, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "unknown enrollment token");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "unknown enrollment token");
 	https_issue(f, "no-dot-here", &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "unknown enrollment token");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "unknown enrollment token");
 	/* Over HTTPS it stays a bearer token until it expires. */
 	https_issue(f, token, &rep);
-	expect(&rep, PROTO_R_OK, NULL);
+	efx_expect(&rep, PROTO_R_OK, NULL);
 	https_issue(f, token, &rep);
-	expect(&rep, PROTO_R_UNAUTHORIZED, "already used");
+	efx_expect(&rep, PROTO_R_UNAUTHORIZED, "already used");
 }
 
 int

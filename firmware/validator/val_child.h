@@ -1,0 +1,46 @@
+/*
+ * The main of a process that connects out (signet-validator and
+ * signet-notify): options, logger, signals, configuration, the sandbox
+ * and the loop that asks the engine for one piece of work at a time.
+ * Each process names what differs in a struct val_child; the work itself
+ * (val_once, ntf_once) stays with it.
+ */
+#ifndef VAL_CHILD_H
+#define VAL_CHILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <signet/proto.h>
+#include <signet/sandbox.h>
+#include <signet/sconf.h>
+
+#define VAL_CHILD_ENGINE_MS	5000	/* an engine call, at most */
+
+struct val_child {
+	const char		*name;	/* the program, for log and usage */
+	enum sandbox_role	 role;
+	int			 idle_ms; /* nothing to do: ask again after */
+	int			 eof_ok;  /* exit 0 when the engine hangs up */
+	/* Before the sandbox (may be NULL); 0, or -1 with err. */
+	int	(*setup)(void *, struct sconf *, char *, size_t);
+	/* The "ready" log line, after the sandbox. */
+	void	(*ready)(void *, const struct sconf *);
+	/* One piece of work: 1 done, 0 nothing to do, -1 stop. */
+	int	(*once)(void *, const struct sconf *, int, uint8_t *);
+	/* After the loop, before the configuration is freed (may be NULL). */
+	void	(*cleanup)(void *);
+	void	*arg;
+};
+
+/*
+ * One engine call of message type: 0 with *rep decoded (into buf, of
+ * PROTO_MAX_MSG bytes), 1 timeout, -1 failed or gone.
+ */
+int	val_child_call(int efd, uint16_t type, const struct proto_request *req,
+	    uint8_t *buf, struct proto_reply *rep);
+
+/* The process's main(): returns its exit status. */
+int	val_child_main(int argc, char *argv[], const struct val_child *ch);
+
+#endif /* VAL_CHILD_H */
