@@ -7,7 +7,7 @@
  * wakes the waiters.  While it waits for the disk, new submissions queue
  * up for the next batch, so batches grow with the load.  Under load (the
  * last batch held more than one op) a leader that finds fewer ops queued
- * than twice the last batch lingers up to GC_LINGER_US for more before it
+ * than the last batch lingers up to GC_LINGER_US for more before it
  * takes them (issue 17: fewer, larger transactions, fewer syncs).  Each waiter
  * sleeps on its own condition: the leader wakes the operations it ran
  * and the first queued one, which leads next (issue 17: one broadcast
