@@ -12,6 +12,13 @@
 
 #include "ledger_gc.h"
 
+/*
+ * How long a leader under load waits for its batch to fill, and the most
+ * ops it waits for.  A lone writer (last batch of one op) never waits.
+ */
+#define GC_LINGER_US	500
+#define GC_WANT_MAX	32
+
 /* Upper bounds of the commit-duration buckets, microseconds. */
 static const uint64_t commit_le_us[LEDGER_COMMIT_BUCKETS] = {
 	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
@@ -52,17 +59,64 @@ ledger_gc_init(struct ledger_gc *g, const struct gc_hooks *hooks, void *arg,
 	g->arg = arg;
 	g->ops = 0;
 	g->transactions = 0;
+	g->lingering = 0;
+	g->nq = 0;
+	g->last = 0;
 	memset(g->commit_count, 0, sizeof(g->commit_count));
 	g->commit_sum_us = 0;
 	if (pthread_mutex_init(&g->lock, NULL) != 0)
 		return -1;
+	if (pthread_cond_init(&g->more, NULL) != 0) {
+		pthread_mutex_destroy(&g->lock);
+		return -1;
+	}
 	return 0;
 }
 
 void
 ledger_gc_destroy(struct ledger_gc *g)
 {
+	pthread_cond_destroy(&g->more);
 	pthread_mutex_destroy(&g->lock);
+}
+
+/*
+ * Ops a leader under load waits for: as many as the last batch, bounded
+ * (twice as many made the leader wait out GC_LINGER_US at 16 EST
+ * connections, which then issued less; batches still grow by what queues
+ * during a commit).
+ */
+static size_t
+gc_want(const struct ledger_gc *g)
+{
+	size_t w = g->last;
+
+	return w > GC_WANT_MAX ? GC_WANT_MAX : w;
+}
+
+/*
+ * Lock held, g->running set: under load, wait up to GC_LINGER_US for the
+ * queue to reach gc_want.  The lock is released while waiting, so others
+ * queue meanwhile (and find a batch running).
+ */
+static void
+linger(struct ledger_gc *g)
+{
+	struct timespec ts;
+
+	if (g->single || g->last < 2 || g->nq >= gc_want(g))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += GC_LINGER_US * 1000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	g->lingering = 1;
+	while (g->nq < gc_want(g))
+		if (pthread_cond_timedwait(&g->more, &g->lock, &ts) != 0)
+			break;
+	g->lingering = 0;
 }
 
 /* Every operation that succeeded so far in the batch now fails with rc. */
@@ -128,9 +182,11 @@ take_batch(struct ledger_gc *g)
 		if (g->head == NULL)
 			g->tail = &g->head;
 		batch->next = NULL;
+		g->nq--;
 	} else {
 		g->head = NULL;
 		g->tail = &g->head;
+		g->nq = 0;
 	}
 	return batch;
 }
@@ -150,12 +206,16 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 	pthread_mutex_lock(&g->lock);
 	*g->tail = op;
 	g->tail = &op->next;
+	g->nq++;
+	if (g->lingering && g->nq >= gc_want(g))
+		pthread_cond_signal(&g->more);
 	while (!op->done) {
 		if (g->running) {
 			pthread_cond_wait(&op->wake, &g->lock);
 			continue;
 		}
 		g->running = 1;
+		linger(g);
 		batch = take_batch(g);
 		pthread_mutex_unlock(&g->lock);
 		t0 = now_us();
@@ -163,6 +223,7 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 		t0 = now_us() - t0;
 		pthread_mutex_lock(&g->lock);
 		count_commit(g, t0);
+		g->last = 0;
 		/*
 		 * Signalled under the lock: a waiter cannot return (and
 		 * destroy its condition) before the lock is released.
@@ -171,6 +232,7 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 			next = o->next;
 			o->done = 1;
 			g->ops++;
+			g->last++;
 			if (o != op)
 				pthread_cond_signal(&o->wake);
 		}

@@ -5,7 +5,10 @@
  * becomes the leader: it takes every queued operation, runs them all in
  * one transaction (one fsync), records each operation's own result, and
  * wakes the waiters.  While it waits for the disk, new submissions queue
- * up for the next batch, so batches grow with the load.  Each waiter
+ * up for the next batch, so batches grow with the load.  Under load (the
+ * last batch held more than one op) a leader that finds fewer ops queued
+ * than the last batch lingers up to GC_LINGER_US for more before it
+ * takes them (issue 17: fewer, larger transactions, fewer syncs).  Each waiter
  * sleeps on its own condition: the leader wakes the operations it ran
  * and the first queued one, which leads next (issue 17: one broadcast
  * woke all 16 engine workers per batch to find most of them not done).
@@ -88,6 +91,10 @@ struct ledger_gc {
 	struct gc_op		**tail;
 	int			 running;
 	int			 single; /* one op per transaction */
+	pthread_cond_t		 more;	/* a lingering leader waits here */
+	int			 lingering;
+	size_t			 nq;	/* ops queued, not yet taken */
+	size_t			 last;	/* ops in the last batch */
 	const struct gc_hooks	*hooks;
 	void			*arg;
 	uint64_t		 ops;

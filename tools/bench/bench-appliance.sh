@@ -21,6 +21,9 @@
 # CMakeCache.txt), and CONF_<name>="sed script" edits that platform's
 # signetd.conf further (e.g. CONF_sk='s/session_keys = false/session_keys
 # = true/' with BUILDS="... sk=build-rel" measures a setting on one build).
+# Each run also counts the engine's fdatasync and fsync calls (perf stat
+# on its syscall tracepoints, where perf may) and reports them per
+# issuance: the group commit's syncs under load.
 # Each round also drives the public HTTP listener for REQ_SECONDS (default
 # 3; 0 skips) at 64 connections: a cached OCSP answer (GET, RFC 6960
 # A.1, for a certificate issued in the round), the issuer's CRL, and the
@@ -175,8 +178,17 @@ signet() {
 	( sleep $((secs / 2)); ps --ppid "$sd" -o rss= | awk -v p="$(ps -o rss= -p "$sd")" '{s+=$1} END {print s+p}' > rss.kb ) &
 	rp=$!
 	cpu_ticks "$sd" > cpu0
+	# The engine's syncs over both runs (perf stat on its tracepoints).
+	local eng sp=
+	eng=$(pgrep -P "$sd" -x signet-engine || true)
+	if [ -n "$eng" ] && perf stat -e syscalls:sys_enter_fdatasync -p "$eng" -- true >/dev/null 2>&1; then
+		perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -p "$eng" \
+			-o "$work/syncs-$plat-$r.csv" &
+		sp=$!
+	fi
 	"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
 		-K data/operator/operator.key -d "$secs" -n 16,64 > "$work/signet-$plat-$r.out"
+	[ -z "$sp" ] || { kill -INT "$sp"; wait "$sp" || true; }
 	cpu_ticks "$sd" > cpu1
 	echo $(( $(cat cpu1) - $(cat cpu0) )) > "$work/cpu-$plat-$r.ticks"
 	wait "$rp" || true
@@ -257,11 +269,19 @@ for plat in $PLATFORMS; do
 			'{n += $14} END {if (n) printf "%.3f\n", 1000 * t / hz / n}' "signet-$plat-$r.out"
 	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
 	cf=$(awk '$1==64 {print $3}' cfssl.out)
+	# fdatasync+fsync of the engine per issuance, median of the rounds.
+	syncs=$(for r in $(seq 1 "$rounds"); do
+		[ -f "syncs-$plat-$r.csv" ] || continue
+		awk -F, -v f="signet-$plat-$r.out" '/sys_enter_f/ {s += $1}
+			END {while ((getline l < f) > 0) {split(l, a, " +"); if (l ~ /conns/) n += a[15]}
+			if (n) printf "%.3f\n", s / n}' "syncs-$plat-$r.csv"
+	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
 	echo "$plat: raw hsm/ signing, 2 threads: ${raw:-?}/s;" \
 		"$(awk -v s="$s64" -v r="${raw:-0}" 'BEGIN {if (r > 0) printf "Signet at 64 conns = %.0f%% of it", 100*s/r}');" \
 		"$(awk -v s="$s64" -v c="${cf:-0}" 'BEGIN {if (c > 0) printf "%.2fx CFSSL at 64 conns", s/c}');" \
 		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB;" \
-		"CPU of signetd and its children: ${cpu:-?} ms per issuance"
+		"CPU of signetd and its children: ${cpu:-?} ms per issuance;" \
+		"engine syncs (fdatasync+fsync): ${syncs:-?} per issuance"
 done
 # reqmed KIND FIELD PLATFORM: median over the rounds of the 64-conn GET run.
 reqmed() {

@@ -3,8 +3,10 @@
 #  1. full EST-coaps enrollments into signetd, each with a fresh DTLS
 #     handshake: PSK from an enrollment token (/est/<label>/sen) and with the
 #     device certificate (/est/<label>/sren);
-#  2. the same handshakes (PSK; certificate, both sides authenticated)
-#     completed by libcoap's own coap-server-openssl answering a tiny GET.
+#  2. the same handshakes (PSK with the same identities; certificate, the
+#     server verifying the device's chain) completed by libcoap's own
+#     coap-server-openssl answering a tiny GET.
+# Each session in flight enrolls with a token of its own (WORKERS tokens).
 # The client is signet-bench-coap (issue 17): one process, one libcoap
 # context, WORKERS sessions in flight, a new DTLS session per request, so
 # no process start-up is measured (issue 6 ran coap-client per request).
@@ -44,12 +46,30 @@ for _ in $(seq 1 300); do
 	curl -sf -o /dev/null --cacert data/ca/root.pem "https://127.0.0.1:$HTTPS/.well-known/est/cacerts" && break
 	sleep 0.1
 done
-T=$(curl -s --cacert data/ca/root.pem --cert data/operator/operator.pem --key data/operator/operator.key \
-	-H 'Content-Type: application/json' \
-	-d "{\"tenant\":\"dev\",\"profile\":\"device\",\"names\":[\"b.dev.devices.internal\"],\"ttl\":3600,\"uses\":65535}" \
-	"https://127.0.0.1:$HTTPS/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-PSK=$(printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
-	-macopt hexkey:"$(printf '%s' "$T" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print substr($2,1,32)}')
+# token NAME: a new multi-use enrollment token for NAME.
+token() {
+	curl -s --cacert data/ca/root.pem --cert data/operator/operator.pem --key data/operator/operator.key \
+		-H 'Content-Type: application/json' \
+		-d "{\"tenant\":\"dev\",\"profile\":\"device\",\"names\":[\"$1\"],\"ttl\":3600,\"uses\":65535}" \
+		"https://127.0.0.1:$HTTPS/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+# psk TOKEN: the device's DTLS PSK (docs/decisions.md, "Enrollment tokens and the DTLS PSK").
+psk() {
+	printf 'signet dtls psk' | openssl dgst -sha256 -mac HMAC \
+		-macopt hexkey:"$(printf '%s' "$1" | openssl dgst -sha256 -hex | awk '{print $2}')" | awk '{print substr($2,1,32)}'
+}
+T=$(token b.dev.devices.internal)
+PSK=$(psk "$T")
+# One token per session in flight, as devices have: the engine keeps at
+# most 4 live one-time PSK handles per token id, so 16 handshakes naming
+# one id would replace each other's handles and their enrollments would be
+# refused (what the first version of this script measured).
+: > psks
+for i in $(seq 1 "$w"); do
+	t=$(token b.dev.devices.internal)
+	[ -n "$t" ] || { echo "no token $i" >&2; exit 1; }
+	echo "${t%%.*} $(psk "$t")" >> psks
+done
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout b.key \
 	-subj /CN=b.dev.devices.internal -addext subjectAltName=DNS:b.dev.devices.internal \
 	-outform DER -out b.csr 2>/dev/null
@@ -58,26 +78,47 @@ coap-client-gnutls -m post -u "${T%%.*}" -k "$PSK" -t 286 -A 287 -f b.csr -o b.d
 openssl x509 -inform der -in b.der -out b.pem ||
 	{ tail -20 signetd.log; echo "the first EST-coaps enrollment failed" >&2; exit 1; }
 
-# The raw server: the same PSK handshake, and a certificate handshake
-# (-n: it does not check the device's certificate against a CA; with -C
-# the chain the device presents was refused, not investigated yet), so its
-# certificate figure is an upper bound of what signet-coap could reach.
+# The raw server: the same PSK handshake (the same identities and keys,
+# its -i file maps each identity to its key, so it also looks one up per
+# handshake), and a certificate handshake that verifies the device's
+# chain.  -R, not -C: libcoap's coap-server with -C sets check_common_ca,
+# which refuses a client certificate not issued by the CA that issued the
+# server's own (our throwaway server certificate is self-signed, so the
+# device's chain was refused); -R trusts the given CAs and verifies the
+# chain against them.  The device sends only its leaf, so the file holds
+# the intermediate and the root, as signet-coap's trust store does.
 RP=$(free_port DGRAM)
 RKEY=benchmark-psk-0123456789abcdef
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout raw.key \
 	-subj /CN=127.0.0.1 -days 2 -out raw.pem 2>/dev/null
-coap-server-openssl -A 127.0.0.1 -p $((RP - 1)) -k "$RKEY" -h ident -c raw.pem -j raw.key -n \
+cat data/ca/intermediate.pem data/ca/root.pem > raw-trust.pem
+awk '{print "," $1 "," $2}' psks > raw-ids
+coap-server-openssl -A 127.0.0.1 -p $((RP - 1)) -k "$RKEY" -i raw-ids -c raw.pem -j raw.key -R raw-trust.pem \
 	>raw.log 2>&1 &
 pids+=("$!")
 sleep 1
+# The raw server must refuse a certificate outside its trust, or its
+# certificate figure does not include a verification (coap-server allows
+# self-signed client certificates, so the rogue one has a CA of its own).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogue-ca.key \
+	-subj /CN=rogue-ca -days 2 -out rogue-ca.pem 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogue.key \
+	-subj /CN=rogue -out rogue.csr 2>/dev/null
+openssl x509 -req -in rogue.csr -CA rogue-ca.pem -CAkey rogue-ca.key -CAcreateserial -days 2 \
+	-out rogue.pem 2>/dev/null
+if "$build/tools/bench/signet-bench-coap" -p "$RP" -U / -c rogue.pem -j rogue.key -N 1 -w 1 -d 5 | grep -q ' ok 1$'; then
+	echo "coap-server-openssl accepted a certificate it does not trust" >&2; exit 1
+fi
+"$build/tools/bench/signet-bench-coap" -p "$RP" -U / -c b.pem -j b.key -N 1 -w 1 -d 5 | grep -q ' ok 1$' ||
+	{ tail -20 raw.log; echo "coap-server-openssl refused the device's certificate" >&2; exit 1; }
 
 bc=$build/tools/bench/signet-bench-coap
 for r in $(seq 1 "$rounds"); do
-	"$bc" -p "$COAP" -U /est/dev-device/sen -m post -f b.csr -t 286 -A 287 -i "${T%%.*}" -k "$PSK" \
+	"$bc" -p "$COAP" -U /est/dev-device/sen -m post -f b.csr -t 286 -A 287 -K psks \
 		-d "$secs" -w "$w" > "$work/sen-$r.out"
 	"$bc" -p "$COAP" -U /est/dev-device/sren -m post -f b.csr -t 286 -A 287 -c b.pem -j b.key \
 		-d "$secs" -w "$w" > "$work/sren-$r.out"
-	"$bc" -p "$RP" -U / -i ident -k "$RKEY" -d "$secs" -w "$w" > "$work/rawpsk-$r.out"
+	"$bc" -p "$RP" -U / -K psks -d "$secs" -w "$w" > "$work/rawpsk-$r.out"
 	"$bc" -p "$RP" -U / -c b.pem -j b.key -d "$secs" -w "$w" > "$work/rawpki-$r.out"
 done
 
@@ -95,7 +136,7 @@ for k in sen sren rawpsk rawpki; do
 	sen) l="Signet EST-coaps enroll, DTLS-PSK from a token (/est/sen)" ;;
 	sren) l="Signet EST-coaps re-enroll, device certificate (/est/sren)" ;;
 	rawpsk) l="coap-server-openssl, DTLS-PSK handshake + tiny GET" ;;
-	rawpki) l="coap-server-openssl, certificate handshake (client certificate not checked) + tiny GET" ;;
+	rawpki) l="coap-server-openssl, certificate handshake (client chain verified) + tiny GET" ;;
 	esac
 	echo "| $l | $(med "$k" 3) | $(med "$k" 6) ms | $(med "$k" 9) ms | $(med "$k" 12) |"
 done

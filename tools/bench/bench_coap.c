@@ -9,8 +9,16 @@
  *
  * usage: signet-bench-coap -p port [-H host] -U path [-m get|post]
  *     [-f body.der] [-t content-format] [-A accept]
- *     (-i identity -k psk | -c cert.pem -j key.pem)
+ *     (-i identity -k psk | -K psk-file | -c cert.pem -j key.pem)
  *     [-d seconds] [-N max requests] [-w in flight]
+ *
+ * -K names a file of "identity key" lines, one PSK credential per device:
+ * slot i of the -w in flight always uses line i mod n.  Signet's engine
+ * keeps at most 4 live one-time PSK handles per token id (docs/decisions.md,
+ * "Enrollment tokens and the DTLS PSK"), so 16 handshakes in flight naming
+ * one token id replace each other's handles and most of their enrollments
+ * are refused; real devices each hold their own token, and so should the
+ * load generator (one line per slot).
  *
  * Prints "W inflight  R requests/s  p50 ms  p99 ms  errors E  ok N", the
  * columns of signet-bench-est.  A 2.xx answer is a success; anything else
@@ -32,6 +40,7 @@
 
 struct slot {
 	coap_session_t	*s;
+	const char	*identity, *psk;	/* PSK credential of this slot */
 	double		 t0;
 	int		 state;	/* 0 idle, 1 waiting, 2 ok, 3 failed */
 };
@@ -101,18 +110,18 @@ on_event(coap_session_t *s, const coap_event_t ev)
 }
 
 static coap_session_t *
-new_session(void)
+new_session(const struct slot *sl)
 {
 	coap_dtls_cpsk_t c;
 	coap_dtls_pki_t p;
 
-	if (psk != NULL) {
+	if (sl->psk != NULL) {
 		memset(&c, 0, sizeof(c));
 		c.version = COAP_DTLS_CPSK_SETUP_VERSION;
-		c.psk_info.identity.s = (const uint8_t *)identity;
-		c.psk_info.identity.length = strlen(identity);
-		c.psk_info.key.s = (const uint8_t *)psk;
-		c.psk_info.key.length = strlen(psk);
+		c.psk_info.identity.s = (const uint8_t *)sl->identity;
+		c.psk_info.identity.length = strlen(sl->identity);
+		c.psk_info.key.s = (const uint8_t *)sl->psk;
+		c.psk_info.key.length = strlen(sl->psk);
 		return coap_new_client_session_psk2(ctx, NULL, &dst,
 		    COAP_PROTO_DTLS, &c);
 	}
@@ -137,7 +146,7 @@ start(struct slot *sl)
 
 	sl->t0 = now();
 	sl->state = 1;
-	if ((sl->s = new_session()) == NULL)
+	if ((sl->s = new_session(sl)) == NULL)
 		return -1;
 	coap_session_set_app_data(sl->s, sl);
 	pdu = coap_pdu_init(COAP_MESSAGE_CON, (coap_pdu_code_t)method,
@@ -218,12 +227,57 @@ slurp(const char *file, size_t *len)
 	return b;
 }
 
+/*
+ * Reads "identity key" lines into slots round-robin; exits on a bad file.
+ * The strings live until exit.
+ */
+static void
+psk_file(const char *file, int inflight)
+{
+	FILE *f;
+	char line[512], *id, *k, *save;
+	int n = 0, i;
+
+	if ((f = fopen(file, "r")) == NULL) {
+		fprintf(stderr, "signet-bench-coap: cannot read %s\n", file);
+		exit(2);
+	}
+	while (n < MAX_INFLIGHT && fgets(line, sizeof(line), f) != NULL) {
+		if ((id = strtok_r(line, " \t\r\n", &save)) == NULL)
+			continue;
+		if ((k = strtok_r(NULL, " \t\r\n", &save)) == NULL) {
+			fprintf(stderr, "signet-bench-coap: %s: a line without "
+			    "a key\n", file);
+			exit(2);
+		}
+		slots[n].identity = strdup(id);
+		slots[n].psk = strdup(k);
+		if (slots[n].identity == NULL || slots[n].psk == NULL)
+			exit(2);
+		n++;
+	}
+	fclose(f);
+	if (n == 0) {
+		fprintf(stderr, "signet-bench-coap: %s: no credentials\n",
+		    file);
+		exit(2);
+	}
+	if (n < inflight)
+		fprintf(stderr, "signet-bench-coap: %d credentials for %d "
+		    "in flight: slots share them\n", n, inflight);
+	for (i = n; i < MAX_INFLIGHT; i++) {
+		slots[i].identity = slots[i % n].identity;
+		slots[i].psk = slots[i % n].psk;
+	}
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: signet-bench-coap -p port [-H host] -U path "
 	    "[-m get|post] [-f body] [-t format] [-A accept]\n"
-	    "    (-i identity -k psk | -c cert.pem -j key.pem) [-d seconds] "
+	    "    (-i identity -k psk | -K psk-file | -c cert.pem -j key.pem) "
+	    "[-d seconds] "
 	    "[-N max] [-w inflight]\n");
 	exit(2);
 }
@@ -231,12 +285,12 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	const char *host = "127.0.0.1";
+	const char *host = "127.0.0.1", *pskfile = NULL;
 	double t0, t_end;
 	unsigned long max = 0, started = 0;
 	int ch, port = 0, seconds = 10, inflight = 8, i, busy;
 
-	while ((ch = getopt(argc, argv, "A:c:d:f:H:i:j:k:m:N:p:t:U:w:")) !=
+	while ((ch = getopt(argc, argv, "A:c:d:f:H:i:j:k:K:m:N:p:t:U:w:")) !=
 	    -1) {
 		switch (ch) {
 		case 'A': accept_fmt = atoi(optarg); break;
@@ -247,6 +301,7 @@ main(int argc, char **argv)
 		case 'i': identity = optarg; break;
 		case 'j': key = optarg; break;
 		case 'k': psk = optarg; break;
+		case 'K': pskfile = optarg; break;
 		case 'm':
 			method = strcmp(optarg, "post") == 0 ?
 			    COAP_REQUEST_CODE_POST : COAP_REQUEST_CODE_GET;
@@ -260,9 +315,17 @@ main(int argc, char **argv)
 		}
 	}
 	if (port <= 0 || seconds <= 0 || inflight < 1 ||
-	    inflight > MAX_INFLIGHT || (psk == NULL) == (cert == NULL) ||
+	    inflight > MAX_INFLIGHT ||
+	    (psk != NULL) + (pskfile != NULL) + (cert != NULL) != 1 ||
 	    (psk != NULL && identity == NULL) || (cert != NULL && key == NULL))
 		usage();
+	if (pskfile != NULL)
+		psk_file(pskfile, inflight);
+	else if (psk != NULL)
+		for (i = 0; i < MAX_INFLIGHT; i++) {
+			slots[i].identity = identity;
+			slots[i].psk = psk;
+		}
 	coap_startup();
 	coap_set_log_level(LOG_EMERG);
 	coap_dtls_set_log_level(LOG_EMERG);
