@@ -330,6 +330,9 @@ static cfg_opt_t top_opts[] = {
 	CFG_INT("acme_tlsalpn01_port", 443, CFGF_NONE),
 	CFG_STR("acme_dns_resolver", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("acme_validate_allow", "{}", CFGF_NONE),
+	/* ACME state lifetimes (issue 20, docs/acme.md "Storage") */
+	CFG_STR("acme_order_lifetime", "1d", CFGF_NONE),
+	CFG_STR("acme_authz_reuse", "0", CFGF_NONE),
 	CFG_SEC("listen", listen_opts, CFGF_NONE),
 	CFG_SEC("token", token_opts, CFGF_NONE),
 	CFG_SEC("storage", storage_opts, CFGF_NONE),
@@ -351,6 +354,8 @@ static const struct sconf_cfg_validator validators[] = {
 	{ "log_level", check_level },
 	{ "metrics", check_metrics },
 	{ "token_max_ttl", check_duration },
+	{ "acme_order_lifetime", check_duration },
+	{ "acme_authz_reuse", check_duration },
 	{ "storage|backend", check_backend },
 	{ "storage|audit_checkpoint_interval", check_duration },
 	{ "revocation|crl_next_update", check_duration },

@@ -88,6 +88,7 @@ static const struct migration {
 	{ schema_v3, NULL },
 	{ schema_v4, NULL },
 	{ schema_v5, NULL },
+	{ pg_acme_schema, NULL },	/* 6: ACME (issue 20) */
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -215,6 +215,10 @@ struct sconf {
 	int acme_tlsalpn01_port; /* port tls-alpn-01 validations connect to */
 	char *acme_dns_resolver; /* "addr:port" dns-01 asks; NULL: resolv.conf */
 	struct sconf_list acme_validate_allow; /* CIDRs validations may reach */
+	/* ACME state lifetimes (issue 20) */
+	int64_t acme_order_lifetime; /* seconds a new order may wait */
+	int64_t acme_authz_reuse; /* seconds a valid authz serves new
+				     orders of its account; 0: never */
 
 	/* Expiry notifications (issue 19, docs/notify.md). */
 	char *notify_secret_file; /* HMAC key of the webhook signature */
