@@ -214,6 +214,8 @@ eng_acme_order_answer(struct eng_acme *a, const char *id,
  * valid authorization of this account for this identifier, validated
  * within acme_authz_reuse seconds, becomes step *st: a valid copy in the
  * new order that expires when the reuse window of the original ends.
+ * ids: the new authorization's and challenge's ids, and room for the
+ * original's.
  * Returns 1 (reused; *until is that end), 0 (none) or -1 (ledger).
  */
 struct eng_acme_reuse {
@@ -235,7 +237,7 @@ eng_acme_reuse_row(const struct ledger_val *v, size_t n, void *arg)
 
 static int
 eng_acme_reuse(struct eng_acme *a, const struct acme_ident *id,
-    const char *oid, char ids[2][ENG_ACME_ID_MAX + 1],
+    const char *oid, char ids[3][ENG_ACME_ID_MAX + 1],
     struct ledger_acme_step *st, int64_t *until)
 {
 	int64_t now = eng_engine_now(a->e), win = a->rt->conf->acme_authz_reuse;
@@ -255,13 +257,15 @@ eng_acme_reuse(struct eng_acme *a, const struct acme_ident *id,
 	if (r.id[0] == '\0' || r.validated + win <= now)
 		return 0;
 	*until = r.validated + win;
+	/* The step points at ids[], which outlives this call. */
+	eng_fmt(ids[2], ENG_ACME_ID_MAX + 1, "%s", r.id);
 	st->stmt = LA_AUTHZ_REUSE;
 	st->one = 1;
 	st->n = 5;
 	st->v[0] = ledger_vt(ids[0]);
 	st->v[1] = ledger_vt(oid);
 	st->v[2] = ledger_vt(ids[1]);
-	st->v[3] = ledger_vt(r.id);
+	st->v[3] = ledger_vt(ids[2]);
 	st->v[4] = ledger_vi(*until);
 	/* ids[1] (the new challenge id) is its own; the row keeps the token
 	   of the original, which the client answered already. */
@@ -278,7 +282,7 @@ eng_acme_new_order(struct eng_acme *a)
 	struct eng_acme_order o;
 	struct ca_name nm;
 	struct ca_err cerr;
-	char oid[ENG_ACME_ID_MAX + 1], (*ids)[2][ENG_ACME_ID_MAX + 1] = NULL;
+	char oid[ENG_ACME_ID_MAX + 1], (*ids)[3][ENG_ACME_ID_MAX + 1] = NULL;
 	uint8_t ip[16];
 	int64_t now = eng_engine_now(a->e), expires, until = 0;
 	size_t i;
