@@ -349,4 +349,23 @@ int	acme_nonce_redeem(struct acme_nonce_store *, uint64_t now,
 	    const char *nonce, size_t len);
 void	acme_nonce_wipe(struct acme_nonce_store *);
 
+/*
+ * Nonces of a cluster (issue 20, docs/decisions.md "ACME nonces in a
+ * cluster"): the same 43 characters, with ACME_NONCE_RND random octets
+ * (the caller's) in place of the counter, so nodes sharing one key never
+ * mint the same nonce.  There is no window: the caller keeps the replay
+ * state (the ledger's acme_nonces), keyed by the ACME_NONCE_ID octets
+ * acme_nonce_check hands back, until *expires; check refuses a bad tag
+ * and an expired nonce (ACME_E_NONCE) without any state.
+ */
+#define ACME_NONCE_RND		8
+#define ACME_NONCE_ID		16
+
+int	acme_nonce_mint(const uint8_t key[ACME_NONCE_KEY],
+	    const uint8_t rnd[ACME_NONCE_RND], uint64_t now,
+	    char out[ACME_NONCE_LEN + 1]);
+int	acme_nonce_check(const uint8_t key[ACME_NONCE_KEY], uint64_t now,
+	    uint64_t lifetime, const char *nonce, size_t len,
+	    uint8_t id[ACME_NONCE_ID], uint64_t *expires);
+
 #endif /* SIGNET_ACME_H */

@@ -36,19 +36,25 @@ nonce_get64(const uint8_t *p)
 }
 
 static int
-nonce_tag(const struct acme_nonce_store *st, const uint8_t *msg,
-    uint8_t tag[NONCE_TAG])
+nonce_tag_key(const uint8_t *key, const uint8_t *msg, uint8_t tag[NONCE_TAG])
 {
 	uint8_t mac[32];
 	size_t n = 0;
 
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, st->key,
-	    sizeof(st->key), msg, 16, mac, sizeof(mac), &n) == NULL ||
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key,
+	    ACME_NONCE_KEY, msg, 16, mac, sizeof(mac), &n) == NULL ||
 	    n != sizeof(mac))
 		return ACME_E_MEM;
 	memcpy(tag, mac, NONCE_TAG);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return ACME_OK;
+}
+
+static int
+nonce_tag(const struct acme_nonce_store *st, const uint8_t *msg,
+    uint8_t tag[NONCE_TAG])
+{
+	return nonce_tag_key(st->key, msg, tag);
 }
 
 int
@@ -117,4 +123,46 @@ void
 acme_nonce_wipe(struct acme_nonce_store *st)
 {
 	OPENSSL_cleanse(st, sizeof(*st));
+}
+
+/* Cluster nonces: rnd 8, issued 8, tag 16 (acme.h). */
+int
+acme_nonce_mint(const uint8_t key[ACME_NONCE_KEY],
+    const uint8_t rnd[ACME_NONCE_RND], uint64_t now,
+    char out[ACME_NONCE_LEN + 1])
+{
+	uint8_t raw[NONCE_RAW];
+	int rc;
+
+	memcpy(raw, rnd, ACME_NONCE_RND);
+	nonce_be64(raw + 8, now);
+	if ((rc = nonce_tag_key(key, raw, raw + 16)) != ACME_OK)
+		return rc;
+	return acme_b64url_encode(raw, sizeof(raw), out, ACME_NONCE_LEN + 1);
+}
+
+int
+acme_nonce_check(const uint8_t key[ACME_NONCE_KEY], uint64_t now,
+    uint64_t lifetime, const char *nonce, size_t len,
+    uint8_t id[ACME_NONCE_ID], uint64_t *expires)
+{
+	uint8_t raw[NONCE_RAW], tag[NONCE_TAG];
+	uint64_t issued;
+	size_t n;
+	int rc;
+
+	if (len != ACME_NONCE_LEN ||
+	    acme_b64url_decode(nonce, len, raw, sizeof(raw), &n) != ACME_OK ||
+	    n != sizeof(raw))
+		return ACME_E_NONCE;
+	if ((rc = nonce_tag_key(key, raw, tag)) != ACME_OK)
+		return rc;
+	if (CRYPTO_memcmp(tag, raw + 16, NONCE_TAG) != 0)
+		return ACME_E_NONCE;	/* not the cluster's */
+	issued = nonce_get64(raw + 8);
+	if (issued > now || now - issued > lifetime)
+		return ACME_E_NONCE;	/* expired */
+	memcpy(id, raw, ACME_NONCE_ID);
+	*expires = issued + lifetime;
+	return ACME_OK;
 }

@@ -338,6 +338,9 @@ static cfg_opt_t top_opts[] = {
 	CFG_STR("acme_failed_authz_window", "1h", CFGF_NONE),
 	CFG_INT("acme_accounts_per_source", 10, CFGF_NONE),
 	CFG_STR("acme_accounts_window", "3h", CFGF_NONE),
+	/* ACME state lifetimes (issue 20, docs/acme.md "Storage") */
+	CFG_STR("acme_order_lifetime", "1d", CFGF_NONE),
+	CFG_STR("acme_authz_reuse", "0", CFGF_NONE),
 	CFG_SEC("listen", listen_opts, CFGF_NONE),
 	CFG_SEC("token", token_opts, CFGF_NONE),
 	CFG_SEC("storage", storage_opts, CFGF_NONE),
@@ -362,6 +365,8 @@ static const struct sconf_cfg_validator validators[] = {
 	{ "acme_orders_window", check_duration },
 	{ "acme_failed_authz_window", check_duration },
 	{ "acme_accounts_window", check_duration },
+	{ "acme_order_lifetime", check_duration },
+	{ "acme_authz_reuse", check_duration },
 	{ "storage|backend", check_backend },
 	{ "storage|audit_checkpoint_interval", check_duration },
 	{ "revocation|crl_next_update", check_duration },

@@ -235,6 +235,11 @@ sconf_convert(cfg_t *cfg, struct sconf *c, char *err, size_t errlen)
 	    "acme_accounts_per_source");
 	c->acme_accounts_window = sconf_duration(cfg_getstr(cfg,
 	    "acme_accounts_window"));
+	/* ACME state lifetimes (issue 20) */
+	c->acme_order_lifetime = sconf_duration(cfg_getstr(cfg,
+	    "acme_order_lifetime"));
+	c->acme_authz_reuse = sconf_duration(cfg_getstr(cfg,
+	    "acme_authz_reuse"));
 	c->listen_https = dup_opt(ls, "https", &ok);
 	c->listen_http = dup_opt(ls, "http", &ok);
 	c->listen_coap = dup_opt(ls, "coap", &ok);
@@ -516,6 +521,11 @@ sconf_check(const struct sconf *c, char *err, size_t errlen)
 			FAIL("%s: acme_caa_identities: \"%s\" is not a domain "
 			    "name (\"ca.example.com\")", c->path,
 			    c->acme_caa_identities.v[i]);
+	/* ACME state lifetimes (issue 20) */
+	if (c->acme_order_lifetime < 60 || c->acme_order_lifetime > 30 * 86400)
+		FAIL("%s: acme_order_lifetime must be 1m..30d", c->path);
+	if (c->acme_authz_reuse < 0 || c->acme_authz_reuse > 30 * 86400)
+		FAIL("%s: acme_authz_reuse must be 0..30d", c->path);
 	if (c->est_default && sconf_est_label(c, "", &t, &p) != 0)
 		FAIL("%s: est_default \"%s\" names no tenant/profile", c->path,
 		    c->est_default);

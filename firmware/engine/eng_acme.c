@@ -26,9 +26,18 @@
 
 #define ENG_ACME_NONCE_LIFE	600	/* seconds a nonce may wait */
 
-/* Nonces: one store per engine process, keyed at random at first use. */
+/*
+ * Nonces (docs/decisions.md "ACME nonces in a cluster").  On a ledger of
+ * its own (SQLite) the engine is the only node: one store in memory,
+ * keyed at random at first use.  On a shared ledger (PostgreSQL) every
+ * node mints and checks nonces with the cluster's key, kept in the
+ * ledger, and redeems a nonce by inserting its id into the ledger's
+ * acme_nonces, so a nonce is used once whichever node sees it.
+ */
 static pthread_mutex_t eng_acme_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct acme_nonce_store *eng_acme_ns;
+static uint8_t eng_acme_ckey[ACME_NONCE_KEY];
+static int eng_acme_ckey_ok;
 
 static int
 eng_acme_nonce_store(void)
@@ -51,14 +60,101 @@ eng_acme_nonce_store(void)
 	return 0;
 }
 
+static int
+eng_acme_key_row(const struct ledger_val *v, size_t n, void *arg)
+{
+	if (n >= 1 && v[0].type == LV_BLOB && v[0].len == ACME_NONCE_KEY) {
+		memcpy(arg, v[0].b, ACME_NONCE_KEY);
+		eng_acme_ckey_ok = 1;
+	}
+	return 1;
+}
+
+/*
+ * The cluster's nonce key, under eng_acme_mu: read it, or make one; the
+ * first node to commit its key wins and every node reads that one.
+ */
+static int
+eng_acme_cluster_key(struct eng_acme *a)
+{
+	struct ledger_acme_step st;
+	uint8_t key[ACME_NONCE_KEY];
+	int rc;
+
+	if (eng_acme_ckey_ok)
+		return 0;
+	if (ledger_acme_read(a->e->ledger, LA_NONCE_KEY, NULL, 0,
+	    eng_acme_key_row, eng_acme_ckey) != LEDGER_OK)
+		return -1;
+	if (eng_acme_ckey_ok)
+		return 0;
+	if (RAND_priv_bytes(key, sizeof(key)) != 1)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	st.stmt = LA_NONCE_KEY_INIT;
+	st.n = 1;
+	st.v[0] = ledger_vb(key, sizeof(key));
+	rc = ledger_acme_write(a->e->ledger, &st, 1, NULL);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != LEDGER_OK || ledger_acme_read(a->e->ledger, LA_NONCE_KEY,
+	    NULL, 0, eng_acme_key_row, eng_acme_ckey) != LEDGER_OK)
+		return -1;
+	return eng_acme_ckey_ok ? 0 : -1;
+}
+
 static void
 eng_acme_nonce(struct eng_acme *a)
 {
+	uint8_t rnd[ACME_NONCE_RND];
+	int ok;
+
 	pthread_mutex_lock(&eng_acme_mu);
-	if (eng_acme_nonce_store() == 0 && acme_nonce_issue(eng_acme_ns,
-	    (uint64_t)eng_engine_now(a->e), a->nonce) != ACME_OK)
+	if (ledger_acme_shared(a->e->ledger))
+		ok = eng_acme_cluster_key(a) == 0 &&
+		    RAND_bytes(rnd, sizeof(rnd)) == 1 &&
+		    acme_nonce_mint(eng_acme_ckey, rnd,
+		    (uint64_t)eng_engine_now(a->e), a->nonce) == ACME_OK;
+	else
+		ok = eng_acme_nonce_store() == 0 &&
+		    acme_nonce_issue(eng_acme_ns,
+		    (uint64_t)eng_engine_now(a->e), a->nonce) == ACME_OK;
+	if (!ok)
 		a->nonce[0] = '\0';
 	pthread_mutex_unlock(&eng_acme_mu);
+}
+
+/*
+ * A shared ledger's redeem: the tag and age checked here, then the id
+ * inserted (sweeping a few expired ones), which fails on every node
+ * once one has done it.  ACME_E_MEM: the ledger could not say.
+ */
+static int
+eng_acme_redeem_shared(struct eng_acme *a, const char *nonce)
+{
+	struct ledger_acme_step st[2];
+	uint8_t id[ACME_NONCE_ID];
+	uint64_t expires, now = (uint64_t)eng_engine_now(a->e);
+	int rc;
+
+	pthread_mutex_lock(&eng_acme_mu);
+	rc = eng_acme_cluster_key(a) != 0 ? ACME_E_MEM :
+	    acme_nonce_check(eng_acme_ckey, now, ENG_ACME_NONCE_LIFE, nonce,
+	    strlen(nonce), id, &expires);
+	pthread_mutex_unlock(&eng_acme_mu);
+	if (rc != ACME_OK)
+		return rc;
+	memset(st, 0, sizeof(st));
+	st[0].stmt = LA_NONCE_SWEEP;
+	st[0].n = 1;
+	st[0].v[0] = ledger_vi((int64_t)now);
+	st[1].stmt = LA_NONCE_USE;
+	st[1].one = 1;
+	st[1].n = 2;
+	st[1].v[0] = ledger_vb(id, sizeof(id));
+	st[1].v[1] = ledger_vi((int64_t)expires);
+	rc = ledger_acme_write(a->e->ledger, st, 2, NULL);
+	return rc == LEDGER_OK ? ACME_OK : rc == LEDGER_ERR_STATE ?
+	    ACME_E_NONCE : ACME_E_MEM;
 }
 
 static int
@@ -66,6 +162,8 @@ eng_acme_redeem(struct eng_acme *a, const char *nonce)
 {
 	int rc = ACME_E_NONCE;
 
+	if (ledger_acme_shared(a->e->ledger))
+		return eng_acme_redeem_shared(a, nonce);
 	pthread_mutex_lock(&eng_acme_mu);
 	if (eng_acme_nonce_store() == 0)
 		rc = acme_nonce_redeem(eng_acme_ns,
@@ -374,7 +472,10 @@ eng_acme_verify(struct eng_acme *a)
 	if (rc != ACME_OK)
 		return eng_acme_problem(a, acme_problem_for(rc), "JWS: %s",
 		    acme_strerror(rc));
-	if (eng_acme_redeem(a, a->jws->nonce) != ACME_OK)
+	if ((rc = eng_acme_redeem(a, a->jws->nonce)) == ACME_E_MEM)
+		return eng_acme_problem(a, ACME_P_SERVER_INTERNAL,
+		    "nonce: the ledger cannot redeem it now");
+	if (rc != ACME_OK)
 		return eng_acme_problem(a, ACME_P_BAD_NONCE,
 		    "nonce unknown, used or expired");
 	eng_acme_url(a, url, sizeof(url));

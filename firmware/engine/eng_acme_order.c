@@ -211,6 +211,69 @@ eng_acme_order_answer(struct eng_acme *a, const char *id,
 	return eng_acme_answer(a, status, PROTO_ACME_CT_JSON, loc);
 }
 
+/*
+ * Authorization reuse (issue 20, docs/acme.md "Storage"): the newest
+ * valid authorization of this account for this identifier, validated
+ * within acme_authz_reuse seconds, becomes step *st: a valid copy in the
+ * new order that expires when the reuse window of the original ends.
+ * ids: the new authorization's and challenge's ids, and room for the
+ * original's.
+ * Returns 1 (reused; *until is that end), 0 (none) or -1 (ledger).
+ */
+struct eng_acme_reuse {
+	char	id[ENG_ACME_ID_MAX + 1];
+	int64_t	validated;
+};
+
+static int
+eng_acme_reuse_row(const struct ledger_val *v, size_t n, void *arg)
+{
+	struct eng_acme_reuse *r = arg;
+
+	if (n >= 2 && v[0].type == LV_TEXT && v[1].type == LV_INT) {
+		eng_fmt(r->id, sizeof(r->id), "%s", v[0].s);
+		r->validated = v[1].i;
+	}
+	return 1;
+}
+
+static int
+eng_acme_reuse(struct eng_acme *a, const struct acme_ident *id,
+    const char *oid, char ids[3][ENG_ACME_ID_MAX + 1],
+    struct ledger_acme_step *st, int64_t *until)
+{
+	int64_t now = eng_engine_now(a->e), win = a->rt->conf->acme_authz_reuse;
+	struct eng_acme_reuse r;
+	struct ledger_val args[4];
+
+	if (win <= 0)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	args[0] = ledger_vt(a->acct.id);
+	args[1] = ledger_vt(id->type == ACME_ID_DNS ? "dns" : "ip");
+	args[2] = ledger_vt(id->value);
+	args[3] = ledger_vi(now - win + 1);
+	if (ledger_acme_read(a->e->ledger, LA_AUTHZ_REUSABLE, args, 4,
+	    eng_acme_reuse_row, &r) != LEDGER_OK)
+		return -1;
+	if (r.id[0] == '\0' || r.validated + win <= now)
+		return 0;
+	*until = r.validated + win;
+	/* The step points at ids[], which outlives this call. */
+	eng_fmt(ids[2], ENG_ACME_ID_MAX + 1, "%s", r.id);
+	st->stmt = LA_AUTHZ_REUSE;
+	st->one = 1;
+	st->n = 5;
+	st->v[0] = ledger_vt(ids[0]);
+	st->v[1] = ledger_vt(oid);
+	st->v[2] = ledger_vt(ids[1]);
+	st->v[3] = ledger_vt(ids[2]);
+	st->v[4] = ledger_vi(*until);
+	/* ids[1] (the new challenge id) is its own; the row keeps the token
+	   of the original, which the client answered already. */
+	return 1;
+}
+
 /* newOrder: names the profile allows, one authorization each. */
 static int
 eng_acme_new_order(struct eng_acme *a)
@@ -221,9 +284,9 @@ eng_acme_new_order(struct eng_acme *a)
 	struct eng_acme_order o;
 	struct ca_name nm;
 	struct ca_err cerr;
-	char oid[ENG_ACME_ID_MAX + 1], (*ids)[2][ENG_ACME_ID_MAX + 1] = NULL;
+	char oid[ENG_ACME_ID_MAX + 1], (*ids)[3][ENG_ACME_ID_MAX + 1] = NULL;
 	uint8_t ip[16];
-	int64_t now = eng_engine_now(a->e);
+	int64_t now = eng_engine_now(a->e), expires, until = 0;
 	size_t i;
 	int rc, ans;
 
@@ -287,7 +350,7 @@ eng_acme_new_order(struct eng_acme *a)
 	st[0].v[0] = ledger_vt(oid);
 	st[0].v[1] = ledger_vt(a->acct.id);
 	st[0].v[2] = ledger_vt(no->ident[0].value);
-	st[0].v[3] = ledger_vi(now + ENG_ACME_ORDER_TTL);
+	expires = now + a->rt->conf->acme_order_lifetime;
 	st[0].v[4] = ledger_vi(now);
 	st[0].v[5] = ledger_vt(no->has_replaces ? no->replaces_text : "");
 	for (i = 0; i < no->nident; i++) {
@@ -297,6 +360,19 @@ eng_acme_new_order(struct eng_acme *a)
 			    "random");
 			goto out;
 		}
+		/* issue 20: a valid authorization reused; the order
+		   expires no later than the reuse does. */
+		if ((rc = eng_acme_reuse(a, &no->ident[i], oid, ids[i],
+		    &st[1 + i], &until)) < 0) {
+			ans = eng_acme_problem(a, ACME_P_SERVER_INTERNAL,
+			    "ledger");
+			goto out;
+		}
+		if (rc == 1) {
+			if (until < expires)
+				expires = until;
+			continue;
+		}
 		st[1 + i].stmt = LA_AUTHZ_INSERT;
 		st[1 + i].n = 8;
 		st[1 + i].v[0] = ledger_vt(ids[i][0]);
@@ -305,11 +381,13 @@ eng_acme_new_order(struct eng_acme *a)
 		st[1 + i].v[3] = ledger_vt(no->ident[i].type == ACME_ID_DNS ?
 		    "dns" : "ip");
 		st[1 + i].v[4] = ledger_vt(no->ident[i].value);
-		st[1 + i].v[5] = ledger_vi(now + ENG_ACME_ORDER_TTL);
+		st[1 + i].v[5] = ledger_vi(now +
+		    a->rt->conf->acme_order_lifetime);
 		/* The challenge id doubles as its token: 128 random bits. */
 		st[1 + i].v[6] = ledger_vt(ids[i][1]);
 		st[1 + i].v[7] = ledger_vt(ids[i][1]);
 	}
+	st[0].v[3] = ledger_vi(expires);
 	if ((rc = ledger_acme_write(a->e->ledger, st, 1 + no->nident, NULL)) !=
 	    LEDGER_OK) {
 		/* LA_ORDER_INSERT adds no row if replaced already. */

@@ -1,7 +1,8 @@
 /*
  * ACME state: argument checks in front of the backend's ops (see
  * signet/ledger_acme.h).  No SQL here.  A backend without ACME
- * statements (PostgreSQL, for now) answers LEDGER_ERR_ARG.
+ * statements answers LEDGER_ERR_ARG; so does SQLite for the nonce
+ * statements, which only a shared ledger needs.
  */
 #include <string.h>
 
@@ -78,4 +79,10 @@ ledger_acme_read(struct ledger *l, enum ledger_acme_stmt stmt,
 	    l->be->acme_read == NULL)
 		return LEDGER_ERR_ARG;
 	return l->be->acme_read(l->state, stmt, args, nargs, cb, arg);
+}
+
+int
+ledger_acme_shared(struct ledger *l)
+{
+	return l != NULL && l->be->acme_shared;
 }

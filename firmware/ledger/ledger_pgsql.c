@@ -50,7 +50,7 @@ do_op(struct pg_ledger *pg, struct gc_op *op)
 	case GC_RESERVE_TOKEN:
 		return pg_do_reserve_token(pg, op->in, op->hash, op->now);
 	case GC_ACME:
-		break;	/* no ACME tables on PostgreSQL yet (docs/acme.md) */
+		return pg_do_acme(pg, op->steps, op->nsteps, op->audit);
 	case GC_TIDY:
 		return pg_do_tidy(pg, op->name, op->now, op->limit, &op->out,
 		    &op->out2);
@@ -244,4 +244,8 @@ const struct ledger_backend ledger_backend_pgsql = {
 	.notify = ledger_gc_notify,
 	.notify_expiring = pg_notify_expiring,
 	.notify_counts = pg_notify_counts,
+	/* ACME (issue 20), shared by every node: ledger_pgsql_acme.c */
+	.acme_write = ledger_gc_acme,
+	.acme_read = pg_acme_read,
+	.acme_shared = 1,
 };

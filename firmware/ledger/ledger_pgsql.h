@@ -9,6 +9,7 @@
 
 #include <signet/audit_pgsql.h>
 #include <signet/ledger.h>
+#include <signet/ledger_acme.h>
 #include <signet/pgutil.h>
 
 #include "ledger_gc.h"
@@ -128,6 +129,16 @@ int	pg_notify_expiring(void *state, const char *tenant,
 	    const char *profile, int64_t secs, int permille, int64_t now,
 	    uint64_t *n);
 int	pg_notify_counts(void *state, struct ledger_notify_counts *out);
+/*
+ * ledger_pgsql_acme.c (issue 20): the ACME tables (schema version 6) and
+ * their statements; writes inside the writer's batch, reads on a reader.
+ */
+extern const char pg_acme_schema[];
+int	pg_do_acme(struct pg_ledger *pg, const struct ledger_acme_step *steps,
+	    size_t n, const struct audit_record *audit);
+int	pg_acme_read(void *state, enum ledger_acme_stmt stmt,
+	    const struct ledger_val *args, size_t nargs, ledger_acme_cb cb,
+	    void *arg);
 
 /* ledger_pgsql_schema.c */
 int	pg_migrate(struct pg_conn *c);

@@ -113,6 +113,7 @@ static const struct migration {
 	{ schema_v4, NULL },
 	{ schema_v5, NULL },
 	{ schema_notify, NULL },	/* 6 */
+	{ pg_acme_schema, NULL },	/* 7: ACME (issue 20) */
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

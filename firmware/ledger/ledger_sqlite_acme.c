@@ -6,8 +6,10 @@
  *
  * Simplification of this slice (docs/acme.md "The first slice"): an
  * authorization carries its one challenge (http-01) in its own row
- * instead of an acme_challenges table, and each order has its own
- * authorizations (no reuse window yet).
+ * instead of an acme_challenges table.  A reused authorization (issue
+ * 20, acme_authz_reuse) is a valid copy in the new order, not a link.
+ * The nonce statements are PostgreSQL's only: one SQLite ledger has one
+ * engine, whose nonces stay in its memory (docs/decisions.md).
  */
 #include <stdio.h>
 #include <string.h>
@@ -189,6 +191,16 @@ static const char *const acme_sql[LA_STMT_MAX] = {
 	[LA_AUTHZ_VALID] = "SELECT id FROM acme_authz WHERE account_id = ?1"
 	    " AND type = ?2 AND value = ?3 AND status = 'valid'"
 	    " AND expires > ?4 LIMIT 1",
+	/* issue 20: authorization reuse within acme_authz_reuse. */
+	[LA_AUTHZ_REUSE] = "INSERT INTO acme_authz(id, order_id, account_id,"
+	    " type, value, status, expires, chall_id, token, chall_status,"
+	    " validated, chall_type) SELECT ?1, ?2, account_id, type, value,"
+	    " 'valid', ?5, ?3, token, 'valid', validated, chall_type"
+	    " FROM acme_authz WHERE id = ?4 AND status = 'valid'",
+	[LA_AUTHZ_REUSABLE] = "SELECT id, validated FROM acme_authz"
+	    " WHERE account_id = ?1 AND type = ?2 AND value = ?3"
+	    " AND status = 'valid' AND validated >= ?4 AND validated > 0"
+	    " ORDER BY validated DESC LIMIT 1",
 };
 
 static void
@@ -222,6 +234,8 @@ apply_one(sqlite3 *db, const struct ledger_acme_step *s)
 	sqlite3_stmt *st = NULL;
 	int src;
 
+	if (acme_sql[s->stmt] == NULL)
+		return LEDGER_ERR_ARG;	/* a shared ledger's statement */
 	if ((src = sqlite3_prepare_v2(db, acme_sql[s->stmt], -1, &st,
 	    NULL)) != SQLITE_OK) {
 		sqlite3_finalize(st);
@@ -258,6 +272,8 @@ sq_acme_read(void *state, enum ledger_acme_stmt stmt,
 	sqlite3_stmt *st = NULL;
 	int src, i, ncols;
 
+	if (acme_sql[stmt] == NULL)
+		return LEDGER_ERR_ARG;	/* a shared ledger's statement */
 	pthread_mutex_lock(&sq->rlock);
 	if ((src = sqlite3_prepare_v2(sq->rdb, acme_sql[stmt], -1, &st,
 	    NULL)) != SQLITE_OK)

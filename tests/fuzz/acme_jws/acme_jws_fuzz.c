@@ -92,6 +92,8 @@ syntaxes(const uint8_t *data, size_t size)
 	struct acme_certid id;
 	struct acme_ident ident;
 	char nonce[ACME_NONCE_LEN + 1];
+	uint8_t nid[ACME_NONCE_ID];
+	uint64_t nexp;
 	int64_t t;
 
 	acme_certid_parse((const char *)data, size, &id);
@@ -104,6 +106,10 @@ syntaxes(const uint8_t *data, size_t size)
 	}
 	if (acme_nonce_redeem(&st, 100, (const char *)data, size) == ACME_OK)
 		abort();	/* forged nonces never pass */
+	/* Nor forged cluster nonces (issue 20); hmac is ACME_NONCE_KEY long. */
+	if (acme_nonce_check(hmac, 100, 60, (const char *)data, size, nid,
+	    &nexp) == ACME_OK)
+		abort();
 }
 
 int

@@ -181,6 +181,49 @@ test_problems(void **state)
 	    "rejectedIdentifier");
 }
 
+/*
+ * Cluster nonces (issue 20): minted under the shared key, checked
+ * without state; the id is what the ledger keeps; a wrong key, a changed
+ * octet, an old or future nonce and a bad length are refused.
+ */
+static void
+test_cluster(void **state)
+{
+	static const uint8_t other[ACME_NONCE_KEY] = { 9 };
+	static const uint8_t rnd[ACME_NONCE_RND] = { 1, 1, 2, 3, 5, 8, 13 };
+	static const uint8_t rnd2[ACME_NONCE_RND] = { 2 };
+	char n[ACME_NONCE_LEN + 1], n2[ACME_NONCE_LEN + 1];
+	uint8_t id[ACME_NONCE_ID], id2[ACME_NONCE_ID];
+	uint64_t exp;
+
+	(void)state;
+	assert_int_equal(acme_nonce_mint(key, rnd, 1000, n), ACME_OK);
+	assert_int_equal(strlen(n), ACME_NONCE_LEN);
+	assert_int_equal(acme_nonce_check(key, 1000, 600, n, strlen(n), id,
+	    &exp), ACME_OK);
+	assert_int_equal(exp, 1600);
+	assert_memory_equal(id, rnd, ACME_NONCE_RND);
+	/* Stateless: a second check passes too; single use is the ledger's. */
+	assert_int_equal(acme_nonce_check(key, 1600, 600, n, strlen(n), id2,
+	    &exp), ACME_OK);
+	assert_memory_equal(id, id2, sizeof(id));
+	assert_int_equal(acme_nonce_mint(key, rnd2, 1000, n2), ACME_OK);
+	assert_int_equal(acme_nonce_check(key, 1000, 600, n2, strlen(n2),
+	    id2, &exp), ACME_OK);
+	assert_memory_not_equal(id, id2, sizeof(id));
+	assert_int_equal(acme_nonce_check(other, 1000, 600, n, strlen(n), id,
+	    &exp), ACME_E_NONCE);
+	assert_int_equal(acme_nonce_check(key, 1601, 600, n, strlen(n), id,
+	    &exp), ACME_E_NONCE);
+	assert_int_equal(acme_nonce_check(key, 999, 600, n, strlen(n), id,
+	    &exp), ACME_E_NONCE);
+	assert_int_equal(acme_nonce_check(key, 1000, 600, n, strlen(n) - 1,
+	    id, &exp), ACME_E_NONCE);
+	n[5] = n[5] == 'A' ? 'B' : 'A';
+	assert_int_equal(acme_nonce_check(key, 1000, 600, n, strlen(n), id,
+	    &exp), ACME_E_NONCE);
+}
+
 int
 main(void)
 {
@@ -189,6 +232,7 @@ main(void)
 		cmocka_unit_test(test_forgeries),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_problems),
+		cmocka_unit_test(test_cluster),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,8 @@ test_example_loads(void **state)
 	assert_int_equal(c->acme_tlsalpn01_port, 443);
 	assert_null(c->acme_dns_resolver);
 	assert_int_equal(c->acme_validate_allow.n, 0);
+	assert_int_equal(c->acme_order_lifetime, 86400);	/* issue 20 */
+	assert_int_equal(c->acme_authz_reuse, 0);
 	assert_int_equal(c->storage_cache_kib, 2048);
 	sconf_free(c);
 }
@@ -221,6 +223,14 @@ test_errors(void **state)
 	    "acme_dns_resolver = \"::1:53\"\n", "is not an address and port");
 	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
 	    "acme_tlsalpn01_port = 0\n", "must be 1..65535");
+	/* issue 20: ACME state lifetimes. */
+	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
+	    "acme_order_lifetime = \"30s\"\n",
+	    "acme_order_lifetime must be 1m..30d");
+	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
+	    "acme_authz_reuse = \"31d\"\n", "acme_authz_reuse must be 0..30d");
+	expect_error("acme_http01_port = 80\n", "acme_http01_port = 80\n"
+	    "acme_authz_reuse = \"soon\"\n", "is not a duration");
 }
 
 static void

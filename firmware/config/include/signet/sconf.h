@@ -227,6 +227,10 @@ struct sconf {
 	int64_t acme_failed_authz_window;
 	int64_t acme_accounts_per_source;	/* newAccount per address/64 */
 	int64_t acme_accounts_window;
+	/* ACME state lifetimes (issue 20) */
+	int64_t acme_order_lifetime; /* seconds a new order may wait */
+	int64_t acme_authz_reuse; /* seconds a valid authz serves new
+				     orders of its account; 0: never */
 
 	/* Expiry notifications (issue 19, docs/notify.md). */
 	char *notify_secret_file; /* HMAC key of the webhook signature */

@@ -54,6 +54,14 @@ enum ledger_acme_stmt {
 	LA_ACCT_CONTACT, /* t id, t contact (JSON array): a valid account */
 	LA_ACCT_KEY,	/* t id, t thumbprint, b key, t old thumbprint:
 			   a valid account (7.3.5) */
+	/* issue 20, cluster-safe ACME state (docs/acme.md "Storage") */
+	LA_AUTHZ_REUSE,	/* t id, t order, t chall_id, t old id, i expires:
+			   a copy of a valid authorization for a new order */
+	LA_NONCE_USE,	/* b replay id, i expires: no row if redeemed
+			   already (cluster backends only) */
+	LA_NONCE_SWEEP,	/* i now: forget some expired replay ids */
+	LA_NONCE_KEY_INIT, /* b key (ACME_NONCE_KEY octets): the cluster's
+			   nonce key, unless it has one */
 	LA_WRITE_MAX,
 	/* reads */
 	LA_EAB_GET = LA_WRITE_MAX, /* t kid -> t tenant, t profile, t label,
@@ -75,6 +83,9 @@ enum ledger_acme_stmt {
 			   invalid, not expired unless valid, newest first */
 	LA_AUTHZ_VALID,	/* t account, t type, t value, i now -> t id: a
 			   valid, unexpired authorization, at most one */
+	LA_AUTHZ_REUSABLE, /* t account, t type, t value, i validated since
+			   -> t id, i validated: the newest valid one */
+	LA_NONCE_KEY,	/* -> b key (cluster backends only) */
 	LA_STMT_MAX
 };
 
@@ -109,6 +120,13 @@ int	ledger_acme_write(struct ledger *l, const struct ledger_acme_step *steps,
 int	ledger_acme_read(struct ledger *l, enum ledger_acme_stmt stmt,
 	    const struct ledger_val *args, size_t nargs, ledger_acme_cb cb,
 	    void *arg);
+
+/*
+ * Whether this ledger is shared by several nodes (PostgreSQL): then ACME
+ * nonces are redeemed in the ledger (LA_NONCE_*), else in the engine's
+ * memory (docs/decisions.md "ACME nonces in a cluster").
+ */
+int	ledger_acme_shared(struct ledger *l);
 
 /* Value constructors. */
 struct ledger_val	ledger_vi(int64_t i);

@@ -76,6 +76,8 @@ struct ledger_backend {
 	int	(*acme_read)(void *state, enum ledger_acme_stmt stmt,
 		    const struct ledger_val *args, size_t nargs,
 		    ledger_acme_cb cb, void *arg);
+	/* Several nodes share this ledger's ACME state (issue 20). */
+	int	acme_shared;
 	/* One tidy batch (ledger_tidy.c checks the arguments). */
 	int	(*tidy)(void *state, const char *tenant, int64_t cutoff,
 		    size_t limit, uint64_t *certs, uint64_t *tokens);
