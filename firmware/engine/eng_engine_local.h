@@ -405,6 +405,10 @@ void	eng_notify_wipe(struct eng_engine *e);
 /* HEALTH: certificates past each configured window, the queue's counts. */
 void	eng_notify_health(struct eng_engine *e, const struct eng_rt *rt,
 	    struct proto_health_rep *h);
+/* AUDIT_QUERY: operators and auditors read the log (eng_auditq.c). */
+int	eng_h_audit(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
 /* TIDY: operators only, one tenant, bounded in time. */
 int	eng_h_tidy(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,

@@ -113,6 +113,7 @@ int	ctl_cmd_crl_show(struct ctl *, int, char **);
 int	ctl_cmd_ocsp_check(struct ctl *, int, char **);
 int	ctl_cmd_audit_verify(struct ctl *, int, char **);
 int	ctl_cmd_audit_show(struct ctl *, int, char **);
+int	ctl_cmd_audit_show_db(struct ctl *, int, char **);	/* --db */
 int	ctl_cmd_config_check(struct ctl *, int, char **);
 int	ctl_cmd_tidy(struct ctl *, int, char **);
 
