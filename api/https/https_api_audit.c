@@ -26,7 +26,7 @@
 
 /* "YYYY-MM-DDTHH:MM:SSZ"; 0 or -1. */
 static int
-audit_rfc3339(const char *s, uint64_t *out)
+aq_rfc3339(const char *s, uint64_t *out)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
 	struct tm tm;
@@ -70,16 +70,16 @@ audit_rfc3339(const char *s, uint64_t *out)
 }
 
 static int
-audit_time(const char *v, uint64_t *out)
+aq_time(const char *v, uint64_t *out)
 {
 	if (https_uint_parse(v, INT64_MAX, out) == HTTPS_OK)
 		return 0;
-	return audit_rfc3339(v, out);
+	return aq_rfc3339(v, out);
 }
 
 /* Printable ASCII without spaces, 1..max bytes. */
 static int
-audit_word(const char *s, size_t max)
+aq_word(const char *s, size_t max)
 {
 	size_t i;
 
@@ -90,14 +90,14 @@ audit_word(const char *s, size_t max)
 }
 
 static int
-audit_strcpy(char *dst, size_t size, const char *v)
+aq_strcpy(char *dst, size_t size, const char *v)
 {
 	return snprintf(dst, size, "%s", v) < (int)size ? 0 : -1;
 }
 
 /* One name=value; 0, or -1 with *why set. */
 static int
-audit_arg(const char *name, const char *v, struct proto_audit_req *q,
+aq_arg(const char *name, const char *v, struct proto_audit_req *q,
     const char **why)
 {
 	uint64_t n;
@@ -105,28 +105,28 @@ audit_arg(const char *name, const char *v, struct proto_audit_req *q,
 	if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0) {
 		*why = "since and until are unix seconds or "
 		    "YYYY-MM-DDTHH:MM:SSZ";
-		return audit_time(v, name[0] == 's' ? &q->since : &q->until);
+		return aq_time(v, name[0] == 's' ? &q->since : &q->until);
 	}
 	if (strcmp(name, "tenant") == 0) {
 		*why = "tenant: letters, digits, '.', '_' or '-'";
-		return https_name_ok(v) ? audit_strcpy(q->tenant,
+		return https_name_ok(v) ? aq_strcpy(q->tenant,
 		    sizeof(q->tenant), v) : -1;
 	}
 	if (strcmp(name, "action") == 0) {
 		*why = "action: an audit action such as issue, revoke, refuse";
-		return https_name_ok(v) ? audit_strcpy(q->action,
+		return https_name_ok(v) ? aq_strcpy(q->action,
 		    sizeof(q->action), v) : -1;
 	}
 	if (strcmp(name, "actor") == 0) {
 		*why = "actor: a credential such as cert:sha256:<hex>, "
 		    "token:<id>, control or acme-jws";
-		return audit_word(v, PROTO_MAX_AUTHBY) ? audit_strcpy(q->actor,
+		return aq_word(v, PROTO_MAX_AUTHBY) ? aq_strcpy(q->actor,
 		    sizeof(q->actor), v) : -1;
 	}
 	if (strcmp(name, "node") == 0) {
 		*why = "node: a cluster node id";
-		return audit_word(v, PROTO_MAX_AUDIT_NODE) ?
-		    audit_strcpy(q->node, sizeof(q->node), v) : -1;
+		return aq_word(v, PROTO_MAX_AUDIT_NODE) ?
+		    aq_strcpy(q->node, sizeof(q->node), v) : -1;
 	}
 	if (strcmp(name, "after") == 0) {
 		*why = "after: a sequence number";
@@ -189,7 +189,7 @@ https_audit_args(const uint8_t *query, size_t len, struct proto_audit_req *q,
 			return HTTPS_E_SYNTAX;
 		}
 		seen |= 1u << bit;
-		if (audit_arg(name, value, q, why) != 0)
+		if (aq_arg(name, value, q, why) != 0)
 			return HTTPS_E_SYNTAX;
 	}
 	if (q->until != 0 && q->since >= q->until) {
@@ -202,7 +202,7 @@ https_audit_args(const uint8_t *query, size_t len, struct proto_audit_req *q,
 
 /* n bytes of text as a JSON string. */
 static void
-audit_json_text(struct evbuffer *b, const struct proto_blob *t)
+aq_json_text(struct evbuffer *b, const struct proto_blob *t)
 {
 	char s[PROTO_MAX_AUDIT_FIELD + 1];
 	size_t n = t->len < PROTO_MAX_AUDIT_FIELD ? t->len :
@@ -215,7 +215,7 @@ audit_json_text(struct evbuffer *b, const struct proto_blob *t)
 }
 
 static int
-audit_write(struct https_ctx *ctx, struct evbuffer *b,
+aq_write(struct https_ctx *ctx, struct evbuffer *b,
     const struct proto_reply *r)
 {
 	const struct proto_audit_rep *a = &r->u.audit;
@@ -230,21 +230,21 @@ audit_write(struct https_ctx *ctx, struct evbuffer *b,
 		    i > 0 ? "," : "", (unsigned long long)x->seq);
 		https_json_time(b, x->time);
 		evbuffer_add_printf(b, ",\"node\":");
-		audit_json_text(b, &x->node);
+		aq_json_text(b, &x->node);
 		evbuffer_add_printf(b, ",\"actor\":");
-		audit_json_text(b, &x->actor);
+		aq_json_text(b, &x->actor);
 		evbuffer_add_printf(b, ",\"role\":");
-		audit_json_text(b, &x->role);
+		aq_json_text(b, &x->role);
 		evbuffer_add_printf(b, ",\"tenant\":");
-		audit_json_text(b, &x->tenant);
+		aq_json_text(b, &x->tenant);
 		evbuffer_add_printf(b, ",\"action\":");
-		audit_json_text(b, &x->action);
+		aq_json_text(b, &x->action);
 		evbuffer_add_printf(b, ",\"object\":");
-		audit_json_text(b, &x->object);
+		aq_json_text(b, &x->object);
 		evbuffer_add_printf(b, ",\"result\":");
-		audit_json_text(b, &x->result);
+		aq_json_text(b, &x->result);
 		evbuffer_add_printf(b, ",\"detail\":");
-		audit_json_text(b, &x->detail);
+		aq_json_text(b, &x->detail);
 		evbuffer_add_printf(b, ",\"hash\":\"");
 		https_hex(b, x->hash, sizeof(x->hash));
 		evbuffer_add_printf(b, "\"}");
@@ -268,5 +268,5 @@ api_audit(struct https_ctx *ctx, struct proto_request *req,
 		return;
 	}
 	snprintf(ctx->tenant, sizeof(ctx->tenant), "%s", req->u.audit.tenant);
-	https_call_reply(ctx, req, "application/json", audit_write);
+	https_call_reply(ctx, req, "application/json", aq_write);
 }

@@ -119,6 +119,13 @@ struct eng_engine {
 	atomic_int		 notify_key_ready;
 	uint8_t			 notify_key[ENG_NOTIFY_KEY_MAX];
 	size_t			 notify_key_len;
+	/*
+	 * signet_certificates_expiring, counted by the tidy thread after
+	 * each notification scan (eng_notify_tick), so HEALTH and /metrics
+	 * read a copy instead of counting the ledger; under lock.
+	 */
+	uint8_t			 nexpiring;
+	struct proto_expiring	 expiring[PROTO_MAX_EXPIRING];
 	/* Children signetd marked failed (issue 18), under lock. */
 	uint8_t			 nfailed;
 	struct proto_failed	 failed[PROTO_MAX_FAILED];
