@@ -92,7 +92,12 @@ aq_word(const char *s, size_t max)
 static int
 aq_strcpy(char *dst, size_t size, const char *v)
 {
-	return snprintf(dst, size, "%s", v) < (int)size ? 0 : -1;
+	size_t n = strlen(v);
+
+	if (n >= size)
+		return -1;
+	memcpy(dst, v, n + 1);
+	return 0;
 }
 
 /* One name=value; 0, or -1 with *why set. */
