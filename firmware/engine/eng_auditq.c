@@ -175,6 +175,11 @@ eng_h_audit(struct eng_engine *e, const struct eng_rt *rt,
 		return eng_reply_fail(r, rc == LEDGER_ERR_ARG ?
 		    PROTO_R_BAD_REQUEST : PROTO_R_UNAVAILABLE, "ledger: %s",
 		    ledger_strerror(rc));
+	/* A record that fits no reply would stop every page at after. */
+	if (pg.rep->n == 0 && page.more && page.next == aq.after)
+		return eng_reply_fail(r, PROTO_R_INTERNAL, "the audit record "
+		    "after %llu does not fit a reply",
+		    (unsigned long long)aq.after);
 	pg.rep->next = page.next;
 	pg.rep->more = page.more ? 1 : 0;
 	return PROTO_R_OK;

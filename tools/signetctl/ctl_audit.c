@@ -217,7 +217,9 @@ audit_api(struct ctl *c, const struct audit_filters *f)
 		if (rc != CTL_EXIT_OK)
 			goto out;
 		first = 0;
-		if (next <= after && !more)
+		/* No progress (the end, or a server that says more without
+		 * moving on): stop rather than ask the same page again. */
+		if (next <= after)
 			break;
 		after = next;
 	}
