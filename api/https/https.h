@@ -141,6 +141,15 @@ int	https_uint_parse(const char *s, uint64_t max, uint64_t *v);
 int	https_name_ok(const char *s);
 
 /*
+ * The query string of GET /v1/audit (https_api_audit.c): name=value
+ * pairs joined by '&', percent-encoded, each name at most once, of
+ * since, until, tenant, action, actor, node, after and limit (default
+ * 100).  On failure *why says what is wrong, for a 400 answer.
+ */
+int	https_audit_args(const uint8_t *query, size_t len,
+	    struct proto_audit_req *q, const char **why);
+
+/*
  * A strict JSON parser for the /v1 request bodies: one object whose members
  * are strings, non-negative integers, booleans, null or arrays of strings.
  * Duplicate names, nesting deeper than that, invalid UTF-8, control

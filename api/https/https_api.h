@@ -22,5 +22,8 @@ int	api_reason(const struct https_jmember *);
 void	api_health(struct https_ctx *, struct proto_request *);
 void	api_get(struct https_ctx *, struct proto_request *, const char *path,
 	    const char *query);
+/* GET /v1/audit (https_api_audit.c). */
+void	api_audit(struct https_ctx *, struct proto_request *,
+	    const char *query);
 
 #endif

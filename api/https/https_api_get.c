@@ -46,6 +46,8 @@ api_route(const char *path, int post)
 		return HTTPS_R_OTHER;
 	if (strcmp(path, "/v1/health") == 0)
 		return HTTPS_R_V1_HEALTH;
+	if (strcmp(path, "/v1/audit") == 0)
+		return HTTPS_R_V1_AUDIT;
 	if (strcmp(path, API_CERTS) == 0)
 		return HTTPS_R_V1_CERTS;
 	if (strncmp(path, API_CERTS "/", sizeof(API_CERTS)) == 0 &&
@@ -291,6 +293,10 @@ api_get(struct https_ctx *ctx, struct proto_request *req, const char *path,
 	const char *s;
 	size_t len;
 
+	if (ctx->rid == HTTPS_R_V1_AUDIT) {
+		api_audit(ctx, req, query);
+		return;
+	}
 	TAILQ_INIT(&q);
 	if (query != NULL && (strlen(query) > HTTPS_MAX_QUERY ||
 	    evhttp_parse_query_str(query, &q) != 0)) {

@@ -27,6 +27,7 @@ static const char *const rid_names[HTTPS_R_MAX] = {
 	[HTTPS_R_METRICS] = "metrics",
 	[HTTPS_R_ACME] = "acme",
 	[HTTPS_R_V1_ACME_EAB] = "v1_acme_eab",
+	[HTTPS_R_V1_AUDIT] = "v1_audit",
 	[HTTPS_R_OTHER] = "other",
 };
 

@@ -25,5 +25,10 @@ int	proto_failed_get(struct proto_cur *, struct proto_failed *f,
 	    uint8_t *n);
 int	proto_failed_put(struct proto_wbuf *, const struct proto_failed *f,
 	    size_t n);
+/* AUDIT_QUERY request and reply bodies (proto_audit.c). */
+int	proto_auditq_get(struct proto_cur *, struct proto_request *);
+int	proto_auditq_put(struct proto_wbuf *, const struct proto_request *);
+int	proto_auditq_rep_get(struct proto_cur *, struct proto_reply *);
+int	proto_auditq_rep_put(struct proto_wbuf *, const struct proto_reply *);
 
 #endif /* SIGNET_PROTO_LOCAL_H */

@@ -596,6 +596,7 @@ static const struct {
 	[PROTO_T_COAP_STATS] =	 { cstats_get, cstats_put },
 	[PROTO_T_TIDY] =	 { tidy_get, tidy_put },
 	[PROTO_T_NOTIFY] =	 { notify_get, notify_put },
+	[PROTO_T_AUDIT_QUERY] =	 { proto_auditq_get, proto_auditq_put },
 };
 
 int

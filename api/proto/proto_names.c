@@ -29,6 +29,7 @@ proto_type_name(uint16_t type)
 		[PROTO_T_COAP_STATS] = "coap_stats",
 		[PROTO_T_TIDY] = "tidy",
 		[PROTO_T_NOTIFY] = "notify",
+		[PROTO_T_AUDIT_QUERY] = "audit_query",
 	};
 	uint16_t base = type & (uint16_t)~PROTO_T_REPLY;
 

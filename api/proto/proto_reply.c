@@ -645,6 +645,7 @@ static const struct {
 	[PROTO_T_COAP_STATS] =	 { empty_rep_get, empty_rep_put },
 	[PROTO_T_TIDY] =	 { tidy_rep_get, tidy_rep_put },
 	[PROTO_T_NOTIFY] =	 { notify_rep_get, notify_rep_put },
+	[PROTO_T_AUDIT_QUERY] =	 { proto_auditq_rep_get, proto_auditq_rep_put },
 };
 
 int

@@ -105,6 +105,9 @@ static const struct {
 	 */
 	[PROTO_T_NOTIFY] =	{ NTF, SERVING, ENG_AUTH_NONE,
 				  eng_h_notify },	/* eng_notify.c */
+	/* Reading the audit log: operators and auditors, mTLS only. */
+	[PROTO_T_AUDIT_QUERY] =	{ HTTPS | CTL, SERVING, ENG_AUTH_IDENT,
+				  eng_h_audit },	/* eng_auditq.c */
 };
 
 int

@@ -119,6 +119,13 @@ struct eng_engine {
 	atomic_int		 notify_key_ready;
 	uint8_t			 notify_key[ENG_NOTIFY_KEY_MAX];
 	size_t			 notify_key_len;
+	/*
+	 * signet_certificates_expiring, counted by the tidy thread after
+	 * each notification scan (eng_notify_tick), so HEALTH and /metrics
+	 * read a copy instead of counting the ledger; under lock.
+	 */
+	uint8_t			 nexpiring;
+	struct proto_expiring	 expiring[PROTO_MAX_EXPIRING];
 	/* Children signetd marked failed (issue 18), under lock. */
 	uint8_t			 nfailed;
 	struct proto_failed	 failed[PROTO_MAX_FAILED];
@@ -401,6 +408,10 @@ void	eng_notify_wipe(struct eng_engine *e);
 /* HEALTH: certificates past each configured window, the queue's counts. */
 void	eng_notify_health(struct eng_engine *e, const struct eng_rt *rt,
 	    struct proto_health_rep *h);
+/* AUDIT_QUERY: operators and auditors read the log (eng_auditq.c). */
+int	eng_h_audit(struct eng_engine *e, const struct eng_rt *rt,
+	    struct eng_ident *id, const struct proto_request *req,
+	    struct eng_reply *r);
 /* TIDY: operators only, one tenant, bounded in time. */
 int	eng_h_tidy(struct eng_engine *e, const struct eng_rt *rt,
 	    struct eng_ident *id, const struct proto_request *req,

@@ -113,6 +113,54 @@ eng_notify_scan(struct eng_engine *e, const struct sconf_tenant *t,
 	}
 }
 
+/*
+ * The expiring gauge: one count per profile with webhooks and threshold,
+ * made once per scan on the tidy thread (a COUNT each, which on a large
+ * ledger HEALTH should not pay on every scrape), then published whole.
+ * A count that fails keeps its row out until the next scan.
+ */
+static void
+eng_notify_count(struct eng_engine *e, const struct sconf *c)
+{
+	struct proto_expiring v[PROTO_MAX_EXPIRING], *x;
+	int64_t now = eng_engine_now(e), secs;
+	size_t i, j, n, nv = 0;
+	uint64_t count;
+	int pm;
+
+	for (i = 0; i < c->ntenants; i++) {
+		const struct sconf_tenant *t = &c->tenants[i];
+
+		for (j = 0; j < t->nprofiles; j++) {
+			const struct sconf_profile *p = &t->profiles[j];
+
+			for (n = 0; p->notify_webhooks.n > 0 &&
+			    n < p->notify_thresholds.n; n++) {
+				if (nv >= PROTO_MAX_EXPIRING ||
+				    sconf_threshold(p->notify_thresholds.v[n],
+				    &secs, &pm) != 0 ||
+				    ledger_notify_expiring(e->ledger, t->name,
+				    p->name, secs, pm, now, &count) !=
+				    LEDGER_OK)
+					continue;
+				x = &v[nv++];
+				memset(x, 0, sizeof(*x));
+				eng_fmt(x->tenant, sizeof(x->tenant), "%s",
+				    t->name);
+				eng_fmt(x->profile, sizeof(x->profile), "%s",
+				    p->name);
+				eng_fmt(x->window, sizeof(x->window), "%s",
+				    p->notify_thresholds.v[n]);
+				x->certificates = count;
+			}
+		}
+	}
+	pthread_mutex_lock(&e->lock);
+	memcpy(e->expiring, v, nv * sizeof(v[0]));
+	e->nexpiring = (uint8_t)nv;
+	pthread_mutex_unlock(&e->lock);
+}
+
 void
 eng_notify_tick(struct eng_engine *e, const struct eng_rt *rt,
     const atomic_int *stop)
@@ -136,6 +184,8 @@ eng_notify_tick(struct eng_engine *e, const struct eng_rt *rt,
 				eng_notify_scan(e, &c->tenants[i],
 				    &c->tenants[i].profiles[j],
 				    eng_engine_now(e));
+	if (!atomic_load(stop))
+		eng_notify_count(e, c);
 }
 
 /* s as a JSON string (RFC 8259 7) at the end of buf; 0, or -1 if full. */
@@ -371,49 +421,22 @@ eng_notify_wipe(struct eng_engine *e)
 /*
  * For /metrics: per profile with webhooks and per threshold, the
  * certificates that crossed it and have not expired (the gauge
- * signet_certificates_expiring{tenant,profile,window}), and the queue.
- * Label values are the configuration's names only (bounded).
+ * signet_certificates_expiring{tenant,profile,window}), counted by the
+ * tidy thread after each scan (eng_notify_count), and the queue.  Label
+ * values are the configuration's names only (bounded).
  */
 void
 eng_notify_health(struct eng_engine *e, const struct eng_rt *rt,
     struct proto_health_rep *h)
 {
-	const struct sconf *c = rt->conf;
 	struct ledger_notify_counts k;
-	struct proto_expiring *x;
-	int64_t now = eng_engine_now(e), secs;
-	size_t i, j, n;
-	uint64_t count;
-	int pm;
 
-	if (!sconf_notify_wanted(c))
+	if (!sconf_notify_wanted(rt->conf))
 		return;
-	for (i = 0; i < c->ntenants; i++) {
-		const struct sconf_tenant *t = &c->tenants[i];
-
-		for (j = 0; j < t->nprofiles; j++) {
-			const struct sconf_profile *p = &t->profiles[j];
-
-			for (n = 0; p->notify_webhooks.n > 0 &&
-			    n < p->notify_thresholds.n; n++) {
-				if (h->nexpiring >= PROTO_MAX_EXPIRING ||
-				    sconf_threshold(p->notify_thresholds.v[n],
-				    &secs, &pm) != 0 ||
-				    ledger_notify_expiring(e->ledger, t->name,
-				    p->name, secs, pm, now, &count) !=
-				    LEDGER_OK)
-					continue;
-				x = &h->expiring[h->nexpiring++];
-				eng_fmt(x->tenant, sizeof(x->tenant), "%s",
-				    t->name);
-				eng_fmt(x->profile, sizeof(x->profile), "%s",
-				    p->name);
-				eng_fmt(x->window, sizeof(x->window), "%s",
-				    p->notify_thresholds.v[n]);
-				x->certificates = count;
-			}
-		}
-	}
+	pthread_mutex_lock(&e->lock);
+	h->nexpiring = e->nexpiring;
+	memcpy(h->expiring, e->expiring, e->nexpiring * sizeof(h->expiring[0]));
+	pthread_mutex_unlock(&e->lock);
 	if (ledger_notify_counts(e->ledger, &k) == LEDGER_OK) {
 		h->notify_pending = k.pending;
 		h->notify_delivered = k.delivered;

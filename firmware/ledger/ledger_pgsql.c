@@ -229,6 +229,7 @@ const struct ledger_backend ledger_backend_pgsql = {
 	.transition = ledger_gc_transition,
 	.audit = ledger_gc_audit,
 	.checkpoint = ledger_gc_checkpoint,
+	.audit_query = pg_audit_query,
 	.next_counter = ledger_gc_next_counter,
 	.get = pg_get,
 	.list = pg_list,

@@ -96,6 +96,9 @@ int	pg_count(void *state, const char *tenant, struct ledger_counts *out);
 int	pg_list_revoked(void *state, const char *issuer, int64_t now,
 	    ledger_revoked_cb cb, void *arg);
 int	pg_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
+/* The audit chain on a reader (issue 19). */
+int	pg_audit_query(void *state, const struct audit_query *q,
+	    audit_entry_cb cb, void *arg, struct audit_page *page);
 int	pg_token_hash(void *state, const char *id, uint8_t *hash);
 int	pg_token_get(void *state, const uint8_t *hash,
 	    struct ledger_token *out);

@@ -397,3 +397,31 @@ out:
 	PQclear(res);
 	return rc;
 }
+
+/*
+ * The audit chain (issue 19): one bounded window of it (audit_query.c),
+ * this node's unless q names another, on a reader.  A connection that
+ * died while idle is retried once on a new one, as query() does.
+ */
+int
+pg_audit_query(void *state, const struct audit_query *q, audit_entry_cb cb,
+    void *arg, struct audit_page *page)
+{
+	struct pg_ledger *pg = state;
+	struct pg_conn *c = reader_take(pg);
+	int fresh, tries, rc;
+
+	for (tries = 0;; tries++) {
+		if ((rc = pg_conn_ensure(c, &fresh)) != LEDGER_OK)
+			break;
+		rc = audit_pg_query(c->conn, pg->target.node, q, cb, arg,
+		    page);
+		if (rc == AUDIT_ERR_IO)
+			c->broken = 1;
+		rc = ledger_audit_rc(rc);
+		if (rc != LEDGER_ERR_IO || fresh || tries > 0)
+			break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc == LEDGER_ERR_IO ? LEDGER_ERR_DOWN : rc;
+}

@@ -51,6 +51,16 @@ ledger_audit_checkpoint(struct ledger *l)
 }
 
 int
+ledger_audit_query(struct ledger *l, const struct audit_query *q,
+    audit_entry_cb cb, void *arg, struct audit_page *page)
+{
+	if (l == NULL || cb == NULL || page == NULL ||
+	    audit_query_ok(q) != AUDIT_OK || l->be->audit_query == NULL)
+		return LEDGER_ERR_ARG;
+	return l->be->audit_query(l->state, q, cb, arg, page);
+}
+
+int
 ledger_next_counter(struct ledger *l, const char *name, uint64_t *out)
 {
 	if (l == NULL || !ledger_text_ok(name, 1) || out == NULL)

@@ -638,6 +638,7 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.transition = ledger_gc_transition,
 	.audit = ledger_gc_audit,
 	.checkpoint = ledger_gc_checkpoint,
+	.audit_query = sq_audit_query,
 	.next_counter = ledger_gc_next_counter,
 	.get = sq_get,
 	.list = sq_list,

@@ -56,6 +56,9 @@ int	sq_count(void *state, const char *tenant, struct ledger_counts *out);
 int	sq_list_revoked(void *state, const char *issuer, int64_t now,
 	    ledger_revoked_cb cb, void *arg);
 int	sq_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
+/* The audit chain on the reader (issue 19, ledger_sqlite_read.c). */
+int	sq_audit_query(void *state, const struct audit_query *q,
+	    audit_entry_cb cb, void *arg, struct audit_page *page);
 
 /* Enrollment tokens (ledger_sqlite_tokens.c); writes on the writer. */
 int	sq_tokens_install(sqlite3 *db);

@@ -273,3 +273,20 @@ sq_list_reserved(void *state, struct ledger_cert **certs, size_t *n)
 	done(sq, st);
 	return rc;
 }
+
+/*
+ * The audit chain (issue 19): one bounded window of it (audit_query.c),
+ * on the reader, so an auditor never waits behind a group commit.
+ */
+int
+sq_audit_query(void *state, const struct audit_query *q, audit_entry_cb cb,
+    void *arg, struct audit_page *page)
+{
+	struct sq_ledger *sq = state;
+	int rc;
+
+	pthread_mutex_lock(&sq->rlock);
+	rc = ledger_audit_rc(audit_db_query(sq->rdb, q, cb, arg, page));
+	pthread_mutex_unlock(&sq->rlock);
+	return rc;
+}

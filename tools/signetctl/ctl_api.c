@@ -104,19 +104,6 @@ out:
 }
 
 static int
-add_query(char *q, size_t size, const char *name, const char *value)
-{
-	size_t n = strlen(q);
-
-	if (value == NULL)
-		return 0;
-	if (snprintf(q + n, size - n, "%c%s=", strchr(q, '?') == NULL ? '?' : '&', name) >=
-	    (int)(size - n))
-		return -1;
-	return ctl_pct_encode(q, size, value) == CTL_OK ? 0 : -1;
-}
-
-static int
 list_print(const struct ctl_json *j)
 {
 	static const char *const heads[] = {
@@ -230,13 +217,13 @@ ctl_cmd_certs_list(struct ctl *c, int argc, char **argv)
 	if (ctl_need_tenant(c, v) != 0)
 		return CTL_EXIT_ERR;
 	snprintf(path, sizeof(path), "/v1/certs");
-	if (add_query(path, sizeof(path), "tenant", c->tenant) != 0 ||
-	    add_query(path, sizeof(path), "status", status) != 0 ||
-	    add_query(path, sizeof(path), "expiring_within", exp) != 0 ||
-	    add_query(path, sizeof(path), "q", q) != 0 ||
-	    add_query(path, sizeof(path), "authorized_by", auth) != 0 ||
-	    add_query(path, sizeof(path), "limit", limit) != 0 ||
-	    add_query(path, sizeof(path), "offset", offset) != 0)
+	if (ctl_add_query(path, sizeof(path), "tenant", c->tenant) != 0 ||
+	    ctl_add_query(path, sizeof(path), "status", status) != 0 ||
+	    ctl_add_query(path, sizeof(path), "expiring_within", exp) != 0 ||
+	    ctl_add_query(path, sizeof(path), "q", q) != 0 ||
+	    ctl_add_query(path, sizeof(path), "authorized_by", auth) != 0 ||
+	    ctl_add_query(path, sizeof(path), "limit", limit) != 0 ||
+	    ctl_add_query(path, sizeof(path), "offset", offset) != 0)
 		return ctl_usage_err(v, "the filters are too long");
 	if ((rc = ctl_get(c, c->server, path, &rep)) != CTL_EXIT_OK)
 		return rc;
@@ -374,7 +361,7 @@ ctl_cmd_certs_show(struct ctl *c, int argc, char **argv)
 	    (rc = ctl_need_tenant(c, v)) != 0)
 		return CTL_EXIT_ERR;
 	snprintf(path, sizeof(path), "/v1/certs/%s", serial);
-	if (add_query(path, sizeof(path), "tenant", c->tenant) != 0)
+	if (ctl_add_query(path, sizeof(path), "tenant", c->tenant) != 0)
 		return ctl_usage_err(v, "the tenant's name is too long");
 	if ((rc = ctl_get(c, c->server, path, &rep)) != CTL_EXIT_OK)
 		return rc;

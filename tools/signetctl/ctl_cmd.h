@@ -88,6 +88,9 @@ void	ctl_verb_usage(const struct ctl_verb *v, FILE *f);
 const struct ctl_verb *ctl_verb_find(const char *group, const char *name);
 /* Says why on stderr, then the verb's usage; returns CTL_EXIT_ERR. */
 int	ctl_usage_err(const struct ctl_verb *v, const char *why);
+/* Appends ?name=value (or &name=value), value %-encoded; NULL: nothing. */
+int	ctl_add_query(char *q, size_t size, const char *name,
+	    const char *value);
 /*
  * getopt_long over the verb's own options plus the common ones (--json,
  * --server, --cert, ...), which it applies to c itself; prints usage and
@@ -117,6 +120,7 @@ int	ctl_cmd_crl_show(struct ctl *, int, char **);
 int	ctl_cmd_ocsp_check(struct ctl *, int, char **);
 int	ctl_cmd_audit_verify(struct ctl *, int, char **);
 int	ctl_cmd_audit_show(struct ctl *, int, char **);
+int	ctl_cmd_audit_show_db(struct ctl *, int, char **);	/* --db */
 int	ctl_cmd_config_check(struct ctl *, int, char **);
 int	ctl_cmd_tidy(struct ctl *, int, char **);
 

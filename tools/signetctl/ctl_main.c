@@ -129,13 +129,23 @@ const struct ctl_verb ctl_verbs[] = {
 	    "                        checkpoints fails\n"
 	    "  exit 0 verified, 1 the log was altered, 2 cannot check\n" },
 	{ "audit", "show", ctl_cmd_audit_show,
-	    "--db LEDGER [--since TIME] [--action A] [--limit N]",
-	    "      --db FILE         a SQLite ledger (off line)\n"
-	    "      --since TIME      records at or after TIME (RFC 3339, or "
-	    "a\n"
+	    "[-T tenant] [--since TIME] [--until TIME] [--action A] "
+	    "[--actor CRED] [--after SEQ] [--limit N] | --db LEDGER ...",
+	    "  through GET /v1/audit (operator or auditor), oldest first:\n"
+	    "      --since, --until TIME  since <= time < until (RFC 3339, "
+	    "or a\n"
 	    "                        duration ago: 1h, 7d)\n"
 	    "      --action A        issue, refuse, revoke, config, ...\n"
-	    "      --limit N         the last N records (default 50)\n" },
+	    "      --actor CRED      cert:sha256:HEX, token:ID, control, "
+	    "acme-jws\n"
+	    "      --node ID         a cluster node's chain (default the "
+	    "server's)\n"
+	    "      --after SEQ       records after this sequence number\n"
+	    "      --limit N         at most N records (default 100)\n"
+	    "  off line, on a ledger file:\n"
+	    "      --db FILE         a SQLite ledger; then --since, --action, "
+	    "-T and\n"
+	    "                        --limit N: the last N (default 50)\n" },
 	{ "config", "check", ctl_cmd_config_check, "[-f signetd.conf]",
 	    "  -f, --file FILE       default /etc/signet/signetd.conf\n"
 	    "  exit 0 valid, 1 invalid, 2 unreadable\n" },

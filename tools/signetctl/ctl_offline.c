@@ -226,7 +226,7 @@ audit_row_json(sqlite3_stmt *st, int first)
 }
 
 int
-ctl_cmd_audit_show(struct ctl *c, int argc, char **argv)
+ctl_cmd_audit_show_db(struct ctl *c, int argc, char **argv)
 {
 	enum { O_DB = 1, O_SINCE, O_ACTION, O_LIMIT };
 	static const struct option lo[] = {

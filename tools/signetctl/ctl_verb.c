@@ -1,6 +1,7 @@
 /*
  * The verb table's two lookups every verb makes: its own row (for its
- * usage) and the usage error.  The table itself is ctl_main.c's.
+ * usage) and the usage error, and the query string the GET verbs build.
+ * The table itself is ctl_main.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,4 +28,17 @@ ctl_usage_err(const struct ctl_verb *v, const char *why)
 	ctl_err("%s", why);
 	ctl_verb_usage(v, stderr);
 	return CTL_EXIT_ERR;
+}
+
+int
+ctl_add_query(char *q, size_t size, const char *name, const char *value)
+{
+	size_t n = strlen(q);
+
+	if (value == NULL)
+		return 0;
+	if (snprintf(q + n, size - n, "%c%s=", strchr(q, '?') == NULL ?
+	    '?' : '&', name) >= (int)(size - n))
+		return -1;
+	return ctl_pct_encode(q, size, value) == CTL_OK ? 0 : -1;
 }

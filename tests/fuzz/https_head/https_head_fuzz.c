@@ -1,8 +1,10 @@
 /*
  * Fuzz target: the request-head scanner, fed the input in pieces of
  * every size the first byte picks (as TLS records and reads split it),
- * must find the same end and the same length as in one piece; and the
- * Content-Length check on the input split into field values at NULs.
+ * must find the same end and the same length as in one piece; the
+ * Content-Length check on the input split into field values at NULs; and
+ * the query string of GET /v1/audit (https_audit_args), whose accepted
+ * filters must be within the engine protocol's bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +39,36 @@ scan(const uint8_t *p, size_t n, size_t step, size_t *end)
 	return rc;
 }
 
+/* Accepted filters are bounded and encode; refusals say why. */
+static void
+audit_query(const uint8_t *data, size_t size)
+{
+	static struct proto_request req;
+	static uint8_t buf[PROTO_MAX_BODY];
+	const char *why = NULL;
+	size_t len;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	rc = https_audit_args(data, size, &req.u.audit, &why);
+	if (rc != HTTPS_OK) {
+		if (why == NULL || why[0] == '\0')
+			abort();
+		return;
+	}
+	if (why != NULL || req.u.audit.limit == 0 ||
+	    req.u.audit.limit > PROTO_MAX_AUDIT_LIMIT ||
+	    req.u.audit.since > INT64_MAX || req.u.audit.until > INT64_MAX ||
+	    req.u.audit.after > INT64_MAX ||
+	    (req.u.audit.until != 0 &&
+	    req.u.audit.since >= req.u.audit.until))
+		abort();
+	req.type = PROTO_T_AUDIT_QUERY;
+	req.ev.peer = PROTO_PEER_HTTPS;
+	if (proto_request_encode(&req, buf, sizeof(buf), &len) != PROTO_OK)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,5 +97,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    len > 999999999999999999ULL)
 		abort();
 	free(s);
+	audit_query(data, size);
 	return 0;
 }

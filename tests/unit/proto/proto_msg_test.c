@@ -114,6 +114,16 @@ check_request_fields(const struct proto_request *a,
 		assert_int_equal(a->u.notify.status, b->u.notify.status);
 		assert_string_equal(a->u.notify.detail, b->u.notify.detail);
 		break;
+	case PROTO_T_AUDIT_QUERY:
+		assert_int_equal(a->u.audit.since, b->u.audit.since);
+		assert_int_equal(a->u.audit.until, b->u.audit.until);
+		assert_string_equal(a->u.audit.tenant, b->u.audit.tenant);
+		assert_string_equal(a->u.audit.action, b->u.audit.action);
+		assert_string_equal(a->u.audit.actor, b->u.audit.actor);
+		assert_string_equal(a->u.audit.node, b->u.audit.node);
+		assert_int_equal(a->u.audit.after, b->u.audit.after);
+		assert_int_equal(a->u.audit.limit, b->u.audit.limit);
+		break;
 	default:
 		break;
 	}

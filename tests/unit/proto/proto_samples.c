@@ -170,6 +170,20 @@ proto_sample_request(uint16_t type, int variant, struct proto_request *r)
 		copy(r->u.notify.detail, sizeof(r->u.notify.detail),
 		    variant == 2 ? "HTTP status 500" : "");
 		break;
+	case PROTO_T_AUDIT_QUERY:
+		r->u.audit.since = variant == 2 ? 1700000000 : 0;
+		r->u.audit.until = variant == 2 ? 1700090000 : 0;
+		copy(r->u.audit.tenant, sizeof(r->u.audit.tenant),
+		    variant == 2 ? "acme" : "");
+		copy(r->u.audit.action, sizeof(r->u.audit.action),
+		    variant == 2 ? "revoke" : "");
+		copy(r->u.audit.actor, sizeof(r->u.audit.actor),
+		    variant == 2 ? "token:tk-0001" : "");
+		copy(r->u.audit.node, sizeof(r->u.audit.node),
+		    variant == 2 ? "node-a" : "");
+		r->u.audit.after = variant == 2 ? 41 : 0;
+		r->u.audit.limit = variant == 2 ? PROTO_MAX_AUDIT_LIMIT : 100;
+		break;
 	default:
 		break;
 	}
@@ -188,6 +202,39 @@ sample_summary(struct proto_cert_summary *s, int i)
 	copy(s->subject, sizeof(s->subject), "CN=web-1.acme.example");
 	copy(s->authorized_by, sizeof(s->authorized_by), i % 2 ?
 	    "token:tk-0001" : "");
+}
+
+static struct proto_blob
+text(const char *s)
+{
+	struct proto_blob b = { (const uint8_t *)s, strlen(s) };
+
+	return b;
+}
+
+static void
+sample_audit(struct proto_audit_rep *a)
+{
+	struct proto_audit_rec *r;
+	int i;
+
+	a->next = 44;
+	a->more = 1;
+	a->n = 3;
+	for (i = 0; i < a->n; i++) {
+		r = &a->recs[i];
+		r->seq = 41 + (uint64_t)i;
+		r->time = 1700000000 + (uint64_t)i;
+		r->node = text(i == 0 ? "" : "node-a");
+		r->actor = text("CN=ops");
+		r->role = text("operator");
+		r->tenant = text(i == 2 ? "" : "acme");
+		r->action = text(i == 1 ? "revoke" : "issue");
+		r->object = text("0a1b2c");
+		r->result = text("ok");
+		r->detail = text("reason=1 src=127.0.0.1 cred=token:tk-0001");
+		memset(r->hash, 0xa0 + i, sizeof(r->hash));
+	}
 }
 
 static void
@@ -330,6 +377,9 @@ sample_payload(struct proto_reply *rep)
 		    "sha256=00112233445566778899aabbccddeeff"
 		    "00112233445566778899aabbccddeeff");
 		rep->u.notify.body = BLOB(csr);
+		break;
+	case PROTO_T_AUDIT_QUERY:
+		sample_audit(&rep->u.audit);
 		break;
 	default:	/* CSRATTRS, OCSP, CRL */
 		rep->u.der = BLOB(blob);

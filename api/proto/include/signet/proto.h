@@ -10,7 +10,7 @@
  * One message is one SOCK_SEQPACKET datagram of at most PROTO_MAX_MSG bytes:
  *
  *	offset	size	field
- *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5307)
+ *	0	2	magic and version, PROTO_MAGIC_VERSION (0x5308)
  *	2	2	type, a PROTO_T_* value; replies set PROTO_T_REPLY
  *	4	4	request id, chosen by the sender of the request and
  *			echoed unchanged in the reply
@@ -114,6 +114,14 @@
  *			status, str detail	(PROTO_MAX_ACME_URL), str
  *						signature, data body
  *						(PROTO_MAX_NOTIFY_BODY)
+ *	AUDIT_QUERY	u64 since, u64 until,	u64 next, u8 more,
+ *			str tenant, str action,	u16 n (<= PROTO_MAX_AUDIT_ROWS),
+ *			str actor		n records
+ *			(PROTO_MAX_AUTHBY),
+ *			str node (PROTO_MAX_
+ *			AUDIT_NODE), u64 after,
+ *			u16 limit (1..PROTO_
+ *			MAX_AUDIT_LIMIT)
  *
  *	summary = data serial, u8 status, u64 not_before, u64 not_after,
  *	    u64 revoked_at, str profile, str subject,
@@ -132,9 +140,15 @@
  *	ocsp = u64 hits, u64 misses, u64 signatures, u64 evictions,
  *	    u64 entries
  *	crl = str issuer, u64 age (seconds), u64 bytes, u64 entries
+ *	record = u64 seq, u64 time, str node (PROTO_MAX_AUDIT_NODE), then
+ *	    str actor, role, tenant, action, object, result, detail (each
+ *	    at most PROTO_MAX_AUDIT_FIELD), data hash (PROTO_AUDIT_HASH_LEN
+ *	    bytes exactly)
  *
  * Field limits are the PROTO_MAX_* below; the largest message of every
- * type fits in one PROTO_MAX_MSG datagram (tests/unit/proto checks it).
+ * type fits in one PROTO_MAX_MSG datagram (tests/unit/proto checks it),
+ * except an AUDIT_QUERY reply, which the engine fills only while its
+ * records fit (proto_audit_rec_size) and then ends with next set.
  *
  * Trust
  * -----
@@ -167,7 +181,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC_VERSION	0x5307	/* 'S', version 7: NOTIFY and
+#define PROTO_MAGIC_VERSION	0x5308	/* 'S', version 8: AUDIT_QUERY,
+					   the ACME reply's next page
+					   and HEALTH's ACME rate-limit
+					   counters; version 7: NOTIFY and
 					   the notify peer, the ACME
 					   revoke/key-change/orders/
 					   renewal-info ops, and in
@@ -215,6 +232,11 @@
 #define PROTO_MAX_NOTIFY_BODY	8192	/* an expiry notification (JSON) */
 #define PROTO_MAX_EXPIRING	16	/* expiry windows in one HEALTH */
 #define PROTO_MAX_WINDOW	15	/* a window's name: "30d", "12.5%" */
+#define PROTO_MAX_AUDIT_LIMIT	1000	/* records asked for in one query */
+#define PROTO_MAX_AUDIT_ROWS	256	/* records in one AUDIT_QUERY reply */
+#define PROTO_MAX_AUDIT_FIELD	4096	/* a text field of an audit record */
+#define PROTO_MAX_AUDIT_NODE	63	/* a PostgreSQL chain's node id */
+#define PROTO_AUDIT_HASH_LEN	32	/* a record's chain hash */
 
 enum proto_err {
 	PROTO_OK = 0,
@@ -254,6 +276,7 @@ enum proto_type {
 	PROTO_T_COAP_STATS,	/* the CoAP front end's counters, for /metrics */
 	PROTO_T_TIDY,		/* remove expired rows now (issue 19) */
 	PROTO_T_NOTIFY,		/* signet-notify asks for a delivery, reports */
+	PROTO_T_AUDIT_QUERY,	/* an auditor reads the audit log (issue 19) */
 	PROTO_T_MAX		/* one past the last request type */
 };
 #define PROTO_T_REPLY		0x8000
@@ -573,6 +596,26 @@ struct proto_notify_req {
 	char		detail[PROTO_MAX_STR + 1];
 };
 
+/*
+ * AUDIT_QUERY (issue 19, GET /v1/audit): records of one chain (node ""
+ * is the engine's own: SQLite's single chain, or this node's in a
+ * PostgreSQL cluster) with seq > after, in seq order, matching every
+ * filter given: time in [since, until) (0: unbounded), tenant, action (an
+ * audit action name: "issue", "revoke", ...), actor (the credential the
+ * record's detail names as cred=...: "cert:sha256:<hex>", "token:<id>",
+ * "control", "acme-jws").  "" matches any.
+ */
+struct proto_audit_req {
+	uint64_t	since;
+	uint64_t	until;
+	char		tenant[PROTO_MAX_STR + 1];
+	char		action[PROTO_MAX_STR + 1];
+	char		actor[PROTO_MAX_AUTHBY + 1];
+	char		node[PROTO_MAX_AUDIT_NODE + 1];
+	uint64_t	after;
+	uint16_t	limit;		/* 1..PROTO_MAX_AUDIT_LIMIT */
+};
+
 /* A decoded or to-be-encoded request: type selects the union member. */
 struct proto_request {
 	uint16_t		 type;
@@ -591,6 +634,7 @@ struct proto_request {
 		struct proto_coap_stats_req	coap;	/* COAP_STATS */
 		struct proto_tidy_req		tidy;
 		struct proto_notify_req		notify;
+		struct proto_audit_req		audit;	/* AUDIT_QUERY */
 	} u;					/* HEALTH has no fields */
 };
 
@@ -669,6 +713,33 @@ struct proto_notify_rep {
 	char			 url[PROTO_MAX_ACME_URL + 1];
 	char			 signature[PROTO_MAX_STR + 1];
 	struct proto_blob	 body;
+};
+
+/*
+ * One audit record as stored (audit.h): text fields point into the
+ * decoded buffer and are not NUL-terminated (UTF-8, no NUL inside).
+ */
+struct proto_audit_rec {
+	uint64_t		 seq;
+	uint64_t		 time;		/* seconds since the epoch */
+	struct proto_blob	 node;
+	struct proto_blob	 actor, role, tenant, action, object, result,
+				 detail;
+	uint8_t			 hash[PROTO_AUDIT_HASH_LEN];
+};
+
+/*
+ * AUDIT_QUERY: at most PROTO_MAX_AUDIT_ROWS records within one datagram;
+ * next is the after of the following page; more is 1 when the log held
+ * records past next at the time of the call (a page may be short, even
+ * empty, with more set: the engine examines a bounded stretch of the log
+ * per call), 0 when next is the end (ask again later to follow the log).
+ */
+struct proto_audit_rep {
+	uint64_t		next;
+	uint8_t			more;		/* 0 or 1 */
+	uint16_t		n;
+	struct proto_audit_rec	recs[PROTO_MAX_AUDIT_ROWS];
 };
 
 /*
@@ -811,6 +882,7 @@ struct proto_reply {
 		struct proto_acme_rep		acme;	/* ACME, ACME_VA */
 		struct proto_tidy_rep		tidy;
 		struct proto_notify_rep		notify;
+		struct proto_audit_rep		audit;	/* AUDIT_QUERY */
 	} u;
 };
 
@@ -937,6 +1009,9 @@ int	proto_recv(int fd, uint8_t *buf, size_t size, struct proto_hdr *,
 int	proto_call(int fd, uint16_t type, const void *req, size_t reqlen,
 	    uint8_t *buf, size_t size, int timeout_ms, const uint8_t **body,
 	    size_t *bodylen);
+
+/* Bytes one AUDIT_QUERY record takes in a reply body (proto_audit.c). */
+size_t	proto_audit_rec_size(const struct proto_audit_rec *);
 
 /* Wipe a decoded request or reply (bootstrap token secrets). */
 void	proto_wipe(void *p, size_t len);

@@ -184,6 +184,57 @@ int	audit_checkpoint_verify(EVP_PKEY *pub, uint64_t seq, int64_t time,
 	    size_t siglen);
 
 /*
+ * Reading the log (issue 19: GET /v1/audit).  One chain (node NULL:
+ * SQLite's single chain "-", or in PostgreSQL the caller's node), the
+ * records with seq > after in seq order that match every filter set:
+ * since <= time < until (0: unbounded), tenant, action (its stored
+ * name), actor (the credential the detail names as its last
+ * "cred=<actor>", see the engine's eng_audit_who.c).  NULL or "" matches
+ * any.  Only seq (and node) are keys; the other filters are checked on
+ * the rows of a window of AUDIT_QUERY_WINDOW sequence numbers past
+ * after, so one call costs at most that many rows however sparse the
+ * match.  cb gets each match in turn (strings valid during the call) and
+ * returns non-zero to stop before taking it; at most limit
+ * (1..AUDIT_QUERY_MAX) are handed out.  page->next is the after of the
+ * following call: the last record taken when the call stopped early or
+ * reached limit, else the window's end or the chain's last record,
+ * whichever comes first (never less than after); page->more says
+ * whether the chain held records past page->next.
+ */
+#define AUDIT_QUERY_WINDOW	100000
+#define AUDIT_QUERY_MAX		1000
+
+struct audit_query {
+	int64_t		 since;
+	int64_t		 until;
+	const char	*tenant;
+	const char	*action;
+	const char	*actor;
+	const char	*node;
+	uint64_t	 after;
+	size_t		 limit;
+};
+
+struct audit_entry {
+	uint64_t	 seq;
+	int64_t		 time;
+	const char	*node;
+	const char	*actor, *role, *tenant, *action, *object, *result,
+			*detail;
+	uint8_t		 hash[AUDIT_HASH_LEN];
+};
+
+typedef int (*audit_entry_cb)(const struct audit_entry *row, void *arg);
+
+struct audit_page {
+	uint64_t	next;
+	int		more;
+};
+
+/* AUDIT_OK, or AUDIT_ERR_ARG for a query out of these bounds. */
+int	audit_query_ok(const struct audit_query *q);
+
+/*
  * A standalone log in its own SQLite file, created if missing.  On
  * success *out belongs to the caller; free it with audit_close.  The
  * handle may be used from several threads; appends are serialised.

@@ -59,4 +59,12 @@ int	audit_pg_verify(PGconn *conn, const char *node, EVP_PKEY *pub,
 int	audit_pg_verify_ext(PGconn *conn, const char *node, EVP_PKEY *pub,
 	    const struct audit_ckpts *ext, struct audit_verify_result *res);
 
+/*
+ * Read one node's chain (q->node, NULL for node) in one statement (see
+ * audit_query in audit.h).
+ */
+int	audit_pg_query(PGconn *conn, const char *node,
+	    const struct audit_query *q, audit_entry_cb cb, void *arg,
+	    struct audit_page *page);
+
 #endif

@@ -52,6 +52,10 @@ int	audit_db_verify(sqlite3 *db, EVP_PKEY *pub,
 int	audit_db_verify_ext(sqlite3 *db, EVP_PKEY *pub,
 	    const struct audit_ckpts *ext, struct audit_verify_result *res);
 
+/* Read the chain stored in db (see audit_query in audit.h). */
+int	audit_db_query(sqlite3 *db, const struct audit_query *q,
+	    audit_entry_cb cb, void *arg, struct audit_page *page);
+
 /* Map a SQLite result code to an audit_rc. */
 int	audit_db_rc(int sqlite_rc);
 

@@ -214,6 +214,13 @@ int	ledger_audit(struct ledger *l, const struct audit_record *audit,
 	    uint64_t *seq);
 /* Sign a checkpoint now if audit records were added since the last. */
 int	ledger_audit_checkpoint(struct ledger *l);
+/*
+ * Read the audit chain (issue 19, GET /v1/audit) on a reader connection:
+ * see audit_query in audit.h.  q->node NULL is this ledger's own chain
+ * (SQLite's only one; in PostgreSQL this node's).
+ */
+int	ledger_audit_query(struct ledger *l, const struct audit_query *q,
+	    audit_entry_cb cb, void *arg, struct audit_page *page);
 
 /*
  * Next value of a named counter (e.g. "crl:<issuer>"), starting at 1,

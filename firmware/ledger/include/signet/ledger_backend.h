@@ -45,6 +45,9 @@ struct ledger_backend {
 	int	(*audit)(void *state, const struct audit_record *audit,
 		    uint64_t *seq);
 	int	(*checkpoint)(void *state);
+	/* Read the audit chain (ledger_query.c checks the arguments). */
+	int	(*audit_query)(void *state, const struct audit_query *q,
+		    audit_entry_cb cb, void *arg, struct audit_page *page);
 	int	(*next_counter)(void *state, const char *name,
 		    uint64_t *out);
 	int	(*get)(void *state, const char *tenant,
