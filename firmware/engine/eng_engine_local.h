@@ -96,7 +96,14 @@ void	eng_token_verifier(const char *token, uint8_t out[32]);
 int	eng_token_matches(const char *token, const uint8_t stored[32]);
 
 #define ENG_NOTIFY_KEY_MAX	64	/* bytes of the webhook HMAC key */
-#define ENG_MALLOC_ARENAS	2	/* glibc arenas for 16 workers */
+/*
+ * glibc arenas for 16 workers (mallopt M_ARENA_MAX); 0 leaves glibc's
+ * default (8 per core), for measuring what the cap costs:
+ * -DENG_MALLOC_ARENAS=0 in CMAKE_C_FLAGS (docs/decisions.md, the soak).
+ */
+#ifndef ENG_MALLOC_ARENAS
+#define ENG_MALLOC_ARENAS	2
+#endif
 #define ENG_TRIM_EVERY		60	/* refresh rounds (s) per malloc_trim */
 
 struct eng_engine {

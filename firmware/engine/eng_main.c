@@ -205,7 +205,8 @@ eng_main(int argc, char *argv[])
 	 * arenas, and a trim once a minute from the refresh thread
 	 * (eng_serve.c), keep resident memory near what is in use.
 	 */
-	mallopt(M_ARENA_MAX, ENG_MALLOC_ARENAS);
+	if (ENG_MALLOC_ARENAS > 0)
+		mallopt(M_ARENA_MAX, ENG_MALLOC_ARENAS);
 	/* Before any thread exists, so every thread inherits the mask. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -37,15 +37,18 @@ PY
 B="https://127.0.0.1:$HTTPS"
 CA=(--cacert data/ca/root.pem)
 OP=(--cert data/operator/operator.pem --key data/operator/operator.key)
+# start: signetd, awaited until it answers or exits; 120 s bounds a hang
+# (under ASan on a loaded 2-core machine the start takes tens of seconds).
 start() {
+	local end=$((SECONDS + 120))
 	"$build/firmware/signetd/signetd" -f signetd.conf >>signetd.log 2>&1 &
 	pid=$!
-	for _ in $(seq 1 150); do
-		curl -sf -o /dev/null "${CA[@]}" "$B/.well-known/est/cacerts" && return 0
+	while [ "$SECONDS" -lt "$end" ]; do
+		curl -sf -m 10 -o /dev/null "${CA[@]}" "$B/.well-known/est/cacerts" && return 0
 		kill -0 "$pid" 2>/dev/null || fail "signetd exited"
 		sleep 0.2
 	done
-	fail "appliance did not come up"
+	fail "appliance did not come up in 120 s"
 }
 
 # umask 077 for everything under the data directory, whatever signetd's.
