@@ -102,6 +102,8 @@ int	pg_audit_query(void *state, const struct audit_query *q,
 int	pg_token_hash(void *state, const char *id, uint8_t *hash);
 int	pg_token_get(void *state, const uint8_t *hash,
 	    struct ledger_token *out);
+/* A free reader if there is one, else the next in turn; locked. */
+struct pg_conn *pg_reader_take(struct pg_ledger *pg);
 /* Reads not worth preparing (the notification queue's metrics). */
 int	pg_read_sql(void *state, const char *sql, const struct pgu_params *p,
 	    PGresult **res);

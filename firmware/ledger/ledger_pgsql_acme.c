@@ -264,25 +264,6 @@ pg_do_acme(struct pg_ledger *pg, const struct ledger_acme_step *steps,
 	return audit != NULL ? pg_do_audit(pg, audit, NULL) : LEDGER_OK;
 }
 
-/*
- * A free reader if there is one, else the next in turn (as
- * ledger_pgsql_read.c takes them).
- */
-static struct pg_conn *
-acme_reader(struct pg_ledger *pg)
-{
-	unsigned int i;
-
-	for (i = 0; i < PG_READERS; i++)
-		if (pthread_mutex_trylock(&pg->r[i].lock) == 0)
-			return &pg->r[i];
-	pthread_mutex_lock(&pg->rlock);
-	i = pg->next_reader++ % PG_READERS;
-	pthread_mutex_unlock(&pg->rlock);
-	pthread_mutex_lock(&pg->r[i].lock);
-	return &pg->r[i];
-}
-
 /* One column of a binary result as a value pointing into res. */
 static struct ledger_val
 acme_col(const PGresult *res, int row, int col)
@@ -328,7 +309,7 @@ pg_acme_read(void *state, enum ledger_acme_stmt stmt,
 
 	if (acme_sql[stmt] == NULL)
 		return LEDGER_ERR_ARG;
-	c = acme_reader(pg);
+	c = pg_reader_take(pg);
 	/* A connection that died while idle: one retry (reads change
 	   nothing), as ledger_pgsql_read.c does. */
 	for (tries = 0;; tries++) {

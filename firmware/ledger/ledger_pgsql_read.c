@@ -43,9 +43,9 @@ const struct pgu_stmt pg_read_stmts[] = {
 const size_t pg_nread_stmts = sizeof(pg_read_stmts) /
     sizeof(pg_read_stmts[0]);
 
-/* A free reader if there is one, else the next in turn. */
-static struct pg_conn *
-reader_take(struct pg_ledger *pg)
+/* A free reader if there is one, else the next in turn; locked. */
+struct pg_conn *
+pg_reader_take(struct pg_ledger *pg)
 {
 	unsigned int i;
 
@@ -68,7 +68,7 @@ static int
 query(struct pg_ledger *pg, const char *stmt, const struct pgu_params *p,
     PGresult **res)
 {
-	struct pg_conn *c = reader_take(pg);
+	struct pg_conn *c = pg_reader_take(pg);
 	int fresh, tries, rc;
 
 	for (tries = 0;; tries++) {
@@ -88,7 +88,7 @@ pg_read_sql(void *state, const char *sql, const struct pgu_params *p,
     PGresult **res)
 {
 	struct pg_ledger *pg = state;
-	struct pg_conn *c = reader_take(pg);
+	struct pg_conn *c = pg_reader_take(pg);
 	int fresh, tries, rc;
 
 	for (tries = 0;; tries++) {
@@ -408,7 +408,7 @@ pg_audit_query(void *state, const struct audit_query *q, audit_entry_cb cb,
     void *arg, struct audit_page *page)
 {
 	struct pg_ledger *pg = state;
-	struct pg_conn *c = reader_take(pg);
+	struct pg_conn *c = pg_reader_take(pg);
 	int fresh, tries, rc;
 
 	for (tries = 0;; tries++) {
