@@ -51,25 +51,20 @@ fail() {
 
 pass() { echo "ok - $*"; npass=$((npass + 1)); }
 
+# Loopback ports below the ephemeral range, checked free (ports.py says
+# why); test_ports picks all of its ports in one pass, so they are distinct.
+testlib_ports=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/ports.py
+
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$testlib_ports" tcp
 }
 
 free_udp_port() {
-	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$testlib_ports" udp
 }
 
-# All held open at once, so that the three are distinct.
 test_ports() {
-	read -r HTTPS HTTP COAP < <(python3 -c '
-import socket, sys
-ps, ss = [], []
-for t in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, t)
-    s.bind(("127.0.0.1", 0))
-    ss.append(s)
-    ps.append(s.getsockname()[1])
-print(*ps)')
+	read -r HTTPS HTTP COAP < <(python3 "$testlib_ports" tcp tcp udp)
 	[ "${1:-}" = coap ] || COAP=
 }
 

@@ -26,9 +26,9 @@ build=$2
 command -v certbot >/dev/null || fail "certbot is not installed (tools/install-deps.sh)"
 command -v lego >/dev/null || fail "lego is not installed (tools/install-deps.sh)"
 test_begin acme
-test_ports
-H01=$(free_port)
-OTHER=$(free_port)
+# All in one pass, so OTHER cannot be signetd's HTTP port.
+read -r HTTPS HTTP H01 OTHER < <(python3 "$testlib_ports" tcp tcp tcp tcp)
+COAP=
 dev_provision
 dev_conf "s/^acme_http01_port = 80\$/acme_http01_port = $H01\nacme_validate_loopback = true\nacme_http01_address = \"127.0.0.1\"/" >signetd.conf
 dev_start

@@ -30,9 +30,6 @@ trap cleanup EXIT
 npass=0
 fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -25 "$f" >&2; done; exit 1; }
 pass() { echo "ok - $*"; npass=$((npass + 1)); }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 psql_q() {
 	psql "${SIGNET_PG_CONNINFO}" -Atqc "$1"
 }
@@ -50,12 +47,14 @@ if [ "$(id -u)" = 0 ]; then
 	sbx=$(sandbox_prepare "$work" "$work"/a1/data "$work"/a2/data) || fail "sandbox users"
 	chmod 755 "$work"/a1 "$work"/a2
 fi
-H01=$(free_port)
-LB=$(free_port)	# the load balancer's port: in URLs only, nothing listens
+# Every port in one pass (distinct, below the ephemeral range: ports.py).
+# LB is the load balancer's port: in URLs only, nothing listens.
+read -r H01 LB pa1 pb1 pa2 pb2 < <(python3 "$src/tests/support/ports.py" \
+	tcp tcp tcp tcp tcp tcp)
 LIFE=7200
 declare -A HTTPS HTTP
+HTTPS[a1]=$pa1; HTTP[a1]=$pb1; HTTPS[a2]=$pa2; HTTP[a2]=$pb2
 for n in a1 a2; do
-	HTTPS[$n]=$(free_port); HTTP[$n]=$(free_port)
 	sed -e "s/127.0.0.1:8443/127.0.0.1:${HTTPS[$n]}/; s/127.0.0.1:8080/127.0.0.1:${HTTP[$n]}/g" \
 		-e '/coap = /d' -e 's/backend = "sqlite"/backend = "pgsql"/' \
 		-e "s|path = \"data/ledger.db\"|path = \"$SIGNET_PG_CONNINFO node=$n\"|" -e "$sbx" \
