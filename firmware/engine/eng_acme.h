@@ -86,6 +86,7 @@ int	eng_acme_replaces(struct eng_acme *a, const struct acme_certid *id,
 
 #define ENG_ACME_ORDER_TTL	86400	/* seconds an order may wait */
 #define ENG_ACME_VA_RETRY	30	/* hand a validation out again after */
+#define ENG_ACME_POLL_RETRY	1	/* Retry-After while it is under way */
 #define ENG_ACME_VA_BODY	8192	/* the validator's body, at most */
 #define ENG_ACME_MAX_AUTHZ	ACME_MAX_IDENTS
 

@@ -160,6 +160,9 @@ eng_acme_authz(struct eng_acme *a)
 		eng_chall_json(a, &z, t);
 	}
 	eng_acme_put(a, "]}");
+	/* RFC 8555 7.5.1: say when to look again while it validates. */
+	if (strcmp(z.chall_status, "processing") == 0)
+		a->retry_after = ENG_ACME_POLL_RETRY;
 	return eng_acme_answer(a, 200, PROTO_ACME_CT_JSON, loc);
 }
 
@@ -214,6 +217,8 @@ eng_acme_challenge(struct eng_acme *a)
 	eng_fmt(a->r->rep.u.acme.up, sizeof(a->r->rep.u.acme.up),
 	    "%s/authz/%s", a->base, z.id);
 	eng_chall_json(a, &z, t);
+	if (strcmp(z.chall_status, "processing") == 0)
+		a->retry_after = ENG_ACME_POLL_RETRY;
 	return eng_acme_answer(a, 200, PROTO_ACME_CT_JSON, loc);
 }
 

@@ -208,6 +208,9 @@ eng_acme_order_answer(struct eng_acme *a, const char *id,
 		eng_acme_jstr(a, o->replaces);
 	}
 	eng_acme_put(a, "}");
+	/* RFC 8555 7.4: a processing order, when to look again. */
+	if (strcmp(o->status, "processing") == 0)
+		a->retry_after = ENG_ACME_POLL_RETRY;
 	return eng_acme_answer(a, status, PROTO_ACME_CT_JSON, loc);
 }
 

@@ -95,7 +95,7 @@ val_child_main(int argc, char *argv[], const struct val_child *ch)
 	struct sconf *c = NULL;
 	const char *conf = NULL;
 	char err[512];
-	int debug = 0, efd = -1, rc;
+	int debug = 0, efd = -1, idle, idle_min, rc;
 
 	val_child_args(argc, argv, ch->name, &conf, &efd, &debug);
 	log_init(ch->name, LOG_TO_STDERR, debug);
@@ -118,11 +118,24 @@ val_child_main(int argc, char *argv[], const struct val_child *ch)
 		    sc.root_dir);
 	}
 	ch->ready(ch->arg, c);
+	/*
+	 * Nothing to do: wait VAL_CHILD_IDLE_MIN_MS, doubling up to
+	 * ch->idle_ms while idle, back to the minimum after any work; work
+	 * that arrives during a burst waits a few ms, not a whole idle_ms,
+	 * and an idle process still asks 1000 / idle_ms times a second.
+	 */
+	idle_min = ch->idle_ms < VAL_CHILD_IDLE_MIN_MS ? ch->idle_ms :
+	    VAL_CHILD_IDLE_MIN_MS;
+	idle = idle_min;
 	while (!quit) {
 		if ((rc = ch->once(ch->arg, c, efd, buf)) < 0)
 			break;
-		if (rc == 0)
-			poll(NULL, 0, ch->idle_ms);
+		if (rc != 0) {
+			idle = idle_min;
+			continue;
+		}
+		poll(NULL, 0, idle);
+		idle = idle > ch->idle_ms / 2 ? ch->idle_ms : idle * 2;
 	}
 	log_info("msg=stopping");
 	if (ch->cleanup != NULL)

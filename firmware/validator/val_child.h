@@ -16,11 +16,12 @@
 #include <signet/sconf.h>
 
 #define VAL_CHILD_ENGINE_MS	5000	/* an engine call, at most */
+#define VAL_CHILD_IDLE_MIN_MS	10	/* idle wait after work, doubling */
 
 struct val_child {
 	const char		*name;	/* the program, for log and usage */
 	enum sandbox_role	 role;
-	int			 idle_ms; /* nothing to do: ask again after */
+	int			 idle_ms; /* idle: ask again after, at most */
 	int			 eof_ok;  /* exit 0 when the engine hangs up */
 	/* Before the sandbox (may be NULL); 0, or -1 with err. */
 	int	(*setup)(void *, struct sconf *, char *, size_t);

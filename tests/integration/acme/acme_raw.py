@@ -185,7 +185,15 @@ def authorize(key, kid, name, replaces=None):
         a = json.loads(post(az, key, None, kid)[2])
         ch = [c for c in a["challenges"] if c["type"] == "http-01"][0]
         Answer.answers[ch["token"]] = ch["token"] + "." + key.thumb()
-        post(ch["url"], key, {}, kid)
+        # RFC 8555 7.5.1: processing, and when to look again (a
+        # reused authorization is valid already: nothing to wait for).
+        st, h, b = post(ch["url"], key, {}, kid)
+        c = json.loads(b)
+        if a["status"] == "pending" and ch["status"] == "pending" and (
+                st != 200 or c["status"] != "processing" or
+                h.get("Retry-After") != "1"):
+            fail(f"challenge {name}: {st} {c} Retry-After "
+                 f"{h.get('Retry-After')}")
     for _ in range(100):
         o = json.loads(post(ourl, key, None, kid)[2])
         if o["status"] != "pending":
