@@ -35,7 +35,7 @@ npass=0
 fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -15 "$f" >&2; done; exit 1; }
 pass() { echo "ok - $*"; npass=$((npass + 1)); }
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$src/tests/support/ports.py" tcp	# below the ephemeral range
 }
 psql_q() {
 	psql "${SIGNET_PG_CONNINFO}" -Atqc "$1"

@@ -45,7 +45,7 @@ fail() {
 	exit 1
 }
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$src/tests/support/ports.py" tcp	# below the ephemeral range
 }
 psql_q() { psql "$SIGNET_PG_CONNINFO" -Atqc "$1"; }
 

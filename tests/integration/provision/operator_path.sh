@@ -34,7 +34,7 @@ ok() { echo "ok - $*"; }
 bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
 fail() { echo "FAIL - $*"; [ -f signetd.log ] && tail -n 20 signetd.log; exit 1; }
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$src/tests/support/ports.py" tcp	# below the ephemeral range
 }
 
 # Two tokens in two token directories: the air-gapped root's and the
@@ -91,7 +91,7 @@ ok "second tenant: intermediate second-1 installed the same way"
 
 # -- 5. config, signetd -n, signetd ---------------------------------------
 HTTPS=$(free_port) HTTP=$(free_port)
-COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+COAP=$(python3 "$src/tests/support/ports.py" udp)
 prov config "${T[@]}" -d "$W/data" -o gen.conf -u "http://127.0.0.1:$HTTP" > config.log 2>&1 ||
 	{ cat config.log; fail "config"; }
 if prov config "${T[@]}" -d "$W/data" -o gen.conf > config2.log 2>&1; then

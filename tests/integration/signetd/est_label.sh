@@ -35,10 +35,10 @@ fail() { echo "FAIL: $*" >&2; [ -f "$work/signetd.log" ] && tail -40 "$work/sign
 pass() { echo "ok - $*"; }
 
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$src/tests/support/ports.py" tcp	# below the ephemeral range
 }
 HTTPS=$(free_port); HTTP=$(free_port)
-COAP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+COAP=$(python3 "$src/tests/support/ports.py" udp)
 cd "$work"
 
 DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >provision.log 2>&1 ||
