@@ -13,10 +13,10 @@ Prints "ok - ..." per check and exits non-zero at the first failure.
 """
 import base64
 import calendar
-import hashlib
 import hmac
 import http.server
 import json
+import os
 import ssl
 import sys
 import threading
@@ -27,8 +27,10 @@ import urllib.request
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtensionOID, NameOID
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from acme_client import Key, b64u, b64u_dec  # noqa: E402 (one JWS key for every ACME test)
 
 DIR, CAFILE, KID, HMAC, KID2, HMAC2, PORT, NAME, OTHER = sys.argv[1:10]
 CTX = ssl.create_default_context(cafile=CAFILE)
@@ -43,14 +45,6 @@ def ok(msg):
     print("ok -", msg)
 
 
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def b64u_dec(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
 def fetch(method, url, body=None, ctype="application/jose+json"):
     req = urllib.request.Request(url, data=body, method=method)
     if body is not None:
@@ -60,27 +54,6 @@ def fetch(method, url, body=None, ctype="application/jose+json"):
             return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
-
-
-class Key:
-    def __init__(self):
-        self.k = ec.generate_private_key(ec.SECP256R1())
-        n = self.k.public_key().public_numbers()
-        self.jwk = {"crv": "P-256", "kty": "EC",
-                    "x": b64u(n.x.to_bytes(32, "big")),
-                    "y": b64u(n.y.to_bytes(32, "big"))}
-
-    def thumb(self):
-        j = json.dumps(self.jwk, sort_keys=True, separators=(",", ":"))
-        return b64u(hashlib.sha256(j.encode()).digest())
-
-    def sign(self, prot, payload):
-        p = b64u(json.dumps(prot).encode())
-        pl = "" if payload is None else b64u(json.dumps(payload).encode())
-        der = self.k.sign(f"{p}.{pl}".encode(), ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
-        sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return {"protected": p, "payload": pl, "signature": b64u(sig)}
 
 
 d = json.loads(fetch("GET", DIR)[2])

@@ -15,10 +15,10 @@ check, exits non-zero at the first failure.
 """
 import base64
 import calendar
-import hashlib
 import hmac
 import http.server
 import json
+import os
 import ssl
 import sys
 import threading
@@ -30,8 +30,11 @@ import urllib.request
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "acme"))
+from acme_client import Key, b64u, b64u_dec  # noqa: E402 (one JWS key for every ACME test)
 
 (DIR, NODE_A, NODE_B, CAFILE, KID, HMAC, PORT, NAME, LIFE,
  OUT) = sys.argv[1:11]
@@ -48,14 +51,6 @@ def ok(msg):
     print("ok -", msg)
 
 
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def b64u_dec(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
 def fetch(node, method, url, body=None):
     """url (a public URL) sent to node's listener instead."""
     u = urllib.parse.urlsplit(url)._replace(netloc=NODES[node]).geturl()
@@ -67,27 +62,6 @@ def fetch(node, method, url, body=None):
             return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
-
-
-class Key:
-    def __init__(self):
-        self.k = ec.generate_private_key(ec.SECP256R1())
-        n = self.k.public_key().public_numbers()
-        self.jwk = {"crv": "P-256", "kty": "EC",
-                    "x": b64u(n.x.to_bytes(32, "big")),
-                    "y": b64u(n.y.to_bytes(32, "big"))}
-
-    def thumb(self):
-        j = json.dumps(self.jwk, sort_keys=True, separators=(",", ":"))
-        return b64u(hashlib.sha256(j.encode()).digest())
-
-    def sign(self, prot, payload):
-        p = b64u(json.dumps(prot).encode())
-        pl = "" if payload is None else b64u(json.dumps(payload).encode())
-        der = self.k.sign(f"{p}.{pl}".encode(), ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
-        sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return {"protected": p, "payload": pl, "signature": b64u(sig)}
 
 
 def problem(b):
