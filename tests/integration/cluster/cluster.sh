@@ -31,15 +31,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-npass=0
-fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -15 "$f" >&2; done; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-free_port() {
-	python3 "$src/tests/support/ports.py" tcp	# below the ephemeral range
-}
-psql_q() {
-	psql "${SIGNET_PG_CONNINFO}" -Atqc "$1"
-}
+CLUSTER_TAIL=15
+# shellcheck source=../../support/cluster.sh
+. "$src/tests/support/cluster.sh"
 cd "$work"
 
 # Node a1 provisions the token and the PKI; a2 and a3 get copies.

@@ -27,12 +27,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-npass=0
-fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -25 "$f" >&2; done; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-psql_q() {
-	psql "${SIGNET_PG_CONNINFO}" -Atqc "$1"
-}
+# shellcheck source=../../support/cluster.sh
+. "$src/tests/support/cluster.sh"
 cd "$work"
 
 DATA=$work/a1/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$src/board/dev-host/run.sh" >a1-prov.log 2>&1 ||

@@ -36,15 +36,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-npass=0
-fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -25 "$f" >&2; done; exit 1; }
-pass() { echo "ok - $*"; npass=$((npass + 1)); }
-free_port() {
-	python3 "$src/tests/support/ports.py" tcp	# below the ephemeral range
-}
-psql_q() {
-	psql "${SIGNET_PG_CONNINFO}" -Atqc "$1"
-}
+# shellcheck source=../../support/cluster.sh
+. "$src/tests/support/cluster.sh"
 cd "$work"
 NODES=(a1 a2)
 NCERT=6
