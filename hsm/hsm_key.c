@@ -94,8 +94,9 @@ get_attr(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
 }
 
 /*
- * Makes the session copy of a private key: a session object stays inside
- * the token, keeps CKA_SENSITIVE and CKA_EXTRACTABLE, and spares SoftHSM
+ * Makes the session copy of a private key or of an HMAC key (the token
+ * key: one MAC per DTLS-PSK lookup): a session object stays inside the
+ * token, keeps CKA_SENSITIVE and CKA_EXTRACTABLE, and spares SoftHSM
  * re-reading the key's file on every signature.  Holder session only.
  * The copy is used only if the token says it is a session object that is
  * sensitive and not extractable (C_CopyObject cannot loosen either, but a
@@ -117,7 +118,8 @@ copy_to_session(struct hsm *h, struct hsm_key *k)
 	CK_RV rv;
 
 	k->sess_priv = CK_INVALID_HANDLE;
-	if (!h->session_keys || k->cls != CKO_PRIVATE_KEY)
+	if (!h->session_keys || (k->cls != CKO_PRIVATE_KEY &&
+	    k->type != HSM_KEY_HMAC_SHA256))
 		return CKR_OK;
 	rv = CALL(h, C_CopyObject, h->holder, k->priv, t, 1, &k->sess_priv);
 	if (rv != CKR_OK)

@@ -10,7 +10,14 @@
 # The client is signet-bench-coap (issue 17): one process, one libcoap
 # context, WORKERS sessions in flight, a new DTLS session per request, so
 # no process start-up is measured (issue 6 ran coap-client per request).
-# ROUNDS rounds alternate the four runs; medians.
+#  3. the like-for-like share: Signet's PSK handshake (the engine's PSK
+#     lookup included) answering discovery (/.well-known/core, served by
+#     signet-coap alone), against the raw server's handshake + GET.
+# ROUNDS rounds alternate the five runs; medians.  PERF=dir records
+# perf profiles (call graphs, frame pointers) of signet-coap and
+# signet-engine during round 1's enrollments and handshakes, and of
+# coap-server-openssl during its PSK handshakes, into dir (PERF_OPTS: perf
+# record's options, "-g -F 499" unless set).
 #
 # usage: tools/bench/bench-coap.sh [BUILD_DIR] [SECONDS] [WORKERS]
 set -euo pipefail
@@ -106,20 +113,58 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogu
 	-subj /CN=rogue -out rogue.csr 2>/dev/null
 openssl x509 -req -in rogue.csr -CA rogue-ca.pem -CAkey rogue-ca.key -CAcreateserial -days 2 \
 	-out rogue.pem 2>/dev/null
-if "$build/tools/bench/signet-bench-coap" -p "$RP" -U / -c rogue.pem -j rogue.key -N 1 -w 1 -d 5 | grep -q ' ok 1$'; then
+if "$build/tools/bench/signet-bench-coap" -p "$RP" -U / -c rogue.pem -j rogue.key -N 1 -w 1 -d 5 | grep -q ' ok 1 '; then
 	echo "coap-server-openssl accepted a certificate it does not trust" >&2; exit 1
 fi
-"$build/tools/bench/signet-bench-coap" -p "$RP" -U / -c b.pem -j b.key -N 1 -w 1 -d 5 | grep -q ' ok 1$' ||
+"$build/tools/bench/signet-bench-coap" -p "$RP" -U / -c b.pem -j b.key -N 1 -w 1 -d 5 | grep -q ' ok 1 ' ||
 	{ tail -20 raw.log; echo "coap-server-openssl refused the device's certificate" >&2; exit 1; }
 
 bc=$build/tools/bench/signet-bench-coap
+# CPU time per request on each side: the servers' from /proc (user +
+# system, all threads), the client's from signet-bench-coap's own line.
+sigpids=$(pgrep -d' ' -x 'signet-coap|signet-engine' -P "${pids[0]}")
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+hz=$(getconf CLK_TCK)
+# run NAME PIDS ARGS...: one run of signet-bench-coap, the servers' CPU
+# per successful request appended to its line ("srv X ms").
+run() {
+	local name=$1 ps=$2 t0 t1
+	shift 2
+	# shellcheck disable=SC2086
+	t0=$(ticks $ps)
+	"$bc" "$@" > "$work/$name.tmp"
+	# shellcheck disable=SC2086
+	t1=$(ticks $ps)
+	awk -v d=$((t1 - t0)) -v hz="$hz" '{ printf "%s  srv %.3f ms\n", $0, ($14 > 0 ? 1000 * d / hz / $14 : 0) }' \
+		"$work/$name.tmp" > "$work/$name.out"
+}
+perfpid=
+wait_perf() { [ -z "$perfpid" ] || wait "$perfpid" || true; perfpid=; }
+# perfrec NAME [PID]: profiles PID (signet-coap and signet-engine) for the
+# next run.
+perfrec() {
+	local ps=${2:-}
+	[ -n "$ps" ] || ps=$(pgrep -d, -x 'signet-coap|signet-engine' -P "${pids[0]}") || return 0
+	# shellcheck disable=SC2086
+	perf record -q ${PERF_OPTS:--g -F 499} -p "$ps" -o "$PERF/$1.data" -- sleep "$secs" >/dev/null 2>&1 &
+	perfpid=$!
+	sleep 0.2
+}
+[ -z "${PERF:-}" ] || mkdir -p "$PERF"
 for r in $(seq 1 "$rounds"); do
-	"$bc" -p "$COAP" -U /est/dev-device/sen -m post -f b.csr -t 286 -A 287 -K psks \
-		-d "$secs" -w "$w" > "$work/sen-$r.out"
-	"$bc" -p "$COAP" -U /est/dev-device/sren -m post -f b.csr -t 286 -A 287 -c b.pem -j b.key \
-		-d "$secs" -w "$w" > "$work/sren-$r.out"
-	"$bc" -p "$RP" -U / -K psks -d "$secs" -w "$w" > "$work/rawpsk-$r.out"
-	"$bc" -p "$RP" -U / -c b.pem -j b.key -d "$secs" -w "$w" > "$work/rawpki-$r.out"
+	[ -z "${PERF:-}" ] || [ "$r" != 1 ] || perfrec sen
+	run "sen-$r" "$sigpids" -p "$COAP" -U /est/dev-device/sen -m post -f b.csr -t 286 -A 287 -K psks \
+		-d "$secs" -w "$w"
+	wait_perf
+	[ -z "${PERF:-}" ] || [ "$r" != 1 ] || perfrec wk
+	run "wk-$r" "$sigpids" -p "$COAP" -U /.well-known/core -K psks -d "$secs" -w "$w"
+	wait_perf
+	run "sren-$r" "$sigpids" -p "$COAP" -U /est/dev-device/sren -m post -f b.csr -t 286 -A 287 \
+		-c b.pem -j b.key -d "$secs" -w "$w"
+	[ -z "${PERF:-}" ] || [ "$r" != 1 ] || perfrec rawpsk "${pids[1]}"
+	run "rawpsk-$r" "${pids[1]}" -p "$RP" -U / -K psks -d "$secs" -w "$w"
+	wait_perf
+	run "rawpki-$r" "${pids[1]}" -p "$RP" -U / -c b.pem -j b.key -d "$secs" -w "$w"
 done
 
 # med KIND FIELD: the median over the rounds.
@@ -129,25 +174,34 @@ med() {
 }
 echo "signet-bench-coap: $w sessions in flight, a fresh DTLS handshake per request, $secs s per run, median of $rounds rounds"
 echo
-echo "| what | requests/s | p50 | p99 | errors |"
-echo "|---|---|---|---|---|"
-for k in sen sren rawpsk rawpki; do
+echo "| what | requests/s | p50 | p99 | errors | server CPU/request | client CPU/request |"
+echo "|---|---|---|---|---|---|---|"
+for k in sen wk sren rawpsk rawpki; do
 	case $k in
 	sen) l="Signet EST-coaps enroll, DTLS-PSK from a token (/est/sen)" ;;
+	wk) l="Signet DTLS-PSK handshake (engine PSK lookup) + discovery GET (/.well-known/core)" ;;
 	sren) l="Signet EST-coaps re-enroll, device certificate (/est/sren)" ;;
 	rawpsk) l="coap-server-openssl, DTLS-PSK handshake + tiny GET" ;;
 	rawpki) l="coap-server-openssl, certificate handshake (client chain verified) + tiny GET" ;;
 	esac
-	echo "| $l | $(med "$k" 3) | $(med "$k" 6) ms | $(med "$k" 9) ms | $(med "$k" 12) |"
+	echo "| $l | $(med "$k" 3) | $(med "$k" 6) ms | $(med "$k" 9) ms | $(med "$k" 12) | $(med "$k" 19) ms | $(med "$k" 16) ms |"
 done
 echo
-awk -v a="$(med sen 3)" -v b="$(med rawpsk 3)" -v c="$(med sren 3)" -v d="$(med rawpki 3)" 'BEGIN {
+awk -v e="$(med wk 3)" -v a="$(med sen 3)" -v b="$(med rawpsk 3)" -v c="$(med sren 3)" -v d="$(med rawpki 3)" 'BEGIN {
 	if (b > 0) printf "PSK: Signet enrollments at %.0f%% of the raw handshake rate\n", 100 * a / b
+	if (b > 0) printf "PSK: Signet handshakes + discovery at %.0f%% of the raw handshake rate\n", 100 * e / b
 	if (d > 0) printf "certificate: Signet re-enrollments at %.0f%% of the raw handshake rate\n", 100 * c / d }'
+# Where CPU, not latency, bounds both (an idle machine: server and client
+# share its cores), the rates stand as the CPU spent per request, both
+# sides together.
+awk -v ss="$(med sen 19)" -v sc="$(med sen 16)" -v ws="$(med wk 19)" -v wc="$(med wk 16)" \
+	-v rs="$(med rawpsk 19)" -v rc="$(med rawpsk 16)" 'BEGIN {
+	if (ss + sc > 0) printf "PSK, CPU-bound: Signet enrollments at %.0f%% of the raw handshake rate (CPU per request, server + client: %.3f ms against %.3f ms)\n", 100 * (rs + rc) / (ss + sc), ss + sc, rs + rc
+	if (ws + wc > 0) printf "PSK, CPU-bound: Signet handshakes + discovery at %.0f%% (%.3f ms)\n", 100 * (rs + rc) / (ws + wc), ws + wc }'
 echo
 echo "each round (requests/s):"
 for r in $(seq 1 "$rounds"); do
 	printf "round %s:" "$r"
-	for k in sen sren rawpsk rawpki; do printf "  %s %s" "$k" "$(awk '{print $3}' "$work/$k-$r.out")"; done
+	for k in sen wk sren rawpsk rawpki; do printf "  %s %s" "$k" "$(awk '{print $3}' "$work/$k-$r.out")"; done
 	echo
 done

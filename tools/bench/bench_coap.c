@@ -21,9 +21,13 @@
  * load generator (one line per slot).
  *
  * Prints "W inflight  R requests/s  p50 ms  p99 ms  errors E  ok N", the
- * columns of signet-bench-est.  A 2.xx answer is a success; anything else
+ * columns of signet-bench-est, then "cpu C ms": this process's CPU time
+ * (user and system) per successful request, the client's share of the
+ * machine.  A 2.xx answer is a success; anything else
  * (another code, a DTLS error, no answer within 10 s) is an error.
  */
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 
 #include <stdio.h>
@@ -286,7 +290,8 @@ int
 main(int argc, char **argv)
 {
 	const char *host = "127.0.0.1", *pskfile = NULL;
-	double t0, t_end;
+	struct rusage ru;
+	double t0, t_end, cpu;
 	unsigned long max = 0, started = 0;
 	int ch, port = 0, seconds = 10, inflight = 8, i, busy;
 
@@ -367,11 +372,15 @@ main(int argc, char **argv)
 		coap_io_process(ctx, 5);
 	}
 	t0 = now() - t0;
+	cpu = 0;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	qsort(lat, nlat, sizeof(double), cmp);
 	printf("%5d inflight  %9.1f requests/s  p50 %7.2f ms  p99 %7.2f ms  "
-	    "errors %lu  ok %lu\n", inflight, (double)ok / t0,
+	    "errors %lu  ok %lu  cpu %.3f ms\n", inflight, (double)ok / t0,
 	    nlat ? lat[nlat / 2] * 1e3 : 0, nlat ? lat[nlat * 99 / 100] * 1e3 :
-	    0, errors, ok);
+	    0, errors, ok, ok ? cpu * 1e3 / (double)ok : 0);
 	free(lat);
 	free(body);
 	coap_free_context(ctx);

@@ -493,6 +493,42 @@ test_session_keys(void **state)
 	}
 }
 
+/*
+ * The token HMAC key (one MAC per DTLS-PSK lookup) gets a session copy
+ * too: the same MAC, no second token object, and, as for the signing
+ * keys, SoftHSM no longer re-reads the key's file per MAC, so MACs go on
+ * while the token's files are away (they fail at once on the token
+ * object: test_token_dir_moved_away_and_back).
+ */
+static void
+test_session_keys_hmac(void **state)
+{
+	struct fx *f = *state;
+	struct hsm_key *k, *k2;
+	struct hsm_key_info *v;
+	uint8_t a[HSM_HMAC_LEN], b[HSM_HMAC_LEN];
+	char away[700];
+	size_t n;
+
+	k = gen(f->hsm, HSM_KEY_HMAC_SHA256, "tkey");
+	assert_int_equal(hsm_key_hmac(k, (const uint8_t *)"id-1", 4, a),
+	    HSM_OK);
+	hsm_key_free(k);
+	hsm_close(f->hsm);
+	f->hsm = open_token(&f->tok, 1);
+	assert_int_equal(hsm_key_find(f->hsm, "tkey", NULL, 0, &k2), HSM_OK);
+	snprintf(away, sizeof(away), "%s.away", f->tok.tokendir);
+	assert_int_equal(rename(f->tok.tokendir, away), 0);
+	assert_int_equal(hsm_key_hmac(k2, (const uint8_t *)"id-1", 4, b),
+	    HSM_OK);
+	assert_int_equal(rename(away, f->tok.tokendir), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	hsm_key_free(k2);
+	assert_int_equal(hsm_key_list(f->hsm, &v, &n), HSM_OK);
+	assert_int_equal(n, 1);
+	free(v);
+}
+
 int
 main(void)
 {
@@ -510,6 +546,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_keys, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_session_keys_hmac, setup,
 		    teardown),
 	};
 
