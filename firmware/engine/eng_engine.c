@@ -43,6 +43,7 @@ eng_engine_new(const struct eng_engine_config *cfg, struct eng_rt *rt,
 	atomic_init(&e->draining, 0);
 	atomic_init(&e->ledger_ok, 1);
 	atomic_init(&e->issued, 0);
+	atomic_init(&e->notify_rescan, 0);
 	e->started = time(NULL);
 	*out = e;
 	return 0;
@@ -70,7 +71,10 @@ eng_engine_swap(struct eng_engine *e, struct eng_rt *rt)
 	pthread_mutex_lock(&e->lock);
 	old = e->rt;
 	e->rt = rt;
+	/* The expiring gauge's windows are the old configuration's. */
+	e->nexpiring = 0;
 	pthread_mutex_unlock(&e->lock);
+	atomic_store(&e->notify_rescan, 1);
 	/* Requests still running keep their own reference to the old one. */
 	eng_rt_unref(old);
 }

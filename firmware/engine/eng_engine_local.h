@@ -122,6 +122,7 @@ struct eng_engine {
 	time_t			 tidy_next;	/* tidy thread only */
 	/* Expiry notifications (eng_notify.c, issue 19). */
 	time_t			 notify_next;	/* tidy thread only */
+	atomic_int		 notify_rescan;	/* a reload: scan at once */
 	int			 notify_key_tried; /* tidy thread only */
 	atomic_int		 notify_key_ready;
 	uint8_t			 notify_key[ENG_NOTIFY_KEY_MAX];
@@ -129,7 +130,9 @@ struct eng_engine {
 	/*
 	 * signet_certificates_expiring, counted by the tidy thread after
 	 * each notification scan (eng_notify_tick), so HEALTH and /metrics
-	 * read a copy instead of counting the ledger; under lock.
+	 * read a copy instead of counting the ledger; under lock.  A
+	 * reload (eng_engine_swap) empties it, since its windows may be
+	 * gone, and the next tick counts the new ones.
 	 */
 	uint8_t			 nexpiring;
 	struct proto_expiring	 expiring[PROTO_MAX_EXPIRING];

@@ -175,6 +175,9 @@ eng_notify_tick(struct eng_engine *e, const struct eng_rt *rt,
 		e->notify_key_tried = 1;
 		eng_notify_key_load(e, c->notify_secret_file);
 	}
+	/* After a reload, at once: the gauge is empty until counted. */
+	if (atomic_exchange(&e->notify_rescan, 0))
+		e->notify_next = 0;
 	if (now < e->notify_next)
 		return;
 	e->notify_next = now + c->notify_interval;

@@ -10,6 +10,12 @@
 #   3. the same again after tidy: baseline
 # Prints issuances/s and p99 of each, and tidy's rows/s and duration.
 #
+# While tidy runs, a sampler writes tidy-progress.out every 30 s (rows
+# left, WAL size, load average).  With CACHE_KIB set, storage.cache_kib
+# is that; with KEEP_DB=FILE, the filled ledger is copied there (sqlite3
+# .backup) before the first measurement, for timing the deletes apart
+# from the appliance.
+#
 # usage: tools/bench/tidy-bench.sh [BUILD_DIR] [ROWS] [SECS] [BATCH]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,7 +36,12 @@ app_conf_extra() {
 		-e 's/^\tburst_identity = .*/\tburst_identity = 100000/' \
 		-e 's/^\trate_tenant = .*/\trate_tenant = 100000/' \
 		-e 's/^\tburst_tenant = .*/\tburst_tenant = 100000/' \
-		-e '/coap = "127.0.0.1:/d'
+		-e '/coap = "127.0.0.1:/d' |
+		if [ -n "${CACHE_KIB:-}" ]; then
+			sed -e "s/^storage {/storage {\n\tcache_kib = $CACHE_KIB/"
+		else
+			cat
+		fi
 }
 appliance_start "$src" "$build" "$work"
 B="https://127.0.0.1:$HTTPS"
@@ -85,12 +96,29 @@ as_engine sqlite3 data/ledger.db < fill.sql > fill.out || fail "filling the ledg
 total=$(as_engine sqlite3 data/ledger.db 'SELECT count(*) FROM certs')
 echo "MEASURE: $ROWS expired rows written in $(( $(date +%s) - t0 ))s; ledger holds $total certificates, $(du -m data/ledger.db | cut -f1) MiB"
 
+if [ -n "${KEEP_DB:-}" ]; then
+	as_engine sqlite3 data/ledger.db ".backup data/keep.db" || fail "copying the filled ledger"
+	cp data/keep.db "$KEEP_DB"
+	as_engine rm -f data/keep.db
+fi
+grep -h 'cache_kib' signetd.conf | sed 's/^/MEASURE: signetd.conf: /' || echo "MEASURE: signetd.conf: cache_kib default"
+
 est baseline-before
 ( s=$(date +%s%N); "$build/tools/signetctl/signetctl" tidy > tidy.out 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )) > tidy.ms ) &
 tp=$!
+( while kill -0 "$tp" 2>/dev/null; do
+	echo "$(date +%T) rows=$(as_engine sqlite3 data/ledger.db 'SELECT count(*) FROM certs' 2>/dev/null)" \
+		"wal=$(( $(stat -c %s data/ledger.db-wal 2>/dev/null || echo 0) >> 20 ))MiB" \
+		"load=$(cut -d' ' -f1-3 /proc/loadavg)"
+	sleep 30
+done > tidy-progress.out ) &
 est during-tidy
 wait "$tp" || { cat tidy.out; fail "signetctl tidy"; }
 echo "MEASURE: tidy: $(cat tidy.out) in $(cat tidy.ms) ms ($(( ROWS * 1000 / $(cat tidy.ms) )) rows/s)"
+sed 's/^/MEASURE: progress: /' tidy-progress.out | awk 'NR % 4 == 1'
+echo "MEASURE: signetctl retries: $(grep -c 'again in' tidy.out || true)"
+curl -s --cacert data/ca/root.pem --cert data/operator/operator.pem --key data/operator/operator.key \
+	"$B/metrics" | grep '^signet_ledger_commit_seconds' | sed 's/^/MEASURE: /' || true
 est baseline-after
 grep 'msg=tidied' signetd.log | tail -3 | sed 's/^/MEASURE: /'
 appliance_stop || true

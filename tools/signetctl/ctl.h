@@ -132,6 +132,15 @@ int	ctl_pct_encode(char *buf, size_t size, const char *s);
 
 /* Durations as signetd.conf writes them: "90", "30s", "15m", "25h", "7d". */
 int64_t	ctl_duration(const char *s);
+/*
+ * Retrying a 503 or 429 (tidy): the seconds to wait before retry number
+ * attempt (1, 2, ...): the answer's Retry-After when it gave one, else
+ * 1, 2, 4, ... seconds; always 1..CTL_RETRY_MAX_WAIT.
+ */
+#define CTL_RETRY_MAX_WAIT	60
+#define CTL_RETRY_DEFAULT	8	/* retries in a row, by default */
+#define CTL_RETRY_MAX		100	/* --retries, at most */
+unsigned	ctl_retry_wait(unsigned retry_after, unsigned attempt);
 /* A serial in hex (an optional "0x" and ':' separators are dropped). */
 int	ctl_serial_norm(const char *in, char *out, size_t size);
 

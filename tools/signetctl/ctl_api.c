@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -649,29 +650,43 @@ ctl_cmd_eab_create(struct ctl *c, int argc, char **argv)
 
 /*
  * tidy (issue 19): POST /v1/tidy until the engine says the tenant is
- * done; each call removes for a few seconds at most.
+ * done; each call removes for a few seconds at most.  A 503 (the engine
+ * busy or past the front end's deadline) or 429 is asked again after
+ * its Retry-After, up to --retries times in a row: tidy is idempotent,
+ * and what a call committed stays removed.
  */
 int
 ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
 {
+	enum { O_RETRIES = 256 };
 	static const struct option lo[] = {
 		{ "once", no_argument, NULL, '1' },
+		{ "retries", required_argument, NULL, O_RETRIES },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct ctl_verb *v = ctl_verb_find(NULL, "tidy");
 	unsigned long long certs = 0, tokens = 0, calls = 0;
 	const char *before = "?", *n;
-	char *body, bbuf[64] = "?";
+	char *body, *end, bbuf[64] = "?";
 	struct ctl_reply rep;
 	size_t len;
-	long i;
+	long i, retries = CTL_RETRY_DEFAULT, failed = 0;
+	unsigned wait;
 	int ch, rc, once = 0, done = 0;
 	FILE *f;
 
 	while ((ch = ctl_getopt(c, v, argc, argv, "", lo)) != -1) {
 		if ((rc = opts_end(ch)) != -1)
 			return rc;
-		once = 1;
+		if (ch == O_RETRIES) {
+			retries = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || retries < 0 ||
+			    retries > CTL_RETRY_MAX)
+				return ctl_usage_err(v, "--retries: 0 to 100");
+		} else if (ch == '1')
+			once = 1;
+		else
+			return CTL_EXIT_ERR;
 	}
 	if (optind != argc)
 		return ctl_usage_err(v, "tidy takes no arguments");
@@ -685,9 +700,23 @@ ctl_cmd_tidy(struct ctl *c, int argc, char **argv)
 		    CTL_EXIT_OK)
 			return rc;
 		if ((rc = ctl_status_exit(&rep, "tidy")) != CTL_EXIT_OK) {
+			if ((rep.r.status != 503 && rep.r.status != 429) ||
+			    failed >= retries) {
+				if (rep.r.status == 503 || rep.r.status == 429)
+					ctl_err("tidy: gave up after %ld "
+					    "retries in a row", failed);
+				ctl_reply_free(&rep);
+				return rc;
+			}
+			wait = ctl_retry_wait(rep.r.retry_after,
+			    (unsigned)++failed);
+			ctl_err("tidy: again in %u s (retry %ld of %ld)", wait,
+			    failed, retries);
 			ctl_reply_free(&rep);
-			return rc;
+			sleep(wait);
+			continue;
 		}
+		failed = 0;
 		if (!rep.have_json || ctl_json_get(&rep.j, 0, "done") < 0) {
 			ctl_err("tidy: the answer says nothing removed");
 			ctl_reply_free(&rep);

@@ -149,12 +149,17 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "config", "check", ctl_cmd_config_check, "[-f signetd.conf]",
 	    "  -f, --file FILE       default /etc/signet/signetd.conf\n"
 	    "  exit 0 valid, 1 invalid, 2 unreadable\n" },
-	{ NULL, "tidy", ctl_cmd_tidy, "-T tenant [--once]",
+	{ NULL, "tidy", ctl_cmd_tidy, "-T tenant [--once] [--retries N]",
 	    "  remove certificates and enrollment tokens that expired (or "
 	    "were\n"
 	    "  spent) more than the tenant's retention ago; operators only\n"
 	    "      --once            one request (a few seconds), not until "
-	    "done\n" },
+	    "done\n"
+	    "      --retries N       ask again after a 503 or 429 (as its "
+	    "Retry-After\n"
+	    "                        says, 60 s at most) up to N times in a "
+	    "row\n"
+	    "                        (default 8; 0: stop at the first)\n" },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

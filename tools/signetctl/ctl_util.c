@@ -227,6 +227,21 @@ ctl_duration(const char *s)
 	return v * mul;
 }
 
+unsigned
+ctl_retry_wait(unsigned retry_after, unsigned attempt)
+{
+	unsigned w;
+
+	if (retry_after > 0)
+		w = retry_after;
+	else
+		w = attempt >= 7 ? CTL_RETRY_MAX_WAIT : 1u << (attempt > 0 ?
+		    attempt - 1 : 0);
+	if (w < 1)
+		w = 1;
+	return w > CTL_RETRY_MAX_WAIT ? CTL_RETRY_MAX_WAIT : w;
+}
+
 int
 ctl_serial_norm(const char *in, char *out, size_t size)
 {

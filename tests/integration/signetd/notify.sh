@@ -220,5 +220,24 @@ if [ "$(id -u)" = 0 ]; then
 	awk '/^Uid:/ { exit ($2 == 0) }' "/proc/$np/status" || fail "signet-notify runs as root"
 	pass "signet-notify runs under its seccomp filter, not as root"
 fi
+# A reload drops the gauge's old windows at once, not at the next scan:
+# first the scans go hourly, then the thresholds change; /metrics shows
+# the new window and none of the old within seconds.
+metrics_windows() {
+	curl -sf "${CA[@]}" "${OP[@]}" "$B/metrics" | grep '^signet_certificates_expiring{' |
+		sed 's/.*window="\([^"]*\)".*/\1/' | sort | tr '\n' ' '
+}
+sed -i 's/^\tinterval = "1s"/\tinterval = "1h"/' signetd.conf
+kill -HUP "$pid"
+sleep 3
+sed -i 's/thresholds = { "7d", "40%" }/thresholds = { "50%" }/' signetd.conf
+grep -q 'thresholds = { "50%" }' signetd.conf || fail "thresholds not rewritten"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do
+	[ "$(metrics_windows)" = "50% " ] && break
+	sleep 0.2
+done
+[ "$(metrics_windows)" = "50% " ] || fail "expiring gauge windows after reload: $(metrics_windows)"
+pass "after a reload (scans hourly) the expiring gauge has the new window (50%) and not the old ones"
 daemon_stop
 echo "$npass passed"

@@ -13,7 +13,11 @@ build=$2
 # shellcheck source=../../support/appliance.sh
 . "$src/tests/support/appliance.sh"
 test_begin tidy
-test_cleanup() { appliance_stop >/dev/null 2>&1; }
+epid=
+test_cleanup() {
+	[ -z "$epid" ] || kill -CONT "$epid" 2>/dev/null || true
+	appliance_stop >/dev/null 2>&1
+}
 
 RET=2
 INTERVAL=0
@@ -152,6 +156,29 @@ code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${JSON[@]}" -d '{"tenant":"d
 code=$(curl -s -o out -w '%{http_code}' "${CA[@]}" "${OP[@]}" "${JSON[@]}" -d '{"tenant":"nosuch"}' "$B/v1/tidy")
 [ "$code" = 403 ] || fail "/v1/tidy of an unknown tenant answered $code"
 pass "/v1/tidy: 401 without a client certificate, 403 for a tenant that is not there"
+
+# A 503 is asked again: with the engine stopped (SIGSTOP) the front end
+# answers 503 with Retry-After 5 at its 5 s deadline; signetctl says so,
+# waits and asks again, and finishes once the engine runs again.  Bounded:
+# with --retries 1 and the engine still stopped it gives up, exit 2.
+epid=$(pgrep -P "$APP_PID" -f signet-engine | head -1)
+[ -n "$epid" ] || fail "no signet-engine under signetd $APP_PID"
+kill -STOP "$epid"
+( sleep 8; kill -CONT "$epid" ) &
+ctl 0 tidy
+wait $!
+grep -q '^signetctl: tidy: 503: ' err || fail "no 503 said: $(cat err)"
+grep -q '^signetctl: tidy: again in 5 s (retry 1 of 8)$' err || fail "no retry said: $(cat err)"
+grep -q '^tenant dev: removed 0 certificates and 0 enrollment tokens that expired or were spent before ' out ||
+	fail "tidy after a 503: $(cat out err)"
+pass "signetctl tidy asks again after a 503 (Retry-After 5) and finishes once the engine answers"
+kill -STOP "$epid"
+ctl 2 tidy --retries 1
+kill -CONT "$epid"
+[ "$(grep -c '^signetctl: tidy: 503: ' err)" = 2 ] || fail "not two 503s: $(cat err)"
+grep -q '^signetctl: tidy: gave up after 1 retries in a row$' err || fail "no giving up said: $(cat err)"
+ctl 0 tidy
+pass "signetctl tidy --retries 1 gives up after one retry of a 503 (exit 2); the engine answers again"
 
 appliance_stop || fail "signetd did not exit cleanly"
 

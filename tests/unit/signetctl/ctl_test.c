@@ -286,6 +286,16 @@ test_small(void **state)
 	assert_string_equal(buf, "/v1/certs?q=a%20b%26c%3D%2F%C3%A9");
 	assert_int_equal(ctl_pct_encode(buf, 20, "aaaaaaaaaaaaaaaaaaaa"),
 	    CTL_E_TOOBIG);
+	/* tidy's retries: Retry-After as given, else 1, 2, 4, ...; 1..60. */
+	assert_int_equal(ctl_retry_wait(5, 1), 5);
+	assert_int_equal(ctl_retry_wait(5, 9), 5);
+	assert_int_equal(ctl_retry_wait(86400, 1), CTL_RETRY_MAX_WAIT);
+	assert_int_equal(ctl_retry_wait(0, 0), 1);
+	assert_int_equal(ctl_retry_wait(0, 1), 1);
+	assert_int_equal(ctl_retry_wait(0, 2), 2);
+	assert_int_equal(ctl_retry_wait(0, 6), 32);
+	assert_int_equal(ctl_retry_wait(0, 7), CTL_RETRY_MAX_WAIT);
+	assert_int_equal(ctl_retry_wait(0, 4000000000u), CTL_RETRY_MAX_WAIT);
 }
 
 static void
