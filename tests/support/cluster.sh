@@ -4,6 +4,12 @@
 # every log in $work), pass, free_port (tests/support/ports.py: below the
 # ephemeral range) and psql_q on $SIGNET_PG_CONNINFO.  Set src and work,
 # then source it; each test keeps its own cleanup (what it started).
+# $work names its shell, so a test killed at its timeout has it removed
+# by the next test that starts (sweep.sh).
+
+# shellcheck source=sweep.sh
+. "$src/tests/support/sweep.sh"
+sweep_own "$work"
 
 npass=0
 fail() {

@@ -19,7 +19,7 @@ src=$1
 build=$2
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
 pgtest=$(cd "$(dirname "$SIGNET_PGTEST")" && pwd)/$(basename "$SIGNET_PGTEST")
-work=$(mktemp -d /tmp/signet-cluster-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/signet-cluster-XXXXXX")
 declare -A pid
 hap=
 cleanup() {

@@ -16,7 +16,7 @@ set -euo pipefail
 src=$1
 build=$2
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
-work=$(mktemp -d /tmp/signet-cluster-acme-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/signet-cluster-acme-XXXXXX")
 declare -A pid
 cleanup() {
 	for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}" 2>/dev/null || true; done

@@ -24,7 +24,7 @@ set -euo pipefail
 src=$1
 build=$2
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
-work=$(mktemp -d /tmp/signet-notify-cluster-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/signet-notify-cluster-XXXXXX")
 declare -A pid
 rpids=()
 cleanup() {
