@@ -36,7 +36,14 @@ cmake --build build-test -j"$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-fast_unwind_on_malloc=0:detect_leaks=1:abort_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-(cd build-test && ctest --output-on-failure -j"$jobs" --timeout 900)
+# The tests' temporary directories under one for this run (TMPDIR),
+# removed at the end however the tests ended: ctest ends a test at its
+# timeout with SIGKILL, which no EXIT trap sees (tests/support/sweep.sh).
+. tests/support/sweep.sh
+run_tmp=$(mktemp -d /tmp/signet-run-XXXXXX)
+chmod 1777 "$run_tmp"
+trap 'sweep_dir "$run_tmp"' EXIT
+(cd build-test && TMPDIR=$run_tmp ctest --output-on-failure -j"$jobs" --timeout 900)
 
 if [ "$trixie" != 0 ]; then
 	# The unit tests and the appliance end to end (signetd with curl,

@@ -17,6 +17,14 @@ int	audit_hash_fields(uint64_t seq, int64_t time,
 void	audit_record_fields(const struct audit_record *rec,
 	    const char *field[AUDIT_NFIELDS], size_t len[AUDIT_NFIELDS]);
 int64_t	audit_now(void);
+/*
+ * A query's page once its rows are handed out (audit.h): next is last
+ * when the call stopped early or took limit rows (full), else the
+ * window's end hi or the chain's last record tail, whichever comes
+ * first, never below q->after; more says whether tail lies past it.
+ */
+void	audit_page_end(struct audit_page *page, const struct audit_query *q,
+	    uint64_t hi, uint64_t tail, uint64_t last, int full);
 
 /*
  * Checkpoints written inside a transaction that has not committed yet

@@ -129,11 +129,8 @@ audit_pg_query(PGconn *conn, const char *node, const struct audit_query *q,
 	}
 	if ((rc = tail_seq(conn, node, &tail)) != AUDIT_OK)
 		goto out;
-	if (stopped || (size_t)n == q->limit)
-		page->next = last;
-	else
-		page->next = hi < tail ? hi : tail > q->after ? tail : q->after;
-	page->more = tail > page->next;
+	audit_page_end(page, q, hi, tail, last,
+	    stopped || (size_t)n == q->limit);
 out:
 	PQclear(res);
 	return rc;

@@ -51,6 +51,17 @@ audit_query_ok(const struct audit_query *q)
 	return AUDIT_OK;
 }
 
+void
+audit_page_end(struct audit_page *page, const struct audit_query *q,
+    uint64_t hi, uint64_t tail, uint64_t last, int full)
+{
+	if (full)
+		page->next = last;
+	else
+		page->next = hi < tail ? hi : tail > q->after ? tail : q->after;
+	page->more = tail > page->next;
+}
+
 static void
 bind_opt(sqlite3_stmt *st, int i, const char *s)
 {
@@ -152,11 +163,7 @@ audit_db_query(sqlite3 *db, const struct audit_query *q, audit_entry_cb cb,
 		goto out;
 	if ((rc = tail_seq(db, &tail)) != AUDIT_OK)
 		goto out;
-	if (stopped || n == q->limit)
-		page->next = last;
-	else
-		page->next = hi < tail ? hi : tail > q->after ? tail : q->after;
-	page->more = tail > page->next;
+	audit_page_end(page, q, hi, tail, last, stopped || n == q->limit);
 	rc = AUDIT_OK;
 out:
 	sqlite3_finalize(st);

@@ -1,6 +1,8 @@
 #ifndef SIGNET_PROV_H
 #define SIGNET_PROV_H
 
+#include <openssl/x509.h>
+
 #include <signet/hsm.h>
 
 /*
@@ -19,11 +21,16 @@ int prov_csr(struct hsm *h, const char *label, const char *subject,
 int prov_install(struct hsm *h, const char *label, const char *cert_path,
     const char *root_path, const char *data, const char *tenant,
     const char *name);
-/* prov_tls.c: the server identity and the first operator credential. */
+/*
+ * prov_tls.c: the server identity and the first operator credential;
+ * prov_ext adds extension nid=value (OpenSSL's config syntax) to x as
+ * issuer (NULL: x itself) would, and exits 2 if it cannot.
+ */
 int prov_tls(struct hsm *h, const char *label, const char *issuer_path,
     const char *chain_path, const char *names, const char *data);
 int prov_operator(struct hsm *h, const char *label, const char *name,
     const char *data);
+void prov_ext(X509 *x, X509 *issuer, int nid, const char *value);
 /* prov_config.c: a signetd.conf for what is installed under data. */
 int prov_config(struct hsm *h, const char *module, const char *token,
     const char *pin_file, const char *data, const char *base,

@@ -52,19 +52,6 @@ key_get(struct hsm *h, const char *label, enum hsm_key_type type)
 	return k;
 }
 
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-	if ((e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL ||
-	    !X509_add_ext(x, e, -1))
-		errx(2, "extension %s=%s", OBJ_nid2sn(nid), value);
-	X509_EXTENSION_free(e);
-}
-
 /* Builds and signs a certificate; issuer NULL means self-signed. */
 static X509 *
 make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *signer,
@@ -93,15 +80,16 @@ make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *signer,
 	X509_gmtime_adj(X509_getm_notBefore(x), -60);
 	X509_gmtime_adj(X509_getm_notAfter(x), days * DAY);
 	X509_set_pubkey(x, pub);
-	add_ext(x, issuer, NID_basic_constraints, bc);
-	add_ext(x, issuer, NID_key_usage, ku);
+	prov_ext(x, issuer, NID_basic_constraints, bc);
+	prov_ext(x, issuer, NID_key_usage, ku);
 	if (eku != NULL)
-		add_ext(x, issuer, NID_ext_key_usage, eku);
+		prov_ext(x, issuer, NID_ext_key_usage, eku);
 	if (san != NULL)
-		add_ext(x, issuer, NID_subject_alt_name, san);
-	add_ext(x, issuer, NID_subject_key_identifier, "hash");
+		prov_ext(x, issuer, NID_subject_alt_name, san);
+	prov_ext(x, issuer, NID_subject_key_identifier, "hash");
 	if (issuer != NULL)
-		add_ext(x, issuer, NID_authority_key_identifier, "keyid:always");
+		prov_ext(x, issuer, NID_authority_key_identifier,
+		    "keyid:always");
 	if (X509_sign(x, signer, EVP_sha256()) <= 0)
 		errx(2, "signing the certificate for %s", cn);
 	return x;

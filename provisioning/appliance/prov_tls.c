@@ -41,8 +41,8 @@
 
 #define DAY (24L * 3600)
 
-static void
-ext(X509 *x, X509 *issuer, int nid, const char *value)
+void
+prov_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
 	X509_EXTENSION *e;
@@ -79,15 +79,16 @@ cert_new(const char *cn, EVP_PKEY *pub, X509 *issuer, long days,
 	X509_gmtime_adj(X509_getm_notBefore(x), -60);
 	X509_gmtime_adj(X509_getm_notAfter(x), days * DAY);
 	X509_set_pubkey(x, pub);
-	ext(x, issuer, NID_basic_constraints, bc);
-	ext(x, issuer, NID_key_usage, ku);
+	prov_ext(x, issuer, NID_basic_constraints, bc);
+	prov_ext(x, issuer, NID_key_usage, ku);
 	if (eku != NULL)
-		ext(x, issuer, NID_ext_key_usage, eku);
+		prov_ext(x, issuer, NID_ext_key_usage, eku);
 	if (san != NULL)
-		ext(x, issuer, NID_subject_alt_name, san);
-	ext(x, issuer, NID_subject_key_identifier, "hash");
+		prov_ext(x, issuer, NID_subject_alt_name, san);
+	prov_ext(x, issuer, NID_subject_key_identifier, "hash");
 	if (issuer != NULL)
-		ext(x, issuer, NID_authority_key_identifier, "keyid:always");
+		prov_ext(x, issuer, NID_authority_key_identifier,
+		    "keyid:always");
 	return x;
 }
 

@@ -50,6 +50,8 @@ as_owner() {
 
 # shellcheck source=users.sh
 . "$(dirname "$0")/users.sh"
+# shellcheck source=sweep.sh
+. "$(dirname "$0")/sweep.sh"
 ensure_user() {
 	[ "$(id -u)" = 0 ] || return 0
 	ensure_system_user "$PGUSER_OS" || die "cannot create user $PGUSER_OS"
@@ -131,8 +133,11 @@ cmd_run() {
 	[ "${1:-}" = "--" ] && shift
 	[ $# -gt 0 ] || die "run: no command"
 	bindir >/dev/null
+	# A server whose run was killed (ctest's timeout) is stopped here.
+	sweep_stale 'signet-*'
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/signet-pg.XXXXXX")
 	RUN_DIR=$dir
+	sweep_own "$dir"
 	trap 'cmd_clean "$RUN_DIR"' EXIT
 	trap 'exit 143' INT TERM
 	cmd_start "$dir" >/dev/null

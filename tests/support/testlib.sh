@@ -4,10 +4,11 @@
 # the dev-host board, and the dev-host signetd.conf on those ports.  Bash;
 # `set -euo pipefail`, set src and build, source it, then:
 #
-#   test_begin NAME       work=/tmp/signet-NAME-XXXXXX; npass=0; on exit
-#                         test_cleanup (if the script defines it), the
-#                         daemon in $pid stopped, $work removed (kept
-#                         when KEEP is set)
+#   test_begin NAME       work=${TMPDIR:-/tmp}/signet-NAME-XXXXXX; npass=0;
+#                         on exit test_cleanup (if the script defines
+#                         it), the daemon in $pid stopped, $work removed
+#                         (kept when KEEP is set); first, the directories
+#                         of tests that were killed are removed (sweep.sh)
 #   fail MSG              "FAIL: MSG" and the last FAIL_TAIL (40) lines of
 #                         $work/signetd.log on stderr; exit 1
 #   pass MSG              "ok - MSG"; counts in npass
@@ -86,8 +87,13 @@ test_exit() {
 	return "$st"
 }
 
+# shellcheck source=sweep.sh
+. "$(dirname "${BASH_SOURCE[0]}")/sweep.sh"
+
 test_begin() {
-	work=$(mktemp -d "/tmp/signet-$1-XXXXXX")
+	sweep_stale 'signet-*'
+	work=$(mktemp -d "${TMPDIR:-/tmp}/signet-$1-XXXXXX")
+	[ -n "${KEEP:-}" ] || sweep_own "$work"
 	trap test_exit EXIT
 }
 

@@ -30,37 +30,18 @@ SECS=${3:-15}
 BATCH=${4:-100}
 # shellcheck source=../../tests/support/appliance.sh
 . "$top/tests/support/appliance.sh"
+# shellcheck source=lib.sh
+. "$top/tools/bench/lib.sh"
 test_begin tidybenchpg
 test_cleanup() { appliance_stop >/dev/null 2>&1; }
 app_conf_extra() {
-	sed -e 's/^\tretention = "30d"/\tretention = "1s"/' \
-		-e 's/^\tinterval = "1h"/\tinterval = "0"/' \
-		-e "s/^\tbatch = 100/\tbatch = $BATCH/" \
-		-e 's/^\trate_identity = .*/\trate_identity = 100000/' \
-		-e 's/^\tburst_identity = .*/\tburst_identity = 100000/' \
-		-e 's/^\trate_tenant = .*/\trate_tenant = 100000/' \
-		-e 's/^\tburst_tenant = .*/\tburst_tenant = 100000/' \
-		-e '/coap = "127.0.0.1:/d' \
-		-e 's/backend = "sqlite"/backend = "pgsql"/' \
-		-e "s|path = \"data/ledger.db\"|path = \"$SIGNET_PG_CONNINFO node=bench\"|"
+	tidy_conf_sed 's/backend = "sqlite"/backend = "pgsql"/' \
+		"s|path = \"data/ledger.db\"|path = \"$SIGNET_PG_CONNINFO node=bench\"|"
 }
 psql_q() { psql "$SIGNET_PG_CONNINFO" -Atqc "$1"; }
 appliance_start "$src" "$build" "$work"
 grep -q 'backend = "pgsql"' signetd.conf || fail "the ledger is not PostgreSQL"
-B="https://127.0.0.1:$HTTPS"
-cat > signetctl.conf <<EOF
-server = $B
-cacert = data/ca/root.pem
-cert = data/operator/operator.pem
-key = data/operator/operator.key
-tenant = dev
-EOF
-export SIGNETCTL_CONFIG=$work/signetctl.conf
-est() { # label
-	"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
-		-K data/operator/operator.key -d "$SECS" -n 16 > "est-$1.out"
-	echo "MEASURE: $1: $(grep -v '^#' "est-$1.out" | tail -1)"
-}
+tidy_ctl_conf
 
 # One issued row to copy.
 est warmup >/dev/null
@@ -93,15 +74,9 @@ total=$(psql_q "SELECT count(*) FROM certs")
 size=$(psql_q "SELECT pg_total_relation_size('certs') / 1048576")
 echo "MEASURE: $ROWS expired rows written in $(( $(date +%s) - t0 ))s; ledger holds $total certificates, certs $size MiB with indexes"
 
-est baseline-before
-( s=$(date +%s%N); "$build/tools/signetctl/signetctl" tidy > tidy.out 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )) > tidy.ms ) &
-tp=$!
-est during-tidy
-wait "$tp" || { cat tidy.out; fail "signetctl tidy"; }
-echo "MEASURE: tidy: $(cat tidy.out) in $(cat tidy.ms) ms ($(( ROWS * 1000 / $(cat tidy.ms) )) rows/s)"
+tidy_measure "$ROWS"
 left=$(psql_q "SELECT count(*) FROM certs WHERE not_after = $past")
 [ "$left" = 0 ] || fail "tidy left $left of the expired rows"
-est baseline-after
-grep 'msg=tidied' signetd.log | tail -3 | sed 's/^/MEASURE: /'
+tidy_after
 echo "MEASURE: certs after tidy: $(psql_q "SELECT pg_total_relation_size('certs') / 1048576") MiB with indexes (dead space reused, not returned)"
 appliance_stop || true

@@ -11,15 +11,12 @@ OTHER_CERT_PEM: a valid certificate another account ordered; this script
 revokes it by holding authorizations for all its names (RFC 8555 7.6).
 Prints "ok - ..." per check and exits non-zero at the first failure.
 """
-import base64
 import calendar
 import hmac
-import http.server
 import json
 import os
 import ssl
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from acme_client import Key, b64u, b64u_dec  # noqa: E402 (one JWS key for every ACME test)
+from acme_client import Answer, Key, b64u, b64u_dec, serve_http01  # noqa: E402 (one JWS key and http-01 server for every ACME test)
 
 DIR, CAFILE, KID, HMAC, KID2, HMAC2, PORT, NAME, OTHER = sys.argv[1:10]
 CTX = ssl.create_default_context(cafile=CAFILE)
@@ -123,22 +120,7 @@ ok("onlyReturnExisting: the account for its key, accountDoesNotExist for another
 
 
 # One order, answered over http-01 by a server here, finalized.
-class Answer(http.server.BaseHTTPRequestHandler):
-    answers = {}
-
-    def do_GET(self):
-        tok = self.path.rsplit("/", 1)[-1]
-        body = self.answers.get(tok, "").encode()
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.HTTPServer(("127.0.0.1", int(PORT)), Answer)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
+srv = serve_http01(PORT)
 
 
 def order(key, kid, name, replaces=None):

@@ -13,15 +13,12 @@ usage: acme_cluster.py PUBLIC_DIR_URL NODE_A NODE_B CA_BUNDLE EAB_KID
 NODE_*: host:port of each node's HTTPS listener.  Prints "ok - ..." per
 check, exits non-zero at the first failure.
 """
-import base64
 import calendar
 import hmac
-import http.server
 import json
 import os
 import ssl
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -34,7 +31,7 @@ from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "acme"))
-from acme_client import Key, b64u, b64u_dec  # noqa: E402 (one JWS key for every ACME test)
+from acme_client import Answer, Key, b64u, b64u_dec, serve_http01  # noqa: E402 (one JWS key and http-01 server for every ACME test)
 
 (DIR, NODE_A, NODE_B, CAFILE, KID, HMAC, PORT, NAME, LIFE,
  OUT) = sys.argv[1:11]
@@ -105,22 +102,7 @@ def eab(url):
     return {"protected": prot, "payload": pl, "signature": b64u(mac)}
 
 
-class Answer(http.server.BaseHTTPRequestHandler):
-    answers = {}
-
-    def do_GET(self):
-        tok = self.path.rsplit("/", 1)[-1]
-        body = self.answers.get(tok, "").encode()
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.HTTPServer(("127.0.0.1", int(PORT)), Answer)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
+serve_http01(PORT)
 
 # Account and order on A.
 st, h, b = post("A", d["newAccount"], {"termsOfServiceAgreed": True,

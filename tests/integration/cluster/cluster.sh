@@ -19,7 +19,7 @@ src=$1
 build=$2
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
 pgtest=$(cd "$(dirname "$SIGNET_PGTEST")" && pwd)/$(basename "$SIGNET_PGTEST")
-work=$(mktemp -d /tmp/signet-cluster-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/signet-cluster-XXXXXX")
 declare -A pid
 hap=
 cleanup() {
@@ -63,20 +63,6 @@ for n in a1 a2 a3; do
 	chmod 644 "$work/$n/signetd.conf"
 	"$build/firmware/signetd/signetd" -n -f "$work/$n/signetd.conf" >/dev/null || fail "config $n"
 done
-start_node() {
-	( cd "$work/$1" && SOFTHSM2_CONF=$work/$1/data/softhsm2.conf exec \
-		"$build/firmware/signetd/signetd" -f signetd.conf ) >>"$work/$1.log" 2>&1 &
-	pid[$1]=$!
-}
-wait_node() {
-	# Ready means the engine answers: cacerts needs it, /ca/*.der does not.
-	for _ in $(seq 1 300); do
-		curl -sf -o /dev/null --cacert "$work/a1/data/ca/root.pem" \
-			"https://127.0.0.1:${HTTPS[$1]}/.well-known/est/cacerts" && return 0
-		sleep 0.2
-	done
-	return 1
-}
 for n in a1 a2 a3; do start_node $n; done
 for n in a1 a2 a3; do wait_node $n || fail "node $n did not come up"; done
 pass "three signetd nodes up on one PostgreSQL ledger"

@@ -24,7 +24,7 @@ set -euo pipefail
 src=$1
 build=$2
 : "${SIGNET_PG_CONNINFO:?run me under tests/support/pgtest.sh}"
-work=$(mktemp -d /tmp/signet-notify-cluster-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/signet-notify-cluster-XXXXXX")
 declare -A pid
 rpids=()
 cleanup() {
@@ -110,19 +110,6 @@ rpids+=($!)
 python3 "$src/tests/integration/signetd/notify_receiver.py" 127.0.0.1 "$R2" hooks2.jsonl mode &
 rpids+=($!)
 
-start_node() {
-	( cd "$work/$1" && SOFTHSM2_CONF=$work/$1/data/softhsm2.conf exec \
-		"$build/firmware/signetd/signetd" -f signetd.conf ) >>"$work/$1.log" 2>&1 &
-	pid[$1]=$!
-}
-wait_node() {
-	for _ in $(seq 1 300); do
-		curl -sf -o /dev/null --cacert "$work/a1/data/ca/root.pem" \
-			"https://127.0.0.1:${HTTPS[$1]}/.well-known/est/cacerts" && return 0
-		sleep 0.2
-	done
-	return 1
-}
 for n in "${NODES[@]}"; do start_node "$n"; done
 for n in "${NODES[@]}"; do wait_node "$n" || fail "node $n did not come up"; done
 for n in "${NODES[@]}"; do

@@ -52,16 +52,8 @@ common="-m $SIGNET_PKCS11_MODULE -t $SIGNET_TOKEN_LABEL -p data/user.pin"
 } > provision.log 2>&1 || { cat provision.log >&2; fail "provisioning"; }
 ROOT="$W/data/ca/root.pem"
 
-# Free ports: bound once by the kernel's choice, then released.
-set -- $(python3 -c '
-import socket
-ps = []
-for t in (socket.SOCK_STREAM, socket.SOCK_STREAM, socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, t)
-    s.bind(("127.0.0.1", 0))
-    ps.append(s.getsockname()[1])
-    s.close()
-print(*ps)')
+# Free ports below the ephemeral range (tests/support/ports.py says why).
+set -- $(python3 "$TOP/tests/support/ports.py" tcp tcp udp)
 HP=$1 WP=$2 CP=$3
 sed -e "s/127.0.0.1:8443/127.0.0.1:$HP/" -e "s/127.0.0.1:8080/127.0.0.1:$WP/g" \
 	-e "s/127.0.0.1:5684\"/127.0.0.1:$CP\"/" \

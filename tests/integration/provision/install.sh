@@ -6,7 +6,7 @@
 # usage: install.sh SIGNET_PROVISION
 set -euo pipefail
 prov=$1
-work=$(mktemp -d /tmp/signet-install-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/signet-install-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }

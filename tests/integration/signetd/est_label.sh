@@ -18,7 +18,7 @@
 set -euo pipefail
 src=$1
 build=$2
-work=$(mktemp -d /tmp/signet-label-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/signet-label-XXXXXX")
 pid=
 stop() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 static void
 ca_test_path(char *buf, size_t size, const char *name)
@@ -140,4 +141,17 @@ ca_test_env_free(struct ca_test_env *e)
 	ca_issuer_clear(&e->issuer);
 	ca_signer_free(e->signer);
 	X509_free(e->root);
+}
+
+void
+ca_test_add_ext(X509 *x, X509 *issuer, int nid, const char *val)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
 }

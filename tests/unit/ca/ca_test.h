@@ -17,6 +17,8 @@
 uint8_t *ca_test_read(const char *name, size_t *len);
 EVP_PKEY *ca_test_key(const char *name);
 X509 *ca_test_cert(const char *name);
+/* Adds extension nid=val (OpenSSL's config syntax) to x as issuer would. */
+void ca_test_add_ext(X509 *x, X509 *issuer, int nid, const char *val);
 
 /* A tenant "a" with profile "web" for example.com, "b" for tenant-b.test. */
 struct ca_test_env {

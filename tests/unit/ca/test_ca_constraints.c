@@ -19,6 +19,8 @@
 
 #include <signet/ca.h>
 
+#include "ca_test.h"
+
 struct nc_case {
 	enum ca_nc_type t;
 	const char *name;	/* IP: dotted */
@@ -190,19 +192,6 @@ keygen(void)
 	return k;
 }
 
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *v)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, v);
-	assert_non_null(e);
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-}
-
 /* A CA certificate for key, signed by ikey/issuer (NULL: self-signed). */
 static X509 *
 mkca(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
@@ -222,14 +211,16 @@ mkca(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 30 * 86400);
 	X509_set_pubkey(x, key);
-	add_ext(x, issuer ? issuer : x, NID_basic_constraints, bc);
-	add_ext(x, issuer ? issuer : x, NID_key_usage,
+	ca_test_add_ext(x, issuer ? issuer : x, NID_basic_constraints, bc);
+	ca_test_add_ext(x, issuer ? issuer : x, NID_key_usage,
 	    "critical,keyCertSign,cRLSign");
-	add_ext(x, issuer ? issuer : x, NID_subject_key_identifier, "hash");
+	ca_test_add_ext(x, issuer ? issuer : x, NID_subject_key_identifier,
+	    "hash");
 	if (nc != NULL)
-		add_ext(x, issuer ? issuer : x, NID_name_constraints, nc);
+		ca_test_add_ext(x, issuer ? issuer : x, NID_name_constraints,
+		    nc);
 	if (eku != NULL)
-		add_ext(x, issuer ? issuer : x, NID_ext_key_usage, eku);
+		ca_test_add_ext(x, issuer ? issuer : x, NID_ext_key_usage, eku);
 	assert_true(X509_sign(x, ikey ? ikey : key, EVP_sha256()) > 0);
 	return x;
 }

@@ -30,19 +30,6 @@ struct fx {
 	struct ca_test_env env;
 };
 
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *val)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
-	assert_non_null(ext);
-	assert_int_equal(X509_add_ext(x, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
-
 /* The intermediate: the token key's public half, signed by the root. */
 static X509 *
 make_inter(EVP_PKEY *pub)
@@ -69,10 +56,11 @@ make_inter(EVP_PKEY *pub)
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 5L * 365 * 86400);
 	assert_int_equal(X509_set_pubkey(x, pub), 1);
-	add_ext(x, root, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
-	add_ext(x, root, NID_key_usage, "critical,keyCertSign,cRLSign");
-	add_ext(x, root, NID_subject_key_identifier, "hash");
-	add_ext(x, root, NID_authority_key_identifier, "keyid");
+	ca_test_add_ext(x, root, NID_basic_constraints,
+	    "critical,CA:TRUE,pathlen:0");
+	ca_test_add_ext(x, root, NID_key_usage, "critical,keyCertSign,cRLSign");
+	ca_test_add_ext(x, root, NID_subject_key_identifier, "hash");
+	ca_test_add_ext(x, root, NID_authority_key_identifier, "keyid");
 	assert_true(X509_sign(x, rk, EVP_sha256()) > 0);
 	X509_NAME_free(n);
 	EVP_PKEY_free(rk);

@@ -13,19 +13,6 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
-static void
-rv_add_ext(X509 *x, X509 *issuer, int nid, const char *val)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
-	assert_non_null(ext);
-	assert_int_equal(X509_add_ext(x, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
-
 static X509 *
 rv_cert_new(EVP_PKEY *pub, const char *cn, X509 *issuer, long days)
 {
@@ -58,11 +45,11 @@ rv_make_inter(EVP_PKEY *pub)
 
 	x = rv_cert_new(pub, "Signet Revocation Test Intermediate", root,
 	    5L * 365);
-	rv_add_ext(x, root, NID_basic_constraints,
+	ca_test_add_ext(x, root, NID_basic_constraints,
 	    "critical,CA:TRUE,pathlen:0");
-	rv_add_ext(x, root, NID_key_usage, "critical,keyCertSign,cRLSign");
-	rv_add_ext(x, root, NID_subject_key_identifier, "hash");
-	rv_add_ext(x, root, NID_authority_key_identifier, "keyid");
+	ca_test_add_ext(x, root, NID_key_usage, "critical,keyCertSign,cRLSign");
+	ca_test_add_ext(x, root, NID_subject_key_identifier, "hash");
+	ca_test_add_ext(x, root, NID_authority_key_identifier, "keyid");
 	assert_true(X509_sign(x, rk, EVP_sha256()) > 0);
 	EVP_PKEY_free(rk);
 	X509_free(root);
@@ -75,14 +62,17 @@ rv_sign_cert(struct rv_fx *f, EVP_PKEY *pub, const char *cn,
 {
 	X509 *x = rv_cert_new(pub, cn, f->inter, 30);
 
-	rv_add_ext(x, f->inter, NID_basic_constraints, "critical,CA:FALSE");
-	rv_add_ext(x, f->inter, NID_key_usage, "critical,digitalSignature");
+	ca_test_add_ext(x, f->inter, NID_basic_constraints,
+	    "critical,CA:FALSE");
+	ca_test_add_ext(x, f->inter, NID_key_usage,
+	    "critical,digitalSignature");
 	if (ocsp_signing) {
-		rv_add_ext(x, f->inter, NID_ext_key_usage, "OCSPSigning");
-		rv_add_ext(x, f->inter, NID_id_pkix_OCSP_noCheck, "ignored");
+		ca_test_add_ext(x, f->inter, NID_ext_key_usage, "OCSPSigning");
+		ca_test_add_ext(x, f->inter, NID_id_pkix_OCSP_noCheck,
+		    "ignored");
 	} else
-		rv_add_ext(x, f->inter, NID_ext_key_usage, "serverAuth");
-	rv_add_ext(x, f->inter, NID_authority_key_identifier, "keyid");
+		ca_test_add_ext(x, f->inter, NID_ext_key_usage, "serverAuth");
+	ca_test_add_ext(x, f->inter, NID_authority_key_identifier, "keyid");
 	assert_true(X509_sign(x, hsm_key_evp(f->key), EVP_sha256()) > 0);
 	return x;
 }

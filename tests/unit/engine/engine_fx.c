@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "ca_test.h"
 #include "faultvfs.h"
 #include "testutil.h"
 
@@ -44,19 +45,6 @@ data_path(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "%s/tests/data/ca/%s", src ? src : ".", name);
 }
 
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *val)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
-	assert_non_null(ext);
-	assert_int_equal(X509_add_ext(x, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
-
 static X509 *
 mk_cert(struct efx *f, EVP_PKEY *pub, const char *cn, int ca, long from,
     long to)
@@ -78,16 +66,17 @@ mk_cert(struct efx *f, EVP_PKEY *pub, const char *cn, int ca, long from,
 	X509_gmtime_adj(X509_getm_notAfter(x), to);
 	assert_int_equal(X509_set_pubkey(x, pub), 1);
 	if (ca) {
-		add_ext(x, f->root, NID_basic_constraints,
+		ca_test_add_ext(x, f->root, NID_basic_constraints,
 		    "critical,CA:TRUE,pathlen:0");
-		add_ext(x, f->root, NID_key_usage,
+		ca_test_add_ext(x, f->root, NID_key_usage,
 		    "critical,keyCertSign,cRLSign");
 	} else {
-		add_ext(x, f->root, NID_basic_constraints, "critical,CA:FALSE");
-		add_ext(x, f->root, NID_ext_key_usage, "clientAuth");
+		ca_test_add_ext(x, f->root, NID_basic_constraints,
+		    "critical,CA:FALSE");
+		ca_test_add_ext(x, f->root, NID_ext_key_usage, "clientAuth");
 	}
-	add_ext(x, f->root, NID_subject_key_identifier, "hash");
-	add_ext(x, f->root, NID_authority_key_identifier, "keyid");
+	ca_test_add_ext(x, f->root, NID_subject_key_identifier, "hash");
+	ca_test_add_ext(x, f->root, NID_authority_key_identifier, "keyid");
 	assert_true(X509_sign(x, f->root_key, EVP_sha256()) > 0);
 	X509_NAME_free(n);
 	return x;

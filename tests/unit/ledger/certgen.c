@@ -90,3 +90,15 @@ certgen_audit(const struct test_cert *c, struct audit_record *rec)
 	rec->result = "ok";
 	rec->detail = c->sans;
 }
+
+int
+certgen_issue(struct ledger *l, const struct test_cert *c)
+{
+	struct audit_record rec;
+	int rc;
+
+	if ((rc = ledger_reserve(l, &c->in)) != LEDGER_OK)
+		return rc;
+	certgen_audit(c, &rec);
+	return ledger_commit(l, &c->in.serial, c->der, c->der_len, &rec);
+}

@@ -28,5 +28,10 @@ void	certgen(EVP_PKEY *key, uint64_t id, const char *tenant,
 void	certgen_free(struct test_cert *c);
 /* An audit record for issuing c. */
 void	certgen_audit(const struct test_cert *c, struct audit_record *rec);
+/*
+ * Issue c on l: reserve, then commit with certgen_audit's record; the
+ * first result that is not LEDGER_OK, else LEDGER_OK.
+ */
+int	certgen_issue(struct ledger *l, const struct test_cert *c);
 
 #endif

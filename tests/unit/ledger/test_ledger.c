@@ -72,19 +72,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* Reserve and commit c; returns the commit's result. */
-static int
-issue(struct fx *fx, struct test_cert *c)
-{
-	struct audit_record rec;
-	int rc;
-
-	if ((rc = ledger_reserve(fx->l, &c->in)) != LEDGER_OK)
-		return rc;
-	certgen_audit(c, &rec);
-	return ledger_commit(fx->l, &c->in.serial, c->der, c->der_len, &rec);
-}
-
 static void
 assert_chain_ok(struct fx *fx, uint64_t records)
 {
@@ -155,7 +142,7 @@ test_duplicate_serial(void **state)
 
 	certgen(fx->key, 7, "acme", "a.example", T0, T0 + 60, &a);
 	certgen(fx->key, 7, "globex", "b.example", T0, T0 + 60, &b);
-	assert_int_equal(issue(fx, &a), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &a), LEDGER_OK);
 	assert_int_equal(ledger_reserve(fx->l, &a.in), LEDGER_ERR_DUPLICATE);
 	/* The serial is unique across tenants too. */
 	assert_int_equal(ledger_reserve(fx->l, &b.in), LEDGER_ERR_DUPLICATE);
@@ -254,7 +241,7 @@ test_tenant_isolation(void **state)
 	size_t n = 1;
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 60, &a);
-	assert_int_equal(issue(fx, &a), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &a), LEDGER_OK);
 	assert_int_equal(ledger_get(fx->l, "globex", &a.in.serial, &row),
 	    LEDGER_ERR_NOTFOUND);
 	certgen_audit(&a, &rec);
@@ -297,7 +284,7 @@ test_revoke_and_crl_list(void **state)
 	for (i = 0; i < 3; i++) {
 		certgen(fx->key, 10 + i, "acme", "r.example", T0,
 		    i == 2 ? T0 + 10 : T0 + 86400 * 365 * 50, &c[i]);
-		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+		assert_int_equal(certgen_issue(fx->l, &c[i]), LEDGER_OK);
 	}
 	certgen_audit(&c[0], &rec);
 	rec.action = AUDIT_REVOKE;
@@ -363,7 +350,7 @@ test_list_filters(void **state)
 		/* c[i] expires i hours after T0. */
 		certgen(fx->key, 100 + i, i == 5 ? "globex" : "acme", cn[i],
 		    T0, T0 + 3600 * (i + 1), &c[i]);
-		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+		assert_int_equal(certgen_issue(fx->l, &c[i]), LEDGER_OK);
 	}
 	certgen_audit(&c[1], &rec);
 	assert_int_equal(ledger_revoke(fx->l, "acme", &c[1].in.serial, 0, 0,
@@ -426,7 +413,7 @@ test_store_der_off(void **state)
 
 	certgen(fx->key, 1, "acme", "iot-1.example", T0, T0 + 60, &c);
 	c.in.store_der = 0;
-	assert_int_equal(issue(fx, &c), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c), LEDGER_OK);
 	assert_int_equal(ledger_get(fx->l, "acme", &c.in.serial, &row),
 	    LEDGER_OK);
 	assert_int_equal(row.status, LEDGER_ISSUED);
@@ -501,7 +488,7 @@ test_reconcile_after_crash(void **state)
 	for (i = 0; i < 4; i++)
 		certgen(fx->key, 40 + i, "acme", "c.example", T0, T0 + 60,
 		    &c[i]);
-	assert_int_equal(issue(fx, &c[0]), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c[0]), LEDGER_OK);
 	/* The crash: reserved, never committed. */
 	for (i = 1; i < 4; i++)
 		assert_int_equal(ledger_reserve(fx->l, &c[i].in), LEDGER_OK);
@@ -596,7 +583,7 @@ test_fail_closed(void **state)
 	for (i = 0; i < 3; i++)
 		certgen(fx->key, 70 + i, "acme", "f.example", T0, T0 + 60,
 		    &c[i]);
-	assert_int_equal(issue(fx, &c[0]), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c[0]), LEDGER_OK);
 	assert_int_equal(ledger_reserve(fx->l, &c[2].in), LEDGER_OK);
 
 	faultvfs_fail(1);
@@ -617,7 +604,7 @@ test_fail_closed(void **state)
 	ledger_cert_clear(&row);
 	assert_chain_ok(fx, 1);
 
-	assert_int_equal(issue(fx, &c[1]), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c[1]), LEDGER_OK);
 	assert_int_equal(ledger_commit(fx->l, &c[2].in.serial, c[2].der,
 	    c[2].der_len, &rec), LEDGER_OK);
 	assert_int_equal(ledger_next_counter(fx->l, "crl:x", &v), LEDGER_OK);
@@ -662,7 +649,7 @@ test_authorized_by(void **state)
 		certgen(fx->key, 10 + i, "acme", "a.example", T0, T0 + 3600,
 		    &c[i]);
 		c[i].in.authorized_by = i < 3 ? by[i] : NULL;
-		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+		assert_int_equal(certgen_issue(fx->l, &c[i]), LEDGER_OK);
 	}
 	assert_int_equal(ledger_get(fx->l, "acme", &c[1].in.serial, &row),
 	    LEDGER_OK);
@@ -725,7 +712,7 @@ test_migrate_from_v2(void **state)
 	for (i = 0; i < 2; i++) {
 		certgen(fx->key, 20 + i, "acme", i ? "b.example" : "a.example",
 		    T0, T0 + 3600, &c[i]);
-		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+		assert_int_equal(certgen_issue(fx->l, &c[i]), LEDGER_OK);
 	}
 	certgen_audit(&c[1], &rec);
 	assert_int_equal(ledger_revoke(fx->l, "acme", &c[1].in.serial, 1, 0,
@@ -757,7 +744,7 @@ test_migrate_from_v2(void **state)
 
 	certgen(fx->key, 22, "acme", "c.example", T0, T0 + 3600, &c[2]);
 	c[2].in.authorized_by = "renewal:010000000000000014";
-	assert_int_equal(issue(fx, &c[2]), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c[2]), LEDGER_OK);
 	memset(&f, 0, sizeof(f));
 	f.tenant = "acme";
 	f.status = -1;
@@ -818,7 +805,7 @@ test_tidy(void **state)
 	for (i = 0; i < 5; i++) {
 		certgen(fx->key, 100 + i, "acme", "old.example", T0, T0 + 10,
 		    &c[i]);
-		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+		assert_int_equal(certgen_issue(fx->l, &c[i]), LEDGER_OK);
 	}
 	certgen_audit(&c[0], &rec);
 	rec.action = AUDIT_REVOKE;
@@ -828,9 +815,9 @@ test_tidy(void **state)
 	certgen(fx->key, 201, "other", "old.example", T0, T0 + 10, &c[6]);
 	certgen(fx->key, 202, "acme", "left.example", T0, T0 + 10, &c[7]);
 	certgen(fx->key, 203, "acme", "edge.example", T0, T0 + 100, &c[8]);
-	assert_int_equal(issue(fx, &c[5]), LEDGER_OK);
-	assert_int_equal(issue(fx, &c[6]), LEDGER_OK);
-	assert_int_equal(issue(fx, &c[8]), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c[5]), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c[6]), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c[8]), LEDGER_OK);
 	/* Left RESERVED (a crash mid-issuance): reconciliation's, not ours. */
 	assert_int_equal(ledger_reserve(fx->l, &c[7].in), LEDGER_OK);
 	tidy_token(fx, "t-old", 1, "acme", T0 + 20);

@@ -64,17 +64,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-issue(struct fx *fx, struct test_cert *c)
-{
-	struct audit_record rec;
-
-	assert_int_equal(ledger_reserve(fx->l, &c->in), LEDGER_OK);
-	certgen_audit(c, &rec);
-	assert_int_equal(ledger_commit(fx->l, &c->in.serial, c->der,
-	    c->der_len, &rec), LEDGER_OK);
-}
-
 static uint64_t
 enqueue(struct fx *fx, const char *thr, int64_t now)
 {
@@ -105,10 +94,10 @@ test_notify_enqueue(void **state)
 	certgen(fx->key, 2, "acme", "b.example", T0, T0 + 100000, &b);
 	certgen(fx->key, 3, "acme", "c.example", T0, T0 + 1000, &c);
 	certgen(fx->key, 4, "other", "d.example", T0, T0 + 1000, &d);
-	issue(fx, &a);
-	issue(fx, &b);
-	issue(fx, &c);
-	issue(fx, &d);
+	assert_int_equal(certgen_issue(fx->l, &a), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &b), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &c), LEDGER_OK);
+	assert_int_equal(certgen_issue(fx->l, &d), LEDGER_OK);
 	certgen_audit(&c, &rec);
 	rec.action = AUDIT_REVOKE;
 	assert_int_equal(ledger_revoke(fx->l, "acme", &c.in.serial, 1, T0 + 1,
@@ -150,7 +139,7 @@ test_notify_claims(void **state)
 	int64_t t = T0 + 500;
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 1000, &a);
-	issue(fx, &a);
+	assert_int_equal(certgen_issue(fx->l, &a), LEDGER_OK);
 	assert_int_equal(ledger_notify_claim(fx->l, t, 60, &n),
 	    LEDGER_ERR_NOTFOUND);
 	assert_int_equal(enqueue(fx, "50%", t), 1);
@@ -220,7 +209,7 @@ test_notify_give_up_and_args(void **state)
 	uint64_t added;
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 1000, &a);
-	issue(fx, &a);
+	assert_int_equal(certgen_issue(fx->l, &a), LEDGER_OK);
 	assert_int_equal(enqueue(fx, "50%", T0 + 600), 1);
 	assert_int_equal(ledger_notify_claim(fx->l, T0 + 600, 60, &n),
 	    LEDGER_OK);

@@ -39,19 +39,13 @@ static void *
 work(void *arg)
 {
 	struct worker *w = arg;
-	struct audit_record rec;
-	struct test_cert *c;
 	int i;
 
 	for (i = 0; i < w->count; i++) {
 		if (i == w->count / 2)
 			w->contested_rc = ledger_reserve(w->l,
 			    &w->contested->in);
-		c = &w->certs[i];
-		certgen_audit(c, &rec);
-		if (ledger_reserve(w->l, &c->in) != LEDGER_OK ||
-		    ledger_commit(w->l, &c->in.serial, c->der, c->der_len,
-		    &rec) != LEDGER_OK)
+		if (certgen_issue(w->l, &w->certs[i]) != LEDGER_OK)
 			w->failures++;
 	}
 	return NULL;

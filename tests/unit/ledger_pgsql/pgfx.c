@@ -93,6 +93,23 @@ pgfx_fini(struct pgfx *fx)
 	PQfinish(c);
 }
 
+int
+pgfx_setup(void **state)
+{
+	static struct pgfx fx;
+
+	pgfx_init(&fx);
+	*state = &fx;
+	return 0;
+}
+
+int
+pgfx_teardown(void **state)
+{
+	pgfx_fini(*state);
+	return 0;
+}
+
 void
 pgfx_target(const struct pgfx *fx, const char *node, char *buf,
     size_t size)

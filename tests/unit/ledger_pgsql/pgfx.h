@@ -28,6 +28,14 @@ void	pgfx_require(void);
 /* A fresh database and key; aborts the case on failure. */
 void	pgfx_init(struct pgfx *fx);
 void	pgfx_fini(struct pgfx *fx);
+/*
+ * cmocka setup and teardown: *state is a struct pgfx made by pgfx_init
+ * for the case and finished by pgfx_fini after it.
+ */
+int	pgfx_setup(void **state);
+int	pgfx_teardown(void **state);
+#define PGFX_TEST(f)	cmocka_unit_test_setup_teardown(f, pgfx_setup, \
+			    pgfx_teardown)
 /* The ledger target for node on fx's database. */
 void	pgfx_target(const struct pgfx *fx, const char *node, char *buf,
 	    size_t size);

@@ -29,35 +29,6 @@
 
 #define T0 1700000000LL
 
-static int
-setup(void **state)
-{
-	static struct pgfx fx;
-
-	pgfx_init(&fx);
-	*state = &fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pgfx_fini(*state);
-	return 0;
-}
-
-static int
-issue(struct ledger *l, struct test_cert *c)
-{
-	struct audit_record rec;
-	int rc;
-
-	if ((rc = ledger_reserve(l, &c->in)) != LEDGER_OK)
-		return rc;
-	certgen_audit(c, &rec);
-	return ledger_commit(l, &c->in.serial, c->der, c->der_len, &rec);
-}
-
 static void
 test_reserve_commit_get(void **state)
 {
@@ -138,7 +109,7 @@ test_duplicate_across_nodes(void **state)
 
 	certgen(fx->key, 7, "acme", "a.example", T0, T0 + 60, &x);
 	certgen(fx->key, 7, "globex", "b.example", T0, T0 + 60, &y);
-	assert_int_equal(issue(a, &x), LEDGER_OK);
+	assert_int_equal(certgen_issue(a, &x), LEDGER_OK);
 	/* Unique by constraint: any node, any tenant, any status. */
 	assert_int_equal(ledger_reserve(b, &y.in), LEDGER_ERR_DUPLICATE);
 	assert_int_equal(ledger_reserve(a, &x.in), LEDGER_ERR_DUPLICATE);
@@ -165,8 +136,8 @@ test_tenant_isolation(void **state)
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 60, &x);
 	certgen(fx->key, 2, "globex", "g.example", T0, T0 + 60, &y);
-	assert_int_equal(issue(a, &x), LEDGER_OK);
-	assert_int_equal(issue(b, &y), LEDGER_OK);
+	assert_int_equal(certgen_issue(a, &x), LEDGER_OK);
+	assert_int_equal(certgen_issue(b, &y), LEDGER_OK);
 	assert_int_equal(ledger_get(b, "globex", &x.in.serial, &row),
 	    LEDGER_ERR_NOTFOUND);
 	certgen_audit(&x, &rec);
@@ -218,7 +189,7 @@ test_revocation_seen_by_every_node(void **state)
 	time_t now = time(NULL);
 
 	certgen(fx->key, 5, "acme", "a.example", now - 60, now + 3600, &x);
-	assert_int_equal(issue(a, &x), LEDGER_OK);
+	assert_int_equal(certgen_issue(a, &x), LEDGER_OK);
 	memset(&crl, 0, sizeof(crl));
 	assert_int_equal(ledger_list_revoked(b, "ica-1", 0, crl_cb, &crl),
 	    LEDGER_OK);
@@ -307,7 +278,7 @@ test_reconcile_touches_own_rows(void **state)
 	certgen(fx->key, 3, "acme", "c.example", T0, T0 + 60, &z);
 	assert_int_equal(ledger_reserve(a, &x.in), LEDGER_OK);
 	assert_int_equal(ledger_reserve(b, &y.in), LEDGER_OK);
-	assert_int_equal(issue(b, &z), LEDGER_OK);
+	assert_int_equal(certgen_issue(b, &z), LEDGER_OK);
 
 	/* a restarts: it finds its own reservation, not b's in flight. */
 	ledger_close(a);
@@ -406,7 +377,7 @@ test_tidy_across_nodes(void **state)
 	for (i = 0; i < 3; i++) {
 		certgen(fx->key, 40 + i, "acme", "old.example", T0, T0 + 10,
 		    &c[i]);
-		assert_int_equal(issue(a, &c[i]), LEDGER_OK);
+		assert_int_equal(certgen_issue(a, &c[i]), LEDGER_OK);
 	}
 	certgen_audit(&c[0], &rec);
 	rec.action = AUDIT_REVOKE;
@@ -415,8 +386,8 @@ test_tidy_across_nodes(void **state)
 	certgen(fx->key, 50, "acme", "new.example", T0, T0 + 86400, &c[3]);
 	certgen(fx->key, 51, "other", "old.example", T0, T0 + 10, &c[4]);
 	certgen(fx->key, 52, "acme", "left.example", T0, T0 + 10, &c[5]);
-	assert_int_equal(issue(a, &c[3]), LEDGER_OK);
-	assert_int_equal(issue(a, &c[4]), LEDGER_OK);
+	assert_int_equal(certgen_issue(a, &c[3]), LEDGER_OK);
+	assert_int_equal(certgen_issue(a, &c[4]), LEDGER_OK);
 	assert_int_equal(ledger_reserve(a, &c[5].in), LEDGER_OK);
 	/* A token spent on c[6], created at T0. */
 	memset(&t, 0, sizeof(t));
@@ -671,7 +642,7 @@ test_migrate_from_v3(void **state)
 	size_t n;
 
 	certgen(fx->key, 30, "acme", "a.example", T0, T0 + 3600, &c[0]);
-	assert_int_equal(issue(l, &c[0]), LEDGER_OK);
+	assert_int_equal(certgen_issue(l, &c[0]), LEDGER_OK);
 	ledger_close(l);
 	/* And what version 5 (issue 19, tidy's indexes) added after it. */
 	assert_int_equal(pgfx_sql(fx, "DROP INDEX certs_authorized_by;"
@@ -693,7 +664,7 @@ test_migrate_from_v3(void **state)
 	ledger_cert_clear(&row);
 	certgen(fx->key, 31, "acme", "b.example", T0, T0 + 3600, &c[1]);
 	c[1].in.authorized_by = "renewal:01000000000000001e";
-	assert_int_equal(issue(l, &c[1]), LEDGER_OK);
+	assert_int_equal(certgen_issue(l, &c[1]), LEDGER_OK);
 	memset(&f, 0, sizeof(f));
 	f.tenant = "acme";
 	f.status = -1;
@@ -745,34 +716,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reserve_commit_get,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_across_nodes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tenant_isolation,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_revocation_seen_by_every_node, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_counters_across_nodes_and_restarts, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_reconcile_touches_own_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_tokens_one_use_across_nodes, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_audit_chain_per_node_and_tamper, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tidy_across_nodes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_checkpoint_export,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_chain_pages,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_schema_versions,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_from_v3,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_targets,
-		    setup, teardown),
+		PGFX_TEST(test_reserve_commit_get),
+		PGFX_TEST(test_duplicate_across_nodes),
+		PGFX_TEST(test_tenant_isolation),
+		PGFX_TEST(test_revocation_seen_by_every_node),
+		PGFX_TEST(test_counters_across_nodes_and_restarts),
+		PGFX_TEST(test_reconcile_touches_own_rows),
+		PGFX_TEST(test_tokens_one_use_across_nodes),
+		PGFX_TEST(test_audit_chain_per_node_and_tamper),
+		PGFX_TEST(test_tidy_across_nodes),
+		PGFX_TEST(test_audit_checkpoint_export),
+		PGFX_TEST(test_audit_chain_pages),
+		PGFX_TEST(test_schema_versions),
+		PGFX_TEST(test_migrate_from_v3),
+		PGFX_TEST(test_targets),
 	};
 
 	pgfx_require();

@@ -29,23 +29,6 @@
 #define T0	1700000000LL
 #define RACES	20
 
-static int
-setup(void **state)
-{
-	static struct pgfx fx;
-
-	pgfx_init(&fx);
-	*state = &fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pgfx_fini(*state);
-	return 0;
-}
-
 static void
 step(struct ledger_acme_step *s, enum ledger_acme_stmt stmt, int one)
 {
@@ -535,16 +518,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_order_across_nodes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_finalize_race,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nonce_single_use,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replaces_race,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_authz_reuse,
-		    setup, teardown),
+		PGFX_TEST(test_order_across_nodes),
+		PGFX_TEST(test_finalize_race),
+		PGFX_TEST(test_nonce_single_use),
+		PGFX_TEST(test_replaces_race),
+		PGFX_TEST(test_authz_reuse),
 	};
 
 	pgfx_require();

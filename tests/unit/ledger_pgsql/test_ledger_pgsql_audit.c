@@ -21,23 +21,6 @@
 
 #define T0 1700000000LL
 
-static int
-setup(void **state)
-{
-	static struct pgfx fx;
-
-	pgfx_init(&fx);
-	*state = &fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pgfx_fini(*state);
-	return 0;
-}
-
 /* What a query handed out: "seq:tenant:action" joined by spaces. */
 struct seen {
 	char	buf[1024];
@@ -209,10 +192,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_audit_query_filters,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_query_pages,
-		    setup, teardown),
+		PGFX_TEST(test_audit_query_filters),
+		PGFX_TEST(test_audit_query_pages),
 	};
 
 	pgfx_require();

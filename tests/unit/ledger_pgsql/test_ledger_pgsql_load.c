@@ -32,23 +32,6 @@
 #define PER_THREAD 100
 #define MAX_WRITES 20000
 
-static int
-setup(void **state)
-{
-	static struct pgfx fx;
-
-	pgfx_init(&fx);
-	*state = &fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pgfx_fini(*state);
-	return 0;
-}
-
 static int64_t
 now_ms(void)
 {
@@ -70,19 +53,13 @@ static void *
 work(void *arg)
 {
 	struct worker *w = arg;
-	struct audit_record rec;
-	struct test_cert *c;
 	int i;
 
 	for (i = 0; i < PER_THREAD; i++) {
 		if (i == PER_THREAD / 2)
 			w->contested_rc = ledger_reserve(w->l,
 			    &w->contested->in);
-		c = &w->certs[i];
-		certgen_audit(c, &rec);
-		if (ledger_reserve(w->l, &c->in) != LEDGER_OK ||
-		    ledger_commit(w->l, &c->in.serial, c->der, c->der_len,
-		    &rec) != LEDGER_OK)
+		if (certgen_issue(w->l, &w->certs[i]) != LEDGER_OK)
 			w->failures++;
 	}
 	return NULL;
@@ -338,12 +315,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_group_commit_two_nodes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_counter_threads_two_nodes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restart_resilience,
-		    setup, teardown),
+		PGFX_TEST(test_group_commit_two_nodes),
+		PGFX_TEST(test_counter_threads_two_nodes),
+		PGFX_TEST(test_restart_resilience),
 	};
 
 	pgfx_require();

@@ -33,34 +33,6 @@
 #define RACE_ROWS	400	/* deliveries the claim race hands out */
 #define RACE_THREADS	4	/* per node */
 
-static int
-setup(void **state)
-{
-	static struct pgfx fx;
-
-	pgfx_init(&fx);
-	*state = &fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	pgfx_fini(*state);
-	return 0;
-}
-
-static void
-issue(struct ledger *l, struct test_cert *c)
-{
-	struct audit_record rec;
-
-	assert_int_equal(ledger_reserve(l, &c->in), LEDGER_OK);
-	certgen_audit(c, &rec);
-	assert_int_equal(ledger_commit(l, &c->in.serial, c->der, c->der_len,
-	    &rec), LEDGER_OK);
-}
-
 static uint64_t
 enqueue(struct ledger *l, const char *thr, int64_t now)
 {
@@ -96,7 +68,7 @@ test_notify_enqueue(void **state)
 	certgen(fx->key, 3, "acme", "c.example", T0, T0 + 1000, &c[2]);
 	certgen(fx->key, 4, "other", "d.example", T0, T0 + 1000, &c[3]);
 	for (i = 0; i < 4; i++)
-		issue(a, &c[i]);
+		assert_int_equal(certgen_issue(a, &c[i]), LEDGER_OK);
 	certgen_audit(&c[2], &rec);
 	rec.action = AUDIT_REVOKE;
 	assert_int_equal(ledger_revoke(a, "acme", &c[2].in.serial, 1, T0 + 1,
@@ -142,7 +114,7 @@ test_notify_claims(void **state)
 	int64_t t = T0 + 500;
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 1000, &c);
-	issue(a, &c);
+	assert_int_equal(certgen_issue(a, &c), LEDGER_OK);
 	assert_int_equal(ledger_notify_claim(a, t, 60, &n),
 	    LEDGER_ERR_NOTFOUND);
 	assert_int_equal(enqueue(a, "50%", t), 1);
@@ -223,7 +195,7 @@ test_notify_give_up_and_args(void **state)
 	uint64_t added;
 
 	certgen(fx->key, 1, "acme", "a.example", T0, T0 + 1000, &c);
-	issue(a, &c);
+	assert_int_equal(certgen_issue(a, &c), LEDGER_OK);
 	assert_int_equal(enqueue(a, "50%", T0 + 600), 1);
 	assert_int_equal(ledger_notify_claim(a, T0 + 600, 60, &n), LEDGER_OK);
 	assert_int_equal(ledger_notify_settle(a, n.id, n.attempts, 0, 0,
@@ -429,7 +401,8 @@ test_notify_scans_race(void **state)
 	for (i = 0; i < 20; i++) {
 		certgen(fx->key, 100 + i, "acme", "s.example", T0,
 		    T0 + 200000, &c[i]);
-		issue(i % 2 ? b : a, &c[i]);
+		assert_int_equal(certgen_issue(i % 2 ? b : a, &c[i]),
+		    LEDGER_OK);
 	}
 	pthread_barrier_init(&go, NULL, 8);
 	for (i = 0; i < 8; i++) {
@@ -456,17 +429,15 @@ test_notify_scans_race(void **state)
 		certgen_free(&c[i]);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_notify_enqueue),
-		T(test_notify_claims),
-		T(test_notify_give_up_and_args),
-		T(test_notify_claim_race),
-		T(test_notify_scans_race),
+		PGFX_TEST(test_notify_enqueue),
+		PGFX_TEST(test_notify_claims),
+		PGFX_TEST(test_notify_give_up_and_args),
+		PGFX_TEST(test_notify_claim_race),
+		PGFX_TEST(test_notify_scans_race),
 	};
 
 	pgfx_require();
