@@ -219,11 +219,14 @@ eng_heap_trim(struct eng_heap_watch *w)
 	before = mallinfo2();
 	malloc_trim(0);
 	after = mallinfo2();
-	log_info("msg=\"heap trimmed\" peak_used_kib=%zu peak_heap_kib=%zu "
-	    "used_kib=%zu free_kib=%zu free_after_kib=%zu peak_queued=%zu",
-	    w->peak_used / 1024, w->peak_heap / 1024,
-	    (before.uordblks + before.hblkhd) / 1024, before.fordblks / 1024,
-	    after.fordblks / 1024, w->queued);
+	/* A sanitizer's allocator answers nothing: no line. */
+	if (w->peak_heap != 0)
+			log_info("msg=\"heap trimmed\" peak_used_kib=%zu "
+		    "peak_heap_kib=%zu used_kib=%zu free_kib=%zu "
+		    "free_after_kib=%zu peak_queued=%zu",
+		    w->peak_used / 1024, w->peak_heap / 1024,
+		    (before.uordblks + before.hblkhd) / 1024,
+		    before.fordblks / 1024, after.fordblks / 1024, w->queued);
 	memset(w, 0, sizeof(*w));
 }
 
