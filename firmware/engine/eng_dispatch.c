@@ -35,11 +35,22 @@ enum eng_auth {
 typedef int eng_handler(struct eng_engine *, const struct eng_rt *,
     struct eng_ident *, const struct proto_request *, struct eng_reply *);
 
+/*
+ * QUICK: a cheap read that someone waits for with a short deadline (the
+ * DTLS handshake's PSK lookup, CA certificates): it may also be run by
+ * the worker kept for such requests, so it never waits behind a queue of
+ * issuances (eng_serve.c).  Nothing that signs a certificate, writes the
+ * ledger, builds a CRL or scans a table (HEALTH counts the certificates:
+ * not quick on a large ledger).
+ */
+#define QUICK		1
+
 static const struct {
 	unsigned	 peers;
 	unsigned	 states;
 	enum eng_auth	 auth;
 	eng_handler	*handler;
+	int		 quick;
 } dispatch[PROTO_T_MAX] = {
 	/*
 	 * Issuance needs the token, the ledger and the audit log and starts
@@ -50,9 +61,9 @@ static const struct {
 	[PROTO_T_REISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
 				  eng_h_issue },	/* eng_enroll.c */
 	[PROTO_T_CACERTS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
-				  eng_h_cacerts },	/* eng_cacerts.c */
+				  eng_h_cacerts, QUICK },	/* eng_cacerts.c */
 	[PROTO_T_CSRATTRS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
-				  eng_h_csrattrs },	/* eng_csrattrs.c */
+				  eng_h_csrattrs, QUICK },	/* eng_csrattrs.c */
 	/* Administration is only on the mTLS JSON API, never on CoAP. */
 	[PROTO_T_REVOKE] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
 				  eng_h_revoke },	/* eng_admin.c */
@@ -75,9 +86,10 @@ static const struct {
 	 * Only the DTLS server needs bootstrap PSKs, mid-handshake; a token
 	 * lookup needs the ledger but no token session.  The identity asked
 	 * about is the credential, so the source's budget still applies.
+	 * The handshake waits for it (EC_PSK_TIMEOUT_MS): QUICK (issue 14).
 	 */
 	[PROTO_T_PSK_LOOKUP] =	{ COAP, SERVING, ENG_AUTH_HANDLER,
-				  eng_h_psk },		/* eng_psk.c */
+				  eng_h_psk, QUICK },	/* eng_psk.c */
 	/*
 	 * ACME: the client is whoever signed the JWS; the handler parses and
 	 * verifies it itself (docs/acme.md), so no evidence is needed.  No
@@ -95,7 +107,7 @@ static const struct {
 	 * about itself, which buy nothing but a line in /metrics.
 	 */
 	[PROTO_T_COAP_STATS] =	{ COAP, STARTING | SERVING, ENG_AUTH_NONE,
-				  eng_h_coap_stats },	/* eng_stats.c */
+				  eng_h_coap_stats, QUICK },	/* eng_stats.c */
 	/* Removing expired rows writes the ledger: operators, mTLS only. */
 	[PROTO_T_TIDY] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
 				  eng_h_tidy },		/* eng_tidy.c */
@@ -124,6 +136,12 @@ eng_permitted(uint16_t type, int peer, int state)
 	    (dispatch[type].states & P(state)) == 0)
 		return PROTO_PERM_UNAVAILABLE;
 	return PROTO_PERM_ALLOW;
+}
+
+int
+eng_quick(uint16_t type)
+{
+	return type != 0 && type < PROTO_T_MAX && dispatch[type].quick;
 }
 
 /* Evidence a front end of this kind could actually have seen. */

@@ -286,6 +286,8 @@ void	eng_reply_clear(struct eng_reply *r);
  */
 int	eng_permitted(uint16_t type, int peer, int state);
 int	eng_admit(const struct proto_request *req, int peer, int state);
+/* Whether type is a quick read the reserved worker may run (eng_serve.c). */
+int	eng_quick(uint16_t type);
 int	eng_dispatch(struct eng_engine *e, const struct eng_rt *rt, int peer,
 	    const struct proto_request *req, struct eng_reply *r);
 

@@ -6,6 +6,13 @@
  * so concurrent issuances share the ledger's group commit and the
  * token's session pool.
  *
+ * Quick reads (eng_quick: the DTLS handshake's PSK lookup, CA
+ * certificates) are queued apart, and one more worker takes nothing else
+ * (issue 14): the workers take both queues oldest first, so nothing
+ * starves, but when every one of them is busy with issuances slowed by
+ * the token or the ledger, a handshake's lookup (EC_PSK_TIMEOUT_MS) does
+ * not wait behind the whole queue.
+ *
  * A peer that sends something malformed or unpermitted has its channel
  * shut down by the worker that found out; the loop then closes it.  The
  * descriptor itself is closed only when the last job holding the peer
@@ -46,23 +53,35 @@ struct eng_peer {
 
 struct eng_job {
 	struct eng_job	*next;
+	uint64_t	 seq;		/* arrival, across both queues */
 	struct eng_peer	*peer;
 	struct proto_hdr hdr;
 	const uint8_t	*body;
 	uint8_t		 msg[];
 };
 
+struct eng_job_q {
+	struct eng_job	*head, *tail;
+};
+
+#define ENG_Q_ANY	0	/* everything else */
+#define ENG_Q_QUICK	1	/* eng_quick types */
+#define ENG_QUICK_WORKERS	1	/* workers that take quick reads only */
+
 struct eng_srv {
 	struct eng_engine	*e;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 work, idle, tick;
-	struct eng_job		*head, *tail;
+	pthread_cond_t		 work, quick, idle, tick;
+	struct eng_job_q	 q[2];		/* ENG_Q_ANY, ENG_Q_QUICK */
+	uint64_t		 seq;
 	size_t			 queued;
+	size_t			 queued_peak;	/* since the timer looked */
 	int			 busy;
 	int			 stop;
 	atomic_int		 halt;		/* stop, for the tidy run */
 	struct eng_peer		*peers[ENG_ENGINE_MAX_PEERS];
 	size_t			 npeers;
+	uint8_t			*rbuf;		/* PROTO_MAX_MSG, the loop's */
 };
 
 static void
@@ -91,10 +110,44 @@ eng_peer_drop(struct eng_srv *s, size_t i, const char *why)
 	eng_peer_unref(s, p);
 }
 
+static int
+eng_srv_empty(const struct eng_srv *s)
+{
+	return s->q[ENG_Q_ANY].head == NULL && s->q[ENG_Q_QUICK].head == NULL;
+}
+
+/*
+ * The next job for a worker; NULL if none it may take.  A quick-only
+ * worker takes the quick queue's head, any other the older of the two
+ * heads.  s->mu held.
+ */
+static struct eng_job *
+eng_srv_take(struct eng_srv *s, int quick_only)
+{
+	struct eng_job_q *q = &s->q[ENG_Q_QUICK];
+	struct eng_job *j;
+
+	if (!quick_only && s->q[ENG_Q_ANY].head != NULL && (q->head == NULL ||
+	    s->q[ENG_Q_ANY].head->seq < q->head->seq))
+		q = &s->q[ENG_Q_ANY];
+	if ((j = q->head) == NULL)
+		return NULL;
+	if ((q->head = j->next) == NULL)
+		q->tail = NULL;
+	s->queued--;
+	return j;
+}
+
+struct eng_worker_arg {
+	struct eng_srv	*s;
+	int		 quick_only;
+};
+
 static void *
 eng_worker(void *arg)
 {
-	struct eng_srv *s = arg;
+	struct eng_worker_arg *wa = arg;
+	struct eng_srv *s = wa->s;
 	struct eng_job *j;
 	uint8_t *out;
 	size_t outlen;
@@ -103,14 +156,12 @@ eng_worker(void *arg)
 		fatalx("msg=\"out of memory\"");
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (s->head == NULL && !s->stop)
-			pthread_cond_wait(&s->work, &s->mu);
-		if (s->head == NULL)
+		while ((j = eng_srv_take(s, wa->quick_only)) == NULL &&
+		    !s->stop)
+			pthread_cond_wait(wa->quick_only ? &s->quick :
+			    &s->work, &s->mu);
+		if (j == NULL)
 			break;
-		j = s->head;
-		if ((s->head = j->next) == NULL)
-			s->tail = NULL;
-		s->queued--;
 		s->busy++;
 		pthread_mutex_unlock(&s->mu);
 		if (eng_engine_request(s->e, j->peer->kind, j->hdr.type,
@@ -127,12 +178,56 @@ eng_worker(void *arg)
 		free(j);
 		pthread_mutex_lock(&s->mu);
 		s->busy--;
-		if (s->head == NULL && s->busy == 0)
+		if (eng_srv_empty(s) && s->busy == 0)
 			pthread_cond_broadcast(&s->idle);
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(out);
 	return NULL;
+}
+
+/*
+ * The heap between two trims, from glibc's mallinfo2 once a round: the
+ * most in use and the largest heap (both arenas and mmap) seen, so the
+ * trim's log line says whether what the engine holds between trims is
+ * in use or freed and kept (issue 14, the soak).
+ */
+struct eng_heap_watch {
+	size_t	peak_used;
+	size_t	peak_heap;
+	size_t	queued;		/* most requests waiting, from srv */
+};
+
+static void
+eng_heap_sample(struct eng_heap_watch *w)
+{
+	struct mallinfo2 mi = mallinfo2();
+	size_t used = mi.uordblks + mi.hblkhd, heap = mi.arena + mi.hblkhd;
+
+	if (used > w->peak_used)
+		w->peak_used = used;
+	if (heap > w->peak_heap)
+		w->peak_heap = heap;
+}
+
+/* Trims, logs the minute's heap figures and starts a new minute. */
+static void
+eng_heap_trim(struct eng_heap_watch *w)
+{
+	struct mallinfo2 before, after;
+
+	before = mallinfo2();
+	malloc_trim(0);
+	after = mallinfo2();
+	/* A sanitizer's allocator answers nothing: no line. */
+	if (w->peak_heap != 0)
+			log_info("msg=\"heap trimmed\" peak_used_kib=%zu "
+		    "peak_heap_kib=%zu used_kib=%zu free_kib=%zu "
+		    "free_after_kib=%zu peak_queued=%zu",
+		    w->peak_used / 1024, w->peak_heap / 1024,
+		    (before.uordblks + before.hblkhd) / 1024,
+		    before.fordblks / 1024, after.fordblks / 1024, w->queued);
+	memset(w, 0, sizeof(*w));
 }
 
 /*
@@ -146,12 +241,17 @@ eng_refresher(void *arg)
 {
 	struct eng_srv *s = arg;
 	struct eng_rt *rt;
+	struct eng_heap_watch w;
 	struct timespec ts;
 	unsigned rounds = 0;
 	int trim;
 
+	memset(&w, 0, sizeof(w));
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
+		if (s->queued_peak > w.queued)
+			w.queued = s->queued_peak;
+		s->queued_peak = 0;
 		pthread_mutex_unlock(&s->mu);
 		trim = ++rounds % ENG_TRIM_EVERY == 0;
 		if ((rt = eng_engine_rt(s->e)) != NULL) {
@@ -160,8 +260,9 @@ eng_refresher(void *arg)
 				eng_idcache_sweep(rt, time(NULL));
 			eng_rt_unref(rt);
 		}
+		eng_heap_sample(&w);
 		if (trim)
-			malloc_trim(0);
+			eng_heap_trim(&w);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec++;
 		pthread_mutex_lock(&s->mu);
@@ -198,37 +299,65 @@ eng_tidier(void *arg)
 	return NULL;
 }
 
-/* Read one datagram from peer i and queue it; -1 closes the peer. */
+/*
+ * Read one datagram from peer i and queue it; -1 closes the peer.  It
+ * is read into the loop's buffer and queued in a copy of its own size:
+ * a job the size of the largest datagram (64 KiB) for a request of a
+ * few hundred bytes made the heap between two trims as large as the
+ * deepest queue of the minute times 64 KiB (issue 14, the soak).
+ */
 static int
 eng_read_peer(struct eng_srv *s, size_t i)
 {
 	struct eng_peer *p = s->peers[i];
 	struct eng_job *j;
+	struct eng_job_q *q;
+	struct proto_hdr hdr;
+	const uint8_t *body;
+	size_t n;
 	int perr;
 
-	if ((j = malloc(sizeof(*j) + PROTO_MAX_MSG)) == NULL)
-		return 0;
-	perr = proto_recv(p->fd, j->msg, PROTO_MAX_MSG, &j->hdr, &j->body);
+	perr = proto_recv(p->fd, s->rbuf, PROTO_MAX_MSG, &hdr, &body);
 	if (perr != PROTO_OK) {
-		free(j);
 		if (perr == PROTO_ERR_IO && (errno == EAGAIN || errno == EINTR))
 			return 0;
+		explicit_bzero(s->rbuf, PROTO_MAX_MSG);
 		if (perr != PROTO_ERR_EOF)
 			log_warnx("msg=\"bad datagram\" peer=%d error=\"%s\"",
 			    p->kind, proto_strerror(perr));
 		return -1;
 	}
+	n = (size_t)(body - s->rbuf) + hdr.len;
+	j = malloc(sizeof(*j) + n);
+	if (j != NULL) {
+		memcpy(j->msg, s->rbuf, n);
+		j->hdr = hdr;
+		j->body = j->msg + (body - s->rbuf);
+	}
+	/* What was received: header and body (issue 17). */
+	explicit_bzero(s->rbuf, n);
+	if (j == NULL) {
+		/* The front end's call times out, as for a lost reply. */
+		log_warnx("msg=\"out of memory, request dropped\" peer=%d "
+		    "type=%u", p->kind, hdr.type);
+		return 0;
+	}
 	j->peer = p;
 	j->next = NULL;
+	q = &s->q[eng_quick(j->hdr.type) ? ENG_Q_QUICK : ENG_Q_ANY];
 	pthread_mutex_lock(&s->mu);
 	p->refs++;
-	if (s->tail != NULL)
-		s->tail->next = j;
+	j->seq = s->seq++;
+	if (q->tail != NULL)
+		q->tail->next = j;
 	else
-		s->head = j;
-	s->tail = j;
-	s->queued++;
+		q->head = j;
+	q->tail = j;
+	if (++s->queued > s->queued_peak)
+		s->queued_peak = s->queued;
 	pthread_cond_signal(&s->work);
+	if (q == &s->q[ENG_Q_QUICK])
+		pthread_cond_signal(&s->quick);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -359,7 +488,7 @@ eng_drained(struct eng_srv *s)
 	int done;
 
 	pthread_mutex_lock(&s->mu);
-	done = s->head == NULL && s->busy == 0;
+	done = eng_srv_empty(s) && s->busy == 0;
 	pthread_mutex_unlock(&s->mu);
 	return done;
 }
@@ -368,7 +497,8 @@ int
 eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 {
 	struct eng_srv s;
-	pthread_t th[16], timer, tidier;
+	struct eng_worker_arg wa[16 + ENG_QUICK_WORKERS];
+	pthread_t th[16 + ENG_QUICK_WORKERS], timer, tidier;
 	sigset_t set;
 	int sfd, ctl = o->ctl_fd, draining = 0, n, i;
 
@@ -377,6 +507,7 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 	n = o->workers > 0 ? o->workers : ENG_ENGINE_WORKERS;
 	if (n > 16)
 		n = 16;
+	n += ENG_QUICK_WORKERS;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -386,16 +517,23 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 		return -1;
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_cond_init(&s.work, NULL);
+	pthread_cond_init(&s.quick, NULL);
 	pthread_cond_init(&s.idle, NULL);
 	pthread_cond_init(&s.tick, NULL);
-	for (i = 0; i < n; i++)
-		if (pthread_create(&th[i], NULL, eng_worker, &s) != 0)
+	if ((s.rbuf = malloc(PROTO_MAX_MSG)) == NULL)
+		fatalx("msg=\"out of memory\"");
+	for (i = 0; i < n; i++) {
+		wa[i].s = &s;
+		wa[i].quick_only = i < ENG_QUICK_WORKERS;
+		if (pthread_create(&th[i], NULL, eng_worker, &wa[i]) != 0)
 			fatalx("msg=\"cannot start worker\"");
+	}
 	if (pthread_create(&timer, NULL, eng_refresher, &s) != 0)
 		fatalx("msg=\"cannot start the revocation timer\"");
 	if (pthread_create(&tidier, NULL, eng_tidier, &s) != 0)
 		fatalx("msg=\"cannot start the tidy thread\"");
-	log_info("msg=serving workers=%d", n);
+	log_info("msg=serving workers=%d quick=%d", n - ENG_QUICK_WORKERS,
+	    ENG_QUICK_WORKERS);
 	while (!draining) {
 		draining = eng_poll(&s, sfd, &ctl, o, 0);
 		eng_engine_tick(e, 0);
@@ -409,6 +547,7 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 	pthread_mutex_lock(&s.mu);
 	s.stop = 1;
 	pthread_cond_broadcast(&s.work);
+	pthread_cond_broadcast(&s.quick);
 	pthread_cond_broadcast(&s.tick);
 	pthread_mutex_unlock(&s.mu);
 	for (i = 0; i < n; i++)
@@ -418,8 +557,10 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 	while (s.npeers > 0)
 		eng_peer_drop(&s, s.npeers - 1, "shutdown");
 	close(sfd);
+	free(s.rbuf);
 	pthread_cond_destroy(&s.tick);
 	pthread_cond_destroy(&s.idle);
+	pthread_cond_destroy(&s.quick);
 	pthread_cond_destroy(&s.work);
 	pthread_mutex_destroy(&s.mu);
 	log_info("msg=drained");

@@ -23,8 +23,14 @@ static const char *const read_sql[R_COUNT_STMTS] = {
 	    "  OR instr(sans, ?5) > 0)"
 	    " AND (?8 IS NULL OR authorized_by = ?8)"
 	    " ORDER BY id LIMIT ?6 OFFSET ?7",
+	/*
+	 * Grouped in certs_tenant's order (tenant, status), summed by
+	 * sq_count: GROUP BY status alone sorts every row in a temporary
+	 * B-tree, a transient of up to the page cache's size that grew with
+	 * the ledger on every HEALTH (issue 14, the soak).
+	 */
 	[R_COUNT] = "SELECT status, count(*) FROM certs"
-	    " WHERE ?1 IS NULL OR tenant = ?1 GROUP BY status",
+	    " WHERE ?1 IS NULL OR tenant = ?1 GROUP BY tenant, status",
 	[R_REVOKED] = "SELECT serial, revoked_at, reason, not_after"
 	    " FROM certs WHERE issuer = ?1 AND status = 2"
 	    " AND not_after > ?2 ORDER BY revoked_at, id",
@@ -223,8 +229,9 @@ sq_count(void *state, const char *tenant, struct ledger_counts *out)
 		sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		status = sqlite3_column_int(st, 0);
+		/* A row per tenant and status (R_COUNT). */
 		if (status >= 0 && status < LEDGER_STATUS_COUNT)
-			out->n[status] =
+			out->n[status] +=
 			    (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	done(sq, st);

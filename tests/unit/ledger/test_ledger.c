@@ -154,6 +154,49 @@ test_duplicate_serial(void **state)
 }
 
 /*
+ * Counts per status, of one tenant and of all: the SQLite backend groups
+ * by (tenant, status), the index's order, and sums per status (issue 14:
+ * GROUP BY status alone sorted every row in a temporary B-tree).
+ */
+static void
+test_count_tenants(void **state)
+{
+	struct fx *fx = *state;
+	struct test_cert c[4];
+	struct ledger_counts n;
+	struct audit_record rec;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		certgen(fx->key, 30 + i, i < 2 ? "acme" : "globex",
+		    "n.example", T0, T0 + 86400, &c[i]);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(issue(fx, &c[i]), LEDGER_OK);
+	assert_int_equal(ledger_reserve(fx->l, &c[3].in), LEDGER_OK);
+	certgen_audit(&c[0], &rec);
+	rec.action = AUDIT_REVOKE;
+	assert_int_equal(ledger_revoke(fx->l, "acme", &c[0].in.serial, 1,
+	    T0 + 100, &rec), LEDGER_OK);
+
+	assert_int_equal(ledger_count(fx->l, NULL, &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 2);
+	assert_int_equal(n.n[LEDGER_REVOKED], 1);
+	assert_int_equal(n.n[LEDGER_RESERVED], 1);
+	assert_int_equal(ledger_count(fx->l, "acme", &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 1);
+	assert_int_equal(n.n[LEDGER_REVOKED], 1);
+	assert_int_equal(n.n[LEDGER_RESERVED], 0);
+	assert_int_equal(ledger_count(fx->l, "globex", &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 1);
+	assert_int_equal(n.n[LEDGER_REVOKED], 0);
+	assert_int_equal(n.n[LEDGER_RESERVED], 1);
+	assert_int_equal(ledger_count(fx->l, "initech", &n), LEDGER_OK);
+	assert_int_equal(n.n[LEDGER_ISSUED], 0);
+	for (i = 0; i < 4; i++)
+		certgen_free(&c[i]);
+}
+
+/*
  * der's TBSCertificate wrapped in a SEQUENCE of its own, with no
  * signature: the reserved TBS, but not a certificate.  Into out (its
  * length returned).
@@ -890,6 +933,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_reserve_commit_get),
 		T(test_duplicate_serial),
+		T(test_count_tenants),
 		T(test_commit_checks_tbs),
 		T(test_tenant_isolation),
 		T(test_revoke_and_crl_list),
