@@ -43,7 +43,8 @@ struct job {
 	CK_OBJECT_HANDLE key;
 	/* layer */
 	struct hsm_key *hk;
-	int mode; /* 0 raw, 1 hsm_key_sign_raw, 2 hsm_key_sign, 3 EVP */
+	int mode; /* 0 raw, 1 hsm_key_sign_raw, 2 hsm_key_sign, 3 EVP,
+		     4 raw CKM_ECDSA_SHA256 */
 	double stop;
 	unsigned long n;
 	int err;
@@ -55,6 +56,7 @@ job_main(void *arg)
 	struct job *j = arg;
 	uint8_t dg[32], sig[HSM_MAX_SIG];
 	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM m256 = { CKM_ECDSA_SHA256, NULL, 0 };
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	CK_ULONG len;
 	size_t slen;
@@ -72,6 +74,15 @@ job_main(void *arg)
 				    CKR_OK)
 					j->err++;
 				break;
+			case 4:
+				/* The token hashes: what hsm/ does not use. */
+				len = sizeof(sig);
+				if (j->p11->C_SignInit(j->s, &m256, j->key) !=
+				    CKR_OK ||
+				    j->p11->C_Sign(j->s, dg, 32, sig, &len) !=
+				    CKR_OK)
+					j->err++;
+				break;
 			case 1:
 				slen = sizeof(sig);
 				if (hsm_key_sign_raw(j->hk, dg, 32, sig, &slen))
@@ -82,7 +93,7 @@ job_main(void *arg)
 				if (hsm_key_sign(j->hk, NULL, dg, 32, sig, &slen))
 					j->err++;
 				break;
-			default:
+			case 3:
 				slen = sizeof(sig);
 				if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(),
 				    NULL, hsm_key_evp(j->hk)) != 1 ||
@@ -261,7 +272,8 @@ main(int argc, char **argv)
 	struct hsm_keygen req = { .type = HSM_KEY_EC_P256, .label = "p256" };
 	static const char *modes[] = { "raw C_SignInit+C_Sign",
 		"hsm_key_sign_raw", "hsm_key_sign (SHA-256 + DER)",
-		"EVP_DigestSign via hsm_key_evp" };
+		"EVP_DigestSign via hsm_key_evp",
+		"raw CKM_ECDSA_SHA256 (token hashes)" };
 	struct hsm *h;
 	struct hsm_key *k;
 	struct raw r;
@@ -307,11 +319,11 @@ main(int argc, char **argv)
 			errx(2, "find");
 		raw_open(&r, "p256", sk);
 		for (th = 1; th <= 2; th++) {
-			double rate[4][ROUNDS], med[4];
+			double rate[5][ROUNDS], med[5];
 
 			/* Alternate the paths so drift hits them alike. */
 			for (i = 0; i < ROUNDS; i++) {
-				for (m = 0; m < 4; m++) {
+				for (m = 0; m < 5; m++) {
 					struct job j = { .p11 = r.p11,
 						.key = r.key, .hk = k,
 						.mode = m };
@@ -319,7 +331,7 @@ main(int argc, char **argv)
 					rate[m][i] = run(&j, th, r.s);
 				}
 			}
-			for (m = 0; m < 4; m++) {
+			for (m = 0; m < 5; m++) {
 				char what[96];
 
 				qsort(rate[m], ROUNDS, sizeof(double),
