@@ -187,7 +187,8 @@ signet() {
 	local eng sp=
 	eng=$(pgrep -P "$sd" -x signet-engine || true)
 	if [ -n "$eng" ] && perf stat -e syscalls:sys_enter_fdatasync -p "$eng" -- true >/dev/null 2>&1; then
-		perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -p "$eng" \
+		perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync,syscalls:sys_enter_futex \
+			-e syscalls:sys_enter_pwrite64,syscalls:sys_enter_write,context-switches -p "$eng" \
 			-o "$work/syncs-$plat-$r.csv" &
 		sp=$!
 	fi
@@ -283,7 +284,7 @@ for plat in $PLATFORMS; do
 	# fdatasync+fsync of the engine per issuance, median of the rounds.
 	syncs=$(for r in $(seq 1 "$rounds"); do
 		[ -f "syncs-$plat-$r.csv" ] || continue
-		awk -F, -v f="signet-$plat-$r.out" '/sys_enter_f/ {s += $1}
+		awk -F, -v f="signet-$plat-$r.out" '/sys_enter_f(data)?sync/ {s += $1}
 			END {while ((getline l < f) > 0) {split(l, a, " +"); if (l ~ /conns/) n += a[15]}
 			if (n) printf "%.3f\n", s / n}' "syncs-$plat-$r.csv"
 	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
@@ -293,6 +294,15 @@ for plat in $PLATFORMS; do
 		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB;" \
 		"CPU of signetd and its children: ${cpu:-?} ms per issuance;" \
 		"engine syncs (fdatasync+fsync): ${syncs:-?} per issuance"
+	# The engine's other counts per issuance (median of the rounds).
+	for ev in futex pwrite64 write context-switches; do
+		for r in $(seq 1 "$rounds"); do
+			[ -f "syncs-$plat-$r.csv" ] || continue
+			awk -F, -v e="$ev" -v f="signet-$plat-$r.out" '$3 == e || $3 == "syscalls:sys_enter_" e {s += $1}
+				END {while ((getline l < f) > 0) {split(l, a, " +"); if (l ~ /conns/) n += a[15]}
+				if (n) printf "%.2f\n", s / n}' "syncs-$plat-$r.csv"
+		done | sort -g | awk -v e="$ev" '{v[NR]=$1} END {if (NR) printf "%s %s; ", e, v[int((NR+1)/2)]}'
+	done | sed "s/^/$plat: engine per issuance: /; s/; \$/\n/"
 done
 if awk -v f="$pacefrac" 'BEGIN {exit !(f > 0)}'; then
 	echo
