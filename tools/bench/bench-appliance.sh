@@ -319,7 +319,7 @@ if awk -v f="$pacefrac" 'BEGIN {exit !(f > 0)}'; then
 					awk -v f="$f" '$1 == 64 && $2 == "conns" {print $f}' "paced-$plat-$r.out" 2>/dev/null
 				fi
 			done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
-		done | paste -sd'|' | sed "s/^/| $plat | /; s/|/ | /g; s/\$/ |/"
+		done | paste -sd'|' | sed "s/|/ | /g; s/^/| $plat | /; s/\$/ |/"
 	done
 fi
 # reqmed KIND FIELD PLATFORM: median over the rounds of the 64-conn GET run.
