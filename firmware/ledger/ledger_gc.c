@@ -3,6 +3,7 @@
  * See ledger_gc.h.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -191,17 +192,22 @@ take_batch(struct ledger_gc *g)
 	return batch;
 }
 
+/* An op's state (gc_op.done): queued or running, finished, leads next. */
+#define GC_WAIT	0
+#define GC_DONE	1
+#define GC_LEAD	2
+
 int
 ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 {
-	struct gc_op *batch, *o, *next;
+	struct gc_op *batch, *o, *next, *lead;
 	uint64_t t0;
 	int rc;
 
 	op->next = NULL;
 	op->rc = LEDGER_OK;
-	op->done = 0;
-	if (pthread_cond_init(&op->wake, NULL) != 0)
+	op->done = GC_WAIT;
+	if (sem_init(&op->wake, 0, 0) != 0)
 		return LEDGER_ERR_NOMEM;
 	pthread_mutex_lock(&g->lock);
 	*g->tail = op;
@@ -209,12 +215,18 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 	g->nq++;
 	if (g->lingering && g->nq >= gc_want(g))
 		pthread_cond_signal(&g->more);
-	while (!op->done) {
-		if (g->running) {
-			pthread_cond_wait(&op->wake, &g->lock);
-			continue;
-		}
+	if (g->running) {
+		pthread_mutex_unlock(&g->lock);
+		while (sem_wait(&op->wake) != 0)
+			;	/* EINTR */
+		/* The post's release made the leader's writes visible. */
+		if (op->done == GC_DONE)
+			goto out;
+		/* GC_LEAD: g->running was left set for this op. */
+		pthread_mutex_lock(&g->lock);
+	} else
 		g->running = 1;
+	for (;;) {
 		linger(g);
 		batch = take_batch(g);
 		pthread_mutex_unlock(&g->lock);
@@ -224,26 +236,43 @@ ledger_gc_submit(struct ledger_gc *g, struct gc_op *op)
 		pthread_mutex_lock(&g->lock);
 		count_commit(g, t0);
 		g->last = 0;
+		for (o = batch; o != NULL; o = o->next) {
+			g->ops++;
+			g->last++;
+		}
+		g->transactions++;
 		/*
-		 * Signalled under the lock: a waiter cannot return (and
-		 * destroy its condition) before the lock is released.
+		 * The first queued op leads next (running stays set, so no
+		 * newcomer leads meanwhile); this op does, if take_batch
+		 * left it queued (single).
+		 */
+		lead = g->head;
+		if (lead == NULL)
+			g->running = 0;
+		else if (lead != op)
+			lead->done = GC_LEAD;
+		pthread_mutex_unlock(&g->lock);
+		if (lead != NULL && lead != op)
+			sem_post(&lead->wake);
+		/*
+		 * Then the ops of the batch, without the lock.  An op's
+		 * submitter may return and reuse its memory once posted, so
+		 * next is read first.
 		 */
 		for (o = batch; o != NULL; o = next) {
 			next = o->next;
-			o->done = 1;
-			g->ops++;
-			g->last++;
-			if (o != op)
-				pthread_cond_signal(&o->wake);
+			if (o == op)
+				continue;
+			o->done = GC_DONE;
+			sem_post(&o->wake);
 		}
-		g->transactions++;
-		g->running = 0;
-		if (g->head != NULL)
-			pthread_cond_signal(&g->head->wake);
+		if (lead != op)
+			break;
+		pthread_mutex_lock(&g->lock);
 	}
+out:
 	rc = op->rc;
-	pthread_mutex_unlock(&g->lock);
-	pthread_cond_destroy(&op->wake);
+	sem_destroy(&op->wake);
 	return rc;
 }
 

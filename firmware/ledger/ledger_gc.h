@@ -9,9 +9,13 @@
  * last batch held more than one op) a leader that finds fewer ops queued
  * than the last batch lingers up to GC_LINGER_US for more before it
  * takes them (issue 17: fewer, larger transactions, fewer syncs).  Each waiter
- * sleeps on its own condition: the leader wakes the operations it ran
- * and the first queued one, which leads next (issue 17: one broadcast
- * woke all 16 engine workers per batch to find most of them not done).
+ * sleeps on its own semaphore: the leader hands the lead to the first
+ * queued op, then, with the lock released, posts it and the ops it ran
+ * (issue 17: one broadcast woke all 16 engine workers per batch to find
+ * most of them not done; then a waiter signalled under the lock woke only
+ * to block on it again).  A semaphore, unlike a condition, may be posted
+ * after its waiter's lock is gone and destroyed as soon as sem_wait
+ * returns (glibc 2.21 and later, POSIX's sem_destroy rule).
  *
  * The hooks: begin opens a transaction; apply runs one operation so that
  * its failure undoes only itself (a savepoint); alive says whether the
@@ -36,6 +40,7 @@
 #define SIGNET_LEDGER_GC_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 #include <signet/ledger.h>
@@ -58,8 +63,8 @@ enum gc_kind {
 struct gc_op {
 	struct gc_op			*next;
 	int				 rc;
-	int				 done;
-	pthread_cond_t			 wake;	/* its submitter waits here */
+	int				 done;	/* GC_WAIT, GC_DONE, GC_LEAD */
+	sem_t				 wake;	/* its submitter waits here */
 	enum gc_kind			 kind;
 	const struct ledger_intent	*in;	/* RESERVE, RESERVE_TOKEN */
 	const struct ledger_transition	*t;

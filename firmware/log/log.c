@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,31 @@ static const char *log_ident = "signet";
 static enum log_dest log_to = LOG_TO_STDERR;
 static int log_verbose;
 static int log_report_fd = -1;	/* signetd's start-up report pipe */
+
+/*
+ * The prefix's parts that change rarely, kept instead of made per line
+ * (issue 17: the per-request line was 2.6% of the engine's profile):
+ * the "[pid] " text, made again by a fork's child, and each thread's last
+ * timestamp, remade when the second changes.
+ */
+static char log_pid[24];
+static pthread_once_t log_pid_once = PTHREAD_ONCE_INIT;
+static _Thread_local time_t log_ts_sec = -1;
+static _Thread_local char log_ts[32];
+
+static void
+log_pid_set(void)
+{
+	snprintf(log_pid, sizeof(log_pid), "[%ld] ", (long)getpid());
+}
+
+/* Once per process; a fork's child (one thread then) sets its own. */
+static void
+log_pid_init(void)
+{
+	log_pid_set();
+	(void)pthread_atfork(NULL, NULL, log_pid_set);
+}
 
 /*
  * signetd hands each child the write end of a pipe (LOG_REPORT_ENV names
@@ -128,20 +154,24 @@ log_buf_str(struct log_buf *b, const char *s)
 static void
 log_prefix(struct log_buf *b, const char *level)
 {
-	char ts[32], pid[24];
 	struct timespec now;
 	struct tm tm;
 
 	if (log_to == LOG_TO_STDERR) {
 		clock_gettime(CLOCK_REALTIME, &now);
-		if (gmtime_r(&now.tv_sec, &tm) == NULL ||
-		    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-			snprintf(ts, sizeof(ts), "%lld", (long long)now.tv_sec);
-		snprintf(pid, sizeof(pid), "[%ld] ", (long)getpid());
-		log_buf_str(b, ts);
+		if (now.tv_sec != log_ts_sec) {
+			if (gmtime_r(&now.tv_sec, &tm) == NULL ||
+			    strftime(log_ts, sizeof(log_ts),
+			    "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+				snprintf(log_ts, sizeof(log_ts), "%lld",
+				    (long long)now.tv_sec);
+			log_ts_sec = now.tv_sec;
+		}
+		(void)pthread_once(&log_pid_once, log_pid_init);
+		log_buf_str(b, log_ts);
 		log_buf_str(b, " ");
 		log_buf_str(b, log_ident);
-		log_buf_str(b, pid);
+		log_buf_str(b, log_pid);
 	}
 	log_buf_str(b, "level=");
 	log_buf_str(b, level);

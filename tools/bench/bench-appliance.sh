@@ -29,6 +29,10 @@
 # A.1, for a certificate issued in the round), the issuer's CRL, and the
 # issuer's certificate, which the front end serves from its memory without
 # the engine: the "static file" beside OCSP.
+# Each round then paces 64 connections at PACE_FRAC (default 0.5; 0
+# skips) of the rate the same round measured at 64 connections and
+# reports that run's p99: the latency at a stated load, beside the p99 of
+# the flat-out run, which by Little's law is 64 / rate whatever the code.
 #
 # usage: tools/bench/bench-appliance.sh [BUILD_DIR] [SECONDS]
 #   PLATFORMS="host trixie" (default: trixie only if the root exists),
@@ -40,6 +44,7 @@ build=$(cd "${1:-$top/build}" && pwd)
 secs=${2:-10}
 rounds=${ROUNDS:-3}
 reqsecs=${REQ_SECONDS:-3}
+pacefrac=${PACE_FRAC:-0.5}
 troot=${TRIXIE_ROOT:-$top/build-trixie/root}
 if [ -z "${PLATFORMS:-}" ]; then
 	PLATFORMS=host
@@ -182,7 +187,8 @@ signet() {
 	local eng sp=
 	eng=$(pgrep -P "$sd" -x signet-engine || true)
 	if [ -n "$eng" ] && perf stat -e syscalls:sys_enter_fdatasync -p "$eng" -- true >/dev/null 2>&1; then
-		perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -p "$eng" \
+		perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync,syscalls:sys_enter_futex \
+			-e syscalls:sys_enter_pwrite64,syscalls:sys_enter_write,context-switches -p "$eng" \
 			-o "$work/syncs-$plat-$r.csv" &
 		sp=$!
 	fi
@@ -192,6 +198,12 @@ signet() {
 	cpu_ticks "$sd" > cpu1
 	echo $(( $(cat cpu1) - $(cat cpu0) )) > "$work/cpu-$plat-$r.ticks"
 	wait "$rp" || true
+	local pace
+	pace=$(awk -v f="$pacefrac" '$1 == 64 && $2 == "conns" {printf "%.1f", $3 * f}' "$work/signet-$plat-$r.out")
+	if awk -v p="${pace:-0}" 'BEGIN {exit !(p > 0)}'; then
+		"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
+			-K data/operator/operator.key -d "$secs" -n 64 -r "$pace" > "$work/paced-$plat-$r.out"
+	fi
 	reqs "$plat" "$r" "$HTTP" "$HTTPS"
 	[ "$(cat "/proc/$sd/comm" 2>/dev/null)" = signetd ] ||
 		echo "warning: pid $sd is not signetd; RSS figures are wrong" >&2
@@ -272,7 +284,7 @@ for plat in $PLATFORMS; do
 	# fdatasync+fsync of the engine per issuance, median of the rounds.
 	syncs=$(for r in $(seq 1 "$rounds"); do
 		[ -f "syncs-$plat-$r.csv" ] || continue
-		awk -F, -v f="signet-$plat-$r.out" '/sys_enter_f/ {s += $1}
+		awk -F, -v f="signet-$plat-$r.out" '/sys_enter_f(data)?sync/ {s += $1}
 			END {while ((getline l < f) > 0) {split(l, a, " +"); if (l ~ /conns/) n += a[15]}
 			if (n) printf "%.3f\n", s / n}' "syncs-$plat-$r.csv"
 	done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
@@ -282,7 +294,34 @@ for plat in $PLATFORMS; do
 		"RSS of signetd and its children under load: $(( ${rss:-0} / 1024 )) MiB;" \
 		"CPU of signetd and its children: ${cpu:-?} ms per issuance;" \
 		"engine syncs (fdatasync+fsync): ${syncs:-?} per issuance"
+	# The engine's other counts per issuance (median of the rounds).
+	for ev in futex pwrite64 write context-switches; do
+		for r in $(seq 1 "$rounds"); do
+			[ -f "syncs-$plat-$r.csv" ] || continue
+			awk -F, -v e="$ev" -v f="signet-$plat-$r.out" '$3 == e || $3 == "syscalls:sys_enter_" e {s += $1}
+				END {while ((getline l < f) > 0) {split(l, a, " +"); if (l ~ /conns/) n += a[15]}
+				if (n) printf "%.2f\n", s / n}' "syncs-$plat-$r.csv"
+		done | sort -g | awk -v e="$ev" '{v[NR]=$1} END {if (NR) printf "%s %s; ", e, v[int((NR+1)/2)]}'
+	done | sed "s/^/$plat: engine per issuance: /; s/; \$/\n/"
 done
+if awk -v f="$pacefrac" 'BEGIN {exit !(f > 0)}'; then
+	echo
+	echo "paced at $pacefrac of each round's own 64-connection rate, 64 connections, median of $rounds rounds:"
+	echo
+	echo "| platform | paced at /s | issuances/s | p50 ms | p99 ms | errors |"
+	echo "|---|---|---|---|---|---|"
+	for plat in $PLATFORMS; do
+		for f in pace 3 6 9 12; do
+			for r in $(seq 1 "$rounds"); do
+				if [ "$f" = pace ]; then
+					awk -v k="$pacefrac" '$1 == 64 && $2 == "conns" {printf "%.1f\n", $3 * k}' "signet-$plat-$r.out"
+				else
+					awk -v f="$f" '$1 == 64 && $2 == "conns" {print $f}' "paced-$plat-$r.out" 2>/dev/null
+				fi
+			done | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'
+		done | paste -sd'|' | sed "s/|/ | /g; s/^/| $plat | /; s/\$/ |/"
+	done
+fi
 # reqmed KIND FIELD PLATFORM: median over the rounds of the 64-conn GET run.
 reqmed() {
 	local k=$1 f=$2 plat=$3

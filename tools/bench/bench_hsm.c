@@ -43,7 +43,8 @@ struct job {
 	CK_OBJECT_HANDLE key;
 	/* layer */
 	struct hsm_key *hk;
-	int mode; /* 0 raw, 1 hsm_key_sign_raw, 2 hsm_key_sign, 3 EVP */
+	int mode; /* 0 raw, 1 hsm_key_sign_raw, 2 hsm_key_sign, 3 EVP,
+		     4 raw CKM_ECDSA_SHA256 */
 	double stop;
 	unsigned long n;
 	int err;
@@ -55,6 +56,7 @@ job_main(void *arg)
 	struct job *j = arg;
 	uint8_t dg[32], sig[HSM_MAX_SIG];
 	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM m256 = { CKM_ECDSA_SHA256, NULL, 0 };
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	CK_ULONG len;
 	size_t slen;
@@ -72,6 +74,15 @@ job_main(void *arg)
 				    CKR_OK)
 					j->err++;
 				break;
+			case 4:
+				/* The token hashes: what hsm/ does not use. */
+				len = sizeof(sig);
+				if (j->p11->C_SignInit(j->s, &m256, j->key) !=
+				    CKR_OK ||
+				    j->p11->C_Sign(j->s, dg, 32, sig, &len) !=
+				    CKR_OK)
+					j->err++;
+				break;
 			case 1:
 				slen = sizeof(sig);
 				if (hsm_key_sign_raw(j->hk, dg, 32, sig, &slen))
@@ -82,7 +93,7 @@ job_main(void *arg)
 				if (hsm_key_sign(j->hk, NULL, dg, 32, sig, &slen))
 					j->err++;
 				break;
-			default:
+			case 3:
 				slen = sizeof(sig);
 				if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(),
 				    NULL, hsm_key_evp(j->hk)) != 1 ||
@@ -132,6 +143,7 @@ struct raw {
 	CK_FUNCTION_LIST_PTR p11;
 	CK_SESSION_HANDLE s[MAX_THREADS];
 	CK_OBJECT_HANDLE key;
+	CK_SLOT_ID slot;
 	void *dl;
 };
 
@@ -161,6 +173,7 @@ raw_open(struct raw *r, const char *label, int copy)
 	if ((rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) ||
 	    r->p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK || n == 0)
 		errx(2, "raw: no token");
+	r->slot = slots[0];
 	for (i = 0; i < MAX_THREADS; i++)
 		if (r->p11->C_OpenSession(slots[0],
 		    CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
@@ -261,11 +274,13 @@ main(int argc, char **argv)
 	struct hsm_keygen req = { .type = HSM_KEY_EC_P256, .label = "p256" };
 	static const char *modes[] = { "raw C_SignInit+C_Sign",
 		"hsm_key_sign_raw", "hsm_key_sign (SHA-256 + DER)",
-		"EVP_DigestSign via hsm_key_evp" };
+		"EVP_DigestSign via hsm_key_evp",
+		"raw CKM_ECDSA_SHA256 (token hashes)" };
 	struct hsm *h;
 	struct hsm_key *k;
 	struct raw r;
-	int c, sk, th, m, i;
+	CK_MECHANISM_INFO mi;
+	int c, sk, th, m, i, nm = 4;
 	FILE *f;
 
 	while ((c = getopt(argc, argv, "s:m:")) != -1) {
@@ -306,12 +321,15 @@ main(int argc, char **argv)
 		if (hsm_key_find(h, "p256", NULL, 0, &k) != HSM_OK)
 			errx(2, "find");
 		raw_open(&r, "p256", sk);
+		/* The token hashing itself, where it offers that at all. */
+		nm = r.p11->C_GetMechanismInfo(r.slot, CKM_ECDSA_SHA256, &mi) ==
+		    CKR_OK && (mi.flags & CKF_SIGN) ? 5 : 4;
 		for (th = 1; th <= 2; th++) {
-			double rate[4][ROUNDS], med[4];
+			double rate[5][ROUNDS], med[5];
 
 			/* Alternate the paths so drift hits them alike. */
 			for (i = 0; i < ROUNDS; i++) {
-				for (m = 0; m < 4; m++) {
+				for (m = 0; m < nm; m++) {
 					struct job j = { .p11 = r.p11,
 						.key = r.key, .hk = k,
 						.mode = m };
@@ -319,7 +337,7 @@ main(int argc, char **argv)
 					rate[m][i] = run(&j, th, r.s);
 				}
 			}
-			for (m = 0; m < 4; m++) {
+			for (m = 0; m < nm; m++) {
 				char what[96];
 
 				qsort(rate[m], ROUNDS, sizeof(double),
@@ -335,6 +353,9 @@ main(int argc, char **argv)
 		hsm_close(h);
 	}
 	other_types();
+	if (nm == 4)
+		printf("\nraw CKM_ECDSA_SHA256 (the token hashing): not offered "
+		    "by this token\n");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		warnx("could not remove %s", dir);

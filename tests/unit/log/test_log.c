@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -264,6 +265,65 @@ test_fatal_report(void **state)
 	assert_non_null(strstr(buf, "level=fatal msg=\"cannot read\""));
 }
 
+/* CLOCK_REALTIME's second (what the log reads), shown as the log does. */
+static void
+utc_now(time_t *t, char *ts, size_t size)
+{
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	*t = now.tv_sec;
+	assert_non_null(gmtime_r(t, &tm));
+	strftime(ts, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * The prefix's pid and time stamp are kept between lines (issue 17), so
+ * they must not go stale: a fork's child logs under its own pid, and a
+ * line logged in a later second carries that second.
+ */
+static void
+test_prefix_fresh(void **state)
+{
+	char buf[4096], want0[96], want1[96], ts0[32], ts1[32];
+	time_t t, t0, t1;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	cap_begin();
+	utc_now(&t, ts0, sizeof(ts0));
+	log_info("msg=parent");		/* the pid and second are kept */
+	if ((pid = fork()) == 0) {
+		log_info("msg=child");
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	do {
+		usleep(10000);
+		utc_now(&t0, ts0, sizeof(ts0));
+	} while (t0 <= t + 1);	/* past the parent line's second, surely */
+	log_info("msg=later");
+	utc_now(&t1, ts1, sizeof(ts1));
+	cap_end(buf, sizeof(buf));
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(want0, sizeof(want0), " test-log[%ld] level=info msg=child\n",
+	    (long)pid);
+	assert_non_null(strstr(buf, want0));
+	snprintf(want0, sizeof(want0), " test-log[%ld] level=info "
+	    "msg=parent\n", (long)getpid());
+	assert_non_null(strstr(buf, want0));
+	/* The second of the line is between the two readings around it. */
+	snprintf(want0, sizeof(want0), "%s test-log[%ld] level=info "
+	    "msg=later\n", ts0, (long)getpid());
+	snprintf(want1, sizeof(want1), "%s test-log[%ld] level=info "
+	    "msg=later\n", ts1, (long)getpid());
+	if (strstr(buf, want0) == NULL && strstr(buf, want1) == NULL)
+		fail_msg("no line \"%s\" in \"%s\"", want0, buf);
+}
+
 static void
 test_quote(void **state)
 {
@@ -396,6 +456,7 @@ main(void)
 		cmocka_unit_test_setup(test_truncate, setup),
 		cmocka_unit_test_setup(test_fatal, setup),
 		cmocka_unit_test_setup(test_fatal_report, setup),
+		cmocka_unit_test_setup(test_prefix_fresh, setup),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test_setup(test_interleave, setup),
