@@ -130,7 +130,7 @@ eng_acme_va_result(struct eng_acme *a)
 	    LEDGER_OK)
 		return eng_reply_fail(a->r, PROTO_R_UNAVAILABLE, "ledger");
 	if (!ok)	/* acme_failed_authz_per_account (eng_acme_limit.c) */
-		eng_acme_limit_failed(a->rt, z.account);
+		eng_acme_limit_failed(a, z.account);
 	log_info("msg=\"acme validation\" challenge=%s type=%s identifier=%s "
 	    "result=%s detail=\"%s%s\"", z.chall, z.chall_type, z.value,
 	    ok ? "valid" : "invalid", a->q->detail, why);
