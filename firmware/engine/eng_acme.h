@@ -85,6 +85,9 @@ int	eng_acme_replaces(struct eng_acme *a, const struct acme_certid *id,
 	    const struct acme_new_order *no);
 
 #define ENG_ACME_VA_RETRY	30	/* hand a validation out again after */
+/* s: with CAA checking on, a reused authorization's CAA check (made at
+   its validation) is at most this old (Boulder's 8 h, docs/acme.md). */
+#define ENG_ACME_CAA_REUSE	(8 * 3600)
 #define ENG_ACME_POLL_RETRY	1	/* Retry-After while it is under way */
 #define ENG_ACME_VA_BODY	8192	/* the validator's body, at most */
 #define ENG_ACME_MAX_AUTHZ	ACME_MAX_IDENTS
