@@ -84,8 +84,10 @@ int	eng_acme_renewal_info(struct eng_acme *a);
 int	eng_acme_replaces(struct eng_acme *a, const struct acme_certid *id,
 	    const struct acme_new_order *no);
 
-#define ENG_ACME_ORDER_TTL	86400	/* seconds an order may wait */
 #define ENG_ACME_VA_RETRY	30	/* hand a validation out again after */
+/* s: with CAA checking on, a reused authorization's CAA check (made at
+   its validation) is at most this old (Boulder's 8 h, docs/acme.md). */
+#define ENG_ACME_CAA_REUSE	(8 * 3600)
 #define ENG_ACME_POLL_RETRY	1	/* Retry-After while it is under way */
 #define ENG_ACME_VA_BODY	8192	/* the validator's body, at most */
 #define ENG_ACME_MAX_AUTHZ	ACME_MAX_IDENTS
@@ -162,7 +164,7 @@ int	eng_acme_cert(struct eng_acme *a);
 /* newOrder: the account's failed validations and its orders. */
 int	eng_acme_limit_order(struct eng_acme *a);
 /* A validation of account's failed (the validator's verdict). */
-void	eng_acme_limit_failed(const struct eng_rt *rt, const char *account);
+void	eng_acme_limit_failed(struct eng_acme *a, const char *account);
 /* newAccount about to be created: the source's accounts; and undone. */
 int	eng_acme_limit_account(struct eng_acme *a);
 void	eng_acme_limit_account_undo(struct eng_acme *a);

@@ -1,27 +1,31 @@
 /*
  * ACME rate limits (docs/acme.md "Rate limits", DESIGN rule 10): each
- * "N per window" is a token bucket of N tokens refilled at N per window
- * (eng_limit.c's buckets, so a flood of keys evicts and never grows):
+ * "N per window" is a token bucket of N tokens refilled evenly over the
+ * window, kept in the ledger (ledger_acme_limit, docs/decisions.md
+ * "ACME rate limits in the ledger"), so a restart does not refill it
+ * and the nodes of a shared PostgreSQL ledger spend one budget:
  *
  *	orders per account		acme_orders_per_account, taken at
- *					newOrder
+ *					newOrder ("o:<account id>")
  *	failed validations per account	acme_failed_authz_per_account,
  *					taken when a validation fails;
  *					an empty bucket refuses newOrder
+ *					("f:<account id>")
  *	new accounts per source		acme_accounts_per_source, taken
  *					when an account is created (EAB
  *					verified), given back if it is not
+ *					("a:<source key>", IPv6 by /64)
  *	certificates per tenant		the engine's tenant bucket
  *					(limits.rate_tenant), which EST and
  *					/v1 issuance already charge, taken
- *					at finalize
+ *					at finalize (in memory, as theirs)
  *
  * Charged after the JWS verified (and for new accounts after the EAB),
  * so nobody spends another's budget.  Refusals are rateLimited (429)
  * with Retry-After and a detail naming the limit, counted in
- * signet_engine_limit_total.  The tables live in this engine process:
- * a restart starts them full, and engines sharing a PostgreSQL ledger
- * count apart (docs/acme.md).
+ * signet_engine_limit_total.  A ledger that cannot answer does not
+ * refuse: the request goes on to the ledger writes that would fail the
+ * same way, and a budget that cannot be kept must not stop issuance.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,91 +34,36 @@
 #include "eng_acme.h"
 #include "eng_limit.h"
 
-enum eng_acme_table {
-	EAL_ORDERS,	/* "o:<account id>" */
-	EAL_FAILED,	/* "f:<account id>" */
-	EAL_ACCOUNTS,	/* the source key (eng_limit_source_key) */
-	EAL_MAX
-};
-
-struct eng_acme_limits {
-	struct eng_buckets	t[EAL_MAX];
-};
-
-static pthread_mutex_t eng_acme_limit_mu = PTHREAD_MUTEX_INITIALIZER;
-/* The tables: one per engine process, for its whole life. */
-static struct eng_acme_limits *eng_acme_lims;
-
-/* One limit: N per window seconds as a bucket's rate and burst. */
-struct eng_acme_rate {
-	double	rate;	/* per second; 0: no limit */
-	double	burst;
-};
-
-static struct eng_acme_rate
-eng_acme_rate(int64_t n, int64_t window)
-{
-	struct eng_acme_rate r = { 0, 0 };
-
-	if (n > 0 && window > 0) {
-		r.rate = (double)n / (double)window;
-		r.burst = (double)n;
-	}
-	return r;
-}
-
-/* With eng_acme_limit_mu held: the tables, allocated at first use. */
-static struct eng_acme_limits *
-eng_acme_limits(void)
-{
-	if (eng_acme_lims == NULL)
-		eng_acme_lims = calloc(1, sizeof(*eng_acme_lims));
-	return eng_acme_lims;
-}
-
 /*
- * Take from key's bucket in table.  1 taken (or no limit), 0 refused
- * with *retry, -1 no memory (served: a budget that cannot be kept must
- * not stop issuance).  give_back: only look whether one is there.
+ * One charge on key: 1 taken (or no limit), 0 refused with *retry, -1
+ * the ledger could not say (served).
  */
 static int
-eng_acme_take(enum eng_acme_table table, const char *key,
-    struct eng_acme_rate r, int give_back, unsigned *retry)
+eng_acme_charge(struct eng_engine *e, const char *key, int64_t n,
+    int64_t window, enum ledger_acme_limit_mode mode, unsigned *retry)
 {
-	struct eng_acme_limits *l;
-	struct eng_buckets *t;
-	uint64_t now = eng_limit_now_ms();
-	int ok = 1;
+	struct ledger_acme_limit lim;
+	int rc;
 
 	*retry = 0;
-	if (r.rate <= 0)
+	if (n <= 0 || window <= 0)
 		return 1;
-	pthread_mutex_lock(&eng_acme_limit_mu);
-	if ((l = eng_acme_limits()) == NULL)
-		ok = -1;
-	else {
-		t = &l->t[table];
-		ok = eng_bucket_take(t, key, now, r.rate, r.burst, retry);
-		if (ok && give_back)
-			eng_bucket_give(t, key, now, r.rate, r.burst);
+	memset(&lim, 0, sizeof(lim));
+	lim.key = key;
+	lim.n = n;
+	lim.window = window;
+	lim.mode = mode;
+	rc = ledger_acme_limit(e->ledger, &lim);
+	if (rc == LEDGER_OK)
+		return 1;
+	if (rc == LEDGER_ERR_STATE) {
+		*retry = lim.retry > 0 && lim.retry < UINT32_MAX ?
+		    (unsigned)lim.retry : 1;
+		return 0;
 	}
-	pthread_mutex_unlock(&eng_acme_limit_mu);
-	return ok;
-}
-
-static void
-eng_acme_give(enum eng_acme_table table, const char *key,
-    struct eng_acme_rate r)
-{
-	struct eng_acme_limits *l;
-
-	if (r.rate <= 0)
-		return;
-	pthread_mutex_lock(&eng_acme_limit_mu);
-	if ((l = eng_acme_limits()) != NULL)
-		eng_bucket_give(&l->t[table], key, eng_limit_now_ms(),
-		    r.rate, r.burst);
-	pthread_mutex_unlock(&eng_acme_limit_mu);
+	log_warn("msg=\"acme rate limit not kept\" key=%s error=\"%s\"",
+	    key, ledger_strerror(rc));
+	return -1;
 }
 
 /* The window as people write it: "3h", "90m", "45s". */
@@ -158,18 +107,16 @@ eng_acme_limit_order(struct eng_acme *a)
 	unsigned retry;
 
 	eng_acme_acct_key(a->acct.id, 'f', key);
-	if (eng_acme_take(EAL_FAILED, key,
-	    eng_acme_rate(c->acme_failed_authz_per_account,
-	    c->acme_failed_authz_window), 1, &retry) == 0)
+	if (eng_acme_charge(a->e, key, c->acme_failed_authz_per_account,
+	    c->acme_failed_authz_window, LAL_PEEK, &retry) == 0)
 		return eng_acme_refuse(a, PROTO_C_ACME_FAILED_AUTHZ, retry,
 		    "too many failed validations for this account "
 		    "(acme_failed_authz_per_account)",
 		    c->acme_failed_authz_per_account,
 		    c->acme_failed_authz_window);
 	eng_acme_acct_key(a->acct.id, 'o', key);
-	if (eng_acme_take(EAL_ORDERS, key,
-	    eng_acme_rate(c->acme_orders_per_account, c->acme_orders_window),
-	    0, &retry) == 0)
+	if (eng_acme_charge(a->e, key, c->acme_orders_per_account,
+	    c->acme_orders_window, LAL_TAKE, &retry) == 0)
 		return eng_acme_refuse(a, PROTO_C_ACME_ORDERS, retry,
 		    "too many new orders for this account "
 		    "(acme_orders_per_account)", c->acme_orders_per_account,
@@ -178,16 +125,28 @@ eng_acme_limit_order(struct eng_acme *a)
 }
 
 void
-eng_acme_limit_failed(const struct eng_rt *rt, const char *account)
+eng_acme_limit_failed(struct eng_acme *a, const char *account)
 {
-	const struct sconf *c = rt->conf;
+	const struct sconf *c = a->rt->conf;
 	char key[ENG_LIMIT_KEY];
 	unsigned retry;
 
 	eng_acme_acct_key(account, 'f', key);
-	(void)eng_acme_take(EAL_FAILED, key,
-	    eng_acme_rate(c->acme_failed_authz_per_account,
-	    c->acme_failed_authz_window), 0, &retry);
+	(void)eng_acme_charge(a->e, key, c->acme_failed_authz_per_account,
+	    c->acme_failed_authz_window, LAL_TAKE, &retry);
+}
+
+/* "a:" and the source's key (one IPv4 address, one IPv6 /64). */
+static int
+eng_acme_source_key(struct eng_acme *a, char *key)
+{
+	char src[ENG_LIMIT_KEY];
+
+	eng_limit_source_key(a->ev->src, a->ev->src_len, src);
+	if (src[0] == '\0')
+		return 0;
+	eng_fmt(key, ENG_LIMIT_KEY, "a:%s", src);
+	return 1;
 }
 
 int
@@ -197,12 +156,10 @@ eng_acme_limit_account(struct eng_acme *a)
 	char key[ENG_LIMIT_KEY];
 	unsigned retry;
 
-	eng_limit_source_key(a->ev->src, a->ev->src_len, key);
-	if (key[0] == '\0')
+	if (!eng_acme_source_key(a, key))
 		return -1;
-	if (eng_acme_take(EAL_ACCOUNTS, key,
-	    eng_acme_rate(c->acme_accounts_per_source,
-	    c->acme_accounts_window), 0, &retry) == 0)
+	if (eng_acme_charge(a->e, key, c->acme_accounts_per_source,
+	    c->acme_accounts_window, LAL_TAKE, &retry) == 0)
 		return eng_acme_refuse(a, PROTO_C_ACME_ACCOUNTS, retry,
 		    "too many new accounts from this address "
 		    "(acme_accounts_per_source)",
@@ -215,12 +172,11 @@ eng_acme_limit_account_undo(struct eng_acme *a)
 {
 	const struct sconf *c = a->rt->conf;
 	char key[ENG_LIMIT_KEY];
+	unsigned retry;
 
-	eng_limit_source_key(a->ev->src, a->ev->src_len, key);
-	if (key[0] != '\0')
-		eng_acme_give(EAL_ACCOUNTS, key,
-		    eng_acme_rate(c->acme_accounts_per_source,
-		    c->acme_accounts_window));
+	if (eng_acme_source_key(a, key))
+		(void)eng_acme_charge(a->e, key, c->acme_accounts_per_source,
+		    c->acme_accounts_window, LAL_GIVE, &retry);
 }
 
 /*

@@ -251,6 +251,10 @@ eng_acme_reuse(struct eng_acme *a, const struct acme_ident *id,
 
 	if (win <= 0)
 		return 0;
+	/* CAA on: never reuse a check older than ENG_ACME_CAA_REUSE. */
+	if (win > ENG_ACME_CAA_REUSE && id->type == ACME_ID_DNS &&
+	    a->rt->conf->acme_caa_identities.n > 0)
+		win = ENG_ACME_CAA_REUSE;
 	memset(&r, 0, sizeof(r));
 	args[0] = ledger_vt(a->acct.id);
 	args[1] = ledger_vt(id->type == ACME_ID_DNS ? "dns" : "ip");

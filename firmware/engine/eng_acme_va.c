@@ -68,8 +68,11 @@ eng_acme_va_next(struct eng_acme *a)
 	if (eng_acme_va_url(c, &z, m->location, sizeof(m->location)) != 0)
 		return PROTO_R_OK;	/* cannot happen: types are ours */
 	/* CAA (RFC 8659): the validator checks the dns identifier first. */
-	if (strcmp(z.type, "dns") == 0)
+	if (strcmp(z.type, "dns") == 0) {
 		eng_fmt(m->up, sizeof(m->up), "%s", z.value);
+		/* RFC 8657 accounturi: index carries the account's id. */
+		eng_fmt(m->index, sizeof(m->index), "%s", z.account);
+	}
 	m->status = 200;
 	eng_fmt(m->id, sizeof(m->id), "%s", z.chall);
 	return PROTO_R_OK;
@@ -130,7 +133,7 @@ eng_acme_va_result(struct eng_acme *a)
 	    LEDGER_OK)
 		return eng_reply_fail(a->r, PROTO_R_UNAVAILABLE, "ledger");
 	if (!ok)	/* acme_failed_authz_per_account (eng_acme_limit.c) */
-		eng_acme_limit_failed(a->rt, z.account);
+		eng_acme_limit_failed(a, z.account);
 	log_info("msg=\"acme validation\" challenge=%s type=%s identifier=%s "
 	    "result=%s detail=\"%s%s\"", z.chall, z.chall_type, z.value,
 	    ok ? "valid" : "invalid", a->q->detail, why);

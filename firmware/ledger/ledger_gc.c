@@ -138,7 +138,8 @@ batch_durable(const struct gc_op *batch)
 	const struct gc_op *op;
 
 	for (op = batch; op != NULL; op = op->next)
-		if (op->kind != GC_RESERVE && op->kind != GC_RESERVE_TOKEN)
+		if (op->kind != GC_RESERVE && op->kind != GC_RESERVE_TOKEN &&
+		    op->kind != GC_ACME_LIMIT)
 			return 1;
 	return 0;
 }
@@ -373,6 +374,14 @@ int
 ledger_gc_notify(void *state, struct ledger_notify_op *nop)
 {
 	struct gc_op op = { .kind = GC_NOTIFY, .notify = nop };
+
+	return ledger_gc_submit(state, &op);
+}
+
+int
+ledger_gc_acme_limit(void *state, struct ledger_acme_limit *lim)
+{
+	struct gc_op op = { .kind = GC_ACME_LIMIT, .lim = lim };
 
 	return ledger_gc_submit(state, &op);
 }

@@ -28,7 +28,10 @@
  * the disk before its caller signs, only before the certificate leaves
  * the engine, which its commit (a later, durable transaction of the same
  * sequential log) guarantees (docs/decisions.md, "One durable
- * transaction per issuance").
+ * transaction per issuance").  An ACME rate limit's charge (ACME_LIMIT)
+ * need not either: a power cut may forget the last charges, a crash of
+ * the process does not (docs/decisions.md "ACME rate limits in the
+ * ledger").
  *
  * The write ops of the ledger_backend table (reserve, transition...)
  * are the same for every engine: they fill a gc_op, submit it and hand
@@ -57,6 +60,7 @@ enum gc_kind {
 	GC_ACME,
 	GC_TIDY,
 	GC_NOTIFY,	/* expiry notification queue (issue 19) */
+	GC_ACME_LIMIT,	/* an ACME rate limit's take or give (issue 20) */
 };
 
 /* One queued write: the queue's fields, then the op's arguments. */
@@ -79,6 +83,7 @@ struct gc_op {
 	size_t				 limit;	/* TIDY: rows per table */
 	uint64_t			 out2;	/* TIDY: tokens (out: certs) */
 	struct ledger_notify_op		*notify; /* NOTIFY */
+	struct ledger_acme_limit	*lim;	/* ACME_LIMIT */
 };
 
 struct gc_hooks {
@@ -136,6 +141,7 @@ int	ledger_gc_acme(void *state, const struct ledger_acme_step *steps,
 int	ledger_gc_tidy(void *state, const char *tenant, int64_t cutoff,
 	    size_t limit, uint64_t *certs, uint64_t *tokens);
 int	ledger_gc_notify(void *state, struct ledger_notify_op *nop);
+int	ledger_gc_acme_limit(void *state, struct ledger_acme_limit *lim);
 void	ledger_gc_stats(void *state, struct ledger_stats *out);
 
 #endif

@@ -20,5 +20,8 @@ int	ledger_auth_ok(const char *s);
 int	ledger_reason_ok(int reason);
 int	ledger_serial_ok(const struct ledger_serial *s);
 int	ledger_audit_rc(int audit_rc);
+/* ACME rate limits (ledger_acme_limit.c): a token at lim->now_us? */
+struct ledger_acme_limit;
+int	ledger_acme_limit_there(struct ledger_acme_limit *lim, int64_t tat);
 
 #endif

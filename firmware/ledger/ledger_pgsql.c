@@ -56,6 +56,8 @@ do_op(struct pg_ledger *pg, struct gc_op *op)
 		    &op->out2);
 	case GC_NOTIFY:
 		return pg_do_notify(pg, op->notify);
+	case GC_ACME_LIMIT:
+		return pg_do_acme_limit(pg, op->lim);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -245,6 +247,7 @@ const struct ledger_backend ledger_backend_pgsql = {
 	.notify = ledger_gc_notify,
 	.notify_expiring = pg_notify_expiring,
 	.notify_counts = pg_notify_counts,
+	.acme_limit = pg_acme_limit,
 	/* ACME (issue 20), shared by every node: ledger_pgsql_acme.c */
 	.acme_write = ledger_gc_acme,
 	.acme_read = pg_acme_read,

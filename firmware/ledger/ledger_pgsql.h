@@ -148,4 +148,9 @@ int	pg_acme_read(void *state, enum ledger_acme_stmt stmt,
 /* ledger_pgsql_schema.c */
 int	pg_migrate(struct pg_conn *c);
 
+/* ledger_pgsql_acme_limit.c: ACME rate limits (issue 20, version 8). */
+extern const char pg_acme_limit_schema[];
+int	pg_do_acme_limit(struct pg_ledger *pg, struct ledger_acme_limit *lim);
+int	pg_acme_limit(void *state, struct ledger_acme_limit *lim);
+
 #endif

@@ -114,6 +114,7 @@ static const struct migration {
 	{ schema_v5, NULL },
 	{ schema_notify, NULL },	/* 6 */
 	{ pg_acme_schema, NULL },	/* 7: ACME (issue 20) */
+	{ pg_acme_limit_schema, NULL },	/* 8: ACME rate limits (issue 20) */
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -76,6 +76,8 @@ static const struct migration {
 	{ NULL, sq_acme_migrate6 },
 	/* Version 7: the expiry notification queue (issue 19, notify). */
 	{ sq_notify_schema, NULL },
+	/* Version 8: ACME rate limits, shared and kept (issue 20). */
+	{ sq_acme_limit_schema, NULL },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -442,6 +444,8 @@ do_op(struct sq_ledger *sq, struct gc_op *op)
 		return do_tidy(sq, op);
 	case GC_NOTIFY:
 		return sq_notify_apply(sq->wdb, op->notify);
+	case GC_ACME_LIMIT:
+		return sq_acme_limit_apply(sq->wdb, op->lim);
 	}
 	return LEDGER_ERR_ARG;
 }
@@ -656,4 +660,5 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.notify = ledger_gc_notify,
 	.notify_expiring = sq_notify_expiring,
 	.notify_counts = sq_notify_counts,
+	.acme_limit = sq_acme_limit,
 };

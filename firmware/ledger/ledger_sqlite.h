@@ -87,4 +87,9 @@ int	sq_notify_expiring(void *state, const char *tenant,
 	    uint64_t *n);
 int	sq_notify_counts(void *state, struct ledger_notify_counts *out);
 
+/* ACME rate limits (ledger_sqlite_acme_limit.c); take/give in an op. */
+extern const char sq_acme_limit_schema[];
+int	sq_acme_limit_apply(sqlite3 *db, struct ledger_acme_limit *lim);
+int	sq_acme_limit(void *state, struct ledger_acme_limit *lim);
+
 #endif

@@ -136,16 +136,32 @@ struct val_caa_rr {
  */
 int	val_caa_permits(const struct val_caa_rr *rr, size_t n, int wildcard,
 	    const struct sconf_list *ids, char *why, size_t whylen);
+/* Who asks, for RFC 8657's accounturi and validationmethods. */
+struct val_caa_who {
+	const char	*base;		/* "https://host:port", no '/' after */
+	const char	*account;	/* the account's id; NULL: unknown */
+	const char	*method;	/* "http-01"...; NULL: unknown */
+};
+/*
+ * The same, honouring RFC 8657 parameters: a record with accounturi
+ * names this CA only for who's account, one with validationmethods only
+ * for who's method (who NULL: neither is satisfied).  Pure.
+ */
+int	val_caa_permits_for(const struct val_caa_rr *rr, size_t n,
+	    int wildcard, const struct sconf_list *ids,
+	    const struct val_caa_who *who, char *why, size_t whylen);
 /*
  * The CAA check of identifier ident ("name" or "*.name"; empty: none)
  * before its validation: the relevant RRset by climbing from the name
  * towards the root (RFC 8659 3) through the configured resolver, judged
  * by val_caa_permits against acme_caa_identities.  0 permitted (or no
- * identities configured: CAA off); -1 with why beginning "caa: " when
+ * identities configured: CAA off); account (VA_NEXT's index: the
+ * account's id) and location (what is fetched, hence the challenge type)
+ * for RFC 8657; -1 with why beginning "caa: " when
  * forbidden or when a lookup failed (fail closed).
  */
-int	val_caa(struct val_ctx *v, const char *ident, char *why,
-	    size_t whylen);
+int	val_caa(struct val_ctx *v, const char *ident, const char *account,
+	    const char *location, char *why, size_t whylen);
 
 /*
  * POST body to url with headers (lines ending CRLF) under the address

@@ -56,7 +56,8 @@ val_once(void *arg, const struct sconf *c, int efd, uint8_t *buf)
 	snprintf(chall, sizeof(chall), "%s", rep.u.acme.id);
 	why[0] = '\0';
 	/* CAA first (RFC 8659): VA_NEXT's `up` is the dns identifier. */
-	if (val_caa(v, rep.u.acme.up, why, sizeof(why)) != 0)
+	if (val_caa(v, rep.u.acme.up, rep.u.acme.index, rep.u.acme.location,
+	    why, sizeof(why)) != 0)
 		n = 0;
 	else if (strncmp(rep.u.acme.location, "http://", 7) == 0)
 		val_http01(v, rep.u.acme.location, got, sizeof(got), &n, why,

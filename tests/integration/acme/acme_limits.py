@@ -6,17 +6,25 @@ each per 7 days (a token comes back every 3.5 days at the fastest), so
 the refusals below come after exactly that many requests however slowly
 they run.
 
+Then the engine is killed (kill -9; signetd starts a new one) and every
+limit still refuses: the budgets live in the ledger, not in the engine
+(docs/decisions.md "ACME rate limits in the ledger").
+
 usage: acme_limits.py DIRECTORY_URL CA_BUNDLE H01_PORT NAME EAB_FILE
+       SIGNETD_PID
 EAB_FILE: lines "KID HMAC", at least 4 unused EAB keys.
 """
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_client import Client, Key, fail, ok, problem, detail, serve_http01  # noqa: E402
 
-DIR, CAFILE, PORT, NAME, EABS = sys.argv[1:6]
+DIR, CAFILE, PORT, NAME, EABS, SPID = sys.argv[1:7]
 eabs = [line.split() for line in open(EABS) if line.strip()]
 if len(eabs) < 4:
     fail("need 4 EAB keys")
@@ -102,3 +110,42 @@ ok(f"failed validations per account: after 2, newOrder is 429 rateLimited, "
    f"Retry-After {ra} s, detail names acme_failed_authz_per_account")
 ourl, o, cert = c1.issue(k2, a2, [f"p1.{NAME}"])
 ok("another account is issued a certificate meanwhile")
+
+
+# 4. The engine restarts (kill -9): each limit still refuses.
+def engine_pid():
+    r = subprocess.run(["pgrep", "-P", SPID, "-f", "signet-engine"],
+                       capture_output=True, text=True)
+    p = r.stdout.split()
+    return int(p[0]) if p else None
+
+
+old = engine_pid()
+if old is None:
+    fail("no engine process under signetd")
+os.kill(old, signal.SIGKILL)
+for _ in range(300):
+    new = engine_pid()
+    if new is not None and new != old:
+        try:
+            if c1.fetch("GET", DIR)[0] == 200:
+                break
+        except OSError:
+            pass
+    time.sleep(0.2)
+else:
+    fail("the engine did not come back")
+c1.nonce = None
+c2.nonce = None
+st, h, b = c1.new_account(keys[3], *eabs[3])
+refused(st, h, b, "a new account from 127.0.0.1 after the engine restarted",
+        "acme_accounts_per_source")
+st, h, b = c1.order(k1, a1, [f"o4.{NAME}"])
+refused(st, h, b, "account 1's order after the engine restarted",
+        "acme_orders_per_account")
+st, h, b = c2.order(k3, a3, [f"f3.{NAME}"])
+refused(st, h, b, "account 3's order after the engine restarted",
+        "acme_failed_authz_per_account")
+ok("after kill -9 of the engine, new accounts from 127.0.0.1, account 1's "
+   "orders and account 3's orders are still 429 rateLimited (the budgets "
+   "are the ledger's)")

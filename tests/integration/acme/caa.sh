@@ -10,6 +10,10 @@
 #   - a name whose own CAA names another CA: the order is invalid with
 #     urn:ietf:params:acme:error:caa, nothing issued, lego never asked;
 #   - a name with an unknown critical CAA property: caa as well;
+#   - RFC 8657: the parent's record allows http-01 only
+#     (validationmethods=http-01; lego's http-01 enrolls under it); a name
+#     whose record names us for dns-01 only, and one whose record names us
+#     for another account (accounturi), are caa with the parameter named;
 #   - a name without an A record: "cannot resolve" (connection), nothing
 #     issued: the validator asked dnsmasq, not /etc/hosts or glibc.
 # Bounded: lego is given 120 s per run, the script 600 s by ctest (4
@@ -38,12 +42,16 @@ OK=ok.caa.svc.dev.internal
 OTHER=other.caa.svc.dev.internal
 CRIT=crit.caa.svc.dev.internal
 NOADDR=noaddr.caa.svc.dev.internal
-dns caa svc.dev.internal 0 issue "ca.signet.test; accounturi=https://example.test/a/1"
+METH=meth.caa.svc.dev.internal
+ACCT=acct.caa.svc.dev.internal
+dns caa svc.dev.internal 0 issue "ca.signet.test; validationmethods=http-01"
+dns caa "$METH" 0 issue "ca.signet.test; validationmethods=dns-01"
+dns caa "$ACCT" 0 issue "ca.signet.test; accounturi=https://127.0.0.1:1/acme/dev-acme/acct/someoneelse"
 dns caa svc.dev.internal 0 iodef "mailto:security@svc.dev.internal"
 dns caa "$OTHER" 0 issue "letsencrypt.org"
 dns caa "$CRIT" 128 tbs "unknown"
 dns caa "$CRIT" 0 issue "ca.signet.test"
-for n in "$OK" "$OTHER" "$CRIT"; do dns addr "$n" 127.0.0.1; done
+for n in "$OK" "$OTHER" "$CRIT" "$METH" "$ACCT"; do dns addr "$n" 127.0.0.1; done
 dns start || fail "dnsmasq"
 
 dev_conf "s/^acme_http01_port = 80\$/acme_http01_port = $H01\nacme_dns_resolver = \"127.0.0.1:$DNS_PORT\"\nacme_validate_allow = { \"127.0.0.0\/8\" }\nacme_caa_identities = { \"ca.signet.test\" }/" \
@@ -87,7 +95,7 @@ openssl verify -CAfile data/ca/root.pem -untrusted data/ca/intermediate.pem \
 grep -q "query\[CAA\] $OK" "$DNS_DIR/dnsmasq.log" || fail "no CAA query for $OK"
 grep -q "query\[CAA\] caa.svc.dev.internal" "$DNS_DIR/dnsmasq.log" || fail "the CAA lookup did not climb"
 grep -q "query\[A\] $OK" "$DNS_DIR/dnsmasq.log" || fail "the validator did not resolve $OK through dnsmasq"
-pass "CAA at the parent naming ca.signet.test: $OK enrolled, its address from the configured resolver"
+pass "CAA at the parent naming ca.signet.test for http-01 (RFC 8657 validationmethods): $OK enrolled, its address from the configured resolver"
 
 # Another CA named: caa, the order invalid, nothing issued.
 if lego_http other "$OTHER"; then fail "$OTHER enrolled against a CAA record naming another CA"; fi
@@ -103,6 +111,17 @@ grep -q "urn:ietf:params:acme:error:caa" crit.out || { cat crit.out; fail "$CRIT
 grep -q "critical" crit.out || { cat crit.out; fail "$CRIT: the detail does not say critical"; }
 issued_none "$CRIT"
 pass "an unknown critical CAA property: caa, nothing issued"
+
+# RFC 8657: our record, but for dns-01 only, or for another account.
+if lego_http meth "$METH"; then fail "$METH enrolled by http-01 against validationmethods=dns-01"; fi
+grep -q "urn:ietf:params:acme:error:caa" meth.out || { cat meth.out; fail "$METH: no caa problem"; }
+grep -q "validationmethods" meth.out || { cat meth.out; fail "$METH: the detail does not name validationmethods"; }
+issued_none "$METH"
+if lego_http acct "$ACCT"; then fail "$ACCT enrolled against another account's accounturi"; fi
+grep -q "urn:ietf:params:acme:error:caa" acct.out || { cat acct.out; fail "$ACCT: no caa problem"; }
+grep -q "accounturi" acct.out || { cat acct.out; fail "$ACCT: the detail does not name accounturi"; }
+issued_none "$ACCT"
+pass "RFC 8657: a record naming this CA for dns-01 only, or for another account, refuses http-01 with caa naming the parameter; nothing issued"
 
 # No A record in the configured resolver: the validator cannot connect.
 if lego_http noaddr "$NOADDR"; then fail "$NOADDR enrolled without an address"; fi

@@ -8,7 +8,10 @@
 #     account still orders;
 #   - failed validations per account (2 per 7 days): after two unanswered
 #     challenges newOrder is refused, another account is issued;
-#   - each refusal counted in /metrics (signet_engine_limit_total);
+#   - kill -9 of the engine: signetd's new engine still refuses each
+#     (the budgets are in the ledger, not the engine's memory);
+#   - each refusal counted in /metrics (signet_engine_limit_total: the
+#     new engine's counters, one refusal of each kind since it started);
 #   - signetd -n refuses bad limit settings.
 # The limits are hit by counting requests (windows of 7 days), not by
 # speed.  Bounded: the script 300 s by ctest.
@@ -20,6 +23,7 @@ build=$2
 # shellcheck source=../../support/testlib.sh
 . "$src/tests/support/testlib.sh"
 
+command -v pgrep >/dev/null || fail "pgrep missing (procps)"
 test_begin acme-rate
 test_ports
 H01=$(free_port)
@@ -68,7 +72,7 @@ for _ in 1 2 3 4; do
 done
 
 /usr/bin/python3 "$src/tests/integration/acme/acme_limits.py" "$DIR" \
-	"$work/data/ca/root.pem" "$H01" svc.dev.internal eabs >limits.out 2>&1 ||
+	"$work/data/ca/root.pem" "$H01" svc.dev.internal eabs "$pid" >limits.out 2>&1 ||
 	{ cat limits.out; fail "acme_limits.py"; }
 cat limits.out
 npass=$((npass + $(grep -c '^ok - ' limits.out)))
@@ -78,7 +82,7 @@ for e in acme_rate_orders acme_rate_failed_authz acme_rate_accounts; do
 done
 curl -s "${CA[@]}" "${OP[@]}" "$B/metrics" | grep 'signet_engine_limit_total{event="acme_' |
 	grep -v 'event="acme_rate_\(orders\|failed_authz\|accounts\)"' && fail "unexpected ACME limit labels"
-pass "/metrics: signet_engine_limit_total{event=acme_rate_orders|acme_rate_failed_authz|acme_rate_accounts} = 1 each"
+pass "/metrics: signet_engine_limit_total{event=acme_rate_orders|acme_rate_failed_authz|acme_rate_accounts} = 1 each (the restarted engine's)"
 n=$(sqlite3 data/ledger.db "SELECT count(*) FROM acme_accounts")
 [ "$n" = 3 ] || fail "accounts in the ledger: $n, want 3 (the refused one made none)"
 pass "the ledger holds 3 accounts: the refused newAccount made none"

@@ -666,7 +666,7 @@ test_schema_versioning(void **state)
 
 	ledger_close(fx->l);
 	fx->l = NULL;
-	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 7);
+	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 8);
 	/* A database from a newer release is refused, not mangled. */
 	assert_int_equal(tu_sql(fx->db, "PRAGMA user_version = 99"), 0);
 	assert_int_equal(ledger_open("sqlite", fx->db, &l), LEDGER_ERR_SCHEMA);
@@ -770,7 +770,7 @@ test_migrate_from_v2(void **state)
 	assert_int_equal(tu_sql_int(fx->db, "SELECT count(*) FROM certs"), 2);
 
 	reopen(fx);
-	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 7);
+	assert_int_equal(tu_sql_int(fx->db, "PRAGMA user_version"), 8);
 	assert_int_equal(ledger_get(fx->l, "acme", &c[0].in.serial, &row),
 	    LEDGER_OK);
 	assert_int_equal(row.status, LEDGER_ISSUED);

@@ -614,9 +614,9 @@ test_schema_versions(void **state)
 	a = pgfx_open(fx, "a1", 0);	/* a second open migrates nothing */
 	ledger_close(a);
 	assert_int_equal(pgfx_int(fx, "SELECT max(version) FROM"
-	    " schema_version"), 7);
+	    " schema_version"), 8);
 	assert_int_equal(pgfx_int(fx, "SELECT count(*) FROM schema_version"),
-	    7);
+	    8);
 	/* A database from a newer build is refused, not written to. */
 	assert_int_equal(pgfx_sql(fx, "INSERT INTO schema_version"
 	    " VALUES(99, 0)"), 0);
@@ -655,7 +655,7 @@ test_migrate_from_v3(void **state)
 
 	l = pgfx_open(fx, "a1", 0);
 	assert_int_equal(pgfx_int(fx, "SELECT max(version) FROM"
-	    " schema_version"), 7);
+	    " schema_version"), 8);
 	assert_int_equal(ledger_get(l, "acme", &c[0].in.serial, &row),
 	    LEDGER_OK);
 	assert_int_equal(row.status, LEDGER_ISSUED);

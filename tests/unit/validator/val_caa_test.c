@@ -2,7 +2,10 @@
  * CAA matching (val_caa.c, RFC 8659 4): which relevant RRsets permit a
  * CA known as "ca.signet.test" (or "signet.example") to issue, for a
  * name and for a wildcard, and which forbid: another CA, ";" (nobody),
- * an unknown critical property, issuewild over issue for wildcards.
+ * an unknown critical property, issuewild over issue for wildcards;
+ * RFC 8657: accounturi (this account's URL only, the label segment
+ * aside) and validationmethods (the challenge type in the list), either
+ * given twice names nobody, unknown parameters are ignored.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +42,7 @@ test_issue(void **state)
 {
 	struct val_caa_rr ours1[] = { { 0, "issue", "ca.signet.test" } };
 	struct val_caa_rr case1[] = { { 0, "ISSUE", " CA.Signet.Test ; "
-	    "accounturi=https://x/acct/1" } };
+	    "foo=bar" } };
 	struct val_caa_rr other[] = { { 0, "issue", "letsencrypt.org" } };
 	struct val_caa_rr both[] = { { 0, "issue", "letsencrypt.org" },
 	    { 0, "issue", "signet.example" } };
@@ -101,6 +104,77 @@ test_wildcard(void **state)
 	assert_false(permits(wild_only, 1, 1));
 }
 
+static int
+permits_for(const struct val_caa_rr *rr, size_t n, const char *account,
+    const char *method)
+{
+	struct val_caa_who who = { "https://ca.test:8443", account, method };
+	struct sconf_list ids;
+	char why[200] = "";
+	int ok;
+
+	ids.v = (char **)(uintptr_t)ours;
+	ids.n = 2;
+	ok = val_caa_permits_for(rr, n, 0, &ids, &who, why, sizeof(why));
+	if (ok)
+		assert_string_equal(why, "");
+	else
+		assert_non_null(strstr(why, "RFC 8657"));
+	return ok;
+}
+
+static void
+test_rfc8657(void **state)
+{
+	struct val_caa_rr acct[] = { { 0, "issue", "ca.signet.test; "
+	    "accounturi=https://ca.test:8443/acme/dev-acme/acct/AbC_1" } };
+	struct val_caa_rr meth[] = { { 0, "issue", "ca.signet.test;"
+	    "validationmethods=dns-01,tls-alpn-01" } };
+	struct val_caa_rr both[] = { { 0, "issue", "ca.signet.test; "
+	    "validationmethods=http-01 ; "
+	    "accounturi=https://ca.test:8443/acme/x/acct/AbC_1" } };
+	struct val_caa_rr twice[] = { { 0, "issue", "ca.signet.test; "
+	    "accounturi=https://ca.test:8443/acme/x/acct/AbC_1; "
+	    "accounturi=https://ca.test:8443/acme/x/acct/AbC_1" } };
+	/* Two records: one for another account, one for any. */
+	struct val_caa_rr two[] = { { 0, "issue", "ca.signet.test; "
+	    "accounturi=https://ca.test:8443/acme/x/acct/zzz" },
+	    { 0, "issue", "signet.example" } };
+	struct val_caa_rr bad_uri[] = {
+	    { 0, "issue", "ca.signet.test; accounturi=https://ca.test:8443"
+	    "/acme/x/acct/AbC_1x" },
+	    { 0, "issue", "ca.signet.test; accounturi=https://ca.test:8443"
+	    "/acme//acct/AbC_1" },
+	    { 0, "issue", "ca.signet.test; accounturi=https://other:8443"
+	    "/acme/x/acct/AbC_1" },
+	    { 0, "issue", "ca.signet.test; accounturi=https://ca.test:8443"
+	    "/acme/x/y/acct/AbC_1" },
+	    { 0, "issue", "ca.signet.test; accounturi=" } };
+	struct val_caa_rr other_ca[] = { { 0, "issue", "letsencrypt.org; "
+	    "accounturi=https://ca.test:8443/acme/x/acct/AbC_1" } };
+	size_t i;
+
+	(void)state;
+	assert_true(permits_for(acct, 1, "AbC_1", "http-01"));
+	assert_false(permits_for(acct, 1, "AbC_2", "http-01"));
+	assert_false(permits_for(acct, 1, NULL, "http-01"));
+	assert_false(permits(acct, 1, 0));	/* account unknown */
+	assert_true(permits_for(meth, 1, "AbC_1", "dns-01"));
+	assert_true(permits_for(meth, 1, "AbC_1", "tls-alpn-01"));
+	assert_false(permits_for(meth, 1, "AbC_1", "http-01"));
+	assert_false(permits_for(meth, 1, "AbC_1", "dns"));
+	assert_false(permits_for(meth, 1, "AbC_1", NULL));
+	assert_true(permits_for(both, 1, "AbC_1", "http-01"));
+	assert_false(permits_for(both, 1, "AbC_1", "dns-01"));
+	assert_false(permits_for(both, 1, "AbC_9", "http-01"));
+	assert_false(permits_for(twice, 1, "AbC_1", "http-01"));
+	assert_true(permits_for(two, 2, "AbC_1", "http-01"));
+	for (i = 0; i < sizeof(bad_uri) / sizeof(bad_uri[0]); i++)
+		assert_false(permits_for(&bad_uri[i], 1, "AbC_1", "http-01"));
+	/* Another CA's record with our account: still another CA's. */
+	assert_false(permits(other_ca, 1, 0));
+}
+
 int
 main(void)
 {
@@ -108,6 +182,7 @@ main(void)
 		cmocka_unit_test(test_issue),
 		cmocka_unit_test(test_no_issue),
 		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_rfc8657),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -518,7 +518,9 @@ struct proto_acme_req {
 /*
  * The HTTP answer the engine made: status, content type, body, the
  * Location (or for VA_NEXT the URL to fetch) and a fresh Replay-Nonce.
- * id names the resource (VA_NEXT: the challenge; "" for none).
+ * id names the resource (VA_NEXT: the challenge; "" for none).  VA_NEXT
+ * of a dns identifier: up is the identifier (CAA), index the account's id
+ * (RFC 8657 accounturi).
  */
 struct proto_acme_rep {
 	uint16_t		 status;

@@ -133,4 +133,42 @@ struct ledger_val	ledger_vi(int64_t i);
 struct ledger_val	ledger_vt(const char *s);
 struct ledger_val	ledger_vb(const uint8_t *b, size_t len);
 
+/*
+ * ACME rate limits in the ledger (issue 20, docs/decisions.md "ACME
+ * rate limits in the ledger"), so a restart keeps them and every node of
+ * a shared ledger spends one budget.  "At most n per window seconds" is
+ * a token bucket of n refilled evenly over the window, kept as one
+ * number per key: the time at which the bucket is full again (GCRA's
+ * theoretical arrival time, in microseconds of the wall clock).  A take
+ * is one conditional upsert; a key whose bucket is full has no row, and
+ * takes sweep some of those.
+ */
+#define LEDGER_ACME_LIMIT_KEY	128	/* bytes of a key, at most */
+#define LEDGER_ACME_LIMIT_SWEEP	64	/* full buckets removed per take */
+
+enum ledger_acme_limit_mode {
+	LAL_TAKE,	/* take one token, or refuse */
+	LAL_PEEK,	/* whether one is there; nothing changes */
+	LAL_GIVE	/* give one back (a take that did not happen) */
+};
+
+struct ledger_acme_limit {
+	const char			*key;	/* "o:<account>"... */
+	int64_t				 n;	/* per window, >= 1 */
+	int64_t				 window; /* seconds, >= 1 */
+	int64_t				 now_us; /* wall clock; 0: now */
+	enum ledger_acme_limit_mode	 mode;
+	int64_t				 retry;	/* out, refused: seconds */
+	/* Set by ledger_acme_limit for the backend. */
+	int64_t				 cost_us; /* window / n */
+	int64_t				 span_us; /* window */
+};
+
+/*
+ * LEDGER_OK: taken (or there, or given back); LEDGER_ERR_STATE: the
+ * bucket is empty, lim->retry seconds until a token is there; another
+ * error: the ledger could not say.
+ */
+int	ledger_acme_limit(struct ledger *l, struct ledger_acme_limit *lim);
+
 #endif

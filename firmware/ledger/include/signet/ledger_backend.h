@@ -92,6 +92,9 @@ struct ledger_backend {
 		    int64_t now, uint64_t *n);
 	int	(*notify_counts)(void *state,
 		    struct ledger_notify_counts *out);
+	/* ACME rate limits (ledger_acme_limit.c checks the arguments);
+	 * may be NULL. */
+	int	(*acme_limit)(void *state, struct ledger_acme_limit *lim);
 };
 
 extern const struct ledger_backend ledger_backend_sqlite;
