@@ -120,8 +120,10 @@ val_thread(void *arg)
 		val_run(s);
 		pthread_mutex_lock(&m->mu);
 		s->state = VS_DONE;
-		/* Full pipe: the main thread has a byte to read already. */
-		(void)write(m->done[1], "", 1);
+		/* Full pipe (EAGAIN): the main thread has bytes to read. */
+		if (write(m->done[1], "", 1) == -1 && errno != EAGAIN)
+			log_warnx("msg=\"cannot wake the main thread\" "
+			    "error=\"%s\"", strerror(errno));
 	}
 	pthread_mutex_unlock(&m->mu);
 	return NULL;
