@@ -1,7 +1,8 @@
 /*
  * The main of a process that connects out (signet-validator and
  * signet-notify): options, logger, signals, configuration, the sandbox
- * and the loop that asks the engine for one piece of work at a time.
+ * and the loop that asks the engine for work, waiting between empty
+ * answers for the engine's wake (eng_serve_wake) or the timeout.
  * Each process names what differs in a struct val_child; the work itself
  * (val_once, ntf_once) stays with it.
  */
