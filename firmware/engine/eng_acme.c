@@ -404,12 +404,78 @@ eng_acme_url(const struct eng_acme *a, char *out, size_t size)
 	}
 }
 
+/*
+ * Account keys, parsed (docs/decisions.md "Account keys cached by their
+ * bytes"): d2i_PUBKEY runs OpenSSL's decoders, a large share of a JWS
+ * request's CPU on OpenSSL 3.0.  The cache is keyed by the key's DER as
+ * the account row holds it, which is read on every request as before: a
+ * rolled key is other bytes (a miss), a deactivated account is refused
+ * by its status, and another node's change is seen as soon as it is in
+ * the ledger.  ENG_ACME_KEYS entries, the least recently used replaced.
+ */
+#define ENG_ACME_KEYS		64
+#define ENG_ACME_KEY_DER	600	/* longer (RSA over 4096): not kept */
+
+struct eng_acme_key {
+	EVP_PKEY	*key;
+	uint64_t	 used;
+	size_t		 len;
+	uint8_t		 der[ENG_ACME_KEY_DER];
+};
+
+static pthread_mutex_t eng_acme_key_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct eng_acme_key eng_acme_keys[ENG_ACME_KEYS];
+static uint64_t eng_acme_key_clock;
+
+/* The key of der (a reference the caller frees), or NULL. */
+static EVP_PKEY *
+eng_acme_key(const uint8_t *der, size_t len)
+{
+	struct eng_acme_key *k, *old;
+	const uint8_t *p = der;
+	EVP_PKEY *key = NULL;
+	size_t i;
+
+	if (len == 0 || len > ENG_ACME_KEY_DER)
+		return d2i_PUBKEY(NULL, &p, (long)len);
+	pthread_mutex_lock(&eng_acme_key_mu);
+	for (i = 0; i < ENG_ACME_KEYS; i++) {
+		k = &eng_acme_keys[i];
+		if (k->key != NULL && k->len == len &&
+		    memcmp(k->der, der, len) == 0) {
+			k->used = ++eng_acme_key_clock;
+			if (EVP_PKEY_up_ref(k->key) == 1)
+				key = k->key;
+			pthread_mutex_unlock(&eng_acme_key_mu);
+			return key;
+		}
+	}
+	pthread_mutex_unlock(&eng_acme_key_mu);
+	if ((key = d2i_PUBKEY(NULL, &p, (long)len)) == NULL)
+		return NULL;
+	pthread_mutex_lock(&eng_acme_key_mu);
+	/* Another thread may have put it in meanwhile: a second copy is
+	 * harmless (the first found wins) and ages out. */
+	old = &eng_acme_keys[0];
+	for (i = 1; i < ENG_ACME_KEYS; i++)
+		if (eng_acme_keys[i].used < old->used)
+			old = &eng_acme_keys[i];
+	if (EVP_PKEY_up_ref(key) == 1) {
+		EVP_PKEY_free(old->key);
+		old->key = key;
+		old->len = len;
+		memcpy(old->der, der, len);
+		old->used = ++eng_acme_key_clock;
+	}
+	pthread_mutex_unlock(&eng_acme_key_mu);
+	return key;
+}
+
 /* An account row (LA_ACCT_GET, LA_ACCT_BY_KEY) into a->acct. */
 int
 eng_acme_acct_row(const struct ledger_val *v, size_t n, void *arg)
 {
 	struct eng_acme_acct *ac = arg;
-	const uint8_t *p;
 
 	if (n < 6 || v[4].type != LV_BLOB)
 		return 1;
@@ -418,9 +484,8 @@ eng_acme_acct_row(const struct ledger_val *v, size_t n, void *arg)
 	eng_fmt(ac->profile, sizeof(ac->profile), "%s", v[2].s);
 	eng_fmt(ac->status, sizeof(ac->status), "%s", v[3].s);
 	eng_fmt(ac->contact, sizeof(ac->contact), "%s", v[5].s);
-	p = v[4].b;
 	EVP_PKEY_free(ac->key);
-	ac->key = d2i_PUBKEY(NULL, &p, (long)v[4].len);
+	ac->key = eng_acme_key(v[4].b, v[4].len);
 	ac->found = 1;
 	return 1;
 }

@@ -196,6 +196,9 @@ eng_acme_challenge(struct eng_acme *a)
 		    LA_AUTHZ_BY_CHALL, chall, &z) == 0)
 			rc = LEDGER_OK;
 		else if (rc == LEDGER_OK) {
+			/* Queued (committed): the validator asks now. */
+			eng_serve_wake(a->e, PROTO_PEER_VALIDATOR,
+			    PROTO_T_ACME_VA);
 			eng_fmt(z.chall_status, sizeof(z.chall_status),
 			    "processing");
 			eng_fmt(z.chall_type, sizeof(z.chall_type), "%s",

@@ -139,6 +139,8 @@ struct eng_engine {
 	/* Children signetd marked failed (issue 18), under lock. */
 	uint8_t			 nfailed;
 	struct proto_failed	 failed[PROTO_MAX_FAILED];
+	/* eng_serve's loop, for eng_serve_wake; NULL outside eng_serve. */
+	void			*srv;
 };
 
 /* signetd's list of failed children, for HEALTH (eng_engine.c). */
@@ -448,5 +450,14 @@ struct audit_ckpt;
 int	eng_ckpt_export_open(const char *path);
 void	eng_ckpt_exported(void *arg, const char *node,
 	    const struct audit_ckpt *ck);
+/*
+ * Wakes every channel of peer kind (eng_serve.c): a datagram of no body,
+ * type `type | PROTO_T_REPLY` and id 0 (ENG_WAKE_ID), which answers no call;
+ * sent without waiting, dropped when the peer's queue is full (it has
+ * wakes to read already).  Outside eng_serve (unit tests) it does
+ * nothing.  The ACME validator's wake (docs/acme.md "The validator").
+ */
+#define ENG_WAKE_ID	0
+void	eng_serve_wake(struct eng_engine *e, int kind, uint16_t type);
 
 #endif

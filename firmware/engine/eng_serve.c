@@ -98,6 +98,32 @@ eng_peer_unref(struct eng_srv *s, struct eng_peer *p)
 	}
 }
 
+void
+eng_serve_wake(struct eng_engine *e, int kind, uint16_t type)
+{
+	struct eng_srv *s = e->srv;
+	struct eng_peer *to[ENG_ENGINE_MAX_PEERS];
+	uint8_t hdr[PROTO_HDR_LEN];
+	size_t i, n = 0;
+
+	if (s == NULL || proto_hdr_write(hdr, type | PROTO_T_REPLY,
+	    ENG_WAKE_ID, 0) != PROTO_OK)
+		return;
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->npeers; i++)
+		if (s->peers[i]->kind == kind && !s->peers[i]->dead) {
+			s->peers[i]->refs++;
+			to[n++] = s->peers[i];
+		}
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < n; i++) {
+		/* Never blocks a worker: a full queue has wakes in it. */
+		(void)send(to[i]->fd, hdr, sizeof(hdr),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		eng_peer_unref(s, to[i]);
+	}
+}
+
 static void
 eng_peer_drop(struct eng_srv *s, size_t i, const char *why)
 {
@@ -532,6 +558,7 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 		fatalx("msg=\"cannot start the revocation timer\"");
 	if (pthread_create(&tidier, NULL, eng_tidier, &s) != 0)
 		fatalx("msg=\"cannot start the tidy thread\"");
+	e->srv = &s;
 	log_info("msg=serving workers=%d quick=%d", n - ENG_QUICK_WORKERS,
 	    ENG_QUICK_WORKERS);
 	while (!draining) {
@@ -554,6 +581,7 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 		pthread_join(th[i], NULL);
 	pthread_join(timer, NULL);
 	pthread_join(tidier, NULL);
+	e->srv = NULL;
 	while (s.npeers > 0)
 		eng_peer_drop(&s, s.npeers - 1, "shutdown");
 	close(sfd);

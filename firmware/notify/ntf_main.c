@@ -92,7 +92,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct val_child ch = { "signet-notify", SANDBOX_NOTIFY,
-		NTF_IDLE_MS, 1, NULL, ntf_ready, ntf_once, NULL, NULL };
+		NTF_IDLE_MS, 1, NULL, ntf_ready, ntf_once, NULL, NULL, NULL };
 
 	return val_child_main(argc, argv, &ch);
 }

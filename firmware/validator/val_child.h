@@ -1,7 +1,8 @@
 /*
  * The main of a process that connects out (signet-validator and
  * signet-notify): options, logger, signals, configuration, the sandbox
- * and the loop that asks the engine for one piece of work at a time.
+ * and the loop that asks the engine for work, waiting between empty
+ * answers for the engine's wake (eng_serve_wake) or the timeout.
  * Each process names what differs in a struct val_child; the work itself
  * (val_once, ntf_once) stays with it.
  */
@@ -32,11 +33,19 @@ struct val_child {
 	/* After the loop, before the configuration is freed (may be NULL). */
 	void	(*cleanup)(void *);
 	void	*arg;
+	/*
+	 * A descriptor that becomes readable when there is work to report
+	 * (the validator's finished validations), read empty by the idle
+	 * wait; NULL: none.  After setup.
+	 */
+	int	(*wakefd)(void *);
 };
 
 /*
  * One engine call of message type: 0 with *rep decoded (into buf, of
- * PROTO_MAX_MSG bytes), 1 timeout, -1 failed or gone.
+ * PROTO_MAX_MSG bytes), 1 timeout, -1 failed or gone.  A wake the engine
+ * sent meanwhile (id 0, eng_serve_wake) is remembered: the idle wait
+ * that follows does not sleep.  One caller at a time (the main thread).
  */
 int	val_child_call(int efd, uint16_t type, const struct proto_request *req,
 	    uint8_t *buf, struct proto_reply *rep);

@@ -282,7 +282,7 @@ int
 val_http01(struct val_ctx *v, const char *url, uint8_t *out, size_t size,
     size_t *n, char *why, size_t whylen)
 {
-	static uint8_t buf[VAL_MAX_HEAD + VAL_MAX_BODY + 4];
+	static _Thread_local uint8_t buf[VAL_MAX_HEAD + VAL_MAX_BODY + 4];
 	char host[VAL_MAX_HOST], port[8], req[VAL_MAX_HOST + 1280];
 	const char *path;
 	uint64_t deadline = val_now_ms() + VAL_TOTAL_MS;
@@ -322,7 +322,7 @@ val_http_post(const char *url, const char *headers, const uint8_t *body,
     size_t len, int loopback_ok, uint64_t total_ms, int *status, char *why,
     size_t whylen)
 {
-	static uint8_t buf[VAL_MAX_HEAD];
+	static _Thread_local uint8_t buf[VAL_MAX_HEAD];
 	struct addrinfo hints, *res = NULL, *ai;
 	struct sockaddr_storage a[VAL_MAX_ADDRS];
 	char host[VAL_MAX_HOST], port[8], head[VAL_MAX_HOST + 3072];
