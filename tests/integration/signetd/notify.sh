@@ -70,10 +70,19 @@ grep -q 'thresholds = { "7d", "40%" }' signetd.conf || fail "configuration not r
 # answer however slowly this script runs), then 200.
 echo "500 500 500 kill 200" > mode1
 echo 200 > mode2
-python3 "$src/tests/integration/signetd/notify_receiver.py" 127.0.0.1 "$R1" hooks1.jsonl mode1 &
+python3 "$src/tests/integration/signetd/notify_receiver.py" 127.0.0.1 "$R1" hooks1.jsonl mode1 2> receiver1.err &
 rpids+=($!)
-python3 "$src/tests/integration/signetd/notify_receiver.py" 0.0.0.0 "$R2" hooks2.jsonl mode2 &
+python3 "$src/tests/integration/signetd/notify_receiver.py" 0.0.0.0 "$R2" hooks2.jsonl mode2 2> receiver2.err &
 rpids+=($!)
+# Both receivers listen, and are ours (a port taken meanwhile by another
+# test would make the receiver exit and the POSTs go elsewhere).
+for _ in $(seq 1 50); do
+	(exec 3<>/dev/tcp/127.0.0.1/"$R1") 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/"$R2") 2>/dev/null && break
+	sleep 0.2
+done
+for p in "${rpids[@]}"; do
+	kill -0 "$p" 2>/dev/null || fail "a webhook receiver exited: $(cat receiver1.err receiver2.err)"
+done
 dev_start
 grep -q 'signet-notify\[[0-9]*\].*msg=ready' signetd.log || {
 	for _ in $(seq 1 50); do grep -q 'signet-notify\[[0-9]*\].*msg=ready' signetd.log && break; sleep 0.2; done
@@ -90,7 +99,7 @@ posts() { [ -f hooks1.jsonl ] && wc -l < hooks1.jsonl || echo 0; }
 wait_posts() { # N SECONDS
 	local i
 	for i in $(seq 1 $(($2 * 5))); do [ "$(posts)" -ge "$1" ] && return 0; sleep 0.2; done
-	fail "the receiver got $(posts) POSTs, not $1, within $2 s"
+	fail "the receiver got $(posts) POSTs, not $1, within $2 s (its stderr: $(tail -5 receiver1.err))"
 }
 
 # A 90-second certificate over EST with a one-time token.
