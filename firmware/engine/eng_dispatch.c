@@ -57,31 +57,31 @@ static const struct {
 	 * new work, so it is taken only when READY (DESIGN.md rule 4).
 	 */
 	[PROTO_T_ISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
-				  eng_h_issue },	/* eng_enroll.c */
+				  eng_h_issue, 0 },	/* eng_enroll.c */
 	[PROTO_T_REISSUE] =	{ HTTPS | COAP, READY, ENG_AUTH_IDENT,
-				  eng_h_issue },	/* eng_enroll.c */
+				  eng_h_issue, 0 },	/* eng_enroll.c */
 	[PROTO_T_CACERTS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
-				  eng_h_cacerts, QUICK },	/* eng_cacerts.c */
+				  eng_h_cacerts, QUICK }, /* eng_cacerts.c */
 	[PROTO_T_CSRATTRS] =	{ HTTPS | COAP, SERVING, ENG_AUTH_NONE,
-				  eng_h_csrattrs, QUICK },	/* eng_csrattrs.c */
+				  eng_h_csrattrs, QUICK }, /* eng_csrattrs.c */
 	/* Administration is only on the mTLS JSON API, never on CoAP. */
 	[PROTO_T_REVOKE] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
-				  eng_h_revoke },	/* eng_admin.c */
+				  eng_h_revoke, 0 },	/* eng_admin.c */
 	[PROTO_T_GET_CERT] =	{ HTTPS | CTL, SERVING, ENG_AUTH_IDENT,
-				  eng_h_get },		/* eng_admin.c */
+				  eng_h_get, 0 }, /* eng_admin.c */
 	[PROTO_T_LIST_CERTS] =	{ HTTPS | CTL, SERVING, ENG_AUTH_IDENT,
-				  eng_h_list },		/* eng_admin.c */
+				  eng_h_list, 0 }, /* eng_admin.c */
 	[PROTO_T_TOKEN_CREATE] = { HTTPS | CTL, READY, ENG_AUTH_IDENT,
-				  eng_h_token },	/* eng_token.c */
+				  eng_h_token, 0 },	/* eng_token.c */
 	/* The parent supervises with HEALTH, also before the token is up. */
 	[PROTO_T_HEALTH] =	{ HTTPS | COAP | CTL, STARTING | SERVING,
 				  ENG_AUTH_NONE,
-				  eng_h_health },	/* eng_engine.c */
+				  eng_h_health, 0 },	/* eng_engine.c */
 	/* OCSP and CRL are published on the plain-HTTP listener. */
 	[PROTO_T_OCSP] =	{ HTTPS, SERVING, ENG_AUTH_NONE,
-				  eng_h_ocsp },	/* eng_revocation.c */
+				  eng_h_ocsp, 0 },	/* eng_revocation.c */
 	[PROTO_T_CRL] =		{ HTTPS | CTL, SERVING, ENG_AUTH_NONE,
-				  eng_h_crl },	/* eng_revocation.c */
+				  eng_h_crl, 0 },	/* eng_revocation.c */
 	/*
 	 * Only the DTLS server needs bootstrap PSKs, mid-handshake; a token
 	 * lookup needs the ledger but no token session.  The identity asked
@@ -96,30 +96,30 @@ static const struct {
 	 * per-source or per-account budget yet (docs/acme.md, first slice).
 	 */
 	[PROTO_T_ACME] =	{ HTTPS, READY, ENG_AUTH_NONE,
-				  eng_h_acme },		/* eng_acme.c */
+				  eng_h_acme, 0 },		/* eng_acme.c */
 	[PROTO_T_ACME_EAB] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
-				  eng_h_acme_eab },	/* eng_acme.c */
+				  eng_h_acme_eab, 0 },	/* eng_acme.c */
 	/* Only the validator takes validations and reports them. */
 	[PROTO_T_ACME_VA] =	{ VAL, READY, ENG_AUTH_NONE,
-				  eng_h_acme_va },	/* eng_acme_order.c */
+				  eng_h_acme_va, 0 },	/* eng_acme_order.c */
 	/*
 	 * The CoAP front end's counters for /metrics: numbers it reports
 	 * about itself, which buy nothing but a line in /metrics.
 	 */
 	[PROTO_T_COAP_STATS] =	{ COAP, STARTING | SERVING, ENG_AUTH_NONE,
-				  eng_h_coap_stats, QUICK },	/* eng_stats.c */
+				  eng_h_coap_stats, QUICK }, /* eng_stats.c */
 	/* Removing expired rows writes the ledger: operators, mTLS only. */
 	[PROTO_T_TIDY] =	{ HTTPS | CTL, READY, ENG_AUTH_IDENT,
-				  eng_h_tidy },		/* eng_tidy.c */
+				  eng_h_tidy, 0 },		/* eng_tidy.c */
 	/*
 	 * Only the delivery process takes expiry notifications and reports
 	 * them; the engine builds and signs what it delivers (issue 19).
 	 */
 	[PROTO_T_NOTIFY] =	{ NTF, SERVING, ENG_AUTH_NONE,
-				  eng_h_notify },	/* eng_notify.c */
+				  eng_h_notify, 0 },	/* eng_notify.c */
 	/* Reading the audit log: operators and auditors, mTLS only. */
 	[PROTO_T_AUDIT_QUERY] =	{ HTTPS | CTL, SERVING, ENG_AUTH_IDENT,
-				  eng_h_audit },	/* eng_auditq.c */
+				  eng_h_audit, 0 },	/* eng_auditq.c */
 };
 
 int
