@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -101,4 +102,31 @@ certgen_issue(struct ledger *l, const struct test_cert *c)
 		return rc;
 	certgen_audit(c, &rec);
 	return ledger_commit(l, &c->in.serial, c->der, c->der_len, &rec);
+}
+
+int
+sqfx_open(struct sqfx *f, const char *tag)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/signet-%s-XXXXXX", tag);
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->dir);
+	f->l = NULL;
+	return ledger_open("sqlite", f->path, &f->l) == LEDGER_OK ? 0 : -1;
+}
+
+void
+sqfx_close(struct sqfx *f)
+{
+	char p[160];
+
+	if (f->l != NULL)
+		ledger_close(f->l);
+	f->l = NULL;
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	unlink(f->path);
+	rmdir(f->dir);
 }

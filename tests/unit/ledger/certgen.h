@@ -34,4 +34,15 @@ void	certgen_audit(const struct test_cert *c, struct audit_record *rec);
  */
 int	certgen_issue(struct ledger *l, const struct test_cert *c);
 
+/* A SQLite ledger in a fresh temporary directory, for one test file. */
+struct sqfx {
+	char		 dir[64];
+	char		 path[128];
+	struct ledger	*l;
+};
+/* Opens it under /tmp/signet-<tag>-XXXXXX: 0, or -1. */
+int	sqfx_open(struct sqfx *f, const char *tag);
+/* Closes it (if open) and removes the database, its WAL and directory. */
+void	sqfx_close(struct sqfx *f);
+
 #endif

@@ -20,24 +20,16 @@
 #include <signet/ledger.h>
 #include <signet/ledger_acme.h>
 
-#define T0	1700000000LL
+#include "certgen.h"
 
-struct fx {
-	char		 dir[64];
-	char		 path[128];
-	struct ledger	*l;
-};
+#define T0	1700000000LL
 
 static int
 setup(void **state)
 {
-	static struct fx fx;
+	static struct sqfx fx;
 
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/signet-acme-XXXXXX");
-	if (mkdtemp(fx.dir) == NULL)
-		return -1;
-	snprintf(fx.path, sizeof(fx.path), "%s/ledger.db", fx.dir);
-	if (ledger_open("sqlite", fx.path, &fx.l) != LEDGER_OK)
+	if (sqfx_open(&fx, "acme") != 0)
 		return -1;
 	*state = &fx;
 	return 0;
@@ -46,16 +38,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *fx = *state;
-	char p[160];
-
-	ledger_close(fx->l);
-	snprintf(p, sizeof(p), "%s-wal", fx->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", fx->path);
-	unlink(p);
-	unlink(fx->path);
-	rmdir(fx->dir);
+	sqfx_close(*state);
 	return 0;
 }
 
@@ -85,7 +68,7 @@ count(const struct ledger_val *v, size_t n, void *arg)
 static void
 test_not_shared(void **state)
 {
-	struct fx *fx = *state;
+	struct sqfx *fx = *state;
 	struct ledger_acme_step st;
 	uint8_t id[16] = { 0 };
 	int n = 0;
@@ -134,7 +117,7 @@ order(struct ledger_acme_step *st, const char *id)
 static void
 test_authz_reuse(void **state)
 {
-	struct fx *fx = *state;
+	struct sqfx *fx = *state;
 	struct ledger_acme_step st[3];
 	struct ledger_val args[4];
 	struct hit h;

@@ -24,25 +24,17 @@
 #include <signet/ledger.h>
 #include <signet/ledger_acme.h>
 
+#include "certgen.h"
+
 #define S	1000000LL		/* microseconds a second */
 #define T0	(1700000000LL * S)
-
-struct fx {
-	char		 dir[64];
-	char		 path[128];
-	struct ledger	*l;
-};
 
 static int
 setup(void **state)
 {
-	static struct fx fx;
+	static struct sqfx fx;
 
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/signet-lim-XXXXXX");
-	if (mkdtemp(fx.dir) == NULL)
-		return -1;
-	snprintf(fx.path, sizeof(fx.path), "%s/ledger.db", fx.dir);
-	if (ledger_open("sqlite", fx.path, &fx.l) != LEDGER_OK)
+	if (sqfx_open(&fx, "lim") != 0)
 		return -1;
 	*state = &fx;
 	return 0;
@@ -51,18 +43,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *fx = *state;
-	char p[160];
-
-	if (fx->l != NULL)
-		ledger_close(fx->l);
-	fx->l = NULL;
-	snprintf(p, sizeof(p), "%s-wal", fx->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", fx->path);
-	unlink(p);
-	unlink(fx->path);
-	rmdir(fx->dir);
+	sqfx_close(*state);
 	return 0;
 }
 
@@ -87,7 +68,7 @@ charge(struct ledger *l, const char *key, int64_t n, int64_t window,
 }
 
 static int64_t
-rows(const struct fx *fx)
+rows(const struct sqfx *fx)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -108,7 +89,7 @@ rows(const struct fx *fx)
 static void
 test_budget(void **state)
 {
-	struct fx *fx = *state;
+	struct sqfx *fx = *state;
 	int64_t retry = 0;
 	int i;
 
@@ -152,7 +133,7 @@ test_budget(void **state)
 static void
 test_survives_reopen(void **state)
 {
-	struct fx *fx = *state;
+	struct sqfx *fx = *state;
 	int64_t retry = 0;
 
 	assert_int_equal(charge(fx->l, "a:7f000001", 2, 86400, T0, LAL_TAKE,
@@ -171,7 +152,7 @@ test_survives_reopen(void **state)
 static void
 test_sweep(void **state)
 {
-	struct fx *fx = *state;
+	struct sqfx *fx = *state;
 	char key[32];
 	int i;
 
@@ -200,7 +181,7 @@ test_sweep(void **state)
 static void
 test_args(void **state)
 {
-	struct fx *fx = *state;
+	struct sqfx *fx = *state;
 	char key[LEDGER_ACME_LIMIT_KEY + 2];
 
 	assert_int_equal(charge(fx->l, "k", 0, 60, T0, LAL_TAKE, NULL),
