@@ -28,36 +28,18 @@ BATCH=${4:-100}
 . "$top/tests/support/appliance.sh"
 test_begin tidybench
 test_cleanup() { appliance_stop >/dev/null 2>&1; }
+# shellcheck source=lib.sh
+. "$top/tools/bench/lib.sh"
 app_conf_extra() {
-	sed -e 's/^\tretention = "30d"/\tretention = "1s"/' \
-		-e 's/^\tinterval = "1h"/\tinterval = "0"/' \
-		-e "s/^\tbatch = 100/\tbatch = $BATCH/" \
-		-e 's/^\trate_identity = .*/\trate_identity = 100000/' \
-		-e 's/^\tburst_identity = .*/\tburst_identity = 100000/' \
-		-e 's/^\trate_tenant = .*/\trate_tenant = 100000/' \
-		-e 's/^\tburst_tenant = .*/\tburst_tenant = 100000/' \
-		-e '/coap = "127.0.0.1:/d' |
-		if [ -n "${CACHE_KIB:-}" ]; then
-			sed -e "s/^storage {/storage {\n\tcache_kib = $CACHE_KIB/"
-		else
-			cat
-		fi
+	if [ -n "${CACHE_KIB:-}" ]; then
+		tidy_conf_sed "s/^storage {/storage {\n\tcache_kib = $CACHE_KIB/"
+	else
+		tidy_conf_sed
+	fi
 }
 appliance_start "$src" "$build" "$work"
 B="https://127.0.0.1:$HTTPS"
-cat > signetctl.conf <<EOF
-server = $B
-cacert = data/ca/root.pem
-cert = data/operator/operator.pem
-key = data/operator/operator.key
-tenant = dev
-EOF
-export SIGNETCTL_CONFIG=$work/signetctl.conf
-est() { # label
-	"$build/tools/bench/signet-bench-est" -p "$HTTPS" -c data/ca/root.pem -C data/operator/operator.pem \
-		-K data/operator/operator.key -d "$SECS" -n 16 > "est-$1.out"
-	echo "MEASURE: $1: $(grep -v '^#' "est-$1.out" | tail -1)"
-}
+tidy_ctl_conf
 
 # One issued row to copy.
 est warmup >/dev/null
@@ -119,6 +101,5 @@ sed 's/^/MEASURE: progress: /' tidy-progress.out | awk 'NR % 4 == 1'
 echo "MEASURE: signetctl retries: $(grep -c 'again in' tidy.out || true)"
 curl -s --cacert data/ca/root.pem --cert data/operator/operator.pem --key data/operator/operator.key \
 	"$B/metrics" | grep '^signet_ledger_commit_seconds' | sed 's/^/MEASURE: /' || true
-est baseline-after
-grep 'msg=tidied' signetd.log | tail -3 | sed 's/^/MEASURE: /'
+tidy_after
 appliance_stop || true
