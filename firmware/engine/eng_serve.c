@@ -548,6 +548,8 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 	pthread_cond_init(&s.tick, NULL);
 	if ((s.rbuf = malloc(PROTO_MAX_MSG)) == NULL)
 		fatalx("msg=\"out of memory\"");
+	/* Before the workers start: their creation orders the write. */
+	e->srv = &s;
 	for (i = 0; i < n; i++) {
 		wa[i].s = &s;
 		wa[i].quick_only = i < ENG_QUICK_WORKERS;
@@ -558,7 +560,6 @@ eng_serve(struct eng_engine *e, const struct eng_serve_opts *o)
 		fatalx("msg=\"cannot start the revocation timer\"");
 	if (pthread_create(&tidier, NULL, eng_tidier, &s) != 0)
 		fatalx("msg=\"cannot start the tidy thread\"");
-	e->srv = &s;
 	log_info("msg=serving workers=%d quick=%d", n - ENG_QUICK_WORKERS,
 	    ENG_QUICK_WORKERS);
 	while (!draining) {
