@@ -284,7 +284,8 @@ val_caa(struct val_ctx *v, const char *ident, const char *account,
 {
 	struct val_caa_who who;
 	char base[512];
-	static struct val_caa_rr rr[VAL_MAX_CAA];
+	/* Per thread: signet-validator runs validations in threads. */
+	static _Thread_local struct val_caa_rr rr[VAL_MAX_CAA];
 	const struct sconf_list *ids = &v->conf->acme_caa_identities;
 	uint64_t deadline = val_now_ms() + VAL_TOTAL_MS;
 	struct val_caa_q q;

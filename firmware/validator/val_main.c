@@ -67,7 +67,6 @@ struct val_slot {
 struct val_main {
 	struct val_ctx		 v;	/* policy, TLS context */
 	pthread_mutex_t		 mu;
-	pthread_mutex_t		 caa_mu;	/* val_caa's buffer is one */
 	int			 stop;
 	int			 done[2];	/* a thread finished: a byte */
 	struct val_slot		 slot[VAL_INFLIGHT];
@@ -82,10 +81,8 @@ val_run(struct val_slot *s)
 
 	s->n = 0;
 	s->why[0] = '\0';
-	pthread_mutex_lock(&s->m->caa_mu);
 	caa = val_caa(v, s->up, s->account, s->url, s->why,
 	    sizeof(s->why));
-	pthread_mutex_unlock(&s->m->caa_mu);
 	if (caa != 0)
 		s->n = 0;
 	else if (strncmp(s->url, "http://", 7) == 0)
@@ -249,7 +246,6 @@ val_setup(void *arg, struct sconf *c, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_init(&m->mu, NULL);
-	pthread_mutex_init(&m->caa_mu, NULL);
 	for (i = 0; i < VAL_INFLIGHT; i++) {
 		s = &m->slot[i];
 		s->m = m;
