@@ -7,11 +7,14 @@
  * Each operation runs inside its own SAVEPOINT, so a duplicate serial
  * undoes only that operation and the rest of the batch commits.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sys/mman.h>
 
 #include <sqlite3.h>
 
@@ -230,6 +233,55 @@ open_conn(const char *path, int flags, int busy_ms, int cache_kib,
 out:
 	sqlite3_close(db);
 	return rc;
+}
+
+/*
+ * The page buffer's slots hold one page of SQLite's default size (the
+ * ledger never changes page_size) and its cache header; each connection's
+ * cache_size=-N is N KiB of such slots, and a few more cover what a cache
+ * holds beyond its size for a moment (pages pinned by a statement, the
+ * temporary b-trees of a sort).
+ */
+#define RESERVE_PAGE		4096
+#define RESERVE_SLACK_PAGES	64
+
+int
+ledger_sqlite_reserve_cache(int cache_kib, int conns, size_t *bytes)
+{
+	static void *block;
+	size_t slot, n;
+	int hdr = 0;
+
+	*bytes = 0;
+	if (cache_kib <= 0 || conns <= 0)
+		return LEDGER_ERR_ARG;
+	if (block != NULL)
+		return LEDGER_ERR_STATE;
+	if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK ||
+	    hdr <= 0)
+		return LEDGER_ERR_STATE;
+	slot = RESERVE_PAGE + (size_t)hdr;
+	slot = (slot + 15) & ~(size_t)15;
+	n = (size_t)conns * (((size_t)cache_kib * 1024 + RESERVE_PAGE - 1) /
+	    RESERVE_PAGE) + RESERVE_SLACK_PAGES;
+	if (n > (size_t)INT_MAX)
+		return LEDGER_ERR_ARG;
+	/* Touched now (MAP_POPULATE): resident from the start, by design. */
+	block = mmap(NULL, n * slot, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (block == MAP_FAILED) {
+		block = NULL;
+		return LEDGER_ERR_NOMEM;
+	}
+	/* SQLITE_MISUSE once SQLite has been initialized. */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, block, (int)slot,
+	    (int)n) != SQLITE_OK) {
+		munmap(block, n * slot);
+		block = NULL;
+		return LEDGER_ERR_STATE;
+	}
+	*bytes = n * slot;
+	return LEDGER_OK;
 }
 
 static int

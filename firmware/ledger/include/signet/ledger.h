@@ -162,6 +162,21 @@ struct ledger_config {
 /* SQLite's page cache per connection unless configured (storage.cache). */
 #define LEDGER_SQLITE_CACHE_KIB	2048
 
+/*
+ * Reserve the memory of SQLite's page caches in this process, once, before
+ * SQLite is first used: a block for conns connections of cache_kib each
+ * (plus a little headroom), touched now, handed to SQLite as its page
+ * buffer (SQLITE_CONFIG_PAGECACHE).  The caches then never allocate from
+ * the heap while they fit the block: a read connection's cache, dropped
+ * and refilled at every read transaction after a write (WAL), stops
+ * churning malloc, and the process's resident size holds its caches from
+ * the start.  Pages beyond the block come from the heap as before.
+ * LEDGER_OK; LEDGER_ERR_NOMEM if the block cannot be mapped;
+ * LEDGER_ERR_STATE if SQLite was already initialized in this process
+ * (it then keeps allocating pages from the heap).  *bytes: the block's size.
+ */
+int	ledger_sqlite_reserve_cache(int cache_kib, int conns, size_t *bytes);
+
 struct ledger;
 
 /*
