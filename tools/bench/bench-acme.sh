@@ -33,8 +33,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# Below the ephemeral range, checked free (tests/support/ports.py says why).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$top/tests/support/ports.py" tcp
 }
 for b in firmware/signetd/signetd tools/bench/signet-bench-est tools/bench/signet-bench-acme; do
 	[ -x "$build/$b" ] || { echo "$build/$b missing: build it first" >&2; exit 2; }

@@ -63,8 +63,9 @@ cleanup() {
 	rm -rf "$work" "$twork"
 }
 trap cleanup EXIT
+# Below the ephemeral range, checked free (tests/support/ports.py says why).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$top/tests/support/ports.py" tcp
 }
 command -v cfssl >/dev/null || { echo "cfssl missing: tools/install-deps.sh --bench" >&2; exit 2; }
 ncpu=$(nproc)

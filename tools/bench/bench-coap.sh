@@ -36,8 +36,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() {
-	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_'"$1"'); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# Below the ephemeral range, checked free (tests/support/ports.py says why).
+free_port() { # STREAM | DGRAM
+	python3 "$top/tests/support/ports.py" "$([ "$1" = DGRAM ] && echo udp || echo tcp)"
 }
 cd "$work"
 DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$top/board/dev-host/run.sh" >provision.log 2>&1

@@ -23,8 +23,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# Below the ephemeral range, checked free (tests/support/ports.py says why).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$top/tests/support/ports.py" tcp
 }
 cd "$work"
 DATA=$work/data BUILD=$build SIGNET_NO_DAEMON=1 bash "$top/board/dev-host/run.sh" >provision.log 2>&1

@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -841,6 +842,9 @@ main(int argc, char **argv)
 	struct worker boot;
 	unsigned long errs = 0;
 	int c;
+
+	/* A refused or reset connection is an error counted, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 
 	while ((c = getopt(argc, argv, "a:c:C:d:H:i:K:l:n:N:p:t:")) != -1) {
 		switch (c) {

@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,9 @@ main(int argc, char **argv)
 	const char *ca = NULL, *cert = NULL, *key = NULL, *list = "16,64";
 	char *copy, *tok, *save = NULL;
 	int c;
+
+	/* A refused or reset connection is an error counted, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 
 	while ((c = getopt(argc, argv, "c:C:d:H:K:l:m:n:p:r:u:")) != -1) {
 		switch (c) {
