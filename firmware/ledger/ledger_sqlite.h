@@ -65,8 +65,9 @@ int	sq_tokens_install(sqlite3 *db);
 int	sq_token_insert(sqlite3 *db, const struct ledger_token *t);
 int	sq_token_consume(sqlite3 *db, const struct ledger_intent *in,
 	    const uint8_t *hash, int64_t now);
-int	sq_token_hash(void *state, const char *id, uint8_t *hash);
 int	sq_token_get(void *state, const uint8_t *hash,
+	    struct ledger_token *out);
+int	sq_token_get_id(void *state, const char *id,
 	    struct ledger_token *out);
 
 /* ACME state (ledger_sqlite_acme.c); the write runs inside an op. */
