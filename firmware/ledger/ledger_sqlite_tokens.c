@@ -2,8 +2,8 @@
  * Enrollment tokens in the SQLite ledger.  Writes run inside the group
  * commit (ledger_sqlite.c calls these from its op dispatcher, within the
  * op's SAVEPOINT), so consuming a use and reserving the certificate it
- * pays for commit or vanish together.  The token read runs on the reader
- * connection, like every other lookup.
+ * pays for commit or vanish together.  The token reads run on the reader
+ * connection, prepared once, like every other lookup.
  *
  * The table is created with IF NOT EXISTS at open rather than as a
  * numbered migration: it is independent of the certificate schema and
@@ -49,17 +49,48 @@ static const char token_probe[] =
 #define TOKEN_COLUMNS \
 	"id, tenant, profile, names, created, expires, uses_left, hash"
 
-static const char token_select[] =
-    "SELECT " TOKEN_COLUMNS " FROM enroll_tokens WHERE hash = ?1";
-
-/* The DTLS PSK identity: one read for the row and its verifier. */
-static const char token_select_id[] =
-    "SELECT " TOKEN_COLUMNS " FROM enroll_tokens WHERE id = ?1";
+static const char *const token_read_sql[T_COUNT_STMTS] = {
+	[T_BY_HASH] = "SELECT " TOKEN_COLUMNS " FROM enroll_tokens"
+	    " WHERE hash = ?1",
+	/* The DTLS PSK identity: one read for the row and its verifier. */
+	[T_BY_ID] = "SELECT " TOKEN_COLUMNS " FROM enroll_tokens"
+	    " WHERE id = ?1",
+};
 
 int
 sq_tokens_install(sqlite3 *db)
 {
 	return sq_rc(sqlite3_exec(db, token_schema, NULL, NULL, NULL));
+}
+
+/*
+ * Prepared once, after sq_tokens_install, like the reader's other
+ * statements: a PSK handshake's lookup then costs a step, not a parse
+ * of the SQL (several times the step's cost on this table).
+ */
+int
+sq_tokens_prepare(struct sq_ledger *sq)
+{
+	int i, rc;
+
+	for (i = 0; i < T_COUNT_STMTS; i++) {
+		rc = sq_rc(sqlite3_prepare_v3(sq->rdb, token_read_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &sq->t[i], NULL));
+		if (rc != LEDGER_OK)
+			return rc;
+	}
+	return LEDGER_OK;
+}
+
+void
+sq_tokens_finalize(struct sq_ledger *sq)
+{
+	int i;
+
+	for (i = 0; i < T_COUNT_STMTS; i++) {
+		sqlite3_finalize(sq->t[i]);
+		sq->t[i] = NULL;
+	}
 }
 
 static int
@@ -161,33 +192,29 @@ token_row(sqlite3_stmt *st, struct ledger_token *out)
 /*
  * One token on the reader, by id if id is not NULL, else by hash: a
  * single statement, so the row and its verifier come from one snapshot.
+ * The reset ends that snapshot; clearing drops the borrowed key.
  */
 static int
 token_read(struct sq_ledger *sq, const char *id, const uint8_t *hash,
     struct ledger_token *out)
 {
-	const char *q = id != NULL ? token_select_id : token_select;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = sq->t[id != NULL ? T_BY_ID : T_BY_HASH];
 	int src, rc;
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&sq->rlock);
-	if ((src = sqlite3_prepare_v2(sq->rdb, q, -1, &st, NULL)) !=
-	    SQLITE_OK) {
-		rc = sq_rc(src);
-		goto out;
-	}
 	if (id != NULL)
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_blob(st, 1, hash, LEDGER_HASH_LEN, SQLITE_STATIC);
-	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? LEDGER_ERR_NOTFOUND : sq_rc(src);
-		goto out;
-	}
-	rc = token_row(st, out);
-out:
-	sqlite3_finalize(st);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = token_row(st, out);
+	else if (src == SQLITE_DONE)
+		rc = LEDGER_ERR_NOTFOUND;
+	else
+		rc = sq_rc(src);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&sq->rlock);
 	return rc;
 }
