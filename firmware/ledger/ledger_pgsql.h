@@ -99,8 +99,9 @@ int	pg_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
 /* The audit chain on a reader (issue 19). */
 int	pg_audit_query(void *state, const struct audit_query *q,
 	    audit_entry_cb cb, void *arg, struct audit_page *page);
-int	pg_token_hash(void *state, const char *id, uint8_t *hash);
 int	pg_token_get(void *state, const uint8_t *hash,
+	    struct ledger_token *out);
+int	pg_token_get_id(void *state, const char *id,
 	    struct ledger_token *out);
 /* A free reader if there is one, else the next in turn; locked. */
 struct pg_conn *pg_reader_take(struct pg_ledger *pg);

@@ -9,12 +9,15 @@
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <openssl/crypto.h>
 
 #include <signet/ledger.h>
 
 #include "ledger_impl.h"
 #include "ledger_pgsql.h"
+
+/* Both token lookups return the whole row, decoded once by token_row. */
+#define PG_TOKEN_COLUMNS \
+	"id, tenant, profile, names, created, expires, uses_left, hash"
 
 const struct pgu_stmt pg_read_stmts[] = {
 	{ "r_get", "SELECT " PG_CERT_COLUMNS " FROM certs"
@@ -34,10 +37,11 @@ const struct pgu_stmt pg_read_stmts[] = {
 	/* Only this node's: another node's reservation may be in flight. */
 	{ "r_reserved", "SELECT " PG_CERT_COLUMNS " FROM certs"
 	    " WHERE status = 0 AND node = $1 ORDER BY id", "t" },
-	{ "r_token_hash", "SELECT encode(hash, 'hex') FROM enroll_tokens"
+	{ "r_token", "SELECT " PG_TOKEN_COLUMNS " FROM enroll_tokens"
+	    " WHERE hash = $1", "b" },
+	/* The DTLS PSK identity: the row and its verifier in one trip. */
+	{ "r_token_id", "SELECT " PG_TOKEN_COLUMNS " FROM enroll_tokens"
 	    " WHERE id = $1", "t" },
-	{ "r_token", "SELECT id, tenant, profile, names, created, expires,"
-	    " uses_left FROM enroll_tokens WHERE hash = $1", "b" },
 };
 
 const size_t pg_nread_stmts = sizeof(pg_read_stmts) /
@@ -337,30 +341,41 @@ copy_col(const PGresult *r, int col, char *dst, size_t size)
 	dst[n] = '\0';
 }
 
-int
-pg_token_hash(void *state, const char *id, uint8_t *hash)
+/* Fill out from the one row of res (columns PG_TOKEN_COLUMNS). */
+static int
+token_row(const PGresult *res, struct ledger_token *out)
 {
-	struct pgu_params p;
+	int64_t uses;
+
+	if (!pgu_get_int8(res, 0, 4, &out->created) ||
+	    !pgu_get_int8(res, 0, 5, &out->expires) ||
+	    !pgu_get_int8(res, 0, 6, &uses) || uses < 0 || uses > UINT32_MAX ||
+	    PQgetisnull(res, 0, 7) || PQgetlength(res, 0, 7) != LEDGER_HASH_LEN)
+		return LEDGER_ERR_DB;
+	copy_col(res, 0, out->id, sizeof(out->id));
+	copy_col(res, 1, out->tenant, sizeof(out->tenant));
+	copy_col(res, 2, out->profile, sizeof(out->profile));
+	copy_col(res, 3, out->names, sizeof(out->names));
+	out->uses_left = (uint32_t)uses;
+	memcpy(out->hash, PQgetvalue(res, 0, 7), LEDGER_HASH_LEN);
+	return LEDGER_OK;
+}
+
+/* One token by the prepared statement stmt, whose one parameter is p. */
+static int
+token_query(void *state, const char *stmt, const struct pgu_params *p,
+    struct ledger_token *out)
+{
 	PGresult *res = NULL;
-	const char *hex;
-	size_t n;
 	int rc;
 
-	pgu_init(&p);
-	pgu_text(&p, id);
-	if ((rc = query(state, "r_token_hash", &p, &res)) != LEDGER_OK)
+	memset(out, 0, sizeof(*out));
+	if ((rc = query(state, stmt, p, &res)) != LEDGER_OK)
 		return rc;
-	rc = LEDGER_ERR_NOTFOUND;
 	if (PQntuples(res) != 1)
-		goto out;
-	rc = LEDGER_ERR_DB;
-	hex = PQgetvalue(res, 0, 0);
-	if (PQgetlength(res, 0, 0) != 2 * LEDGER_HASH_LEN ||
-	    OPENSSL_hexstr2buf_ex(hash, LEDGER_HASH_LEN, &n, hex, '\0') != 1 ||
-	    n != LEDGER_HASH_LEN)
-		goto out;
-	rc = LEDGER_OK;
-out:
+		rc = LEDGER_ERR_NOTFOUND;
+	else if ((rc = token_row(res, out)) != LEDGER_OK)
+		memset(out, 0, sizeof(*out));
 	PQclear(res);
 	return rc;
 }
@@ -369,33 +384,20 @@ int
 pg_token_get(void *state, const uint8_t *hash, struct ledger_token *out)
 {
 	struct pgu_params p;
-	PGresult *res = NULL;
-	int64_t uses;
-	int rc;
 
-	memset(out, 0, sizeof(*out));
 	pgu_init(&p);
 	pgu_bytes(&p, hash, LEDGER_HASH_LEN);
-	if ((rc = query(state, "r_token", &p, &res)) != LEDGER_OK)
-		return rc;
-	rc = LEDGER_ERR_NOTFOUND;
-	if (PQntuples(res) != 1)
-		goto out;
-	rc = LEDGER_ERR_DB;
-	if (!pgu_get_int8(res, 0, 4, &out->created) ||
-	    !pgu_get_int8(res, 0, 5, &out->expires) ||
-	    !pgu_get_int8(res, 0, 6, &uses) || uses < 0 || uses > UINT32_MAX)
-		goto out;
-	copy_col(res, 0, out->id, sizeof(out->id));
-	copy_col(res, 1, out->tenant, sizeof(out->tenant));
-	copy_col(res, 2, out->profile, sizeof(out->profile));
-	copy_col(res, 3, out->names, sizeof(out->names));
-	out->uses_left = (uint32_t)uses;
-	memcpy(out->hash, hash, LEDGER_HASH_LEN);
-	rc = LEDGER_OK;
-out:
-	PQclear(res);
-	return rc;
+	return token_query(state, "r_token", &p, out);
+}
+
+int
+pg_token_get_id(void *state, const char *id, struct ledger_token *out)
+{
+	struct pgu_params p;
+
+	pgu_init(&p);
+	pgu_text(&p, id);
+	return token_query(state, "r_token_id", &p, out);
 }
 
 /*

@@ -599,6 +599,7 @@ sq_close(void *state)
 		ledger_gc_destroy(&sq->gc);
 	audit_db_detach(sq->adb);
 	sq_finalize_reads(sq);
+	sq_tokens_finalize(sq);
 	for (i = 0; sq->w != NULL && i < W_COUNT_STMTS; i++)
 		sqlite3_finalize(sq->w[i]);
 	free(sq->w);
@@ -655,7 +656,8 @@ sq_open(const char *path, const struct ledger_config *cfg, void **state)
 	    LEDGER_OK)
 		goto out;
 	if ((rc = prepare_writes(sq)) != LEDGER_OK ||
-	    (rc = sq_prepare_reads(sq)) != LEDGER_OK)
+	    (rc = sq_prepare_reads(sq)) != LEDGER_OK ||
+	    (rc = sq_tokens_prepare(sq)) != LEDGER_OK)
 		goto out;
 	rc = ledger_audit_rc(audit_db_attach(sq->wdb, &acfg, &sq->adb));
 	if (rc != LEDGER_OK)
@@ -704,7 +706,7 @@ const struct ledger_backend ledger_backend_sqlite = {
 	.stats = sq_stats,
 	.token_create = ledger_gc_token_create,
 	.token_get = sq_token_get,
-	.token_hash = sq_token_hash,
+	.token_get_id = sq_token_get_id,
 	.reserve_token = ledger_gc_reserve_token,
 	.acme_write = ledger_gc_acme,
 	.acme_read = sq_acme_read,

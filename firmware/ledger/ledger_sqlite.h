@@ -27,6 +27,13 @@ enum sq_read_stmt {
 	R_COUNT_STMTS
 };
 
+/* The token reads, prepared once on the reader (ledger_sqlite_tokens.c). */
+enum sq_token_stmt {
+	T_BY_HASH,
+	T_BY_ID,
+	T_COUNT_STMTS
+};
+
 /* gc must stay first: the shared write ops take the state as it. */
 struct sq_ledger {
 	struct ledger_gc	 gc;
@@ -35,6 +42,7 @@ struct sq_ledger {
 	pthread_mutex_t		 rlock;
 	sqlite3_stmt		**w;
 	sqlite3_stmt		*r[R_COUNT_STMTS];
+	sqlite3_stmt		*t[T_COUNT_STMTS];
 	struct audit_db		*adb;
 	int			 gc_ready;
 	int			 lazy;	/* the writer runs synchronous=NORMAL */
@@ -62,11 +70,14 @@ int	sq_audit_query(void *state, const struct audit_query *q,
 
 /* Enrollment tokens (ledger_sqlite_tokens.c); writes on the writer. */
 int	sq_tokens_install(sqlite3 *db);
+int	sq_tokens_prepare(struct sq_ledger *sq);
+void	sq_tokens_finalize(struct sq_ledger *sq);
 int	sq_token_insert(sqlite3 *db, const struct ledger_token *t);
 int	sq_token_consume(sqlite3 *db, const struct ledger_intent *in,
 	    const uint8_t *hash, int64_t now);
-int	sq_token_hash(void *state, const char *id, uint8_t *hash);
 int	sq_token_get(void *state, const uint8_t *hash,
+	    struct ledger_token *out);
+int	sq_token_get_id(void *state, const char *id,
 	    struct ledger_token *out);
 
 /* ACME state (ledger_sqlite_acme.c); the write runs inside an op. */

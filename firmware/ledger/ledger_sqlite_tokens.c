@@ -2,8 +2,8 @@
  * Enrollment tokens in the SQLite ledger.  Writes run inside the group
  * commit (ledger_sqlite.c calls these from its op dispatcher, within the
  * op's SAVEPOINT), so consuming a use and reserving the certificate it
- * pays for commit or vanish together.  The token read runs on the reader
- * connection, like every other lookup.
+ * pays for commit or vanish together.  The token reads run on the reader
+ * connection, prepared once, like every other lookup.
  *
  * The table is created with IF NOT EXISTS at open rather than as a
  * numbered migration: it is independent of the certificate schema and
@@ -45,14 +45,52 @@ static const char token_consume[] =
 static const char token_probe[] =
     "SELECT count(*) FROM enroll_tokens WHERE hash = ?1";
 
-static const char token_select[] =
-    "SELECT id, tenant, profile, names, created, expires, uses_left"
-    " FROM enroll_tokens WHERE hash = ?1";
+/* Both lookups return the whole row, decoded once by token_row. */
+#define TOKEN_COLUMNS \
+	"id, tenant, profile, names, created, expires, uses_left, hash"
+
+static const char *const token_read_sql[T_COUNT_STMTS] = {
+	[T_BY_HASH] = "SELECT " TOKEN_COLUMNS " FROM enroll_tokens"
+	    " WHERE hash = ?1",
+	/* The DTLS PSK identity: one read for the row and its verifier. */
+	[T_BY_ID] = "SELECT " TOKEN_COLUMNS " FROM enroll_tokens"
+	    " WHERE id = ?1",
+};
 
 int
 sq_tokens_install(sqlite3 *db)
 {
 	return sq_rc(sqlite3_exec(db, token_schema, NULL, NULL, NULL));
+}
+
+/*
+ * Prepared once, after sq_tokens_install, like the reader's other
+ * statements: a PSK handshake's lookup then costs a step, not a parse
+ * of the SQL (several times the step's cost on this table).
+ */
+int
+sq_tokens_prepare(struct sq_ledger *sq)
+{
+	int i, rc;
+
+	for (i = 0; i < T_COUNT_STMTS; i++) {
+		rc = sq_rc(sqlite3_prepare_v3(sq->rdb, token_read_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &sq->t[i], NULL));
+		if (rc != LEDGER_OK)
+			return rc;
+	}
+	return LEDGER_OK;
+}
+
+void
+sq_tokens_finalize(struct sq_ledger *sq)
+{
+	int i;
+
+	for (i = 0; i < T_COUNT_STMTS; i++) {
+		sqlite3_finalize(sq->t[i]);
+		sq->t[i] = NULL;
+	}
 }
 
 static int
@@ -134,55 +172,12 @@ copy_col(sqlite3_stmt *st, int col, char *dst, size_t size)
 	snprintf(dst, size, "%s", (const char *)s);
 }
 
-int
-sq_token_hash(void *state, const char *id, uint8_t *hash)
+/* Fill out from the row st stands on (columns TOKEN_COLUMNS). */
+static int
+token_row(sqlite3_stmt *st, struct ledger_token *out)
 {
-	static const char q[] = "SELECT hash FROM enroll_tokens WHERE id = ?1";
-	struct sq_ledger *sq = state;
-	sqlite3_stmt *st = NULL;
-	int src, rc;
-
-	pthread_mutex_lock(&sq->rlock);
-	if ((src = sqlite3_prepare_v2(sq->rdb, q, -1, &st, NULL)) !=
-	    SQLITE_OK) {
-		rc = sq_rc(src);
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? LEDGER_ERR_NOTFOUND : sq_rc(src);
-		goto out;
-	}
-	rc = LEDGER_ERR_DB;
-	if (sqlite3_column_bytes(st, 0) != LEDGER_HASH_LEN)
-		goto out;
-	memcpy(hash, sqlite3_column_blob(st, 0), LEDGER_HASH_LEN);
-	rc = LEDGER_OK;
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&sq->rlock);
-	return rc;
-}
-
-int
-sq_token_get(void *state, const uint8_t *hash, struct ledger_token *out)
-{
-	struct sq_ledger *sq = state;
-	sqlite3_stmt *st = NULL;
-	int src, rc;
-
-	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&sq->rlock);
-	if ((src = sqlite3_prepare_v2(sq->rdb, token_select, -1, &st,
-	    NULL)) != SQLITE_OK) {
-		rc = sq_rc(src);
-		goto out;
-	}
-	sqlite3_bind_blob(st, 1, hash, LEDGER_HASH_LEN, SQLITE_STATIC);
-	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? LEDGER_ERR_NOTFOUND : sq_rc(src);
-		goto out;
-	}
+	if (sqlite3_column_bytes(st, 7) != LEDGER_HASH_LEN)
+		return LEDGER_ERR_DB;
 	copy_col(st, 0, out->id, sizeof(out->id));
 	copy_col(st, 1, out->tenant, sizeof(out->tenant));
 	copy_col(st, 2, out->profile, sizeof(out->profile));
@@ -190,10 +185,48 @@ sq_token_get(void *state, const uint8_t *hash, struct ledger_token *out)
 	out->created = sqlite3_column_int64(st, 4);
 	out->expires = sqlite3_column_int64(st, 5);
 	out->uses_left = (uint32_t)sqlite3_column_int64(st, 6);
-	memcpy(out->hash, hash, LEDGER_HASH_LEN);
-	rc = LEDGER_OK;
-out:
-	sqlite3_finalize(st);
+	memcpy(out->hash, sqlite3_column_blob(st, 7), LEDGER_HASH_LEN);
+	return LEDGER_OK;
+}
+
+/*
+ * One token on the reader, by id if id is not NULL, else by hash: a
+ * single statement, so the row and its verifier come from one snapshot.
+ * The reset ends that snapshot; clearing drops the borrowed key.
+ */
+static int
+token_read(struct sq_ledger *sq, const char *id, const uint8_t *hash,
+    struct ledger_token *out)
+{
+	sqlite3_stmt *st = sq->t[id != NULL ? T_BY_ID : T_BY_HASH];
+	int src, rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&sq->rlock);
+	if (id != NULL)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_blob(st, 1, hash, LEDGER_HASH_LEN, SQLITE_STATIC);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = token_row(st, out);
+	else if (src == SQLITE_DONE)
+		rc = LEDGER_ERR_NOTFOUND;
+	else
+		rc = sq_rc(src);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&sq->rlock);
 	return rc;
+}
+
+int
+sq_token_get(void *state, const uint8_t *hash, struct ledger_token *out)
+{
+	return token_read(state, NULL, hash, out);
+}
+
+int
+sq_token_get_id(void *state, const char *id, struct ledger_token *out)
+{
+	return token_read(state, id, NULL, out);
 }

@@ -45,15 +45,10 @@ int
 ledger_token_get_id(struct ledger *l, const char *id,
     struct ledger_token *out)
 {
-	uint8_t hash[LEDGER_HASH_LEN];
-	int rc;
-
 	if (l == NULL || id == NULL || out == NULL || *id == '\0' ||
 	    strlen(id) > LEDGER_TOKEN_ID_MAX)
 		return LEDGER_ERR_ARG;
-	if ((rc = l->be->token_hash(l->state, id, hash)) != LEDGER_OK)
-		return rc;
-	return l->be->token_get(l->state, hash, out);
+	return l->be->token_get_id(l->state, id, out);
 }
 
 int

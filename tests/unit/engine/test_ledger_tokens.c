@@ -1,8 +1,8 @@
 /*
  * Enrollment tokens in the ledger: only the hash is stored, a use is
  * consumed with the reservation it pays for (or not at all), expired,
- * used-up and foreign tokens reserve nothing, and a failing disk
- * consumes nothing.
+ * used-up and foreign tokens reserve nothing, a failing disk consumes
+ * nothing, and the lookup by public id returns the whole row.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -167,6 +167,91 @@ test_token_fail_closed(void **state)
 	    LEDGER_OK);
 }
 
+/* Every field of got is what was created, the verifier included. */
+static void
+assert_token_equal(const struct ledger_token *want,
+    const struct ledger_token *got)
+{
+	assert_string_equal(got->id, want->id);
+	assert_memory_equal(got->hash, want->hash, LEDGER_HASH_LEN);
+	assert_string_equal(got->tenant, want->tenant);
+	assert_string_equal(got->profile, want->profile);
+	assert_string_equal(got->names, want->names);
+	assert_int_equal(got->created, want->created);
+	assert_int_equal(got->expires, want->expires);
+	assert_int_equal(got->uses_left, want->uses_left);
+}
+
+/*
+ * The DTLS PSK lookup: by public id, the whole row with its hash in one
+ * read; a spent token is still returned (the caller refuses it).
+ */
+static void
+test_token_get_id(void **state)
+{
+	struct fx *fx = *state;
+	struct ledger_token t, u, got;
+	struct ledger_intent in;
+	struct audit_record rec = { .actor = "op", .action = AUDIT_CONFIG,
+	    .result = "ok" };
+	char id[LEDGER_TOKEN_ID_MAX + 2];
+	size_t i;
+
+	mk_token(&t, "tok-a", 0, 3, T0 + 600);
+	for (i = 0; i < sizeof(t.hash); i++)
+		t.hash[i] = (uint8_t)(i * 7 + 1);
+	snprintf(t.names, sizeof(t.names), "a.example.com,b.example.com");
+	/* A neighbour with the longest id, its own fields and hash. */
+	memset(id, 'z', LEDGER_TOKEN_ID_MAX);
+	id[LEDGER_TOKEN_ID_MAX] = '\0';
+	mk_token(&u, id, 0xee, 1, T0 + 900);
+	snprintf(u.tenant, sizeof(u.tenant), "other");
+	snprintf(u.profile, sizeof(u.profile), "web");
+	u.names[0] = '\0';
+	u.created = T0 + 5;
+	assert_int_equal(ledger_token_create(fx->l, &t, &rec), LEDGER_OK);
+	assert_int_equal(ledger_token_create(fx->l, &u, &rec), LEDGER_OK);
+
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(ledger_token_get_id(fx->l, "tok-a", &got), LEDGER_OK);
+	assert_token_equal(&t, &got);
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(ledger_token_get_id(fx->l, u.id, &got), LEDGER_OK);
+	assert_token_equal(&u, &got);
+
+	assert_int_equal(ledger_token_get_id(fx->l, "tok-b", &got),
+	    LEDGER_ERR_NOTFOUND);
+	assert_int_equal(ledger_token_get_id(fx->l, "tok-", &got),
+	    LEDGER_ERR_NOTFOUND);
+	assert_int_equal(ledger_token_get_id(fx->l, "", &got),
+	    LEDGER_ERR_ARG);
+	id[LEDGER_TOKEN_ID_MAX] = 'z';
+	id[LEDGER_TOKEN_ID_MAX + 1] = '\0';
+	assert_int_equal(ledger_token_get_id(fx->l, id, &got),
+	    LEDGER_ERR_ARG);
+	assert_int_equal(ledger_token_get_id(fx->l, NULL, &got),
+	    LEDGER_ERR_ARG);
+	assert_int_equal(ledger_token_get_id(fx->l, "tok-a", NULL),
+	    LEDGER_ERR_ARG);
+
+	/* Spent: still found, with no use left. */
+	mk_intent(&in, 1, "device");
+	assert_int_equal(ledger_reserve_token(fx->l, &in, t.hash, T0 + 1),
+	    LEDGER_OK);
+	mk_intent(&in, 2, "device");
+	assert_int_equal(ledger_reserve_token(fx->l, &in, t.hash, T0 + 1),
+	    LEDGER_OK);
+	mk_intent(&in, 3, "device");
+	assert_int_equal(ledger_reserve_token(fx->l, &in, t.hash, T0 + 1),
+	    LEDGER_OK);
+	assert_int_equal(ledger_token_get_id(fx->l, "tok-a", &got), LEDGER_OK);
+	t.uses_left = 0;
+	assert_token_equal(&t, &got);
+	/* The lookup by hash decodes the same row the same way. */
+	assert_int_equal(ledger_token_get(fx->l, t.hash, &got), LEDGER_OK);
+	assert_token_equal(&t, &got);
+}
+
 int
 main(void)
 {
@@ -174,6 +259,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_token_consume, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_fail_closed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_get_id, setup,
 		    teardown),
 	};
 

@@ -68,8 +68,12 @@ struct ledger_backend {
 		    const struct audit_record *audit);
 	int	(*token_get)(void *state, const uint8_t *hash,
 		    struct ledger_token *out);
-	/* The hash of the token with that public id (DTLS PSK identity). */
-	int	(*token_hash)(void *state, const char *id, uint8_t *hash);
+	/*
+	 * The token with that public id (DTLS PSK identity), hash
+	 * included, in one read: the PSK handshake's lookup.
+	 */
+	int	(*token_get_id)(void *state, const char *id,
+		    struct ledger_token *out);
 	int	(*reserve_token)(void *state, const struct ledger_intent *in,
 		    const uint8_t *hash, int64_t now);
 	/* ACME state (ledger_acme.c checks the arguments); may be NULL. */
