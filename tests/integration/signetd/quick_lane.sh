@@ -118,12 +118,25 @@ n=$(grep -c '^200 ' ocsp.res || true)
 p50=$(awk '$1 == 200 { print int($2 * 1000) }' ocsp.res | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] + 0 }')
 echo "  OCSP under the slow token: $n signed answers, p50 ${p50} ms, $(grep -vc '^200 ' ocsp.res || true) other answers"
 echo "  meanwhile: EST cacerts ${cacerts_ms} ms, EST-coaps PSK enrollment ${coap_ms} ms"
-[ "$p50" -ge 2500 ] || fail "the signatures did not queue (p50 ${p50} ms): the test proves nothing"
+# With 4 sessions for 16 workers and 48 clients, a request waits for a
+# worker and a session: it is answered after 2 s (twice the token's
+# time) or not in the HTTPS front end's time for an engine call.  Most
+# must have waited so, or the test proves nothing.
+all=$(wc -l <ocsp.res)
+waited=$(awk '$1 != 200 || $2 >= 2.0' ocsp.res | wc -l)
+echo "  $waited of $all OCSP requests waited 2 s or more, or timed out"
+[ "$all" -gt 0 ] && [ $((2 * waited)) -ge "$all" ] ||
+	fail "the signatures did not queue ($waited of $all requests waited): the test proves nothing"
+grep -q 'engine call timed out" type=ocsp' signetd.log ||
+	fail "no OCSP request outlasted the HTTPS front end's engine deadline: the test proves nothing"
 if grep -q 'engine timed out" type=psk_lookup' signetd.log; then
 	fail "a PSK lookup waited behind the issuances: $(grep -m1 'engine timed out" type=psk_lookup' signetd.log)"
 fi
-if grep -qi 'alert\|handshake' q.out; then
-	fail "the device's DTLS handshake failed (${coap_ms} ms): $(grep -i -m1 'alert\|handshake' q.out)"
+sed 's/^/  coap-client: /' q.out | head -5
+# libcoap prints a DTLS alert it receives or sends as "Alert '<name>'";
+# a retransmitted handshake packet it discards is no failure.
+if grep -q 'Alert' q.out; then
+	fail "the device's DTLS handshake failed (${coap_ms} ms): $(grep -m1 'Alert' q.out)"
 fi
 if openssl x509 -inform der -in q.der -noout 2>/dev/null; then
 	enrolled="and enrollment"
@@ -133,7 +146,7 @@ else
 		fail "the device got no CoAP answer (${coap_ms} ms): $(tail -5 q.out)"
 	enrolled="(enrollment answered $(grep -m1 '^[245]\.[0-9][0-9]' q.out))"
 fi
-pass "a PSK handshake $enrolled succeeded (${coap_ms} ms) while every worker waited on the token (OCSP p50 ${p50} ms)"
+pass "a PSK handshake $enrolled succeeded (${coap_ms} ms) while every worker waited on the token ($waited of $all OCSP requests queued)"
 [ -s cacerts.p7 ] || fail "EST cacerts answered nothing"
 pass "CA certificates answered (${cacerts_ms} ms) behind the signatures"
 
