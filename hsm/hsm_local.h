@@ -56,12 +56,18 @@ struct hsm {
 
 	pthread_mutex_t mu;
 	pthread_cond_t free_cv;	   /* a session came back or state changed */
+	pthread_cond_t quick_cv;   /* the same, for quick operations */
 	pthread_cond_t idle_cv;	   /* no session is checked out */
 	pthread_cond_t recover_cv; /* the recovery thread has work */
 	CK_SESSION_HANDLE holder;  /* owns the session copies of keys */
-	CK_SESSION_HANDLE sess[HSM_MAX_POOL];
+	CK_SESSION_HANDLE sess[HSM_MAX_POOL + HSM_QUICK_SESSIONS];
 	CK_SESSION_HANDLE freelist[HSM_MAX_POOL];
-	unsigned nsess, nfree, outstanding;
+	/* The sessions only quick operations take (hsm_op_begin_quick):
+	 * opened and closed with the pool, free ones here. */
+	CK_SESSION_HANDLE quickfree[HSM_QUICK_SESSIONS];
+	unsigned nsess, nfree, nquickfree, outstanding;
+	unsigned quick_waiting; /* threads waiting in hsm_op_begin_quick */
+	unsigned quick_busy;	/* quick sessions checked out */
 	uint64_t gen;
 	int state; /* enum hsm_state, read under mu */
 	int stopping;
@@ -89,6 +95,7 @@ struct hsm_op {
 	CK_SESSION_HANDLE s;
 	uint64_t gen;
 	CK_OBJECT_HANDLE obj; /* the key's handle to sign with */
+	int reserved; /* s is a quick session, back to quickfree */
 };
 
 /* hsm_module.c */
@@ -100,6 +107,7 @@ void hsm_padded(char *dst, size_t dstsz, const CK_UTF8CHAR *src, size_t n);
 
 /* hsm_pool.c */
 int hsm_op_begin(struct hsm *h, struct hsm_key *k, struct hsm_op *op);
+int hsm_op_begin_quick(struct hsm *h, struct hsm_key *k, struct hsm_op *op);
 int hsm_op_end(struct hsm *h, struct hsm_op *op, CK_RV rv, const char *func);
 int hsm_pool_start(struct hsm *h);
 void hsm_pool_stop(struct hsm *h);

@@ -126,7 +126,7 @@ hsm_teardown(struct hsm *h)
 	if (h->holder != CK_INVALID_HANDLE)
 		(void)h->p11->C_CloseSession(h->holder);
 	h->holder = CK_INVALID_HANDLE;
-	h->nsess = h->nfree = 0;
+	h->nsess = h->nfree = h->nquickfree = 0;
 	(void)h->p11->C_Finalize(NULL);
 	h->initialized = 0;
 }
@@ -140,8 +140,8 @@ record(struct hsm *h, CK_RV rv, const char *func)
 }
 
 /*
- * Initialises the module, finds the token, opens the holder and pool
- * sessions, logs in and re-finds every registered key.  Called with no
+ * Initialises the module, finds the token, opens the holder, pool and
+ * quick sessions, logs in and re-finds every registered key.  Called with no
  * session checked out (at open, or by the recovery thread while down).
  */
 int
@@ -171,13 +171,17 @@ hsm_bringup(struct hsm *h)
 	    h->pin_len);
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
 		return record(h, rv, "C_Login");
-	for (i = 0; i < h->pool_size; i++) {
+	/* The shared pool, then the sessions reserved for quick operations. */
+	for (i = 0; i < h->pool_size + HSM_QUICK_SESSIONS; i++) {
 		rv = h->p11->C_OpenSession(h->slot,
 		    CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
 		if (rv != CKR_OK)
 			return record(h, rv, "C_OpenSession");
 		h->sess[h->nsess++] = s;
-		h->freelist[h->nfree++] = s;
+		if (i < h->pool_size)
+			h->freelist[h->nfree++] = s;
+		else
+			h->quickfree[h->nquickfree++] = s;
 	}
 	for (k = h->keys; k != NULL; k = k->next)
 		if ((rc = hsm_key_refind(h, k, h->sess[0])) != HSM_OK)

@@ -8,6 +8,12 @@
  * the calls in flight to return, then re-initialises the module, logs in
  * again and re-finds the keys, backing off between attempts.  Each bring-up
  * starts a new generation; sessions of an older one are never reused.
+ *
+ * Besides the pool_size shared sessions, HSM_QUICK_SESSIONS are reserved
+ * for quick operations (hsm_op_begin_quick: the HMAC of a DTLS handshake's
+ * PSK lookup), which take a reserved session when one is free and a shared
+ * one otherwise; nothing else ever takes a reserved session.  They are
+ * opened, closed, faulted and recovered with the pool, of its generation.
  */
 #include <errno.h>
 #include <string.h>
@@ -97,19 +103,35 @@ down_rc(const struct hsm *h)
 	return h->state == HSM_STATE_FAILED ? HSM_ERR_FAILED : HSM_ERR_DOWN;
 }
 
-int
-hsm_op_begin(struct hsm *h, struct hsm_key *k, struct hsm_op *op)
+/*
+ * Can a caller take a session now?  A quick one may take a reserved
+ * session or a shared one; any other only a shared one, so that no
+ * number of signatures in flight keeps a quick operation waiting.
+ */
+static int
+can_take(const struct hsm *h, int quick)
 {
+	return h->nfree > 0 || (quick && h->nquickfree > 0);
+}
+
+static int
+op_acquire(struct hsm *h, struct hsm_key *k, struct hsm_op *op, int quick)
+{
+	pthread_cond_t *cv = quick ? &h->quick_cv : &h->free_cv;
 	struct timespec dl;
-	int rc = HSM_OK, waited = 0;
+	int rc = HSM_OK, waited = 0, tw;
 
 	pthread_mutex_lock(&h->mu);
-	while (h->state == HSM_STATE_UP && h->nfree == 0) {
+	while (h->state == HSM_STATE_UP && !can_take(h, quick)) {
 		if (!waited)
 			deadline_after(&dl, h->acquire_ms);
 		waited = 1;
-		if (pthread_cond_timedwait(&h->free_cv, &h->mu, &dl) ==
-		    ETIMEDOUT) {
+		if (quick)
+			h->quick_waiting++;
+		tw = pthread_cond_timedwait(cv, &h->mu, &dl);
+		if (quick)
+			h->quick_waiting--;
+		if (tw == ETIMEDOUT) {
 			rc = HSM_ERR_BUSY;
 			goto out;
 		}
@@ -118,7 +140,13 @@ hsm_op_begin(struct hsm *h, struct hsm_key *k, struct hsm_op *op)
 		rc = down_rc(h);
 		goto out;
 	}
-	op->s = h->freelist[--h->nfree];
+	/* A reserved session first: the shared ones are the signers'. */
+	op->reserved = quick && h->nquickfree > 0;
+	if (op->reserved) {
+		op->s = h->quickfree[--h->nquickfree];
+		h->quick_busy++;
+	} else
+		op->s = h->freelist[--h->nfree];
 	op->gen = h->gen;
 	op->obj = CK_INVALID_HANDLE;
 	if (k != NULL)
@@ -128,6 +156,18 @@ hsm_op_begin(struct hsm *h, struct hsm_key *k, struct hsm_op *op)
 out:
 	pthread_mutex_unlock(&h->mu);
 	return rc;
+}
+
+int
+hsm_op_begin(struct hsm *h, struct hsm_key *k, struct hsm_op *op)
+{
+	return op_acquire(h, k, op, 0);
+}
+
+int
+hsm_op_begin_quick(struct hsm *h, struct hsm_key *k, struct hsm_op *op)
+{
+	return op_acquire(h, k, op, 1);
 }
 
 /* Marks the token down; called with mu held. */
@@ -143,6 +183,7 @@ mark_down(struct hsm *h, CK_RV rv, const char *func)
 	h->last_func = func;
 	h->down_since = hsm_now_sec();
 	pthread_cond_broadcast(&h->free_cv);
+	pthread_cond_broadcast(&h->quick_cv);
 	pthread_cond_signal(&h->recover_cv);
 }
 
@@ -156,9 +197,20 @@ hsm_op_end(struct hsm *h, struct hsm_op *op, CK_RV rv, const char *func)
 	 * the token as it is now. */
 	if (fault && op->gen == h->gen)
 		mark_down(h, rv, func);
+	if (op->reserved)
+		h->quick_busy--;
 	if (!fault && op->gen == h->gen && h->state == HSM_STATE_UP) {
-		h->freelist[h->nfree++] = op->s;
-		pthread_cond_signal(&h->free_cv);
+		if (op->reserved) {
+			h->quickfree[h->nquickfree++] = op->s;
+			pthread_cond_signal(&h->quick_cv);
+		} else {
+			h->freelist[h->nfree++] = op->s;
+			pthread_cond_signal(&h->free_cv);
+			/* Quick callers may take a shared session too; one
+			 * woken for nothing waits again. */
+			if (h->quick_waiting > 0)
+				pthread_cond_signal(&h->quick_cv);
+		}
 	}
 	if (--h->outstanding == 0)
 		pthread_cond_broadcast(&h->idle_cv);
@@ -213,6 +265,7 @@ recovery_main(void *arg)
 			h->down_since = 0;
 			backoff = h->backoff_min_ms;
 			pthread_cond_broadcast(&h->free_cv);
+			pthread_cond_broadcast(&h->quick_cv);
 		} else if (rc == HSM_ERR_PIN) {
 			/* Retrying a wrong PIN would lock the token. */
 			h->state = HSM_STATE_FAILED;
@@ -235,6 +288,7 @@ hsm_pool_start(struct hsm *h)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->free_cv, &ca);
+	pthread_cond_init(&h->quick_cv, &ca);
 	pthread_cond_init(&h->idle_cv, &ca);
 	pthread_cond_init(&h->recover_cv, &ca);
 	pthread_condattr_destroy(&ca);
@@ -256,6 +310,7 @@ hsm_fork_child(struct hsm *h)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->free_cv, &ca);
+	pthread_cond_init(&h->quick_cv, &ca);
 	pthread_cond_init(&h->idle_cv, &ca);
 	pthread_cond_init(&h->recover_cv, &ca);
 	pthread_condattr_destroy(&ca);
@@ -271,10 +326,12 @@ hsm_pool_stop(struct hsm *h)
 	h->stopping = 1;
 	pthread_cond_broadcast(&h->recover_cv);
 	pthread_cond_broadcast(&h->free_cv);
+	pthread_cond_broadcast(&h->quick_cv);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->thr, NULL);
 	h->thr_started = 0;
 	pthread_cond_destroy(&h->free_cv);
+	pthread_cond_destroy(&h->quick_cv);
 	pthread_cond_destroy(&h->idle_cv);
 	pthread_cond_destroy(&h->recover_cv);
 }
@@ -295,7 +352,9 @@ hsm_status(struct hsm *h, struct hsm_status *st)
 	st->recovery_attempts = h->attempts;
 	st->down_since = h->down_since;
 	st->pool_size = h->pool_size;
-	st->sessions_busy = h->outstanding;
+	st->sessions_busy = h->outstanding - h->quick_busy;
+	st->quick_sessions = HSM_QUICK_SESSIONS;
+	st->quick_busy = h->quick_busy;
 	st->session_keys = h->session_keys;
 	pthread_mutex_unlock(&h->mu);
 	st->signatures = __atomic_load_n(&h->signatures, __ATOMIC_RELAXED);

@@ -37,6 +37,11 @@
 #define HSM_MAX_SIG 1024  /* bytes of any signature this layer returns */
 #define HSM_MAX_WRAPPED 8192 /* bytes of a wrapped key blob */
 #define HSM_MAX_POOL 64	  /* sessions in the pool */
+/*
+ * Sessions reserved for quick operations (hsm_key_hmac), on top of the
+ * pool: no number of signatures in flight makes an HMAC wait for one.
+ */
+#define HSM_QUICK_SESSIONS 1
 
 enum hsm_rc {
 	HSM_OK = 0,
@@ -91,7 +96,13 @@ struct hsm_config {
 	const char *token_label;  /* CKA_LABEL of the token */
 	const char *token_serial; /* serial number of the token */
 	const char *token_uri;	  /* RFC 7512 "pkcs11:token=...;serial=..." */
-	unsigned pool_size;	  /* sessions, 0 = 4, at most HSM_MAX_POOL */
+	/*
+	 * Sessions every operation shares, 0 = 4, at most HSM_MAX_POOL.
+	 * The layer opens pool_size + HSM_QUICK_SESSIONS + 1 sessions in
+	 * all: the shared ones, the quick ones and one that logs in and
+	 * holds the session copies of keys.
+	 */
+	unsigned pool_size;
 	int session_keys;	  /* copy private keys into session objects */
 	unsigned backoff_min_ms;  /* first retry after a fault, 0 = 50 */
 	unsigned backoff_max_ms;  /* longest wait between retries, 0 = 1000 */
@@ -228,6 +239,9 @@ int hsm_key_sign_raw(struct hsm_key *key, const uint8_t *in, size_t inlen,
  * HMAC-SHA256 of msg inside the token (CKM_SHA256_HMAC) with an
  * HSM_KEY_HMAC_SHA256 key; mac receives HSM_HMAC_LEN bytes.  The key's
  * value never leaves the token; the caller wipes mac when it is a secret.
+ * A quick operation: it runs on a reserved session (HSM_QUICK_SESSIONS)
+ * when one is free, else on a shared one, so signatures holding every
+ * shared session do not hold it up; it never takes more than those.
  */
 int hsm_key_hmac(struct hsm_key *key, const uint8_t *msg, size_t msglen,
     uint8_t mac[HSM_HMAC_LEN]);
@@ -276,8 +290,10 @@ struct hsm_status {
 	uint64_t recovery_attempts;
 	uint64_t signatures;	  /* successful signatures */
 	int64_t down_since;	  /* CLOCK_MONOTONIC seconds, 0 when up */
-	unsigned pool_size;
-	unsigned sessions_busy;
+	unsigned pool_size;	  /* shared sessions */
+	unsigned sessions_busy;	  /* shared sessions checked out */
+	unsigned quick_sessions;  /* reserved for quick operations */
+	unsigned quick_busy;	  /* of those, checked out */
 	int session_keys;	  /* keys are session copies */
 	/*
 	 * Time of successful signatures, session wait included, in

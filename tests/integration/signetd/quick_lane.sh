@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # Quick reads are not queued behind issuances (issue 14, the soak's one
-# error: "engine timed out type=psk_lookup" at the load peak).  Against
-# the real appliance on a SoftHSMv2 token behind the PKCS#11 fault shim
-# (tests/p11shim), which makes every signature take 1 s: 48 OCSP clients
-# (curl over plain HTTP, a dozen requests with a nonce one after another
-# on one keep-alive connection: each answer is a signature) keep every
-# engine worker busy and a queue two deep per worker waiting (TLS
-# clients enough for that timed out in their handshakes under ASan on a
-# loaded machine); meanwhile
+# error: "engine timed out type=psk_lookup" at the load peak), with the
+# token's session pool at its default size (4, fewer sessions than
+# engine workers).  Against the real appliance on a SoftHSMv2 token
+# behind the PKCS#11 fault shim (tests/p11shim), which makes every
+# signature take 1 s: 48 OCSP clients (curl over plain HTTP, a dozen
+# requests with a nonce one after another on one keep-alive connection:
+# each answer is a signature) keep every engine worker busy, four of
+# them signing and the rest waiting for a token session, and a queue
+# waiting for the workers; meanwhile
 #   1. a device enrolls over EST-coaps with its DTLS PSK: the handshake's
-#      PSK lookup (its own HMAC in the token, 1 s) is answered within
-#      the CoAP front end's EC_PSK_TIMEOUT_MS (2 s), so the device gets
-#      its certificate;
+#      PSK lookup (the engine's quick worker, and its own HMAC in the
+#      token, 1 s, on the session the token layer reserves for quick
+#      operations) is answered within the CoAP front end's
+#      EC_PSK_TIMEOUT_MS (2 s): no "engine timed out" type=psk_lookup,
+#      the front end counts the lookup answered and none refused, and
+#      the device's request gets a CoAP answer, not a DTLS failure.  Its
+#      enrollment then queues for a worker and a signature like the
+#      OCSP requests; whether it got its certificate is printed, not
+#      judged;
 #   2. EST /cacerts (the engine's CACERTS, which the CoAP front end also
 #      asks with the lookup's deadline) is answered; its time to first
 #      byte is printed, not judged (the front end's own scheduling under
 #      ASan on a loaded machine is of the same order: 1.3-1.9 s against
 #      2.5 s on the old engine).
-# The token's session pool is larger than the workers, so what a lookup
-# could wait for is a worker, not a session.  Before the reserved worker
-# (eng_serve.c), the lookup waited for the signatures queued ahead of it
-# (3 s and more), the handshake failed and so did 1; 2 took as long.
-# Loopback only; bounded in time.  As root (CI) it runs sandboxed.
+# Before the reserved worker (eng_serve.c), the lookup waited for the
+# signatures queued ahead of it; with the worker but no reserved token
+# session, it waited for one of the four sessions behind up to 16
+# workers' signatures (a 32-session pool hid that), and the handshake
+# failed.  Loopback only; bounded in time.  As root (CI) it runs
+# sandboxed.
 #
 # usage: quick_lane.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -51,7 +59,7 @@ shim_set() { # control text: written in one step (tests/p11shim/README.md)
 shim_set "# pass-through"
 export SIGNET_SHIM_TARGET=/usr/lib/softhsm/libsofthsm2.so SIGNET_SHIM_CONTROL=$ctl
 dev_conf "s|module = \"/usr/lib/softhsm/libsofthsm2.so\"|module = \"$shim\"|" \
-	's/^\([[:space:]]*pool = \)4/\132/' \
+	'/^[[:space:]]*pool = /d' \
 	's/max_connections_per_source = .*/max_connections_per_source = 256/' \
 	's/rate_identity = .*/rate_identity = 100000000/; s/burst_identity = .*/burst_identity = 100000000/' \
 	's/rate_tenant = .*/rate_tenant = 100000000/; s/burst_tenant = .*/burst_tenant = 100000000/' \
@@ -59,9 +67,9 @@ dev_conf "s|module = \"/usr/lib/softhsm/libsofthsm2.so\"|module = \"$shim\"|" \
 	> signetd.conf
 chmod 644 signetd.conf
 grep -q "module = \"$shim\"" signetd.conf || fail "the shim is not the token module"
-grep -q '^[[:space:]]*pool = 32' signetd.conf || fail "the token pool was not raised"
+! grep -q '^[[:space:]]*pool = ' signetd.conf || fail "the token pool is configured: $(grep 'pool = ' signetd.conf)"
 dev_start
-pass "appliance up, token behind the PKCS#11 shim, 32 token sessions"
+pass "appliance up, token behind the PKCS#11 shim, the default pool of 4 token sessions"
 
 T=$(curl -s "${CA[@]}" "${OP[@]}" -H 'Content-Type: application/json' \
 	-d '{"tenant":"dev","profile":"device","names":["q.dev.devices.internal"],"ttl":3600,"uses":10}' \
@@ -110,13 +118,35 @@ n=$(grep -c '^200 ' ocsp.res || true)
 p50=$(awk '$1 == 200 { print int($2 * 1000) }' ocsp.res | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] + 0 }')
 echo "  OCSP under the slow token: $n signed answers, p50 ${p50} ms, $(grep -vc '^200 ' ocsp.res || true) other answers"
 echo "  meanwhile: EST cacerts ${cacerts_ms} ms, EST-coaps PSK enrollment ${coap_ms} ms"
-[ "$p50" -ge 2500 ] || fail "the signatures did not queue (p50 ${p50} ms): the test proves nothing"
+# With 4 sessions for 16 workers and 48 clients, a request waits for a
+# worker and a session: it is answered after 2 s (twice the token's
+# time) or not in the HTTPS front end's time for an engine call.  Most
+# must have waited so, or the test proves nothing.
+all=$(wc -l <ocsp.res)
+waited=$(awk '$1 != 200 || $2 >= 2.0' ocsp.res | wc -l)
+echo "  $waited of $all OCSP requests waited 2 s or more, or timed out"
+[ "$all" -gt 0 ] && [ $((2 * waited)) -ge "$all" ] ||
+	fail "the signatures did not queue ($waited of $all requests waited): the test proves nothing"
+grep -q 'engine call timed out" type=ocsp' signetd.log ||
+	fail "no OCSP request outlasted the HTTPS front end's engine deadline: the test proves nothing"
 if grep -q 'engine timed out" type=psk_lookup' signetd.log; then
 	fail "a PSK lookup waited behind the issuances: $(grep -m1 'engine timed out" type=psk_lookup' signetd.log)"
 fi
-openssl x509 -inform der -in q.der -noout 2>/dev/null ||
-	fail "the device was not enrolled while the workers were busy (${coap_ms} ms): $(tail -5 q.out)"
-pass "a PSK handshake and enrollment succeeded (${coap_ms} ms) while every worker waited on the token (OCSP p50 ${p50} ms)"
+sed 's/^/  coap-client: /' q.out | head -5
+# libcoap prints a DTLS alert it receives or sends as "Alert '<name>'";
+# a retransmitted handshake packet it discards is no failure.
+if grep -q 'Alert' q.out; then
+	fail "the device's DTLS handshake failed (${coap_ms} ms): $(grep -m1 'Alert' q.out)"
+fi
+if openssl x509 -inform der -in q.der -noout 2>/dev/null; then
+	enrolled="and enrollment"
+else
+	# An answer other than a certificate came over the DTLS session.
+	grep -q '^[245]\.[0-9][0-9]' q.out ||
+		fail "the device got no CoAP answer (${coap_ms} ms): $(tail -5 q.out)"
+	enrolled="(enrollment answered $(grep -m1 '^[245]\.[0-9][0-9]' q.out))"
+fi
+pass "a PSK handshake $enrolled succeeded (${coap_ms} ms) while every worker waited on the token ($waited of $all OCSP requests queued)"
 [ -s cacerts.p7 ] || fail "EST cacerts answered nothing"
 pass "CA certificates answered (${cacerts_ms} ms) behind the signatures"
 
@@ -126,4 +156,12 @@ wait "$pid" && st=0 || st=$?
 pid=
 [ "$st" = 0 ] || fail "signetd exited $st on SIGTERM"
 ! grep -q 'child killed by the sandbox' signetd.log || fail "$(grep 'killed by the sandbox' signetd.log)"
+# The CoAP front end's count of PSK lookups, logged as it stops.
+stop=$(grep 'msg="stopping" requests=' signetd.log | grep -m1 'psk_ok=') ||
+	fail "the CoAP front end logged no counts as it stopped"
+psk_ok=$(sed -n 's/.* psk_ok=\([0-9]*\).*/\1/p' <<<"$stop")
+psk_refused=$(sed -n 's/.* psk_refused=\([0-9]*\).*/\1/p' <<<"$stop")
+[ "${psk_ok:-0}" -ge 1 ] && [ "${psk_refused:-1}" = 0 ] ||
+	fail "PSK lookups answered ${psk_ok:-?}, refused ${psk_refused:-?}: $stop"
+pass "the CoAP front end answered $psk_ok PSK lookup(s) and refused none"
 echo "PASS ($npass checks)"
