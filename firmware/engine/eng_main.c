@@ -143,9 +143,10 @@ eng_open_token(const struct sconf *c)
 }
 
 /*
- * Issue 14: the SQLite ledger's two page caches (writer, reader) live in
- * one block reserved now, before the token or the ledger opens SQLite.  In
- * the hour's soak the reader's cache, which WAL mode empties at every read
+ * Issue 14: the SQLite ledger's page caches (writer, point reader, scan
+ * lane; the ledger sizes them from cache_kib) live in one block reserved
+ * now, before the token or the ledger opens SQLite.  In the hour's soak
+ * the reader's cache, which WAL mode empties at every read
  * transaction after a write, refilled from malloc at each count HEALTH
  * makes and raised the heap's high-water mark until the cache reached its
  * size.  A refusal is logged and the caches use the heap, as before.
@@ -160,7 +161,7 @@ eng_reserve_sqlite(const struct sconf *c)
 	    strcmp(c->storage_backend, "sqlite") != 0)
 		return;
 	rc = ledger_sqlite_reserve_cache(c->storage_cache_kib > 0 ?
-	    (int)c->storage_cache_kib : LEDGER_SQLITE_CACHE_KIB, 2, &bytes);
+	    (int)c->storage_cache_kib : LEDGER_SQLITE_CACHE_KIB, &bytes);
 	if (rc != LEDGER_OK)
 		log_warnx("msg=\"SQLite page cache not reserved; caches use "
 		    "the heap\" error=\"%s\"", ledger_strerror(rc));

@@ -236,24 +236,52 @@ out:
 }
 
 /*
+ * The scan lane's page cache: a quarter of cache_kib, at least 64 KiB
+ * (never more than cache_kib).  A scan streams once through an index's
+ * pages, and WAL mode empties the connection's cache at its next read
+ * transaction after any write, so with issuance going on a full cache
+ * would be refilled from the OS's file cache at each scan anyway: it
+ * would only hold memory.  The pages a scan pins at once (the b-tree's
+ * path, a sort's temporary b-tree beyond the cache spills) fit 64 KiB.
+ */
+#define SCAN_CACHE_MIN_KIB	64
+
+int
+sq_scan_cache_kib(int cache_kib)
+{
+	int kib = cache_kib / 4;
+
+	if (kib < SCAN_CACHE_MIN_KIB)
+		kib = SCAN_CACHE_MIN_KIB;
+	return kib < cache_kib ? kib : cache_kib;
+}
+
+/*
  * The page buffer's slots hold one page of SQLite's default size (the
  * ledger never changes page_size) and its cache header; each connection's
  * cache_size=-N is N KiB of such slots, and a few more cover what a cache
  * holds beyond its size for a moment (pages pinned by a statement, the
- * temporary b-trees of a sort).
+ * temporary b-trees of a sort).  The ledger's connections: the writer and
+ * the point reader with cache_kib each, the scan lane with its share.
  */
 #define RESERVE_PAGE		4096
 #define RESERVE_SLACK_PAGES	64
 
+static size_t
+reserve_pages(int kib)
+{
+	return ((size_t)kib * 1024 + RESERVE_PAGE - 1) / RESERVE_PAGE;
+}
+
 int
-ledger_sqlite_reserve_cache(int cache_kib, int conns, size_t *bytes)
+ledger_sqlite_reserve_cache(int cache_kib, size_t *bytes)
 {
 	static void *block;
 	size_t slot, n;
 	int hdr = 0;
 
 	*bytes = 0;
-	if (cache_kib <= 0 || conns <= 0)
+	if (cache_kib <= 0)
 		return LEDGER_ERR_ARG;
 	if (block != NULL)
 		return LEDGER_ERR_STATE;
@@ -262,8 +290,8 @@ ledger_sqlite_reserve_cache(int cache_kib, int conns, size_t *bytes)
 		return LEDGER_ERR_STATE;
 	slot = RESERVE_PAGE + (size_t)hdr;
 	slot = (slot + 15) & ~(size_t)15;
-	n = (size_t)conns * (((size_t)cache_kib * 1024 + RESERVE_PAGE - 1) /
-	    RESERVE_PAGE) + RESERVE_SLACK_PAGES;
+	n = 2 * reserve_pages(cache_kib) +
+	    reserve_pages(sq_scan_cache_kib(cache_kib)) + RESERVE_SLACK_PAGES;
 	if (n > (size_t)INT_MAX)
 		return LEDGER_ERR_ARG;
 	/* Touched now (MAP_POPULATE): resident from the start, by design. */
@@ -603,8 +631,10 @@ sq_close(void *state)
 	for (i = 0; sq->w != NULL && i < W_COUNT_STMTS; i++)
 		sqlite3_finalize(sq->w[i]);
 	free(sq->w);
+	sqlite3_close(sq->sdb);
 	sqlite3_close(sq->rdb);
 	sqlite3_close(sq->wdb);
+	pthread_mutex_destroy(&sq->slock);
 	pthread_mutex_destroy(&sq->rlock);
 	free(sq);
 }
@@ -623,6 +653,18 @@ prepare_writes(struct sq_ledger *sq)
 			return rc;
 	}
 	return LEDGER_OK;
+}
+
+/* A read connection (point reads, or the scan lane): it cannot write. */
+static int
+open_reader(const char *path, int busy, int cache_kib, sqlite3 **out)
+{
+	int rc;
+
+	if ((rc = open_conn(path, SQLITE_OPEN_READWRITE, busy, cache_kib,
+	    out)) != LEDGER_OK)
+		return rc;
+	return exec(*out, "PRAGMA query_only=ON");
 }
 
 static int
@@ -645,15 +687,19 @@ sq_open(const char *path, const struct ledger_config *cfg, void **state)
 		free(sq);
 		return LEDGER_ERR_NOMEM;
 	}
+	if (pthread_mutex_init(&sq->slock, NULL) != 0) {
+		pthread_mutex_destroy(&sq->rlock);
+		free(sq);
+		return LEDGER_ERR_NOMEM;
+	}
 	rc = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy,
 	    cache, &sq->wdb);
 	if (rc != LEDGER_OK || (rc = migrate(sq->wdb)) != LEDGER_OK ||
 	    (rc = sq_tokens_install(sq->wdb)) != LEDGER_OK)
 		goto out;
-	if ((rc = open_conn(path, SQLITE_OPEN_READWRITE, busy, cache,
-	    &sq->rdb)) !=
-	    LEDGER_OK || (rc = exec(sq->rdb, "PRAGMA query_only=ON")) !=
-	    LEDGER_OK)
+	if ((rc = open_reader(path, busy, cache, &sq->rdb)) != LEDGER_OK ||
+	    (rc = open_reader(path, busy, sq_scan_cache_kib(cache),
+	    &sq->sdb)) != LEDGER_OK)
 		goto out;
 	if ((rc = prepare_writes(sq)) != LEDGER_OK ||
 	    (rc = sq_prepare_reads(sq)) != LEDGER_OK ||
@@ -676,7 +722,7 @@ out:
 }
 
 /* Group-commit counters, and SQLite's heap in this process (all its
- * connections: the ledger's two and any other). */
+ * connections: the ledger's three and any other). */
 static void
 sq_stats(void *state, struct ledger_stats *out)
 {

@@ -18,6 +18,10 @@
 	" requester, not_before, not_after, created, tbs_hash, status," \
 	" revoked_at, reason, der_stored, der, authorized_by"
 
+/*
+ * The reader's statements: R_GET on the point reader (rdb), the rest
+ * O(rows) on the scan lane (sdb), so a lookup never waits behind a scan.
+ */
 enum sq_read_stmt {
 	R_GET,
 	R_LIST,
@@ -38,8 +42,10 @@ enum sq_token_stmt {
 struct sq_ledger {
 	struct ledger_gc	 gc;
 	sqlite3			*wdb;	/* writer: group-commit leader */
-	sqlite3			*rdb;	/* reader: under rlock */
+	sqlite3			*rdb;	/* point reads: under rlock */
 	pthread_mutex_t		 rlock;
+	sqlite3			*sdb;	/* scans (the scan lane): slock */
+	pthread_mutex_t		 slock;
 	sqlite3_stmt		**w;
 	sqlite3_stmt		*r[R_COUNT_STMTS];
 	sqlite3_stmt		*t[T_COUNT_STMTS];
@@ -50,7 +56,9 @@ struct sq_ledger {
 
 /* Map a SQLite result code to a ledger_rc. */
 int	sq_rc(int sqlite_rc);
-/* Prepare the reader's statements. */
+/* The scan lane's page cache for a connection cache of cache_kib. */
+int	sq_scan_cache_kib(int cache_kib);
+/* Prepare the readers' statements, each on its own connection. */
 int	sq_prepare_reads(struct sq_ledger *sq);
 void	sq_finalize_reads(struct sq_ledger *sq);
 /* Fill c from the current row of st (columns SQ_CERT_COLUMNS). */
@@ -64,7 +72,7 @@ int	sq_count(void *state, const char *tenant, struct ledger_counts *out);
 int	sq_list_revoked(void *state, const char *issuer, int64_t now,
 	    ledger_revoked_cb cb, void *arg);
 int	sq_list_reserved(void *state, struct ledger_cert **certs, size_t *n);
-/* The audit chain on the reader (issue 19, ledger_sqlite_read.c). */
+/* The audit chain on the scan lane (issue 19, ledger_sqlite_read.c). */
 int	sq_audit_query(void *state, const struct audit_query *q,
 	    audit_entry_cb cb, void *arg, struct audit_page *page);
 

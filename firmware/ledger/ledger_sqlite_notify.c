@@ -1,8 +1,8 @@
 /*
  * The expiry notification queue in the SQLite ledger (migration 7,
  * issue 19; signet/ledger_notify.h).  Writes run inside the group
- * commit's op SAVEPOINT (ledger_sqlite.c), reads on the reader
- * connection.
+ * commit's op SAVEPOINT (ledger_sqlite.c), reads (counts: O(rows)) on
+ * the scan lane.
  *
  * One row per (serial, threshold, webhook).  `due` is when the row may
  * be claimed: a claim moves it to the end of the lease, a failed attempt
@@ -211,8 +211,8 @@ sq_notify_expiring(void *state, const char *tenant, const char *profile,
 	sqlite3_stmt *st = NULL;
 	int src;
 
-	pthread_mutex_lock(&sq->rlock);
-	if ((src = step_done(sq->rdb, sql_expiring, &st)) != SQLITE_OK)
+	pthread_mutex_lock(&sq->slock);
+	if ((src = step_done(sq->sdb, sql_expiring, &st)) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, profile, -1, SQLITE_STATIC);
@@ -223,7 +223,7 @@ sq_notify_expiring(void *state, const char *tenant, const char *profile,
 		*n = (uint64_t)sqlite3_column_int64(st, 0);
 out:
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&sq->rlock);
+	pthread_mutex_unlock(&sq->slock);
 	return sq_rc(src);
 }
 
@@ -234,8 +234,8 @@ sq_notify_counts(void *state, struct ledger_notify_counts *out)
 	sqlite3_stmt *st = NULL;
 	int src;
 
-	pthread_mutex_lock(&sq->rlock);
-	if ((src = step_done(sq->rdb, sql_counts, &st)) != SQLITE_OK)
+	pthread_mutex_lock(&sq->slock);
+	if ((src = step_done(sq->sdb, sql_counts, &st)) != SQLITE_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t v = (uint64_t)sqlite3_column_int64(st, 1);
@@ -254,6 +254,6 @@ sq_notify_counts(void *state, struct ledger_notify_counts *out)
 	}
 out:
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&sq->rlock);
+	pthread_mutex_unlock(&sq->slock);
 	return sq_rc(src);
 }

@@ -140,10 +140,10 @@ test_second_reservation_refused(void **state)
 	size_t bytes = 1;
 
 	(void)state;
-	assert_int_equal(ledger_sqlite_reserve_cache(CACHE_KIB, 2, &bytes),
+	assert_int_equal(ledger_sqlite_reserve_cache(CACHE_KIB, &bytes),
 	    LEDGER_ERR_STATE);
 	assert_int_equal(bytes, 0);
-	assert_int_equal(ledger_sqlite_reserve_cache(0, 2, &bytes),
+	assert_int_equal(ledger_sqlite_reserve_cache(0, &bytes),
 	    LEDGER_ERR_ARG);
 }
 
@@ -155,7 +155,7 @@ main(void)
 		cmocka_unit_test(test_second_reservation_refused),
 	};
 
-	if (ledger_sqlite_reserve_cache(CACHE_KIB, 2, &reserved) !=
+	if (ledger_sqlite_reserve_cache(CACHE_KIB, &reserved) !=
 	    LEDGER_OK) {
 		fprintf(stderr, "cannot reserve the page cache\n");
 		return 2;

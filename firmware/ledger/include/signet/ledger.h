@@ -164,9 +164,11 @@ struct ledger_config {
 
 /*
  * Reserve the memory of SQLite's page caches in this process, once, before
- * SQLite is first used: a block for conns connections of cache_kib each
- * (plus a little headroom), touched now, handed to SQLite as its page
- * buffer (SQLITE_CONFIG_PAGECACHE).  The caches then never allocate from
+ * SQLite is first used: a block for the SQLite ledger's connections opened
+ * with cache_kib (the writer and the point reader with cache_kib each, the
+ * scan lane with a quarter of it, at least 64 KiB; plus a little
+ * headroom), touched now, handed to SQLite as its page buffer
+ * (SQLITE_CONFIG_PAGECACHE).  The caches then never allocate from
  * the heap while they fit the block: a read connection's cache, dropped
  * and refilled at every read transaction after a write (WAL), stops
  * churning malloc, and the process's resident size holds its caches from
@@ -175,7 +177,7 @@ struct ledger_config {
  * LEDGER_ERR_STATE if SQLite was already initialized in this process
  * (it then keeps allocating pages from the heap).  *bytes: the block's size.
  */
-int	ledger_sqlite_reserve_cache(int cache_kib, int conns, size_t *bytes);
+int	ledger_sqlite_reserve_cache(int cache_kib, size_t *bytes);
 
 struct ledger;
 
