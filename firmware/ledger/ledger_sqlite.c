@@ -241,8 +241,8 @@ out:
  * pages, and WAL mode empties the connection's cache at its next read
  * transaction after any write, so with issuance going on a full cache
  * would be refilled from the OS's file cache at each scan anyway: it
- * would only hold memory.  The pages a scan pins at once (the b-tree's
- * path, a sort's temporary b-tree beyond the cache spills) fit 64 KiB.
+ * would only hold memory.  The pages a scan pins at once (a b-tree's
+ * path) fit 64 KiB; a sort larger than the cache spills to a file.
  */
 #define SCAN_CACHE_MIN_KIB	64
 
