@@ -5,10 +5,10 @@
  * is several times the cache, every write followed by a count (what each
  * /metrics scrape does beside issuance: WAL mode empties the scan
  * lane's cache at each read transaction after a write, and the count
- * refills it) must fill the reserved slots, never SQLite's heap:
- * no page overflows the block and the heap's high-water mark over many
- * such rounds stays under one cache's size (without the block it holds
- * both caches, and the reader's is freed and refilled at every round).
+ * refills it) must fill the reserved slots, never SQLite's heap: no
+ * page overflows the block over many such rounds (without the block the
+ * caches live in the heap, and the lane's is freed and refilled at
+ * every round).
  * A second reservation is refused.  Its own executable: the reservation
  * is process-wide and must precede SQLite's initialization.
  */
@@ -117,14 +117,16 @@ test_counts_use_the_block(void **state)
 	 * The count runs on the scan lane, whose cache is a quarter of
 	 * cache_kib, at least 64 KiB: cache_size=-64 here, ~14 pages of
 	 * 4 KiB and their headers, full; the writer touches ~30.  All in
-	 * the block, not one page from the heap, and the heap holds the
-	 * three connections' statements, schema and lookaside, under one
-	 * full cache and the scan lane's (~280 KB here; without the block
-	 * it holds the caches too: ~590 KB).
+	 * the block, and not one page from the heap: SQLite counts every
+	 * page allocation that did not fit the block as overflow (without
+	 * the block: no slots, ~47 KB of overflow, and the heap holds the
+	 * caches).  The heap's own size is printed, not judged: it is
+	 * statements, schema and lookaside, and differs between SQLite
+	 * versions (~280 KB with Debian 12's 3.40, ~420 KB with Debian
+	 * 13's 3.46).
 	 */
 	assert_true(slots_hi >= 40);
 	assert_int_equal(over_hi, 0);
-	assert_true(hi < (CACHE_KIB + 64) * 1024);
 
 	ledger_close(l);
 	EVP_PKEY_free(key);
