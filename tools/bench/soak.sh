@@ -53,15 +53,17 @@
 # (M_TOP_PAD) per arena.  A leak passes the floor within a soak: one
 # lost block per request is tens of MiB over the hour.
 #
-# SQLite: the ledger's two connections (writer, reader) each have a page
-# cache of storage.cache_kib (2048 by default, PRAGMA cache_size), which
-# fills as the ledger grows, over the hour at Release rates (the ledger
-# grows by ~11 MB a minute).  That is a budget, not a leak, so the
-# engine's RSS growth is judged less the growth of SQLite's own count of
-# its heap (sqlite3_status64 MEMORY_USED, exported as
-# signet_ledger_sqlite_memory_bytes), but never by more than the two
-# caches' budget: SQLite memory beyond it (statements never finalized,
-# say) counts as growth.  The raw growth is printed beside it.
+# SQLite: the ledger's page caches (writer and reader at
+# storage.cache_kib each, 2048 by default, the scan lane at a quarter)
+# live in a block the engine reserves and touches at start
+# (ledger_sqlite_reserve_cache), so they are in its RSS from the first
+# sample and not in SQLite's heap.  What SQLite still takes from the
+# heap (statements, schema, sorts, and pages that overflow the block)
+# is exported as signet_ledger_sqlite_memory_bytes (sqlite3_status64
+# MEMORY_USED); the engine's RSS growth is judged less the growth of
+# that figure, but never by more than two caches' budget (2 x
+# cache_kib): SQLite memory beyond it (statements never finalized, say)
+# counts as growth.  The raw growth is printed beside it.
 #
 # Under AddressSanitizer freed memory waits in a quarantine (256 MiB by
 # default) before reuse, and the allocator keeps freed pages: RSS climbs
