@@ -627,7 +627,6 @@ sq_close(void *state)
 		ledger_gc_destroy(&sq->gc);
 	audit_db_detach(sq->adb);
 	sq_finalize_reads(sq);
-	sq_tokens_finalize(sq);
 	for (i = 0; sq->w != NULL && i < W_COUNT_STMTS; i++)
 		sqlite3_finalize(sq->w[i]);
 	free(sq->w);
@@ -702,8 +701,7 @@ sq_open(const char *path, const struct ledger_config *cfg, void **state)
 	    &sq->sdb)) != LEDGER_OK)
 		goto out;
 	if ((rc = prepare_writes(sq)) != LEDGER_OK ||
-	    (rc = sq_prepare_reads(sq)) != LEDGER_OK ||
-	    (rc = sq_tokens_prepare(sq)) != LEDGER_OK)
+	    (rc = sq_prepare_reads(sq)) != LEDGER_OK)
 		goto out;
 	rc = ledger_audit_rc(audit_db_attach(sq->wdb, &acfg, &sq->adb));
 	if (rc != LEDGER_OK)

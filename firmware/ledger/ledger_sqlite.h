@@ -17,10 +17,14 @@
 #define SQ_CERT_COLUMNS "serial, tenant, issuer, profile, subject, sans," \
 	" requester, not_before, not_after, created, tbs_hash, status," \
 	" revoked_at, reason, der_stored, der, authorized_by"
+/* An enrollment token's row, as the reader's token lookups return it. */
+#define SQ_TOKEN_COLUMNS "id, tenant, profile, names, created, expires," \
+	" uses_left, hash"
 
 /*
- * The reader's statements: R_GET on the point reader (rdb), the rest
- * O(rows) on the scan lane (sdb), so a lookup never waits behind a scan.
+ * The reader's statements, prepared once: the point reads (R_GET, the
+ * token lookups) on the point reader (rdb), the rest O(rows) on the scan
+ * lane (sdb), so a lookup never waits behind a scan.
  */
 enum sq_read_stmt {
 	R_GET,
@@ -28,14 +32,9 @@ enum sq_read_stmt {
 	R_COUNT,
 	R_REVOKED,
 	R_RESERVED,
+	R_TOKEN_BY_HASH,	/* enroll_tokens, columns SQ_TOKEN_COLUMNS */
+	R_TOKEN_BY_ID,
 	R_COUNT_STMTS
-};
-
-/* The token reads, prepared once on the reader (ledger_sqlite_tokens.c). */
-enum sq_token_stmt {
-	T_BY_HASH,
-	T_BY_ID,
-	T_COUNT_STMTS
 };
 
 /* gc must stay first: the shared write ops take the state as it. */
@@ -48,7 +47,6 @@ struct sq_ledger {
 	pthread_mutex_t		 slock;
 	sqlite3_stmt		**w;
 	sqlite3_stmt		*r[R_COUNT_STMTS];
-	sqlite3_stmt		*t[T_COUNT_STMTS];
 	struct audit_db		*adb;
 	int			 gc_ready;
 	int			 lazy;	/* the writer runs synchronous=NORMAL */
@@ -78,8 +76,6 @@ int	sq_audit_query(void *state, const struct audit_query *q,
 
 /* Enrollment tokens (ledger_sqlite_tokens.c); writes on the writer. */
 int	sq_tokens_install(sqlite3 *db);
-int	sq_tokens_prepare(struct sq_ledger *sq);
-void	sq_tokens_finalize(struct sq_ledger *sq);
 int	sq_token_insert(sqlite3 *db, const struct ledger_token *t);
 int	sq_token_consume(sqlite3 *db, const struct ledger_intent *in,
 	    const uint8_t *hash, int64_t now);

@@ -40,6 +40,12 @@ static const char *const read_sql[R_COUNT_STMTS] = {
 	    " AND not_after > ?2 ORDER BY revoked_at, id",
 	[R_RESERVED] = "SELECT " SQ_CERT_COLUMNS " FROM certs"
 	    " WHERE status = 0 ORDER BY id",
+	/* Decoded by ledger_sqlite_tokens.c's token_row. */
+	[R_TOKEN_BY_HASH] = "SELECT " SQ_TOKEN_COLUMNS " FROM enroll_tokens"
+	    " WHERE hash = ?1",
+	/* The DTLS PSK identity: one read for the row and its verifier. */
+	[R_TOKEN_BY_ID] = "SELECT " SQ_TOKEN_COLUMNS " FROM enroll_tokens"
+	    " WHERE id = ?1",
 };
 
 /* Which statements scan: they run on sdb under slock. */

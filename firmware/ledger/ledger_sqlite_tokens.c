@@ -45,52 +45,10 @@ static const char token_consume[] =
 static const char token_probe[] =
     "SELECT count(*) FROM enroll_tokens WHERE hash = ?1";
 
-/* Both lookups return the whole row, decoded once by token_row. */
-#define TOKEN_COLUMNS \
-	"id, tenant, profile, names, created, expires, uses_left, hash"
-
-static const char *const token_read_sql[T_COUNT_STMTS] = {
-	[T_BY_HASH] = "SELECT " TOKEN_COLUMNS " FROM enroll_tokens"
-	    " WHERE hash = ?1",
-	/* The DTLS PSK identity: one read for the row and its verifier. */
-	[T_BY_ID] = "SELECT " TOKEN_COLUMNS " FROM enroll_tokens"
-	    " WHERE id = ?1",
-};
-
 int
 sq_tokens_install(sqlite3 *db)
 {
 	return sq_rc(sqlite3_exec(db, token_schema, NULL, NULL, NULL));
-}
-
-/*
- * Prepared once, after sq_tokens_install, like the reader's other
- * statements: a PSK handshake's lookup then costs a step, not a parse
- * of the SQL (several times the step's cost on this table).
- */
-int
-sq_tokens_prepare(struct sq_ledger *sq)
-{
-	int i, rc;
-
-	for (i = 0; i < T_COUNT_STMTS; i++) {
-		rc = sq_rc(sqlite3_prepare_v3(sq->rdb, token_read_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &sq->t[i], NULL));
-		if (rc != LEDGER_OK)
-			return rc;
-	}
-	return LEDGER_OK;
-}
-
-void
-sq_tokens_finalize(struct sq_ledger *sq)
-{
-	int i;
-
-	for (i = 0; i < T_COUNT_STMTS; i++) {
-		sqlite3_finalize(sq->t[i]);
-		sq->t[i] = NULL;
-	}
 }
 
 static int
@@ -172,7 +130,7 @@ copy_col(sqlite3_stmt *st, int col, char *dst, size_t size)
 	snprintf(dst, size, "%s", (const char *)s);
 }
 
-/* Fill out from the row st stands on (columns TOKEN_COLUMNS). */
+/* Fill out from the row st stands on (columns SQ_TOKEN_COLUMNS). */
 static int
 token_row(sqlite3_stmt *st, struct ledger_token *out)
 {
@@ -198,7 +156,7 @@ static int
 token_read(struct sq_ledger *sq, const char *id, const uint8_t *hash,
     struct ledger_token *out)
 {
-	sqlite3_stmt *st = sq->t[id != NULL ? T_BY_ID : T_BY_HASH];
+	sqlite3_stmt *st = sq->r[id != NULL ? R_TOKEN_BY_ID : R_TOKEN_BY_HASH];
 	int src, rc;
 
 	memset(out, 0, sizeof(*out));
