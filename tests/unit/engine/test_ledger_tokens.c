@@ -18,6 +18,7 @@
 #include <signet/ledger.h>
 
 #include "faultvfs.h"
+#include "ledgerfx.h"
 #include "testutil.h"
 
 #define T0 1700000000LL
@@ -165,21 +166,6 @@ test_token_fail_closed(void **state)
 	    " enroll_tokens WHERE length(hash) = 32"), 1);
 	assert_int_equal(ledger_reserve_token(fx->l, &in, t.hash, T0 + 1),
 	    LEDGER_OK);
-}
-
-/* Every field of got is what was created, the verifier included. */
-static void
-assert_token_equal(const struct ledger_token *want,
-    const struct ledger_token *got)
-{
-	assert_string_equal(got->id, want->id);
-	assert_memory_equal(got->hash, want->hash, LEDGER_HASH_LEN);
-	assert_string_equal(got->tenant, want->tenant);
-	assert_string_equal(got->profile, want->profile);
-	assert_string_equal(got->names, want->names);
-	assert_int_equal(got->created, want->created);
-	assert_int_equal(got->expires, want->expires);
-	assert_int_equal(got->uses_left, want->uses_left);
 }
 
 /*

@@ -25,6 +25,7 @@
 #include <signet/ledger_acme.h>
 
 #include "certgen.h"
+#include "ledgerfx.h"
 
 #define S	1000000LL		/* microseconds a second */
 #define T0	(1700000000LL * S)
@@ -45,26 +46,6 @@ teardown(void **state)
 {
 	sqfx_close(*state);
 	return 0;
-}
-
-/* One charge; the ledger's rc, *retry the refusal's seconds. */
-static int
-charge(struct ledger *l, const char *key, int64_t n, int64_t window,
-    int64_t now, enum ledger_acme_limit_mode mode, int64_t *retry)
-{
-	struct ledger_acme_limit lim;
-	int rc;
-
-	memset(&lim, 0, sizeof(lim));
-	lim.key = key;
-	lim.n = n;
-	lim.window = window;
-	lim.now_us = now;
-	lim.mode = mode;
-	rc = ledger_acme_limit(l, &lim);
-	if (retry != NULL)
-		*retry = lim.retry;
-	return rc;
 }
 
 static int64_t

@@ -25,6 +25,7 @@
 #include <signet/ledger.h>
 
 #include "certgen.h"
+#include "ledgerfx.h"
 #include "pgfx.h"
 
 #define T0 1700000000LL
@@ -355,21 +356,6 @@ test_tokens_one_use_across_nodes(void **state)
 	pgfx_chain_ok(fx, "a1", 1);
 	certgen_free(&x);
 	certgen_free(&y);
-}
-
-/* Every field of got is what was created, the verifier included. */
-static void
-assert_token_equal(const struct ledger_token *want,
-    const struct ledger_token *got)
-{
-	assert_string_equal(got->id, want->id);
-	assert_memory_equal(got->hash, want->hash, LEDGER_HASH_LEN);
-	assert_string_equal(got->tenant, want->tenant);
-	assert_string_equal(got->profile, want->profile);
-	assert_string_equal(got->names, want->names);
-	assert_int_equal(got->created, want->created);
-	assert_int_equal(got->expires, want->expires);
-	assert_int_equal(got->uses_left, want->uses_left);
 }
 
 /*

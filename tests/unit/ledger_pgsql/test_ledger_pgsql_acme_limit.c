@@ -22,6 +22,7 @@
 #include <signet/ledger_acme.h>
 
 #include "pgfx.h"
+#include "ledgerfx.h"
 
 #define S		1000000LL
 #define T0		(1700000000LL * S)
@@ -44,25 +45,6 @@ teardown(void **state)
 {
 	pgfx_fini(*state);
 	return 0;
-}
-
-static int
-charge(struct ledger *l, const char *key, int64_t n, int64_t window,
-    int64_t now, enum ledger_acme_limit_mode mode, int64_t *retry)
-{
-	struct ledger_acme_limit lim;
-	int rc;
-
-	memset(&lim, 0, sizeof(lim));
-	lim.key = key;
-	lim.n = n;
-	lim.window = window;
-	lim.now_us = now;
-	lim.mode = mode;
-	rc = ledger_acme_limit(l, &lim);
-	if (retry != NULL)
-		*retry = lim.retry;
-	return rc;
 }
 
 /* 4 per hour across two nodes: 2 on each, then both refuse. */
